@@ -1,0 +1,121 @@
+/**
+ * The allocator plugin interface: level one of Galaxy's two-level scheduling. The master tells
+ * the allocator what exists (agents, frameworks, what they use) and asks it, on an interval and
+ * on events, which free resources to offer to which framework.
+ *
+ * Resources handed out by {@link Allocator.allocate} count as allocated to the framework until the
+ * master gives them back with {@link Allocator.recoverResources} (offer declined, rescinded or
+ * partly used; task finished).
+ */
+import type { Label, Resources } from '../proto/gen/galaxy/v1/common.js';
+
+/** An agent as the allocator sees it. */
+export interface AllocatorAgent {
+  readonly id: string;
+  readonly hostname: string;
+  readonly total: Resources;
+  readonly attributes: readonly Label[];
+  readonly pool: string;
+}
+
+/** A framework as the allocator sees it. */
+export interface AllocatorFramework {
+  readonly id: string;
+  readonly name: string;
+  /** A role path such as `eng/search`; `*` is the default role. */
+  readonly role: string;
+}
+
+/** One offer's worth of resources: all that `frameworkId` may use on `agentId` now. */
+export interface Allocation {
+  readonly frameworkId: string;
+  readonly agentId: string;
+  readonly resources: Resources;
+}
+
+/** Refuse filter sent with a DECLINE (or ACCEPT). */
+export interface RefuseFilter {
+  /** Seconds during which the agent is not offered to the framework again (default 5). */
+  readonly refuseSeconds?: number;
+}
+
+/** Construction options shared by all allocators. */
+export interface AllocatorOptions {
+  /** Clock in milliseconds; tests inject a fake one. Default `Date.now`. */
+  readonly now?: () => number;
+  /** An agent is offered only when its free resources reach one of these (Mesos: 0.01 cpu or 32 MiB). */
+  readonly minAllocatable?: { readonly cpus: number; readonly mem: number };
+  /** Default `refuse_seconds` of filters. Default 5. */
+  readonly defaultRefuseSeconds?: number;
+}
+
+/** A role's weight: its dominant share is divided by it. */
+export interface RoleWeight {
+  readonly role: string;
+  readonly weight: number;
+}
+
+/**
+ * The allocator plugin interface. Every method is synchronous and cheap except
+ * {@link Allocator.allocate}, which runs one full allocation pass.
+ */
+export interface Allocator {
+  /** The plugin's name, e.g. `drf`. */
+  readonly name: string;
+
+  /** Adds an agent. `used` maps framework id → resources its tasks already hold there (re-registration). */
+  addAgent(agent: AllocatorAgent, used: ReadonlyMap<string, Resources>): void;
+  /** Removes an agent and whatever was allocated on it. */
+  removeAgent(agentId: string): void;
+  /** Changes an agent's total. */
+  updateAgent(agentId: string, total: Resources): void;
+  /** A disconnected agent is kept but not offered. */
+  deactivateAgent(agentId: string): void;
+  /** Offers a reconnected agent again. */
+  activateAgent(agentId: string): void;
+
+  /**
+   * Adds a framework. `used` maps agent id → resources it holds there. Frameworks referenced by
+   * an agent's `used` must be added first. An inactive framework holds resources but gets no offers.
+   */
+  addFramework(framework: AllocatorFramework, used: ReadonlyMap<string, Resources>, active: boolean): void;
+  /** Removes a framework; what it held is freed. */
+  removeFramework(frameworkId: string): void;
+  /** Offers to the framework again (it re-subscribed). */
+  activateFramework(frameworkId: string): void;
+  /** Stops offering to the framework (it disconnected) but keeps what it holds. */
+  deactivateFramework(frameworkId: string): void;
+
+  /**
+   * Gives back resources allocated to a framework on an agent. With a filter, that agent is not
+   * offered to the framework again for `refuseSeconds` (unless it revives).
+   */
+  recoverResources(frameworkId: string, agentId: string, resources: Resources, filter?: RefuseFilter): void;
+  /** Stops offers to the framework until it revives. */
+  suppressOffers(frameworkId: string): void;
+  /** Clears the framework's filters and un-suppresses it. */
+  reviveOffers(frameworkId: string): void;
+
+  /** Sets a role's weight (default 1). Weights must be positive and finite. */
+  setWeight(role: string, weight: number): void;
+  /** Every weight that was set. */
+  weights(): RoleWeight[];
+
+  /** One allocation pass: what to offer now. What is returned counts as allocated. */
+  allocate(): Allocation[];
+
+  /** A framework's dominant share (after its role's weight), for operators. 0 when unknown. */
+  share(frameworkId: string): number;
+}
+
+/** What an allocator module exports: a factory plus metadata the loader checks. */
+export interface AllocatorPlugin {
+  readonly name: string;
+  readonly version: string;
+  /** semver range of Galaxy's allocator API this plugin supports, e.g. `^1`. */
+  readonly galaxyApi: string;
+  create(options: AllocatorOptions): Allocator;
+}
+
+/** The version of the allocator API that this Galaxy implements. */
+export const ALLOCATOR_API_VERSION = '1.0.0';

@@ -1,0 +1,61 @@
+/**
+ * Every error Galaxy reports is a {@link GalaxyError} with a stable code from {@link ErrorCodes}.
+ * The message says what went wrong, where, and what to do; the code is what programs match on.
+ */
+
+/** All error codes, in one place. The value is the default hint shown with the code. */
+export const ErrorCodes = {
+  GALAXY_E_INVALID_ARGUMENT: 'a request or flag is malformed',
+  GALAXY_E_INVALID_RESOURCES: 'a resource quantity or range is malformed',
+  GALAXY_E_OFFER_UNKNOWN: 'the offer does not exist or was already used, declined or rescinded',
+  GALAXY_E_OFFER_MISMATCH: 'offers in one ACCEPT must belong to the caller and to one agent',
+  GALAXY_E_OVERCOMMIT: 'the operations ask for more than the offers hold',
+  GALAXY_E_TASK_INVALID: 'a task in a LAUNCH operation is malformed',
+  GALAXY_E_TASK_DUPLICATE: 'a task id is already in use by the framework',
+  GALAXY_E_TASK_UNKNOWN: 'no such task',
+  GALAXY_E_FRAMEWORK_UNKNOWN: 'no such framework, or it is not subscribed',
+  GALAXY_E_FRAMEWORK_INVALID: 'the framework info is malformed',
+  GALAXY_E_AGENT_UNKNOWN: 'no such agent',
+  GALAXY_E_AGENT_DUPLICATE: 'an agent with this id is already connected',
+  GALAXY_E_AGENT_INVALID: 'the agent registration is malformed',
+  GALAXY_E_NOT_REGISTERED: 'the agent must register before anything else',
+  GALAXY_E_PLUGIN_LOAD: 'a plugin module could not be loaded or does not export a factory',
+  GALAXY_E_PLUGIN_INCOMPATIBLE: 'a plugin declares metadata this host cannot satisfy',
+  GALAXY_E_UNAVAILABLE: 'the master cannot be reached',
+  GALAXY_E_LAUNCH_FAILED: 'the agent could not start the task',
+  GALAXY_E_INTERNAL: 'an unexpected internal error',
+} as const;
+
+/** A Galaxy error code such as `GALAXY_E_OFFER_UNKNOWN`. */
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** An error that carries a stable {@link ErrorCode}. */
+export class GalaxyError extends Error {
+  /** The stable code. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.name = 'GalaxyError';
+    this.code = code;
+  }
+
+  /** The message without the code prefix. */
+  get detail(): string {
+    return this.message.slice(this.code.length + 2);
+  }
+}
+
+/** True when `value` is a {@link GalaxyError}, optionally with the given code. */
+export function isGalaxyError(value: unknown, code?: ErrorCode): value is GalaxyError {
+  return value instanceof GalaxyError && (code === undefined || value.code === code);
+}
+
+/** Parses `GALAXY_E_X: message` back into a {@link GalaxyError} (used on the client side of gRPC). */
+export function parseGalaxyError(text: string): GalaxyError | undefined {
+  const match = /^(?:\d+ [A-Z_]+: )?(GALAXY_E_[A-Z_]+): ([\s\S]*)$/.exec(text);
+  if (!match) return undefined;
+  const [, code, message] = match;
+  if (code === undefined || message === undefined || !(code in ErrorCodes)) return undefined;
+  return new GalaxyError(code as ErrorCode, message);
+}

@@ -1,0 +1,23 @@
+import { TaskState } from '../proto/gen/galaxy/v1/common.js';
+
+export { TaskState };
+
+const TERMINAL = new Set<TaskState>([
+  TaskState.TASK_FINISHED,
+  TaskState.TASK_FAILED,
+  TaskState.TASK_KILLED,
+  TaskState.TASK_ERROR,
+  TaskState.TASK_LOST,
+  TaskState.TASK_DROPPED,
+  TaskState.TASK_GONE,
+]);
+
+/** True when a task in this state will never run again and its resources are free. */
+export function isTerminal(state: TaskState): boolean {
+  return TERMINAL.has(state);
+}
+
+/** The state's short name without the `TASK_` prefix, e.g. `RUNNING`. */
+export function stateName(state: TaskState): string {
+  return (TaskState[state] ?? 'UNKNOWN').replace(/^TASK_/, '');
+}
