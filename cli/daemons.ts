@@ -1,0 +1,111 @@
+/**
+ * `galaxy master`, `galaxy agent` and `galaxy up`: the long-running processes.
+ */
+import type { Command } from 'commander';
+import { GalaxyError } from '../core/errors.js';
+import { startMaster } from '../master/master.js';
+import { startAgent } from '../agent/index.js';
+import { runUp } from './up.js';
+
+/** Parses a non-negative number of seconds into milliseconds. */
+export function parseSeconds(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `${flag} must be a number of seconds, got "${value}"`);
+  return Math.round(n * 1000);
+}
+
+/** Resolves once SIGINT or SIGTERM arrives. */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
+  });
+}
+
+interface MasterFlags {
+  listen: string;
+  allocator: string;
+  allocationInterval: string;
+  offerTimeout: string;
+  agentPingInterval: string;
+  agentReregisterTimeout: string;
+  logLevel?: string;
+}
+
+interface AgentFlags {
+  master: string;
+  workDir: string;
+  resources?: string;
+  attributes?: string;
+  pool?: string;
+  hostname?: string;
+  logLevel?: string;
+}
+
+/** Adds the daemon commands to the program. */
+export function addDaemonCommands(program: Command, defaultMaster: string): void {
+  program
+    .command('master')
+    .description('run a master')
+    .option('-l, --listen <host:port>', 'address to serve on', '127.0.0.1:5050')
+    .option('--allocator <name|path>', 'drf, first-fit, or a module path', 'drf')
+    .option('--allocation-interval <s>', 'seconds between allocation passes', '1')
+    .option('--offer-timeout <s>', 'rescind unanswered offers after this (0 = never)', '30')
+    .option('--agent-ping-interval <s>', 'seconds between pings to each agent', '5')
+    .option('--agent-reregister-timeout <s>', 'a disconnected agent is removed after this', '30')
+    .action(async (flags: MasterFlags) => {
+      const master = await startMaster({
+        listen: flags.listen,
+        allocator: flags.allocator,
+        logLevel: program.opts<{ logLevel?: string }>().logLevel,
+        timings: {
+          allocationIntervalMs: parseSeconds(flags.allocationInterval, '--allocation-interval'),
+          offerTimeoutMs: parseSeconds(flags.offerTimeout, '--offer-timeout'),
+          agentPingIntervalMs: parseSeconds(flags.agentPingInterval, '--agent-ping-interval'),
+          agentReregisterTimeoutMs: parseSeconds(flags.agentReregisterTimeout, '--agent-reregister-timeout'),
+        },
+      });
+      await untilSignal();
+      await master.stop();
+    });
+  program
+    .command('agent')
+    .description('run an agent on this machine')
+    .option('-m, --master <host:port>', 'the master', defaultMaster)
+    .option('-w, --work-dir <dir>', 'where sandboxes and checkpoints live', '/var/lib/galaxy/agent')
+    .option('--resources <spec>', 'override discovered resources, e.g. "cpus:2;mem:4GiB;ports:[31000-31999]"')
+    .option('--attributes <spec>', 'labels, e.g. "rack:r1;zone:z1"')
+    .option('--pool <name>', 'the pool this agent belongs to', 'default')
+    .option('--hostname <name>', 'hostname to report')
+    .action(async (flags: AgentFlags) => {
+      const agent = await startAgent({
+        master: flags.master,
+        workDir: flags.workDir,
+        resources: flags.resources,
+        attributes: flags.attributes,
+        pool: flags.pool,
+        hostname: flags.hostname,
+        logLevel: program.opts<{ logLevel?: string }>().logLevel,
+      });
+      await untilSignal();
+      await agent.stop();
+    });
+  program
+    .command('up')
+    .description('a whole cluster on this machine: master + agent + the example framework, state in --work-dir')
+    .option('-l, --listen <host:port>', 'master address', '127.0.0.1:5050')
+    .option('-w, --work-dir <dir>', 'state of the embedded cluster', '.galaxy')
+    .option('--tasks <n>', 'tasks the example framework runs', '5')
+    .option('--resources <spec>', 'override the agent\'s discovered resources')
+    .action(async (flags: { listen: string; workDir: string; tasks: string; resources?: string }) => {
+      const count = Number(flags.tasks);
+      if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) {
+        throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `--tasks must be a whole number from 1 to 10000, got "${flags.tasks}"`);
+      }
+      await runUp({ listen: flags.listen, workDir: flags.workDir, tasks: count, resources: flags.resources, logLevel: program.opts<{ logLevel?: string }>().logLevel }, untilSignal());
+    });
+}

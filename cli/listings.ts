@@ -1,0 +1,115 @@
+/**
+ * `galaxy agents | frameworks | tasks | weights`: operator listings.
+ */
+import type { Command } from 'commander';
+import { formatResources } from '../core/resources.js';
+import { stateName } from '../core/task-state.js';
+import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/operator.js';
+import type { Task } from '../proto/gen/galaxy/v1/common.js';
+import { GalaxyError } from '../core/errors.js';
+import { Operator } from './operator-client.js';
+import { parseOutputFormat, render, type Column } from './output.js';
+
+const AGENT_COLUMNS: Column<AgentSummary>[] = [
+  { heading: 'ID', value: (a) => a.info?.id ?? '' },
+  { heading: 'HOSTNAME', value: (a) => a.info?.hostname ?? '' },
+  { heading: 'POOL', value: (a) => a.info?.pool ?? '' },
+  { heading: 'ACTIVE', value: (a) => (a.active ? 'yes' : 'no') },
+  { heading: 'TASKS', value: (a) => a.tasks },
+  { heading: 'TOTAL', value: (a) => (a.info?.total ? formatResources(a.info.total) : '') },
+  { heading: 'USED', value: (a) => (a.used ? formatResources(a.used) : '') },
+];
+
+const FRAMEWORK_COLUMNS: Column<FrameworkSummary>[] = [
+  { heading: 'ID', value: (f) => f.info?.id ?? '' },
+  { heading: 'NAME', value: (f) => f.info?.name ?? '' },
+  { heading: 'ROLE', value: (f) => f.info?.role ?? '' },
+  { heading: 'ACTIVE', value: (f) => (f.active ? 'yes' : 'no') },
+  { heading: 'TASKS', value: (f) => f.tasks },
+  { heading: 'SHARE', value: (f) => f.dominantShare.toFixed(3) },
+  { heading: 'USED', value: (f) => (f.used ? formatResources(f.used) : '') },
+];
+
+const TASK_COLUMNS: Column<Task>[] = [
+  { heading: 'ID', value: (t) => t.taskId },
+  { heading: 'NAME', value: (t) => t.name },
+  { heading: 'FRAMEWORK', value: (t) => t.frameworkId },
+  { heading: 'AGENT', value: (t) => t.agentId },
+  { heading: 'STATE', value: (t) => stateName(t.state) },
+  { heading: 'REASON', value: (t) => t.status?.reason ?? '' },
+  { heading: 'RESOURCES', value: (t) => (t.resources ? formatResources(t.resources) : '') },
+];
+
+/** Runs `fn` against the master named by `--master`, closing the client afterwards. */
+async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>): Promise<T> {
+  const op = new Operator(master);
+  try {
+    return await fn(op);
+  } finally {
+    op.close();
+  }
+}
+
+/** Adds the listing commands to the program. */
+export function addListingCommands(program: Command, defaultMaster: string): void {
+  const masterOpt = ['-m, --master <host:port>', 'the master', defaultMaster] as const;
+  const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
+  program
+    .command('agents')
+    .description('list agents with their resources')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (opts: { master: string; output: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const rows = await withOperator(opts.master, (op) => op.agents());
+      console.log(render(rows, AGENT_COLUMNS, format));
+    });
+  program
+    .command('frameworks')
+    .description('list frameworks with their dominant shares')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (opts: { master: string; output: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const rows = await withOperator(opts.master, (op) => op.frameworks());
+      console.log(render(rows, FRAMEWORK_COLUMNS, format));
+    });
+  program
+    .command('tasks')
+    .description('list tasks (live, then recently completed)')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .option('-f, --framework <id>', 'only this framework', '')
+    .action(async (opts: { master: string; output: string; framework: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const rows = await withOperator(opts.master, (op) => op.tasks(opts.framework));
+      console.log(render(rows, TASK_COLUMNS, format));
+    });
+  const weights = program.command('weights').description('show or set role weights');
+  weights
+    .command('show', { isDefault: true })
+    .description('show role weights')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (opts: { master: string; output: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const rows = await withOperator(opts.master, (op) => op.weights());
+      console.log(render(rows, [{ heading: 'ROLE', value: (w) => w.role }, { heading: 'WEIGHT', value: (w) => w.weight }], format));
+    });
+  weights
+    .command('set')
+    .description('set weights, e.g. `galaxy weights set eng=2 ops=1`')
+    .argument('<role=weight...>')
+    .option(...masterOpt)
+    .action(async (pairs: string[], opts: { master: string }) => {
+      const parsed = pairs.map((pair) => {
+        const [role, value] = pair.split('=');
+        if (!role || value === undefined || value === '') {
+          throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `expected role=weight, got "${pair}"`);
+        }
+        return { role, weight: Number(value) };
+      });
+      await withOperator(opts.master, (op) => op.setWeights(parsed));
+      console.log(`set ${parsed.map((w) => `${w.role}=${w.weight}`).join(' ')}`);
+    });
+}

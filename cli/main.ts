@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The `galaxy` command: one binary for every process and every operator verb.
+ */
+import { Command, Option } from 'commander';
+import { isGalaxyError } from '../core/errors.js';
+import { addListingCommands } from './listings.js';
+import { addDaemonCommands } from './daemons.js';
+
+const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
+
+const program = new Command()
+  .name('galaxy')
+  .description('Galaxy: a datacenter operating system (master, agents, frameworks)')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addOption(new Option('--log-level <level>', 'log level of daemons').env('GALAXY_LOG_LEVEL'));
+
+addDaemonCommands(program, DEFAULT_MASTER);
+addListingCommands(program, DEFAULT_MASTER);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (isGalaxyError(error)) {
+    console.error(`error: ${error.message}`);
+    process.exit(error.code === 'GALAXY_E_UNAVAILABLE' ? 3 : 2);
+  }
+  throw error;
+}

@@ -1,0 +1,44 @@
+/**
+ * Maps {@link GalaxyError}s onto gRPC statuses and back, so a coded error raised in the master
+ * reaches the CLI or a framework with its code intact.
+ */
+import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { GalaxyError, parseGalaxyError, type ErrorCode } from './errors.js';
+
+const STATUS_OF: Partial<Record<ErrorCode, status>> = {
+  GALAXY_E_INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+  GALAXY_E_INVALID_RESOURCES: status.INVALID_ARGUMENT,
+  GALAXY_E_TASK_INVALID: status.INVALID_ARGUMENT,
+  GALAXY_E_FRAMEWORK_INVALID: status.INVALID_ARGUMENT,
+  GALAXY_E_AGENT_INVALID: status.INVALID_ARGUMENT,
+  GALAXY_E_OFFER_MISMATCH: status.INVALID_ARGUMENT,
+  GALAXY_E_OFFER_UNKNOWN: status.NOT_FOUND,
+  GALAXY_E_TASK_UNKNOWN: status.NOT_FOUND,
+  GALAXY_E_FRAMEWORK_UNKNOWN: status.NOT_FOUND,
+  GALAXY_E_AGENT_UNKNOWN: status.NOT_FOUND,
+  GALAXY_E_TASK_DUPLICATE: status.ALREADY_EXISTS,
+  GALAXY_E_AGENT_DUPLICATE: status.ALREADY_EXISTS,
+  GALAXY_E_OVERCOMMIT: status.FAILED_PRECONDITION,
+  GALAXY_E_NOT_REGISTERED: status.FAILED_PRECONDITION,
+  GALAXY_E_UNAVAILABLE: status.UNAVAILABLE,
+};
+
+/** Turns any thrown value into a gRPC status whose details start with the Galaxy code. */
+export function toGrpcStatus(error: unknown): Partial<StatusObject> {
+  const galaxy =
+    error instanceof GalaxyError
+      ? error
+      : new GalaxyError('GALAXY_E_INTERNAL', error instanceof Error ? error.message : String(error));
+  return { code: STATUS_OF[galaxy.code] ?? status.INTERNAL, details: galaxy.message, metadata: new Metadata() };
+}
+
+/** Turns a gRPC client error back into a {@link GalaxyError}. */
+export function fromGrpcError(error: ServiceError | Error, target = 'the master'): GalaxyError {
+  const details = 'details' in error ? error.details : error.message;
+  const parsed = parseGalaxyError(details);
+  if (parsed) return parsed;
+  if ('code' in error && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
+    return new GalaxyError('GALAXY_E_UNAVAILABLE', `${target} cannot be reached: ${details}`);
+  }
+  return new GalaxyError('GALAXY_E_INTERNAL', details);
+}

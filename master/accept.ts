@@ -1,0 +1,122 @@
+/**
+ * Validation of an ACCEPT against the offers it names. It is pure: it either returns the plan
+ * (tasks to launch, resources left over) or throws a coded error, so an invalid ACCEPT launches
+ * nothing and changes nothing.
+ */
+import type { Offer, Resources, TaskInfo } from '../proto/gen/galaxy/v1/common.js';
+import type { Accept } from '../proto/gen/galaxy/v1/scheduler.js';
+import { GalaxyError } from '../core/errors.js';
+import { countRanges, normalizeRanges, subtractRanges } from '../core/ranges.js';
+import {
+  addResources,
+  containsResources,
+  emptyResources,
+  formatResources,
+  subtractResources,
+  validateResources,
+} from '../core/resources.js';
+import { checkId } from '../core/validate.js';
+
+/** What an ACCEPT will do once validated. */
+export interface AcceptPlan {
+  readonly agentId: string;
+  readonly offers: readonly Offer[];
+  readonly tasks: readonly TaskInfo[];
+  /** Offered but not used: goes back to the allocator with the ACCEPT's filter. */
+  readonly unused: Resources;
+}
+
+/**
+ * Checks an ACCEPT by `frameworkId`.
+ * @param lookupOffer finds an outstanding offer by id
+ * @param taskExists true when the framework already has a live task with this id
+ */
+export function planAccept(
+  frameworkId: string,
+  accept: Accept,
+  lookupOffer: (offerId: string) => Offer | undefined,
+  taskExists: (taskId: string) => boolean,
+): AcceptPlan {
+  if (accept.offerIds.length === 0) {
+    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'ACCEPT names no offer ids');
+  }
+  const offers: Offer[] = [];
+  const seen = new Set<string>();
+  for (const offerId of accept.offerIds) {
+    if (seen.has(offerId)) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `offer ${offerId} is named twice`);
+    seen.add(offerId);
+    const offer = lookupOffer(offerId);
+    if (!offer) {
+      throw new GalaxyError(
+        'GALAXY_E_OFFER_UNKNOWN',
+        `offer ${offerId.slice(0, 100)} is unknown or stale (already accepted, declined, rescinded or timed out); wait for new offers`,
+      );
+    }
+    if (offer.frameworkId !== frameworkId) {
+      throw new GalaxyError('GALAXY_E_OFFER_MISMATCH', `offer ${offerId} was made to another framework`);
+    }
+    if (offers[0] && offers[0].agentId !== offer.agentId) {
+      throw new GalaxyError('GALAXY_E_OFFER_MISMATCH', `offers ${offers[0].id} and ${offerId} are on different agents`);
+    }
+    offers.push(offer);
+  }
+  const first = offers[0];
+  if (!first) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'ACCEPT names no offer ids');
+  let offered = emptyResources();
+  for (const offer of offers) offered = addResources(offered, offer.resources ?? emptyResources());
+
+  const tasks: TaskInfo[] = [];
+  const ids = new Set<string>();
+  let used = emptyResources();
+  for (const [i, operation] of accept.operations.entries()) {
+    const op = operation.operation;
+    if (op?.$case !== 'launch') {
+      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `operations[${i}] is empty; LAUNCH is the supported operation`);
+    }
+    for (const [j, task] of op.launch.taskInfos.entries()) {
+      const where = `operations[${i}].launch.task_infos[${j}]`;
+      checkTask(task, where, first.agentId);
+      if (ids.has(task.taskId) || taskExists(task.taskId)) {
+        throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `${where}: task id ${task.taskId} is already in use by this framework`);
+      }
+      ids.add(task.taskId);
+      const res = task.resources ?? emptyResources();
+      if (countRanges(subtractRanges(res.ports, used.ports)) !== countRanges(normalizeRanges(res.ports))) {
+        throw new GalaxyError('GALAXY_E_OVERCOMMIT', `${where}: ports ${JSON.stringify(res.ports)} are already used by another task of this ACCEPT`);
+      }
+      used = addResources(used, res);
+      if (!containsResources(offered, used)) {
+        throw new GalaxyError(
+          'GALAXY_E_OVERCOMMIT',
+          `${where}: the tasks need ${formatResources(used)} but the offers hold ${formatResources(offered)}`,
+        );
+      }
+      tasks.push({ ...task, agentId: first.agentId });
+    }
+  }
+  return { agentId: first.agentId, offers, tasks, unused: subtractResources(offered, used) };
+}
+
+function checkTask(task: TaskInfo, where: string, agentId: string): void {
+  checkId(task.taskId, `${where}.task_id`, 'GALAXY_E_TASK_INVALID');
+  if (task.agentId !== '' && task.agentId !== agentId) {
+    throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: agent_id ${task.agentId} is not the offer's agent ${agentId}`);
+  }
+  const res = task.resources;
+  if (!res) throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: resources are missing`);
+  try {
+    validateResources(res, `${where}.resources`);
+  } catch (error) {
+    throw new GalaxyError('GALAXY_E_TASK_INVALID', error instanceof GalaxyError ? error.detail : String(error));
+  }
+  if (res.cpus <= 0 && res.mem <= 0) {
+    throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: a task needs some cpus or mem`);
+  }
+  const command = task.command;
+  if (!command || (command.shell.trim() === '' && command.argv.length === 0)) {
+    throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: command needs a shell string or argv`);
+  }
+  if (!(task.killGraceS >= 0 && task.killGraceS <= 3600)) {
+    throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: kill_grace_s must be between 0 and 3600`);
+  }
+}

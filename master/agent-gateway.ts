@@ -1,0 +1,60 @@
+/**
+ * gRPC adapter of the AgentGateway service: one bidirectional stream per agent.
+ */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { AgentGatewayServer, AgentMessage, MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
+import { GalaxyError, isGalaxyError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { AgentsController } from './agents.js';
+import type { AgentConnection, AgentRecord } from './records.js';
+
+/** Builds the AgentGateway implementation over the agents controller. */
+export function agentGateway(agents: AgentsController, log: Logger): AgentGatewayServer {
+  return {
+    connect(stream: ServerDuplexStream<AgentMessage, MasterMessage>): void {
+      let agent: AgentRecord | undefined;
+      let closed = false;
+      const connection: AgentConnection = {
+        send: (message) => {
+          if (!closed) stream.write(message);
+        },
+        close: () => {
+          if (closed) return;
+          closed = true;
+          stream.end();
+        },
+      };
+      const refuse = (error: unknown): void => {
+        const galaxy = isGalaxyError(error) ? error : new GalaxyError('GALAXY_E_INTERNAL', String(error));
+        log.warn({ code: galaxy.code }, galaxy.message);
+        connection.send({ message: { $case: 'error', error: { code: galaxy.code, message: galaxy.message } } });
+        connection.close();
+      };
+      stream.on('data', (message: AgentMessage) => {
+        const body = message.message;
+        try {
+          if (body?.$case === 'register') {
+            if (agent) throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'an agent registers once per stream');
+            agent = agents.register(body.register, connection);
+            return;
+          }
+          if (!agent) throw new GalaxyError('GALAXY_E_NOT_REGISTERED', 'the first message on a stream must be RegisterAgent');
+          if (body?.$case === 'pong') agents.pong(agent);
+          else if (body?.$case === 'statusUpdate' && body.statusUpdate.status) agents.statusUpdate(agent, body.statusUpdate.status);
+        } catch (error) {
+          refuse(error);
+        }
+      });
+      const gone = (): void => {
+        closed = true;
+        if (agent) agents.disconnected(agent, connection);
+      };
+      stream.on('end', () => {
+        gone();
+        stream.end();
+      });
+      stream.on('error', gone);
+      stream.on('cancelled', gone);
+    },
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * The master's side of agents: registration, re-registration, heartbeats, status updates,
+ * disconnection and removal (whose tasks become LOST).
+ */
+import type { Resources, Task, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import { TaskState } from '../proto/gen/galaxy/v1/common.js';
+import type { RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
+import { GalaxyError } from '../core/errors.js';
+import { addResources, cloneResources, emptyResources, validateResources } from '../core/resources.js';
+import { isTerminal } from '../core/task-state.js';
+import { checkId, checkRole } from '../core/validate.js';
+import type { MasterContext } from './context.js';
+import type { FrameworksController } from './frameworks.js';
+import { taskKey, type AgentConnection, type AgentRecord } from './records.js';
+
+/** Handles everything that comes from agents. */
+export class AgentsController {
+  constructor(
+    private readonly ctx: MasterContext,
+    private readonly frameworks: FrameworksController,
+  ) {}
+
+  /**
+   * Admits an agent (or re-admits one that names its id) and returns its record. Throws a coded
+   * error, changing nothing, when the registration is malformed or the id is already connected.
+   */
+  register(registration: RegisterAgent, connection: AgentConnection): AgentRecord {
+    const info = registration.agentInfo;
+    if (!info?.total) throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'registration carries no agent_info.total');
+    if (info.hostname.trim() === '') throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'agent_info.hostname is empty');
+    validateResources(info.total, 'agent_info.total');
+    this.checkReport(registration);
+    if (info.id !== '') checkId(info.id, 'agent_info.id', 'GALAXY_E_AGENT_INVALID');
+    const existing = info.id === '' ? undefined : this.ctx.agents.get(info.id);
+    if (existing?.connection) {
+      throw new GalaxyError(
+        'GALAXY_E_AGENT_DUPLICATE',
+        `agent ${info.id} is already connected from ${existing.info.hostname}; a second agent may not use its id`,
+      );
+    }
+    const id = info.id === '' ? this.ctx.agentIds.next() : info.id;
+    const reregistered = info.id !== '';
+    if (existing) {
+      clearTimeout(existing.removalTimer);
+      this.ctx.allocator.removeAgent(id);
+      this.ctx.agents.delete(id);
+    }
+    const agent: AgentRecord = {
+      info: { ...info, id, total: cloneResources(info.total) },
+      connection,
+      active: true,
+      registeredAt: existing?.registeredAt ?? Date.now(),
+      tasks: existing?.tasks ?? new Set(),
+      lastPong: Date.now(),
+    };
+    this.ctx.agents.set(id, agent);
+    for (const fw of registration.frameworks) this.frameworks.adoptFromAgent(fw);
+    const toKill = this.reconcileReportedTasks(agent, registration.tasks, reregistered);
+    this.ctx.allocator.addAgent(
+      { id, hostname: agent.info.hostname, total: agent.info.total, attributes: agent.info.attributes, pool: agent.info.pool },
+      this.usedByFramework(agent),
+    );
+    connection.send({
+      message: {
+        $case: 'registered',
+        registered: { agentId: id, masterId: this.ctx.masterId, heartbeatIntervalS: this.ctx.timings.agentPingIntervalMs / 1000 },
+      },
+    });
+    for (const task of toKill) {
+      connection.send({ message: { $case: 'killTask', killTask: { frameworkId: task.frameworkId, taskId: task.taskId } } });
+    }
+    this.startPings(agent);
+    this.ctx.hooks.agentAdded.call(agent, reregistered);
+    this.ctx.loop.trigger();
+    return agent;
+  }
+
+  /** The agent answered a ping. */
+  pong(agent: AgentRecord): void {
+    agent.lastPong = Date.now();
+  }
+
+  /** A status update from an agent: recorded, then forwarded to the framework. */
+  statusUpdate(agent: AgentRecord, status: TaskStatus): void {
+    if (status.taskId === '' || status.frameworkId === '' || status.uuid === '') {
+      this.ctx.log.warn({ agent: agent.info.id }, 'dropping a malformed status update');
+      return;
+    }
+    const key = taskKey(status.frameworkId, status.taskId);
+    const record = this.ctx.tasks.get(key);
+    const update: TaskStatus = { ...status, agentId: agent.info.id };
+    if (record) this.ctx.applyStatus(record, update);
+    const framework = this.ctx.frameworks.get(status.frameworkId);
+    if (!framework || this.ctx.removedFrameworks.has(status.frameworkId) || (!record && this.ctx.completed.has(key))) {
+      // Nobody will ever acknowledge it: acknowledge on the framework's behalf so the agent stops retrying.
+      agent.connection?.send({
+        message: { $case: 'ack', ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid } },
+      });
+      if (record && isTerminal(record.task.state)) this.ctx.finishTask(key);
+      return;
+    }
+    this.ctx.sendUpdate(update);
+  }
+
+  /** The agent's stream ended. It keeps its tasks until the re-registration timeout. */
+  disconnected(agent: AgentRecord, connection: AgentConnection): void {
+    if (agent.connection !== connection) return;
+    agent.connection = undefined;
+    agent.active = false;
+    clearInterval(agent.pingTimer);
+    this.ctx.allocator.deactivateAgent(agent.info.id);
+    this.ctx.rescindOffers((offer) => offer.agentId === agent.info.id, true);
+    this.ctx.hooks.agentDisconnected.call(agent);
+    agent.removalTimer = setTimeout(() => {
+      this.remove(agent, 'agent-reregistration-timeout');
+    }, this.ctx.timings.agentReregisterTimeoutMs);
+    agent.removalTimer.unref();
+  }
+
+  /** Removes an agent for good: its live tasks become LOST and frameworks hear of the failure. */
+  remove(agent: AgentRecord, reason: string): void {
+    const id = agent.info.id;
+    if (this.ctx.agents.get(id) !== agent) return;
+    clearInterval(agent.pingTimer);
+    clearTimeout(agent.removalTimer);
+    agent.connection?.close();
+    this.ctx.rescindOffers((offer) => offer.agentId === id, true);
+    for (const key of agent.tasks) {
+      const record = this.ctx.tasks.get(key);
+      if (!record || isTerminal(record.task.state)) continue;
+      const status = this.ctx.masterStatus(record.task, TaskState.TASK_LOST, reason, `agent ${id} (${agent.info.hostname}) was removed`);
+      this.ctx.applyStatus(record, status);
+      this.ctx.lostTasks.add(key);
+      this.ctx.masterUpdates.enqueue(status);
+    }
+    this.ctx.allocator.removeAgent(id);
+    this.ctx.agents.delete(id);
+    for (const framework of this.ctx.frameworks.values()) {
+      this.ctx.sendEvent(framework.info.id, { event: { $case: 'failure', failure: { agentId: id } } });
+    }
+    this.ctx.hooks.agentRemoved.call(agent, reason);
+  }
+
+  /** Resources held on the agent, by framework. */
+  usedByFramework(agent: AgentRecord): Map<string, Resources> {
+    const used = new Map<string, Resources>();
+    for (const key of agent.tasks) {
+      const task = this.ctx.tasks.get(key)?.task;
+      if (!task?.resources || isTerminal(task.state)) continue;
+      used.set(task.frameworkId, addResources(used.get(task.frameworkId) ?? emptyResources(), task.resources));
+    }
+    return used;
+  }
+
+  private checkReport(registration: RegisterAgent): void {
+    for (const fw of registration.frameworks) {
+      checkId(fw.id, 'frameworks[].id', 'GALAXY_E_AGENT_INVALID');
+      checkRole(fw.role === '' ? '*' : fw.role, 'GALAXY_E_AGENT_INVALID');
+    }
+    for (const task of registration.tasks) {
+      checkId(task.taskId, 'tasks[].task_id', 'GALAXY_E_AGENT_INVALID');
+      checkId(task.frameworkId, 'tasks[].framework_id', 'GALAXY_E_AGENT_INVALID');
+      validateResources(task.resources ?? emptyResources(), `tasks[${task.taskId}].resources`);
+    }
+  }
+
+  /**
+   * Makes the master's view of the agent's tasks match what the agent reports. Returns the
+   * reported tasks that must be killed: their framework is gone, or they were already reported LOST.
+   */
+  private reconcileReportedTasks(agent: AgentRecord, reported: readonly Task[], reregistered: boolean): Task[] {
+    const toKill: Task[] = [];
+    const seen = new Set<string>();
+    for (const task of reported) {
+      const key = taskKey(task.frameworkId, task.taskId);
+      if (
+        this.ctx.removedFrameworks.has(task.frameworkId) ||
+        !this.ctx.frameworks.has(task.frameworkId) ||
+        this.ctx.lostTasks.has(key)
+      ) {
+        toKill.push(task);
+        continue;
+      }
+      seen.add(key);
+      const record = this.ctx.tasks.get(key);
+      if (record) {
+        if (record.task.agentId !== agent.info.id) continue;
+        if (!isTerminal(record.task.state)) record.task.state = task.state;
+        if (record.killRequested) toKill.push(task);
+      } else {
+        this.ctx.addTask({ ...task, agentId: agent.info.id });
+      }
+    }
+    if (reregistered) {
+      for (const key of [...agent.tasks]) {
+        const record = this.ctx.tasks.get(key);
+        if (!record || seen.has(key) || isTerminal(record.task.state)) continue;
+        const status = this.ctx.masterStatus(record.task, TaskState.TASK_LOST, 'task-unknown-to-agent', 'the agent re-registered without this task');
+        this.ctx.applyStatus(record, status);
+        this.ctx.masterUpdates.enqueue(status);
+      }
+    }
+    return toKill;
+  }
+
+  private startPings(agent: AgentRecord): void {
+    let seq = 0;
+    const { agentPingIntervalMs: interval, agentMaxMissedPings: misses } = this.ctx.timings;
+    agent.pingTimer = setInterval(() => {
+      const connection = agent.connection;
+      if (!connection) return;
+      if (Date.now() - agent.lastPong > interval * misses) {
+        this.ctx.log.warn({ agent: agent.info.id }, `agent missed ${misses} pings; disconnecting it`);
+        connection.close();
+        this.disconnected(agent, connection);
+        return;
+      }
+      seq += 1;
+      connection.send({ message: { $case: 'ping', ping: { seq } } });
+    }, interval);
+    agent.pingTimer.unref();
+  }
+}

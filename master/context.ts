@@ -1,0 +1,146 @@
+/**
+ * The master's shared state and the small operations every part of it needs: sending to a
+ * framework, forwarding a status update, rescinding offers, finishing a task.
+ */
+import type { Allocator } from '../allocators/allocator.js';
+import { IdGenerator } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { StatusUpdateStream } from '../core/status-update-stream.js';
+import { isTerminal } from '../core/task-state.js';
+import type { Offer, Task, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
+import type { AllocationLoop } from './allocation-loop.js';
+import type { MasterHooks } from './hooks.js';
+import { OfferBook } from './offer-book.js';
+import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
+import type { MasterTimings } from './options.js';
+
+/** How many finished tasks the master remembers for reconciliation and listing. */
+const COMPLETED_LIMIT = 10_000;
+
+/** Everything the master knows, shared by its parts. */
+export class MasterContext {
+  readonly masterId = new IdGenerator('master').next();
+  readonly agentIds = new IdGenerator('agent');
+  readonly frameworkIds = new IdGenerator('fw');
+  readonly offerIds = new IdGenerator('offer');
+  readonly agents = new Map<string, AgentRecord>();
+  readonly frameworks = new Map<string, FrameworkRecord>();
+  readonly tasks = new Map<string, TaskRecord>();
+  /** Terminal, acknowledged tasks, oldest first. */
+  readonly completed = new Map<string, Task>();
+  /** Frameworks torn down: they may not re-subscribe, and their tasks are killed where found. */
+  readonly removedFrameworks = new Set<string>();
+  /** Tasks reported LOST because their agent was removed: killed if the agent comes back. */
+  readonly lostTasks = new Set<string>();
+  readonly offers: OfferBook;
+  /** Status updates the master generates itself, delivered at least once to frameworks. */
+  readonly masterUpdates: StatusUpdateStream;
+
+  constructor(
+    readonly allocator: Allocator,
+    readonly hooks: MasterHooks,
+    readonly log: Logger,
+    readonly timings: MasterTimings,
+    readonly loop: AllocationLoop,
+  ) {
+    this.offers = new OfferBook(timings.offerTimeoutMs, (offer) => {
+      this.log.info({ offer: offer.id, framework: offer.frameworkId }, 'offer timed out; rescinding');
+      this.rescindOffer(offer, true);
+    });
+    this.masterUpdates = new StatusUpdateStream({
+      send: (status) => this.sendUpdate(status),
+      initialRetryMs: timings.statusRetryMs,
+      maxRetryMs: timings.statusRetryMs * 16,
+    });
+  }
+
+  /** Sends an event to a framework if it is connected. */
+  sendEvent(frameworkId: string, event: Event): boolean {
+    const connection = this.frameworks.get(frameworkId)?.connection;
+    if (!connection) return false;
+    connection.send(event);
+    return true;
+  }
+
+  /** Delivers a status update to its framework (once; callers retry). */
+  sendUpdate(status: TaskStatus): boolean {
+    return this.sendEvent(status.frameworkId, { event: { $case: 'update', update: { status } } });
+  }
+
+  /** Takes an offer back: tells the framework (when `notify`) and gives the resources back. */
+  rescindOffer(offer: Offer, notify: boolean): void {
+    this.offers.remove(offer.id);
+    if (notify) this.sendEvent(offer.frameworkId, { event: { $case: 'rescind', rescind: { offerId: offer.id } } });
+    if (offer.resources) this.allocator.recoverResources(offer.frameworkId, offer.agentId, offer.resources);
+    this.loop.trigger();
+  }
+
+  /** Rescinds every outstanding offer matching `predicate`. */
+  rescindOffers(predicate: (offer: Offer) => boolean, notify: boolean): void {
+    for (const offer of this.offers.removeWhere(predicate)) this.rescindOffer(offer, notify);
+  }
+
+  /**
+   * Records a new state of a task. When it becomes terminal its resources go back to the
+   * allocator; the record itself stays until the update is acknowledged.
+   */
+  applyStatus(record: TaskRecord, status: TaskStatus): void {
+    const wasTerminal = isTerminal(record.task.state);
+    record.task.state = status.state;
+    record.task.status = status;
+    if (!wasTerminal && isTerminal(status.state) && record.task.resources) {
+      this.allocator.recoverResources(record.task.frameworkId, record.task.agentId, record.task.resources);
+      this.loop.trigger();
+    }
+    this.hooks.statusUpdate.call(status);
+  }
+
+  /** Creates a status made by the master, e.g. LOST when an agent is removed. */
+  masterStatus(task: Task, state: TaskStatus['state'], reason: string, message: string): TaskStatus {
+    return {
+      taskId: task.taskId,
+      frameworkId: task.frameworkId,
+      agentId: task.agentId,
+      state,
+      reason,
+      message,
+      source: 1, // SOURCE_MASTER
+      timestamp: Date.now() / 1000,
+      uuid: '',
+    };
+  }
+
+  /** Forgets a finished task: it moves to the bounded list of completed tasks. */
+  finishTask(key: string): void {
+    const record = this.tasks.get(key);
+    if (!record) return;
+    this.tasks.delete(key);
+    this.agents.get(record.task.agentId)?.tasks.delete(key);
+    this.frameworks.get(record.task.frameworkId)?.tasks.delete(key);
+    this.completed.set(key, record.task);
+    if (this.completed.size > COMPLETED_LIMIT) {
+      const oldest = this.completed.keys().next().value;
+      if (oldest !== undefined) this.completed.delete(oldest);
+    }
+  }
+
+  /** Adds a task record to every index. */
+  addTask(task: Task): TaskRecord {
+    const key = taskKey(task.frameworkId, task.taskId);
+    const record: TaskRecord = { task, killRequested: false };
+    this.tasks.set(key, record);
+    this.agents.get(task.agentId)?.tasks.add(key);
+    this.frameworks.get(task.frameworkId)?.tasks.add(key);
+    return record;
+  }
+
+  /** Asks an agent to kill a task; remembered if the agent is away. */
+  killTask(record: TaskRecord): void {
+    record.killRequested = true;
+    const connection = this.agents.get(record.task.agentId)?.connection;
+    connection?.send({
+      message: { $case: 'killTask', killTask: { frameworkId: record.task.frameworkId, taskId: record.task.taskId } },
+    });
+  }
+}

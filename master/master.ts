@@ -1,0 +1,148 @@
+/**
+ * The master (Galaxy's ResMan): admits agents, subscribes frameworks, turns the allocator's
+ * decisions into offers, routes tasks and status updates. One gRPC server carries the agent
+ * gateway, the scheduler API and the operator API.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Allocation, Allocator } from '../allocators/allocator.js';
+import { loadAllocator } from '../allocators/index.js';
+import { GalaxyError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { Offer } from '../proto/gen/galaxy/v1/common.js';
+import { AgentGatewayService } from '../proto/gen/galaxy/v1/agent.js';
+import { OperatorService } from '../proto/gen/galaxy/v1/operator.js';
+import { SchedulerService } from '../proto/gen/galaxy/v1/scheduler.js';
+import { agentGateway } from './agent-gateway.js';
+import { AgentsController } from './agents.js';
+import { AllocationLoop } from './allocation-loop.js';
+import { MasterContext } from './context.js';
+import { FrameworksController } from './frameworks.js';
+import { createMasterHooks, type MasterHooks } from './hooks.js';
+import { operatorApi } from './operator-api.js';
+import { DEFAULT_TIMINGS, type MasterOptions } from './options.js';
+import { eventTracePlugin } from './plugins/event-trace.js';
+import { schedulerApi } from './scheduler-api.js';
+import { MasterView } from './view.js';
+
+/** A running master. */
+export class Master {
+  /** The master's extension points. */
+  readonly hooks: MasterHooks;
+  readonly ctx: MasterContext;
+  readonly agents: AgentsController;
+  readonly frameworks: FrameworksController;
+  readonly view: MasterView;
+  private readonly server = new Server();
+  private readonly loop: AllocationLoop;
+  private boundAddress = '';
+
+  constructor(
+    readonly allocator: Allocator,
+    private readonly options: MasterOptions,
+    readonly log: Logger,
+  ) {
+    this.hooks = createMasterHooks();
+    const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.loop = new AllocationLoop(() => {
+      this.allocate();
+    }, timings.allocationIntervalMs);
+    this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop);
+    this.frameworks = new FrameworksController(this.ctx);
+    this.agents = new AgentsController(this.ctx, this.frameworks);
+    this.view = new MasterView(this.ctx);
+    for (const plugin of [eventTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
+    this.server.addService(AgentGatewayService, agentGateway(this.agents, log));
+    this.server.addService(SchedulerService, schedulerApi(this.frameworks));
+    this.server.addService(OperatorService, operatorApi(this.view, allocator));
+  }
+
+  /** `host:port` the master listens on. */
+  get address(): string {
+    return this.boundAddress;
+  }
+
+  /** Binds the gRPC server and starts allocating. */
+  async start(): Promise<void> {
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(this.options.listen, ServerCredentials.createInsecure(), (error, bound) => {
+        if (error) reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `cannot listen on ${this.options.listen}: ${error.message}`));
+        else resolve(bound);
+      });
+    });
+    const host = this.options.listen.slice(0, this.options.listen.lastIndexOf(':'));
+    this.boundAddress = `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${port}`;
+    this.loop.start();
+    this.log.info({ address: this.boundAddress, allocator: this.allocator.name, master: this.ctx.masterId }, 'master started');
+  }
+
+  /** Runs one allocation pass now and sends the offers. */
+  allocate(): void {
+    const byFramework = new Map<string, Offer[]>();
+    for (const allocation of this.allocator.allocate()) {
+      const offer = this.toOffer(allocation);
+      if (!offer) {
+        this.allocator.recoverResources(allocation.frameworkId, allocation.agentId, allocation.resources);
+        continue;
+      }
+      this.ctx.offers.add(offer);
+      const list = byFramework.get(offer.frameworkId) ?? [];
+      list.push(offer);
+      byFramework.set(offer.frameworkId, list);
+    }
+    for (const [frameworkId, offers] of byFramework) {
+      this.ctx.sendEvent(frameworkId, { event: { $case: 'offers', offers: { offers } } });
+      const framework = this.ctx.frameworks.get(frameworkId);
+      if (framework) this.hooks.offersSent.call(framework, offers);
+    }
+  }
+
+  /** Stops serving: closes every stream and timer. Agents keep their tasks. */
+  async stop(): Promise<void> {
+    this.loop.stop();
+    this.ctx.offers.clear();
+    this.ctx.masterUpdates.stop();
+    for (const agent of this.ctx.agents.values()) {
+      clearInterval(agent.pingTimer);
+      clearTimeout(agent.removalTimer);
+      agent.connection?.close();
+    }
+    for (const framework of this.ctx.frameworks.values()) {
+      clearInterval(framework.heartbeatTimer);
+      clearTimeout(framework.failoverTimer);
+      framework.connection?.close();
+    }
+    await new Promise<void>((resolve) => {
+      this.server.tryShutdown(() => {
+        resolve();
+      });
+      setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+
+  private toOffer(allocation: Allocation): Offer | undefined {
+    const framework = this.ctx.frameworks.get(allocation.frameworkId);
+    const agent = this.ctx.agents.get(allocation.agentId);
+    if (!framework?.connection || !agent?.active) return undefined;
+    return {
+      id: this.ctx.offerIds.next(),
+      frameworkId: allocation.frameworkId,
+      agentId: allocation.agentId,
+      hostname: agent.info.hostname,
+      resources: allocation.resources,
+      attributes: agent.info.attributes,
+      pool: agent.info.pool,
+    };
+  }
+}
+
+/** Loads the allocator, creates a master and starts it. */
+export async function startMaster(options: MasterOptions): Promise<Master> {
+  const log = createLogger('master', options.logLevel);
+  const allocator = await loadAllocator(options.allocator ?? 'drf', options.allocatorOptions ?? {});
+  const master = new Master(allocator, options, log);
+  await master.start();
+  return master;
+}

@@ -1,0 +1,55 @@
+/**
+ * What the master remembers about agents, frameworks and tasks.
+ */
+import type { AgentInfo, FrameworkInfo, Resources, Task } from '../proto/gen/galaxy/v1/common.js';
+import type { MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
+import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
+
+/** Somewhere to send messages to one connected agent. */
+export interface AgentConnection {
+  send(message: MasterMessage): void;
+  close(): void;
+}
+
+/** Somewhere to send events to one subscribed framework. */
+export interface FrameworkConnection {
+  send(event: Event): void;
+  close(): void;
+}
+
+/** An agent the master admitted. */
+export interface AgentRecord {
+  readonly info: AgentInfo & { total: Resources };
+  connection?: AgentConnection;
+  /** Connected and heartbeating: its resources are offered. */
+  active: boolean;
+  readonly registeredAt: number;
+  /** Keys of the tasks on it (see {@link taskKey}). */
+  readonly tasks: Set<string>;
+  lastPong: number;
+  pingTimer?: NodeJS.Timeout;
+  removalTimer?: NodeJS.Timeout;
+}
+
+/** A framework the master knows. */
+export interface FrameworkRecord {
+  readonly info: FrameworkInfo;
+  connection?: FrameworkConnection;
+  active: boolean;
+  suppressed: boolean;
+  readonly tasks: Set<string>;
+  heartbeatTimer?: NodeJS.Timeout;
+  failoverTimer?: NodeJS.Timeout;
+}
+
+/** A task the master routes. */
+export interface TaskRecord {
+  task: Task;
+  /** A KILL arrived while the agent was away; sent when it re-registers. */
+  killRequested: boolean;
+}
+
+/** The key of a task: task ids are unique per framework. */
+export function taskKey(frameworkId: string, taskId: string): string {
+  return `${frameworkId}/${taskId}`;
+}

@@ -1,0 +1,52 @@
+/**
+ * gRPC adapter of the Scheduler service: SUBSCRIBE streams events, every other call is unary.
+ */
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { CallResponse, Event, SchedulerCall, SchedulerServer, SubscribeCall } from '../proto/gen/galaxy/v1/scheduler.js';
+import { GalaxyError } from '../core/errors.js';
+import { toGrpcStatus } from '../core/grpc-errors.js';
+import type { FrameworksController } from './frameworks.js';
+import type { FrameworkConnection, FrameworkRecord } from './records.js';
+
+/** Builds the Scheduler implementation over the frameworks controller. */
+export function schedulerApi(frameworks: FrameworksController): SchedulerServer {
+  return {
+    subscribe(stream: ServerWritableStream<SubscribeCall, Event>): void {
+      let closed = false;
+      let framework: FrameworkRecord | undefined;
+      const connection: FrameworkConnection = {
+        send: (event) => {
+          if (!closed) stream.write(event);
+        },
+        close: () => {
+          if (closed) return;
+          closed = true;
+          stream.end();
+        },
+      };
+      const gone = (): void => {
+        closed = true;
+        if (framework) frameworks.disconnected(framework, connection);
+      };
+      stream.on('cancelled', gone);
+      stream.on('error', gone);
+      stream.on('close', gone);
+      try {
+        const info = stream.request.frameworkInfo;
+        if (!info) throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'SUBSCRIBE carries no framework_info');
+        framework = frameworks.subscribe(info, connection);
+      } catch (error) {
+        closed = true;
+        stream.destroy(Object.assign(new Error(), toGrpcStatus(error)));
+      }
+    },
+    call(call: ServerUnaryCall<SchedulerCall, CallResponse>, callback: sendUnaryData<CallResponse>): void {
+      try {
+        frameworks.call(call.request);
+        callback(null, {});
+      } catch (error) {
+        callback(toGrpcStatus(error));
+      }
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Read-only summaries of the master's state for operators.
+ */
+import type { Resources, Task } from '../proto/gen/galaxy/v1/common.js';
+import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/operator.js';
+import { addResources, emptyResources } from '../core/resources.js';
+import { isTerminal } from '../core/task-state.js';
+import type { MasterContext } from './context.js';
+
+/** Builds operator summaries from the master's context. */
+export class MasterView {
+  constructor(private readonly ctx: MasterContext) {}
+
+  /** Every agent with what is used and offered on it. */
+  agents(): AgentSummary[] {
+    return [...this.ctx.agents.values()].map((agent) => ({
+      info: agent.info,
+      used: this.sumTasks(agent.tasks),
+      offered: this.sumOffers((offer) => offer.agentId === agent.info.id),
+      active: agent.active,
+      registeredAt: agent.registeredAt / 1000,
+      tasks: this.liveTasks(agent.tasks).length,
+    }));
+  }
+
+  /** Every framework with its usage and dominant share. */
+  frameworks(): FrameworkSummary[] {
+    return [...this.ctx.frameworks.values()].map((fw) => ({
+      info: fw.info,
+      active: fw.active,
+      used: this.sumTasks(fw.tasks),
+      offered: this.sumOffers((offer) => offer.frameworkId === fw.info.id),
+      dominantShare: this.ctx.allocator.share(fw.info.id),
+      tasks: this.liveTasks(fw.tasks).length,
+      suppressed: fw.suppressed,
+    }));
+  }
+
+  /** Live tasks, then recently completed ones, optionally of one framework. */
+  tasks(frameworkId: string): Task[] {
+    const all = [...[...this.ctx.tasks.values()].map((r) => r.task), ...this.ctx.completed.values()];
+    return frameworkId === '' ? all : all.filter((t) => t.frameworkId === frameworkId);
+  }
+
+  private liveTasks(keys: Iterable<string>): Task[] {
+    const out: Task[] = [];
+    for (const key of keys) {
+      const task = this.ctx.tasks.get(key)?.task;
+      if (task && !isTerminal(task.state)) out.push(task);
+    }
+    return out;
+  }
+
+  private sumTasks(keys: Iterable<string>): Resources {
+    return this.liveTasks(keys).reduce((sum, t) => addResources(sum, t.resources ?? emptyResources()), emptyResources());
+  }
+
+  private sumOffers(match: (offer: { agentId: string; frameworkId: string }) => boolean): Resources {
+    let sum = emptyResources();
+    for (const offer of this.ctx.offers.all()) if (match(offer)) sum = addResources(sum, offer.resources ?? emptyResources());
+    return sum;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Raw protocol clients for tests that must send what a well-behaved SDK never would.
+ */
+import { credentials, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
+import { fromGrpcError } from '../../core/grpc-errors.js';
+import type { GalaxyError } from '../../core/errors.js';
+import type { AgentInfo, FrameworkInfo, Task } from '../../proto/gen/galaxy/v1/common.js';
+import { AgentGatewayClient, type AgentMessage, type MasterMessage } from '../../proto/gen/galaxy/v1/agent.js';
+import { SchedulerClient, type Event, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { MessageLog } from './async-queue.js';
+
+/** A hand-driven agent connection. */
+export interface RawAgent {
+  readonly received: MessageLog<MasterMessage>;
+  send(message: AgentMessage): void;
+  /** Resolves with the agent id, or rejects with the master's refusal. */
+  registered: Promise<string>;
+  close(): void;
+  readonly stream: ClientDuplexStream<AgentMessage, MasterMessage>;
+}
+
+/** Opens an agent stream and sends RegisterAgent. */
+export function rawAgent(master: string, info: Partial<AgentInfo>, tasks: Task[] = [], frameworks: FrameworkInfo[] = []): RawAgent {
+  const client = new AgentGatewayClient(master, credentials.createInsecure());
+  const stream = client.connect();
+  const received = new MessageLog<MasterMessage>();
+  stream.on('data', (m: MasterMessage) => {
+    received.push(m);
+  });
+  stream.on('error', () => undefined);
+  const agentInfo: AgentInfo = {
+    id: '',
+    hostname: 'test-host',
+    attributes: [],
+    pool: 'default',
+    address: '',
+    total: { cpus: 4000, mem: 8 * 1024 ** 3, disk: 10 * 1024 ** 3, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
+    ...info,
+  };
+  stream.write({ message: { $case: 'register', register: { agentInfo, tasks, frameworks, version: 'test' } } });
+  const registered = received
+    .waitFor((m) => m.message?.$case === 'registered' || m.message?.$case === 'error', 10_000, 'registration answer')
+    .then((m) => {
+      if (m.message?.$case === 'registered') return m.message.registered.agentId;
+      throw new Error(m.message?.$case === 'error' ? m.message.error.message : 'unexpected');
+    });
+  registered.catch(() => undefined);
+  return {
+    received,
+    registered,
+    stream,
+    send: (message) => stream.write(message),
+    close: () => {
+      stream.cancel();
+      client.close();
+    },
+  };
+}
+
+/** A hand-driven framework connection. */
+export interface RawFramework {
+  readonly events: MessageLog<Event>;
+  readonly frameworkId: Promise<string>;
+  call(call: Omit<SchedulerCall, 'frameworkId'> & { frameworkId?: string }): Promise<void>;
+  close(): void;
+  readonly stream: ClientReadableStream<Event>;
+  readonly error: Promise<GalaxyError>;
+}
+
+/** Subscribes a framework by hand. */
+export function rawFramework(master: string, info: Partial<FrameworkInfo>): RawFramework {
+  const client = new SchedulerClient(master, credentials.createInsecure());
+  const frameworkInfo: FrameworkInfo = { id: '', name: 'raw', role: '*', user: 'test', failoverTimeoutS: 0, hostname: '', ...info };
+  const stream = client.subscribe({ frameworkInfo });
+  const events = new MessageLog<Event>();
+  stream.on('data', (e: Event) => {
+    events.push(e);
+  });
+  const error = new Promise<GalaxyError>((resolve) => {
+    stream.on('error', (e) => {
+      resolve(fromGrpcError(e));
+    });
+  });
+  const frameworkId = events
+    .waitFor((e) => e.event?.$case === 'subscribed', 10_000, 'SUBSCRIBED')
+    .then((e) => (e.event?.$case === 'subscribed' ? e.event.subscribed.frameworkId : ''));
+  frameworkId.catch(() => undefined);
+  return {
+    events,
+    frameworkId,
+    stream,
+    error,
+    call: async (call) => {
+      const id = call.frameworkId ?? (await frameworkId);
+      await new Promise<void>((resolve, reject) => {
+        client.call({ ...call, frameworkId: id }, (err) => {
+          if (err) reject(fromGrpcError(err));
+          else resolve();
+        });
+      });
+    },
+    close: () => {
+      stream.cancel();
+      client.close();
+    },
+  };
+}

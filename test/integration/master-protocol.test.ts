@@ -1,0 +1,239 @@
+/**
+ * The master over real gRPC on loopback, driven by hand-written agents and frameworks so that
+ * every malformed or hostile request can be sent. Each bad request must get a clear coded error
+ * and change nothing.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startMaster, type Master } from '../../master/master.js';
+import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
+import type { Offer, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
+import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { eventually } from '../helpers/async-queue.js';
+import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+
+let master: Master;
+const open: { close(): void }[] = [];
+
+function agent(...args: Parameters<typeof rawAgent>): RawAgent {
+  const a = rawAgent(...args);
+  open.push(a);
+  return a;
+}
+function framework(info: Parameters<typeof rawFramework>[1]): RawFramework {
+  const f = rawFramework(master.address, info);
+  open.push(f);
+  return f;
+}
+async function firstOffer(fw: RawFramework): Promise<Offer> {
+  const event = await fw.events.waitFor((e) => e.event?.$case === 'offers', 10_000, 'OFFERS');
+  const offer = event.event?.$case === 'offers' ? event.event.offers.offers[0] : undefined;
+  if (!offer) throw new Error('empty OFFERS event');
+  return offer;
+}
+function task(id: string, cpus = 500, mem = 64 * 1024 ** 2): TaskInfo {
+  return {
+    taskId: id,
+    name: id,
+    agentId: '',
+    resources: { cpus, mem, disk: 0, gpus: 0, ports: [] },
+    command: { shell: 'true', argv: [], env: {}, user: '' },
+    labels: [],
+    killGraceS: 1,
+  };
+}
+const isUpdate = (taskId: string, state: TaskState) => (e: Event) =>
+  e.event?.$case === 'update' && e.event.update.status?.taskId === taskId && e.event.update.status.state === state;
+
+beforeEach(async () => {
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 100, agentReregisterTimeoutMs: 600, statusRetryMs: 200, offerTimeoutMs: 0 },
+  });
+});
+
+afterEach(async () => {
+  for (const c of open.splice(0)) c.close();
+  await master.stop();
+});
+
+describe('master protocol', () => {
+  it('offers a registered agent to a subscribed framework and routes a launch', async () => {
+    const a = agent(master.address, { hostname: 'h1' });
+    const agentId = await a.registered;
+    const fw = framework({ name: 'f1' });
+    const offer = await firstOffer(fw);
+    expect(offer.agentId).toBe(agentId);
+    expect(offer.resources?.cpus).toBe(4000);
+    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    const run = await a.received.waitFor((m) => m.message?.$case === 'runTask');
+    expect(run.message?.$case === 'runTask' && run.message.runTask.task?.taskId).toBe('t1');
+    expect(master.view.tasks('').map((t) => t.taskId)).toEqual(['t1']);
+  });
+
+  it('refuses an unknown offer id and launches nothing', async () => {
+    const a = agent(master.address, {});
+    await a.registered;
+    const fw = framework({ name: 'f' });
+    const offer = await firstOffer(fw);
+    const call = fw.call({ call: { $case: 'accept', accept: { offerIds: ['offer-nope'], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await expect(call).rejects.toMatchObject({ code: 'GALAXY_E_OFFER_UNKNOWN' });
+    expect(master.view.tasks('')).toEqual([]);
+    expect(master.ctx.offers.get(offer.id)).toBeDefined();
+    expect(a.received.items.some((m) => m.message?.$case === 'runTask')).toBe(false);
+  });
+
+  it('refuses an over-committing ACCEPT with the numbers, and launches none of its tasks', async () => {
+    const a = agent(master.address, {});
+    await a.registered;
+    const fw = framework({ name: 'f' });
+    const offer = await firstOffer(fw);
+    const tasks = [task('ok', 2000), task('too-much', 2500)];
+    const call = fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: tasks } } }] } } });
+    await expect(call).rejects.toMatchObject({ code: 'GALAXY_E_OVERCOMMIT' });
+    await expect(call).rejects.toThrow(/cpus:4\.5.*cpus:4/);
+    expect(master.view.tasks('')).toEqual([]);
+    expect(master.ctx.offers.get(offer.id)).toBeDefined();
+  });
+
+  it('refuses malformed tasks: bad id, no command, port outside the offer, duplicate id', async () => {
+    const a = agent(master.address, {});
+    await a.registered;
+    const fw = framework({ name: 'f' });
+    const offer = await firstOffer(fw);
+    const launch = (taskInfos: TaskInfo[]) =>
+      fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos } } }] } } });
+    await expect(launch([{ ...task('../etc') }])).rejects.toMatchObject({ code: 'GALAXY_E_TASK_INVALID' });
+    await expect(launch([{ ...task('x'), command: { shell: '  ', argv: [], env: {}, user: '' } }])).rejects.toMatchObject({ code: 'GALAXY_E_TASK_INVALID' });
+    const withPort = task('p');
+    withPort.resources = { cpus: 100, mem: 0, disk: 0, gpus: 0, ports: [{ begin: 80, end: 80 }] };
+    await expect(launch([withPort])).rejects.toMatchObject({ code: 'GALAXY_E_OVERCOMMIT' });
+    await expect(launch([task('d'), task('d')])).rejects.toMatchObject({ code: 'GALAXY_E_TASK_DUPLICATE' });
+    expect(master.view.tasks('')).toEqual([]);
+  });
+
+  it('treats a declined offer as stale', async () => {
+    const a = agent(master.address, {});
+    await a.registered;
+    const fw = framework({ name: 'f' });
+    const offer = await firstOffer(fw);
+    await fw.call({ call: { $case: 'decline', decline: { offerIds: [offer.id], filters: { refuseSeconds: 60 } } } });
+    const call = fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [] } } });
+    await expect(call).rejects.toMatchObject({ code: 'GALAXY_E_OFFER_UNKNOWN' });
+    await expect(fw.call({ call: { $case: 'decline', decline: { offerIds: [offer.id] } } })).rejects.toMatchObject({ code: 'GALAXY_E_OFFER_UNKNOWN' });
+  });
+
+  it('refuses a second agent that claims a connected agent id; the first stays active', async () => {
+    const first = agent(master.address, { hostname: 'one' });
+    const id = await first.registered;
+    const second = agent(master.address, { id, hostname: 'two' });
+    await expect(second.registered).rejects.toThrow(/GALAXY_E_AGENT_DUPLICATE/);
+    const summary = master.view.agents();
+    expect(summary).toHaveLength(1);
+    expect(summary[0]?.info?.hostname).toBe('one');
+    expect(summary[0]?.active).toBe(true);
+  });
+
+  it('refuses an agent whose first message is not a registration, and malformed registrations', async () => {
+    const a = agent(master.address, { hostname: '' });
+    await expect(a.registered).rejects.toThrow(/GALAXY_E_AGENT_INVALID/);
+    const b = agent(master.address, { total: { cpus: -1, mem: 0, disk: 0, gpus: 0, ports: [] } });
+    await expect(b.registered).rejects.toThrow(/GALAXY_E_INVALID_RESOURCES/);
+    expect(master.view.agents()).toEqual([]);
+  });
+
+  it('refuses calls from unknown frameworks and bad framework infos', async () => {
+    const fw = framework({ name: 'f' });
+    await fw.frameworkId;
+    await expect(fw.call({ frameworkId: 'fw-unknown', call: { $case: 'revive', revive: { roles: [] } } })).rejects.toMatchObject({ code: 'GALAXY_E_FRAMEWORK_UNKNOWN' });
+    await expect(fw.call({ call: { $case: 'kill', kill: { taskId: 'nope', agentId: '' } } })).rejects.toMatchObject({ code: 'GALAXY_E_TASK_UNKNOWN' });
+    const bad = framework({ name: '' });
+    await expect(bad.error).resolves.toMatchObject({ code: 'GALAXY_E_FRAMEWORK_INVALID' });
+    const badRole = framework({ name: 'x', role: 'eng//a' });
+    await expect(badRole.error).resolves.toMatchObject({ code: 'GALAXY_E_FRAMEWORK_INVALID' });
+    expect(master.view.frameworks()).toHaveLength(1);
+  });
+
+  it('forwards agent status updates and routes the acknowledgement back', async () => {
+    const a = agent(master.address, {});
+    const agentId = await a.registered;
+    const fw = framework({ name: 'f' });
+    const frameworkId = await fw.frameworkId;
+    const offer = await firstOffer(fw);
+    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await a.received.waitFor((m) => m.message?.$case === 'runTask');
+    const status = { taskId: 't1', frameworkId, agentId, state: TaskState.TASK_FINISHED, message: '', reason: '', source: 2, timestamp: 0, uuid: 'u-1', exitCode: 0 };
+    a.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } });
+    await fw.events.waitFor(isUpdate('t1', TaskState.TASK_FINISHED));
+    await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: 'u-1' } } });
+    const ack = await a.received.waitFor((m) => m.message?.$case === 'ack');
+    expect(ack.message?.$case === 'ack' && ack.message.ack.uuid).toBe('u-1');
+    // The finished task's resources are offered again.
+    const again = await fw.events.waitFor((e) => e.event?.$case === 'offers' && e.event.offers.offers.some((o) => o.resources?.cpus === 4000));
+    expect(again).toBeDefined();
+    // A duplicate acknowledgement (at-least-once) is harmless.
+    await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: 'u-1' } } });
+  });
+
+  it('reports the tasks of a lost agent as LOST, retrying until acknowledged', async () => {
+    const a = agent(master.address, {});
+    const agentId = await a.registered;
+    const fw = framework({ name: 'f' });
+    const offer = await firstOffer(fw);
+    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await a.received.waitFor((m) => m.message?.$case === 'runTask');
+    a.close();
+    const lost = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_LOST), 5000, 'TASK_LOST');
+    const status = lost.event?.$case === 'update' ? lost.event.update.status : undefined;
+    expect(status?.reason).toBe('agent-reregistration-timeout');
+    expect(status?.uuid).not.toBe('');
+    await fw.events.waitFor((e) => e.event?.$case === 'failure' && e.event.failure.agentId === agentId);
+    // Not acknowledged yet: it comes again.
+    const count = () => fw.events.items.filter(isUpdate('t1', TaskState.TASK_LOST)).length;
+    await eventually(() => count() >= 2, 5000, 'a retried LOST update');
+    await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: status?.uuid ?? '' } } });
+    expect(master.view.agents()).toEqual([]);
+    expect(master.view.tasks('')[0]?.state).toBe(TaskState.TASK_LOST);
+  });
+
+  it('keeps a re-registering agent and its tasks, and kills tasks already reported LOST', async () => {
+    const a = agent(master.address, {});
+    const agentId = await a.registered;
+    const fw = framework({ name: 'f', failoverTimeoutS: 60 });
+    const frameworkId = await fw.frameworkId;
+    const offer = await firstOffer(fw);
+    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await a.received.waitFor((m) => m.message?.$case === 'runTask');
+    a.close();
+    await fw.events.waitFor(isUpdate('t1', TaskState.TASK_LOST), 5000, 'TASK_LOST');
+    const t1 = { taskId: 't1', name: 't1', frameworkId, agentId, state: TaskState.TASK_RUNNING, labels: [], role: '*', resources: task('t1').resources };
+    const back = agent(master.address, { id: agentId }, [t1], [{ id: frameworkId, name: 'f', role: '*', user: '', failoverTimeoutS: 60, hostname: '' }]);
+    await back.registered;
+    const kill = await back.received.waitFor((m) => m.message?.$case === 'killTask');
+    expect(kill.message?.$case === 'killTask' && kill.message.killTask.taskId).toBe('t1');
+  });
+
+  it('answers explicit and implicit reconciliation', async () => {
+    const a = agent(master.address, {});
+    await a.registered;
+    const fw = framework({ name: 'f' });
+    const offer = await firstOffer(fw);
+    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await fw.call({ call: { $case: 'reconcile', reconcile: { tasks: [{ taskId: 'ghost', agentId: '' }] } } });
+    const ghost = await fw.events.waitFor(isUpdate('ghost', TaskState.TASK_UNKNOWN));
+    expect(ghost.event?.$case === 'update' && ghost.event.update.status?.uuid).toBe('');
+    await fw.call({ call: { $case: 'reconcile', reconcile: { tasks: [] } } });
+    const t1 = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_STAGING));
+    expect(t1.event?.$case === 'update' && t1.event.update.status?.reason).toBe('reconciliation');
+  });
+
+  it('rescinds offers when their agent disconnects', async () => {
+    const a = agent(master.address, {});
+    await a.registered;
+    const fw = framework({ name: 'f' });
+    const offer = await firstOffer(fw);
+    a.close();
+    const rescind = await fw.events.waitFor((e) => e.event?.$case === 'rescind');
+    expect(rescind.event?.$case === 'rescind' && rescind.event.rescind.offerId).toBe(offer.id);
+  });
+});
