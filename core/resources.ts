@@ -134,8 +134,12 @@ function parsePorts(text: string, where: string): Range[] {
   const ranges: Range[] = [];
   for (const part of body.split(/[,\s]+/).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m?.[1]) throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: bad port range "${part}"`);
-    ranges.push({ begin: Number(m[1]), end: Number(m[2] ?? m[1]) });
+    const begin = Number(m?.[1]);
+    const end = Number(m?.[2] ?? m?.[1]);
+    if (!m || begin > end || end > 65535) {
+      throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: bad port range "${part}" (expected 31000-31999, at most 65535)`);
+    }
+    ranges.push({ begin, end });
   }
   return ranges;
 }
