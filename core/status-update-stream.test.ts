@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TaskState, type TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import { StatusSource, TaskState, type TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import { StatusUpdateStream } from './status-update-stream.js';
 
 function status(taskId: string, state: TaskState): TaskStatus {
-  return { taskId, frameworkId: 'fw', agentId: 'a', state, message: '', reason: '', source: 2, timestamp: 0, uuid: '' };
+  return { taskId, frameworkId: 'fw', agentId: 'a', state, message: '', reason: '', source: StatusSource.SOURCE_AGENT, timestamp: 0, uuid: '' };
 }
 
 describe('StatusUpdateStream', () => {

@@ -19,5 +19,6 @@ export function isTerminal(state: TaskState): boolean {
 
 /** The state's short name without the `TASK_` prefix, e.g. `RUNNING`. */
 export function stateName(state: TaskState): string {
-  return (TaskState[state] ?? 'UNKNOWN').replace(/^TASK_/, '');
+  const name: string | undefined = TaskState[state];
+  return (name ?? 'UNKNOWN').replace(/^TASK_/, '');
 }

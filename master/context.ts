@@ -7,7 +7,7 @@ import { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
 import { isTerminal } from '../core/task-state.js';
-import type { Offer, Task, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import { StatusSource, type Offer, type Task, type TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 import type { AllocationLoop } from './allocation-loop.js';
 import type { MasterHooks } from './hooks.js';
@@ -105,7 +105,7 @@ export class MasterContext {
       state,
       reason,
       message,
-      source: 1, // SOURCE_MASTER
+      source: StatusSource.SOURCE_MASTER,
       timestamp: Date.now() / 1000,
       uuid: '',
     };

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startMaster, type Master } from '../../master/master.js';
-import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
+import { StatusSource, TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import type { Offer, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
@@ -162,7 +162,7 @@ describe('master protocol', () => {
     const offer = await firstOffer(fw);
     await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
-    const status = { taskId: 't1', frameworkId, agentId, state: TaskState.TASK_FINISHED, message: '', reason: '', source: 2, timestamp: 0, uuid: 'u-1', exitCode: 0 };
+    const status = { taskId: 't1', frameworkId, agentId, state: TaskState.TASK_FINISHED, message: '', reason: '', source: StatusSource.SOURCE_AGENT, timestamp: 0, uuid: 'u-1', exitCode: 0 };
     a.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } });
     await fw.events.waitFor(isUpdate('t1', TaskState.TASK_FINISHED));
     await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: 'u-1' } } });

@@ -1,0 +1,69 @@
+/**
+ * Starts real Galaxy processes from the built CLI (`dist/cli/main.js`) and stops them, even when
+ * a test fails.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { MessageLog } from './async-queue.js';
+
+/** Path of the built `galaxy` entry point. */
+export const GALAXY_BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** A running `galaxy …` process with its output lines. */
+export interface GalaxyProcess {
+  readonly child: ChildProcess;
+  readonly lines: MessageLog<string>;
+  /** Sends a signal and waits for the exit code (SIGKILL after `graceMs`). */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
+}
+
+const running = new Set<GalaxyProcess>();
+
+/** Spawns `node dist/cli/main.js ...args`, collecting stdout and stderr lines. */
+export function galaxy(args: string[], env: Record<string, string> = {}): GalaxyProcess {
+  const child = spawn(process.execPath, [GALAXY_BIN, ...args], {
+    env: { ...process.env, GALAXY_LOG_LEVEL: 'info', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = new MessageLog<string>();
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffer = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffer += chunk;
+      const parts = buffer.split('\n');
+      buffer = parts.pop() ?? '';
+      for (const line of parts) lines.push(line);
+    });
+  }
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const proc: GalaxyProcess = {
+    child,
+    lines,
+    stop: async (signal = 'SIGTERM', graceMs = 5000) => {
+      running.delete(proc);
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  running.add(proc);
+  return proc;
+}
+
+/** Stops every process started by {@link galaxy} that is still running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop('SIGKILL')));
+}
+
+/** Starts `galaxy master` on a free loopback port and resolves its address from its log. */
+export async function startMasterProcess(extra: string[] = []): Promise<{ proc: GalaxyProcess; address: string }> {
+  const proc = galaxy(['master', '--listen', '127.0.0.1:0', '--allocation-interval', '0.1', ...extra]);
+  const line = await proc.lines.waitFor((l) => l.includes('"master started"'), 15_000, 'the master to start');
+  const address = (JSON.parse(line) as { address: string }).address;
+  return { proc, address };
+}
