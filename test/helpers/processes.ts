@@ -14,6 +14,8 @@ export const GALAXY_BIN = fileURLToPath(new URL('../../dist/cli/main.js', import
 export interface GalaxyProcess {
   readonly child: ChildProcess;
   readonly lines: MessageLog<string>;
+  /** Resolves with the exit code when the process exits by itself or is stopped. */
+  readonly exited: Promise<number | null>;
   /** Sends a signal and waits for the exit code (SIGKILL after `graceMs`). */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
 }
@@ -41,6 +43,7 @@ export function galaxy(args: string[], env: Record<string, string> = {}): Galaxy
   const proc: GalaxyProcess = {
     child,
     lines,
+    exited,
     stop: async (signal = 'SIGTERM', graceMs = 5000) => {
       running.delete(proc);
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;

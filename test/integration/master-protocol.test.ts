@@ -227,6 +227,18 @@ describe('master protocol', () => {
     expect(t1.event?.$case === 'update' && t1.event.update.status?.reason).toBe('reconciliation');
   });
 
+  it('lets a plugin on validateLaunch veto a launch; the ACCEPT then launches nothing', async () => {
+    master.hooks.validateLaunch.tap('no-root', (task) => (task.command?.user === 'root' ? 'tasks may not run as root' : undefined));
+    const a = agent(master.address, {});
+    await a.registered;
+    const fw = framework({ name: 'f' });
+    const offer = await firstOffer(fw);
+    const asRoot = { ...task('r'), command: { shell: 'id', argv: [], env: {}, user: 'root' } };
+    const call = fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('fine'), asRoot] } } }] } } });
+    await expect(call).rejects.toThrow(/GALAXY_E_TASK_INVALID: task r: tasks may not run as root/);
+    expect(master.view.tasks('')).toEqual([]);
+  });
+
   it('rescinds offers when their agent disconnects', async () => {
     const a = agent(master.address, {});
     await a.registered;
