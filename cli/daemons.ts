@@ -10,7 +10,8 @@ import { runUp } from './up.js';
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `${flag} must be a number of seconds, got "${value}"`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `${flag} must be a number of seconds, got "${value}"`);
   return Math.round(n * 1000);
 }
 
@@ -100,12 +101,24 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     .option('-l, --listen <host:port>', 'master address', '127.0.0.1:5050')
     .option('-w, --work-dir <dir>', 'state of the embedded cluster', '.galaxy')
     .option('--tasks <n>', 'tasks the example framework runs', '5')
-    .option('--resources <spec>', 'override the agent\'s discovered resources')
+    .option('--resources <spec>', "override the agent's discovered resources")
     .action(async (flags: { listen: string; workDir: string; tasks: string; resources?: string }) => {
       const count = Number(flags.tasks);
       if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) {
-        throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `--tasks must be a whole number from 1 to 10000, got "${flags.tasks}"`);
+        throw new GalaxyError(
+          'GALAXY_E_INVALID_ARGUMENT',
+          `--tasks must be a whole number from 1 to 10000, got "${flags.tasks}"`,
+        );
       }
-      await runUp({ listen: flags.listen, workDir: flags.workDir, tasks: count, resources: flags.resources, logLevel: program.opts<{ logLevel?: string }>().logLevel }, untilSignal());
+      await runUp(
+        {
+          listen: flags.listen,
+          workDir: flags.workDir,
+          tasks: count,
+          resources: flags.resources,
+          logLevel: program.opts<{ logLevel?: string }>().logLevel,
+        },
+        untilSignal(),
+      );
     });
 }

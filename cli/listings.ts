@@ -94,7 +94,16 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     .action(async (opts: { master: string; output: string }) => {
       const format = parseOutputFormat(opts.output);
       const rows = await withOperator(opts.master, (op) => op.weights());
-      console.log(render(rows, [{ heading: 'ROLE', value: (w) => w.role }, { heading: 'WEIGHT', value: (w) => w.weight }], format));
+      console.log(
+        render(
+          rows,
+          [
+            { heading: 'ROLE', value: (w) => w.role },
+            { heading: 'WEIGHT', value: (w) => w.weight },
+          ],
+          format,
+        ),
+      );
     });
   weights
     .command('set')

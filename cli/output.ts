@@ -13,7 +13,10 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 /** Validates an `--output` value. */
 export function parseOutputFormat(value: string): OutputFormat {
   if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
-  throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `--output must be one of ${OUTPUT_FORMATS.join(', ')}, got "${value}"`);
+  throw new GalaxyError(
+    'GALAXY_E_INVALID_ARGUMENT',
+    `--output must be one of ${OUTPUT_FORMATS.join(', ')}, got "${value}"`,
+  );
 }
 
 /** A column: its heading and how to read it from a row. */
@@ -32,7 +35,23 @@ export function render<T>(rows: readonly T[], columns: readonly Column<T>[], for
   const table = new Table({
     head: columns.map((c) => c.heading),
     style: { head: colour ? ['cyan'] : [], border: colour ? ['grey'] : [], compact: true },
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '  ',
+    },
   });
   for (const row of rows) table.push(columns.map((c) => String(c.value(row))));
   return table.toString();

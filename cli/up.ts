@@ -33,13 +33,20 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     logLevel,
   });
   console.log(`master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}`);
-  const example = runSleepers({ master: master.address, count: options.tasks, logger: createLogger('sleepers', logLevel) });
+  const example = runSleepers({
+    master: master.address,
+    count: options.tasks,
+    logger: createLogger('sleepers', logLevel),
+  });
   const shutdown = async (): Promise<void> => {
     await example.driver.stop();
     await agent.stop();
     await master.stop();
   };
-  const outcome = await Promise.race([example.done.then((summary) => ({ summary })), stopSignal.then((signal) => ({ signal }))]);
+  const outcome = await Promise.race([
+    example.done.then((summary) => ({ summary })),
+    stopSignal.then((signal) => ({ signal })),
+  ]);
   if ('signal' in outcome) {
     await shutdown();
     return;

@@ -65,7 +65,9 @@ describe('resources', () => {
   });
 
   it('range algebra: (a ∪ b) − b ⊆ a and counts add up', () => {
-    const range = fc.tuple(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 50 })).map(([b, len]) => ({ begin: b, end: b + len }));
+    const range = fc
+      .tuple(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 50 }))
+      .map(([b, len]) => ({ begin: b, end: b + len }));
     fc.assert(
       fc.property(fc.array(range, { maxLength: 6 }), fc.array(range, { maxLength: 6 }), (a, b) => {
         const union = addRanges(a, b);

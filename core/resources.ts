@@ -80,7 +80,10 @@ export function validateResources(r: Resources, where: string): void {
   for (const name of SCALARS) {
     const v = r[name];
     if (!Number.isSafeInteger(v) || v < 0) {
-      throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: ${name} must be a non-negative integer, got ${String(v)}`);
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_RESOURCES',
+        `${where}: ${name} must be a non-negative integer, got ${String(v)}`,
+      );
     }
   }
   for (const p of r.ports) {
@@ -112,7 +115,10 @@ export function parseBytes(text: string, where = 'size'): number {
   const unit = (match?.[2] ?? '').toLowerCase();
   const factor = unit === '' ? 1024 ** 2 : UNITS[unit];
   if (!match?.[1] || factor === undefined) {
-    throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: cannot read "${text}" as a size (try 512MiB or 4GiB)`);
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_RESOURCES',
+      `${where}: cannot read "${text}" as a size (try 512MiB or 4GiB)`,
+    );
   }
   return Math.round(Number(match[1]) * factor);
 }
@@ -137,7 +143,10 @@ function parsePorts(text: string, where: string): Range[] {
     const begin = Number(m?.[1]);
     const end = Number(m?.[2] ?? m?.[1]);
     if (!m || begin > end || end > 65535) {
-      throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: bad port range "${part}" (expected 31000-31999, at most 65535)`);
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_RESOURCES',
+        `${where}: bad port range "${part}" (expected 31000-31999, at most 65535)`,
+      );
     }
     ranges.push({ begin, end });
   }
@@ -150,7 +159,10 @@ function parsePorts(text: string, where: string): Range[] {
  */
 export function parseResources(text: string, where = 'resources'): Resources {
   const r = emptyResources();
-  const entries = text.split(/;|,(?![^[]*\])/).map((s) => s.trim()).filter(Boolean);
+  const entries = text
+    .split(/;|,(?![^[]*\])/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     const idx = entry.indexOf(':');
     const name = entry.slice(0, idx).trim();
@@ -162,7 +174,10 @@ export function parseResources(text: string, where = 'resources'): Resources {
       case 'cpus': {
         const cores = Number(value);
         if (!Number.isFinite(cores) || cores < 0) {
-          throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: cpus must be a number of cores, got "${value}"`);
+          throw new GalaxyError(
+            'GALAXY_E_INVALID_RESOURCES',
+            `${where}: cpus must be a number of cores, got "${value}"`,
+          );
         }
         r.cpus = Math.round(cores * 1000);
         break;
@@ -183,7 +198,10 @@ export function parseResources(text: string, where = 'resources'): Resources {
         r.ports = normalizeRanges(parsePorts(value, `${where}.ports`));
         break;
       default:
-        throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: unknown resource "${name}" (known: cpus, mem, disk, gpus, ports)`);
+        throw new GalaxyError(
+          'GALAXY_E_INVALID_RESOURCES',
+          `${where}: unknown resource "${name}" (known: cpus, mem, disk, gpus, ports)`,
+        );
     }
   }
   validateResources(r, where);

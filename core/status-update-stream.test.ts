@@ -3,7 +3,17 @@ import { StatusSource, TaskState, type TaskStatus } from '../proto/gen/galaxy/v1
 import { StatusUpdateStream } from './status-update-stream.js';
 
 function status(taskId: string, state: TaskState): TaskStatus {
-  return { taskId, frameworkId: 'fw', agentId: 'a', state, message: '', reason: '', source: StatusSource.SOURCE_AGENT, timestamp: 0, uuid: '' };
+  return {
+    taskId,
+    frameworkId: 'fw',
+    agentId: 'a',
+    state,
+    message: '',
+    reason: '',
+    source: StatusSource.SOURCE_AGENT,
+    timestamp: 0,
+    uuid: '',
+  };
 }
 
 describe('StatusUpdateStream', () => {

@@ -6,20 +6,65 @@ import type { Accept } from '../proto/gen/galaxy/v1/scheduler.js';
 import { planAccept } from './accept.js';
 
 const offers: Record<string, Offer> = {
-  o1: { id: 'o1', frameworkId: 'fw', agentId: 'a1', hostname: 'h', resources: parseResources('cpus:2;mem:1GiB;ports:[31000-31009]'), attributes: [], pool: 'default' },
-  o2: { id: 'o2', frameworkId: 'fw', agentId: 'a1', hostname: 'h', resources: parseResources('cpus:1;mem:1GiB'), attributes: [], pool: 'default' },
-  o3: { id: 'o3', frameworkId: 'fw', agentId: 'a2', hostname: 'h2', resources: parseResources('cpus:1;mem:1GiB'), attributes: [], pool: 'default' },
-  other: { id: 'other', frameworkId: 'fw2', agentId: 'a1', hostname: 'h', resources: parseResources('cpus:1'), attributes: [], pool: 'default' },
+  o1: {
+    id: 'o1',
+    frameworkId: 'fw',
+    agentId: 'a1',
+    hostname: 'h',
+    resources: parseResources('cpus:2;mem:1GiB;ports:[31000-31009]'),
+    attributes: [],
+    pool: 'default',
+  },
+  o2: {
+    id: 'o2',
+    frameworkId: 'fw',
+    agentId: 'a1',
+    hostname: 'h',
+    resources: parseResources('cpus:1;mem:1GiB'),
+    attributes: [],
+    pool: 'default',
+  },
+  o3: {
+    id: 'o3',
+    frameworkId: 'fw',
+    agentId: 'a2',
+    hostname: 'h2',
+    resources: parseResources('cpus:1;mem:1GiB'),
+    attributes: [],
+    pool: 'default',
+  },
+  other: {
+    id: 'other',
+    frameworkId: 'fw2',
+    agentId: 'a1',
+    hostname: 'h',
+    resources: parseResources('cpus:1'),
+    attributes: [],
+    pool: 'default',
+  },
 };
 
 function task(id: string, spec: string): TaskInfo {
-  return { taskId: id, name: id, agentId: '', resources: parseResources(spec), command: { shell: 'true', argv: [], env: {}, user: '' }, labels: [], killGraceS: 0 };
+  return {
+    taskId: id,
+    name: id,
+    agentId: '',
+    resources: parseResources(spec),
+    command: { shell: 'true', argv: [], env: {}, user: '' },
+    labels: [],
+    killGraceS: 0,
+  };
 }
 function accept(offerIds: string[], tasks: TaskInfo[]): Accept {
   return { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: tasks } } }] };
 }
 function plan(a: Accept, live: string[] = []) {
-  return planAccept('fw', a, (id) => offers[id], (id) => live.includes(id));
+  return planAccept(
+    'fw',
+    a,
+    (id) => offers[id],
+    (id) => live.includes(id),
+  );
 }
 function codeOf(fn: () => unknown): string {
   try {
@@ -33,7 +78,9 @@ function codeOf(fn: () => unknown): string {
 
 describe('planAccept', () => {
   it('sums several offers on one agent and returns what is left', () => {
-    const p = plan(accept(['o1', 'o2'], [task('t1', 'cpus:2.5;mem:512MiB;ports:[31000]'), task('t2', 'cpus:0.5;mem:512MiB')]));
+    const p = plan(
+      accept(['o1', 'o2'], [task('t1', 'cpus:2.5;mem:512MiB;ports:[31000]'), task('t2', 'cpus:0.5;mem:512MiB')]),
+    );
     expect(p.agentId).toBe('a1');
     expect(p.tasks.map((t) => t.agentId)).toEqual(['a1', 'a1']);
     expect(p.unused).toEqual(parseResources('cpus:0;mem:1GiB;ports:[31001-31009]'));
@@ -46,11 +93,19 @@ describe('planAccept', () => {
     expect(codeOf(() => plan(accept(['other'], [])))).toBe('GALAXY_E_OFFER_MISMATCH');
     expect(codeOf(() => plan(accept(['o1', 'o3'], [])))).toBe('GALAXY_E_OFFER_MISMATCH');
     expect(codeOf(() => plan(accept(['o1'], [task('big', 'cpus:3')])))).toBe('GALAXY_E_OVERCOMMIT');
-    expect(codeOf(() => plan(accept(['o1'], [task('a', 'cpus:1;ports:[31000]'), task('b', 'cpus:0.5;ports:[31000]')])))).toBe('GALAXY_E_OVERCOMMIT');
+    expect(
+      codeOf(() => plan(accept(['o1'], [task('a', 'cpus:1;ports:[31000]'), task('b', 'cpus:0.5;ports:[31000]')]))),
+    ).toBe('GALAXY_E_OVERCOMMIT');
     expect(codeOf(() => plan(accept(['o1'], [task('t', 'cpus:0.1')]), ['t']))).toBe('GALAXY_E_TASK_DUPLICATE');
-    expect(codeOf(() => plan(accept(['o1'], [{ ...task('t', 'cpus:0.1'), agentId: 'a9' }])))).toBe('GALAXY_E_TASK_INVALID');
+    expect(codeOf(() => plan(accept(['o1'], [{ ...task('t', 'cpus:0.1'), agentId: 'a9' }])))).toBe(
+      'GALAXY_E_TASK_INVALID',
+    );
     expect(codeOf(() => plan(accept(['o1'], [task('t', 'disk:1GiB')])))).toBe('GALAXY_E_TASK_INVALID');
-    expect(codeOf(() => plan(accept(['o1'], [{ ...task('t', 'cpus:1'), killGraceS: Number.NaN }])))).toBe('GALAXY_E_TASK_INVALID');
-    expect(codeOf(() => plan({ offerIds: ['o1'], operations: [{ operation: undefined }] }))).toBe('GALAXY_E_INVALID_ARGUMENT');
+    expect(codeOf(() => plan(accept(['o1'], [{ ...task('t', 'cpus:1'), killGraceS: Number.NaN }])))).toBe(
+      'GALAXY_E_TASK_INVALID',
+    );
+    expect(codeOf(() => plan({ offerIds: ['o1'], operations: [{ operation: undefined }] }))).toBe(
+      'GALAXY_E_INVALID_ARGUMENT',
+    );
   });
 });

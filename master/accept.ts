@@ -71,18 +71,27 @@ export function planAccept(
   for (const [i, operation] of accept.operations.entries()) {
     const op = operation.operation;
     if (op?.$case !== 'launch') {
-      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `operations[${i}] is empty; LAUNCH is the supported operation`);
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `operations[${i}] is empty; LAUNCH is the supported operation`,
+      );
     }
     for (const [j, task] of op.launch.taskInfos.entries()) {
       const where = `operations[${i}].launch.task_infos[${j}]`;
       checkTask(task, where, first.agentId);
       if (ids.has(task.taskId) || taskExists(task.taskId)) {
-        throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `${where}: task id ${task.taskId} is already in use by this framework`);
+        throw new GalaxyError(
+          'GALAXY_E_TASK_DUPLICATE',
+          `${where}: task id ${task.taskId} is already in use by this framework`,
+        );
       }
       ids.add(task.taskId);
       const res = task.resources ?? emptyResources();
       if (countRanges(subtractRanges(res.ports, used.ports)) !== countRanges(normalizeRanges(res.ports))) {
-        throw new GalaxyError('GALAXY_E_OVERCOMMIT', `${where}: ports ${JSON.stringify(res.ports)} are already used by another task of this ACCEPT`);
+        throw new GalaxyError(
+          'GALAXY_E_OVERCOMMIT',
+          `${where}: ports ${JSON.stringify(res.ports)} are already used by another task of this ACCEPT`,
+        );
       }
       used = addResources(used, res);
       if (!containsResources(offered, used)) {
@@ -100,7 +109,10 @@ export function planAccept(
 function checkTask(task: TaskInfo, where: string, agentId: string): void {
   checkId(task.taskId, `${where}.task_id`, 'GALAXY_E_TASK_INVALID');
   if (task.agentId !== '' && task.agentId !== agentId) {
-    throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: agent_id ${task.agentId} is not the offer's agent ${agentId}`);
+    throw new GalaxyError(
+      'GALAXY_E_TASK_INVALID',
+      `${where}: agent_id ${task.agentId} is not the offer's agent ${agentId}`,
+    );
   }
   const res = task.resources;
   if (!res) throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: resources are missing`);

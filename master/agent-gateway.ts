@@ -38,9 +38,11 @@ export function agentGateway(agents: AgentsController, log: Logger): AgentGatewa
             agent = agents.register(body.register, connection);
             return;
           }
-          if (!agent) throw new GalaxyError('GALAXY_E_NOT_REGISTERED', 'the first message on a stream must be RegisterAgent');
+          if (!agent)
+            throw new GalaxyError('GALAXY_E_NOT_REGISTERED', 'the first message on a stream must be RegisterAgent');
           if (body?.$case === 'pong') agents.pong(agent);
-          else if (body?.$case === 'statusUpdate' && body.statusUpdate.status) agents.statusUpdate(agent, body.statusUpdate.status);
+          else if (body?.$case === 'statusUpdate' && body.statusUpdate.status)
+            agents.statusUpdate(agent, body.statusUpdate.status);
         } catch (error) {
           refuse(error);
         }

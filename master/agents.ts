@@ -57,17 +57,29 @@ export class AgentsController {
     for (const fw of registration.frameworks) this.frameworks.adoptFromAgent(fw);
     const toKill = this.reconcileReportedTasks(agent, registration.tasks, reregistered);
     this.ctx.allocator.addAgent(
-      { id, hostname: agent.info.hostname, total: agent.info.total, attributes: agent.info.attributes, pool: agent.info.pool },
+      {
+        id,
+        hostname: agent.info.hostname,
+        total: agent.info.total,
+        attributes: agent.info.attributes,
+        pool: agent.info.pool,
+      },
       this.usedByFramework(agent),
     );
     connection.send({
       message: {
         $case: 'registered',
-        registered: { agentId: id, masterId: this.ctx.masterId, heartbeatIntervalS: this.ctx.timings.agentPingIntervalMs / 1000 },
+        registered: {
+          agentId: id,
+          masterId: this.ctx.masterId,
+          heartbeatIntervalS: this.ctx.timings.agentPingIntervalMs / 1000,
+        },
       },
     });
     for (const task of toKill) {
-      connection.send({ message: { $case: 'killTask', killTask: { frameworkId: task.frameworkId, taskId: task.taskId } } });
+      connection.send({
+        message: { $case: 'killTask', killTask: { frameworkId: task.frameworkId, taskId: task.taskId } },
+      });
     }
     this.startPings(agent);
     this.ctx.hooks.agentAdded.call(agent, reregistered);
@@ -128,7 +140,12 @@ export class AgentsController {
     for (const key of agent.tasks) {
       const record = this.ctx.tasks.get(key);
       if (!record || isTerminal(record.task.state)) continue;
-      const status = this.ctx.masterStatus(record.task, TaskState.TASK_LOST, reason, `agent ${id} (${agent.info.hostname}) was removed`);
+      const status = this.ctx.masterStatus(
+        record.task,
+        TaskState.TASK_LOST,
+        reason,
+        `agent ${id} (${agent.info.hostname}) was removed`,
+      );
       this.ctx.applyStatus(record, status);
       this.ctx.lostTasks.add(key);
       this.ctx.masterUpdates.enqueue(status);
@@ -195,7 +212,12 @@ export class AgentsController {
       for (const key of [...agent.tasks]) {
         const record = this.ctx.tasks.get(key);
         if (!record || seen.has(key) || isTerminal(record.task.state)) continue;
-        const status = this.ctx.masterStatus(record.task, TaskState.TASK_LOST, 'task-unknown-to-agent', 'the agent re-registered without this task');
+        const status = this.ctx.masterStatus(
+          record.task,
+          TaskState.TASK_LOST,
+          'task-unknown-to-agent',
+          'the agent re-registered without this task',
+        );
         this.ctx.applyStatus(record, status);
         this.ctx.masterUpdates.enqueue(status);
       }

@@ -29,20 +29,31 @@ export class FrameworksController {
   subscribe(requested: FrameworkInfo, connection: FrameworkConnection): FrameworkRecord {
     const info = this.checkInfo(requested);
     if (info.id !== '' && this.ctx.removedFrameworks.has(info.id)) {
-      throw new GalaxyError('GALAXY_E_FRAMEWORK_UNKNOWN', `framework ${info.id} was torn down; subscribe without an id`);
+      throw new GalaxyError(
+        'GALAXY_E_FRAMEWORK_UNKNOWN',
+        `framework ${info.id} was torn down; subscribe without an id`,
+      );
     }
     let framework = info.id === '' ? undefined : this.ctx.frameworks.get(info.id);
     const resubscribed = framework !== undefined;
     if (framework) {
       if (framework.info.role !== info.role) {
-        throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', `framework ${info.id} has role ${framework.info.role}; it cannot change to ${info.role}`);
+        throw new GalaxyError(
+          'GALAXY_E_FRAMEWORK_INVALID',
+          `framework ${info.id} has role ${framework.info.role}; it cannot change to ${info.role}`,
+        );
       }
       const old = framework.connection;
       framework.connection = undefined;
       old?.close();
       clearTimeout(framework.failoverTimer);
       clearInterval(framework.heartbeatTimer);
-      Object.assign(framework.info, { name: info.name, failoverTimeoutS: info.failoverTimeoutS, user: info.user, hostname: info.hostname });
+      Object.assign(framework.info, {
+        name: info.name,
+        failoverTimeoutS: info.failoverTimeoutS,
+        user: info.user,
+        hostname: info.hostname,
+      });
       this.ctx.allocator.activateFramework(framework.info.id);
     } else {
       const id = info.id === '' ? this.ctx.frameworkIds.next() : info.id;
@@ -56,7 +67,11 @@ export class FrameworksController {
     connection.send({
       event: {
         $case: 'subscribed',
-        subscribed: { frameworkId: id, heartbeatIntervalS: this.ctx.timings.frameworkHeartbeatMs / 1000, masterId: this.ctx.masterId },
+        subscribed: {
+          frameworkId: id,
+          heartbeatIntervalS: this.ctx.timings.frameworkHeartbeatMs / 1000,
+          masterId: this.ctx.masterId,
+        },
       },
     });
     framework.heartbeatTimer = setInterval(() => {
@@ -123,7 +138,10 @@ export class FrameworksController {
   call(call: SchedulerCall): void {
     const framework = this.ctx.frameworks.get(call.frameworkId);
     if (!framework?.connection) {
-      throw new GalaxyError('GALAXY_E_FRAMEWORK_UNKNOWN', `framework "${call.frameworkId.slice(0, 100)}" is not subscribed; SUBSCRIBE first`);
+      throw new GalaxyError(
+        'GALAXY_E_FRAMEWORK_UNKNOWN',
+        `framework "${call.frameworkId.slice(0, 100)}" is not subscribed; SUBSCRIBE first`,
+      );
     }
     const body = call.call;
     switch (body?.$case) {
@@ -202,20 +220,28 @@ export class FrameworksController {
     const offers = decline.offerIds.map((offerId) => {
       const offer = this.ctx.offers.get(offerId);
       if (offer?.frameworkId !== framework.info.id) {
-        throw new GalaxyError('GALAXY_E_OFFER_UNKNOWN', `offer ${offerId.slice(0, 100)} is not an outstanding offer to this framework`);
+        throw new GalaxyError(
+          'GALAXY_E_OFFER_UNKNOWN',
+          `offer ${offerId.slice(0, 100)} is not an outstanding offer to this framework`,
+        );
       }
       return offer;
     });
     for (const offer of offers) {
       this.ctx.offers.remove(offer.id);
-      if (offer.resources) this.ctx.allocator.recoverResources(offer.frameworkId, offer.agentId, offer.resources, filter);
+      if (offer.resources)
+        this.ctx.allocator.recoverResources(offer.frameworkId, offer.agentId, offer.resources, filter);
     }
     this.ctx.loop.trigger();
   }
 
   private kill(framework: FrameworkRecord, kill: Kill): void {
     const record = this.ctx.tasks.get(taskKey(framework.info.id, kill.taskId));
-    if (!record) throw new GalaxyError('GALAXY_E_TASK_UNKNOWN', `framework ${framework.info.id} has no live task "${kill.taskId.slice(0, 100)}"`);
+    if (!record)
+      throw new GalaxyError(
+        'GALAXY_E_TASK_UNKNOWN',
+        `framework ${framework.info.id} has no live task "${kill.taskId.slice(0, 100)}"`,
+      );
     if (!isTerminal(record.task.state)) this.ctx.killTask(record);
   }
 
@@ -230,7 +256,10 @@ export class FrameworksController {
     const record = this.ctx.tasks.get(key);
     if (!record) {
       if (this.ctx.completed.has(key)) return; // a duplicate acknowledgement of an at-least-once update
-      throw new GalaxyError('GALAXY_E_TASK_UNKNOWN', `framework ${id} has no task "${ack.taskId.slice(0, 100)}" to acknowledge`);
+      throw new GalaxyError(
+        'GALAXY_E_TASK_UNKNOWN',
+        `framework ${id} has no task "${ack.taskId.slice(0, 100)}" to acknowledge`,
+      );
     }
     this.ctx.agents.get(record.task.agentId)?.connection?.send({
       message: { $case: 'ack', ack: { frameworkId: id, taskId: ack.taskId, uuid: ack.uuid } },
@@ -258,7 +287,15 @@ export class FrameworksController {
       if (known) {
         answer(known);
       } else {
-        const unknown: Task = { taskId: wanted.taskId, name: '', frameworkId: id, agentId: wanted.agentId, state: TaskState.TASK_UNKNOWN, labels: [], role: framework.info.role };
+        const unknown: Task = {
+          taskId: wanted.taskId,
+          name: '',
+          frameworkId: id,
+          agentId: wanted.agentId,
+          state: TaskState.TASK_UNKNOWN,
+          labels: [],
+          role: framework.info.role,
+        };
         answer(unknown);
       }
     }
@@ -266,7 +303,8 @@ export class FrameworksController {
 
   private message(message: FrameworkMessage): void {
     const agent = this.ctx.agents.get(message.agentId);
-    if (!agent?.connection) throw new GalaxyError('GALAXY_E_AGENT_UNKNOWN', `agent "${message.agentId.slice(0, 100)}" is not connected`);
+    if (!agent?.connection)
+      throw new GalaxyError('GALAXY_E_AGENT_UNKNOWN', `agent "${message.agentId.slice(0, 100)}" is not connected`);
     agent.connection.send({ message: { $case: 'frameworkMessage', frameworkMessage: { ...message } } });
   }
 
@@ -276,7 +314,10 @@ export class FrameworksController {
     const role = info.role === '' ? '*' : info.role;
     checkRole(role, 'GALAXY_E_FRAMEWORK_INVALID');
     if (!(info.failoverTimeoutS >= 0 && info.failoverTimeoutS <= 365 * 86400)) {
-      throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'framework_info.failover_timeout_s must be between 0 and one year');
+      throw new GalaxyError(
+        'GALAXY_E_FRAMEWORK_INVALID',
+        'framework_info.failover_timeout_s must be between 0 and one year',
+      );
     }
     return { ...info, role };
   }
@@ -284,13 +325,19 @@ export class FrameworksController {
   private checkFilter(refuseSeconds: number | undefined): RefuseFilter {
     if (refuseSeconds === undefined) return {};
     if (!(refuseSeconds >= 0 && refuseSeconds <= 365 * 86400)) {
-      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `filters.refuse_seconds must be between 0 and one year, got ${refuseSeconds}`);
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `filters.refuse_seconds must be between 0 and one year, got ${refuseSeconds}`,
+      );
     }
     return { refuseSeconds };
   }
 
   private startFailoverClock(framework: FrameworkRecord): void {
-    const timeoutMs = framework.info.failoverTimeoutS > 0 ? framework.info.failoverTimeoutS * 1000 : this.ctx.timings.defaultFailoverTimeoutMs;
+    const timeoutMs =
+      framework.info.failoverTimeoutS > 0
+        ? framework.info.failoverTimeoutS * 1000
+        : this.ctx.timings.defaultFailoverTimeoutMs;
     clearTimeout(framework.failoverTimer);
     framework.failoverTimer = setTimeout(() => {
       this.remove(framework, 'failover-timeout');

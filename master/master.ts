@@ -65,14 +65,18 @@ export class Master {
   async start(): Promise<void> {
     const port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(this.options.listen, ServerCredentials.createInsecure(), (error, bound) => {
-        if (error) reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `cannot listen on ${this.options.listen}: ${error.message}`));
+        if (error)
+          reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `cannot listen on ${this.options.listen}: ${error.message}`));
         else resolve(bound);
       });
     });
     const host = this.options.listen.slice(0, this.options.listen.lastIndexOf(':'));
     this.boundAddress = `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${port}`;
     this.loop.start();
-    this.log.info({ address: this.boundAddress, allocator: this.allocator.name, master: this.ctx.masterId }, 'master started');
+    this.log.info(
+      { address: this.boundAddress, allocator: this.allocator.name, master: this.ctx.masterId },
+      'master started',
+    );
   }
 
   /** Runs one allocation pass now and sends the offers. */

@@ -32,7 +32,10 @@ export function operatorApi(view: MasterView, allocator: Allocator): OperatorSer
       for (const { role, weight } of request.weights) {
         checkRole(role);
         if (!(Number.isFinite(weight) && weight > 0)) {
-          throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `weight of role ${role} must be a positive number, got ${weight}`);
+          throw new GalaxyError(
+            'GALAXY_E_INVALID_ARGUMENT',
+            `weight of role ${role} must be a positive number, got ${weight}`,
+          );
         }
       }
       for (const { role, weight } of request.weights) allocator.setWeight(role, weight);

@@ -2,7 +2,13 @@
  * gRPC adapter of the Scheduler service: SUBSCRIBE streams events, every other call is unary.
  */
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import type { CallResponse, Event, SchedulerCall, SchedulerServer, SubscribeCall } from '../proto/gen/galaxy/v1/scheduler.js';
+import type {
+  CallResponse,
+  Event,
+  SchedulerCall,
+  SchedulerServer,
+  SubscribeCall,
+} from '../proto/gen/galaxy/v1/scheduler.js';
 import { GalaxyError } from '../core/errors.js';
 import { toGrpcStatus } from '../core/grpc-errors.js';
 import type { FrameworksController } from './frameworks.js';

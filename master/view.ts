@@ -52,12 +52,16 @@ export class MasterView {
   }
 
   private sumTasks(keys: Iterable<string>): Resources {
-    return this.liveTasks(keys).reduce((sum, t) => addResources(sum, t.resources ?? emptyResources()), emptyResources());
+    return this.liveTasks(keys).reduce(
+      (sum, t) => addResources(sum, t.resources ?? emptyResources()),
+      emptyResources(),
+    );
   }
 
   private sumOffers(match: (offer: { agentId: string; frameworkId: string }) => boolean): Resources {
     let sum = emptyResources();
-    for (const offer of this.ctx.offers.all()) if (match(offer)) sum = addResources(sum, offer.resources ?? emptyResources());
+    for (const offer of this.ctx.offers.all())
+      if (match(offer)) sum = addResources(sum, offer.resources ?? emptyResources());
     return sum;
   }
 }

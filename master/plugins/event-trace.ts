@@ -13,7 +13,10 @@ export function eventTracePlugin(log: Logger): MasterPlugin {
     name: 'event-trace',
     apply({ hooks }) {
       hooks.agentAdded.tap('event-trace', (agent, reregistered) => {
-        trace.info({ agent: agent.info.id, hostname: agent.info.hostname, pool: agent.info.pool }, reregistered ? 'agent re-registered' : 'agent registered');
+        trace.info(
+          { agent: agent.info.id, hostname: agent.info.hostname, pool: agent.info.pool },
+          reregistered ? 'agent re-registered' : 'agent registered',
+        );
       });
       hooks.agentDisconnected.tap('event-trace', (agent) => {
         trace.warn({ agent: agent.info.id }, 'agent disconnected');
@@ -22,7 +25,10 @@ export function eventTracePlugin(log: Logger): MasterPlugin {
         trace.warn({ agent: agent.info.id, reason }, 'agent removed');
       });
       hooks.frameworkSubscribed.tap('event-trace', (fw, resubscribed) => {
-        trace.info({ framework: fw.info.id, name: fw.info.name, role: fw.info.role }, resubscribed ? 'framework re-subscribed' : 'framework subscribed');
+        trace.info(
+          { framework: fw.info.id, name: fw.info.name, role: fw.info.role },
+          resubscribed ? 'framework re-subscribed' : 'framework subscribed',
+        );
       });
       hooks.frameworkRemoved.tap('event-trace', (fw, reason) => {
         trace.info({ framework: fw.info.id, reason }, 'framework removed');
@@ -32,7 +38,13 @@ export function eventTracePlugin(log: Logger): MasterPlugin {
       });
       hooks.statusUpdate.tap('event-trace', (status) => {
         trace.info(
-          { framework: status.frameworkId, task: status.taskId, agent: status.agentId, state: stateName(status.state), reason: status.reason || undefined },
+          {
+            framework: status.frameworkId,
+            task: status.taskId,
+            agent: status.agentId,
+            state: stateName(status.state),
+            reason: status.reason || undefined,
+          },
           'task status',
         );
       });

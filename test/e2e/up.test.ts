@@ -18,7 +18,9 @@ afterEach(async () => {
 describe('galaxy up', () => {
   it('runs the example to completion, prints ready, answers the CLI, and exits 0 on SIGINT', async () => {
     workDir = await mkdtemp(join(tmpdir(), 'galaxy-up-'));
-    const up = galaxy(['up', '--listen', '127.0.0.1:0', '--work-dir', workDir, '--tasks', '3'], { GALAXY_LOG_LEVEL: 'warn' });
+    const up = galaxy(['up', '--listen', '127.0.0.1:0', '--work-dir', workDir, '--tasks', '3'], {
+      GALAXY_LOG_LEVEL: 'warn',
+    });
     const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 30_000, 'the ready line');
     expect(ready).toMatch(/3 finished, 0 failed/);
     const address = /master (\S+),/.exec(ready)?.[1] ?? '';

@@ -20,7 +20,12 @@ export interface RawAgent {
 }
 
 /** Opens an agent stream and sends RegisterAgent. */
-export function rawAgent(master: string, info: Partial<AgentInfo>, tasks: Task[] = [], frameworks: FrameworkInfo[] = []): RawAgent {
+export function rawAgent(
+  master: string,
+  info: Partial<AgentInfo>,
+  tasks: Task[] = [],
+  frameworks: FrameworkInfo[] = [],
+): RawAgent {
   const client = new AgentGatewayClient(master, credentials.createInsecure());
   const stream = client.connect();
   const received = new MessageLog<MasterMessage>();
@@ -70,7 +75,15 @@ export interface RawFramework {
 /** Subscribes a framework by hand. */
 export function rawFramework(master: string, info: Partial<FrameworkInfo>): RawFramework {
   const client = new SchedulerClient(master, credentials.createInsecure());
-  const frameworkInfo: FrameworkInfo = { id: '', name: 'raw', role: '*', user: 'test', failoverTimeoutS: 0, hostname: '', ...info };
+  const frameworkInfo: FrameworkInfo = {
+    id: '',
+    name: 'raw',
+    role: '*',
+    user: 'test',
+    failoverTimeoutS: 0,
+    hostname: '',
+    ...info,
+  };
   const stream = client.subscribe({ frameworkInfo });
   const events = new MessageLog<Event>();
   stream.on('data', (e: Event) => {

@@ -65,7 +65,15 @@ describe('master protocol', () => {
     const offer = await firstOffer(fw);
     expect(offer.agentId).toBe(agentId);
     expect(offer.resources?.cpus).toBe(4000);
-    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: [offer.id],
+          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
+        },
+      },
+    });
     const run = await a.received.waitFor((m) => m.message?.$case === 'runTask');
     expect(run.message?.$case === 'runTask' && run.message.runTask.task?.taskId).toBe('t1');
     expect(master.view.tasks('').map((t) => t.taskId)).toEqual(['t1']);
@@ -76,7 +84,15 @@ describe('master protocol', () => {
     await a.registered;
     const fw = framework({ name: 'f' });
     const offer = await firstOffer(fw);
-    const call = fw.call({ call: { $case: 'accept', accept: { offerIds: ['offer-nope'], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    const call = fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: ['offer-nope'],
+          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
+        },
+      },
+    });
     await expect(call).rejects.toMatchObject({ code: 'GALAXY_E_OFFER_UNKNOWN' });
     expect(master.view.tasks('')).toEqual([]);
     expect(master.ctx.offers.get(offer.id)).toBeDefined();
@@ -89,7 +105,15 @@ describe('master protocol', () => {
     const fw = framework({ name: 'f' });
     const offer = await firstOffer(fw);
     const tasks = [task('ok', 2000), task('too-much', 2500)];
-    const call = fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: tasks } } }] } } });
+    const call = fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: [offer.id],
+          operations: [{ operation: { $case: 'launch', launch: { taskInfos: tasks } } }],
+        },
+      },
+    });
     await expect(call).rejects.toMatchObject({ code: 'GALAXY_E_OVERCOMMIT' });
     await expect(call).rejects.toThrow(/cpus:4\.5.*cpus:4/);
     expect(master.view.tasks('')).toEqual([]);
@@ -102,9 +126,16 @@ describe('master protocol', () => {
     const fw = framework({ name: 'f' });
     const offer = await firstOffer(fw);
     const launch = (taskInfos: TaskInfo[]) =>
-      fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos } } }] } } });
+      fw.call({
+        call: {
+          $case: 'accept',
+          accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos } } }] },
+        },
+      });
     await expect(launch([{ ...task('../etc') }])).rejects.toMatchObject({ code: 'GALAXY_E_TASK_INVALID' });
-    await expect(launch([{ ...task('x'), command: { shell: '  ', argv: [], env: {}, user: '' } }])).rejects.toMatchObject({ code: 'GALAXY_E_TASK_INVALID' });
+    await expect(
+      launch([{ ...task('x'), command: { shell: '  ', argv: [], env: {}, user: '' } }]),
+    ).rejects.toMatchObject({ code: 'GALAXY_E_TASK_INVALID' });
     const withPort = task('p');
     withPort.resources = { cpus: 100, mem: 0, disk: 0, gpus: 0, ports: [{ begin: 80, end: 80 }] };
     await expect(launch([withPort])).rejects.toMatchObject({ code: 'GALAXY_E_OVERCOMMIT' });
@@ -120,7 +151,9 @@ describe('master protocol', () => {
     await fw.call({ call: { $case: 'decline', decline: { offerIds: [offer.id], filters: { refuseSeconds: 60 } } } });
     const call = fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [] } } });
     await expect(call).rejects.toMatchObject({ code: 'GALAXY_E_OFFER_UNKNOWN' });
-    await expect(fw.call({ call: { $case: 'decline', decline: { offerIds: [offer.id] } } })).rejects.toMatchObject({ code: 'GALAXY_E_OFFER_UNKNOWN' });
+    await expect(fw.call({ call: { $case: 'decline', decline: { offerIds: [offer.id] } } })).rejects.toMatchObject({
+      code: 'GALAXY_E_OFFER_UNKNOWN',
+    });
   });
 
   it('refuses a second agent that claims a connected agent id; the first stays active', async () => {
@@ -145,8 +178,12 @@ describe('master protocol', () => {
   it('refuses calls from unknown frameworks and bad framework infos', async () => {
     const fw = framework({ name: 'f' });
     await fw.frameworkId;
-    await expect(fw.call({ frameworkId: 'fw-unknown', call: { $case: 'revive', revive: { roles: [] } } })).rejects.toMatchObject({ code: 'GALAXY_E_FRAMEWORK_UNKNOWN' });
-    await expect(fw.call({ call: { $case: 'kill', kill: { taskId: 'nope', agentId: '' } } })).rejects.toMatchObject({ code: 'GALAXY_E_TASK_UNKNOWN' });
+    await expect(
+      fw.call({ frameworkId: 'fw-unknown', call: { $case: 'revive', revive: { roles: [] } } }),
+    ).rejects.toMatchObject({ code: 'GALAXY_E_FRAMEWORK_UNKNOWN' });
+    await expect(fw.call({ call: { $case: 'kill', kill: { taskId: 'nope', agentId: '' } } })).rejects.toMatchObject({
+      code: 'GALAXY_E_TASK_UNKNOWN',
+    });
     const bad = framework({ name: '' });
     await expect(bad.error).resolves.toMatchObject({ code: 'GALAXY_E_FRAMEWORK_INVALID' });
     const badRole = framework({ name: 'x', role: 'eng//a' });
@@ -160,16 +197,37 @@ describe('master protocol', () => {
     const fw = framework({ name: 'f' });
     const frameworkId = await fw.frameworkId;
     const offer = await firstOffer(fw);
-    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: [offer.id],
+          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
+        },
+      },
+    });
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
-    const status = { taskId: 't1', frameworkId, agentId, state: TaskState.TASK_FINISHED, message: '', reason: '', source: StatusSource.SOURCE_AGENT, timestamp: 0, uuid: 'u-1', exitCode: 0 };
+    const status = {
+      taskId: 't1',
+      frameworkId,
+      agentId,
+      state: TaskState.TASK_FINISHED,
+      message: '',
+      reason: '',
+      source: StatusSource.SOURCE_AGENT,
+      timestamp: 0,
+      uuid: 'u-1',
+      exitCode: 0,
+    };
     a.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } });
     await fw.events.waitFor(isUpdate('t1', TaskState.TASK_FINISHED));
     await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: 'u-1' } } });
     const ack = await a.received.waitFor((m) => m.message?.$case === 'ack');
     expect(ack.message?.$case === 'ack' && ack.message.ack.uuid).toBe('u-1');
     // The finished task's resources are offered again.
-    const again = await fw.events.waitFor((e) => e.event?.$case === 'offers' && e.event.offers.offers.some((o) => o.resources?.cpus === 4000));
+    const again = await fw.events.waitFor(
+      (e) => e.event?.$case === 'offers' && e.event.offers.offers.some((o) => o.resources?.cpus === 4000),
+    );
     expect(again).toBeDefined();
     // A duplicate acknowledgement (at-least-once) is harmless.
     await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: 'u-1' } } });
@@ -180,7 +238,15 @@ describe('master protocol', () => {
     const agentId = await a.registered;
     const fw = framework({ name: 'f' });
     const offer = await firstOffer(fw);
-    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: [offer.id],
+          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
+        },
+      },
+    });
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
     a.close();
     const lost = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_LOST), 5000, 'TASK_LOST');
@@ -202,12 +268,34 @@ describe('master protocol', () => {
     const fw = framework({ name: 'f', failoverTimeoutS: 60 });
     const frameworkId = await fw.frameworkId;
     const offer = await firstOffer(fw);
-    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: [offer.id],
+          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
+        },
+      },
+    });
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
     a.close();
     await fw.events.waitFor(isUpdate('t1', TaskState.TASK_LOST), 5000, 'TASK_LOST');
-    const t1 = { taskId: 't1', name: 't1', frameworkId, agentId, state: TaskState.TASK_RUNNING, labels: [], role: '*', resources: task('t1').resources };
-    const back = agent(master.address, { id: agentId }, [t1], [{ id: frameworkId, name: 'f', role: '*', user: '', failoverTimeoutS: 60, hostname: '' }]);
+    const t1 = {
+      taskId: 't1',
+      name: 't1',
+      frameworkId,
+      agentId,
+      state: TaskState.TASK_RUNNING,
+      labels: [],
+      role: '*',
+      resources: task('t1').resources,
+    };
+    const back = agent(
+      master.address,
+      { id: agentId },
+      [t1],
+      [{ id: frameworkId, name: 'f', role: '*', user: '', failoverTimeoutS: 60, hostname: '' }],
+    );
     await back.registered;
     const kill = await back.received.waitFor((m) => m.message?.$case === 'killTask');
     expect(kill.message?.$case === 'killTask' && kill.message.killTask.taskId).toBe('t1');
@@ -218,7 +306,15 @@ describe('master protocol', () => {
     await a.registered;
     const fw = framework({ name: 'f' });
     const offer = await firstOffer(fw);
-    await fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }] } } });
+    await fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: [offer.id],
+          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
+        },
+      },
+    });
     await fw.call({ call: { $case: 'reconcile', reconcile: { tasks: [{ taskId: 'ghost', agentId: '' }] } } });
     const ghost = await fw.events.waitFor(isUpdate('ghost', TaskState.TASK_UNKNOWN));
     expect(ghost.event?.$case === 'update' && ghost.event.update.status?.uuid).toBe('');
@@ -228,13 +324,23 @@ describe('master protocol', () => {
   });
 
   it('lets a plugin on validateLaunch veto a launch; the ACCEPT then launches nothing', async () => {
-    master.hooks.validateLaunch.tap('no-root', (task) => (task.command?.user === 'root' ? 'tasks may not run as root' : undefined));
+    master.hooks.validateLaunch.tap('no-root', (task) =>
+      task.command?.user === 'root' ? 'tasks may not run as root' : undefined,
+    );
     const a = agent(master.address, {});
     await a.registered;
     const fw = framework({ name: 'f' });
     const offer = await firstOffer(fw);
     const asRoot = { ...task('r'), command: { shell: 'id', argv: [], env: {}, user: 'root' } };
-    const call = fw.call({ call: { $case: 'accept', accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('fine'), asRoot] } } }] } } });
+    const call = fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: [offer.id],
+          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('fine'), asRoot] } } }],
+        },
+      },
+    });
     await expect(call).rejects.toThrow(/GALAXY_E_TASK_INVALID: task r: tasks may not run as root/);
     expect(master.view.tasks('')).toEqual([]);
   });
