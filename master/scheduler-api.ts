@@ -43,7 +43,9 @@ export function schedulerApi(frameworks: FrameworksController): SchedulerServer 
         framework = frameworks.subscribe(info, connection);
       } catch (error) {
         closed = true;
-        stream.destroy(Object.assign(new Error(), toGrpcStatus(error)));
+        // grpc-js ends a server stream with the status of an emitted error.
+        const status = toGrpcStatus(error);
+        stream.emit('error', Object.assign(new Error(status.details), status));
       }
     },
     call(call: ServerUnaryCall<SchedulerCall, CallResponse>, callback: sendUnaryData<CallResponse>): void {

@@ -1,0 +1,118 @@
+/**
+ * A base for allocators built on the {@link Ledger}: it implements every bookkeeping method of
+ * the {@link Allocator} interface, so that a concrete allocator supplies only its order
+ * (`allocate`) and what it needs to hear about allocation changes.
+ */
+import type { Resources } from '../../proto/gen/galaxy/v1/common.js';
+import { GalaxyError } from '../../core/errors.js';
+import { checkRole } from '../../core/validate.js';
+import type {
+  Allocation,
+  Allocator,
+  AllocatorAgent,
+  AllocatorFramework,
+  AllocatorOptions,
+  RefuseFilter,
+  RoleWeight,
+} from '../allocator.js';
+import { Ledger, SCALAR_COUNT, type FrameworkEntry, type LedgerListener } from './ledger.js';
+
+/** Bookkeeping shared by all built-in allocators. */
+export abstract class LedgerAllocator implements Allocator, LedgerListener {
+  abstract readonly name: string;
+  protected readonly ledger: Ledger;
+  protected readonly roleWeights = new Map<string, number>();
+
+  constructor(options: AllocatorOptions) {
+    this.ledger = new Ledger(options, this);
+  }
+
+  abstract allocate(): Allocation[];
+  abstract allocationChanged(framework: FrameworkEntry, delta: Float64Array, allocations: number): void;
+  abstract totalsChanged(totals: Float64Array): void;
+  /** Called after a framework joined the ledger. */
+  protected abstract frameworkAdded(framework: FrameworkEntry): void;
+  /** Called after a framework left the ledger (its allocations already released). */
+  protected abstract frameworkRemoved(framework: FrameworkEntry): void;
+  /** Called after a role's weight changed. */
+  protected abstract weightChanged(role: string, weight: number): void;
+
+  addAgent(agent: AllocatorAgent, used: ReadonlyMap<string, Resources>): void {
+    this.ledger.addAgent(agent, used);
+  }
+
+  removeAgent(agentId: string): void {
+    this.ledger.removeAgent(agentId);
+  }
+
+  updateAgent(agentId: string, total: Resources): void {
+    this.ledger.updateAgent(agentId, total);
+  }
+
+  deactivateAgent(agentId: string): void {
+    this.ledger.agent(agentId).active = false;
+  }
+
+  activateAgent(agentId: string): void {
+    this.ledger.agent(agentId).active = true;
+  }
+
+  addFramework(framework: AllocatorFramework, used: ReadonlyMap<string, Resources>, active: boolean): void {
+    checkRole(framework.role);
+    const agents = [...used].map(([agentId, resources]) => [this.ledger.agent(agentId), resources] as const);
+    // The policy learns of the framework before the ledger reports what it holds.
+    const entry = this.ledger.addFramework(framework, active);
+    this.frameworkAdded(entry);
+    for (const [agent, resources] of agents) this.ledger.holdExisting(entry, agent, resources);
+  }
+
+  removeFramework(frameworkId: string): void {
+    this.frameworkRemoved(this.ledger.removeFramework(frameworkId));
+  }
+
+  activateFramework(frameworkId: string): void {
+    this.ledger.framework(frameworkId).active = true;
+  }
+
+  deactivateFramework(frameworkId: string): void {
+    this.ledger.framework(frameworkId).active = false;
+  }
+
+  recoverResources(frameworkId: string, agentId: string, resources: Resources, filter?: RefuseFilter): void {
+    this.ledger.recover(frameworkId, agentId, resources, filter);
+  }
+
+  suppressOffers(frameworkId: string): void {
+    this.ledger.framework(frameworkId).suppressed = true;
+  }
+
+  reviveOffers(frameworkId: string): void {
+    const framework = this.ledger.framework(frameworkId);
+    framework.suppressed = false;
+    framework.filters.clear();
+  }
+
+  setWeight(role: string, weight: number): void {
+    checkRole(role);
+    if (!(Number.isFinite(weight) && weight > 0)) {
+      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `weight of role ${role} must be positive and finite, got ${weight}`);
+    }
+    this.roleWeights.set(role, weight);
+    this.weightChanged(role, weight);
+  }
+
+  weights(): RoleWeight[] {
+    return [...this.roleWeights].map(([role, weight]) => ({ role, weight }));
+  }
+
+  share(frameworkId: string): number {
+    const framework = this.ledger.frameworks.get(frameworkId);
+    if (!framework) return 0;
+    let share = 0;
+    for (let i = 0; i < SCALAR_COUNT; i++) {
+      const total = this.ledger.totals[i] ?? 0;
+      if (total > 0) share = Math.max(share, (framework.allocated[i] ?? 0) / total);
+    }
+    return share / (this.roleWeights.get(framework.role) ?? 1);
+  }
+}

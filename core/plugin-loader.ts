@@ -1,0 +1,72 @@
+/**
+ * Loads plugins — allocators now, isolators and frameworks later — by built-in name or module
+ * path, and checks their metadata before the host uses them, as fastify checks its plugins.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { GalaxyError } from './errors.js';
+
+/** Metadata every plugin declares. */
+export interface PluginMeta {
+  readonly name: string;
+  readonly version: string;
+  /** Range of the host's plugin API it supports: `^1`, `1`, `1.x` or `*`. */
+  readonly galaxyApi: string;
+}
+
+/** True when an API `range` (`^1`, `1`, `1.x`, `*`, `>=1`) admits `version`'s major. */
+export function apiCompatible(range: string, version: string): boolean {
+  const major = Number(version.split('.')[0]);
+  const trimmed = range.trim();
+  if (trimmed === '*') return true;
+  const atLeast = /^>=\s*(\d+)/.exec(trimmed);
+  if (atLeast) return major >= Number(atLeast[1]);
+  const exact = /^[\^~]?(\d+)(?:\.(?:\d+|x|\*))*$/.exec(trimmed);
+  return exact !== null && Number(exact[1]) === major;
+}
+
+function isMeta(value: unknown): value is PluginMeta {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.name === 'string' && typeof v.version === 'string' && typeof v.galaxyApi === 'string';
+}
+
+/**
+ * Finds a plugin of `kind` by built-in name, or imports the module at `spec` (absolute, or
+ * relative to the working directory) and takes its default export or its `plugin` export.
+ * Throws `GALAXY_E_PLUGIN_LOAD` or `GALAXY_E_PLUGIN_INCOMPATIBLE` naming the plugin.
+ */
+export async function loadPlugin<T extends PluginMeta>(
+  kind: string,
+  spec: string,
+  builtins: Readonly<Record<string, T>>,
+  apiVersion: string,
+  isPlugin: (value: PluginMeta) => value is T,
+): Promise<T> {
+  const builtin = Object.hasOwn(builtins, spec) ? builtins[spec] : undefined;
+  if (builtin) return builtin;
+  const looksLikePath = spec.includes('/') || spec.endsWith('.js') || spec.endsWith('.ts');
+  if (!looksLikePath) {
+    throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `no built-in ${kind} named "${spec}" (built in: ${Object.keys(builtins).join(', ')}); give a module path for your own`);
+  }
+  const path = isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
+  if (!existsSync(path)) throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} module ${path} does not exist`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} module ${path} failed to load: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const candidate = mod.default ?? mod.plugin;
+  if (!isMeta(candidate)) {
+    throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} module ${path} exports no plugin: a default (or \`plugin\`) export with name, version and galaxyApi is required`);
+  }
+  if (!apiCompatible(candidate.galaxyApi, apiVersion)) {
+    throw new GalaxyError('GALAXY_E_PLUGIN_INCOMPATIBLE', `${kind} plugin "${candidate.name}" (${path}) supports API ${candidate.galaxyApi}, but this Galaxy provides ${apiVersion}`);
+  }
+  if (!isPlugin(candidate)) {
+    throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} plugin "${candidate.name}" (${path}) does not have the shape of a ${kind} plugin`);
+  }
+  return candidate;
+}
