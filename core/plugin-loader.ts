@@ -48,7 +48,10 @@ export async function loadPlugin<T extends PluginMeta>(
   if (builtin) return builtin;
   const looksLikePath = spec.includes('/') || spec.endsWith('.js') || spec.endsWith('.ts');
   if (!looksLikePath) {
-    throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `no built-in ${kind} named "${spec}" (built in: ${Object.keys(builtins).join(', ')}); give a module path for your own`);
+    throw new GalaxyError(
+      'GALAXY_E_PLUGIN_LOAD',
+      `no built-in ${kind} named "${spec}" (built in: ${Object.keys(builtins).join(', ')}); give a module path for your own`,
+    );
   }
   const path = isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
   if (!existsSync(path)) throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} module ${path} does not exist`);
@@ -56,17 +59,30 @@ export async function loadPlugin<T extends PluginMeta>(
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} module ${path} failed to load: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new GalaxyError(
+      'GALAXY_E_PLUGIN_LOAD',
+      `${kind} module ${path} failed to load: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const candidate = mod.default ?? mod.plugin;
   if (!isMeta(candidate)) {
-    throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} module ${path} exports no plugin: a default (or \`plugin\`) export with name, version and galaxyApi is required`);
+    throw new GalaxyError(
+      'GALAXY_E_PLUGIN_LOAD',
+      `${kind} module ${path} exports no plugin: a default (or \`plugin\`) export with name, version and galaxyApi is required`,
+    );
   }
   if (!apiCompatible(candidate.galaxyApi, apiVersion)) {
-    throw new GalaxyError('GALAXY_E_PLUGIN_INCOMPATIBLE', `${kind} plugin "${candidate.name}" (${path}) supports API ${candidate.galaxyApi}, but this Galaxy provides ${apiVersion}`);
+    throw new GalaxyError(
+      'GALAXY_E_PLUGIN_INCOMPATIBLE',
+      `${kind} plugin "${candidate.name}" (${path}) supports API ${candidate.galaxyApi}, but this Galaxy provides ${apiVersion}`,
+    );
   }
   if (!isPlugin(candidate)) {
-    throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} plugin "${candidate.name}" (${path}) does not have the shape of a ${kind} plugin`);
+    throw new GalaxyError(
+      'GALAXY_E_PLUGIN_LOAD',
+      `${kind} plugin "${candidate.name}" (${path}) does not have the shape of a ${kind} plugin`,
+    );
   }
   return candidate;
 }

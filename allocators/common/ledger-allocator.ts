@@ -95,7 +95,10 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
   setWeight(role: string, weight: number): void {
     checkRole(role);
     if (!(Number.isFinite(weight) && weight > 0)) {
-      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `weight of role ${role} must be positive and finite, got ${weight}`);
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `weight of role ${role} must be positive and finite, got ${weight}`,
+      );
     }
     this.roleWeights.set(role, weight);
     this.weightChanged(role, weight);

@@ -98,7 +98,8 @@ export class Ledger {
   }
 
   addAgent(spec: AllocatorAgent, used: ReadonlyMap<string, Resources>): void {
-    if (this.agentById.has(spec.id)) throw new GalaxyError('GALAXY_E_AGENT_DUPLICATE', `allocator: agent ${spec.id} exists`);
+    if (this.agentById.has(spec.id))
+      throw new GalaxyError('GALAXY_E_AGENT_DUPLICATE', `allocator: agent ${spec.id} exists`);
     const index = this.freeIndexes.pop() ?? this.agents.length;
     const agent: AgentEntry = {
       index,
@@ -140,7 +141,8 @@ export class Ledger {
 
   /** Adds a framework holding nothing; see {@link Ledger.holdExisting} for what it already holds. */
   addFramework(spec: AllocatorFramework, active: boolean): FrameworkEntry {
-    if (this.frameworks.has(spec.id)) throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `allocator: framework ${spec.id} exists`);
+    if (this.frameworks.has(spec.id))
+      throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `allocator: framework ${spec.id} exists`);
     const framework: FrameworkEntry = {
       id: spec.id,
       name: spec.name,
@@ -180,7 +182,13 @@ export class Ledger {
   /** Gives everything free on the agent to the framework and returns it. */
   allocateAll(framework: FrameworkEntry, agent: AgentEntry): Resources {
     const free = agent.free;
-    const resources: Resources = { cpus: free[0] ?? 0, mem: free[1] ?? 0, disk: free[2] ?? 0, gpus: free[3] ?? 0, ports: agent.freePorts };
+    const resources: Resources = {
+      cpus: free[0] ?? 0,
+      mem: free[1] ?? 0,
+      disk: free[2] ?? 0,
+      gpus: free[3] ?? 0,
+      ports: agent.freePorts,
+    };
     this.hold(framework, agent, resources, 1);
     return resources;
   }

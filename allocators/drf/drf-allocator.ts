@@ -36,7 +36,8 @@ export class DrfAllocator extends LedgerAllocator {
     }
     return false;
   };
-  private readonly acceptRole = (role: string): boolean => this.frameworkSorters.get(role)?.first(this.acceptFramework) !== undefined;
+  private readonly acceptRole = (role: string): boolean =>
+    this.frameworkSorters.get(role)?.first(this.acceptFramework) !== undefined;
 
   constructor(options: AllocatorOptions = {}) {
     super(options);

@@ -25,7 +25,11 @@ export class FirstFitAllocator extends LedgerAllocator {
       for (let tried = 0; tried < this.ring.length; tried++) {
         const framework = this.ring[(this.next + tried) % this.ring.length];
         if (!framework || !this.ledger.eligible(framework, agent, now)) continue;
-        out.push({ frameworkId: framework.id, agentId: agent.id, resources: this.ledger.allocateAll(framework, agent) });
+        out.push({
+          frameworkId: framework.id,
+          agentId: agent.id,
+          resources: this.ledger.allocateAll(framework, agent),
+        });
         this.next = (this.next + tried + 1) % this.ring.length;
         break;
       }
