@@ -11,12 +11,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
-import { galaxy, startMasterProcess, stopAll, type GalaxyProcess } from '../helpers/processes.js';
+import {
+  galaxy,
+  killWithEnv,
+  processesWithEnv,
+  startMasterProcess,
+  stopAll,
+  type GalaxyProcess,
+} from '../helpers/processes.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
 
 let workDir = '';
 let master: { proc: GalaxyProcess; address: string };
-const marker = `galaxy-e2e-${process.pid}-${Date.now()}`;
 const frameworks: RawFramework[] = [];
 
 function sleeper(id: string, seconds: number): TaskInfo {
@@ -25,8 +31,7 @@ function sleeper(id: string, seconds: number): TaskInfo {
     name: id,
     agentId: '',
     resources: { cpus: 100, mem: 32 * 1024 ** 2, disk: 0, gpus: 0, ports: [] },
-    // The marker lets the test find leftover processes.
-    command: { shell: `echo started ${id}; exec sleep ${seconds} # ${marker}`, argv: [], env: {}, user: '' },
+    command: { shell: `echo started ${id}; exec sleep ${seconds}`, argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
   };
@@ -34,15 +39,12 @@ function sleeper(id: string, seconds: number): TaskInfo {
 function statusOf(e: Event): TaskStatus | undefined {
   return e.event?.$case === 'update' ? e.event.update.status : undefined;
 }
-function leftovers(): string {
-  try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' });
-  } catch {
-    return '';
-  }
+/** Task processes this test's agents started (they carry the sandbox root in their environment). */
+function leftovers(): number[] {
+  return processesWithEnv(`GALAXY_SANDBOX=${workDir}`);
 }
 async function subscribe(info: Parameters<typeof rawFramework>[1]): Promise<RawFramework> {
-  const fw = rawFramework(master.address, info);
+  const fw = rawFramework(master.address, info, true);
   frameworks.push(fw);
   await fw.frameworkId;
   return fw;
@@ -87,8 +89,10 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const fw of frameworks.splice(0)) fw.close();
   await stopAll();
+  const left = leftovers();
+  killWithEnv(`GALAXY_SANDBOX=${workDir}`);
   await rm(workDir, { recursive: true, force: true });
-  await eventually(() => leftovers() === '', 5000, 'no leftover task processes');
+  expect(left, 'task processes left behind by the test').toEqual([]);
 });
 
 function startAgent(): GalaxyProcess {
@@ -143,7 +147,7 @@ describe('master + agent + framework, as separate processes', () => {
 
     // Teardown kills what is left.
     await again.call({ call: { $case: 'teardown', teardown: {} } });
-    await eventually(() => leftovers() === '', 10_000, 'teardown to kill long-b');
+    await eventually(() => leftovers().length === 0, 10_000, 'teardown to kill long-b');
   });
 
   it('reports LOST when the agent dies, and lists agents through the CLI', async () => {
@@ -165,8 +169,10 @@ describe('master + agent + framework, as separate processes', () => {
     await agent.stop('SIGKILL');
     const lost = await waitState(fw, 'victim', TaskState.TASK_LOST);
     expect(lost.reason).toBe('agent-reregistration-timeout');
-    // The agent was killed with -9: its orphaned task is still ours to clean up.
-    execFileSync('pkill', ['-f', marker]);
+    // The agent was killed with -9 and cannot recover its tasks yet (container recovery comes
+    // with the containerizer): the orphan is still running, and is ours to clean up.
+    expect(leftovers()).toHaveLength(1);
+    killWithEnv(`GALAXY_SANDBOX=${workDir}`);
   });
 
   it('writes task output to the sandbox', async () => {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageLog } from './async-queue.js';
 
@@ -69,4 +70,32 @@ export async function startMasterProcess(extra: string[] = []): Promise<{ proc: 
   const line = await proc.lines.waitFor((l) => l.includes('"master started"'), 15_000, 'the master to start');
   const address = (JSON.parse(line) as { address: string }).address;
   return { proc, address };
+}
+
+/**
+ * Pids of live processes whose environment contains `needle` — e.g. `GALAXY_SANDBOX=<dir>`, which
+ * finds every task a test's agent started, even after `exec` replaced its command line.
+ */
+export function processesWithEnv(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(needle)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** SIGKILLs every process {@link processesWithEnv} finds. */
+export function killWithEnv(needle: string): void {
+  for (const pid of processesWithEnv(needle)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
 }

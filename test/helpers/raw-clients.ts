@@ -72,8 +72,11 @@ export interface RawFramework {
   readonly error: Promise<GalaxyError>;
 }
 
-/** Subscribes a framework by hand. */
-export function rawFramework(master: string, info: Partial<FrameworkInfo>): RawFramework {
+/**
+ * Subscribes a framework by hand. With `autoAck`, every update that carries a uuid is
+ * acknowledged as it arrives, as the SDK does.
+ */
+export function rawFramework(master: string, info: Partial<FrameworkInfo>, autoAck = false): RawFramework {
   const client = new SchedulerClient(master, credentials.createInsecure());
   const frameworkInfo: FrameworkInfo = {
     id: '',
@@ -88,6 +91,21 @@ export function rawFramework(master: string, info: Partial<FrameworkInfo>): RawF
   const events = new MessageLog<Event>();
   stream.on('data', (e: Event) => {
     events.push(e);
+    const status = e.event?.$case === 'update' ? e.event.update.status : undefined;
+    if (autoAck && status?.uuid) {
+      void frameworkId.then((id) =>
+        client.call(
+          {
+            frameworkId: id,
+            call: {
+              $case: 'acknowledge',
+              acknowledge: { agentId: status.agentId, taskId: status.taskId, uuid: status.uuid },
+            },
+          },
+          () => undefined,
+        ),
+      );
+    }
   });
   const error = new Promise<GalaxyError>((resolve) => {
     stream.on('error', (e) => {

@@ -1,0 +1,224 @@
+/**
+ * The agent: discovers its machine, registers with the master, runs the tasks it is sent and
+ * reports their states until the master acknowledges them.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { FrameworkInfo, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import { StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
+import type { MasterMessage, RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { StatusUpdateStream } from '../core/status-update-stream.js';
+import { isTerminal, stateName } from '../core/task-state.js';
+import { discoverMachine, type MachineInfo } from './discovery.js';
+import { createAgentHooks, type AgentHooks, type AgentPlugin } from './hooks.js';
+import type { Launcher } from './launcher.js';
+import { MasterLink } from './master-link.js';
+import { ProcessLauncher } from './process-launcher.js';
+import { TaskRunner } from './task-runner.js';
+
+/** How to start an agent. */
+export interface AgentOptions {
+  /** The master, `host:port`. */
+  readonly master: string;
+  /** Sandboxes and checkpoints live here. */
+  readonly workDir: string;
+  /** Resource overrides, e.g. `cpus:2;mem:4GiB`. */
+  readonly resources?: string;
+  /** Labels, e.g. `rack:r1;zone:z1`. */
+  readonly attributes?: string;
+  readonly pool?: string;
+  readonly hostname?: string;
+  readonly logLevel?: string;
+  readonly plugins?: readonly AgentPlugin[];
+  readonly launcher?: Launcher;
+  /** Status update retry: first delay and ceiling (ms). */
+  readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+function runnerKey(frameworkId: string, taskId: string): string {
+  return `${frameworkId}/${taskId}`;
+}
+
+/** A running agent. */
+export class Agent {
+  /** The agent's extension points. */
+  readonly hooks: AgentHooks = createAgentHooks();
+  /** Tasks by `frameworkId/taskId`, until their terminal update is acknowledged. */
+  readonly tasks = new Map<string, TaskRunner>();
+  private id = '';
+  private readonly updates: StatusUpdateStream;
+  private readonly link: MasterLink;
+  private readonly launcher: Launcher;
+
+  constructor(
+    private readonly options: AgentOptions,
+    readonly machine: MachineInfo,
+    readonly log: Logger,
+  ) {
+    this.launcher = options.launcher ?? new ProcessLauncher();
+    this.updates = new StatusUpdateStream({
+      send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
+      initialRetryMs: options.statusRetry?.initialMs ?? 1000,
+      maxRetryMs: options.statusRetry?.maxMs ?? 10_000,
+    });
+    this.link = new MasterLink(
+      options.master,
+      { registration: () => this.registration(), message: (m) => this.handle(m) },
+      log,
+    );
+    for (const plugin of options.plugins ?? []) plugin.apply(this);
+  }
+
+  /** The id the master gave this agent ('' before the first registration). */
+  get agentId(): string {
+    return this.id;
+  }
+
+  /** True while registered with the master. */
+  get connected(): boolean {
+    return this.link.connected;
+  }
+
+  /** Connects to the master. */
+  start(): void {
+    this.link.start();
+  }
+
+  /** Kills every task (with its grace) and disconnects. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.tasks.values()].map((runner) => runner.kill()));
+    this.updates.stop();
+    this.link.stop();
+  }
+
+  private registration(): RegisterAgent {
+    const frameworks = new Map<string, FrameworkInfo>();
+    for (const runner of this.tasks.values()) frameworks.set(runner.framework.id, runner.framework);
+    return {
+      agentInfo: {
+        id: this.id,
+        hostname: this.machine.hostname,
+        total: this.machine.total,
+        attributes: this.machine.attributes,
+        pool: this.machine.pool,
+        address: '',
+      },
+      tasks: [...this.tasks.values()].map((runner) => runner.toTask()),
+      frameworks: [...frameworks.values()],
+      version: '0.1.0',
+    };
+  }
+
+  private handle(message: MasterMessage): void {
+    const body = message.message;
+    switch (body?.$case) {
+      case 'registered':
+        this.id = body.registered.agentId;
+        this.log.info({ agent: this.id, master: body.registered.masterId }, 'registered with the master');
+        this.hooks.registered.call(this.id);
+        this.updates.flush();
+        return;
+      case 'ping':
+        this.link.send({ message: { $case: 'pong', pong: { seq: body.ping.seq } } });
+        return;
+      case 'runTask':
+        if (body.runTask.framework && body.runTask.task) this.run(body.runTask.framework, body.runTask.task);
+        return;
+      case 'killTask':
+        this.kill(body.killTask.frameworkId, body.killTask.taskId);
+        return;
+      case 'ack':
+        this.acknowledge(body.ack.frameworkId, body.ack.taskId, body.ack.uuid);
+        return;
+      case 'shutdownFramework':
+        for (const runner of this.tasks.values())
+          if (runner.framework.id === body.shutdownFramework.frameworkId) void runner.kill();
+        return;
+      case 'frameworkMessage':
+        this.hooks.frameworkMessage.call(body.frameworkMessage);
+        return;
+      case 'error':
+      case undefined:
+        return;
+    }
+  }
+
+  private run(framework: FrameworkInfo, task: TaskInfo): void {
+    const key = runnerKey(framework.id, task.taskId);
+    const existing = this.tasks.get(key);
+    if (existing && !isTerminal(existing.state)) {
+      this.emit(
+        this.refusal(framework, task, `task ${task.taskId} is already ${stateName(existing.state)} on this agent`),
+      );
+      return;
+    }
+    const runner = new TaskRunner(framework, task, {
+      agentId: () => this.id,
+      workDir: this.options.workDir,
+      launcher: this.launcher,
+      hooks: this.hooks,
+      log: this.log,
+      emit: (status) => {
+        this.emit(status);
+      },
+    });
+    this.tasks.set(key, runner);
+    void runner.start();
+  }
+
+  private kill(frameworkId: string, taskId: string): void {
+    const runner = this.tasks.get(runnerKey(frameworkId, taskId));
+    if (runner) {
+      void runner.kill();
+      return;
+    }
+    // The master thinks it runs here, but it does not: say so, so the master can settle it.
+    this.emit({
+      taskId,
+      frameworkId,
+      agentId: this.id,
+      state: TaskState.TASK_LOST,
+      reason: 'task-unknown-to-agent',
+      message: 'the agent does not know this task',
+      source: StatusSource.SOURCE_AGENT,
+      timestamp: Date.now() / 1000,
+      uuid: '',
+    });
+  }
+
+  private acknowledge(frameworkId: string, taskId: string, uuid: string): void {
+    if (!this.updates.acknowledge(frameworkId, taskId, uuid)) return;
+    const key = runnerKey(frameworkId, taskId);
+    const runner = this.tasks.get(key);
+    if (runner && isTerminal(runner.state) && !this.updates.latest(frameworkId, taskId)) this.tasks.delete(key);
+  }
+
+  private emit(status: TaskStatus): void {
+    this.hooks.statusUpdate.call(status);
+    this.updates.enqueue(status);
+  }
+
+  private refusal(framework: FrameworkInfo, task: TaskInfo, message: string): TaskStatus {
+    return {
+      taskId: task.taskId,
+      frameworkId: framework.id,
+      agentId: this.id,
+      state: TaskState.TASK_ERROR,
+      reason: 'duplicate-task',
+      message,
+      source: StatusSource.SOURCE_AGENT,
+      timestamp: Date.now() / 1000,
+      uuid: '',
+    };
+  }
+}
+
+/** Discovers the machine, creates the agent and connects it to the master. */
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  const log = createLogger('agent', options.logLevel);
+  await mkdir(options.workDir, { recursive: true });
+  const machine = await discoverMachine(options);
+  const agent = new Agent(options, machine, log);
+  agent.start();
+  return agent;
+}

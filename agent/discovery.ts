@@ -1,0 +1,90 @@
+/**
+ * What this machine offers: resources discovered from the kernel, overridden by flags, plus the
+ * agent's labels and pool.
+ */
+import { statfs } from 'node:fs/promises';
+import { availableParallelism, hostname as osHostname, totalmem } from 'node:os';
+import type { Label, Resources } from '../proto/gen/galaxy/v1/common.js';
+import { GalaxyError } from '../core/errors.js';
+import { parseResources, SCALARS } from '../core/resources.js';
+import { checkId } from '../core/validate.js';
+
+/** What the agent registers with. */
+export interface MachineInfo {
+  readonly hostname: string;
+  readonly total: Resources;
+  readonly attributes: Label[];
+  readonly pool: string;
+}
+
+/** Flags that shape discovery. */
+export interface DiscoveryOptions {
+  readonly workDir: string;
+  /** Overrides, e.g. `cpus:2;mem:4GiB;ports:[31000-31099]`; unnamed resources keep their discovered value. */
+  readonly resources?: string;
+  /** Labels, e.g. `rack:r1;zone:z1`. */
+  readonly attributes?: string;
+  readonly pool?: string;
+  readonly hostname?: string;
+}
+
+const GiB = 1024 ** 3;
+
+/** Discovers resources and applies overrides. Throws a coded error for malformed flags. */
+export async function discoverMachine(options: DiscoveryOptions): Promise<MachineInfo> {
+  const mem = totalmem();
+  const fs = await statfs(options.workDir);
+  const disk = fs.bavail * fs.bsize;
+  const total: Resources = {
+    cpus: availableParallelism() * 1000,
+    // Leave the system some room, as Mesos does.
+    mem: Math.max(0, mem - Math.min(GiB, Math.floor(mem * 0.1))),
+    disk: Math.max(0, disk - Math.min(5 * GiB, Math.floor(disk * 0.1))),
+    gpus: 0,
+    ports: [{ begin: 31000, end: 32000 }],
+  };
+  if (options.resources !== undefined) applyOverrides(total, options.resources);
+  const pool = options.pool ?? 'default';
+  checkId(pool, '--pool');
+  return {
+    hostname: options.hostname ?? osHostname(),
+    total,
+    attributes: parseAttributes(options.attributes ?? ''),
+    pool,
+  };
+}
+
+function applyOverrides(total: Resources, spec: string): void {
+  const parsed = parseResources(spec, '--resources');
+  const named = new Set(
+    spec
+      .split(/;|,(?![^[]*\])/)
+      .map((entry) => entry.split(':')[0]?.trim())
+      .filter(Boolean),
+  );
+  for (const name of SCALARS) if (named.has(name)) total[name] = parsed[name];
+  if (named.has('ports')) total.ports = parsed.ports;
+}
+
+const LABEL = /^[A-Za-z0-9_.-]{1,63}$/;
+
+/** Parses `key:value;key:value` labels. */
+export function parseAttributes(spec: string): Label[] {
+  const labels: Label[] = [];
+  for (const entry of spec
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [key, value, extra] = entry.split(':');
+    if (key === undefined || value === undefined || extra !== undefined || !LABEL.test(key) || !LABEL.test(value)) {
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `--attributes: expected key:value with letters, digits, _ . -, got "${entry}"`,
+      );
+    }
+    if (labels.some((l) => l.key === key))
+      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `--attributes: "${key}" is given twice`);
+    labels.push({ key, value });
+  }
+  return labels;
+}

@@ -1,0 +1,35 @@
+/**
+ * The launcher seam: how a task's first process is started and stopped. Today it is a plain
+ * child process; the containerizer (cgroups + namespaces) implements the same interface.
+ */
+import type { CommandInfo } from '../proto/gen/galaxy/v1/common.js';
+
+/** What to start. */
+export interface LaunchSpec {
+  readonly command: CommandInfo;
+  readonly sandbox: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdoutPath: string;
+  readonly stderrPath: string;
+}
+
+/** How a process ended. */
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A started process. */
+export interface LaunchedProcess {
+  readonly pid: number;
+  /** Resolves once the process (group leader) has exited. */
+  readonly exited: Promise<ExitInfo>;
+  /** SIGTERM to the whole process group, then SIGKILL after `graceMs`; resolves on exit. */
+  kill(graceMs: number): Promise<ExitInfo>;
+}
+
+/** Starts processes. Rejects with `GALAXY_E_LAUNCH_FAILED` when the process cannot start. */
+export interface Launcher {
+  readonly name: string;
+  launch(spec: LaunchSpec): Promise<LaunchedProcess>;
+}

@@ -1,0 +1,104 @@
+/**
+ * The agent's connection to the master: one bidirectional gRPC stream, re-dialled with backoff
+ * whenever it breaks, starting each time with a (re-)registration.
+ */
+import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Backoff } from '../core/backoff.js';
+import type { Logger } from '../core/logger.js';
+import {
+  AgentGatewayClient,
+  type AgentMessage,
+  type MasterMessage,
+  type RegisterAgent,
+} from '../proto/gen/galaxy/v1/agent.js';
+
+/** What the link asks of its agent. */
+export interface MasterLinkHandlers {
+  /** The registration to send on each new stream. */
+  registration(): RegisterAgent;
+  /** Every message from the master. */
+  message(message: MasterMessage): void;
+}
+
+/** A self-healing stream to the master. */
+export class MasterLink {
+  private client: AgentGatewayClient | undefined;
+  private stream: ClientDuplexStream<AgentMessage, MasterMessage> | undefined;
+  private registered = false;
+  private stopped = false;
+  private retry?: NodeJS.Timeout;
+  private readonly backoff = new Backoff(200, 5000);
+
+  constructor(
+    private readonly master: string,
+    private readonly handlers: MasterLinkHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  /** Dials the master. */
+  start(): void {
+    this.stopped = false;
+    this.dial();
+  }
+
+  /** True while registered on a live stream. */
+  get connected(): boolean {
+    return this.registered;
+  }
+
+  /** Sends a message if registered; returns false otherwise (callers retry). */
+  send(message: AgentMessage): boolean {
+    if (!this.registered || !this.stream) return false;
+    this.stream.write(message);
+    return true;
+  }
+
+  /** Closes the stream for good. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.registered = false;
+    this.stream?.cancel();
+    this.client?.close();
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    this.client ??= new AgentGatewayClient(this.master, credentials.createInsecure());
+    const stream = this.client.connect();
+    this.stream = stream;
+    stream.on('data', (message: MasterMessage) => {
+      if (message.message?.$case === 'registered') {
+        this.registered = true;
+        this.backoff.reset();
+      } else if (message.message?.$case === 'error') {
+        this.log.error({ code: message.message.error.code }, message.message.error.message);
+      }
+      this.handlers.message(message);
+    });
+    let handled = false;
+    const broken = (reason: string): void => {
+      if (handled || this.stream !== stream) return;
+      handled = true;
+      this.registered = false;
+      this.stream = undefined;
+      stream.cancel();
+      if (this.stopped) return;
+      const delay = this.backoff.next();
+      this.log.warn({ master: this.master, reason, retryMs: delay }, 'lost the master; reconnecting');
+      this.retry = setTimeout(() => {
+        this.dial();
+      }, delay);
+    };
+    stream.on('error', (error: Error) => {
+      broken(error.message);
+    });
+    stream.on('end', () => {
+      broken('stream ended');
+    });
+    stream.on('close', () => {
+      broken('stream closed');
+    });
+    stream.write({ message: { $case: 'register', register: this.handlers.registration() } });
+  }
+}

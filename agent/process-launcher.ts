@@ -1,0 +1,77 @@
+/**
+ * The plain-process launcher: each task's first process is a child in its own process group,
+ * so that a kill reaches everything it started.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
+import { GalaxyError } from '../core/errors.js';
+import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec } from './launcher.js';
+
+/** Resolves a user name to uid and gid, or throws a coded error. */
+export function resolveUser(user: string): { uid: number; gid: number } {
+  try {
+    const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch {
+    throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', `user "${user.slice(0, 64)}" does not exist on this agent`);
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** Starts tasks as plain child processes. */
+export class ProcessLauncher implements Launcher {
+  readonly name = 'process';
+
+  async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
+    const { command } = spec;
+    const [file, ...args] = command.shell.trim() !== '' ? ['/bin/sh', '-c', command.shell] : command.argv;
+    if (file === undefined) throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', 'the command is empty');
+    const identity = command.user !== '' ? resolveUser(command.user) : {};
+    const stdout = openSync(spec.stdoutPath, 'a');
+    const stderr = openSync(spec.stderrPath, 'a');
+    try {
+      const child = spawn(file, args, {
+        cwd: spec.sandbox,
+        env: spec.env,
+        stdio: ['ignore', stdout, stderr],
+        detached: true,
+        ...identity,
+      });
+      const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }) as ExitInfo);
+      await Promise.race([
+        once(child, 'spawn'),
+        once(child, 'error').then(([error]) => {
+          throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot start ${file}: ${(error as Error).message}`);
+        }),
+      ]);
+      const pid = child.pid ?? -1;
+      return {
+        pid,
+        exited,
+        kill: async (graceMs) => {
+          signalGroup(pid, 'SIGTERM');
+          const timer = setTimeout(() => {
+            signalGroup(pid, 'SIGKILL');
+          }, graceMs);
+          const info = await exited;
+          clearTimeout(timer);
+          // Whatever the leader left behind in its group goes too.
+          signalGroup(pid, 'SIGKILL');
+          return info;
+        },
+      };
+    } finally {
+      closeSync(stdout);
+      closeSync(stderr);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * One task on the agent, from RunTask to its terminal state: STARTING → RUNNING → FINISHED,
+ * FAILED or KILLED (or FAILED/ERROR when it cannot start).
+ */
+import { join } from 'node:path';
+import type { FrameworkInfo, Task, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import { StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
+import { GalaxyError, isGalaxyError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { isTerminal } from '../core/task-state.js';
+import type { AgentHooks, LaunchContext } from './hooks.js';
+import type { ExitInfo, LaunchedProcess, Launcher } from './launcher.js';
+import { createSandbox } from './sandbox.js';
+
+/** What a runner needs from its agent. */
+export interface RunnerDeps {
+  readonly agentId: () => string;
+  readonly workDir: string;
+  readonly launcher: Launcher;
+  readonly hooks: AgentHooks;
+  readonly log: Logger;
+  /** Sends a status update (reliably). */
+  readonly emit: (status: TaskStatus) => void;
+}
+
+/** Default SIGTERM → SIGKILL grace when the task names none. */
+const DEFAULT_GRACE_S = 3;
+
+/** Runs one task. */
+export class TaskRunner {
+  state: TaskState = TaskState.TASK_STAGING;
+  sandbox = '';
+  private process: LaunchedProcess | undefined;
+  private killRequested = false;
+
+  constructor(
+    readonly framework: FrameworkInfo,
+    readonly info: TaskInfo,
+    private readonly deps: RunnerDeps,
+  ) {}
+
+  /** The task as the agent reports it when it (re-)registers. */
+  toTask(): Task {
+    return {
+      taskId: this.info.taskId,
+      name: this.info.name,
+      frameworkId: this.framework.id,
+      agentId: this.deps.agentId(),
+      resources: this.info.resources,
+      state: this.state,
+      labels: this.info.labels,
+      role: this.framework.role,
+    };
+  }
+
+  /** Starts the task; never throws — failures become status updates. */
+  async start(): Promise<void> {
+    this.update(TaskState.TASK_STARTING, '', 'task is starting');
+    let context: LaunchContext | undefined;
+    try {
+      const command = this.info.command;
+      if (!command || (command.shell.trim() === '' && command.argv.length === 0)) {
+        throw new GalaxyError('GALAXY_E_TASK_INVALID', 'the task has no command');
+      }
+      this.sandbox = await createSandbox(this.deps.workDir, this.framework.id, this.info.taskId);
+      context = { framework: this.framework, task: this.info, sandbox: this.sandbox, env: this.environment() };
+      await this.deps.hooks.beforeLaunch.promise(context);
+      if (this.killRequested) {
+        this.update(TaskState.TASK_KILLED, 'killed-before-launch', 'killed before it started');
+        return;
+      }
+      this.process = await this.deps.launcher.launch({
+        command,
+        sandbox: this.sandbox,
+        env: context.env,
+        stdoutPath: join(this.sandbox, 'stdout'),
+        stderrPath: join(this.sandbox, 'stderr'),
+      });
+    } catch (error) {
+      const invalid = isGalaxyError(error, 'GALAXY_E_TASK_INVALID');
+      const message = error instanceof Error ? error.message : String(error);
+      this.deps.log.warn({ task: this.info.taskId, err: message }, 'launch failed');
+      this.update(invalid ? TaskState.TASK_ERROR : TaskState.TASK_FAILED, 'launch-failed', message);
+      return;
+    }
+    this.deps.hooks.launched.call(context, this.process.pid);
+    this.update(TaskState.TASK_RUNNING, '', `pid ${this.process.pid}`);
+    if (this.killRequested) void this.kill();
+    const exit = await this.process.exited;
+    await this.deps.hooks.taskExited.promise(context, exit).catch((error: unknown) => {
+      this.deps.log.warn({ task: this.info.taskId, err: String(error) }, 'a taskExited hook failed');
+    });
+    this.finish(exit);
+  }
+
+  /** Kills the task: SIGTERM, then SIGKILL after its grace period. */
+  async kill(): Promise<void> {
+    this.killRequested = true;
+    if (isTerminal(this.state) || !this.process) return;
+    if (this.state !== TaskState.TASK_KILLING) this.update(TaskState.TASK_KILLING, 'killed', 'kill requested');
+    const grace = this.info.killGraceS > 0 ? this.info.killGraceS : DEFAULT_GRACE_S;
+    await this.process.kill(grace * 1000);
+  }
+
+  private finish(exit: ExitInfo): void {
+    const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? '?'}`;
+    if (this.killRequested) {
+      this.update(TaskState.TASK_KILLED, 'killed', `killed (${how})`, exit.code ?? undefined);
+    } else if (exit.code === 0) {
+      this.update(TaskState.TASK_FINISHED, '', 'exited with code 0', 0);
+    } else {
+      this.update(
+        TaskState.TASK_FAILED,
+        exit.signal ? 'signaled' : 'non-zero-exit',
+        `process ended with ${how}`,
+        exit.code ?? undefined,
+      );
+    }
+  }
+
+  private environment(): Record<string, string> {
+    const ports = this.info.resources?.ports ?? [];
+    const list: number[] = [];
+    for (const range of ports)
+      for (let port = range.begin; port <= range.end && list.length < 1024; port++) list.push(port);
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: this.sandbox,
+      ...this.info.command?.env,
+      GALAXY_TASK_ID: this.info.taskId,
+      GALAXY_FRAMEWORK_ID: this.framework.id,
+      GALAXY_AGENT_ID: this.deps.agentId(),
+      GALAXY_SANDBOX: this.sandbox,
+      GALAXY_PORTS: list.join(','),
+    };
+    list.forEach((port, i) => {
+      env[`PORT${i}`] = String(port);
+    });
+    return env;
+  }
+
+  private update(state: TaskState, reason: string, message: string, exitCode?: number): void {
+    this.state = state;
+    this.deps.emit({
+      taskId: this.info.taskId,
+      frameworkId: this.framework.id,
+      agentId: this.deps.agentId(),
+      state,
+      reason,
+      message,
+      source: StatusSource.SOURCE_AGENT,
+      timestamp: Date.now() / 1000,
+      uuid: '',
+      exitCode,
+    });
+  }
+}
