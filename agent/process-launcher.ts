@@ -3,7 +3,6 @@
  * so that a kill reaches everything it started.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { GalaxyError } from '../core/errors.js';
 import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec } from './launcher.js';
@@ -46,13 +45,17 @@ export class ProcessLauncher implements Launcher {
         detached: true,
         ...identity,
       });
-      const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }) as ExitInfo);
-      await Promise.race([
-        once(child, 'spawn'),
-        once(child, 'error').then(([error]) => {
-          throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot start ${file}: ${(error as Error).message}`);
-        }),
-      ]);
+      const exited = new Promise<ExitInfo>((resolve) => {
+        child.once('exit', (code, signal) => {
+          resolve({ code, signal });
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', (error) => {
+          reject(new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot start ${file}: ${error.message}`));
+        });
+      });
       const pid = child.pid ?? -1;
       return {
         pid,

@@ -45,6 +45,7 @@ export class SchedulerDriver {
   private stream: ClientReadableStream<Event> | undefined;
   private id: string;
   private stopped = false;
+  private tearingDown = false;
   private everSubscribed = false;
   private queue: Promise<void> = Promise.resolve();
   private retry?: NodeJS.Timeout;
@@ -132,7 +133,13 @@ export class SchedulerDriver {
 
   /** TEARDOWN: the master kills every task of the framework and forgets it; the driver stops. */
   async teardown(): Promise<void> {
-    await this.call({ $case: 'teardown', teardown: {} });
+    // The master closes the stream as it tears down: that end is expected, not a failure to heal.
+    this.tearingDown = true;
+    try {
+      await this.call({ $case: 'teardown', teardown: {} });
+    } finally {
+      this.tearingDown = false;
+    }
     await this.stop();
   }
 
@@ -183,7 +190,7 @@ export class SchedulerDriver {
   }
 
   private broken(stream: ClientReadableStream<Event>, error: GalaxyError): void {
-    if (this.stream !== stream || this.stopped) return;
+    if (this.stream !== stream || this.stopped || this.tearingDown) return;
     this.stream = undefined;
     clearInterval(this.watchdog);
     if (FATAL.has(error.code)) {
@@ -230,7 +237,7 @@ export class SchedulerDriver {
         const status = body.update.status;
         if (!status) return;
         await scheduler.update?.(this, status);
-        if (status.uuid !== '' && (this.options.autoAcknowledge ?? true)) {
+        if (status.uuid !== '' && !this.stopped && (this.options.autoAcknowledge ?? true)) {
           await this.acknowledge(status).catch((error: unknown) => {
             this.log.warn(
               { task: status.taskId, err: String(error) },

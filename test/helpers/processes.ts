@@ -81,7 +81,8 @@ export function processesWithEnv(needle: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(needle)) pids.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(needle) && isAlive(Number(entry)))
+        pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
@@ -97,5 +98,15 @@ export function killWithEnv(needle: string): void {
     } catch {
       // Already gone.
     }
+  }
+}
+
+/** True when `pid` runs and is not a zombie (this machine's pid 1 does not reap orphans). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }

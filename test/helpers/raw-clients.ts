@@ -89,21 +89,24 @@ export function rawFramework(master: string, info: Partial<FrameworkInfo>, autoA
   };
   const stream = client.subscribe({ frameworkInfo });
   const events = new MessageLog<Event>();
+  let closed = false;
   stream.on('data', (e: Event) => {
     events.push(e);
     const status = e.event?.$case === 'update' ? e.event.update.status : undefined;
-    if (autoAck && status?.uuid) {
-      void frameworkId.then((id) =>
-        client.call(
-          {
-            frameworkId: id,
-            call: {
-              $case: 'acknowledge',
-              acknowledge: { agentId: status.agentId, taskId: status.taskId, uuid: status.uuid },
+    if (autoAck && status?.uuid && !closed) {
+      void frameworkId.then(
+        (id) =>
+          closed ||
+          client.call(
+            {
+              frameworkId: id,
+              call: {
+                $case: 'acknowledge',
+                acknowledge: { agentId: status.agentId, taskId: status.taskId, uuid: status.uuid },
+              },
             },
-          },
-          () => undefined,
-        ),
+            () => undefined,
+          ),
       );
     }
   });
@@ -131,6 +134,7 @@ export function rawFramework(master: string, info: Partial<FrameworkInfo>, autoA
       });
     },
     close: () => {
+      closed = true;
       stream.cancel();
       client.close();
     },

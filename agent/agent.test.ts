@@ -1,0 +1,146 @@
+/**
+ * The agent with a real master in this process, over loopback gRPC, running real processes.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startMaster, type Master } from '../master/master.js';
+import { TaskState, type TaskInfo, type TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
+import { eventually } from '../test/helpers/async-queue.js';
+import { killWithEnv, processesWithEnv } from '../test/helpers/processes.js';
+import { rawFramework, type RawFramework } from '../test/helpers/raw-clients.js';
+import { startAgent, type Agent } from './agent.js';
+
+let workDir = '';
+let master: Master;
+let agent: Agent;
+const frameworks: RawFramework[] = [];
+
+beforeEach(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'galaxy-agent-'));
+  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 50 } });
+  agent = await startAgent({
+    master: master.address,
+    workDir,
+    resources: 'cpus:2;mem:1GiB',
+    logLevel: 'silent',
+    statusRetry: { initialMs: 100, maxMs: 200 },
+  });
+  await eventually(() => agent.connected, 5000, 'the agent to register');
+});
+
+afterEach(async () => {
+  for (const fw of frameworks.splice(0)) fw.close();
+  await agent.stop();
+  await master.stop();
+  const left = processesWithEnv(`GALAXY_SANDBOX=${workDir}`);
+  killWithEnv(`GALAXY_SANDBOX=${workDir}`);
+  await rm(workDir, { recursive: true, force: true });
+  expect(left).toEqual([]);
+});
+
+function task(taskId: string, shell: string): TaskInfo {
+  return {
+    taskId,
+    name: taskId,
+    agentId: '',
+    resources: { cpus: 100, mem: 16 * 1024 ** 2, disk: 0, gpus: 0, ports: [{ begin: 31000, end: 31001 }] },
+    command: { shell, argv: [], env: {}, user: '' },
+    labels: [],
+    killGraceS: 1,
+  };
+}
+const statusOf = (e: Event): TaskStatus | undefined =>
+  e.event?.$case === 'update' ? e.event.update.status : undefined;
+
+async function launch(tasks: TaskInfo[], autoAck = true): Promise<RawFramework> {
+  const fw = rawFramework(master.address, { name: 'agent-test' }, autoAck);
+  frameworks.push(fw);
+  const e = await fw.events.waitFor((ev) => ev.event?.$case === 'offers', 5000, 'an offer');
+  const offer = e.event?.$case === 'offers' ? e.event.offers.offers[0] : undefined;
+  await fw.call({
+    call: {
+      $case: 'accept',
+      accept: {
+        offerIds: [offer?.id ?? ''],
+        operations: [{ operation: { $case: 'launch', launch: { taskInfos: tasks } } }],
+      },
+    },
+  });
+  return fw;
+}
+function states(fw: RawFramework, taskId: string): TaskState[] {
+  return fw.events.items
+    .map(statusOf)
+    .filter((s) => s?.taskId === taskId)
+    .map((s) => s?.state ?? TaskState.TASK_STATE_UNSPECIFIED);
+}
+
+describe('agent', () => {
+  it('reports STARTING, RUNNING, then FAILED with the exit code; gives ports and ids in the environment', async () => {
+    const fw = await launch([
+      task('env', 'test "$PORT0,$PORT1" = 31000,31001 && test -n "$GALAXY_AGENT_ID" && exit 3'),
+    ]);
+    const failed = await fw.events.waitFor((e) => statusOf(e)?.state === TaskState.TASK_FAILED, 5000, 'FAILED');
+    expect(statusOf(failed)?.exitCode).toBe(3);
+    expect(statusOf(failed)?.reason).toBe('non-zero-exit');
+    expect(states(fw, 'env')).toEqual([TaskState.TASK_STARTING, TaskState.TASK_RUNNING, TaskState.TASK_FAILED]);
+  });
+
+  it('resends an update until it is acknowledged, and holds back the next one meanwhile', async () => {
+    const fw = await launch([task('quiet', 'exit 0')], false);
+    await eventually(() => states(fw, 'quiet').length >= 3, 5000, 'three deliveries');
+    expect(new Set(states(fw, 'quiet'))).toEqual(new Set([TaskState.TASK_STARTING]));
+    const first = fw.events.items.map(statusOf).find((s) => s?.taskId === 'quiet');
+    await fw.call({
+      call: {
+        $case: 'acknowledge',
+        acknowledge: { agentId: first?.agentId ?? '', taskId: 'quiet', uuid: first?.uuid ?? '' },
+      },
+    });
+    await fw.events.waitFor(
+      (e) => statusOf(e)?.taskId === 'quiet' && statusOf(e)?.state === TaskState.TASK_RUNNING,
+      5000,
+      'RUNNING after the ack',
+    );
+  });
+
+  it('answers a second RunTask for a running task with an error, not a second process', async () => {
+    const fw = await launch([task('once', 'exec sleep 30')]);
+    await fw.events.waitFor((e) => statusOf(e)?.state === TaskState.TASK_RUNNING, 5000, 'RUNNING');
+    const info = task('once', 'exec sleep 30');
+    const frameworkId = await fw.frameworkId;
+    master.ctx.agents.get(agent.agentId)?.connection?.send({
+      message: {
+        $case: 'runTask',
+        runTask: {
+          framework: { id: frameworkId, name: 'agent-test', role: '*', user: '', failoverTimeoutS: 0, hostname: '' },
+          task: info,
+        },
+      },
+    });
+    const refused = await fw.events.waitFor((e) => statusOf(e)?.state === TaskState.TASK_ERROR, 5000, 'TASK_ERROR');
+    expect(statusOf(refused)?.reason).toBe('duplicate-task');
+    expect(
+      processesWithEnv(`GALAXY_TASK_ID=once`).filter((pid) =>
+        processesWithEnv(`GALAXY_SANDBOX=${workDir}`).includes(pid),
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('re-registers with the same id and its live tasks when the master comes back', async () => {
+    const fw = await launch([task('survivor', 'exec sleep 30')]);
+    await fw.events.waitFor((e) => statusOf(e)?.state === TaskState.TASK_RUNNING, 5000, 'RUNNING');
+    const id = agent.agentId;
+    const address = master.address;
+    fw.close();
+    await master.stop();
+    master = await startMaster({ listen: address, logLevel: 'silent' });
+    await eventually(() => master.view.agents().some((a) => a.info?.id === id && a.active), 10_000, 'the agent back');
+    const survivor = master.view.tasks('').find((t) => t.taskId === 'survivor');
+    expect(survivor?.agentId).toBe(id);
+    expect(survivor?.state).toBe(TaskState.TASK_RUNNING);
+  });
+});
