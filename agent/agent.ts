@@ -63,7 +63,12 @@ export class Agent {
     });
     this.link = new MasterLink(
       options.master,
-      { registration: () => this.registration(), message: (m) => this.handle(m) },
+      {
+        registration: () => this.registration(),
+        message: (m) => {
+          this.handle(m);
+        },
+      },
       log,
     );
     for (const plugin of options.plugins ?? []) plugin.apply(this);

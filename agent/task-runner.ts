@@ -85,7 +85,8 @@ export class TaskRunner {
     }
     this.deps.hooks.launched.call(context, this.process.pid);
     this.update(TaskState.TASK_RUNNING, '', `pid ${this.process.pid}`);
-    if (this.killRequested) void this.kill();
+    // A KILL may have arrived while the process was starting.
+    if (this.killPending()) void this.kill();
     const exit = await this.process.exited;
     await this.deps.hooks.taskExited.promise(context, exit).catch((error: unknown) => {
       this.deps.log.warn({ task: this.info.taskId, err: String(error) }, 'a taskExited hook failed');
@@ -100,6 +101,10 @@ export class TaskRunner {
     if (this.state !== TaskState.TASK_KILLING) this.update(TaskState.TASK_KILLING, 'killed', 'kill requested');
     const grace = this.info.killGraceS > 0 ? this.info.killGraceS : DEFAULT_GRACE_S;
     await this.process.kill(grace * 1000);
+  }
+
+  private killPending(): boolean {
+    return this.killRequested;
   }
 
   private finish(exit: ExitInfo): void {

@@ -19,6 +19,6 @@ export function isTerminal(state: TaskState): boolean {
 
 /** The state's short name without the `TASK_` prefix, e.g. `RUNNING`. */
 export function stateName(state: TaskState): string {
-  const name: string | undefined = TaskState[state];
+  const name = (TaskState as Record<number, string | undefined>)[state];
   return (name ?? 'UNKNOWN').replace(/^TASK_/, '');
 }

@@ -106,12 +106,18 @@ describe('DRF allocator', () => {
 
   it('refuses bad weights and unknown ids with coded errors', () => {
     const allocator = new DrfAllocator();
-    expect(() => allocator.setWeight('eng', 0)).toThrow(/GALAXY_E_INVALID_ARGUMENT/);
-    expect(() => allocator.setWeight('bad//role', 1)).toThrow(/GALAXY_E_INVALID_ARGUMENT/);
-    expect(() => allocator.suppressOffers('nope')).toThrow(/GALAXY_E_FRAMEWORK_UNKNOWN/);
-    expect(() => allocator.addFramework(fw('f'), new Map([['ghost', emptyResources()]]), true)).toThrow(
-      /GALAXY_E_AGENT_UNKNOWN/,
-    );
+    expect(() => {
+      allocator.setWeight('eng', 0);
+    }).toThrow(/GALAXY_E_INVALID_ARGUMENT/);
+    expect(() => {
+      allocator.setWeight('bad//role', 1);
+    }).toThrow(/GALAXY_E_INVALID_ARGUMENT/);
+    expect(() => {
+      allocator.suppressOffers('nope');
+    }).toThrow(/GALAXY_E_FRAMEWORK_UNKNOWN/);
+    expect(() => {
+      allocator.addFramework(fw('f'), new Map([['ghost', emptyResources()]]), true);
+    }).toThrow(/GALAXY_E_AGENT_UNKNOWN/);
     expect(allocator.share('f')).toBe(0); // nothing was added
   });
 });

@@ -63,8 +63,9 @@ export class DrfAllocator extends LedgerAllocator {
       if (!agent) continue;
       this.agent = agent;
       this.picked = undefined;
-      if (this.roles.first(this.acceptRole) === undefined || !this.picked) continue;
-      const framework: FrameworkEntry = this.picked;
+      if (this.roles.first(this.acceptRole) === undefined) continue;
+      const framework = this.takePicked();
+      if (!framework) continue;
       out.push({ frameworkId: framework.id, agentId: agent.id, resources: this.ledger.allocateAll(framework, agent) });
     }
     this.agent = undefined;
@@ -104,6 +105,13 @@ export class DrfAllocator extends LedgerAllocator {
 
   protected weightChanged(role: string, weight: number): void {
     this.roles.setWeight(role, weight);
+  }
+
+  /** The framework the last walk chose (set by the acceptors, which TypeScript cannot see). */
+  private takePicked(): FrameworkEntry | undefined {
+    const picked = this.picked;
+    this.picked = undefined;
+    return picked;
   }
 
   /** False when no framework could take an offer: the pass can stop before touching agents. */
