@@ -6,24 +6,14 @@ import type { AgentGatewayServer, AgentMessage, MasterMessage } from '../proto/g
 import { GalaxyError, isGalaxyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentsController } from './agents.js';
-import type { AgentConnection, AgentRecord } from './records.js';
+import { Connection, type AgentConnection, type AgentRecord } from './records.js';
 
 /** Builds the AgentGateway implementation over the agents controller. */
 export function agentGateway(agents: AgentsController, log: Logger): AgentGatewayServer {
   return {
     connect(stream: ServerDuplexStream<AgentMessage, MasterMessage>): void {
       let agent: AgentRecord | undefined;
-      let closed = false;
-      const connection: AgentConnection = {
-        send: (message) => {
-          if (!closed) stream.write(message);
-        },
-        close: () => {
-          if (closed) return;
-          closed = true;
-          stream.end();
-        },
-      };
+      const connection: AgentConnection = new Connection(stream);
       const refuse = (error: unknown): void => {
         const galaxy = isGalaxyError(error) ? error : new GalaxyError('GALAXY_E_INTERNAL', String(error));
         log.warn({ code: galaxy.code }, galaxy.message);
@@ -48,7 +38,7 @@ export function agentGateway(agents: AgentsController, log: Logger): AgentGatewa
         }
       });
       const gone = (): void => {
-        closed = true;
+        connection.markClosed();
         if (agent) agents.disconnected(agent, connection);
       };
       stream.on('end', () => {

@@ -5,17 +5,35 @@ import type { AgentInfo, FrameworkInfo, Resources, Task } from '../proto/gen/gal
 import type { MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
 import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 
-/** Somewhere to send messages to one connected agent. */
-export interface AgentConnection {
-  send(message: MasterMessage): void;
-  close(): void;
+/** One gRPC stream to a peer: messages go out until either side closes it. */
+export class Connection<T> {
+  private open = true;
+
+  constructor(private readonly stream: { write(message: T): unknown; end(): unknown }) {}
+
+  /** Sends a message unless the stream is closed. */
+  send(message: T): void {
+    if (this.open) this.stream.write(message);
+  }
+
+  /** Closes the stream (once). */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.stream.end();
+  }
+
+  /** The peer closed it: nothing more may be written. */
+  markClosed(): void {
+    this.open = false;
+  }
 }
 
-/** Somewhere to send events to one subscribed framework. */
-export interface FrameworkConnection {
-  send(event: Event): void;
-  close(): void;
-}
+/** The stream to one connected agent. */
+export type AgentConnection = Connection<MasterMessage>;
+
+/** The stream to one subscribed framework. */
+export type FrameworkConnection = Connection<Event>;
 
 /** An agent the master admitted. */
 export interface AgentRecord {

@@ -12,26 +12,16 @@ import type {
 import { GalaxyError } from '../core/errors.js';
 import { toGrpcStatus } from '../core/grpc-errors.js';
 import type { FrameworksController } from './frameworks.js';
-import type { FrameworkConnection, FrameworkRecord } from './records.js';
+import { Connection, type FrameworkConnection, type FrameworkRecord } from './records.js';
 
 /** Builds the Scheduler implementation over the frameworks controller. */
 export function schedulerApi(frameworks: FrameworksController): SchedulerServer {
   return {
     subscribe(stream: ServerWritableStream<SubscribeCall, Event>): void {
-      let closed = false;
       let framework: FrameworkRecord | undefined;
-      const connection: FrameworkConnection = {
-        send: (event) => {
-          if (!closed) stream.write(event);
-        },
-        close: () => {
-          if (closed) return;
-          closed = true;
-          stream.end();
-        },
-      };
+      const connection: FrameworkConnection = new Connection(stream);
       const gone = (): void => {
-        closed = true;
+        connection.markClosed();
         if (framework) frameworks.disconnected(framework, connection);
       };
       stream.on('cancelled', gone);
@@ -42,7 +32,7 @@ export function schedulerApi(frameworks: FrameworksController): SchedulerServer 
         if (!info) throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'SUBSCRIBE carries no framework_info');
         framework = frameworks.subscribe(info, connection);
       } catch (error) {
-        closed = true;
+        connection.markClosed();
         // grpc-js ends a server stream with the status of an emitted error.
         const status = toGrpcStatus(error);
         stream.emit('error', Object.assign(new Error(status.details), status));

@@ -30,6 +30,14 @@ async function firstOffer(fw: RawFramework): Promise<Offer> {
   if (!offer) throw new Error('empty OFFERS event');
   return offer;
 }
+function launchOn(fw: RawFramework, offer: Offer, taskInfos: TaskInfo[]): Promise<void> {
+  return fw.call({
+    call: {
+      $case: 'accept',
+      accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos } } }] },
+    },
+  });
+}
 function task(id: string, cpus = 500, mem = 64 * 1024 ** 2): TaskInfo {
   return {
     taskId: id,
@@ -65,15 +73,7 @@ describe('master protocol', () => {
     const offer = await firstOffer(fw);
     expect(offer.agentId).toBe(agentId);
     expect(offer.resources?.cpus).toBe(4000);
-    await fw.call({
-      call: {
-        $case: 'accept',
-        accept: {
-          offerIds: [offer.id],
-          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
-        },
-      },
-    });
+    await launchOn(fw, offer, [task('t1')]);
     const run = await a.received.waitFor((m) => m.message?.$case === 'runTask');
     expect(run.message?.$case === 'runTask' && run.message.runTask.task?.taskId).toBe('t1');
     expect(master.view.tasks('').map((t) => t.taskId)).toEqual(['t1']);
@@ -197,15 +197,7 @@ describe('master protocol', () => {
     const fw = framework({ name: 'f' });
     const frameworkId = await fw.frameworkId;
     const offer = await firstOffer(fw);
-    await fw.call({
-      call: {
-        $case: 'accept',
-        accept: {
-          offerIds: [offer.id],
-          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
-        },
-      },
-    });
+    await launchOn(fw, offer, [task('t1')]);
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
     const status = {
       taskId: 't1',
@@ -238,15 +230,7 @@ describe('master protocol', () => {
     const agentId = await a.registered;
     const fw = framework({ name: 'f' });
     const offer = await firstOffer(fw);
-    await fw.call({
-      call: {
-        $case: 'accept',
-        accept: {
-          offerIds: [offer.id],
-          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
-        },
-      },
-    });
+    await launchOn(fw, offer, [task('t1')]);
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
     a.close();
     const lost = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_LOST), 5000, 'TASK_LOST');
@@ -268,15 +252,7 @@ describe('master protocol', () => {
     const fw = framework({ name: 'f', failoverTimeoutS: 60 });
     const frameworkId = await fw.frameworkId;
     const offer = await firstOffer(fw);
-    await fw.call({
-      call: {
-        $case: 'accept',
-        accept: {
-          offerIds: [offer.id],
-          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
-        },
-      },
-    });
+    await launchOn(fw, offer, [task('t1')]);
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
     a.close();
     await fw.events.waitFor(isUpdate('t1', TaskState.TASK_LOST), 5000, 'TASK_LOST');
@@ -306,15 +282,7 @@ describe('master protocol', () => {
     await a.registered;
     const fw = framework({ name: 'f' });
     const offer = await firstOffer(fw);
-    await fw.call({
-      call: {
-        $case: 'accept',
-        accept: {
-          offerIds: [offer.id],
-          operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task('t1')] } } }],
-        },
-      },
-    });
+    await launchOn(fw, offer, [task('t1')]);
     await fw.call({ call: { $case: 'reconcile', reconcile: { tasks: [{ taskId: 'ghost', agentId: '' }] } } });
     const ghost = await fw.events.waitFor(isUpdate('ghost', TaskState.TASK_UNKNOWN));
     expect(ghost.event?.$case === 'update' && ghost.event.update.status?.uuid).toBe('');
