@@ -38,6 +38,12 @@ describe('galaxy up', () => {
     expect(await up.stop('SIGINT', 10_000)).toBe(0);
   });
 
+  it('refuses an unknown allocator with a coded error naming it', async () => {
+    const bad = galaxy(['master', '--listen', '127.0.0.1:0', '--allocator', 'fairest-of-all']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.lines.items.join('\n')).toMatch(/GALAXY_E_PLUGIN_LOAD: no built-in allocator named "fairest-of-all"/);
+  });
+
   it('refuses a bad flag with a clear error and exit code 2', async () => {
     const bad = galaxy(['up', '--tasks', 'many']);
     const line = await bad.lines.waitFor((l) => l.includes('GALAXY_E_INVALID_ARGUMENT'), 10_000, 'the error');

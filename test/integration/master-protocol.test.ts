@@ -65,6 +65,47 @@ afterEach(async () => {
   await master.stop();
 });
 
+describe('master timers', () => {
+  it('rescinds an unanswered offer after the offer timeout, then offers the resources again', async () => {
+    await master.stop();
+    master = await startMaster({
+      listen: '127.0.0.1:0',
+      logLevel: 'silent',
+      timings: { allocationIntervalMs: 100, offerTimeoutMs: 300 },
+    });
+    const a = agent(master.address, {});
+    await a.registered;
+    const fw = framework({ name: 'slow' });
+    const offer = await firstOffer(fw);
+    const rescind = await fw.events.waitFor((e) => e.event?.$case === 'rescind', 5000, 'RESCIND');
+    expect(rescind.event?.$case === 'rescind' && rescind.event.rescind.offerId).toBe(offer.id);
+    const next = await fw.events.waitFor(
+      (e) => e.event?.$case === 'offers' && e.event.offers.offers[0]?.id !== offer.id,
+      5000,
+      'a new offer',
+    );
+    expect(next).toBeDefined();
+  });
+
+  it('disconnects an agent that stops answering pings, and marks it inactive', async () => {
+    await master.stop();
+    master = await startMaster({
+      listen: '127.0.0.1:0',
+      logLevel: 'silent',
+      timings: { agentPingIntervalMs: 100, agentMaxMissedPings: 3, agentReregisterTimeoutMs: 60_000 },
+    });
+    const silent = agent(master.address, { hostname: 'silent' }); // never answers pings
+    const id = await silent.registered;
+    await silent.received.waitFor((m) => m.message?.$case === 'ping', 2000, 'a ping');
+    await eventually(
+      () => master.view.agents().find((x) => x.info?.id === id)?.active === false,
+      3000,
+      'the agent marked inactive',
+    );
+    expect(master.view.agents()).toHaveLength(1); // kept until its re-registration timeout
+  });
+});
+
 describe('master protocol', () => {
   it('offers a registered agent to a subscribed framework and routes a launch', async () => {
     const a = agent(master.address, { hostname: 'h1' });
