@@ -7,12 +7,15 @@ import type { FrameworkInfo, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1
 import { StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
 import type { MasterMessage, RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { GalaxyError } from '../core/errors.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
 import { isTerminal, stateName } from '../core/task-state.js';
 import { discoverMachine, type MachineInfo } from './discovery.js';
 import { createAgentHooks, type AgentHooks, type AgentPlugin } from './hooks.js';
 import type { Launcher } from './launcher.js';
+import type { ContainerUsage } from '../isolators/isolator.js';
 import { MasterLink } from './master-link.js';
+import { createLauncher } from './containerizer/index.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { TaskRunner } from './task-runner.js';
 
@@ -31,6 +34,10 @@ export interface AgentOptions {
   readonly logLevel?: string;
   readonly plugins?: readonly AgentPlugin[];
   readonly launcher?: Launcher;
+  /** Isolators for Linux containers, e.g. `cpu,memory,pids`; unset = plain processes. */
+  readonly isolation?: string;
+  /** This agent's own cgroup root (default derived from the work dir). */
+  readonly cgroupRoot?: string;
   /** Status update retry: first delay and ceiling (ms). */
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
 }
@@ -54,8 +61,9 @@ export class Agent {
     private readonly options: AgentOptions,
     readonly machine: MachineInfo,
     readonly log: Logger,
+    launcher: Launcher = new ProcessLauncher(),
   ) {
-    this.launcher = options.launcher ?? new ProcessLauncher();
+    this.launcher = options.launcher ?? launcher;
     this.updates = new StatusUpdateStream({
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
@@ -89,9 +97,18 @@ export class Agent {
     this.link.start();
   }
 
+  /** Usage statistics of a task's container (empty for plain processes). */
+  async usage(frameworkId: string, taskId: string): Promise<ContainerUsage> {
+    const runner = this.tasks.get(runnerKey(frameworkId, taskId));
+    if (!runner)
+      throw new GalaxyError('GALAXY_E_TASK_UNKNOWN', `no task ${taskId} of framework ${frameworkId} on this agent`);
+    return (await this.launcher.usage?.(runner.containerId)) ?? {};
+  }
+
   /** Kills every task (with its grace) and disconnects. */
   async stop(): Promise<void> {
     await Promise.all([...this.tasks.values()].map((runner) => runner.kill()));
+    await this.launcher.close?.();
     this.updates.stop();
     this.link.stop();
   }
@@ -223,7 +240,15 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const log = createLogger('agent', options.logLevel);
   await mkdir(options.workDir, { recursive: true });
   const machine = await discoverMachine(options);
-  const agent = new Agent(options, machine, log);
+  const launcher =
+    options.launcher ??
+    (await createLauncher({
+      workDir: options.workDir,
+      isolation: options.isolation,
+      cgroupRoot: options.cgroupRoot,
+      log,
+    }));
+  const agent = new Agent(options, machine, log, launcher);
   agent.start();
   return agent;
 }

@@ -22,6 +22,9 @@ afterEach(async () => {
 
 async function launch(command: Partial<CommandInfo>, env: Record<string, string> = {}): Promise<LaunchedProcess> {
   const p = await new ProcessLauncher().launch({
+    containerId: 'c1',
+    resources: { cpus: 100, mem: 0, disk: 0, gpus: 0, ports: [] },
+    limits: { cpuExcess: false, memSoft: 0, pidsMax: 0 },
     command: { shell: '', argv: [], env: {}, user: '', ...command },
     sandbox,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },

@@ -31,50 +31,64 @@ export class ProcessLauncher implements Launcher {
   readonly name = 'process';
 
   async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
-    const { command } = spec;
-    const [file, ...args] = command.shell.trim() !== '' ? ['/bin/sh', '-c', command.shell] : command.argv;
-    if (file === undefined) throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', 'the command is empty');
-    const identity = command.user !== '' ? resolveUser(command.user) : {};
-    const stdout = openSync(spec.stdoutPath, 'a');
-    const stderr = openSync(spec.stderrPath, 'a');
-    try {
-      const child = spawn(file, args, {
-        cwd: spec.sandbox,
-        env: spec.env,
-        stdio: ['ignore', stdout, stderr],
-        detached: true,
-        ...identity,
+    const [file, ...args] = commandLine(spec.command);
+    return spawnLeader(file, args, spec);
+  }
+}
+
+/** The argv of a command: `/bin/sh -c <shell>` or its own argv. */
+export function commandLine(command: LaunchSpec['command']): [string, ...string[]] {
+  const argv = command.shell.trim() !== '' ? ['/bin/sh', '-c', command.shell] : command.argv;
+  const [file, ...args] = argv;
+  if (file === undefined) throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', 'the command is empty');
+  return [file, ...args];
+}
+
+/**
+ * Spawns `file args` as the leader of a new process group, in the sandbox, with the task's
+ * environment, user and output files; resolves once it runs.
+ */
+export async function spawnLeader(file: string, args: readonly string[], spec: LaunchSpec): Promise<LaunchedProcess> {
+  const identity = spec.command.user !== '' ? resolveUser(spec.command.user) : {};
+  const stdout = openSync(spec.stdoutPath, 'a');
+  const stderr = openSync(spec.stderrPath, 'a');
+  try {
+    const child = spawn(file, args, {
+      cwd: spec.sandbox,
+      env: spec.env,
+      stdio: ['ignore', stdout, stderr],
+      detached: true,
+      ...identity,
+    });
+    const exited = new Promise<ExitInfo>((resolve) => {
+      child.once('exit', (code, signal) => {
+        resolve({ code, signal });
       });
-      const exited = new Promise<ExitInfo>((resolve) => {
-        child.once('exit', (code, signal) => {
-          resolve({ code, signal });
-        });
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (error) => {
+        reject(new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot start ${file}: ${error.message}`));
       });
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', (error) => {
-          reject(new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot start ${file}: ${error.message}`));
-        });
-      });
-      const pid = child.pid ?? -1;
-      return {
-        pid,
-        exited,
-        kill: async (graceMs) => {
-          signalGroup(pid, 'SIGTERM');
-          const timer = setTimeout(() => {
-            signalGroup(pid, 'SIGKILL');
-          }, graceMs);
-          const info = await exited;
-          clearTimeout(timer);
-          // Whatever the leader left behind in its group goes too.
+    });
+    const pid = child.pid ?? -1;
+    return {
+      pid,
+      exited,
+      kill: async (graceMs) => {
+        signalGroup(pid, 'SIGTERM');
+        const timer = setTimeout(() => {
           signalGroup(pid, 'SIGKILL');
-          return info;
-        },
-      };
-    } finally {
-      closeSync(stdout);
-      closeSync(stderr);
-    }
+        }, graceMs);
+        const info = await exited;
+        clearTimeout(timer);
+        // Whatever the leader left behind in its group goes too.
+        signalGroup(pid, 'SIGKILL');
+        return info;
+      },
+    };
+  } finally {
+    closeSync(stdout);
+    closeSync(stderr);
   }
 }

@@ -8,6 +8,7 @@ import { StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError, isGalaxyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { isTerminal } from '../core/task-state.js';
+import { emptyResources } from '../core/resources.js';
 import type { AgentHooks, LaunchContext } from './hooks.js';
 import type { ExitInfo, LaunchedProcess, Launcher } from './launcher.js';
 import { createSandbox } from './sandbox.js';
@@ -30,6 +31,8 @@ const DEFAULT_GRACE_S = 3;
 export class TaskRunner {
   state: TaskState = TaskState.TASK_STAGING;
   sandbox = '';
+  /** Names the task's container (its cgroups), unique on the agent. */
+  readonly containerId: string;
   private process: LaunchedProcess | undefined;
   private killRequested = false;
 
@@ -37,7 +40,9 @@ export class TaskRunner {
     readonly framework: FrameworkInfo,
     readonly info: TaskInfo,
     private readonly deps: RunnerDeps,
-  ) {}
+  ) {
+    this.containerId = `${framework.id}.${info.taskId}.${Date.now().toString(36)}`;
+  }
 
   /** The task as the agent reports it when it (re-)registers. */
   toTask(): Task {
@@ -70,7 +75,10 @@ export class TaskRunner {
         return;
       }
       this.process = await this.deps.launcher.launch({
+        containerId: this.containerId,
         command,
+        resources: this.info.resources ?? emptyResources(),
+        limits: this.info.limits ?? { cpuExcess: false, memSoft: 0, pidsMax: 0 },
         sandbox: this.sandbox,
         env: context.env,
         stdoutPath: join(this.sandbox, 'stdout'),
@@ -109,7 +117,9 @@ export class TaskRunner {
 
   private finish(exit: ExitInfo): void {
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? '?'}`;
-    if (this.killRequested) {
+    if (exit.limitation) {
+      this.update(TaskState.TASK_FAILED, exit.limitation.reason, exit.limitation.message, exit.code ?? undefined);
+    } else if (this.killRequested) {
       this.update(TaskState.TASK_KILLED, 'killed', `killed (${how})`, exit.code ?? undefined);
     } else if (exit.code === 0) {
       this.update(TaskState.TASK_FINISHED, '', 'exited with code 0', 0);

@@ -29,7 +29,9 @@ describe('CgroupV1Driver (real kernel)', () => {
 
     // A shell that joins the cgroups itself, then sleeps: how the containerizer starts tasks.
     const files = driver.procsFiles(`${root}/c1`, controllers);
-    const child = spawn('/bin/sh', ['-c', 'for f in "$@"; do echo $$ > "$f"; done; exec sleep 30', 'sh', ...files], { stdio: 'ignore' });
+    const child = spawn('/bin/sh', ['-c', 'for f in "$@"; do echo $$ > "$f"; done; exec sleep 30', 'sh', ...files], {
+      stdio: 'ignore',
+    });
     await new Promise((r) => setTimeout(r, 200));
     expect(await driver.pids('memory', `${root}/c1`)).toEqual([child.pid]);
     expect(await driver.pids('pids', `${root}/c1`)).toEqual([child.pid]);

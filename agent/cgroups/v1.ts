@@ -23,7 +23,8 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   private dir(controller: Controller, path: string): string {
-    if (path.split('/').some((p) => p === '..')) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `cgroup path "${path}" escapes its root`);
+    if (path.split('/').some((p) => p === '..'))
+      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `cgroup path "${path}" escapes its root`);
     return join(this.mount, controller, path);
   }
 
@@ -35,7 +36,11 @@ export class CgroupV1Driver implements CgroupDriver {
     try {
       await writeFile(join(this.dir(controller, path), key), value);
     } catch (error) {
-      throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot write ${value} to ${controller}:${path}/${key}: ${(error as Error).message}`, { cause: error });
+      throw new GalaxyError(
+        'GALAXY_E_LAUNCH_FAILED',
+        `cannot write ${value} to ${controller}:${path}/${key}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
@@ -79,7 +84,11 @@ export class CgroupV1Driver implements CgroupDriver {
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
           if (code === 'ENOENT') break;
-          if (attempt >= 200) throw new GalaxyError('GALAXY_E_INTERNAL', `cannot remove cgroup ${controller}:${path}: ${code ?? String(error)}`);
+          if (attempt >= 200)
+            throw new GalaxyError(
+              'GALAXY_E_INTERNAL',
+              `cannot remove cgroup ${controller}:${path}: ${code ?? String(error)}`,
+            );
           await sleep(10);
         }
       }

@@ -43,7 +43,8 @@ export class CgroupV2Driver implements CgroupDriver {
   }
 
   private dir(path: string): string {
-    if (path.split('/').some((p) => p === '..')) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `cgroup path "${path}" escapes its root`);
+    if (path.split('/').some((p) => p === '..'))
+      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `cgroup path "${path}" escapes its root`);
     return join(this.mount, path);
   }
 
@@ -53,7 +54,8 @@ export class CgroupV2Driver implements CgroupDriver {
     // Every ancestor must delegate the controllers to its children.
     for (let i = 0; i < parts.length; i++) {
       const parent = this.dir(parts.slice(0, i).join('/'));
-      if (wanted.length > 0) await appendFile(join(parent, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+      if (wanted.length > 0)
+        await appendFile(join(parent, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
       await mkdir(join(parent, parts[i] ?? ''), { recursive: true });
     }
   }
@@ -64,7 +66,11 @@ export class CgroupV2Driver implements CgroupDriver {
       try {
         await writeFile(join(dir, file), content);
       } catch (error) {
-        throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot write ${content} to ${path}/${file}: ${(error as Error).message}`, { cause: error });
+        throw new GalaxyError(
+          'GALAXY_E_LAUNCH_FAILED',
+          `cannot write ${content} to ${path}/${file}: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     };
     switch (key) {
@@ -140,7 +146,8 @@ export class CgroupV2Driver implements CgroupDriver {
     try {
       await rmdir(dir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new GalaxyError('GALAXY_E_INTERNAL', `cannot remove cgroup ${path}: ${(error as Error).message}`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new GalaxyError('GALAXY_E_INTERNAL', `cannot remove cgroup ${path}: ${(error as Error).message}`);
     }
   }
 

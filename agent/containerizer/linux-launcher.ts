@@ -1,0 +1,235 @@
+/**
+ * The Linux containerizer: each task's first process starts inside its own cgroups and in new
+ * pid, mount, uts and ipc namespaces (and optionally net), with isolator plugins setting the
+ * limits. It implements the same {@link Launcher} interface as plain processes.
+ */
+import { readFileSync } from 'node:fs';
+import { GalaxyError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { CgroupDriver, Controller } from '../cgroups/driver.js';
+import type { Container, ContainerUsage, Isolator, Limitation } from '../../isolators/isolator.js';
+import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec } from '../launcher.js';
+import { commandLine, resolveUser, spawnLeader } from '../process-launcher.js';
+import { createContainerizerHooks, tapIsolators, type ContainerizerHooks } from './hooks.js';
+import { INIT, JOIN } from './scripts.js';
+
+/** How often running containers are checked for breached limits. */
+const WATCH_INTERVAL_MS = 100;
+
+/** Options of the Linux launcher. */
+export interface LinuxLauncherOptions {
+  readonly driver: CgroupDriver;
+  /** This agent's cgroup root (relative to each hierarchy), e.g. `galaxy/agent-1`; never shared. */
+  readonly cgroupRoot: string;
+  readonly isolators: readonly Isolator[];
+  /** Also a new network namespace (no network unless an isolator provides one). */
+  readonly netNamespace?: boolean;
+  readonly log: Logger;
+}
+
+/** Starts tasks as containers. */
+export class LinuxLauncher implements Launcher {
+  readonly name = 'linux';
+  readonly hooks: ContainerizerHooks = createContainerizerHooks();
+  private readonly controllers: Controller[];
+  private readonly containers = new Map<string, Container>();
+  private closing = false;
+
+  constructor(private readonly options: LinuxLauncherOptions) {
+    tapIsolators(this.hooks, options.isolators);
+    // The freezer is always needed: destroy freezes before it kills so nothing forks away.
+    const wanted = new Set<Controller>(['freezer', ...options.isolators.flatMap((i) => i.controllers)]);
+    const missing = [...wanted].filter((c) => !options.driver.available(c));
+    if (missing.length > 0)
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `cgroup controllers not available on this machine: ${missing.join(', ')}`,
+      );
+    this.controllers = [...wanted];
+  }
+
+  /** Removes every cgroup under this agent's root: containers nobody checkpointed (orphans). */
+  async removeOrphans(): Promise<string[]> {
+    const orphans = (await this.options.driver.children(this.options.cgroupRoot)).filter(
+      (id) => !this.containers.has(id) || this.closing,
+    );
+    for (const id of orphans) await this.destroy(`${this.options.cgroupRoot}/${id}`);
+    return orphans;
+  }
+
+  /** Kills every container and removes this agent's cgroup root. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.removeOrphans();
+    await this.options.driver.remove(this.options.cgroupRoot, this.controllers);
+  }
+
+  /** Usage statistics of a running container, merged from its isolators. */
+  async usage(containerId: string): Promise<ContainerUsage> {
+    const container = this.containers.get(containerId);
+    if (!container) throw new GalaxyError('GALAXY_E_TASK_UNKNOWN', `no running container ${containerId}`);
+    const parts = await Promise.all(this.options.isolators.map((i) => i.usage?.(container) ?? Promise.resolve({})));
+    return Object.assign({}, ...parts) as ContainerUsage;
+  }
+
+  async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
+    const { driver, cgroupRoot, log } = this.options;
+    const container: Container = {
+      id: spec.containerId,
+      cgroup: `${cgroupRoot}/${spec.containerId}`,
+      sandbox: spec.sandbox,
+      resources: spec.resources,
+      limits: spec.limits,
+      driver,
+      state: new Map(),
+    };
+    await driver.create(container.cgroup, this.controllers);
+    let leader: LaunchedProcess;
+    try {
+      await this.hooks.prepare.promise(container);
+      leader = await spawnLeader('/bin/sh', this.argv(container, spec), {
+        ...spec,
+        command: { ...spec.command, user: '' },
+      });
+    } catch (error) {
+      await this.destroy(container.cgroup, container);
+      throw error;
+    }
+    this.containers.set(container.id, container);
+    try {
+      await this.hooks.isolate.promise(container, leader.pid);
+    } catch (error) {
+      log.warn({ container: container.id, err: String(error) }, 'isolate failed; destroying the container');
+      await this.destroy(container.cgroup, container);
+      throw error;
+    }
+    let limitation: Limitation | undefined;
+    const watcher = setInterval(() => {
+      void this.limitation(container).then(async (found) => {
+        if (!found || limitation) return;
+        limitation = found;
+        log.warn({ container: container.id, reason: found.reason }, found.message);
+        await this.killAll(container.cgroup, 'SIGKILL');
+      });
+    }, WATCH_INTERVAL_MS);
+    const exited = leader.exited.then(async (exit): Promise<ExitInfo> => {
+      clearInterval(watcher);
+      limitation ??= await this.limitation(container);
+      await this.destroy(container.cgroup, container);
+      return limitation ? { ...exit, limitation } : exit;
+    });
+    return {
+      pid: leader.pid,
+      exited,
+      kill: async (graceMs) => {
+        const timer = setTimeout(() => {
+          void this.killAll(container.cgroup, 'SIGKILL');
+        }, graceMs);
+        // SIGTERM goes to the namespace's init, which passes it on, once its trap is set (a
+        // namespace init drops signals it has no handler for) — and never to the `unshare`
+        // parent, whose death would SIGKILL the container at once.
+        await initReady(leader.pid, graceMs);
+        for (const pid of await driver.pids('freezer', container.cgroup))
+          if (pid !== leader.pid) signal(pid, 'SIGTERM');
+        const info = await exited;
+        clearTimeout(timer);
+        return info;
+      },
+    };
+  }
+
+  private argv(container: Container, spec: LaunchSpec): string[] {
+    const procs = this.options.driver.procsFiles(container.cgroup, this.controllers);
+    const namespaces = ['--pid', '--fork', '--kill-child', '--mount-proc', '--uts', '--ipc'];
+    if (this.options.netNamespace) namespaces.push('--net');
+    const command = commandLine(spec.command);
+    if (spec.command.user !== '') {
+      const { uid, gid } = resolveUser(spec.command.user);
+      command.unshift('setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups');
+    }
+    return [
+      '-c',
+      JOIN,
+      'join',
+      String(procs.length),
+      ...procs,
+      'unshare',
+      ...namespaces,
+      '--',
+      '/bin/sh',
+      '-c',
+      INIT,
+      'init',
+      ...command,
+    ];
+  }
+
+  private async limitation(container: Container): Promise<Limitation | undefined> {
+    for (const isolator of this.options.isolators) {
+      const found = await isolator.limitation?.(container).catch(() => undefined);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** Freeze, kill, thaw: nothing can fork away between the listing and the kill. */
+  private async killAll(cgroup: string, sig: NodeJS.Signals): Promise<void> {
+    const { driver } = this.options;
+    await driver.freeze(cgroup, true).catch(() => undefined);
+    for (const pid of await driver.pids('freezer', cgroup)) signal(pid, sig);
+    await driver.freeze(cgroup, false).catch(() => undefined);
+  }
+
+  /** Idempotent: kills what is left, runs the isolators' cleanup and removes the cgroups. */
+  private async destroy(cgroup: string, container?: Container): Promise<void> {
+    const { driver } = this.options;
+    for (let i = 0; i < 100 && (await driver.pids('freezer', cgroup)).length > 0; i++) {
+      await this.killAll(cgroup, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (container) {
+      await this.hooks.cleanup.promise(container).catch((error: unknown) => {
+        this.options.log.warn({ container: container.id, err: String(error) }, 'an isolator cleanup failed');
+      });
+      this.containers.delete(container.id);
+    }
+    await driver.remove(cgroup, this.controllers);
+  }
+}
+
+/** True when `pid` has a handler for SIGTERM (bit 15 of SigCgt in /proc/<pid>/status). */
+function catchesTerm(pid: number): boolean {
+  try {
+    const mask = /SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0';
+    return (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (at most `timeoutMs`) until the init started by `unshare` (pid `leader`) traps SIGTERM. */
+async function initReady(leader: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const children = readChildren(leader);
+    if (children.length > 0 && children.every(catchesTerm)) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Child pids of a process. */
+function readChildren(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The isolator plugin interface, after Mesos' (`include/mesos/slave/isolator.hpp`): each isolator
+ * holds containers to one kind of resource. The containerizer calls `prepare` in order before the
+ * first process starts, `isolate` in parallel once it has a pid, `limitation` while it runs and
+ * once at exit, `usage` on request, and `cleanup` in reverse order after it is gone.
+ */
+import type { Limits, Resources } from '../proto/gen/galaxy/v1/common.js';
+import type { CgroupDriver, Controller } from '../agent/cgroups/driver.js';
+
+/** One container as isolators see it. */
+export interface Container {
+  /** Unique on the agent; also the last segment of its cgroup path. */
+  readonly id: string;
+  /** Cgroup path relative to each hierarchy's root, e.g. `galaxy-a1/c-42`. */
+  readonly cgroup: string;
+  readonly sandbox: string;
+  readonly resources: Resources;
+  readonly limits: Limits;
+  readonly driver: CgroupDriver;
+  /** Anything an isolator needs to remember between calls (e.g. a network namespace name). */
+  readonly state: Map<string, unknown>;
+}
+
+/** A limit the container hit: the task ends with this reason. */
+export interface Limitation {
+  /** Short code reported as the task's reason, e.g. `memory-limit`. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Usage statistics; each isolator fills in its own. */
+export interface ContainerUsage {
+  cpuSeconds?: number;
+  cpuThrottledSeconds?: number;
+  memBytes?: number;
+  memMaxBytes?: number;
+  pids?: number;
+  pidsLimitHits?: number;
+  diskBytes?: number;
+  netTxBytes?: number;
+  netRxBytes?: number;
+}
+
+/** An isolator. Every method but `name` and `controllers` is optional. */
+export interface Isolator {
+  readonly name: string;
+  /** Cgroup controllers the container must be placed in for this isolator. */
+  readonly controllers: readonly Controller[];
+  prepare?(container: Container): Promise<void>;
+  isolate?(container: Container, pid: number): Promise<void>;
+  /** A limit breached now, or undefined. Checked every ~100 ms while the container runs and once at exit. */
+  limitation?(container: Container): Promise<Limitation | undefined>;
+  usage?(container: Container): Promise<ContainerUsage>;
+  cleanup?(container: Container): Promise<void>;
+}
+
+/** What an isolator module exports (checked by the plugin loader). */
+export interface IsolatorPlugin {
+  readonly name: string;
+  readonly version: string;
+  /** Range of the isolator API it supports, e.g. `^1`. */
+  readonly galaxyApi: string;
+  create(options: IsolatorOptions): Isolator;
+}
+
+/** What an isolator is created with. */
+export interface IsolatorOptions {
+  readonly driver: CgroupDriver;
+}
+
+/** The isolator API version this Galaxy implements. */
+export const ISOLATOR_API_VERSION = '1.0.0';

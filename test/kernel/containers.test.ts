@@ -1,0 +1,191 @@
+/**
+ * Real containers on the real kernel (cgroup v1, namespaces; tests run as root): each limit is
+ * checked for its effect and for the reason the task reports. Afterwards nothing of the agent's
+ * is left: no cgroup, no process.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, type Agent } from '../../agent/agent.js';
+import { detectCgroupDriver } from '../../agent/cgroups/index.js';
+import { startMaster, type Master } from '../../master/master.js';
+import { TaskState, type Limits, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { eventually } from '../helpers/async-queue.js';
+import { killWithEnv, processesWithEnv } from '../helpers/processes.js';
+import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
+
+const MiB = 1024 ** 2;
+const cgroupRoot = `galaxy-kernel-test-${randomBytes(4).toString('hex')}`;
+const driver = detectCgroupDriver();
+let workDir = '';
+let master: Master;
+let agent: Agent;
+let fw: RawFramework;
+let counter = 0;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'galaxy-kernel-'));
+  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 50 } });
+  agent = await startAgent({
+    master: master.address,
+    workDir,
+    resources: 'cpus:2;mem:2GiB',
+    isolation: 'cpu,memory,pids',
+    cgroupRoot,
+    logLevel: 'silent',
+  });
+  await eventually(() => agent.connected, 5000, 'the agent to register');
+  fw = rawFramework(master.address, { name: 'kernel-test' }, true);
+  await fw.frameworkId;
+});
+
+afterAll(async () => {
+  fw.close();
+  await agent.stop();
+  await master.stop();
+  const leftProcesses = processesWithEnv(`GALAXY_SANDBOX=${workDir}`);
+  killWithEnv(`GALAXY_SANDBOX=${workDir}`);
+  await rm(workDir, { recursive: true, force: true });
+  // Nothing of the agent's survives it.
+  expect(leftProcesses).toEqual([]);
+  for (const c of ['cpu', 'memory', 'pids', 'freezer'] as const) expect(driver.exists(c, cgroupRoot), c).toBe(false);
+});
+
+const used = new Set<string>();
+/** Offers received and neither rescinded nor used yet. */
+function outstandingOffers(): string[] {
+  const rescinded = new Set(
+    fw.events.items.flatMap((e) => (e.event?.$case === 'rescind' ? [e.event.rescind.offerId] : [])),
+  );
+  return fw.events.items
+    .flatMap((e) => (e.event?.$case === 'offers' ? e.event.offers.offers.map((o) => o.id) : []))
+    .filter((id) => !rescinded.has(id) && !used.has(id));
+}
+
+const statusOf = (e: Event): TaskStatus | undefined =>
+  e.event?.$case === 'update' ? e.event.update.status : undefined;
+
+/** Launches one task on the next offer and returns its id. */
+async function launch(shell: string, cpus: number, mem: number, limits: Partial<Limits> = {}): Promise<string> {
+  counter += 1;
+  const taskId = `k${counter}`;
+  const task: TaskInfo = {
+    taskId,
+    name: taskId,
+    agentId: '',
+    resources: { cpus, mem, disk: 0, gpus: 0, ports: [] },
+    command: { shell, argv: [], env: {}, user: '' },
+    labels: [],
+    killGraceS: 1,
+    limits: { cpuExcess: false, memSoft: 0, pidsMax: 0, ...limits },
+  };
+  // Offers come and go; use every outstanding one (one agent here), as a real framework would.
+  await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
+  const offerIds = await eventually(
+    () => {
+      const open = outstandingOffers();
+      return open.length > 0 && open;
+    },
+    5000,
+    'an offer',
+  );
+  for (const offerId of offerIds) used.add(offerId);
+  await fw.call({
+    call: {
+      $case: 'accept',
+      accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
+    },
+  });
+  return taskId;
+}
+async function until(taskId: string, states: TaskState[], timeoutMs = 15_000): Promise<TaskStatus> {
+  const e = await fw.events.waitFor(
+    (ev) => statusOf(ev)?.taskId === taskId && states.includes(statusOf(ev)?.state ?? TaskState.TASK_STATE_UNSPECIFIED),
+    timeoutMs,
+    `${taskId} in ${states.map((s) => TaskState[s]).join('/')}`,
+  );
+  return statusOf(e) as TaskStatus;
+}
+async function kill(taskId: string): Promise<TaskStatus> {
+  await fw.call({ call: { $case: 'kill', kill: { taskId, agentId: '' } } });
+  return until(taskId, [TaskState.TASK_KILLED, TaskState.TASK_FAILED]);
+}
+async function frameworkId(): Promise<string> {
+  return fw.frameworkId;
+}
+
+describe('Linux containers', () => {
+  it('kills a memory hog at its limit and reports memory-limit', async () => {
+    // tail holds the last line in memory: /dev/zero has no newline, so it grows without bound.
+    const id = await launch('head -c 512M /dev/zero | tail >/dev/null', 100, 64 * MiB);
+    const status = await until(id, [TaskState.TASK_FAILED, TaskState.TASK_FINISHED]);
+    expect(status.state).toBe(TaskState.TASK_FAILED);
+    expect(status.reason).toBe('memory-limit');
+    expect(status.message).toContain('64MiB');
+  });
+
+  it('holds a busy loop with a 0.5-core hard limit to 0.5 ± 0.1 core', async () => {
+    const id = await launch('while :; do :; done', 500, 32 * MiB);
+    await until(id, [TaskState.TASK_RUNNING]);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await agent.usage(await frameworkId(), id);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await agent.usage(await frameworkId(), id);
+    const cores = ((after.cpuSeconds ?? 0) - (before.cpuSeconds ?? 0)) / ((Date.now() - t0) / 1000);
+    expect(cores).toBeGreaterThan(0.4);
+    expect(cores).toBeLessThan(0.6);
+    expect(after.cpuThrottledSeconds ?? 0).toBeGreaterThan(0); // the quota, not idleness, held it back
+    expect((await kill(id)).state).toBe(TaskState.TASK_KILLED);
+  });
+
+  it('stops a fork bomb at pids.max', async () => {
+    // bash (unlike dash) survives a failed fork and keeps trying: a proper bomb.
+    const id = await launch('exec bash -c "for i in \\$(seq 200); do sleep 30 & done; wait"', 100, 128 * MiB, {
+      pidsMax: 24,
+    });
+    await until(id, [TaskState.TASK_RUNNING]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const usage = await agent.usage(await frameworkId(), id);
+    expect(usage.pids).toBeLessThanOrEqual(24);
+    expect(usage.pids).toBeGreaterThan(10);
+    expect(usage.pidsLimitHits).toBeGreaterThan(0);
+    expect((await kill(id)).state).toBe(TaskState.TASK_KILLED);
+  });
+
+  it("keeps containers from seeing each other's processes", async () => {
+    const hidden = await launch('exec sleep 30', 100, 32 * MiB);
+    await until(hidden, [TaskState.TASK_RUNNING]);
+    const looker = await launch(
+      'echo "me=$$"; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done',
+      100,
+      32 * MiB,
+    );
+    await until(looker, [TaskState.TASK_FINISHED]);
+    const sandbox = [...agent.tasks.values()].find((r) => r.info.taskId === looker)?.sandbox ?? '';
+    const seen = await readFile(join(sandbox, 'stdout'), 'utf8');
+    expect(seen).toMatch(/^me=2$/m); // Galaxy's init is pid 1 of the namespace; the task is its first child
+    expect(seen).not.toContain('sleep 30');
+    expect((await kill(hidden)).state).toBe(TaskState.TASK_KILLED);
+  });
+
+  it('runs as pid 1 behind an init that passes SIGTERM on, so a kill is quick and graceful', async () => {
+    const id = await launch("trap 'echo got-term; exit 0' TERM; while :; do sleep 0.1; done", 100, 32 * MiB);
+    await until(id, [TaskState.TASK_RUNNING]);
+    const t0 = Date.now();
+    const status = await kill(id);
+    expect(status.state).toBe(TaskState.TASK_KILLED);
+    expect(Date.now() - t0).toBeLessThan(900); // well inside the 1 s grace: SIGTERM did it
+  });
+
+  it("removes each container's cgroups once it ends", async () => {
+    await eventually(
+      async () => (await driver.children(cgroupRoot)).length === 0,
+      5000,
+      `no containers left under the root (${(await driver.children(cgroupRoot)).join(', ')})`,
+    );
+  });
+});
