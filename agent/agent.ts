@@ -87,6 +87,11 @@ export class Agent {
     return this.id;
   }
 
+  /** True when tasks run in Linux containers rather than as plain processes. */
+  get containerized(): boolean {
+    return this.launcher.name === 'linux';
+  }
+
   /** True while registered with the master. */
   get connected(): boolean {
     return this.link.connected;

@@ -44,6 +44,8 @@ interface AgentFlags {
   attributes?: string;
   pool?: string;
   hostname?: string;
+  isolation?: string;
+  cgroupRoot?: string;
   logLevel?: string;
 }
 
@@ -82,6 +84,11 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     .option('--attributes <spec>', 'labels, e.g. "rack:r1;zone:z1"')
     .option('--pool <name>', 'the pool this agent belongs to', 'default')
     .option('--hostname <name>', 'hostname to report')
+    .option(
+      '--isolation <list>',
+      'run tasks in Linux containers with these isolators, e.g. cpu,memory,pids (built-in names or module paths)',
+    )
+    .option('--cgroup-root <path>', "this agent's own cgroup root (default derived from --work-dir)")
     .action(async (flags: AgentFlags) => {
       const agent = await startAgent({
         master: flags.master,
@@ -90,6 +97,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         attributes: flags.attributes,
         pool: flags.pool,
         hostname: flags.hostname,
+        isolation: flags.isolation,
+        cgroupRoot: flags.cgroupRoot,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
       });
       await untilSignal();
@@ -102,23 +111,31 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     .option('-w, --work-dir <dir>', 'state of the embedded cluster', '.galaxy')
     .option('--tasks <n>', 'tasks the example framework runs', '5')
     .option('--resources <spec>', "override the agent's discovered resources")
-    .action(async (flags: { listen: string; workDir: string; tasks: string; resources?: string }) => {
-      const count = Number(flags.tasks);
-      if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) {
-        throw new GalaxyError(
-          'GALAXY_E_INVALID_ARGUMENT',
-          `--tasks must be a whole number from 1 to 10000, got "${flags.tasks}"`,
+    .option(
+      '--isolation <list>',
+      'isolators for containers; "auto" = cpu,memory,pids when root with cgroups, "" = plain processes',
+      'auto',
+    )
+    .action(
+      async (flags: { listen: string; workDir: string; tasks: string; resources?: string; isolation: string }) => {
+        const count = Number(flags.tasks);
+        if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) {
+          throw new GalaxyError(
+            'GALAXY_E_INVALID_ARGUMENT',
+            `--tasks must be a whole number from 1 to 10000, got "${flags.tasks}"`,
+          );
+        }
+        await runUp(
+          {
+            listen: flags.listen,
+            workDir: flags.workDir,
+            tasks: count,
+            resources: flags.resources,
+            isolation: flags.isolation,
+            logLevel: program.opts<{ logLevel?: string }>().logLevel,
+          },
+          untilSignal(),
         );
-      }
-      await runUp(
-        {
-          listen: flags.listen,
-          workDir: flags.workDir,
-          tasks: count,
-          resources: flags.resources,
-          logLevel: program.opts<{ logLevel?: string }>().logLevel,
-        },
-        untilSignal(),
-      );
-    });
+      },
+    );
 }

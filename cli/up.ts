@@ -3,6 +3,7 @@
  * default. Prints a line starting with `ready` once the example's tasks have all finished,
  * then serves until Ctrl-C.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { startAgent } from '../agent/index.js';
@@ -16,7 +17,16 @@ export interface UpOptions {
   readonly workDir: string;
   readonly tasks: number;
   readonly resources?: string;
+  /** `auto`: cpu,memory,pids containers when root with cgroups, else plain processes. */
+  readonly isolation?: string;
   readonly logLevel?: string;
+}
+
+/** What `--isolation auto` means on this machine. */
+export function autoIsolation(): string {
+  const root = process.getuid?.() === 0;
+  const cgroups = existsSync('/sys/fs/cgroup/memory/cgroup.procs') || existsSync('/sys/fs/cgroup/cgroup.controllers');
+  return root && cgroups && existsSync('/usr/bin/unshare') ? 'cpu,memory,pids' : '';
 }
 
 /** Runs the single-machine cluster until `stopSignal` resolves. */
@@ -30,9 +40,13 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     master: master.address,
     workDir: resolve(workDir, 'agent'),
     resources: options.resources,
+    isolation: options.isolation === undefined || options.isolation === 'auto' ? autoIsolation() : options.isolation,
     logLevel,
   });
-  console.log(`master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}`);
+  const how = agent.containerized ? 'Linux containers' : 'plain processes';
+  console.log(
+    `master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}; tasks run as ${how}`,
+  );
   const example = runSleepers({
     master: master.address,
     count: options.tasks,

@@ -6,6 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { autoIsolation } from '../../cli/up.js';
 import { galaxy, stopAll } from '../helpers/processes.js';
 
 let workDir = '';
@@ -23,6 +24,9 @@ describe('galaxy up', () => {
     });
     const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 30_000, 'the ready line');
     expect(ready).toMatch(/3 finished, 0 failed/);
+    // As root on a machine with cgroups, the embedded cluster runs real containers.
+    const mode = autoIsolation() === '' ? 'plain processes' : 'Linux containers';
+    expect(up.lines.items.some((l) => l.includes(`tasks run as ${mode}`))).toBe(true);
     const address = /master (\S+),/.exec(ready)?.[1] ?? '';
     expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
 

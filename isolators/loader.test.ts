@@ -1,0 +1,58 @@
+/**
+ * Isolators by name or module path, including the example custom isolator, run in a real container.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { detectCgroupDriver } from '../agent/cgroups/index.js';
+import { LinuxLauncher } from '../agent/containerizer/linux-launcher.js';
+import { createLogger } from '../core/logger.js';
+import { loadIsolators } from './index.js';
+
+const driver = detectCgroupDriver();
+const example = fileURLToPath(new URL('../examples/isolators/sandbox-marker.ts', import.meta.url));
+
+describe('loadIsolators', () => {
+  it('loads built-ins and module paths in order, and refuses unknown or repeated names', async () => {
+    const isolators = await loadIsolators(`cpu,memory,pids,${example}`, { driver });
+    expect(isolators.map((i) => i.name)).toEqual(['cpu', 'memory', 'pids', 'sandbox-marker']);
+    await expect(loadIsolators('cpu,gpu-magic', { driver })).rejects.toMatchObject({ code: 'GALAXY_E_PLUGIN_LOAD' });
+    await expect(loadIsolators('cpu,cpu', { driver })).rejects.toMatchObject({ code: 'GALAXY_E_INVALID_ARGUMENT' });
+  });
+
+  it('runs the example custom isolator in a real container', async () => {
+    const sandbox = await mkdtemp(join(tmpdir(), 'galaxy-iso-'));
+    const cgroupRoot = `galaxy-iso-test-${randomBytes(4).toString('hex')}`;
+    const launcher = new LinuxLauncher({
+      driver,
+      cgroupRoot,
+      isolators: await loadIsolators(`memory,${example}`, { driver }),
+      log: createLogger('test', 'silent'),
+    });
+    try {
+      const p = await launcher.launch({
+        containerId: 'c1',
+        command: { shell: 'cat CONTAINER; head -c 4096 /dev/zero > blob; sleep 5', argv: [], env: {}, user: '' },
+        resources: { cpus: 100, mem: 32 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
+        limits: { cpuExcess: false, memSoft: 0, pidsMax: 0 },
+        sandbox,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        stdoutPath: join(sandbox, 'stdout'),
+        stderrPath: join(sandbox, 'stderr'),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const usage = await launcher.usage('c1');
+      expect(usage.diskBytes).toBeGreaterThanOrEqual(4096);
+      expect(usage.memBytes).toBeGreaterThan(0);
+      await p.kill(1000);
+      expect(await readFile(join(sandbox, 'stdout'), 'utf8')).toBe('c1 cpus=100m mem=33554432\n');
+    } finally {
+      await launcher.close();
+      await rm(sandbox, { recursive: true, force: true });
+    }
+    expect(driver.exists('memory', cgroupRoot)).toBe(false);
+  });
+});
