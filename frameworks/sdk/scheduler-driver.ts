@@ -239,6 +239,7 @@ export class SchedulerDriver {
         await scheduler.update?.(this, status);
         if (status.uuid !== '' && !this.stopped && (this.options.autoAcknowledge ?? true)) {
           await this.acknowledge(status).catch((error: unknown) => {
+            if (this.stopped || this.tearingDown) return; // the master forgets the framework anyway
             this.log.warn(
               { task: status.taskId, err: String(error) },
               'acknowledgement failed; the update will come again',
