@@ -15,6 +15,7 @@ import { createAgentHooks, type AgentHooks, type AgentPlugin } from './hooks.js'
 import type { Launcher } from './launcher.js';
 import type { ContainerUsage } from '../isolators/isolator.js';
 import { MasterLink } from './master-link.js';
+import { Checkpointer, type TaskCheckpoint } from './checkpoint.js';
 import { createLauncher } from './containerizer/index.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { TaskRunner } from './task-runner.js';
@@ -56,6 +57,7 @@ export class Agent {
   private readonly updates: StatusUpdateStream;
   private readonly link: MasterLink;
   private readonly launcher: Launcher;
+  private readonly checkpoints: Checkpointer;
 
   constructor(
     private readonly options: AgentOptions,
@@ -64,6 +66,7 @@ export class Agent {
     launcher: Launcher = new ProcessLauncher(),
   ) {
     this.launcher = options.launcher ?? launcher;
+    this.checkpoints = new Checkpointer(options.workDir);
     this.updates = new StatusUpdateStream({
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
@@ -97,6 +100,30 @@ export class Agent {
     return this.link.connected;
   }
 
+  /**
+   * Re-attaches to the containers this work dir's checkpoints name (after a restart, even after
+   * `kill -9`), then removes the containers nobody checkpointed. Call before {@link Agent.start}.
+   */
+  async recover(): Promise<number> {
+    this.id = await this.checkpoints.agentId();
+    let recovered = 0;
+    if (this.launcher.recover) {
+      for (const checkpoint of await this.checkpoints.tasks()) {
+        const runner = this.runner(checkpoint.framework, checkpoint.info, checkpoint);
+        this.tasks.set(runnerKey(checkpoint.framework.id, checkpoint.info.taskId), runner);
+        // Attach before the orphan sweep below, or the sweep would take the container for an orphan.
+        await runner.resume(this.launcher, checkpoint.pid).catch((error: unknown) => {
+          this.log.error({ task: checkpoint.info.taskId, err: String(error) }, 'could not re-attach');
+        });
+        recovered += 1;
+      }
+    }
+    const orphans = (await this.launcher.removeOrphans?.()) ?? [];
+    if (recovered > 0 || orphans.length > 0)
+      this.log.info({ recovered, orphans }, 'recovered containers; removed orphans');
+    return recovered;
+  }
+
   /** Connects to the master. */
   start(): void {
     this.link.start();
@@ -113,6 +140,8 @@ export class Agent {
   /** Kills every task (with its grace) and disconnects. */
   async stop(): Promise<void> {
     await Promise.all([...this.tasks.values()].map((runner) => runner.kill()));
+    // A clean stop leaves nothing to recover.
+    await Promise.all([...this.tasks.values()].map((r) => this.checkpoints.removeTask(r.framework.id, r.info.taskId)));
     await this.launcher.close?.();
     this.updates.stop();
     this.link.stop();
@@ -143,6 +172,7 @@ export class Agent {
         this.id = body.registered.agentId;
         this.log.info({ agent: this.id, master: body.registered.masterId }, 'registered with the master');
         this.hooks.registered.call(this.id);
+        void this.checkpoints.saveAgentId(this.id);
         this.updates.flush();
         return;
       case 'ping':
@@ -179,18 +209,39 @@ export class Agent {
       );
       return;
     }
-    const runner = new TaskRunner(framework, task, {
-      agentId: () => this.id,
-      workDir: this.options.workDir,
-      launcher: this.launcher,
-      hooks: this.hooks,
-      log: this.log,
-      emit: (status) => {
-        this.emit(status);
-      },
-    });
+    const runner = this.runner(framework, task);
     this.tasks.set(key, runner);
     void runner.start();
+  }
+
+  private runner(framework: FrameworkInfo, task: TaskInfo, recovered?: TaskCheckpoint): TaskRunner {
+    const runner: TaskRunner = new TaskRunner(
+      framework,
+      task,
+      {
+        agentId: () => this.id,
+        workDir: this.options.workDir,
+        launcher: this.launcher,
+        hooks: this.hooks,
+        log: this.log,
+        emit: (status) => {
+          this.emit(status);
+          // Once it runs, the task is worth re-attaching to after a restart.
+          if (status.state === TaskState.TASK_RUNNING && runner.pid !== undefined) {
+            void this.checkpoints.saveTask({
+              framework,
+              info: task,
+              containerId: runner.containerId,
+              sandbox: runner.sandbox,
+              pid: runner.pid,
+              state: status.state,
+            });
+          }
+        },
+      },
+      recovered,
+    );
+    return runner;
   }
 
   private kill(frameworkId: string, taskId: string): void {
@@ -217,7 +268,10 @@ export class Agent {
     if (!this.updates.acknowledge(frameworkId, taskId, uuid)) return;
     const key = runnerKey(frameworkId, taskId);
     const runner = this.tasks.get(key);
-    if (runner && isTerminal(runner.state) && !this.updates.latest(frameworkId, taskId)) this.tasks.delete(key);
+    if (runner && isTerminal(runner.state) && !this.updates.latest(frameworkId, taskId)) {
+      this.tasks.delete(key);
+      void this.checkpoints.removeTask(frameworkId, taskId);
+    }
   }
 
   private emit(status: TaskStatus): void {
@@ -254,6 +308,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       log,
     }));
   const agent = new Agent(options, machine, log, launcher);
+  await agent.recover();
   agent.start();
   return agent;
 }

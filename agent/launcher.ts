@@ -18,6 +18,16 @@ export interface LaunchSpec {
   readonly stderrPath: string;
 }
 
+/** A checkpointed container to re-attach to. */
+export interface RecoverSpec {
+  readonly containerId: string;
+  readonly sandbox: string;
+  readonly resources: Resources;
+  readonly limits: Limits;
+  /** The container's leader on the host, as checkpointed. */
+  readonly pid: number;
+}
+
 /** How a process ended. */
 export interface ExitInfo {
   readonly code: number | null;
@@ -39,8 +49,15 @@ export interface LaunchedProcess {
 export interface Launcher {
   readonly name: string;
   launch(spec: LaunchSpec): Promise<LaunchedProcess>;
+  /**
+   * Re-attaches to a container started before the agent restarted. The returned process's
+   * `exited` resolves at once when it ended meanwhile. Launchers that cannot recover omit this.
+   */
+  recover?(spec: RecoverSpec): Promise<LaunchedProcess>;
   /** Usage statistics of a running container, when the launcher measures them. */
   usage?(containerId: string): Promise<ContainerUsage>;
+  /** Removes containers nobody re-attached to (called after recovery); returns their ids. */
+  removeOrphans?(): Promise<string[]>;
   /** Called once when the agent stops, after its tasks are gone. */
   close?(): Promise<void>;
 }

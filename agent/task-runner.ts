@@ -40,8 +40,37 @@ export class TaskRunner {
     readonly framework: FrameworkInfo,
     readonly info: TaskInfo,
     private readonly deps: RunnerDeps,
+    recovered?: { readonly containerId: string; readonly sandbox: string; readonly state: TaskState },
   ) {
-    this.containerId = `${framework.id}.${info.taskId}.${Date.now().toString(36)}`;
+    this.containerId = recovered?.containerId ?? `${framework.id}.${info.taskId}.${Date.now().toString(36)}`;
+    if (recovered) {
+      this.sandbox = recovered.sandbox;
+      this.state = recovered.state;
+    }
+  }
+
+  /** Pid of the task's leader on the host, once started. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /**
+   * Re-attaches to the task's container after an agent restart; resolves once attached. Its end
+   * is reported later — at once, with the exit status its init recorded, if it ended while the
+   * agent was down.
+   */
+  async resume(launcher: Launcher, pid: number): Promise<void> {
+    if (!launcher.recover) return;
+    this.process = await launcher.recover({
+      containerId: this.containerId,
+      sandbox: this.sandbox,
+      resources: this.info.resources ?? emptyResources(),
+      limits: this.info.limits ?? { cpuExcess: false, memSoft: 0, pidsMax: 0 },
+      pid,
+    });
+    void this.process.exited.then((exit) => {
+      this.finish(exit);
+    });
   }
 
   /** The task as the agent reports it when it (re-)registers. */
@@ -121,6 +150,12 @@ export class TaskRunner {
       this.update(TaskState.TASK_FAILED, exit.limitation.reason, exit.limitation.message, exit.code ?? undefined);
     } else if (this.killRequested) {
       this.update(TaskState.TASK_KILLED, 'killed', `killed (${how})`, exit.code ?? undefined);
+    } else if (exit.code === null && exit.signal === null) {
+      this.update(
+        TaskState.TASK_FAILED,
+        'exit-status-unknown',
+        'the task ended while the agent was down and left no exit status',
+      );
     } else if (exit.code === 0) {
       this.update(TaskState.TASK_FINISHED, '', 'exited with code 0', 0);
     } else {

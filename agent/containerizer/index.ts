@@ -29,7 +29,7 @@ export function defaultCgroupRoot(workDir: string): string {
   return `galaxy-${createHash('sha256').update(resolve(workDir)).digest('hex').slice(0, 12)}`;
 }
 
-/** Builds the launcher; with isolation, also removes orphaned containers under the agent's root. */
+/** Builds the launcher. The agent sweeps orphans once it has re-attached to what it checkpointed. */
 export async function createLauncher(options: ContainerizerOptions): Promise<Launcher> {
   const isolation = options.isolation?.trim() ?? '';
   if (isolation === '') return new ProcessLauncher();
@@ -37,8 +37,5 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
   for (const segment of cgroupRoot.split('/')) checkId(segment, '--cgroup-root');
   const driver = detectCgroupDriver();
   const isolators = await loadIsolators(isolation, { driver });
-  const launcher = new LinuxLauncher({ driver, cgroupRoot, isolators, log: options.log });
-  const orphans = await launcher.removeOrphans();
-  if (orphans.length > 0) options.log.warn({ orphans }, 'removed containers nobody knows of');
-  return launcher;
+  return new LinuxLauncher({ driver, cgroupRoot, isolators, log: options.log });
 }

@@ -4,17 +4,38 @@
  * limits. It implements the same {@link Launcher} interface as plain processes.
  */
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { CgroupDriver, Controller } from '../cgroups/driver.js';
 import type { Container, ContainerUsage, Isolator, Limitation } from '../../isolators/isolator.js';
-import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec } from '../launcher.js';
+import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } from '../launcher.js';
 import { commandLine, resolveUser, spawnLeader } from '../process-launcher.js';
 import { createContainerizerHooks, tapIsolators, type ContainerizerHooks } from './hooks.js';
 import { INIT, JOIN } from './scripts.js';
 
 /** How often running containers are checked for breached limits. */
 const WATCH_INTERVAL_MS = 100;
+/** How often a re-attached container is checked for its end. */
+const RECOVERED_POLL_MS = 200;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Where the namespace init writes the task's exit status. */
+function exitFile(sandbox: string): string {
+  return join(sandbox, '.galaxy-exit');
+}
+
+/** The exit status a container's init left behind (null when it never wrote one). */
+async function readExitFile(sandbox: string): Promise<ExitInfo> {
+  try {
+    const code = Number((await readFile(exitFile(sandbox), 'utf8')).trim());
+    return { code: Number.isInteger(code) ? code : null, signal: null };
+  } catch {
+    return { code: null, signal: null };
+  }
+}
 
 /** Options of the Linux launcher. */
 export interface LinuxLauncherOptions {
@@ -73,22 +94,16 @@ export class LinuxLauncher implements Launcher {
   }
 
   async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
-    const { driver, cgroupRoot, log } = this.options;
-    const container: Container = {
-      id: spec.containerId,
-      cgroup: `${cgroupRoot}/${spec.containerId}`,
-      sandbox: spec.sandbox,
-      resources: spec.resources,
-      limits: spec.limits,
-      driver,
-      state: new Map(),
-    };
+    const { driver, log } = this.options;
+    const container = this.container(spec.containerId, spec.sandbox, spec);
     await driver.create(container.cgroup, this.controllers);
     let leader: LaunchedProcess;
     try {
       await this.hooks.prepare.promise(container);
+      const env = { ...spec.env, GALAXY_EXIT_FILE: exitFile(spec.sandbox) };
       leader = await spawnLeader('/bin/sh', this.argv(container, spec), {
         ...spec,
+        env,
         command: { ...spec.command, user: '' },
       });
     } catch (error) {
@@ -103,6 +118,40 @@ export class LinuxLauncher implements Launcher {
       await this.destroy(container.cgroup, container);
       throw error;
     }
+    return this.attach(container, leader.pid, leader.exited);
+  }
+
+  async recover(spec: RecoverSpec): Promise<LaunchedProcess> {
+    const container = this.container(spec.containerId, spec.sandbox, spec);
+    const alive = (await this.options.driver.pids('freezer', container.cgroup)).length > 0;
+    if (alive) this.containers.set(container.id, container);
+    // The leader is no longer our child: its end shows as an empty cgroup, its status in the exit file.
+    const exited = (async (): Promise<ExitInfo> => {
+      while ((await this.options.driver.pids('freezer', container.cgroup)).length > 0) await sleep(RECOVERED_POLL_MS);
+      return readExitFile(spec.sandbox);
+    })();
+    return this.attach(container, spec.pid, exited);
+  }
+
+  private container(
+    id: string,
+    sandbox: string,
+    spec: { resources: Container['resources']; limits: Container['limits'] },
+  ): Container {
+    return {
+      id,
+      cgroup: `${this.options.cgroupRoot}/${id}`,
+      sandbox,
+      resources: spec.resources,
+      limits: spec.limits,
+      driver: this.options.driver,
+      state: new Map(),
+    };
+  }
+
+  /** Watches a running container for breached limits, and destroys it once it ends. */
+  private attach(container: Container, leaderPid: number, leaderExited: Promise<ExitInfo>): LaunchedProcess {
+    const { driver, log } = this.options;
     let limitation: Limitation | undefined;
     const watcher = setInterval(() => {
       void this.limitation(container).then(async (found) => {
@@ -112,14 +161,14 @@ export class LinuxLauncher implements Launcher {
         await this.killAll(container.cgroup, 'SIGKILL');
       });
     }, WATCH_INTERVAL_MS);
-    const exited = leader.exited.then(async (exit): Promise<ExitInfo> => {
+    const exited = leaderExited.then(async (exit): Promise<ExitInfo> => {
       clearInterval(watcher);
       limitation ??= await this.limitation(container);
       await this.destroy(container.cgroup, container);
       return limitation ? { ...exit, limitation } : exit;
     });
     return {
-      pid: leader.pid,
+      pid: leaderPid,
       exited,
       kill: async (graceMs) => {
         const timer = setTimeout(() => {
@@ -128,9 +177,8 @@ export class LinuxLauncher implements Launcher {
         // SIGTERM goes to the namespace's init, which passes it on, once its trap is set (a
         // namespace init drops signals it has no handler for) — and never to the `unshare`
         // parent, whose death would SIGKILL the container at once.
-        await initReady(leader.pid, graceMs);
-        for (const pid of await driver.pids('freezer', container.cgroup))
-          if (pid !== leader.pid) signal(pid, 'SIGTERM');
+        await initReady(leaderPid, graceMs);
+        for (const pid of await driver.pids('freezer', container.cgroup)) if (pid !== leaderPid) signal(pid, 'SIGTERM');
         const info = await exited;
         clearTimeout(timer);
         return info;

@@ -7,7 +7,7 @@
  *
  * INIT is pid 1 of the container's pid namespace. The kernel drops signals to a namespace's init
  * that it has no handler for, so INIT traps SIGTERM and passes it to everything in the namespace,
- * then exits with the task's own exit status.
+ * then exits with the task's own exit status (also written to `$GALAXY_EXIT_FILE`).
  */
 
 /** `sh -c JOIN join <n> <procs file>… <command>…` */
@@ -19,5 +19,6 @@ export const INIT = [
   "trap 'kill -TERM -1 2>/dev/null' TERM INT",
   '"$@" &',
   'child=$!',
-  'while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || exit "$code"; done',
+  // The exit status also goes to a file, for an agent that re-attached after a restart.
+  'while :; do wait "$child"; code=$?; if ! kill -0 "$child" 2>/dev/null; then echo "$code" > "$GALAXY_EXIT_FILE"; exit "$code"; fi; done',
 ].join('\n');

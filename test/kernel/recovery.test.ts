@@ -1,0 +1,147 @@
+/**
+ * Agent recovery on the real kernel: after `kill -9` of the agent and a restart, live containers
+ * are re-attached (not restarted), containers that ended meanwhile are reported with their exit
+ * codes, and cgroups nobody checkpointed are removed.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectCgroupDriver } from '../../agent/cgroups/index.js';
+import { startMaster, type Master } from '../../master/master.js';
+import { TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { eventually } from '../helpers/async-queue.js';
+import { galaxy, killWithEnv, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
+import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
+
+const driver = detectCgroupDriver();
+const cgroupRoot = `galaxy-recovery-test-${randomBytes(4).toString('hex')}`;
+let workDir = '';
+let master: Master;
+let fw: RawFramework;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'galaxy-recovery-'));
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 50, agentReregisterTimeoutMs: 60_000 },
+  });
+  fw = rawFramework(master.address, { name: 'recovery-test', failoverTimeoutS: 60 }, true);
+  await fw.frameworkId;
+});
+
+afterAll(async () => {
+  fw.close();
+  await stopAll();
+  await master.stop();
+  const left = processesWithEnv(`GALAXY_SANDBOX=${workDir}`);
+  killWithEnv(`GALAXY_SANDBOX=${workDir}`);
+  for (const id of await driver.children(cgroupRoot)) {
+    for (const pid of await driver.pids('freezer', `${cgroupRoot}/${id}`)) process.kill(pid, 'SIGKILL');
+  }
+  await driver.remove(cgroupRoot, ['cpu', 'cpuacct', 'memory', 'pids', 'freezer']);
+  await rm(workDir, { recursive: true, force: true });
+  expect(left).toEqual([]);
+});
+
+function agentProcess(): GalaxyProcess {
+  return galaxy([
+    'agent',
+    '--master',
+    master.address,
+    '--work-dir',
+    join(workDir, 'agent'),
+    '--resources',
+    'cpus:2;mem:1GiB',
+    '--isolation',
+    'cpu,memory,pids',
+    '--cgroup-root',
+    cgroupRoot,
+  ]);
+}
+const statusOf = (e: Event): TaskStatus | undefined =>
+  e.event?.$case === 'update' ? e.event.update.status : undefined;
+function task(taskId: string, shell: string): TaskInfo {
+  return {
+    taskId,
+    name: taskId,
+    agentId: '',
+    resources: { cpus: 100, mem: 32 * 1024 ** 2, disk: 0, gpus: 0, ports: [] },
+    command: { shell, argv: [], env: {}, user: '' },
+    labels: [],
+    killGraceS: 1,
+  };
+}
+async function until(taskId: string, state: TaskState, timeoutMs = 15_000): Promise<TaskStatus> {
+  const e = await fw.events.waitFor(
+    (ev) => statusOf(ev)?.taskId === taskId && statusOf(ev)?.state === state,
+    timeoutMs,
+    `${taskId} ${TaskState[state]}`,
+  );
+  return statusOf(e) as TaskStatus;
+}
+
+describe('agent recovery', () => {
+  it('re-attaches to live containers after kill -9, reports those that ended, and removes orphans', async () => {
+    const first = agentProcess();
+    const e = await fw.events.waitFor((ev) => ev.event?.$case === 'offers', 10_000, 'an offer');
+    const offer = e.event?.$case === 'offers' ? e.event.offers.offers[0] : undefined;
+    await fw.call({
+      call: {
+        $case: 'accept',
+        accept: {
+          offerIds: [offer?.id ?? ''],
+          operations: [
+            {
+              operation: {
+                $case: 'launch',
+                launch: { taskInfos: [task('long', 'exec sleep 60'), task('short', 'sleep 2; exit 7')] },
+              },
+            },
+          ],
+        },
+      },
+    });
+    await until('long', TaskState.TASK_RUNNING);
+    await until('short', TaskState.TASK_RUNNING);
+    const agentId = offer?.agentId ?? '';
+    const containersBefore = await driver.children(cgroupRoot);
+    expect(containersBefore).toHaveLength(2);
+
+    // unshare, the namespace's init and the task itself.
+    const longPids = await eventually(
+      () => {
+        const pids = processesWithEnv('GALAXY_TASK_ID=long').sort();
+        return pids.length === 3 && pids;
+      },
+      5000,
+      'the three processes of the long task',
+    );
+    await first.stop('SIGKILL');
+    // While the agent is down: 'short' exits with 7, 'long' keeps running, and an orphan appears.
+    await driver.create(`${cgroupRoot}/orphan`, ['freezer', 'memory']);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await driver.children(cgroupRoot)).sort()).toEqual([...containersBefore, 'orphan'].sort());
+
+    agentProcess();
+    const short = await until('short', TaskState.TASK_FAILED);
+    expect(short.exitCode).toBe(7);
+    await eventually(
+      () => master.view.agents().find((a) => a.info?.id === agentId)?.active,
+      10_000,
+      'the same agent id back',
+    );
+    const long = master.view.tasks('').find((t) => t.taskId === 'long');
+    expect(long?.state).toBe(TaskState.TASK_RUNNING);
+    // The very same processes: re-attached, not restarted.
+    expect(processesWithEnv('GALAXY_TASK_ID=long').sort()).toEqual(longPids);
+    await eventually(async () => !(await driver.children(cgroupRoot)).includes('orphan'), 5000, 'the orphan removed');
+    // Killing the re-attached task works as for any other.
+    await fw.call({ call: { $case: 'kill', kill: { taskId: 'long', agentId: '' } } });
+    await until('long', TaskState.TASK_KILLED);
+    await eventually(async () => (await driver.children(cgroupRoot)).length === 0, 5000, 'no containers left');
+  });
+});
