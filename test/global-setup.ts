@@ -1,0 +1,45 @@
+/**
+ * Runs around the whole suite: afterwards, nothing the suite created may be left behind — no
+ * cgroup, no mount, no loop device, no network namespace. What existed before the run (say, a
+ * developer's own `galaxy up`) is not the suite's and is ignored.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
+const HIERARCHIES = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/freezer', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/cpu'];
+
+/** Every trace of Galaxy on this machine, as comparable strings. */
+function traces(): Set<string> {
+  const found = new Set<string>();
+  for (const root of HIERARCHIES) {
+    if (!existsSync(root)) continue;
+    for (const name of readdirSync(root)) if (name.startsWith('galaxy')) found.add(`cgroup ${root}/${name}`);
+  }
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    if (line.includes('galaxy')) found.add(`mount ${line.split(' ')[1] ?? line}`);
+  }
+  try {
+    for (const line of execFileSync('losetup', ['-a'], { encoding: 'utf8' }).split('\n'))
+      if (line.includes('galaxy')) found.add(`loop ${line}`);
+  } catch {
+    // no losetup: nothing to check
+  }
+  if (existsSync('/run/netns'))
+    for (const name of readdirSync('/run/netns')) if (name.startsWith('galaxy')) found.add(`netns ${name}`);
+  return found;
+}
+
+let before = new Set<string>();
+
+export function setup(): void {
+  before = traces();
+}
+
+export function teardown(): void {
+  const left = [...traces()].filter((t) => !before.has(t));
+  if (left.length > 0) {
+    // Vitest reports a throw here but keeps exit code 0: set the code so the run fails.
+    console.error(`FAIL: the suite left these behind:\n${left.join('\n')}`);
+    process.exitCode = 1;
+  }
+}
