@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandInfo } from '../proto/gen/galaxy/v1/common.js';
+import { Limits, type CommandInfo } from '../proto/gen/galaxy/v1/common.js';
 import { ProcessLauncher } from './process-launcher.js';
 import type { LaunchedProcess } from './launcher.js';
 import { isAlive } from '../test/helpers/processes.js';
@@ -24,7 +24,7 @@ async function launch(command: Partial<CommandInfo>, env: Record<string, string>
   const p = await new ProcessLauncher().launch({
     containerId: 'c1',
     resources: { cpus: 100, mem: 0, disk: 0, gpus: 0, ports: [] },
-    limits: { cpuExcess: false, memSoft: 0, pidsMax: 0 },
+    limits: Limits.create(),
     command: { shell: '', argv: [], env: {}, user: '', ...command },
     sandbox,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { FrameworkInfo, Task, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
-import { StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
+import { Limits, StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError, isGalaxyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { isTerminal } from '../core/task-state.js';
@@ -65,7 +65,7 @@ export class TaskRunner {
       containerId: this.containerId,
       sandbox: this.sandbox,
       resources: this.info.resources ?? emptyResources(),
-      limits: this.info.limits ?? { cpuExcess: false, memSoft: 0, pidsMax: 0 },
+      limits: this.info.limits ?? Limits.create(),
       pid,
     });
     void this.process.exited.then((exit) => {
@@ -107,7 +107,7 @@ export class TaskRunner {
         containerId: this.containerId,
         command,
         resources: this.info.resources ?? emptyResources(),
-        limits: this.info.limits ?? { cpuExcess: false, memSoft: 0, pidsMax: 0 },
+        limits: this.info.limits ?? Limits.create(),
         sandbox: this.sandbox,
         env: context.env,
         stdoutPath: join(this.sandbox, 'stdout'),

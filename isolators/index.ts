@@ -1,9 +1,11 @@
 /**
- * Isolator loading: built-in names (`cpu`, `memory`, `pids`) or module paths, from `--isolation`.
+ * Isolator loading: built-in names (`cpu`, `memory`, `pids`, `blkio`, `disk`, `disk-du`) or module paths, from `--isolation`.
  */
 import { GalaxyError } from '../core/errors.js';
 import { loadPlugin, type PluginMeta } from '../core/plugin-loader.js';
+import blkio from './blkio/index.js';
 import cpu from './cpu/index.js';
+import disk, { duPlugin as diskDu } from './disk/index.js';
 import memory from './memory/index.js';
 import pids from './pids/index.js';
 import { ISOLATOR_API_VERSION, type Isolator, type IsolatorOptions, type IsolatorPlugin } from './isolator.js';
@@ -11,7 +13,14 @@ import { ISOLATOR_API_VERSION, type Isolator, type IsolatorOptions, type Isolato
 export * from './isolator.js';
 
 /** The built-in isolators by name. */
-export const BUILTIN_ISOLATORS: Readonly<Record<string, IsolatorPlugin>> = { cpu, memory, pids };
+export const BUILTIN_ISOLATORS: Readonly<Record<string, IsolatorPlugin>> = {
+  cpu,
+  memory,
+  pids,
+  blkio,
+  disk,
+  'disk-du': diskDu,
+};
 
 function isIsolatorPlugin(value: PluginMeta): value is IsolatorPlugin {
   return typeof (value as Partial<IsolatorPlugin>).create === 'function';

@@ -37,6 +37,8 @@ export interface ContainerUsage {
   pids?: number;
   pidsLimitHits?: number;
   diskBytes?: number;
+  diskReadBytes?: number;
+  diskWriteBytes?: number;
   netTxBytes?: number;
   netRxBytes?: number;
 }

@@ -11,6 +11,7 @@ import { detectCgroupDriver } from '../agent/cgroups/index.js';
 import { LinuxLauncher } from '../agent/containerizer/linux-launcher.js';
 import { createLogger } from '../core/logger.js';
 import { loadIsolators } from './index.js';
+import { Limits } from '../proto/gen/galaxy/v1/common.js';
 
 const driver = detectCgroupDriver();
 const example = fileURLToPath(new URL('../examples/isolators/sandbox-marker.ts', import.meta.url));
@@ -37,7 +38,7 @@ describe('loadIsolators', () => {
         containerId: 'c1',
         command: { shell: 'cat CONTAINER; head -c 4096 /dev/zero > blob; sleep 5', argv: [], env: {}, user: '' },
         resources: { cpus: 100, mem: 32 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
-        limits: { cpuExcess: false, memSoft: 0, pidsMax: 0 },
+        limits: Limits.create(),
         sandbox,
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
         stdoutPath: join(sandbox, 'stdout'),

@@ -4,14 +4,14 @@
  * is left: no cgroup, no process.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { startMaster, type Master } from '../../master/master.js';
-import { TaskState, type Limits, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import { Limits, TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
 import { killWithEnv, processesWithEnv } from '../helpers/processes.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
     master: master.address,
     workDir,
     resources: 'cpus:2;mem:2GiB',
-    isolation: 'cpu,memory,pids',
+    isolation: 'cpu,memory,pids,blkio,disk',
     cgroupRoot,
     logLevel: 'silent',
   });
@@ -69,18 +69,24 @@ const statusOf = (e: Event): TaskStatus | undefined =>
   e.event?.$case === 'update' ? e.event.update.status : undefined;
 
 /** Launches one task on the next offer and returns its id. */
-async function launch(shell: string, cpus: number, mem: number, limits: Partial<Limits> = {}): Promise<string> {
+async function launch(
+  shell: string,
+  cpus: number,
+  mem: number,
+  limits: Partial<Limits> = {},
+  disk = 0,
+): Promise<string> {
   counter += 1;
   const taskId = `k${counter}`;
   const task: TaskInfo = {
     taskId,
     name: taskId,
     agentId: '',
-    resources: { cpus, mem, disk: 0, gpus: 0, ports: [] },
+    resources: { cpus, mem, disk, gpus: 0, ports: [] },
     command: { shell, argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
-    limits: { cpuExcess: false, memSoft: 0, pidsMax: 0, ...limits },
+    limits: Limits.fromPartial(limits),
   };
   // Offers come and go; use every outstanding one (one agent here), as a real framework would.
   await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
@@ -112,6 +118,12 @@ async function until(taskId: string, states: TaskState[], timeoutMs = 15_000): P
 async function kill(taskId: string): Promise<TaskStatus> {
   await fw.call({ call: { $case: 'kill', kill: { taskId, agentId: '' } } });
   return until(taskId, [TaskState.TASK_KILLED, TaskState.TASK_FAILED]);
+}
+/** The task's sandbox, found on disk (the agent forgets a task once its end is acknowledged). */
+async function sandboxOf(taskId: string): Promise<string> {
+  const dir = join(workDir, 'sandboxes', await fw.frameworkId);
+  const name = (await readdir(dir)).find((d) => d.startsWith(`${taskId}-`) && !d.includes('.'));
+  return join(dir, name ?? 'missing');
 }
 async function frameworkId(): Promise<string> {
   return fw.frameworkId;
@@ -165,7 +177,7 @@ describe('Linux containers', () => {
       32 * MiB,
     );
     await until(looker, [TaskState.TASK_FINISHED]);
-    const sandbox = [...agent.tasks.values()].find((r) => r.info.taskId === looker)?.sandbox ?? '';
+    const sandbox = await sandboxOf(looker);
     const seen = await readFile(join(sandbox, 'stdout'), 'utf8');
     expect(seen).toMatch(/^me=2$/m); // Galaxy's init is pid 1 of the namespace; the task is its first child
     expect(seen).not.toContain('sleep 30');
@@ -179,6 +191,39 @@ describe('Linux containers', () => {
     const status = await kill(id);
     expect(status.state).toBe(TaskState.TASK_KILLED);
     expect(Date.now() - t0).toBeLessThan(900); // well inside the 1 s grace: SIGTERM did it
+  });
+
+  it('stops a disk filler at its quota (a loop-mounted filesystem of that size), keeping its output', async () => {
+    const id = await launch('dd if=/dev/zero of=fill bs=1M count=64; exit 1', 100, 64 * MiB, {}, 16 * MiB);
+    const status = await until(id, [TaskState.TASK_FAILED, TaskState.TASK_FINISHED]);
+    expect(status.state).toBe(TaskState.TASK_FAILED);
+    const sandbox = await sandboxOf(id);
+    const stderr = await eventually(
+      async () => {
+        const text = await readFile(join(sandbox, 'stderr'), 'utf8').catch(() => '');
+        return text.includes('copied') && text;
+      },
+      5000,
+      'the output back in the sandbox',
+    );
+    expect(stderr).toContain('No space left on device');
+    const written = Number(/(\d+) bytes .*copied/.exec(stderr)?.[1] ?? Number.NaN);
+    expect(written).toBeLessThanOrEqual(16 * MiB);
+    expect(written).toBeGreaterThan(8 * MiB); // it did get most of its quota
+  });
+
+  it('holds a direct-I/O writer to its write bandwidth throttle ± 15 %', async () => {
+    const bps = 8 * MiB;
+    const id = await launch('dd if=/dev/zero of=out bs=1M count=24 oflag=direct; rm -f out', 100, 64 * MiB, {
+      writeBps: bps,
+    });
+    await until(id, [TaskState.TASK_FINISHED], 30_000);
+    const sandbox = await sandboxOf(id);
+    const stderr = await readFile(join(sandbox, 'stderr'), 'utf8');
+    const match = /(\d+) bytes .* copied, ([\d.]+) s/.exec(stderr);
+    const rate = Number(match?.[1]) / Number(match?.[2]);
+    expect(rate).toBeGreaterThan(bps * 0.85);
+    expect(rate).toBeLessThan(bps * 1.15);
   });
 
   it("removes each container's cgroups once it ends", async () => {

@@ -1,0 +1,110 @@
+/**
+ * The `disk` isolator: a hard disk quota. The sandbox becomes the mount point of an ext4
+ * filesystem image of exactly the requested size, loop-mounted, so a task cannot write past its
+ * quota (it gets ENOSPC). Tasks that request no disk are left alone.
+ *
+ * `disk-du` is the fallback for machines without loop devices: it measures the sandbox with
+ * `du` and kills the task with reason `disk-limit` once it is over.
+ */
+import { copyFile, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../../core/exec.js';
+import { formatBytes } from '../../core/resources.js';
+import {
+  ISOLATOR_API_VERSION,
+  type Container,
+  type ContainerUsage,
+  type Isolator,
+  type IsolatorPlugin,
+  type Limitation,
+} from '../isolator.js';
+
+/** ext4 needs a little room for itself; smaller requests get this much. */
+const MIN_IMAGE_BYTES = 8 * 1024 * 1024;
+
+/** Files the agent writes into a sandbox and keeps after the container ends. */
+const LOGS = ['stdout', 'stderr'];
+
+function imagePath(c: Container): string {
+  return `${c.sandbox}.img`;
+}
+
+/** Bytes used under `dir`, from `du` (what counts against a quota). */
+export async function duBytes(dir: string): Promise<number> {
+  const out = await run('du', ['-s', '-B1', dir], 'GALAXY_E_INTERNAL');
+  return Number(out.split(/\s/)[0] ?? 0);
+}
+
+const image: Isolator = {
+  name: 'disk',
+  controllers: [],
+  async prepare(c: Container) {
+    if (c.resources.disk <= 0) return;
+    const path = imagePath(c);
+    const size = Math.max(MIN_IMAGE_BYTES, c.resources.disk);
+    try {
+      await run('truncate', ['-s', String(size), path]);
+      // No reserved blocks: the task gets every byte it asked for.
+      await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'nodiscard', path]);
+      await run('mount', ['-o', 'loop,nosuid,nodev', path, c.sandbox]);
+      c.state.set('disk.mounted', true);
+    } catch (error) {
+      await rm(path, { force: true });
+      throw error;
+    }
+  },
+  async usage(c: Container): Promise<ContainerUsage> {
+    return { diskBytes: await duBytes(c.sandbox) };
+  },
+  async cleanup(c: Container) {
+    if (c.state.get('disk.mounted') === true) {
+      // The task's output outlives its quota: carry stdout and stderr out of the image.
+      const kept = await mkdtemp(`${c.sandbox}.logs-`);
+      for (const file of LOGS) await copyFile(join(c.sandbox, file), join(kept, file)).catch(() => undefined);
+      // The container's processes are gone; a busy mount means a leak elsewhere, so detach lazily.
+      await run('umount', [c.sandbox]).catch(() => run('umount', ['-l', c.sandbox]));
+      c.state.delete('disk.mounted');
+      for (const file of LOGS) await rename(join(kept, file), join(c.sandbox, file)).catch(() => undefined);
+      await rm(kept, { recursive: true, force: true });
+    }
+    await rm(imagePath(c), { force: true });
+  },
+};
+
+const du: Isolator = {
+  name: 'disk-du',
+  controllers: [],
+  async limitation(c: Container): Promise<Limitation | undefined> {
+    if (c.resources.disk <= 0) return undefined;
+    const used = await duBytes(c.sandbox);
+    if (used <= c.resources.disk) return undefined;
+    return {
+      reason: 'disk-limit',
+      message: `the sandbox holds ${formatBytes(used)}, over its disk quota of ${formatBytes(c.resources.disk)}`,
+    };
+  },
+  async usage(c: Container): Promise<ContainerUsage> {
+    return { diskBytes: await duBytes(c.sandbox) };
+  },
+};
+
+/** Size of the image behind a container's sandbox (for tests and operators). */
+export async function imageSize(sandbox: string): Promise<number> {
+  return (await stat(`${sandbox}.img`)).size;
+}
+
+/** The hard-quota plugin. */
+export const plugin: IsolatorPlugin = {
+  name: 'disk',
+  version: ISOLATOR_API_VERSION,
+  galaxyApi: '^1',
+  create: () => image,
+};
+/** The `du`-watch plugin. */
+export const duPlugin: IsolatorPlugin = {
+  name: 'disk-du',
+  version: ISOLATOR_API_VERSION,
+  galaxyApi: '^1',
+  create: () => du,
+};
+export default plugin;
