@@ -3,7 +3,7 @@
  * reports their states until the master acknowledges them.
  */
 import { mkdir } from 'node:fs/promises';
-import type { FrameworkInfo, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import type { FrameworkInfo, ResourceUsage, TaskInfo, TaskStatus, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 import { StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
 import type { MasterMessage, RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -41,6 +41,23 @@ export interface AgentOptions {
   readonly cgroupRoot?: string;
   /** Status update retry: first delay and ceiling (ms). */
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+/** Isolator usage in the wire form (missing figures are 0). */
+function toResourceUsage(u: ContainerUsage): ResourceUsage {
+  return {
+    cpuSeconds: u.cpuSeconds ?? 0,
+    cpuThrottledSeconds: u.cpuThrottledSeconds ?? 0,
+    memBytes: u.memBytes ?? 0,
+    memMaxBytes: u.memMaxBytes ?? 0,
+    pids: u.pids ?? 0,
+    pidsLimitHits: u.pidsLimitHits ?? 0,
+    diskBytes: u.diskBytes ?? 0,
+    diskReadBytes: u.diskReadBytes ?? 0,
+    diskWriteBytes: u.diskWriteBytes ?? 0,
+    netTxBytes: u.netTxBytes ?? 0,
+    netRxBytes: u.netRxBytes ?? 0,
+  };
 }
 
 function runnerKey(frameworkId: string, taskId: string): string {
@@ -194,10 +211,29 @@ export class Agent {
       case 'frameworkMessage':
         this.hooks.frameworkMessage.call(body.frameworkMessage);
         return;
+      case 'usageRequest':
+        void this.reportUsage(body.usageRequest.requestId);
+        return;
       case 'error':
       case undefined:
         return;
     }
+  }
+
+  /** Answers the master's usage request with what the isolators measure of every live task. */
+  private async reportUsage(requestId: number): Promise<void> {
+    const tasks: TaskUsage[] = [];
+    for (const runner of this.tasks.values()) {
+      if (isTerminal(runner.state)) continue;
+      const usage = await this.launcher.usage?.(runner.containerId).catch(() => undefined);
+      tasks.push({
+        frameworkId: runner.framework.id,
+        taskId: runner.info.taskId,
+        agentId: this.id,
+        usage: toResourceUsage(usage ?? {}),
+      });
+    }
+    this.link.send({ message: { $case: 'usage', usage: { requestId, tasks } } });
   }
 
   private run(framework: FrameworkInfo, task: TaskInfo): void {

@@ -2,10 +2,10 @@
  * `galaxy agents | frameworks | tasks | weights`: operator listings.
  */
 import type { Command } from 'commander';
-import { formatResources } from '../core/resources.js';
+import { formatBytes, formatResources } from '../core/resources.js';
 import { stateName } from '../core/task-state.js';
 import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/operator.js';
-import type { Task } from '../proto/gen/galaxy/v1/common.js';
+import type { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from '../core/errors.js';
 import { Operator } from './operator-client.js';
 import { parseOutputFormat, render, type Column } from './output.js';
@@ -38,6 +38,17 @@ const TASK_COLUMNS: Column<Task>[] = [
   { heading: 'STATE', value: (t) => stateName(t.state) },
   { heading: 'REASON', value: (t) => t.status?.reason ?? '' },
   { heading: 'RESOURCES', value: (t) => (t.resources ? formatResources(t.resources) : '') },
+];
+
+const USAGE_COLUMNS: Column<TaskUsage>[] = [
+  { heading: 'ID', value: (t) => t.taskId },
+  { heading: 'AGENT', value: (t) => t.agentId },
+  { heading: 'CPU-S', value: (t) => (t.usage?.cpuSeconds ?? 0).toFixed(2) },
+  { heading: 'THROTTLED-S', value: (t) => (t.usage?.cpuThrottledSeconds ?? 0).toFixed(2) },
+  { heading: 'MEM', value: (t) => formatBytes(t.usage?.memBytes ?? 0) },
+  { heading: 'MEM-MAX', value: (t) => formatBytes(t.usage?.memMaxBytes ?? 0) },
+  { heading: 'PIDS', value: (t) => t.usage?.pids ?? 0 },
+  { heading: 'DISK', value: (t) => formatBytes(t.usage?.diskBytes ?? 0) },
 ];
 
 /** Runs `fn` against the master named by `--master`, closing the client afterwards. */
@@ -76,12 +87,18 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     });
   program
     .command('tasks')
-    .description('list tasks (live, then recently completed)')
+    .description('list tasks (live, then recently completed); --usage shows what live tasks use')
     .option(...masterOpt)
     .option(...outputOpt)
     .option('-f, --framework <id>', 'only this framework', '')
-    .action(async (opts: { master: string; output: string; framework: string }) => {
+    .option('-u, --usage', 'cpu, memory, pids and disk of live tasks, measured by their agents')
+    .action(async (opts: { master: string; output: string; framework: string; usage?: boolean }) => {
       const format = parseOutputFormat(opts.output);
+      if (opts.usage) {
+        const rows = await withOperator(opts.master, (op) => op.usage(opts.framework));
+        console.log(render(rows, USAGE_COLUMNS, format));
+        return;
+      }
       const rows = await withOperator(opts.master, (op) => op.tasks(opts.framework));
       console.log(render(rows, TASK_COLUMNS, format));
     });

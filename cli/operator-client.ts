@@ -7,6 +7,7 @@ import { OperatorClient } from '../proto/gen/galaxy/v1/operator.js';
 import type {
   AgentSummary,
   FrameworkSummary,
+  GetUsageResponse,
   GetWeightsResponse,
   ListAgentsResponse,
   ListFrameworksResponse,
@@ -14,7 +15,7 @@ import type {
   SetWeightsResponse,
   WeightInfo,
 } from '../proto/gen/galaxy/v1/operator.js';
-import type { Task } from '../proto/gen/galaxy/v1/common.js';
+import type { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 
 /** Operator calls against one master. */
 export class Operator {
@@ -46,6 +47,11 @@ export class Operator {
   /** Tasks, optionally of one framework. */
   async tasks(frameworkId = ''): Promise<Task[]> {
     return (await this.unary<ListTasksResponse>((cb) => this.client.listTasks({ frameworkId }, cb))).tasks;
+  }
+
+  /** Usage of live tasks, from their agents. */
+  async usage(frameworkId = ''): Promise<TaskUsage[]> {
+    return (await this.unary<GetUsageResponse>((cb) => this.client.getUsage({ frameworkId }, cb))).tasks;
   }
 
   /** Role weights. */

@@ -6,10 +6,11 @@ import type { AgentGatewayServer, AgentMessage, MasterMessage } from '../proto/g
 import { GalaxyError, isGalaxyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentsController } from './agents.js';
+import type { UsageCollector } from './usage.js';
 import { Connection, type AgentConnection, type AgentRecord } from './records.js';
 
 /** Builds the AgentGateway implementation over the agents controller. */
-export function agentGateway(agents: AgentsController, log: Logger): AgentGatewayServer {
+export function agentGateway(agents: AgentsController, usage: UsageCollector, log: Logger): AgentGatewayServer {
   return {
     connect(stream: ServerDuplexStream<AgentMessage, MasterMessage>): void {
       let agent: AgentRecord | undefined;
@@ -33,6 +34,7 @@ export function agentGateway(agents: AgentsController, log: Logger): AgentGatewa
           if (body?.$case === 'pong') agents.pong(agent);
           else if (body?.$case === 'statusUpdate' && body.statusUpdate.status)
             agents.statusUpdate(agent, body.statusUpdate.status);
+          else if (body?.$case === 'usage') usage.report(agent.info.id, body.usage);
         } catch (error) {
           refuse(error);
         }

@@ -23,6 +23,7 @@ import { DEFAULT_TIMINGS, type MasterOptions } from './options.js';
 import { eventTracePlugin } from './plugins/event-trace.js';
 import { schedulerApi } from './scheduler-api.js';
 import { MasterView } from './view.js';
+import { UsageCollector } from './usage.js';
 
 /** A running master. */
 export class Master {
@@ -32,6 +33,8 @@ export class Master {
   readonly agents: AgentsController;
   readonly frameworks: FrameworksController;
   readonly view: MasterView;
+  /** Gathers task usage from agents. */
+  readonly usage: UsageCollector;
   private readonly server = new Server();
   private readonly loop: AllocationLoop;
   private boundAddress = '';
@@ -51,9 +54,10 @@ export class Master {
     this.agents = new AgentsController(this.ctx, this.frameworks);
     this.view = new MasterView(this.ctx);
     for (const plugin of [eventTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
-    this.server.addService(AgentGatewayService, agentGateway(this.agents, log));
+    this.usage = new UsageCollector(this.ctx);
+    this.server.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log));
     this.server.addService(SchedulerService, schedulerApi(this.frameworks));
-    this.server.addService(OperatorService, operatorApi(this.view, allocator));
+    this.server.addService(OperatorService, operatorApi(this.view, allocator, this.usage));
   }
 
   /** `host:port` the master listens on. */

@@ -8,6 +8,7 @@ import { toGrpcStatus } from '../core/grpc-errors.js';
 import { checkRole } from '../core/validate.js';
 import type { MasterView } from './view.js';
 import type { Allocator } from '../allocators/allocator.js';
+import type { UsageCollector } from './usage.js';
 
 /** Wraps a synchronous handler so that a thrown coded error becomes a gRPC status. */
 function unary<Req, Res>(handler: (request: Req) => Res) {
@@ -21,11 +22,21 @@ function unary<Req, Res>(handler: (request: Req) => Res) {
 }
 
 /** Builds the Operator implementation. */
-export function operatorApi(view: MasterView, allocator: Allocator): OperatorServer {
+export function operatorApi(view: MasterView, allocator: Allocator, usage: UsageCollector): OperatorServer {
   return {
     listAgents: unary(() => ({ agents: view.agents() })),
     listFrameworks: unary(() => ({ frameworks: view.frameworks() })),
     listTasks: unary((request) => ({ tasks: view.tasks(request.frameworkId) })),
+    getUsage: (call, callback) => {
+      usage.collect(call.request.frameworkId).then(
+        (tasks) => {
+          callback(null, { tasks });
+        },
+        (error: unknown) => {
+          callback(toGrpcStatus(error));
+        },
+      );
+    },
     getWeights: unary(() => ({ weights: allocator.weights() })),
     setWeights: unary((request) => {
       // Validate every entry first so that a bad one changes nothing.

@@ -14,7 +14,7 @@ import { startMaster, type Master } from '../../master/master.js';
 import { Limits, TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
-import { killWithEnv, processesWithEnv } from '../helpers/processes.js';
+import { galaxy, killWithEnv, processesWithEnv } from '../helpers/processes.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
 
 const MiB = 1024 ** 2;
@@ -151,6 +151,16 @@ describe('Linux containers', () => {
     expect(cores).toBeGreaterThan(0.4);
     expect(cores).toBeLessThan(0.6);
     expect(after.cpuThrottledSeconds ?? 0).toBeGreaterThan(0); // the quota, not idleness, held it back
+    // The same figures reach operators: master → agent → isolators, and `galaxy tasks --usage`.
+    const cli = galaxy(['tasks', '--usage', '-o', 'json', '--master', master.address]);
+    expect(await cli.exited).toBe(0);
+    const listed = JSON.parse(cli.lines.items.join('\n')) as {
+      taskId: string;
+      usage: { cpuSeconds: number; memBytes: number };
+    }[];
+    const mine = listed.find((t) => t.taskId === id);
+    expect(mine?.usage.cpuSeconds).toBeGreaterThan(1);
+    expect(mine?.usage.memBytes).toBeGreaterThan(0);
     expect((await kill(id)).state).toBe(TaskState.TASK_KILLED);
   });
 
