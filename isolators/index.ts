@@ -1,5 +1,5 @@
 /**
- * Isolator loading: built-in names (`cpu`, `memory`, `pids`, `blkio`, `disk`, `disk-du`) or module paths, from `--isolation`.
+ * Isolator loading: built-in names (`cpu`, `memory`, `pids`, `blkio`, `disk`, `disk-du`, `tcp`) or module paths, from `--isolation`.
  */
 import { GalaxyError } from '../core/errors.js';
 import { loadPlugin, type PluginMeta } from '../core/plugin-loader.js';
@@ -8,6 +8,7 @@ import cpu from './cpu/index.js';
 import disk, { duPlugin as diskDu } from './disk/index.js';
 import memory from './memory/index.js';
 import pids from './pids/index.js';
+import tcp from './tcp/index.js';
 import { ISOLATOR_API_VERSION, type Isolator, type IsolatorOptions, type IsolatorPlugin } from './isolator.js';
 
 export * from './isolator.js';
@@ -20,6 +21,7 @@ export const BUILTIN_ISOLATORS: Readonly<Record<string, IsolatorPlugin>> = {
   blkio,
   disk,
   'disk-du': diskDu,
+  tcp,
 };
 
 function isIsolatorPlugin(value: PluginMeta): value is IsolatorPlugin {

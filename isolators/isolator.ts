@@ -19,6 +19,13 @@ export interface Container {
   readonly driver: CgroupDriver;
   /** Anything an isolator needs to remember between calls (e.g. a network namespace name). */
   readonly state: Map<string, unknown>;
+  /**
+   * Commands the first process is started through, outermost first, e.g.
+   * `['nsenter', '--net=/run/netns/x', '--']`; isolators append to it in `prepare`.
+   */
+  readonly wrappers: string[][];
+  /** Environment variables isolators add for the task (e.g. its address). */
+  readonly env: Record<string, string>;
 }
 
 /** A limit the container hit: the task ends with this reason. */

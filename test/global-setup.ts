@@ -24,6 +24,14 @@ function traces(): Set<string> {
   } catch {
     // no losetup: nothing to check
   }
+  try {
+    for (const line of execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n')) {
+      const name = /^\d+: ([^:@]+)/.exec(line)?.[1];
+      if (name?.startsWith('gxh')) found.add(`veth ${name}`);
+    }
+  } catch {
+    // no iproute2: nothing to check
+  }
   if (existsSync('/run/netns'))
     for (const name of readdirSync('/run/netns')) if (name.startsWith('galaxy')) found.add(`netns ${name}`);
   return found;

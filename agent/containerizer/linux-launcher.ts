@@ -100,7 +100,7 @@ export class LinuxLauncher implements Launcher {
     let leader: LaunchedProcess;
     try {
       await this.hooks.prepare.promise(container);
-      const env = { ...spec.env, GALAXY_EXIT_FILE: exitFile(spec.sandbox) };
+      const env = { ...spec.env, ...container.env, GALAXY_EXIT_FILE: exitFile(spec.sandbox) };
       leader = await spawnLeader('/bin/sh', this.argv(container, spec), {
         ...spec,
         env,
@@ -146,6 +146,8 @@ export class LinuxLauncher implements Launcher {
       limits: spec.limits,
       driver: this.options.driver,
       state: new Map(),
+      wrappers: [],
+      env: {},
     };
   }
 
@@ -201,6 +203,7 @@ export class LinuxLauncher implements Launcher {
       'join',
       String(procs.length),
       ...procs,
+      ...container.wrappers.flat(),
       'unshare',
       ...namespaces,
       '--',

@@ -1,0 +1,141 @@
+/**
+ * The `tcp` isolator: each container gets its own network namespace, joined to the agent by a
+ * veth pair on a private /30, with `tc` token-bucket limits on what it sends and receives. The
+ * task's ports are reachable on the agent's address through a proxy in the agent.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createConnection, createServer, type Server } from 'node:net';
+import { run } from '../../core/exec.js';
+import {
+  ISOLATOR_API_VERSION,
+  type Container,
+  type ContainerUsage,
+  type Isolator,
+  type IsolatorPlugin,
+} from '../isolator.js';
+
+/** Containers' addresses: 10.213.0.0/16 cut into /30s (host side .1, container side .2). */
+const PREFIX = '10.213';
+const SLOTS = 16_384;
+
+/** Names and addresses of one container's network. */
+export interface ContainerNetwork {
+  readonly netns: string;
+  readonly hostIf: string;
+  readonly containerIf: string;
+  readonly hostIp: string;
+  readonly containerIp: string;
+  readonly slot: number;
+}
+
+/** Deterministic names for a container (interface names must stay within 15 characters). */
+export function networkFor(containerId: string, slot: number): ContainerNetwork {
+  const tag = createHash('sha256').update(containerId).digest('hex').slice(0, 8);
+  const base = slot * 4;
+  const third = Math.floor(base / 256);
+  const fourth = base % 256;
+  return {
+    netns: `galaxy-${tag}`,
+    hostIf: `gxh${tag}`,
+    containerIf: `gxc${tag}`,
+    hostIp: `${PREFIX}.${third}.${fourth + 1}`,
+    containerIp: `${PREFIX}.${third}.${fourth + 2}`,
+    slot,
+  };
+}
+
+/** A tbf qdisc holding `dev` to `bps` bits per second. */
+function tbf(dev: string, bps: number): string[] {
+  return ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${bps}bit`, 'burst', '16kb', 'latency', '100ms'];
+}
+
+/** Forwards connections on the agent's `port` to the container's address. */
+function proxy(port: number, target: string): Promise<Server> {
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: target, port });
+    client.pipe(upstream).pipe(client);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => {
+      resolve(server);
+    });
+  });
+}
+
+class TcpIsolator implements Isolator {
+  readonly name = 'tcp';
+  readonly controllers = [] as const;
+  private readonly used = new Set<number>();
+
+  async prepare(c: Container): Promise<void> {
+    let slot = 0;
+    while (this.used.has(slot) && slot < SLOTS) slot += 1;
+    if (slot >= SLOTS) throw new Error('tcp: no free container subnet');
+    this.used.add(slot);
+    const net = networkFor(c.id, slot);
+    c.state.set('tcp.network', net);
+    try {
+      const inNs = (...args: string[]) => run('ip', ['netns', 'exec', net.netns, ...args]);
+      await run('ip', ['netns', 'add', net.netns]);
+      await run('ip', ['link', 'add', net.hostIf, 'type', 'veth', 'peer', 'name', net.containerIf]);
+      await run('ip', ['link', 'set', net.containerIf, 'netns', net.netns]);
+      await run('ip', ['addr', 'add', `${net.hostIp}/30`, 'dev', net.hostIf]);
+      await run('ip', ['link', 'set', net.hostIf, 'up']);
+      await inNs('ip', 'addr', 'add', `${net.containerIp}/30`, 'dev', net.containerIf);
+      await inNs('ip', 'link', 'set', net.containerIf, 'up');
+      await inNs('ip', 'link', 'set', 'lo', 'up');
+      await inNs('ip', 'route', 'add', 'default', 'via', net.hostIp);
+      // Sending is shaped where packets leave the container; receiving where they leave the host side.
+      if (c.limits.netTxBps > 0) await inNs('tc', ...tbf(net.containerIf, c.limits.netTxBps));
+      if (c.limits.netRxBps > 0) await run('tc', tbf(net.hostIf, c.limits.netRxBps));
+      const servers: Server[] = [];
+      c.state.set('tcp.proxies', servers);
+      for (const range of c.resources.ports) {
+        for (let port = range.begin; port <= range.end; port++) servers.push(await proxy(port, net.containerIp));
+      }
+    } catch (error) {
+      await this.cleanup(c);
+      throw error;
+    }
+    c.wrappers.push(['nsenter', `--net=/run/netns/${net.netns}`, '--']);
+    c.env.GALAXY_IP = net.containerIp;
+    c.env.GALAXY_HOST_IP = net.hostIp;
+  }
+
+  async usage(c: Container): Promise<ContainerUsage> {
+    const net = c.state.get('tcp.network') as ContainerNetwork | undefined;
+    if (!net) return {};
+    const stat = async (name: string) =>
+      Number(await readFile(`/sys/class/net/${net.hostIf}/statistics/${name}`, 'utf8'));
+    // What the host side receives, the container sent.
+    return { netTxBytes: await stat('rx_bytes'), netRxBytes: await stat('tx_bytes') };
+  }
+
+  async cleanup(c: Container): Promise<void> {
+    for (const server of (c.state.get('tcp.proxies') as Server[] | undefined) ?? []) server.close();
+    const net = c.state.get('tcp.network') as ContainerNetwork | undefined;
+    if (!net) return;
+    // Deleting the namespace deletes the container's end of the veth, and with it the host's.
+    await run('ip', ['netns', 'delete', net.netns]).catch(() => undefined);
+    await run('ip', ['link', 'delete', net.hostIf]).catch(() => undefined);
+    this.used.delete(net.slot);
+    c.state.delete('tcp.network');
+  }
+}
+
+/** The plugin: one isolator instance per agent (it hands out subnets). */
+export const plugin: IsolatorPlugin = {
+  name: 'tcp',
+  version: ISOLATOR_API_VERSION,
+  galaxyApi: '^1',
+  create: () => new TcpIsolator(),
+};
+export default plugin;
