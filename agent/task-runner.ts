@@ -12,6 +12,8 @@ import { emptyResources } from '../core/resources.js';
 import type { AgentHooks, LaunchContext } from './hooks.js';
 import type { ExitInfo, LaunchedProcess, Launcher } from './launcher.js';
 import { createSandbox } from './sandbox.js';
+import { resolveUser } from './process-launcher.js';
+import { chown } from 'node:fs/promises';
 
 /** What a runner needs from its agent. */
 export interface RunnerDeps {
@@ -97,6 +99,11 @@ export class TaskRunner {
         throw new GalaxyError('GALAXY_E_TASK_INVALID', 'the task has no command');
       }
       this.sandbox = await createSandbox(this.deps.workDir, this.framework.id, this.info.taskId);
+      if (command.user !== '') {
+        // The task owns its sandbox, as in Mesos.
+        const { uid, gid } = resolveUser(command.user);
+        await chown(this.sandbox, uid, gid);
+      }
       context = { framework: this.framework, task: this.info, sandbox: this.sandbox, env: this.environment() };
       await this.deps.hooks.beforeLaunch.promise(context);
       if (this.killRequested) {

@@ -236,6 +236,44 @@ describe('Linux containers', () => {
     expect(rate).toBeLessThan(bps * 1.15);
   });
 
+  it('runs the task as the user it names, with its GALAXY_* environment', async () => {
+    counter += 1;
+    const taskId = `k${counter}`;
+    const task: TaskInfo = {
+      taskId,
+      name: taskId,
+      agentId: '',
+      resources: { cpus: 100, mem: 32 * MiB, disk: 0, gpus: 0, ports: [] },
+      command: {
+        shell: 'echo "uid=$(id -u) task=$GALAXY_TASK_ID sandbox=$GALAXY_SANDBOX" | tee own-file',
+        argv: [],
+        env: {},
+        user: 'nobody',
+      },
+      labels: [],
+      killGraceS: 1,
+    };
+    await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
+    const offerIds = await eventually(
+      () => {
+        const open = outstandingOffers();
+        return open.length > 0 && open;
+      },
+      5000,
+      'an offer',
+    );
+    for (const offerId of offerIds) used.add(offerId);
+    await fw.call({
+      call: {
+        $case: 'accept',
+        accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
+      },
+    });
+    await until(taskId, [TaskState.TASK_FINISHED]);
+    const sandbox = await sandboxOf(taskId);
+    expect(await readFile(join(sandbox, 'stdout'), 'utf8')).toBe(`uid=65534 task=${taskId} sandbox=${sandbox}\n`);
+  });
+
   it("removes each container's cgroups once it ends", async () => {
     await eventually(
       async () => (await driver.children(cgroupRoot)).length === 0,
