@@ -1,7 +1,7 @@
 /**
  * The agent with a real master in this process, over loopback gRPC, running real processes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -128,6 +128,25 @@ describe('agent', () => {
         processesWithEnv(`GALAXY_SANDBOX=${workDir}`).includes(pid),
       ),
     ).toHaveLength(1);
+  });
+
+  it("deletes a finished task's sandbox after the GC delay, through the gc directory", async () => {
+    await agent.stop();
+    agent = await startAgent({
+      master: master.address,
+      workDir,
+      resources: 'cpus:2;mem:1GiB',
+      logLevel: 'silent',
+      sandboxGcDelayMs: 300,
+    });
+    await eventually(() => agent.connected, 5000, 'the agent to register again');
+    const fw = await launch([task('brief', 'echo hi')]);
+    await fw.events.waitFor((e) => statusOf(e)?.state === TaskState.TASK_FINISHED, 5000, 'FINISHED');
+    const root = join(workDir, 'sandboxes', await fw.frameworkId);
+    const [sandbox] = await readdir(root);
+    expect(sandbox).toMatch(/^brief-/);
+    await eventually(async () => (await readdir(root)).length === 0, 5000, 'the sandbox collected');
+    expect(await readdir(join(workDir, 'gc'))).toEqual([]);
   });
 
   it('re-registers with the same id and its live tasks when the master comes back', async () => {

@@ -16,6 +16,7 @@ import type { Launcher } from './launcher.js';
 import type { ContainerUsage } from '../isolators/isolator.js';
 import { MasterLink } from './master-link.js';
 import { Checkpointer, type TaskCheckpoint } from './checkpoint.js';
+import { SandboxGc } from './sandbox-gc.js';
 import { createLauncher } from './containerizer/index.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { TaskRunner } from './task-runner.js';
@@ -39,6 +40,8 @@ export interface AgentOptions {
   readonly isolation?: string;
   /** This agent's own cgroup root (default derived from the work dir). */
   readonly cgroupRoot?: string;
+  /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
+  readonly sandboxGcDelayMs?: number;
   /** Status update retry: first delay and ceiling (ms). */
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
 }
@@ -75,6 +78,7 @@ export class Agent {
   private readonly link: MasterLink;
   private readonly launcher: Launcher;
   private readonly checkpoints: Checkpointer;
+  private readonly gc: SandboxGc;
 
   constructor(
     private readonly options: AgentOptions,
@@ -84,6 +88,7 @@ export class Agent {
   ) {
     this.launcher = options.launcher ?? launcher;
     this.checkpoints = new Checkpointer(options.workDir);
+    this.gc = new SandboxGc(options.workDir, options.sandboxGcDelayMs ?? 3_600_000, log);
     this.updates = new StatusUpdateStream({
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
@@ -122,6 +127,7 @@ export class Agent {
    * `kill -9`), then removes the containers nobody checkpointed. Call before {@link Agent.start}.
    */
   async recover(): Promise<number> {
+    await this.gc.start();
     this.id = await this.checkpoints.agentId();
     let recovered = 0;
     if (this.launcher.recover) {
@@ -160,6 +166,7 @@ export class Agent {
     // A clean stop leaves nothing to recover.
     await Promise.all([...this.tasks.values()].map((r) => this.checkpoints.removeTask(r.framework.id, r.info.taskId)));
     await this.launcher.close?.();
+    this.gc.stop();
     this.updates.stop();
     this.link.stop();
   }
@@ -307,6 +314,7 @@ export class Agent {
     if (runner && isTerminal(runner.state) && !this.updates.latest(frameworkId, taskId)) {
       this.tasks.delete(key);
       void this.checkpoints.removeTask(frameworkId, taskId);
+      this.gc.schedule(runner.sandbox);
     }
   }
 
