@@ -61,6 +61,11 @@ export interface Isolator {
   limitation?(container: Container): Promise<Limitation | undefined>;
   usage?(container: Container): Promise<ContainerUsage>;
   cleanup?(container: Container): Promise<void>;
+  /**
+   * After an agent restart: the containers it re-attached to. The isolator rebuilds what it needs
+   * for them and removes its own leftovers that belong to none of them (orphans).
+   */
+  recover?(containers: readonly Container[]): Promise<void>;
 }
 
 /** What an isolator module exports (checked by the plugin loader). */
@@ -75,6 +80,10 @@ export interface IsolatorPlugin {
 /** What an isolator is created with. */
 export interface IsolatorOptions {
   readonly driver: CgroupDriver;
+  /** The agent's cgroup root: unique per agent, so it also tags the agent's other resources. */
+  readonly root: string;
+  /** The agent's work dir (sandboxes live under it). */
+  readonly workDir: string;
 }
 
 /** The isolator API version this Galaxy implements. */

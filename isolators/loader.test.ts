@@ -18,10 +18,18 @@ const example = fileURLToPath(new URL('../examples/isolators/sandbox-marker.ts',
 
 describe('loadIsolators', () => {
   it('loads built-ins and module paths in order, and refuses unknown or repeated names', async () => {
-    const isolators = await loadIsolators(`cpu,memory,pids,${example}`, { driver });
+    const isolators = await loadIsolators(`cpu,memory,pids,${example}`, {
+      driver,
+      root: 'galaxy-test',
+      workDir: tmpdir(),
+    });
     expect(isolators.map((i) => i.name)).toEqual(['cpu', 'memory', 'pids', 'sandbox-marker']);
-    await expect(loadIsolators('cpu,gpu-magic', { driver })).rejects.toMatchObject({ code: 'GALAXY_E_PLUGIN_LOAD' });
-    await expect(loadIsolators('cpu,cpu', { driver })).rejects.toMatchObject({ code: 'GALAXY_E_INVALID_ARGUMENT' });
+    await expect(
+      loadIsolators('cpu,gpu-magic', { driver, root: 'galaxy-test', workDir: tmpdir() }),
+    ).rejects.toMatchObject({ code: 'GALAXY_E_PLUGIN_LOAD' });
+    await expect(loadIsolators('cpu,cpu', { driver, root: 'galaxy-test', workDir: tmpdir() })).rejects.toMatchObject({
+      code: 'GALAXY_E_INVALID_ARGUMENT',
+    });
   });
 
   it('runs the example custom isolator in a real container', async () => {
@@ -30,7 +38,7 @@ describe('loadIsolators', () => {
     const launcher = new LinuxLauncher({
       driver,
       cgroupRoot,
-      isolators: await loadIsolators(`memory,${example}`, { driver }),
+      isolators: await loadIsolators(`memory,${example}`, { driver, root: 'galaxy-test', workDir: tmpdir() }),
       log: createLogger('test', 'silent'),
     });
     try {

@@ -36,6 +36,6 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
   const cgroupRoot = options.cgroupRoot ?? defaultCgroupRoot(options.workDir);
   for (const segment of cgroupRoot.split('/')) checkId(segment, '--cgroup-root');
   const driver = detectCgroupDriver();
-  const isolators = await loadIsolators(isolation, { driver });
+  const isolators = await loadIsolators(isolation, { driver, root: cgroupRoot, workDir: resolve(options.workDir) });
   return new LinuxLauncher({ driver, cgroupRoot, isolators, log: options.log });
 }

@@ -69,8 +69,17 @@ export class LinuxLauncher implements Launcher {
     this.controllers = [...wanted];
   }
 
-  /** Removes every cgroup under this agent's root: containers nobody checkpointed (orphans). */
+  /**
+   * Lets the isolators rebuild their state for the re-attached containers and drop their own
+   * leftovers, then removes every cgroup under this agent's root that nobody re-attached to.
+   */
   async removeOrphans(): Promise<string[]> {
+    const live = [...this.containers.values()];
+    for (const isolator of this.options.isolators) {
+      await isolator.recover?.(live).catch((error: unknown) => {
+        this.options.log.warn({ isolator: isolator.name, err: String(error) }, 'isolator recovery failed');
+      });
+    }
     const orphans = (await this.options.driver.children(this.options.cgroupRoot)).filter(
       (id) => !this.containers.has(id) || this.closing,
     );

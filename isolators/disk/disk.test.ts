@@ -21,7 +21,7 @@ describe('disk-du isolator', () => {
     const launcher = new LinuxLauncher({
       driver,
       cgroupRoot,
-      isolators: await loadIsolators('memory,disk-du', { driver }),
+      isolators: await loadIsolators('memory,disk-du', { driver, root: 'galaxy-test', workDir: tmpdir() }),
       log: createLogger('test', 'silent'),
     });
     try {

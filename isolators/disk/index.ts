@@ -6,7 +6,8 @@
  * `disk-du` is the fallback for machines without loop devices: it measures the sandbox with
  * `du` and kills the task with reason `disk-limit` once it is over.
  */
-import { copyFile, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../core/exec.js';
 import { formatBytes } from '../../core/resources.js';
@@ -33,6 +34,31 @@ function imagePath(c: Container): string {
 export async function duBytes(dir: string): Promise<number> {
   const out = await run('du', ['-s', '-B1', dir], 'GALAXY_E_INTERNAL');
   return Number(out.split(/\s/)[0] ?? 0);
+}
+
+/** Mount points of loop-mounted sandbox images (ours: their image sits beside them). */
+async function sandboxMounts(under: string): Promise<string[]> {
+  const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((line) => line.split(' ')[1] ?? '');
+  return mounts.filter((m) => m.startsWith(under) && existsSync(`${m}.img`));
+}
+
+/** The hard-quota isolator for an agent whose sandboxes live under `workDir`. */
+function imageIsolator(workDir: string): Isolator {
+  return {
+    ...image,
+    async recover(containers: readonly Container[]) {
+      const live = new Map(containers.map((c) => [c.sandbox, c]));
+      for (const mount of await sandboxMounts(join(workDir, 'sandboxes'))) {
+        const owner = live.get(mount);
+        if (owner) {
+          owner.state.set('disk.mounted', true);
+        } else {
+          await run('umount', ['-l', mount]).catch(() => undefined);
+          await rm(`${mount}.img`, { force: true });
+        }
+      }
+    },
+  };
 }
 
 const image: Isolator = {
@@ -98,7 +124,7 @@ export const plugin: IsolatorPlugin = {
   name: 'disk',
   version: ISOLATOR_API_VERSION,
   galaxyApi: '^1',
-  create: () => image,
+  create: (options) => imageIsolator(options.workDir),
 };
 /** The `du`-watch plugin. */
 export const duPlugin: IsolatorPlugin = {

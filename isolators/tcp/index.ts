@@ -4,7 +4,8 @@
  * task's ports are reachable on the agent's address through a proxy in the agent.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { run } from '../../core/exec.js';
 import {
@@ -29,14 +30,23 @@ export interface ContainerNetwork {
   readonly slot: number;
 }
 
+function tagOf(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** Prefix of the network namespaces of one agent (its cgroup root tags them). */
+function netnsPrefix(root: string): string {
+  return `galaxy-${tagOf(root, 6)}-`;
+}
+
 /** Deterministic names for a container (interface names must stay within 15 characters). */
-export function networkFor(containerId: string, slot: number): ContainerNetwork {
-  const tag = createHash('sha256').update(containerId).digest('hex').slice(0, 8);
+export function networkFor(root: string, containerId: string, slot: number): ContainerNetwork {
+  const tag = tagOf(containerId, 8);
   const base = slot * 4;
   const third = Math.floor(base / 256);
   const fourth = base % 256;
   return {
-    netns: `galaxy-${tag}`,
+    netns: `${netnsPrefix(root)}${tag}`,
     hostIf: `gxh${tag}`,
     containerIf: `gxc${tag}`,
     hostIp: `${PREFIX}.${third}.${fourth + 1}`,
@@ -75,12 +85,46 @@ class TcpIsolator implements Isolator {
   readonly controllers = [] as const;
   private readonly used = new Set<number>();
 
+  constructor(private readonly root: string) {}
+
+  /** Re-adopts the networks of re-attached containers (slots, proxies) and deletes the rest. */
+  async recover(containers: readonly Container[]): Promise<void> {
+    const known = new Set<string>();
+    for (const c of containers) {
+      const probe = networkFor(this.root, c.id, 0);
+      if (!existsSync(`/run/netns/${probe.netns}`)) continue;
+      const address = /inet (\d+)\.(\d+)\.(\d+)\.(\d+)\//.exec(
+        await run('ip', ['-o', '-4', 'addr', 'show', 'dev', probe.hostIf]).catch(() => ''),
+      );
+      if (!address) continue;
+      const slot = (Number(address[3]) * 256 + Number(address[4]) - 1) / 4;
+      const net = networkFor(this.root, c.id, slot);
+      this.used.add(slot);
+      c.state.set('tcp.network', net);
+      c.state.set('tcp.proxies', await this.proxies(c, net));
+      known.add(net.netns);
+    }
+    const names = existsSync('/run/netns') ? await readdir('/run/netns') : [];
+    for (const name of names) {
+      if (name.startsWith(netnsPrefix(this.root)) && !known.has(name))
+        await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+    }
+  }
+
+  private async proxies(c: Container, net: ContainerNetwork): Promise<Server[]> {
+    const servers: Server[] = [];
+    for (const range of c.resources.ports) {
+      for (let port = range.begin; port <= range.end; port++) servers.push(await proxy(port, net.containerIp));
+    }
+    return servers;
+  }
+
   async prepare(c: Container): Promise<void> {
     let slot = 0;
     while (this.used.has(slot) && slot < SLOTS) slot += 1;
     if (slot >= SLOTS) throw new Error('tcp: no free container subnet');
     this.used.add(slot);
-    const net = networkFor(c.id, slot);
+    const net = networkFor(this.root, c.id, slot);
     c.state.set('tcp.network', net);
     try {
       const inNs = (...args: string[]) => run('ip', ['netns', 'exec', net.netns, ...args]);
@@ -96,11 +140,7 @@ class TcpIsolator implements Isolator {
       // Sending is shaped where packets leave the container; receiving where they leave the host side.
       if (c.limits.netTxBps > 0) await inNs('tc', ...tbf(net.containerIf, c.limits.netTxBps));
       if (c.limits.netRxBps > 0) await run('tc', tbf(net.hostIf, c.limits.netRxBps));
-      const servers: Server[] = [];
-      c.state.set('tcp.proxies', servers);
-      for (const range of c.resources.ports) {
-        for (let port = range.begin; port <= range.end; port++) servers.push(await proxy(port, net.containerIp));
-      }
+      c.state.set('tcp.proxies', await this.proxies(c, net));
     } catch (error) {
       await this.cleanup(c);
       throw error;
@@ -136,6 +176,6 @@ export const plugin: IsolatorPlugin = {
   name: 'tcp',
   version: ISOLATOR_API_VERSION,
   galaxyApi: '^1',
-  create: () => new TcpIsolator(),
+  create: (options) => new TcpIsolator(options.root),
 };
 export default plugin;

@@ -3,13 +3,17 @@
  * are re-attached (not restarted), containers that ended meanwhile are reported with their exit
  * codes, and cgroups nobody checkpointed are removed.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { startMaster, type Master } from '../../master/master.js';
+import { networkFor } from '../../isolators/tcp/index.js';
 import { TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
@@ -47,6 +51,28 @@ afterAll(async () => {
   expect(left).toEqual([]);
 });
 
+/** A web server answering on PORT0 at the container's own address. */
+const WEB = `require('http').createServer((q, s) => s.end('alive')).listen(+process.env.PORT0, process.env.GALAXY_IP)`;
+
+/** GET http://127.0.0.1:<port>/ through the agent's proxy; undefined when nothing answers. */
+function get(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => {
+        resolve(text);
+      });
+    });
+    req.on('error', () => {
+      resolve(undefined);
+    });
+    req.end();
+  });
+}
+
 function agentProcess(): GalaxyProcess {
   return galaxy([
     'agent',
@@ -55,21 +81,21 @@ function agentProcess(): GalaxyProcess {
     '--work-dir',
     join(workDir, 'agent'),
     '--resources',
-    'cpus:2;mem:1GiB',
+    'cpus:2;mem:1GiB;disk:1GiB;ports:[39200-39209]',
     '--isolation',
-    'cpu,memory,pids',
+    'cpu,memory,pids,disk,tcp',
     '--cgroup-root',
     cgroupRoot,
   ]);
 }
 const statusOf = (e: Event): TaskStatus | undefined =>
   e.event?.$case === 'update' ? e.event.update.status : undefined;
-function task(taskId: string, shell: string): TaskInfo {
+function task(taskId: string, shell: string, ports: { begin: number; end: number }[] = [], disk = 0): TaskInfo {
   return {
     taskId,
     name: taskId,
     agentId: '',
-    resources: { cpus: 100, mem: 32 * 1024 ** 2, disk: 0, gpus: 0, ports: [] },
+    resources: { cpus: 100, mem: 64 * 1024 ** 2, disk, gpus: 0, ports },
     command: { shell, argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
@@ -98,7 +124,17 @@ describe('agent recovery', () => {
             {
               operation: {
                 $case: 'launch',
-                launch: { taskInfos: [task('long', 'exec sleep 60'), task('short', 'sleep 2; exit 7')] },
+                launch: {
+                  taskInfos: [
+                    task(
+                      'long',
+                      `exec ${process.execPath} -e "${WEB}"`,
+                      [{ begin: 39200, end: 39200 }],
+                      16 * 1024 ** 2,
+                    ),
+                    task('short', 'sleep 2; exit 7'),
+                  ],
+                },
               },
             },
           ],
@@ -120,7 +156,12 @@ describe('agent recovery', () => {
       5000,
       'the three processes of the long task',
     );
+    expect(await eventually(() => get(39200), 10_000, 'the web task')).toBe('alive');
     await first.stop('SIGKILL');
+    // With the agent gone, so is its proxy; the task itself lives on in its namespace.
+    expect(await get(39200)).toBeUndefined();
+    const orphanNetns = networkFor(cgroupRoot, 'orphan', 0).netns;
+    execFileSync('ip', ['netns', 'add', orphanNetns]);
     // While the agent is down: 'short' exits with 7, 'long' keeps running, and an orphan appears.
     await driver.create(`${cgroupRoot}/orphan`, ['freezer', 'memory']);
     await new Promise((r) => setTimeout(r, 3000));
@@ -139,6 +180,10 @@ describe('agent recovery', () => {
     // The very same processes: re-attached, not restarted.
     expect(processesWithEnv('GALAXY_TASK_ID=long').sort()).toEqual(longPids);
     await eventually(async () => !(await driver.children(cgroupRoot)).includes('orphan'), 5000, 'the orphan removed');
+    expect(existsSync(`/run/netns/${orphanNetns}`)).toBe(false);
+    // The re-attached task's port is served again, and its quota mount is still its own.
+    expect(await eventually(() => get(39200), 10_000, 'the web task through the new agent')).toBe('alive');
+    expect(readFileSync('/proc/mounts', 'utf8')).toContain(join(workDir, 'agent', 'sandboxes'));
     // Killing the re-attached task works as for any other.
     await fw.call({ call: { $case: 'kill', kill: { taskId: 'long', agentId: '' } } });
     await until('long', TaskState.TASK_KILLED);
