@@ -50,6 +50,7 @@ function task(taskId: string, shell: string): TaskInfo {
     command: { shell, argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
+    volumes: [],
   };
 }
 const statusOf = (e: Event): TaskStatus | undefined =>

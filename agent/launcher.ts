@@ -2,7 +2,7 @@
  * The launcher seam: how a task's first process is started and stopped. Today it is a plain
  * child process; the containerizer (cgroups + namespaces) implements the same interface.
  */
-import type { CommandInfo, Limits, Resources } from '../proto/gen/galaxy/v1/common.js';
+import type { CommandInfo, Limits, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
 import type { ContainerUsage } from '../isolators/isolator.js';
 
 /** What to start. */
@@ -12,6 +12,8 @@ export interface LaunchSpec {
   readonly command: CommandInfo;
   readonly resources: Resources;
   readonly limits: Limits;
+  /** Volumes to mount into the sandbox (by the `volumes` isolator). */
+  readonly volumes?: readonly Volume[];
   readonly sandbox: string;
   readonly env: Readonly<Record<string, string>>;
   readonly stdoutPath: string;
@@ -24,6 +26,8 @@ export interface RecoverSpec {
   readonly sandbox: string;
   readonly resources: Resources;
   readonly limits: Limits;
+  /** Volumes to mount into the sandbox (by the `volumes` isolator). */
+  readonly volumes?: readonly Volume[];
   /** The container's leader on the host, as checkpointed. */
   readonly pid: number;
 }

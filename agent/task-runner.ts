@@ -68,6 +68,7 @@ export class TaskRunner {
       sandbox: this.sandbox,
       resources: this.info.resources ?? emptyResources(),
       limits: this.info.limits ?? Limits.create(),
+      volumes: this.info.volumes,
       pid,
     });
     void this.process.exited.then((exit) => {
@@ -115,6 +116,7 @@ export class TaskRunner {
         command,
         resources: this.info.resources ?? emptyResources(),
         limits: this.info.limits ?? Limits.create(),
+        volumes: this.info.volumes,
         sandbox: this.sandbox,
         env: context.env,
         stdoutPath: join(this.sandbox, 'stdout'),

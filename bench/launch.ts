@@ -108,7 +108,7 @@ try {
           resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
           command: { shell: '', argv: ['/bin/true'], env: {}, user: '' },
           labels: [],
-          killGraceS: 1,
+          killGraceS: 1, volumes: [],
         },
       ],
       { refuseSeconds: 0 },

@@ -1,5 +1,5 @@
 /**
- * Isolator loading: built-in names (`cpu`, `memory`, `pids`, `blkio`, `disk`, `disk-du`, `tcp`) or module paths, from `--isolation`.
+ * Isolator loading: built-in names (`cpu`, `memory`, `pids`, `blkio`, `disk`, `disk-du`, `tcp`, `volumes`) or module paths, from `--isolation`.
  */
 import { GalaxyError } from '../core/errors.js';
 import { loadPlugin, type PluginMeta } from '../core/plugin-loader.js';
@@ -9,6 +9,7 @@ import disk, { duPlugin as diskDu } from './disk/index.js';
 import memory from './memory/index.js';
 import pids from './pids/index.js';
 import tcp from './tcp/index.js';
+import volumes from './volumes/index.js';
 import { ISOLATOR_API_VERSION, type Isolator, type IsolatorOptions, type IsolatorPlugin } from './isolator.js';
 
 export * from './isolator.js';
@@ -22,6 +23,7 @@ export const BUILTIN_ISOLATORS: Readonly<Record<string, IsolatorPlugin>> = {
   disk,
   'disk-du': diskDu,
   tcp,
+  volumes,
 };
 
 function isIsolatorPlugin(value: PluginMeta): value is IsolatorPlugin {

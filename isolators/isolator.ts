@@ -4,7 +4,7 @@
  * first process starts, `isolate` in parallel once it has a pid, `limitation` while it runs and
  * once at exit, `usage` on request, and `cleanup` in reverse order after it is gone.
  */
-import type { Limits, Resources } from '../proto/gen/galaxy/v1/common.js';
+import type { Limits, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
 import type { CgroupDriver, Controller } from '../agent/cgroups/driver.js';
 
 /** One container as isolators see it. */
@@ -16,6 +16,7 @@ export interface Container {
   readonly sandbox: string;
   readonly resources: Resources;
   readonly limits: Limits;
+  readonly volumes: readonly Volume[];
   readonly driver: CgroupDriver;
   /** Anything an isolator needs to remember between calls (e.g. a network namespace name). */
   readonly state: Map<string, unknown>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isGalaxyError } from '../core/errors.js';
 import { parseResources } from '../core/resources.js';
-import type { Offer, TaskInfo } from '../proto/gen/galaxy/v1/common.js';
+import { Volume, Volume_Kind, type Offer, type TaskInfo } from '../proto/gen/galaxy/v1/common.js';
 import type { Accept } from '../proto/gen/galaxy/v1/scheduler.js';
 import { planAccept } from './accept.js';
 
@@ -53,6 +53,7 @@ function task(id: string, spec: string): TaskInfo {
     command: { shell: 'true', argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 0,
+    volumes: [],
   };
 }
 function accept(offerIds: string[], tasks: TaskInfo[]): Accept {
@@ -107,5 +108,31 @@ describe('planAccept', () => {
     expect(codeOf(() => plan({ offerIds: ['o1'], operations: [{ operation: undefined }] }))).toBe(
       'GALAXY_E_INVALID_ARGUMENT',
     );
+  });
+
+  it('accepts tmpfs and bind volumes inside the sandbox, and refuses those that escape it', () => {
+    const withVolume = (v: Partial<Volume>) => ({
+      ...task('v', 'cpus:0.1;mem:64MiB'),
+      volumes: [Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: 'scratch', sizeBytes: 1024, ...v })],
+    });
+    expect(plan(accept(['o1'], [withVolume({})])).tasks).toHaveLength(1);
+    expect(
+      plan(accept(['o1'], [withVolume({ kind: Volume_Kind.BIND, hostPath: '/srv/data', path: 'data/in' })])).tasks,
+    ).toHaveLength(1);
+    const bad: Partial<Volume>[] = [
+      { path: '../escape' },
+      { path: '/abs' },
+      { path: 'a/./b' },
+      { path: 'stdout' },
+      { sizeBytes: 0 },
+      { kind: Volume_Kind.BIND, hostPath: 'relative' },
+      { kind: Volume_Kind.BIND, hostPath: '/srv/../etc' },
+      { kind: Volume_Kind.KIND_UNSPECIFIED },
+    ];
+    for (const v of bad)
+      expect(
+        codeOf(() => plan(accept(['o1'], [withVolume(v)]))),
+        JSON.stringify(v),
+      ).toBe('GALAXY_E_TASK_INVALID');
   });
 });

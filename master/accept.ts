@@ -3,7 +3,7 @@
  * (tasks to launch, resources left over) or throws a coded error, so an invalid ACCEPT launches
  * nothing and changes nothing.
  */
-import type { Offer, Resources, TaskInfo } from '../proto/gen/galaxy/v1/common.js';
+import { Volume_Kind, type Offer, type Resources, type TaskInfo } from '../proto/gen/galaxy/v1/common.js';
 import type { Accept } from '../proto/gen/galaxy/v1/scheduler.js';
 import { GalaxyError } from '../core/errors.js';
 import { countRanges, normalizeRanges, subtractRanges } from '../core/ranges.js';
@@ -106,6 +106,35 @@ export function planAccept(
   return { agentId: first.agentId, offers, tasks, unused: subtractResources(offered, used) };
 }
 
+const VOLUME_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+/** Volumes: safe relative paths inside the sandbox, a size for tmpfs, an absolute host path for binds. */
+function checkVolumes(task: TaskInfo, where: string): void {
+  const seen = new Set<string>();
+  for (const [i, volume] of task.volumes.entries()) {
+    const at = `${where}.volumes[${i}]`;
+    const fail = (why: string): never => {
+      throw new GalaxyError('GALAXY_E_TASK_INVALID', `${at}: ${why}`);
+    };
+    const segments = volume.path.split('/');
+    if (!VOLUME_PATH.test(volume.path) || volume.path.length > 200 || segments.some((s) => s === '.' || s === '..')) {
+      fail(`path "${volume.path.slice(0, 80)}" must be relative to the sandbox, without . or .. segments`);
+    }
+    if (['stdout', 'stderr'].includes(segments[0] ?? '')) fail(`path "${volume.path}" would hide the task's output`);
+    if (seen.has(volume.path)) fail(`path "${volume.path}" is used twice`);
+    seen.add(volume.path);
+    if (volume.kind === Volume_Kind.TMPFS) {
+      if (!(Number.isSafeInteger(volume.sizeBytes) && volume.sizeBytes > 0))
+        fail('a tmpfs volume needs size_bytes > 0');
+    } else if (volume.kind === Volume_Kind.BIND) {
+      if (!volume.hostPath.startsWith('/') || volume.hostPath.split('/').includes('..'))
+        fail('a bind volume needs an absolute host_path without ..');
+    } else {
+      fail('kind must be TMPFS or BIND');
+    }
+  }
+}
+
 function checkTask(task: TaskInfo, where: string, agentId: string): void {
   checkId(task.taskId, `${where}.task_id`, 'GALAXY_E_TASK_INVALID');
   if (task.agentId !== '' && task.agentId !== agentId) {
@@ -128,6 +157,7 @@ function checkTask(task: TaskInfo, where: string, agentId: string): void {
   if (!command || (command.shell.trim() === '' && command.argv.length === 0)) {
     throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: command needs a shell string or argv`);
   }
+  checkVolumes(task, where);
   if (!(task.killGraceS >= 0 && task.killGraceS <= 3600)) {
     throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: kill_grace_s must be between 0 and 3600`);
   }

@@ -145,7 +145,7 @@ export class LinuxLauncher implements Launcher {
   private container(
     id: string,
     sandbox: string,
-    spec: { resources: Container['resources']; limits: Container['limits'] },
+    spec: { resources: Container['resources']; limits: Container['limits']; volumes?: Container['volumes'] },
   ): Container {
     return {
       id,
@@ -153,6 +153,7 @@ export class LinuxLauncher implements Launcher {
       sandbox,
       resources: spec.resources,
       limits: spec.limits,
+      volumes: spec.volumes ?? [],
       driver: this.options.driver,
       state: new Map(),
       wrappers: [],

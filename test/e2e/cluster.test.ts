@@ -34,6 +34,7 @@ function sleeper(id: string, seconds: number): TaskInfo {
     command: { shell: `echo started ${id}; exec sleep ${seconds}`, argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
+    volumes: [],
   };
 }
 function statusOf(e: Event): TaskStatus | undefined {

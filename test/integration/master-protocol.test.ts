@@ -47,6 +47,7 @@ function task(id: string, cpus = 500, mem = 64 * 1024 ** 2): TaskInfo {
     command: { shell: 'true', argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
+    volumes: [],
   };
 }
 const isUpdate = (taskId: string, state: TaskState) => (e: Event) =>

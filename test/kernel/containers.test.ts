@@ -4,14 +4,22 @@
  * is left: no cgroup, no process.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { startMaster, type Master } from '../../master/master.js';
-import { Limits, TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import {
+  Limits,
+  TaskState,
+  Volume,
+  Volume_Kind,
+  type TaskInfo,
+  type TaskStatus,
+} from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
 import { galaxy, killWithEnv, processesWithEnv } from '../helpers/processes.js';
@@ -33,7 +41,7 @@ beforeAll(async () => {
     master: master.address,
     workDir,
     resources: 'cpus:2;mem:2GiB',
-    isolation: 'cpu,memory,pids,blkio,disk',
+    isolation: 'cpu,memory,pids,blkio,disk,volumes',
     cgroupRoot,
     logLevel: 'silent',
   });
@@ -86,6 +94,7 @@ async function launch(
     command: { shell, argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
+    volumes: [],
     limits: Limits.fromPartial(limits),
   };
   // Offers come and go; use every outstanding one (one agent here), as a real framework would.
@@ -252,6 +261,7 @@ describe('Linux containers', () => {
       },
       labels: [],
       killGraceS: 1,
+      volumes: [],
     };
     await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
     const offerIds = await eventually(
@@ -272,6 +282,59 @@ describe('Linux containers', () => {
     await until(taskId, [TaskState.TASK_FINISHED]);
     const sandbox = await sandboxOf(taskId);
     expect(await readFile(join(sandbox, 'stdout'), 'utf8')).toBe(`uid=65534 task=${taskId} sandbox=${sandbox}\n`);
+  });
+
+  it('mounts a sized tmpfs volume and a read-only bind volume into the sandbox', async () => {
+    const host = await mkdtemp(join(tmpdir(), 'galaxy-bind-'));
+    await writeFile(join(host, 'hello'), 'from the host\n');
+    try {
+      counter += 1;
+      const taskId = `k${counter}`;
+      const task: TaskInfo = {
+        taskId,
+        name: taskId,
+        agentId: '',
+        resources: { cpus: 100, mem: 64 * MiB, disk: 0, gpus: 0, ports: [] },
+        command: {
+          shell:
+            'cat in/hello; touch in/nope 2>/dev/null && echo wrote-ro; dd if=/dev/zero of=scratch/fill bs=1M count=8 2>/dev/null; du -k scratch/fill | cut -f1',
+          argv: [],
+          env: {},
+          user: '',
+        },
+        labels: [],
+        killGraceS: 1,
+        volumes: [
+          Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: 'scratch', sizeBytes: 4 * MiB }),
+          Volume.fromPartial({ kind: Volume_Kind.BIND, path: 'in', hostPath: host, readOnly: true }),
+        ],
+      };
+      await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
+      const offerIds = await eventually(
+        () => {
+          const open = outstandingOffers();
+          return open.length > 0 && open;
+        },
+        5000,
+        'an offer',
+      );
+      for (const offerId of offerIds) used.add(offerId);
+      await fw.call({
+        call: {
+          $case: 'accept',
+          accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
+        },
+      });
+      await until(taskId, [TaskState.TASK_FINISHED]);
+      const out = await readFile(join(await sandboxOf(taskId), 'stdout'), 'utf8');
+      const [hello, size] = out.trim().split('\n');
+      expect(hello).toBe('from the host');
+      expect(out).not.toContain('wrote-ro');
+      expect(Number(size)).toBeLessThanOrEqual(4096); // KiB: the tmpfs stopped it at 4 MiB
+      expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(await sandboxOf(taskId));
+    } finally {
+      await rm(host, { recursive: true, force: true });
+    }
   });
 
   it("removes each container's cgroups once it ends", async () => {

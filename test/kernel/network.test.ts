@@ -66,6 +66,7 @@ async function launch(
     command: { shell, argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
+    volumes: [],
     limits: Limits.fromPartial(limits),
   };
   await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });

@@ -99,6 +99,7 @@ function task(taskId: string, shell: string, ports: { begin: number; end: number
     command: { shell, argv: [], env: {}, user: '' },
     labels: [],
     killGraceS: 1,
+    volumes: [],
   };
 }
 async function until(taskId: string, state: TaskState, timeoutMs = 15_000): Promise<TaskStatus> {
