@@ -3,140 +3,47 @@
  * checked for its effect and for the reason the task reports. Afterwards nothing of the agent's
  * is left: no cgroup, no process.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type Agent } from '../../agent/agent.js';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
-import { startMaster, type Master } from '../../master/master.js';
-import {
-  Limits,
-  TaskState,
-  Volume,
-  Volume_Kind,
-  type TaskInfo,
-  type TaskStatus,
-} from '../../proto/gen/galaxy/v1/common.js';
-import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { Limits, TaskState, Volume, Volume_Kind, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../helpers/async-queue.js';
-import { galaxy, killWithEnv, processesWithEnv } from '../helpers/processes.js';
-import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
+import { startKernelCluster, type KernelCluster } from '../helpers/kernel-cluster.js';
+import { galaxy } from '../helpers/processes.js';
 
 const MiB = 1024 ** 2;
-const cgroupRoot = `galaxy-kernel-test-${randomBytes(4).toString('hex')}`;
 const driver = detectCgroupDriver();
-let workDir = '';
-let master: Master;
-let agent: Agent;
-let fw: RawFramework;
-let counter = 0;
+let cluster: KernelCluster;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'galaxy-kernel-'));
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 50 } });
-  agent = await startAgent({
-    master: master.address,
-    workDir,
+  cluster = await startKernelCluster({
+    name: 'kernel',
     resources: 'cpus:2;mem:2GiB',
     isolation: 'cpu,memory,pids,blkio,disk,volumes',
-    cgroupRoot,
-    logLevel: 'silent',
   });
-  await eventually(() => agent.connected, 5000, 'the agent to register');
-  fw = rawFramework(master.address, { name: 'kernel-test' }, true);
-  await fw.frameworkId;
 });
 
 afterAll(async () => {
-  fw.close();
-  await agent.stop();
-  await master.stop();
-  const leftProcesses = processesWithEnv(`GALAXY_SANDBOX=${workDir}`);
-  killWithEnv(`GALAXY_SANDBOX=${workDir}`);
-  await rm(workDir, { recursive: true, force: true });
   // Nothing of the agent's survives it.
-  expect(leftProcesses).toEqual([]);
-  for (const c of ['cpu', 'memory', 'pids', 'freezer'] as const) expect(driver.exists(c, cgroupRoot), c).toBe(false);
+  expect(await cluster.stop()).toEqual([]);
 });
 
-const used = new Set<string>();
-/** Offers received and neither rescinded nor used yet. */
-function outstandingOffers(): string[] {
-  const rescinded = new Set(
-    fw.events.items.flatMap((e) => (e.event?.$case === 'rescind' ? [e.event.rescind.offerId] : [])),
-  );
-  return fw.events.items
-    .flatMap((e) => (e.event?.$case === 'offers' ? e.event.offers.offers.map((o) => o.id) : []))
-    .filter((id) => !rescinded.has(id) && !used.has(id));
-}
-
-const statusOf = (e: Event): TaskStatus | undefined =>
-  e.event?.$case === 'update' ? e.event.update.status : undefined;
-
-/** Launches one task on the next offer and returns its id. */
-async function launch(
-  shell: string,
-  cpus: number,
-  mem: number,
-  limits: Partial<Limits> = {},
-  disk = 0,
-): Promise<string> {
-  counter += 1;
-  const taskId = `k${counter}`;
-  const task: TaskInfo = {
-    taskId,
-    name: taskId,
-    agentId: '',
+/** Launches `shell` with these resources and limits. */
+function launch(shell: string, cpus: number, mem: number, limits: Partial<Limits> = {}, disk = 0): Promise<string> {
+  return cluster.launch({
+    shell,
     resources: { cpus, mem, disk, gpus: 0, ports: [] },
-    command: { shell, argv: [], env: {}, user: '' },
-    labels: [],
-    killGraceS: 1,
-    volumes: [],
     limits: Limits.fromPartial(limits),
-  };
-  // Offers come and go; use every outstanding one (one agent here), as a real framework would.
-  await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
-  const offerIds = await eventually(
-    () => {
-      const open = outstandingOffers();
-      return open.length > 0 && open;
-    },
-    5000,
-    'an offer',
-  );
-  for (const offerId of offerIds) used.add(offerId);
-  await fw.call({
-    call: {
-      $case: 'accept',
-      accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
-    },
   });
-  return taskId;
 }
-async function until(taskId: string, states: TaskState[], timeoutMs = 15_000): Promise<TaskStatus> {
-  const e = await fw.events.waitFor(
-    (ev) => statusOf(ev)?.taskId === taskId && states.includes(statusOf(ev)?.state ?? TaskState.TASK_STATE_UNSPECIFIED),
-    timeoutMs,
-    `${taskId} in ${states.map((s) => TaskState[s]).join('/')}`,
-  );
-  return statusOf(e) as TaskStatus;
-}
-async function kill(taskId: string): Promise<TaskStatus> {
-  await fw.call({ call: { $case: 'kill', kill: { taskId, agentId: '' } } });
-  return until(taskId, [TaskState.TASK_KILLED, TaskState.TASK_FAILED]);
-}
-/** The task's sandbox, found on disk (the agent forgets a task once its end is acknowledged). */
-async function sandboxOf(taskId: string): Promise<string> {
-  const dir = join(workDir, 'sandboxes', await fw.frameworkId);
-  const name = (await readdir(dir)).find((d) => d.startsWith(`${taskId}-`) && !d.includes('.'));
-  return join(dir, name ?? 'missing');
-}
-async function frameworkId(): Promise<string> {
-  return fw.frameworkId;
-}
+const until = (taskId: string, states: TaskState[], timeoutMs?: number): Promise<TaskStatus> =>
+  cluster.until(taskId, states, timeoutMs);
+const kill = (taskId: string): Promise<TaskStatus> => cluster.kill(taskId);
+const sandboxOf = (taskId: string): Promise<string> => cluster.sandboxOf(taskId);
+const usage = async (taskId: string) => cluster.agent.usage(await cluster.fw.frameworkId, taskId);
 
 describe('Linux containers', () => {
   it('kills a memory hog at its limit and reports memory-limit', async () => {
@@ -152,16 +59,16 @@ describe('Linux containers', () => {
     const id = await launch('while :; do :; done', 500, 32 * MiB);
     await until(id, [TaskState.TASK_RUNNING]);
     await new Promise((r) => setTimeout(r, 300));
-    const before = await agent.usage(await frameworkId(), id);
+    const before = await usage(id);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 2500));
-    const after = await agent.usage(await frameworkId(), id);
+    const after = await usage(id);
     const cores = ((after.cpuSeconds ?? 0) - (before.cpuSeconds ?? 0)) / ((Date.now() - t0) / 1000);
     expect(cores).toBeGreaterThan(0.4);
     expect(cores).toBeLessThan(0.6);
     expect(after.cpuThrottledSeconds ?? 0).toBeGreaterThan(0); // the quota, not idleness, held it back
     // The same figures reach operators: master → agent → isolators, and `galaxy tasks --usage`.
-    const cli = galaxy(['tasks', '--usage', '-o', 'json', '--master', master.address]);
+    const cli = galaxy(['tasks', '--usage', '-o', 'json', '--master', cluster.master.address]);
     expect(await cli.exited).toBe(0);
     const listed = JSON.parse(cli.lines.items.join('\n')) as {
       taskId: string;
@@ -180,10 +87,10 @@ describe('Linux containers', () => {
     });
     await until(id, [TaskState.TASK_RUNNING]);
     await new Promise((r) => setTimeout(r, 1000));
-    const usage = await agent.usage(await frameworkId(), id);
-    expect(usage.pids).toBeLessThanOrEqual(24);
-    expect(usage.pids).toBeGreaterThan(10);
-    expect(usage.pidsLimitHits).toBeGreaterThan(0);
+    const stats = await usage(id);
+    expect(stats.pids).toBeLessThanOrEqual(24);
+    expect(stats.pids).toBeGreaterThan(10);
+    expect(stats.pidsLimitHits).toBeGreaterThan(0);
     expect((await kill(id)).state).toBe(TaskState.TASK_KILLED);
   });
 
@@ -246,38 +153,9 @@ describe('Linux containers', () => {
   });
 
   it('runs the task as the user it names, with its GALAXY_* environment', async () => {
-    counter += 1;
-    const taskId = `k${counter}`;
-    const task: TaskInfo = {
-      taskId,
-      name: taskId,
-      agentId: '',
-      resources: { cpus: 100, mem: 32 * MiB, disk: 0, gpus: 0, ports: [] },
-      command: {
-        shell: 'echo "uid=$(id -u) task=$GALAXY_TASK_ID sandbox=$GALAXY_SANDBOX" | tee own-file',
-        argv: [],
-        env: {},
-        user: 'nobody',
-      },
-      labels: [],
-      killGraceS: 1,
-      volumes: [],
-    };
-    await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
-    const offerIds = await eventually(
-      () => {
-        const open = outstandingOffers();
-        return open.length > 0 && open;
-      },
-      5000,
-      'an offer',
-    );
-    for (const offerId of offerIds) used.add(offerId);
-    await fw.call({
-      call: {
-        $case: 'accept',
-        accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
-      },
+    const taskId = await cluster.launch({
+      shell: 'echo "uid=$(id -u) task=$GALAXY_TASK_ID sandbox=$GALAXY_SANDBOX" | tee own-file',
+      user: 'nobody',
     });
     await until(taskId, [TaskState.TASK_FINISHED]);
     const sandbox = await sandboxOf(taskId);
@@ -288,42 +166,14 @@ describe('Linux containers', () => {
     const host = await mkdtemp(join(tmpdir(), 'galaxy-bind-'));
     await writeFile(join(host, 'hello'), 'from the host\n');
     try {
-      counter += 1;
-      const taskId = `k${counter}`;
-      const task: TaskInfo = {
-        taskId,
-        name: taskId,
-        agentId: '',
+      const taskId = await cluster.launch({
+        shell:
+          'cat in/hello; touch in/nope 2>/dev/null && echo wrote-ro; dd if=/dev/zero of=scratch/fill bs=1M count=8 2>/dev/null; du -k scratch/fill | cut -f1',
         resources: { cpus: 100, mem: 64 * MiB, disk: 0, gpus: 0, ports: [] },
-        command: {
-          shell:
-            'cat in/hello; touch in/nope 2>/dev/null && echo wrote-ro; dd if=/dev/zero of=scratch/fill bs=1M count=8 2>/dev/null; du -k scratch/fill | cut -f1',
-          argv: [],
-          env: {},
-          user: '',
-        },
-        labels: [],
-        killGraceS: 1,
         volumes: [
           Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: 'scratch', sizeBytes: 4 * MiB }),
           Volume.fromPartial({ kind: Volume_Kind.BIND, path: 'in', hostPath: host, readOnly: true }),
         ],
-      };
-      await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
-      const offerIds = await eventually(
-        () => {
-          const open = outstandingOffers();
-          return open.length > 0 && open;
-        },
-        5000,
-        'an offer',
-      );
-      for (const offerId of offerIds) used.add(offerId);
-      await fw.call({
-        call: {
-          $case: 'accept',
-          accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
-        },
       });
       await until(taskId, [TaskState.TASK_FINISHED]);
       const out = await readFile(join(await sandboxOf(taskId), 'stdout'), 'utf8');
@@ -339,9 +189,9 @@ describe('Linux containers', () => {
 
   it("removes each container's cgroups once it ends", async () => {
     await eventually(
-      async () => (await driver.children(cgroupRoot)).length === 0,
+      async () => (await driver.children(cluster.cgroupRoot)).length === 0,
       5000,
-      `no containers left under the root (${(await driver.children(cgroupRoot)).join(', ')})`,
+      `no containers left under the root (${(await driver.children(cluster.cgroupRoot)).join(', ')})`,
     );
   });
 });
