@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { isGalaxyError } from '../core/errors.js';
 import { addListingCommands } from './listings.js';
 import { addDaemonCommands } from './daemons.js';
+import { addBatchCommands } from './batch.js';
 
 const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
 
@@ -18,6 +19,7 @@ const program = new Command()
 
 addDaemonCommands(program, DEFAULT_MASTER);
 addListingCommands(program, DEFAULT_MASTER);
+addBatchCommands(program, DEFAULT_MASTER);
 
 try {
   await program.parseAsync(process.argv);

@@ -58,8 +58,17 @@ export interface Isolator {
   readonly controllers: readonly Controller[];
   prepare?(container: Container): Promise<void>;
   isolate?(container: Container, pid: number): Promise<void>;
-  /** A limit breached now, or undefined. Checked every ~100 ms while the container runs and once at exit. */
+  /**
+   * A limit breached now, or undefined. Checked once when the container exits, and — if
+   * {@link Isolator.polls} — every ~100 ms while it runs.
+   */
   limitation?(container: Container): Promise<Limitation | undefined>;
+  /**
+   * True when the kernel does not end a task that breaches this isolator's limit (a `du` quota,
+   * say), so `limitation` must be polled while it runs. Limits the kernel enforces itself (the
+   * OOM killer) are found at exit without polling.
+   */
+  readonly polls?: boolean;
   usage?(container: Container): Promise<ContainerUsage>;
   cleanup?(container: Container): Promise<void>;
   /**

@@ -165,14 +165,17 @@ export class LinuxLauncher implements Launcher {
   private attach(container: Container, leaderPid: number, leaderExited: Promise<ExitInfo>): LaunchedProcess {
     const { driver, log } = this.options;
     let limitation: Limitation | undefined;
-    const watcher = setInterval(() => {
-      void this.limitation(container).then(async (found) => {
-        if (!found || limitation) return;
-        limitation = found;
-        log.warn({ container: container.id, reason: found.reason }, found.message);
-        await this.killAll(container.cgroup, 'SIGKILL');
-      });
-    }, WATCH_INTERVAL_MS);
+    // Only limits the kernel does not enforce itself need watching while the container runs.
+    const watcher = this.options.isolators.some((i) => i.polls)
+      ? setInterval(() => {
+          void this.limitation(container).then(async (found) => {
+            if (!found || limitation) return;
+            limitation = found;
+            log.warn({ container: container.id, reason: found.reason }, found.message);
+            await this.killAll(container.cgroup, 'SIGKILL');
+          });
+        }, WATCH_INTERVAL_MS)
+      : undefined;
     const exited = leaderExited.then(async (exit): Promise<ExitInfo> => {
       clearInterval(watcher);
       limitation ??= await this.limitation(container);

@@ -72,7 +72,8 @@ describe('SchedulerDriver', () => {
           resources: { cpus: 100, mem: 0, disk: 0, gpus: 0, ports: [] },
           command: { shell: 'true', argv: [], env: {}, user: '' },
           labels: [],
-          killGraceS: 1, volumes: [],
+          killGraceS: 1,
+          volumes: [],
         },
       ],
     );

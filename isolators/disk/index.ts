@@ -100,6 +100,7 @@ const image: Isolator = {
 const du: Isolator = {
   name: 'disk-du',
   controllers: [],
+  polls: true,
   async limitation(c: Container): Promise<Limitation | undefined> {
     if (c.resources.disk <= 0) return undefined;
     const used = await duBytes(c.sandbox);

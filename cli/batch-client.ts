@@ -1,0 +1,49 @@
+/**
+ * A promise-based client of the batch framework's API.
+ */
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { fromGrpcError } from '../core/grpc-errors.js';
+import {
+  BatchClient,
+  type BatchJob,
+  type BatchJobSpec,
+  type ListBatchJobsResponse,
+} from '../proto/gen/galaxy/v1/batch.js';
+
+/** Calls against one batch framework. */
+export class Batch {
+  private readonly client: BatchClient;
+
+  constructor(private readonly address: string) {
+    this.client = new BatchClient(address, credentials.createInsecure());
+  }
+
+  private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      invoke((error, response) => {
+        if (error) reject(fromGrpcError(error, `the batch framework at ${this.address}`));
+        else resolve(response);
+      });
+    });
+  }
+
+  submit(spec: BatchJobSpec): Promise<BatchJob> {
+    return this.unary<BatchJob>((cb) => this.client.submit(spec, cb));
+  }
+
+  async list(): Promise<BatchJob[]> {
+    return (await this.unary<ListBatchJobsResponse>((cb) => this.client.list({}, cb))).jobs;
+  }
+
+  show(name: string): Promise<BatchJob> {
+    return this.unary<BatchJob>((cb) => this.client.show({ name }, cb));
+  }
+
+  cancel(name: string): Promise<BatchJob> {
+    return this.unary<BatchJob>((cb) => this.client.cancel({ name }, cb));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The `batch` framework plugin: run-to-completion jobs, hosted by `galaxy framework run batch`.
+ * Options: `listen=<host:port>` for its API (default 127.0.0.1:5052).
+ */
+import type { FrameworkPlugin } from '../host/plugin.js';
+import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
+import { serveBatchApi } from './api.js';
+import { BatchScheduler } from './scheduler.js';
+
+export { BatchScheduler } from './scheduler.js';
+
+/** The plugin. */
+const plugin: FrameworkPlugin = {
+  name: 'batch',
+  version: FRAMEWORK_API_VERSION,
+  galaxyApi: '^1',
+  create(context) {
+    const scheduler = new BatchScheduler(context.log);
+    let stopApi: (() => Promise<void>) | undefined;
+    let endpoint: string | undefined;
+    return {
+      info: { name: 'batch', role: context.options.role ?? 'batch', failoverTimeoutS: 600 },
+      scheduler,
+      get endpoint() {
+        return endpoint;
+      },
+      async start(driver) {
+        scheduler.attach(driver);
+        const api = await serveBatchApi(scheduler, context.options.listen ?? '127.0.0.1:5052');
+        stopApi = api.stop;
+        endpoint = api.address;
+        context.log.info({ api: api.address }, 'batch API listening');
+        console.log(`batch API listening on ${api.address}`);
+      },
+      async stop() {
+        scheduler.detach();
+        await stopApi?.();
+      },
+    };
+  },
+};
+
+export default plugin;

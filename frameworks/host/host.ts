@@ -1,0 +1,76 @@
+/**
+ * Hosts a framework plugin: loads it by built-in name or module path, connects it to the master
+ * through the SDK's driver, and routes its events through the host's hooks.
+ */
+import { createLogger, type Logger } from '../../core/logger.js';
+import { loadPlugin, type PluginMeta } from '../../core/plugin-loader.js';
+import { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { Scheduler } from '../sdk/scheduler.js';
+import batch from '../batch/index.js';
+import { createFrameworkHostHooks, type FrameworkHostHooks } from './hooks.js';
+import { FRAMEWORK_API_VERSION, type FrameworkPlugin, type HostedFramework } from './plugin.js';
+
+/** The built-in framework plugins by name. */
+export const BUILTIN_FRAMEWORKS: Readonly<Record<string, FrameworkPlugin>> = { batch };
+
+function isFrameworkPlugin(value: PluginMeta): value is FrameworkPlugin {
+  return typeof (value as Partial<FrameworkPlugin>).create === 'function';
+}
+
+/** A hosted, running framework. */
+export interface FrameworkHandle {
+  readonly hooks: FrameworkHostHooks;
+  readonly framework: HostedFramework;
+  readonly driver: SchedulerDriver;
+  /** Stops the framework and disconnects (its tasks survive for the failover timeout). */
+  stop(): Promise<void>;
+}
+
+/** Loads and starts the framework named by `spec`. */
+export async function runFramework(
+  spec: string,
+  options: { master: string; options?: Record<string, string>; log?: Logger },
+): Promise<FrameworkHandle> {
+  const plugin = await loadPlugin('framework', spec, BUILTIN_FRAMEWORKS, FRAMEWORK_API_VERSION, isFrameworkPlugin);
+  const log = options.log ?? createLogger(`framework:${plugin.name}`);
+  const hooks = createFrameworkHostHooks();
+  const framework = plugin.create({ master: options.master, log, options: options.options ?? {}, hooks });
+  const inner = framework.scheduler;
+  // The host's hooks see every event before the framework does.
+  const scheduler: Scheduler = {
+    ...inner,
+    subscribed: async (d, info) => {
+      hooks.subscribed.call(info);
+      await inner.subscribed?.(d, info);
+    },
+    offers: async (d, offers) => {
+      hooks.offers.call(offers);
+      await inner.offers?.(d, offers);
+    },
+    update: async (d, status) => {
+      hooks.statusUpdate.call(status);
+      await inner.update?.(d, status);
+    },
+  };
+  const driver = new SchedulerDriver({
+    master: options.master,
+    framework: {
+      name: framework.info.name,
+      role: framework.info.role ?? '*',
+      failoverTimeoutS: framework.info.failoverTimeoutS ?? 300,
+    },
+    scheduler,
+    logger: log,
+  });
+  await driver.start();
+  await framework.start?.(driver);
+  return {
+    hooks,
+    framework,
+    driver,
+    stop: async () => {
+      await framework.stop?.();
+      await driver.stop();
+    },
+  };
+}

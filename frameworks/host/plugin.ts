@@ -1,0 +1,42 @@
+/**
+ * The framework plugin interface: what `galaxy framework run <name|path>` hosts. A plugin gives a
+ * scheduler (the SDK's event handlers) and may start its own API once subscribed.
+ */
+import type { Logger } from '../../core/logger.js';
+import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { Scheduler } from '../sdk/scheduler.js';
+import type { FrameworkHostHooks } from './hooks.js';
+
+/** What the host gives a framework plugin. */
+export interface FrameworkContext {
+  /** The master, `host:port`. */
+  readonly master: string;
+  readonly log: Logger;
+  /** `--option key=value` pairs from the command line. */
+  readonly options: Readonly<Record<string, string>>;
+  readonly hooks: FrameworkHostHooks;
+}
+
+/** A framework as the host runs it. */
+export interface HostedFramework {
+  readonly info: { readonly name: string; readonly role?: string; readonly failoverTimeoutS?: number };
+  readonly scheduler: Scheduler;
+  /** Where its own API listens, once started (for clients and tests). */
+  readonly endpoint?: string;
+  /** Once subscribed: start serving (an API, a job queue…). */
+  start?(driver: SchedulerDriver): Promise<void>;
+  /** Before the host disconnects. */
+  stop?(): Promise<void>;
+}
+
+/** What a framework module exports. */
+export interface FrameworkPlugin {
+  readonly name: string;
+  readonly version: string;
+  /** Range of the framework host API it supports, e.g. `^1`. */
+  readonly galaxyApi: string;
+  create(context: FrameworkContext): HostedFramework;
+}
+
+/** The framework host API version this Galaxy implements. */
+export const FRAMEWORK_API_VERSION = '1.0.0';
