@@ -2,7 +2,7 @@
  * A promise-based client of the batch framework's API.
  */
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { fromGrpcError } from '../core/grpc-errors.js';
+import { callUnary } from '../core/grpc-errors.js';
 import {
   BatchClient,
   type BatchJob,
@@ -19,12 +19,7 @@ export class Batch {
   }
 
   private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      invoke((error, response) => {
-        if (error) reject(fromGrpcError(error, `the batch framework at ${this.address}`));
-        else resolve(response);
-      });
-    });
+    return callUnary(`the batch framework at ${this.address}`, invoke);
   }
 
   submit(spec: BatchJobSpec): Promise<BatchJob> {

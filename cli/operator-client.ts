@@ -2,7 +2,7 @@
  * A promise-based client of the master's Operator API for the CLI.
  */
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { fromGrpcError } from '../core/grpc-errors.js';
+import { callUnary } from '../core/grpc-errors.js';
 import { OperatorClient } from '../proto/gen/galaxy/v1/operator.js';
 import type {
   AgentSummary,
@@ -26,12 +26,7 @@ export class Operator {
   }
 
   private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      invoke((error, response) => {
-        if (error) reject(fromGrpcError(error, `the master at ${this.master}`));
-        else resolve(response);
-      });
-    });
+    return callUnary(`the master at ${this.master}`, invoke);
   }
 
   /** Every agent. */

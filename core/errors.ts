@@ -15,6 +15,7 @@ export const ErrorCodes = {
   GALAXY_E_TASK_UNKNOWN: 'no such task',
   GALAXY_E_FRAMEWORK_UNKNOWN: 'no such framework, or it is not subscribed',
   GALAXY_E_FRAMEWORK_INVALID: 'the framework info is malformed',
+  GALAXY_E_FRAMEWORK_DUPLICATE: 'a framework with this id is already known',
   GALAXY_E_AGENT_UNKNOWN: 'no such agent',
   GALAXY_E_AGENT_DUPLICATE: 'an agent with this id is already connected',
   GALAXY_E_AGENT_INVALID: 'the agent registration is malformed',

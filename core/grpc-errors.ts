@@ -42,3 +42,33 @@ export function fromGrpcError(error: ServiceError | Error, target = 'the master'
   }
   return new GalaxyError('GALAXY_E_INTERNAL', details);
 }
+
+/** Wraps a synchronous handler as a gRPC unary handler: a thrown coded error becomes its status. */
+export function unaryHandler<Req, Res>(handler: (request: Req) => Res) {
+  return (call: { request: Req }, callback: (error: Partial<StatusObject> | null, response?: Res) => void): void => {
+    try {
+      callback(null, handler(call.request));
+    } catch (error) {
+      callback(toGrpcStatus(error));
+    }
+  };
+}
+
+/** Calls a generated client's unary method and turns its error into a {@link GalaxyError}. */
+export function callUnary<Res>(
+  target: string,
+  invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    invoke((error, response) => {
+      if (error) reject(fromGrpcError(error, target));
+      else resolve(response);
+    });
+  });
+}
+
+/** `host:port` a server bound on `listen` is reached at (wildcard hosts become loopback). */
+export function boundAddress(listen: string, port: number): string {
+  const host = listen.slice(0, listen.lastIndexOf(':'));
+  return `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${port}`;
+}

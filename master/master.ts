@@ -7,6 +7,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Allocation, Allocator } from '../allocators/allocator.js';
 import { loadAllocator } from '../allocators/index.js';
 import { GalaxyError } from '../core/errors.js';
+import { boundAddress } from '../core/grpc-errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Offer } from '../proto/gen/galaxy/v1/common.js';
 import { AgentGatewayService } from '../proto/gen/galaxy/v1/agent.js';
@@ -74,8 +75,7 @@ export class Master {
         else resolve(bound);
       });
     });
-    const host = this.options.listen.slice(0, this.options.listen.lastIndexOf(':'));
-    this.boundAddress = `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${port}`;
+    this.boundAddress = boundAddress(this.options.listen, port);
     this.loop.start();
     this.log.info(
       { address: this.boundAddress, allocator: this.allocator.name, master: this.ctx.masterId },

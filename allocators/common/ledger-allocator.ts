@@ -36,6 +36,14 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
   protected abstract frameworkRemoved(framework: FrameworkEntry): void;
   /** Called after a role's weight changed. */
   protected abstract weightChanged(role: string, weight: number): void;
+  /**
+   * Called after a framework became, or stopped being, {@link Ledger.offerable} (activated,
+   * deactivated, suppressed, revived). Policies that skip such frameworks cheaply listen here;
+   * the default ignores it.
+   */
+  protected offerableChanged(_framework: FrameworkEntry): void {
+    // Order-free policies find out in the walk itself, through Ledger.eligible.
+  }
 
   addAgent(agent: AllocatorAgent, used: ReadonlyMap<string, Resources>): void {
     this.ledger.addAgent(agent, used);
@@ -71,11 +79,17 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
   }
 
   activateFramework(frameworkId: string): void {
-    this.ledger.framework(frameworkId).active = true;
+    const framework = this.ledger.framework(frameworkId);
+    framework.active = true;
+    this.offerableChanged(framework);
   }
 
   deactivateFramework(frameworkId: string): void {
-    this.ledger.framework(frameworkId).active = false;
+    const framework = this.ledger.framework(frameworkId);
+    framework.active = false;
+    // As Mesos does: a framework that comes back starts without the filters of its old session.
+    framework.filters.clear();
+    this.offerableChanged(framework);
   }
 
   recoverResources(frameworkId: string, agentId: string, resources: Resources, filter?: RefuseFilter): void {
@@ -83,13 +97,16 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
   }
 
   suppressOffers(frameworkId: string): void {
-    this.ledger.framework(frameworkId).suppressed = true;
+    const framework = this.ledger.framework(frameworkId);
+    framework.suppressed = true;
+    this.offerableChanged(framework);
   }
 
   reviveOffers(frameworkId: string): void {
     const framework = this.ledger.framework(frameworkId);
     framework.suppressed = false;
     framework.filters.clear();
+    this.offerableChanged(framework);
   }
 
   setWeight(role: string, weight: number): void {

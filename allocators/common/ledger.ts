@@ -10,6 +10,7 @@ import { addRanges, normalizeRanges, subtractRanges, type Range } from '../../co
 import { addResources, emptyResources, subtractResources } from '../../core/resources.js';
 import { GalaxyError } from '../../core/errors.js';
 import type { AllocatorAgent, AllocatorFramework, AllocatorOptions, RefuseFilter } from '../allocator.js';
+import { DEFAULT_REFUSE_SECONDS, RefuseFilters, refuseMillis } from './filters.js';
 
 /** Number of scalar resources: cpus, mem, disk, gpus. */
 export const SCALAR_COUNT = 4;
@@ -25,6 +26,7 @@ export function scalarsOf(r: Resources, out: Float64Array = new Float64Array(SCA
 
 /** An agent in the ledger. */
 export interface AgentEntry {
+  /** Dense, reused slot number: filters and the allocation order use it instead of the id. */
   readonly index: number;
   readonly id: string;
   readonly spec: AllocatorAgent;
@@ -44,8 +46,8 @@ export interface FrameworkEntry {
   readonly role: string;
   active: boolean;
   suppressed: boolean;
-  /** Agent index → time (ms) until which that agent is not offered to this framework. */
-  readonly filters: Map<number, number>;
+  /** Agents this framework declined, until their filters expire. */
+  readonly filters: RefuseFilters;
   /** What it holds on each agent. */
   readonly allocations: Map<AgentEntry, Resources>;
   /** Sum of its scalars over all agents. */
@@ -71,7 +73,7 @@ export class Ledger {
   readonly now: () => number;
   private readonly minCpus: number;
   private readonly minMem: number;
-  private readonly defaultRefuseMs: number;
+  private readonly defaultRefuseSeconds: number;
 
   constructor(
     options: AllocatorOptions,
@@ -80,7 +82,7 @@ export class Ledger {
     this.now = options.now ?? Date.now;
     this.minCpus = options.minAllocatable?.cpus ?? 10;
     this.minMem = options.minAllocatable?.mem ?? 32 * 1024 * 1024;
-    this.defaultRefuseMs = (options.defaultRefuseSeconds ?? 5) * 1000;
+    this.defaultRefuseSeconds = options.defaultRefuseSeconds ?? DEFAULT_REFUSE_SECONDS;
   }
 
   /** The agent, or a coded error. */
@@ -97,6 +99,7 @@ export class Ledger {
     return framework;
   }
 
+  /** Adds an agent; `used` (framework id → resources) is already held there. */
   addAgent(spec: AllocatorAgent, used: ReadonlyMap<string, Resources>): void {
     if (this.agentById.has(spec.id))
       throw new GalaxyError('GALAXY_E_AGENT_DUPLICATE', `allocator: agent ${spec.id} exists`);
@@ -117,16 +120,18 @@ export class Ledger {
     for (const [frameworkId, resources] of used) this.hold(this.framework(frameworkId), agent, resources, 0);
   }
 
+  /** Removes an agent, releasing what frameworks held there and forgetting filters on it. */
   removeAgent(id: string): void {
     const agent = this.agent(id);
     for (const [framework, resources] of [...agent.allocations]) this.release(framework, agent, resources);
-    for (const framework of this.frameworks.values()) framework.filters.delete(agent.index);
+    for (const framework of this.frameworks.values()) framework.filters.forget(agent.index);
     this.changeTotals(agent.total, -1);
     this.agents[agent.index] = undefined;
     this.agentById.delete(id);
     this.freeIndexes.push(agent.index);
   }
 
+  /** Changes an agent's total; what is free is recomputed from what frameworks hold. */
   updateAgent(id: string, total: Resources): void {
     const agent = this.agent(id);
     this.changeTotals(agent.total, -1);
@@ -142,14 +147,14 @@ export class Ledger {
   /** Adds a framework holding nothing; see {@link Ledger.holdExisting} for what it already holds. */
   addFramework(spec: AllocatorFramework, active: boolean): FrameworkEntry {
     if (this.frameworks.has(spec.id))
-      throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `allocator: framework ${spec.id} exists`);
+      throw new GalaxyError('GALAXY_E_FRAMEWORK_DUPLICATE', `allocator: framework ${spec.id} exists`);
     const framework: FrameworkEntry = {
       id: spec.id,
       name: spec.name,
       role: spec.role,
       active,
       suppressed: false,
-      filters: new Map(),
+      filters: new RefuseFilters(),
       allocations: new Map(),
       allocated: new Float64Array(SCALAR_COUNT),
     };
@@ -157,6 +162,7 @@ export class Ledger {
     return framework;
   }
 
+  /** Removes a framework and frees what it held; returns its (now detached) entry. */
   removeFramework(id: string): FrameworkEntry {
     const framework = this.framework(id);
     for (const [agent, resources] of [...framework.allocations]) this.release(framework, agent, resources);
@@ -169,14 +175,14 @@ export class Ledger {
     return agent.active && ((agent.free[0] ?? 0) >= this.minCpus || (agent.free[1] ?? 0) >= this.minMem);
   }
 
+  /** True when the framework wants offers at all: active and not suppressed. */
+  offerable(framework: FrameworkEntry): boolean {
+    return framework.active && !framework.suppressed;
+  }
+
   /** True when the framework may be offered this agent now. Expired filters are dropped here. */
   eligible(framework: FrameworkEntry, agent: AgentEntry, now: number): boolean {
-    if (!framework.active || framework.suppressed) return false;
-    const until = framework.filters.get(agent.index);
-    if (until === undefined) return true;
-    if (until > now) return false;
-    framework.filters.delete(agent.index);
-    return true;
+    return framework.active && !framework.suppressed && !framework.filters.blocks(agent.index, now);
   }
 
   /** Gives everything free on the agent to the framework and returns it. */
@@ -200,8 +206,8 @@ export class Ledger {
     if (!framework || !agent) return; // already removed: what it held was freed then
     this.release(framework, agent, resources);
     if (filter) {
-      const ms = filter.refuseSeconds === undefined ? this.defaultRefuseMs : filter.refuseSeconds * 1000;
-      if (ms > 0) framework.filters.set(agent.index, this.now() + ms);
+      const ms = refuseMillis(filter.refuseSeconds, this.defaultRefuseSeconds);
+      if (ms > 0) framework.filters.refuse(agent.index, this.now() + ms);
     }
   }
 

@@ -5,7 +5,8 @@ import { ALLOCATOR_API_VERSION, type AllocatorPlugin } from '../allocator.js';
 import { DrfAllocator } from './drf-allocator.js';
 
 export { DrfAllocator } from './drf-allocator.js';
-export { DrfSorter } from './sorter.js';
+export { DrfSorter, type DrfSorterOptions } from './sorter.js';
+export type { Reservation, RoleQuota, TenancyPolicy } from './tenancy.js';
 
 /** The plugin object the loader finds under the name `drf`. */
 export const plugin: AllocatorPlugin = {

@@ -3,52 +3,28 @@
  *
  * Clients are paths (`eng/search`). Each node of the tree holds the allocation of its whole
  * subtree; its share is the maximum over scalar resources of allocation ÷ cluster total, divided
- * by the node's weight. Siblings are kept sorted by (share, allocation count, name). A client that
- * is also the parent of other clients (`eng` beside `eng/search`) is a virtual leaf `.` under its
- * own internal node, as in Mesos.
+ * by the node's weight. Siblings are kept sorted by (share, allocation count, path). A client that
+ * is also the prefix of other clients (`eng` beside `eng/search`) is a virtual leaf under its own
+ * internal node, as in Mesos, so `eng` competes with `eng/search` inside `eng`, and `eng` as a
+ * whole competes with `ops`.
+ *
+ * Inactive clients keep their allocation (it still counts in their ancestors' shares) but are
+ * skipped by {@link DrfSorter.first} and {@link DrfSorter.sorted}; a subtree without an active
+ * client is skipped whole, which keeps a pass cheap when most frameworks are suppressed.
  *
  * Shares change incrementally: an allocation updates the nodes on one path and moves each within
- * its siblings by binary search; only a change of the cluster totals re-sorts everything.
+ * its siblings by binary search. A change of totals or weights marks the tree dirty and the next
+ * walk re-sorts it once.
  */
+import { SCALARS, SorterNode, compareNodes, indexIn, lowerBound } from './sorter-node.js';
 
-const SCALARS = 4;
-
-/** One node of the tree. */
-class SorterNode {
-  readonly children: SorterNode[] = [];
-  readonly byName = new Map<string, SorterNode>();
-  readonly allocation = new Float64Array(SCALARS);
-  count = 0;
-  share = 0;
-  weight = 1;
-
-  constructor(
-    /** Full path of the node (the client's path for leaves). */
-    readonly path: string,
-    /** Segment name under the parent (`.` for a virtual leaf). */
-    readonly name: string,
-    public parent: SorterNode | undefined,
-    public leaf: boolean,
-  ) {}
-}
-
-function compare(a: SorterNode, b: SorterNode): number {
-  if (a.share !== b.share) return a.share - b.share;
-  if (a.count !== b.count) return a.count - b.count;
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : a.leaf === b.leaf ? 0 : a.leaf ? -1 : 1;
-}
-
-/** Index at which `node` sits (or would be inserted) in `list`, by binary search. */
-function lowerBound(list: readonly SorterNode[], node: SorterNode): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const probe = list[mid];
-    if (probe && compare(probe, node) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** Construction options of a {@link DrfSorter}. */
+export interface DrfSorterOptions {
+  /**
+   * True (default): `/` in a client name nests it, as for roles. False: names are opaque, as for
+   * the frameworks within one role.
+   */
+  readonly hierarchical?: boolean;
 }
 
 /** Hierarchical weighted DRF ordering of clients. */
@@ -57,12 +33,32 @@ export class DrfSorter {
   private readonly leaves = new Map<string, SorterNode>();
   private readonly weights = new Map<string, number>();
   private readonly total = new Float64Array(SCALARS);
+  private readonly scratch = new Float64Array(SCALARS);
+  private readonly hierarchical: boolean;
+  /** Cached shares and sibling order are stale (totals or weights changed). */
   private dirty = false;
 
-  /** Sets the cluster totals (cpus, mem, disk, gpus); every share changes, so the tree is re-sorted lazily. */
+  constructor(options: DrfSorterOptions = {}) {
+    this.hierarchical = options.hierarchical ?? true;
+  }
+
+  /** Number of clients, active or not. */
+  get size(): number {
+    return this.leaves.size;
+  }
+
+  /** Number of active clients. */
+  get activeCount(): number {
+    return this.root.active;
+  }
+
+  /** Sets the cluster totals (cpus, mem, disk, gpus). Every share changes: re-sorted on the next walk. */
   setTotal(total: ArrayLike<number>): void {
-    for (let i = 0; i < SCALARS; i++) this.total[i] = total[i] ?? 0;
-    this.dirty = true;
+    for (let i = 0; i < SCALARS; i++) {
+      const value = total[i] ?? 0;
+      if (this.total[i] !== value) this.dirty = true;
+      this.total[i] = value;
+    }
   }
 
   /** True when `path` is a client. */
@@ -70,93 +66,113 @@ export class DrfSorter {
     return this.leaves.has(path);
   }
 
-  /** Adds a client (no-op when present). */
-  add(path: string): void {
+  /** Adds a client holding nothing (no-op when present), active unless told otherwise. */
+  add(path: string, active = true): void {
     if (this.leaves.has(path)) return;
-    const segments = path.split('/');
+    const segments = this.hierarchical ? path.split('/') : [path];
     let parent = this.root;
+    let prefix = '';
     for (let i = 0; i < segments.length; i++) {
-      const prefix = segments.slice(0, i + 1).join('/');
       const segment = segments[i] ?? '';
-      let child = parent.byName.get(segment);
-      const last = i === segments.length - 1;
-      if (last) {
-        if (child) {
-          // An internal node already has this path: the client becomes its virtual leaf.
-          this.insert(child, this.newNode(prefix, '.', child, true));
-          this.leaves.set(path, child.byName.get('.') as SorterNode);
-        } else {
-          child = this.newNode(prefix, segment, parent, true);
-          this.insert(parent, child);
-          this.leaves.set(path, child);
-        }
+      prefix = i === 0 ? segment : `${prefix}/${segment}`;
+      const existing = parent.byName.get(segment);
+      if (i === segments.length - 1) {
+        // An internal node with this path already exists: the client becomes its virtual leaf.
+        const leaf = existing
+          ? this.attach(existing, new SorterNode(prefix, '.', existing, true))
+          : this.attach(parent, new SorterNode(prefix, segment, parent, true));
+        this.leaves.set(path, leaf);
+        if (active) this.changeActive(leaf, 1);
         return;
       }
-      if (!child) {
-        child = this.newNode(prefix, segment, parent, false);
-        this.insert(parent, child);
-      } else if (child.leaf) {
-        child = this.splitLeaf(child);
-      }
-      parent = child;
+      if (!existing) parent = this.attach(parent, new SorterNode(prefix, segment, parent, false));
+      else parent = existing.leaf ? this.splitLeaf(existing) : existing;
     }
   }
 
-  /** Removes a client; its allocation leaves the tree with it. */
+  /** Removes a client; its allocation leaves its ancestors' shares with it. */
   remove(path: string): void {
     const leaf = this.leaves.get(path);
     if (!leaf) return;
-    const negative = leaf.allocation.map((v) => -v);
-    this.update(path, negative, -leaf.count);
+    if (leaf.active > 0) this.changeActive(leaf, -1);
+    for (let i = 0; i < SCALARS; i++) this.scratch[i] = -(leaf.allocation[i] ?? 0);
+    this.update(path, this.scratch, -leaf.count);
     this.leaves.delete(path);
-    let node: SorterNode | undefined = leaf;
-    while (node?.parent && (node.leaf || node.children.length === 0)) {
-      const parent: SorterNode = node.parent;
+    // Detach the leaf, then every ancestor it leaves without children.
+    let node = leaf;
+    for (let parent = node.parent; parent; parent = node.parent) {
       this.detach(parent, node);
-      node = parent === this.root ? undefined : parent;
+      if (parent === this.root || parent.children.length > 0) break;
+      node = parent;
     }
   }
 
-  /** Sets the weight of the node at `path` (and of its virtual leaf). */
+  /** Offers go to the client again. */
+  activate(path: string): void {
+    const leaf = this.leaves.get(path);
+    if (leaf?.active === 0) this.changeActive(leaf, 1);
+  }
+
+  /** The client keeps its allocation but is skipped by the walk (disconnected or suppressed). */
+  deactivate(path: string): void {
+    const leaf = this.leaves.get(path);
+    if (leaf?.active === 1) this.changeActive(leaf, -1);
+  }
+
+  /** True when the client exists and is active. */
+  isActive(path: string): boolean {
+    return this.leaves.get(path)?.active === 1;
+  }
+
+  /**
+   * Sets the weight of the node at `path` (a client or a prefix; clients added later get it too).
+   * It sets how the node competes with its siblings; a client that is also a prefix competes
+   * with its own children at weight 1, as in Mesos.
+   */
   setWeight(path: string, weight: number): void {
     this.weights.set(path, weight);
     this.dirty = true;
   }
 
-  /** Records an allocation change of a client: `delta` scalars, `allocations` more allocations. */
+  /**
+   * Records an allocation change of a client: `delta` scalars (negative to give back), and
+   * `allocations` more allocations (for the tie-break). Each ancestor moves among its siblings.
+   */
   update(path: string, delta: ArrayLike<number>, allocations: number): void {
-    let node = this.leaves.get(path);
-    while (node?.parent) {
-      const parent: SorterNode = node.parent;
-      const index = this.dirty ? -1 : this.indexOf(parent, node);
-      if (index >= 0) parent.children.splice(index, 1);
-      for (let i = 0; i < SCALARS; i++) node.allocation[i] = (node.allocation[i] ?? 0) + (delta[i] ?? 0);
+    const leaf = this.leaves.get(path);
+    for (let node = leaf; node?.parent; node = node.parent) {
+      const siblings = node.parent.children;
+      const at = this.dirty ? -1 : indexIn(siblings, node);
+      const allocation = node.allocation;
+      for (let i = 0; i < SCALARS; i++) allocation[i] = (allocation[i] ?? 0) + (delta[i] ?? 0);
       node.count += allocations;
-      if (!this.dirty) {
+      if (at >= 0) {
         node.share = this.shareOf(node);
-        parent.children.splice(lowerBound(parent.children, node), 0, node);
+        this.reposition(siblings, at, node);
       }
-      node = parent;
     }
   }
 
-  /** The client's dominant share (weighted). */
+  /** The client's weighted dominant share; 0 for an unknown client. */
   share(path: string): number {
     const leaf = this.leaves.get(path);
     return leaf ? this.shareOf(leaf) : 0;
   }
 
   /**
-   * The first client, in DRF order (lowest weighted share first, depth first through the role
-   * tree), for which `accept` returns true; undefined when none does.
+   * The first active client, in DRF order (lowest weighted share first, depth first through the
+   * tree), for which `accept` returns true; undefined when none does. `accept` should be a
+   * long-lived function: the walk allocates nothing itself.
    */
   first(accept: (path: string) => boolean): string | undefined {
-    if (this.dirty) this.resort(this.root);
-    this.dirty = false;
+    if (this.dirty) {
+      this.resort(this.root);
+      this.dirty = false;
+    }
     return this.search(this.root, accept);
   }
 
-  /** Every client in DRF order (for tests and operators). */
+  /** Every active client in DRF order (Mesos' `sort()`), for tests and operators. */
   sorted(): string[] {
     const out: string[] = [];
     this.first((path) => {
@@ -167,7 +183,10 @@ export class DrfSorter {
   }
 
   private search(node: SorterNode, accept: (path: string) => boolean): string | undefined {
-    for (const child of node.children) {
+    const children = node.children;
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i];
+      if (child === undefined || child.active === 0) continue;
       if (child.leaf) {
         if (accept(child.path)) return child.path;
       } else {
@@ -190,52 +209,66 @@ export class DrfSorter {
     return share / node.weight;
   }
 
+  private weightOf(node: SorterNode): number {
+    return node.virtual ? 1 : (this.weights.get(node.path) ?? 1);
+  }
+
+  /** Moves `node`, whose key changed, from index `at` to its sorted place among `siblings`. */
+  private reposition(siblings: SorterNode[], at: number, node: SorterNode): void {
+    const before = siblings[at - 1];
+    const after = siblings[at + 1];
+    // Most changes keep the order (the node was already last, or still ahead of the next one).
+    if ((before === undefined || compareNodes(before, node) < 0) && (after === undefined || compareNodes(node, after) < 0))
+      return;
+    siblings.splice(at, 1);
+    siblings.splice(lowerBound(siblings, node), 0, node);
+  }
+
   private resort(node: SorterNode): void {
     for (const child of node.children) {
-      child.weight = this.weights.get(child.path) ?? 1;
+      child.weight = this.weightOf(child);
       child.share = this.shareOf(child);
       if (!child.leaf) this.resort(child);
     }
-    node.children.sort(compare);
+    node.children.sort(compareNodes);
   }
 
-  private newNode(path: string, name: string, parent: SorterNode, leaf: boolean): SorterNode {
-    const node = new SorterNode(path, name, parent, leaf);
-    node.weight = this.weights.get(path) ?? 1;
-    return node;
+  private changeActive(leaf: SorterNode, delta: number): void {
+    for (let node: SorterNode | undefined = leaf; node; node = node.parent) node.active += delta;
   }
 
-  private insert(parent: SorterNode, node: SorterNode): void {
-    parent.byName.set(node.name, node);
+  /** Puts `node` (allocation already set) among `parent`'s children. */
+  private attach(parent: SorterNode, node: SorterNode): SorterNode {
+    node.weight = this.weightOf(node);
     node.share = this.shareOf(node);
+    parent.byName.set(node.name, node);
     if (this.dirty) parent.children.push(node);
     else parent.children.splice(lowerBound(parent.children, node), 0, node);
+    return node;
   }
 
   private detach(parent: SorterNode, node: SorterNode): void {
     parent.byName.delete(node.name);
-    const index = this.dirty ? parent.children.indexOf(node) : this.indexOf(parent, node);
-    if (index >= 0) parent.children.splice(index, 1);
-  }
-
-  private indexOf(parent: SorterNode, node: SorterNode): number {
-    const i = lowerBound(parent.children, node);
-    return parent.children[i] === node ? i : parent.children.indexOf(node);
+    const at = this.dirty ? parent.children.indexOf(node) : indexIn(parent.children, node);
+    if (at >= 0) parent.children.splice(at, 1);
   }
 
   /** Turns a leaf into an internal node whose virtual leaf `.` keeps the client's allocation. */
   private splitLeaf(leaf: SorterNode): SorterNode {
-    const parent = leaf.parent as SorterNode;
+    const parent = leaf.parent ?? this.root;
     this.detach(parent, leaf);
-    const internal = this.newNode(leaf.path, leaf.name, parent, false);
-    internal.allocation.set(leaf.allocation);
-    internal.count = leaf.count;
-    this.insert(parent, internal);
-    const virtual = this.newNode(leaf.path, '.', internal, true);
-    virtual.allocation.set(leaf.allocation);
-    virtual.count = leaf.count;
-    this.insert(internal, virtual);
+    const internal = this.copyOf(leaf, new SorterNode(leaf.path, leaf.name, parent, false));
+    this.attach(parent, internal);
+    const virtual = this.copyOf(leaf, new SorterNode(leaf.path, '.', internal, true));
+    this.attach(internal, virtual);
     this.leaves.set(leaf.path, virtual);
     return internal;
+  }
+
+  private copyOf(from: SorterNode, to: SorterNode): SorterNode {
+    to.allocation.set(from.allocation);
+    to.count = from.count;
+    to.active = from.active;
+    return to;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A deliberately simple allocator: agents in registration order, each offered whole to the
- * next eligible framework in round-robin order. No fairness, no weights. It exists to show that
+ * A deliberately simple allocator: agents in the ledger's slot order (no shuffle), each offered
+ * whole to the next eligible framework in round-robin order. No fairness, no weights. It exists to show that
  * allocators are swappable (`--allocator first-fit`) and as a baseline for the DRF allocator.
  */
 import type { Allocation, AllocatorOptions } from '../allocator.js';

@@ -42,7 +42,8 @@ class RandomAllocator extends LedgerAllocator {
   }
 
   protected frameworkRemoved(framework: FrameworkEntry): void {
-    this.all.splice(this.all.indexOf(framework), 1);
+    const index = this.all.indexOf(framework);
+    if (index >= 0) this.all.splice(index, 1);
   }
 
   protected weightChanged(): void {
