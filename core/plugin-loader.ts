@@ -35,7 +35,13 @@ function isMeta(value: unknown): value is PluginMeta {
 /**
  * Finds a plugin of `kind` by built-in name, or imports the module at `spec` (absolute, or
  * relative to the working directory) and takes its default export or its `plugin` export.
- * Throws `GALAXY_E_PLUGIN_LOAD` or `GALAXY_E_PLUGIN_INCOMPATIBLE` naming the plugin.
+ * Throws `GALAXY_E_PLUGIN_LOAD` or `GALAXY_E_PLUGIN_INCOMPATIBLE` naming the plugin and `spec`.
+ *
+ * @param kind - what is loaded (`allocator`, `isolator`, …), for messages.
+ * @param spec - a key of `builtins`, or a module path.
+ * @param builtins - the plugins compiled into Galaxy, by name.
+ * @param apiVersion - the host's API version for this kind; the plugin's `galaxyApi` must admit its major.
+ * @param isPlugin - checks the kind-specific shape (e.g. a `create` factory) once the metadata is valid.
  */
 export async function loadPlugin<T extends PluginMeta>(
   kind: string,
@@ -46,7 +52,7 @@ export async function loadPlugin<T extends PluginMeta>(
 ): Promise<T> {
   const builtin = Object.hasOwn(builtins, spec) ? builtins[spec] : undefined;
   if (builtin) return builtin;
-  const looksLikePath = spec.includes('/') || spec.endsWith('.js') || spec.endsWith('.ts');
+  const looksLikePath = spec.includes('/') || spec.includes('\\') || /\.[cm]?[jt]s$/.test(spec);
   if (!looksLikePath) {
     throw new GalaxyError(
       'GALAXY_E_PLUGIN_LOAD',
@@ -54,14 +60,19 @@ export async function loadPlugin<T extends PluginMeta>(
     );
   }
   const path = isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
-  if (!existsSync(path)) throw new GalaxyError('GALAXY_E_PLUGIN_LOAD', `${kind} module ${path} does not exist`);
+  if (!existsSync(path)) {
+    throw new GalaxyError(
+      'GALAXY_E_PLUGIN_LOAD',
+      `${kind} "${spec}": module ${path} does not exist (paths are relative to ${process.cwd()})`,
+    );
+  }
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (error) {
     throw new GalaxyError(
       'GALAXY_E_PLUGIN_LOAD',
-      `${kind} module ${path} failed to load: ${error instanceof Error ? error.message : String(error)}`,
+      `${kind} "${spec}": module ${path} failed to load: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
   }
@@ -69,19 +80,19 @@ export async function loadPlugin<T extends PluginMeta>(
   if (!isMeta(candidate)) {
     throw new GalaxyError(
       'GALAXY_E_PLUGIN_LOAD',
-      `${kind} module ${path} exports no plugin: a default (or \`plugin\`) export with name, version and galaxyApi is required`,
+      `${kind} "${spec}": module ${path} exports no plugin: a default (or \`plugin\`) export with name, version and galaxyApi is required`,
     );
   }
   if (!apiCompatible(candidate.galaxyApi, apiVersion)) {
     throw new GalaxyError(
       'GALAXY_E_PLUGIN_INCOMPATIBLE',
-      `${kind} plugin "${candidate.name}" (${path}) supports API ${candidate.galaxyApi}, but this Galaxy provides ${apiVersion}`,
+      `${kind} plugin "${candidate.name}" (${spec}) supports ${kind} API ${candidate.galaxyApi}, but this Galaxy provides ${apiVersion}; use a build of the plugin for API ^${apiVersion.split('.')[0] ?? apiVersion}`,
     );
   }
   if (!isPlugin(candidate)) {
     throw new GalaxyError(
       'GALAXY_E_PLUGIN_LOAD',
-      `${kind} plugin "${candidate.name}" (${path}) does not have the shape of a ${kind} plugin`,
+      `${kind} plugin "${candidate.name}" (${spec}) does not have the shape of a ${kind} plugin (is its factory \`create\` missing?)`,
     );
   }
   return candidate;

@@ -78,7 +78,8 @@ export function runSleepers(options: SleepersOptions): { driver: SchedulerDriver
               resources: perTask,
               command: { shell: command, argv: [], env: {}, user: '' },
               labels: [],
-              killGraceS: 2, volumes: [],
+              killGraceS: 2,
+              volumes: [],
             });
           }
           if (tasks.length > 0) await d.launch([offer.id], tasks, { refuseSeconds: 1 });

@@ -4,10 +4,12 @@
  * acknowledges status updates, and re-subscribes on its own when the connection breaks — with the
  * same framework id, so its tasks survive — followed by implicit reconciliation.
  */
-import { credentials, status as grpcStatus, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { hostname } from 'node:os';
+import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Backoff } from '../../core/backoff.js';
 import { GalaxyError } from '../../core/errors.js';
-import { fromGrpcError } from '../../core/grpc-errors.js';
+import { callUnary, fromGrpcError } from '../../core/grpc-errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { Filters, FrameworkInfo, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import {
@@ -15,49 +17,75 @@ import {
   type Event,
   type Operation,
   type SchedulerCall,
+  type Subscribed,
 } from '../../proto/gen/galaxy/v1/scheduler.js';
 import type { Scheduler } from './scheduler.js';
+import { Watchdog } from './watchdog.js';
+
+/** The framework as the driver subscribes it; unset fields take the master's defaults. */
+export type FrameworkOptions = Partial<FrameworkInfo> & { readonly name: string };
 
 /** How to run a driver. */
 export interface DriverOptions {
   /** The master, `host:port`. */
   readonly master: string;
   /** The framework; set `id` to take over an existing framework (failover). */
-  readonly framework: Partial<FrameworkInfo> & { readonly name: string };
+  readonly framework: FrameworkOptions;
+  /** The framework's event handlers. */
   readonly scheduler: Scheduler;
-  /** Acknowledge updates after the handler returns. Default true. */
+  /** Acknowledge updates that carry a uuid once the `update` handler returns. Default true. */
   readonly autoAcknowledge?: boolean;
   /** Send an implicit RECONCILE after every (re-)subscription. Default true. */
   readonly reconcileOnSubscribe?: boolean;
-  /** Reconnect backoff (ms). Default 100 → 5000. */
+  /** Re-subscription backoff in ms. Default 100 → 5000. */
   readonly reconnect?: { readonly initialMs: number; readonly maxMs: number };
+  /** How long an open stream may stay silent before SUBSCRIBED arrives. Default 10 000 ms. */
+  readonly subscribeTimeoutMs?: number;
+  /** Deadline of each call; past it the call rejects with GALAXY_E_UNAVAILABLE. Default 30 000 ms. */
+  readonly callTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
-/** Errors after which re-subscribing cannot help. */
-const FATAL = new Set(['GALAXY_E_FRAMEWORK_INVALID', 'GALAXY_E_FRAMEWORK_UNKNOWN']);
+/** Heartbeat intervals that may pass in silence before the connection counts as dead. */
+const MISSED_HEARTBEATS = 3;
+
+/** Codes after which re-subscribing cannot help: the framework is gone or its info is refused. */
+const FATAL = new Set<string>(['GALAXY_E_FRAMEWORK_INVALID', 'GALAXY_E_FRAMEWORK_UNKNOWN', 'GALAXY_E_INVALID_ARGUMENT']);
+
+/** Marks code running inside a handler, so `stop()` from a handler does not wait for itself. */
+const insideHandler = new AsyncLocalStorage<true>();
 
 /** A framework's connection to the master. */
 export class SchedulerDriver {
-  private readonly client: SchedulerClient;
   private readonly log: Logger;
   private readonly backoff: Backoff;
+  private readonly watchdog: Watchdog;
+  private readonly target: string;
+  private client: SchedulerClient | undefined;
   private stream: ClientReadableStream<Event> | undefined;
   private id: string;
-  private stopped = false;
-  private tearingDown = false;
+  private running = false;
+  /** SUBSCRIBED arrived on the current stream. */
+  private connected = false;
   private everSubscribed = false;
+  private tearingDown = false;
+  private retry: NodeJS.Timeout | undefined;
+  /** Handlers run here one after the other, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
-  private retry?: NodeJS.Timeout;
-  private watchdog?: NodeJS.Timeout;
-  private lastEvent = 0;
-  private firstSubscription?: { resolve: (id: string) => void; reject: (error: GalaxyError) => void };
+  private pendingStart: { resolve: (id: string) => void; reject: (error: GalaxyError) => void } | undefined;
 
+  /** Creates a driver; nothing is sent before {@link start}. */
   constructor(private readonly options: DriverOptions) {
-    this.client = new SchedulerClient(options.master, credentials.createInsecure());
     this.log = options.logger ?? createLogger(`framework:${options.framework.name}`);
     this.backoff = new Backoff(options.reconnect?.initialMs ?? 100, options.reconnect?.maxMs ?? 5000);
+    this.target = `the master at ${options.master}`;
     this.id = options.framework.id ?? '';
+    this.watchdog = new Watchdog((silentMs) => {
+      const stream = this.stream;
+      if (!stream) return;
+      this.lost(stream, new GalaxyError('GALAXY_E_UNAVAILABLE', `nothing heard from ${this.target} for ${silentMs} ms`));
+      stream.cancel();
+    });
   }
 
   /** The framework id ('' before the first SUBSCRIBED). */
@@ -65,70 +93,73 @@ export class SchedulerDriver {
     return this.id;
   }
 
-  /** Subscribes; resolves with the framework id once SUBSCRIBED, rejects on a refusal. */
+  /**
+   * Subscribes and keeps the subscription alive. Resolves with the framework id once the first
+   * SUBSCRIBED has been handled; rejects when the master refuses the framework, or when
+   * {@link stop} comes first. An unreachable master is retried, not reported.
+   */
   start(): Promise<string> {
-    this.stopped = false;
-    return new Promise((resolve, reject) => {
-      this.firstSubscription = { resolve, reject };
-      this.subscribe();
+    if (this.running) return Promise.reject(new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'the driver is already started'));
+    this.running = true;
+    this.tearingDown = false;
+    this.client = new SchedulerClient(this.options.master, credentials.createInsecure());
+    const started = new Promise<string>((resolve, reject) => {
+      this.pendingStart = { resolve, reject };
     });
+    this.subscribe();
+    return started;
   }
 
-  /** Closes the connection without tearing down: the master keeps the tasks for the failover timeout. */
+  /**
+   * Closes the connection without tearing down: the master keeps the framework's tasks for its
+   * failover timeout, so this driver (or another one given the id) can take over. Resolves when
+   * no handler runs any more; safe to call from a handler.
+   */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    clearInterval(this.watchdog);
-    this.stream?.cancel();
-    this.stream = undefined;
-    this.client.close();
-    await this.queue;
+    this.close();
+    if (!insideHandler.getStore()) await this.queue;
   }
 
-  /** ACCEPT with operations. */
-  accept(offerIds: string[], operations: Operation[], filters?: Filters): Promise<void> {
-    return this.call({ $case: 'accept', accept: { offerIds, operations, filters } });
+  /** ACCEPT offers (all of one agent) with operations, or with one LAUNCH of the given tasks. */
+  accept(offerIds: readonly string[], work: readonly Operation[] | readonly TaskInfo[], filters?: Filters): Promise<void> {
+    return this.call({ $case: 'accept', accept: { offerIds: [...offerIds], operations: toOperations(work), filters } });
   }
 
-  /** ACCEPT with one LAUNCH of `tasks`. */
-  launch(offerIds: string[], tasks: TaskInfo[], filters?: Filters): Promise<void> {
-    return this.accept(offerIds, [{ operation: { $case: 'launch', launch: { taskInfos: tasks } } }], filters);
+  /** ACCEPT one offer (or several of one agent) with one LAUNCH of `tasks`. */
+  launch(offerIds: string | readonly string[], tasks: readonly TaskInfo[], filters?: Filters): Promise<void> {
+    return this.accept(typeof offerIds === 'string' ? [offerIds] : offerIds, tasks, filters);
   }
 
-  /** DECLINE, optionally filtering the agents for `refuseSeconds`. */
-  decline(offerIds: string[], filters?: Filters): Promise<void> {
-    return this.call({ $case: 'decline', decline: { offerIds, filters } });
+  /** DECLINE offers; `filters.refuseSeconds` keeps their agents from being offered again that long. */
+  decline(offerIds: readonly string[], filters?: Filters): Promise<void> {
+    return this.call({ $case: 'decline', decline: { offerIds: [...offerIds], filters } });
   }
 
-  /** REVIVE: clears filters and resumes offers. */
+  /** REVIVE: clears the framework's refuse filters and resumes offers after SUPPRESS. */
   revive(): Promise<void> {
     return this.call({ $case: 'revive', revive: { roles: [] } });
   }
 
-  /** SUPPRESS: no offers until REVIVE. */
+  /** SUPPRESS: no offers until REVIVE; what a framework with nothing to launch should say. */
   suppress(): Promise<void> {
     return this.call({ $case: 'suppress', suppress: { roles: [] } });
   }
 
-  /** KILL a task. */
+  /** KILL a task; its end arrives as a status update. */
   kill(taskId: string, agentId = ''): Promise<void> {
     return this.call({ $case: 'kill', kill: { taskId, agentId } });
   }
 
-  /** ACKNOWLEDGE a status update that carries a uuid. */
-  acknowledge(status: TaskStatus): Promise<void> {
-    return this.call({
-      $case: 'acknowledge',
-      acknowledge: { agentId: status.agentId, taskId: status.taskId, uuid: status.uuid },
-    });
+  /** ACKNOWLEDGE a status update that carries a uuid (only needed with `autoAcknowledge: false`). */
+  acknowledge(status: Pick<TaskStatus, 'agentId' | 'taskId' | 'uuid'>): Promise<void> {
+    const { agentId, taskId, uuid } = status;
+    return this.call({ $case: 'acknowledge', acknowledge: { agentId, taskId, uuid } });
   }
 
-  /** RECONCILE the named tasks, or every task when none are named. */
-  reconcile(tasks: { taskId: string; agentId?: string }[] = []): Promise<void> {
-    return this.call({
-      $case: 'reconcile',
-      reconcile: { tasks: tasks.map((t) => ({ taskId: t.taskId, agentId: t.agentId ?? '' })) },
-    });
+  /** RECONCILE the named tasks, or every task the master knows when none are named (implicit). */
+  reconcile(tasks: readonly { readonly taskId: string; readonly agentId?: string }[] = []): Promise<void> {
+    const named = tasks.map((t) => ({ taskId: t.taskId, agentId: t.agentId ?? '' }));
+    return this.call({ $case: 'reconcile', reconcile: { tasks: named } });
   }
 
   /** TEARDOWN: the master kills every task of the framework and forgets it; the driver stops. */
@@ -137,9 +168,13 @@ export class SchedulerDriver {
     this.tearingDown = true;
     try {
       await this.call({ $case: 'teardown', teardown: {} });
-    } finally {
+    } catch (error) {
       this.tearingDown = false;
+      if (this.running && !this.stream && !this.retry) this.resubscribeLater('teardown failed');
+      throw error;
     }
+    // The id is dead now; a later start() subscribes a new framework.
+    this.id = '';
     await this.stop();
   }
 
@@ -149,109 +184,139 @@ export class SchedulerDriver {
   }
 
   private call(body: NonNullable<SchedulerCall['call']>): Promise<void> {
-    if (this.id === '')
-      return Promise.reject(new GalaxyError('GALAXY_E_FRAMEWORK_UNKNOWN', 'the driver has not subscribed yet'));
-    return new Promise((resolve, reject) => {
-      this.client.call({ frameworkId: this.id, call: body }, (error: ServiceError | null) => {
-        if (error) reject(fromGrpcError(error, `the master at ${this.options.master}`));
-        else resolve();
-      });
-    });
+    const client = this.client;
+    if (!client) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is not started'));
+    if (this.id === '') {
+      return Promise.reject(
+        new GalaxyError('GALAXY_E_FRAMEWORK_UNKNOWN', 'the driver has not subscribed yet; await start() first'),
+      );
+    }
+    const deadline = Date.now() + (this.options.callTimeoutMs ?? 30_000);
+    const request: SchedulerCall = { frameworkId: this.id, call: body };
+    return callUnary(this.target, (done) => client.call(request, new Metadata(), { deadline }, done)).then(
+      () => undefined,
+    );
   }
 
   private subscribe(): void {
-    if (this.stopped) return;
+    const client = this.client;
+    if (!this.running || !client) return;
     const info: FrameworkInfo = {
       role: '*',
       user: '',
       failoverTimeoutS: 0,
-      hostname: '',
+      hostname: hostname(),
       ...this.options.framework,
       id: this.id,
     };
-    const stream = this.client.subscribe({ frameworkInfo: info });
+    const stream = client.subscribe({ frameworkInfo: info });
     this.stream = stream;
-    this.lastEvent = Date.now();
+    this.watchdog.arm(this.options.subscribeTimeoutMs ?? 10_000);
     stream.on('data', (event: Event) => {
-      this.lastEvent = Date.now();
-      this.queue = this.queue
-        .then(() => this.dispatch(event))
-        .catch((error: unknown) => {
-          this.log.error({ err: String(error) }, 'a scheduler handler failed');
-        });
+      if (stream !== this.stream) return; // a stream already given up on
+      this.watchdog.heard();
+      if (event.event?.$case === 'subscribed') this.connectedTo(event.event.subscribed);
+      this.enqueue(() => this.dispatch(event));
     });
     stream.on('error', (error: ServiceError) => {
-      if (error.code === grpcStatus.CANCELLED && this.stopped) return;
-      this.broken(stream, fromGrpcError(error, `the master at ${this.options.master}`));
+      this.lost(stream, fromGrpcError(error, this.target));
     });
     stream.on('end', () => {
-      this.broken(stream, new GalaxyError('GALAXY_E_UNAVAILABLE', 'the master closed the event stream'));
+      this.lost(stream, new GalaxyError('GALAXY_E_UNAVAILABLE', `${this.target} closed the event stream`));
     });
   }
 
-  private broken(stream: ClientReadableStream<Event>, error: GalaxyError): void {
-    if (this.stream !== stream || this.stopped || this.tearingDown) return;
+  /** Transport bookkeeping for SUBSCRIBED, done on arrival so a slow handler cannot delay it. */
+  private connectedTo(subscribed: Subscribed): void {
+    this.id = subscribed.frameworkId;
+    this.connected = true;
+    this.backoff.reset();
+    this.watchdog.arm(subscribed.heartbeatIntervalS * 1000 * MISSED_HEARTBEATS);
+  }
+
+  /** The stream ended, failed or went silent: re-subscribe, or give up on a fatal refusal. */
+  private lost(stream: ClientReadableStream<Event>, error: GalaxyError): void {
+    if (stream !== this.stream) return;
     this.stream = undefined;
-    clearInterval(this.watchdog);
+    this.watchdog.disarm();
+    const wasConnected = this.connected;
+    this.connected = false;
+    if (!this.running || this.tearingDown) return;
     if (FATAL.has(error.code)) {
-      this.log.error({ code: error.code }, error.message);
-      this.firstSubscription?.reject(error);
-      this.firstSubscription = undefined;
-      this.queue = this.queue.then(() =>
-        this.options.scheduler.error?.(this, { code: error.code, message: error.message }),
-      );
-      void this.stop();
+      this.fatal(error);
       return;
     }
-    const delay = this.backoff.next();
-    this.log.warn({ reason: error.message, retryMs: delay }, 'disconnected from the master; re-subscribing');
-    if (this.everSubscribed) this.queue = this.queue.then(() => this.options.scheduler.disconnected?.(this));
+    if (wasConnected) this.enqueue(async () => this.options.scheduler.disconnected?.(this));
+    this.resubscribeLater(error.message);
+  }
+
+  private resubscribeLater(reason: string): void {
+    const delayMs = this.backoff.next();
+    this.log.warn({ reason, retryMs: delayMs }, 'not subscribed to the master; re-subscribing');
     this.retry = setTimeout(() => {
+      this.retry = undefined;
       this.subscribe();
-    }, delay);
+    }, delayMs);
+  }
+
+  /** Stops for good and tells the framework why. */
+  private fatal(error: GalaxyError): void {
+    this.log.error({ code: error.code }, error.message);
+    this.pendingStart?.reject(error);
+    this.pendingStart = undefined;
+    this.close();
+    this.enqueue(async () => this.options.scheduler.error?.(this, { code: error.code, message: error.detail }), true);
+  }
+
+  /** The synchronous part of stopping: no stream, no timers, no client. */
+  private close(): void {
+    this.running = false;
+    this.connected = false;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    this.watchdog.disarm();
+    const stream = this.stream;
+    this.stream = undefined;
+    stream?.cancel();
+    this.client?.close();
+    this.client = undefined;
+    this.pendingStart?.reject(
+      new GalaxyError('GALAXY_E_UNAVAILABLE', `the driver was stopped before ${this.target} accepted the subscription`),
+    );
+    this.pendingStart = undefined;
+  }
+
+  /** Runs `work` after every earlier handler; after stop only `evenStopped` work still runs. */
+  private enqueue(work: () => Promise<void>, evenStopped = false): void {
+    this.queue = this.queue
+      .then(() => (this.running || evenStopped ? insideHandler.run(true, work) : undefined))
+      .catch((error: unknown) => {
+        this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'a scheduler handler failed');
+      });
   }
 
   private async dispatch(event: Event): Promise<void> {
     const body = event.event;
     const scheduler = this.options.scheduler;
     switch (body?.$case) {
-      case 'subscribed': {
-        const resubscribed = this.everSubscribed;
-        this.id = body.subscribed.frameworkId;
-        this.everSubscribed = true;
-        this.backoff.reset();
-        this.startWatchdog(body.subscribed.heartbeatIntervalS);
-        this.firstSubscription?.resolve(this.id);
-        this.firstSubscription = undefined;
-        await scheduler.subscribed?.(this, { ...body.subscribed, resubscribed });
-        if (this.options.reconcileOnSubscribe ?? true) await this.reconcile();
+      case 'subscribed':
+        await this.subscribed(body.subscribed);
         return;
-      }
       case 'offers':
         await scheduler.offers?.(this, body.offers.offers);
         return;
       case 'rescind':
         await scheduler.rescind?.(this, body.rescind.offerId);
         return;
-      case 'update': {
-        const status = body.update.status;
-        if (!status) return;
-        await scheduler.update?.(this, status);
-        if (status.uuid !== '' && !this.stopped && (this.options.autoAcknowledge ?? true)) {
-          await this.acknowledge(status).catch((error: unknown) => {
-            if (this.stopped || this.tearingDown) return; // the master forgets the framework anyway
-            this.log.warn(
-              { task: status.taskId, err: String(error) },
-              'acknowledgement failed; the update will come again',
-            );
-          });
-        }
+      case 'update':
+        if (body.update.status) await this.update(body.update.status);
         return;
-      }
       case 'failure':
         await scheduler.failure?.(this, body.failure.agentId);
         return;
       case 'error':
+        // A fatal code means the master has dropped us: stop first, so the handler sees a stopped driver.
+        if (FATAL.has(body.error.code)) this.close();
         await scheduler.error?.(this, body.error);
         return;
       case 'message':
@@ -263,21 +328,34 @@ export class SchedulerDriver {
     }
   }
 
-  /** Treats more than three missed heartbeats as a dead connection. */
-  private startWatchdog(intervalS: number): void {
-    clearInterval(this.watchdog);
-    if (!(intervalS > 0)) return;
-    const limitMs = intervalS * 1000 * 3;
-    this.watchdog = setInterval(
-      () => {
-        if (Date.now() - this.lastEvent > limitMs && this.stream) {
-          const stream = this.stream;
-          this.broken(stream, new GalaxyError('GALAXY_E_UNAVAILABLE', `no heartbeat for ${limitMs} ms`));
-          stream.cancel();
-        }
-      },
-      Math.min(1000, intervalS * 1000),
-    );
-    this.watchdog.unref();
+  private async subscribed(subscribed: Subscribed): Promise<void> {
+    const resubscribed = this.everSubscribed;
+    this.everSubscribed = true;
+    await this.options.scheduler.subscribed?.(this, { ...subscribed, resubscribed });
+    this.pendingStart?.resolve(subscribed.frameworkId);
+    this.pendingStart = undefined;
+    if (!(this.options.reconcileOnSubscribe ?? true)) return;
+    await this.reconcile().catch((error: unknown) => {
+      // The next subscription reconciles again; nothing is lost by only logging here.
+      this.log.warn({ err: String(error) }, 'implicit reconciliation failed');
+    });
   }
+
+  private async update(status: TaskStatus): Promise<void> {
+    await this.options.scheduler.update?.(this, status);
+    // Reconciliation answers carry no uuid: there is nothing to acknowledge.
+    if (status.uuid === '' || !(this.options.autoAcknowledge ?? true) || !this.running) return;
+    await this.acknowledge(status).catch((error: unknown) => {
+      if (!this.running || this.tearingDown) return; // the master forgets the framework anyway
+      this.log.warn({ task: status.taskId, err: String(error) }, 'acknowledgement failed; the update will come again');
+    });
+  }
+}
+
+/** LAUNCH operations as given, or one LAUNCH wrapping bare tasks. */
+function toOperations(work: readonly Operation[] | readonly TaskInfo[]): Operation[] {
+  const tasks = work.filter((w): w is TaskInfo => 'taskId' in w);
+  const operations = work.filter((w): w is Operation => !('taskId' in w));
+  if (tasks.length === 0) return operations;
+  return [...operations, { operation: { $case: 'launch', launch: { taskInfos: tasks } } }];
 }

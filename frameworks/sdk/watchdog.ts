@@ -24,9 +24,12 @@ export class Watchdog {
     this.limitMs = limitMs;
     this.lastHeard = Date.now();
     // Checking a few times per limit bounds the detection delay to about 1.25 × the limit.
-    this.timer = setInterval(() => {
-      this.check();
-    }, Math.max(10, Math.round(limitMs / 4)));
+    this.timer = setInterval(
+      () => {
+        this.check();
+      },
+      Math.max(10, Math.round(limitMs / 4)),
+    );
     // The watchdog alone must never keep a process alive.
     this.timer.unref();
   }
