@@ -87,7 +87,9 @@ describe('loadPlugin', () => {
   it('refuses a plugin written for another major API version, naming it and both versions', async () => {
     await expect(load(join(dir, 'future.mjs'))).rejects.toMatchObject({
       code: 'GALAXY_E_PLUGIN_INCOMPATIBLE',
-      message: expect.stringMatching(/widget plugin "future" .* supports widget API \^2, but this Galaxy provides 1\.2\.0/) as string,
+      message: expect.stringMatching(
+        /widget plugin "future" .* supports widget API \^2, but this Galaxy provides 1\.2\.0/,
+      ) as string,
     });
   });
 });

@@ -102,6 +102,9 @@ export class AgentsController {
     const record = this.ctx.tasks.get(key);
     const update: TaskStatus = { ...status, agentId: agent.info.id };
     if (record) this.ctx.applyStatus(record, update);
+    const completed = record ? undefined : this.ctx.completed.get(key);
+    // A task forgotten early (its framework was torn down) still ends: record how.
+    if (completed && !isTerminal(completed.state)) Object.assign(completed, { state: update.state, status: update });
     const framework = this.ctx.frameworks.get(status.frameworkId);
     if (!framework || this.ctx.removedFrameworks.has(status.frameworkId) || (!record && this.ctx.completed.has(key))) {
       // Nobody will ever acknowledge it: acknowledge on the framework's behalf so the agent stops retrying.

@@ -1,5 +1,5 @@
 /**
- * The framework SDK: write a scheduler, hand it to a driver.
+ * The framework SDK: write a {@link Scheduler}, hand it to a {@link SchedulerDriver}.
  */
-export { SchedulerDriver, type DriverOptions } from './scheduler-driver.js';
-export type { Scheduler, SubscribedInfo } from './scheduler.js';
+export { SchedulerDriver, type DriverOptions, type FrameworkOptions } from './scheduler-driver.js';
+export type { Scheduler, SchedulerError, SubscribedInfo } from './scheduler.js';

@@ -6,21 +6,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
-import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { Backoff } from '../../core/backoff.js';
 import { GalaxyError } from '../../core/errors.js';
-import { callUnary, fromGrpcError } from '../../core/grpc-errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { Filters, FrameworkInfo, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import {
-  SchedulerClient,
-  type Event,
-  type Operation,
-  type SchedulerCall,
-  type Subscribed,
-} from '../../proto/gen/galaxy/v1/scheduler.js';
+import type { Event, Operation, SchedulerCall, Subscribed } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { FATAL_CODES, MasterLink } from './master-link.js';
 import type { Scheduler } from './scheduler.js';
-import { Watchdog } from './watchdog.js';
 
 /** The framework as the driver subscribes it; unset fields take the master's defaults. */
 export type FrameworkOptions = Partial<FrameworkInfo> & { readonly name: string };
@@ -46,30 +37,16 @@ export interface DriverOptions {
   readonly logger?: Logger;
 }
 
-/** Heartbeat intervals that may pass in silence before the connection counts as dead. */
-const MISSED_HEARTBEATS = 3;
-
-/** Codes after which re-subscribing cannot help: the framework is gone or its info is refused. */
-const FATAL = new Set<string>(['GALAXY_E_FRAMEWORK_INVALID', 'GALAXY_E_FRAMEWORK_UNKNOWN', 'GALAXY_E_INVALID_ARGUMENT']);
-
 /** Marks code running inside a handler, so `stop()` from a handler does not wait for itself. */
 const insideHandler = new AsyncLocalStorage<true>();
 
 /** A framework's connection to the master. */
 export class SchedulerDriver {
   private readonly log: Logger;
-  private readonly backoff: Backoff;
-  private readonly watchdog: Watchdog;
-  private readonly target: string;
-  private client: SchedulerClient | undefined;
-  private stream: ClientReadableStream<Event> | undefined;
+  private link: MasterLink | undefined;
+  /** The id to subscribe with next; kept across stop() so a restart fails over. */
   private id: string;
-  private running = false;
-  /** SUBSCRIBED arrived on the current stream. */
-  private connected = false;
   private everSubscribed = false;
-  private tearingDown = false;
-  private retry: NodeJS.Timeout | undefined;
   /** Handlers run here one after the other, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private pendingStart: { resolve: (id: string) => void; reject: (error: GalaxyError) => void } | undefined;
@@ -77,20 +54,12 @@ export class SchedulerDriver {
   /** Creates a driver; nothing is sent before {@link start}. */
   constructor(private readonly options: DriverOptions) {
     this.log = options.logger ?? createLogger(`framework:${options.framework.name}`);
-    this.backoff = new Backoff(options.reconnect?.initialMs ?? 100, options.reconnect?.maxMs ?? 5000);
-    this.target = `the master at ${options.master}`;
     this.id = options.framework.id ?? '';
-    this.watchdog = new Watchdog((silentMs) => {
-      const stream = this.stream;
-      if (!stream) return;
-      this.lost(stream, new GalaxyError('GALAXY_E_UNAVAILABLE', `nothing heard from ${this.target} for ${silentMs} ms`));
-      stream.cancel();
-    });
   }
 
   /** The framework id ('' before the first SUBSCRIBED). */
   get frameworkId(): string {
-    return this.id;
+    return this.link?.frameworkId ?? this.id;
   }
 
   /**
@@ -99,14 +68,40 @@ export class SchedulerDriver {
    * {@link stop} comes first. An unreachable master is retried, not reported.
    */
   start(): Promise<string> {
-    if (this.running) return Promise.reject(new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'the driver is already started'));
-    this.running = true;
-    this.tearingDown = false;
-    this.client = new SchedulerClient(this.options.master, credentials.createInsecure());
+    if (this.link) return Promise.reject(new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'the driver is already started'));
     const started = new Promise<string>((resolve, reject) => {
       this.pendingStart = { resolve, reject };
     });
-    this.subscribe();
+    const info: FrameworkInfo = {
+      role: '*',
+      user: '',
+      failoverTimeoutS: 0,
+      hostname: hostname(),
+      ...this.options.framework,
+      id: this.id,
+    };
+    const link: MasterLink = new MasterLink(
+      {
+        master: this.options.master,
+        reconnect: this.options.reconnect ?? { initialMs: 100, maxMs: 5000 },
+        subscribeTimeoutMs: this.options.subscribeTimeoutMs ?? 10_000,
+        callTimeoutMs: this.options.callTimeoutMs ?? 30_000,
+        log: this.log,
+      },
+      info,
+      {
+        event: (event) => {
+          this.enqueue(link, () => this.dispatch(event));
+        },
+        lost: (_error, wasSubscribed) => {
+          if (wasSubscribed) this.enqueue(link, async () => this.options.scheduler.disconnected?.(this));
+        },
+        refused: (error) => {
+          this.fatal(link, error);
+        },
+      },
+    );
+    this.link = link;
     return started;
   }
 
@@ -121,7 +116,11 @@ export class SchedulerDriver {
   }
 
   /** ACCEPT offers (all of one agent) with operations, or with one LAUNCH of the given tasks. */
-  accept(offerIds: readonly string[], work: readonly Operation[] | readonly TaskInfo[], filters?: Filters): Promise<void> {
+  accept(
+    offerIds: readonly string[],
+    work: readonly Operation[] | readonly TaskInfo[],
+    filters?: Filters,
+  ): Promise<void> {
     return this.call({ $case: 'accept', accept: { offerIds: [...offerIds], operations: toOperations(work), filters } });
   }
 
@@ -164,18 +163,18 @@ export class SchedulerDriver {
 
   /** TEARDOWN: the master kills every task of the framework and forgets it; the driver stops. */
   async teardown(): Promise<void> {
-    // The master closes the stream as it tears down: that end is expected, not a failure to heal.
-    this.tearingDown = true;
+    const link = this.link;
+    if (link) link.expectingEnd = true;
     try {
       await this.call({ $case: 'teardown', teardown: {} });
     } catch (error) {
-      this.tearingDown = false;
-      if (this.running && !this.stream && !this.retry) this.resubscribeLater('teardown failed');
+      link?.teardownFailed();
       throw error;
     }
+    this.close();
     // The id is dead now; a later start() subscribes a new framework.
     this.id = '';
-    await this.stop();
+    if (!insideHandler.getStore()) await this.queue;
   }
 
   /** MESSAGE: bytes to a task on an agent. */
@@ -184,112 +183,42 @@ export class SchedulerDriver {
   }
 
   private call(body: NonNullable<SchedulerCall['call']>): Promise<void> {
-    const client = this.client;
-    if (!client) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is not started'));
-    if (this.id === '') {
-      return Promise.reject(
-        new GalaxyError('GALAXY_E_FRAMEWORK_UNKNOWN', 'the driver has not subscribed yet; await start() first'),
-      );
-    }
-    const deadline = Date.now() + (this.options.callTimeoutMs ?? 30_000);
-    const request: SchedulerCall = { frameworkId: this.id, call: body };
-    return callUnary(this.target, (done) => client.call(request, new Metadata(), { deadline }, done)).then(
-      () => undefined,
-    );
-  }
-
-  private subscribe(): void {
-    const client = this.client;
-    if (!this.running || !client) return;
-    const info: FrameworkInfo = {
-      role: '*',
-      user: '',
-      failoverTimeoutS: 0,
-      hostname: hostname(),
-      ...this.options.framework,
-      id: this.id,
-    };
-    const stream = client.subscribe({ frameworkInfo: info });
-    this.stream = stream;
-    this.watchdog.arm(this.options.subscribeTimeoutMs ?? 10_000);
-    stream.on('data', (event: Event) => {
-      if (stream !== this.stream) return; // a stream already given up on
-      this.watchdog.heard();
-      if (event.event?.$case === 'subscribed') this.connectedTo(event.event.subscribed);
-      this.enqueue(() => this.dispatch(event));
-    });
-    stream.on('error', (error: ServiceError) => {
-      this.lost(stream, fromGrpcError(error, this.target));
-    });
-    stream.on('end', () => {
-      this.lost(stream, new GalaxyError('GALAXY_E_UNAVAILABLE', `${this.target} closed the event stream`));
-    });
-  }
-
-  /** Transport bookkeeping for SUBSCRIBED, done on arrival so a slow handler cannot delay it. */
-  private connectedTo(subscribed: Subscribed): void {
-    this.id = subscribed.frameworkId;
-    this.connected = true;
-    this.backoff.reset();
-    this.watchdog.arm(subscribed.heartbeatIntervalS * 1000 * MISSED_HEARTBEATS);
-  }
-
-  /** The stream ended, failed or went silent: re-subscribe, or give up on a fatal refusal. */
-  private lost(stream: ClientReadableStream<Event>, error: GalaxyError): void {
-    if (stream !== this.stream) return;
-    this.stream = undefined;
-    this.watchdog.disarm();
-    const wasConnected = this.connected;
-    this.connected = false;
-    if (!this.running || this.tearingDown) return;
-    if (FATAL.has(error.code)) {
-      this.fatal(error);
-      return;
-    }
-    if (wasConnected) this.enqueue(async () => this.options.scheduler.disconnected?.(this));
-    this.resubscribeLater(error.message);
-  }
-
-  private resubscribeLater(reason: string): void {
-    const delayMs = this.backoff.next();
-    this.log.warn({ reason, retryMs: delayMs }, 'not subscribed to the master; re-subscribing');
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      this.subscribe();
-    }, delayMs);
+    if (!this.link) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is not started'));
+    return this.link.call(body);
   }
 
   /** Stops for good and tells the framework why. */
-  private fatal(error: GalaxyError): void {
+  private fatal(link: MasterLink, error: GalaxyError): void {
+    if (link !== this.link) return;
     this.log.error({ code: error.code }, error.message);
     this.pendingStart?.reject(error);
     this.pendingStart = undefined;
     this.close();
-    this.enqueue(async () => this.options.scheduler.error?.(this, { code: error.code, message: error.detail }), true);
+    this.enqueue(undefined, async () =>
+      this.options.scheduler.error?.(this, { code: error.code, message: error.detail, fatal: true }),
+    );
   }
 
-  /** The synchronous part of stopping: no stream, no timers, no client. */
+  /** The synchronous part of stopping: the link closes; queued events are dropped. */
   private close(): void {
-    this.running = false;
-    this.connected = false;
-    clearTimeout(this.retry);
-    this.retry = undefined;
-    this.watchdog.disarm();
-    const stream = this.stream;
-    this.stream = undefined;
-    stream?.cancel();
-    this.client?.close();
-    this.client = undefined;
+    const link = this.link;
+    this.link = undefined;
+    if (!link) return;
+    this.id = link.frameworkId;
+    link.close();
     this.pendingStart?.reject(
-      new GalaxyError('GALAXY_E_UNAVAILABLE', `the driver was stopped before ${this.target} accepted the subscription`),
+      new GalaxyError('GALAXY_E_UNAVAILABLE', `the driver was stopped before ${link.target} accepted the subscription`),
     );
     this.pendingStart = undefined;
   }
 
-  /** Runs `work` after every earlier handler; after stop only `evenStopped` work still runs. */
-  private enqueue(work: () => Promise<void>, evenStopped = false): void {
+  /**
+   * Runs `work` after every earlier handler, if `link` is still the driver's by then: events of a
+   * stopped link are dropped. Work of no link always runs.
+   */
+  private enqueue(link: MasterLink | undefined, work: () => Promise<void>): void {
     this.queue = this.queue
-      .then(() => (this.running || evenStopped ? insideHandler.run(true, work) : undefined))
+      .then(() => (link === undefined || link === this.link ? insideHandler.run(true, work) : undefined))
       .catch((error: unknown) => {
         this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'a scheduler handler failed');
       });
@@ -314,11 +243,13 @@ export class SchedulerDriver {
       case 'failure':
         await scheduler.failure?.(this, body.failure.agentId);
         return;
-      case 'error':
+      case 'error': {
         // A fatal code means the master has dropped us: stop first, so the handler sees a stopped driver.
-        if (FATAL.has(body.error.code)) this.close();
-        await scheduler.error?.(this, body.error);
+        const fatal = FATAL_CODES.has(body.error.code);
+        if (fatal) this.close();
+        await scheduler.error?.(this, { ...body.error, fatal });
         return;
+      }
       case 'message':
         await scheduler.message?.(this, body.message);
         return;
@@ -344,9 +275,9 @@ export class SchedulerDriver {
   private async update(status: TaskStatus): Promise<void> {
     await this.options.scheduler.update?.(this, status);
     // Reconciliation answers carry no uuid: there is nothing to acknowledge.
-    if (status.uuid === '' || !(this.options.autoAcknowledge ?? true) || !this.running) return;
+    if (status.uuid === '' || !(this.options.autoAcknowledge ?? true) || !this.link) return;
     await this.acknowledge(status).catch((error: unknown) => {
-      if (!this.running || this.tearingDown) return; // the master forgets the framework anyway
+      if (!this.link || this.link.expectingEnd) return; // the master forgets the framework anyway
       this.log.warn({ task: status.taskId, err: String(error) }, 'acknowledgement failed; the update will come again');
     });
   }

@@ -24,6 +24,8 @@ export interface SchedulerError {
   /** A `GALAXY_E_*` code. */
   readonly code: string;
   readonly message: string;
+  /** True when re-subscribing cannot help (torn down, or refused): the driver has stopped. */
+  readonly fatal: boolean;
 }
 
 /** A framework's event handlers. */
@@ -46,8 +48,8 @@ export interface Scheduler {
   /** An agent was lost; its tasks' updates (TASK_LOST) follow separately. */
   failure?(driver: SchedulerDriver, agentId: string): void | Promise<void>;
   /**
-   * The master reported an error. When the code makes re-subscribing pointless (the framework was
-   * torn down or its info is invalid), the driver has stopped by the time this runs.
+   * The master reported an error, on the event stream or by refusing the subscription. A fatal
+   * one has stopped the driver by the time this runs.
    */
   error?(driver: SchedulerDriver, error: SchedulerError): void | Promise<void>;
   /** Bytes sent by something running on an agent. */

@@ -365,3 +365,31 @@ describe('master protocol', () => {
     expect(rescind.event?.$case === 'rescind' && rescind.event.rescind.offerId).toBe(offer.id);
   });
 });
+
+describe('master bookkeeping after teardown', () => {
+  it("records the end of a torn-down framework's tasks", async () => {
+    const a = agent(master.address, {});
+    const agentId = await a.registered;
+    const fw = framework({ name: 'short-lived' });
+    const frameworkId = await fw.frameworkId;
+    const offer = await firstOffer(fw);
+    await launchOn(fw, offer, [task('t1')]);
+    await a.received.waitFor((m) => m.message?.$case === 'runTask');
+    await fw.call({ call: { $case: 'teardown', teardown: {} } });
+    await a.received.waitFor((m) => m.message?.$case === 'killTask');
+    const killed = {
+      taskId: 't1',
+      frameworkId,
+      agentId,
+      state: TaskState.TASK_KILLED,
+      message: '',
+      reason: 'killed',
+      source: StatusSource.SOURCE_AGENT,
+      timestamp: 0,
+      uuid: 'u-k',
+    };
+    a.send({ message: { $case: 'statusUpdate', statusUpdate: { status: killed } } });
+    await a.received.waitFor((m) => m.message?.$case === 'ack' && m.message.ack.uuid === 'u-k');
+    expect(master.view.tasks('').find((t) => t.taskId === 't1')?.state).toBe(TaskState.TASK_KILLED);
+  });
+});

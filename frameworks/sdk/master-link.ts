@@ -1,0 +1,174 @@
+/**
+ * A framework's link to the master, below the driver: one gRPC channel, the SUBSCRIBE event
+ * stream kept alive (re-subscribed with backoff under the same framework id when it ends, fails
+ * or goes silent), and unary calls. It knows nothing of handlers; the driver does.
+ */
+import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Backoff } from '../../core/backoff.js';
+import { GalaxyError } from '../../core/errors.js';
+import { callUnary, fromGrpcError } from '../../core/grpc-errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { FrameworkInfo } from '../../proto/gen/galaxy/v1/common.js';
+import { SchedulerClient, type Event, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { Watchdog } from './watchdog.js';
+
+/** How a link connects. */
+export interface MasterLinkOptions {
+  /** The master, `host:port`. */
+  readonly master: string;
+  /** Re-subscription backoff in ms. */
+  readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
+  /** How long an open stream may stay silent before SUBSCRIBED arrives. */
+  readonly subscribeTimeoutMs: number;
+  /** Deadline of each call. */
+  readonly callTimeoutMs: number;
+  readonly log: Logger;
+}
+
+/** What the link reports to its owner. */
+export interface MasterLinkListener {
+  /** An event of the current stream, after the link's own bookkeeping. */
+  event(event: Event): void;
+  /** The stream broke; the link re-subscribes. `wasSubscribed`: SUBSCRIBED had arrived on it. */
+  lost(error: GalaxyError, wasSubscribed: boolean): void;
+  /** The master refused the framework for good; the link has closed. */
+  refused(error: GalaxyError): void;
+}
+
+/** Heartbeat intervals that may pass in silence before the connection counts as dead. */
+const MISSED_HEARTBEATS = 3;
+
+/** Codes after which re-subscribing cannot help: the framework is gone or its info is refused. */
+export const FATAL_CODES: ReadonlySet<string> = new Set([
+  'GALAXY_E_FRAMEWORK_INVALID',
+  'GALAXY_E_FRAMEWORK_UNKNOWN',
+  'GALAXY_E_INVALID_ARGUMENT',
+]);
+
+/** One framework's channel and event stream to the master. */
+export class MasterLink {
+  /** The framework id the link subscribes with; set from every SUBSCRIBED. */
+  frameworkId: string;
+  /** Set while a TEARDOWN is in flight: the master ends the stream, and that is no failure. */
+  expectingEnd = false;
+  /** How the master is named in errors and logs. */
+  readonly target: string;
+  private readonly backoff: Backoff;
+  private readonly watchdog: Watchdog;
+  private readonly client: SchedulerClient;
+  private stream: ClientReadableStream<Event> | undefined;
+  private subscribed = false;
+  private open = true;
+  private retry: NodeJS.Timeout | undefined;
+
+  /** Opens the channel and subscribes `info` (its id is replaced by {@link frameworkId}). */
+  constructor(
+    private readonly options: MasterLinkOptions,
+    private readonly info: FrameworkInfo,
+    private readonly listener: MasterLinkListener,
+  ) {
+    this.frameworkId = info.id;
+    this.target = `the master at ${options.master}`;
+    this.backoff = new Backoff(options.reconnect.initialMs, options.reconnect.maxMs);
+    this.watchdog = new Watchdog((silentMs) => {
+      const stream = this.stream;
+      if (!stream) return;
+      this.broken(
+        stream,
+        new GalaxyError('GALAXY_E_UNAVAILABLE', `nothing heard from ${this.target} for ${silentMs} ms`),
+      );
+      stream.cancel();
+    });
+    // grpc-js reconnects a channel on its own schedule (1 s → 120 s); held to the link's, a
+    // restarted master is found as soon as the link retries.
+    this.client = new SchedulerClient(options.master, credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': options.reconnect.initialMs,
+      'grpc.max_reconnect_backoff_ms': options.reconnect.maxMs,
+    });
+    this.subscribe();
+  }
+
+  /** Sends one call on behalf of the framework. */
+  call(body: NonNullable<SchedulerCall['call']>): Promise<void> {
+    if (!this.open) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is stopped'));
+    if (this.frameworkId === '') {
+      return Promise.reject(
+        new GalaxyError('GALAXY_E_FRAMEWORK_UNKNOWN', 'the driver has not subscribed yet; await start() first'),
+      );
+    }
+    const request: SchedulerCall = { frameworkId: this.frameworkId, call: body };
+    const deadline = Date.now() + this.options.callTimeoutMs;
+    return callUnary(this.target, (done) => this.client.call(request, new Metadata(), { deadline }, done)).then(
+      () => undefined,
+    );
+  }
+
+  /** A TEARDOWN failed: if the stream ended meanwhile, heal it as any other break. */
+  teardownFailed(): void {
+    this.expectingEnd = false;
+    if (this.open && !this.stream && !this.retry) this.resubscribeLater('teardown failed');
+  }
+
+  /** Closes the stream and the channel, and cancels any retry. Idempotent. */
+  close(): void {
+    this.open = false;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    this.watchdog.disarm();
+    const stream = this.stream;
+    this.stream = undefined;
+    stream?.cancel();
+    this.client.close();
+  }
+
+  private subscribe(): void {
+    if (!this.open) return;
+    const stream = this.client.subscribe({ frameworkInfo: { ...this.info, id: this.frameworkId } });
+    this.stream = stream;
+    this.subscribed = false;
+    this.watchdog.arm(this.options.subscribeTimeoutMs);
+    stream.on('data', (event: Event) => {
+      if (stream !== this.stream) return; // a stream already given up on
+      this.watchdog.heard();
+      const body = event.event;
+      if (body?.$case === 'subscribed') {
+        // Bookkeeping on arrival, so a slow handler cannot delay it.
+        this.frameworkId = body.subscribed.frameworkId;
+        this.subscribed = true;
+        this.backoff.reset();
+        this.watchdog.arm(body.subscribed.heartbeatIntervalS * 1000 * MISSED_HEARTBEATS);
+      }
+      this.listener.event(event);
+    });
+    stream.on('error', (error: ServiceError) => {
+      this.broken(stream, fromGrpcError(error, this.target));
+    });
+    stream.on('end', () => {
+      this.broken(stream, new GalaxyError('GALAXY_E_UNAVAILABLE', `${this.target} closed the event stream`));
+    });
+  }
+
+  /** The stream ended, failed or went silent: re-subscribe, or give up on a fatal refusal. */
+  private broken(stream: ClientReadableStream<Event>, error: GalaxyError): void {
+    if (stream !== this.stream) return;
+    this.stream = undefined;
+    this.watchdog.disarm();
+    if (!this.open || this.expectingEnd) return;
+    if (FATAL_CODES.has(error.code)) {
+      this.close();
+      this.listener.refused(error);
+      return;
+    }
+    this.listener.lost(error, this.subscribed);
+    this.resubscribeLater(error.message);
+  }
+
+  private resubscribeLater(reason: string): void {
+    const delayMs = this.backoff.next();
+    this.options.log.warn({ reason, retryMs: delayMs }, 'not subscribed to the master; re-subscribing');
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.subscribe();
+    }, delayMs);
+  }
+}
