@@ -3,15 +3,15 @@
  * reports their states until the master acknowledges them.
  */
 import { mkdir } from 'node:fs/promises';
-import type { FrameworkInfo, ResourceUsage, TaskInfo, TaskStatus, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
-import { StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
-import type { MasterMessage, RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
+import type { FrameworkInfo, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import { TaskState } from '../proto/gen/galaxy/v1/common.js';
+import type { MasterMessage, RegisterAgent, RunTask } from '../proto/gen/galaxy/v1/agent.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { GalaxyError } from '../core/errors.js';
+import { GalaxyError, isGalaxyError } from '../core/errors.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
 import { isTerminal, stateName } from '../core/task-state.js';
 import { discoverMachine, type MachineInfo } from './discovery.js';
-import { createAgentHooks, type AgentHooks, type AgentPlugin } from './hooks.js';
+import { callHook, createAgentHooks, type AgentHooks, type AgentPlugin } from './hooks.js';
 import type { Launcher } from './launcher.js';
 import type { ContainerUsage } from '../isolators/isolator.js';
 import { MasterLink } from './master-link.js';
@@ -20,6 +20,11 @@ import { SandboxGc } from './sandbox-gc.js';
 import { createLauncher } from './containerizer/index.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { TaskRunner } from './task-runner.js';
+import { taskTracePlugin } from './plugins/task-trace.js';
+import { agentStatus } from './status.js';
+import { validateRunTask } from './task-validation.js';
+import { collectUsage } from './usage.js';
+import { registerAgent } from './registration.js';
 
 /** How to start an agent. */
 export interface AgentOptions {
@@ -34,7 +39,9 @@ export interface AgentOptions {
   readonly pool?: string;
   readonly hostname?: string;
   readonly logLevel?: string;
+  /** Plugins applied after the built-in ones, in order. */
   readonly plugins?: readonly AgentPlugin[];
+  /** The launcher to use instead of the one `isolation` chooses (tests, custom containerizers). */
   readonly launcher?: Launcher;
   /** Isolators for Linux containers, e.g. `cpu,memory,pids`; unset = plain processes. */
   readonly isolation?: string;
@@ -44,23 +51,6 @@ export interface AgentOptions {
   readonly sandboxGcDelayMs?: number;
   /** Status update retry: first delay and ceiling (ms). */
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
-}
-
-/** Isolator usage in the wire form (missing figures are 0). */
-function toResourceUsage(u: ContainerUsage): ResourceUsage {
-  return {
-    cpuSeconds: u.cpuSeconds ?? 0,
-    cpuThrottledSeconds: u.cpuThrottledSeconds ?? 0,
-    memBytes: u.memBytes ?? 0,
-    memMaxBytes: u.memMaxBytes ?? 0,
-    pids: u.pids ?? 0,
-    pidsLimitHits: u.pidsLimitHits ?? 0,
-    diskBytes: u.diskBytes ?? 0,
-    diskReadBytes: u.diskReadBytes ?? 0,
-    diskWriteBytes: u.diskWriteBytes ?? 0,
-    netTxBytes: u.netTxBytes ?? 0,
-    netRxBytes: u.netRxBytes ?? 0,
-  };
 }
 
 function runnerKey(frameworkId: string, taskId: string): string {
@@ -104,7 +94,8 @@ export class Agent {
       },
       log,
     );
-    for (const plugin of options.plugins ?? []) plugin.apply(this);
+    // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
+    for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
   }
 
   /** The id the master gave this agent ('' before the first registration). */
@@ -172,21 +163,7 @@ export class Agent {
   }
 
   private registration(): RegisterAgent {
-    const frameworks = new Map<string, FrameworkInfo>();
-    for (const runner of this.tasks.values()) frameworks.set(runner.framework.id, runner.framework);
-    return {
-      agentInfo: {
-        id: this.id,
-        hostname: this.machine.hostname,
-        total: this.machine.total,
-        attributes: this.machine.attributes,
-        pool: this.machine.pool,
-        address: '',
-      },
-      tasks: [...this.tasks.values()].map((runner) => runner.toTask()),
-      frameworks: [...frameworks.values()],
-      version: '0.1.0',
-    };
+    return registerAgent(this.id, this.machine, this.tasks.values());
   }
 
   private handle(message: MasterMessage): void {
@@ -194,8 +171,9 @@ export class Agent {
     switch (body?.$case) {
       case 'registered':
         this.id = body.registered.agentId;
-        this.log.info({ agent: this.id, master: body.registered.masterId }, 'registered with the master');
-        this.hooks.registered.call(this.id);
+        callHook(this.log, 'registered', () => {
+          this.hooks.registered.call(this.id);
+        });
         void this.checkpoints.saveAgentId(this.id);
         this.updates.flush();
         return;
@@ -203,7 +181,7 @@ export class Agent {
         this.link.send({ message: { $case: 'pong', pong: { seq: body.ping.seq } } });
         return;
       case 'runTask':
-        if (body.runTask.framework && body.runTask.task) this.run(body.runTask.framework, body.runTask.task);
+        this.run(body.runTask);
         return;
       case 'killTask':
         this.kill(body.killTask.frameworkId, body.killTask.taskId);
@@ -216,7 +194,9 @@ export class Agent {
           if (runner.framework.id === body.shutdownFramework.frameworkId) void runner.kill();
         return;
       case 'frameworkMessage':
-        this.hooks.frameworkMessage.call(body.frameworkMessage);
+        callHook(this.log, 'frameworkMessage', () => {
+          this.hooks.frameworkMessage.call(body.frameworkMessage);
+        });
         return;
       case 'usageRequest':
         void this.reportUsage(body.usageRequest.requestId);
@@ -229,27 +209,29 @@ export class Agent {
 
   /** Answers the master's usage request with what the isolators measure of every live task. */
   private async reportUsage(requestId: number): Promise<void> {
-    const tasks: TaskUsage[] = [];
-    for (const runner of this.tasks.values()) {
-      if (isTerminal(runner.state)) continue;
-      const usage = await this.launcher.usage?.(runner.containerId).catch(() => undefined);
-      tasks.push({
-        frameworkId: runner.framework.id,
-        taskId: runner.info.taskId,
-        agentId: this.id,
-        usage: toResourceUsage(usage ?? {}),
-      });
-    }
+    const tasks = await collectUsage(this.launcher, this.id, this.tasks.values());
     this.link.send({ message: { $case: 'usage', usage: { requestId, tasks } } });
   }
 
-  private run(framework: FrameworkInfo, task: TaskInfo): void {
+  /** Starts a task, or answers with TASK_ERROR when the RunTask is malformed or a duplicate. */
+  private run(request: RunTask): void {
+    let framework: FrameworkInfo;
+    let task: TaskInfo;
+    try {
+      ({ framework, task } = validateRunTask(request));
+    } catch (error) {
+      const message = isGalaxyError(error) ? error.message : String(error);
+      const taskId = request.task?.taskId ?? '';
+      // Without a task id there is nobody to report to; the master's own validation should never let this through.
+      if (taskId === '') this.log.warn({ err: message }, 'ignored a RunTask without a task id');
+      else this.refuse(request.framework?.id ?? '', taskId, 'invalid-task', message);
+      return;
+    }
     const key = runnerKey(framework.id, task.taskId);
     const existing = this.tasks.get(key);
     if (existing && !isTerminal(existing.state)) {
-      this.emit(
-        this.refusal(framework, task, `task ${task.taskId} is already ${stateName(existing.state)} on this agent`),
-      );
+      const message = `GALAXY_E_TASK_DUPLICATE: task ${task.taskId} is already ${stateName(existing.state)} on this agent`;
+      this.refuse(framework.id, task.taskId, 'duplicate-task', message);
       return;
     }
     const runner = this.runner(framework, task);
@@ -294,17 +276,16 @@ export class Agent {
       return;
     }
     // The master thinks it runs here, but it does not: say so, so the master can settle it.
-    this.emit({
-      taskId,
-      frameworkId,
-      agentId: this.id,
-      state: TaskState.TASK_LOST,
-      reason: 'task-unknown-to-agent',
-      message: 'the agent does not know this task',
-      source: StatusSource.SOURCE_AGENT,
-      timestamp: Date.now() / 1000,
-      uuid: '',
-    });
+    this.emit(
+      agentStatus({
+        taskId,
+        frameworkId,
+        agentId: this.id,
+        state: TaskState.TASK_LOST,
+        reason: 'task-unknown-to-agent',
+        message: 'the agent does not know this task',
+      }),
+    );
   }
 
   private acknowledge(frameworkId: string, taskId: string, uuid: string): void {
@@ -319,22 +300,15 @@ export class Agent {
   }
 
   private emit(status: TaskStatus): void {
-    this.hooks.statusUpdate.call(status);
+    callHook(this.log, 'statusUpdate', () => {
+      this.hooks.statusUpdate.call(status);
+    });
     this.updates.enqueue(status);
   }
 
-  private refusal(framework: FrameworkInfo, task: TaskInfo, message: string): TaskStatus {
-    return {
-      taskId: task.taskId,
-      frameworkId: framework.id,
-      agentId: this.id,
-      state: TaskState.TASK_ERROR,
-      reason: 'duplicate-task',
-      message,
-      source: StatusSource.SOURCE_AGENT,
-      timestamp: Date.now() / 1000,
-      uuid: '',
-    };
+  /** Answers a RunTask it will not run with a TASK_ERROR (delivered like any other update). */
+  private refuse(frameworkId: string, taskId: string, reason: string, message: string): void {
+    this.emit(agentStatus({ taskId, frameworkId, agentId: this.id, state: TaskState.TASK_ERROR, reason, message }));
   }
 }
 

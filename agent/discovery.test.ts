@@ -1,8 +1,6 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { isGalaxyError } from '../core/errors.js';
 import { discoverMachine, parseAttributes } from './discovery.js';
-import { createSandbox } from './sandbox.js';
 
 describe('discovery', () => {
   it('discovers this machine and lets flags override single resources', async () => {
@@ -41,15 +39,29 @@ describe('discovery', () => {
     }
   });
 
-  it('refuses task and framework ids that would escape the sandbox root', async () => {
-    for (const [fw, task] of [
-      ['fw', '../../etc'],
-      ['..', 't'],
-      ['fw', 'a/b'],
-      ['fw', ''],
-    ]) {
-      const error: unknown = await createSandbox(tmpdir(), fw ?? '', task ?? '').catch((e: unknown) => e);
-      expect(isGalaxyError(error, 'GALAXY_E_TASK_INVALID'), `${fw}/${task}`).toBe(true);
+  it('refuses malformed --resources with a coded error naming the problem', async () => {
+    for (const [bad, text] of [
+      ['mem:4XB', 'cannot read "4XB"'],
+      ['ports:[2-1]', 'bad port range'],
+      ['cpus:-1', 'cpus must be a number'],
+      ['bogus:1', 'unknown resource "bogus"'],
+      ['cpus', 'expected name:value'],
+      ['cpus:1;cpus:2', '"cpus" is given twice'],
+    ] as const) {
+      const error: unknown = await discoverMachine({ workDir: tmpdir(), resources: bad }).catch((e: unknown) => e);
+      expect(error, bad).toMatchObject({ code: 'GALAXY_E_INVALID_RESOURCES' });
+      expect(String(error), bad).toContain(text);
     }
+  });
+
+  it('keeps a reserve of memory and disk for the system, and takes the hostname flag', async () => {
+    const found = await discoverMachine({ workDir: tmpdir(), hostname: 'node-1.example' });
+    expect(found.total.mem).toBeLessThan(totalmem());
+    expect(found.total.mem).toBeGreaterThanOrEqual(totalmem() - 1024 ** 3);
+    expect(found.total.cpus).toBe(availableParallelism() * 1000);
+    expect(found.hostname).toBe('node-1.example');
+    await expect(discoverMachine({ workDir: tmpdir(), hostname: 'a b' })).rejects.toMatchObject({
+      code: 'GALAXY_E_INVALID_ARGUMENT',
+    });
   });
 });

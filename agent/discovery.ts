@@ -29,6 +29,7 @@ export interface DiscoveryOptions {
 }
 
 const GiB = 1024 ** 3;
+const HOSTNAME = /^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$/;
 
 /** Discovers resources and applies overrides. Throws a coded error for malformed flags. */
 export async function discoverMachine(options: DiscoveryOptions): Promise<MachineInfo> {
@@ -46,22 +47,37 @@ export async function discoverMachine(options: DiscoveryOptions): Promise<Machin
   if (options.resources !== undefined) applyOverrides(total, options.resources);
   const pool = options.pool ?? 'default';
   checkId(pool, '--pool');
+  const hostname = options.hostname ?? osHostname();
+  // Frameworks dial tasks at this name and match constraints on it, so a typo must fail here.
+  if (!HOSTNAME.test(hostname))
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `--hostname "${hostname.slice(0, 60)}" is not a host name or address`,
+    );
   return {
-    hostname: options.hostname ?? osHostname(),
+    hostname,
     total,
     attributes: parseAttributes(options.attributes ?? ''),
     pool,
   };
 }
 
+/**
+ * Replaces the discovered value of each resource `spec` names; the others keep theirs. A name
+ * given twice is refused rather than letting the last one silently win.
+ */
 function applyOverrides(total: Resources, spec: string): void {
   const parsed = parseResources(spec, '--resources');
-  const named = new Set(
-    spec
-      .split(/;|,(?![^[]*\])/)
-      .map((entry) => entry.split(':')[0]?.trim())
-      .filter(Boolean),
-  );
+  // The same entry split as parseResources (a comma inside a port list does not separate).
+  const names = spec
+    .split(/;|,(?![^[]*\])/)
+    .map((entry) => entry.split(':')[0]?.trim() ?? '')
+    .filter(Boolean);
+  const named = new Set(names);
+  if (named.size !== names.length) {
+    const twice = names.find((name, i) => names.indexOf(name) !== i) ?? '';
+    throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `--resources: "${twice}" is given twice in "${spec}"`);
+  }
   for (const name of SCALARS) if (named.has(name)) total[name] = parsed[name];
   if (named.has('ports')) total.ports = parsed.ports;
 }

@@ -5,6 +5,7 @@
 import { AsyncSeriesHook, SyncHook } from 'tapable';
 import type { FrameworkInfo, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import type { FrameworkMessage } from '../proto/gen/galaxy/v1/scheduler.js';
+import type { Logger } from '../core/logger.js';
 import type { ExitInfo } from './launcher.js';
 
 /** What a plugin sees of a task about to start; `env` may be extended. */
@@ -36,8 +37,20 @@ export function createAgentHooks() {
 /** The agent's hooks. */
 export type AgentHooks = ReturnType<typeof createAgentHooks>;
 
-/** An agent plugin. */
+/** An agent plugin: taps the hooks of the agent it is applied to. */
 export interface AgentPlugin {
   readonly name: string;
   apply(agent: { readonly hooks: AgentHooks }): void;
+}
+
+/**
+ * Calls a synchronous hook so that a throwing plugin is logged instead of taking the agent down
+ * or stopping the status update it observes.
+ */
+export function callHook(log: Logger, hook: string, call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    log.error({ hook, err: error instanceof Error ? error.message : String(error) }, 'an agent plugin failed');
+  }
 }

@@ -2,7 +2,13 @@
  * The agent: public API.
  */
 export { Agent, startAgent, type AgentOptions } from './agent.js';
-export { createAgentHooks, type AgentHooks, type AgentPlugin, type LaunchContext } from './hooks.js';
-export { discoverMachine, parseAttributes, type MachineInfo } from './discovery.js';
-export type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec } from './launcher.js';
+export { callHook, createAgentHooks, type AgentHooks, type AgentPlugin, type LaunchContext } from './hooks.js';
+export { discoverMachine, parseAttributes, type DiscoveryOptions, type MachineInfo } from './discovery.js';
+export type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } from './launcher.js';
 export { ProcessLauncher } from './process-launcher.js';
+export { createSandbox, newRunId } from './sandbox.js';
+export { TaskRunner, type RunnerDeps } from './task-runner.js';
+export { DEFAULT_KILL_GRACE_S, MAX_KILL_GRACE_S, killGraceMs, validateRunTask } from './task-validation.js';
+export { agentStatus, type AgentStatusFields } from './status.js';
+export { taskTracePlugin } from './plugins/task-trace.js';
+export { MasterLink, type MasterLinkHandlers } from './master-link.js';

@@ -67,15 +67,6 @@ export class MasterLink {
     this.client ??= new AgentGatewayClient(this.master, credentials.createInsecure());
     const stream = this.client.connect();
     this.stream = stream;
-    stream.on('data', (message: MasterMessage) => {
-      if (message.message?.$case === 'registered') {
-        this.registered = true;
-        this.backoff.reset();
-      } else if (message.message?.$case === 'error') {
-        this.log.error({ code: message.message.error.code }, message.message.error.message);
-      }
-      this.handlers.message(message);
-    });
     let handled = false;
     const broken = (reason: string): void => {
       if (handled || this.stream !== stream) return;
@@ -90,6 +81,28 @@ export class MasterLink {
         this.dial();
       }, delay);
     };
+    stream.on('data', (message: MasterMessage) => {
+      const body = message.message;
+      if (body?.$case === 'registered') {
+        this.registered = true;
+        this.backoff.reset();
+      }
+      try {
+        this.handlers.message(message);
+      } catch (error) {
+        // One bad message must not take the agent (and its tasks' supervision) down.
+        this.log.error(
+          { err: error instanceof Error ? error.message : String(error) },
+          'failed to handle a master message',
+        );
+      }
+      if (body?.$case === 'error') {
+        // A refusal (e.g. GALAXY_E_AGENT_DUPLICATE while the master still holds our old stream):
+        // drop this stream ourselves rather than trust the master to end it, and try again later.
+        this.log.error({ code: body.error.code }, body.error.message);
+        broken(`refused: ${body.error.code}`);
+      }
+    });
     stream.on('error', (error: Error) => {
       broken(error.message);
     });

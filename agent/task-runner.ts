@@ -4,15 +4,17 @@
  */
 import { join } from 'node:path';
 import type { FrameworkInfo, Task, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
-import { Limits, StatusSource, TaskState } from '../proto/gen/galaxy/v1/common.js';
-import { GalaxyError, isGalaxyError } from '../core/errors.js';
+import { Limits, TaskState } from '../proto/gen/galaxy/v1/common.js';
+import { isGalaxyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { isTerminal } from '../core/task-state.js';
 import { emptyResources } from '../core/resources.js';
-import type { AgentHooks, LaunchContext } from './hooks.js';
+import { callHook, type AgentHooks, type LaunchContext } from './hooks.js';
 import type { ExitInfo, LaunchedProcess, Launcher } from './launcher.js';
-import { createSandbox } from './sandbox.js';
+import { createSandbox, newRunId } from './sandbox.js';
 import { resolveUser } from './process-launcher.js';
+import { killGraceMs } from './task-validation.js';
+import { agentStatus } from './status.js';
 import { chown } from 'node:fs/promises';
 
 /** What a runner needs from its agent. */
@@ -26,17 +28,23 @@ export interface RunnerDeps {
   readonly emit: (status: TaskStatus) => void;
 }
 
-/** Default SIGTERM → SIGKILL grace when the task names none. */
-const DEFAULT_GRACE_S = 3;
-
-/** Runs one task. */
+/**
+ * Runs one task. The RunTask must have passed `validateRunTask`; everything that can still go
+ * wrong (a missing binary, an unknown user, a refusing isolator) becomes a status update.
+ */
 export class TaskRunner {
   state: TaskState = TaskState.TASK_STAGING;
   sandbox = '';
   /** Names the task's container (its cgroups), unique on the agent. */
   readonly containerId: string;
+  private readonly runId = newRunId();
   private process: LaunchedProcess | undefined;
   private killRequested = false;
+  /** True from `start()` until the process runs or the launch failed. */
+  private launching = false;
+  /** Resolves once a terminal state is reported, so a kill can wait for the task to be gone. */
+  private readonly settled: Promise<void>;
+  private settle: () => void = () => undefined;
 
   constructor(
     readonly framework: FrameworkInfo,
@@ -44,7 +52,10 @@ export class TaskRunner {
     private readonly deps: RunnerDeps,
     recovered?: { readonly containerId: string; readonly sandbox: string; readonly state: TaskState },
   ) {
-    this.containerId = recovered?.containerId ?? `${framework.id}.${info.taskId}.${Date.now().toString(36)}`;
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+    this.containerId = recovered?.containerId ?? `${framework.id}.${info.taskId}.${this.runId}`;
     if (recovered) {
       this.sandbox = recovered.sandbox;
       this.state = recovered.state;
@@ -92,14 +103,23 @@ export class TaskRunner {
 
   /** Starts the task; never throws — failures become status updates. */
   async start(): Promise<void> {
+    this.launching = true;
+    try {
+      await this.launch();
+    } finally {
+      this.launching = false;
+    }
+    if (!this.process || isTerminal(this.state)) return;
+    // A KILL may have arrived while the process was starting.
+    if (this.killRequested) void this.kill();
+  }
+
+  private async launch(): Promise<void> {
     this.update(TaskState.TASK_STARTING, '', 'task is starting');
     let context: LaunchContext | undefined;
     try {
-      const command = this.info.command;
-      if (!command || (command.shell.trim() === '' && command.argv.length === 0)) {
-        throw new GalaxyError('GALAXY_E_TASK_INVALID', 'the task has no command');
-      }
-      this.sandbox = await createSandbox(this.deps.workDir, this.framework.id, this.info.taskId);
+      const command = this.info.command ?? { shell: '', argv: [], env: {}, user: '' };
+      this.sandbox = await createSandbox(this.deps.workDir, this.framework.id, this.info.taskId, this.runId);
       if (command.user !== '') {
         // The task owns its sandbox, as in Mesos.
         const { uid, gid } = resolveUser(command.user);
@@ -125,32 +145,37 @@ export class TaskRunner {
     } catch (error) {
       const invalid = isGalaxyError(error, 'GALAXY_E_TASK_INVALID');
       const message = error instanceof Error ? error.message : String(error);
-      this.deps.log.warn({ task: this.info.taskId, err: message }, 'launch failed');
       this.update(invalid ? TaskState.TASK_ERROR : TaskState.TASK_FAILED, 'launch-failed', message);
       return;
     }
-    this.deps.hooks.launched.call(context, this.process.pid);
-    this.update(TaskState.TASK_RUNNING, '', `pid ${this.process.pid}`);
-    // A KILL may have arrived while the process was starting.
-    if (this.killPending()) void this.kill();
-    const exit = await this.process.exited;
-    await this.deps.hooks.taskExited.promise(context, exit).catch((error: unknown) => {
-      this.deps.log.warn({ task: this.info.taskId, err: String(error) }, 'a taskExited hook failed');
+    const launchContext = context;
+    callHook(this.deps.log, 'launched', () => {
+      this.deps.hooks.launched.call(launchContext, this.process?.pid ?? -1);
     });
-    this.finish(exit);
+    this.update(TaskState.TASK_RUNNING, '', `pid ${this.process.pid}`);
+    // Watched, not awaited: `start()` returns once the task runs.
+    void this.process.exited.then(async (exit) => {
+      await this.deps.hooks.taskExited.promise(launchContext, exit).catch((error: unknown) => {
+        this.deps.log.warn({ task: this.info.taskId, err: String(error) }, 'a taskExited hook failed');
+      });
+      this.finish(exit);
+    });
   }
 
-  /** Kills the task: SIGTERM, then SIGKILL after its grace period. */
+  /**
+   * Kills the task: SIGTERM, then SIGKILL after its grace period. Resolves once its terminal
+   * state is reported (at once when it is not running and not starting).
+   */
   async kill(): Promise<void> {
     this.killRequested = true;
-    if (isTerminal(this.state) || !this.process) return;
-    if (this.state !== TaskState.TASK_KILLING) this.update(TaskState.TASK_KILLING, 'killed', 'kill requested');
-    const grace = this.info.killGraceS > 0 ? this.info.killGraceS : DEFAULT_GRACE_S;
-    await this.process.kill(grace * 1000);
-  }
-
-  private killPending(): boolean {
-    return this.killRequested;
+    if (isTerminal(this.state)) return;
+    if (this.process) {
+      if (this.state !== TaskState.TASK_KILLING) this.update(TaskState.TASK_KILLING, 'killed', 'kill requested');
+      await this.process.kill(killGraceMs(this.info));
+    } else if (!this.launching) {
+      return;
+    }
+    await this.settled;
   }
 
   private finish(exit: ExitInfo): void {
@@ -200,17 +225,17 @@ export class TaskRunner {
 
   private update(state: TaskState, reason: string, message: string, exitCode?: number): void {
     this.state = state;
-    this.deps.emit({
-      taskId: this.info.taskId,
-      frameworkId: this.framework.id,
-      agentId: this.deps.agentId(),
-      state,
-      reason,
-      message,
-      source: StatusSource.SOURCE_AGENT,
-      timestamp: Date.now() / 1000,
-      uuid: '',
-      exitCode,
-    });
+    if (isTerminal(state)) this.settle();
+    this.deps.emit(
+      agentStatus({
+        taskId: this.info.taskId,
+        frameworkId: this.framework.id,
+        agentId: this.deps.agentId(),
+        state,
+        reason,
+        message,
+        exitCode,
+      }),
+    );
   }
 }
