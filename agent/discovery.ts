@@ -6,7 +6,7 @@ import { statfs } from 'node:fs/promises';
 import { availableParallelism, hostname as osHostname, totalmem } from 'node:os';
 import type { Label, Resources } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from '../core/errors.js';
-import { parseResources, SCALARS } from '../core/resources.js';
+import { namedResources, parseResources, SCALARS } from '../core/resources.js';
 import { checkId } from '../core/validate.js';
 
 /** What the agent registers with. */
@@ -67,17 +67,8 @@ export async function discoverMachine(options: DiscoveryOptions): Promise<Machin
  * given twice is refused rather than letting the last one silently win.
  */
 function applyOverrides(total: Resources, spec: string): void {
-  const parsed = parseResources(spec, '--resources');
-  // The same entry split as parseResources (a comma inside a port list does not separate).
-  const names = spec
-    .split(/;|,(?![^[]*\])/)
-    .map((entry) => entry.split(':')[0]?.trim() ?? '')
-    .filter(Boolean);
-  const named = new Set(names);
-  if (named.size !== names.length) {
-    const twice = names.find((name, i) => names.indexOf(name) !== i) ?? '';
-    throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `--resources: "${twice}" is given twice in "${spec}"`);
-  }
+  const parsed = parseResources(spec, '--resources'); // refuses a name given twice
+  const named = namedResources(spec);
   for (const name of SCALARS) if (named.has(name)) total[name] = parsed[name];
   if (named.has('ports')) total.ports = parsed.ports;
 }

@@ -153,20 +153,34 @@ function parsePorts(text: string, where: string): Range[] {
   return ranges;
 }
 
+/** The `name:value` entries of a resources spec (`;` separates; so does `,` outside brackets). */
+export function resourceEntries(text: string): string[] {
+  return text
+    .split(/;|,(?![^[]*\])/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** The resource names a spec sets, e.g. `['cpus', 'ports']`. */
+export function namedResources(text: string): Set<string> {
+  return new Set(resourceEntries(text).map((entry) => entry.split(':')[0]?.trim() ?? ''));
+}
+
 /**
  * Parses `cpus:2;mem:4GiB;disk:10GiB;gpus:0;ports:[31000-32000]` (`,` also separates entries
  * outside brackets). cpus are cores and may be fractional; they become millicores.
  */
 export function parseResources(text: string, where = 'resources'): Resources {
   const r = emptyResources();
-  const entries = text
-    .split(/;|,(?![^[]*\])/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const entry of entries) {
+  const seen = new Set<string>();
+  for (const entry of resourceEntries(text)) {
     const idx = entry.indexOf(':');
     const name = entry.slice(0, idx).trim();
     const value = entry.slice(idx + 1).trim();
+    if (seen.has(name)) {
+      throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: "${name}" is given twice in "${text}"`);
+    }
+    seen.add(name);
     if (idx <= 0 || value === '') {
       throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: expected name:value, got "${entry}"`);
     }
