@@ -24,6 +24,16 @@ export const ErrorCodes = {
   GALAXY_E_PLUGIN_INCOMPATIBLE: 'a plugin declares metadata this host cannot satisfy',
   GALAXY_E_UNAVAILABLE: 'the master cannot be reached',
   GALAXY_E_LAUNCH_FAILED: 'the agent could not start the task',
+  GALAXY_E_SPEC_INVALID: 'a job spec does not match the schema; the message names the path and line',
+  GALAXY_E_JOB_UNKNOWN: 'no such job',
+  GALAXY_E_JOB_DUPLICATE: 'a job with this name already exists',
+  GALAXY_E_JOB_STATE: 'the job is not in a state that allows this (e.g. continue with no paused update)',
+  GALAXY_E_POD_UNKNOWN: 'no such pod in the job',
+  GALAXY_E_PACKAGE: 'a package could not be fetched, failed its checksum, or holds a path that escapes the sandbox',
+  GALAXY_E_COORD_CONFLICT: 'a compare-and-set lost: the key changed since it was read',
+  GALAXY_E_COORD_NO_NODE: 'the coordinator has no such key',
+  GALAXY_E_COORD_EXISTS: 'the coordinator key already exists',
+  GALAXY_E_COORD_UNAVAILABLE: 'the coordinator backend cannot be reached or is closed',
   GALAXY_E_INTERNAL: 'an unexpected internal error',
 } as const;
 

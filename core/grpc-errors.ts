@@ -21,6 +21,16 @@ const STATUS_OF: Partial<Record<ErrorCode, status>> = {
   GALAXY_E_OVERCOMMIT: status.FAILED_PRECONDITION,
   GALAXY_E_NOT_REGISTERED: status.FAILED_PRECONDITION,
   GALAXY_E_UNAVAILABLE: status.UNAVAILABLE,
+  GALAXY_E_SPEC_INVALID: status.INVALID_ARGUMENT,
+  GALAXY_E_JOB_UNKNOWN: status.NOT_FOUND,
+  GALAXY_E_POD_UNKNOWN: status.NOT_FOUND,
+  GALAXY_E_JOB_DUPLICATE: status.ALREADY_EXISTS,
+  GALAXY_E_JOB_STATE: status.FAILED_PRECONDITION,
+  GALAXY_E_PACKAGE: status.FAILED_PRECONDITION,
+  GALAXY_E_COORD_CONFLICT: status.ABORTED,
+  GALAXY_E_COORD_NO_NODE: status.NOT_FOUND,
+  GALAXY_E_COORD_EXISTS: status.ALREADY_EXISTS,
+  GALAXY_E_COORD_UNAVAILABLE: status.UNAVAILABLE,
 };
 
 /** Turns any thrown value into a gRPC status whose details start with the Galaxy code. */
@@ -43,14 +53,19 @@ export function fromGrpcError(error: ServiceError | Error, target = 'the master'
   return new GalaxyError('GALAXY_E_INTERNAL', details);
 }
 
-/** Wraps a synchronous handler as a gRPC unary handler: a thrown coded error becomes its status. */
-export function unaryHandler<Req, Res>(handler: (request: Req) => Res) {
+/** Wraps a handler (sync or async) as a gRPC unary handler: a thrown coded error becomes its status. */
+export function unaryHandler<Req, Res>(handler: (request: Req) => Res | Promise<Res>) {
   return (call: { request: Req }, callback: (error: Partial<StatusObject> | null, response?: Res) => void): void => {
-    try {
-      callback(null, handler(call.request));
-    } catch (error) {
-      callback(toGrpcStatus(error));
-    }
+    Promise.resolve()
+      .then(() => handler(call.request))
+      .then(
+        (response) => {
+          callback(null, response);
+        },
+        (error: unknown) => {
+          callback(toGrpcStatus(error));
+        },
+      );
   };
 }
 

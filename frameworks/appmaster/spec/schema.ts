@@ -1,0 +1,282 @@
+/**
+ * The job spec of the AppMaster, defined once: this zod schema is what the CLI, the AppMaster and
+ * the AppWorker validate against, and what `schemas/job.schema.json` is generated from.
+ *
+ * Quantities are written as people write them (`256Mi`, `0.5` cores or `500m`) and come out of
+ * parsing as integers: millicores, bytes, bits per second.
+ */
+import { z } from 'zod';
+
+/** A job, pod-port or service name: lower-case letters, digits and `-`, starting with a letter. */
+export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+const name = z.string().regex(NAME, 'must be lower-case letters, digits and "-", starting with a letter (≤ 63)');
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  ki: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mi: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gi: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  ti: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** Bytes: a whole number of bytes, or a string such as `256Mi`, `1.5GiB`, `512k`. */
+export const bytes = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const factor = BYTE_UNITS[(match?.[2] ?? '?').toLowerCase()];
+  if (!match?.[1] || factor === undefined) {
+    ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as a size (try 256Mi or 1Gi)` });
+    return z.NEVER;
+  }
+  return Math.round(Number(match[1]) * factor);
+});
+
+/** Bits per second: a whole number, or a string such as `10M`, `1G`, `500k` (decimal units). */
+export const bitsPerSecond = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:bit|bps)?\s*$/.exec(value);
+  if (!match?.[1]) {
+    ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as a rate (try 10M or 500k)` });
+    return z.NEVER;
+  }
+  const factor = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(match[2] ?? '').toLowerCase()] ?? 1;
+  return Math.round(Number(match[1]) * factor);
+});
+
+/** CPU: cores as a number (`0.5`) or millicores as a string (`500m`); parsed to millicores. */
+export const millicores = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+  const match = typeof value === 'number' ? null : /^\s*(\d+)m\s*$/.exec(value);
+  const cores = typeof value === 'number' ? value : match?.[1] ? Number(match[1]) / 1000 : Number(value);
+  if (!Number.isFinite(cores) || cores <= 0 || cores > 1024) {
+    ctx.addIssue({ code: 'custom', message: `cannot read "${String(value).slice(0, 40)}" as cpu (try 0.5 or 500m)` });
+    return z.NEVER;
+  }
+  return Math.max(1, Math.round(cores * 1000));
+});
+
+/** Seconds, fractional allowed. */
+const seconds = (max: number) => z.number().nonnegative().max(max);
+
+/** A package: an archive (`.tar.gz`/`.tgz`/`.tar`) fetched by URL and verified. */
+export const PackageSchema = z.strictObject({
+  /** `file:///abs/path.tar.gz`, `http://…` or `https://…`. */
+  source: z.string().regex(/^(file:\/\/\/|https?:\/\/)\S+$/, 'must be a file:///, http:// or https:// URL'),
+  /** Shown in `job show`; a change of version is an in-place rebuild. */
+  version: z.string().min(1).max(64),
+  /** Hex SHA-256 of the archive. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+});
+
+/** A data package: unpacked into `dest` (relative to the sandbox), then the reload command runs. */
+export const DataPackageSchema = PackageSchema.extend({
+  name,
+  /** Relative path inside the sandbox; no `..`, not absolute. */
+  dest: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must stay inside the sandbox (relative, no "..")'),
+});
+
+/** How the AppWorker checks a service. */
+export const HealthSchema = z.strictObject({
+  /** `http`: GET `path` on `port` wants 2xx/3xx; `tcp`: connect to `port`; `command`: exit 0. */
+  type: z.enum(['http', 'tcp', 'command']),
+  /** For http and tcp: the name of one of the job's ports. */
+  port: name.optional(),
+  path: z.string().startsWith('/').max(500).default('/health'),
+  command: z.string().min(1).max(4096).optional(),
+  intervalS: seconds(3600).default(2),
+  timeoutS: seconds(600).default(1),
+  /** Failures during the first `graceS` after start do not count. */
+  graceS: seconds(3600).default(5),
+  /** Consecutive failures before the pod is unhealthy. */
+  failures: z.number().int().min(1).max(100).default(3),
+});
+
+/** The service's commands; each runs with `/bin/sh -c` in the package's directory. */
+export const CommandsSchema = z.strictObject({
+  start: z.string().min(1).max(4096),
+  /** Runs first on stop; then SIGTERM, then SIGKILL after `deploy.stopTimeoutS`. */
+  stop: z.string().min(1).max(4096).optional(),
+  /** Runs after data packages are unpacked, without a restart. */
+  reload: z.string().min(1).max(4096).optional(),
+});
+
+/** A port the pod needs: a fixed number, or `dynamic` (one from the offer). */
+export const PortSchema = z.strictObject({
+  name,
+  port: z.union([z.literal('dynamic'), z.number().int().min(1).max(65535)]).default('dynamic'),
+});
+
+/** Per-pod resources and limits. */
+export const ResourcesSchema = z.strictObject({
+  cpu: z.strictObject({
+    /** Reserved cpu. */
+    millicores,
+    /** false (hard): a CFS quota at `millicores`; true (soft): shares only, idle cpu may be used. */
+    excess: z.boolean().default(false),
+  }),
+  memory: z.strictObject({
+    /** Reserved and enforced (the OOM limit). */
+    hard: bytes,
+    /** Soft limit: reclaimed towards it under pressure; ≤ hard. */
+    soft: bytes.optional(),
+  }),
+  disk: z
+    .strictObject({
+      size: bytes,
+      readBps: bytes.optional(),
+      writeBps: bytes.optional(),
+      readIops: z.number().int().nonnegative().optional(),
+      writeIops: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  blkio: z.strictObject({ weight: z.number().int().min(10).max(1000) }).optional(),
+  tcp: z.strictObject({ txBps: bitsPerSecond.optional(), rxBps: bitsPerSecond.optional() }).optional(),
+  pids: z.number().int().min(1).max(1_000_000).optional(),
+});
+
+/** A volume in the sandbox. */
+export const VolumeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('tmpfs'),
+    path: z.string().min(1).max(200),
+    size: bytes,
+  }),
+  z.strictObject({
+    kind: z.literal('bind'),
+    path: z.string().min(1).max(200),
+    hostPath: z.string().startsWith('/').max(4096),
+    readOnly: z.boolean().default(false),
+  }),
+]);
+
+/** A service endpoint published to naming. */
+export const ServiceSchema = z.strictObject({
+  name,
+  /** The name of one of the job's ports. */
+  port: name,
+  /** Publish as healthy only while the health check passes. */
+  useHealth: z.boolean().default(true),
+});
+
+/** How updates roll out and how failures are handled. */
+export const DeploySchema = z.strictObject({
+  /** Pods changed at once. */
+  step: z.number().int().min(1).max(10_000).default(1),
+  /** Seconds an updated pod must stay healthy before the next step. */
+  intervalS: seconds(86_400).default(0),
+  /** Pause the update after this many pods are updated; 0 = no breakpoint. */
+  breakpoint: z.number().int().min(0).max(100_000).default(0),
+  /** Between the stop command/SIGTERM and SIGKILL. */
+  stopTimeoutS: seconds(3600).default(10),
+  /** The update stops after this many pods fail it. */
+  maxFailures: z.number().int().min(1).max(10_000).default(1),
+  /** Roll back to the previous version when the update stops on failures. */
+  autoRollback: z.boolean().default(false),
+  /** A pod that has not become healthy after this long is replaced elsewhere. */
+  deployTimeoutS: seconds(86_400).default(300),
+});
+
+/** Restarts and host blacklisting. */
+export const FailureSchema = z.strictObject({
+  /** First restart delay of a crashed process; doubles up to `maxBackoffS`. */
+  backoffS: seconds(3600).default(1),
+  maxBackoffS: seconds(86_400).default(60),
+  /** A host is blacklisted for the job after this many pod failures there. */
+  blacklistAfter: z.number().int().min(1).max(1000).default(3),
+});
+
+const labelValue = z.string().min(1).max(128);
+
+/** A job as a user writes it. */
+export const JobSpecSchema = z
+  .strictObject({
+    name,
+    band: z.enum(['service', 'batch', 'best-effort', 'monitoring']).default('service'),
+    pool: z.string().regex(NAME).default('default'),
+    /** Agent attributes a host must carry (key → value; `*` = any value). */
+    labels: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/), labelValue).default({}),
+    replicas: z.number().int().min(0).max(10_000),
+    /** Most pods of this job on one host; 0 = no limit. */
+    maxPerHost: z.number().int().min(0).max(10_000).default(0),
+    ports: z.array(PortSchema).max(32).default([]),
+    resources: ResourcesSchema,
+    volumes: z.array(VolumeSchema).max(32).default([]),
+    package: PackageSchema,
+    commands: CommandsSchema,
+    health: HealthSchema.optional(),
+    data: z.array(DataPackageSchema).max(32).default([]),
+    services: z.array(ServiceSchema).max(32).default([]),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/), z.string().max(4096)).default({}),
+    deploy: DeploySchema.default(DeploySchema.parse({})),
+    failure: FailureSchema.default(FailureSchema.parse({})),
+  })
+  .superRefine((spec, ctx) => {
+    const portNames = new Set<string>();
+    const fixed = new Set<number>();
+    spec.ports.forEach((p, i) => {
+      if (portNames.has(p.name))
+        ctx.addIssue({ code: 'custom', path: ['ports', i, 'name'], message: `port "${p.name}" is named twice` });
+      portNames.add(p.name);
+      if (typeof p.port === 'number') {
+        if (fixed.has(p.port))
+          ctx.addIssue({ code: 'custom', path: ['ports', i, 'port'], message: `port ${p.port} is asked for twice` });
+        fixed.add(p.port);
+      }
+    });
+    const needPort = (port: string | undefined, path: (string | number)[]): void => {
+      if (port !== undefined && !portNames.has(port))
+        ctx.addIssue({ code: 'custom', path, message: `names port "${port}", which is not in ports` });
+    };
+    spec.services.forEach((s, i) => {
+      needPort(s.port, ['services', i, 'port']);
+    });
+    if (spec.health) {
+      const h = spec.health;
+      if (h.type === 'command' && h.command === undefined)
+        ctx.addIssue({ code: 'custom', path: ['health', 'command'], message: 'a command health check needs a command' });
+      if (h.type !== 'command' && h.port === undefined)
+        ctx.addIssue({ code: 'custom', path: ['health', 'port'], message: `a ${h.type} health check needs a port` });
+      needPort(h.port, ['health', 'port']);
+    }
+    const mem = spec.resources.memory;
+    if (mem.soft !== undefined && mem.soft > mem.hard)
+      ctx.addIssue({ code: 'custom', path: ['resources', 'memory', 'soft'], message: 'must not exceed memory.hard' });
+    if (mem.hard < 4 * 1024 * 1024)
+      ctx.addIssue({ code: 'custom', path: ['resources', 'memory', 'hard'], message: 'must be at least 4Mi' });
+    if (spec.data.length > 0 && spec.commands.reload === undefined)
+      ctx.addIssue({ code: 'custom', path: ['commands', 'reload'], message: 'data packages need a reload command' });
+    const names = new Set<string>();
+    spec.data.forEach((d, i) => {
+      if (names.has(d.name))
+        ctx.addIssue({ code: 'custom', path: ['data', i, 'name'], message: `data package "${d.name}" is named twice` });
+      names.add(d.name);
+    });
+    spec.volumes.forEach((v, i) => {
+      if (v.path.startsWith('/') || v.path.split('/').includes('..'))
+        ctx.addIssue({ code: 'custom', path: ['volumes', i, 'path'], message: 'must stay inside the sandbox' });
+    });
+  });
+
+/** A job spec as written (before defaults and unit parsing). */
+export type JobSpecInput = z.input<typeof JobSpecSchema>;
+/** A validated job spec: defaults filled in, quantities as integers. */
+export type JobSpec = z.output<typeof JobSpecSchema>;
+export type PackageSpec = z.output<typeof PackageSchema>;
+export type DataPackageSpec = z.output<typeof DataPackageSchema>;
+export type HealthSpec = z.output<typeof HealthSchema>;
+export type CommandsSpec = z.output<typeof CommandsSchema>;
+export type DeploySpec = z.output<typeof DeploySchema>;
+export type FailureSpec = z.output<typeof FailureSchema>;
