@@ -106,10 +106,14 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     });
   program
     .command('up')
-    .description('a whole cluster on this machine: master + agent + the example framework, state in --work-dir')
+    .description(
+      'a whole cluster on this machine: master + agent + AppMaster + batch, deploying the example service; state in --work-dir',
+    )
     .option('-l, --listen <host:port>', 'master address', '127.0.0.1:5050')
     .option('-w, --work-dir <dir>', 'state of the embedded cluster', '.galaxy')
-    .option('--tasks <n>', 'tasks the example framework runs', '5')
+    .option('--replicas <n>', 'replicas of the example service', '3')
+    .option('--appmaster-listen <host:port>', 'the AppMaster API', '127.0.0.1:5060')
+    .option('--batch-listen <host:port>', 'the batch framework API', '127.0.0.1:5052')
     .option('--resources <spec>', "override the agent's discovered resources")
     .option(
       '--isolation <list>',
@@ -117,19 +121,29 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'auto',
     )
     .action(
-      async (flags: { listen: string; workDir: string; tasks: string; resources?: string; isolation: string }) => {
-        const count = Number(flags.tasks);
-        if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) {
+      async (flags: {
+        listen: string;
+        workDir: string;
+        replicas: string;
+        appmasterListen: string;
+        batchListen: string;
+        resources?: string;
+        isolation: string;
+      }) => {
+        const replicas = Number(flags.replicas);
+        if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) {
           throw new GalaxyError(
             'GALAXY_E_INVALID_ARGUMENT',
-            `--tasks must be a whole number from 1 to 10000, got "${flags.tasks}"`,
+            `--replicas must be a whole number from 1 to 100, got "${flags.replicas}"`,
           );
         }
         await runUp(
           {
             listen: flags.listen,
             workDir: flags.workDir,
-            tasks: count,
+            replicas,
+            appmasterListen: flags.appmasterListen,
+            batchListen: flags.batchListen,
             resources: flags.resources,
             isolation: flags.isolation,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,

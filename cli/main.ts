@@ -7,6 +7,8 @@ import { isGalaxyError } from '../core/errors.js';
 import { addListingCommands } from './listings.js';
 import { addDaemonCommands } from './daemons.js';
 import { addBatchCommands } from './batch.js';
+import { addJobCommands } from './job.js';
+import { addServiceCommands } from './services.js';
 
 const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
 
@@ -20,6 +22,8 @@ const program = new Command()
 addDaemonCommands(program, DEFAULT_MASTER);
 addListingCommands(program, DEFAULT_MASTER);
 addBatchCommands(program, DEFAULT_MASTER);
+addServiceCommands(program, DEFAULT_MASTER);
+addJobCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,21 +1,35 @@
 /**
- * `galaxy up`: a master, an agent and the example framework in one process, on the embedded
- * default. Prints a line starting with `ready` once the example's tasks have all finished,
+ * `galaxy up`: a master, an agent, the AppMaster and the batch framework in one process, on the
+ * embedded default (state in the work directory). Deploys the example service
+ * (examples/hello-service), prints a line starting with `ready` once its replicas are healthy,
  * then serves until Ctrl-C.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
 import { startAgent } from '../agent/index.js';
+import { GalaxyError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
+import { packageRoot } from '../core/paths.js';
+import { createPackage } from '../frameworks/appmaster/appworker/package.js';
+import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
+import { runFramework } from '../frameworks/host/host.js';
 import { startMaster } from '../master/master.js';
-import { runSleepers } from '../examples/frameworks/sleepers.js';
+import type { JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
+import { AppMasterApi } from './appmaster-client.js';
+import { renderJob } from './job-view.js';
 
 /** Options of `galaxy up`. */
 export interface UpOptions {
   readonly listen: string;
   readonly workDir: string;
-  readonly tasks: number;
+  /** Replicas of the example service. */
+  readonly replicas: number;
+  /** The AppMaster API (`galaxy job …` and the AppWorkers). */
+  readonly appmasterListen: string;
+  /** The batch framework API (`galaxy batch …`). */
+  readonly batchListen: string;
   readonly resources?: string;
   /** `auto`: cpu,memory,pids containers when root with cgroups, else plain processes. */
   readonly isolation?: string;
@@ -45,31 +59,68 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
   });
   const how = agent.containerized ? 'Linux containers' : 'plain processes';
   console.log(
-    `master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}; tasks run as ${how}`,
+    `master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}; pods run as ${how}`,
   );
-  const example = runSleepers({
+  const coordinator = `local:${resolve(workDir, 'coord')}`;
+  const appmaster = await runFramework('appmaster', {
     master: master.address,
-    count: options.tasks,
-    logger: createLogger('sleepers', logLevel),
+    options: { listen: options.appmasterListen, coordinator },
+    log: createLogger('appmaster', logLevel),
+  });
+  const batch = await runFramework('batch', {
+    master: master.address,
+    options: { listen: options.batchListen },
+    log: createLogger('batch', logLevel),
   });
   const shutdown = async (): Promise<void> => {
-    await example.driver.stop();
+    await batch.stop();
+    await appmaster.stop();
     await agent.stop();
     await master.stop();
   };
-  const outcome = await Promise.race([
-    example.done.then((summary) => ({ summary })),
-    stopSignal.then((signal) => ({ signal })),
-  ]);
-  if ('signal' in outcome) {
+  const api = new AppMasterApi(appmaster.framework.endpoint ?? '');
+  try {
+    const deployed = await Promise.race([
+      deployExample(api, workDir, options.replicas).then((job) => ({ job })),
+      stopSignal.then((signal) => ({ signal })),
+    ]);
+    if ('signal' in deployed) return;
+    const { job } = deployed;
+    const endpoints = job.pods.map((p) => `${p.hostname}:${p.ports.http ?? '?'}`).join(' ');
+    console.log(
+      `ready: master ${master.address}, AppMaster ${appmaster.framework.endpoint ?? '?'}, batch ${batch.framework.endpoint ?? '?'}; ` +
+        `job ${job.name} ${job.message} (version ${job.version}) at ${endpoints}. ` +
+        `Try \`galaxy job show ${job.name} -a ${appmaster.framework.endpoint ?? ''}\` or \`galaxy resolve ${job.name} --coordinator ${coordinator}\`; Ctrl-C stops.`,
+    );
+    await stopSignal;
+  } finally {
+    api.close();
     await shutdown();
-    return;
   }
-  const { summary } = outcome;
-  console.log(
-    `ready: master ${master.address}, 1 agent, example framework ran ${options.tasks} tasks ` +
-      `(${summary.finished} finished, ${summary.failed} failed). Try \`galaxy tasks\` in another terminal; Ctrl-C stops.`,
-  );
-  await stopSignal;
-  await shutdown();
+}
+
+/** Packs examples/hello-service, submits it (unless a job of that name was recovered) and waits until it is healthy. */
+async function deployExample(api: AppMasterApi, workDir: string, replicas: number): Promise<JobStatus> {
+  const source = join(packageRoot(), 'examples', 'hello-service');
+  await mkdir(join(workDir, 'packages'), { recursive: true });
+  const built = await createPackage(source, join(workDir, 'packages', 'hello-service-1.0.0.tar.gz'));
+  const doc = parseDocument(await readFile(join(source, 'job.yaml'), 'utf8'));
+  doc.setIn(['package', 'source'], built.url);
+  doc.setIn(['package', 'sha256'], built.sha256);
+  doc.setIn(['replicas'], replicas);
+  const spec = parseJobSpec(doc.toString(), 'examples/hello-service/job.yaml');
+  const known = (await api.list()).some((j) => j.name === spec.name);
+  if (!known) await api.submit(JSON.stringify(spec));
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const job = await api.show(spec.name);
+    const healthy = job.pods.filter((p) => p.phase === 'running' && p.health === 'healthy').length;
+    if (healthy >= replicas && job.pods.length === replicas) return job;
+    if (Date.now() > deadline)
+      throw new GalaxyError(
+        'GALAXY_E_UNAVAILABLE',
+        `the example job is not healthy after 180 s:\n${renderJob(job, 'table')}`,
+      );
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }

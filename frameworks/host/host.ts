@@ -6,12 +6,13 @@ import { createLogger, type Logger } from '../../core/logger.js';
 import { loadPlugin, type PluginMeta } from '../../core/plugin-loader.js';
 import { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
+import appmaster from '../appmaster/index.js';
 import batch from '../batch/index.js';
 import { createFrameworkHostHooks, type FrameworkHostHooks } from './hooks.js';
 import { FRAMEWORK_API_VERSION, type FrameworkPlugin, type HostedFramework } from './plugin.js';
 
 /** The built-in framework plugins by name. */
-export const BUILTIN_FRAMEWORKS: Readonly<Record<string, FrameworkPlugin>> = { batch };
+export const BUILTIN_FRAMEWORKS: Readonly<Record<string, FrameworkPlugin>> = { appmaster, batch };
 
 function isFrameworkPlugin(value: PluginMeta): value is FrameworkPlugin {
   return typeof (value as Partial<FrameworkPlugin>).create === 'function';
@@ -35,6 +36,7 @@ export async function runFramework(
   const log = options.log ?? createLogger(`framework:${plugin.name}`);
   const hooks = createFrameworkHostHooks();
   const framework = plugin.create({ master: options.master, log, options: options.options ?? {}, hooks });
+  await framework.prepare?.();
   const inner = framework.scheduler;
   // The host's hooks see every event before the framework does.
   const scheduler: Scheduler = {
@@ -58,6 +60,7 @@ export async function runFramework(
       name: framework.info.name,
       role: framework.info.role ?? '*',
       failoverTimeoutS: framework.info.failoverTimeoutS ?? 300,
+      ...(framework.info.id ? { id: framework.info.id } : {}),
     },
     scheduler,
     logger: log,

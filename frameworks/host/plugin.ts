@@ -19,10 +19,18 @@ export interface FrameworkContext {
 
 /** A framework as the host runs it. */
 export interface HostedFramework {
-  readonly info: { readonly name: string; readonly role?: string; readonly failoverTimeoutS?: number };
+  readonly info: {
+    readonly name: string;
+    readonly role?: string;
+    readonly failoverTimeoutS?: number;
+    /** A framework id to subscribe with (failover of an earlier run); read after {@link prepare}. */
+    readonly id?: string;
+  };
   readonly scheduler: Scheduler;
   /** Where its own API listens, once started (for clients and tests). */
   readonly endpoint?: string;
+  /** Before subscribing: load state (stored jobs, the framework id of an earlier run…). */
+  prepare?(): Promise<void>;
   /** Once subscribed: start serving (an API, a job queue…). */
   start?(driver: SchedulerDriver): Promise<void>;
   /** Before the host disconnects. */

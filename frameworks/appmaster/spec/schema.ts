@@ -34,31 +34,37 @@ export const bytes = z.union([z.number().int().nonnegative(), z.string()]).trans
   if (typeof value === 'number') return value;
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const factor = BYTE_UNITS[(match?.[2] ?? '?').toLowerCase()];
-  if (!match?.[1] || factor === undefined) {
+  const size = match?.[1] && factor !== undefined ? Math.round(Number(match[1]) * factor) : NaN;
+  if (!Number.isSafeInteger(size)) {
     ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as a size (try 256Mi or 1Gi)` });
     return z.NEVER;
   }
-  return Math.round(Number(match[1]) * factor);
+  return size;
 });
 
 /** Bits per second: a whole number, or a string such as `10M`, `1G`, `500k` (decimal units). */
 export const bitsPerSecond = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
   const match = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:bit|bps)?\s*$/.exec(value);
-  if (!match?.[1]) {
+  const factor = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(match?.[2] ?? '').toLowerCase()] ?? 1;
+  const rate = match?.[1] ? Math.round(Number(match[1]) * factor) : NaN;
+  if (!Number.isSafeInteger(rate)) {
     ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as a rate (try 10M or 500k)` });
     return z.NEVER;
   }
-  const factor = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(match[2] ?? '').toLowerCase()] ?? 1;
-  return Math.round(Number(match[1]) * factor);
+  return rate;
 });
 
-/** CPU: cores as a number (`0.5`) or millicores as a string (`500m`); parsed to millicores. */
-export const millicores = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
-  const match = typeof value === 'number' ? null : /^\s*(\d+)m\s*$/.exec(value);
-  const cores = typeof value === 'number' ? value : match?.[1] ? Number(match[1]) / 1000 : Number(value);
+/**
+ * CPU in millicores: a whole number (`500`), or a string of millicores (`500m`) or cores (`"0.5"`).
+ * Parsing is idempotent: a parsed spec is itself a valid spec.
+ */
+export const millicores = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const match = /^\s*(\d+)m\s*$/.exec(value);
+  const cores = match?.[1] ? Number(match[1]) / 1000 : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(cores) || cores <= 0 || cores > 1024) {
-    ctx.addIssue({ code: 'custom', message: `cannot read "${String(value).slice(0, 40)}" as cpu (try 0.5 or 500m)` });
+    ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as cpu (try 500m or "0.5")` });
     return z.NEVER;
   }
   return Math.max(1, Math.round(cores * 1000));
@@ -77,15 +83,21 @@ export const PackageSchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
 });
 
+/** A path inside the sandbox: relative, with no `..` segment. */
+const sandboxPath = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(
+    (p) => !p.startsWith('/') && !p.split('/').includes('..'),
+    'must stay inside the sandbox (relative, no "..")',
+  );
+
 /** A data package: unpacked into `dest` (relative to the sandbox), then the reload command runs. */
 export const DataPackageSchema = PackageSchema.extend({
   name,
   /** Relative path inside the sandbox; no `..`, not absolute. */
-  dest: z
-    .string()
-    .min(1)
-    .max(200)
-    .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must stay inside the sandbox (relative, no "..")'),
+  dest: sandboxPath,
 });
 
 /** How the AppWorker checks a service. */
@@ -151,12 +163,12 @@ export const ResourcesSchema = z.strictObject({
 export const VolumeSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('tmpfs'),
-    path: z.string().min(1).max(200),
+    path: sandboxPath,
     size: bytes,
   }),
   z.strictObject({
     kind: z.literal('bind'),
-    path: z.string().min(1).max(200),
+    path: sandboxPath,
     hostPath: z.string().startsWith('/').max(4096),
     readOnly: z.boolean().default(false),
   }),
@@ -198,6 +210,12 @@ export const FailureSchema = z.strictObject({
   blacklistAfter: z.number().int().min(1).max(1000).default(3),
 });
 
+/**
+ * Cross-field rules run only on fields that are valid on their own: a memory of `-1` is reported
+ * once as negative, not again as "below 4Mi" and "less than memory.soft".
+ */
+const crossFieldsWhenValid = { when: (payload: z.core.ParsePayload) => payload.issues.length === 0 };
+
 const labelValue = z.string().min(1).max(128);
 
 /** A job as a user writes it. */
@@ -207,7 +225,7 @@ export const JobSpecSchema = z
     band: z.enum(['service', 'batch', 'best-effort', 'monitoring']).default('service'),
     pool: z.string().regex(NAME).default('default'),
     /** Agent attributes a host must carry (key → value; `*` = any value). */
-    labels: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/), labelValue).default({}),
+    labels: z.record(z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/), labelValue).default({}),
     replicas: z.number().int().min(0).max(10_000),
     /** Most pods of this job on one host; 0 = no limit. */
     maxPerHost: z.number().int().min(0).max(10_000).default(0),
@@ -246,7 +264,11 @@ export const JobSpecSchema = z
     if (spec.health) {
       const h = spec.health;
       if (h.type === 'command' && h.command === undefined)
-        ctx.addIssue({ code: 'custom', path: ['health', 'command'], message: 'a command health check needs a command' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['health', 'command'],
+          message: 'a command health check needs a command',
+        });
       if (h.type !== 'command' && h.port === undefined)
         ctx.addIssue({ code: 'custom', path: ['health', 'port'], message: `a ${h.type} health check needs a port` });
       needPort(h.port, ['health', 'port']);
@@ -261,14 +283,14 @@ export const JobSpecSchema = z
     const names = new Set<string>();
     spec.data.forEach((d, i) => {
       if (names.has(d.name))
-        ctx.addIssue({ code: 'custom', path: ['data', i, 'name'], message: `data package "${d.name}" is named twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data', i, 'name'],
+          message: `data package "${d.name}" is named twice`,
+        });
       names.add(d.name);
     });
-    spec.volumes.forEach((v, i) => {
-      if (v.path.startsWith('/') || v.path.split('/').includes('..'))
-        ctx.addIssue({ code: 'custom', path: ['volumes', i, 'path'], message: 'must stay inside the sandbox' });
-    });
-  });
+  }, crossFieldsWhenValid);
 
 /** A job spec as written (before defaults and unit parsing). */
 export type JobSpecInput = z.input<typeof JobSpecSchema>;

@@ -1,0 +1,68 @@
+/**
+ * How `galaxy job show|list` print jobs: a summary, the rolling update, why pods are pending, and
+ * a table of pods.
+ */
+import type { JobStatus, PodStatus } from '../proto/gen/galaxy/v1/appmaster.js';
+import { render, type Column, type OutputFormat } from './output.js';
+
+/** Columns of `galaxy job list`. */
+export const JOB_COLUMNS: Column<JobStatus>[] = [
+  { heading: 'NAME', value: (j) => j.name },
+  { heading: 'STATE', value: (j) => j.state },
+  { heading: 'REPLICAS', value: (j) => j.replicas },
+  { heading: 'HEALTHY', value: (j) => j.message },
+  { heading: 'REVISION', value: (j) => j.revision },
+  { heading: 'VERSION', value: (j) => j.version },
+  { heading: 'UPDATE', value: (j) => updateLine(j) },
+];
+
+/** Columns of the pods in `galaxy job show`. */
+export const POD_COLUMNS: Column<PodStatus>[] = [
+  { heading: 'POD', value: (p) => p.podId },
+  { heading: 'HOST', value: (p) => p.hostname || '-' },
+  { heading: 'STATE', value: (p) => stateText(p) },
+  { heading: 'VERSION', value: (p) => (p.revision > 0 ? `${p.version} (r${p.revision})` : '-') },
+  { heading: 'HEALTH', value: (p) => p.health },
+  { heading: 'RESTARTS', value: (p) => p.restarts },
+  {
+    heading: 'PORTS',
+    value: (p) =>
+      Object.entries(p.ports)
+        .map(([n, v]) => `${n}:${v}`)
+        .join(',') || '-',
+  },
+  { heading: 'CONTAINER', value: (p) => p.taskId || '-' },
+  { heading: 'MESSAGE', value: (p) => p.message.slice(0, 60) },
+];
+
+/** A pod's state, with the restart delay when it waits for one. */
+function stateText(pod: PodStatus): string {
+  if (pod.phase !== 'delayed' || pod.delayedUntil <= 0) return pod.phase;
+  const seconds = Math.max(0, Math.ceil((pod.delayedUntil - Date.now()) / 1000));
+  return `delayed until ${new Date(pod.delayedUntil).toISOString().slice(11, 19)} (${seconds}s, exit ${pod.lastExitCode})`;
+}
+
+/** One line about the job's update, or '' when there is none. */
+export function updateLine(job: JobStatus): string {
+  const u = job.update;
+  if (!u) return '';
+  const verb = u.rollingBack ? 'rolling back' : 'updating';
+  const paused = u.paused ? `, PAUSED (${u.pausedReason})` : '';
+  return `${verb} r${u.fromRevision}→r${u.toRevision}: ${u.updated}/${u.total} done, ${u.failed} failed${paused}`;
+}
+
+/** The whole of `galaxy job show`. */
+export function renderJob(job: JobStatus, format: OutputFormat): string {
+  if (format === 'json') return JSON.stringify(job, null, 2);
+  const lines = [`job ${job.name}: ${job.state}, ${job.message}, revision ${job.revision} (version ${job.version})`];
+  const update = updateLine(job);
+  if (update !== '') lines.push(`update: ${update}`);
+  if (job.pending.length > 0) {
+    lines.push('pending pods wait because:');
+    for (const p of job.pending)
+      lines.push(`  ${p.reason}${p.hosts > 0 ? ` — on ${p.hosts} host${p.hosts === 1 ? '' : 's'}` : ''}`);
+  }
+  if (job.blacklist.length > 0) lines.push(`blacklisted hosts: ${job.blacklist.join(', ')}`);
+  lines.push(render(job.pods, POD_COLUMNS, format));
+  return lines.join('\n');
+}

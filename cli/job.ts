@@ -1,0 +1,195 @@
+/**
+ * `galaxy job …`: the AppMaster's verbs (submit, update, scale, pause, continue, rollback, cancel,
+ * stop, remove, recover, exec, list, show) and `validate`, which needs no AppMaster.
+ */
+import { readFile } from 'node:fs/promises';
+import { Presets, SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { GalaxyError } from '../core/errors.js';
+import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
+import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
+import { AppMasterApi } from './appmaster-client.js';
+import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
+import { validateSpecFiles } from './job-validate.js';
+import { parseOutputFormat, render } from './output.js';
+
+/** Where `galaxy job` finds the AppMaster unless told. */
+export const DEFAULT_APPMASTER = process.env.GALAXY_APPMASTER ?? '127.0.0.1:5060';
+
+interface Flags {
+  appmaster: string;
+  output: string;
+  wait?: boolean;
+}
+
+async function withApi<T>(address: string, fn: (api: AppMasterApi) => Promise<T>): Promise<T> {
+  const api = new AppMasterApi(address);
+  try {
+    return await fn(api);
+  } finally {
+    api.close();
+  }
+}
+
+/** Reads and validates a spec file here, so errors name the file's lines; returns its JSON. */
+async function specJson(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  return JSON.stringify(parseJobSpec(text, file));
+}
+
+/** True when nothing more will change by itself: all pods healthy and no update running, or a pause. */
+function settled(job: JobStatus): boolean {
+  if (job.update) return job.update.paused;
+  const healthy = job.pods.filter((p) => p.health === 'healthy' && p.phase === 'running').length;
+  return healthy === job.replicas && job.pods.length === job.replicas;
+}
+
+/** Follows a job until it settles, with a progress bar on a terminal; returns the last status. */
+async function follow(api: AppMasterApi, name: string, timeoutS: number): Promise<JobStatus> {
+  let job = await api.show(name);
+  const bar = process.stderr.isTTY
+    ? new SingleBar({ format: '{bar} {value}/{total} {what} | {detail}', hideCursor: true }, Presets.shades_classic)
+    : undefined;
+  const progress = (j: JobStatus): [number, number, string, string] =>
+    j.update
+      ? [j.update.updated, j.update.total, 'updated', updateLine(j)]
+      : [j.pods.filter((p) => p.health === 'healthy').length, j.replicas, 'healthy', j.state];
+  const [value, total, what, detail] = progress(job);
+  bar?.start(total, value, { what, detail });
+  const deadline = Date.now() + timeoutS * 1000;
+  while (!settled(job) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    job = await api.show(name);
+    const [v, t, w, d] = progress(job);
+    bar?.setTotal(t);
+    bar?.update(v, { what: w, detail: d });
+  }
+  bar?.stop();
+  return job;
+}
+
+/** Adds `galaxy job …`. */
+export function addJobCommands(program: Command): void {
+  const job = program.command('job').description('service jobs on the AppMaster');
+  const withCommon = (cmd: Command): Command =>
+    cmd
+      .option('-a, --appmaster <host:port>', 'the AppMaster API', DEFAULT_APPMASTER)
+      .option('-o, --output <format>', 'table or json', 'table');
+  const print = (status: JobStatus, flags: Flags): void => {
+    console.log(renderJob(status, parseOutputFormat(flags.output)));
+  };
+
+  job
+    .command('validate')
+    .description('check job spec files offline; errors name the path and line')
+    .argument('<files...>')
+    .action(async (files: string[]) => {
+      const result = await validateSpecFiles(files);
+      for (const line of result.lines) (result.ok ? console.log : console.error)(line);
+      if (!result.ok) process.exitCode = 2;
+    });
+
+  for (const verb of ['submit', 'update'] as const) {
+    withCommon(job.command(verb))
+      .description(
+        verb === 'submit'
+          ? 'submit a new job from a YAML/JSON spec'
+          : 'roll out a new spec: version/commands in place, data by reload, resources by new containers',
+      )
+      .argument('<file>')
+      .option('-w, --wait', 'follow until every pod is healthy (or the update pauses), with a progress bar')
+      .option('--timeout <s>', 'longest --wait, in seconds', '600')
+      .action(async (file: string, flags: Flags & { timeout: string }) => {
+        const json = await specJson(file);
+        const status = await withApi(flags.appmaster, async (api) => {
+          const first = verb === 'submit' ? await api.submit(json) : await api.update(json);
+          return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
+        });
+        print(status, flags);
+        if (flags.wait && !settled(status)) process.exitCode = 1;
+      });
+  }
+
+  withCommon(job.command('scale'))
+    .description('set the number of pods')
+    .argument('<name>')
+    .argument('<replicas>')
+    .action(async (name: string, replicas: string, flags: Flags) => {
+      const n = Number(replicas);
+      if (!Number.isInteger(n) || n < 0)
+        throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be a whole number, got "${replicas}"`);
+      print(await withApi(flags.appmaster, (api) => api.scale(name, n)), flags);
+    });
+
+  const controls = {
+    pause: [UpdateControl.UPDATE_PAUSE, 'pause the rolling update'],
+    continue: [UpdateControl.UPDATE_CONTINUE, 'continue a paused update (past its breakpoint)'],
+    rollback: [UpdateControl.UPDATE_ROLLBACK, 'roll back to the previous revision'],
+    cancel: [UpdateControl.UPDATE_CANCEL, 'stop rolling; pods keep the revision they run'],
+  } as const;
+  for (const [verb, [control, description]] of Object.entries(controls)) {
+    withCommon(job.command(verb))
+      .description(description)
+      .argument('<name>')
+      .action(async (name: string, flags: Flags) => {
+        print(await withApi(flags.appmaster, (api) => api.control(name, control)), flags);
+      });
+  }
+
+  withCommon(job.command('stop'))
+    .description('stop every pod; the job stays (scale or update it to run again)')
+    .argument('<name>')
+    .action(async (name: string, flags: Flags) => {
+      print(await withApi(flags.appmaster, (api) => api.stop(name)), flags);
+    });
+
+  withCommon(job.command('remove'))
+    .description('kill every pod and forget the job and its naming entries')
+    .argument('<name>')
+    .action(async (name: string, flags: Flags) => {
+      const status = await withApi(flags.appmaster, (api) => api.remove(name));
+      console.log(`job ${status.name} removed (${status.pods.length} pods stopping)`);
+    });
+
+  withCommon(job.command('recover'))
+    .description("replace one pod's container")
+    .argument('<name>')
+    .argument('<pod>')
+    .action(async (name: string, pod: string, flags: Flags) => {
+      print(await withApi(flags.appmaster, (api) => api.recoverPod(name, pod)), flags);
+    });
+
+  withCommon(job.command('exec'))
+    .description("run a command in a pod's container (through its AppWorker)")
+    .argument('<name>')
+    .argument('<pod>')
+    .argument('<command...>')
+    .option('--timeout <s>', 'seconds before the command is killed', '30')
+    .action(async (name: string, pod: string, command: string[], flags: Flags & { timeout: string }) => {
+      const result = await withApi(flags.appmaster, (api) =>
+        api.exec(name, pod, command.join(' '), Number(flags.timeout)),
+      );
+      process.stdout.write(result.stdout);
+      process.stderr.write(result.stderr);
+      process.exitCode = result.exitCode === 0 ? 0 : 1;
+    });
+
+  withCommon(job.command('list'))
+    .description('list jobs')
+    .action(async (flags: Flags) => {
+      const jobs = await withApi(flags.appmaster, (api) => api.list());
+      console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output)));
+    });
+
+  withCommon(job.command('show'))
+    .description('one job: pods with host, state, version, health, restarts, and why pods are pending')
+    .argument('<name>')
+    .action(async (name: string, flags: Flags) => {
+      print(await withApi(flags.appmaster, (api) => api.show(name)), flags);
+    });
+}

@@ -1,0 +1,695 @@
+/**
+ * The AppMaster: Galaxy's framework for long-running services. It keeps each job's pods placed
+ * (offers → placement → LAUNCH of an AppWorker container), tells every AppWorker what to run when
+ * it pulls, paces rolling updates, replaces failed pods, and publishes endpoints to naming.
+ *
+ * All state changes happen on the Node event loop in small synchronous steps, so the verbs, the
+ * scheduler events, the pulls and the tick never interleave inside one step.
+ */
+import type { Coordinator } from '../../core/coordinator/coordinator.js';
+import { GalaxyError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { isTerminal, stateName } from '../../core/task-state.js';
+import type { Offer, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import {
+  UpdateControl,
+  WorkerAction,
+  type ExecResult,
+  type JobStatus,
+  type PullRequest,
+  type PullResponse,
+} from '../../proto/gen/galaxy/v1/appmaster.js';
+import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { Scheduler } from '../sdk/scheduler.js';
+import { publishEndpoints, withdrawEndpoints, withdrawJob, type Endpoint } from '../sdk/naming.js';
+import { nextAction } from './actions.js';
+import { JobState } from './job-state.js';
+import { isHealthyAtTarget, podPhase, type JobRecord, type Pod } from './model.js';
+import { placePods, type PodDemand } from './placement/place.js';
+import { classifyChange } from './spec/diff.js';
+import { parseJobSpec } from './spec/parse.js';
+import type { JobSpec } from './spec/schema.js';
+import { jobStatus } from './status.js';
+import { JobStore } from './store.js';
+import { newTaskId, podTask, type WorkerLaunch } from './task.js';
+import { planUpdate } from './update.js';
+
+/** How an AppMaster runs. */
+export interface AppMasterOptions {
+  readonly coordinator: Coordinator;
+  readonly log: Logger;
+  /** How pods start their AppWorker; the endpoint is known once the pull API listens. */
+  readonly worker: () => WorkerLaunch;
+  /** How often the AppWorkers pull when nothing changes. Default 3000 ms. */
+  readonly pullIntervalMs?: number;
+  /** The clock (tests). */
+  readonly now?: () => number;
+}
+
+/** Longest a pull is held open waiting for a change. */
+const MAX_HOLD_MS = 10_000;
+/** A KILL is sent again when the task still lives this long after. */
+const KILL_RETRY_MS = 15_000;
+
+/** The service framework. */
+export class AppMaster implements Scheduler {
+  private readonly jobs = new Map<string, JobState>();
+  /** Task id → job name and pod id. */
+  private readonly tasks = new Map<string, { job: string; podId: string }>();
+  private readonly store: JobStore;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly dirty = new Set<string>();
+  /** Pulls held open, per job: woken when the job changes. */
+  private readonly holds = new Map<string, Set<() => void>>();
+  private driver: SchedulerDriver | undefined;
+  private suppressed = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly options: AppMasterOptions) {
+    this.store = new JobStore(options.coordinator, options.log);
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Loads the stored jobs; their containers are re-adopted as the master reconciles them. */
+  async recover(): Promise<void> {
+    for (const record of await this.store.loadAll()) {
+      const job = new JobState(record);
+      this.jobs.set(record.name, job);
+      for (const pod of record.pods)
+        if (pod.taskId !== '') this.tasks.set(pod.taskId, { job: record.name, podId: pod.podId });
+    }
+    if (this.jobs.size > 0) this.log.info({ jobs: this.jobs.size }, 'jobs recovered');
+  }
+
+  /** Called once the driver is subscribed: starts the tick. */
+  attach(driver: SchedulerDriver): void {
+    this.driver = driver;
+    this.timer = setInterval(() => {
+      this.tick();
+    }, 500);
+    this.timer.unref();
+  }
+
+  /** Stops the tick and releases held pulls; waits for pending writes. */
+  async detach(): Promise<void> {
+    clearInterval(this.timer);
+    for (const name of this.holds.keys()) this.wake(name);
+    await this.store.flush();
+  }
+
+  // ── verbs ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Admits a new job: validated, stored, then its pods wait for offers. */
+  async submit(specJson: string): Promise<JobStatus> {
+    const spec = parseJobSpec(specJson, 'spec');
+    if (this.jobs.has(spec.name))
+      throw new GalaxyError('GALAXY_E_JOB_DUPLICATE', `job ${spec.name} exists; use "galaxy job update" to change it`);
+    const record: JobRecord = {
+      name: spec.name,
+      revision: 1,
+      specs: { 1: spec },
+      state: 'running',
+      submittedAt: this.now(),
+      update: undefined,
+      pods: [],
+      nextIndex: 0,
+      hostFailures: {},
+    };
+    const job = new JobState(record);
+    this.jobs.set(spec.name, job);
+    this.reconcileReplicas(job);
+    await this.store.save(record);
+    this.log.info({ job: spec.name, replicas: spec.replicas, version: spec.package.version }, 'job submitted');
+    this.wantOffers();
+    return this.show(spec.name);
+  }
+
+  /**
+   * A new spec for a job. A change of package, commands or data rolls out in place; a change of
+   * resources rolls out by replacing containers; replicas and policies apply at once.
+   */
+  async updateJob(specJson: string): Promise<JobStatus> {
+    const spec = parseJobSpec(specJson, 'spec');
+    const job = this.job(spec.name);
+    const change = classifyChange(job.spec, spec);
+    const record = job.record;
+    if (change.kind === 'none' || change.kind === 'scale') {
+      record.specs[record.revision] = spec;
+    } else {
+      if (record.update)
+        throw new GalaxyError(
+          'GALAXY_E_JOB_STATE',
+          `job ${spec.name} is being updated to revision ${record.update.to}; continue, cancel or roll it back first`,
+        );
+      const next = Math.max(...Object.keys(record.specs).map(Number)) + 1;
+      record.specs[next] = spec;
+      record.update = {
+        from: record.revision,
+        to: next,
+        kind: change.kind,
+        paused: false,
+        pausedReason: '',
+        breakpointPassed: false,
+        rollingBack: false,
+        failed: [],
+        startedAt: this.now(),
+      };
+      record.revision = next;
+      this.log.info({ job: spec.name, revision: next, kind: change.kind, fields: change.fields }, 'update started');
+    }
+    record.state = 'running';
+    this.reconcileReplicas(job);
+    this.stepUpdate(job);
+    await this.save(job);
+    return this.show(spec.name);
+  }
+
+  /** Sets the number of pods. */
+  async scale(name: string, replicas: number): Promise<JobStatus> {
+    if (!Number.isInteger(replicas) || replicas < 0 || replicas > 10_000)
+      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be 0..10000, not ${replicas}`);
+    const job = this.job(name);
+    job.record.specs[job.record.revision] = { ...job.spec, replicas };
+    job.record.state = 'running';
+    this.reconcileReplicas(job);
+    await this.save(job);
+    return this.show(name);
+  }
+
+  /** Pause, continue, roll back or cancel the job's rolling update. */
+  async control(name: string, control: UpdateControl): Promise<JobStatus> {
+    const job = this.job(name);
+    const update = job.record.update;
+    if (control === UpdateControl.UPDATE_ROLLBACK) {
+      this.rollback(job, 'by user');
+    } else {
+      if (!update) throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${name} has no update in progress`);
+      if (control === UpdateControl.UPDATE_PAUSE) {
+        update.paused = true;
+        update.pausedReason = 'by user';
+      } else if (control === UpdateControl.UPDATE_CONTINUE) {
+        if (!update.paused) throw new GalaxyError('GALAXY_E_JOB_STATE', `the update of job ${name} is not paused`);
+        if (update.pausedReason.startsWith('breakpoint')) update.breakpointPassed = true;
+        if (update.pausedReason === 'max failures') update.failed = [];
+        update.paused = false;
+        update.pausedReason = '';
+      } else if (control === UpdateControl.UPDATE_CANCEL) {
+        job.record.update = undefined;
+      } else {
+        throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'control must be pause, continue, rollback or cancel');
+      }
+    }
+    this.stepUpdate(job);
+    await this.save(job);
+    return this.show(name);
+  }
+
+  /** Stops every pod; the job stays (scale or update it to run again). */
+  async stop(name: string): Promise<JobStatus> {
+    const job = this.job(name);
+    job.record.state = 'stopped';
+    job.record.update = undefined;
+    for (const pod of job.pods()) this.retire(job, pod);
+    await this.save(job);
+    return this.show(name);
+  }
+
+  /** Kills every pod and forgets the job and its naming entries. */
+  async remove(name: string): Promise<JobStatus> {
+    const job = this.job(name);
+    job.record.state = 'stopped';
+    for (const pod of job.pods()) this.retire(job, pod);
+    const status = this.show(name);
+    this.jobs.delete(name);
+    this.wake(name);
+    await this.store.remove(name);
+    await withdrawJob(this.options.coordinator, name).catch((error: unknown) => {
+      this.log.warn({ job: name, err: String(error) }, 'naming entries of a removed job could not be withdrawn');
+    });
+    this.log.info({ job: name }, 'job removed');
+    return { ...status, state: 'removed' };
+  }
+
+  /** Replaces one pod's container (not counted as a failure). */
+  async recoverPod(name: string, podId: string): Promise<JobStatus> {
+    const job = this.job(name);
+    const pod = job.pod(podId);
+    if (pod.record.taskId !== '') this.kill(pod);
+    await this.save(job);
+    return this.show(name);
+  }
+
+  /** Runs a command in a pod through its AppWorker and waits for the result. */
+  exec(name: string, podId: string, command: string, timeoutS: number): Promise<ExecResult> {
+    const job = this.job(name);
+    const pod = job.pod(podId);
+    if (command.trim() === '') throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'exec needs a command');
+    if (pod.record.taskId === '' || pod.runtime.killing || pod.runtime.lastPullAt === 0)
+      throw new GalaxyError('GALAXY_E_JOB_STATE', `pod ${podId} has no running AppWorker`);
+    const limit = timeoutS > 0 ? Math.min(timeoutS, 3600) : 30;
+    const execId = `${podId}.${Math.random().toString(36).slice(2, 10)}`;
+    return new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          pod.runtime.execs.delete(execId);
+          reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `pod ${podId}'s AppWorker did not answer the exec in time`));
+        },
+        (limit + 15) * 1000,
+      );
+      pod.runtime.execs.set(execId, {
+        command,
+        timeoutS: limit,
+        sent: false,
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+      });
+      this.wake(name);
+    });
+  }
+
+  /** Every job, oldest first. */
+  list(): JobStatus[] {
+    return [...this.jobs.values()]
+      .sort((a, b) => a.record.submittedAt - b.record.submittedAt)
+      .map((job) => jobStatus(job, this.now()));
+  }
+
+  /** One job with its pods. */
+  show(name: string): JobStatus {
+    return jobStatus(this.job(name), this.now());
+  }
+
+  // ── AppWorker pulls ────────────────────────────────────────────────────────────────────────
+
+  /** An AppWorker's report; answered with its next action, held open while there is none. */
+  async pull(request: PullRequest): Promise<PullResponse> {
+    const interval = this.options.pullIntervalMs ?? 3000;
+    const exit: PullResponse = {
+      action: WorkerAction.ACTION_EXIT,
+      revision: 0,
+      templateJson: '',
+      assignedPorts: {},
+      execs: [],
+      pullIntervalMs: interval,
+    };
+    let located = this.locate(request);
+    if (!located) return exit;
+    this.receive(located.job, located.pod, request);
+    let answer = this.answer(located.job, located.pod, interval);
+    if (answer.action === WorkerAction.ACTION_NONE && answer.execs.length === 0 && request.waitMs > 0) {
+      await this.hold(request.job, Math.min(request.waitMs, MAX_HOLD_MS));
+      located = this.locate(request);
+      if (!located) return exit;
+      answer = this.answer(located.job, located.pod, interval);
+    }
+    return answer;
+  }
+
+  private locate(request: PullRequest): { job: JobState; pod: Pod } | undefined {
+    const job = this.jobs.get(request.job);
+    const record = job?.record.pods.find((p) => p.podId === request.podId);
+    if (!job || !record || record.taskId !== request.taskId) return undefined;
+    return { job, pod: job.pod(record.podId) };
+  }
+
+  private receive(job: JobState, pod: Pod, request: PullRequest): void {
+    const report = request.report;
+    pod.runtime.report = report;
+    pod.runtime.lastPullAt = this.now();
+    for (const output of report?.execResults ?? []) {
+      const pending = pod.runtime.execs.get(output.execId);
+      if (!pending) continue;
+      pod.runtime.execs.delete(output.execId);
+      pending.resolve(output.result ?? { exitCode: -1, stdout: '', stderr: 'no result' });
+    }
+    const healthy = isHealthyAtTarget(pod);
+    if (healthy && pod.runtime.healthySince === 0) pod.runtime.healthySince = this.now();
+    if (!healthy) pod.runtime.healthySince = 0;
+    this.publish(job, pod);
+    this.stepUpdate(job);
+  }
+
+  private answer(job: JobState, pod: Pod, interval: number): PullResponse {
+    const { action, revision } = nextAction(job.record, pod);
+    const execs = [...pod.runtime.execs.entries()]
+      .filter(([, e]) => !e.sent)
+      .map(([execId, e]) => {
+        e.sent = true;
+        return { execId, command: e.command, timeoutS: e.timeoutS };
+      });
+    return {
+      action,
+      revision,
+      templateJson: JSON.stringify(job.specOf(revision)),
+      assignedPorts: pod.record.ports,
+      execs,
+      pullIntervalMs: interval,
+    };
+  }
+
+  private hold(name: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.holds.get(name) ?? new Set<() => void>();
+      this.holds.set(name, waiters);
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
+  }
+
+  /** Answers the held pulls of `name` now. */
+  private wake(name: string): void {
+    for (const done of [...(this.holds.get(name) ?? [])]) done();
+  }
+
+  // ── scheduler events ───────────────────────────────────────────────────────────────────────
+
+  async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+    const demands: PodDemand[] = [];
+    const running = [...this.jobs.values()]
+      .filter((j) => j.record.state === 'running')
+      .sort((a, b) => a.record.submittedAt - b.record.submittedAt);
+    for (const job of running)
+      for (const pod of job.pendingPods())
+        demands.push({ job: job.record.name, podId: pod.record.podId, spec: job.specOf(pod.record.revision) });
+    if (demands.length === 0) {
+      await driver.decline(
+        offers.map((o) => o.id),
+        { refuseSeconds: 30 },
+      );
+      await this.suppress();
+      return;
+    }
+    const placement = placePods(demands, offers, {
+      podsOn: (name, agentId) =>
+        this.jobs
+          .get(name)
+          ?.pods()
+          .filter((p) => p.record.agentId === agentId && p.record.taskId !== '' && !p.runtime.removing).length ?? 0,
+      blacklisted: (name, hostname) => this.jobs.get(name)?.blacklisted(hostname) ?? false,
+    });
+    for (const job of running) job.pending = placement.pending.get(job.record.name) ?? [];
+    const byOffer = new Map<string, TaskInfo[]>();
+    const launched: { job: JobState; pod: Pod }[] = [];
+    for (const assignment of placement.assignments) {
+      const job = this.jobs.get(assignment.job);
+      if (!job) continue;
+      const pod = job.pod(assignment.podId);
+      const spec = job.specOf(pod.record.revision);
+      const taskId = newTaskId(pod.record.podId);
+      Object.assign(pod.record, {
+        taskId,
+        agentId: assignment.agentId,
+        hostname: assignment.hostname,
+        ports: assignment.ports,
+        launchedAt: this.now(),
+        containerRevision: pod.record.revision,
+      });
+      pod.runtime.report = undefined;
+      pod.runtime.healthySince = 0;
+      this.tasks.set(taskId, { job: job.record.name, podId: pod.record.podId });
+      const tasks = byOffer.get(assignment.offerId) ?? [];
+      tasks.push(podTask(job.record.name, pod.record.podId, taskId, spec, assignment, this.options.worker()));
+      byOffer.set(assignment.offerId, tasks);
+      launched.push({ job, pod });
+      this.dirty.add(job.record.name);
+    }
+    for (const [offerId, tasks] of byOffer) {
+      try {
+        await driver.launch([offerId], tasks, { refuseSeconds: 0 });
+        this.log.info({ tasks: tasks.map((t) => t.taskId) }, 'pods launched');
+      } catch (error) {
+        this.log.warn({ err: String(error) }, 'launch refused; the pods wait for another offer');
+        for (const task of tasks) this.unlaunch(task.taskId);
+      }
+    }
+    if (placement.unused.length > 0) await driver.decline(placement.unused, { refuseSeconds: 2 });
+    this.flushDirty();
+  }
+
+  update(_driver: SchedulerDriver, status: TaskStatus): void {
+    const owner = this.tasks.get(status.taskId);
+    const job = owner && this.jobs.get(owner.job);
+    const record = job?.record.pods.find((p) => p.podId === owner?.podId && p.taskId === status.taskId);
+    if (!owner || !job || !record) {
+      if (isTerminal(status.state)) this.tasks.delete(status.taskId);
+      else if (!owner) void this.driver?.kill(status.taskId, status.agentId).catch(() => undefined);
+      return;
+    }
+    if (!isTerminal(status.state)) return;
+    const pod = job.pod(record.podId);
+    this.tasks.delete(status.taskId);
+    void withdrawEndpoints(this.options.coordinator, job.record.name, record.podId).catch(() => undefined);
+    pod.runtime.published = '';
+    if (pod.runtime.removing) {
+      job.dropPod(record.podId);
+    } else {
+      if (!pod.runtime.killing) {
+        job.record.hostFailures[record.hostname] = (job.record.hostFailures[record.hostname] ?? 0) + 1;
+        this.log.warn(
+          { job: job.record.name, pod: record.podId, state: stateName(status.state), reason: status.reason },
+          'pod container ended; it will be placed again',
+        );
+      }
+      Object.assign(record, { taskId: '', agentId: '', hostname: '', ports: {}, launchedAt: 0 });
+      Object.assign(pod.runtime, { report: undefined, killing: false, healthySince: 0, killSentAt: 0 });
+      this.wantOffers();
+    }
+    job.pruneSpecs();
+    this.dirty.add(job.record.name);
+    this.flushDirty();
+  }
+
+  disconnected(): void {
+    this.suppressed = false;
+  }
+
+  subscribed(): void {
+    this.suppressed = false;
+  }
+
+  // ── the tick ───────────────────────────────────────────────────────────────────────────────
+
+  /** Replicas, updates, deploy timeouts, lost kills; then offers wanted or not. */
+  tick(): void {
+    const now = this.now();
+    for (const job of this.jobs.values()) {
+      if (job.record.state === 'running') this.reconcileReplicas(job);
+      this.stepUpdate(job);
+      const timeoutMs = job.spec.deploy.deployTimeoutS * 1000;
+      for (const pod of job.pods()) {
+        const phase = podPhase(pod);
+        if (pod.runtime.killing && now - pod.runtime.killSentAt > KILL_RETRY_MS) this.sendKill(pod);
+        if ((phase === 'launching' || phase === 'deploying') && now - pod.record.launchedAt > timeoutMs) {
+          this.log.warn({ job: job.record.name, pod: pod.record.podId }, 'pod stuck deploying; replacing it elsewhere');
+          job.record.hostFailures[pod.record.hostname] = (job.record.hostFailures[pod.record.hostname] ?? 0) + 1;
+          this.kill(pod);
+          this.dirty.add(job.record.name);
+        }
+      }
+    }
+    if ([...this.jobs.values()].some((j) => j.pendingPods().length > 0)) this.wantOffers();
+    this.flushDirty();
+  }
+
+  /** Adds or retires pods until the job has `replicas` live ones. */
+  private reconcileReplicas(job: JobState): void {
+    const want = job.record.state === 'running' ? job.spec.replicas : 0;
+    const live = job.pods().filter((p) => !p.runtime.removing);
+    let changed = false;
+    for (let n = live.length; n < want; n += 1) {
+      job.addPod(this.now());
+      changed = true;
+    }
+    if (live.length > want) {
+      const extra = live
+        .sort(
+          (a, b) => Number(a.record.taskId !== '') - Number(b.record.taskId !== '') || b.record.index - a.record.index,
+        )
+        .slice(0, live.length - want);
+      for (const pod of extra) this.retire(job, pod);
+      changed = true;
+    }
+    if (changed) {
+      this.dirty.add(job.record.name);
+      this.wantOffers();
+    }
+  }
+
+  /** Moves the job's update along (see update.ts). */
+  private stepUpdate(job: JobState): void {
+    const update = job.record.update;
+    if (!update) return;
+    const now = this.now();
+    const plan = planUpdate(job.record, job.pods(), now);
+    for (const podId of plan.newlyFailed) {
+      update.failed.push(podId);
+      const host = job.record.pods.find((p) => p.podId === podId)?.hostname ?? '';
+      if (host !== '') job.record.hostFailures[host] = (job.record.hostFailures[host] ?? 0) + 1;
+      this.log.warn({ job: job.record.name, pod: podId, revision: update.to }, 'pod failed the update');
+    }
+    if (plan.failed) {
+      if (job.specOf(update.to).deploy.autoRollback && !update.rollingBack) this.rollback(job, 'max failures');
+      else if (!update.paused) {
+        update.paused = true;
+        update.pausedReason = 'max failures';
+      }
+    } else if (plan.pause !== undefined) {
+      update.paused = true;
+      update.pausedReason = plan.pause;
+      this.log.info({ job: job.record.name, reason: plan.pause }, 'update paused');
+    } else if (plan.done) {
+      this.log.info({ job: job.record.name, revision: update.to, rolledBack: update.rollingBack }, 'update done');
+      job.record.update = undefined;
+      job.pruneSpecs();
+    }
+    for (const podId of plan.retarget) this.retarget(job, job.pod(podId), update.to, update.kind);
+    if (plan.newlyFailed.length + plan.retarget.length > 0 || plan.failed || plan.pause !== undefined || plan.done) {
+      this.dirty.add(job.record.name);
+      this.wake(job.record.name);
+    }
+  }
+
+  /** Gives a pod a new target revision: in place, or with a new container when resources changed. */
+  private retarget(job: JobState, pod: Pod, revision: number, kind: string): void {
+    pod.record.revision = revision;
+    pod.record.retargetedAt = this.now();
+    pod.runtime.healthySince = 0;
+    const replace =
+      kind === 'replace' &&
+      pod.record.taskId !== '' &&
+      classifyChange(job.specOf(pod.record.containerRevision), job.specOf(revision)).kind === 'replace';
+    if (replace) this.kill(pod);
+  }
+
+  /** Starts a rollback to the revision before the current one. */
+  private rollback(job: JobState, why: string): void {
+    const record = job.record;
+    const back = record.update?.from ?? job.previousRevision();
+    if (back === undefined || back === record.revision)
+      throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${record.name} has no earlier revision to roll back to`);
+    const kind = classifyChange(job.specOf(record.revision), job.specOf(back)).kind;
+    record.update = {
+      from: record.revision,
+      to: back,
+      kind: kind === 'reload' || kind === 'replace' ? kind : 'rebuild',
+      paused: false,
+      pausedReason: '',
+      breakpointPassed: true,
+      rollingBack: true,
+      failed: [],
+      startedAt: this.now(),
+    };
+    record.revision = back;
+    this.log.warn({ job: record.name, to: back, why }, 'rolling back');
+  }
+
+  /** Marks a pod to go away with its container. */
+  private retire(job: JobState, pod: Pod): void {
+    pod.runtime.removing = true;
+    if (pod.record.taskId === '') job.dropPod(pod.record.podId);
+    else this.kill(pod);
+    this.dirty.add(job.record.name);
+  }
+
+  private kill(pod: Pod): void {
+    pod.runtime.killing = true;
+    this.sendKill(pod);
+  }
+
+  private sendKill(pod: Pod): void {
+    pod.runtime.killSentAt = this.now();
+    const { taskId, agentId } = pod.record;
+    void this.driver?.kill(taskId, agentId).catch((error: unknown) => {
+      this.log.warn({ task: taskId, err: String(error) }, 'kill not sent; it is retried');
+    });
+  }
+
+  private unlaunch(taskId: string): void {
+    const owner = this.tasks.get(taskId);
+    this.tasks.delete(taskId);
+    const job = owner && this.jobs.get(owner.job);
+    const record = job?.record.pods.find((p) => p.taskId === taskId);
+    if (record) Object.assign(record, { taskId: '', agentId: '', hostname: '', ports: {}, launchedAt: 0 });
+  }
+
+  /** Publishes the pod's endpoints when they changed. */
+  private publish(job: JobState, pod: Pod): void {
+    const spec = job.specOf(pod.record.revision);
+    const running = pod.runtime.report?.phase === 'running';
+    const endpoints: Endpoint[] = spec.services.flatMap((service) => {
+      const port = pod.record.ports[service.port];
+      if (port === undefined || !running) return [];
+      const healthy = service.useHealth ? pod.runtime.report?.health === 'healthy' : true;
+      return [
+        {
+          service: service.name,
+          job: job.record.name,
+          podId: pod.record.podId,
+          host: pod.record.hostname,
+          port,
+          healthy,
+        },
+      ];
+    });
+    const text = JSON.stringify(endpoints);
+    if (text === pod.runtime.published) return;
+    pod.runtime.published = text;
+    const coordinator = this.options.coordinator;
+    const write =
+      endpoints.length === 0
+        ? withdrawEndpoints(coordinator, job.record.name, pod.record.podId)
+        : publishEndpoints(coordinator, job.record.name, pod.record.podId, endpoints);
+    void write.catch((error: unknown) => {
+      pod.runtime.published = '';
+      this.log.warn({ pod: pod.record.podId, err: String(error) }, 'endpoints not published; retried on the next pull');
+    });
+  }
+
+  private job(name: string): JobState {
+    const job = this.jobs.get(name);
+    if (!job) throw new GalaxyError('GALAXY_E_JOB_UNKNOWN', `no job named "${name.slice(0, 100)}"`);
+    return job;
+  }
+
+  private async save(job: JobState): Promise<void> {
+    this.dirty.delete(job.record.name);
+    this.wake(job.record.name);
+    await this.store.save(job.record);
+  }
+
+  private flushDirty(): void {
+    for (const name of this.dirty) {
+      const job = this.jobs.get(name);
+      if (job) void this.store.save(job.record);
+    }
+    this.dirty.clear();
+  }
+
+  private wantOffers(): void {
+    if (!this.suppressed || !this.driver) return;
+    this.suppressed = false;
+    void this.driver.revive().catch(() => {
+      this.suppressed = true;
+    });
+  }
+
+  private async suppress(): Promise<void> {
+    if (this.suppressed || !this.driver) return;
+    this.suppressed = true;
+    await this.driver.suppress().catch(() => {
+      this.suppressed = false;
+    });
+  }
+}
+
+/** The spec type pods run, re-exported for plugin authors. */
+export type { JobSpec };

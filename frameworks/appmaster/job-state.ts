@@ -1,0 +1,114 @@
+/**
+ * One job in the AppMaster's memory: its persisted record plus each pod's runtime.
+ */
+import { GalaxyError } from '../../core/errors.js';
+import { newRuntime, type JobRecord, type Pod, type PodRecord, type PodRuntime } from './model.js';
+import type { JobSpec } from './spec/schema.js';
+
+/** A job and its pods. */
+export class JobState {
+  private readonly runtimes = new Map<string, PodRuntime>();
+  /** Why pods wait, from the last placement attempt. */
+  pending: { reason: string; hosts: number }[] = [];
+
+  constructor(readonly record: JobRecord) {
+    for (const pod of record.pods) this.runtimes.set(pod.podId, newRuntime());
+  }
+
+  /** The spec pods converge to. */
+  get spec(): JobSpec {
+    const spec = this.record.specs[this.record.revision];
+    if (!spec)
+      throw new GalaxyError('GALAXY_E_INTERNAL', `job ${this.record.name} lost revision ${this.record.revision}`);
+    return spec;
+  }
+
+  /** The spec of `revision`, falling back to the current one. */
+  specOf(revision: number): JobSpec {
+    return this.record.specs[revision] ?? this.spec;
+  }
+
+  /** Every pod, by index. */
+  pods(): Pod[] {
+    return this.record.pods.map((record) => ({ record, runtime: this.runtime(record.podId) }));
+  }
+
+  /** One pod, or a coded error. */
+  pod(podId: string): Pod {
+    const record = this.record.pods.find((p) => p.podId === podId);
+    if (!record)
+      throw new GalaxyError('GALAXY_E_POD_UNKNOWN', `job ${this.record.name} has no pod "${podId.slice(0, 100)}"`);
+    return { record, runtime: this.runtime(podId) };
+  }
+
+  /** Pods with no container. */
+  pendingPods(): Pod[] {
+    return this.pods().filter((p) => p.record.taskId === '' && !p.runtime.killing);
+  }
+
+  /** Adds a pod at the current revision. */
+  addPod(now: number): Pod {
+    const index = this.record.nextIndex++;
+    const record: PodRecord = {
+      podId: `${this.record.name}-${index}`,
+      index,
+      revision: this.record.revision,
+      containerRevision: this.record.revision,
+      taskId: '',
+      agentId: '',
+      hostname: '',
+      ports: {},
+      launchedAt: 0,
+      retargetedAt: now,
+    };
+    this.record.pods.push(record);
+    this.runtimes.set(record.podId, newRuntime());
+    return { record, runtime: this.runtime(record.podId) };
+  }
+
+  /** Forgets a pod whose container is gone. */
+  dropPod(podId: string): void {
+    this.record.pods = this.record.pods.filter((p) => p.podId !== podId);
+    this.runtimes.delete(podId);
+  }
+
+  /** Revisions no pod and no update refers to are dropped from the record. */
+  pruneSpecs(): void {
+    const keep = new Set<number>([this.record.revision]);
+    const previous = this.previousRevision();
+    if (previous !== undefined) keep.add(previous);
+    if (this.record.update) {
+      keep.add(this.record.update.from);
+      keep.add(this.record.update.to);
+    }
+    for (const pod of this.record.pods) {
+      keep.add(pod.revision);
+      keep.add(pod.containerRevision);
+    }
+    this.record.specs = Object.fromEntries(
+      Object.entries(this.record.specs).filter(([key]) => keep.has(Number(key))),
+    ) as Record<number, JobSpec>;
+  }
+
+  /** The newest revision older than the current one that is still stored (what a rollback returns to). */
+  previousRevision(): number | undefined {
+    const older = Object.keys(this.record.specs)
+      .map(Number)
+      .filter((r) => r < this.record.revision);
+    return older.length === 0 ? undefined : Math.max(...older);
+  }
+
+  /** True when `hostname` failed this job too often. */
+  blacklisted(hostname: string): boolean {
+    return (this.record.hostFailures[hostname] ?? 0) >= this.spec.failure.blacklistAfter;
+  }
+
+  private runtime(podId: string): PodRuntime {
+    let runtime = this.runtimes.get(podId);
+    if (!runtime) {
+      runtime = newRuntime();
+      this.runtimes.set(podId, runtime);
+    }
+    return runtime;
+  }
+}

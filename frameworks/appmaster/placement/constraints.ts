@@ -1,0 +1,54 @@
+/**
+ * The checks a host must pass before ports are looked at, in the order `job show` reports them:
+ * the first failing one is why a pending pod cannot go there. Each returns a reason people can
+ * read, or `undefined` when the host passes.
+ */
+import type { Resources } from '../../../proto/gen/galaxy/v1/common.js';
+import { formatBytes, SCALARS, type ScalarName } from '../../../core/resources.js';
+import type { JobSpec } from '../spec/schema.js';
+import { poolOf, type Host } from './host.js';
+
+/** One check of a pod (its spec and scalar needs) against a host. */
+type Constraint = (spec: JobSpec, need: Resources, host: Host) => string | undefined;
+
+/** A label value that any value of the key satisfies. */
+export const ANY_VALUE = '*';
+
+const SHORTAGE: Record<ScalarName, (needed: number) => string> = {
+  cpus: (m) => `insufficient cpu (needs ${m}m)`,
+  mem: (b) => `insufficient mem (needs ${formatBytes(b)})`,
+  disk: (b) => `insufficient disk (needs ${formatBytes(b)})`,
+  gpus: (n) => `insufficient gpus (needs ${n})`,
+};
+
+const pool: Constraint = (spec, _need, host) =>
+  poolOf(host.offer) === spec.pool ? undefined : `not in pool "${spec.pool}"`;
+
+const labels: Constraint = (spec, _need, host) => {
+  for (const [key, value] of Object.entries(spec.labels)) {
+    const carried = host.offer.attributes.some((a) => a.key === key && (value === ANY_VALUE || a.value === value));
+    if (!carried) return `missing label ${key}=${value}`;
+  }
+  return undefined;
+};
+
+const blacklist: Constraint = (_spec, _need, host) => (host.blacklisted ? 'blacklisted' : undefined);
+
+const maxPerHost: Constraint = (spec, _need, host) =>
+  spec.maxPerHost > 0 && host.podsOfJob >= spec.maxPerHost ? `max ${spec.maxPerHost} per host reached` : undefined;
+
+const scalars: Constraint = (_spec, need, host) => {
+  const short = SCALARS.find((name) => host.free[name] < need[name]);
+  return short === undefined ? undefined : SHORTAGE[short](need[short]);
+};
+
+const CONSTRAINTS: readonly Constraint[] = [pool, labels, blacklist, maxPerHost, scalars];
+
+/** The first check the host fails for the pod, or `undefined` when it passes them all. */
+export function unmetConstraint(spec: JobSpec, need: Resources, host: Host): string | undefined {
+  for (const check of CONSTRAINTS) {
+    const reason = check(spec, need, host);
+    if (reason !== undefined) return reason;
+  }
+  return undefined;
+}

@@ -1,0 +1,24 @@
+/**
+ * Feasibility of one pod on one host: the constraints first, then its ports. A pod that fits
+ * comes out with the exact resources it would reserve there.
+ */
+import type { Resources } from '../../../proto/gen/galaxy/v1/common.js';
+import type { JobSpec } from '../spec/schema.js';
+import { unmetConstraint } from './constraints.js';
+import type { Host } from './host.js';
+import { pickPorts } from './ports.js';
+import { podResources } from './resources.js';
+
+/** The pod fits (with its ports and resources there), or the first reason it does not. */
+export type Fit =
+  | { readonly ok: true; readonly ports: Record<string, number>; readonly resources: Resources }
+  | { readonly ok: false; readonly reason: string };
+
+/** Whether the pod fits on the host; `need` is {@link podResources} of the spec without ports. */
+export function fitPod(spec: JobSpec, need: Resources, host: Host): Fit {
+  const unmet = unmetConstraint(spec, need, host);
+  if (unmet !== undefined) return { ok: false, reason: unmet };
+  const pick = pickPorts(spec.ports, host.free.ports);
+  if (!pick.ok) return pick;
+  return { ok: true, ports: pick.ports, resources: podResources(spec, Object.values(pick.ports)) };
+}

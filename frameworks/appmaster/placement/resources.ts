@@ -1,0 +1,48 @@
+/**
+ * What one pod of a job asks of an agent: the resources an offer must hold, the limits the
+ * agent's isolators apply beyond them, and the volumes mounted into its sandbox.
+ */
+import { Limits, Volume, Volume_Kind, type Resources } from '../../../proto/gen/galaxy/v1/common.js';
+import { normalizeRanges } from '../../../core/ranges.js';
+import type { JobSpec } from '../spec/schema.js';
+
+/**
+ * The resources one pod reserves: its cpu, hard memory and disk, and exactly the port numbers
+ * it was given (fixed and dynamic). Pass `[]` for the scalars alone.
+ */
+export function podResources(spec: JobSpec, ports: readonly number[]): Resources {
+  const r = spec.resources;
+  return {
+    cpus: r.cpu.millicores,
+    mem: r.memory.hard,
+    disk: r.disk?.size ?? 0,
+    gpus: 0,
+    ports: normalizeRanges(ports.map((port) => ({ begin: port, end: port }))),
+  };
+}
+
+/** The limits the agent's isolators hold a pod to; 0 means the agent's default (unlimited). */
+export function podLimits(spec: JobSpec): Limits {
+  const r = spec.resources;
+  return Limits.fromPartial({
+    cpuExcess: r.cpu.excess,
+    memSoft: r.memory.soft ?? 0,
+    pidsMax: r.pids ?? 0,
+    blkioWeight: r.blkio?.weight ?? 0,
+    readBps: r.disk?.readBps ?? 0,
+    writeBps: r.disk?.writeBps ?? 0,
+    readIops: r.disk?.readIops ?? 0,
+    writeIops: r.disk?.writeIops ?? 0,
+    netTxBps: r.tcp?.txBps ?? 0,
+    netRxBps: r.tcp?.rxBps ?? 0,
+  });
+}
+
+/** The pod's volumes as the agent mounts them: tmpfs of a size, or a bind of a host path. */
+export function podVolumes(spec: JobSpec): Volume[] {
+  return spec.volumes.map((v) =>
+    v.kind === 'tmpfs'
+      ? Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: v.path, sizeBytes: v.size })
+      : Volume.fromPartial({ kind: Volume_Kind.BIND, path: v.path, hostPath: v.hostPath, readOnly: v.readOnly }),
+  );
+}

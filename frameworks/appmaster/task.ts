@@ -1,0 +1,53 @@
+/**
+ * The task (container) the AppMaster launches for a pod: its resources, limits and volumes from
+ * the pod's revision, and the AppWorker as its first process.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
+import type { Assignment } from './placement/place.js';
+import { podLimits, podVolumes } from './placement/resources.js';
+import type { JobSpec } from './spec/schema.js';
+
+/** How the AppWorker is started and where it reaches the AppMaster. */
+export interface WorkerLaunch {
+  /** argv of `galaxy appworker` on the agent's host. */
+  readonly argv: readonly string[];
+  /** `host:port` of the pull API as the container sees it. */
+  readonly endpoint: string;
+}
+
+/** A fresh task id for a pod: the pod id and a random suffix, so a replaced container never reuses one. */
+export function newTaskId(podId: string): string {
+  return `${podId}.${randomBytes(3).toString('hex')}`;
+}
+
+/** The TaskInfo of `podId` placed by `assignment`. */
+export function podTask(
+  job: string,
+  podId: string,
+  taskId: string,
+  spec: JobSpec,
+  assignment: Assignment,
+  worker: WorkerLaunch,
+): TaskInfo {
+  return {
+    taskId,
+    name: `${job}/${podId}`,
+    agentId: assignment.agentId,
+    resources: assignment.resources,
+    command: {
+      shell: '',
+      argv: [...worker.argv],
+      env: { GALAXY_APPMASTER: worker.endpoint, GALAXY_JOB: job, GALAXY_POD_ID: podId },
+      user: '',
+    },
+    labels: [
+      { key: 'band', value: spec.band },
+      { key: 'job', value: job },
+      { key: 'pod', value: podId },
+    ],
+    killGraceS: spec.deploy.stopTimeoutS + 5,
+    limits: podLimits(spec),
+    volumes: podVolumes(spec),
+  };
+}

@@ -1,0 +1,322 @@
+/**
+ * The AppMaster end to end, with a real master, a real agent running Linux containers (cgroups +
+ * namespaces) and real AppWorkers inside them pulling from the AppMaster over gRPC:
+ * deploy, in-place rolling update with a breakpoint, automatic rollback, restart with backoff,
+ * data reload without a restart, scale, exec, pending reasons, remove — and bad specs refused.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, type Agent } from '../../agent/agent.js';
+import { detectCgroupDriver } from '../../agent/cgroups/index.js';
+import { AppMasterApi } from '../../cli/appmaster-client.js';
+import { autoIsolation } from '../../cli/up.js';
+import { openCoordinator } from '../../core/coordinator/index.js';
+import type { Coordinator } from '../../core/coordinator/coordinator.js';
+import { packageRoot } from '../../core/paths.js';
+import { createPackage } from '../../frameworks/appmaster/appworker/package.js';
+import { JOBS_PREFIX } from '../../frameworks/appmaster/store.js';
+import { runFramework, type FrameworkHandle } from '../../frameworks/host/host.js';
+import { resolve as resolveEndpoints } from '../../frameworks/sdk/naming.js';
+import { startMaster, type Master } from '../../master/master.js';
+import { UpdateControl, type JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
+import { eventually } from '../helpers/async-queue.js';
+import { killWithEnv, processesWithEnv } from '../helpers/processes.js';
+
+const isolation = autoIsolation();
+const cgroupRoot = `galaxy-appmaster-test-${randomBytes(4).toString('hex')}`;
+let workDir = '';
+let master: Master;
+let agent: Agent;
+let appmaster: FrameworkHandle;
+let api: AppMasterApi;
+let coordinator: Coordinator;
+const packages: Record<string, { url: string; sha256: string }> = {};
+
+/** The hello job at `version`, with the data package `data`; `extra` overrides fields. */
+function helloSpec(version: string, data: string, extra: Record<string, unknown> = {}): string {
+  const pkg = packages[version];
+  const content = packages[data];
+  if (!pkg || !content) throw new Error(`no package ${version} or ${data}`);
+  return JSON.stringify({
+    name: 'hello',
+    replicas: 3,
+    ports: [{ name: 'http' }],
+    resources: { cpu: { millicores: 200, excess: true }, memory: { hard: '256Mi' } },
+    package: { source: pkg.url, version, sha256: pkg.sha256 },
+    commands: { start: 'exec node server.mjs', reload: 'echo reloaded >> reloads.log' },
+    health: { type: 'http', port: 'http', path: '/health', intervalS: 0.5, timeoutS: 1, graceS: 3, failures: 2 },
+    data: [{ name: 'content', source: content.url, version: data, sha256: content.sha256, dest: 'data/content' }],
+    services: [{ name: 'web', port: 'http' }],
+    deploy: {
+      step: 1,
+      intervalS: 1,
+      breakpoint: 1,
+      stopTimeoutS: 3,
+      maxFailures: 1,
+      autoRollback: true,
+      deployTimeoutS: 60,
+    },
+    failure: { backoffS: 2, maxBackoffS: 10, blacklistAfter: 5 },
+    ...extra,
+  });
+}
+
+/** What a pod's service answers on `/`. */
+async function served(port: number): Promise<{ version: string; pid: number; message: string } | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? ((await res.json()) as { version: string; pid: number; message: string }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const healthyPods = (job: JobStatus) => job.pods.filter((p) => p.phase === 'running' && p.health === 'healthy');
+
+/** Waits until the job has exactly `n` pods, all healthy, no update running. */
+function settled(n: number, timeoutMs = 90_000): Promise<JobStatus> {
+  return eventually(
+    async () => {
+      const job = await api.show('hello');
+      return job.update === undefined && job.pods.length === n && healthyPods(job).length === n && job;
+    },
+    timeoutMs,
+    `${n} healthy pods`,
+  );
+}
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'galaxy-appmaster-'));
+  const hello = join(packageRoot(), 'examples', 'hello-service');
+  for (const version of ['1.0.0', '2.0.0', '3.0.0']) {
+    packages[version] = await createPackage(hello, join(workDir, `hello-${version}.tar.gz`));
+  }
+  for (const text of ['first words', 'second words']) {
+    const dir = join(workDir, `content-${text.split(' ')[0] ?? ''}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'message.txt'), `${text}\n`);
+    packages[text] = await createPackage(dir, join(workDir, `content-${text.split(' ')[0] ?? ''}.tar.gz`));
+  }
+  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 100 } });
+  agent = await startAgent({
+    master: master.address,
+    workDir: join(workDir, 'agent'),
+    resources: 'cpus:4;mem:4GiB;disk:4GiB;ports:[32000-32999]',
+    isolation,
+    cgroupRoot,
+    logLevel: 'silent',
+  });
+  await eventually(() => agent.connected, 5000, 'the agent to register');
+  const coordUrl = `local:${join(workDir, 'coord')}`;
+  appmaster = await runFramework('appmaster', {
+    master: master.address,
+    options: { listen: '127.0.0.1:0', coordinator: coordUrl },
+  });
+  api = new AppMasterApi(appmaster.framework.endpoint ?? '');
+  coordinator = await openCoordinator(coordUrl);
+}, 60_000);
+
+afterAll(async () => {
+  api.close();
+  await coordinator.close();
+  await appmaster.stop();
+  await agent.stop();
+  await master.stop();
+  const left = processesWithEnv(`GALAXY_SANDBOX=${join(workDir, 'agent')}`);
+  killWithEnv(`GALAXY_SANDBOX=${join(workDir, 'agent')}`);
+  const driver = detectCgroupDriver();
+  if (isolation !== '') await driver.remove(cgroupRoot, ['cpu', 'cpuacct', 'memory', 'pids', 'freezer']);
+  await rm(workDir, { recursive: true, force: true });
+  expect(left).toEqual([]);
+}, 60_000);
+
+describe('the AppMaster on real containers', () => {
+  it('refuses bad specs with clear errors and stores nothing', async () => {
+    const good = JSON.parse(helloSpec('1.0.0', 'first words')) as Record<string, unknown>;
+    const bad: [string, Record<string, unknown>, RegExp][] = [
+      ['negative resources', { resources: { cpu: { millicores: -5 }, memory: { hard: '256Mi' } } }, /resources\.cpu/],
+      ['unknown field', { colour: 'blue' }, /colour/],
+      [
+        'port conflict',
+        {
+          ports: [
+            { name: 'http', port: 8080 },
+            { name: 'admin', port: 8080 },
+          ],
+        },
+        /8080/,
+      ],
+      ['missing command', { commands: { reload: 'true' } }, /commands\.start/],
+      [
+        'escaping data path',
+        { data: [{ ...(good.data as object[])[0], dest: '../../etc' }] },
+        /data\.0\.dest.*inside the sandbox/,
+      ],
+    ];
+    for (const [what, change, message] of bad) {
+      const error = await api.submit(JSON.stringify({ ...good, ...change })).catch((e: unknown) => e);
+      expect(error, what).toMatchObject({ code: 'GALAXY_E_SPEC_INVALID' });
+      expect((error as Error).message, what).toMatch(message);
+    }
+    expect(await api.list()).toEqual([]);
+    expect(await coordinator.list(JOBS_PREFIX)).toEqual([]);
+  });
+
+  it('deploys 3 replicas, publishes them to naming, and serves v1', async () => {
+    await api.submit(helloSpec('1.0.0', 'first words'));
+    const job = await settled(3);
+    const endpoints = await resolveEndpoints(coordinator, 'hello');
+    expect(endpoints.filter((e) => e.healthy)).toHaveLength(3);
+    for (const pod of job.pods) {
+      const answer = await served(pod.ports.http ?? 0);
+      expect(answer).toMatchObject({ version: '1.0.0', message: 'first words' });
+    }
+  });
+
+  it('updates v1 → v2 in place, step 1, pausing at the breakpoint, with ≥ 2 replicas healthy throughout', async () => {
+    const before = await api.show('hello');
+    const containers = before.pods.map((p) => p.taskId).sort();
+    const ports = before.pods.map((p) => p.ports.http ?? 0);
+    let sampling = true;
+    const samples: number[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        const answers = await Promise.all(ports.map((port) => served(port)));
+        samples.push(answers.filter((a) => a !== undefined).length);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await api.update(helloSpec('2.0.0', 'first words'));
+    const paused = await eventually(
+      async () => {
+        const job = await api.show('hello');
+        return job.update?.paused === true && job;
+      },
+      60_000,
+      'the breakpoint',
+    );
+    expect(paused.state).toBe('paused');
+    expect(paused.update).toMatchObject({ updated: 1, total: 3, pausedReason: 'breakpoint after 1 pod' });
+    // Paused means paused: nothing else moves.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await api.show('hello')).pods.filter((p) => p.version === '2.0.0')).toHaveLength(1);
+    await api.control('hello', UpdateControl.UPDATE_CONTINUE);
+    const after = await settled(3);
+    sampling = false;
+    await sampler;
+    expect(after.version).toBe('2.0.0');
+    expect(after.pods.map((p) => p.taskId).sort()).toEqual(containers);
+    for (const pod of after.pods) expect(await served(pod.ports.http ?? 0)).toMatchObject({ version: '2.0.0' });
+    expect(samples.length).toBeGreaterThan(20);
+    expect(Math.min(...samples)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rolls a broken v3 back to v2 on its own', async () => {
+    const containers = (await api.show('hello')).pods.map((p) => p.taskId).sort();
+    await api.update(helloSpec('3.0.0', 'first words', { env: { HELLO_BROKEN: '1' } }));
+    await eventually(
+      async () => (await api.show('hello')).update?.rollingBack === true,
+      60_000,
+      'the rollback to start',
+    );
+    const after = await settled(3);
+    expect(after.version).toBe('2.0.0');
+    expect(after.pods.every((p) => p.version === '2.0.0')).toBe(true);
+    expect(after.pods.map((p) => p.taskId).sort()).toEqual(containers);
+  });
+
+  it('restarts a crashed service with backoff, in the same container', async () => {
+    const before = await api.show('hello');
+    const pod = before.pods[0];
+    if (!pod) throw new Error('no pod');
+    await fetch(`http://127.0.0.1:${pod.ports.http ?? 0}/crash`).catch(() => undefined);
+    const delayed = await eventually(
+      async () => (await api.show('hello')).pods.find((p) => p.podId === pod.podId && p.phase === 'delayed'),
+      15_000,
+      'the delayed state',
+    );
+    expect(delayed.delayedUntil).toBeGreaterThan(Date.now() - 1000);
+    expect(delayed.lastExitCode).toBe(1);
+    const after = await settled(3);
+    const again = after.pods.find((p) => p.podId === pod.podId);
+    expect(again).toMatchObject({ taskId: pod.taskId, health: 'healthy' });
+    expect(again?.restarts).toBeGreaterThan(pod.restarts);
+  });
+
+  it('reloads a data package without restarting the service', async () => {
+    const job = await api.show('hello');
+    const before = await Promise.all(job.pods.map((p) => served(p.ports.http ?? 0)));
+    await api.update(helloSpec('2.0.0', 'second words'));
+    await eventually(
+      async () => {
+        const answers = await Promise.all(job.pods.map((p) => served(p.ports.http ?? 0)));
+        return answers.every((a) => a?.message === 'second words') && answers;
+      },
+      60_000,
+      'the new content',
+    );
+    const after = await Promise.all(job.pods.map((p) => served(p.ports.http ?? 0)));
+    expect(after.map((a) => a?.pid)).toEqual(before.map((a) => a?.pid));
+    await settled(3);
+  });
+
+  it('runs a command in a pod', async () => {
+    const pod = (await api.show('hello')).pods[0];
+    const result = await api.exec('hello', pod?.podId ?? '', 'cat reloads.log; echo "pod=$GALAXY_POD_ID"', 10);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`pod=${pod?.podId ?? ''}`);
+  });
+
+  it('scales 3 → 5 → 2', async () => {
+    await api.scale('hello', 5);
+    await settled(5);
+    await api.scale('hello', 2);
+    const job = await settled(2);
+    await eventually(async () => (await resolveEndpoints(coordinator, 'hello')).length === 2, 10_000, 'naming of 2');
+    expect(job.pods.map((p) => p.index).sort()).toEqual([0, 1]);
+  });
+
+  it('says why pods are pending: which resource, on how many hosts', async () => {
+    const huge = JSON.parse(helloSpec('1.0.0', 'first words')) as Record<string, unknown>;
+    await api.submit(
+      JSON.stringify({
+        ...huge,
+        name: 'huge',
+        replicas: 1,
+        resources: { cpu: { millicores: 100 }, memory: { hard: '900Gi' } },
+      }),
+    );
+    const job = await eventually(
+      async () => {
+        const j = await api.show('huge');
+        return j.pending.length > 0 && j;
+      },
+      10_000,
+      'pending reasons',
+    );
+    expect(job.pods[0]?.phase).toBe('pending');
+    expect(job.pending[0]?.reason).toMatch(/mem/);
+    expect(job.pending[0]?.hosts).toBe(1);
+    await api.remove('huge');
+  });
+
+  it('remove leaves no container, cgroup or naming entry behind', async () => {
+    await api.remove('hello');
+    await expect(api.show('hello')).rejects.toMatchObject({ code: 'GALAXY_E_JOB_UNKNOWN' });
+    await eventually(() => agent.tasks.size === 0, 30_000, 'the containers to go');
+    expect(await resolveEndpoints(coordinator, 'hello')).toEqual([]);
+    expect(await coordinator.list(JOBS_PREFIX)).toEqual([]);
+    await eventually(
+      () => processesWithEnv(`GALAXY_SANDBOX=${join(workDir, 'agent')}`).length === 0,
+      10_000,
+      'the processes to go',
+    );
+    if (isolation !== '') {
+      const driver = detectCgroupDriver();
+      expect(await driver.children(cgroupRoot)).toEqual([]);
+    }
+  });
+});
