@@ -87,7 +87,7 @@ export class JobState {
     }
     this.record.specs = Object.fromEntries(
       Object.entries(this.record.specs).filter(([key]) => keep.has(Number(key))),
-    ) as Record<number, JobSpec>;
+    );
   }
 
   /** The newest revision older than the current one that is still stored (what a rollback returns to). */

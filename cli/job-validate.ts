@@ -1,0 +1,60 @@
+/**
+ * `galaxy job validate <files…>`: checks job specs offline, with the same parser the AppMaster
+ * uses, and reports each file's problems by path and line.
+ */
+import { open } from 'node:fs/promises';
+import { isGalaxyError } from '../core/errors.js';
+import { MAX_SPEC_BYTES, parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
+
+/** The outcome of validating files: `ok` only when every file is a valid spec. */
+export interface ValidationReport {
+  ok: boolean;
+  /** One `ok …` line per valid file; one or more `path:line:col: …` lines per invalid one. */
+  lines: string[];
+}
+
+/**
+ * Reads at most `limit + 1` bytes, so that a huge file or a device such as `/dev/zero` cannot
+ * exhaust memory or hang; parseJobSpec then refuses anything over the limit.
+ */
+async function readBounded(path: string, limit: number): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await file.close();
+  }
+}
+
+/** Validates each file; an unreadable file is reported as a line, never thrown. */
+export async function validateSpecFiles(paths: readonly string[]): Promise<ValidationReport> {
+  const lines: string[] = [];
+  let ok = true;
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = await readBounded(path, MAX_SPEC_BYTES);
+    } catch (error) {
+      ok = false;
+      const reason = error instanceof Error ? error.message : String(error);
+      lines.push(`${path}: cannot read the file: ${reason}`);
+      continue;
+    }
+    try {
+      const spec = parseJobSpec(text, path);
+      lines.push(`ok ${path}: job ${spec.name}, ${spec.replicas} replicas, version ${spec.package.version}`);
+    } catch (error) {
+      if (!isGalaxyError(error, 'GALAXY_E_SPEC_INVALID')) throw error;
+      ok = false;
+      lines.push(...error.detail.split('\n'));
+    }
+  }
+  return { ok, lines };
+}

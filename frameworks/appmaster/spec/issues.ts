@@ -1,0 +1,124 @@
+/**
+ * Spec problems as people read them: a dotted path, a line and column, and a message that says
+ * what to write instead. zod's issues are rewritten here into that form.
+ */
+import type { Document, LineCounter } from 'yaml';
+import type { z } from 'zod';
+import { GalaxyError } from '../../../core/errors.js';
+import { closest, knownFields } from './fields.js';
+import { locate } from './locate.js';
+
+/** One problem in a spec. */
+export interface SpecIssue {
+  /** Dotted path of the field, e.g. `resources.memory.hard` or `ports[1].name`; empty for the whole document. */
+  path: string;
+  /** 1-based line in the source. */
+  line: number;
+  /** 1-based column in the source. */
+  column: number;
+  message: string;
+}
+
+/** Issues listed in an error message; a garbage file can hold thousands, and the first ones matter. */
+export const MAX_LISTED_ISSUES = 100;
+
+/**
+ * A spec that cannot be used. The message lists every issue (up to {@link MAX_LISTED_ISSUES}), one
+ * per line, as `source:line:col: path: message`.
+ */
+export class SpecError extends GalaxyError {
+  /** Every problem found, in source order. */
+  readonly issues: readonly SpecIssue[];
+
+  constructor(source: string, issues: readonly SpecIssue[]) {
+    const listed = issues.slice(0, MAX_LISTED_ISSUES).map((issue) => formatIssue(source, issue));
+    if (issues.length > listed.length) listed.push(`${source}: … and ${issues.length - listed.length} more issues`);
+    super('GALAXY_E_SPEC_INVALID', listed.join('\n'));
+    this.name = 'SpecError';
+    this.issues = issues;
+  }
+}
+
+/** `web.yaml:7:5: resources.memory.hard: cannot read "lots" as a size (try 256Mi or 1Gi)`. */
+export function formatIssue(source: string, issue: SpecIssue): string {
+  const where = issue.path === '' ? '' : `${issue.path}: `;
+  return `${source}:${issue.line}:${issue.column}: ${where}${issue.message}`;
+}
+
+/** `['ports', 1, 'name']` → `ports[1].name`; keys that are not plain words are quoted. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && /^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment))
+      out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out;
+}
+
+/** zod's type names, in the words of YAML and JSON. */
+const TYPE_NAMES: Record<string, string> = {
+  int: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'a map',
+  array: 'a list',
+  record: 'a map',
+};
+
+/** What a person wrote, by kind: `a list`, `null`, `a string`, … */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return TYPE_NAMES[typeof value] ?? typeof value;
+}
+
+/** `expected a whole number or a string, got a list`. */
+function expectedButGot(expected: readonly string[], input: unknown): string {
+  const names = [...new Set(expected.map((name) => TYPE_NAMES[name] ?? name))];
+  return `expected ${names.join(' or ')}, got ${kindOf(input)}`;
+}
+
+/** The message for a zod issue (parsed with `reportInput`), without zod's generic prefixes. */
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return expectedButGot([issue.expected], issue.input);
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const expected = issue.errors.flat().flatMap((sub) => (sub.code === 'invalid_type' ? [sub.expected] : []));
+    if (expected.length > 0) return expectedButGot(expected, issue.input);
+  }
+  return issue.message.replace(/^Invalid input: /, '');
+}
+
+/**
+ * Turns zod's issues into located {@link SpecIssue}s, one per unknown key (with the likely intended
+ * field of `schema`), sorted by position.
+ */
+export function toSpecIssues(
+  issues: readonly z.core.$ZodIssue[],
+  schema: z.core.$ZodType,
+  doc: Document,
+  lines: LineCounter,
+): SpecIssue[] {
+  const out: SpecIssue[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const path = [...issue.path, key];
+        const { line, column } = locate(doc, lines, path);
+        const intended = closest(key, knownFields(schema, issue.path));
+        const hint = intended === undefined ? '' : ` (did you mean "${intended}"?)`;
+        out.push({ path: formatPath(path), line, column, message: `unknown field "${key}"${hint}` });
+      }
+      continue;
+    }
+    const { line, column, found } = locate(doc, lines, issue.path);
+    const missing = found < issue.path.length && issue.code === 'invalid_type' && issue.input === undefined;
+    const message = missing ? `is required (${TYPE_NAMES[issue.expected] ?? issue.expected})` : describe(issue);
+    out.push({ path: formatPath(issue.path), line, column, message });
+  }
+  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
