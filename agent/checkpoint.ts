@@ -3,7 +3,8 @@
  * restarted agent (even after `kill -9`) re-attaches to its containers instead of losing them.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writeAtomic } from '../core/files.js';
 import { FrameworkInfo, TaskInfo, taskStateFromJSON, type TaskState } from '../proto/gen/galaxy/v1/common.js';
 
 /** One task as checkpointed. */
@@ -24,14 +25,6 @@ interface StoredTask {
   sandbox: string;
   pid: number;
   state: number;
-}
-
-/** Writes `content` to `path` atomically: a reader sees the old file or the new one, never half. */
-export async function writeAtomic(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
 }
 
 /** Reads and writes an agent's checkpoints. */

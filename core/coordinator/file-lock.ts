@@ -1,0 +1,89 @@
+/**
+ * A mutex shared by processes: a lock file created atomically (`link`, which fails when the file
+ * exists) holding its owner. A lock whose owner process is dead is broken. Within one process,
+ * callers queue on a promise chain first, so that only one of them polls the file.
+ */
+import { randomUUID } from 'node:crypto';
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GalaxyError } from '../errors.js';
+import { asOwner, isOwnerAlive, type Owner } from './owner.js';
+
+const GIVE_UP_MS = 10_000;
+const queues = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` while holding the lock file at `path` (on behalf of `owner`). */
+export async function withFileLock<T>(path: string, owner: Owner, fn: () => Promise<T>): Promise<T> {
+  const previous = queues.get(path) ?? Promise.resolve();
+  const run = previous.then(async () => {
+    const token = await acquire(path, owner);
+    try {
+      return await fn();
+    } finally {
+      await release(path, token);
+    }
+  });
+  const settled = run.catch(() => undefined);
+  queues.set(path, settled);
+  void settled.then(() => {
+    if (queues.get(path) === settled) queues.delete(path);
+  });
+  return run;
+}
+
+/** Creates the lock file, waiting while a live process holds it; resolves with its content. */
+async function acquire(path: string, owner: Owner): Promise<string> {
+  const token = JSON.stringify({ ...owner, nonce: randomUUID() });
+  const draft = `${path}.${randomUUID()}`;
+  await writeFile(draft, token);
+  try {
+    const deadline = Date.now() + GIVE_UP_MS;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await link(draft, path);
+        return token;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      await breakIfStale(path);
+      if (Date.now() > deadline) {
+        throw new GalaxyError(
+          'GALAXY_E_COORD_UNAVAILABLE',
+          `the lock ${path} has been held for ${GIVE_UP_MS / 1000}s by a live process (${await readFile(path, 'utf8').catch(() => '?')}): is it hung?`,
+        );
+      }
+      await sleep(Math.min(1 + attempt, 10) * (0.5 + Math.random()));
+    }
+  } finally {
+    await unlink(draft).catch(() => undefined);
+  }
+}
+
+/** Removes the lock file if it is still ours. */
+async function release(path: string, token: string): Promise<void> {
+  if ((await readFile(path, 'utf8').catch(() => '')) === token) await unlink(path).catch(() => undefined);
+}
+
+/**
+ * Removes the lock at `path` if its owner is dead. It is moved aside first and checked: if a
+ * live process took the lock between our read and the move, the lock is put back.
+ */
+async function breakIfStale(path: string): Promise<void> {
+  const content = await readFile(path, 'utf8').catch(() => undefined);
+  if (content === undefined) return;
+  let holder: Owner | undefined;
+  try {
+    holder = asOwner(JSON.parse(content));
+  } catch {
+    holder = undefined;
+  }
+  if (holder === undefined || isOwnerAlive(holder)) return;
+  const aside = `${path}.stale-${randomUUID()}`;
+  try {
+    await rename(path, aside);
+  } catch {
+    return; // someone else broke it first
+  }
+  if ((await readFile(aside, 'utf8')) !== content) await link(aside, path).catch(() => undefined);
+  await unlink(aside);
+}

@@ -1,0 +1,43 @@
+/**
+ * Opens a {@link Coordinator} from its URL: `memory:` (a fresh in-process store), `local:/abs/dir`
+ * (files in a directory, the default) or `zk://host:port[,host:port]/chroot` (ZooKeeper, with the
+ * HA issue).
+ */
+import { isAbsolute } from 'node:path';
+import { GalaxyError } from '../errors.js';
+import type { Coordinator } from './coordinator.js';
+import { LocalCoordinator } from './local.js';
+import { MemoryCoordinator } from './memory.js';
+
+export type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
+export { checkKey, checkPrefix } from './keys.js';
+export { LocalCoordinator } from './local.js';
+export { MemoryCoordinator, MemoryStore } from './memory.js';
+
+/** The coordinator used when none is given. */
+export const DEFAULT_COORDINATOR = 'local:/var/lib/galaxy/coord';
+
+/** Opens the coordinator `url` names. */
+export async function openCoordinator(url: string): Promise<Coordinator> {
+  if (url === 'memory:') return new MemoryCoordinator();
+  if (url.startsWith('local:')) {
+    const dir = url.slice('local:'.length);
+    if (!isAbsolute(dir)) {
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `coordinator "${url}" needs an absolute directory, e.g. local:/var/lib/galaxy/coord`,
+      );
+    }
+    return LocalCoordinator.open(dir);
+  }
+  if (/^zk:\/\/[^/,]+(,[^/,]+)*(\/.*)?$/.test(url)) {
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `coordinator "${url}": the zookeeper backend comes with the HA issue; use local:/dir for now`,
+    );
+  }
+  throw new GalaxyError(
+    'GALAXY_E_INVALID_ARGUMENT',
+    `coordinator "${url.slice(0, 100)}" is not one of memory:, local:/abs/dir or zk://host:port[,host:port]/chroot`,
+  );
+}

@@ -1,0 +1,132 @@
+/**
+ * The local backend's files. Key `/a/b` is the directory `<dir>/tree/a/b`; its value, if any, is
+ * the file `#value` inside it, so a key can hold a value and children at once (`#` never occurs in
+ * a key segment). Every file is replaced atomically. `<dir>/stamp` counts modifications, like
+ * ZooKeeper's zxid: each record carries the stamp of its last write, which lets watchers tell old
+ * news from new.
+ */
+import { mkdir, readdir, readFile, rm, rmdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomic } from '../files.js';
+import type { Versioned } from './coordinator.js';
+import { joinKey, segmentsOf } from './keys.js';
+import { asOwner, isOwnerAlive, type Owner } from './owner.js';
+
+const VALUE = '#value';
+
+/** A key's stored record. */
+export interface StoredRecord extends Versioned {
+  /** The modification stamp of the write that produced this record. */
+  readonly stamp: number;
+  /** The session owning the key when it is ephemeral. */
+  readonly owner?: Owner;
+}
+
+/** True when `record` counts: durable, or ephemeral with a live owner. */
+export function isLive(record: StoredRecord): boolean {
+  return record.owner === undefined || isOwnerAlive(record.owner);
+}
+
+/** The key/value files under one directory. Writers must hold the directory's lock. */
+export class FileTree {
+  private readonly root: string;
+  private readonly stampFile: string;
+  /** The lock file writers hold. */
+  readonly lockFile: string;
+
+  constructor(readonly dir: string) {
+    this.root = join(dir, 'tree');
+    this.stampFile = join(dir, 'stamp');
+    this.lockFile = join(dir, 'lock');
+  }
+
+  /** Creates the directory layout. */
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+  }
+
+  private pathOf(key: string): string {
+    return join(this.root, ...segmentsOf(key));
+  }
+
+  /** The record at `key`, dead or alive. */
+  async read(key: string): Promise<StoredRecord | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.pathOf(key), VALUE), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const raw = JSON.parse(text) as { value: string; version: number; stamp: number; owner?: unknown };
+    const owner = asOwner(raw.owner);
+    return { value: raw.value, version: raw.version, stamp: raw.stamp, ...(owner === undefined ? {} : { owner }) };
+  }
+
+  /** Writes the record at `key`. */
+  async write(key: string, record: StoredRecord): Promise<void> {
+    await writeAtomic(join(this.pathOf(key), VALUE), JSON.stringify(record));
+  }
+
+  /** Removes the value of `key` and the directories left empty above it. */
+  async remove(key: string): Promise<void> {
+    await unlink(join(this.pathOf(key), VALUE)).catch(() => undefined);
+    await this.prune(key);
+  }
+
+  /** Removes `key` and everything under it. */
+  async removeTree(key: string): Promise<void> {
+    await rm(this.pathOf(key), { recursive: true, force: true });
+    await mkdir(this.root, { recursive: true });
+    await this.prune(key);
+  }
+
+  private async prune(key: string): Promise<void> {
+    const segments = segmentsOf(key);
+    for (let n = segments.length; n > 0; n -= 1) {
+      try {
+        await rmdir(join(this.root, ...segments.slice(0, n)));
+      } catch {
+        return; // not empty (or already gone above a missing key): stop climbing
+      }
+    }
+  }
+
+  /** The names of the direct children of `prefix` that have a value or children of their own. */
+  async children(prefix: string): Promise<{ name: string; hasChildren: boolean }[]> {
+    const found: { name: string; hasChildren: boolean }[] = [];
+    for (const name of await this.names(this.pathOf(prefix))) {
+      const inside = await readdir(join(this.pathOf(prefix), name)).catch(() => []);
+      if (inside.length > 0) found.push({ name, hasChildren: inside.some((n) => !n.startsWith('#')) });
+    }
+    return found;
+  }
+
+  /** Every record at or under `prefix`, dead or alive. */
+  async scan(prefix: string): Promise<Map<string, StoredRecord>> {
+    const records = new Map<string, StoredRecord>();
+    const visit = async (key: string): Promise<void> => {
+      const record = await this.read(key).catch(() => undefined);
+      if (record !== undefined) records.set(key, record);
+      for (const name of await this.names(this.pathOf(key))) await visit(joinKey(key, name));
+    };
+    await visit(prefix);
+    return records;
+  }
+
+  private async names(path: string): Promise<string[]> {
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('#')).map((e) => e.name);
+  }
+
+  /** The current modification stamp. */
+  async stamp(): Promise<number> {
+    return Number(await readFile(this.stampFile, 'utf8').catch(() => '0'));
+  }
+
+  /** Advances the modification stamp (the lock must be held) and returns the new one. */
+  async nextStamp(): Promise<number> {
+    const next = (await this.stamp()) + 1;
+    await writeAtomic(this.stampFile, String(next));
+    return next;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * The local coordinator, Galaxy's embedded default: keys are files under a directory (see
+ * {@link FileTree}), every write is atomic and made under a lock file, so compare-and-set is safe
+ * across processes on one host. Ephemeral keys name their owner session; a key whose owner
+ * process is dead counts as absent and is removed by whoever meets it. Watches are immediate for
+ * sessions in this process and polled (every 250 ms) for changes made by other processes.
+ *
+ * All processes sharing a directory must share a pid namespace, since liveness is judged by pid.
+ */
+import { resolve } from 'node:path';
+import type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
+import { elect, leaderOf } from './election.js';
+import { withFileLock } from './file-lock.js';
+import { checkKey, checkPrefix, isUnder, joinKey } from './keys.js';
+import { FileTree, isLive, type StoredRecord } from './local-tree.js';
+import { newOwner } from './owner.js';
+import { checkExpected, closedError, nextVersion, ownedError } from './versions.js';
+import { WatchHub } from './watch-hub.js';
+
+/** How often watches look for changes made by other processes. */
+export const LOCAL_POLL_MS = 250;
+
+/** What a watch last reported of a key: its stamp, and its version when it exists. */
+interface Known {
+  readonly stamp: number;
+  readonly version: number | undefined;
+}
+
+/** Sessions of this process, by directory: they hear each other's changes at once. */
+const sessions = new Map<string, Set<LocalCoordinator>>();
+
+/** One session on a local coordinator directory. */
+export class LocalCoordinator implements Coordinator {
+  readonly description: string;
+  private readonly tree: FileTree;
+  private readonly owner = newOwner();
+  private readonly ended = new AbortController();
+  private readonly hub = new WatchHub();
+  private readonly known = new Map<string, Known>();
+  private readonly ephemerals = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private pollAgain = false;
+  /** Prefixes watched since the last scan: their first scan records a baseline. */
+  private readonly priming = new Set<string>();
+
+  private constructor(dir: string) {
+    this.description = `local:${dir}`;
+    this.tree = new FileTree(dir);
+  }
+
+  /** Opens a session on `dir`, creating the directory if needed. */
+  static async open(dir: string): Promise<LocalCoordinator> {
+    const coordinator = new LocalCoordinator(resolve(dir));
+    await coordinator.tree.init();
+    const peers = sessions.get(coordinator.tree.dir) ?? new Set();
+    peers.add(coordinator);
+    sessions.set(coordinator.tree.dir, peers);
+    return coordinator;
+  }
+
+  async get(key: string): Promise<Versioned | undefined> {
+    this.enter(key);
+    const record = await this.liveRecord(key);
+    return record === undefined ? undefined : { value: record.value, version: record.version };
+  }
+
+  async put(key: string, value: string, options: { expectedVersion?: number } = {}): Promise<number> {
+    this.enter(key);
+    return this.locked(async () => {
+      const current = await this.liveRecord(key, true);
+      checkExpected(key, current, options.expectedVersion);
+      const record = this.record(value, nextVersion(current), await this.tree.nextStamp(), current?.owner);
+      await this.tree.write(key, record);
+      return { result: record.version, changes: [{ key, record }], stamp: record.stamp };
+    });
+  }
+
+  async putEphemeral(key: string, value: string): Promise<void> {
+    this.enter(key);
+    await this.locked(async () => {
+      const current = await this.liveRecord(key, true);
+      if (current !== undefined && current.owner?.session !== this.owner.session) throw ownedError(key);
+      const record = this.record(value, nextVersion(current), await this.tree.nextStamp(), this.owner);
+      await this.tree.write(key, record);
+      this.ephemerals.add(key);
+      return { result: undefined, changes: [{ key, record }], stamp: record.stamp };
+    });
+  }
+
+  async delete(key: string, options: { expectedVersion?: number; recursive?: boolean } = {}): Promise<void> {
+    const recursive = options.recursive === true;
+    this.enter(key, recursive);
+    await this.locked(async () => {
+      const current = await this.liveRecord(key, true);
+      checkExpected(key, current, options.expectedVersion);
+      const removed = recursive ? [...(await this.tree.scan(key)).keys()] : current === undefined ? [] : [key];
+      if (removed.length === 0) return { result: undefined, changes: [], stamp: 0 };
+      if (recursive) await this.tree.removeTree(key);
+      else await this.tree.remove(key);
+      const stamp = await this.tree.nextStamp();
+      return { result: undefined, changes: removed.map((k) => ({ key: k, record: undefined })), stamp };
+    });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    this.enter(prefix, true);
+    const names: string[] = [];
+    for (const child of await this.tree.children(prefix)) {
+      if (child.hasChildren || (await this.liveRecord(joinKey(prefix, child.name))) !== undefined)
+        names.push(child.name);
+    }
+    return names.sort();
+  }
+
+  watch(prefix: string, onChange: (change: KeyChange) => void): Unwatch {
+    this.enter(prefix, true);
+    const unwatch = this.hub.add(prefix, onChange);
+    this.priming.add(prefix);
+    void this.poll();
+    this.timer ??= setInterval(() => void this.poll(), LOCAL_POLL_MS).unref();
+    return () => {
+      unwatch();
+      for (const key of this.known.keys()) if (!this.hub.covers(key)) this.known.delete(key);
+      if (this.hub.prefixes().length > 0) return;
+      clearInterval(this.timer);
+      this.timer = undefined;
+      this.known.clear();
+      this.priming.clear();
+    };
+  }
+
+  async elect(group: string, candidate: string): Promise<Leadership> {
+    this.enter(group);
+    return elect(this, group, candidate, this.ended.signal);
+  }
+
+  async leader(group: string): Promise<string | undefined> {
+    this.enter(group);
+    return leaderOf(this, group);
+  }
+
+  async close(): Promise<void> {
+    if (this.ended.signal.aborted) return;
+    this.ended.abort();
+    clearInterval(this.timer);
+    this.hub.clear();
+    this.known.clear();
+    try {
+      await this.locked(async () => {
+        const removed: string[] = [];
+        for (const key of this.ephemerals) {
+          if ((await this.tree.read(key))?.owner?.session !== this.owner.session) continue;
+          await this.tree.remove(key);
+          removed.push(key);
+        }
+        const stamp = removed.length > 0 ? await this.tree.nextStamp() : 0;
+        return { result: undefined, changes: removed.map((key) => ({ key, record: undefined })), stamp };
+      });
+    } finally {
+      sessions.get(this.tree.dir)?.delete(this);
+    }
+  }
+
+  /** Checks the session is open and `key` (or, with `prefix`, the prefix) is valid. */
+  private enter(key: string, prefix = false): void {
+    if (this.ended.signal.aborted) throw closedError(this.description);
+    if (prefix) checkPrefix(key);
+    else checkKey(key);
+  }
+
+  private record(value: string, version: number, stamp: number, owner: StoredRecord['owner']): StoredRecord {
+    return { value, version, stamp, ...(owner === undefined ? {} : { owner }) };
+  }
+
+  /**
+   * The record at `key` unless it is missing or an ephemeral of a dead owner; such a record is
+   * removed, at once when the caller holds the lock (`locked`), else under the lock.
+   */
+  private async liveRecord(key: string, locked = false): Promise<StoredRecord | undefined> {
+    const record = await this.tree.read(key);
+    if (record === undefined || isLive(record)) return record;
+    if (locked) await this.tree.remove(key);
+    else await this.reap(key);
+    return undefined;
+  }
+
+  /** Removes `key` if it is (still) an ephemeral of a dead owner. */
+  private async reap(key: string): Promise<void> {
+    await this.locked(async () => {
+      const record = await this.tree.read(key);
+      if (record === undefined || isLive(record)) return { result: undefined, changes: [], stamp: 0 };
+      await this.tree.remove(key);
+      return { result: undefined, changes: [{ key, record: undefined }], stamp: await this.tree.nextStamp() };
+    });
+  }
+
+  /** Runs `fn` under the directory lock, then tells this process's sessions what it changed. */
+  private async locked<T>(
+    fn: () => Promise<{ result: T; changes: { key: string; record: StoredRecord | undefined }[]; stamp: number }>,
+  ): Promise<T> {
+    const { result, changes, stamp } = await withFileLock(this.tree.lockFile, this.owner, fn);
+    for (const peer of sessions.get(this.tree.dir) ?? []) {
+      for (const { key, record } of changes) peer.observe(key, record, record?.stamp ?? stamp, true);
+    }
+    return result;
+  }
+
+  /**
+   * Reports `key` to the watches if its state differs from what they last heard, unless that was
+   * newer (`stamp` older than the last report). A change made in this process (`told`) is
+   * reported even when the key's earlier state was never heard.
+   */
+  private observe(key: string, record: StoredRecord | undefined, stamp: number, told = false): void {
+    if (!this.hub.covers(key)) return;
+    const known = this.known.get(key);
+    if (known !== undefined && known.stamp > stamp) return;
+    const version = record?.version;
+    const same =
+      known === undefined
+        ? !told && version === undefined
+        : known.version === version && (version === undefined || known.stamp === stamp);
+    this.known.set(key, { stamp, version });
+    if (!same) this.hub.emit({ key, value: record?.value });
+  }
+
+  /** Compares the watched keys with the files; one scan at a time, and one more if asked meanwhile. */
+  private async poll(): Promise<void> {
+    if (this.polling !== undefined) {
+      this.pollAgain = true;
+      return this.polling;
+    }
+    this.polling = (async () => {
+      do {
+        this.pollAgain = false;
+        await this.scan();
+      } while (this.rescanWanted());
+    })()
+      .catch(() => undefined)
+      .finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  /** True when a scan was asked for while one ran. */
+  private rescanWanted(): boolean {
+    return this.pollAgain && !this.ended.signal.aborted;
+  }
+
+  /**
+   * One scan of every watched prefix. A prefix watched since the last scan only records what it
+   * finds, since watches report later changes only.
+   */
+  private async scan(): Promise<void> {
+    const start = await this.tree.stamp();
+    for (const prefix of this.hub.prefixes()) {
+      const baseline = this.priming.delete(prefix);
+      const found = await this.tree.scan(prefix);
+      for (const [key, record] of found) {
+        if (!isLive(record)) await this.reap(key);
+        else if (baseline && !this.known.has(key))
+          this.known.set(key, { stamp: record.stamp, version: record.version });
+        else this.observe(key, record, record.stamp);
+      }
+      for (const [key, known] of this.known) {
+        if (!isUnder(key, prefix) || found.has(key)) continue;
+        if (known.version !== undefined) this.observe(key, undefined, start);
+        else if (known.stamp <= start) this.known.delete(key);
+      }
+    }
+  }
+}
