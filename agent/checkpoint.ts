@@ -2,7 +2,7 @@
  * The agent's checkpoints: what it runs, in atomic files under `<workDir>/meta`, so that a
  * restarted agent (even after `kill -9`) re-attaches to its containers instead of losing them.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../core/files.js';
 import { FrameworkInfo, TaskInfo, taskStateFromJSON, type TaskState } from '../proto/gen/galaxy/v1/common.js';

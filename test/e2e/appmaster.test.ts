@@ -168,8 +168,15 @@ describe('the AppMaster on real containers', () => {
   it('deploys 3 replicas, publishes them to naming, and serves v1', async () => {
     await api.submit(helloSpec('1.0.0', 'first words'));
     const job = await settled(3);
-    const endpoints = await resolveEndpoints(coordinator, 'hello');
-    expect(endpoints.filter((e) => e.healthy)).toHaveLength(3);
+    const endpoints = await eventually(
+      async () => {
+        const listed = await resolveEndpoints(coordinator, 'hello');
+        return listed.filter((e) => e.healthy).length === 3 && listed;
+      },
+      5000,
+      '3 healthy endpoints in naming',
+    );
+    expect(endpoints.map((e) => e.port).sort()).toEqual(job.pods.map((p) => p.ports.http).sort());
     for (const pod of job.pods) {
       const answer = await served(pod.ports.http ?? 0);
       expect(answer).toMatchObject({ version: '1.0.0', message: 'first words' });
