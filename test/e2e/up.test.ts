@@ -1,13 +1,14 @@
 /**
- * The README's first command: `galaxy up` runs a whole cluster, prints `ready` once the example
- * framework's tasks have run, serves operator calls, and stops cleanly on Ctrl-C.
+ * The README's first command: `galaxy up` runs a whole cluster with the AppMaster, deploys the
+ * example service, prints `ready` once its replicas are healthy, answers the CLI (operator verbs,
+ * `galaxy job`, `galaxy resolve`), and stops cleanly on Ctrl-C leaving no pod behind.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { autoIsolation } from '../../cli/up.js';
-import { galaxy, stopAll } from '../helpers/processes.js';
+import { galaxy, processesWithEnv, stopAll } from '../helpers/processes.js';
 
 let workDir = '';
 
@@ -17,29 +18,55 @@ afterEach(async () => {
 });
 
 describe('galaxy up', () => {
-  it('runs the example to completion, prints ready, answers the CLI, and exits 0 on SIGINT', async () => {
+  it('deploys the example service, prints ready, answers the CLI, and exits 0 on SIGINT', async () => {
     workDir = await mkdtemp(join(tmpdir(), 'galaxy-up-'));
-    const up = galaxy(['up', '--listen', '127.0.0.1:0', '--work-dir', workDir, '--tasks', '3'], {
-      GALAXY_LOG_LEVEL: 'warn',
-    });
-    const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 30_000, 'the ready line');
-    expect(ready).toMatch(/3 finished, 0 failed/);
+    const up = galaxy(
+      [
+        'up',
+        '--listen',
+        '127.0.0.1:0',
+        '--appmaster-listen',
+        '127.0.0.1:0',
+        '--batch-listen',
+        '127.0.0.1:0',
+        '--work-dir',
+        workDir,
+        '--replicas',
+        '2',
+      ],
+      { GALAXY_LOG_LEVEL: 'warn' },
+    );
+    const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 60_000, 'the ready line');
+    expect(ready).toMatch(/job hello 2\/2 healthy \(version 1\.0\.0\)/);
     // As root on a machine with cgroups, the embedded cluster runs real containers.
     const mode = autoIsolation() === '' ? 'plain processes' : 'Linux containers';
-    expect(up.lines.items.some((l) => l.includes(`tasks run as ${mode}`))).toBe(true);
-    const address = /master (\S+),/.exec(ready)?.[1] ?? '';
-    expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(up.lines.items.some((l) => l.includes(`pods run as ${mode}`))).toBe(true);
+    const master = /master (\S+),/.exec(ready)?.[1] ?? '';
+    const appmaster = /AppMaster (\S+),/.exec(ready)?.[1] ?? '';
+    expect(master).toMatch(/^127\.0\.0\.1:\d+$/);
 
-    const tasks = galaxy(['tasks', '--master', address, '-o', 'json']);
+    // The example answers on the ports `galaxy up` printed.
+    const ports = [...ready.matchAll(/:(\d+)(?= |\.)/g)].map((m) => Number(m[1])).filter((p) => p >= 31000);
+    expect(ports).toHaveLength(2);
+    for (const port of ports) {
+      const answer = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { version: string };
+      expect(answer.version).toBe('1.0.0');
+    }
+
+    const tasks = galaxy(['tasks', '--master', master, '-o', 'json']);
     expect(await tasks.exited).toBe(0);
-    const listed = JSON.parse(tasks.lines.items.join('\n')) as { taskId: string; state: number }[];
-    expect(listed).toHaveLength(3);
+    expect(JSON.parse(tasks.lines.items.join('\n'))).toHaveLength(2);
 
-    // Each task wrote to its own sandbox.
-    const sandboxes = await readdir(join(workDir, 'agent', 'sandboxes'), { recursive: true });
-    expect(sandboxes.filter((p) => p.endsWith('stdout'))).toHaveLength(3);
+    const show = galaxy(['job', 'show', 'hello', '-a', appmaster]);
+    expect(await show.exited).toBe(0);
+    expect(show.lines.items.join('\n')).toMatch(/hello-0 .* running .* healthy/);
 
-    expect(await up.stop('SIGINT', 10_000)).toBe(0);
+    const resolved = galaxy(['resolve', 'hello', '--coordinator', `local:${join(workDir, 'coord')}`, '-o', 'json']);
+    expect(await resolved.exited).toBe(0);
+    expect(JSON.parse(resolved.lines.items.join('\n'))).toHaveLength(2);
+
+    expect(await up.stop('SIGINT', 20_000)).toBe(0);
+    expect(processesWithEnv(`GALAXY_SANDBOX=${join(workDir, 'agent')}`)).toEqual([]);
   });
 
   it('refuses an unknown allocator with a coded error naming it', async () => {
@@ -49,9 +76,22 @@ describe('galaxy up', () => {
   });
 
   it('refuses a bad flag with a clear error and exit code 2', async () => {
-    const bad = galaxy(['up', '--tasks', 'many']);
+    const bad = galaxy(['up', '--replicas', 'many']);
     const line = await bad.lines.waitFor((l) => l.includes('GALAXY_E_INVALID_ARGUMENT'), 10_000, 'the error');
-    expect(line).toContain('--tasks');
+    expect(line).toContain('--replicas');
     expect(await bad.exited).toBe(2);
+  });
+
+  it('validates job specs offline with the path and line of each error', async () => {
+    const ok = galaxy(['job', 'validate', join('examples', 'hello-service', 'job.yaml')]);
+    expect(await ok.exited).toBe(0);
+    expect(ok.lines.items.join('\n')).toMatch(/ok .*job hello, 3 replicas/);
+    workDir = await mkdtemp(join(tmpdir(), 'galaxy-validate-'));
+    const file = join(workDir, 'bad.yaml');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, 'name: web\nreplicas: -1\nresources: {}\n');
+    const bad = galaxy(['job', 'validate', file]);
+    expect(await bad.exited).toBe(2);
+    expect(bad.lines.items.join('\n')).toMatch(/bad\.yaml:2:\d+: replicas: .*>=0/);
   });
 });
