@@ -261,7 +261,6 @@ export class AppMaster implements Scheduler {
       pod.runtime.execs.set(execId, {
         command,
         timeoutS: limit,
-        sent: false,
         resolve: (result) => {
           clearTimeout(timer);
           resolve(result);
@@ -335,12 +334,13 @@ export class AppMaster implements Scheduler {
 
   private answer(job: JobState, pod: Pod, interval: number): PullResponse {
     const { action, revision } = nextAction(job.record, pod);
-    const execs = [...pod.runtime.execs.entries()]
-      .filter(([, e]) => !e.sent)
-      .map(([execId, e]) => {
-        e.sent = true;
-        return { execId, command: e.command, timeoutS: e.timeoutS };
-      });
+    // Sent again on every answer until the result comes back: an answer can be lost when the
+    // worker cancels a pull in flight; the worker runs each exec id once.
+    const execs = [...pod.runtime.execs.entries()].map(([execId, e]) => ({
+      execId,
+      command: e.command,
+      timeoutS: e.timeoutS,
+    }));
     return {
       action,
       revision,

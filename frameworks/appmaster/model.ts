@@ -83,7 +83,6 @@ export interface PodRuntime {
 export interface PendingExec {
   readonly command: string;
   readonly timeoutS: number;
-  sent: boolean;
   readonly resolve: (result: { exitCode: number; stdout: string; stderr: string }) => void;
 }
 

@@ -87,12 +87,21 @@ describe('Linux containers', () => {
       pidsMax: 24,
     });
     await until(id, [TaskState.TASK_RUNNING]);
-    await new Promise((r) => setTimeout(r, 1000));
-    const stats = await usage(id);
-    expect(stats.pids).toBeLessThanOrEqual(24);
-    expect(stats.pids).toBeGreaterThan(10);
-    expect(stats.pidsLimitHits).toBeGreaterThan(0);
-    expect((await kill(id)).state).toBe(TaskState.TASK_KILLED);
+    try {
+      // At 0.1 core the bomb forks slowly; wait until it has run into the limit.
+      const stats = await eventually(
+        async () => {
+          const u = await usage(id);
+          return u.pidsLimitHits > 0 && u;
+        },
+        15_000,
+        'the bomb to hit pids.max',
+      );
+      expect(stats.pids).toBeLessThanOrEqual(24);
+      expect(stats.pids).toBeGreaterThan(10);
+    } finally {
+      expect((await kill(id)).state).toBe(TaskState.TASK_KILLED);
+    }
   });
 
   it("keeps containers from seeing each other's processes", async () => {

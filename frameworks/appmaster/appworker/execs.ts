@@ -1,0 +1,61 @@
+/**
+ * Execs: commands the AppMaster asks a worker to run in its pod (`galaxy job exec`). Each runs
+ * once per exec id, even when the AppMaster repeats the request, and its result waits until a
+ * pull has carried it.
+ */
+import type { ExecOutput, ExecRequest } from '../../../proto/gen/galaxy/v1/appmaster.js';
+import { runCommand } from './command.js';
+
+const DEFAULT_TIMEOUT_S = 30;
+/** How many exec ids are remembered to ignore repeats. */
+const REMEMBERED_IDS = 1000;
+
+/** Runs execs and keeps their results until reported. */
+export class ExecRunner {
+  private readonly seen = new Set<string>();
+  private results: ExecOutput[] = [];
+  private readonly running = new Set<Promise<void>>();
+
+  /**
+   * @param where the directory and environment an exec runs with, read when it starts
+   * @param onDone called when a result is ready to report
+   * @param signal kills running execs (the worker is shutting down)
+   */
+  constructor(
+    private readonly where: () => { cwd: string; env: NodeJS.ProcessEnv },
+    private readonly onDone: () => void,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** Starts `request` unless an exec with its id already ran or runs. */
+  run(request: ExecRequest): void {
+    if (this.seen.has(request.execId)) return;
+    this.seen.add(request.execId);
+    if (this.seen.size > REMEMBERED_IDS) this.seen.delete(this.seen.values().next().value ?? '');
+    const { cwd, env } = this.where();
+    const timeoutMs = (request.timeoutS > 0 ? request.timeoutS : DEFAULT_TIMEOUT_S) * 1000;
+    const done = runCommand(request.command, { cwd, env, timeoutMs, signal: this.signal }).then(
+      ({ exitCode, stdout, stderr }) => {
+        this.results.push({ execId: request.execId, result: { exitCode, stdout, stderr } });
+        this.running.delete(done);
+        this.onDone();
+      },
+    );
+    this.running.add(done);
+  }
+
+  /** Results not yet carried by a successful pull. */
+  pending(): ExecOutput[] {
+    return [...this.results];
+  }
+
+  /** A pull carrying `sent` was answered: those results are delivered. */
+  delivered(sent: readonly ExecOutput[]): void {
+    this.results = this.results.filter((r) => !sent.includes(r));
+  }
+
+  /** Resolves when every running exec has finished. */
+  async settle(): Promise<void> {
+    await Promise.all(this.running);
+  }
+}

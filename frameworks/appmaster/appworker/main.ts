@@ -1,0 +1,48 @@
+/**
+ * `galaxy appworker`: the AppWorker as a task's command, configured by the environment the
+ * AppMaster gives its containers.
+ */
+import { createLogger } from '../../../core/logger.js';
+import { AppWorker } from './worker.js';
+
+const REQUIRED = ['GALAXY_APPMASTER', 'GALAXY_JOB', 'GALAXY_POD_ID', 'GALAXY_TASK_ID'] as const;
+
+/**
+ * Runs an AppWorker from `GALAXY_APPMASTER` (host:port), `GALAXY_JOB`, `GALAXY_POD_ID`,
+ * `GALAXY_TASK_ID` and `GALAXY_SANDBOX` (default: the working directory) until the AppMaster
+ * sends EXIT or the process gets SIGTERM/SIGINT, which stop the service within its stop timeout.
+ * @returns the exit code: 0, or 2 when the environment is incomplete
+ */
+export async function runAppWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const log = createLogger('appworker');
+  const missing = REQUIRED.filter((name) => !env[name]);
+  if (missing.length > 0) {
+    log.error({ missing }, `GALAXY_E_INVALID_ARGUMENT: the AppWorker needs ${missing.join(', ')} in its environment`);
+    return 2;
+  }
+  const worker = new AppWorker({
+    appmaster: env.GALAXY_APPMASTER ?? '',
+    job: env.GALAXY_JOB ?? '',
+    podId: env.GALAXY_POD_ID ?? '',
+    taskId: env.GALAXY_TASK_ID ?? '',
+    sandbox: env.GALAXY_SANDBOX ?? process.cwd(),
+    env,
+    logger: log,
+  });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'stopping the service');
+    void worker.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    worker.start();
+    log.info({ appmaster: env.GALAXY_APPMASTER, podId: env.GALAXY_POD_ID }, 'appworker started');
+    await worker.done;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  log.info({ podId: env.GALAXY_POD_ID }, 'appworker stopped');
+  return 0;
+}

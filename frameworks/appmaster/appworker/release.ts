@@ -1,0 +1,102 @@
+/**
+ * Releases in the sandbox: each revision's package is unpacked into `releases/<revision>/`, and
+ * its data packages into their `dest` in the sandbox. A release knows how its service runs.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { GalaxyError } from '../../../core/errors.js';
+import type { PullResponse } from '../../../proto/gen/galaxy/v1/appmaster.js';
+import { runCommand } from './command.js';
+import { serviceEnvironment } from './environment.js';
+import { fetchPackage } from './package.js';
+import type { ServiceCommand } from './supervisor.js';
+import { parseTemplate, type WorkerTemplate } from './template.js';
+
+/** How long a reload command may run. */
+const RELOAD_TIMEOUT_MS = 60_000;
+
+/** One installed revision of the service. */
+export interface Release {
+  revision: number;
+  template: WorkerTemplate;
+  /** `releases/<revision>` in the sandbox: where the service and its commands run. */
+  dir: string;
+  /** Port name → assigned port. */
+  ports: Readonly<Record<string, number>>;
+  env: NodeJS.ProcessEnv;
+  command: ServiceCommand;
+}
+
+/** Installs, reloads and prunes the releases of one sandbox. */
+export class ReleaseManager {
+  constructor(
+    private readonly sandbox: string,
+    private readonly baseEnv: NodeJS.ProcessEnv,
+    private readonly pod: { job: string; podId: string },
+  ) {}
+
+  /** Fetches and unpacks the package and data packages of `order`'s template. */
+  async install(order: PullResponse, signal: AbortSignal): Promise<Release> {
+    const template = parseTemplate(order.templateJson);
+    const dir = join(this.sandbox, 'releases', String(order.revision));
+    await fetchPackage(template.package.source, template.package.sha256, dir, { signal });
+    await this.installData(template, signal);
+    const ports = { ...order.assignedPorts };
+    const env = serviceEnvironment(this.baseEnv, template, {
+      ...this.pod,
+      revision: order.revision,
+      sandbox: this.sandbox,
+      ports,
+    });
+    const command: ServiceCommand = {
+      start: template.commands.start,
+      stop: template.commands.stop,
+      cwd: dir,
+      env,
+      logDir: join(this.sandbox, 'logs'),
+      stopTimeoutMs: template.deploy.stopTimeoutS * 1000,
+      backoffMs: template.failure.backoffS * 1000,
+      maxBackoffMs: template.failure.maxBackoffS * 1000,
+    };
+    return { revision: order.revision, template, dir, ports, env, command };
+  }
+
+  /** Installs `order`'s data packages for the running `release`, then runs its reload command. */
+  async reload(release: Release, order: PullResponse, signal: AbortSignal): Promise<void> {
+    const template = parseTemplate(order.templateJson);
+    await this.installData(template, signal);
+    const reload = template.commands.reload ?? release.template.commands.reload;
+    if (reload === undefined) return;
+    const result = await runCommand(reload, { cwd: release.dir, env: release.env, timeoutMs: RELOAD_TIMEOUT_MS });
+    if (result.exitCode !== 0) {
+      throw new GalaxyError(
+        'GALAXY_E_PACKAGE',
+        `the reload command exited with ${result.exitCode}: ${result.stderr.trim().slice(0, 500)}`,
+      );
+    }
+  }
+
+  /** Removes every release directory but those of `keep`. */
+  async prune(keep: readonly number[]): Promise<void> {
+    const root = join(this.sandbox, 'releases');
+    for (const name of await readdir(root)) {
+      if (/^\d+$/.test(name) && !keep.includes(Number(name)))
+        await rm(join(root, name), { recursive: true, force: true });
+    }
+  }
+
+  /** Unpacks each data package into its `dest`, each swapped into place whole. */
+  private async installData(template: WorkerTemplate, signal: AbortSignal): Promise<void> {
+    for (const data of template.data) {
+      const dest = resolve(this.sandbox, data.dest);
+      const inside = relative(resolve(this.sandbox), dest);
+      if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+        throw new GalaxyError(
+          'GALAXY_E_PACKAGE',
+          `data package "${data.name}": dest "${data.dest}" leaves the sandbox`,
+        );
+      }
+      await fetchPackage(data.source, data.sha256, dest, { signal });
+    }
+  }
+}
