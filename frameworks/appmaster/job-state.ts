@@ -85,9 +85,7 @@ export class JobState {
       keep.add(pod.revision);
       keep.add(pod.containerRevision);
     }
-    this.record.specs = Object.fromEntries(
-      Object.entries(this.record.specs).filter(([key]) => keep.has(Number(key))),
-    );
+    this.record.specs = Object.fromEntries(Object.entries(this.record.specs).filter(([key]) => keep.has(Number(key))));
   }
 
   /** The newest revision older than the current one that is still stored (what a rollback returns to). */

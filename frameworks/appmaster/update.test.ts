@@ -74,7 +74,9 @@ describe('planUpdate', () => {
     const j = job();
     expect(planUpdate(j, [pod(0, 1, 1), pod(1, 1, 1), pod(2, 1, 1)], 2000).retarget).toEqual(['web-0']);
     // web-0 is moving (deploying): nothing else moves yet.
-    expect(planUpdate(j, [pod(0, 2, 1, 'unknown', 'deploying'), pod(1, 1, 1), pod(2, 1, 1)], 2000).retarget).toEqual([]);
+    expect(planUpdate(j, [pod(0, 2, 1, 'unknown', 'deploying'), pod(1, 1, 1), pod(2, 1, 1)], 2000).retarget).toEqual(
+      [],
+    );
     // web-0 is healthy at 2: the next one goes.
     expect(planUpdate(j, [pod(0, 2, 2), pod(1, 1, 1), pod(2, 1, 1)], 2000).retarget).toEqual(['web-1']);
   });
@@ -151,9 +153,13 @@ describe('nextAction', () => {
 
   it('rebuilds in place for a new version and reloads for new data only', () => {
     expect(nextAction(job(), pod(0, 2, 1))).toEqual({ action: WorkerAction.ACTION_REBUILD, revision: 2 });
-    const dataOnly = spec('1', {}, {
-      data: [{ name: 'd', source: 'file:///d.tgz', version: '2', sha256: SHA, dest: 'data' }],
-    });
+    const dataOnly = spec(
+      '1',
+      {},
+      {
+        data: [{ name: 'd', source: 'file:///d.tgz', version: '2', sha256: SHA, dest: 'data' }],
+      },
+    );
     expect(nextAction(job({}, dataOnly), pod(0, 2, 1))).toEqual({ action: WorkerAction.ACTION_RELOAD, revision: 2 });
   });
 

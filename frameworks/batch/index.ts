@@ -27,7 +27,7 @@ const plugin: FrameworkPlugin = {
       async start(driver) {
         scheduler.attach(driver);
         const api = await serveBatchApi(scheduler, context.options.listen ?? '127.0.0.1:5052');
-        stopApi = api.stop;
+        stopApi = () => api.stop();
         endpoint = api.address;
         context.log.info({ api: api.address }, 'batch API listening');
         console.log(`batch API listening on ${api.address}`);

@@ -187,10 +187,10 @@ describe('the AppMaster on real containers', () => {
     const before = await api.show('hello');
     const containers = before.pods.map((p) => p.taskId).sort();
     const ports = before.pods.map((p) => p.ports.http ?? 0);
-    let sampling = true;
+    const sampling = { on: true };
     const samples: number[] = [];
     const sampler = (async () => {
-      while (sampling) {
+      while (sampling.on) {
         const answers = await Promise.all(ports.map((port) => served(port)));
         samples.push(answers.filter((a) => a !== undefined).length);
         await new Promise((r) => setTimeout(r, 100));
@@ -212,7 +212,7 @@ describe('the AppMaster on real containers', () => {
     expect((await api.show('hello')).pods.filter((p) => p.version === '2.0.0')).toHaveLength(1);
     await api.control('hello', UpdateControl.UPDATE_CONTINUE);
     const after = await settled(3);
-    sampling = false;
+    sampling.on = false;
     await sampler;
     expect(after.version).toBe('2.0.0');
     expect(after.pods.map((p) => p.taskId).sort()).toEqual(containers);
