@@ -21,6 +21,7 @@ import {
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
+import { OfferGate } from '../sdk/offer-gate.js';
 import { publishEndpoints, withdrawEndpoints, withdrawJob, type Endpoint } from '../sdk/naming.js';
 import { nextAction } from './actions.js';
 import { JobState } from './job-state.js';
@@ -63,7 +64,7 @@ export class AppMaster implements Scheduler {
   /** Pulls held open, per job: woken when the job changes. */
   private readonly holds = new Map<string, Set<() => void>>();
   private driver: SchedulerDriver | undefined;
-  private suppressed = false;
+  private readonly gate = new OfferGate();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly options: AppMasterOptions) {
@@ -86,6 +87,7 @@ export class AppMaster implements Scheduler {
   /** Called once the driver is subscribed: starts the tick. */
   attach(driver: SchedulerDriver): void {
     this.driver = driver;
+    this.gate.attach(driver);
     this.timer = setInterval(() => {
       this.tick();
     }, 500);
@@ -122,7 +124,7 @@ export class AppMaster implements Scheduler {
     this.reconcileReplicas(job);
     await this.store.save(record);
     this.log.info({ job: spec.name, replicas: spec.replicas, version: spec.package.version }, 'job submitted');
-    this.wantOffers();
+    this.gate.want();
     return this.show(spec.name);
   }
 
@@ -385,7 +387,7 @@ export class AppMaster implements Scheduler {
         offers.map((o) => o.id),
         { refuseSeconds: 30 },
       );
-      await this.suppress();
+      await this.gate.suppress();
       return;
     }
     const placement = placePods(demands, offers, {
@@ -461,7 +463,7 @@ export class AppMaster implements Scheduler {
       }
       Object.assign(record, { taskId: '', agentId: '', hostname: '', ports: {}, launchedAt: 0 });
       Object.assign(pod.runtime, { report: undefined, killing: false, healthySince: 0, killSentAt: 0 });
-      this.wantOffers();
+      this.gate.want();
     }
     job.pruneSpecs();
     this.dirty.add(job.record.name);
@@ -469,11 +471,11 @@ export class AppMaster implements Scheduler {
   }
 
   disconnected(): void {
-    this.suppressed = false;
+    this.gate.reset();
   }
 
   subscribed(): void {
-    this.suppressed = false;
+    this.gate.reset();
   }
 
   // ── the tick ───────────────────────────────────────────────────────────────────────────────
@@ -496,7 +498,7 @@ export class AppMaster implements Scheduler {
         }
       }
     }
-    if ([...this.jobs.values()].some((j) => j.pendingPods().length > 0)) this.wantOffers();
+    if ([...this.jobs.values()].some((j) => j.pendingPods().length > 0)) this.gate.want();
     this.flushDirty();
   }
 
@@ -520,7 +522,7 @@ export class AppMaster implements Scheduler {
     }
     if (changed) {
       this.dirty.add(job.record.name);
-      this.wantOffers();
+      this.gate.want();
     }
   }
 
@@ -672,22 +674,6 @@ export class AppMaster implements Scheduler {
       if (job) void this.store.save(job.record);
     }
     this.dirty.clear();
-  }
-
-  private wantOffers(): void {
-    if (!this.suppressed || !this.driver) return;
-    this.suppressed = false;
-    void this.driver.revive().catch(() => {
-      this.suppressed = true;
-    });
-  }
-
-  private async suppress(): Promise<void> {
-    if (this.suppressed || !this.driver) return;
-    this.suppressed = true;
-    await this.driver.suppress().catch(() => {
-      this.suppressed = false;
-    });
   }
 }
 

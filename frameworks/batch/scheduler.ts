@@ -11,6 +11,7 @@ import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../pro
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
+import { OfferGate } from '../sdk/offer-gate.js';
 import { JobRecord } from './job.js';
 import { normalizeSpec } from './spec.js';
 
@@ -20,7 +21,7 @@ export class BatchScheduler implements Scheduler {
   /** Task id → job name. */
   private readonly owners = new Map<string, string>();
   private driver: SchedulerDriver | undefined;
-  private suppressed = false;
+  private readonly gate = new OfferGate();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly log: Logger) {}
@@ -28,6 +29,7 @@ export class BatchScheduler implements Scheduler {
   /** Called once the driver is subscribed. */
   attach(driver: SchedulerDriver): void {
     this.driver = driver;
+    this.gate.attach(driver);
     this.timer = setInterval(() => {
       this.tick();
     }, 250);
@@ -48,7 +50,7 @@ export class BatchScheduler implements Scheduler {
     const job = new JobRecord(normalized, Date.now());
     this.jobs.set(normalized.name, job);
     this.log.info({ job: normalized.name, completions: normalized.completions }, 'batch job submitted');
-    this.wantOffers();
+    this.gate.want();
     return job.toProto();
   }
 
@@ -106,7 +108,7 @@ export class BatchScheduler implements Scheduler {
         }
       }
     }
-    if (![...this.jobs.values()].some((j) => j.launchable(now) > 0)) await this.suppress();
+    if (![...this.jobs.values()].some((j) => j.launchable(now) > 0)) await this.gate.suppress();
   }
 
   update(_driver: SchedulerDriver, status: TaskStatus): void {
@@ -117,7 +119,7 @@ export class BatchScheduler implements Scheduler {
     this.owners.delete(status.taskId);
     const finished = job.ended(status.taskId, status.state === TaskState.TASK_FINISHED, Date.now());
     if (finished) this.log.info({ job: job.spec.name, state: BatchJobState[job.state] }, 'batch job finished');
-    else this.wantOffers();
+    else this.gate.want();
   }
 
   private job(name: string): JobRecord {
@@ -153,22 +155,6 @@ export class BatchScheduler implements Scheduler {
       job.finish(BatchJobState.BATCH_FAILED, `deadline of ${job.spec.deadlineS} s passed`, now);
       for (const taskId of job.running.keys()) void this.driver?.kill(taskId).catch(() => undefined);
     }
-    if ([...this.jobs.values()].some((j) => j.launchable(now) > 0)) this.wantOffers();
-  }
-
-  private wantOffers(): void {
-    if (!this.suppressed || !this.driver) return;
-    this.suppressed = false;
-    void this.driver.revive().catch(() => {
-      this.suppressed = true;
-    });
-  }
-
-  private async suppress(): Promise<void> {
-    if (this.suppressed || !this.driver) return;
-    this.suppressed = true;
-    await this.driver.suppress().catch(() => {
-      this.suppressed = false;
-    });
+    if ([...this.jobs.values()].some((j) => j.launchable(now) > 0)) this.gate.want();
   }
 }

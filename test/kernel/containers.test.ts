@@ -92,7 +92,7 @@ describe('Linux containers', () => {
       const stats = await eventually(
         async () => {
           const u = await usage(id);
-          return u.pidsLimitHits > 0 && u;
+          return (u.pidsLimitHits ?? 0) > 0 && u;
         },
         15_000,
         'the bomb to hit pids.max',
