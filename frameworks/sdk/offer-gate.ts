@@ -4,9 +4,10 @@
  */
 import type { SchedulerDriver } from './scheduler-driver.js';
 
-/** Tracks whether the framework has suppressed offers, and flips it once per change. */
+/** Tracks whether the framework's offers are suppressed, and sends a call only on a change. */
 export class OfferGate {
-  private suppressed = false;
+  /** `unknown` after a (re-)subscription: a framework that fails over may find itself suppressed. */
+  private state: 'open' | 'suppressed' | 'unknown' = 'unknown';
   private driver: SchedulerDriver | undefined;
 
   /** Starts gating through `driver` (after it has subscribed). */
@@ -14,26 +15,28 @@ export class OfferGate {
     this.driver = driver;
   }
 
-  /** After a (re-)subscription the master has forgotten any suppression. */
+  /** After a (re-)subscription the master's view is not known: the next call is sent either way. */
   reset(): void {
-    this.suppressed = false;
+    this.state = 'unknown';
   }
 
-  /** There is work: REVIVE if offers were suppressed. */
+  /** There is work: REVIVE unless offers are known to flow. */
   want(): void {
-    if (!this.suppressed || !this.driver) return;
-    this.suppressed = false;
+    if (this.state === 'open' || !this.driver) return;
+    const before = this.state;
+    this.state = 'open';
     void this.driver.revive().catch(() => {
-      this.suppressed = true;
+      this.state = before;
     });
   }
 
   /** Nothing to launch: SUPPRESS, once. */
   async suppress(): Promise<void> {
-    if (this.suppressed || !this.driver) return;
-    this.suppressed = true;
+    if (this.state === 'suppressed' || !this.driver) return;
+    const before = this.state;
+    this.state = 'suppressed';
     await this.driver.suppress().catch(() => {
-      this.suppressed = false;
+      this.state = before;
     });
   }
 }

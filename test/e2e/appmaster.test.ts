@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { AppMasterApi } from '../../cli/appmaster-client.js';
+import { renderJob } from '../../cli/job-view.js';
 import { autoIsolation } from '../../cli/up.js';
 import { openCoordinator } from '../../core/coordinator/index.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
@@ -76,16 +77,23 @@ async function served(port: number): Promise<{ version: string; pid: number; mes
 
 const healthyPods = (job: JobStatus) => job.pods.filter((p) => p.phase === 'running' && p.health === 'healthy');
 
-/** Waits until the job has exactly `n` pods, all healthy, no update running. */
-function settled(n: number, timeoutMs = 90_000): Promise<JobStatus> {
-  return eventually(
-    async () => {
-      const job = await api.show('hello');
-      return job.update === undefined && job.pods.length === n && healthyPods(job).length === n && job;
-    },
-    timeoutMs,
-    `${n} healthy pods`,
-  );
+/** Waits until the job has exactly `n` pods, all healthy, no update running; says what it saw if not. */
+async function settled(n: number, timeoutMs = 90_000): Promise<JobStatus> {
+  let last: JobStatus | undefined;
+  try {
+    return await eventually(
+      async () => {
+        last = await api.show('hello');
+        return last.update === undefined && last.pods.length === n && healthyPods(last).length === n && last;
+      },
+      timeoutMs,
+      `${n} healthy pods`,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last seen:\n${last ? renderJob(last, 'table') : 'nothing'}`, {
+      cause: error,
+    });
+  }
 }
 
 beforeAll(async () => {
@@ -133,7 +141,7 @@ afterAll(async () => {
   expect(left).toEqual([]);
 }, 60_000);
 
-describe('the AppMaster on real containers', () => {
+describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   it('refuses bad specs with clear errors and stores nothing', async () => {
     const good = JSON.parse(helloSpec('1.0.0', 'first words')) as Record<string, unknown>;
     const bad: [string, Record<string, unknown>, RegExp][] = [
@@ -285,6 +293,73 @@ describe('the AppMaster on real containers', () => {
     const job = await settled(2);
     await eventually(async () => (await resolveEndpoints(coordinator, 'hello')).length === 2, 10_000, 'naming of 2');
     expect(job.pods.map((p) => p.index).sort()).toEqual([0, 1]);
+  });
+
+  it('replaces one pod on request, with a new container', async () => {
+    const before = await api.show('hello');
+    const pod = before.pods[0];
+    if (!pod) throw new Error('no pod');
+    await api.recoverPod('hello', pod.podId);
+    const after = await eventually(
+      async () => {
+        const job = await settled(2);
+        const again = job.pods.find((p) => p.podId === pod.podId);
+        return again !== undefined && again.taskId !== pod.taskId && job;
+      },
+      60_000,
+      'a new container for the pod',
+    );
+    expect(after.pods.find((p) => p.podId === before.pods[1]?.podId)?.taskId).toBe(before.pods[1]?.taskId);
+  });
+
+  it('replaces containers, one at a time, when resources change', async () => {
+    const before = await api.show('hello');
+    const noBreakpoint = { step: 1, intervalS: 0, stopTimeoutS: 3, maxFailures: 1, autoRollback: true };
+    const resources = { cpu: { millicores: 200, excess: true }, memory: { hard: '320Mi' } };
+    const updating = await api.update(
+      helloSpec('2.0.0', 'second words', { deploy: noBreakpoint, resources, replicas: 2 }),
+    );
+    expect(updating.update?.toRevision).toBeGreaterThan(updating.update?.fromRevision ?? 0);
+    const after = await eventually(
+      async () => {
+        const job = await settled(2);
+        return job.pods.every((p) => !before.pods.some((b) => b.taskId === p.taskId)) && job;
+      },
+      90_000,
+      'new containers',
+    );
+    const live = () => [...agent.tasks.keys()].map((k) => k.split('/')[1]);
+    await eventually(() => before.pods.every((b) => !live().includes(b.taskId)), 15_000, 'the old containers to go');
+    expect(after.pods.every((p) => p.version === '2.0.0')).toBe(true);
+  });
+
+  it('stops a job (no pods) and runs it again when scaled', async () => {
+    const stopped = await api.stop('hello');
+    expect(stopped.state).toBe('stopped');
+    await eventually(async () => (await api.show('hello')).pods.length === 0, 30_000, 'no pods');
+    await eventually(async () => (await resolveEndpoints(coordinator, 'hello')).length === 0, 10_000, 'no endpoints');
+    await api.scale('hello', 2);
+    await settled(2);
+  });
+
+  it('keeps the pods when the AppMaster restarts: it recovers the job and the workers reconnect', async () => {
+    const before = await api.show('hello');
+    const address = appmaster.framework.endpoint ?? '';
+    await appmaster.stop();
+    appmaster = await runFramework('appmaster', {
+      master: master.address,
+      options: { listen: address, coordinator: `local:${join(workDir, 'coord')}` },
+    });
+    expect(appmaster.framework.endpoint).toBe(address);
+    const after = await eventually(
+      async () => {
+        const job = await api.show('hello').catch(() => undefined);
+        return job !== undefined && job.pods.length === 2 && healthyPods(job).length === 2 && job;
+      },
+      30_000,
+      'the recovered job to be healthy',
+    );
+    expect(after.pods.map((p) => p.taskId).sort()).toEqual(before.pods.map((p) => p.taskId).sort());
   });
 
   it('says why pods are pending: which resource, on how many hosts', async () => {
