@@ -28,5 +28,7 @@ export function nextAction(job: JobRecord, pod: Pod): { action: WorkerAction; re
   }
   if (report.phase === 'deployed' || report.phase === 'stopped')
     return { action: WorkerAction.ACTION_START, revision: target };
+  // A failed deploy of another revision left the target running: confirming the target clears it.
+  if (report.phase === 'failed') return { action: WorkerAction.ACTION_DEPLOY, revision: target };
   return none;
 }

@@ -124,6 +124,11 @@ describe('planUpdate', () => {
     expect(plan.failed).toBe(false);
   });
 
+  it('does not hold a failed deploy of the old target against a pod rolled back to what it runs', () => {
+    const j = job({ maxFailures: 1 });
+    expect(planUpdate(j, [pod(0, 2, 2, 'healthy', 'failed'), pod(1, 1, 1), pod(2, 1, 1)], 2000).failed).toBe(false);
+  });
+
   it('fails the update at maxFailures', () => {
     const j = job({ maxFailures: 1 });
     expect(planUpdate(j, [pod(0, 2, 2, 'unhealthy'), pod(1, 1, 1), pod(2, 1, 1)], 2000)).toMatchObject({
@@ -161,6 +166,13 @@ describe('nextAction', () => {
       },
     );
     expect(nextAction(job({}, dataOnly), pod(0, 2, 1))).toEqual({ action: WorkerAction.ACTION_RELOAD, revision: 2 });
+  });
+
+  it('confirms the target to a worker whose deploy of another revision failed (a rollback)', () => {
+    expect(nextAction(job(), pod(0, 2, 2, 'healthy', 'failed'))).toEqual({
+      action: WorkerAction.ACTION_DEPLOY,
+      revision: 2,
+    });
   });
 
   it('stops the service of a pod being killed', () => {

@@ -40,7 +40,7 @@ export function isFailing(pod: Pod, to: number, deployTimeoutS: number, now: num
   if (pod.record.revision !== to || pod.runtime.killing) return false;
   const report = pod.runtime.report;
   const atTarget = report !== undefined && appliedRevision(report) === to;
-  if (report?.phase === 'failed') return true;
+  if (report?.phase === 'failed' && !atTarget) return true;
   if (atTarget && (report.phase === 'delayed' || report.health === 'unhealthy')) return true;
   return !isHealthyAtTarget(pod) && now - pod.record.retargetedAt > deployTimeoutS * 1000;
 }
