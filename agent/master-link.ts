@@ -4,6 +4,7 @@
  */
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Backoff } from '../core/backoff.js';
+import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import type { Logger } from '../core/logger.js';
 import {
   AgentGatewayClient,
@@ -23,6 +24,9 @@ export interface MasterLinkHandlers {
 /** A self-healing stream to the master. */
 export class MasterLink {
   private client: AgentGatewayClient | undefined;
+  /** The address `client` dials. */
+  private address = '';
+  private readonly locator: LeaderLocator;
   private stream: ClientDuplexStream<AgentMessage, MasterMessage> | undefined;
   private registered = false;
   private stopped = false;
@@ -33,7 +37,9 @@ export class MasterLink {
     private readonly master: string,
     private readonly handlers: MasterLinkHandlers,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.locator = new LeaderLocator(master, MASTER_GROUP);
+  }
 
   /** Dials the master. */
   start(): void {
@@ -60,11 +66,35 @@ export class MasterLink {
     this.registered = false;
     this.stream?.cancel();
     this.client?.close();
+    void this.locator.close();
   }
 
+  /** Finds the leading master (through the coordinator when `master` names one), then connects. */
   private dial(): void {
     if (this.stopped) return;
-    this.client ??= new AgentGatewayClient(this.master, credentials.createInsecure());
+    this.locator.locate().then(
+      (address) => {
+        this.connect(address);
+      },
+      (error: unknown) => {
+        if (this.stopped) return;
+        const delay = this.backoff.next();
+        this.log.warn({ master: this.master, err: String(error), retryMs: delay }, 'no master to connect to');
+        this.retry = setTimeout(() => {
+          this.dial();
+        }, delay);
+      },
+    );
+  }
+
+  private connect(address: string): void {
+    if (this.stopped) return;
+    if (address !== this.address) {
+      this.client?.close();
+      this.client = undefined;
+      this.address = address;
+    }
+    this.client ??= new AgentGatewayClient(address, credentials.createInsecure());
     const stream = this.client.connect();
     this.stream = stream;
     let handled = false;
@@ -76,7 +106,7 @@ export class MasterLink {
       stream.cancel();
       if (this.stopped) return;
       const delay = this.backoff.next();
-      this.log.warn({ master: this.master, reason, retryMs: delay }, 'lost the master; reconnecting');
+      this.log.warn({ master: this.address, reason, retryMs: delay }, 'lost the master; reconnecting');
       this.retry = setTimeout(() => {
         this.dial();
       }, delay);

@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
+import { MasterCandidate } from '../master/candidate.js';
 import { startMaster } from '../master/master.js';
 import { startAgent } from '../agent/index.js';
 import { runUp } from './up.js';
@@ -34,6 +35,8 @@ interface MasterFlags {
   offerTimeout: string;
   agentPingInterval: string;
   agentReregisterTimeout: string;
+  zk?: string;
+  coordinator?: string;
   logLevel?: string;
 }
 
@@ -60,8 +63,13 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     .option('--offer-timeout <s>', 'rescind unanswered offers after this (0 = never)', '30')
     .option('--agent-ping-interval <s>', 'seconds between pings to each agent', '5')
     .option('--agent-reregister-timeout <s>', 'a disconnected agent is removed after this', '30')
+    .option(
+      '--zk <hosts/chroot>',
+      'run with standbys, electing the leader through ZooKeeper, e.g. 10.0.0.1:2181,10.0.0.2:2181/galaxy',
+    )
+    .option('--coordinator <url>', 'run with standbys through this coordinator (zk://… or local:/dir)')
     .action(async (flags: MasterFlags) => {
-      const master = await startMaster({
+      const options = {
         listen: flags.listen,
         allocator: flags.allocator,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
@@ -71,9 +79,23 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
           agentPingIntervalMs: parseSeconds(flags.agentPingInterval, '--agent-ping-interval'),
           agentReregisterTimeoutMs: parseSeconds(flags.agentReregisterTimeout, '--agent-reregister-timeout'),
         },
+      };
+      const coordinator = flags.zk ? `zk://${flags.zk}` : flags.coordinator;
+      if (coordinator === undefined) {
+        const master = await startMaster(options);
+        await untilSignal();
+        await master.stop();
+        return;
+      }
+      const candidate = await MasterCandidate.start({ ...options, coordinator });
+      console.log(`master ${candidate.address} contending for leadership through ${coordinator}`);
+      void candidate.leading.then(() => {
+        console.log(`master ${candidate.address} leads`);
       });
-      await untilSignal();
-      await master.stop();
+      const outcome = await Promise.race([untilSignal(), candidate.lost.then(() => 'lost' as const)]);
+      await candidate.stop();
+      // A master that lost leadership exits, as Mesos' does; its supervisor starts it again as a standby.
+      if (outcome === 'lost') process.exit(1);
     });
   program
     .command('agent')

@@ -1,6 +1,7 @@
 /**
  * `galaxy agents | frameworks | tasks | weights`: operator listings.
  */
+import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import type { Command } from 'commander';
 import { formatBytes, formatResources } from '../core/resources.js';
 import { stateName } from '../core/task-state.js';
@@ -53,7 +54,9 @@ const USAGE_COLUMNS: Column<TaskUsage>[] = [
 
 /** Runs `fn` against the master named by `--master`, closing the client afterwards. */
 async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>): Promise<T> {
-  const op = new Operator(master);
+  const locator = new LeaderLocator(master, MASTER_GROUP);
+  const address = await locator.locate().finally(() => locator.close());
+  const op = new Operator(address);
   try {
     return await fn(op);
   } finally {
@@ -63,7 +66,11 @@ async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>)
 
 /** Adds the listing commands to the program. */
 export function addListingCommands(program: Command, defaultMaster: string): void {
-  const masterOpt = ['-m, --master <host:port>', 'the master', defaultMaster] as const;
+  const masterOpt = [
+    '-m, --master <host:port|url>',
+    'the master, or zk://… to find the leader',
+    defaultMaster,
+  ] as const;
   const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
   program
     .command('agents')

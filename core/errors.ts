@@ -34,6 +34,7 @@ export const ErrorCodes = {
   GALAXY_E_COORD_NO_NODE: 'the coordinator has no such key',
   GALAXY_E_COORD_EXISTS: 'the coordinator key already exists',
   GALAXY_E_COORD_UNAVAILABLE: 'the coordinator backend cannot be reached or is closed',
+  GALAXY_E_NOT_LEADER: 'this process is a standby; the message names the leader to call instead',
   GALAXY_E_INTERNAL: 'an unexpected internal error',
 } as const;
 

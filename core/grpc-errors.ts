@@ -31,6 +31,7 @@ const STATUS_OF: Partial<Record<ErrorCode, status>> = {
   GALAXY_E_COORD_NO_NODE: status.NOT_FOUND,
   GALAXY_E_COORD_EXISTS: status.ALREADY_EXISTS,
   GALAXY_E_COORD_UNAVAILABLE: status.UNAVAILABLE,
+  GALAXY_E_NOT_LEADER: status.UNAVAILABLE,
 };
 
 /** Turns any thrown value into a gRPC status whose details start with the Galaxy code. */

@@ -5,6 +5,7 @@
 import { SyncBailHook, SyncHook } from 'tapable';
 import type { FrameworkInfo, Offer, Task, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import type { AgentRecord, FrameworkRecord } from './records.js';
+import type { RoleWeight } from '../allocators/allocator.js';
 
 /** Creates the master's frozen hooks object. */
 export function createMasterHooks() {
@@ -30,6 +31,8 @@ export function createMasterHooks() {
     taskLaunched: new SyncHook<[Task]>(['task']),
     /** A status update arrived (from an agent or made by the master). */
     statusUpdate: new SyncHook<[TaskStatus]>(['status']),
+    /** An operator set role weights; the registry persists them. */
+    weightsChanged: new SyncHook<[readonly RoleWeight[]]>(['weights']),
   });
 }
 

@@ -58,7 +58,7 @@ export class Master {
     this.usage = new UsageCollector(this.ctx);
     this.server.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log));
     this.server.addService(SchedulerService, schedulerApi(this.frameworks));
-    this.server.addService(OperatorService, operatorApi(this.view, allocator, this.usage));
+    this.server.addService(OperatorService, operatorApi(this.view, allocator, this.usage, this.hooks));
   }
 
   /** `host:port` the master listens on. */

@@ -8,9 +8,15 @@ import { checkRole } from '../core/validate.js';
 import type { MasterView } from './view.js';
 import type { Allocator } from '../allocators/allocator.js';
 import type { UsageCollector } from './usage.js';
+import type { MasterHooks } from './hooks.js';
 
 /** Builds the Operator implementation. */
-export function operatorApi(view: MasterView, allocator: Allocator, usage: UsageCollector): OperatorServer {
+export function operatorApi(
+  view: MasterView,
+  allocator: Allocator,
+  usage: UsageCollector,
+  hooks: MasterHooks,
+): OperatorServer {
   return {
     listAgents: unaryHandler(() => ({ agents: view.agents() })),
     listFrameworks: unaryHandler(() => ({ frameworks: view.frameworks() })),
@@ -38,6 +44,7 @@ export function operatorApi(view: MasterView, allocator: Allocator, usage: Usage
         }
       }
       for (const { role, weight } of request.weights) allocator.setWeight(role, weight);
+      hooks.weightsChanged.call(allocator.weights());
       return {};
     }),
   };

@@ -6,12 +6,26 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isGalaxyError, type ErrorCode } from '../errors.js';
 import { eventually } from '../../test/helpers/async-queue.js';
+import { startZkEnsemble, type ZkEnsemble } from '../../test/helpers/zk-ensemble.js';
 import type { Coordinator, KeyChange } from './coordinator.js';
 import { LocalCoordinator } from './local.js';
 import { MemoryCoordinator, MemoryStore } from './memory.js';
+import { ZooKeeperCoordinator } from './zookeeper.js';
+
+/** One ZooKeeper ensemble for the whole file; each test gets a fresh chroot on it. */
+let ensemble: ZkEnsemble | undefined;
+let chroots = 0;
+
+beforeAll(async () => {
+  ensemble = await startZkEnsemble(3);
+}, 60_000);
+
+afterAll(async () => {
+  await ensemble?.stop();
+});
 
 interface Backend {
   readonly name: string;
@@ -35,6 +49,18 @@ const backends: Backend[] = [
     setup: async () => {
       const dir = await mkdtemp(join(tmpdir(), 'galaxy-coord-'));
       return { session: () => LocalCoordinator.open(dir), teardown: () => rm(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'zookeeper',
+    setup: () => {
+      const zk = ensemble;
+      if (zk === undefined) throw new Error('the ZooKeeper ensemble did not start');
+      const chroot = `/contract-${++chroots}`;
+      return Promise.resolve({
+        session: () => ZooKeeperCoordinator.open(zk.connectString, { chroot }),
+        teardown: () => Promise.resolve(),
+      });
     },
   },
 ];

@@ -47,8 +47,10 @@ describe('openCoordinator', () => {
     expect(DEFAULT_COORDINATOR).toBe('local:/var/lib/galaxy/coord');
   });
 
-  it('refuses zk:// until the HA issue, relative local dirs and unknown schemes', async () => {
-    expect(await refusal('zk://zk1:2181,zk2:2181/galaxy')).toMatch(/HA issue/);
+  it('reports an unreachable zk:// ensemble, relative local dirs and unknown schemes', async () => {
+    await expect(openCoordinator('zk://127.0.0.1:1/galaxy')).rejects.toMatchObject({
+      code: 'GALAXY_E_COORD_UNAVAILABLE',
+    });
     expect(await refusal('local:relative/dir')).toMatch(/absolute/);
     expect(await refusal('etcd://x')).toMatch(/memory:, local:/);
     expect(await refusal('')).toMatch(/memory:, local:/);

@@ -1,18 +1,20 @@
 /**
  * Opens a {@link Coordinator} from its URL: `memory:` (a fresh in-process store), `local:/abs/dir`
- * (files in a directory, the default) or `zk://host:port[,host:port]/chroot` (ZooKeeper, with the
- * HA issue).
+ * (files in a directory, the default) or `zk://host:port[,host:port]/chroot` (ZooKeeper; the chroot
+ * is optional and defaults to `/galaxy`).
  */
 import { isAbsolute } from 'node:path';
 import { GalaxyError } from '../errors.js';
 import type { Coordinator } from './coordinator.js';
 import { LocalCoordinator } from './local.js';
 import { MemoryCoordinator } from './memory.js';
+import { ZK_DEFAULT_CHROOT, ZooKeeperCoordinator } from './zookeeper.js';
 
 export type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
 export { checkKey, checkPrefix } from './keys.js';
 export { LocalCoordinator } from './local.js';
 export { MemoryCoordinator, MemoryStore } from './memory.js';
+export { ZooKeeperCoordinator, type ZooKeeperOptions } from './zookeeper.js';
 
 /** The coordinator used when none is given. */
 export const DEFAULT_COORDINATOR = 'local:/var/lib/galaxy/coord';
@@ -30,12 +32,8 @@ export async function openCoordinator(url: string): Promise<Coordinator> {
     }
     return LocalCoordinator.open(dir);
   }
-  if (/^zk:\/\/[^/,]+(,[^/,]+)*(\/.*)?$/.test(url)) {
-    throw new GalaxyError(
-      'GALAXY_E_INVALID_ARGUMENT',
-      `coordinator "${url}": the zookeeper backend comes with the HA issue; use local:/dir for now`,
-    );
-  }
+  const zk = /^zk:\/\/([^/]+)(\/.*)?$/.exec(url);
+  if (zk?.[1] !== undefined) return ZooKeeperCoordinator.open(zk[1], { chroot: zk[2] ?? ZK_DEFAULT_CHROOT });
   throw new GalaxyError(
     'GALAXY_E_INVALID_ARGUMENT',
     `coordinator "${url.slice(0, 100)}" is not one of memory:, local:/abs/dir or zk://host:port[,host:port]/chroot`,

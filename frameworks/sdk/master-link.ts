@@ -7,6 +7,7 @@ import { credentials, Metadata, type ClientReadableStream, type ServiceError } f
 import { Backoff } from '../../core/backoff.js';
 import { GalaxyError } from '../../core/errors.js';
 import { callUnary, fromGrpcError } from '../../core/grpc-errors.js';
+import { LeaderLocator, MASTER_GROUP } from '../../core/leader-locator.js';
 import type { Logger } from '../../core/logger.js';
 import type { FrameworkInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { SchedulerClient, type Event, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
@@ -14,7 +15,7 @@ import { Watchdog } from './watchdog.js';
 
 /** How a link connects. */
 export interface MasterLinkOptions {
-  /** The master, `host:port`. */
+  /** The master, `host:port`, or a coordinator URL (`zk://…`) to find the leading master through. */
   readonly master: string;
   /** Re-subscription backoff in ms. */
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
@@ -55,7 +56,10 @@ export class MasterLink {
   readonly target: string;
   private readonly backoff: Backoff;
   private readonly watchdog: Watchdog;
-  private readonly client: SchedulerClient;
+  private client: SchedulerClient | undefined;
+  /** The address `client` talks to. */
+  private address = '';
+  private readonly locator: LeaderLocator;
   private stream: ClientReadableStream<Event> | undefined;
   private subscribed = false;
   private open = true;
@@ -79,13 +83,23 @@ export class MasterLink {
       );
       stream.cancel();
     });
+    this.locator = new LeaderLocator(options.master, MASTER_GROUP);
+    if (this.locator.fixed) this.useAddress(options.master);
+    this.subscribe();
+  }
+
+  /** Talks to `address` from now on. */
+  private useAddress(address: string): SchedulerClient {
+    if (this.client && address === this.address) return this.client;
+    this.client?.close();
+    this.address = address;
     // grpc-js reconnects a channel on its own schedule (1 s → 120 s); held to the link's, a
     // restarted master is found as soon as the link retries.
-    this.client = new SchedulerClient(options.master, credentials.createInsecure(), {
-      'grpc.initial_reconnect_backoff_ms': options.reconnect.initialMs,
-      'grpc.max_reconnect_backoff_ms': options.reconnect.maxMs,
+    this.client = new SchedulerClient(address, credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': this.options.reconnect.initialMs,
+      'grpc.max_reconnect_backoff_ms': this.options.reconnect.maxMs,
     });
-    this.subscribe();
+    return this.client;
   }
 
   /** Sends one call on behalf of the framework. */
@@ -96,9 +110,11 @@ export class MasterLink {
         new GalaxyError('GALAXY_E_FRAMEWORK_UNKNOWN', 'the driver has not subscribed yet; await start() first'),
       );
     }
+    const client = this.client;
+    if (!client) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `${this.target}: no leader found yet`));
     const request: SchedulerCall = { frameworkId: this.frameworkId, call: body };
     const deadline = Date.now() + this.options.callTimeoutMs;
-    return callUnary(this.target, (done) => this.client.call(request, new Metadata(), { deadline }, done)).then(
+    return callUnary(this.target, (done) => client.call(request, new Metadata(), { deadline }, done)).then(
       () => undefined,
     );
   }
@@ -118,12 +134,29 @@ export class MasterLink {
     const stream = this.stream;
     this.stream = undefined;
     stream?.cancel();
-    this.client.close();
+    this.client?.close();
+    void this.locator.close();
   }
 
+  /** Finds the leading master when the target is a coordinator, then opens the event stream. */
   private subscribe(): void {
     if (!this.open) return;
-    const stream = this.client.subscribe({ frameworkInfo: { ...this.info, id: this.frameworkId } });
+    if (this.locator.fixed) {
+      this.openStream(this.useAddress(this.options.master));
+      return;
+    }
+    this.locator.locate().then(
+      (address) => {
+        if (this.open) this.openStream(this.useAddress(address));
+      },
+      (error: unknown) => {
+        if (this.open) this.resubscribeLater(error instanceof Error ? error.message : String(error));
+      },
+    );
+  }
+
+  private openStream(client: SchedulerClient): void {
+    const stream = client.subscribe({ frameworkInfo: { ...this.info, id: this.frameworkId } });
     this.stream = stream;
     this.subscribed = false;
     this.watchdog.arm(this.options.subscribeTimeoutMs);

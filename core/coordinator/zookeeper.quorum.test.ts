@@ -1,0 +1,43 @@
+/**
+ * The ZooKeeper coordinator when the ensemble loses quorum, on an ensemble of its own: sessions
+ * and leadership end in bounded time, and service resumes when quorum returns.
+ */
+import { describe, expect, it } from 'vitest';
+import { rejectsWith, useZkEnsemble } from '../../test/helpers/zk-fixture.js';
+import type { ZooKeeperCoordinator, ZooKeeperOptions } from './zookeeper.js';
+
+const zk = useZkEnsemble();
+const open = (options?: ZooKeeperOptions): Promise<ZooKeeperCoordinator> => zk.open(options);
+
+describe('ZooKeeperCoordinator without quorum', () => {
+  it('losing quorum ends sessions and leadership in bounded time; service resumes when it returns', async () => {
+    const sessionTimeoutMs = 4000;
+    const coord = await open({ sessionTimeoutMs });
+    const lead = await coord.elect('/masters', 'old');
+    await zk.ensemble().stopNode(0);
+    await zk.ensemble().stopNode(1);
+    try {
+      const started = Date.now();
+      await rejectsWith(coord.put('/k', 'no quorum'), 'GALAXY_E_COORD_UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThanOrEqual(sessionTimeoutMs + 500);
+      await lead.lost;
+      // The leader gave up by the session rule: two thirds of the timeout after the last contact.
+      expect(Date.now() - started).toBeLessThan(sessionTimeoutMs);
+      expect(coord.session.aborted).toBe(true);
+      expect(String(coord.session.reason)).toMatch(/cut off from ZooKeeper/);
+      await rejectsWith(coord.get('/k'), 'GALAXY_E_COORD_UNAVAILABLE');
+    } finally {
+      await zk.ensemble().startNode(0);
+      await zk.ensemble().startNode(1);
+    }
+    const fresh = await open({ sessionTimeoutMs });
+    // A write that timed out without quorum may still have been applied once quorum returned
+    // (a timeout is not a refusal), so only the new write's effect is certain.
+    await fresh.put('/k', 'quorum back');
+    expect((await fresh.get('/k'))?.value).toBe('quorum back');
+    // The old session expires a timeout after quorum returns; then its candidacy goes and a new leader is chosen.
+    const next = await fresh.elect('/masters', 'new');
+    expect(await fresh.leader('/masters')).toBe('new');
+    await next.resign();
+  }, 45_000);
+});

@@ -1,0 +1,61 @@
+/**
+ * Finding the process that leads a group (the masters, the AppMasters): a fixed `host:port`, or
+ * whoever a coordinator (`zk://…`, `local:/dir`) says was elected. Clients call {@link
+ * LeaderLocator.locate} before each (re)connection, so they follow a failover on their own.
+ */
+import type { Coordinator } from './coordinator/coordinator.js';
+import { openCoordinator } from './coordinator/index.js';
+import { GalaxyError } from './errors.js';
+
+/** The election group of the masters; the candidate name is the master's address. */
+export const MASTER_GROUP = '/galaxy/election/master';
+/** The election group of the AppMasters; the candidate name is the AppMaster API's address. */
+export const APPMASTER_GROUP = '/galaxy/election/appmaster';
+
+/** True when `target` names a coordinator rather than a `host:port`. */
+export function isCoordinatorUrl(target: string): boolean {
+  return /^(zk|local|memory):/.test(target);
+}
+
+/** Where a group's leader is now. */
+export class LeaderLocator {
+  private coordinator: Promise<Coordinator> | undefined;
+
+  /**
+   * @param target `host:port`, or a coordinator URL
+   * @param group the election group to read when `target` is a coordinator
+   */
+  constructor(
+    readonly target: string,
+    readonly group: string,
+  ) {}
+
+  /** True when the target is a fixed address. */
+  get fixed(): boolean {
+    return !isCoordinatorUrl(this.target);
+  }
+
+  /** The leader's address; rejects with GALAXY_E_UNAVAILABLE while nobody leads. */
+  async locate(): Promise<string> {
+    if (this.fixed) return this.target;
+    this.coordinator ??= openCoordinator(this.target);
+    let coordinator: Coordinator;
+    try {
+      coordinator = await this.coordinator;
+    } catch (error) {
+      this.coordinator = undefined;
+      throw error;
+    }
+    const leader = await coordinator.leader(this.group);
+    if (leader === undefined)
+      throw new GalaxyError('GALAXY_E_UNAVAILABLE', `no leader of ${this.group} is elected in ${this.target}`);
+    return leader;
+  }
+
+  /** Closes the coordinator session, if one was opened. */
+  async close(): Promise<void> {
+    const opened = this.coordinator;
+    this.coordinator = undefined;
+    if (opened) await (await opened.catch(() => undefined))?.close();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * A master that runs with standbys: it contends for leadership through the {@link Coordinator}
+ * (ephemeral sequential entries; the lowest leads). While it stands by, its port answers every call
+ * with `GALAXY_E_NOT_LEADER` naming the leader, so agents and frameworks look the leader up again.
+ * Once elected it loads the registry (what cannot be rebuilt from agents: role weights), serves as
+ * the master, and rebuilds tasks from the agents that re-register. When it loses leadership (its
+ * coordinator session ended) it stops serving at once: two masters never act together.
+ */
+import { Server, status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadAllocator } from '../allocators/index.js';
+import type { Coordinator, Leadership } from '../core/coordinator/coordinator.js';
+import { openCoordinator } from '../core/coordinator/index.js';
+import { serveGrpc, type ServingApi } from '../core/grpc-server.js';
+import { MASTER_GROUP } from '../core/leader-locator.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { AgentGatewayService } from '../proto/gen/galaxy/v1/agent.js';
+import { OperatorService } from '../proto/gen/galaxy/v1/operator.js';
+import { SchedulerService } from '../proto/gen/galaxy/v1/scheduler.js';
+import { Master } from './master.js';
+import type { MasterOptions } from './options.js';
+
+/** Where the registry keeps role weights. */
+const WEIGHTS_KEY = '/galaxy/master/weights';
+
+/** How to run a master with standbys. */
+export interface CandidateOptions extends MasterOptions {
+  /** The coordinator URL (`zk://…` or `local:/dir`). */
+  readonly coordinator: string;
+}
+
+/** A contending master. */
+export class MasterCandidate {
+  /** Resolves with the serving master once this candidate leads. */
+  readonly leading: Promise<Master>;
+  /** Resolves when this candidate led and lost leadership (it has stopped serving by then). */
+  readonly lost: Promise<void>;
+  private master: Master | undefined;
+  private standby: ServingApi | undefined;
+  private leadership: Leadership | undefined;
+  private stopped = false;
+  private leaderSeen = '';
+  private poll?: NodeJS.Timeout;
+  private markLost: () => void = () => undefined;
+
+  private constructor(
+    private readonly options: CandidateOptions,
+    private readonly coordinator: Coordinator,
+    private readonly log: Logger,
+    /** `host:port` this candidate serves on, standby or leading. */
+    readonly address: string,
+    standby: ServingApi,
+  ) {
+    this.standby = standby;
+    this.lost = new Promise((resolve) => {
+      this.markLost = resolve;
+    });
+    this.leading = this.contend();
+    this.leading.catch(() => undefined);
+  }
+
+  /** Opens the coordinator, starts the standby port and enters the election. */
+  static async start(options: CandidateOptions): Promise<MasterCandidate> {
+    const log = createLogger('master', options.logLevel);
+    const coordinator = await openCoordinator(options.coordinator);
+    const holder: { candidate?: MasterCandidate } = {};
+    const standby = await serveGrpc('master (standby)', options.listen, (server) => {
+      refuseAll(server, () => holder.candidate?.leaderSeen ?? '');
+    });
+    holder.candidate = new MasterCandidate(options, coordinator, log, standby.address, standby);
+    return holder.candidate;
+  }
+
+  /** The master while this candidate leads. */
+  get current(): Master | undefined {
+    return this.master;
+  }
+
+  /** Leaves the election and stops serving. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    await this.standby?.stop();
+    await this.master?.stop();
+    await this.leadership?.resign().catch(() => undefined);
+    await this.coordinator.close();
+  }
+
+  private async contend(): Promise<Master> {
+    this.poll = setInterval(() => {
+      void this.coordinator.leader(MASTER_GROUP).then(
+        (leader) => {
+          this.leaderSeen = leader ?? '';
+        },
+        () => undefined,
+      );
+    }, 500);
+    this.poll.unref();
+    this.log.info({ address: this.address, coordinator: this.coordinator.description }, 'master standing by');
+    const leadership = await this.coordinator.elect(MASTER_GROUP, this.address);
+    clearInterval(this.poll);
+    this.leadership = leadership;
+    if (this.stopped) throw new Error('stopped before leading');
+    await this.standby?.stop();
+    this.standby = undefined;
+    const allocator = await loadAllocator(this.options.allocator ?? 'drf', this.options.allocatorOptions ?? {});
+    const master = new Master(allocator, { ...this.options, listen: this.address }, this.log);
+    await this.loadRegistry(master);
+    await master.start();
+    this.master = master;
+    this.log.warn({ address: this.address, master: master.ctx.masterId }, 'elected: this master leads');
+    void leadership.lost.then(async () => {
+      if (this.stopped) return;
+      this.log.error({ address: this.address }, 'leadership lost: this master stops acting now');
+      await master.stop();
+      this.master = undefined;
+      this.markLost();
+    });
+    return master;
+  }
+
+  /** Applies the stored role weights and keeps them stored as operators change them. */
+  private async loadRegistry(master: Master): Promise<void> {
+    const stored = await this.coordinator.get(WEIGHTS_KEY);
+    if (stored) {
+      for (const { role, weight } of JSON.parse(stored.value) as { role: string; weight: number }[])
+        master.allocator.setWeight(role, weight);
+    }
+    master.hooks.weightsChanged.tap('registry', (weights) => {
+      void this.coordinator.put(WEIGHTS_KEY, JSON.stringify(weights)).catch((error: unknown) => {
+        this.log.error({ err: String(error) }, 'role weights could not be stored');
+      });
+    });
+  }
+}
+
+/** Adds the master's services to `server`, each call answered with GALAXY_E_NOT_LEADER. */
+function refuseAll(server: Server, leader: () => string): void {
+  const refusal = () => ({
+    code: status.UNAVAILABLE,
+    details: `GALAXY_E_NOT_LEADER: this master is a standby; the leader is ${leader() || 'not elected yet'}`,
+  });
+  const refuse = (definition: ServiceDefinition): UntypedServiceImplementation =>
+    Object.fromEntries(
+      Object.entries(definition).map(([name, method]) => [
+        name,
+        method.responseStream
+          ? (call: NodeJS.EventEmitter) => {
+              call.emit('error', refusal());
+            }
+          : (_call: unknown, callback: (error: ReturnType<typeof refusal>) => void) => {
+              callback(refusal());
+            },
+      ]),
+    );
+  server.addService(AgentGatewayService, refuse(AgentGatewayService));
+  server.addService(SchedulerService, refuse(SchedulerService));
+  server.addService(OperatorService, refuse(OperatorService));
+}
