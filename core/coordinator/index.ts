@@ -19,7 +19,10 @@ export { ZooKeeperCoordinator, type ZooKeeperOptions } from './zookeeper.js';
 /** The coordinator used when none is given. */
 export const DEFAULT_COORDINATOR = 'local:/var/lib/galaxy/coord';
 
-/** Opens the coordinator `url` names. */
+/**
+ * Opens the coordinator `url` names: `memory:`, `local:/abs/dir`, or
+ * `zk://host:port[,host:port…][/chroot][?session=<n>ms]`.
+ */
 export async function openCoordinator(url: string): Promise<Coordinator> {
   if (url === 'memory:') return new MemoryCoordinator();
   if (url.startsWith('local:')) {
@@ -32,8 +35,15 @@ export async function openCoordinator(url: string): Promise<Coordinator> {
     }
     return LocalCoordinator.open(dir);
   }
-  const zk = /^zk:\/\/([^/]+)(\/.*)?$/.exec(url);
-  if (zk?.[1] !== undefined) return ZooKeeperCoordinator.open(zk[1], { chroot: zk[2] ?? ZK_DEFAULT_CHROOT });
+  const zk = /^zk:\/\/([^/?]+)(\/[^?]*)?(?:\?session=(\d+)ms)?$/.exec(url);
+  if (zk?.[1] !== undefined) {
+    // `?session=<n>ms` sets the session timeout: how long a crashed leader holds its place.
+    const sessionTimeoutMs = zk[3] === undefined ? undefined : Number(zk[3]);
+    return ZooKeeperCoordinator.open(zk[1], {
+      chroot: zk[2] ?? ZK_DEFAULT_CHROOT,
+      ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    });
+  }
   throw new GalaxyError(
     'GALAXY_E_INVALID_ARGUMENT',
     `coordinator "${url.slice(0, 100)}" is not one of memory:, local:/abs/dir or zk://host:port[,host:port]/chroot`,
