@@ -8,6 +8,6 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    env: { GALAXY_LOG_LEVEL: 'silent' },
+    env: { GALAXY_LOG_LEVEL: process.env.GALAXY_TEST_LOG_LEVEL ?? 'silent' },
   },
 });

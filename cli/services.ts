@@ -15,17 +15,24 @@ export function addServiceCommands(program: Command, defaultMaster: string): voi
   program
     .command('appmaster')
     .description('run the AppMaster (service framework) against a master')
-    .option('-m, --master <host:port>', 'the master', defaultMaster)
+    .option('-m, --master <host:port|url>', 'the master, or zk://… to find the leading one', defaultMaster)
     .option('--listen <host:port>', 'the AppMaster API and the AppWorkers pull API', '127.0.0.1:5060')
     .option('--advertise <host:port>', 'where AppWorkers reach the pull API, if not at --listen')
-    .option('--coordinator <url>', 'where jobs and naming live: local:/dir or zk://…', DEFAULT_COORDINATOR)
+    .option(
+      '--coordinator <url>',
+      'where jobs and naming live, and where AppMasters elect their leader: local:/dir or zk://…',
+      DEFAULT_COORDINATOR,
+    )
     .action(async (flags: { master: string; listen: string; advertise?: string; coordinator: string }) => {
       const options: Record<string, string> = { listen: flags.listen, coordinator: flags.coordinator };
       if (flags.advertise) options.advertise = flags.advertise;
       const handle = await runFramework('appmaster', { master: flags.master, options });
-      console.log(`AppMaster subscribed as ${handle.driver.frameworkId}`);
-      await untilSignal();
+      console.log(`AppMaster ${handle.framework.endpoint ?? ''} leads, subscribed as ${handle.driver.frameworkId}`);
+      const lost = handle.framework.lost?.then(() => 'lost' as const) ?? new Promise<never>(() => undefined);
+      const outcome = await Promise.race([untilSignal(), lost]);
       await handle.stop();
+      // Deposed: exit so a supervisor restarts it as a standby.
+      if (outcome === 'lost') process.exit(1);
     });
   program
     .command('appworker')

@@ -4,7 +4,7 @@
  * when its process is gone or a zombie: pid 1 on some machines does not reap orphans, so a
  * crashed process can linger as a zombie forever.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 
 /** A session of a process. */
@@ -13,7 +13,23 @@ export interface Owner {
   /** The process's start time in clock ticks since boot (`/proc/<pid>/stat` field 22). */
   readonly start: string;
   readonly session: string;
+  /**
+   * The pid namespace the pid belongs to (`/proc/self/ns/pid`, e.g. `pid:[4026531836]`). A process
+   * in another namespace (a container) cannot judge the owner by its pid.
+   */
+  readonly pidNamespace?: string;
 }
+
+/** This process's pid namespace. */
+function ownPidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
+  }
+}
+
+const PID_NAMESPACE = ownPidNamespace();
 
 /** The state letter and start time of `pid`, or `undefined` when there is no such process. */
 function procStat(pid: number): { state: string; start: string } | undefined {
@@ -29,11 +45,20 @@ function procStat(pid: number): { state: string; start: string } | undefined {
 
 /** A new session of this process. */
 export function newOwner(): Owner {
-  return { pid: process.pid, start: procStat(process.pid)?.start ?? '', session: randomUUID() };
+  return {
+    pid: process.pid,
+    start: procStat(process.pid)?.start ?? '',
+    session: randomUUID(),
+    pidNamespace: PID_NAMESPACE,
+  };
 }
 
-/** True when the owner's process still runs (a zombie does not count). */
+/**
+ * True when the owner's process still runs (a zombie does not count). An owner in another pid
+ * namespace counts as alive: from here its pid means another process, so it cannot be judged.
+ */
 export function isOwnerAlive(owner: Owner): boolean {
+  if (owner.pidNamespace !== undefined && owner.pidNamespace !== PID_NAMESPACE) return true;
   const stat = procStat(owner.pid);
   return stat !== undefined && stat.state !== 'Z' && stat.start === owner.start;
 }
@@ -41,7 +66,7 @@ export function isOwnerAlive(owner: Owner): boolean {
 /** Reads an {@link Owner} from parsed JSON, or `undefined` when it is not one. */
 export function asOwner(value: unknown): Owner | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { pid, start, session } = value as Record<string, unknown>;
+  const { pid, start, session, pidNamespace } = value as Record<string, unknown>;
   if (typeof pid !== 'number' || typeof start !== 'string' || typeof session !== 'string') return undefined;
-  return { pid, start, session };
+  return typeof pidNamespace === 'string' ? { pid, start, session, pidNamespace } : { pid, start, session };
 }

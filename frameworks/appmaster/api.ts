@@ -2,7 +2,8 @@
  * The AppMaster's gRPC API: the user verbs (`galaxy job …`) and the pull API of its AppWorkers,
  * on one port.
  */
-import { unaryHandler } from '../../core/grpc-errors.js';
+import { GalaxyError } from '../../core/errors.js';
+import { unaryHandler as grpcUnaryHandler } from '../../core/grpc-errors.js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
 import {
   AppMasterService,
@@ -22,8 +23,25 @@ import {
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { AppMaster } from './appmaster.js';
 
-/** Serves both services of `appmaster` on `listen`. */
-export function serveAppMasterApi(appmaster: AppMaster, listen: string): Promise<ServingApi> {
+/**
+ * Serves both services of `appmaster` on `listen`. While `standby()` returns a string (the
+ * leader's address, or '' when unknown) every call is refused with GALAXY_E_NOT_LEADER.
+ */
+export function serveAppMasterApi(
+  appmaster: AppMaster,
+  listen: string,
+  standby: () => string | undefined = () => undefined,
+): Promise<ServingApi> {
+  const unaryHandler = <Req, Res>(handler: (request: Req) => Res | Promise<Res>) =>
+    grpcUnaryHandler<Req, Res>((request) => {
+      const leader = standby();
+      if (leader !== undefined)
+        throw new GalaxyError(
+          'GALAXY_E_NOT_LEADER',
+          `this AppMaster is a standby; the leader is ${leader === '' ? 'not elected yet' : leader}`,
+        );
+      return handler(request);
+    });
   return serveGrpc('AppMaster API', listen, (server) => {
     server.addService(AppMasterService, {
       submitJob: unaryHandler<SubmitJobRequest, JobStatus>((r) => appmaster.submit(r.specJson)),

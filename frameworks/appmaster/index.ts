@@ -5,11 +5,14 @@
  * Options:
  * - `listen=<host:port>`: the AppMaster API and the AppWorkers' pull API (default 127.0.0.1:5060);
  * - `advertise=<host:port>`: where AppWorkers reach the pull API, when not at the listen address;
- * - `coordinator=<url>`: where jobs and naming live (default {@link DEFAULT_COORDINATOR}).
+ * - `coordinator=<url>`: where jobs and naming live (default {@link DEFAULT_COORDINATOR}); AppMasters
+ *   sharing it elect one leader, the others stand by (their API refuses with GALAXY_E_NOT_LEADER)
+ *   and AppWorkers find the leader through it.
  */
 import { DEFAULT_COORDINATOR, openCoordinator } from '../../core/coordinator/index.js';
-import type { Coordinator } from '../../core/coordinator/coordinator.js';
+import type { Coordinator, Leadership } from '../../core/coordinator/coordinator.js';
 import type { ServingApi } from '../../core/grpc-server.js';
+import { APPMASTER_GROUP } from '../../core/leader-locator.js';
 import { galaxyCli } from '../../core/paths.js';
 import type { FrameworkPlugin } from '../host/plugin.js';
 import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
@@ -36,7 +39,15 @@ const plugin: FrameworkPlugin = {
     let coordinator: Coordinator | undefined;
     let api: ServingApi | undefined;
     let appmaster: AppMaster | undefined;
+    let leadership: Leadership | undefined;
     let id: string | undefined;
+    /** The leader's address while this one stands by ('' unknown); undefined once it leads. */
+    let standby: string | undefined = '';
+    let poll: NodeJS.Timeout | undefined;
+    let markLost: () => void = () => undefined;
+    const lost = new Promise<void>((resolve) => {
+      markLost = resolve;
+    });
     const argv = appWorkerArgv();
     const lazy = (): AppMaster => {
       if (!appmaster) throw new Error('the AppMaster is not prepared');
@@ -61,15 +72,39 @@ const plugin: FrameworkPlugin = {
       get endpoint() {
         return api?.address;
       },
+      lost,
       async prepare() {
         const opened = await openCoordinator(url);
         coordinator = opened;
+        const worker = () => ({ argv, endpoint: context.options.advertise ?? api?.address ?? '', coordinator: url });
+        const instance = new AppMaster({ coordinator: opened, log: context.log, worker });
+        appmaster = instance;
+        api = await serveAppMasterApi(instance, context.options.listen ?? '127.0.0.1:5060', () => standby);
+        const address = context.options.advertise ?? api.address;
+        // Standbys share the election with the leader; their API names it until they lead.
+        poll = setInterval(() => {
+          void opened.leader(APPMASTER_GROUP).then(
+            (leader) => {
+              if (standby !== undefined) standby = leader ?? '';
+            },
+            () => undefined,
+          );
+        }, 500);
+        poll.unref();
+        context.log.info({ api: address, coordinator: opened.description }, 'AppMaster standing by');
+        leadership = await opened.elect(APPMASTER_GROUP, address);
+        clearInterval(poll);
         id = (await opened.get(FRAMEWORK_ID_KEY))?.value;
-        const worker = () => ({ argv, endpoint: context.options.advertise ?? api?.address ?? '' });
-        appmaster = new AppMaster({ coordinator: opened, log: context.log, worker });
-        await appmaster.recover();
-        api = await serveAppMasterApi(appmaster, context.options.listen ?? '127.0.0.1:5060');
-        context.log.info({ api: api.address, coordinator: opened.description }, 'AppMaster API listening');
+        await instance.recover();
+        standby = undefined;
+        context.log.info({ api: address }, 'AppMaster elected: it leads');
+        void leadership.lost.then(async () => {
+          if (standby !== undefined) return;
+          context.log.error({ api: address }, 'AppMaster leadership lost: it stops acting now');
+          standby = '';
+          await instance.detach();
+          markLost();
+        });
       },
       async start(driver) {
         lazy().attach(driver);
@@ -77,8 +112,12 @@ const plugin: FrameworkPlugin = {
         console.log(`AppMaster API listening on ${api?.address ?? '?'}`);
       },
       async stop() {
-        await appmaster?.detach();
+        clearInterval(poll);
+        const wasLeading = standby === undefined;
+        standby = '';
+        if (wasLeading) await appmaster?.detach();
         await api?.stop();
+        await leadership?.resign().catch(() => undefined);
         await coordinator?.close();
       },
     };

@@ -14,6 +14,8 @@ export interface WorkerLaunch {
   readonly argv: readonly string[];
   /** `host:port` of the pull API as the container sees it. */
   readonly endpoint: string;
+  /** The coordinator where a worker finds the elected AppMaster after a failover. */
+  readonly coordinator?: string;
 }
 
 /** A fresh task id for a pod: the pod id and a random suffix, so a replaced container never reuses one. */
@@ -38,7 +40,12 @@ export function podTask(
     command: {
       shell: '',
       argv: [...worker.argv],
-      env: { GALAXY_APPMASTER: worker.endpoint, GALAXY_JOB: job, GALAXY_POD_ID: podId },
+      env: {
+        GALAXY_APPMASTER: worker.endpoint,
+        GALAXY_JOB: job,
+        GALAXY_POD_ID: podId,
+        ...(worker.coordinator ? { GALAXY_APPMASTER_COORDINATOR: worker.coordinator } : {}),
+      },
       user: '',
     },
     labels: [

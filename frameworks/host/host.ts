@@ -66,6 +66,8 @@ export async function runFramework(
     logger: log,
   });
   await driver.start();
+  // A framework that lost its leadership must not keep the subscription: its successor takes it.
+  void framework.lost?.then(() => driver.stop());
   await framework.start?.(driver);
   return {
     hooks,

@@ -29,8 +29,13 @@ export interface HostedFramework {
   readonly scheduler: Scheduler;
   /** Where its own API listens, once started (for clients and tests). */
   readonly endpoint?: string;
-  /** Before subscribing: load state (stored jobs, the framework id of an earlier run…). */
+  /**
+   * Before subscribing: load state (stored jobs, the framework id of an earlier run…). A framework
+   * with standbys waits here until it is elected.
+   */
   prepare?(): Promise<void>;
+  /** Resolves when the framework lost its leadership and stopped acting; its host should exit. */
+  readonly lost?: Promise<void>;
   /** Once subscribed: start serving (an API, a job queue…). */
   start?(driver: SchedulerDriver): Promise<void>;
   /** Before the host disconnects. */

@@ -362,6 +362,37 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
     expect(after.pods.map((p) => p.taskId).sort()).toEqual(before.pods.map((p) => p.taskId).sort());
   });
 
+  it('fails over to a standby AppMaster: the workers follow it and the pods stay', async () => {
+    const before = await api.show('hello');
+    const coordUrl = `local:${join(workDir, 'coord')}`;
+    const standbyStarting = runFramework('appmaster', {
+      master: master.address,
+      options: { listen: '127.0.0.1:0', coordinator: coordUrl },
+    });
+    // The standby waits for leadership; the leader keeps serving meanwhile.
+    await new Promise((r) => setTimeout(r, 1000));
+    const during = await api.show('hello').catch((e: unknown) => {
+      throw new Error(`the leader stopped answering while a standby waits: ${String(e)}`, { cause: e });
+    });
+    expect(during.pods).toHaveLength(2);
+    await appmaster.stop();
+    appmaster = await standbyStarting;
+    const moved = appmaster.framework.endpoint ?? '';
+    expect(moved).not.toBe('');
+    api.close();
+    api = new AppMasterApi(moved);
+    const after = await eventually(
+      async () => {
+        const job = await api.show('hello');
+        const fresh = job.pods.every((p) => p.updatedAt > Date.now() - 5000);
+        return fresh && healthyPods(job).length === 2 && job;
+      },
+      30_000,
+      'the workers to pull from the new leader',
+    );
+    expect(after.pods.map((p) => p.taskId).sort()).toEqual(before.pods.map((p) => p.taskId).sort());
+  });
+
   it('says why pods are pending: which resource, on how many hosts', async () => {
     const huge = JSON.parse(helloSpec('1.0.0', 'first words')) as Record<string, unknown>;
     await api.submit(

@@ -22,6 +22,7 @@ export async function runAppWorkerFromEnv(env: NodeJS.ProcessEnv = process.env):
   }
   const worker = new AppWorker({
     appmaster: env.GALAXY_APPMASTER ?? '',
+    ...(env.GALAXY_APPMASTER_COORDINATOR ? { coordinator: env.GALAXY_APPMASTER_COORDINATOR } : {}),
     job: env.GALAXY_JOB ?? '',
     podId: env.GALAXY_POD_ID ?? '',
     taskId: env.GALAXY_TASK_ID ?? '',

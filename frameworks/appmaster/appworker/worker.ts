@@ -9,6 +9,7 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { Backoff } from '../../../core/backoff.js';
 import { fromGrpcError } from '../../../core/grpc-errors.js';
+import { APPMASTER_GROUP, LeaderLocator } from '../../../core/leader-locator.js';
 import { createLogger, type Logger } from '../../../core/logger.js';
 import {
   AppWorkerPullClient,
@@ -28,6 +29,8 @@ import { Wakeup } from './wakeup.js';
 export interface AppWorkerOptions {
   /** `host:port` of the AppMaster's pull service. */
   appmaster: string;
+  /** A coordinator URL: when pulls fail, the worker finds the elected AppMaster there (HA). */
+  coordinator?: string;
   job: string;
   podId: string;
   /** The container the worker runs in. */
@@ -58,7 +61,10 @@ export class AppWorker {
   /** Resolves when the worker has stopped: after {@link stop}, or an EXIT from the AppMaster. */
   readonly done: Promise<void>;
   private resolveDone: () => void = () => undefined;
-  private readonly client: AppWorkerPullClient;
+  private client: AppWorkerPullClient;
+  /** Where the AppMaster is now: `options.appmaster`, or the leader elected in `options.coordinator`. */
+  private address: string;
+  private readonly locator: LeaderLocator | undefined;
   private readonly log: Logger;
   private readonly wakeup = new Wakeup();
   private readonly releases: ReleaseManager;
@@ -89,7 +95,9 @@ export class AppWorker {
     });
     this.log = options.logger ?? createLogger('appworker');
     this.pullIntervalMs = options.pullIntervalMs ?? 3000;
+    this.address = options.appmaster;
     this.client = new AppWorkerPullClient(options.appmaster, credentials.createInsecure());
+    this.locator = options.coordinator ? new LeaderLocator(options.coordinator, APPMASTER_GROUP) : undefined;
     this.releases = new ReleaseManager(options.sandbox, options.env ?? process.env, {
       job: options.job,
       podId: options.podId,
@@ -161,6 +169,7 @@ export class AppWorker {
       } else if (outcome instanceof Error) {
         waitMs = retry.next();
         this.log.warn({ err: outcome.message, retryMs: waitMs }, 'pull failed; the service keeps running');
+        await this.relocate();
       } else {
         retry.reset();
         this.execs.delivered(sent);
@@ -169,6 +178,17 @@ export class AppWorker {
         this.receive(outcome);
       }
     }
+  }
+
+  /** After a failed pull: follow the AppMaster's leadership to wherever it went. */
+  private async relocate(): Promise<void> {
+    if (!this.locator) return;
+    const address = await this.locator.locate().catch(() => this.address);
+    if (address === this.address) return;
+    this.log.info({ from: this.address, to: address }, 'the AppMaster moved; pulling from the new leader');
+    this.client.close();
+    this.address = address;
+    this.client = new AppWorkerPullClient(address, credentials.createInsecure());
   }
 
   /** One pull; `cancelled` when a change of state interrupted it. */
@@ -188,7 +208,7 @@ export class AppWorker {
         (error, response) => {
           this.cancelPull = undefined;
           if (cancelled) resolve('cancelled');
-          else if (error) resolve(fromGrpcError(error, `the AppMaster at ${this.options.appmaster}`));
+          else if (error) resolve(fromGrpcError(error, `the AppMaster at ${this.address}`));
           else resolve(response);
         },
       );
@@ -353,6 +373,7 @@ export class AppWorker {
     // One last report, so the AppMaster sees the service stopped rather than a silence.
     await this.pull(this.report(this.execs.pending()), 0, FINAL_REPORT_MS);
     this.client.close();
+    void this.locator?.close();
     this.resolveDone();
   }
 }

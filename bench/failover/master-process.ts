@@ -1,0 +1,113 @@
+/**
+ * `galaxy master` processes contending through a coordinator, as the benchmark runs them: started
+ * from the built CLI, killed with SIGKILL, and all of them killed when the benchmark ends, even when
+ * it fails.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const GALAXY_BIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+/** One master process. */
+export interface MasterProcess {
+  readonly address: string;
+  readonly child: ChildProcess;
+  /** `performance.now()` when it printed that it leads, if it has. */
+  readonly ledAt: () => number | undefined;
+  /** Its last lines of output, for a report when something goes wrong. */
+  readonly tail: () => string[];
+  /** SIGKILL; resolves once the process is gone. */
+  kill(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** Starts `galaxy master --coordinator <url>` on a free loopback port; resolves with its address once it contends. */
+export async function startMasterProcess(coordinator: string, extra: readonly string[] = []): Promise<MasterProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      GALAXY_BIN,
+      'master',
+      '--listen',
+      '127.0.0.1:0',
+      '--coordinator',
+      coordinator,
+      '--allocation-interval',
+      '0.1',
+      '--agent-reregister-timeout',
+      '30',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GALAXY_LOG_LEVEL: 'warn', NO_COLOR: '1' } },
+  );
+  live.add(child);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    });
+  });
+  const lines: string[] = [];
+  let ledAt: number | undefined;
+  let contending: (address: string) => void = () => undefined;
+  const address = new Promise<string>((resolve, reject) => {
+    contending = resolve;
+    void exited.then(() => {
+      reject(new Error(`galaxy master exited before contending:\n${lines.join('\n')}`));
+    });
+    setTimeout(() => {
+      reject(new Error(`galaxy master did not contend within 15 s:\n${lines.join('\n')}`));
+    }, 15_000).unref();
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffer = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffer += chunk;
+      const parts = buffer.split('\n');
+      buffer = parts.pop() ?? '';
+      for (const line of parts) {
+        lines.push(line);
+        if (lines.length > 200) lines.shift();
+        const match = /^master (\S+) (contending|leads)/.exec(line);
+        if (match?.[2] === 'contending' && match[1] !== undefined) contending(match[1]);
+        if (match?.[2] === 'leads') ledAt ??= performance.now();
+      }
+    });
+  }
+  try {
+    return {
+      address: await address,
+      child,
+      ledAt: () => ledAt,
+      tail: () => [...lines],
+      kill: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      },
+    };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
+
+/** Kills every master process still running. */
+export async function killAllMasters(): Promise<void> {
+  await Promise.all(
+    [...live].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => {
+            resolve();
+          });
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
