@@ -31,7 +31,7 @@ export class MasterLink {
   private registered = false;
   private stopped = false;
   private retry?: NodeJS.Timeout;
-  private readonly backoff = new Backoff(200, 5000);
+  private readonly backoff: Backoff;
 
   constructor(
     private readonly master: string,
@@ -39,6 +39,9 @@ export class MasterLink {
     private readonly log: Logger,
   ) {
     this.locator = new LeaderLocator(master, MASTER_GROUP);
+    // Found through a coordinator, a new leader is elected within a session timeout: retry at
+    // least every second so the agent re-registers soon after, instead of several seconds late.
+    this.backoff = new Backoff(200, this.locator.fixed ? 5000 : 1000);
   }
 
   /** Dials the master. */

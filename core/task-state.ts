@@ -17,6 +17,14 @@ export function isTerminal(state: TaskState): boolean {
   return TERMINAL.has(state);
 }
 
+/**
+ * True when a framework should replace the task: it ended, or its agent is unreachable (it may
+ * still run behind a partition; the master kills such stale copies when the agent returns).
+ */
+export function isGone(state: TaskState): boolean {
+  return TERMINAL.has(state) || state === TaskState.TASK_UNREACHABLE;
+}
+
 /** The state's short name without the `TASK_` prefix, e.g. `RUNNING`. */
 export function stateName(state: TaskState): string {
   const name = (TaskState as Record<number, string | undefined>)[state];

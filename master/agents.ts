@@ -132,7 +132,7 @@ export class AgentsController {
     agent.removalTimer.unref();
   }
 
-  /** Removes an agent for good: its live tasks become LOST and frameworks hear of the failure. */
+  /** Removes an agent for good: its live tasks become UNREACHABLE (or LOST) and frameworks hear of the failure. */
   remove(agent: AgentRecord, reason: string): void {
     const id = agent.info.id;
     if (this.ctx.agents.get(id) !== agent) return;
@@ -143,9 +143,13 @@ export class AgentsController {
     for (const key of agent.tasks) {
       const record = this.ctx.tasks.get(key);
       if (!record || isTerminal(record.task.state)) continue;
+      // An agent that stopped answering may still run its tasks behind a partition: UNREACHABLE
+      // (Mesos' partition-aware state); frameworks replace them, and stale copies are killed
+      // if the agent comes back.
+      const state = reason === 'agent-reregistration-timeout' ? TaskState.TASK_UNREACHABLE : TaskState.TASK_LOST;
       const status = this.ctx.masterStatus(
         record.task,
-        TaskState.TASK_LOST,
+        state,
         reason,
         `agent ${id} (${agent.info.hostname}) was removed`,
       );

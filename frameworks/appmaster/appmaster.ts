@@ -9,7 +9,7 @@
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { isTerminal, stateName } from '../../core/task-state.js';
+import { isGone, stateName } from '../../core/task-state.js';
 import type { Offer, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import {
   UpdateControl,
@@ -442,11 +442,11 @@ export class AppMaster implements Scheduler {
     const job = owner && this.jobs.get(owner.job);
     const record = job?.record.pods.find((p) => p.podId === owner?.podId && p.taskId === status.taskId);
     if (!owner || !job || !record) {
-      if (isTerminal(status.state)) this.tasks.delete(status.taskId);
+      if (isGone(status.state)) this.tasks.delete(status.taskId);
       else if (!owner) void this.driver?.kill(status.taskId, status.agentId).catch(() => undefined);
       return;
     }
-    if (!isTerminal(status.state)) return;
+    if (!isGone(status.state)) return;
     const pod = job.pod(record.podId);
     this.tasks.delete(status.taskId);
     void withdrawEndpoints(this.options.coordinator, job.record.name, record.podId).catch(() => undefined);

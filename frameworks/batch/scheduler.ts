@@ -6,7 +6,7 @@
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { addResources, containsResources, emptyResources } from '../../core/resources.js';
-import { isTerminal } from '../../core/task-state.js';
+import { isGone } from '../../core/task-state.js';
 import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
@@ -112,7 +112,7 @@ export class BatchScheduler implements Scheduler {
   }
 
   update(_driver: SchedulerDriver, status: TaskStatus): void {
-    if (!isTerminal(status.state) || status.reason === 'reconciliation') return;
+    if (!isGone(status.state) || status.reason === 'reconciliation') return;
     const name = this.owners.get(status.taskId);
     const job = name === undefined ? undefined : this.jobs.get(name);
     if (!job) return;

@@ -73,7 +73,11 @@ export class MasterLink {
   ) {
     this.frameworkId = info.id;
     this.target = `the master at ${options.master}`;
-    this.backoff = new Backoff(options.reconnect.initialMs, options.reconnect.maxMs);
+    this.locator = new LeaderLocator(options.master, MASTER_GROUP);
+    // Through a coordinator a new leader is elected within a session timeout: retry at least
+    // every second so the framework re-subscribes soon after.
+    const maxMs = this.locator.fixed ? options.reconnect.maxMs : Math.min(options.reconnect.maxMs, 1000);
+    this.backoff = new Backoff(options.reconnect.initialMs, maxMs);
     this.watchdog = new Watchdog((silentMs) => {
       const stream = this.stream;
       if (!stream) return;
@@ -83,7 +87,6 @@ export class MasterLink {
       );
       stream.cancel();
     });
-    this.locator = new LeaderLocator(options.master, MASTER_GROUP);
     if (this.locator.fixed) this.useAddress(options.master);
     this.subscribe();
   }

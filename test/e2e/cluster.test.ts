@@ -168,7 +168,7 @@ describe('master + agent + framework, as separate processes', () => {
     expect(listed[0]?.info.attributes).toEqual([{ key: 'rack', value: 'r1' }]);
 
     await agent.stop('SIGKILL');
-    const lost = await waitState(fw, 'victim', TaskState.TASK_LOST);
+    const lost = await waitState(fw, 'victim', TaskState.TASK_UNREACHABLE);
     expect(lost.reason).toBe('agent-reregistration-timeout');
     // The agent was killed with -9 and cannot recover its tasks yet (container recovery comes
     // with the containerizer): the orphan is still running, and is ours to clean up.

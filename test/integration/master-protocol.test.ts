@@ -267,7 +267,7 @@ describe('master protocol', () => {
     await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: 'u-1' } } });
   });
 
-  it('reports the tasks of a lost agent as LOST, retrying until acknowledged', async () => {
+  it('reports the tasks of an agent that did not come back as UNREACHABLE, retrying until acknowledged', async () => {
     const a = agent(master.address, {});
     const agentId = await a.registered;
     const fw = framework({ name: 'f' });
@@ -275,20 +275,20 @@ describe('master protocol', () => {
     await launchOn(fw, offer, [task('t1')]);
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
     a.close();
-    const lost = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_LOST), 5000, 'TASK_LOST');
+    const lost = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_UNREACHABLE), 5000, 'TASK_UNREACHABLE');
     const status = lost.event?.$case === 'update' ? lost.event.update.status : undefined;
     expect(status?.reason).toBe('agent-reregistration-timeout');
     expect(status?.uuid).not.toBe('');
     await fw.events.waitFor((e) => e.event?.$case === 'failure' && e.event.failure.agentId === agentId);
     // Not acknowledged yet: it comes again.
-    const count = () => fw.events.items.filter(isUpdate('t1', TaskState.TASK_LOST)).length;
-    await eventually(() => count() >= 2, 5000, 'a retried LOST update');
+    const count = () => fw.events.items.filter(isUpdate('t1', TaskState.TASK_UNREACHABLE)).length;
+    await eventually(() => count() >= 2, 5000, 'a retried UNREACHABLE update');
     await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: status?.uuid ?? '' } } });
     expect(master.view.agents()).toEqual([]);
-    expect(master.view.tasks('')[0]?.state).toBe(TaskState.TASK_LOST);
+    expect(master.view.tasks('')[0]?.state).toBe(TaskState.TASK_UNREACHABLE);
   });
 
-  it('keeps a re-registering agent and its tasks, and kills tasks already reported LOST', async () => {
+  it('keeps a re-registering agent and its tasks, and kills stale copies of tasks already reported UNREACHABLE', async () => {
     const a = agent(master.address, {});
     const agentId = await a.registered;
     const fw = framework({ name: 'f', failoverTimeoutS: 60 });
@@ -297,7 +297,7 @@ describe('master protocol', () => {
     await launchOn(fw, offer, [task('t1')]);
     await a.received.waitFor((m) => m.message?.$case === 'runTask');
     a.close();
-    await fw.events.waitFor(isUpdate('t1', TaskState.TASK_LOST), 5000, 'TASK_LOST');
+    await fw.events.waitFor(isUpdate('t1', TaskState.TASK_UNREACHABLE), 5000, 'TASK_UNREACHABLE');
     const t1 = {
       taskId: 't1',
       name: 't1',
