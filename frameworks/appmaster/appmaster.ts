@@ -22,9 +22,10 @@ import {
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
-import { publishEndpoints, withdrawEndpoints, withdrawJob, type Endpoint } from '../sdk/naming.js';
 import { nextAction } from './actions.js';
+import { PullHolds } from './holds.js';
 import { JobState } from './job-state.js';
+import { NamingPublisher } from './naming-publisher.js';
 import { isHealthyAtTarget, podPhase, type JobRecord, type Pod } from './model.js';
 import { placePods, type PodDemand } from './placement/place.js';
 import { classifyChange } from './spec/diff.js';
@@ -33,7 +34,7 @@ import type { JobSpec } from './spec/schema.js';
 import { jobStatus } from './status.js';
 import { JobStore } from './store.js';
 import { newTaskId, podTask, type WorkerLaunch } from './task.js';
-import { planUpdate } from './update.js';
+import { newUpdate, planUpdate } from './update.js';
 
 /** How an AppMaster runs. */
 export interface AppMasterOptions {
@@ -62,13 +63,15 @@ export class AppMaster implements Scheduler {
   private readonly now: () => number;
   private readonly dirty = new Set<string>();
   /** Pulls held open, per job: woken when the job changes. */
-  private readonly holds = new Map<string, Set<() => void>>();
+  private readonly holds = new PullHolds();
+  private readonly naming: NamingPublisher;
   private driver: SchedulerDriver | undefined;
   private readonly gate = new OfferGate();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly options: AppMasterOptions) {
     this.store = new JobStore(options.coordinator, options.log);
+    this.naming = new NamingPublisher(options.coordinator, options.log);
     this.log = options.log;
     this.now = options.now ?? Date.now;
   }
@@ -97,7 +100,7 @@ export class AppMaster implements Scheduler {
   /** Stops the tick and releases held pulls; waits for pending writes. */
   async detach(): Promise<void> {
     clearInterval(this.timer);
-    for (const name of this.holds.keys()) this.wake(name);
+    this.holds.wakeAll();
     await this.store.flush();
   }
 
@@ -147,17 +150,7 @@ export class AppMaster implements Scheduler {
         );
       const next = Math.max(...Object.keys(record.specs).map(Number)) + 1;
       record.specs[next] = spec;
-      record.update = {
-        from: record.revision,
-        to: next,
-        kind: change.kind,
-        paused: false,
-        pausedReason: '',
-        breakpointPassed: false,
-        rollingBack: false,
-        failed: [],
-        startedAt: this.now(),
-      };
+      record.update = newUpdate(record.revision, next, change.kind, this.now());
       record.revision = next;
       this.log.info({ job: spec.name, revision: next, kind: change.kind, fields: change.fields }, 'update started');
     }
@@ -227,9 +220,7 @@ export class AppMaster implements Scheduler {
     this.jobs.delete(name);
     this.wake(name);
     await this.store.remove(name);
-    await withdrawJob(this.options.coordinator, name).catch((error: unknown) => {
-      this.log.warn({ job: name, err: String(error) }, 'naming entries of a removed job could not be withdrawn');
-    });
+    await this.naming.withdrawJob(name);
     this.log.info({ job: name }, 'job removed');
     return { ...status, state: 'removed' };
   }
@@ -302,7 +293,7 @@ export class AppMaster implements Scheduler {
     this.receive(located.job, located.pod, request);
     let answer = this.answer(located.job, located.pod, interval);
     if (answer.action === WorkerAction.ACTION_NONE && answer.execs.length === 0 && request.waitMs > 0) {
-      await this.hold(request.job, Math.min(request.waitMs, MAX_HOLD_MS));
+      await this.holds.hold(request.job, Math.min(request.waitMs, MAX_HOLD_MS));
       located = this.locate(request);
       if (!located) return exit;
       answer = this.answer(located.job, located.pod, interval);
@@ -330,7 +321,7 @@ export class AppMaster implements Scheduler {
     const healthy = isHealthyAtTarget(pod);
     if (healthy && pod.runtime.healthySince === 0) pod.runtime.healthySince = this.now();
     if (!healthy) pod.runtime.healthySince = 0;
-    this.publish(job, pod);
+    this.naming.publish(job, pod);
     this.stepUpdate(job);
   }
 
@@ -353,23 +344,9 @@ export class AppMaster implements Scheduler {
     };
   }
 
-  private hold(name: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const waiters = this.holds.get(name) ?? new Set<() => void>();
-      this.holds.set(name, waiters);
-      const done = (): void => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      waiters.add(done);
-    });
-  }
-
   /** Answers the held pulls of `name` now. */
   private wake(name: string): void {
-    for (const done of [...(this.holds.get(name) ?? [])]) done();
+    this.holds.wake(name);
   }
 
   // ── scheduler events ───────────────────────────────────────────────────────────────────────
@@ -449,8 +426,7 @@ export class AppMaster implements Scheduler {
     if (!isGone(status.state)) return;
     const pod = job.pod(record.podId);
     this.tasks.delete(status.taskId);
-    void withdrawEndpoints(this.options.coordinator, job.record.name, record.podId).catch(() => undefined);
-    pod.runtime.published = '';
+    this.naming.withdraw(job.record.name, pod);
     if (pod.runtime.removing) {
       job.dropPod(record.podId);
     } else {
@@ -579,17 +555,15 @@ export class AppMaster implements Scheduler {
     if (back === undefined || back === record.revision)
       throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${record.name} has no earlier revision to roll back to`);
     const kind = classifyChange(job.specOf(record.revision), job.specOf(back)).kind;
-    record.update = {
-      from: record.revision,
-      to: back,
-      kind: kind === 'reload' || kind === 'replace' ? kind : 'rebuild',
-      paused: false,
-      pausedReason: '',
-      breakpointPassed: true,
-      rollingBack: true,
-      failed: [],
-      startedAt: this.now(),
-    };
+    record.update = newUpdate(
+      record.revision,
+      back,
+      kind === 'reload' || kind === 'replace' ? kind : 'rebuild',
+      this.now(),
+      {
+        rollingBack: true,
+      },
+    );
     record.revision = back;
     this.log.warn({ job: record.name, to: back, why }, 'rolling back');
   }
@@ -621,39 +595,6 @@ export class AppMaster implements Scheduler {
     const job = owner && this.jobs.get(owner.job);
     const record = job?.record.pods.find((p) => p.taskId === taskId);
     if (record) Object.assign(record, { taskId: '', agentId: '', hostname: '', ports: {}, launchedAt: 0 });
-  }
-
-  /** Publishes the pod's endpoints when they changed. */
-  private publish(job: JobState, pod: Pod): void {
-    const spec = job.specOf(pod.record.revision);
-    const running = pod.runtime.report?.phase === 'running';
-    const endpoints: Endpoint[] = spec.services.flatMap((service) => {
-      const port = pod.record.ports[service.port];
-      if (port === undefined || !running) return [];
-      const healthy = service.useHealth ? pod.runtime.report?.health === 'healthy' : true;
-      return [
-        {
-          service: service.name,
-          job: job.record.name,
-          podId: pod.record.podId,
-          host: pod.record.hostname,
-          port,
-          healthy,
-        },
-      ];
-    });
-    const text = JSON.stringify(endpoints);
-    if (text === pod.runtime.published) return;
-    pod.runtime.published = text;
-    const coordinator = this.options.coordinator;
-    const write =
-      endpoints.length === 0
-        ? withdrawEndpoints(coordinator, job.record.name, pod.record.podId)
-        : publishEndpoints(coordinator, job.record.name, pod.record.podId, endpoints);
-    void write.catch((error: unknown) => {
-      pod.runtime.published = '';
-      this.log.warn({ pod: pod.record.podId, err: String(error) }, 'endpoints not published; retried on the next pull');
-    });
   }
 
   private job(name: string): JobState {

@@ -9,7 +9,29 @@
  * reports a failed deploy, a crash loop or an unhealthy service at the new revision, or when it
  * is not healthy within `deploy.deployTimeoutS`.
  */
-import { appliedRevision, isHealthyAtTarget, type JobRecord, type Pod } from './model.js';
+import { appliedRevision, isHealthyAtTarget, type JobRecord, type Pod, type UpdateRecord } from './model.js';
+
+/** A new update from revision `from` to `to`; a rollback starts past any breakpoint. */
+export function newUpdate(
+  from: number,
+  to: number,
+  kind: UpdateRecord['kind'],
+  now: number,
+  options: { rollingBack?: boolean } = {},
+): UpdateRecord {
+  const rollingBack = options.rollingBack ?? false;
+  return {
+    from,
+    to,
+    kind,
+    paused: false,
+    pausedReason: '',
+    breakpointPassed: rollingBack,
+    rollingBack,
+    failed: [],
+    startedAt: now,
+  };
+}
 
 /** What to do for an update at this moment. */
 export interface UpdatePlan {
