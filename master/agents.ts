@@ -202,6 +202,10 @@ export class AgentsController {
         !this.ctx.frameworks.has(task.frameworkId) ||
         this.ctx.lostTasks.has(key)
       ) {
+        // A stale copy (reported UNREACHABLE): it holds its resources until the kill ends it.
+        const stale = this.ctx.tasks.get(key);
+        if (stale?.task.agentId === agent.info.id && !isTerminal(stale.task.state)) agent.tasks.add(key);
+        seen.add(key);
         toKill.push(task);
         continue;
       }
@@ -216,6 +220,21 @@ export class AgentsController {
       }
     }
     if (reregistered) {
+      // Tasks reported UNREACHABLE that the returning agent no longer has: gone for good.
+      for (const key of [...this.ctx.lostTasks]) {
+        const record = this.ctx.tasks.get(key);
+        if (!record || record.task.agentId !== agent.info.id || seen.has(key)) continue;
+        this.ctx.lostTasks.delete(key);
+        if (isTerminal(record.task.state)) continue;
+        const status = this.ctx.masterStatus(
+          record.task,
+          TaskState.TASK_GONE,
+          'task-unknown-to-agent',
+          'the agent came back without this task',
+        );
+        this.ctx.applyStatus(record, status);
+        this.ctx.masterUpdates.enqueue(status);
+      }
       for (const key of [...agent.tasks]) {
         const record = this.ctx.tasks.get(key);
         if (!record || seen.has(key) || isTerminal(record.task.state)) continue;

@@ -1,5 +1,5 @@
 /**
- * Masters with standbys, on the local coordinator: the first candidate leads, a standby refuses
+ * Masters with standbys, on the local coordinator and on a real ZooKeeper ensemble: the first candidate leads, a standby refuses
  * with the leader's address, agents and frameworks find the leader through the coordinator, and
  * when the leader goes its standby takes over: agents re-register with their tasks, frameworks
  * re-subscribe, role weights come back from the registry, and no task is lost.
@@ -7,7 +7,7 @@
 import { credentials } from '@grpc/grpc-js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { callUnary } from '../../core/grpc-errors.js';
@@ -17,6 +17,7 @@ import { Limits, TaskState, type TaskInfo } from '../../proto/gen/galaxy/v1/comm
 import { OperatorClient, type GetWeightsResponse } from '../../proto/gen/galaxy/v1/operator.js';
 import { eventually } from '../helpers/async-queue.js';
 import { killWithEnv } from '../helpers/processes.js';
+import { useZkEnsemble } from '../helpers/zk-fixture.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -35,11 +36,19 @@ async function weights(address: string): Promise<GetWeightsResponse> {
   }
 }
 
-describe('masters with standbys', () => {
+const zk = useZkEnsemble();
+
+/** The coordinator URL of each backend, fresh per test. */
+const backends: [string, (dir: string) => string][] = [
+  ['local', (dir) => `local:${join(dir, 'coord')}`],
+  ['zookeeper', (dir) => `zk://${zk.ensemble().connectString}/ha-${basename(dir)}?session=2000ms`],
+];
+
+describe.each(backends)('masters with standbys on the %s coordinator', (_name, coordinatorIn) => {
   it('fail over: the standby leads, agents and frameworks follow, tasks and weights survive', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'galaxy-master-ha-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const coordinator = `local:${join(dir, 'coord')}`;
+    const coordinator = coordinatorIn(dir);
     const timings = { allocationIntervalMs: 50, agentReregisterTimeoutMs: 20_000 };
     const first = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
     cleanups.push(() => first.stop());

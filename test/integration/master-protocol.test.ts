@@ -317,6 +317,37 @@ describe('master protocol', () => {
     await back.registered;
     const kill = await back.received.waitFor((m) => m.message?.$case === 'killTask');
     expect(kill.message?.$case === 'killTask' && kill.message.killTask.taskId).toBe('t1');
+    // Until the stale copy is dead its resources stay held: nothing offers them.
+    const offered = () =>
+      fw.events.items
+        .flatMap((e) => (e.event?.$case === 'offers' ? e.event.offers.offers : []))
+        .filter((o) => o.agentId === agentId && o.id !== offer.id);
+    await eventually(() => offered().length > 0, 5000, 'an offer of the returned agent');
+    expect(offered().every((o) => (o.resources?.cpus ?? 0) <= 4000 - 500)).toBe(true);
+  });
+
+  it('reports a task GONE when its agent comes back without it', async () => {
+    const a = agent(master.address, {});
+    const agentId = await a.registered;
+    const fw = framework({ name: 'f', failoverTimeoutS: 60 });
+    const frameworkId = await fw.frameworkId;
+    const offer = await firstOffer(fw);
+    await launchOn(fw, offer, [task('t1')]);
+    await a.received.waitFor((m) => m.message?.$case === 'runTask');
+    a.close();
+    const unreachable = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_UNREACHABLE), 5000, 'TASK_UNREACHABLE');
+    const uuid = unreachable.event?.$case === 'update' ? (unreachable.event.update.status?.uuid ?? '') : '';
+    await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid } } });
+    const back = agent(
+      master.address,
+      { id: agentId },
+      [],
+      [{ id: frameworkId, name: 'f', role: '*', user: '', failoverTimeoutS: 60, hostname: '' }],
+    );
+    await back.registered;
+    const gone = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_GONE), 5000, 'TASK_GONE');
+    expect(gone.event?.$case === 'update' && gone.event.update.status?.reason).toBe('task-unknown-to-agent');
+    expect(master.view.tasks(frameworkId).find((t) => t.taskId === 't1')?.state).toBe(TaskState.TASK_GONE);
   });
 
   it('answers explicit and implicit reconciliation', async () => {
