@@ -69,7 +69,6 @@ export class MasterLink {
     this.registered = false;
     this.stream?.cancel();
     this.client?.close();
-    void this.locator.close();
   }
 
   /** Finds the leading master (through the coordinator when `master` names one), then connects. */

@@ -89,9 +89,12 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       }
       const candidate = await MasterCandidate.start({ ...options, coordinator });
       console.log(`master ${candidate.address} contending for leadership through ${coordinator}`);
-      void candidate.leading.then(() => {
-        console.log(`master ${candidate.address} leads`);
-      });
+      candidate.leading.then(
+        () => {
+          console.log(`master ${candidate.address} leads`);
+        },
+        () => undefined, // a standby whose session ended: `lost` resolves and the process exits below
+      );
       const outcome = await Promise.race([untilSignal(), candidate.lost.then(() => 'lost' as const)]);
       await candidate.stop();
       // A master that lost leadership exits, as Mesos' does; its supervisor starts it again as a standby.

@@ -55,7 +55,7 @@ const USAGE_COLUMNS: Column<TaskUsage>[] = [
 /** Runs `fn` against the master named by `--master`, closing the client afterwards. */
 async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>): Promise<T> {
   const locator = new LeaderLocator(master, MASTER_GROUP);
-  const address = await locator.locate().finally(() => locator.close());
+  const address = await locator.locate();
   const op = new Operator(address);
   try {
     return await fn(op);

@@ -17,10 +17,14 @@ export function isCoordinatorUrl(target: string): boolean {
   return /^(zk|local|memory):/.test(target);
 }
 
-/** Where a group's leader is now. */
+/**
+ * Where a group's leader is now. Each lookup opens a coordinator session, reads the leader and
+ * closes it again: lookups are rare (before a reconnection), a session that ended can never be
+ * reused by mistake, and no coordinator socket stays open in a process that starts other
+ * processes (the ZooKeeper client's socket is not close-on-exec, so an agent would hand it to
+ * every task it launches).
+ */
 export class LeaderLocator {
-  private coordinator: Promise<Coordinator> | undefined;
-
   /**
    * @param target `host:port`, or a coordinator URL
    * @param group the election group to read when `target` is a coordinator
@@ -38,24 +42,14 @@ export class LeaderLocator {
   /** The leader's address; rejects with GALAXY_E_UNAVAILABLE while nobody leads. */
   async locate(): Promise<string> {
     if (this.fixed) return this.target;
-    this.coordinator ??= openCoordinator(this.target);
-    let coordinator: Coordinator;
+    const coordinator: Coordinator = await openCoordinator(this.target);
     try {
-      coordinator = await this.coordinator;
-    } catch (error) {
-      this.coordinator = undefined;
-      throw error;
+      const leader = await coordinator.leader(this.group);
+      if (leader === undefined)
+        throw new GalaxyError('GALAXY_E_UNAVAILABLE', `no leader of ${this.group} is elected in ${this.target}`);
+      return leader;
+    } finally {
+      await coordinator.close().catch(() => undefined);
     }
-    const leader = await coordinator.leader(this.group);
-    if (leader === undefined)
-      throw new GalaxyError('GALAXY_E_UNAVAILABLE', `no leader of ${this.group} is elected in ${this.target}`);
-    return leader;
-  }
-
-  /** Closes the coordinator session, if one was opened. */
-  async close(): Promise<void> {
-    const opened = this.coordinator;
-    this.coordinator = undefined;
-    if (opened) await (await opened.catch(() => undefined))?.close();
   }
 }

@@ -32,7 +32,10 @@ export interface CandidateOptions extends MasterOptions {
 export class MasterCandidate {
   /** Resolves with the serving master once this candidate leads. */
   readonly leading: Promise<Master>;
-  /** Resolves when this candidate led and lost leadership (it has stopped serving by then). */
+  /**
+   * Resolves when this candidate lost its place: it led and lost leadership (it has stopped
+   * serving by then), or its coordinator session ended while it stood by.
+   */
   readonly lost: Promise<void>;
   private master: Master | undefined;
   private standby: ServingApi | undefined;
@@ -55,7 +58,9 @@ export class MasterCandidate {
       this.markLost = resolve;
     });
     this.leading = this.contend();
-    this.leading.catch(() => undefined);
+    this.leading.catch(() => {
+      if (!this.stopped) this.markLost();
+    });
   }
 
   /** Opens the coordinator, starts the standby port and enters the election. */

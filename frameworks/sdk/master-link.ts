@@ -138,7 +138,6 @@ export class MasterLink {
     this.stream = undefined;
     stream?.cancel();
     this.client?.close();
-    void this.locator.close();
   }
 
   /** Finds the leading master when the target is a coordinator, then opens the event stream. */

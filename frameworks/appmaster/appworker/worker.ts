@@ -373,7 +373,6 @@ export class AppWorker {
     // One last report, so the AppMaster sees the service stopped rather than a silence.
     await this.pull(this.report(this.execs.pending()), 0, FINAL_REPORT_MS);
     this.client.close();
-    void this.locator?.close();
     this.resolveDone();
   }
 }
