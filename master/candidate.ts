@@ -21,6 +21,8 @@ import type { MasterOptions } from './options.js';
 
 /** Where the registry keeps role weights. */
 const WEIGHTS_KEY = '/galaxy/master/weights';
+/** Where the registry keeps the admitted agents, one key each. */
+const AGENTS_PREFIX = '/galaxy/master/agents';
 
 /** How to run a master with standbys. */
 export interface CandidateOptions extends MasterOptions {
@@ -43,6 +45,7 @@ export class MasterCandidate {
   private stopped = false;
   private leaderSeen = '';
   private poll?: NodeJS.Timeout;
+  private reregisterDeadline?: NodeJS.Timeout;
   private markLost: () => void = () => undefined;
 
   private constructor(
@@ -84,6 +87,7 @@ export class MasterCandidate {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.poll);
+    clearTimeout(this.reregisterDeadline);
     await this.standby?.stop();
     await this.master?.stop();
     await this.leadership?.resign().catch(() => undefined);
@@ -123,18 +127,44 @@ export class MasterCandidate {
     return master;
   }
 
-  /** Applies the stored role weights and keeps them stored as operators change them. */
+  /**
+   * Applies the registry: stored role weights, and the agents admitted before this master led —
+   * those that do not re-register within the re-registration timeout are reported lost to every
+   * framework. Keeps the registry current as weights change and agents come and go.
+   */
   private async loadRegistry(master: Master): Promise<void> {
     const stored = await this.coordinator.get(WEIGHTS_KEY);
     if (stored) {
       for (const { role, weight } of JSON.parse(stored.value) as { role: string; weight: number }[])
         master.allocator.setWeight(role, weight);
     }
-    master.hooks.weightsChanged.tap('registry', (weights) => {
-      void this.coordinator.put(WEIGHTS_KEY, JSON.stringify(weights)).catch((error: unknown) => {
-        this.log.error({ err: String(error) }, 'role weights could not be stored');
+    const write = (what: string, action: Promise<unknown>): void => {
+      void action.catch((error: unknown) => {
+        this.log.error({ err: String(error) }, `${what} could not be stored in the registry`);
       });
+    };
+    master.hooks.weightsChanged.tap('registry', (weights) => {
+      write('role weights', this.coordinator.put(WEIGHTS_KEY, JSON.stringify(weights)));
     });
+    master.hooks.agentAdded.tap('registry', (agent) => {
+      const entry = { hostname: agent.info.hostname, admittedAt: agent.registeredAt };
+      write(`agent ${agent.info.id}`, this.coordinator.put(`${AGENTS_PREFIX}/${agent.info.id}`, JSON.stringify(entry)));
+    });
+    master.hooks.agentRemoved.tap('registry', (agent) => {
+      write(`agent ${agent.info.id}`, this.coordinator.delete(`${AGENTS_PREFIX}/${agent.info.id}`));
+    });
+    const admitted = await this.coordinator.list(AGENTS_PREFIX);
+    if (admitted.length === 0) return;
+    this.reregisterDeadline = setTimeout(() => {
+      for (const id of admitted) {
+        if (master.ctx.agents.has(id)) continue;
+        this.log.warn({ agent: id }, 'admitted agent did not re-register after the failover; reporting it lost');
+        write(`agent ${id}`, this.coordinator.delete(`${AGENTS_PREFIX}/${id}`));
+        for (const framework of master.ctx.frameworks.values())
+          master.ctx.sendEvent(framework.info.id, { event: { $case: 'failure', failure: { agentId: id } } });
+      }
+    }, master.ctx.timings.agentReregisterTimeoutMs);
+    this.reregisterDeadline.unref();
   }
 }
 

@@ -437,12 +437,31 @@ export class AppMaster implements Scheduler {
           'pod container ended; it will be placed again',
         );
       }
-      Object.assign(record, { taskId: '', agentId: '', hostname: '', ports: {}, launchedAt: 0 });
-      Object.assign(pod.runtime, { report: undefined, killing: false, healthySince: 0, killSentAt: 0 });
+      this.resetToPending(pod);
       this.gate.want();
     }
     job.pruneSpecs();
     this.dirty.add(job.record.name);
+    this.flushDirty();
+  }
+
+  /** An agent is gone for good: its pods are placed again; stale copies are killed if they show up. */
+  failure(_driver: SchedulerDriver, agentId: string): void {
+    for (const job of this.jobs.values()) {
+      for (const pod of job.pods()) {
+        if (pod.record.agentId !== agentId || pod.record.taskId === '') continue;
+        this.log.warn(
+          { job: job.record.name, pod: pod.record.podId, agent: agentId },
+          'agent lost; placing the pod again',
+        );
+        this.tasks.delete(pod.record.taskId);
+        this.naming.withdraw(job.record.name, pod);
+        if (pod.runtime.removing) job.dropPod(pod.record.podId);
+        else this.resetToPending(pod);
+        this.dirty.add(job.record.name);
+      }
+    }
+    this.gate.want();
     this.flushDirty();
   }
 
@@ -587,6 +606,12 @@ export class AppMaster implements Scheduler {
     void this.driver?.kill(taskId, agentId).catch((error: unknown) => {
       this.log.warn({ task: taskId, err: String(error) }, 'kill not sent; it is retried');
     });
+  }
+
+  /** The pod has no container any more: it waits for a new one. */
+  private resetToPending(pod: Pod): void {
+    Object.assign(pod.record, { taskId: '', agentId: '', hostname: '', ports: {}, launchedAt: 0 });
+    Object.assign(pod.runtime, { report: undefined, killing: false, healthySince: 0, killSentAt: 0 });
   }
 
   private unlaunch(taskId: string): void {

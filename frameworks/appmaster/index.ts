@@ -68,6 +68,9 @@ const plugin: FrameworkPlugin = {
         disconnected: () => {
           lazy().disconnected();
         },
+        failure: (d, agentId) => {
+          lazy().failure(d, agentId);
+        },
       },
       get endpoint() {
         return api?.address;

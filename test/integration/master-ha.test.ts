@@ -139,4 +139,44 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     expect(running.has('long-1')).toBe(true);
     expect((await weights(second.address)).weights).toContainEqual({ role: 'eng', weight: 3 });
   });
+
+  it('reports an admitted agent lost when it does not re-register with the new leader', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'galaxy-master-ha-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const coordinator = coordinatorIn(dir);
+    const timings = { allocationIntervalMs: 50, agentReregisterTimeoutMs: 1500 };
+    const first = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    cleanups.push(() => first.stop());
+    await first.leading;
+    const second = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    cleanups.push(() => second.stop());
+    const workDir = join(dir, 'agent');
+    const agent = await startAgent({
+      master: coordinator,
+      workDir,
+      resources: 'cpus:1;mem:256MiB',
+      logLevel: 'silent',
+    });
+    await eventually(() => agent.connected, 10_000, 'the agent to register');
+    const failures: string[] = [];
+    const driver = new SchedulerDriver({
+      master: coordinator,
+      framework: { name: 'ha-failure', failoverTimeoutS: 60 },
+      reconnect: { initialMs: 50, maxMs: 500 },
+      scheduler: {
+        offers: (d, offers) => d.decline(offers.map((o) => o.id)),
+        failure: (_d, agentId) => {
+          failures.push(agentId);
+        },
+      },
+    });
+    cleanups.push(() => driver.stop());
+    await driver.start();
+    const agentId = agent.agentId;
+    await agent.stop();
+    await first.stop();
+    const next = await second.leading;
+    await eventually(() => failures.includes(agentId), 15_000, 'the lost agent reported to the framework');
+    expect(next.view.agents()).toEqual([]);
+  });
 });
