@@ -10,7 +10,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
@@ -25,7 +24,7 @@ import type { Task } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from './async-queue.js';
 import { healthyPods, running, runningTaskIds, zkSessions } from './chaos-probes.js';
 import { galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from './processes.js';
-import { startZkEnsemble, type ZkEnsemble } from './zk-ensemble.js';
+import { freePort, startZkEnsemble, type ZkEnsemble } from './zk-ensemble.js';
 
 /** How a {@link ChaosCluster} is made. */
 export interface ChaosClusterOptions {
@@ -43,19 +42,6 @@ export interface ChaosClusterOptions {
 export interface Daemon {
   readonly proc: GalaxyProcess;
   readonly address: string;
-}
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port from the kernel');
-  return address.port;
 }
 
 /** The running cluster; see the module comment. */

@@ -63,7 +63,7 @@ function hookExit(): void {
 }
 
 /** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
