@@ -147,15 +147,8 @@ export class AgentsController {
       // (Mesos' partition-aware state); frameworks replace them, and stale copies are killed
       // if the agent comes back.
       const state = reason === 'agent-reregistration-timeout' ? TaskState.TASK_UNREACHABLE : TaskState.TASK_LOST;
-      const status = this.ctx.masterStatus(
-        record.task,
-        state,
-        reason,
-        `agent ${id} (${agent.info.hostname}) was removed`,
-      );
-      this.ctx.applyStatus(record, status);
       this.ctx.lostTasks.add(key);
-      this.ctx.masterUpdates.enqueue(status);
+      this.ctx.reportStatus(record, state, reason, `agent ${id} (${agent.info.hostname}) was removed`);
     }
     this.ctx.allocator.removeAgent(id);
     this.ctx.agents.delete(id);
@@ -226,26 +219,22 @@ export class AgentsController {
         if (!record || record.task.agentId !== agent.info.id || seen.has(key)) continue;
         this.ctx.lostTasks.delete(key);
         if (isTerminal(record.task.state)) continue;
-        const status = this.ctx.masterStatus(
-          record.task,
+        this.ctx.reportStatus(
+          record,
           TaskState.TASK_GONE,
           'task-unknown-to-agent',
           'the agent came back without this task',
         );
-        this.ctx.applyStatus(record, status);
-        this.ctx.masterUpdates.enqueue(status);
       }
       for (const key of [...agent.tasks]) {
         const record = this.ctx.tasks.get(key);
         if (!record || seen.has(key) || isTerminal(record.task.state)) continue;
-        const status = this.ctx.masterStatus(
-          record.task,
+        this.ctx.reportStatus(
+          record,
           TaskState.TASK_LOST,
           'task-unknown-to-agent',
           'the agent re-registered without this task',
         );
-        this.ctx.applyStatus(record, status);
-        this.ctx.masterUpdates.enqueue(status);
       }
     }
     return toKill;

@@ -111,6 +111,13 @@ export class MasterContext {
     };
   }
 
+  /** Applies a status the master made itself and sends it to the framework, retried until acknowledged. */
+  reportStatus(record: TaskRecord, state: TaskStatus['state'], reason: string, message: string): void {
+    const status = this.masterStatus(record.task, state, reason, message);
+    this.applyStatus(record, status);
+    this.masterUpdates.enqueue(status);
+  }
+
   /** Forgets a finished task: it moves to the bounded list of completed tasks. */
   finishTask(key: string): void {
     const record = this.tasks.get(key);
