@@ -1,0 +1,56 @@
+/**
+ * Who is calling: the identity a server derives from a call's bearer token. Handlers ask
+ * {@link principalOf} for it; the authenticating server interceptor (see `core/auth/server.ts`)
+ * has already refused calls without a valid token, so a handler never sees an anonymous caller on
+ * an authenticated server. A server with no authenticator ("open", as in unit tests) treats every
+ * caller as {@link OPEN_PRINCIPAL}.
+ */
+import type { Metadata } from '@grpc/grpc-js';
+
+/** What kind of identity a token belongs to. */
+export type PrincipalKind = 'user' | 'agent' | 'pod';
+
+/** An authenticated caller. */
+export interface Principal {
+  /** The user name (for agents: `agent`; for pods: the job's owner). */
+  readonly user: string;
+  /** Admins hold every authority in every pool and manage users, pools, quotas and machines. */
+  readonly admin: boolean;
+  readonly kind: PrincipalKind;
+}
+
+/** The caller on a server that does not authenticate. */
+export const OPEN_PRINCIPAL: Principal = Object.freeze({ user: 'anonymous', admin: true, kind: 'user' as const });
+
+/** Turns a bearer token into a principal; undefined when the token is unknown. */
+export type Authenticator = (token: string) => Principal | undefined;
+
+/** The metadata key that carries `Bearer <token>`. */
+export const AUTHORIZATION_KEY = 'authorization';
+
+/** The token of a call's metadata, or undefined. Never log what this returns. */
+export function bearerToken(metadata: Metadata): string | undefined {
+  const value = metadata.get(AUTHORIZATION_KEY)[0];
+  if (typeof value !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(value.trim());
+  return match?.[1];
+}
+
+const principals = new WeakMap<object, Principal>();
+
+/** Records the principal of a call (the server interceptor does this). */
+export function setPrincipal(call: object, principal: Principal): void {
+  principals.set(call, principal);
+}
+
+/**
+ * The principal of a call: the one recorded for it, else the one its metadata's token resolves
+ * to through `authenticate`, else {@link OPEN_PRINCIPAL} when the server is open.
+ */
+export function principalOf(call: { metadata: Metadata }, authenticate?: Authenticator): Principal | undefined {
+  const recorded = principals.get(call);
+  if (recorded) return recorded;
+  if (!authenticate) return OPEN_PRINCIPAL;
+  const token = bearerToken(call.metadata);
+  return token === undefined ? undefined : authenticate(token);
+}
