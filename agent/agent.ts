@@ -30,6 +30,8 @@ import { registerAgent } from './registration.js';
 export interface AgentOptions {
   /** The master, `host:port`. */
   readonly master: string;
+  /** The agent token the master authenticates it with (`galaxy agent --token`); none for an open master. */
+  readonly token?: string;
   /** Sandboxes and checkpoints live here. */
   readonly workDir: string;
   /** Resource overrides, e.g. `cpus:2;mem:4GiB`. */
@@ -38,6 +40,8 @@ export interface AgentOptions {
   readonly attributes?: string;
   readonly pool?: string;
   readonly hostname?: string;
+  /** Static reservations, e.g. `eng:cpus=2,mem=4GiB;ops:cpus=1` (`galaxy agent --reserve`). */
+  readonly reserve?: string;
   readonly logLevel?: string;
   /** Plugins applied after the built-in ones, in order. */
   readonly plugins?: readonly AgentPlugin[];
@@ -93,6 +97,7 @@ export class Agent {
         },
       },
       log,
+      options.token,
     );
     // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
     for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);

@@ -4,8 +4,9 @@
  */
 import { statfs } from 'node:fs/promises';
 import { availableParallelism, hostname as osHostname, totalmem } from 'node:os';
-import type { Label, Resources } from '../proto/gen/galaxy/v1/common.js';
+import type { Label, ReservedResources, Resources } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from '../core/errors.js';
+import { checkReservationsFit, parseReservations } from '../core/reservation-spec.js';
 import { namedResources, parseResources, SCALARS } from '../core/resources.js';
 import { checkId } from '../core/validate.js';
 
@@ -15,6 +16,8 @@ export interface MachineInfo {
   readonly total: Resources;
   readonly attributes: Label[];
   readonly pool: string;
+  /** Static reservations (`--reserve`). */
+  readonly reservations: ReservedResources[];
 }
 
 /** Flags that shape discovery. */
@@ -26,6 +29,8 @@ export interface DiscoveryOptions {
   readonly attributes?: string;
   readonly pool?: string;
   readonly hostname?: string;
+  /** Static reservations, e.g. `eng:cpus=2,mem=4GiB;ops:cpus=1`. */
+  readonly reserve?: string;
 }
 
 const GiB = 1024 ** 3;
@@ -54,11 +59,14 @@ export async function discoverMachine(options: DiscoveryOptions): Promise<Machin
       'GALAXY_E_INVALID_ARGUMENT',
       `--hostname "${hostname.slice(0, 60)}" is not a host name or address`,
     );
+  const reservations = parseReservations(options.reserve ?? '');
+  checkReservationsFit(reservations, total, '--reserve');
   return {
     hostname,
     total,
     attributes: parseAttributes(options.attributes ?? ''),
     pool,
+    reservations,
   };
 }
 

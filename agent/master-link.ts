@@ -2,6 +2,7 @@
  * The agent's connection to the master: one bidirectional gRPC stream, re-dialled with backoff
  * whenever it breaks, starting each time with a (re-)registration.
  */
+import { clientOptions } from '../core/auth/client.js';
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Backoff } from '../core/backoff.js';
 import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
@@ -37,6 +38,8 @@ export class MasterLink {
     private readonly master: string,
     private readonly handlers: MasterLinkHandlers,
     private readonly log: Logger,
+    /** The agent token (an `agent` user's); undefined against an open master. */
+    private readonly token?: string,
   ) {
     this.locator = new LeaderLocator(master, MASTER_GROUP);
     // Found through a coordinator, a new leader is elected within a session timeout: retry at
@@ -96,7 +99,7 @@ export class MasterLink {
       this.client = undefined;
       this.address = address;
     }
-    this.client ??= new AgentGatewayClient(address, credentials.createInsecure());
+    this.client ??= new AgentGatewayClient(address, credentials.createInsecure(), clientOptions(this.token));
     const stream = this.client.connect();
     this.stream = stream;
     let handled = false;

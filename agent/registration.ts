@@ -24,6 +24,7 @@ export function registerAgent(id: string, machine: MachineInfo, runners: Iterabl
       attributes: machine.attributes,
       pool: machine.pool,
       address: '',
+      reservations: machine.reservations,
     },
     tasks: all.map((runner) => runner.toTask()),
     frameworks: [...frameworks.values()],

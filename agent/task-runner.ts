@@ -98,6 +98,8 @@ export class TaskRunner {
       state: this.state,
       labels: this.info.labels,
       role: this.framework.role,
+      band: this.info.band,
+      revocable: this.info.revocable,
     };
   }
 

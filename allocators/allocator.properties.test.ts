@@ -6,6 +6,8 @@
  * - It never over-commits: what frameworks hold on an agent fits its total, ports included.
  * - Nobody is offered what it must not get: inactive or suppressed frameworks, inactive agents,
  *   and agents a framework is filtering.
+ * - With tenancy (reservations for `eng/a`, limits on `eng` and `ops`): a reservation is never
+ *   held by a framework outside its role, and a role subtree never holds more than its limit.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +83,18 @@ const totals = Array.from({ length: AGENTS }, (_, i) =>
   parseResources(`cpus:${i + 1};mem:${(i + 1) * 512}MiB;gpus:${i % 2};ports:[${31000 + i * 10}-${31009 + i * 10}]`),
 );
 
+/** Roles of frameworks f0..f3. */
+const ROLES = ['ops', 'eng/a', 'eng/b', 'eng'];
+/** Static reservations for `eng/a` in the tenancy runs (3 cpus, 768 MiB in all: within eng's limit). */
+const RESERVED: (Resources | undefined)[] = [
+  undefined,
+  parseResources('cpus:1;mem:256MiB'),
+  undefined,
+  parseResources('cpus:2;mem:512MiB'),
+];
+/** Quota limits in the tenancy runs (the cluster has 15 cpus and 7.5 GiB). */
+const LIMITS = { eng: { cpus: 5000, mem: 2048 * 1024 * 1024 }, ops: { cpus: 3000 } };
+
 /** The master's view: what exists, its state, and what each framework holds where. */
 class Model {
   readonly agents = new Map<number, { active: boolean }>();
@@ -89,9 +103,16 @@ class Model {
   now = 0;
   readonly allocator: Allocator;
 
-  /** Creates the allocator under test on the model's clock. */
-  constructor(create: (options: AllocatorOptions) => Allocator) {
+  /** Creates the allocator under test on the model's clock, with the tenancy setup when asked. */
+  constructor(
+    create: (options: AllocatorOptions) => Allocator,
+    readonly tenancy = false,
+  ) {
     this.allocator = create({ now: () => this.now });
+    if (tenancy) {
+      this.allocator.setQuota('eng', { limit: { cpus: LIMITS.eng.cpus, mem: LIMITS.eng.mem } });
+      this.allocator.setQuota('ops', { limit: { cpus: LIMITS.ops.cpus } });
+    }
   }
 
   apply(op: Op): void {
@@ -101,8 +122,12 @@ class Model {
         this.now += op.seconds * 1000;
         return;
       case 'allocate':
-        for (const offer of a.allocate())
+        for (const offer of a.allocate()) {
+          const role = ROLES[Number(offer.frameworkId.slice(1))] ?? '*';
+          if (offer.reservedRole !== undefined)
+            expect(role === offer.reservedRole || role.startsWith(`${offer.reservedRole}/`)).toBe(true);
           this.offered(Number(offer.frameworkId.slice(1)), Number(offer.agentId.slice(1)), offer.resources);
+        }
         return;
       case 'recover': {
         const i = op.pick % Math.max(1, this.held.length);
@@ -127,8 +152,16 @@ class Model {
     const id = `a${n}`;
     const state = this.agents.get(n);
     if (action === 'add' && !state) {
+      const reserved = this.tenancy ? RESERVED[n] : undefined;
       this.allocator.addAgent(
-        { id, hostname: id, total: totals[n] ?? emptyResources(), attributes: [], pool: 'default' },
+        {
+          id,
+          hostname: id,
+          total: totals[n] ?? emptyResources(),
+          attributes: [],
+          pool: 'default',
+          reservations: reserved ? [{ role: 'eng/a', resources: reserved }] : [],
+        },
         new Map(),
       );
       this.agents.set(n, { active: true });
@@ -149,7 +182,7 @@ class Model {
     const state = this.frameworks.get(n);
     if (action === 'add') {
       if (state) return;
-      this.allocator.addFramework({ id, name: id, role: ['ops', 'eng/a', 'eng/b', 'eng'][n] ?? '*' }, new Map(), true);
+      this.allocator.addFramework({ id, name: id, role: ROLES[n] ?? '*' }, new Map(), true);
       this.frameworks.set(n, { active: true, suppressed: false, filters: new Map() });
       return;
     }
@@ -183,6 +216,24 @@ class Model {
     expect(agent?.active).toBe(true);
     expect((framework?.filters.get(agentN) ?? 0) <= this.now).toBe(true);
     this.held.push({ fw, agent: agentN, r });
+  }
+
+  /**
+   * Reservations of `eng/a` are held only by its framework (f1): whatever others hold on an
+   * agent fits beside the reservation; and `eng` (f1–f3) and `ops` (f0) stay within their limits.
+   */
+  checkTenancy(): void {
+    for (const n of this.agents.keys()) {
+      const others = this.held.filter((h) => h.agent === n && h.fw !== 1);
+      const free = subtractResources(totals[n] ?? emptyResources(), RESERVED[n] ?? emptyResources());
+      for (const scalar of ['cpus', 'mem'] as const)
+        expect(others.reduce((s, h) => s + h.r[scalar], 0)).toBeLessThanOrEqual(free[scalar]);
+    }
+    const sum = (fws: number[], scalar: 'cpus' | 'mem') =>
+      this.held.filter((h) => fws.includes(h.fw)).reduce((s, h) => s + h.r[scalar], 0);
+    expect(sum([1, 2, 3], 'cpus')).toBeLessThanOrEqual(LIMITS.eng.cpus);
+    expect(sum([1, 2, 3], 'mem')).toBeLessThanOrEqual(LIMITS.eng.mem);
+    expect(sum([0], 'cpus')).toBeLessThanOrEqual(LIMITS.ops.cpus);
   }
 
   /** What is held on each agent fits its total, and no port is held twice. */
@@ -219,6 +270,26 @@ describe.each(Object.keys(BUILTIN_ALLOCATORS))('the %s allocator, under random m
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe.each(Object.keys(BUILTIN_ALLOCATORS))('the %s allocator with reservations and quota limits', (name) => {
+  it('never offers a reservation to another role and never exceeds a limit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: FRAMEWORKS }), fc.array(opArb, { maxLength: 80 }), (initial, ops) => {
+        const plugin = BUILTIN_ALLOCATORS[name];
+        if (!plugin) throw new Error(`no built-in ${name}`);
+        const model = new Model((options) => plugin.create(options), true);
+        for (let n = 0; n < AGENTS; n++) model.apply({ kind: 'agent', agent: n, action: 'add' });
+        for (let n = 0; n < initial; n++) model.apply({ kind: 'framework', framework: n, action: 'add' });
+        for (const op of ops) {
+          model.apply(op);
+          model.checkNoOvercommit();
+          model.checkTenancy();
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -16,6 +16,17 @@ export interface AllocatorAgent {
   readonly total: Resources;
   readonly attributes: readonly Label[];
   readonly pool: string;
+  /**
+   * Static reservations the agent was started with (`galaxy agent --reserve`): scalars only,
+   * together at most `total`. Dynamic ones come and go through {@link Allocator.reserve}.
+   */
+  readonly reservations?: readonly RoleResources[];
+}
+
+/** Resources of one agent reserved for one role (and its descendants). */
+export interface RoleResources {
+  readonly role: string;
+  readonly resources: Resources;
 }
 
 /** A framework as the allocator sees it. */
@@ -31,6 +42,35 @@ export interface Allocation {
   readonly frameworkId: string;
   readonly agentId: string;
   readonly resources: Resources;
+  /**
+   * Set when these are resources reserved for this role (the framework's role or an ancestor of
+   * it). A reserved and an unreserved part on one agent are two allocations.
+   */
+  readonly reservedRole?: string;
+}
+
+/**
+ * Scalar amounts of a quota. In a limit an absent field is unlimited; in a guarantee it is 0.
+ * cpus in millicores, mem and disk in bytes, as in {@link Resources}.
+ */
+export interface QuotaAmounts {
+  readonly cpus?: number;
+  readonly mem?: number;
+  readonly disk?: number;
+  readonly gpus?: number;
+}
+
+/** A role's quota (Mesos' guarantee and limit). */
+export interface Quota {
+  /** Offered to the role's subtree ahead of fair sharing until it holds this much. */
+  readonly guarantee?: QuotaAmounts;
+  /** The role's subtree never holds more than this. */
+  readonly limit?: QuotaAmounts;
+}
+
+/** A quota with its role, as {@link Allocator.quotas} lists them. */
+export interface RoleQuota extends Quota {
+  readonly role: string;
 }
 
 /** Refuse filter sent with a DECLINE (or ACCEPT). */
@@ -101,11 +141,39 @@ export interface Allocator {
   /** Every weight that was set. */
   weights(): RoleWeight[];
 
+  /**
+   * Sets a role's quota (replacing any). A role's consumption is what its subtree holds of
+   * unreserved resources plus everything reserved for roles in its subtree, allocated or not;
+   * allocation never takes it past the limit, and serves it first while below the guarantee.
+   */
+  setQuota(role: string, quota: Quota): void;
+  /** Removes a role's quota (no-op when it has none). */
+  removeQuota(role: string): void;
+  /** Every quota that is set. */
+  quotas(): RoleQuota[];
+
+  /**
+   * Reserves resources of an agent for a role (dynamic reservation; scalars only). Together with
+   * the agent's other reservations they must fit its total.
+   */
+  reserve(agentId: string, role: string, resources: Resources): void;
+  /** Gives back (part of) a dynamic reservation; static ones cannot be unreserved. */
+  unreserve(agentId: string, role: string, resources: Resources): void;
+  /** Every reservation (static and dynamic, merged per role) on an agent; empty when unknown. */
+  reservations(agentId: string): RoleResources[];
+
   /** One allocation pass: what to offer now. What is returned counts as allocated. */
   allocate(): Allocation[];
 
   /** A framework's dominant share (after its role's weight), for operators. 0 when unknown. */
   share(frameworkId: string): number;
+
+  /**
+   * Preemption's set-aside: allocates everything unreserved and free on the agent to the
+   * framework now, outside a pass, and returns it (empty when nothing is free). What is returned
+   * counts as allocated, as an offer does. Optional: without it preemption sets nothing aside.
+   */
+  setAside?(frameworkId: string, agentId: string): Resources;
 }
 
 /** What an allocator module exports: a factory plus metadata the loader checks. */
@@ -118,4 +186,4 @@ export interface AllocatorPlugin {
 }
 
 /** The version of the allocator API that this Galaxy implements. */
-export const ALLOCATOR_API_VERSION = '1.0.0';
+export const ALLOCATOR_API_VERSION = '1.1.0';

@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startAgent, type Agent } from '../agent/agent.js';
+import { openCoordinator } from '../core/coordinator/index.js';
+import { UserStore } from '../core/tenancy/users.js';
 import { TaskState } from '../proto/gen/galaxy/v1/common.js';
 import { startZkEnsemble, type ZkEnsemble } from '../test/helpers/zk-ensemble.js';
 import { Fleet } from './failover/fleet.js';
@@ -87,9 +89,24 @@ async function leader(candidates: readonly MasterProcess[], timeoutMs: number): 
   );
 }
 
+let adminToken = '';
+
+/** A fresh admin token in the coordinator (user `admin`, made if absent). */
+async function adminTokenIn(url: string): Promise<string> {
+  const coordinator = await openCoordinator(url);
+  const users = await UserStore.open(coordinator);
+  try {
+    if (await users.get('admin')) return await users.issueToken('admin');
+    return (await users.add('admin', { admin: true })).token;
+  } finally {
+    users.close();
+    await coordinator.close();
+  }
+}
+
 async function startMaster(coordinator: string): Promise<MasterProcess> {
   const master = await startMasterProcess(coordinator);
-  probes.set(master, new Probe(master.address));
+  probes.set(master, new Probe(master.address, adminToken));
   return master;
 }
 
@@ -157,6 +174,8 @@ try {
   log('starting a 3-node ZooKeeper ensemble');
   ensemble = await startZkEnsemble(3);
   const coordinator = `zk://${ensemble.connectString}/galaxy-bench-failover?session=${SESSION_MS}ms`;
+  // `galaxy master --coordinator` authenticates: one admin for the probes, the agents and the fleet.
+  adminToken = await adminTokenIn(coordinator);
   const masters: MasterProcess[] = [];
   for (let i = 0; i < 3; i++) masters.push(await startMaster(coordinator));
   await leader(masters, 15_000);
@@ -170,13 +189,14 @@ try {
       resources: 'cpus:2;mem:2GiB;disk:1GiB',
       launcher: idleLauncher(),
       logLevel: 'silent',
+      token: adminToken,
     });
     agent.hooks.registered.tap('bench-failover', () => {
       registeredAt.set(agent, performance.now());
     });
     agents.push(agent);
   }
-  fleet = new Fleet({ master: coordinator, tasksPerAgent: TASKS_PER_AGENT });
+  fleet = new Fleet({ master: coordinator, tasksPerAgent: TASKS_PER_AGENT, token: adminToken });
   const frameworkId = await fleet.driver.start();
   await poll('every task to run', () => Promise.resolve(fleet?.running() === TASKS ? true : undefined), 60_000, 100);
   log(`${AGENTS} agents, ${TASKS} tasks running (setup ${seconds(performance.now() - started)} s)`);

@@ -2,7 +2,9 @@
  * A promise-based client of the AppMaster's API.
  */
 import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { clientOptions } from '../core/auth/client.js';
 import { callUnary } from '../core/grpc-errors.js';
+import { cliToken } from './token.js';
 import {
   AppMasterClient,
   type ExecResult,
@@ -15,8 +17,12 @@ import {
 export class AppMasterApi {
   private readonly client: AppMasterClient;
 
-  constructor(private readonly address: string) {
-    this.client = new AppMasterClient(address, credentials.createInsecure());
+  /** `token` defaults to the CLI's ({@link cliToken}). */
+  constructor(
+    private readonly address: string,
+    token: string | undefined = cliToken(),
+  ) {
+    this.client = new AppMasterClient(address, credentials.createInsecure(), clientOptions(token));
   }
 
   private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {

@@ -2,7 +2,9 @@
  * A promise-based client of the batch framework's API.
  */
 import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { clientOptions } from '../core/auth/client.js';
 import { callUnary } from '../core/grpc-errors.js';
+import { cliToken } from './token.js';
 import {
   BatchClient,
   type BatchJob,
@@ -14,8 +16,12 @@ import {
 export class Batch {
   private readonly client: BatchClient;
 
-  constructor(private readonly address: string) {
-    this.client = new BatchClient(address, credentials.createInsecure());
+  /** `token` defaults to the CLI's ({@link cliToken}). */
+  constructor(
+    private readonly address: string,
+    token: string | undefined = cliToken(),
+  ) {
+    this.client = new BatchClient(address, credentials.createInsecure(), clientOptions(token));
   }
 
   private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {

@@ -12,6 +12,8 @@ import { runFramework } from '../frameworks/host/host.js';
 import { Batch } from './batch-client.js';
 import { parseOutputFormat, render, type Column } from './output.js';
 import { untilSignal } from './daemons.js';
+import { coordinatorAuth } from './auth.js';
+import { cliToken } from './token.js';
 
 const JOB_COLUMNS: Column<BatchJob>[] = [
   { heading: 'NAME', value: (j) => j.spec?.name ?? '' },
@@ -107,11 +109,19 @@ export function addBatchCommands(program: Command, defaultMaster: string): void 
     .argument('<name|path>')
     .option('-m, --master <host:port>', 'the master', defaultMaster)
     .option('--option <key=value...>', 'options for the plugin, e.g. listen=127.0.0.1:5052', [])
-    .action(async (spec: string, flags: { master: string; option: string[] }) => {
-      const handle = await runFramework(spec, { master: flags.master, options: parseOptions(flags.option) });
+    .option('--coordinator <url>', "authenticate the framework's API against the users of this coordinator")
+    .action(async (spec: string, flags: { master: string; option: string[]; coordinator?: string }) => {
+      const users = flags.coordinator === undefined ? undefined : await coordinatorAuth(flags.coordinator);
+      const handle = await runFramework(spec, {
+        master: flags.master,
+        options: parseOptions(flags.option),
+        token: cliToken(),
+        ...(users ? { auth: users.auth } : {}),
+      });
       console.log(`framework ${handle.framework.info.name} subscribed as ${handle.driver.frameworkId}`);
       await untilSignal();
       await handle.stop();
+      await users?.close();
     });
   const batch = program.command('batch').description('run-to-completion jobs on the batch framework');
   const batchOpt = [

@@ -7,6 +7,7 @@ import { MasterCandidate } from '../master/candidate.js';
 import { startMaster } from '../master/master.js';
 import { startAgent } from '../agent/index.js';
 import { runUp } from './up.js';
+import { cliToken } from './token.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -47,6 +48,7 @@ interface AgentFlags {
   attributes?: string;
   pool?: string;
   hostname?: string;
+  reserve?: string;
   isolation?: string;
   cgroupRoot?: string;
   logLevel?: string;
@@ -87,7 +89,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         await master.stop();
         return;
       }
-      const candidate = await MasterCandidate.start({ ...options, coordinator });
+      const candidate = await MasterCandidate.start({ ...options, coordinator, authenticate: true });
       console.log(`master ${candidate.address} contending for leadership through ${coordinator}`);
       candidate.leading.then(
         () => {
@@ -109,6 +111,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     .option('--attributes <spec>', 'labels, e.g. "rack:r1;zone:z1"')
     .option('--pool <name>', 'the pool this agent belongs to', 'default')
     .option('--hostname <name>', 'hostname to report')
+    .option('--reserve <spec>', 'static reservations for roles, e.g. "eng:cpus=2,mem=4GiB;ops:cpus=1"')
     .option(
       '--isolation <list>',
       'run tasks in Linux containers with these isolators, e.g. cpu,memory,pids (built-in names or module paths)',
@@ -122,9 +125,11 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         attributes: flags.attributes,
         pool: flags.pool,
         hostname: flags.hostname,
+        reserve: flags.reserve,
         isolation: flags.isolation,
         cgroupRoot: flags.cgroupRoot,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
+        token: cliToken(),
       });
       await untilSignal();
       await agent.stop();
@@ -132,13 +137,14 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
   program
     .command('up')
     .description(
-      'a whole cluster on this machine: master + agent + AppMaster + batch, deploying the example service; state in --work-dir',
+      'a whole cluster on this machine: master + agent + AppMaster + batch + mapreduce, deploying the example service; state in --work-dir',
     )
     .option('-l, --listen <host:port>', 'master address', '127.0.0.1:5050')
     .option('-w, --work-dir <dir>', 'state of the embedded cluster', '.galaxy')
     .option('--replicas <n>', 'replicas of the example service', '3')
     .option('--appmaster-listen <host:port>', 'the AppMaster API', '127.0.0.1:5060')
     .option('--batch-listen <host:port>', 'the batch framework API', '127.0.0.1:5052')
+    .option('--mapreduce-listen <host:port>', 'the MapReduce framework API (galaxy mr)', '127.0.0.1:5053')
     .option('--resources <spec>', "override the agent's discovered resources")
     .option(
       '--isolation <list>',
@@ -152,6 +158,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         replicas: string;
         appmasterListen: string;
         batchListen: string;
+        mapreduceListen: string;
         resources?: string;
         isolation: string;
       }) => {
@@ -169,6 +176,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             replicas,
             appmasterListen: flags.appmasterListen,
             batchListen: flags.batchListen,
+            mapreduceListen: flags.mapreduceListen,
             resources: flags.resources,
             isolation: flags.isolation,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,

@@ -16,6 +16,8 @@ const AGENT_COLUMNS: Column<AgentSummary>[] = [
   { heading: 'HOSTNAME', value: (a) => a.info?.hostname ?? '' },
   { heading: 'POOL', value: (a) => a.info?.pool ?? '' },
   { heading: 'ACTIVE', value: (a) => (a.active ? 'yes' : 'no') },
+  { heading: 'MODE', value: (a) => a.mode || 'online' },
+  { heading: 'LABELS', value: (a) => a.labels.join(',') },
   { heading: 'TASKS', value: (a) => a.tasks },
   { heading: 'TOTAL', value: (a) => (a.info?.total ? formatResources(a.info.total) : '') },
   { heading: 'USED', value: (a) => (a.used ? formatResources(a.used) : '') },
@@ -53,7 +55,7 @@ const USAGE_COLUMNS: Column<TaskUsage>[] = [
 ];
 
 /** Runs `fn` against the master named by `--master`, closing the client afterwards. */
-async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>): Promise<T> {
+export async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>): Promise<T> {
   const locator = new LeaderLocator(master, MASTER_GROUP);
   const address = await locator.locate();
   const op = new Operator(address);

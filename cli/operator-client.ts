@@ -2,7 +2,9 @@
  * A promise-based client of the master's Operator API for the CLI.
  */
 import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { clientOptions } from '../core/auth/client.js';
 import { callUnary } from '../core/grpc-errors.js';
+import { cliToken } from './token.js';
 import { OperatorClient } from '../proto/gen/galaxy/v1/operator.js';
 import type {
   AgentSummary,
@@ -16,13 +18,21 @@ import type {
   WeightInfo,
 } from '../proto/gen/galaxy/v1/operator.js';
 import type { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
+import { machineCalls, type MachineCalls } from './machines-client.js';
+import { tenancyCalls, type TenancyCalls } from './tenancy-client.js';
+import { eventCalls, type EventCalls } from './events-client.js';
+import { reservationCalls, type ReservationCalls } from './reservations-client.js';
 
 /** Operator calls against one master. */
 export class Operator {
   private readonly client: OperatorClient;
 
-  constructor(private readonly master: string) {
-    this.client = new OperatorClient(master, credentials.createInsecure());
+  /** `token` defaults to the CLI's ({@link cliToken}). */
+  constructor(
+    private readonly master: string,
+    token: string | undefined = cliToken(),
+  ) {
+    this.client = new OperatorClient(master, credentials.createInsecure(), clientOptions(token));
   }
 
   private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
@@ -57,6 +67,26 @@ export class Operator {
   /** Sets role weights (all or nothing). */
   async setWeights(weights: WeightInfo[]): Promise<void> {
     await this.unary<SetWeightsResponse>((cb) => this.client.setWeights({ weights }, cb));
+  }
+
+  /** Machines and accounting (cli/machines.ts): pools, labels, modes, the ledger. */
+  get machines(): MachineCalls {
+    return machineCalls(this.client, (invoke) => this.unary(invoke));
+  }
+
+  /** Authorities and quotas (cli/tenancy.ts). */
+  get tenancy(): TenancyCalls {
+    return tenancyCalls(this.client, (invoke) => this.unary(invoke));
+  }
+
+  /** The master's event log (cli/events.ts). */
+  get events(): EventCalls {
+    return eventCalls(this.client, (invoke) => this.unary(invoke));
+  }
+
+  /** Dynamic reservations (cli/reservations.ts). */
+  get reservations(): ReservationCalls {
+    return reservationCalls(this.client, (invoke) => this.unary(invoke));
   }
 
   /** Closes the channel. */

@@ -6,7 +6,9 @@ import type { Command } from 'commander';
 import { DEFAULT_COORDINATOR } from '../core/coordinator/index.js';
 import { runAppWorkerFromEnv } from '../frameworks/appmaster/appworker/main.js';
 import { runFramework } from '../frameworks/host/host.js';
+import { coordinatorAuth } from './auth.js';
 import { untilSignal } from './daemons.js';
+import { cliToken } from './token.js';
 import { parseOutputFormat } from './output.js';
 import { resolveCommand } from './resolve.js';
 
@@ -26,11 +28,19 @@ export function addServiceCommands(program: Command, defaultMaster: string): voi
     .action(async (flags: { master: string; listen: string; advertise?: string; coordinator: string }) => {
       const options: Record<string, string> = { listen: flags.listen, coordinator: flags.coordinator };
       if (flags.advertise) options.advertise = flags.advertise;
-      const handle = await runFramework('appmaster', { master: flags.master, options });
+      // It always has a coordinator, so it always authenticates: users against its users, pods with their own tokens.
+      const users = await coordinatorAuth(flags.coordinator);
+      const handle = await runFramework('appmaster', {
+        master: flags.master,
+        options,
+        auth: users.auth,
+        token: cliToken(),
+      });
       console.log(`AppMaster ${handle.framework.endpoint ?? ''} leads, subscribed as ${handle.driver.frameworkId}`);
       const lost = handle.framework.lost?.then(() => 'lost' as const) ?? new Promise<never>(() => undefined);
       const outcome = await Promise.race([untilSignal(), lost]);
       await handle.stop();
+      await users.close();
       // Deposed: exit so a supervisor restarts it as a standby.
       if (outcome === 'lost') process.exit(1);
     });

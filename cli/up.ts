@@ -1,5 +1,5 @@
 /**
- * `galaxy up`: a master, an agent, the AppMaster and the batch framework in one process, on the
+ * `galaxy up`: a master, an agent, the AppMaster, the batch and MapReduce frameworks in one process, on the
  * embedded default (state in the work directory). Deploys the example service
  * (examples/hello-service), prints a line starting with `ready` once its replicas are healthy,
  * then serves until Ctrl-C.
@@ -15,10 +15,11 @@ import { packageRoot } from '../core/paths.js';
 import { createPackage } from '../frameworks/appmaster/appworker/package.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { runFramework } from '../frameworks/host/host.js';
-import { startMaster } from '../master/master.js';
+import { MasterCandidate } from '../master/candidate.js';
 import type { JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
 import { AppMasterApi } from './appmaster-client.js';
 import { renderJob } from './job-view.js';
+import { bootstrapIdentity } from './up-identity.js';
 
 /** Options of `galaxy up`. */
 export interface UpOptions {
@@ -30,6 +31,8 @@ export interface UpOptions {
   readonly appmasterListen: string;
   /** The batch framework API (`galaxy batch …`). */
   readonly batchListen: string;
+  /** The MapReduce framework API (`galaxy mr …`); default 127.0.0.1:5053. */
+  readonly mapreduceListen?: string;
   readonly resources?: string;
   /** `auto`: cpu,memory,pids containers when root with cgroups, else plain processes. */
   readonly isolation?: string;
@@ -49,9 +52,24 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
   const logLevel = options.logLevel ?? 'warn';
   const workDir = resolve(options.workDir);
   await mkdir(workDir, { recursive: true });
-  const master = await startMaster({ listen: options.listen, logLevel, timings: { allocationIntervalMs: 500 } });
+  const coordinator = `local:${resolve(workDir, 'coord')}`;
+  // Every server authenticates: users in the embedded coordinator, the admin token in a 0600 file.
+  const identity = await bootstrapIdentity(workDir, coordinator);
+  const auth = { authenticate: identity.users.authenticate };
+  const token = identity.adminToken;
+  // The master is a candidate on the embedded coordinator, as `galaxy master --coordinator` is:
+  // pools, labels, machine modes, quotas, reservations, grants and the ledger live there.
+  const candidate = await MasterCandidate.start({
+    listen: options.listen,
+    logLevel,
+    timings: { allocationIntervalMs: 500 },
+    coordinator,
+    authenticate: true,
+  });
+  const master = await candidate.leading;
   const agent = await startAgent({
     master: master.address,
+    token: identity.agentToken,
     workDir: resolve(workDir, 'agent'),
     resources: options.resources,
     isolation: options.isolation === undefined || options.isolation === 'auto' ? autoIsolation() : options.isolation,
@@ -61,24 +79,37 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
   console.log(
     `master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}; pods run as ${how}`,
   );
-  const coordinator = `local:${resolve(workDir, 'coord')}`;
+  console.log(`admin token: ${identity.adminTokenPath}`);
   const appmaster = await runFramework('appmaster', {
     master: master.address,
     options: { listen: options.appmasterListen, coordinator },
     log: createLogger('appmaster', logLevel),
+    token,
+    auth,
   });
   const batch = await runFramework('batch', {
     master: master.address,
-    options: { listen: options.batchListen },
+    options: { listen: options.batchListen, coordinator },
     log: createLogger('batch', logLevel),
+    token,
+    auth,
+  });
+  const mapreduce = await runFramework('mapreduce', {
+    master: master.address,
+    options: { listen: options.mapreduceListen ?? '127.0.0.1:5053' },
+    log: createLogger('mapreduce', logLevel),
+    token,
+    auth,
   });
   const shutdown = async (): Promise<void> => {
+    await mapreduce.stop();
     await batch.stop();
     await appmaster.stop();
     await agent.stop();
-    await master.stop();
+    await candidate.stop();
+    await identity.close();
   };
-  const api = new AppMasterApi(appmaster.framework.endpoint ?? '');
+  const api = new AppMasterApi(appmaster.framework.endpoint ?? '', token);
   try {
     const deployed = await Promise.race([
       deployExample(api, workDir, options.replicas).then((job) => ({ job })),
@@ -88,7 +119,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     const { job } = deployed;
     const endpoints = job.pods.map((p) => `${p.hostname}:${p.ports.http ?? '?'}`).join(' ');
     console.log(
-      `ready: master ${master.address}, AppMaster ${appmaster.framework.endpoint ?? '?'}, batch ${batch.framework.endpoint ?? '?'}; ` +
+      `ready: master ${master.address}, AppMaster ${appmaster.framework.endpoint ?? '?'}, batch ${batch.framework.endpoint ?? '?'}, mapreduce ${mapreduce.framework.endpoint ?? '?'}; ` +
         `job ${job.name} ${job.message} (version ${job.version}) at ${endpoints}. ` +
         `Try \`galaxy job show ${job.name} -a ${appmaster.framework.endpoint ?? ''}\` or \`galaxy resolve ${job.name} --coordinator ${coordinator}\`; Ctrl-C stops.`,
     );

@@ -36,6 +36,18 @@ export const ErrorCodes = {
   GALAXY_E_COORD_UNAVAILABLE: 'the coordinator backend cannot be reached or is closed',
   GALAXY_E_NOT_LEADER: 'this process is a standby; the message names the leader to call instead',
   GALAXY_E_INTERNAL: 'an unexpected internal error',
+  GALAXY_E_UNAUTHENTICATED:
+    'the call carries no valid bearer token; pass --token, $GALAXY_TOKEN or ./.galaxy/admin.token',
+  GALAXY_E_USER_UNKNOWN: 'no such user',
+  GALAXY_E_USER_DUPLICATE: 'a user with this name already exists',
+  GALAXY_E_PERMISSION_DENIED: 'the caller lacks the authority for this in this pool; an admin grants it (galaxy grant)',
+  GALAXY_E_QUOTA_EXCEEDED:
+    'the request would take the user past their quota; the message names requested, used and limit',
+  GALAXY_E_POOL_UNKNOWN: 'no such pool in the registry; galaxy pool add creates it',
+  GALAXY_E_POOL_DUPLICATE: 'a pool with this name is already in the registry',
+  GALAXY_E_POOL_IN_USE: 'agents are still in this pool; assign them elsewhere first (galaxy pool assign)',
+  GALAXY_E_RESERVATION_INVALID:
+    'a reservation is malformed, exceeds the agent, or unreserves more than is dynamically reserved',
 } as const;
 
 /** A Galaxy error code such as `GALAXY_E_OFFER_UNKNOWN`. */

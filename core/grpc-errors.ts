@@ -32,6 +32,11 @@ const STATUS_OF: Partial<Record<ErrorCode, status>> = {
   GALAXY_E_COORD_EXISTS: status.ALREADY_EXISTS,
   GALAXY_E_COORD_UNAVAILABLE: status.UNAVAILABLE,
   GALAXY_E_NOT_LEADER: status.UNAVAILABLE,
+  GALAXY_E_UNAUTHENTICATED: status.UNAUTHENTICATED,
+  GALAXY_E_USER_UNKNOWN: status.NOT_FOUND,
+  GALAXY_E_USER_DUPLICATE: status.ALREADY_EXISTS,
+  GALAXY_E_PERMISSION_DENIED: status.PERMISSION_DENIED,
+  GALAXY_E_QUOTA_EXCEEDED: status.RESOURCE_EXHAUSTED,
 };
 
 /** Turns any thrown value into a gRPC status whose details start with the Galaxy code. */

@@ -2,6 +2,7 @@
  * Starts a gRPC server for a framework's or daemon's own API.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { serverAuthOptions, type ServerAuth } from './auth/server.js';
 import { GalaxyError } from './errors.js';
 import { boundAddress } from './grpc-errors.js';
 
@@ -13,9 +14,18 @@ export interface ServingApi {
   stop(): Promise<void>;
 }
 
-/** Binds a server on `listen` (`host:port`, port 0 = any) with the services `register` adds. */
-export async function serveGrpc(what: string, listen: string, register: (server: Server) => void): Promise<ServingApi> {
-  const server = new Server();
+/**
+ * Binds a server on `listen` (`host:port`, port 0 = any) with the services `register` adds. With
+ * `auth` every call must carry a valid bearer token (see `core/auth/server.ts`); without, the
+ * server is open.
+ */
+export async function serveGrpc(
+  what: string,
+  listen: string,
+  register: (server: Server) => void,
+  auth?: ServerAuth,
+): Promise<ServingApi> {
+  const server = new Server(serverAuthOptions(auth));
   register(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, ServerCredentials.createInsecure(), (error, bound) => {

@@ -10,7 +10,9 @@ import { addResources, cloneResources, emptyResources, validateResources } from 
 import { isTerminal } from '../core/task-state.js';
 import { checkId, checkRole } from '../core/validate.js';
 import type { MasterContext } from './context.js';
+import { checkAgentReservations } from './reservations.js';
 import type { FrameworksController } from './frameworks.js';
+import { preemptedStatus } from './preemptor.js';
 import { taskKey, type AgentConnection, type AgentRecord } from './records.js';
 
 /** Handles everything that comes from agents. */
@@ -29,6 +31,7 @@ export class AgentsController {
     if (!info?.total) throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'registration carries no agent_info.total');
     if (info.hostname.trim() === '') throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'agent_info.hostname is empty');
     validateResources(info.total, 'agent_info.total');
+    checkAgentReservations({ ...info, total: info.total });
     this.checkReport(registration);
     if (info.id !== '') checkId(info.id, 'agent_info.id', 'GALAXY_E_AGENT_INVALID');
     const existing = info.id === '' ? undefined : this.ctx.agents.get(info.id);
@@ -53,6 +56,7 @@ export class AgentsController {
       tasks: existing?.tasks ?? new Set(),
       lastPong: Date.now(),
     };
+    this.ctx.hooks.agentAdmitting.call(agent.info);
     this.ctx.agents.set(id, agent);
     for (const fw of registration.frameworks) this.frameworks.adoptFromAgent(fw);
     const toKill = this.reconcileReportedTasks(agent, registration.tasks, reregistered);
@@ -63,6 +67,10 @@ export class AgentsController {
         total: agent.info.total,
         attributes: agent.info.attributes,
         pool: agent.info.pool,
+        reservations: agent.info.reservations.map((r) => ({
+          role: r.role,
+          resources: r.resources ?? emptyResources(),
+        })),
       },
       this.usedByFramework(agent),
     );
@@ -100,7 +108,7 @@ export class AgentsController {
     }
     const key = taskKey(status.frameworkId, status.taskId);
     const record = this.ctx.tasks.get(key);
-    const update: TaskStatus = { ...status, agentId: agent.info.id };
+    const update: TaskStatus = preemptedStatus(record, { ...status, agentId: agent.info.id });
     if (record) this.ctx.applyStatus(record, update);
     const completed = record ? undefined : this.ctx.completed.get(key);
     // A task forgotten early (its framework was torn down) still ends: record how.

@@ -17,7 +17,10 @@ import { AgentGatewayService } from '../proto/gen/galaxy/v1/agent.js';
 import { OperatorService } from '../proto/gen/galaxy/v1/operator.js';
 import { SchedulerService } from '../proto/gen/galaxy/v1/scheduler.js';
 import { Master } from './master.js';
+import { UserStore } from '../core/tenancy/users.js';
+import { loadAllocationTenancy } from './tenancy-registry.js';
 import type { MasterOptions } from './options.js';
+import { attachTenancyState } from './tenancy-state.js';
 
 /** Where the registry keeps role weights. */
 const WEIGHTS_KEY = '/galaxy/master/weights';
@@ -28,6 +31,8 @@ const AGENTS_PREFIX = '/galaxy/master/agents';
 export interface CandidateOptions extends MasterOptions {
   /** The coordinator URL (`zk://…` or `local:/dir`). */
   readonly coordinator: string;
+  /** Authenticate every call against the users in the coordinator (`galaxy master` does). */
+  readonly authenticate?: boolean;
 }
 
 /** A contending master. */
@@ -47,6 +52,8 @@ export class MasterCandidate {
   private poll?: NodeJS.Timeout;
   private reregisterDeadline?: NodeJS.Timeout;
   private markLost: () => void = () => undefined;
+  /** Stops watching the stored quotas. */
+  private unwatchQuotas: () => void = () => undefined;
 
   private constructor(
     private readonly options: CandidateOptions,
@@ -88,6 +95,7 @@ export class MasterCandidate {
     this.stopped = true;
     clearInterval(this.poll);
     clearTimeout(this.reregisterDeadline);
+    this.unwatchQuotas();
     await this.standby?.stop();
     await this.master?.stop();
     await this.leadership?.resign().catch(() => undefined);
@@ -112,7 +120,17 @@ export class MasterCandidate {
     await this.standby?.stop();
     this.standby = undefined;
     const allocator = await loadAllocator(this.options.allocator ?? 'drf', this.options.allocatorOptions ?? {});
-    const master = new Master(allocator, { ...this.options, listen: this.address }, this.log);
+    const users = this.options.authenticate ? await UserStore.open(this.coordinator) : undefined;
+    const master = new Master(
+      allocator,
+      {
+        ...this.options,
+        ...(users ? { users } : {}),
+        listen: this.address,
+        tenancyCoordinator: this.options.tenancyCoordinator ?? this.coordinator,
+      },
+      this.log,
+    );
     await this.loadRegistry(master);
     await master.start();
     this.master = master;
@@ -120,6 +138,7 @@ export class MasterCandidate {
     void leadership.lost.then(async () => {
       if (this.stopped) return;
       this.log.error({ address: this.address }, 'leadership lost: this master stops acting now');
+      this.unwatchQuotas();
       await master.stop();
       this.master = undefined;
       this.markLost();
@@ -133,6 +152,8 @@ export class MasterCandidate {
    * framework. Keeps the registry current as weights change and agents come and go.
    */
   private async loadRegistry(master: Master): Promise<void> {
+    await attachTenancyState(master, this.coordinator, this.log);
+    this.unwatchQuotas = await loadAllocationTenancy(this.coordinator, master, this.log);
     const stored = await this.coordinator.get(WEIGHTS_KEY);
     if (stored) {
       for (const { role, weight } of JSON.parse(stored.value) as { role: string; weight: number }[])

@@ -8,6 +8,7 @@ import type {
   Acknowledge,
   Decline,
   FrameworkMessage,
+  CallResponse,
   Kill,
   Reconcile,
   SchedulerCall,
@@ -18,12 +19,20 @@ import { isEmptyResources } from '../core/resources.js';
 import { isTerminal } from '../core/task-state.js';
 import { checkId, checkRole } from '../core/validate.js';
 import { planAccept } from './accept.js';
+import type { MasterAuthorization } from './authorization.js';
 import type { MasterContext } from './context.js';
+import type { Preemptor } from './preemptor.js';
 import { taskKey, type FrameworkConnection, type FrameworkRecord } from './records.js';
 
 /** Handles everything that comes from frameworks. */
 export class FrameworksController {
-  constructor(private readonly ctx: MasterContext) {}
+  /** Launch and kill checks of an authenticating master with tenancy state; none: everything is allowed. */
+  authorization?: MasterAuthorization;
+
+  constructor(
+    private readonly ctx: MasterContext,
+    private readonly preemptor?: Preemptor,
+  ) {}
 
   /** SUBSCRIBE: admits a new framework, or takes back one that names its id. */
   subscribe(requested: FrameworkInfo, connection: FrameworkConnection): FrameworkRecord {
@@ -134,8 +143,11 @@ export class FrameworksController {
     this.ctx.loop.trigger();
   }
 
-  /** Any call but SUBSCRIBE. Throws a coded error, changing nothing, on bad input. */
-  call(call: SchedulerCall): void {
+  /**
+   * Any call but SUBSCRIBE; returns what the call answers (PREEMPT's plan), if anything. Throws a
+   * coded error, changing nothing, on bad input.
+   */
+  call(call: SchedulerCall): CallResponse | undefined {
     const framework = this.ctx.frameworks.get(call.frameworkId);
     if (!framework?.connection) {
       throw new GalaxyError(
@@ -175,6 +187,9 @@ export class FrameworksController {
       case 'message':
         this.message(body.message);
         return;
+      case 'preempt':
+        if (!this.preemptor) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'this master does not preempt');
+        return { preemption: this.preemptor.preempt(framework, body.preempt) };
       case undefined:
         throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'the call is empty');
     }
@@ -195,6 +210,7 @@ export class FrameworksController {
     }
     const agent = this.ctx.agents.get(plan.agentId);
     if (!agent?.connection) throw new GalaxyError('GALAXY_E_OFFER_UNKNOWN', `agent ${plan.agentId} is not connected`);
+    this.authorization?.check(framework.principal, plan.agentId, 'container:create', id);
     for (const offer of plan.offers) this.ctx.offers.remove(offer.id);
     for (const info of plan.tasks) {
       const task: Task = {
@@ -206,6 +222,8 @@ export class FrameworksController {
         state: TaskState.TASK_STAGING,
         labels: info.labels,
         role: framework.info.role,
+        band: info.band,
+        revocable: info.revocable,
       };
       this.ctx.addTask(task);
       agent.connection.send({ message: { $case: 'runTask', runTask: { framework: framework.info, task: info } } });
@@ -242,6 +260,7 @@ export class FrameworksController {
         'GALAXY_E_TASK_UNKNOWN',
         `framework ${framework.info.id} has no live task "${kill.taskId.slice(0, 100)}"`,
       );
+    this.authorization?.check(framework.principal, record.task.agentId, 'container:remove', framework.info.id);
     if (!isTerminal(record.task.state)) this.ctx.killTask(record);
   }
 

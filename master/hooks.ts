@@ -3,13 +3,18 @@
  * taps these hooks; the master's own event trace is written as such a plugin.
  */
 import { SyncBailHook, SyncHook } from 'tapable';
-import type { FrameworkInfo, Offer, Task, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import type { AgentInfo, FrameworkInfo, Offer, Task, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import type { AgentRecord, FrameworkRecord } from './records.js';
 import type { RoleWeight } from '../allocators/allocator.js';
 
 /** Creates the master's frozen hooks object. */
 export function createMasterHooks() {
   return Object.freeze({
+    /**
+     * An agent is being admitted (registered or re-registered): taps may adjust its info (pool,
+     * attributes) before the allocator and offers see it. The machine registry taps it.
+     */
+    agentAdmitting: new SyncHook<[AgentInfo]>(['info']),
     /** An agent registered or re-registered. */
     agentAdded: new SyncHook<[AgentRecord, boolean]>(['agent', 'reregistered']),
     /** An agent's stream ended; it has until the re-registration timeout to come back. */

@@ -25,6 +25,18 @@ import { eventTracePlugin } from './plugins/event-trace.js';
 import { schedulerApi } from './scheduler-api.js';
 import { MasterView } from './view.js';
 import { UsageCollector } from './usage.js';
+import { serverAuthOptions } from '../core/auth/server.js';
+import { UserAdminService } from '../proto/gen/galaxy/v1/users.js';
+import { userAdminApi } from './user-admin-api.js';
+import { Accounting } from './accounting.js';
+import { Machines } from './machines.js';
+import { machinesOperatorApi } from './machines-api.js';
+import { eventsOperatorApi, MasterEventLog } from './events.js';
+import { Preemptor } from './preemptor.js';
+import { tenancyOperatorApi } from './tenancy-api.js';
+import { MasterAuthorization } from './authorization.js';
+import { ReservationBook } from './reservations.js';
+import { reservationApi } from './reservation-api.js';
 
 /** A running master. */
 export class Master {
@@ -36,7 +48,17 @@ export class Master {
   readonly view: MasterView;
   /** Gathers task usage from agents. */
   readonly usage: UsageCollector;
-  private readonly server = new Server();
+  /** Pools, labels and modes of agents. */
+  readonly machines: Machines;
+  /** The ledger of resource-seconds per user and pool. */
+  readonly accounting: Accounting;
+  /** What the master did on its own (preemptions), for `galaxy events`. */
+  readonly events = new MasterEventLog();
+  /** PREEMPT: victims, set-asides, rate limit. */
+  readonly preemptor: Preemptor;
+  /** Dynamic reservations (galaxy reserve/unreserve), re-applied when agents register. */
+  readonly reservations: ReservationBook;
+  private readonly server: Server;
   private readonly loop: AllocationLoop;
   private boundAddress = '';
 
@@ -46,19 +68,39 @@ export class Master {
     readonly log: Logger,
   ) {
     this.hooks = createMasterHooks();
+    // With an authenticator every call needs a valid bearer token; with a user store, admins manage users here.
+    const authenticate = options.auth?.authenticate ?? options.users?.authenticate;
+    this.server = new Server(serverAuthOptions(authenticate && { ...options.auth, authenticate }));
+    if (options.users) this.server.addService(UserAdminService, userAdminApi(options.users));
     const timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.loop = new AllocationLoop(() => {
       this.allocate();
     }, timings.allocationIntervalMs);
     this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop);
-    this.frameworks = new FrameworksController(this.ctx);
+    this.preemptor = new Preemptor(this.ctx, this.events);
+    this.reservations = new ReservationBook(this.ctx);
+    this.frameworks = new FrameworksController(this.ctx, this.preemptor);
     this.agents = new AgentsController(this.ctx, this.frameworks);
-    this.view = new MasterView(this.ctx);
+    // Authorities apply to frameworks only when callers are authenticated and grants are stored.
+    if (authenticate && options.tenancyCoordinator)
+      this.frameworks.authorization = new MasterAuthorization(
+        options.tenancyCoordinator,
+        (agentId) => this.ctx.agents.get(agentId)?.info.pool,
+      );
+    this.machines = new Machines(this.ctx, (agent) => this.agents.usedByFramework(agent));
+    this.view = new MasterView(this.ctx, this.machines);
     for (const plugin of [eventTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
     this.usage = new UsageCollector(this.ctx);
+    this.accounting = new Accounting(this.ctx, this.usage, options.accounting);
     this.server.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log));
     this.server.addService(SchedulerService, schedulerApi(this.frameworks));
-    this.server.addService(OperatorService, operatorApi(this.view, allocator, this.usage, this.hooks));
+    this.server.addService(OperatorService, {
+      ...operatorApi(this.view, allocator, this.usage, this.hooks, this.frameworks.authorization),
+      ...machinesOperatorApi(this.machines, this.accounting),
+      ...eventsOperatorApi(this.events),
+      ...tenancyOperatorApi(options.tenancyCoordinator),
+      ...reservationApi(this.reservations),
+    });
   }
 
   /** `host:port` the master listens on. */
@@ -68,6 +110,7 @@ export class Master {
 
   /** Binds the gRPC server and starts allocating. */
   async start(): Promise<void> {
+    await this.frameworks.authorization?.load();
     const port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(this.options.listen, ServerCredentials.createInsecure(), (error, bound) => {
         if (error)
@@ -77,6 +120,7 @@ export class Master {
     });
     this.boundAddress = boundAddress(this.options.listen, port);
     this.loop.start();
+    this.accounting.startTimers();
     this.log.info(
       { address: this.boundAddress, allocator: this.allocator.name, master: this.ctx.masterId },
       'master started',
@@ -106,7 +150,9 @@ export class Master {
 
   /** Stops serving: closes every stream and timer. Agents keep their tasks. */
   async stop(): Promise<void> {
+    this.frameworks.authorization?.close();
     this.loop.stop();
+    this.accounting.stop();
     this.ctx.offers.clear();
     this.ctx.masterUpdates.stop();
     for (const agent of this.ctx.agents.values()) {
@@ -142,6 +188,7 @@ export class Master {
       resources: allocation.resources,
       attributes: agent.info.attributes,
       pool: agent.info.pool,
+      ...(allocation.reservedRole === undefined ? {} : { reservedRole: allocation.reservedRole }),
     };
   }
 }

@@ -1,7 +1,6 @@
 /**
  * gRPC adapter of the Operator service: what the CLI and the console read and set.
  */
-import type { OperatorServer } from '../proto/gen/galaxy/v1/operator.js';
 import { GalaxyError } from '../core/errors.js';
 import { toGrpcStatus, unaryHandler } from '../core/grpc-errors.js';
 import { checkRole } from '../core/validate.js';
@@ -9,6 +8,10 @@ import type { MasterView } from './view.js';
 import type { Allocator } from '../allocators/allocator.js';
 import type { UsageCollector } from './usage.js';
 import type { MasterHooks } from './hooks.js';
+import type { MachinesOperator, OperatorServerWithout } from './machines-api.js';
+import type { TenancyOperator } from './tenancy-api.js';
+import type { MasterAuthorization } from './authorization.js';
+import { unaryAsCaller } from '../core/auth/caller.js';
 
 /** Builds the Operator implementation. */
 export function operatorApi(
@@ -16,11 +19,17 @@ export function operatorApi(
   allocator: Allocator,
   usage: UsageCollector,
   hooks: MasterHooks,
-): OperatorServer {
+  authorization?: MasterAuthorization,
+): OperatorServerWithout<
+  keyof MachinesOperator | keyof TenancyOperator | 'listEvents' | 'reserveResources' | 'unreserveResources'
+> {
   return {
     listAgents: unaryHandler(() => ({ agents: view.agents() })),
     listFrameworks: unaryHandler(() => ({ frameworks: view.frameworks() })),
-    listTasks: unaryHandler((request) => ({ tasks: view.tasks(request.frameworkId) })),
+    listTasks: unaryAsCaller((request, caller) => {
+      const tasks = view.tasks(request.frameworkId);
+      return { tasks: authorization ? tasks.filter(authorization.taskFilter(caller)) : tasks };
+    }),
     getUsage: (call, callback) => {
       usage.collect(call.request.frameworkId).then(
         (tasks) => {

@@ -4,6 +4,7 @@
 import type { AgentInfo, FrameworkInfo, Resources, Task } from '../proto/gen/galaxy/v1/common.js';
 import type { MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
 import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
+import type { Principal } from '../core/auth/principal.js';
 
 /** One gRPC stream to a peer: messages go out until either side closes it. */
 export class Connection<T> {
@@ -53,6 +54,8 @@ export interface AgentRecord {
 export interface FrameworkRecord {
   readonly info: FrameworkInfo;
   connection?: FrameworkConnection;
+  /** Who subscribed it (authenticating masters): the framework launches and kills as this principal. */
+  principal?: Principal;
   active: boolean;
   suppressed: boolean;
   readonly tasks: Set<string>;
@@ -65,6 +68,8 @@ export interface TaskRecord {
   task: Task;
   /** A KILL arrived while the agent was away; sent when it re-registers. */
   killRequested: boolean;
+  /** Set when a preemption kills it: its end is reported with reason `preempted` and this message. */
+  preemptedBy?: string;
 }
 
 /** The key of a task: task ids are unique per framework. */

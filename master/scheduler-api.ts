@@ -11,6 +11,7 @@ import type {
 } from '../proto/gen/galaxy/v1/scheduler.js';
 import { GalaxyError } from '../core/errors.js';
 import { toGrpcStatus } from '../core/grpc-errors.js';
+import { principalOf } from '../core/auth/principal.js';
 import type { FrameworksController } from './frameworks.js';
 import { Connection, type FrameworkConnection, type FrameworkRecord } from './records.js';
 
@@ -31,6 +32,7 @@ export function schedulerApi(frameworks: FrameworksController): SchedulerServer 
         const info = stream.request.frameworkInfo;
         if (!info) throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'SUBSCRIBE carries no framework_info');
         framework = frameworks.subscribe(info, connection);
+        framework.principal = principalOf(stream);
       } catch (error) {
         connection.markClosed();
         // grpc-js ends a server stream with the status of an emitted error.
@@ -40,8 +42,7 @@ export function schedulerApi(frameworks: FrameworksController): SchedulerServer 
     },
     call(call: ServerUnaryCall<SchedulerCall, CallResponse>, callback: sendUnaryData<CallResponse>): void {
       try {
-        frameworks.call(call.request);
-        callback(null, {});
+        callback(null, frameworks.call(call.request) ?? {});
       } catch (error) {
         callback(toGrpcStatus(error));
       }

@@ -6,10 +6,14 @@ import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/oper
 import { addResources, emptyResources } from '../core/resources.js';
 import { isTerminal } from '../core/task-state.js';
 import type { MasterContext } from './context.js';
+import type { Machines } from './machines.js';
 
 /** Builds operator summaries from the master's context. */
 export class MasterView {
-  constructor(private readonly ctx: MasterContext) {}
+  constructor(
+    private readonly ctx: MasterContext,
+    private readonly machines?: Pick<Machines, 'modeOf' | 'labelsOf'>,
+  ) {}
 
   /** Every agent with what is used and offered on it. */
   agents(): AgentSummary[] {
@@ -20,6 +24,9 @@ export class MasterView {
       active: agent.active,
       registeredAt: agent.registeredAt / 1000,
       tasks: this.liveTasks(agent.tasks).length,
+      mode: this.machines?.modeOf(agent.info.id) ?? 'online',
+      labels: this.machines?.labelsOf(agent.info.id) ?? [],
+      reservations: this.ctx.allocator.reservations(agent.info.id),
     }));
   }
 

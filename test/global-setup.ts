@@ -4,7 +4,8 @@
  * developer's own `galaxy up`) is not the suite's and is ignored.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { findTokens } from '../core/auth/tokens.js';
 
 const HIERARCHIES = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/freezer', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/cpu'];
 
@@ -50,4 +51,27 @@ export function teardown(): void {
     console.error(`FAIL: the suite left these behind:\n${left.join('\n')}`);
     process.exitCode = 1;
   }
+  auditLogs();
+}
+
+/**
+ * Every process of the suite logged into one file (vitest.config.ts): no token may appear in it.
+ * The check only counts when the file holds the logs of the daemons that handled those tokens.
+ */
+function auditLogs(): void {
+  const file = process.env.GALAXY_SUITE_LOG;
+  if (!file || !existsSync(file)) return; // a developer watching logs on the terminal, or a partial run
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const leaked = findTokens(text);
+  if (leaked.length > 0) {
+    console.error(
+      `FAIL: ${leaked.length} token(s) appear in the suite's logs (${file}); first: ${leaked[0]?.slice(0, 8)}…`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  const components = new Set(lines.map((l) => /"name":"([^"]+)"/.exec(l)?.[1]).filter(Boolean));
+  console.error(`log audit: ${lines.length} log lines from ${components.size} components, no token in them`);
+  rmSync(file, { force: true });
 }

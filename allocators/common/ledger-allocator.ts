@@ -5,6 +5,7 @@
  */
 import type { Resources } from '../../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from '../../core/errors.js';
+import { emptyResources } from '../../core/resources.js';
 import { checkRole } from '../../core/validate.js';
 import type {
   Allocation,
@@ -12,23 +13,34 @@ import type {
   AllocatorAgent,
   AllocatorFramework,
   AllocatorOptions,
+  Quota,
   RefuseFilter,
+  RoleQuota,
+  RoleResources,
   RoleWeight,
 } from '../allocator.js';
 import { Ledger, SCALAR_COUNT, type FrameworkEntry, type LedgerListener } from './ledger.js';
+import { QuotaBook } from './quota.js';
 
 /** Bookkeeping shared by all built-in allocators. */
 export abstract class LedgerAllocator implements Allocator, LedgerListener {
   abstract readonly name: string;
   protected readonly ledger: Ledger;
   protected readonly roleWeights = new Map<string, number>();
+  /** Quotas set through {@link LedgerAllocator.setQuota}; policies that honour them read it. */
+  protected readonly quotaBook = new QuotaBook();
 
   constructor(options: AllocatorOptions) {
     this.ledger = new Ledger(options, this);
   }
 
   abstract allocate(): Allocation[];
-  abstract allocationChanged(framework: FrameworkEntry, delta: Float64Array, allocations: number): void;
+  abstract allocationChanged(
+    framework: FrameworkEntry,
+    delta: Float64Array,
+    allocations: number,
+    unreservedDelta: Float64Array,
+  ): void;
   abstract totalsChanged(totals: Float64Array): void;
   /** Called after a framework joined the ledger. */
   protected abstract frameworkAdded(framework: FrameworkEntry): void;
@@ -121,6 +133,35 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
     this.weightChanged(role, weight);
   }
 
+  setQuota(role: string, quota: Quota): void {
+    this.quotaBook.set(role, quota);
+  }
+
+  removeQuota(role: string): void {
+    this.quotaBook.remove(role);
+  }
+
+  quotas(): RoleQuota[] {
+    return this.quotaBook.list();
+  }
+
+  reserve(agentId: string, role: string, resources: Resources): void {
+    this.ledger.reserve(agentId, role, resources);
+  }
+
+  unreserve(agentId: string, role: string, resources: Resources): void {
+    this.ledger.unreserve(agentId, role, resources);
+  }
+
+  reservations(agentId: string): RoleResources[] {
+    return this.ledger.agentById.get(agentId)?.reserved.list() ?? [];
+  }
+
+  /** True when quotas or reservations exist: a pass must run the tenancy stages. */
+  protected get tenancyActive(): boolean {
+    return this.quotaBook.size > 0 || this.ledger.reservingAgents > 0;
+  }
+
   weights(): RoleWeight[] {
     return [...this.roleWeights].map(([role, weight]) => ({ role, weight }));
   }
@@ -134,5 +175,12 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
       if (total > 0) share = Math.max(share, (framework.allocated[i] ?? 0) / total);
     }
     return share / (this.roleWeights.get(framework.role) ?? 1);
+  }
+
+  setAside(frameworkId: string, agentId: string): Resources {
+    const framework = this.ledger.framework(frameworkId);
+    const agent = this.ledger.agent(agentId);
+    if (!agent.free.some((v) => v > 0) && agent.freePorts.length === 0) return emptyResources();
+    return this.ledger.allocateAll(framework, agent);
   }
 }

@@ -12,13 +12,15 @@
  * deactivated in their role's sorter, and a role with no offerable framework in the role sorter,
  * so the walk never visits them.
  *
- * Quota guarantees and limits and reservations are not enforced yet; `tenancy.ts` describes the
- * stages they add around the walk in {@link DrfAllocator.allocate}.
+ * While a quota or a reservation exists, a pass runs the tenancy stages of `tenancy.ts`
+ * instead (reservations, guarantees first, fair share cut to limits); the role sorter then
+ * shares out only unreserved resources.
  */
 import type { Allocation, AllocatorOptions } from '../allocator.js';
 import { LedgerAllocator } from '../common/ledger-allocator.js';
-import type { AgentEntry, FrameworkEntry } from '../common/ledger.js';
+import { SCALAR_COUNT, type AgentEntry, type FrameworkEntry } from '../common/ledger.js';
 import { DrfSorter } from './sorter.js';
+import { TenancyWalk } from './tenancy.js';
 
 /** Hierarchical weighted DRF. */
 export class DrfAllocator extends LedgerAllocator {
@@ -29,6 +31,8 @@ export class DrfAllocator extends LedgerAllocator {
   private readonly frameworkSorters = new Map<string, DrfSorter>();
   /** Agent indexes of one pass, reused so a pass allocates no array of its own. */
   private readonly order: number[] = [];
+  private readonly unreservedTotals = new Float64Array(SCALAR_COUNT);
+  private readonly tenancy: TenancyWalk;
   // State of the current walk, in fields so that the two acceptors below are created once and
   // the hot loop creates no closures.
   private agent: AgentEntry | undefined;
@@ -47,6 +51,7 @@ export class DrfAllocator extends LedgerAllocator {
 
   constructor(options: AllocatorOptions = {}) {
     super(options);
+    this.tenancy = new TenancyWalk(this.ledger, this.quotaBook, this.roles, this.frameworkSorters);
   }
 
   allocate(): Allocation[] {
@@ -57,8 +62,11 @@ export class DrfAllocator extends LedgerAllocator {
     order.length = 0;
     for (const agent of agents) if (agent && this.ledger.allocatable(agent)) order.push(agent.index);
     shuffle(order);
+    if (this.tenancyActive) {
+      this.tenancy.run(order, out);
+      return out;
+    }
     this.now = this.ledger.now();
-    // Tenancy stages 1 and 2 (reservations, guarantees) will run here, before the fair-share walk.
     for (const index of order) {
       const agent = agents[index];
       if (!agent) continue;
@@ -67,7 +75,6 @@ export class DrfAllocator extends LedgerAllocator {
       if (this.roles.first(this.acceptRole) === undefined) continue;
       const framework = this.pickedFramework();
       if (!framework) continue;
-      // Tenancy stage 3 will cut this to the role's headroom under its quota limit.
       out.push({ frameworkId: framework.id, agentId: agent.id, resources: this.ledger.allocateAll(framework, agent) });
     }
     this.agent = undefined;
@@ -75,13 +82,22 @@ export class DrfAllocator extends LedgerAllocator {
     return out;
   }
 
-  allocationChanged(framework: FrameworkEntry, delta: Float64Array, allocations: number): void {
+  allocationChanged(
+    framework: FrameworkEntry,
+    delta: Float64Array,
+    allocations: number,
+    unreservedDelta: Float64Array,
+  ): void {
     this.frameworkSorters.get(framework.role)?.update(framework.id, delta, allocations);
-    this.roles.update(framework.role, delta, allocations);
+    // Across roles only unreserved resources are shared out fairly.
+    this.roles.update(framework.role, unreservedDelta, allocations);
   }
 
   totalsChanged(totals: Float64Array): void {
-    this.roles.setTotal(totals);
+    const reserved = this.ledger.reservedTotals;
+    for (let i = 0; i < SCALAR_COUNT; i++)
+      this.unreservedTotals[i] = Math.max(0, (totals[i] ?? 0) - (reserved[i] ?? 0));
+    this.roles.setTotal(this.unreservedTotals);
     for (const sorter of this.frameworkSorters.values()) sorter.setTotal(totals);
   }
 

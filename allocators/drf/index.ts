@@ -6,7 +6,7 @@ import { DrfAllocator } from './drf-allocator.js';
 
 export { DrfAllocator } from './drf-allocator.js';
 export { DrfSorter, type DrfSorterOptions } from './sorter.js';
-export type { Reservation, RoleQuota, TenancyPolicy } from './tenancy.js';
+export { TenancyWalk } from './tenancy.js';
 
 /** The plugin object the loader finds under the name `drf`. */
 export const plugin: AllocatorPlugin = {

@@ -14,6 +14,8 @@ export interface FleetOptions {
   /** The master: a coordinator URL here. */
   readonly master: string;
   readonly tasksPerAgent: number;
+  /** A user's token: the masters authenticate. */
+  readonly token?: string;
 }
 
 /** A framework keeping `tasksPerAgent` tasks running on every agent it is offered. */
@@ -32,6 +34,7 @@ export class Fleet {
     this.driver = new SchedulerDriver({
       master: options.master,
       framework: { name: 'bench-failover', failoverTimeoutS: 600 },
+      token: options.token,
       logger: createLogger('framework:bench-failover', 'silent'),
       scheduler: {
         subscribed: (_d, info) => {

@@ -4,6 +4,7 @@
  * a short reconnect backoff, so a master that just started listening is seen at once rather than
  * after grpc-js' default 1 s backoff.
  */
+import { clientOptions } from '../../core/auth/client.js';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { isGalaxyError } from '../../core/errors.js';
 import { callUnary } from '../../core/grpc-errors.js';
@@ -23,12 +24,19 @@ const CALL_TIMEOUT_MS = 1000;
 export class Probe {
   private readonly client: OperatorClient;
 
-  constructor(readonly address: string) {
-    this.client = new OperatorClient(address, credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.initial_reconnect_backoff_ms': 20,
-      'grpc.max_reconnect_backoff_ms': 100,
-    });
+  constructor(
+    readonly address: string,
+    token?: string,
+  ) {
+    this.client = new OperatorClient(
+      address,
+      credentials.createInsecure(),
+      clientOptions(token, {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.initial_reconnect_backoff_ms': 20,
+        'grpc.max_reconnect_backoff_ms': 100,
+      }),
+    );
   }
 
   private options(): { deadline: number } {

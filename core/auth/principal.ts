@@ -38,7 +38,10 @@ export function bearerToken(metadata: Metadata): string | undefined {
 
 const principals = new WeakMap<object, Principal>();
 
-/** Records the principal of a call (the server interceptor does this). */
+/**
+ * Records the principal of a call (the server interceptor does this, keyed by the call's request
+ * metadata, which is the very object handlers see as `call.metadata`).
+ */
 export function setPrincipal(call: object, principal: Principal): void {
   principals.set(call, principal);
 }
@@ -48,7 +51,7 @@ export function setPrincipal(call: object, principal: Principal): void {
  * to through `authenticate`, else {@link OPEN_PRINCIPAL} when the server is open.
  */
 export function principalOf(call: { metadata: Metadata }, authenticate?: Authenticator): Principal | undefined {
-  const recorded = principals.get(call);
+  const recorded = principals.get(call) ?? principals.get(call.metadata);
   if (recorded) return recorded;
   if (!authenticate) return OPEN_PRINCIPAL;
   const token = bearerToken(call.metadata);

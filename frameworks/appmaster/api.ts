@@ -2,6 +2,9 @@
  * The AppMaster's gRPC API: the user verbs (`galaxy job …`) and the pull API of its AppWorkers,
  * on one port.
  */
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { callerOf } from '../../core/auth/caller.js';
+import type { Authenticator, Principal } from '../../core/auth/principal.js';
 import { GalaxyError } from '../../core/errors.js';
 import { unaryHandler as grpcUnaryHandler } from '../../core/grpc-errors.js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
@@ -22,41 +25,65 @@ import {
   type SubmitJobRequest,
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { AppMaster } from './appmaster.js';
+import { checkPullCaller, withPodTokens } from './pod-tokens.js';
 
 /**
  * Serves both services of `appmaster` on `listen`. While `standby()` returns a string (the
- * leader's address, or '' when unknown) every call is refused with GALAXY_E_NOT_LEADER.
+ * leader's address, or '' when unknown) every call is refused with GALAXY_E_NOT_LEADER. Each
+ * verb runs as the call's principal ({@link principalOf}: the one the authenticating interceptor
+ * recorded, else the one `authenticate` makes of its token, else the open server's admin; see
+ * `callerOf`).
  */
 export function serveAppMasterApi(
   appmaster: AppMaster,
   listen: string,
   standby: () => string | undefined = () => undefined,
+  authenticate?: Authenticator,
 ): Promise<ServingApi> {
-  const unaryHandler = <Req, Res>(handler: (request: Req) => Res | Promise<Res>) =>
-    grpcUnaryHandler<Req, Res>((request) => {
-      const leader = standby();
-      if (leader !== undefined)
-        throw new GalaxyError(
-          'GALAXY_E_NOT_LEADER',
-          `this AppMaster is a standby; the leader is ${leader === '' ? 'not elected yet' : leader}`,
-        );
-      return handler(request);
-    });
-  return serveGrpc('AppMaster API', listen, (server) => {
-    server.addService(AppMasterService, {
-      submitJob: unaryHandler<SubmitJobRequest, JobStatus>((r) => appmaster.submit(r.specJson)),
-      updateJob: unaryHandler<SubmitJobRequest, JobStatus>((r) => appmaster.updateJob(r.specJson)),
-      scaleJob: unaryHandler<ScaleJobRequest, JobStatus>((r) => appmaster.scale(r.name, r.replicas)),
-      controlUpdate: unaryHandler<ControlUpdateRequest, JobStatus>((r) => appmaster.control(r.name, r.control)),
-      stopJob: unaryHandler<JobRequest, JobStatus>((r) => appmaster.stop(r.name)),
-      removeJob: unaryHandler<JobRequest, JobStatus>((r) => appmaster.remove(r.name)),
-      recoverPod: unaryHandler<PodRequest, JobStatus>((r) => appmaster.recoverPod(r.name, r.podId)),
-      execPod: unaryHandler<ExecPodRequest, ExecResult>((r) => appmaster.exec(r.name, r.podId, r.command, r.timeoutS)),
-      listJobs: unaryHandler<ListJobsRequest, ListJobsResponse>(() => ({ jobs: appmaster.list() })),
-      showJob: unaryHandler<JobRequest, JobStatus>((r) => appmaster.show(r.name)),
-    });
-    server.addService(AppWorkerPullService, {
-      pull: unaryHandler<PullRequest, PullResponse>((r) => appmaster.pull(r)),
-    });
-  });
+  // With an authenticator every call needs a token: users' for the verbs, a pod's own for its pulls.
+  const auth = authenticate && { authenticate: withPodTokens(authenticate, (sha256) => appmaster.podOfToken(sha256)) };
+  const unaryHandler =
+    <Req, Res>(handler: (request: Req, caller: Principal) => Res | Promise<Res>) =>
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+      grpcUnaryHandler<Req, Res>((request) => {
+        const leader = standby();
+        if (leader !== undefined)
+          throw new GalaxyError(
+            'GALAXY_E_NOT_LEADER',
+            `this AppMaster is a standby; the leader is ${leader === '' ? 'not elected yet' : leader}`,
+          );
+        return handler(request, callerOf(call, authenticate));
+      })(call, callback);
+    };
+  return serveGrpc(
+    'AppMaster API',
+    listen,
+    (server) => {
+      server.addService(AppMasterService, {
+        submitJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.submit(r.specJson, caller)),
+        updateJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.updateJob(r.specJson, caller)),
+        scaleJob: unaryHandler<ScaleJobRequest, JobStatus>((r, caller) => appmaster.scale(r.name, r.replicas, caller)),
+        controlUpdate: unaryHandler<ControlUpdateRequest, JobStatus>((r, caller) =>
+          appmaster.control(r.name, r.control, caller),
+        ),
+        stopJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.stop(r.name, caller)),
+        removeJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.remove(r.name, caller)),
+        recoverPod: unaryHandler<PodRequest, JobStatus>((r, caller) => appmaster.recoverPod(r.name, r.podId, caller)),
+        execPod: unaryHandler<ExecPodRequest, ExecResult>((r, caller) =>
+          appmaster.exec(r.name, r.podId, r.command, r.timeoutS, caller),
+        ),
+        listJobs: unaryHandler<ListJobsRequest, ListJobsResponse>(async (_r, caller) => ({
+          jobs: await appmaster.list(caller),
+        })),
+        showJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.show(r.name, caller)),
+      });
+      server.addService(AppWorkerPullService, {
+        pull: unaryHandler<PullRequest, PullResponse>((r, caller) => {
+          checkPullCaller(caller, r.job, r.podId);
+          return appmaster.pull(r);
+        }),
+      });
+    },
+    auth,
+  );
 }

@@ -6,6 +6,7 @@
  * All state changes happen on the Node event loop in small synchronous steps, so the verbs, the
  * scheduler events, the pulls and the tick never interleave inside one step.
  */
+import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -22,7 +23,9 @@ import {
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
+import { JobTenancy } from '../sdk/tenancy.js';
 import { nextAction } from './actions.js';
+import { jobFootprint, KeyedSerial, ownerOf, specFootprint } from './admission.js';
 import { PullHolds } from './holds.js';
 import { JobState } from './job-state.js';
 import { NamingPublisher } from './naming-publisher.js';
@@ -34,7 +37,11 @@ import type { JobSpec } from './spec/schema.js';
 import { jobStatus } from './status.js';
 import { JobStore } from './store.js';
 import { newTaskId, podTask, type WorkerLaunch } from './task.js';
+import { newToken, tokenHash } from '../../core/auth/tokens.js';
 import { newUpdate, planUpdate } from './update.js';
+import { planDrain } from './drain.js';
+import { PodPreemption } from './preemption.js';
+import { PREEMPTED_REASON } from '../../core/bands.js';
 
 /** How an AppMaster runs. */
 export interface AppMasterOptions {
@@ -46,6 +53,8 @@ export interface AppMasterOptions {
   readonly pullIntervalMs?: number;
   /** The clock (tests). */
   readonly now?: () => number;
+  /** Authorities and quotas; default: those stored in `coordinator`. */
+  readonly tenancy?: JobTenancy;
 }
 
 /** Longest a pull is held open waiting for a change. */
@@ -67,9 +76,17 @@ export class AppMaster implements Scheduler {
   private readonly naming: NamingPublisher;
   private driver: SchedulerDriver | undefined;
   private readonly gate = new OfferGate();
+  /** Agents an operator drains: their pods move away at each job's deploy pace (drain.ts). */
+  private readonly draining = new Set<string>();
   private timer?: NodeJS.Timeout;
+  /** Preemption requests of pods pending for lack of resources (preemption.ts). */
+  private preemption?: PodPreemption;
+  private readonly tenancy: JobTenancy;
+  /** A job's verbs run one at a time (admission, then change). */
+  private readonly serial = new KeyedSerial();
 
   constructor(private readonly options: AppMasterOptions) {
+    this.tenancy = options.tenancy ?? new JobTenancy(options.coordinator, 'appmaster');
     this.store = new JobStore(options.coordinator, options.log);
     this.naming = new NamingPublisher(options.coordinator, options.log);
     this.log = options.log;
@@ -105,137 +122,185 @@ export class AppMaster implements Scheduler {
   }
 
   // ── verbs ──────────────────────────────────────────────────────────────────────────────────
+  // Every verb takes its caller (OPEN_PRINCIPAL, an admin, when the server does not
+  // authenticate), checks the caller's authority on the job's pool and admits the job's
+  // footprint to its owner's quota before it changes anything: a refusal leaves no trace.
 
-  /** Admits a new job: validated, stored, then its pods wait for offers. */
-  async submit(specJson: string): Promise<JobStatus> {
+  /** Admits a new job: authorized, admitted to its owner's quota, stored, then its pods wait for offers. */
+  async submit(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     const spec = parseJobSpec(specJson, 'spec');
-    if (this.jobs.has(spec.name))
-      throw new GalaxyError('GALAXY_E_JOB_DUPLICATE', `job ${spec.name} exists; use "galaxy job update" to change it`);
-    const record: JobRecord = {
-      name: spec.name,
-      revision: 1,
-      specs: { 1: spec },
-      state: 'running',
-      submittedAt: this.now(),
-      update: undefined,
-      pods: [],
-      nextIndex: 0,
-      hostFailures: {},
-    };
-    const job = new JobState(record);
-    this.jobs.set(spec.name, job);
-    this.reconcileReplicas(job);
-    await this.store.save(record);
-    this.log.info({ job: spec.name, replicas: spec.replicas, version: spec.package.version }, 'job submitted');
-    this.gate.want();
-    return this.show(spec.name);
+    return this.serial.run(spec.name, async () => {
+      const duplicate = () =>
+        new GalaxyError('GALAXY_E_JOB_DUPLICATE', `job ${spec.name} exists; use "galaxy job update" to change it`);
+      if (this.jobs.has(spec.name)) throw duplicate();
+      await this.tenancy.authorize(caller, spec.pool, 'job:create');
+      await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
+      if (this.jobs.has(spec.name)) throw duplicate();
+      const record: JobRecord = {
+        name: spec.name,
+        revision: 1,
+        specs: { 1: spec },
+        state: 'running',
+        submittedAt: this.now(),
+        update: undefined,
+        pods: [],
+        nextIndex: 0,
+        hostFailures: {},
+        owner: caller.user,
+      };
+      const job = new JobState(record);
+      this.jobs.set(spec.name, job);
+      this.reconcileReplicas(job);
+      await this.store.save(record);
+      this.log.info(
+        { job: spec.name, replicas: spec.replicas, version: spec.package.version, owner: caller.user },
+        'job submitted',
+      );
+      this.gate.want();
+      return this.status(spec.name);
+    });
   }
 
   /**
    * A new spec for a job. A change of package, commands or data rolls out in place; a change of
-   * resources rolls out by replacing containers; replicas and policies apply at once.
+   * resources rolls out by replacing containers; replicas and policies apply at once. The owner's
+   * claim becomes the larger of the old and the new revision, per resource.
    */
-  async updateJob(specJson: string): Promise<JobStatus> {
+  async updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     const spec = parseJobSpec(specJson, 'spec');
-    const job = this.job(spec.name);
-    const change = classifyChange(job.spec, spec);
-    const record = job.record;
-    if (change.kind === 'none' || change.kind === 'scale') {
-      record.specs[record.revision] = spec;
-    } else {
-      if (record.update)
-        throw new GalaxyError(
-          'GALAXY_E_JOB_STATE',
-          `job ${spec.name} is being updated to revision ${record.update.to}; continue, cancel or roll it back first`,
-        );
-      const next = Math.max(...Object.keys(record.specs).map(Number)) + 1;
-      record.specs[next] = spec;
-      record.update = newUpdate(record.revision, next, change.kind, this.now());
-      record.revision = next;
-      this.log.info({ job: spec.name, revision: next, kind: change.kind, fields: change.fields }, 'update started');
-    }
-    record.state = 'running';
-    this.reconcileReplicas(job);
-    this.stepUpdate(job);
-    await this.save(job);
-    return this.show(spec.name);
+    return this.serial.run(spec.name, async () => {
+      const job = this.job(spec.name);
+      const record = job.record;
+      const change = classifyChange(job.spec, spec);
+      const revises = change.kind !== 'none' && change.kind !== 'scale';
+      const busy = () => {
+        if (revises && record.update)
+          throw new GalaxyError(
+            'GALAXY_E_JOB_STATE',
+            `job ${spec.name} is being updated to revision ${record.update.to}; continue, cancel or roll it back first`,
+          );
+      };
+      busy();
+      await this.tenancy.authorize(caller, job.spec.pool, 'job:update');
+      if (spec.pool !== job.spec.pool) await this.tenancy.authorize(caller, spec.pool, 'job:create');
+      await this.tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
+      busy();
+      if (change.kind === 'none' || change.kind === 'scale') {
+        record.specs[record.revision] = spec;
+      } else {
+        const next = Math.max(...Object.keys(record.specs).map(Number)) + 1;
+        record.specs[next] = spec;
+        record.update = newUpdate(record.revision, next, change.kind, this.now());
+        record.revision = next;
+        this.log.info({ job: spec.name, revision: next, kind: change.kind, fields: change.fields }, 'update started');
+      }
+      record.state = 'running';
+      this.reconcileReplicas(job);
+      this.stepUpdate(job);
+      await this.save(job);
+      return this.status(spec.name);
+    });
   }
 
-  /** Sets the number of pods. */
-  async scale(name: string, replicas: number): Promise<JobStatus> {
+  /** Sets the number of pods, admitted to the owner's quota first. */
+  async scale(name: string, replicas: number, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     if (!Number.isInteger(replicas) || replicas < 0 || replicas > 10_000)
       throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be 0..10000, not ${replicas}`);
-    const job = this.job(name);
-    job.record.specs[job.record.revision] = { ...job.spec, replicas };
-    job.record.state = 'running';
-    this.reconcileReplicas(job);
-    await this.save(job);
-    return this.show(name);
+    return this.serial.run(name, async () => {
+      const job = this.job(name);
+      await this.tenancy.authorize(caller, job.spec.pool, 'job:update');
+      await this.tenancy.admit(ownerOf(job.record), name, jobFootprint(Object.values(job.record.specs), replicas));
+      job.record.specs[job.record.revision] = { ...job.spec, replicas };
+      job.record.state = 'running';
+      this.reconcileReplicas(job);
+      await this.save(job);
+      return this.status(name);
+    });
   }
 
   /** Pause, continue, roll back or cancel the job's rolling update. */
-  async control(name: string, control: UpdateControl): Promise<JobStatus> {
-    const job = this.job(name);
-    const update = job.record.update;
-    if (control === UpdateControl.UPDATE_ROLLBACK) {
-      this.rollback(job, 'by user');
-    } else {
-      if (!update) throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${name} has no update in progress`);
-      if (control === UpdateControl.UPDATE_PAUSE) {
-        update.paused = true;
-        update.pausedReason = 'by user';
-      } else if (control === UpdateControl.UPDATE_CONTINUE) {
-        if (!update.paused) throw new GalaxyError('GALAXY_E_JOB_STATE', `the update of job ${name} is not paused`);
-        if (update.pausedReason.startsWith('breakpoint')) update.breakpointPassed = true;
-        if (update.pausedReason === 'max failures') update.failed = [];
-        update.paused = false;
-        update.pausedReason = '';
-      } else if (control === UpdateControl.UPDATE_CANCEL) {
-        job.record.update = undefined;
+  async control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.job(name);
+      await this.tenancy.authorize(caller, job.spec.pool, 'job:update');
+      const update = job.record.update;
+      if (control === UpdateControl.UPDATE_ROLLBACK) {
+        this.rollback(job, 'by user');
       } else {
-        throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'control must be pause, continue, rollback or cancel');
+        if (!update) throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${name} has no update in progress`);
+        if (control === UpdateControl.UPDATE_PAUSE) {
+          update.paused = true;
+          update.pausedReason = 'by user';
+        } else if (control === UpdateControl.UPDATE_CONTINUE) {
+          if (!update.paused) throw new GalaxyError('GALAXY_E_JOB_STATE', `the update of job ${name} is not paused`);
+          if (update.pausedReason.startsWith('breakpoint')) update.breakpointPassed = true;
+          if (update.pausedReason === 'max failures') update.failed = [];
+          update.paused = false;
+          update.pausedReason = '';
+        } else if (control === UpdateControl.UPDATE_CANCEL) {
+          job.record.update = undefined;
+        } else {
+          throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'control must be pause, continue, rollback or cancel');
+        }
       }
-    }
-    this.stepUpdate(job);
-    await this.save(job);
-    return this.show(name);
+      this.stepUpdate(job);
+      await this.save(job);
+      return this.status(name);
+    });
   }
 
-  /** Stops every pod; the job stays (scale or update it to run again). */
-  async stop(name: string): Promise<JobStatus> {
-    const job = this.job(name);
-    job.record.state = 'stopped';
-    job.record.update = undefined;
-    for (const pod of job.pods()) this.retire(job, pod);
-    await this.save(job);
-    return this.show(name);
+  /** Stops every pod; the job stays (scale or update it to run again), and so does its claim. */
+  async stop(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.job(name);
+      await this.tenancy.authorize(caller, job.spec.pool, 'job:remove');
+      job.record.state = 'stopped';
+      job.record.update = undefined;
+      for (const pod of job.pods()) this.retire(job, pod);
+      await this.save(job);
+      return this.status(name);
+    });
   }
 
-  /** Kills every pod and forgets the job and its naming entries. */
-  async remove(name: string): Promise<JobStatus> {
-    const job = this.job(name);
-    job.record.state = 'stopped';
-    for (const pod of job.pods()) this.retire(job, pod);
-    const status = this.show(name);
-    this.jobs.delete(name);
-    this.wake(name);
-    await this.store.remove(name);
-    await this.naming.withdrawJob(name);
-    this.log.info({ job: name }, 'job removed');
-    return { ...status, state: 'removed' };
+  /** Kills every pod, forgets the job and its naming entries, and releases its owner's claim. */
+  async remove(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.job(name);
+      await this.tenancy.authorize(caller, job.spec.pool, 'job:remove');
+      job.record.state = 'stopped';
+      for (const pod of job.pods()) this.retire(job, pod);
+      const status = this.status(name);
+      this.jobs.delete(name);
+      this.wake(name);
+      await this.store.remove(name);
+      await this.naming.withdrawJob(name);
+      await this.tenancy.release(ownerOf(job.record), name);
+      this.log.info({ job: name }, 'job removed');
+      return { ...status, state: 'removed' };
+    });
   }
 
-  /** Replaces one pod's container (not counted as a failure). */
-  async recoverPod(name: string, podId: string): Promise<JobStatus> {
-    const job = this.job(name);
-    const pod = job.pod(podId);
-    if (pod.record.taskId !== '') this.kill(pod);
-    await this.save(job);
-    return this.show(name);
+  /** Replaces one pod's container (not counted as a failure); needs `container:remove`. */
+  async recoverPod(name: string, podId: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.job(name);
+      await this.tenancy.authorize(caller, job.spec.pool, 'container:remove');
+      const pod = job.pod(podId);
+      if (pod.record.taskId !== '') this.kill(pod);
+      await this.save(job);
+      return this.status(name);
+    });
   }
 
-  /** Runs a command in a pod through its AppWorker and waits for the result. */
-  exec(name: string, podId: string, command: string, timeoutS: number): Promise<ExecResult> {
+  /** Runs a command in a pod through its AppWorker and waits for the result; needs `container:create`. */
+  async exec(
+    name: string,
+    podId: string,
+    command: string,
+    timeoutS: number,
+    caller: Principal = OPEN_PRINCIPAL,
+  ): Promise<ExecResult> {
+    await this.tenancy.authorize(caller, this.job(name).spec.pool, 'container:create');
     const job = this.job(name);
     const pod = job.pod(podId);
     if (command.trim() === '') throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'exec needs a command');
@@ -263,19 +328,35 @@ export class AppMaster implements Scheduler {
     });
   }
 
-  /** Every job, oldest first. */
-  list(): JobStatus[] {
+  /** The jobs in pools where the caller holds `job:list`, oldest first. */
+  async list(caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus[]> {
+    const visible = await this.tenancy.visiblePools(caller);
     return [...this.jobs.values()]
+      .filter((job) => visible(job.spec.pool))
       .sort((a, b) => a.record.submittedAt - b.record.submittedAt)
       .map((job) => jobStatus(job, this.now()));
   }
 
-  /** One job with its pods. */
-  show(name: string): JobStatus {
+  /** One job with its pods; needs `job:list` on its pool. */
+  async show(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    await this.tenancy.authorize(caller, this.job(name).spec.pool, 'job:list');
+    return this.status(name);
+  }
+
+  private status(name: string): JobStatus {
     return jobStatus(this.job(name), this.now());
   }
 
   // ── AppWorker pulls ────────────────────────────────────────────────────────────────────────
+
+  /** The pod whose current container's pull token hashes to `sha256` (the pull API authenticates with it). */
+  podOfToken(sha256: string): { job: string; podId: string; owner: string } | undefined {
+    for (const job of this.jobs.values()) {
+      const pod = job.pods().find((p) => p.record.tokenSha256 === sha256);
+      if (pod) return { job: job.record.name, podId: pod.record.podId, owner: ownerOf(job.record) };
+    }
+    return undefined;
+  }
 
   /** An AppWorker's report; answered with its next action, held open while there is none. */
   async pull(request: PullRequest): Promise<PullResponse> {
@@ -384,8 +465,10 @@ export class AppMaster implements Scheduler {
       const pod = job.pod(assignment.podId);
       const spec = job.specOf(pod.record.revision);
       const taskId = newTaskId(pod.record.podId);
+      const podToken = newToken();
       Object.assign(pod.record, {
         taskId,
+        tokenSha256: tokenHash(podToken),
         agentId: assignment.agentId,
         hostname: assignment.hostname,
         ports: assignment.ports,
@@ -396,7 +479,17 @@ export class AppMaster implements Scheduler {
       pod.runtime.healthySince = 0;
       this.tasks.set(taskId, { job: job.record.name, podId: pod.record.podId });
       const tasks = byOffer.get(assignment.offerId) ?? [];
-      tasks.push(podTask(job.record.name, pod.record.podId, taskId, spec, assignment, this.options.worker()));
+      tasks.push(
+        podTask(
+          job.record.name,
+          pod.record.podId,
+          taskId,
+          spec,
+          assignment,
+          { ...this.options.worker(), podToken },
+          ownerOf(job.record),
+        ),
+      );
       byOffer.set(assignment.offerId, tasks);
       launched.push({ job, pod });
       this.dirty.add(job.record.name);
@@ -430,7 +523,10 @@ export class AppMaster implements Scheduler {
     if (pod.runtime.removing) {
       job.dropPod(record.podId);
     } else {
-      if (!pod.runtime.killing) {
+      if (status.reason === PREEMPTED_REASON) {
+        // Killed for a higher band: not the host's fault, so no blacklisting; placed again.
+        this.log.warn({ job: job.record.name, pod: record.podId, message: status.message }, 'pod preempted');
+      } else if (!pod.runtime.killing) {
         job.record.hostFailures[record.hostname] = (job.record.hostFailures[record.hostname] ?? 0) + 1;
         this.log.warn(
           { job: job.record.name, pod: record.podId, state: stateName(status.state), reason: status.reason },
@@ -471,6 +567,18 @@ export class AppMaster implements Scheduler {
 
   subscribed(): void {
     this.gate.reset();
+    this.draining.clear(); // the master announces the current drains right after SUBSCRIBED
+  }
+
+  /** An agent drains (or stops draining): its pods move away on the next ticks. */
+  agentDraining(_driver: SchedulerDriver, agentId: string, draining: boolean): void {
+    if (draining) this.draining.add(agentId);
+    else this.draining.delete(agentId);
+    this.log.info(
+      { agent: agentId, draining },
+      draining ? 'agent draining; moving its pods away' : 'agent drain ended',
+    );
+    this.tick();
   }
 
   // ── the tick ───────────────────────────────────────────────────────────────────────────────
@@ -481,6 +589,7 @@ export class AppMaster implements Scheduler {
     for (const job of this.jobs.values()) {
       if (job.record.state === 'running') this.reconcileReplicas(job);
       this.stepUpdate(job);
+      this.drainPods(job);
       const timeoutMs = job.spec.deploy.deployTimeoutS * 1000;
       for (const pod of job.pods()) {
         const phase = podPhase(pod);
@@ -494,7 +603,22 @@ export class AppMaster implements Scheduler {
       }
     }
     if ([...this.jobs.values()].some((j) => j.pendingPods().length > 0)) this.gate.want();
+    (this.preemption ??= new PodPreemption(this.log, this.now)).step(this.driver, this.jobs.values());
     this.flushDirty();
+  }
+
+  /** Replaces the pods on draining agents that the job's deploy pace allows now (drain.ts). */
+  private drainPods(job: JobState): void {
+    const { step, intervalS } = job.spec.deploy;
+    for (const podId of planDrain(job.pods(), this.draining, { step, intervalS }, this.now())) {
+      const pod = job.pod(podId);
+      this.log.info(
+        { job: job.record.name, pod: podId, agent: pod.record.agentId },
+        'moving the pod off a draining agent',
+      );
+      this.kill(pod);
+      this.dirty.add(job.record.name);
+    }
   }
 
   /** Adds or retires pods until the job has `replicas` live ones. */

@@ -71,6 +71,9 @@ const plugin: FrameworkPlugin = {
         failure: (d, agentId) => {
           lazy().failure(d, agentId);
         },
+        agentDraining: (d, agentId, draining) => {
+          lazy().agentDraining(d, agentId, draining);
+        },
       },
       get endpoint() {
         return api?.address;
@@ -82,7 +85,12 @@ const plugin: FrameworkPlugin = {
         const worker = () => ({ argv, endpoint: context.options.advertise ?? api?.address ?? '', coordinator: url });
         const instance = new AppMaster({ coordinator: opened, log: context.log, worker });
         appmaster = instance;
-        api = await serveAppMasterApi(instance, context.options.listen ?? '127.0.0.1:5060', () => standby);
+        api = await serveAppMasterApi(
+          instance,
+          context.options.listen ?? '127.0.0.1:5060',
+          () => standby,
+          context.auth?.authenticate,
+        );
         const address = context.options.advertise ?? api.address;
         // Standbys share the election with the leader; their API names it until they lead.
         poll = setInterval(() => {

@@ -42,6 +42,8 @@ export interface PodRecord {
   launchedAt: number;
   /** ms since epoch the pod was last given a new target revision. */
   retargetedAt: number;
+  /** SHA-256 of the pull token of the current container (`GALAXY_POD_TOKEN`); never the token. */
+  tokenSha256?: string;
 }
 
 /** A job as persisted under `/galaxy/appmaster/jobs/<name>`. */
@@ -58,6 +60,8 @@ export interface JobRecord {
   nextIndex: number;
   /** Failures of this job per hostname; at `failure.blacklistAfter` the host is avoided. */
   hostFailures: Record<string, number>;
+  /** The user who submitted it: its quota claim and its tasks' `galaxy.user` label (absent in records from before tenancy). */
+  owner?: string;
 }
 
 /** What the AppMaster knows of a pod beyond its record, from its AppWorker and the master. */

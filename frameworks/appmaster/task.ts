@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import type { Assignment } from './placement/place.js';
+import { userLabel } from '../sdk/tenancy.js';
+import { bandOf } from '../../core/bands.js';
 import { podLimits, podVolumes } from './placement/resources.js';
 import type { JobSpec } from './spec/schema.js';
 
@@ -16,6 +18,8 @@ export interface WorkerLaunch {
   readonly endpoint: string;
   /** The coordinator where a worker finds the elected AppMaster after a failover. */
   readonly coordinator?: string;
+  /** The pod's own pull token (`GALAXY_POD_TOKEN`); the AppMaster keeps only its hash. */
+  readonly podToken?: string;
 }
 
 /** A fresh task id for a pod: the pod id and a random suffix, so a replaced container never reuses one. */
@@ -23,7 +27,7 @@ export function newTaskId(podId: string): string {
   return `${podId}.${randomBytes(3).toString('hex')}`;
 }
 
-/** The TaskInfo of `podId` placed by `assignment`. */
+/** The TaskInfo of `podId` placed by `assignment`, labelled with the job's `owner` (`galaxy.user`). */
 export function podTask(
   job: string,
   podId: string,
@@ -31,6 +35,7 @@ export function podTask(
   spec: JobSpec,
   assignment: Assignment,
   worker: WorkerLaunch,
+  owner: string,
 ): TaskInfo {
   return {
     taskId,
@@ -45,6 +50,7 @@ export function podTask(
         GALAXY_JOB: job,
         GALAXY_POD_ID: podId,
         ...(worker.coordinator ? { GALAXY_APPMASTER_COORDINATOR: worker.coordinator } : {}),
+        ...(worker.podToken ? { GALAXY_POD_TOKEN: worker.podToken } : {}),
       },
       user: '',
     },
@@ -52,7 +58,9 @@ export function podTask(
       { key: 'band', value: spec.band },
       { key: 'job', value: job },
       { key: 'pod', value: podId },
+      userLabel(owner),
     ],
+    band: bandOf(spec.band),
     killGraceS: spec.deploy.stopTimeoutS + 5,
     limits: podLimits(spec),
     volumes: podVolumes(spec),

@@ -1,7 +1,8 @@
 /**
  * The batch framework's gRPC API (`galaxy batch …` talks to it).
  */
-import { unaryHandler } from '../../core/grpc-errors.js';
+import type { ServerAuth } from '../../core/auth/server.js';
+import { unaryAsCaller } from '../../core/auth/caller.js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
 import {
   BatchService,
@@ -14,14 +15,23 @@ import {
 } from '../../proto/gen/galaxy/v1/batch.js';
 import type { BatchScheduler } from './scheduler.js';
 
-/** Serves the Batch API on `listen`; resolves with the bound address and a stop function. */
-export function serveBatchApi(scheduler: BatchScheduler, listen: string): Promise<ServingApi> {
-  return serveGrpc('batch API', listen, (server) => {
-    server.addService(BatchService, {
-      submit: unaryHandler<BatchJobSpec, BatchJob>((spec) => scheduler.submit(spec)),
-      list: unaryHandler<ListBatchJobsRequest, ListBatchJobsResponse>(() => ({ jobs: scheduler.list() })),
-      show: unaryHandler<ShowBatchJobRequest, BatchJob>((request) => scheduler.show(request.name)),
-      cancel: unaryHandler<CancelBatchJobRequest, BatchJob>((request) => scheduler.cancel(request.name)),
-    });
-  });
+/** Serves the Batch API on `listen`; each verb runs as its caller. Resolves with the bound address and a stop function. */
+export function serveBatchApi(scheduler: BatchScheduler, listen: string, auth?: ServerAuth): Promise<ServingApi> {
+  return serveGrpc(
+    'batch API',
+    listen,
+    (server) => {
+      server.addService(BatchService, {
+        submit: unaryAsCaller<BatchJobSpec, BatchJob>((spec, caller) => scheduler.submit(spec, caller)),
+        list: unaryAsCaller<ListBatchJobsRequest, ListBatchJobsResponse>(async (_r, caller) => ({
+          jobs: await scheduler.list(caller),
+        })),
+        show: unaryAsCaller<ShowBatchJobRequest, BatchJob>((request, caller) => scheduler.show(request.name, caller)),
+        cancel: unaryAsCaller<CancelBatchJobRequest, BatchJob>((request, caller) =>
+          scheduler.cancel(request.name, caller),
+        ),
+      });
+    },
+    auth,
+  );
 }

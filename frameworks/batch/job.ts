@@ -1,6 +1,7 @@
 /**
  * One batch job's progress: which completion indices wait, run, succeeded or ran out of retries.
  */
+import { OPEN_PRINCIPAL } from '../../core/auth/principal.js';
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 
 /** A task of the job: which index, which attempt. */
@@ -22,12 +23,20 @@ export class JobRecord {
   /** Indices waiting out a retry backoff: index → when it may run again (ms). */
   private readonly backingOff = new Map<number, number>();
   private readonly attempts: number[];
+  /**
+   * Per index, how many of its attempts use up no retries: preempted ones, and launches the
+   * master refused. Task ids are never reused (`attempts` only grows), so a late update of an
+   * earlier attempt can never be taken for a later one.
+   */
+  private readonly uncounted: number[] = [];
   /** Running tasks by task id. */
   readonly running = new Map<string, Attempt>();
 
   constructor(
     readonly spec: BatchJobSpec,
     readonly submittedAt: number,
+    /** The user who submitted it: its quota claim and its tasks' `galaxy.user` label. */
+    readonly owner = OPEN_PRINCIPAL.user,
   ) {
     this.attempts = new Array<number>(spec.completions).fill(0);
     for (let i = spec.completions - 1; i >= 0; i--) this.ready.push(i);
@@ -66,23 +75,30 @@ export class JobRecord {
     return { taskId: id, index };
   }
 
-  /** Puts a launch back (the ACCEPT failed). */
+  /** Puts a launch back (the master refused the ACCEPT): the index is ready again, no retry used. */
   unlaunch(taskId: string): void {
     const attempt = this.running.get(taskId);
     if (!attempt) return;
     this.running.delete(taskId);
-    this.attempts[attempt.index] = attempt.attempt - 1;
+    this.uncounted[attempt.index] = (this.uncounted[attempt.index] ?? 0) + 1;
     this.ready.push(attempt.index);
   }
 
-  /** A task ended. Returns true when the job changed state (finished). */
-  ended(taskId: string, success: boolean, now: number): boolean {
+  /**
+   * A task ended. Returns true when the job changed state (finished). A `preempted` task is
+   * ready again at once and does not count against its retries.
+   */
+  ended(taskId: string, success: boolean, now: number, preempted = false): boolean {
     const attempt = this.running.get(taskId);
     if (!attempt) return false;
     this.running.delete(taskId);
+    if (this.done) return false; // cancelled or past its deadline: the kills' ends change nothing
     if (success) {
       this.succeeded += 1;
-    } else if (attempt.attempt <= this.spec.maxRetries) {
+    } else if (preempted) {
+      this.uncounted[attempt.index] = (this.uncounted[attempt.index] ?? 0) + 1;
+      this.ready.push(attempt.index);
+    } else if (attempt.attempt - (this.uncounted[attempt.index] ?? 0) <= this.spec.maxRetries) {
       this.retried += 1;
       this.backingOff.set(attempt.index, now + this.spec.backoffS * 1000 * 2 ** (attempt.attempt - 1));
     } else {
@@ -116,6 +132,7 @@ export class JobRecord {
       submittedAt: this.submittedAt / 1000,
       finishedAt: this.finishedAt / 1000,
       message: this.message,
+      owner: this.owner,
     };
   }
 

@@ -12,19 +12,42 @@ import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
+import { footprintOf, userLabel, type JobTenancy } from '../sdk/tenancy.js';
+import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { JobRecord } from './job.js';
+import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 import { normalizeSpec } from './spec.js';
+
+/** A live task silent this long (ms) is reconciled… */
+const SILENT_MS = 15_000;
+/** …at most this often (ms)… */
+const RECONCILE_EVERY_MS = 5_000;
+/** …this many at a time. */
+const RECONCILE_BATCH = 1_000;
 
 /** Jobs and their tasks. */
 export class BatchScheduler implements Scheduler {
   private readonly jobs = new Map<string, JobRecord>();
   /** Task id → job name. */
   private readonly owners = new Map<string, string>();
+  /** Live task id → its agent and when the master last said anything of it (ms). */
+  private readonly heard = new Map<string, { agentId: string; at: number }>();
+  private lastReconcile = 0;
   private driver: SchedulerDriver | undefined;
   private readonly gate = new OfferGate();
   private timer?: NodeJS.Timeout;
+  /** Names whose submit is being authorized and admitted. */
+  private readonly admitting = new Set<string>();
+
+  /** Authorities and quotas; without them (no coordinator) callers may do everything, unmetered. */
+  private tenancy: JobTenancy | undefined;
 
   constructor(private readonly log: Logger) {}
+
+  /** Checks authorities and admits quotas through `tenancy` from now on (set before the API serves). */
+  useTenancy(tenancy: JobTenancy): void {
+    this.tenancy = tenancy;
+  }
 
   /** Called once the driver is subscribed. */
   attach(driver: SchedulerDriver): void {
@@ -41,37 +64,66 @@ export class BatchScheduler implements Scheduler {
     clearInterval(this.timer);
   }
 
-  /** Admits a job; a live job of the same name is refused. */
-  submit(spec: BatchJobSpec): BatchJob {
+  /**
+   * Admits a job: the caller needs `job:create` on its pool, and parallelism × per-task resources
+   * must fit the caller's quota (the claim is released when the job ends). A live job of the same
+   * name is refused. A refusal changes nothing.
+   */
+  async submit(spec: BatchJobSpec, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const normalized = normalizeSpec(spec);
-    const existing = this.jobs.get(normalized.name);
-    if (existing && !existing.done)
-      throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `batch job ${normalized.name} is still running`);
-    const job = new JobRecord(normalized, Date.now());
-    this.jobs.set(normalized.name, job);
-    this.log.info({ job: normalized.name, completions: normalized.completions }, 'batch job submitted');
+    const name = normalized.name;
+    const live = () => {
+      const existing = this.jobs.get(name);
+      if ((existing && !existing.done) || this.admitting.has(name))
+        throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `batch job ${name} is still running`);
+    };
+    live();
+    this.admitting.add(name);
+    try {
+      await this.tenancy?.authorize(caller, normalized.pool, 'job:create');
+      const perTask = normalized.resources ?? emptyResources();
+      await this.tenancy?.admit(caller.user, name, footprintOf(perTask, normalized.parallelism, normalized.pool));
+    } finally {
+      this.admitting.delete(name);
+    }
+    live();
+    const job = new JobRecord(normalized, Date.now(), caller.user);
+    this.jobs.set(name, job);
+    this.log.info({ job: name, completions: normalized.completions, owner: caller.user }, 'batch job submitted');
     this.gate.want();
     return job.toProto();
   }
 
-  /** Every job, oldest first. */
-  list(): BatchJob[] {
-    return [...this.jobs.values()].map((j) => j.toProto());
+  /** The jobs in pools where the caller holds `job:list`, oldest first. */
+  async list(caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob[]> {
+    const visible = (await this.tenancy?.visiblePools(caller)) ?? (() => true);
+    return [...this.jobs.values()].filter((j) => visible(j.spec.pool)).map((j) => j.toProto());
   }
 
-  /** One job. */
-  show(name: string): BatchJob {
-    return this.job(name).toProto();
-  }
-
-  /** Cancels a job: kills what runs, launches nothing more. */
-  cancel(name: string): BatchJob {
+  /** One job; needs `job:list` on its pool. */
+  async show(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const job = this.job(name);
+    await this.tenancy?.authorize(caller, job.spec.pool, 'job:list');
+    return job.toProto();
+  }
+
+  /** Cancels a job (needs `job:remove`, as it ends the job): kills what runs, launches nothing more. */
+  async cancel(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
+    const job = this.job(name);
+    await this.tenancy?.authorize(caller, job.spec.pool, 'job:remove');
     if (!job.done) {
       job.finish(BatchJobState.BATCH_CANCELLED, 'cancelled', Date.now());
       for (const taskId of job.running.keys()) void this.driver?.kill(taskId).catch(() => undefined);
+      this.release(job);
     }
     return job.toProto();
+  }
+
+  /** The job ended: its owner's claim goes. */
+  private release(job: JobRecord): void {
+    void this.tenancy?.release(job.owner, job.spec.name).catch((error: unknown) => {
+      this.log.warn({ job: job.spec.name, err: String(error) }, 'quota claim not released');
+    });
   }
 
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
@@ -82,6 +134,7 @@ export class BatchScheduler implements Scheduler {
       const launched: { job: JobRecord; taskId: string }[] = [];
       let used = emptyResources();
       for (const job of open) {
+        if (job.spec.pool !== offer.pool) continue;
         const perTask = job.spec.resources ?? emptyResources();
         let room = job.launchable(now);
         while (room > 0 && offer.resources && containsResources(offer.resources, addResources(used, perTask))) {
@@ -91,6 +144,7 @@ export class BatchScheduler implements Scheduler {
           room -= 1;
           launched.push({ job, taskId: next.taskId });
           this.owners.set(next.taskId, job.spec.name);
+          this.heard.set(next.taskId, { agentId: offer.agentId, at: now });
           tasks.push(this.taskInfo(job, next.taskId, next.index, offer.agentId));
         }
       }
@@ -101,10 +155,17 @@ export class BatchScheduler implements Scheduler {
       try {
         await driver.launch([offer.id], tasks, { refuseSeconds: 0 });
       } catch (error) {
+        if (error instanceof GalaxyError && error.code === 'GALAXY_E_UNAVAILABLE') {
+          // The call timed out or the link broke: the master may have launched them. Whether it
+          // did is asked at once by reconciliation; a task it does not know is launched again.
+          this.log.warn({ err: String(error) }, 'launch outcome unknown; reconciling its tasks');
+          for (const { taskId } of launched) this.markSilent(taskId);
+          continue;
+        }
         this.log.warn({ err: String(error) }, 'launch refused; the tasks wait for another offer');
         for (const { job, taskId } of launched) {
           job.unlaunch(taskId);
-          this.owners.delete(taskId);
+          this.forget(taskId);
         }
       }
     }
@@ -112,14 +173,54 @@ export class BatchScheduler implements Scheduler {
   }
 
   update(_driver: SchedulerDriver, status: TaskStatus): void {
-    if (!isGone(status.state) || status.reason === 'reconciliation') return;
     const name = this.owners.get(status.taskId);
     const job = name === undefined ? undefined : this.jobs.get(name);
     if (!job) return;
-    this.owners.delete(status.taskId);
-    const finished = job.ended(status.taskId, status.state === TaskState.TASK_FINISHED, Date.now());
-    if (finished) this.log.info({ job: job.spec.name, state: BatchJobState[job.state] }, 'batch job finished');
-    else this.gate.want();
+    // Reconciliation answers count too: a task whose end was missed ends here, and one the master
+    // does not know (its launch never arrived) is launched again.
+    const unknown = status.reason === 'reconciliation' && status.state === TaskState.TASK_UNKNOWN;
+    if (!isGone(status.state) && !unknown) {
+      const heard = this.heard.get(status.taskId);
+      if (heard) heard.at = Date.now();
+      return;
+    }
+    this.forget(status.taskId);
+    // A preempted task, or one never launched, is retried without using up its retries: it did not fail.
+    const uncounted = status.reason === PREEMPTED_REASON || unknown;
+    const finished = job.ended(status.taskId, status.state === TaskState.TASK_FINISHED, Date.now(), uncounted);
+    if (finished) {
+      this.log.info({ job: job.spec.name, state: BatchJobState[job.state] }, 'batch job finished');
+      this.release(job);
+    } else this.gate.want();
+  }
+
+  private forget(taskId: string): void {
+    this.owners.delete(taskId);
+    this.heard.delete(taskId);
+  }
+
+  private markSilent(taskId: string): void {
+    const heard = this.heard.get(taskId);
+    if (heard) heard.at = 0;
+    this.lastReconcile = 0;
+  }
+
+  /**
+   * Asks the master about live tasks it has said nothing of for a while (Mesos' advice: reconcile
+   * periodically), so that a missed end or a launch that never arrived cannot stall a job.
+   */
+  private reconcileSilent(now: number): void {
+    if (!this.driver || now - this.lastReconcile < RECONCILE_EVERY_MS) return;
+    this.lastReconcile = now;
+    const silent: { taskId: string; agentId: string }[] = [];
+    for (const [taskId, heard] of this.heard) {
+      if (now - heard.at >= SILENT_MS) silent.push({ taskId, agentId: heard.agentId });
+      if (silent.length >= RECONCILE_BATCH) break;
+    }
+    if (silent.length > 0)
+      void this.driver.reconcile(silent).catch((error: unknown) => {
+        this.log.warn({ err: String(error), tasks: silent.length }, 'reconciliation failed; it is tried again');
+      });
   }
 
   private job(name: string): JobRecord {
@@ -140,7 +241,10 @@ export class BatchScheduler implements Scheduler {
         env: { GALAXY_COMPLETION_INDEX: String(index), GALAXY_JOB: job.spec.name },
         user: '',
       },
-      labels: [{ key: 'band', value: job.spec.band }],
+      labels: [{ key: 'band', value: job.spec.band }, userLabel(job.owner)],
+      band: bandOf(job.spec.band),
+      // Best-effort work is the first to go when higher bands need room.
+      revocable: job.spec.band === 'best-effort',
       killGraceS: 3,
       limits: job.spec.limits,
       volumes: [],
@@ -154,7 +258,9 @@ export class BatchScheduler implements Scheduler {
       if (job.done || job.spec.deadlineS <= 0 || now - job.submittedAt < job.spec.deadlineS * 1000) continue;
       job.finish(BatchJobState.BATCH_FAILED, `deadline of ${job.spec.deadlineS} s passed`, now);
       for (const taskId of job.running.keys()) void this.driver?.kill(taskId).catch(() => undefined);
+      this.release(job);
     }
     if ([...this.jobs.values()].some((j) => j.launchable(now) > 0)) this.gate.want();
+    this.reconcileSilent(now);
   }
 }

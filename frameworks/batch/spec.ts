@@ -39,6 +39,8 @@ export function normalizeSpec(spec: BatchJobSpec): BatchJobSpec {
     bad('resources', error instanceof GalaxyError ? error.detail : String(error));
   }
   if (resources.cpus <= 0 && resources.mem <= 0) bad('resources', 'a task needs some cpus or mem');
+  const pool = spec.pool === '' ? 'default' : spec.pool;
+  if (!/^[A-Za-z0-9_.-]{1,63}$/.test(pool)) bad('pool', 'must be a pool name');
   return {
     ...spec,
     completions,
@@ -46,6 +48,7 @@ export function normalizeSpec(spec: BatchJobSpec): BatchJobSpec {
     maxRetries,
     backoffS,
     band,
+    pool,
     resources,
     limits: spec.limits ?? Limits.create(),
   };

@@ -2,17 +2,19 @@
  * Hosts a framework plugin: loads it by built-in name or module path, connects it to the master
  * through the SDK's driver, and routes its events through the host's hooks.
  */
+import type { ServerAuth } from '../../core/auth/server.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { loadPlugin, type PluginMeta } from '../../core/plugin-loader.js';
 import { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import appmaster from '../appmaster/index.js';
 import batch from '../batch/index.js';
+import mapreduce from '../mapreduce/index.js';
 import { createFrameworkHostHooks, type FrameworkHostHooks } from './hooks.js';
 import { FRAMEWORK_API_VERSION, type FrameworkPlugin, type HostedFramework } from './plugin.js';
 
 /** The built-in framework plugins by name. */
-export const BUILTIN_FRAMEWORKS: Readonly<Record<string, FrameworkPlugin>> = { appmaster, batch };
+export const BUILTIN_FRAMEWORKS: Readonly<Record<string, FrameworkPlugin>> = { appmaster, batch, mapreduce };
 
 function isFrameworkPlugin(value: PluginMeta): value is FrameworkPlugin {
   return typeof (value as Partial<FrameworkPlugin>).create === 'function';
@@ -30,12 +32,26 @@ export interface FrameworkHandle {
 /** Loads and starts the framework named by `spec`. */
 export async function runFramework(
   spec: string,
-  options: { master: string; options?: Record<string, string>; log?: Logger },
+  options: {
+    master: string;
+    options?: Record<string, string>;
+    log?: Logger;
+    /** The framework's token for the master (a user's); none for an open master. */
+    token?: string;
+    /** How the framework's own API authenticates; none: open. */
+    auth?: ServerAuth;
+  },
 ): Promise<FrameworkHandle> {
   const plugin = await loadPlugin('framework', spec, BUILTIN_FRAMEWORKS, FRAMEWORK_API_VERSION, isFrameworkPlugin);
   const log = options.log ?? createLogger(`framework:${plugin.name}`);
   const hooks = createFrameworkHostHooks();
-  const framework = plugin.create({ master: options.master, log, options: options.options ?? {}, hooks });
+  const framework = plugin.create({
+    master: options.master,
+    log,
+    options: options.options ?? {},
+    hooks,
+    ...(options.auth ? { auth: options.auth } : {}),
+  });
   await framework.prepare?.();
   const inner = framework.scheduler;
   // The host's hooks see every event before the framework does.
@@ -64,6 +80,7 @@ export async function runFramework(
     },
     scheduler,
     logger: log,
+    token: options.token,
   });
   await driver.start();
   // A framework that lost its leadership must not keep the subscription: its successor takes it.

@@ -2,6 +2,7 @@
  * The framework plugin interface: what `galaxy framework run <name|path>` hosts. A plugin gives a
  * scheduler (the SDK's event handlers) and may start its own API once subscribed.
  */
+import type { ServerAuth } from '../../core/auth/server.js';
 import type { Logger } from '../../core/logger.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
@@ -15,6 +16,8 @@ export interface FrameworkContext {
   /** `--option key=value` pairs from the command line. */
   readonly options: Readonly<Record<string, string>>;
   readonly hooks: FrameworkHostHooks;
+  /** How the framework's own API authenticates its callers; none: it is open. */
+  readonly auth?: ServerAuth;
 }
 
 /** A framework as the host runs it. */

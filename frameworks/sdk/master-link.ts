@@ -3,6 +3,7 @@
  * stream kept alive (re-subscribed with backoff under the same framework id when it ends, fails
  * or goes silent), and unary calls. It knows nothing of handlers; the driver does.
  */
+import { clientOptions } from '../../core/auth/client.js';
 import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Backoff } from '../../core/backoff.js';
 import { GalaxyError } from '../../core/errors.js';
@@ -10,7 +11,12 @@ import { callUnary, fromGrpcError } from '../../core/grpc-errors.js';
 import { LeaderLocator, MASTER_GROUP } from '../../core/leader-locator.js';
 import type { Logger } from '../../core/logger.js';
 import type { FrameworkInfo } from '../../proto/gen/galaxy/v1/common.js';
-import { SchedulerClient, type Event, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
+import {
+  SchedulerClient,
+  type CallResponse,
+  type Event,
+  type SchedulerCall,
+} from '../../proto/gen/galaxy/v1/scheduler.js';
 import { Watchdog } from './watchdog.js';
 
 /** How a link connects. */
@@ -24,6 +30,8 @@ export interface MasterLinkOptions {
   /** Deadline of each call. */
   readonly callTimeoutMs: number;
   readonly log: Logger;
+  /** The framework's bearer token; none for an open master. */
+  readonly token?: string;
 }
 
 /** What the link reports to its owner. */
@@ -98,15 +106,19 @@ export class MasterLink {
     this.address = address;
     // grpc-js reconnects a channel on its own schedule (1 s → 120 s); held to the link's, a
     // restarted master is found as soon as the link retries.
-    this.client = new SchedulerClient(address, credentials.createInsecure(), {
-      'grpc.initial_reconnect_backoff_ms': this.options.reconnect.initialMs,
-      'grpc.max_reconnect_backoff_ms': this.options.reconnect.maxMs,
-    });
+    this.client = new SchedulerClient(
+      address,
+      credentials.createInsecure(),
+      clientOptions(this.options.token, {
+        'grpc.initial_reconnect_backoff_ms': this.options.reconnect.initialMs,
+        'grpc.max_reconnect_backoff_ms': this.options.reconnect.maxMs,
+      }),
+    );
     return this.client;
   }
 
   /** Sends one call on behalf of the framework. */
-  call(body: NonNullable<SchedulerCall['call']>): Promise<void> {
+  call(body: NonNullable<SchedulerCall['call']>): Promise<CallResponse> {
     if (!this.open) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is stopped'));
     if (this.frameworkId === '') {
       return Promise.reject(
@@ -117,9 +129,7 @@ export class MasterLink {
     if (!client) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `${this.target}: no leader found yet`));
     const request: SchedulerCall = { frameworkId: this.frameworkId, call: body };
     const deadline = Date.now() + this.options.callTimeoutMs;
-    return callUnary(this.target, (done) => client.call(request, new Metadata(), { deadline }, done)).then(
-      () => undefined,
-    );
+    return callUnary<CallResponse>(this.target, (done) => client.call(request, new Metadata(), { deadline }, done));
   }
 
   /** A TEARDOWN failed: if the stream ended meanwhile, heal it as any other break. */

@@ -9,7 +9,15 @@ import { hostname } from 'node:os';
 import { GalaxyError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { Filters, FrameworkInfo, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import type { Event, Operation, SchedulerCall, Subscribed } from '../../proto/gen/galaxy/v1/scheduler.js';
+import type {
+  CallResponse,
+  Event,
+  Operation,
+  PreemptCall,
+  PreemptionPlan,
+  SchedulerCall,
+  Subscribed,
+} from '../../proto/gen/galaxy/v1/scheduler.js';
 import { FATAL_CODES, MasterLink } from './master-link.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -35,6 +43,8 @@ export interface DriverOptions {
   /** Deadline of each call; past it the call rejects with GALAXY_E_UNAVAILABLE. Default 30 000 ms. */
   readonly callTimeoutMs?: number;
   readonly logger?: Logger;
+  /** The framework's bearer token (a user's); none for an open master. */
+  readonly token?: string;
 }
 
 /** Marks code running inside a handler, so `stop()` from a handler does not wait for itself. */
@@ -87,6 +97,7 @@ export class SchedulerDriver {
         subscribeTimeoutMs: this.options.subscribeTimeoutMs ?? 10_000,
         callTimeoutMs: this.options.callTimeoutMs ?? 30_000,
         log: this.log,
+        token: this.options.token,
       },
       info,
       {
@@ -182,7 +193,28 @@ export class SchedulerDriver {
     return this.call({ $case: 'message', message: { agentId, taskId, data: Buffer.from(data) } });
   }
 
+  /**
+   * PREEMPT: asks the master to make room for a task of `band` that cannot be placed. Resolves
+   * with the plan: granted (victims killed, the freed resources offered to this framework alone
+   * for a few seconds) or refused with the reason. While a request id has a preemption
+   * outstanding, asking again returns that plan and preempts nothing more.
+   */
+  async preempt(
+    request: Omit<PreemptCall, 'labels' | 'reason' | 'pool'> & Partial<PreemptCall>,
+  ): Promise<PreemptionPlan> {
+    const response = await this.callFor({
+      $case: 'preempt',
+      preempt: { pool: '', labels: {}, reason: '', ...request },
+    });
+    if (!response.preemption) throw new GalaxyError('GALAXY_E_INTERNAL', 'the master answered PREEMPT without a plan');
+    return response.preemption;
+  }
+
   private call(body: NonNullable<SchedulerCall['call']>): Promise<void> {
+    return this.callFor(body).then(() => undefined);
+  }
+
+  private callFor(body: NonNullable<SchedulerCall['call']>): Promise<CallResponse> {
     if (!this.link) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is not started'));
     return this.link.call(body);
   }
@@ -243,6 +275,9 @@ export class SchedulerDriver {
       case 'failure':
         await scheduler.failure?.(this, body.failure.agentId);
         return;
+      case 'agentDraining':
+        await scheduler.agentDraining?.(this, body.agentDraining.agentId, body.agentDraining.draining);
+        return;
       case 'error': {
         // A fatal code means the master has dropped us: stop first, so the handler sees a stopped driver.
         const fatal = FATAL_CODES.has(body.error.code);
@@ -276,7 +311,9 @@ export class SchedulerDriver {
     await this.options.scheduler.update?.(this, status);
     // Reconciliation answers carry no uuid: there is nothing to acknowledge.
     if (status.uuid === '' || !(this.options.autoAcknowledge ?? true) || !this.link) return;
-    await this.acknowledge(status).catch((error: unknown) => {
+    // Not awaited: the next event need not wait a round trip to the master (acknowledgements
+    // still leave in order; a lost one only means the update comes again).
+    void this.acknowledge(status).catch((error: unknown) => {
       if (!this.link || this.link.expectingEnd) return; // the master forgets the framework anyway
       this.log.warn({ task: status.taskId, err: String(error) }, 'acknowledgement failed; the update will come again');
     });

@@ -48,6 +48,12 @@ export interface Scheduler {
   /** An agent was lost; its tasks' updates (TASK_LOST) follow separately. */
   failure?(driver: SchedulerDriver, agentId: string): void | Promise<void>;
   /**
+   * An operator drains an agent (`draining`): move tasks off it, following the framework's own
+   * pacing; it is offered no more. `draining` false: the drain ended. Frameworks that subscribe
+   * during a drain hear of it right after SUBSCRIBED.
+   */
+  agentDraining?(driver: SchedulerDriver, agentId: string, draining: boolean): void | Promise<void>;
+  /**
    * The master reported an error, on the event stream or by refusing the subscription. A fatal
    * one has stopped the driver by the time this runs.
    */

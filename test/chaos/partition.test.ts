@@ -24,6 +24,7 @@ import { createPackage } from '../../frameworks/appmaster/appworker/package.js';
 import { TaskState, type Task } from '../../proto/gen/galaxy/v1/common.js';
 import type { JobStatus, PodStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { eventually } from '../helpers/async-queue.js';
+import { bootstrapAdminToken } from '../helpers/identity.js';
 import { startHosts, type Host, type Hosts } from '../helpers/hosts.js';
 import { GALAXY_BIN, galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from '../helpers/processes.js';
 
@@ -179,6 +180,8 @@ beforeAll(async () => {
     '3 agents to register',
   );
   // Listening on the bridge address, the AppMaster is where AppWorkers in every namespace reach it.
+  // The AppMaster authenticates against the users of its coordinator: make an admin there first.
+  const adminToken = await bootstrapAdminToken(`local:${join(workDir, 'coord')}`);
   appmaster = galaxy([
     'appmaster',
     '--master',
@@ -193,7 +196,7 @@ beforeAll(async () => {
   const match = leading.exec(leads);
   if (!match?.[1] || !match[2]) throw new Error(`unexpected AppMaster line: ${leads}`);
   expect(match[1].startsWith(`${bridge}:`)).toBe(true);
-  appmasterClient = new AppMasterApi(match[1]);
+  appmasterClient = new AppMasterApi(match[1], adminToken);
   frameworkId = match[2];
 }, 60_000);
 

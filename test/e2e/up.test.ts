@@ -29,6 +29,8 @@ describe('galaxy up', () => {
         '127.0.0.1:0',
         '--batch-listen',
         '127.0.0.1:0',
+        '--mapreduce-listen',
+        '127.0.0.1:0',
         '--work-dir',
         workDir,
         '--replicas',
@@ -53,11 +55,14 @@ describe('galaxy up', () => {
       expect(answer.version).toBe('1.0.0');
     }
 
-    const tasks = galaxy(['tasks', '--master', master, '-o', 'json']);
+    // Every server authenticates; `galaxy up` wrote the admin token to <work dir>/admin.token.
+    expect(up.lines.items).toContain(`admin token: ${join(workDir, 'admin.token')}`);
+    const asAdmin = { GALAXY_TOKEN_FILE: join(workDir, 'admin.token') };
+    const tasks = galaxy(['tasks', '--master', master, '-o', 'json'], asAdmin);
     expect(await tasks.exited).toBe(0);
     expect(JSON.parse(tasks.lines.items.join('\n'))).toHaveLength(2);
 
-    const show = galaxy(['job', 'show', 'hello', '-a', appmaster]);
+    const show = galaxy(['job', 'show', 'hello', '-a', appmaster], asAdmin);
     expect(await show.exited).toBe(0);
     expect(show.lines.items.join('\n')).toMatch(/hello-0 .* running .* healthy/);
 

@@ -22,6 +22,7 @@ import { createPackage, type BuiltPackage } from '../../frameworks/appmaster/app
 import type { JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { Task } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from './async-queue.js';
+import { bootstrapAdminToken } from './identity.js';
 import { healthyPods, running, runningTaskIds, zkSessions } from './chaos-probes.js';
 import { galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from './processes.js';
 import { freePort, startZkEnsemble, type ZkEnsemble } from './zk-ensemble.js';
@@ -55,6 +56,8 @@ export class ChaosCluster {
   private readonly packages = new Map<string, BuiltPackage>();
   /** Exited daemons a supervisor has started again. */
   private readonly replaced = new Set<Daemon>();
+  /** The admin token every process and client of the cluster calls with (daemons with a coordinator authenticate). */
+  private token = '';
 
   private constructor(
     readonly options: ChaosClusterOptions,
@@ -62,6 +65,11 @@ export class ChaosCluster {
     readonly dir: string,
     readonly cgroupRoot: string,
   ) {}
+
+  /** The environment of every process the cluster starts: its admin token. */
+  private get env(): Record<string, string> {
+    return { GALAXY_TOKEN: this.token };
+  }
 
   /** The coordinator URL every process uses. */
   get url(): string {
@@ -86,6 +94,7 @@ export class ChaosCluster {
     }
     const cluster = new ChaosCluster(options, zk, dir, cgroupRoot);
     try {
+      cluster.token = await bootstrapAdminToken(cluster.url);
       const hello = join(packageRoot(), 'examples', 'hello-service');
       for (const version of ['1.0.0', '2.0.0'])
         cluster.packages.set(version, await createPackage(hello, join(dir, `hello-${version}.tar.gz`)));
@@ -108,17 +117,20 @@ export class ChaosCluster {
 
   /** Starts a master candidate on a free port; resolves once it contends. */
   async startMaster(): Promise<Daemon> {
-    const proc = galaxy([
-      'master',
-      '--listen',
-      '127.0.0.1:0',
-      '--coordinator',
-      this.url,
-      '--allocation-interval',
-      '0.1',
-      '--agent-reregister-timeout',
-      '30',
-    ]);
+    const proc = galaxy(
+      [
+        'master',
+        '--listen',
+        '127.0.0.1:0',
+        '--coordinator',
+        this.url,
+        '--allocation-interval',
+        '0.1',
+        '--agent-reregister-timeout',
+        '30',
+      ],
+      this.env,
+    );
     const line = await proc.lines.waitFor((l) => /^master \S+ contending/.test(l), 30_000, 'the master to contend');
     const daemon = { proc, address: line.split(' ')[1] ?? '' };
     this.masters.push(daemon);
@@ -127,26 +139,29 @@ export class ChaosCluster {
 
   /** Starts the agent (real containers; it finds the master through ZooKeeper). */
   startAgent(): GalaxyProcess {
-    this.agent = galaxy([
-      'agent',
-      '--master',
-      this.url,
-      '--work-dir',
-      this.agentDir,
-      '--resources',
-      `cpus:4;mem:4GiB;ports:[${this.options.ports}]`,
-      '--isolation',
-      'cpu,memory,pids',
-      '--cgroup-root',
-      this.cgroupRoot,
-    ]);
+    this.agent = galaxy(
+      [
+        'agent',
+        '--master',
+        this.url,
+        '--work-dir',
+        this.agentDir,
+        '--resources',
+        `cpus:4;mem:4GiB;ports:[${this.options.ports}]`,
+        '--isolation',
+        'cpu,memory,pids',
+        '--cgroup-root',
+        this.cgroupRoot,
+      ],
+      this.env,
+    );
     return this.agent;
   }
 
   /** Starts an AppMaster candidate on `address` (default: a free port); resolves once it stands by or leads. */
   async startAppMaster(address?: string): Promise<Daemon> {
     const listen = address ?? `127.0.0.1:${await freePort()}`;
-    const proc = galaxy(['appmaster', '--master', this.url, '--listen', listen, '--coordinator', this.url]);
+    const proc = galaxy(['appmaster', '--master', this.url, '--listen', listen, '--coordinator', this.url], this.env);
     await proc.lines.waitFor(
       (l) => l.includes('AppMaster standing by') || /^AppMaster \S+ leads/.test(l),
       30_000,
@@ -176,7 +191,7 @@ export class ChaosCluster {
 
   /** Runs `fn` with an operator client of `master`. */
   async withOperator<T>(master: Daemon, fn: (op: Operator) => Promise<T>): Promise<T> {
-    const op = new Operator(master.address);
+    const op = new Operator(master.address, this.token);
     try {
       return await fn(op);
     } finally {
@@ -207,7 +222,7 @@ export class ChaosCluster {
   api(daemon: Daemon): AppMasterApi {
     let api = this.apis.get(daemon.address);
     if (!api) {
-      api = new AppMasterApi(daemon.address);
+      api = new AppMasterApi(daemon.address, this.token);
       this.apis.set(daemon.address, api);
     }
     return api;

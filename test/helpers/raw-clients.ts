@@ -2,6 +2,7 @@
  * Raw protocol clients for tests that must send what a well-behaved SDK never would.
  */
 import { credentials, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
+import { clientOptions } from '../../core/auth/client.js';
 import { fromGrpcError } from '../../core/grpc-errors.js';
 import type { GalaxyError } from '../../core/errors.js';
 import type { AgentInfo, FrameworkInfo, Task } from '../../proto/gen/galaxy/v1/common.js';
@@ -25,8 +26,10 @@ export function rawAgent(
   info: Partial<AgentInfo>,
   tasks: Task[] = [],
   frameworks: FrameworkInfo[] = [],
+  /** A bearer token, for an authenticating master. */
+  token?: string,
 ): RawAgent {
-  const client = new AgentGatewayClient(master, credentials.createInsecure());
+  const client = new AgentGatewayClient(master, credentials.createInsecure(), clientOptions(token));
   const stream = client.connect();
   const received = new MessageLog<MasterMessage>();
   stream.on('data', (m: MasterMessage) => {
@@ -39,6 +42,7 @@ export function rawAgent(
     attributes: [],
     pool: 'default',
     address: '',
+    reservations: [],
     total: { cpus: 4000, mem: 8 * 1024 ** 3, disk: 10 * 1024 ** 3, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
     ...info,
   };
@@ -76,8 +80,14 @@ export interface RawFramework {
  * Subscribes a framework by hand. With `autoAck`, every update that carries a uuid is
  * acknowledged as it arrives, as the SDK does.
  */
-export function rawFramework(master: string, info: Partial<FrameworkInfo>, autoAck = false): RawFramework {
-  const client = new SchedulerClient(master, credentials.createInsecure());
+export function rawFramework(
+  master: string,
+  info: Partial<FrameworkInfo>,
+  autoAck = false,
+  /** A bearer token, for an authenticating master. */
+  token?: string,
+): RawFramework {
+  const client = new SchedulerClient(master, credentials.createInsecure(), clientOptions(token));
   const frameworkInfo: FrameworkInfo = {
     id: '',
     name: 'raw',

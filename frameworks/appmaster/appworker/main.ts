@@ -20,6 +20,8 @@ export async function runAppWorkerFromEnv(env: NodeJS.ProcessEnv = process.env):
     log.error({ missing }, `GALAXY_E_INVALID_ARGUMENT: the AppWorker needs ${missing.join(', ')} in its environment`);
     return 2;
   }
+  // The pull token is the worker's alone: the service it starts does not inherit it.
+  const { GALAXY_POD_TOKEN: token, ...serviceEnv } = env;
   const worker = new AppWorker({
     appmaster: env.GALAXY_APPMASTER ?? '',
     ...(env.GALAXY_APPMASTER_COORDINATOR ? { coordinator: env.GALAXY_APPMASTER_COORDINATOR } : {}),
@@ -27,8 +29,9 @@ export async function runAppWorkerFromEnv(env: NodeJS.ProcessEnv = process.env):
     podId: env.GALAXY_POD_ID ?? '',
     taskId: env.GALAXY_TASK_ID ?? '',
     sandbox: env.GALAXY_SANDBOX ?? process.cwd(),
-    env,
+    env: serviceEnv,
     logger: log,
+    ...(token ? { token } : {}),
   });
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info({ signal }, 'stopping the service');

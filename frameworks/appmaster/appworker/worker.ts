@@ -6,6 +6,7 @@
  * Pulls are level-triggered: every report carries the whole state, and the AppMaster answers
  * with what should happen next. A repeated order that is already done is ignored.
  */
+import { clientOptions } from '../../../core/auth/client.js';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { Backoff } from '../../../core/backoff.js';
 import { fromGrpcError } from '../../../core/grpc-errors.js';
@@ -46,6 +47,8 @@ export interface AppWorkerOptions {
   /** The environment the service inherits (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** This pod's pull token (`GALAXY_POD_TOKEN`); none for an open AppMaster. */
+  token?: string;
 }
 
 /** Worker-level phases; the others come from the supervisor and health. */
@@ -96,7 +99,11 @@ export class AppWorker {
     this.log = options.logger ?? createLogger('appworker');
     this.pullIntervalMs = options.pullIntervalMs ?? 3000;
     this.address = options.appmaster;
-    this.client = new AppWorkerPullClient(options.appmaster, credentials.createInsecure());
+    this.client = new AppWorkerPullClient(
+      options.appmaster,
+      credentials.createInsecure(),
+      clientOptions(options.token),
+    );
     this.locator = options.coordinator ? new LeaderLocator(options.coordinator, APPMASTER_GROUP) : undefined;
     this.releases = new ReleaseManager(options.sandbox, options.env ?? process.env, {
       job: options.job,
@@ -188,7 +195,7 @@ export class AppWorker {
     this.log.info({ from: this.address, to: address }, 'the AppMaster moved; pulling from the new leader');
     this.client.close();
     this.address = address;
-    this.client = new AppWorkerPullClient(address, credentials.createInsecure());
+    this.client = new AppWorkerPullClient(address, credentials.createInsecure(), clientOptions(this.options.token));
   }
 
   /** One pull; `cancelled` when a change of state interrupted it. */

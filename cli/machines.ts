@@ -1,0 +1,201 @@
+/**
+ * `galaxy pool …`, `galaxy label …`, `galaxy agent online|offline|drain <agent>` and
+ * `galaxy usage`: machine management and the accounting ledger (docs/tenancy.md).
+ */
+import type { Command } from 'commander';
+import { GalaxyError } from '../core/errors.js';
+import type { AccountingRow, GetAccountingResponse, PoolEntry } from '../proto/gen/galaxy/v1/operator.js';
+import { withOperator } from './listings.js';
+import { parseOutputFormat, render, type Column } from './output.js';
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** `90`, `90s`, `30m`, `1h`, `7d` → seconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhdw]?)$/.exec(text.trim());
+  if (!match)
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `${flag} must be a duration such as 90s, 30m, 1h or 7d, got "${text}"`,
+    );
+  return Number(match[1]) * (UNITS[match[2] || 's'] ?? 1);
+}
+
+const HOUR = 3600;
+const GIB = 1024 ** 3;
+const fixed = (n: number): string => n.toFixed(4);
+
+/** A row of `galaxy usage`: hours of cores and GiB, allocated and used. */
+export interface UsageLine {
+  readonly user: string;
+  readonly pool: string;
+  readonly cpuCoreHoursAllocated: number;
+  readonly cpuCoreHoursUsed: number;
+  readonly memGibHoursAllocated: number;
+  readonly memGibHoursUsed: number;
+  readonly diskGibHoursAllocated: number;
+  readonly diskGibHoursUsed: number;
+}
+
+/** Converts resource-seconds to the units people read. */
+export function usageLine(row: AccountingRow): UsageLine {
+  const a = row.allocated ?? { cpuMs: 0, memBs: 0, diskBs: 0 };
+  const u = row.used ?? { cpuMs: 0, memBs: 0, diskBs: 0 };
+  return {
+    user: row.user,
+    pool: row.pool,
+    cpuCoreHoursAllocated: a.cpuMs / 1000 / HOUR,
+    cpuCoreHoursUsed: u.cpuMs / 1000 / HOUR,
+    memGibHoursAllocated: a.memBs / GIB / HOUR,
+    memGibHoursUsed: u.memBs / GIB / HOUR,
+    diskGibHoursAllocated: a.diskBs / GIB / HOUR,
+    diskGibHoursUsed: u.diskBs / GIB / HOUR,
+  };
+}
+
+const USAGE_COLUMNS: Column<UsageLine>[] = [
+  { heading: 'USER', value: (r) => r.user },
+  { heading: 'POOL', value: (r) => r.pool },
+  { heading: 'CPU CORE-H ALLOC', value: (r) => fixed(r.cpuCoreHoursAllocated) },
+  { heading: 'CPU CORE-H USED', value: (r) => fixed(r.cpuCoreHoursUsed) },
+  { heading: 'MEM GIB-H ALLOC', value: (r) => fixed(r.memGibHoursAllocated) },
+  { heading: 'MEM GIB-H USED', value: (r) => fixed(r.memGibHoursUsed) },
+  { heading: 'DISK GIB-H ALLOC', value: (r) => fixed(r.diskGibHoursAllocated) },
+  { heading: 'DISK GIB-H USED', value: (r) => fixed(r.diskGibHoursUsed) },
+];
+
+const POOL_COLUMNS: Column<PoolEntry>[] = [
+  { heading: 'POOL', value: (p) => p.name },
+  { heading: 'REGISTERED', value: (p) => (p.registered ? 'yes' : 'no (agents use it)') },
+  { heading: 'AGENTS', value: (p) => p.agents.join(',') },
+  { heading: 'DESCRIPTION', value: (p) => p.description },
+];
+
+/** The text `galaxy usage` prints: the table and the cluster's own total. */
+export function renderUsage(response: GetAccountingResponse, format: 'table' | 'json'): string {
+  const lines = response.rows.map(usageLine);
+  const cluster = usageLine({ user: '(cluster)', pool: '', allocated: response.clusterAllocated, used: undefined });
+  if (format === 'json')
+    return JSON.stringify({ fromS: response.fromS, toS: response.toS, rows: lines, cluster }, null, 2);
+  const since = new Date(response.fromS * 1000).toISOString();
+  return (
+    `${render(lines, USAGE_COLUMNS, 'table')}\n` +
+    `since ${since}; cluster allocated: ${fixed(cluster.cpuCoreHoursAllocated)} core-h, ` +
+    `${fixed(cluster.memGibHoursAllocated)} GiB-h mem, ${fixed(cluster.diskGibHoursAllocated)} GiB-h disk`
+  );
+}
+
+/** Adds pool, label, agent-mode and usage commands (after the daemon commands, which define `agent`). */
+export function addMachineCommands(program: Command, defaultMaster: string): void {
+  const masterOpt = [
+    '-m, --master <host:port|url>',
+    'the master, or zk://… to find the leader',
+    defaultMaster,
+  ] as const;
+  const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
+
+  const pool = program.command('pool').description('the pool registry (admins): add, remove, list, assign');
+  pool
+    .command('add <name>')
+    .description('add a pool to the registry')
+    .option('-d, --description <text>', 'what the pool is for', '')
+    .option(...masterOpt)
+    .action(async (name: string, opts: { master: string; description: string }) => {
+      await withOperator(opts.master, (op) => op.machines.addPool(name, opts.description));
+      console.log(`pool ${name} added`);
+    });
+  pool
+    .command('remove <name>')
+    .description('remove a pool (refused while agents are in it)')
+    .option(...masterOpt)
+    .action(async (name: string, opts: { master: string }) => {
+      await withOperator(opts.master, (op) => op.machines.removePool(name));
+      console.log(`pool ${name} removed`);
+    });
+  pool
+    .command('list')
+    .description('registered pools, and pools agents are in')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (opts: { master: string; output: string }) => {
+      const format = parseOutputFormat(opts.output);
+      console.log(render(await withOperator(opts.master, (op) => op.machines.listPools()), POOL_COLUMNS, format));
+    });
+  pool
+    .command('assign <agent> <pool>')
+    .description("move an agent to a pool (overrides the agent's --pool)")
+    .option(...masterOpt)
+    .action(async (agent: string, name: string, opts: { master: string }) => {
+      await withOperator(opts.master, (op) => op.machines.assignPool(agent, name));
+      console.log(`agent ${agent} is in pool ${name}`);
+    });
+
+  const label = program.command('label').description("an agent's labels (admins): key or key=value");
+  for (const verb of ['add', 'remove'] as const) {
+    label
+      .command(`${verb} <agent> <label>`)
+      .description(verb === 'add' ? 'add a label (a bare key has value true)' : 'remove the label of that key')
+      .option(...masterOpt)
+      .action(async (agent: string, text: string, opts: { master: string }) => {
+        const labels = await withOperator(opts.master, (op) =>
+          verb === 'add' ? op.machines.addLabel(agent, text) : op.machines.removeLabel(agent, text),
+        );
+        console.log(`agent ${agent} labels: ${labels.join(' ') || '(none)'}`);
+      });
+  }
+  label
+    .command('list [agent]')
+    .description('labels of one agent, or of every agent that has some')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (agent: string | undefined, opts: { master: string; output: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const rows = await withOperator(opts.master, (op) => op.machines.listLabels(agent ?? ''));
+      console.log(
+        render(
+          rows,
+          [
+            { heading: 'AGENT', value: (r) => r.agentId },
+            { heading: 'LABELS', value: (r) => r.labels.join(' ') },
+          ],
+          format,
+        ),
+      );
+    });
+
+  const agent = program.commands.find((c) => c.name() === 'agent') ?? program.command('agent');
+  const modes = { online: 'online', offline: 'offline', drain: 'draining' } as const;
+  for (const [verb, mode] of Object.entries(modes)) {
+    agent
+      .command(`${verb} <agent>`)
+      .description(
+        verb === 'online'
+          ? 'offer the agent again (ends offline and drain)'
+          : verb === 'offline'
+            ? 'stop offering the agent; its tasks keep running'
+            : 'stop offering the agent and have frameworks move their tasks away',
+      )
+      .option('-m, --master <host:port|url>', 'the master, or zk://… to find the leader')
+      .action(async (id: string, opts: { master?: string }) => {
+        // `agent` itself (the daemon) takes --master too and may have parsed it.
+        const master = opts.master ?? agent.opts<{ master?: string }>().master ?? defaultMaster;
+        await withOperator(master, (op) => op.machines.setMode(id, mode));
+        console.log(`agent ${id} is ${mode}`);
+      });
+  }
+
+  program
+    .command('usage')
+    .description('resource-seconds allocated and used, per user and pool (the accounting ledger)')
+    .option('-u, --user <name>', 'one user (others than yourself: admins only)', '')
+    .option('-p, --pool <name>', 'one pool', '')
+    .option('-s, --since <duration>', 'how far back, e.g. 30m, 1h, 7d (whole minutes)', '1h')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (opts: { master: string; output: string; user: string; pool: string; since: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const sinceS = parseDuration(opts.since, '--since');
+      const response = await withOperator(opts.master, (op) => op.machines.accounting(opts.user, opts.pool, sinceS));
+      console.log(renderUsage(response, format));
+    });
+}

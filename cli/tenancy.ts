@@ -1,0 +1,200 @@
+/**
+ * `galaxy grant`, `galaxy grants`, `galaxy quota set|show`: authorities and quotas
+ * (docs/tenancy.md). Changes are for admins; any user may read their own.
+ */
+import type { Command } from 'commander';
+import { GalaxyError } from '../core/errors.js';
+import { parseBytes } from '../core/resources.js';
+import { formatQuantity, QUOTA_RESOURCES } from '../core/tenancy/quotas.js';
+import type { QuotaAmounts, UserGrantsEntry, UserQuotaEntry } from '../proto/gen/galaxy/v1/operator.js';
+import { withOperator } from './listings.js';
+import { parseOutputFormat, render, type Column } from './output.js';
+
+/** Cores as typed (`4`, `0.5`, `500m`) → millicores. */
+export function parseCores(text: string, flag: string): number {
+  const milli = /^\s*(\d+)m\s*$/.exec(text);
+  const value = milli?.[1] !== undefined ? Number(milli[1]) : Number(text) * 1000;
+  if (!(Number.isFinite(value) && value >= 0) || text.trim() === '')
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `${flag} must be a number of cores (4, 0.5 or 500m), got "${text}"`,
+    );
+  return Math.round(value);
+}
+
+/** A whole number ≥ 0. */
+function parseCount(text: string, flag: string): number {
+  const value = Number(text);
+  if (!(Number.isSafeInteger(value) && value >= 0))
+    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `${flag} must be a whole number, got "${text}"`);
+  return value;
+}
+
+/** Bytes as typed: `8GiB`, `512MiB`, `20G` (a bare number is MiB). */
+function parseSize(text: string, flag: string): number {
+  return parseBytes(text, flag);
+}
+
+interface QuotaFlags {
+  cpus?: string;
+  mem?: string;
+  disk?: string;
+  replicas?: string;
+  guaranteeCpus?: string;
+  guaranteeMem?: string;
+  guaranteeDisk?: string;
+  master: string;
+  output: string;
+}
+
+/** The limit and guarantee of `galaxy quota set` flags; unset flags are unlimited / none. */
+export function quotaFromFlags(flags: QuotaFlags): { limit: QuotaAmounts; guarantee: QuotaAmounts } {
+  const opt = <T>(text: string | undefined, parse: (t: string) => T): T | undefined =>
+    text === undefined ? undefined : parse(text);
+  return {
+    limit: {
+      cpus: opt(flags.cpus, (t) => parseCores(t, '--cpus')),
+      mem: opt(flags.mem, (t) => parseSize(t, '--mem')),
+      disk: opt(flags.disk, (t) => parseSize(t, '--disk')),
+      replicas: opt(flags.replicas, (t) => parseCount(t, '--replicas')),
+    },
+    guarantee: {
+      cpus: opt(flags.guaranteeCpus, (t) => parseCores(t, '--guarantee-cpus')),
+      mem: opt(flags.guaranteeMem, (t) => parseSize(t, '--guarantee-mem')),
+      disk: opt(flags.guaranteeDisk, (t) => parseSize(t, '--guarantee-disk')),
+    },
+  };
+}
+
+interface GrantLine {
+  readonly user: string;
+  readonly pool: string;
+  readonly authorities: string;
+}
+
+const GRANT_COLUMNS: Column<GrantLine>[] = [
+  { heading: 'USER', value: (g) => g.user },
+  { heading: 'POOL', value: (g) => g.pool },
+  { heading: 'AUTHORITIES', value: (g) => g.authorities },
+];
+
+function grantLines(entries: readonly UserGrantsEntry[]): GrantLine[] {
+  return entries.flatMap((e) =>
+    e.pools.map((p) => ({ user: e.user, pool: p.pool, authorities: p.authorities.join(' ') })),
+  );
+}
+
+/** One row of `galaxy quota show`: one resource of one user. */
+export interface QuotaLine {
+  readonly user: string;
+  readonly resource: string;
+  readonly used: string;
+  readonly limit: string;
+  readonly guarantee: string;
+}
+
+const QUOTA_COLUMNS: Column<QuotaLine>[] = [
+  { heading: 'USER', value: (q) => q.user },
+  { heading: 'RESOURCE', value: (q) => q.resource },
+  { heading: 'USED', value: (q) => q.used },
+  { heading: 'LIMIT', value: (q) => q.limit },
+  { heading: 'GUARANTEE', value: (q) => q.guarantee },
+];
+
+/** The rows of a user's quota, in cores, GiB and counts. */
+export function quotaLines(entry: UserQuotaEntry): QuotaLine[] {
+  return QUOTA_RESOURCES.map((r) => {
+    const show = (v: number | undefined, none: string) => (v === undefined ? none : formatQuantity(r, v));
+    const guarantee = r === 'replicas' ? undefined : entry.guarantee?.[r];
+    return {
+      user: entry.user,
+      resource: r,
+      used: show(entry.used?.[r] ?? 0, '0'),
+      limit: show(entry.limit?.[r], 'unlimited'),
+      guarantee: show(guarantee, '-'),
+    };
+  });
+}
+
+/** Adds `galaxy grant`, `galaxy grants` and `galaxy quota …`. */
+export function addTenancyCommands(program: Command, defaultMaster: string): void {
+  const masterOpt = [
+    '-m, --master <host:port|url>',
+    'the master, or zk://… to find the leader',
+    defaultMaster,
+  ] as const;
+  const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
+
+  program
+    .command('grant')
+    .description('grant a user authorities in a pool ("*" = every pool); --revoke takes them back (none named: all)')
+    .argument('<user>')
+    .argument('<pool>')
+    .argument(
+      '[authorities...]',
+      'job:create job:update job:remove job:list container:create container:remove container:list',
+    )
+    .option('--revoke', 'revoke instead of grant')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(
+      async (
+        user: string,
+        pool: string,
+        authorities: string[],
+        flags: { revoke?: boolean; master: string; output: string },
+      ) => {
+        const format = parseOutputFormat(flags.output);
+        const after = await withOperator(flags.master, (op) =>
+          op.tenancy.grant(user, pool, authorities, flags.revoke === true),
+        );
+        const lines = grantLines(after ? [after] : []);
+        if (lines.length === 0 && format === 'table') console.log(`user ${user} holds no grants`);
+        else console.log(render(lines, GRANT_COLUMNS, format));
+      },
+    );
+
+  program
+    .command('grants')
+    .description("users' authorities per pool (a user's own without admin rights)")
+    .argument('[user]')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (user: string | undefined, flags: { master: string; output: string }) => {
+      const entries = await withOperator(flags.master, (op) => op.tenancy.grants(user ?? ''));
+      console.log(render(grantLines(entries), GRANT_COLUMNS, parseOutputFormat(flags.output)));
+    });
+
+  const quota = program.command('quota').description("users' quotas: limits, guarantees and what their jobs hold");
+  quota
+    .command('set')
+    .description("set a user's quota (replaces it; a resource left out is unlimited)")
+    .argument('<user>')
+    .option('--cpus <cores>', 'limit of cpus, in cores (4, 0.5, 500m)')
+    .option('--mem <size>', 'limit of memory (8GiB)')
+    .option('--disk <size>', 'limit of disk (20GiB)')
+    .option('--replicas <n>', 'limit of pods and batch tasks')
+    .option('--guarantee-cpus <cores>', 'cpus offered to the user first')
+    .option('--guarantee-mem <size>', 'memory offered to the user first')
+    .option('--guarantee-disk <size>', 'disk offered to the user first')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (user: string, flags: QuotaFlags) => {
+      const format = parseOutputFormat(flags.output);
+      const { limit, guarantee } = quotaFromFlags(flags);
+      const entry = await withOperator(flags.master, (op) => op.tenancy.setQuota(user, limit, guarantee));
+      console.log(render(entry ? quotaLines(entry) : [], QUOTA_COLUMNS, format));
+    });
+  quota
+    .command('show')
+    .description("a user's quota (every user's for admins), with what their jobs' claims hold")
+    .argument('[user]')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (user: string | undefined, flags: { master: string; output: string }) => {
+      const format = parseOutputFormat(flags.output);
+      const entries = await withOperator(flags.master, (op) => op.tenancy.quotas(user ?? ''));
+      if (format === 'json') console.log(JSON.stringify(entries, null, 2));
+      else console.log(render(entries.flatMap(quotaLines), QUOTA_COLUMNS, format));
+    });
+}

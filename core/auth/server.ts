@@ -1,0 +1,102 @@
+/**
+ * The authenticating gRPC server interceptor. Every call on a server built with an
+ * {@link Authenticator} must carry `authorization: Bearer <token>`: a call without one, or with a
+ * token no one holds, ends with UNAUTHENTICATED (`GALAXY_E_UNAUTHENTICATED`) before any handler
+ * runs; a principal of a kind the service does not serve ends with PERMISSION_DENIED. The
+ * principal is recorded on the call's metadata, where {@link principalOf} finds it.
+ */
+import {
+  Metadata,
+  ServerInterceptingCall,
+  status,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
+import { GalaxyError } from '../errors.js';
+import { bearerToken, setPrincipal, type Authenticator, type Principal } from './principal.js';
+
+/** The agent gateway: the one service agents call. */
+export const AGENT_SERVICE = 'galaxy.v1.AgentGateway';
+/** The AppWorkers' pull API: the one service pods call. */
+export const POD_SERVICE = 'galaxy.v1.AppWorkerPull';
+
+/** Whether `principal` may call `service` (its full name, e.g. `galaxy.v1.Operator`). */
+export type ServiceAccess = (service: string, principal: Principal) => boolean;
+
+/**
+ * The default: an agent token reaches only the agent gateway, a pod token only the pull API, and
+ * those two services serve no other users but admins. Users reach every other service (what they
+ * may do there is each handler's decision).
+ */
+export const defaultAccess: ServiceAccess = (service, principal) => {
+  if (principal.kind === 'agent') return service === AGENT_SERVICE;
+  if (principal.kind === 'pod') return service === POD_SERVICE;
+  if (service === AGENT_SERVICE || service === POD_SERVICE) return principal.admin;
+  return true;
+};
+
+/** How a server authenticates. */
+export interface ServerAuth {
+  readonly authenticate: Authenticator;
+  /** Default {@link defaultAccess}. */
+  readonly access?: ServiceAccess;
+}
+
+/** The service name of a method path such as `/galaxy.v1.Operator/ListAgents`. */
+export function serviceOf(path: string): string {
+  return path.split('/')[1] ?? '';
+}
+
+function refuse(call: ServerInterceptingCallInterface, error: GalaxyError, code: status): void {
+  call.sendStatus({ code, details: error.message, metadata: new Metadata() });
+}
+
+/**
+ * The interceptor: `new Server({ interceptors: [authInterceptor(auth)] })`. Never logs the
+ * metadata; refusals name the method and the reason, never the token.
+ */
+export function authInterceptor(auth: ServerAuth): ServerInterceptor {
+  const access = auth.access ?? defaultAccess;
+  return (method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata: Metadata, pass: (metadata: Metadata) => void) => {
+            const token = bearerToken(metadata);
+            const principal = token === undefined ? undefined : auth.authenticate(token);
+            if (!principal) {
+              const why = token === undefined ? 'carries no bearer token' : 'carries an unknown or revoked token';
+              refuse(
+                call,
+                new GalaxyError(
+                  'GALAXY_E_UNAUTHENTICATED',
+                  `the call to ${method.path} ${why}; pass --token, $GALAXY_TOKEN or $GALAXY_TOKEN_FILE (galaxy up writes .galaxy/admin.token)`,
+                ),
+                status.UNAUTHENTICATED,
+              );
+              return;
+            }
+            const service = serviceOf(method.path);
+            if (!access(service, principal)) {
+              refuse(
+                call,
+                new GalaxyError(
+                  'GALAXY_E_PERMISSION_DENIED',
+                  `${principal.kind} ${principal.user} may not call ${service}`,
+                ),
+                status.PERMISSION_DENIED,
+              );
+              return;
+            }
+            setPrincipal(metadata, principal);
+            pass(metadata);
+          },
+        });
+      },
+    });
+}
+
+/** The server options that make a server authenticate with `auth` (none: an open server). */
+export function serverAuthOptions(auth: ServerAuth | undefined): { interceptors: ServerInterceptor[] } {
+  return { interceptors: auth ? [authInterceptor(auth)] : [] };
+}

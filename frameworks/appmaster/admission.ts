@@ -1,0 +1,49 @@
+/**
+ * What a job asks of its owner's quota, and the one-at-a-time rule for the verbs of one job: a
+ * verb checks authority and admits the footprint (both wait on the coordinator) before it
+ * changes anything, so two verbs on the same job must not interleave between admission and
+ * change.
+ */
+import { OPEN_PRINCIPAL } from '../../core/auth/principal.js';
+import type { Footprint } from '../../core/tenancy/quotas.js';
+import { footprintOf, largestFootprint } from '../sdk/tenancy.js';
+import type { JobRecord } from './model.js';
+import { podResources } from './placement/resources.js';
+import type { JobSpec } from './spec/schema.js';
+
+/** replicas × per-pod resources of `spec` (`replicas` overrides the spec's count). */
+export function specFootprint(spec: JobSpec, replicas = spec.replicas): Footprint {
+  return footprintOf(podResources(spec, []), replicas, spec.pool);
+}
+
+/**
+ * The footprint of a job whose pods may run any of `specs` (an update holds old and new
+ * revisions at once): per resource, the largest of them.
+ */
+export function jobFootprint(specs: readonly JobSpec[], replicas?: number): Footprint {
+  const [first, ...rest] = specs.map((s) => specFootprint(s, replicas));
+  if (!first) throw new Error('a job has at least one spec');
+  return largestFootprint(first, ...rest);
+}
+
+/** Whose a job is: its owner, or (records from before tenancy) the open server's caller. */
+export function ownerOf(record: JobRecord): string {
+  return record.owner ?? OPEN_PRINCIPAL.user;
+}
+
+/** Runs tasks one after another per key (a job's verbs), in call order. */
+export class KeyedSerial {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `task` once every earlier task of `key` has settled. */
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The AppMaster's side of preemption: a pod of band monitoring, production (`service`) or batch
+ * that has been pending for lack of resources longer than {@link PENDING_BEFORE_PREEMPT_MS} makes
+ * the master preempt lower bands for it — one request outstanding per pod. The master then offers
+ * the freed resources to the AppMaster alone, and placement takes it from there.
+ */
+import { Band, bandOf } from '../../core/bands.js';
+import type { Logger } from '../../core/logger.js';
+import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { JobState } from './job-state.js';
+import { NO_OFFERS } from './placement/pending.js';
+import { podResources } from './placement/resources.js';
+
+/** A pod pending this long for lack of resources asks for a preemption. */
+export const PENDING_BEFORE_PREEMPT_MS = 2000;
+/** After a granted request, the pod waits this long for the set-aside offer before asking again. */
+const GRANTED_WAIT_MS = 20_000;
+/** After a refused or failed request, the pod asks again after this long. */
+const REFUSED_WAIT_MS = 5000;
+
+/** True when a job's pending reasons say resources are short (not labels, pools or blacklists). */
+export function lacksResources(reasons: readonly { readonly reason: string }[]): boolean {
+  return (
+    reasons.length === 0 ||
+    reasons.some((r) => r.reason === NO_OFFERS || r.reason.startsWith('insufficient') || r.reason.includes('port'))
+  );
+}
+
+/** Pending pods' preemption requests. */
+export class PodPreemption {
+  /** Pod id → when it was first seen pending (ms). */
+  private readonly pendingSince = new Map<string, number>();
+  /** Pod id → no new request before this time (ms): one outstanding per pod. */
+  private readonly waitUntil = new Map<string, number>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Called on every tick: asks for room for pods pending too long. */
+  step(driver: SchedulerDriver | undefined, jobs: Iterable<JobState>): void {
+    const now = this.now();
+    const seen = new Set<string>();
+    for (const job of jobs) {
+      if (job.record.state !== 'running') continue;
+      for (const pod of job.pendingPods()) {
+        const podId = pod.record.podId;
+        seen.add(podId);
+        const since = this.pendingSince.get(podId) ?? now;
+        this.pendingSince.set(podId, since);
+        const spec = job.specOf(pod.record.revision);
+        const band = bandOf(spec.band);
+        if (!driver || band === Band.BAND_BEST_EFFORT || pod.runtime.removing) continue;
+        if (now - since < PENDING_BEFORE_PREEMPT_MS || (this.waitUntil.get(podId) ?? 0) > now) continue;
+        if (!lacksResources(job.pending)) continue;
+        this.waitUntil.set(podId, now + GRANTED_WAIT_MS);
+        const requestId = `${job.record.name}/${podId}`;
+        driver
+          .preempt({
+            requestId,
+            resources: podResources(spec, []),
+            pool: spec.pool,
+            labels: spec.labels,
+            band,
+            reason: `pod ${podId} pending ${Math.round((now - since) / 1000)} s: ${job.pending.map((r) => r.reason).join('; ') || 'no room'}`,
+          })
+          .then(
+            (plan) => {
+              if (plan.granted) {
+                this.log.info(
+                  { request: requestId, agent: plan.agentId, victims: plan.victims.map((v) => v.taskId) },
+                  'preemption granted',
+                );
+              } else {
+                this.waitUntil.set(podId, this.now() + REFUSED_WAIT_MS);
+                this.log.debug({ request: requestId, refusal: plan.refusal }, 'preemption refused');
+              }
+            },
+            (error: unknown) => {
+              this.waitUntil.set(podId, this.now() + REFUSED_WAIT_MS);
+              this.log.warn({ request: requestId, err: String(error) }, 'preemption request failed');
+            },
+          );
+      }
+    }
+    for (const podId of [...this.pendingSince.keys()]) {
+      if (seen.has(podId)) continue;
+      this.pendingSince.delete(podId);
+      this.waitUntil.delete(podId);
+    }
+  }
+}

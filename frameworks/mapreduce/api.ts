@@ -1,0 +1,34 @@
+/**
+ * The MapReduce framework's gRPC API (`galaxy mr …` talks to it).
+ */
+import type { ServerAuth } from '../../core/auth/server.js';
+import { unaryHandler } from '../../core/grpc-errors.js';
+import type { Server } from '@grpc/grpc-js';
+import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
+import {
+  MapReduceService,
+  type CancelMapReduceJobRequest,
+  type MapReduceJob,
+  type MapReduceJobSpec,
+  type ShowMapReduceJobRequest,
+} from '../../proto/gen/galaxy/v1/mapreduce.js';
+import type { MapReduceScheduler } from './scheduler.js';
+
+/**
+ * Serves the MapReduce API on `listen` (callers must present a valid token when `auth` is given);
+ * resolves with the bound address and a stop function.
+ */
+export function serveMapReduceApi(
+  scheduler: MapReduceScheduler,
+  listen: string,
+  auth?: ServerAuth,
+): Promise<ServingApi> {
+  const register = (server: Server): void => {
+    server.addService(MapReduceService, {
+      submit: unaryHandler<MapReduceJobSpec, MapReduceJob>((spec) => scheduler.submit(spec)),
+      show: unaryHandler<ShowMapReduceJobRequest, MapReduceJob>((request) => scheduler.show(request.name)),
+      cancel: unaryHandler<CancelMapReduceJobRequest, MapReduceJob>((request) => scheduler.cancel(request.name)),
+    });
+  };
+  return serveGrpc('mapreduce API', listen, register, auth);
+}

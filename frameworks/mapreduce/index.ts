@@ -1,0 +1,44 @@
+/**
+ * The `mapreduce` framework plugin: word count over an input directory, with the intermediate
+ * files shuffled between agents over the network; hosted by `galaxy framework run mapreduce`.
+ * Options: `listen=<host:port>` for its API (default 127.0.0.1:5053).
+ */
+import type { FrameworkPlugin } from '../host/plugin.js';
+import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
+import { serveMapReduceApi } from './api.js';
+import { MapReduceScheduler } from './scheduler.js';
+
+export { MapReduceScheduler } from './scheduler.js';
+
+/** The plugin. */
+const plugin: FrameworkPlugin = {
+  name: 'mapreduce',
+  version: FRAMEWORK_API_VERSION,
+  galaxyApi: '^1',
+  create(context) {
+    const scheduler = new MapReduceScheduler(context.log);
+    let stopApi: (() => Promise<void>) | undefined;
+    let endpoint: string | undefined;
+    return {
+      info: { name: 'mapreduce', role: context.options.role ?? 'batch', failoverTimeoutS: 600 },
+      scheduler,
+      get endpoint() {
+        return endpoint;
+      },
+      async start(driver) {
+        scheduler.attach(driver);
+        const api = await serveMapReduceApi(scheduler, context.options.listen ?? '127.0.0.1:5053', context.auth);
+        stopApi = () => api.stop();
+        endpoint = api.address;
+        context.log.info({ api: api.address }, 'mapreduce API listening');
+        console.log(`mapreduce API listening on ${api.address}`);
+      },
+      async stop() {
+        scheduler.detach();
+        await stopApi?.();
+      },
+    };
+  },
+};
+
+export default plugin;

@@ -1,0 +1,262 @@
+/**
+ * The MapReduce framework's scheduler: spreads the map and reduce tasks of each job over the
+ * offered agents (one port each), polls every live task's address to learn when it is ready,
+ * collects each reduce's output over the network, re-runs a map that is lost while a reduce still
+ * needs it, and kills what is left once a job ends.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GalaxyError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { packageRoot } from '../../core/paths.js';
+import { addResources, containsResources, emptyResources, subtractResources } from '../../core/resources.js';
+import { isGone, stateName } from '../../core/task-state.js';
+import { Band, type Offer, type Resources, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import { MapReduceJobState, type MapReduceJob, type MapReduceJobSpec } from '../../proto/gen/galaxy/v1/mapreduce.js';
+import { lowestFree } from '../appmaster/placement/ports.js';
+import { OfferGate } from '../sdk/offer-gate.js';
+import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { Scheduler } from '../sdk/scheduler.js';
+import { MapReduceRun, type Slot } from './job.js';
+import { normalizeMapReduceSpec, splitInputDir } from './spec.js';
+import type { WorkerStatus, WorkerTask } from './worker.js';
+
+/** How often live tasks are polled. */
+const POLL_MS = 250;
+/** Unanswered polls in a row after which a ready task counts as lost. */
+const MAX_MISSED_POLLS = 4;
+
+/** The worker every task runs: `node dist/frameworks/mapreduce/worker.js`. */
+export function workerCommand(): string[] {
+  return [process.execPath, join(packageRoot(), 'dist', 'frameworks', 'mapreduce', 'worker.js')];
+}
+
+/** The name of reduce `r`'s output file. */
+export const outputName = (r: number): string => `part-r-${String(r).padStart(5, '0')}`;
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** Jobs and their tasks. */
+export class MapReduceScheduler implements Scheduler {
+  private readonly jobs = new Map<string, MapReduceRun>();
+  /** Task id → its job and slot (current attempts only). */
+  private readonly owners = new Map<string, { job: MapReduceRun; slot: Slot }>();
+  private driver: SchedulerDriver | undefined;
+  private readonly gate = new OfferGate();
+  private timer?: NodeJS.Timeout;
+  private polling = false;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Called once the driver is subscribed. */
+  attach(driver: SchedulerDriver): void {
+    this.driver = driver;
+    this.gate.attach(driver);
+    this.timer = setInterval(() => {
+      if (this.polling) return;
+      this.polling = true;
+      void this.poll().finally(() => (this.polling = false));
+    }, POLL_MS);
+    this.timer.unref();
+  }
+
+  /** Stops polling; cancels the jobs still running (their tasks are killed). */
+  detach(): void {
+    clearInterval(this.timer);
+    for (const job of this.jobs.values())
+      if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'the framework stopped');
+  }
+
+  /** Admits a job: lists and splits its input, creates its output directory. */
+  async submit(spec: MapReduceJobSpec): Promise<MapReduceJob> {
+    const normalized = normalizeMapReduceSpec(spec);
+    const existing = this.jobs.get(normalized.name);
+    if (existing && !existing.done)
+      throw new GalaxyError('GALAXY_E_JOB_DUPLICATE', `mapreduce job ${normalized.name} is still running`);
+    const splits = await splitInputDir(normalized.input, normalized.maps);
+    await mkdir(normalized.output, { recursive: true });
+    const job = new MapReduceRun(normalized, splits, Date.now());
+    this.jobs.set(normalized.name, job);
+    this.log.info(
+      { job: normalized.name, maps: normalized.maps, reduces: normalized.reduces },
+      'mapreduce job submitted',
+    );
+    this.gate.want();
+    return job.toProto();
+  }
+
+  /** One job. */
+  show(name: string): MapReduceJob {
+    return this.job(name).toProto();
+  }
+
+  /** Cancels a job: kills what runs. */
+  cancel(name: string): MapReduceJob {
+    const job = this.job(name);
+    if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'cancelled');
+    return job.toProto();
+  }
+
+  async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+    const wanted = [...this.jobs.values()].flatMap((job) => job.launchable().map((slot) => ({ job, slot })));
+    const left = offers.map((o) => o.resources ?? emptyResources());
+    const planned = offers.map(() => [] as { job: MapReduceRun; slot: Slot; task: TaskInfo }[]);
+    // Round-robin over the offers: the tasks of a job spread over many agents. A task lost on an
+    // agent goes elsewhere if any other offer fits (that agent may be cut off).
+    let next = 0;
+    for (const { job, slot } of wanted) {
+      for (let tried = 0; tried < 2 * offers.length; tried++) {
+        const i = (next + tried) % offers.length;
+        const offer = offers[i];
+        const room = left[i];
+        if (!offer || !room || (tried < offers.length && offer.agentId === slot.lostOn)) continue;
+        const [port] = lowestFree(room.ports, 1, new Set());
+        const need: Resources = { ...(job.spec.resources ?? emptyResources()), ports: [] };
+        if (port === undefined) continue;
+        const withPort = addResources(need, { ...emptyResources(), ports: [{ begin: port, end: port }] });
+        if (!containsResources(room, withPort)) continue;
+        left[i] = subtractResources(room, withPort);
+        const taskId = job.launch(slot, offer.agentId, `${offer.hostname}:${port}`);
+        planned[i]?.push({ job, slot, task: this.taskInfo(job, slot, taskId, offer.agentId, withPort, port) });
+        this.owners.set(taskId, { job, slot });
+        next = i + 1;
+        break;
+      }
+    }
+    await Promise.all(
+      offers.map(async (offer, i) => {
+        const tasks = planned[i] ?? [];
+        if (tasks.length === 0) return driver.decline([offer.id], { refuseSeconds: 1 });
+        try {
+          await driver.launch(
+            [offer.id],
+            tasks.map((t) => t.task),
+            { refuseSeconds: 0 },
+          );
+        } catch (error) {
+          this.log.warn({ err: String(error) }, 'launch refused; the tasks wait for another offer');
+          for (const { job, slot } of tasks) {
+            this.owners.delete(slot.taskId);
+            job.unlaunch(slot);
+          }
+        }
+      }),
+    );
+    if (![...this.jobs.values()].some((j) => j.launchable().length > 0)) await this.gate.suppress();
+  }
+
+  update(_driver: SchedulerDriver, status: TaskStatus): void {
+    if (!isGone(status.state) || status.reason === 'reconciliation') return;
+    const owner = this.owners.get(status.taskId);
+    if (!owner) return;
+    this.owners.delete(status.taskId);
+    const why = `task ${status.taskId} ${stateName(status.state)}${status.message ? `: ${status.message}` : ''}`;
+    this.lost(owner.job, owner.slot, why);
+  }
+
+  /** A slot's attempt is lost: run it again, or end the job when it ran out of attempts. */
+  private lost(job: MapReduceRun, slot: Slot, why: string): void {
+    const taskId = slot.taskId;
+    const again = job.lost(slot, why, Date.now());
+    this.log.warn({ job: job.spec.name, task: taskId, again }, `${slot.kind} ${slot.index} lost: ${why}`);
+    this.owners.delete(taskId);
+    void this.driver?.kill(taskId).catch(() => undefined);
+    if (again) this.gate.want();
+    else if (job.done) this.end(job, job.state, job.message);
+  }
+
+  /** Ends a job: kills every task it still runs. */
+  private end(job: MapReduceRun, state: MapReduceJobState, message: string): void {
+    if (!job.done || job.state !== state) job.finish(state, message, Date.now());
+    for (const slot of job.live()) {
+      this.owners.delete(slot.taskId);
+      void this.driver?.kill(slot.taskId).catch(() => undefined);
+    }
+    this.log.info({ job: job.spec.name, state: MapReduceJobState[state] }, 'mapreduce job ended');
+  }
+
+  /** Asks every live task whether it is ready; collects reduce outputs; catches silent maps. */
+  private async poll(): Promise<void> {
+    const live = [...this.jobs.values()]
+      .filter((j) => !j.done)
+      .flatMap((job) => job.live().map((slot) => ({ job, slot })));
+    await Promise.all(live.map(({ job, slot }) => this.pollOne(job, slot)));
+  }
+
+  private async pollOne(job: MapReduceRun, slot: Slot): Promise<void> {
+    const taskId = slot.taskId;
+    /** False once the slot moved on (lost, re-run) or the job ended while we waited. */
+    const current = (): boolean => slot.taskId === taskId && !job.done;
+    let status: WorkerStatus | undefined;
+    try {
+      status = await getJson<WorkerStatus>(`http://${slot.address}/status`);
+    } catch {
+      status = undefined;
+    }
+    if (!current()) return;
+    if (!status || status.taskId !== taskId) {
+      // Not up yet while launched; a ready map that stops answering is lost (its host may be cut off).
+      if (slot.state === 'ready' && ++slot.missedPolls >= MAX_MISSED_POLLS)
+        this.lost(job, slot, `${slot.address} stopped answering`);
+      return;
+    }
+    slot.missedPolls = 0;
+    if (!status.ready || slot.state !== 'launched') return;
+    if (slot.kind === 'map') {
+      job.mapReady(slot);
+      this.log.info({ job: job.spec.name, map: slot.index, address: slot.address }, 'map ready');
+      if (job.mapsReady) this.gate.want();
+      return;
+    }
+    try {
+      const res = await fetch(`http://${slot.address}/output`, { signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const text = await res.text();
+      const file = join(job.spec.output, outputName(slot.index));
+      await writeFile(`${file}.tmp`, text);
+      await rename(`${file}.tmp`, file);
+      if (!current()) return;
+      this.owners.delete(taskId);
+      void this.driver?.kill(taskId).catch(() => undefined);
+      if (job.reduceDone(slot, file, status.words, status.total, Date.now())) this.end(job, job.state, '');
+    } catch (error) {
+      this.log.warn({ task: taskId, err: String(error) }, 'collecting a reduce output failed; trying again');
+    }
+  }
+
+  private job(name: string): MapReduceRun {
+    const job = this.jobs.get(name);
+    if (!job) throw new GalaxyError('GALAXY_E_JOB_UNKNOWN', `no mapreduce job named "${name.slice(0, 100)}"`);
+    return job;
+  }
+
+  private taskInfo(
+    job: MapReduceRun,
+    slot: Slot,
+    taskId: string,
+    agentId: string,
+    resources: Resources,
+    port: number,
+  ): TaskInfo {
+    const task: WorkerTask =
+      slot.kind === 'map'
+        ? { kind: 'map', index: slot.index, split: job.splits[slot.index] ?? [], reduces: job.spec.reduces, port }
+        : { kind: 'reduce', index: slot.index, maps: job.maps.map((m) => m.address), port };
+    return {
+      taskId,
+      name: `${job.spec.name}[${slot.kind} ${slot.index}]`,
+      agentId,
+      resources,
+      command: { shell: '', argv: workerCommand(), env: { GALAXY_MR_TASK: JSON.stringify(task) }, user: '' },
+      labels: [{ key: 'band', value: 'batch' }],
+      killGraceS: 1,
+      volumes: [],
+      band: Band.BAND_BATCH,
+      revocable: false,
+    };
+  }
+}

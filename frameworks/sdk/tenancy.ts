@@ -1,0 +1,84 @@
+/**
+ * The tenancy checks of a multi-tenant framework (the AppMaster, batch): authorities on a job's
+ * pool, admission of a job's footprint against its owner's quota, and the label that tells the
+ * master's accounting whose a task is. One instance per framework; claims are keyed
+ * `<framework>/<job>` (see `docs/tenancy.md`).
+ */
+import type { Principal } from '../../core/auth/principal.js';
+import type { Coordinator } from '../../core/coordinator/coordinator.js';
+import { GrantStore, type Authority } from '../../core/tenancy/grants.js';
+import { QuotaStore, type Footprint } from '../../core/tenancy/quotas.js';
+import type { Label } from '../../proto/gen/galaxy/v1/common.js';
+
+/** The task label naming the user a task runs for. */
+export const USER_LABEL = 'galaxy.user';
+
+/** Per-task (per-pod) resources, as a footprint counts them. */
+export interface TaskShape {
+  readonly cpus: number;
+  readonly mem: number;
+  readonly disk: number;
+}
+
+/** `replicas` tasks of `shape` in `pool`. */
+export function footprintOf(shape: TaskShape, replicas: number, pool: string): Footprint {
+  return { cpus: shape.cpus * replicas, mem: shape.mem * replicas, disk: shape.disk * replicas, replicas, pool };
+}
+
+/** Per resource, the larger of the footprints (an update holds old and new pods for a while). */
+export function largestFootprint(first: Footprint, ...rest: Footprint[]): Footprint {
+  return rest.reduce(
+    (max, f) => ({
+      cpus: Math.max(max.cpus, f.cpus),
+      mem: Math.max(max.mem, f.mem),
+      disk: Math.max(max.disk, f.disk),
+      replicas: Math.max(max.replicas, f.replicas),
+      pool: f.pool,
+    }),
+    first,
+  );
+}
+
+/** The `galaxy.user` label of a task run for `owner`. */
+export function userLabel(owner: string): Label {
+  return { key: USER_LABEL, value: owner };
+}
+
+/** Authorities and quotas as one framework sees them. */
+export class JobTenancy {
+  readonly grants: GrantStore;
+  readonly quotas: QuotaStore;
+
+  constructor(
+    coordinator: Coordinator,
+    /** The framework's name: the first part of its claim keys. */
+    readonly framework: string,
+  ) {
+    this.grants = new GrantStore(coordinator);
+    this.quotas = new QuotaStore(coordinator);
+  }
+
+  /** Rejects with GALAXY_E_PERMISSION_DENIED unless `principal` holds `authority` in `pool`. */
+  authorize(principal: Principal, pool: string, authority: Authority): Promise<void> {
+    return this.grants.authorize(principal, pool, authority);
+  }
+
+  /** Which pools' jobs `principal` may see (`job:list`). */
+  visiblePools(principal: Principal): Promise<(pool: string) => boolean> {
+    return this.grants.poolFilter(principal, 'job:list');
+  }
+
+  /** Admits job `job` of `owner` at `footprint`, or rejects with GALAXY_E_QUOTA_EXCEEDED. */
+  admit(owner: string, job: string, footprint: Footprint): Promise<void> {
+    return this.quotas.admit(owner, this.claimKey(job), footprint);
+  }
+
+  /** Releases what job `job` of `owner` held. */
+  release(owner: string, job: string): Promise<void> {
+    return this.quotas.release(owner, this.claimKey(job));
+  }
+
+  private claimKey(job: string): string {
+    return `${this.framework}/${job}`;
+  }
+}

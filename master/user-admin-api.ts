@@ -1,0 +1,56 @@
+/**
+ * gRPC adapter of the UserAdmin service (`galaxy user …`): admins add and remove users and issue
+ * their tokens. The answer to AddUser/IssueUserToken is the only place a token is ever sent.
+ */
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { principalOf } from '../core/auth/principal.js';
+import { GalaxyError } from '../core/errors.js';
+import { unaryHandler } from '../core/grpc-errors.js';
+import type { UserStore, UserSummary } from '../core/tenancy/users.js';
+import type { UserAdminServer, UserInfo } from '../proto/gen/galaxy/v1/users.js';
+
+function userInfo(user: UserSummary): UserInfo {
+  return { name: user.name, admin: user.admin, kind: user.kind, tokenCount: user.tokens, createdAt: user.createdAt };
+}
+
+function kindOf(kind: string): 'user' | 'agent' {
+  if (kind === '' || kind === 'user') return 'user';
+  if (kind === 'agent') return 'agent';
+  throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `user kind must be "user" or "agent", got "${kind.slice(0, 20)}"`);
+}
+
+/** Runs `handler` only for an admin user (every caller of an open server is one). */
+function adminOnly<Req, Res>(what: string, handler: (request: Req) => Res | Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    unaryHandler<Req, Res>((request) => {
+      const caller = principalOf(call);
+      if (!caller?.admin || caller.kind !== 'user')
+        throw new GalaxyError(
+          'GALAXY_E_PERMISSION_DENIED',
+          `only an admin may ${what}; ${caller?.user ?? 'the caller'} is not one`,
+        );
+      return handler(request);
+    })(call, callback);
+  };
+}
+
+/** Builds the UserAdmin implementation over `users`. */
+export function userAdminApi(users: UserStore): UserAdminServer {
+  return {
+    addUser: adminOnly('add users', async (request) => {
+      const { user, token } = await users.add(request.name, { admin: request.admin, kind: kindOf(request.kind) });
+      return { user: userInfo(user), token };
+    }),
+    removeUser: adminOnly('remove users', async (request) => {
+      await users.remove(request.name);
+      return {};
+    }),
+    listUsers: adminOnly('list users', async () => ({ users: (await users.list()).map(userInfo) })),
+    issueUserToken: adminOnly('issue tokens', async (request) => {
+      const token = await users.issueToken(request.name, { replace: request.replaceTokens });
+      const user = await users.get(request.name);
+      if (!user) throw new GalaxyError('GALAXY_E_USER_UNKNOWN', `user ${request.name} was removed meanwhile`);
+      return { user: userInfo(user), token };
+    }),
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * Authorities and quotas of the AppMaster over real gRPC: user A cannot list, show, update, scale
+ * or remove user B's jobs without authority (a clear denial, and the stored job does not change)
+ * and can once granted; an over-quota submit is refused with the numbers and leaves no job; a
+ * scale past the quota is refused and changes nothing; remove releases the claim.
+ *
+ * Principals come from bearer tokens (sent by the CLI's client) checked by a test authenticator
+ * handed to the API, as `galaxy appmaster` hands it the user store's; pods stay pending (no
+ * master), since every check happens before anything is launched.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppMasterApi } from '../../cli/appmaster-client.js';
+import type { Authenticator, Principal } from '../../core/auth/principal.js';
+import { MemoryCoordinator } from '../../core/coordinator/memory.js';
+import type { GalaxyError } from '../../core/errors.js';
+import type { ServingApi } from '../../core/grpc-server.js';
+import { createLogger } from '../../core/logger.js';
+import { GrantStore } from '../../core/tenancy/grants.js';
+import { claimsKey } from '../../core/tenancy/keys.js';
+import { QuotaStore } from '../../core/tenancy/quotas.js';
+import { serveAppMasterApi } from '../../frameworks/appmaster/api.js';
+import { AppMaster } from '../../frameworks/appmaster/appmaster.js';
+import { JobSpecSchema } from '../../frameworks/appmaster/spec/schema.js';
+import { JOBS_PREFIX } from '../../frameworks/appmaster/store.js';
+import { podTask } from '../../frameworks/appmaster/task.js';
+import { eventually } from '../helpers/async-queue.js';
+
+const GiB = 1024 ** 3;
+const users: Record<string, Principal> = {
+  'tok-alice': { user: 'alice', admin: false, kind: 'user' },
+  'tok-bob': { user: 'bob', admin: false, kind: 'user' },
+};
+const authenticate: Authenticator = (token) => users[token];
+
+let coordinator: MemoryCoordinator;
+let appmaster: AppMaster;
+let api: ServingApi;
+const clients: AppMasterApi[] = [];
+
+/** The AppMaster's CLI client, calling with `token`. */
+function as(token: string) {
+  const client = new AppMasterApi(api.address, token);
+  clients.push(client);
+  return {
+    submit: (spec: object) => client.submit(JSON.stringify(spec)),
+    update: (spec: object) => client.update(JSON.stringify(spec)),
+    scale: (name: string, replicas: number) => client.scale(name, replicas),
+    remove: (name: string) => client.remove(name),
+    show: (name: string) => client.show(name),
+    list: async () => (await client.list()).map((j) => j.name),
+  };
+}
+
+function spec(name: string, replicas: number, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    replicas,
+    resources: { cpu: { millicores: 1000 }, memory: { hard: '1Gi' } },
+    package: { source: 'file:///nowhere.tar.gz', version: '1', sha256: 'a'.repeat(64) },
+    commands: { start: 'sleep 1000' },
+    ...extra,
+  };
+}
+
+/** The stored record of `job`, as JSON text (or undefined). */
+async function stored(job: string): Promise<string | undefined> {
+  await appmaster.detach();
+  return (await coordinator.get(`${JOBS_PREFIX}/${job}`))?.value;
+}
+
+async function refusal(promise: Promise<unknown>): Promise<GalaxyError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (error: unknown) => error as GalaxyError,
+  );
+}
+
+beforeAll(async () => {
+  coordinator = new MemoryCoordinator();
+  appmaster = new AppMaster({
+    coordinator,
+    log: createLogger('appmaster', 'silent'),
+    worker: () => ({ argv: ['true'], endpoint: '127.0.0.1:1' }),
+  });
+  api = await serveAppMasterApi(appmaster, '127.0.0.1:0', undefined, authenticate);
+  const grants = new GrantStore(coordinator);
+  await grants.grant('alice', 'default', ['job:create', 'job:list', 'job:update', 'job:remove']);
+  await grants.grant('bob', 'default', ['job:create']);
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await api.stop();
+  await appmaster.detach();
+  await coordinator.close();
+});
+
+describe('AppMaster authorities and quotas over gRPC', { timeout: 30_000 }, () => {
+  it("refuses another user's list, show, update, scale and remove until granted, changing nothing", async () => {
+    const alice = as('tok-alice');
+    const bob = as('tok-bob');
+    await alice.submit(spec('alice-web', 2));
+    const before = await stored('alice-web');
+    expect(JSON.parse(before ?? '{}')).toMatchObject({ owner: 'alice' });
+
+    expect(await bob.list()).toEqual([]);
+    const shown = await refusal(bob.show('alice-web'));
+    expect(shown.code).toBe('GALAXY_E_PERMISSION_DENIED');
+    expect(shown.message).toMatch(/^GALAXY_E_PERMISSION_DENIED: user bob lacks job:list in pool default/);
+    expect((await refusal(bob.update(spec('alice-web', 2, { env: { X: '1' } })))).message).toMatch(
+      /user bob lacks job:update in pool default/,
+    );
+    expect((await refusal(bob.scale('alice-web', 5))).message).toMatch(/user bob lacks job:update in pool default/);
+    expect((await refusal(bob.remove('alice-web'))).message).toMatch(/user bob lacks job:remove in pool default/);
+    expect(await stored('alice-web')).toBe(before);
+    expect(Object.keys(await new QuotaStore(coordinator).claims('alice'))).toEqual(['appmaster/alice-web']);
+
+    await new GrantStore(coordinator).grant('bob', 'default', ['job:list', 'job:update', 'job:remove']);
+    // Grants made elsewhere are seen once the AppMaster's short cache (1 s) expires.
+    await eventually(async () => (await bob.list()).includes('alice-web'), 5000, 'bob to see the job');
+    expect((await bob.scale('alice-web', 3)).replicas).toBe(3);
+    // The claim stays the owner's, whoever scaled.
+    expect((await new QuotaStore(coordinator).claims('alice'))['appmaster/alice-web']?.replicas).toBe(3);
+    await bob.remove('alice-web');
+    expect(await stored('alice-web')).toBeUndefined();
+    expect(await coordinator.get(claimsKey('alice'))).toBeUndefined();
+  });
+
+  it('refuses an over-quota submit with the numbers and leaves no job; scale past the quota too', async () => {
+    const alice = as('tok-alice');
+    await new QuotaStore(coordinator).set('alice', { limit: { cpus: 5000, mem: 8 * GiB, replicas: 10 } });
+    await alice.submit(spec('small', 2));
+    const error = await refusal(alice.submit(spec('big', 4)));
+    expect(error.code).toBe('GALAXY_E_QUOTA_EXCEEDED');
+    expect(error.message).toContain(
+      'quota exceeded for user alice: cpus requested 4 cores, used 2 cores, limit 5 cores',
+    );
+    expect(await stored('big')).toBeUndefined();
+    expect(await alice.list()).toEqual(['small']);
+
+    const before = await stored('small');
+    const scaled = await refusal(alice.scale('small', 6));
+    expect(scaled.message).toContain('cpus requested 6 cores, used 0 cores, limit 5 cores');
+    expect(await stored('small')).toBe(before);
+    expect((await alice.show('small')).pods).toHaveLength(2);
+
+    // An update's footprint is the larger of old and new: 2 pods of 3 cores would pass the limit.
+    const updated = await refusal(
+      alice.update(spec('small', 2, { resources: { cpu: { millicores: 3000 }, memory: { hard: '1Gi' } } })),
+    );
+    expect(updated.message).toContain('cpus requested 6 cores');
+    expect(await stored('small')).toBe(before);
+
+    await alice.scale('small', 5);
+    await alice.remove('small');
+    await alice.submit(spec('big', 4));
+    expect(await alice.list()).toEqual(['big']);
+    await alice.remove('big');
+  });
+
+  it('labels launched tasks with galaxy.user of the owner', () => {
+    const task = podTask(
+      'web',
+      'web-0',
+      'web-0.x',
+      JobSpecSchema.parse(spec('web', 1)),
+      {
+        job: 'web',
+        podId: 'web-0',
+        offerId: 'o',
+        agentId: 'a',
+        hostname: 'h',
+        ports: {},
+        resources: { cpus: 1000, mem: GiB, disk: 0, gpus: 0, ports: [] },
+      },
+      { argv: ['true'], endpoint: 'e' },
+      'alice',
+    );
+    expect(task.labels).toContainEqual({ key: 'galaxy.user', value: 'alice' });
+  });
+});

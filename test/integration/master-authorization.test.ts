@@ -1,0 +1,130 @@
+/**
+ * Authorities on an authenticating master with tenancy state, over real gRPC: a framework
+ * launches on an agent of pool P only with `container:create` on P and kills only with
+ * `container:remove` (a refusal launches and kills nothing); `ListTasks` shows a user only the
+ * tasks in pools where they hold `container:list`. The framework acts as the user whose token
+ * subscribed it.
+ */
+import { credentials } from '@grpc/grpc-js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clientOptions } from '../../core/auth/client.js';
+import type { Authenticator, Principal } from '../../core/auth/principal.js';
+import { MemoryCoordinator } from '../../core/coordinator/memory.js';
+import { callUnary } from '../../core/grpc-errors.js';
+import { GrantStore } from '../../core/tenancy/grants.js';
+import { startMaster, type Master } from '../../master/master.js';
+import type { Offer, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
+import { OperatorClient, type ListTasksResponse } from '../../proto/gen/galaxy/v1/operator.js';
+import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+
+const principals: Record<string, Principal> = {
+  'tok-agent': { user: 'agent', admin: false, kind: 'agent' },
+  'tok-erin': { user: 'erin', admin: false, kind: 'user' },
+  'tok-ops': { user: 'ops', admin: false, kind: 'user' },
+  'tok-root': { user: 'root', admin: true, kind: 'user' },
+};
+const authenticate: Authenticator = (token) => principals[token];
+
+let coordinator: MemoryCoordinator;
+let master: Master;
+let grants: GrantStore;
+const closers: (() => void)[] = [];
+
+function task(id: string): TaskInfo {
+  return {
+    taskId: id,
+    name: id,
+    agentId: '',
+    resources: { cpus: 500, mem: 64 * 1024 ** 2, disk: 0, gpus: 0, ports: [] },
+    command: { shell: 'true', argv: [], env: {}, user: '' },
+    labels: [],
+    killGraceS: 1,
+    volumes: [],
+  };
+}
+
+function launch(fw: RawFramework, offer: Offer, id: string): Promise<void> {
+  return fw.call({
+    call: {
+      $case: 'accept',
+      accept: {
+        offerIds: [offer.id],
+        operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task(id)] } } }],
+      },
+    },
+  });
+}
+
+async function listTasks(token: string): Promise<string[]> {
+  const client = new OperatorClient(master.address, credentials.createInsecure(), clientOptions(token));
+  closers.push(() => {
+    client.close();
+  });
+  const response = await callUnary<ListTasksResponse>('the master', (cb) => client.listTasks({ frameworkId: '' }, cb));
+  return response.tasks.map((t) => t.taskId);
+}
+
+beforeEach(async () => {
+  coordinator = new MemoryCoordinator();
+  grants = new GrantStore(coordinator);
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 50, offerTimeoutMs: 0 },
+    auth: { authenticate },
+    tenancyCoordinator: coordinator,
+  });
+});
+
+afterEach(async () => {
+  for (const close of closers.splice(0)) close();
+  await master.stop();
+  await coordinator.close();
+});
+
+describe('master authorities', { timeout: 30_000 }, () => {
+  it('refuses launch and kill without container authorities, then allows them once granted', async () => {
+    const agent: RawAgent = rawAgent(master.address, { hostname: 'h1', pool: 'default' }, [], [], 'tok-agent');
+    closers.push(() => {
+      agent.close();
+    });
+    const agentId = await agent.registered;
+    const fw = rawFramework(master.address, { name: 'erins', role: 'erin' }, true, 'tok-erin');
+    closers.push(() => {
+      fw.close();
+    });
+    const offer = (await fw.events.waitFor((e) => e.event?.$case === 'offers', 10_000, 'OFFERS')).event;
+    if (offer?.$case !== 'offers' || !offer.offers.offers[0]) throw new Error('no offer');
+    const first = offer.offers.offers[0];
+
+    await expect(launch(fw, first, 't1')).rejects.toMatchObject({
+      code: 'GALAXY_E_PERMISSION_DENIED',
+      message: expect.stringMatching(/user erin lacks container:create in pool default/) as unknown,
+    });
+    expect(master.ctx.tasks.size).toBe(0);
+
+    await grants.grant('erin', 'default', ['container:create']);
+    await launch(fw, first, 't1'); // the refused ACCEPT left the offer outstanding
+    await agent.received.waitFor((m) => m.message?.$case === 'runTask', 5000, 'runTask');
+
+    const kill = () => fw.call({ call: { $case: 'kill', kill: { taskId: 't1', agentId } } });
+    await expect(kill()).rejects.toMatchObject({ code: 'GALAXY_E_PERMISSION_DENIED' });
+    expect(agent.received.items.some((m) => m.message?.$case === 'killTask')).toBe(false);
+    await grants.grant('erin', '*', ['container:remove']);
+    await kill();
+    await agent.received.waitFor((m) => m.message?.$case === 'killTask', 5000, 'killTask');
+
+    expect(await listTasks('tok-root')).toEqual(['t1']);
+    expect(await listTasks('tok-ops')).toEqual([]);
+    await grants.grant('ops', 'default', ['container:list']);
+    expect(await listTasks('tok-ops')).toEqual(['t1']);
+  });
+
+  it('refuses a call without a token before it reaches the scheduler API', async () => {
+    const fw = rawFramework(master.address, { name: 'anon' });
+    closers.push(() => {
+      fw.close();
+    });
+    expect((await fw.error).code).toBe('GALAXY_E_UNAUTHENTICATED');
+  });
+});
