@@ -47,6 +47,8 @@ interface SubmitFlags {
   parallelism?: string;
   retries?: string;
   resources: string;
+  band?: string;
+  pool?: string;
   wait?: boolean;
   output: string;
 }
@@ -73,6 +75,8 @@ async function specFrom(file: string | undefined, flags: SubmitFlags): Promise<B
     parallelism: number(flags.parallelism, '--parallelism') ?? base.parallelism,
     maxRetries: number(flags.retries, '--retries') ?? base.maxRetries,
     resources: flags.resources ? parseResources(flags.resources, '--resources') : base.resources,
+    band: flags.band ?? base.band,
+    pool: flags.pool ?? base.pool,
   };
 }
 
@@ -150,6 +154,8 @@ export function addBatchCommands(program: Command, defaultMaster: string): void 
     .option('--parallelism <n>', 'most running at once')
     .option('--retries <n>', 'retries per completion')
     .option('--resources <spec>', 'per task, e.g. "cpus:0.1;mem:16MiB"', '')
+    .option('--band <band>', 'batch (default) or best-effort: best-effort tasks are the first preempted')
+    .option('--pool <pool>', 'the pool its tasks run in (default "default")')
     .option('-w, --wait', 'wait for the job to end, with a progress bar and a summary')
     .action(async (file: string | undefined, flags: SubmitFlags) => {
       const format = parseOutputFormat(flags.output);

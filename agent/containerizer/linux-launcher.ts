@@ -3,7 +3,7 @@
  * pid, mount, uts and ipc namespaces (and optionally net), with isolator plugins setting the
  * limits. It implements the same {@link Launcher} interface as plain processes.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
@@ -13,7 +13,6 @@ import type { Container, ContainerUsage, Isolator, Limitation } from '../../isol
 import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } from '../launcher.js';
 import { commandLine, resolveUser, spawnLeader } from '../process-launcher.js';
 import { createContainerizerHooks, tapIsolators, type ContainerizerHooks } from './hooks.js';
-import { ForkServer } from './forkserver.js';
 import { INIT, JOIN } from './scripts.js';
 
 /** How often running containers are checked for breached limits. */
@@ -46,12 +45,6 @@ export interface LinuxLauncherOptions {
   readonly isolators: readonly Isolator[];
   /** Also a new network namespace (no network unless an isolator provides one). */
   readonly netNamespace?: boolean;
-  /**
-   * Start first processes through a {@link ForkServer} rather than `child_process.spawn`, which
-   * blocks the agent until each child has exec'd. Default: when `perl` is on the PATH, unless
-   * `GALAXY_FORK_SERVER=0`.
-   */
-  readonly forkServer?: boolean;
   readonly log: Logger;
 }
 
@@ -62,13 +55,8 @@ export class LinuxLauncher implements Launcher {
   private readonly controllers: Controller[];
   private readonly containers = new Map<string, Container>();
   private closing = false;
-  private readonly forkServer: ForkServer | undefined;
 
   constructor(private readonly options: LinuxLauncherOptions) {
-    this.forkServer =
-      (options.forkServer ?? (process.env.GALAXY_FORK_SERVER !== '0' && onPath('perl')))
-        ? new ForkServer(options.log)
-        : undefined;
     tapIsolators(this.hooks, options.isolators);
     // The freezer is always needed: destroy freezes before it kills so nothing forks away.
     const wanted = new Set<Controller>(['freezer', ...options.isolators.flatMap((i) => i.controllers)]);
@@ -102,7 +90,6 @@ export class LinuxLauncher implements Launcher {
   /** Kills every container and removes this agent's cgroup root. */
   async close(): Promise<void> {
     this.closing = true;
-    this.forkServer?.close();
     await this.removeOrphans();
     await this.options.driver.remove(this.options.cgroupRoot, this.controllers);
   }
@@ -119,23 +106,15 @@ export class LinuxLauncher implements Launcher {
     const { driver, log } = this.options;
     const container = this.container(spec.containerId, spec.sandbox, spec);
     await driver.create(container.cgroup, this.controllers);
-    let leader: Pick<LaunchedProcess, 'pid' | 'exited'>;
+    let leader: LaunchedProcess;
     try {
       await this.hooks.prepare.promise(container);
       const env = { ...spec.env, ...container.env, GALAXY_EXIT_FILE: exitFile(spec.sandbox) };
-      leader = this.forkServer
-        ? await this.forkServer.start({
-            ...this.containerArgv(container, spec),
-            cwd: spec.sandbox,
-            env,
-            stdoutPath: spec.stdoutPath,
-            stderrPath: spec.stderrPath,
-          })
-        : await spawnLeader('/bin/sh', this.argv(container, spec), {
-            ...spec,
-            env,
-            command: { ...spec.command, user: '' },
-          });
+      leader = await spawnLeader('/bin/sh', this.argv(container, spec), {
+        ...spec,
+        env,
+        command: { ...spec.command, user: '' },
+      });
     } catch (error) {
       await this.destroy(container.cgroup, container);
       throw error;
@@ -223,16 +202,7 @@ export class LinuxLauncher implements Launcher {
   }
 
   private argv(container: Container, spec: LaunchSpec): string[] {
-    const { procsFiles: procs, file, args } = this.containerArgv(container, spec);
-    return ['-c', JOIN, 'join', String(procs.length), ...procs, file, ...args];
-  }
-
-  /** The container's first command (wrappers, then `unshare` into INIT) and the cgroups it joins first. */
-  private containerArgv(
-    container: Container,
-    spec: LaunchSpec,
-  ): { procsFiles: string[]; file: string; args: string[] } {
-    const procsFiles = this.options.driver.procsFiles(container.cgroup, this.controllers);
+    const procs = this.options.driver.procsFiles(container.cgroup, this.controllers);
     const namespaces = ['--pid', '--fork', '--kill-child', '--mount-proc', '--uts', '--ipc'];
     if (this.options.netNamespace) namespaces.push('--net');
     const command = commandLine(spec.command);
@@ -240,7 +210,12 @@ export class LinuxLauncher implements Launcher {
       const { uid, gid } = resolveUser(spec.command.user);
       command.unshift('setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups');
     }
-    const [file, ...args] = [
+    return [
+      '-c',
+      JOIN,
+      'join',
+      String(procs.length),
+      ...procs,
       ...container.wrappers.flat(),
       'unshare',
       ...namespaces,
@@ -250,8 +225,7 @@ export class LinuxLauncher implements Launcher {
       INIT,
       'init',
       ...command,
-    ] as [string, ...string[]];
-    return { procsFiles, file, args };
+    ];
   }
 
   private async limitation(container: Container): Promise<Limitation | undefined> {
@@ -285,11 +259,6 @@ export class LinuxLauncher implements Launcher {
     }
     await driver.remove(cgroup, this.controllers);
   }
-}
-
-/** True when an executable `name` is on the PATH. */
-function onPath(name: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, name)));
 }
 
 /** True when `pid` has a handler for SIGTERM (bit 15 of SigCgt in /proc/<pid>/status). */

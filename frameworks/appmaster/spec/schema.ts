@@ -222,7 +222,7 @@ const labelValue = z.string().min(1).max(128);
 export const JobSpecSchema = z
   .strictObject({
     name,
-    band: z.enum(['service', 'batch', 'best-effort', 'monitoring']).default('service'),
+    band: z.enum(['service', 'production', 'batch', 'best-effort', 'monitoring']).default('service'),
     pool: z.string().regex(NAME).default('default'),
     /** Agent attributes a host must carry (key → value; `*` = any value). */
     labels: z.record(z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/), labelValue).default({}),
