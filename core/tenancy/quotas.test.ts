@@ -75,7 +75,7 @@ describe('QuotaStore', () => {
     await expect(quotas.set('alice', { limit: { cpus: -1 } })).rejects.toThrow(/GALAXY_E_INVALID_ARGUMENT/);
     await expect(quotas.set('alice', { limit: { gpus: 1 } as never })).rejects.toThrow(/no resource "gpus"/);
     await expect(quotas.set('alice', { limit: { cpus: 1000 }, guarantee: { cpus: 2000 } })).rejects.toThrow(
-      /guarantee of cpus \(2 cores\) is above its limit \(1 cores\)/,
+      /guarantee of cpus \(2 cores\) is above its limit \(1 core\)/,
     );
     const set = await quotas.set('alice', { limit: { cpus: 4000, mem: undefined }, guarantee: { cpus: 1000 } });
     expect(set).toEqual({ limit: { cpus: 4000 }, guarantee: { cpus: 1000 } });

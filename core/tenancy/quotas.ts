@@ -60,7 +60,10 @@ export interface QuotaView {
 
 /** A quantity of `resource` as people read it: cores, GiB, a count. */
 export function formatQuantity(resource: QuotaResource, value: number): string {
-  if (resource === 'cpus') return `${Number((value / 1000).toFixed(3))} cores`;
+  if (resource === 'cpus') {
+    const cores = Number((value / 1000).toFixed(3));
+    return `${cores} ${cores === 1 ? 'core' : 'cores'}`;
+  }
   if (resource === 'mem' || resource === 'disk') return formatBytes(value);
   return String(value);
 }

@@ -8,6 +8,7 @@
  * links `gxh…`), so anything left behind fails the run. `stop()` removes everything, and so does
  * an exit hook should a test process end without calling it.
  */
+import { auditedChild, stdoutLogging } from './log-audit.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
@@ -160,10 +161,12 @@ function addHost(
     name,
     address,
     exec(argv, env = {}) {
-      const child = spawn('nsenter', [`--net=/run/netns/${name}`, '--', ...argv], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = auditedChild(
+        spawn('nsenter', [`--net=/run/netns/${name}`, '--', ...argv], {
+          env: stdoutLogging({ ...process.env, ...env }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
       children.add(child);
       child.once('exit', () => children.delete(child));
       return child;

@@ -2,6 +2,7 @@
  * Starts real Galaxy processes from the built CLI (`dist/cli/main.js`) and stops them, even when
  * a test fails.
  */
+import { auditedChild, stdoutLogging } from './log-audit.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,10 +26,12 @@ const running = new Set<GalaxyProcess>();
 
 /** Spawns `node dist/cli/main.js ...args`, collecting stdout and stderr lines. */
 export function galaxy(args: string[], env: Record<string, string> = {}): GalaxyProcess {
-  const child = spawn(process.execPath, [GALAXY_BIN, ...args], {
-    env: { ...process.env, GALAXY_LOG_LEVEL: 'info', NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = auditedChild(
+    spawn(process.execPath, [GALAXY_BIN, ...args], {
+      env: stdoutLogging({ ...process.env, GALAXY_LOG_LEVEL: 'info', NO_COLOR: '1', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const lines = new MessageLog<string>();
   for (const stream of [child.stdout, child.stderr]) {
     let buffer = '';
