@@ -96,7 +96,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
   });
   const mapreduce = await runFramework('mapreduce', {
     master: master.address,
-    options: { listen: options.mapreduceListen ?? '127.0.0.1:5053' },
+    options: { listen: options.mapreduceListen ?? '127.0.0.1:5053', coordinator },
     log: createLogger('mapreduce', logLevel),
     token,
     auth,

@@ -134,7 +134,7 @@ export class MasterCandidate {
     await this.loadRegistry(master);
     await master.start();
     this.master = master;
-    this.log.warn({ address: this.address, master: master.ctx.masterId }, 'elected: this master leads');
+    this.log.info({ address: this.address, master: master.ctx.masterId }, 'elected: this master leads');
     void leadership.lost.then(async () => {
       if (this.stopped) return;
       this.log.error({ address: this.address }, 'leadership lost: this master stops acting now');

@@ -2,7 +2,7 @@
  * The MapReduce framework's gRPC API (`galaxy mr …` talks to it).
  */
 import type { ServerAuth } from '../../core/auth/server.js';
-import { unaryHandler } from '../../core/grpc-errors.js';
+import { unaryAsCaller } from '../../core/auth/caller.js';
 import type { Server } from '@grpc/grpc-js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
 import {
@@ -15,7 +15,8 @@ import {
 import type { MapReduceScheduler } from './scheduler.js';
 
 /**
- * Serves the MapReduce API on `listen` (callers must present a valid token when `auth` is given);
+ * Serves the MapReduce API on `listen` (callers must present a valid token when `auth` is given;
+ * each verb runs as its caller);
  * resolves with the bound address and a stop function.
  */
 export function serveMapReduceApi(
@@ -25,9 +26,13 @@ export function serveMapReduceApi(
 ): Promise<ServingApi> {
   const register = (server: Server): void => {
     server.addService(MapReduceService, {
-      submit: unaryHandler<MapReduceJobSpec, MapReduceJob>((spec) => scheduler.submit(spec)),
-      show: unaryHandler<ShowMapReduceJobRequest, MapReduceJob>((request) => scheduler.show(request.name)),
-      cancel: unaryHandler<CancelMapReduceJobRequest, MapReduceJob>((request) => scheduler.cancel(request.name)),
+      submit: unaryAsCaller<MapReduceJobSpec, MapReduceJob>((spec, caller) => scheduler.submit(spec, caller)),
+      show: unaryAsCaller<ShowMapReduceJobRequest, MapReduceJob>((request, caller) =>
+        scheduler.show(request.name, caller),
+      ),
+      cancel: unaryAsCaller<CancelMapReduceJobRequest, MapReduceJob>((request, caller) =>
+        scheduler.cancel(request.name, caller),
+      ),
     });
   };
   return serveGrpc('mapreduce API', listen, register, auth);

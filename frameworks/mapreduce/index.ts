@@ -1,10 +1,14 @@
 /**
  * The `mapreduce` framework plugin: word count over an input directory, with the intermediate
  * files shuffled between agents over the network; hosted by `galaxy framework run mapreduce`.
- * Options: `listen=<host:port>` for its API (default 127.0.0.1:5053).
+ * Options: `listen=<host:port>` for its API (default 127.0.0.1:5053); `coordinator=<url>`: where
+ * grants live (without it every caller may do everything).
  */
 import type { FrameworkPlugin } from '../host/plugin.js';
 import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
+import type { Coordinator } from '../../core/coordinator/coordinator.js';
+import { openCoordinator } from '../../core/coordinator/index.js';
+import { JobTenancy } from '../sdk/tenancy.js';
 import { serveMapReduceApi } from './api.js';
 import { MapReduceScheduler } from './scheduler.js';
 
@@ -19,11 +23,17 @@ const plugin: FrameworkPlugin = {
     const scheduler = new MapReduceScheduler(context.log);
     let stopApi: (() => Promise<void>) | undefined;
     let endpoint: string | undefined;
+    let coordinator: Coordinator | undefined;
     return {
       info: { name: 'mapreduce', role: context.options.role ?? 'batch', failoverTimeoutS: 600 },
       scheduler,
       get endpoint() {
         return endpoint;
+      },
+      async prepare() {
+        if (context.options.coordinator === undefined) return;
+        coordinator = await openCoordinator(context.options.coordinator);
+        scheduler.useTenancy(new JobTenancy(coordinator, 'mapreduce'));
       },
       async start(driver) {
         scheduler.attach(driver);
@@ -36,6 +46,7 @@ const plugin: FrameworkPlugin = {
       async stop() {
         scheduler.detach();
         await stopApi?.();
+        await coordinator?.close();
       },
     };
   },

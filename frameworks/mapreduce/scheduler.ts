@@ -4,6 +4,8 @@
  * collects each reduce's output over the network, re-runs a map that is lost while a reduce still
  * needs it, and kills what is left once a job ends.
  */
+import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
+import { userLabel, type JobTenancy } from '../sdk/tenancy.js';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
@@ -40,6 +42,9 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** The pool MapReduce jobs run in (their authorities apply there). */
+const MAPREDUCE_POOL = 'default';
+
 /** Jobs and their tasks. */
 export class MapReduceScheduler implements Scheduler {
   private readonly jobs = new Map<string, MapReduceRun>();
@@ -50,7 +55,17 @@ export class MapReduceScheduler implements Scheduler {
   private timer?: NodeJS.Timeout;
   private polling = false;
 
+  /** Who submitted each job (its tasks' `galaxy.user` label). */
+  private readonly jobOwners = new Map<string, string>();
+  /** Authorities; without them (no coordinator) callers may do everything. */
+  private tenancy: JobTenancy | undefined;
+
   constructor(private readonly log: Logger) {}
+
+  /** Checks authorities through `tenancy` from now on (set before the API serves). */
+  useTenancy(tenancy: JobTenancy): void {
+    this.tenancy = tenancy;
+  }
 
   /** Called once the driver is subscribed. */
   attach(driver: SchedulerDriver): void {
@@ -71,9 +86,13 @@ export class MapReduceScheduler implements Scheduler {
       if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'the framework stopped');
   }
 
-  /** Admits a job: lists and splits its input, creates its output directory. */
-  async submit(spec: MapReduceJobSpec): Promise<MapReduceJob> {
+  /**
+   * Admits a job (the caller needs `job:create` in pool `default`, checked before anything is
+   * read or made): lists and splits its input, creates its output directory.
+   */
+  async submit(spec: MapReduceJobSpec, caller: Principal = OPEN_PRINCIPAL): Promise<MapReduceJob> {
     const normalized = normalizeMapReduceSpec(spec);
+    await this.tenancy?.authorize(caller, MAPREDUCE_POOL, 'job:create');
     const existing = this.jobs.get(normalized.name);
     if (existing && !existing.done)
       throw new GalaxyError('GALAXY_E_JOB_DUPLICATE', `mapreduce job ${normalized.name} is still running`);
@@ -81,6 +100,7 @@ export class MapReduceScheduler implements Scheduler {
     await mkdir(normalized.output, { recursive: true });
     const job = new MapReduceRun(normalized, splits, Date.now());
     this.jobs.set(normalized.name, job);
+    this.jobOwners.set(normalized.name, caller.user);
     this.log.info(
       { job: normalized.name, maps: normalized.maps, reduces: normalized.reduces },
       'mapreduce job submitted',
@@ -89,14 +109,17 @@ export class MapReduceScheduler implements Scheduler {
     return job.toProto();
   }
 
-  /** One job. */
-  show(name: string): MapReduceJob {
-    return this.job(name).toProto();
+  /** One job (needs `job:list`). */
+  async show(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<MapReduceJob> {
+    const job = this.job(name);
+    await this.tenancy?.authorize(caller, MAPREDUCE_POOL, 'job:list');
+    return job.toProto();
   }
 
-  /** Cancels a job: kills what runs. */
-  cancel(name: string): MapReduceJob {
+  /** Cancels a job (needs `job:remove`): kills what runs. */
+  async cancel(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<MapReduceJob> {
     const job = this.job(name);
+    await this.tenancy?.authorize(caller, MAPREDUCE_POOL, 'job:remove');
     if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'cancelled');
     return job.toProto();
   }
@@ -252,7 +275,7 @@ export class MapReduceScheduler implements Scheduler {
       agentId,
       resources,
       command: { shell: '', argv: workerCommand(), env: { GALAXY_MR_TASK: JSON.stringify(task) }, user: '' },
-      labels: [{ key: 'band', value: 'batch' }],
+      labels: [{ key: 'band', value: 'batch' }, userLabel(this.jobOwners.get(job.spec.name) ?? OPEN_PRINCIPAL.user)],
       killGraceS: 1,
       volumes: [],
       band: Band.BAND_BATCH,
