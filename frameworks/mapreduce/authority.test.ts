@@ -10,7 +10,9 @@ import { JobTenancy } from '../sdk/tenancy.js';
 import { MapReduceScheduler } from './scheduler.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'galaxy-mr-authority-'));
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const bob: Principal = { user: 'bob', admin: false, kind: 'user' };
 
