@@ -3,7 +3,7 @@
  * pid, mount, uts and ipc namespaces (and optionally net), with isolator plugins setting the
  * limits. It implements the same {@link Launcher} interface as plain processes.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
@@ -192,7 +192,7 @@ export class LinuxLauncher implements Launcher {
         // SIGTERM goes to the namespace's init, which passes it on, once its trap is set (a
         // namespace init drops signals it has no handler for) — and never to the `unshare`
         // parent, whose death would SIGKILL the container at once.
-        await initReady(leaderPid, graceMs);
+        await initReady(leaderPid, Math.min(graceMs, INIT_READY_WAIT_MS));
         for (const pid of await driver.pids('freezer', container.cgroup)) if (pid !== leaderPid) signal(pid, 'SIGTERM');
         const info = await exited;
         clearTimeout(timer);
@@ -261,6 +261,9 @@ export class LinuxLauncher implements Launcher {
   }
 }
 
+/** Longest wait for the namespace's init to be ready before a kill signals anyway (ms). */
+const INIT_READY_WAIT_MS = 3000;
+
 /** True when `pid` has a handler for SIGTERM (bit 15 of SigCgt in /proc/<pid>/status). */
 function catchesTerm(pid: number): boolean {
   try {
@@ -271,13 +274,40 @@ function catchesTerm(pid: number): boolean {
   }
 }
 
-/** Waits (at most `timeoutMs`) until the init started by `unshare` (pid `leader`) traps SIGTERM. */
+/**
+ * Waits (at most `timeoutMs`, or until the container is gone) until the init started by `unshare`
+ * (pid `leader`) traps SIGTERM and has started the task: a child of the init that has not exec'd
+ * yet is a copy of the init with the init's trap, and a SIGTERM it catches then is lost at its
+ * exec — the task would never see it and would run until SIGKILL.
+ */
 async function initReady(leader: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const children = readChildren(leader);
-    if (children.length > 0 && children.every(catchesTerm)) return;
+  while (Date.now() < deadline && existsSync(`/proc/${leader}`)) {
+    const inits = readChildren(leader);
+    if (inits.length > 0 && inits.every((init) => catchesTerm(init) && startedTask(init))) return;
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** True once every child of `init` runs a program of its own (it has exec'd). */
+function startedTask(init: number): boolean {
+  const own = readCmdline(init);
+  const children = readChildren(init);
+  return (
+    children.length > 0 &&
+    children.every((child) => {
+      const command = readCmdline(child);
+      return command !== '' && command !== own;
+    })
+  );
+}
+
+/** A process's command line ('' once it is gone). */
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
   }
 }
 

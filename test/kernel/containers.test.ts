@@ -128,10 +128,25 @@ describe('Linux containers', () => {
       killGraceS: 10,
     });
     await until(id, [TaskState.TASK_RUNNING]);
+    // RUNNING means started, not that the shell has read its `trap` line yet: give it a moment,
+    // as a service has before anyone stops it.
+    await new Promise((r) => setTimeout(r, 1000));
     const t0 = Date.now();
     const status = await kill(id);
     expect(status.state).toBe(TaskState.TASK_KILLED);
     expect(Date.now() - t0).toBeLessThan(5000);
+    // The task's own trap ran: SIGTERM reached it (not a SIGKILL, not lost at its exec). Output
+    // comes back from the sandbox's own filesystem once the container is gone.
+    const sandbox = await sandboxOf(id);
+    const stdout = await eventually(
+      async () => {
+        const text = await readFile(join(sandbox, 'stdout'), 'utf8').catch(() => '');
+        return text.includes('got-term') && text;
+      },
+      5000,
+      'the trap output back in the sandbox',
+    );
+    expect(stdout).toContain('got-term');
   });
 
   it('stops a disk filler at its quota (a loop-mounted filesystem of that size), keeping its output', async () => {
