@@ -3,7 +3,7 @@
  * GetAccounting (admins for anyone; other users for themselves).
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { principalOf, type Principal } from '../core/auth/principal.js';
+import { callerOf, requireAdmin } from '../core/auth/caller.js';
 import { GalaxyError } from '../core/errors.js';
 import { unaryHandler } from '../core/grpc-errors.js';
 import type { OperatorServer } from '../proto/gen/galaxy/v1/operator.js';
@@ -35,18 +35,6 @@ export type OperatorServerWithout<Keys extends string> = {
 
 type Call<Req> = { request: Req; metadata: Metadata };
 
-function caller(call: { metadata: Metadata }): Principal {
-  const principal = principalOf(call);
-  if (!principal) throw new GalaxyError('GALAXY_E_UNAUTHENTICATED', 'the call carries no valid bearer token');
-  return principal;
-}
-
-function requireAdmin(call: { metadata: Metadata }, what: string): void {
-  const principal = caller(call);
-  if (!principal.admin)
-    throw new GalaxyError('GALAXY_E_PERMISSION_DENIED', `user ${principal.user} is not an admin; only admins ${what}`);
-}
-
 /** A unary handler whose body also sees the call (for its principal). */
 function withCall<Req, Res>(handler: (call: Call<Req>) => Res) {
   return (call: Call<Req>, callback: Parameters<ReturnType<typeof unaryHandler<Req, Res>>>[1]): void => {
@@ -57,7 +45,7 @@ function withCall<Req, Res>(handler: (call: Call<Req>) => Res) {
 /** An admin-only unary handler: the caller is checked before `handler` runs. */
 function admin<Req, Res>(what: string, handler: (request: Req) => Res) {
   return withCall<Req, Res>((call) => {
-    requireAdmin(call, what);
+    requireAdmin(callerOf(call), what);
     return handler(call.request);
   });
 }
@@ -87,7 +75,7 @@ export function machinesOperatorApi(machines: Machines, accounting: Accounting):
       return {};
     }),
     getAccounting: withCall((call) => {
-      const principal = caller(call);
+      const principal = callerOf(call);
       const { user, pool, sinceS } = call.request;
       if (!principal.admin && user !== principal.user)
         throw new GalaxyError(

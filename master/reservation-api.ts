@@ -2,38 +2,27 @@
  * The Operator RPCs of dynamic reservations: `ReserveResources` and `UnreserveResources`.
  * Admins only (on an open master every caller is an admin).
  */
-import type { Metadata } from '@grpc/grpc-js';
 import type { OperatorServer } from '../proto/gen/galaxy/v1/operator.js';
-import { principalOf } from '../core/auth/principal.js';
-import { GalaxyError } from '../core/errors.js';
+import { callerOf, requireAdmin } from '../core/auth/caller.js';
 import { unaryHandler } from '../core/grpc-errors.js';
 import { emptyResources } from '../core/resources.js';
 import type { ReservationBook } from './reservations.js';
 
 type Handlers = Pick<OperatorServer, 'reserveResources' | 'unreserveResources'>;
 
-function requireAdmin(call: { metadata: Metadata }, what: string): void {
-  const principal = principalOf(call);
-  if (!principal?.admin)
-    throw new GalaxyError(
-      'GALAXY_E_PERMISSION_DENIED',
-      `user ${principal?.user ?? 'unknown'} may not ${what}: only admins manage reservations`,
-    );
-}
-
 /** Builds the two handlers over the master's {@link ReservationBook}. */
 export function reservationApi(book: ReservationBook): Handlers {
   return {
     reserveResources: (call, callback) => {
       unaryHandler(async () => {
-        requireAdmin(call, 'reserve resources');
+        requireAdmin(callerOf(call), 'reserve resources');
         const { agentId, role, resources } = call.request;
         return { reservations: await book.reserve(agentId, role, resources ?? emptyResources()) };
       })(call, callback);
     },
     unreserveResources: (call, callback) => {
       unaryHandler(async () => {
-        requireAdmin(call, 'unreserve resources');
+        requireAdmin(callerOf(call), 'unreserve resources');
         const { agentId, role, resources } = call.request;
         return { reservations: await book.unreserve(agentId, role, resources ?? emptyResources()) };
       })(call, callback);

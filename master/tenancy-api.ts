@@ -4,7 +4,7 @@
  * the coordinator (`core/tenancy/grants.ts`, `core/tenancy/quotas.ts`), where the frameworks
  * read it; a master without a coordinator refuses these calls.
  */
-import { unaryAsCaller } from '../core/auth/caller.js';
+import { requireAdmin, unaryAsCaller } from '../core/auth/caller.js';
 import type { Principal } from '../core/auth/principal.js';
 import type { Coordinator } from '../core/coordinator/coordinator.js';
 import { GalaxyError } from '../core/errors.js';
@@ -25,11 +25,6 @@ function mayRead(caller: Principal, user: string, what: string): void {
     'GALAXY_E_PERMISSION_DENIED',
     `user ${caller.user} may read only their own ${what} (${caller.user})`,
   );
-}
-
-function mustBeAdmin(caller: Principal, what: string): void {
-  if (!caller.admin || caller.kind !== 'user')
-    throw new GalaxyError('GALAXY_E_PERMISSION_DENIED', `user ${caller.user} is not an admin; only admins ${what}`);
 }
 
 function grantsEntry(user: string, grants: GrantsRecord): UserGrantsEntry {
@@ -63,7 +58,7 @@ export function tenancyOperatorApi(coordinator: Coordinator | undefined): Tenanc
   };
   return {
     grantAuthorities: unaryAsCaller(async (request, caller) => {
-      mustBeAdmin(caller, 'grant and revoke authorities');
+      requireAdmin(caller, 'grant and revoke authorities');
       const { grants } = need();
       const after = request.revoke
         ? await grants.revoke(request.user, request.pool, request.authorities)
@@ -77,7 +72,7 @@ export function tenancyOperatorApi(coordinator: Coordinator | undefined): Tenanc
       return { users: (await grants.list()).map((g) => grantsEntry(g.user, g)) };
     }),
     setUserQuota: unaryAsCaller(async (request, caller) => {
-      mustBeAdmin(caller, 'set quotas');
+      requireAdmin(caller, 'set quotas');
       const { quotas } = need();
       const limit = request.limit ?? {};
       const g = request.guarantee;

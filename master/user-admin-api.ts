@@ -2,10 +2,8 @@
  * gRPC adapter of the UserAdmin service (`galaxy user …`): admins add and remove users and issue
  * their tokens. The answer to AddUser/IssueUserToken is the only place a token is ever sent.
  */
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { principalOf } from '../core/auth/principal.js';
+import { adminOnly } from '../core/auth/caller.js';
 import { GalaxyError } from '../core/errors.js';
-import { unaryHandler } from '../core/grpc-errors.js';
 import type { UserStore, UserSummary } from '../core/tenancy/users.js';
 import type { UserAdminServer, UserInfo } from '../proto/gen/galaxy/v1/users.js';
 
@@ -17,21 +15,6 @@ function kindOf(kind: string): 'user' | 'agent' {
   if (kind === '' || kind === 'user') return 'user';
   if (kind === 'agent') return 'agent';
   throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `user kind must be "user" or "agent", got "${kind.slice(0, 20)}"`);
-}
-
-/** Runs `handler` only for an admin user (every caller of an open server is one). */
-function adminOnly<Req, Res>(what: string, handler: (request: Req) => Res | Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    unaryHandler<Req, Res>((request) => {
-      const caller = principalOf(call);
-      if (!caller?.admin || caller.kind !== 'user')
-        throw new GalaxyError(
-          'GALAXY_E_PERMISSION_DENIED',
-          `only an admin may ${what}; ${caller?.user ?? 'the caller'} is not one`,
-        );
-      return handler(request);
-    })(call, callback);
-  };
 }
 
 /** Builds the UserAdmin implementation over `users`. */

@@ -30,3 +30,20 @@ export function unaryAsCaller<Req, Res>(
     unaryHandler<Req, Res>((request) => handler(request, callerOf(call, authenticate)))(call, callback);
   };
 }
+
+/**
+ * Throws GALAXY_E_PERMISSION_DENIED unless `caller` is an admin user (agents and pods never
+ * are); `what` completes "only an admin may …". Every caller of an open server is an admin.
+ */
+export function requireAdmin(caller: Principal, what: string): void {
+  if (!caller.admin || caller.kind !== 'user')
+    throw new GalaxyError('GALAXY_E_PERMISSION_DENIED', `only an admin may ${what}; ${caller.user} is not one`);
+}
+
+/** A unary handler for admins only: the caller is checked (see {@link requireAdmin}) before `handler` runs. */
+export function adminOnly<Req, Res>(what: string, handler: (request: Req, caller: Principal) => Res | Promise<Res>) {
+  return unaryAsCaller<Req, Res>((request, caller) => {
+    requireAdmin(caller, what);
+    return handler(request, caller);
+  });
+}
