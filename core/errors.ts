@@ -43,6 +43,8 @@ export const ErrorCodes = {
   GALAXY_E_PERMISSION_DENIED: 'the caller lacks the authority for this in this pool; an admin grants it (galaxy grant)',
   GALAXY_E_QUOTA_EXCEEDED:
     'the request would take the user past their quota; the message names requested, used and limit',
+  GALAXY_E_CGROUP_UNSUPPORTED:
+    'this cgroup version cannot express the limit; the message names the setting (run the agent on a v1 host, or drop the limit)',
   GALAXY_E_POOL_UNKNOWN: 'no such pool in the registry; galaxy pool add creates it',
   GALAXY_E_POOL_DUPLICATE: 'a pool with this name is already in the registry',
   GALAXY_E_POOL_IN_USE: 'agents are still in this pool; assign them elsewhere first (galaxy pool assign)',

@@ -1,13 +1,16 @@
 /**
  * cgroup v2 (unified): one hierarchy; controllers are enabled per level through
- * `cgroup.subtree_control`. Keys arrive in v1 form and are translated here, so isolators are
- * written once.
+ * `cgroup.subtree_control`. Keys arrive in v1 form and are translated (`v2-keys.ts`), so
+ * isolators are written once.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
 import type { CgroupDriver, Controller } from './driver.js';
+import { translateV1Read, translateV1Write } from './v2-keys.js';
+
+export { sharesToWeight } from './v2-keys.js';
 
 /** v2 controller behind each v1 controller name (freezer is built into v2). */
 const V2_CONTROLLER: Record<Controller, string | undefined> = {
@@ -19,11 +22,8 @@ const V2_CONTROLLER: Record<Controller, string | undefined> = {
   freezer: undefined,
 };
 
-/** Converts v1 `cpu.shares` (2..262144, default 1024) to v2 `cpu.weight` (1..10000, default 100). */
-export function sharesToWeight(shares: number): number {
-  const clamped = Math.min(262_144, Math.max(2, shares));
-  return 1 + Math.floor(((clamped - 2) * 9999) / 262_142);
-}
+/** v2 files where each write sets one key (a device's limits) and keeps the rest. */
+const KEYED = new Set(['io.max']);
 
 /** The cgroup v2 driver. */
 export class CgroupV2Driver implements CgroupDriver {
@@ -62,65 +62,26 @@ export class CgroupV2Driver implements CgroupDriver {
 
   async set(_controller: Controller, path: string, key: string, value: string): Promise<void> {
     const dir = this.dir(path);
-    const write = async (file: string, content: string): Promise<void> => {
+    const writes = await translateV1Write(key, value, (file) => this.read(dir, file).catch(() => undefined));
+    for (const { file, content } of writes) {
       try {
-        await writeFile(join(dir, file), content);
+        // A keyed file (io.max) takes one key per write and keeps the others: append, as the
+        // kernel's semantics are (a plain file, in tests, then shows every write).
+        if (KEYED.has(file)) await appendFile(join(dir, file), `${content}\n`);
+        else await writeFile(join(dir, file), content);
       } catch (error) {
         throw new GalaxyError(
           'GALAXY_E_LAUNCH_FAILED',
-          `cannot write ${content} to ${path}/${file}: ${(error as Error).message}`,
+          `cannot write ${content} to ${path}/${file} (for ${key}): ${(error as Error).message}`,
           { cause: error },
         );
       }
-    };
-    switch (key) {
-      case 'cpu.shares':
-        return write('cpu.weight', String(sharesToWeight(Number(value))));
-      case 'cpu.cfs_quota_us': {
-        const [, period = '100000'] = (await this.read(dir, 'cpu.max', 'max 100000')).split(' ');
-        return write('cpu.max', `${Number(value) < 0 ? 'max' : value} ${period}`);
-      }
-      case 'cpu.cfs_period_us': {
-        const [quota = 'max'] = (await this.read(dir, 'cpu.max', 'max 100000')).split(' ');
-        return write('cpu.max', `${quota} ${value}`);
-      }
-      case 'memory.limit_in_bytes':
-        return write('memory.max', Number(value) < 0 ? 'max' : value);
-      case 'memory.soft_limit_in_bytes':
-        return write('memory.low', value);
-      case 'blkio.weight':
-        return write('io.weight', `default ${value}`);
-      case 'freezer.state':
-        return write('cgroup.freeze', value === 'FROZEN' ? '1' : '0');
-      default:
-        return write(key, value);
     }
   }
 
   async get(_controller: Controller, path: string, key: string): Promise<string> {
     const dir = this.dir(path);
-    switch (key) {
-      case 'memory.usage_in_bytes':
-        return this.read(dir, 'memory.current');
-      case 'memory.max_usage_in_bytes':
-        return this.read(dir, 'memory.peak');
-      case 'memory.limit_in_bytes': {
-        const max = await this.read(dir, 'memory.max');
-        return max === 'max' ? String(Number.MAX_SAFE_INTEGER) : max;
-      }
-      case 'cpuacct.usage': {
-        const usec = /usage_usec (\d+)/.exec(await this.read(dir, 'cpu.stat'))?.[1] ?? '0';
-        return String(Number(usec) * 1000);
-      }
-      case 'memory.oom_control': {
-        const kills = /oom_kill (\d+)/.exec(await this.read(dir, 'memory.events'))?.[1] ?? '0';
-        return `oom_kill_disable 0\nunder_oom 0\noom_kill ${kills}`;
-      }
-      case 'freezer.state':
-        return (await this.read(dir, 'cgroup.freeze')) === '1' ? 'FROZEN' : 'THAWED';
-      default:
-        return this.read(dir, key);
-    }
+    return (await translateV1Read(key, (file) => this.read(dir, file).catch(() => undefined))) ?? this.read(dir, key);
   }
 
   procsFiles(path: string): string[] {
@@ -163,12 +124,7 @@ export class CgroupV2Driver implements CgroupDriver {
     return existsSync(this.dir(path));
   }
 
-  private async read(dir: string, file: string, fallback?: string): Promise<string> {
-    try {
-      return (await readFile(join(dir, file), 'utf8')).trim();
-    } catch (error) {
-      if (fallback !== undefined) return fallback;
-      throw error;
-    }
+  private async read(dir: string, file: string): Promise<string> {
+    return (await readFile(join(dir, file), 'utf8')).trim();
   }
 }
