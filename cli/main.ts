@@ -16,6 +16,7 @@ import { addUserCommands } from './users.js';
 import { addTenancyCommands } from './tenancy.js';
 import { addEventsCommand } from './events.js';
 import { addReservationCommands } from './reservations.js';
+import { addCompletionCommand } from './completion.js';
 
 const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
 
@@ -46,6 +47,7 @@ addEventsCommand(program, DEFAULT_MASTER);
 addReservationCommands(program, DEFAULT_MASTER);
 addJobCommands(program);
 addUserCommands(program, DEFAULT_MASTER);
+addCompletionCommand(program); // last: it reads the command tree
 
 try {
   await program.parseAsync(process.argv);
