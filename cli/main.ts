@@ -17,6 +17,7 @@ import { addTenancyCommands } from './tenancy.js';
 import { addEventsCommand } from './events.js';
 import { addReservationCommands } from './reservations.js';
 import { addCompletionCommand } from './completion.js';
+import { bindDaemonEnv } from './daemon-env.js';
 
 const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
 
@@ -47,6 +48,7 @@ addEventsCommand(program, DEFAULT_MASTER);
 addReservationCommands(program, DEFAULT_MASTER);
 addJobCommands(program);
 addUserCommands(program, DEFAULT_MASTER);
+bindDaemonEnv(program); // after every daemon command: GALAXY_<DAEMON>_<FLAG> for each flag
 addCompletionCommand(program); // last: it reads the command tree
 
 try {
