@@ -17,6 +17,7 @@ import { cliToken } from './token.js';
 
 const JOB_COLUMNS: Column<BatchJob>[] = [
   { heading: 'NAME', value: (j) => j.spec?.name ?? '' },
+  { heading: 'OWNER', value: (j) => j.owner },
   { heading: 'STATE', value: (j) => BatchJobState[j.state].replace(/^BATCH_/, '') },
   { heading: 'SUCCEEDED', value: (j) => `${j.succeeded}/${j.spec?.completions ?? 0}` },
   { heading: 'FAILED', value: (j) => j.failed },

@@ -8,6 +8,7 @@ import { render, type Column, type OutputFormat } from './output.js';
 /** Columns of `galaxy job list`. */
 export const JOB_COLUMNS: Column<JobStatus>[] = [
   { heading: 'NAME', value: (j) => j.name },
+  { heading: 'OWNER', value: (j) => j.owner },
   { heading: 'STATE', value: (j) => j.state },
   { heading: 'REPLICAS', value: (j) => j.replicas },
   { heading: 'HEALTHY', value: (j) => j.message },

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalCoordinator } from '../core/coordinator/local.js';
 import { isGalaxyError } from '../core/errors.js';
-import { publishEndpoints, withdrawEndpoints, type Endpoint } from '../frameworks/sdk/naming.js';
+import { publishEndpoints, withdrawEndpoints, type Endpoint, type NamingOwner } from '../frameworks/sdk/naming.js';
 import { eventually } from '../test/helpers/async-queue.js';
 import { resolveCommand } from './resolve.js';
 
+const OWNER: NamingOwner = { user: 'alice', uid: 'web-1st' };
 const http1: Endpoint = { service: 'http', job: 'web', podId: 'web-1', host: 'host-a', port: 8080, healthy: true };
 const admin1: Endpoint = { ...http1, service: 'admin', port: 9090, healthy: false };
 const http2: Endpoint = { ...http1, podId: 'web-2', host: 'host-b', port: 8081 };
@@ -25,7 +26,7 @@ describe('galaxy resolve', () => {
     dir = await mkdtemp(join(tmpdir(), 'galaxy-resolve-'));
     url = `local:${dir}`;
     publisher = await LocalCoordinator.open(dir);
-    await publishEndpoints(publisher, 'web', 'web-1', [http1, admin1]);
+    await publishEndpoints(publisher, 'web', 'web-1', [http1, admin1], OWNER);
   });
 
   afterEach(async () => {
@@ -59,10 +60,10 @@ describe('galaxy resolve', () => {
     );
     await eventually(() => lists.length === 1, 5000, 'the first list');
     expect(lists[0]).toEqual([http1]);
-    await publishEndpoints(publisher, 'web', 'web-2', [http2]);
+    await publishEndpoints(publisher, 'web', 'web-2', [http2], OWNER);
     await eventually(() => lists.length === 2, 5000, 'the list with web-2');
     expect(lists[1]).toEqual([http1, http2]);
-    await withdrawEndpoints(publisher, 'web', 'web-1');
+    await withdrawEndpoints(publisher, 'web', 'web-1', OWNER);
     await eventually(() => lists.length === 3, 5000, 'the list without web-1');
     expect(lists[2]).toEqual([http2]);
     controller.abort();

@@ -27,6 +27,7 @@ export const ErrorCodes = {
   GALAXY_E_SPEC_INVALID: 'a job spec does not match the schema; the message names the path and line',
   GALAXY_E_JOB_UNKNOWN: 'no such job',
   GALAXY_E_JOB_DUPLICATE: 'a job with this name already exists',
+  GALAXY_E_NAME_TAKEN: "the name is held by another user's job (or its naming entry); choose another name",
   GALAXY_E_JOB_STATE: 'the job is not in a state that allows this (e.g. continue with no paused update)',
   GALAXY_E_POD_UNKNOWN: 'no such pod in the job',
   GALAXY_E_PACKAGE: 'a package could not be fetched, failed its checksum, or holds a path that escapes the sandbox',

@@ -11,7 +11,7 @@ import type { MasterHooks } from './hooks.js';
 import type { MachinesOperator, OperatorServerWithout } from './machines-api.js';
 import type { TenancyOperator } from './tenancy-api.js';
 import type { MasterAuthorization } from './authorization.js';
-import { unaryAsCaller } from '../core/auth/caller.js';
+import { adminOnly, unaryAsCaller } from '../core/auth/caller.js';
 
 /** Builds the Operator implementation. */
 export function operatorApi(
@@ -41,7 +41,8 @@ export function operatorApi(
       );
     },
     getWeights: unaryHandler(() => ({ weights: allocator.weights() })),
-    setWeights: unaryHandler((request) => {
+    // Weights decide every role's share of the cluster: an admin's call (docs/security.md).
+    setWeights: adminOnly('set role weights', (request) => {
       // Validate every entry first so that a bad one changes nothing.
       for (const { role, weight } of request.weights) {
         checkRole(role);

@@ -20,6 +20,7 @@ export const AUTHORITIES = [
   'job:update',
   'job:remove',
   'job:list',
+  'job:any',
   'container:create',
   'container:remove',
   'container:list',
@@ -66,6 +67,18 @@ export function parseAuthorities(values: readonly string[]): Authority[] {
         `"${value.slice(0, 40)}" is not an authority; use one of ${AUTHORITIES.join(', ')}`,
       );
   return [...new Set(values)] as Authority[];
+}
+
+/**
+ * The GALAXY_E_PERMISSION_DENIED for `user` lacking `missing` in `pool`, with the grant that fixes
+ * it; `context` (e.g. why the authority is needed) follows the authorities.
+ */
+export function permissionDenied(user: string, pool: string, missing: readonly Authority[], context = ''): GalaxyError {
+  const them = missing.length === 1 ? 'it' : 'them';
+  return new GalaxyError(
+    'GALAXY_E_PERMISSION_DENIED',
+    `user ${user} lacks ${missing.join(' and ')} in pool ${pool}${context}; an admin can grant ${them} with "galaxy grant ${user} ${pool} ${missing.join(' ')}"`,
+  );
 }
 
 /** True when `grants` give `authority` in `pool` (directly or through `*`). */
@@ -154,10 +167,12 @@ export class GrantStore {
    */
   async authorize(principal: Principal, pool: string, authority: Authority): Promise<void> {
     if (await this.holds(principal, pool, authority)) return;
-    throw new GalaxyError(
-      'GALAXY_E_PERMISSION_DENIED',
-      `user ${principal.user} lacks ${authority} in pool ${pool}; an admin can grant it with "galaxy grant ${principal.user} ${pool} ${authority}"`,
-    );
+    throw permissionDenied(principal.user, pool, [authority]);
+  }
+
+  /** The grants of `principal`, cached as for {@link holds}; agents and pods hold none. */
+  async grantsFor(principal: Principal): Promise<GrantsRecord | undefined> {
+    return principal.kind === 'user' ? this.cached(principal.user) : undefined;
   }
 
   /** A test of pools for `authority`, read once: for filtering listings without a read per row. */

@@ -1,12 +1,14 @@
 /**
- * What a job asks of its owner's quota, and the one-at-a-time rule for the verbs of one job: a
- * verb checks authority and admits the footprint (both wait on the coordinator) before it
- * changes anything, so two verbs on the same job must not interleave between admission and
+ * What a job asks of its owner's quota, whose it is, and the one-at-a-time rule for the verbs of
+ * one job: a verb checks authority and admits the footprint (both wait on the coordinator) before
+ * it changes anything, so two verbs on the same job must not interleave between admission and
  * change.
  */
 import { OPEN_PRINCIPAL } from '../../core/auth/principal.js';
+import type { OwnedJob } from '../../core/tenancy/ownership.js';
 import type { Footprint } from '../../core/tenancy/quotas.js';
 import { footprintOf, largestFootprint } from '../sdk/tenancy.js';
+import type { JobState } from './job-state.js';
 import type { JobRecord } from './model.js';
 import { podResources } from './placement/resources.js';
 import type { JobSpec } from './spec/schema.js';
@@ -29,6 +31,11 @@ export function jobFootprint(specs: readonly JobSpec[], replicas?: number): Foot
 /** Whose a job is: its owner, or (records from before tenancy) the open server's caller. */
 export function ownerOf(record: JobRecord): string {
   return record.owner ?? OPEN_PRINCIPAL.user;
+}
+
+/** The job as the ownership rule sees it (`core/tenancy/ownership.ts`): name, owner, and the pool of its current spec. */
+export function ownedJob(job: JobState): OwnedJob {
+  return { name: job.record.name, owner: ownerOf(job.record), pool: job.spec.pool };
 }
 
 /** Runs tasks one after another per key (a job's verbs), in call order. */

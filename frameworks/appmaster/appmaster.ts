@@ -6,6 +6,7 @@
  * All state changes happen on the Node event loop in small synchronous steps, so the verbs, the
  * scheduler events, the pulls and the tick never interleave inside one step.
  */
+import { randomBytes } from 'node:crypto';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import { GalaxyError } from '../../core/errors.js';
@@ -25,10 +26,12 @@ import type { Scheduler } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { JobTenancy } from '../sdk/tenancy.js';
 import { nextAction } from './actions.js';
-import { jobFootprint, KeyedSerial, ownerOf, specFootprint } from './admission.js';
+import { jobFootprint, KeyedSerial, ownedJob, ownerOf, specFootprint } from './admission.js';
 import { PullHolds } from './holds.js';
 import { JobState } from './job-state.js';
 import { NamingPublisher } from './naming-publisher.js';
+import { namingOwner } from '../sdk/naming.js';
+import { claimJobName } from '../../core/tenancy/ownership.js';
 import { isHealthyAtTarget, podPhase, type JobRecord, type Pod } from './model.js';
 import { placePods, type PodDemand } from './placement/place.js';
 import { classifyChange } from './spec/diff.js';
@@ -123,19 +126,30 @@ export class AppMaster implements Scheduler {
 
   // ── verbs ──────────────────────────────────────────────────────────────────────────────────
   // Every verb takes its caller (OPEN_PRINCIPAL, an admin, when the server does not
-  // authenticate), checks the caller's authority on the job's pool and admits the job's
-  // footprint to its owner's quota before it changes anything: a refusal leaves no trace.
+  // authenticate), checks the caller's authority on the job (its pool's authorities, and
+  // `job:any` for another user's job: core/tenancy/ownership.ts) and admits the job's footprint
+  // to its owner's quota before it changes anything: a refusal leaves no trace.
 
-  /** Admits a new job: authorized, admitted to its owner's quota, stored, then its pods wait for offers. */
+  /**
+   * Admits a new job: authorized, its name free (another user's job, or naming entries, holding
+   * it make it taken), admitted to its owner's quota, stored; then its pods wait for offers.
+   */
   async submit(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     const spec = parseJobSpec(specJson, 'spec');
     return this.serial.run(spec.name, async () => {
-      const duplicate = () =>
-        new GalaxyError('GALAXY_E_JOB_DUPLICATE', `job ${spec.name} exists; use "galaxy job update" to change it`);
-      if (this.jobs.has(spec.name)) throw duplicate();
+      const free = () => {
+        const held = this.jobs.get(spec.name);
+        if (claimJobName(caller, spec.name, held && ownerOf(held.record)) === 'own')
+          throw new GalaxyError(
+            'GALAXY_E_JOB_DUPLICATE',
+            `job ${spec.name} exists; use "galaxy job update" to change it`,
+          );
+      };
       await this.tenancy.authorize(caller, spec.pool, 'job:create');
+      free();
+      claimJobName(caller, spec.name, (await namingOwner(this.options.coordinator, spec.name))?.user);
       await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
-      if (this.jobs.has(spec.name)) throw duplicate();
+      free();
       const record: JobRecord = {
         name: spec.name,
         revision: 1,
@@ -147,6 +161,7 @@ export class AppMaster implements Scheduler {
         nextIndex: 0,
         hostFailures: {},
         owner: caller.user,
+        uid: randomBytes(12).toString('hex'),
       };
       const job = new JobState(record);
       this.jobs.set(spec.name, job);
@@ -181,8 +196,9 @@ export class AppMaster implements Scheduler {
           );
       };
       busy();
-      await this.tenancy.authorize(caller, job.spec.pool, 'job:update');
-      if (spec.pool !== job.spec.pool) await this.tenancy.authorize(caller, spec.pool, 'job:create');
+      await this.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+      if (spec.pool !== job.spec.pool)
+        await this.tenancy.authorizeJob(caller, { ...ownedJob(job), pool: spec.pool }, 'job:create');
       await this.tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
       busy();
       if (change.kind === 'none' || change.kind === 'scale') {
@@ -208,7 +224,7 @@ export class AppMaster implements Scheduler {
       throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be 0..10000, not ${replicas}`);
     return this.serial.run(name, async () => {
       const job = this.job(name);
-      await this.tenancy.authorize(caller, job.spec.pool, 'job:update');
+      await this.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
       await this.tenancy.admit(ownerOf(job.record), name, jobFootprint(Object.values(job.record.specs), replicas));
       job.record.specs[job.record.revision] = { ...job.spec, replicas };
       job.record.state = 'running';
@@ -222,7 +238,7 @@ export class AppMaster implements Scheduler {
   async control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     return this.serial.run(name, async () => {
       const job = this.job(name);
-      await this.tenancy.authorize(caller, job.spec.pool, 'job:update');
+      await this.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
       const update = job.record.update;
       if (control === UpdateControl.UPDATE_ROLLBACK) {
         this.rollback(job, 'by user');
@@ -253,7 +269,7 @@ export class AppMaster implements Scheduler {
   async stop(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     return this.serial.run(name, async () => {
       const job = this.job(name);
-      await this.tenancy.authorize(caller, job.spec.pool, 'job:remove');
+      await this.tenancy.authorizeJob(caller, ownedJob(job), 'job:remove');
       job.record.state = 'stopped';
       job.record.update = undefined;
       for (const pod of job.pods()) this.retire(job, pod);
@@ -266,14 +282,14 @@ export class AppMaster implements Scheduler {
   async remove(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     return this.serial.run(name, async () => {
       const job = this.job(name);
-      await this.tenancy.authorize(caller, job.spec.pool, 'job:remove');
+      await this.tenancy.authorizeJob(caller, ownedJob(job), 'job:remove');
       job.record.state = 'stopped';
       for (const pod of job.pods()) this.retire(job, pod);
       const status = this.status(name);
       this.jobs.delete(name);
       this.wake(name);
       await this.store.remove(name);
-      await this.naming.withdrawJob(name);
+      await this.naming.withdrawJob(job.record);
       await this.tenancy.release(ownerOf(job.record), name);
       this.log.info({ job: name }, 'job removed');
       return { ...status, state: 'removed' };
@@ -284,7 +300,7 @@ export class AppMaster implements Scheduler {
   async recoverPod(name: string, podId: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     return this.serial.run(name, async () => {
       const job = this.job(name);
-      await this.tenancy.authorize(caller, job.spec.pool, 'container:remove');
+      await this.tenancy.authorizeJob(caller, ownedJob(job), 'container:remove');
       const pod = job.pod(podId);
       if (pod.record.taskId !== '') this.kill(pod);
       await this.save(job);
@@ -300,7 +316,7 @@ export class AppMaster implements Scheduler {
     timeoutS: number,
     caller: Principal = OPEN_PRINCIPAL,
   ): Promise<ExecResult> {
-    await this.tenancy.authorize(caller, this.job(name).spec.pool, 'container:create');
+    await this.tenancy.authorizeJob(caller, ownedJob(this.job(name)), 'container:create');
     const job = this.job(name);
     const pod = job.pod(podId);
     if (command.trim() === '') throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'exec needs a command');
@@ -328,18 +344,18 @@ export class AppMaster implements Scheduler {
     });
   }
 
-  /** The jobs in pools where the caller holds `job:list`, oldest first. */
+  /** The jobs the caller may show (`job:list`; others' jobs also `job:any`), oldest first. */
   async list(caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus[]> {
-    const visible = await this.tenancy.visiblePools(caller);
+    const visible = await this.tenancy.jobFilter(caller);
     return [...this.jobs.values()]
-      .filter((job) => visible(job.spec.pool))
+      .filter((job) => visible(ownedJob(job)))
       .sort((a, b) => a.record.submittedAt - b.record.submittedAt)
       .map((job) => jobStatus(job, this.now()));
   }
 
-  /** One job with its pods; needs `job:list` on its pool. */
+  /** One job with its pods; needs `job:list` on its pool (and `job:any` for another user's). */
   async show(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    await this.tenancy.authorize(caller, this.job(name).spec.pool, 'job:list');
+    await this.tenancy.authorizeJob(caller, ownedJob(this.job(name)), 'job:list');
     return this.status(name);
   }
 
@@ -519,7 +535,7 @@ export class AppMaster implements Scheduler {
     if (!isGone(status.state)) return;
     const pod = job.pod(record.podId);
     this.tasks.delete(status.taskId);
-    this.naming.withdraw(job.record.name, pod);
+    this.naming.withdraw(job, pod);
     if (pod.runtime.removing) {
       job.dropPod(record.podId);
     } else {
@@ -551,7 +567,7 @@ export class AppMaster implements Scheduler {
           'agent lost; placing the pod again',
         );
         this.tasks.delete(pod.record.taskId);
-        this.naming.withdraw(job.record.name, pod);
+        this.naming.withdraw(job, pod);
         if (pod.runtime.removing) job.dropPod(pod.record.podId);
         else this.resetToPending(pod);
         this.dirty.add(job.record.name);

@@ -62,6 +62,8 @@ export interface JobRecord {
   hostFailures: Record<string, number>;
   /** The user who submitted it: its quota claim and its tasks' `galaxy.user` label (absent in records from before tenancy). */
   owner?: string;
+  /** Unique to this submission of the job: what owns its naming entries (absent in records from before). */
+  readonly uid?: string;
 }
 
 /** What the AppMaster knows of a pod beyond its record, from its AppWorker and the master. */

@@ -2,6 +2,7 @@
  * A job as `galaxy job show` and `list` see it.
  */
 import type { JobStatus, PodStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
+import { ownerOf } from './admission.js';
 import type { JobState } from './job-state.js';
 import { appliedRevision, isHealthyAtTarget, podPhase, type Pod } from './model.js';
 import { isUpdated } from './update.js';
@@ -74,5 +75,6 @@ export function jobStatus(job: JobState, now: number): JobStatus {
       .map(([host]) => host),
     message: `${healthy}/${spec.replicas} healthy`,
     submittedAt: record.submittedAt,
+    owner: ownerOf(record),
   };
 }

@@ -14,9 +14,15 @@ import type { Scheduler } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { footprintOf, userLabel, type JobTenancy } from '../sdk/tenancy.js';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
+import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
 import { JobRecord } from './job.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 import { normalizeSpec } from './spec.js';
+
+/** A job as the ownership rule sees it. */
+function owned(job: JobRecord): OwnedJob {
+  return { name: job.spec.name, owner: job.owner, pool: job.spec.pool };
+}
 
 /** A live task silent this long (ms) is reconciled… */
 const SILENT_MS = 15_000;
@@ -66,21 +72,24 @@ export class BatchScheduler implements Scheduler {
 
   /**
    * Admits a job: the caller needs `job:create` on its pool, and parallelism × per-task resources
-   * must fit the caller's quota (the claim is released when the job ends). A live job of the same
-   * name is refused. A refusal changes nothing.
+   * must fit the caller's quota (the claim is released when the job ends). A name another user's
+   * job holds (finished or not) is taken; the caller's own live job of the same name is refused,
+   * a finished one replaced. A refusal changes nothing.
    */
   async submit(spec: BatchJobSpec, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const normalized = normalizeSpec(spec);
     const name = normalized.name;
     const live = () => {
+      if (this.admitting.has(name))
+        throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `batch job ${name} is being submitted`);
       const existing = this.jobs.get(name);
-      if ((existing && !existing.done) || this.admitting.has(name))
+      if (claimJobName(caller, name, existing?.owner) === 'own' && existing && !existing.done)
         throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `batch job ${name} is still running`);
     };
+    await this.tenancy?.authorize(caller, normalized.pool, 'job:create');
     live();
     this.admitting.add(name);
     try {
-      await this.tenancy?.authorize(caller, normalized.pool, 'job:create');
       const perTask = normalized.resources ?? emptyResources();
       await this.tenancy?.admit(caller.user, name, footprintOf(perTask, normalized.parallelism, normalized.pool));
     } finally {
@@ -94,23 +103,23 @@ export class BatchScheduler implements Scheduler {
     return job.toProto();
   }
 
-  /** The jobs in pools where the caller holds `job:list`, oldest first. */
+  /** The jobs the caller may show (`job:list`; others' jobs also `job:any`), oldest first. */
   async list(caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob[]> {
-    const visible = (await this.tenancy?.visiblePools(caller)) ?? (() => true);
-    return [...this.jobs.values()].filter((j) => visible(j.spec.pool)).map((j) => j.toProto());
+    const visible = (await this.tenancy?.jobFilter(caller)) ?? (() => true);
+    return [...this.jobs.values()].filter((j) => visible(owned(j))).map((j) => j.toProto());
   }
 
-  /** One job; needs `job:list` on its pool. */
+  /** One job; needs `job:list` on its pool (and `job:any` for another user's). */
   async show(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const job = this.job(name);
-    await this.tenancy?.authorize(caller, job.spec.pool, 'job:list');
+    await this.tenancy?.authorizeJob(caller, owned(job), 'job:list');
     return job.toProto();
   }
 
-  /** Cancels a job (needs `job:remove`, as it ends the job): kills what runs, launches nothing more. */
+  /** Cancels a job (needs `job:remove`, as it ends the job, and `job:any` for another user's): kills what runs, launches nothing more. */
   async cancel(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const job = this.job(name);
-    await this.tenancy?.authorize(caller, job.spec.pool, 'job:remove');
+    await this.tenancy?.authorizeJob(caller, owned(job), 'job:remove');
     if (!job.done) {
       job.finish(BatchJobState.BATCH_CANCELLED, 'cancelled', Date.now());
       for (const taskId of job.running.keys()) void this.driver?.kill(taskId).catch(() => undefined);

@@ -15,9 +15,10 @@ afterAll(() => {
 });
 
 const bob: Principal = { user: 'bob', admin: false, kind: 'user' };
+const carol: Principal = { user: 'carol', admin: false, kind: 'user' };
 
 describe('MapReduce authorities', () => {
-  it('refuses a submit without job:create and makes nothing; show and cancel need job:list and job:remove', async () => {
+  it("refuses a submit without job:create and makes nothing; show and cancel need job:list and job:remove, and job:any on another user's job", async () => {
     const coordinator = await openCoordinator('memory:');
     const tenancy = new JobTenancy(coordinator, 'mapreduce');
     const scheduler = new MapReduceScheduler(createLogger('mapreduce', 'silent'));
@@ -44,6 +45,23 @@ describe('MapReduce authorities', () => {
       await tenancy.grants.grant('bob', 'default', ['job:list', 'job:remove']);
       expect((await scheduler.show('wc', bob)).spec?.name).toBe('wc');
       expect((await scheduler.cancel('wc', bob)).state).toBe(MapReduceJobState.MAPREDUCE_CANCELLED);
+
+      // carol holds the same authorities, but bob's job is not hers: show, cancel and its name need job:any.
+      await tenancy.grants.grant('carol', 'default', ['job:create', 'job:list', 'job:remove']);
+      const carolsOutput = join(dir, 'carol-out');
+      const theirs = { ...spec, output: join(dir, 'out2') };
+      expect((await scheduler.submit(theirs, bob)).spec?.name).toBe('wc');
+      await expect(scheduler.show('wc', carol)).rejects.toThrow(
+        /^GALAXY_E_PERMISSION_DENIED: user carol lacks job:any in pool default to act on job "wc", which is another user's/,
+      );
+      await expect(scheduler.cancel('wc', carol)).rejects.toThrow(/user carol lacks job:any/);
+      await expect(scheduler.submit({ ...spec, output: carolsOutput }, carol)).rejects.toThrow(
+        /^GALAXY_E_NAME_TAKEN: the job name "wc" is taken; choose another name$/,
+      );
+      expect(existsSync(carolsOutput)).toBe(false);
+      expect((await scheduler.show('wc', bob)).state).not.toBe(MapReduceJobState.MAPREDUCE_CANCELLED);
+      await tenancy.grants.grant('carol', 'default', ['job:any']);
+      expect((await scheduler.cancel('wc', carol)).state).toBe(MapReduceJobState.MAPREDUCE_CANCELLED);
     } finally {
       scheduler.detach();
       await coordinator.close();

@@ -6,6 +6,7 @@
  */
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { userLabel, type JobTenancy } from '../sdk/tenancy.js';
+import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
@@ -88,15 +89,23 @@ export class MapReduceScheduler implements Scheduler {
 
   /**
    * Admits a job (the caller needs `job:create` in pool `default`, checked before anything is
-   * read or made): lists and splits its input, creates its output directory.
+   * read or made): lists and splits its input, creates its output directory. A name another
+   * user's job holds (finished or not) is taken; the caller's own live job of that name is refused.
    */
   async submit(spec: MapReduceJobSpec, caller: Principal = OPEN_PRINCIPAL): Promise<MapReduceJob> {
     const normalized = normalizeMapReduceSpec(spec);
     await this.tenancy?.authorize(caller, MAPREDUCE_POOL, 'job:create');
-    const existing = this.jobs.get(normalized.name);
-    if (existing && !existing.done)
-      throw new GalaxyError('GALAXY_E_JOB_DUPLICATE', `mapreduce job ${normalized.name} is still running`);
+    const free = () => {
+      const existing = this.jobs.get(normalized.name);
+      if (
+        claimJobName(caller, normalized.name, this.jobOwners.get(normalized.name)) === 'own' &&
+        existing?.done === false
+      )
+        throw new GalaxyError('GALAXY_E_JOB_DUPLICATE', `mapreduce job ${normalized.name} is still running`);
+    };
+    free();
     const splits = await splitInputDir(normalized.input, normalized.maps);
+    free(); // another submit of the name may have come in meanwhile
     await mkdir(normalized.output, { recursive: true });
     const job = new MapReduceRun(normalized, splits, Date.now());
     this.jobs.set(normalized.name, job);
@@ -109,19 +118,24 @@ export class MapReduceScheduler implements Scheduler {
     return job.toProto();
   }
 
-  /** One job (needs `job:list`). */
+  /** One job (needs `job:list`, and `job:any` for another user's). */
   async show(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<MapReduceJob> {
     const job = this.job(name);
-    await this.tenancy?.authorize(caller, MAPREDUCE_POOL, 'job:list');
+    await this.tenancy?.authorizeJob(caller, this.owned(name), 'job:list');
     return job.toProto();
   }
 
-  /** Cancels a job (needs `job:remove`): kills what runs. */
+  /** Cancels a job (needs `job:remove`, and `job:any` for another user's): kills what runs. */
   async cancel(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<MapReduceJob> {
     const job = this.job(name);
-    await this.tenancy?.authorize(caller, MAPREDUCE_POOL, 'job:remove');
+    await this.tenancy?.authorizeJob(caller, this.owned(name), 'job:remove');
     if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'cancelled');
     return job.toProto();
+  }
+
+  /** Job `name` as the ownership rule sees it. */
+  private owned(name: string): OwnedJob {
+    return { name, owner: this.jobOwners.get(name) ?? OPEN_PRINCIPAL.user, pool: MAPREDUCE_POOL };
   }
 
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {

@@ -1,10 +1,17 @@
 /**
  * Naming: where a job's service endpoints can be found. The AppMaster publishes each pod's
  * endpoints through the {@link Coordinator} under `/galaxy/naming/<job>/<podId>` (value
- * `{"endpoints": [...]}`); clients resolve them, once or with a watch.
+ * `{"publisher": "<job uid>", "endpoints": [...]}`); clients resolve them, once or with a watch.
+ *
+ * A naming entry is owned by the job that first published it (`docs/security.md`, Jobs have
+ * owners): the first publish claims `/galaxy/naming/<job>` for it (value `{"owner": {"user",
+ * "uid"}}`, written with compare-and-set). Another user's job cannot publish there, and resolve
+ * answers only the claiming job's endpoints, so no job can hijack another's service. A later job
+ * of the same user (the name reused after a remove) takes the claim over.
  */
 import { z } from 'zod';
 import type { Coordinator, Unwatch } from '../../core/coordinator/coordinator.js';
+import { GalaxyError, isGalaxyError } from '../../core/errors.js';
 import { checkId } from '../../core/validate.js';
 
 /** One published endpoint of a pod. */
@@ -29,7 +36,30 @@ const EndpointSchema = z.object({
   port: z.number().int().min(0).max(65535),
   healthy: z.boolean(),
 });
-const EntrySchema = z.object({ endpoints: z.array(EndpointSchema) });
+const EntrySchema = z.object({ publisher: z.string(), endpoints: z.array(EndpointSchema) });
+const OwnerSchema = z.object({ user: z.string(), uid: z.string() });
+const ClaimSchema = z.object({ owner: OwnerSchema });
+
+/** The job that owns a naming entry: its owner, and the uid of that one submission of it. */
+export interface NamingOwner {
+  readonly user: string;
+  /** Unique per submission: a job removed and submitted again under its name has a new one. */
+  readonly uid: string;
+}
+
+/** How many times a lost compare-and-set of a claim is retried. */
+const CLAIM_ATTEMPTS = 20;
+
+/** Parses stored JSON with `schema`; undefined when it is absent or not valid. */
+function parseAs<T>(schema: z.ZodType<T>, text: string | undefined): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const result = schema.safeParse(JSON.parse(text));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The coordinator key of a job's naming entries, or of one pod's. */
 export function namingKey(job: string, podId?: string): string {
@@ -39,24 +69,75 @@ export function namingKey(job: string, podId?: string): string {
   return `${NAMING_ROOT}/${job}/${podId}`;
 }
 
-/** Publishes (replaces) the endpoints of one pod. */
+/** The job that owns the naming entries of `job`, if any has published them. */
+export async function namingOwner(coord: Coordinator, job: string): Promise<NamingOwner | undefined> {
+  return parseAs(ClaimSchema, (await coord.get(namingKey(job)))?.value)?.owner;
+}
+
+/**
+ * Claims the naming entries of `job` for `owner`: resolves once they are `owner`'s (claimed now,
+ * already, or taken over from an earlier job of the same user); rejects with
+ * GALAXY_E_NAME_TAKEN, changing nothing, when another user's job holds them.
+ */
+export async function claimNaming(coord: Coordinator, job: string, owner: NamingOwner): Promise<void> {
+  const key = namingKey(job);
+  for (let attempt = 1; ; attempt += 1) {
+    const stored = await coord.get(key);
+    const held = parseAs(ClaimSchema, stored?.value)?.owner;
+    if (held?.user === owner.user && held.uid === owner.uid) return;
+    if (held && held.user !== owner.user)
+      throw new GalaxyError(
+        'GALAXY_E_NAME_TAKEN',
+        `the naming entry "${job}" belongs to another user's job; publish under another job name`,
+      );
+    try {
+      await coord.put(key, JSON.stringify({ owner: { user: owner.user, uid: owner.uid } }), {
+        expectedVersion: stored?.version ?? -1,
+      });
+      return;
+    } catch (error) {
+      if (!isGalaxyError(error, 'GALAXY_E_COORD_CONFLICT') || attempt >= CLAIM_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * Publishes (replaces) the endpoints of one pod of `owner`'s job `job`, claiming the job's naming
+ * entries first (see {@link claimNaming}: another user's job's entries are refused, unchanged).
+ */
 export async function publishEndpoints(
   coord: Coordinator,
   job: string,
   podId: string,
   endpoints: readonly Endpoint[],
+  owner: NamingOwner,
 ): Promise<void> {
-  const entry = EntrySchema.parse({ endpoints });
-  await coord.put(namingKey(job, podId), JSON.stringify(entry));
+  const entry = EntrySchema.parse({ publisher: owner.uid, endpoints });
+  const key = namingKey(job, podId);
+  await claimNaming(coord, job, owner);
+  await coord.put(key, JSON.stringify(entry));
 }
 
-/** Removes the endpoints of one pod. */
-export async function withdrawEndpoints(coord: Coordinator, job: string, podId: string): Promise<void> {
-  await coord.delete(namingKey(job, podId));
+/** Removes the endpoints of one pod, if `owner`'s job published them. */
+export async function withdrawEndpoints(
+  coord: Coordinator,
+  job: string,
+  podId: string,
+  owner: NamingOwner,
+): Promise<void> {
+  const key = namingKey(job, podId);
+  const stored = await coord.get(key);
+  if (stored && parseAs(EntrySchema, stored.value)?.publisher === owner.uid)
+    await coord.delete(key, { expectedVersion: stored.version });
 }
 
-/** Removes every naming entry of a job. */
-export async function withdrawJob(coord: Coordinator, job: string): Promise<void> {
+/**
+ * Removes every naming entry of `job` and its claim, unless another user's job holds them (what
+ * an earlier job of the same user left goes too).
+ */
+export async function withdrawJob(coord: Coordinator, job: string, owner: NamingOwner): Promise<void> {
+  const held = await namingOwner(coord, job);
+  if (held && held.user !== owner.user) return;
   await coord.delete(namingKey(job), { recursive: true });
 }
 
@@ -71,23 +152,18 @@ function compareEndpoints(a: Endpoint, b: Endpoint): number {
 }
 
 /**
- * The endpoints of `job` (only those of `service`, when given), sorted. An entry that is not
- * valid naming JSON is skipped: one bad writer must not hide the other pods.
+ * The endpoints of `job` (only those of `service`, when given), sorted: only those the job that
+ * owns the entries published (none while nobody claimed them). An entry that is not valid naming
+ * JSON is skipped: one bad writer must not hide the other pods.
  */
 export async function resolve(coord: Coordinator, job: string, service?: string): Promise<Endpoint[]> {
   const prefix = namingKey(job);
+  const owner = await namingOwner(coord, job);
+  if (!owner) return [];
   const endpoints: Endpoint[] = [];
   for (const podId of await coord.list(prefix)) {
-    const entry = await coord.get(`${prefix}/${podId}`);
-    if (entry === undefined) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(entry.value);
-    } catch {
-      continue;
-    }
-    const result = EntrySchema.safeParse(parsed);
-    if (result.success) endpoints.push(...result.data.endpoints);
+    const entry = parseAs(EntrySchema, (await coord.get(`${prefix}/${podId}`))?.value);
+    if (entry?.publisher === owner.uid) endpoints.push(...entry.endpoints);
   }
   return endpoints.filter((e) => service === undefined || e.service === service).sort(compareEndpoints);
 }

@@ -1,12 +1,13 @@
 /**
- * The tenancy checks of a multi-tenant framework (the AppMaster, batch): authorities on a job's
- * pool, admission of a job's footprint against its owner's quota, and the label that tells the
- * master's accounting whose a task is. One instance per framework; claims are keyed
- * `<framework>/<job>` (see `docs/tenancy.md`).
+ * The tenancy checks of a multi-tenant framework (the AppMaster, batch, MapReduce): authorities
+ * on a job's pool and on other users' jobs, admission of a job's footprint against its owner's
+ * quota, and the label that tells the master's accounting whose a task is. One instance per
+ * framework; claims are keyed `<framework>/<job>` (see `docs/tenancy.md`).
  */
 import type { Principal } from '../../core/auth/principal.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import { GrantStore, type Authority } from '../../core/tenancy/grants.js';
+import { checkJobAccess, jobAccess, type OwnedJob } from '../../core/tenancy/ownership.js';
 import { QuotaStore, type Footprint } from '../../core/tenancy/quotas.js';
 import type { Label } from '../../proto/gen/galaxy/v1/common.js';
 
@@ -63,9 +64,19 @@ export class JobTenancy {
     return this.grants.authorize(principal, pool, authority);
   }
 
-  /** Which pools' jobs `principal` may see (`job:list`). */
-  visiblePools(principal: Principal): Promise<(pool: string) => boolean> {
-    return this.grants.poolFilter(principal, 'job:list');
+  /**
+   * Rejects with GALAXY_E_PERMISSION_DENIED unless `caller` may do what needs `authority` on
+   * `job`: the authority in the job's pool, and `job:any` there too for another user's job
+   * (`core/tenancy/ownership.ts`).
+   */
+  async authorizeJob(caller: Principal, job: OwnedJob, authority: Authority): Promise<void> {
+    checkJobAccess(caller, caller.admin ? undefined : await this.grants.grantsFor(caller), job, authority);
+  }
+
+  /** Which jobs `caller` may see in a listing (those it may show), its grants read once. */
+  async jobFilter(caller: Principal): Promise<(job: Omit<OwnedJob, 'name'>) => boolean> {
+    const grants = caller.admin ? undefined : await this.grants.grantsFor(caller);
+    return (job) => jobAccess(caller, grants, job, 'job:list').allowed;
   }
 
   /** Admits job `job` of `owner` at `footprint`, or rejects with GALAXY_E_QUOTA_EXCEEDED. */

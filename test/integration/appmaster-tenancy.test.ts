@@ -1,7 +1,9 @@
 /**
- * Authorities and quotas of the AppMaster over real gRPC: user A cannot list, show, update, scale
- * or remove user B's jobs without authority (a clear denial, and the stored job does not change)
- * and can once granted; an over-quota submit is refused with the numbers and leaves no job; a
+ * Authorities, ownership and quotas of the AppMaster over real gRPC: user B cannot list, show,
+ * update, scale, pause, roll back, stop, remove, recover or exec in user A's jobs without
+ * `job:any`, even holding each verb's own authority (a clear denial, and the stored job does not
+ * change), and can once granted; a name A's job or A's naming entries hold is taken for B (and
+ * an admin), saying only that; an over-quota submit is refused with the numbers and leaves no job; a
  * scale past the quota is refused and changes nothing; remove releases the claim.
  *
  * Principals come from bearer tokens (sent by the CLI's client) checked by a test authenticator
@@ -23,10 +25,13 @@ import { AppMaster } from '../../frameworks/appmaster/appmaster.js';
 import { JobSpecSchema } from '../../frameworks/appmaster/spec/schema.js';
 import { JOBS_PREFIX } from '../../frameworks/appmaster/store.js';
 import { podTask } from '../../frameworks/appmaster/task.js';
+import { publishEndpoints, resolve, type Endpoint } from '../../frameworks/sdk/naming.js';
+import { UpdateControl } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { eventually } from '../helpers/async-queue.js';
 
 const GiB = 1024 ** 3;
 const users: Record<string, Principal> = {
+  'tok-root': { user: 'root', admin: true, kind: 'user' },
   'tok-alice': { user: 'alice', admin: false, kind: 'user' },
   'tok-bob': { user: 'bob', admin: false, kind: 'user' },
 };
@@ -46,6 +51,10 @@ function as(token: string) {
     update: (spec: object) => client.update(JSON.stringify(spec)),
     scale: (name: string, replicas: number) => client.scale(name, replicas),
     remove: (name: string) => client.remove(name),
+    stop: (name: string) => client.stop(name),
+    control: (name: string, control: UpdateControl) => client.control(name, control),
+    recoverPod: (name: string, podId: string) => client.recoverPod(name, podId),
+    exec: (name: string, podId: string, command: string) => client.exec(name, podId, command, 5),
     show: (name: string) => client.show(name),
     list: async () => (await client.list()).map((j) => j.name),
   };
@@ -60,6 +69,11 @@ function spec(name: string, replicas: number, extra: Record<string, unknown> = {
     commands: { start: 'sleep 1000' },
     ...extra,
   };
+}
+
+/** An endpoint of pod 0 of `job`. */
+function endpointOf(job: string): Endpoint {
+  return { service: 'http', job, podId: `${job}-0`, host: 'h', port: 1, healthy: true };
 }
 
 /** The stored record of `job`, as JSON text (or undefined). */
@@ -87,7 +101,8 @@ beforeAll(async () => {
   api = await serveAppMasterApi(appmaster, '127.0.0.1:0', undefined, authenticate);
   const grants = new GrantStore(coordinator);
   await grants.grant('alice', 'default', ['job:create', 'job:list', 'job:update', 'job:remove']);
-  await grants.grant('bob', 'default', ['job:create']);
+  const verbs = ['job:create', 'job:list', 'job:update', 'job:remove', 'container:create', 'container:remove'];
+  await grants.grant('bob', 'default', verbs);
 });
 
 afterAll(async () => {
@@ -98,34 +113,84 @@ afterAll(async () => {
 });
 
 describe('AppMaster authorities and quotas over gRPC', { timeout: 30_000 }, () => {
-  it("refuses another user's list, show, update, scale and remove until granted, changing nothing", async () => {
+  it("refuses every verb on another user's job without job:any, even with the verb's authority, changing nothing", async () => {
     const alice = as('tok-alice');
     const bob = as('tok-bob');
     await alice.submit(spec('alice-web', 2));
+    await bob.submit(spec('bob-web', 1));
     const before = await stored('alice-web');
     expect(JSON.parse(before ?? '{}')).toMatchObject({ owner: 'alice' });
 
-    expect(await bob.list()).toEqual([]);
-    const shown = await refusal(bob.show('alice-web'));
-    expect(shown.code).toBe('GALAXY_E_PERMISSION_DENIED');
-    expect(shown.message).toMatch(/^GALAXY_E_PERMISSION_DENIED: user bob lacks job:list in pool default/);
-    expect((await refusal(bob.update(spec('alice-web', 2, { env: { X: '1' } })))).message).toMatch(
-      /user bob lacks job:update in pool default/,
-    );
-    expect((await refusal(bob.scale('alice-web', 5))).message).toMatch(/user bob lacks job:update in pool default/);
-    expect((await refusal(bob.remove('alice-web'))).message).toMatch(/user bob lacks job:remove in pool default/);
+    // bob holds every verb's authority in the pool, but not job:any: his own jobs only.
+    expect(await bob.list()).toEqual(['bob-web']);
+    expect(await alice.list()).toEqual(['alice-web']);
+    const notHis =
+      /^GALAXY_E_PERMISSION_DENIED: user bob lacks job:any in pool default to act on job "alice-web", which is another user's; an admin can grant it with "galaxy grant bob default job:any"$/;
+    const attempts: [string, Promise<unknown>][] = [
+      ['show', bob.show('alice-web')],
+      ['update', bob.update(spec('alice-web', 2, { env: { X: '1' } }))],
+      ['scale', bob.scale('alice-web', 5)],
+      ['pause', bob.control('alice-web', UpdateControl.UPDATE_PAUSE)],
+      ['rollback', bob.control('alice-web', UpdateControl.UPDATE_ROLLBACK)],
+      ['stop', bob.stop('alice-web')],
+      ['remove', bob.remove('alice-web')],
+      ['recover', bob.recoverPod('alice-web', 'alice-web-0')],
+      ['exec', bob.exec('alice-web', 'alice-web-0', 'id')],
+    ];
+    for (const [verb, attempt] of attempts) {
+      const error = await refusal(attempt);
+      expect(error.code, verb).toBe('GALAXY_E_PERMISSION_DENIED');
+      expect(error.message, verb).toMatch(notHis);
+    }
     expect(await stored('alice-web')).toBe(before);
-    expect(Object.keys(await new QuotaStore(coordinator).claims('alice'))).toEqual(['appmaster/alice-web']);
+    expect(await new QuotaStore(coordinator).claims('alice')).toEqual({
+      'appmaster/alice-web': expect.objectContaining({ replicas: 2 }) as unknown,
+    });
 
-    await new GrantStore(coordinator).grant('bob', 'default', ['job:list', 'job:update', 'job:remove']);
+    await new GrantStore(coordinator).grant('bob', 'default', ['job:any']);
     // Grants made elsewhere are seen once the AppMaster's short cache (1 s) expires.
     await eventually(async () => (await bob.list()).includes('alice-web'), 5000, 'bob to see the job');
+    expect(await bob.list()).toEqual(['alice-web', 'bob-web']);
     expect((await bob.scale('alice-web', 3)).replicas).toBe(3);
     // The claim stays the owner's, whoever scaled.
     expect((await new QuotaStore(coordinator).claims('alice'))['appmaster/alice-web']?.replicas).toBe(3);
     await bob.remove('alice-web');
     expect(await stored('alice-web')).toBeUndefined();
     expect(await coordinator.get(claimsKey('alice'))).toBeUndefined();
+    // alice, without job:any, still cannot touch bob's.
+    expect((await refusal(alice.scale('bob-web', 0))).message).toMatch(/user alice lacks job:any in pool default/);
+    await bob.remove('bob-web');
+    await new GrantStore(coordinator).revoke('bob', 'default', ['job:any']);
+  });
+
+  it("refuses a submit of a name another user's job or naming entries hold, saying only that it is taken", async () => {
+    const alice = as('tok-alice');
+    const bob = as('tok-bob');
+    await alice.submit(spec('shared', 1));
+    const before = await stored('shared');
+    for (const who of [bob, as('tok-root')]) {
+      const taken = await refusal(who.submit(spec('shared', 1, { env: { MINE: '1' } })));
+      expect(taken.code).toBe('GALAXY_E_NAME_TAKEN');
+      expect(taken.message).toBe('GALAXY_E_NAME_TAKEN: the job name "shared" is taken; choose another name');
+    }
+    expect(await stored('shared')).toBe(before);
+    expect(await new QuotaStore(coordinator).claims('bob')).toEqual({});
+    // Her own: a duplicate, with the way to change it.
+    expect((await refusal(alice.submit(spec('shared', 1)))).code).toBe('GALAXY_E_JOB_DUPLICATE');
+    await alice.remove('shared');
+    expect((await bob.submit(spec('shared', 1))).name).toBe('shared');
+    await bob.remove('shared');
+
+    // Naming entries alice's job left (a withdrawal that failed) keep the name hers in naming.
+    await publishEndpoints(coordinator, 'svc', 'svc-0', [endpointOf('svc')], { user: 'alice', uid: 'gone' });
+    const hijack = await refusal(bob.submit(spec('svc', 1)));
+    expect(hijack.code).toBe('GALAXY_E_NAME_TAKEN');
+    expect(await stored('svc')).toBeUndefined();
+    expect(await resolve(coordinator, 'svc')).toEqual([endpointOf('svc')]);
+    // …and alice may reuse it.
+    expect((await alice.submit(spec('svc', 1))).name).toBe('svc');
+    await alice.remove('svc');
+    expect(await resolve(coordinator, 'svc')).toEqual([]);
   });
 
   it('refuses an over-quota submit with the numbers and leaves no job; scale past the quota too', async () => {

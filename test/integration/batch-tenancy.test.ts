@@ -1,7 +1,8 @@
 /**
- * Authorities and quotas of the batch framework over real gRPC, behind the real authenticating
- * interceptor (`core/auth/server.ts`): a user cannot see, show or cancel another user's job
- * without authority; an over-quota submit (parallelism × per-task resources) is refused with the
+ * Authorities, ownership and quotas of the batch framework over real gRPC, behind the real
+ * authenticating interceptor (`core/auth/server.ts`): a user cannot see, show or cancel another
+ * user's job without `job:any` (even holding `job:list` and `job:remove`), nor take its name,
+ * finished or not; an over-quota submit (parallelism × per-task resources) is refused with the
  * numbers and leaves no job; a cancel releases the claim. No master: nothing is launched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,7 +61,7 @@ beforeAll(async () => {
   api = await serveBatchApi(scheduler, '127.0.0.1:0', { authenticate });
   const grants = new GrantStore(coordinator);
   await grants.grant('carol', '*', ['job:create', 'job:list', 'job:remove']);
-  await grants.grant('dave', 'default', ['job:create']);
+  await grants.grant('dave', 'default', ['job:create', 'job:list', 'job:remove']);
   await new QuotaStore(coordinator).set('carol', { limit: { cpus: 4000, replicas: 4 } });
 });
 
@@ -84,12 +85,21 @@ describe('batch authorities and quotas over gRPC', { timeout: 30_000 }, () => {
       'batch/crunch': { cpus: 3000, mem: 3 * GiB, disk: 0, replicas: 3, pool: 'default' },
     });
 
+    // dave holds job:list and job:remove, but not job:any: carol's job is not his to see or end.
     expect(await dave.list()).toEqual([]);
-    expect((await refusal(dave.show('crunch'))).message).toMatch(
-      /^GALAXY_E_PERMISSION_DENIED: user dave lacks job:list in pool default/,
+    expect((await refusal(dave.show('crunch'))).message).toBe(
+      'GALAXY_E_PERMISSION_DENIED: user dave lacks job:any in pool default to act on job "crunch", ' +
+        'which is another user\'s; an admin can grant it with "galaxy grant dave default job:any"',
     );
-    expect((await refusal(dave.cancel('crunch'))).message).toMatch(/user dave lacks job:remove in pool default/);
+    expect((await refusal(dave.cancel('crunch'))).message).toMatch(/user dave lacks job:any in pool default/);
     expect((await carol.show('crunch')).state).toBe(BatchJobState.BATCH_PENDING);
+    // Her job's name is taken for him, and says only that.
+    const taken = await refusal(dave.submit(job('crunch', 1)));
+    expect(taken.code).toBe('GALAXY_E_NAME_TAKEN');
+    expect(taken.message).toBe('GALAXY_E_NAME_TAKEN: the job name "crunch" is taken; choose another name');
+    expect((await carol.show('crunch')).owner).toBe('carol');
+    await dave.submit(job('dave-job', 1));
+    expect((await dave.list()).map((j) => j.spec?.name)).toEqual(['dave-job']);
 
     const over = await refusal(carol.submit(job('more', 2)));
     expect(over.code).toBe('GALAXY_E_QUOTA_EXCEEDED');
@@ -101,5 +111,17 @@ describe('batch authorities and quotas over gRPC', { timeout: 30_000 }, () => {
     expect((await carol.cancel('crunch')).state).toBe(BatchJobState.BATCH_CANCELLED);
     await expect.poll(() => new QuotaStore(coordinator).claims('carol')).toEqual({});
     expect((await carol.submit(job('more', 2))).owner).toBe('carol');
+    // A finished job keeps its name: its owner may reuse it, nobody else may take it over.
+    expect((await refusal(dave.submit(job('crunch', 1)))).code).toBe('GALAXY_E_NAME_TAKEN');
+    expect((await carol.show('crunch')).state).toBe(BatchJobState.BATCH_CANCELLED);
+    expect((await carol.submit(job('crunch', 1))).owner).toBe('carol');
+    await carol.cancel('crunch');
+
+    // With job:any in the pool dave sees and ends carol's jobs too.
+    await new GrantStore(coordinator).grant('dave', 'default', ['job:any']);
+    await expect
+      .poll(async () => (await dave.list()).map((j) => j.spec?.name), { timeout: 5000 })
+      .toEqual(['crunch', 'dave-job', 'more']);
+    expect((await dave.cancel('more')).state).toBe(BatchJobState.BATCH_CANCELLED);
   });
 });
