@@ -112,7 +112,7 @@ function load(tls: TlsFiles | undefined): LoadedTls {
  * well, client certificates are required and verified against it (unless `clientCertificates`
  * is `none`, for a server whose clients hold no certificate, such as the AppMaster's AppWorkers).
  */
-export function serverCredentials(tls: ServerTls | undefined): ServerCredentials {
+export function serverCredentials(tls?: ServerTls): ServerCredentials {
   if (!tlsEnabled(tls)) return ServerCredentials.createInsecure();
   const loaded = load(tls);
   if (!loaded.cert || !loaded.key)
@@ -129,7 +129,7 @@ export function serverCredentials(tls: ServerTls | undefined): ServerCredentials
  * A client's credentials: plaintext without files; TLS verifying the server against `ca` (the
  * system's roots when only a certificate is given), presenting `cert` and `key` when given.
  */
-export function channelCredentials(tls: TlsFiles | undefined): ChannelCredentials {
+export function channelCredentials(tls?: TlsFiles): ChannelCredentials {
   if (!tlsEnabled(tls)) return credentials.createInsecure();
   const loaded = load(tls);
   return credentials.createSsl(loaded.ca ?? null, loaded.key ?? null, loaded.cert ?? null);

@@ -3,7 +3,7 @@
  * testing the agent without a cluster: it records every registration and message, answers
  * registrations and acknowledges status updates as the test says, and sends what the test pushes.
  */
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import {
   AgentGatewayService,
@@ -12,6 +12,7 @@ import {
   type RegisterAgent,
 } from '../../proto/gen/galaxy/v1/agent.js';
 import { MessageLog } from '../../test/helpers/async-queue.js';
+import { serverCredentials } from '../../core/tls.js';
 
 /** The body of a master message, e.g. `{ $case: 'ping', ping: { seq: 1 } }`. */
 export type MasterBody = NonNullable<MasterMessage['message']>;
@@ -83,7 +84,10 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
           const agentId = body.register.agentInfo?.id || (options.agentId ?? 'agent-1');
           write(
             stream,
-            refusal ?? { $case: 'registered', registered: { agentId, masterId: 'fake', heartbeatIntervalS: 0 } },
+            refusal ?? {
+              $case: 'registered',
+              registered: { agentId, masterId: 'fake', heartbeatIntervalS: 0, credential: '' },
+            },
           );
         } else if (body?.$case === 'statusUpdate' && body.statusUpdate.status) {
           const status = body.statusUpdate.status;
@@ -102,7 +106,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) => {
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, serverCredentials(), (error, bound) => {
       if (error) reject(error);
       else resolve(bound);
     });

@@ -1,7 +1,7 @@
 /**
  * Raw protocol clients for tests that must send what a well-behaved SDK never would.
  */
-import { credentials, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
+import { type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
 import { clientOptions } from '../../core/auth/client.js';
 import { fromGrpcError } from '../../core/grpc-errors.js';
 import type { GalaxyError } from '../../core/errors.js';
@@ -9,6 +9,7 @@ import type { AgentInfo, FrameworkInfo, Task } from '../../proto/gen/galaxy/v1/c
 import { AgentGatewayClient, type AgentMessage, type MasterMessage } from '../../proto/gen/galaxy/v1/agent.js';
 import { SchedulerClient, type Event, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { MessageLog } from './async-queue.js';
+import { channelCredentials } from '../../core/tls.js';
 
 /** A hand-driven agent connection. */
 export interface RawAgent {
@@ -29,7 +30,7 @@ export function rawAgent(
   /** A bearer token, for an authenticating master. */
   token?: string,
 ): RawAgent {
-  const client = new AgentGatewayClient(master, credentials.createInsecure(), clientOptions(token));
+  const client = new AgentGatewayClient(master, channelCredentials(), clientOptions(token));
   const stream = client.connect();
   const received = new MessageLog<MasterMessage>();
   stream.on('data', (m: MasterMessage) => {
@@ -87,7 +88,7 @@ export function rawFramework(
   /** A bearer token, for an authenticating master. */
   token?: string,
 ): RawFramework {
-  const client = new SchedulerClient(master, credentials.createInsecure(), clientOptions(token));
+  const client = new SchedulerClient(master, channelCredentials(), clientOptions(token));
   const frameworkInfo: FrameworkInfo = {
     id: '',
     name: 'raw',
