@@ -79,13 +79,16 @@ export async function bootstrapIdentity(
   }
 }
 
-/** A one-use join token for the agent `galaxy up` runs (ignored when it already holds a credential). */
-export async function agentJoinToken(url: string): Promise<string> {
+/**
+ * A join token in the coordinator at `url`: by default good for one agent for ten minutes (what
+ * `galaxy up` gives its agent, which ignores it once it holds a credential).
+ */
+export async function agentJoinToken(url: string, ttlMs = UP_JOIN_TOKEN_TTL_MS, uses = 1): Promise<string> {
   const coordinator = await openCoordinator(url);
   try {
     const identities = await AgentIdentityStore.open(coordinator);
     try {
-      return (await identities.createJoinToken(UP_JOIN_TOKEN_TTL_MS, 1)).token;
+      return (await identities.createJoinToken(ttlMs, uses)).token;
     } finally {
       identities.close();
     }
