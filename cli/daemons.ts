@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
 import { MasterCandidate } from '../master/candidate.js';
+import { loadAllocator } from '../allocators/index.js';
 import { startMaster } from '../master/master.js';
 import { startAgent } from '../agent/index.js';
 import { runUp } from './up.js';
@@ -103,6 +104,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       };
       const named = flags.zk ? `zk://${flags.zk}` : flags.coordinator;
       const open = flags.insecureNoAuth === true;
+      // A bad --allocator is refused before anything is written (a candidate loads it only once elected).
+      await loadAllocator(options.allocator, {});
       if (named === undefined && open) {
         const master = await startMaster({ ...options, insecureNoAuth: true });
         console.error(insecureWarning('the master', master.address));
