@@ -24,7 +24,7 @@ import { createPackage } from '../../frameworks/appmaster/appworker/package.js';
 import { TaskState, type Task } from '../../proto/gen/galaxy/v1/common.js';
 import type { JobStatus, PodStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { eventually } from '../helpers/async-queue.js';
-import { writeJoinToken } from '../helpers/identity.js';
+import { masterJoinToken, writeJoinToken } from '../helpers/identity.js';
 import { startHosts, type Host, type Hosts } from '../helpers/hosts.js';
 import { GALAXY_BIN, galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from '../helpers/processes.js';
 
@@ -180,7 +180,10 @@ beforeAll(async () => {
   const adminToken = (await readFile(join(workDir, 'admin.token'), 'utf8')).trim();
   operatorClient = new Operator(masterAddress, adminToken);
   // One join token for the three agents; each exchanges it for its own credential.
-  await writeJoinToken(`local:${join(workDir, 'coord')}`, join(workDir, 'join.token'), 10 * 60_000, 3);
+  await writeJoinToken(
+    join(workDir, 'join.token'),
+    await masterJoinToken({ address: masterAddress, adminToken }, 10 * 60_000, 3),
+  );
   hosts.hosts.forEach((host, i) => agents.push(startAgent(host, i)));
   await eventually(
     async () => (await operator().agents()).filter((a) => a.active).length === 3,

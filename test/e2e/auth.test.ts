@@ -6,15 +6,12 @@
  * Pods pull with their own token. Finally no token used anywhere appears in any output or file
  * the cluster wrote.
  */
-import { execFile } from 'node:child_process';
 import { readdir, readFile, rm, stat, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GALAXY_BIN, galaxy, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
-
-const run = promisify(execFile);
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { galaxy, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
 
 let base = '';
 let workDir = '';
@@ -26,36 +23,11 @@ const outputs: string[] = [];
 /** Every token this test used or found. */
 const tokens = new Set<string>();
 
-/** The environment of a CLI call: none of the caller's token settings. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', GALAXY_LOG_LEVEL: 'warn' };
-  delete env.GALAXY_TOKEN;
-  delete env.GALAXY_TOKEN_FILE;
-  return { ...env, ...extra };
-}
-
-/** Runs the CLI in `cwd`; resolves with its exit code and output. */
-async function cli(
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [GALAXY_BIN, ...args], {
-      cwd: options.cwd ?? tmpdir(),
-      env: cleanEnv(options.env),
-      timeout: 20_000,
-    });
-    outputs.push(stdout, stderr);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    outputs.push(failed.stdout ?? '', failed.stderr ?? '');
-    return {
-      code: typeof failed.code === 'number' ? failed.code : -1,
-      stdout: failed.stdout ?? '',
-      stderr: failed.stderr ?? '',
-    };
-  }
+/** Runs the CLI in `cwd` (see {@link runCli}), keeping what it printed for the leak check. */
+async function cli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const result = await runCli(args, options);
+  outputs.push(result.stdout, result.stderr);
+  return result;
 }
 
 /** Every regular file under `dir`. */

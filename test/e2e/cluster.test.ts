@@ -22,7 +22,7 @@ import {
   type MasterProcess,
 } from '../helpers/processes.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
-import { writeJoinToken } from '../helpers/identity.js';
+import { masterJoinToken, writeJoinToken } from '../helpers/identity.js';
 
 let workDir = '';
 let master: MasterProcess;
@@ -105,7 +105,7 @@ afterEach(async () => {
 });
 
 async function startAgent(): Promise<GalaxyProcess> {
-  const joinToken = await writeJoinToken(master.coordinator, join(workDir, 'join.token'));
+  const joinToken = await writeJoinToken(join(workDir, 'join.token'), await masterJoinToken(master));
   return galaxy([
     'agent',
     '--join-token-file',

@@ -23,6 +23,7 @@ import type { JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { Task } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from './async-queue.js';
 import { bootstrapAdminToken, writeJoinToken } from './identity.js';
+import { agentJoinToken } from '../../cli/local-identity.js';
 import { healthyPods, running, runningTaskIds, zkSessions } from './chaos-probes.js';
 import { galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from './processes.js';
 import { freePort, startZkEnsemble, type ZkEnsemble } from './zk-ensemble.js';
@@ -142,7 +143,7 @@ export class ChaosCluster {
    * join token and keeps its own credential: it holds no user's token.
    */
   async startAgent(): Promise<GalaxyProcess> {
-    const joinToken = await writeJoinToken(this.url, join(this.dir, 'join.token'));
+    const joinToken = await writeJoinToken(join(this.dir, 'join.token'), await agentJoinToken(this.url));
     this.agent = galaxy([
       'agent',
       '--join-token-file',

@@ -5,16 +5,37 @@
  * would with `galaxy agent join-token`), which the agent exchanges for its own credential.
  */
 import { writeFile } from 'node:fs/promises';
-import { agentJoinToken } from '../../cli/local-identity.js';
+import { clientOptions } from '../../core/auth/client.js';
 import { openCoordinator } from '../../core/coordinator/index.js';
+import { callUnary } from '../../core/grpc-errors.js';
 import { UserStore } from '../../core/tenancy/users.js';
+import { channelCredentials } from '../../core/tls.js';
+import { AgentIdentityAdminClient, type JoinTokenResponse } from '../../proto/gen/galaxy/v1/agent_identity.js';
 
 /**
- * Writes a fresh join token of the coordinator at `url` to `path` (mode 0600), for
- * `galaxy agent --join-token-file <path>`; by default good for one agent for ten minutes.
+ * A join token made through the master at `address` with an admin's token, as `galaxy agent
+ * join-token` makes one (the master knows it at once; one written to a local coordinator by
+ * another process reaches it within a poll); by default good for one agent for ten minutes.
  */
-export async function writeJoinToken(url: string, path: string, ttlMs?: number, uses?: number): Promise<string> {
-  await writeFile(path, `${await agentJoinToken(url, ttlMs, uses)}\n`, { mode: 0o600 });
+export async function masterJoinToken(
+  master: { readonly address: string; readonly adminToken: string },
+  ttlMs = 10 * 60_000,
+  uses = 1,
+): Promise<string> {
+  const client = new AgentIdentityAdminClient(master.address, channelCredentials(), clientOptions(master.adminToken));
+  try {
+    const made = await callUnary<JoinTokenResponse>(`the master at ${master.address}`, (cb) =>
+      client.createJoinToken({ ttlS: ttlMs / 1000, uses }, cb),
+    );
+    return made.token;
+  } finally {
+    client.close();
+  }
+}
+
+/** Writes `token` to `path` (mode 0600), for `galaxy agent --join-token-file <path>`; returns the path. */
+export async function writeJoinToken(path: string, token: string): Promise<string> {
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
   return path;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Raw protocol clients for tests that must send what a well-behaved SDK never would.
  */
-import { type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
+import { type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { clientOptions } from '../../core/auth/client.js';
 import { fromGrpcError } from '../../core/grpc-errors.js';
 import type { GalaxyError } from '../../core/errors.js';
@@ -15,8 +15,10 @@ import { channelCredentials } from '../../core/tls.js';
 export interface RawAgent {
   readonly received: MessageLog<MasterMessage>;
   send(message: AgentMessage): void;
-  /** Resolves with the agent id, or rejects with the master's refusal. */
+  /** Resolves with the agent id, or rejects with the master's refusal (an error message, or the stream's error). */
   registered: Promise<string>;
+  /** The credential the master sent with AgentRegistered (a registration with a join token), else ''. */
+  credential: Promise<string>;
   close(): void;
   readonly stream: ClientDuplexStream<AgentMessage, MasterMessage>;
 }
@@ -36,7 +38,12 @@ export function rawAgent(
   stream.on('data', (m: MasterMessage) => {
     received.push(m);
   });
-  stream.on('error', () => undefined);
+  const failed = new Promise<never>((_resolve, reject) => {
+    stream.on('error', (error: ServiceError) => {
+      reject(fromGrpcError(error));
+    });
+  });
+  failed.catch(() => undefined);
   const agentInfo: AgentInfo = {
     id: '',
     hostname: 'test-host',
@@ -48,16 +55,25 @@ export function rawAgent(
     ...info,
   };
   stream.write({ message: { $case: 'register', register: { agentInfo, tasks, frameworks, version: 'test' } } });
-  const registered = received
-    .waitFor((m) => m.message?.$case === 'registered' || m.message?.$case === 'error', 10_000, 'registration answer')
-    .then((m) => {
-      if (m.message?.$case === 'registered') return m.message.registered.agentId;
-      throw new Error(m.message?.$case === 'error' ? m.message.error.message : 'unexpected');
-    });
+  const answer = Promise.race([
+    received.waitFor(
+      (m) => m.message?.$case === 'registered' || m.message?.$case === 'error',
+      10_000,
+      'registration answer',
+    ),
+    failed,
+  ]).then((m) => {
+    if (m.message?.$case === 'registered') return m.message.registered;
+    throw new Error(m.message?.$case === 'error' ? m.message.error.message : 'unexpected');
+  });
+  const registered = answer.then((r) => r.agentId);
+  const credential = answer.then((r) => r.credential);
   registered.catch(() => undefined);
+  credential.catch(() => undefined);
   return {
     received,
     registered,
+    credential,
     stream,
     send: (message) => stream.write(message),
     close: () => {
