@@ -54,7 +54,10 @@ export function fromGrpcError(error: ServiceError | Error, target = 'the master'
   const parsed = parseGalaxyError(details);
   if (parsed) return parsed;
   if ('code' in error && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
-    return new GalaxyError('GALAXY_E_UNAVAILABLE', `${target} cannot be reached: ${details}`);
+    return new GalaxyError(
+      'GALAXY_E_UNAVAILABLE',
+      `${target} cannot be reached: ${details.trim()} (is it running there? If it serves TLS: --tls-ca, and --tls-cert/--tls-key when it asks for client certificates)`,
+    );
   }
   // A refusal from something other than a Galaxy handler (a proxy, another server) keeps its meaning.
   if ('code' in error && error.code === status.UNAUTHENTICATED)

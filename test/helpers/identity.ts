@@ -9,7 +9,7 @@ import { clientOptions } from '../../core/auth/client.js';
 import { openCoordinator } from '../../core/coordinator/index.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { UserStore } from '../../core/tenancy/users.js';
-import { channelCredentials } from '../../core/tls.js';
+import { channelCredentials, type TlsFiles } from '../../core/tls.js';
 import { AgentIdentityAdminClient, type JoinTokenResponse } from '../../proto/gen/galaxy/v1/agent_identity.js';
 
 /**
@@ -18,11 +18,15 @@ import { AgentIdentityAdminClient, type JoinTokenResponse } from '../../proto/ge
  * another process reaches it within a poll); by default good for one agent for ten minutes.
  */
 export async function masterJoinToken(
-  master: { readonly address: string; readonly adminToken: string },
+  master: { readonly address: string; readonly adminToken: string; readonly tls?: TlsFiles },
   ttlMs = 10 * 60_000,
   uses = 1,
 ): Promise<string> {
-  const client = new AgentIdentityAdminClient(master.address, channelCredentials(), clientOptions(master.adminToken));
+  const client = new AgentIdentityAdminClient(
+    master.address,
+    channelCredentials(master.tls),
+    clientOptions(master.adminToken),
+  );
   try {
     const made = await callUnary<JoinTokenResponse>(`the master at ${master.address}`, (cb) =>
       client.createJoinToken({ ttlS: ttlMs / 1000, uses }, cb),
