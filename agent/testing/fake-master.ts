@@ -13,6 +13,7 @@ import {
 } from '../../proto/gen/galaxy/v1/agent.js';
 import { MessageLog } from '../../test/helpers/async-queue.js';
 import { serverCredentials } from '../../core/tls.js';
+import { bearerToken } from '../../core/auth/principal.js';
 
 /** The body of a master message, e.g. `{ $case: 'ping', ping: { seq: 1 } }`. */
 export type MasterBody = NonNullable<MasterMessage['message']>;
@@ -25,6 +26,8 @@ export interface FakeAgentMasterOptions {
   readonly agentId?: string;
   /** Return an `error` body to refuse a registration; the stream is then left open. */
   readonly onRegister?: (registration: RegisterAgent) => MasterBody | undefined;
+  /** The credential AgentRegistered carries (as for a registration with a join token). Default none. */
+  readonly credential?: (registration: RegisterAgent) => string;
 }
 
 type AgentStream = ServerDuplexStream<AgentMessage, MasterMessage>;
@@ -40,6 +43,8 @@ export interface FakeAgentMaster {
   readonly updates: MessageLog<TaskStatus>;
   /** Every pong's sequence number. */
   readonly pongs: MessageLog<number>;
+  /** The bearer token each stream was opened with ('' for none), in order. */
+  readonly bearers: MessageLog<string>;
   /** Acknowledge status updates as they arrive (default true). */
   autoAck: boolean;
   /** Streams open now (registered or not). */
@@ -59,6 +64,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
   const registrations = new MessageLog<RegisterAgent>();
   const updates = new MessageLog<TaskStatus>();
   const pongs = new MessageLog<number>();
+  const bearers = new MessageLog<string>();
   const streams = new Set<AgentStream>();
 
   const write = (stream: AgentStream, body: MasterBody): void => {
@@ -73,6 +79,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
   server.addService(AgentGatewayService, {
     connect(stream: AgentStream): void {
       streams.add(stream);
+      bearers.push(bearerToken(stream.metadata) ?? '');
       const forget = (): void => {
         streams.delete(stream);
       };
@@ -86,7 +93,12 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
             stream,
             refusal ?? {
               $case: 'registered',
-              registered: { agentId, masterId: 'fake', heartbeatIntervalS: 0, credential: '' },
+              registered: {
+                agentId,
+                masterId: 'fake',
+                heartbeatIntervalS: 0,
+                credential: options.credential?.(body.register) ?? '',
+              },
             },
           );
         } else if (body?.$case === 'statusUpdate' && body.statusUpdate.status) {
@@ -118,6 +130,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     registrations,
     updates,
     pongs,
+    bearers,
     autoAck: true,
     openStreams: () => streams.size,
     send(body) {
