@@ -18,7 +18,7 @@ import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../hel
 import { channelCredentials } from '../../core/tls.js';
 
 const principals: Record<string, Principal> = {
-  'tok-agent': { user: 'agent', admin: false, kind: 'agent' },
+  'tok-agent': { user: 'agent', admin: false, kind: 'agent', agentId: 'agent-h1' },
   'tok-erin': { user: 'erin', admin: false, kind: 'user' },
   'tok-ops': { user: 'ops', admin: false, kind: 'user' },
   'tok-root': { user: 'root', admin: true, kind: 'user' },

@@ -50,10 +50,22 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const coordinator = coordinatorIn(dir);
     const timings = { allocationIntervalMs: 50, agentReregisterTimeoutMs: 20_000 };
-    const first = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    const first = await MasterCandidate.start({
+      listen: '127.0.0.1:0',
+      coordinator,
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings,
+    });
     cleanups.push(() => first.stop());
     const leader = await first.leading;
-    const second = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    const second = await MasterCandidate.start({
+      listen: '127.0.0.1:0',
+      coordinator,
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings,
+    });
     cleanups.push(() => second.stop());
 
     // The standby refuses, naming the leader.
@@ -145,10 +157,22 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const coordinator = coordinatorIn(dir);
     const timings = { allocationIntervalMs: 50, agentReregisterTimeoutMs: 1500 };
-    const first = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    const first = await MasterCandidate.start({
+      listen: '127.0.0.1:0',
+      coordinator,
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings,
+    });
     cleanups.push(() => first.stop());
     await first.leading;
-    const second = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    const second = await MasterCandidate.start({
+      listen: '127.0.0.1:0',
+      coordinator,
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings,
+    });
     cleanups.push(() => second.stop());
     const workDir = join(dir, 'agent');
     const agent = await startAgent({
