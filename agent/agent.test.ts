@@ -20,7 +20,12 @@ const frameworks: RawFramework[] = [];
 
 beforeEach(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-agent-'));
-  master = await startMaster({ listen: '127.0.0.1:0', insecureNoAuth: true, logLevel: 'silent', timings: { allocationIntervalMs: 50 } });
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    insecureNoAuth: true,
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 50 },
+  });
   agent = await startAgent({
     master: master.address,
     workDir,

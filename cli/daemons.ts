@@ -117,7 +117,12 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       // local coordinator in its work directory, whose admin token it writes (as galaxy up does).
       let identity: LocalIdentity | undefined;
       if (named === undefined) {
-        await mkdir(flags.workDir, { recursive: true, mode: 0o700 });
+        await mkdir(flags.workDir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+          throw new GalaxyError(
+            'GALAXY_E_INVALID_ARGUMENT',
+            `cannot use --work-dir ${flags.workDir}: ${(error as Error).message}; pass --work-dir <a directory you can write>`,
+          );
+        });
         identity = await bootstrapIdentity(flags.workDir, localCoordinatorUrl(flags.workDir), { keep: true });
         console.log(`admin token: ${identity.adminTokenPath}`);
       }
