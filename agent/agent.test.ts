@@ -20,7 +20,12 @@ const frameworks: RawFramework[] = [];
 
 beforeEach(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-agent-'));
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 50 } });
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    insecureNoAuth: true,
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 50 },
+  });
   agent = await startAgent({
     master: master.address,
     workDir,
@@ -157,7 +162,7 @@ describe('agent', () => {
     const address = master.address;
     fw.close();
     await master.stop();
-    master = await startMaster({ listen: address, logLevel: 'silent' });
+    master = await startMaster({ listen: address, insecureNoAuth: true, logLevel: 'silent' });
     await eventually(() => master.view.agents().some((a) => a.info?.id === id && a.active), 10_000, 'the agent back');
     const survivor = master.view.tasks('').find((t) => t.taskId === 'survivor');
     expect(survivor?.agentId).toBe(id);

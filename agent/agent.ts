@@ -25,13 +25,22 @@ import { agentStatus } from './status.js';
 import { validateRunTask } from './task-validation.js';
 import { collectUsage } from './usage.js';
 import { registerAgent } from './registration.js';
+import { CREDENTIAL_FILE, readCredential, saveCredential } from './credential.js';
+import type { TlsFiles } from '../core/tls.js';
+import { join } from 'node:path';
 
 /** How to start an agent. */
 export interface AgentOptions {
   /** The master, `host:port`. */
   readonly master: string;
-  /** The agent token the master authenticates it with (`galaxy agent --token`); none for an open master. */
+  /**
+   * What the agent first registers with: a join token (exchanged at the first registration for
+   * the agent's own credential), or a credential or admin's token. A credential kept in
+   * `<work-dir>/meta/credential` is used instead when there is one. None for an open master.
+   */
   readonly token?: string;
+  /** TLS towards the master: its CA, and this agent's certificate and key for mutual TLS. */
+  readonly tls?: TlsFiles;
   /** Sandboxes and checkpoints live here. */
   readonly workDir: string;
   /** Resource overrides, e.g. `cpus:2;mem:4GiB`. */
@@ -73,6 +82,15 @@ export class Agent {
   private readonly launcher: Launcher;
   private readonly checkpoints: Checkpointer;
   private readonly gc: SandboxGc;
+  private settleRefusal: (error: GalaxyError) => void = () => undefined;
+  /**
+   * Settles when the master refuses this agent's identity for good (its credential was revoked,
+   * its join token expired or used up, or it tried to register as another agent): the agent has
+   * stopped talking to the master, and its tasks run on unsupervised by the master.
+   */
+  readonly refused: Promise<GalaxyError> = new Promise((resolve) => {
+    this.settleRefusal = resolve;
+  });
 
   constructor(
     private readonly options: AgentOptions,
@@ -95,9 +113,13 @@ export class Agent {
         message: (m) => {
           this.handle(m);
         },
+        refused: (error) => {
+          this.settleRefusal(error);
+        },
       },
       log,
       options.token,
+      options.tls,
     );
     // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
     for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
@@ -174,14 +196,17 @@ export class Agent {
   private handle(message: MasterMessage): void {
     const body = message.message;
     switch (body?.$case) {
-      case 'registered':
+      case 'registered': {
         this.id = body.registered.agentId;
+        const credential = body.registered.credential;
+        if (credential !== '') this.link.useToken(credential);
         callHook(this.log, 'registered', () => {
           this.hooks.registered.call(this.id);
         });
-        void this.checkpoints.saveAgentId(this.id);
+        void this.remember(this.id, credential);
         this.updates.flush();
         return;
+      }
       case 'ping':
         this.link.send({ message: { $case: 'pong', pong: { seq: body.ping.seq } } });
         return;
@@ -209,6 +234,25 @@ export class Agent {
       case 'error':
       case undefined:
         return;
+    }
+  }
+
+  /**
+   * Keeps the agent id and, after a join token was exchanged, the credential (first: an id kept
+   * without its credential could only register again with the spent join token).
+   */
+  private async remember(id: string, credential: string): Promise<void> {
+    try {
+      if (credential !== '') {
+        await saveCredential(this.options.workDir, credential);
+        this.log.info(
+          { agent: id },
+          `keeping this agent's credential in ${join(this.options.workDir, CREDENTIAL_FILE)}`,
+        );
+      }
+      await this.checkpoints.saveAgentId(id);
+    } catch (error) {
+      this.log.error({ err: String(error) }, 'could not keep the agent id or credential');
     }
   }
 
@@ -330,7 +374,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       cgroupRoot: options.cgroupRoot,
       log,
     }));
-  const agent = new Agent(options, machine, log, launcher);
+  // A credential kept from an earlier registration is this agent's identity from then on.
+  const credential = await readCredential(options.workDir);
+  const agent = new Agent(
+    credential === undefined ? options : { ...options, token: credential },
+    machine,
+    log,
+    launcher,
+  );
   await agent.recover();
   agent.start();
   return agent;

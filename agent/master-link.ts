@@ -1,10 +1,15 @@
 /**
  * The agent's connection to the master: one bidirectional gRPC stream, re-dialled with backoff
- * whenever it breaks, starting each time with a (re-)registration.
+ * whenever it breaks, starting each time with a (re-)registration. A refusal of the agent's
+ * identity (UNAUTHENTICATED, PERMISSION_DENIED) is final: retrying cannot help until an admin
+ * acts, so the link stops and says why instead of knocking forever.
  */
 import { clientOptions } from '../core/auth/client.js';
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { Backoff } from '../core/backoff.js';
+import { GalaxyError, parseGalaxyError, type ErrorCode } from '../core/errors.js';
+import { fromGrpcError } from '../core/grpc-errors.js';
+import { channelCredentials, type TlsFiles } from '../core/tls.js';
 import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import type { Logger } from '../core/logger.js';
 import {
@@ -20,7 +25,12 @@ export interface MasterLinkHandlers {
   registration(): RegisterAgent;
   /** Every message from the master. */
   message(message: MasterMessage): void;
+  /** The master refused the agent's identity; the link has stopped. */
+  refused?(error: GalaxyError): void;
 }
+
+/** Refusals after which the link stops: the agent's token is unknown, revoked, or not its own. */
+const IDENTITY_REFUSALS: ReadonlySet<ErrorCode> = new Set(['GALAXY_E_UNAUTHENTICATED', 'GALAXY_E_PERMISSION_DENIED']);
 
 /** A self-healing stream to the master. */
 export class MasterLink {
@@ -38,8 +48,10 @@ export class MasterLink {
     private readonly master: string,
     private readonly handlers: MasterLinkHandlers,
     private readonly log: Logger,
-    /** The agent token (an `agent` user's); undefined against an open master. */
-    private readonly token?: string,
+    /** What the agent registers with: its credential, a join token, or an admin's token; none for an open master. */
+    private token?: string,
+    /** TLS towards the master (its CA; this agent's certificate for mutual TLS). */
+    private readonly tls?: TlsFiles,
   ) {
     this.locator = new LeaderLocator(master, MASTER_GROUP);
     // Found through a coordinator, a new leader is elected within a session timeout: retry at
@@ -63,6 +75,11 @@ export class MasterLink {
     if (!this.registered || !this.stream) return false;
     this.stream.write(message);
     return true;
+  }
+
+  /** Registers with `token` from the next stream on (the credential a join token was exchanged for). */
+  useToken(token: string): void {
+    this.token = token;
   }
 
   /** Closes the stream for good. */
@@ -99,17 +116,27 @@ export class MasterLink {
       this.client = undefined;
       this.address = address;
     }
-    this.client ??= new AgentGatewayClient(address, credentials.createInsecure(), clientOptions(this.token));
+    this.client ??= new AgentGatewayClient(
+      address,
+      channelCredentials(this.tls),
+      clientOptions(() => this.token),
+    );
     const stream = this.client.connect();
     this.stream = stream;
     let handled = false;
-    const broken = (reason: string): void => {
+    const broken = (reason: string, error?: GalaxyError): void => {
       if (handled || this.stream !== stream) return;
       handled = true;
       this.registered = false;
       this.stream = undefined;
       stream.cancel();
       if (this.stopped) return;
+      if (error && IDENTITY_REFUSALS.has(error.code)) {
+        this.log.error({ master: this.address, code: error.code }, `the master refused this agent: ${error.detail}`);
+        this.stop();
+        this.handlers.refused?.(error);
+        return;
+      }
       const delay = this.backoff.next();
       this.log.warn({ master: this.address, reason, retryMs: delay }, 'lost the master; reconnecting');
       this.retry = setTimeout(() => {
@@ -135,11 +162,14 @@ export class MasterLink {
         // A refusal (e.g. GALAXY_E_AGENT_DUPLICATE while the master still holds our old stream):
         // drop this stream ourselves rather than trust the master to end it, and try again later.
         this.log.error({ code: body.error.code }, body.error.message);
-        broken(`refused: ${body.error.code}`);
+        broken(
+          `refused: ${body.error.code}`,
+          parseGalaxyError(body.error.message) ?? new GalaxyError('GALAXY_E_INTERNAL', body.error.message),
+        );
       }
     });
-    stream.on('error', (error: Error) => {
-      broken(error.message);
+    stream.on('error', (error: ServiceError) => {
+      broken(error.message, fromGrpcError(error, `the master at ${this.address}`));
     });
     stream.on('end', () => {
       broken('stream ended');

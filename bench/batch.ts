@@ -39,7 +39,12 @@ function slurmPeer(n: number): number | null {
 
 const LARGE = Number(process.env.BENCH_BATCH_LARGE ?? 10_000);
 const workDir = await mkdtemp(join(tmpdir(), 'galaxy-bench-batch-'));
-const master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 200 } });
+const master = await startMaster({
+  listen: '127.0.0.1:0',
+  insecureNoAuth: true,
+  logLevel: 'silent',
+  timings: { allocationIntervalMs: 200 },
+});
 // The agent runs as its own process, as in a deployment: master and framework share this one.
 const agent = spawn(
   process.execPath,

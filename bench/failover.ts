@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startAgent, type Agent } from '../agent/agent.js';
+import { agentJoinToken } from '../cli/local-identity.js';
 import { openCoordinator } from '../core/coordinator/index.js';
 import { UserStore } from '../core/tenancy/users.js';
 import { TaskState } from '../proto/gen/galaxy/v1/common.js';
@@ -174,8 +175,10 @@ try {
   log('starting a 3-node ZooKeeper ensemble');
   ensemble = await startZkEnsemble(3);
   const coordinator = `zk://${ensemble.connectString}/galaxy-bench-failover?session=${SESSION_MS}ms`;
-  // `galaxy master --coordinator` authenticates: one admin for the probes, the agents and the fleet.
+  // `galaxy master --coordinator` authenticates: one admin for the probes and the fleet; the agents
+  // join with one join token and re-register after the failover with their own credentials.
   adminToken = await adminTokenIn(coordinator);
+  const joinToken = await agentJoinToken(coordinator, 10 * 60_000, AGENTS);
   const masters: MasterProcess[] = [];
   for (let i = 0; i < 3; i++) masters.push(await startMaster(coordinator));
   await leader(masters, 15_000);
@@ -189,7 +192,7 @@ try {
       resources: 'cpus:2;mem:2GiB;disk:1GiB',
       launcher: idleLauncher(),
       logLevel: 'silent',
-      token: adminToken,
+      token: joinToken,
     });
     agent.hooks.registered.tap('bench-failover', () => {
       registeredAt.set(agent, performance.now());

@@ -46,7 +46,7 @@ function runcPeer(n: number): number | null {
 }
 
 const workDir = await mkdtemp(join(tmpdir(), 'galaxy-bench-launch-'));
-const master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent' });
+const master = await startMaster({ listen: '127.0.0.1:0', insecureNoAuth: true, logLevel: 'silent' });
 const agent = await startAgent({
   master: master.address,
   workDir,

@@ -1,10 +1,12 @@
 /**
  * A promise-based client of the AppMaster's API.
  */
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { clientOptions } from '../core/auth/client.js';
 import { callUnary } from '../core/grpc-errors.js';
 import { cliToken } from './token.js';
+import { cliTls } from './tls.js';
+import { channelCredentials, type TlsFiles } from '../core/tls.js';
 import {
   AppMasterClient,
   type ExecResult,
@@ -17,12 +19,13 @@ import {
 export class AppMasterApi {
   private readonly client: AppMasterClient;
 
-  /** `token` defaults to the CLI's ({@link cliToken}). */
+  /** `token` and `tls` default to the CLI's ({@link cliToken}, {@link cliTls}). */
   constructor(
     private readonly address: string,
     token: string | undefined = cliToken(),
+    tls: TlsFiles | undefined = cliTls(),
   ) {
-    this.client = new AppMasterClient(address, credentials.createInsecure(), clientOptions(token));
+    this.client = new AppMasterClient(address, channelCredentials(tls), clientOptions(token));
   }
 
   private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {

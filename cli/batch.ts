@@ -11,9 +11,10 @@ import { BatchJobSpec, BatchJobState, type BatchJob } from '../proto/gen/galaxy/
 import { runFramework } from '../frameworks/host/host.js';
 import { Batch } from './batch-client.js';
 import { parseOutputFormat, render, type Column } from './output.js';
-import { untilSignal } from './daemons.js';
+import { insecureWarning, untilSignal } from './daemons.js';
 import { coordinatorAuth } from './auth.js';
 import { cliToken } from './token.js';
+import { cliTls } from './tls.js';
 
 const JOB_COLUMNS: Column<BatchJob>[] = [
   { heading: 'NAME', value: (j) => j.spec?.name ?? '' },
@@ -115,19 +116,39 @@ export function addBatchCommands(program: Command, defaultMaster: string): void 
     .option('-m, --master <host:port>', 'the master', defaultMaster)
     .option('--option <key=value...>', 'options for the plugin, e.g. listen=127.0.0.1:5052', [])
     .option('--coordinator <url>', "authenticate the framework's API against the users of this coordinator")
-    .action(async (spec: string, flags: { master: string; option: string[]; coordinator?: string }) => {
-      const users = flags.coordinator === undefined ? undefined : await coordinatorAuth(flags.coordinator);
-      const handle = await runFramework(spec, {
-        master: flags.master,
-        options: parseOptions(flags.option),
-        token: cliToken(),
-        ...(users ? { auth: users.auth } : {}),
-      });
-      console.log(`framework ${handle.framework.info.name} subscribed as ${handle.driver.frameworkId}`);
-      await untilSignal();
-      await handle.stop();
-      await users?.close();
-    });
+    .option(
+      '--insecure-no-auth',
+      "serve the framework's API without authentication (a warning is printed on every start)",
+    )
+    .action(
+      async (
+        spec: string,
+        flags: { master: string; option: string[]; coordinator?: string; insecureNoAuth?: boolean },
+      ) => {
+        if (flags.coordinator === undefined && flags.insecureNoAuth !== true)
+          throw new GalaxyError(
+            'GALAXY_E_INVALID_ARGUMENT',
+            "galaxy framework run authenticates its API's callers against the users of a coordinator: pass --coordinator <url> (the master's, e.g. local:/var/lib/galaxy/coord), or --insecure-no-auth to serve it open",
+          );
+        const users = flags.coordinator === undefined ? undefined : await coordinatorAuth(flags.coordinator);
+        const tls = cliTls();
+        const handle = await runFramework(spec, {
+          master: flags.master,
+          options: parseOptions(flags.option),
+          token: cliToken(),
+          ...(users ? { auth: users.auth } : {}),
+          ...(tls ? { tls } : {}),
+        });
+        if (!users)
+          console.error(
+            insecureWarning(`framework ${handle.framework.info.name}`, handle.framework.endpoint ?? 'its API'),
+          );
+        console.log(`framework ${handle.framework.info.name} subscribed as ${handle.driver.frameworkId}`);
+        await untilSignal();
+        await handle.stop();
+        await users?.close();
+      },
+    );
   const batch = program.command('batch').description('run-to-completion jobs on the batch framework');
   const batchOpt = [
     '-b, --batch <host:port>',

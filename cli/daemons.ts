@@ -4,10 +4,15 @@
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
 import { MasterCandidate } from '../master/candidate.js';
+import { loadAllocator } from '../allocators/index.js';
 import { startMaster } from '../master/master.js';
 import { startAgent } from '../agent/index.js';
 import { runUp } from './up.js';
 import { cliToken } from './token.js';
+import { cliTls } from './tls.js';
+import { readTokenFile } from '../core/auth/client.js';
+import { mkdir } from 'node:fs/promises';
+import { bootstrapIdentity, localCoordinatorUrl, type LocalIdentity } from './local-identity.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -31,6 +36,8 @@ export function untilSignal(): Promise<string> {
 
 interface MasterFlags {
   listen: string;
+  workDir: string;
+  insecureNoAuth?: boolean;
   allocator: string;
   allocationInterval: string;
   offerTimeout: string;
@@ -52,6 +59,12 @@ interface AgentFlags {
   isolation?: string;
   cgroupRoot?: string;
   logLevel?: string;
+  joinTokenFile?: string;
+}
+
+/** What `--insecure-no-auth` prints on every start. */
+export function insecureWarning(what: string, address: string): string {
+  return `WARNING: --insecure-no-auth: ${what} at ${address} authenticates no one; anybody who reaches it acts as an admin`;
 }
 
 /** Adds the daemon commands to the program. */
@@ -70,6 +83,12 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'run with standbys, electing the leader through ZooKeeper, e.g. 10.0.0.1:2181,10.0.0.2:2181/galaxy',
     )
     .option('--coordinator <url>', 'run with standbys through this coordinator (zk://… or local:/dir)')
+    .option(
+      '-w, --work-dir <dir>',
+      'without --coordinator: the state of this master (users and agents in <dir>/coord, the admin token in <dir>/admin.token)',
+      '/var/lib/galaxy',
+    )
+    .option('--insecure-no-auth', 'authenticate no one: every caller is an admin (a warning is printed on every start)')
     .action(async (flags: MasterFlags) => {
       const options = {
         listen: flags.listen,
@@ -81,15 +100,40 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
           agentPingIntervalMs: parseSeconds(flags.agentPingInterval, '--agent-ping-interval'),
           agentReregisterTimeoutMs: parseSeconds(flags.agentReregisterTimeout, '--agent-reregister-timeout'),
         },
+        tls: cliTls(),
       };
-      const coordinator = flags.zk ? `zk://${flags.zk}` : flags.coordinator;
-      if (coordinator === undefined) {
-        const master = await startMaster(options);
+      const named = flags.zk ? `zk://${flags.zk}` : flags.coordinator;
+      const open = flags.insecureNoAuth === true;
+      // A bad --allocator is refused before anything is written (a candidate loads it only once elected).
+      await loadAllocator(options.allocator, {});
+      if (named === undefined && open) {
+        const master = await startMaster({ ...options, insecureNoAuth: true });
+        console.error(insecureWarning('the master', master.address));
         await untilSignal();
         await master.stop();
         return;
       }
-      const candidate = await MasterCandidate.start({ ...options, coordinator, authenticate: true });
+      // Without --coordinator the master still authenticates: its users and agents live in a
+      // local coordinator in its work directory, whose admin token it writes (as galaxy up does).
+      let identity: LocalIdentity | undefined;
+      if (named === undefined) {
+        await mkdir(flags.workDir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+          throw new GalaxyError(
+            'GALAXY_E_INVALID_ARGUMENT',
+            `cannot use --work-dir ${flags.workDir}: ${(error as Error).message}; pass --work-dir <a directory you can write>`,
+          );
+        });
+        identity = await bootstrapIdentity(flags.workDir, localCoordinatorUrl(flags.workDir), { keep: true });
+        console.log(`admin token: ${identity.adminTokenPath}`);
+      }
+      const coordinator = named ?? localCoordinatorUrl(flags.workDir);
+      const candidate = await MasterCandidate.start({
+        ...options,
+        coordinator,
+        authenticate: !open,
+        insecureNoAuth: open,
+      });
+      if (open) console.error(insecureWarning('the master', candidate.address));
       console.log(`master ${candidate.address} contending for leadership through ${coordinator}`);
       candidate.leading.then(
         () => {
@@ -99,6 +143,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       );
       const outcome = await Promise.race([untilSignal(), candidate.lost.then(() => 'lost' as const)]);
       await candidate.stop();
+      await identity?.close();
       // A master that lost leadership exits, as Mesos' does; its supervisor starts it again as a standby.
       if (outcome === 'lost') process.exit(1);
     });
@@ -117,6 +162,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'run tasks in Linux containers with these isolators, e.g. cpu,memory,pids (built-in names or module paths)',
     )
     .option('--cgroup-root <path>', "this agent's own cgroup root (default derived from --work-dir)")
+    .option(
+      '--join-token-file <file>',
+      'a join token (galaxy agent join-token) for the first registration; the agent then keeps its own credential in <work-dir>/meta/credential',
+    )
     .action(async (flags: AgentFlags) => {
       const agent = await startAgent({
         master: flags.master,
@@ -129,9 +178,13 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         isolation: flags.isolation,
         cgroupRoot: flags.cgroupRoot,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
-        token: cliToken(),
+        token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
+        tls: cliTls(),
       });
-      await untilSignal();
+      const outcome = await Promise.race([untilSignal(), agent.refused]);
+      // Refused for good (revoked, expired, not its own id): exit with the reason. Its tasks run on,
+      // checkpointed, as after kill -9: once it has a valid credential it re-attaches to them.
+      if (outcome instanceof GalaxyError) throw outcome;
       await agent.stop();
     });
   program

@@ -7,11 +7,13 @@ import { isGalaxyError } from '../core/errors.js';
 import { addListingCommands } from './listings.js';
 import { addMachineCommands } from './machines.js';
 import { addDaemonCommands } from './daemons.js';
+import { addAgentIdentityCommands } from './agent-identities.js';
 import { addBatchCommands } from './batch.js';
 import { addMapReduceCommands } from './mapreduce.js';
 import { addJobCommands } from './job.js';
 import { addServiceCommands } from './services.js';
 import { setTokenFlag } from './token.js';
+import { setTlsFlags } from './tls.js';
 import { addUserCommands } from './users.js';
 import { addTenancyCommands } from './tenancy.js';
 import { addEventsCommand } from './events.js';
@@ -33,11 +35,26 @@ const program = new Command()
       'bearer token for the servers (else $GALAXY_TOKEN, $GALAXY_TOKEN_FILE, ./.galaxy/admin.token)',
     ),
   )
+  .addOption(
+    new Option('--tls-cert <file>', 'PEM certificate this process presents (servers: serve TLS)').env(
+      'GALAXY_TLS_CERT',
+    ),
+  )
+  .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('GALAXY_TLS_KEY'))
+  .addOption(
+    new Option(
+      '--tls-ca <file>',
+      "PEM CA that peers' certificates must be signed by (clients verify the server; servers require client certificates)",
+    ).env('GALAXY_TLS_CA'),
+  )
   .hook('preAction', () => {
-    setTokenFlag(program.opts<{ token?: string }>().token);
+    const opts = program.opts<{ token?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }>();
+    setTokenFlag(opts.token);
+    setTlsFlags({ cert: opts.tlsCert, key: opts.tlsKey, ca: opts.tlsCa });
   });
 
 addDaemonCommands(program, DEFAULT_MASTER);
+addAgentIdentityCommands(program, DEFAULT_MASTER);
 addListingCommands(program, DEFAULT_MASTER);
 addMachineCommands(program, DEFAULT_MASTER);
 addBatchCommands(program, DEFAULT_MASTER);

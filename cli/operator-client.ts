@@ -1,10 +1,12 @@
 /**
  * A promise-based client of the master's Operator API for the CLI.
  */
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { clientOptions } from '../core/auth/client.js';
 import { callUnary } from '../core/grpc-errors.js';
 import { cliToken } from './token.js';
+import { cliTls } from './tls.js';
+import { channelCredentials, type TlsFiles } from '../core/tls.js';
 import { OperatorClient } from '../proto/gen/galaxy/v1/operator.js';
 import type {
   AgentSummary,
@@ -27,12 +29,13 @@ import { reservationCalls, type ReservationCalls } from './reservations-client.j
 export class Operator {
   private readonly client: OperatorClient;
 
-  /** `token` defaults to the CLI's ({@link cliToken}). */
+  /** `token` and `tls` default to the CLI's ({@link cliToken}, {@link cliTls}). */
   constructor(
     private readonly master: string,
     token: string | undefined = cliToken(),
+    tls: TlsFiles | undefined = cliTls(),
   ) {
-    this.client = new OperatorClient(master, credentials.createInsecure(), clientOptions(token));
+    this.client = new OperatorClient(master, channelCredentials(tls), clientOptions(token));
   }
 
   private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {

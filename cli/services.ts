@@ -9,6 +9,7 @@ import { runFramework } from '../frameworks/host/host.js';
 import { coordinatorAuth } from './auth.js';
 import { untilSignal } from './daemons.js';
 import { cliToken } from './token.js';
+import { cliTls } from './tls.js';
 import { parseOutputFormat } from './output.js';
 import { resolveCommand } from './resolve.js';
 
@@ -30,11 +31,13 @@ export function addServiceCommands(program: Command, defaultMaster: string): voi
       if (flags.advertise) options.advertise = flags.advertise;
       // It always has a coordinator, so it always authenticates: users against its users, pods with their own tokens.
       const users = await coordinatorAuth(flags.coordinator);
+      const tls = cliTls();
       const handle = await runFramework('appmaster', {
         master: flags.master,
         options,
         auth: users.auth,
         token: cliToken(),
+        ...(tls ? { tls } : {}),
       });
       console.log(`AppMaster ${handle.framework.endpoint ?? ''} leads, subscribed as ${handle.driver.frameworkId}`);
       const lost = handle.framework.lost?.then(() => 'lost' as const) ?? new Promise<never>(() => undefined);

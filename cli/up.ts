@@ -19,7 +19,7 @@ import { MasterCandidate } from '../master/candidate.js';
 import type { JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
 import { AppMasterApi } from './appmaster-client.js';
 import { renderJob } from './job-view.js';
-import { bootstrapIdentity } from './up-identity.js';
+import { agentJoinToken, bootstrapIdentity, localCoordinatorUrl } from './local-identity.js';
 
 /** Options of `galaxy up`. */
 export interface UpOptions {
@@ -52,8 +52,9 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
   const logLevel = options.logLevel ?? 'warn';
   const workDir = resolve(options.workDir);
   await mkdir(workDir, { recursive: true });
-  const coordinator = `local:${resolve(workDir, 'coord')}`;
-  // Every server authenticates: users in the embedded coordinator, the admin token in a 0600 file.
+  const coordinator = localCoordinatorUrl(workDir);
+  // Every server authenticates: users in the embedded coordinator, the admin token in a 0600 file;
+  // the agent joins with a one-use join token and keeps the credential it is given.
   const identity = await bootstrapIdentity(workDir, coordinator);
   const auth = { authenticate: identity.users.authenticate };
   const token = identity.adminToken;
@@ -69,7 +70,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
   const master = await candidate.leading;
   const agent = await startAgent({
     master: master.address,
-    token: identity.agentToken,
+    token: await agentJoinToken(coordinator),
     workDir: resolve(workDir, 'agent'),
     resources: options.resources,
     isolation: options.isolation === undefined || options.isolation === 'auto' ? autoIsolation() : options.isolation,
@@ -114,6 +115,8 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     const deployed = await Promise.race([
       deployExample(api, workDir, options.replicas).then((job) => ({ job })),
       stopSignal.then((signal) => ({ signal })),
+      // An agent the master refuses (a stale credential in its work dir) would never run the example.
+      agent.refused.then((error) => Promise.reject(error)),
     ]);
     if ('signal' in deployed) return;
     const { job } = deployed;

@@ -4,7 +4,7 @@
  * the first admin of a cluster of separate processes is made). A new token is printed once, on
  * stdout, and nowhere else.
  */
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { clientOptions } from '../core/auth/client.js';
 import { openCoordinator } from '../core/coordinator/index.js';
@@ -14,6 +14,8 @@ import { UserStore, type UserSummary } from '../core/tenancy/users.js';
 import { UserAdminClient, type UserInfo } from '../proto/gen/galaxy/v1/users.js';
 import { parseOutputFormat, render, type Column } from './output.js';
 import { cliToken } from './token.js';
+import { cliTls } from './tls.js';
+import { channelCredentials } from '../core/tls.js';
 
 /** What the user verbs need, from the master or from the coordinator itself. */
 interface UserAdmin {
@@ -38,7 +40,7 @@ function info(user: UserSummary): UserInfo {
 
 async function masterAdmin(master: string): Promise<UserAdmin> {
   const address = await new LeaderLocator(master, MASTER_GROUP).locate();
-  const client = new UserAdminClient(address, credentials.createInsecure(), clientOptions(cliToken()));
+  const client = new UserAdminClient(address, channelCredentials(cliTls()), clientOptions(cliToken()));
   const unary = <Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> =>
     callUnary(`the master at ${address}`, invoke);
   const withToken = async (pending: Promise<{ user?: UserInfo; token: string }>) => {
@@ -114,11 +116,8 @@ export function addUserCommands(program: Command, defaultMaster: string): void {
     .description('add a user; prints its first token once, on stdout')
     .argument('<name>')
     .option('--admin', 'the user manages users, pools, quotas and machines and holds every authority')
-    .option('--agent', 'a user for agents to register with (may only call the agent gateway)')
-    .action(async (name: string, flags: Where & { admin?: boolean; agent?: boolean }) => {
-      const { token } = await withAdmin(flags, (a) =>
-        a.add(name, flags.admin === true, flags.agent ? 'agent' : 'user'),
-      );
+    .action(async (name: string, flags: Where & { admin?: boolean }) => {
+      const { token } = await withAdmin(flags, (a) => a.add(name, flags.admin === true, 'user'));
       console.log(token);
     });
   common(user.command('remove'))

@@ -55,8 +55,16 @@ export function fromGrpcError(error: ServiceError | Error, target = 'the master'
   const parsed = parseGalaxyError(details);
   if (parsed) return parsed;
   if ('code' in error && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
-    return new GalaxyError('GALAXY_E_UNAVAILABLE', `${target} cannot be reached: ${details}`);
+    return new GalaxyError(
+      'GALAXY_E_UNAVAILABLE',
+      `${target} cannot be reached: ${details.trim()} (is it running there? If it serves TLS: --tls-ca, and --tls-cert/--tls-key when it asks for client certificates)`,
+    );
   }
+  // A refusal from something other than a Galaxy handler (a proxy, another server) keeps its meaning.
+  if ('code' in error && error.code === status.UNAUTHENTICATED)
+    return new GalaxyError('GALAXY_E_UNAUTHENTICATED', `${target} refused the credentials: ${details}`);
+  if ('code' in error && error.code === status.PERMISSION_DENIED)
+    return new GalaxyError('GALAXY_E_PERMISSION_DENIED', `${target} refused the call: ${details}`);
   return new GalaxyError('GALAXY_E_INTERNAL', details);
 }
 

@@ -1,10 +1,11 @@
 /**
  * Starts a gRPC server for a framework's or daemon's own API.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { serverAuthOptions, type ServerAuth } from './auth/server.js';
 import { GalaxyError } from './errors.js';
 import { boundAddress } from './grpc-errors.js';
+import { serverCredentials, type ServerTls } from './tls.js';
 
 /** A listening server. */
 export interface ServingApi {
@@ -17,18 +18,20 @@ export interface ServingApi {
 /**
  * Binds a server on `listen` (`host:port`, port 0 = any) with the services `register` adds. With
  * `auth` every call must carry a valid bearer token (see `core/auth/server.ts`); without, the
- * server is open.
+ * server is open. With `tls` it serves TLS (see `core/tls.ts`); without, plaintext.
  */
 export async function serveGrpc(
   what: string,
   listen: string,
   register: (server: Server) => void,
   auth?: ServerAuth,
+  tls?: ServerTls,
 ): Promise<ServingApi> {
+  const creds = serverCredentials(tls);
   const server = new Server(serverAuthOptions(auth));
   register(server);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (error, bound) => {
+    server.bindAsync(listen, creds, (error, bound) => {
       if (error)
         reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `${what} cannot listen on ${listen}: ${error.message}`));
       else resolve(bound);

@@ -126,6 +126,7 @@ async function launch(fw: RawFramework, tasks: TaskInfo[]): Promise<string> {
 beforeAll(async () => {
   master = await startMaster({
     listen: '127.0.0.1:0',
+    insecureNoAuth: true,
     logLevel: 'silent',
     timings: { allocationIntervalMs: 50, offerTimeoutMs: 150, statusRetryMs: 200 },
     accounting: { sampleMs: 250, flushMs: 500 },

@@ -2,7 +2,7 @@
  * The master's side of agents: registration, re-registration, heartbeats, status updates,
  * disconnection and removal (whose tasks become LOST).
  */
-import type { Resources, Task, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import type { AgentInfo, Resources, Task, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import { TaskState } from '../proto/gen/galaxy/v1/common.js';
 import type { RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
 import { GalaxyError } from '../core/errors.js';
@@ -13,6 +13,7 @@ import type { MasterContext } from './context.js';
 import { checkAgentReservations } from './reservations.js';
 import type { FrameworksController } from './frameworks.js';
 import { preemptedStatus } from './preemptor.js';
+import { statusRefusal } from './agent-admission.js';
 import { taskKey, type AgentConnection, type AgentRecord } from './records.js';
 
 /** Handles everything that comes from agents. */
@@ -23,10 +24,10 @@ export class AgentsController {
   ) {}
 
   /**
-   * Admits an agent (or re-admits one that names its id) and returns its record. Throws a coded
-   * error, changing nothing, when the registration is malformed or the id is already connected.
+   * Throws a coded error when `registration` is malformed (what {@link register} checks first);
+   * returns its agent info.
    */
-  register(registration: RegisterAgent, connection: AgentConnection): AgentRecord {
+  validate(registration: RegisterAgent): AgentInfo & { total: Resources } {
     const info = registration.agentInfo;
     if (!info?.total) throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'registration carries no agent_info.total');
     if (info.hostname.trim() === '') throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'agent_info.hostname is empty');
@@ -34,6 +35,28 @@ export class AgentsController {
     checkAgentReservations({ ...info, total: info.total });
     this.checkReport(registration);
     if (info.id !== '') checkId(info.id, 'agent_info.id', 'GALAXY_E_AGENT_INVALID');
+    return { ...info, total: info.total };
+  }
+
+  /** A fresh agent id, for an agent admitted through a join token. */
+  newAgentId(): string {
+    return this.ctx.agentIds.next();
+  }
+
+  /**
+   * Admits an agent (or re-admits one that names its id) and returns its record. `as.id` is the
+   * id its credential binds it to (or the new id a join token admitted it as), whatever the
+   * registration names; `as.credential` is sent back once, in AgentRegistered. Throws a coded
+   * error, changing nothing, when the registration is malformed or the id is already connected.
+   */
+  register(
+    registration: RegisterAgent,
+    connection: AgentConnection,
+    as: { readonly id?: string; readonly credential?: string } = {},
+  ): AgentRecord {
+    const valid = this.validate(registration);
+    const named = valid.id;
+    const info = { ...valid, id: as.id ?? named };
     const existing = info.id === '' ? undefined : this.ctx.agents.get(info.id);
     if (existing?.connection) {
       throw new GalaxyError(
@@ -42,7 +65,7 @@ export class AgentsController {
       );
     }
     const id = info.id === '' ? this.ctx.agentIds.next() : info.id;
-    const reregistered = info.id !== '';
+    const reregistered = named !== '';
     if (existing) {
       clearTimeout(existing.removalTimer);
       this.ctx.allocator.removeAgent(id);
@@ -81,6 +104,7 @@ export class AgentsController {
           agentId: id,
           masterId: this.ctx.masterId,
           heartbeatIntervalS: this.ctx.timings.agentPingIntervalMs / 1000,
+          credential: as.credential ?? '',
         },
       },
     });
@@ -100,7 +124,11 @@ export class AgentsController {
     agent.lastPong = Date.now();
   }
 
-  /** A status update from an agent: recorded, then forwarded to the framework. */
+  /**
+   * A status update from an agent: recorded, then forwarded to the framework. An update for a task
+   * the master did not place on this agent (or naming another agent) is refused: logged,
+   * acknowledged to the sender so that it stops resending, and applied nowhere.
+   */
   statusUpdate(agent: AgentRecord, status: TaskStatus): void {
     if (status.taskId === '' || status.frameworkId === '' || status.uuid === '') {
       this.ctx.log.warn({ agent: agent.info.id }, 'dropping a malformed status update');
@@ -108,9 +136,20 @@ export class AgentsController {
     }
     const key = taskKey(status.frameworkId, status.taskId);
     const record = this.ctx.tasks.get(key);
+    const completed = record ? undefined : this.ctx.completed.get(key);
+    const refusal = statusRefusal(agent.info.id, status, record?.task.agentId ?? completed?.agentId);
+    if (refusal !== undefined) {
+      this.ctx.log.warn(
+        { agent: agent.info.id, framework: status.frameworkId, task: status.taskId },
+        `refused a status update: ${refusal}`,
+      );
+      agent.connection?.send({
+        message: { $case: 'ack', ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid } },
+      });
+      return;
+    }
     const update: TaskStatus = preemptedStatus(record, { ...status, agentId: agent.info.id });
     if (record) this.ctx.applyStatus(record, update);
-    const completed = record ? undefined : this.ctx.completed.get(key);
     // A task forgotten early (its framework was torn down) still ends: record how.
     if (completed && !isTerminal(completed.state)) Object.assign(completed, { state: update.state, status: update });
     const framework = this.ctx.frameworks.get(status.frameworkId);
@@ -123,6 +162,28 @@ export class AgentsController {
       return;
     }
     this.ctx.sendUpdate(update);
+  }
+
+  /**
+   * The credential agent `agentId` registered with was revoked or replaced: its stream ends now,
+   * and it is refused when it connects again with that credential.
+   */
+  credentialRevoked(agentId: string): void {
+    const agent = this.ctx.agents.get(agentId);
+    const connection = agent?.connection;
+    if (!agent || !connection) return;
+    this.ctx.log.warn({ agent: agentId }, "the agent's credential was revoked or replaced; disconnecting it");
+    connection.send({
+      message: {
+        $case: 'error',
+        error: {
+          code: 'GALAXY_E_UNAUTHENTICATED',
+          message: `GALAXY_E_UNAUTHENTICATED: the credential of agent ${agentId} was revoked or replaced`,
+        },
+      },
+    });
+    connection.close();
+    this.disconnected(agent, connection);
   }
 
   /** The agent's stream ended. It keeps its tasks until the re-registration timeout. */

@@ -18,6 +18,8 @@ import { OperatorService } from '../proto/gen/galaxy/v1/operator.js';
 import { SchedulerService } from '../proto/gen/galaxy/v1/scheduler.js';
 import { Master } from './master.js';
 import { UserStore } from '../core/tenancy/users.js';
+import { AgentIdentityStore } from '../core/tenancy/agent-identities.js';
+import { AgentIdentityAdminService } from '../proto/gen/galaxy/v1/agent_identity.js';
 import { loadAllocationTenancy } from './tenancy-registry.js';
 import type { MasterOptions } from './options.js';
 import { attachTenancyState } from './tenancy-state.js';
@@ -31,7 +33,10 @@ const AGENTS_PREFIX = '/galaxy/master/agents';
 export interface CandidateOptions extends MasterOptions {
   /** The coordinator URL (`zk://…` or `local:/dir`). */
   readonly coordinator: string;
-  /** Authenticate every call against the users in the coordinator (`galaxy master` does). */
+  /**
+   * Authenticate every call against the users and agent identities in the coordinator (`galaxy
+   * master` does unless `--insecure-no-auth`); without it, `insecureNoAuth` must be set.
+   */
   readonly authenticate?: boolean;
 }
 
@@ -54,6 +59,8 @@ export class MasterCandidate {
   private markLost: () => void = () => undefined;
   /** Stops watching the stored quotas. */
   private unwatchQuotas: () => void = () => undefined;
+  /** Join tokens and agent credentials, while this candidate leads an authenticating master. */
+  private agentIdentities: AgentIdentityStore | undefined;
 
   private constructor(
     private readonly options: CandidateOptions,
@@ -78,9 +85,15 @@ export class MasterCandidate {
     const log = createLogger('master', options.logLevel);
     const coordinator = await openCoordinator(options.coordinator);
     const holder: { candidate?: MasterCandidate } = {};
-    const standby = await serveGrpc('master (standby)', options.listen, (server) => {
-      refuseAll(server, () => holder.candidate?.leaderSeen ?? '');
-    });
+    const standby = await serveGrpc(
+      'master (standby)',
+      options.listen,
+      (server) => {
+        refuseAll(server, () => holder.candidate?.leaderSeen ?? '');
+      },
+      undefined,
+      options.tls,
+    );
     holder.candidate = new MasterCandidate(options, coordinator, log, standby.address, standby);
     return holder.candidate;
   }
@@ -98,6 +111,7 @@ export class MasterCandidate {
     this.unwatchQuotas();
     await this.standby?.stop();
     await this.master?.stop();
+    this.agentIdentities?.close();
     await this.leadership?.resign().catch(() => undefined);
     await this.coordinator.close();
   }
@@ -121,11 +135,14 @@ export class MasterCandidate {
     this.standby = undefined;
     const allocator = await loadAllocator(this.options.allocator ?? 'drf', this.options.allocatorOptions ?? {});
     const users = this.options.authenticate ? await UserStore.open(this.coordinator) : undefined;
+    const agentIdentities = this.options.authenticate ? await AgentIdentityStore.open(this.coordinator) : undefined;
+    this.agentIdentities = agentIdentities;
     const master = new Master(
       allocator,
       {
         ...this.options,
         ...(users ? { users } : {}),
+        ...(agentIdentities ? { agentIdentities } : {}),
         listen: this.address,
         tenancyCoordinator: this.options.tenancyCoordinator ?? this.coordinator,
       },
@@ -211,4 +228,5 @@ function refuseAll(server: Server, leader: () => string): void {
   server.addService(AgentGatewayService, refuse(AgentGatewayService));
   server.addService(SchedulerService, refuse(SchedulerService));
   server.addService(OperatorService, refuse(OperatorService));
+  server.addService(AgentIdentityAdminService, refuse(AgentIdentityAdminService));
 }

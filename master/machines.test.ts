@@ -50,7 +50,7 @@ const draining = (agentId: string, value: boolean) => (e: Event) =>
   e.event.agentDraining.draining === value;
 
 beforeEach(async () => {
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: TIMINGS });
+  master = await startMaster({ listen: '127.0.0.1:0', insecureNoAuth: true, logLevel: 'silent', timings: TIMINGS });
   op = new Operator(master.address);
 });
 
@@ -190,7 +190,11 @@ describe('after a failover', () => {
   it('re-applies pools, labels and modes from the store when agents re-register', async () => {
     const coordinator = new MemoryCoordinator();
     const log = createLogger('master', 'silent');
-    const first = new Master(await loadAllocator('drf', {}), { listen: '127.0.0.1:0', timings: TIMINGS }, log);
+    const first = new Master(
+      await loadAllocator('drf', {}),
+      { listen: '127.0.0.1:0', insecureNoAuth: true, timings: TIMINGS },
+      log,
+    );
     await attachTenancyState(first, coordinator, log);
     await first.start();
     const a1 = rawAgent(first.address, { hostname: 'h1', reservations: [] });
@@ -206,7 +210,11 @@ describe('after a failover', () => {
     await first.stop();
     await new Promise((r) => setTimeout(r, 100)); // the serial writer finishes
 
-    const second = new Master(await loadAllocator('drf', {}), { listen: '127.0.0.1:0', timings: TIMINGS }, log);
+    const second = new Master(
+      await loadAllocator('drf', {}),
+      { listen: '127.0.0.1:0', insecureNoAuth: true, timings: TIMINGS },
+      log,
+    );
     await attachTenancyState(second, coordinator, log);
     await second.start();
     try {

@@ -3,7 +3,7 @@
  * decisions into offers, routes tasks and status updates. One gRPC server carries the agent
  * gateway, the scheduler API and the operator API.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import type { Allocation, Allocator } from '../allocators/allocator.js';
 import { loadAllocator } from '../allocators/index.js';
 import { GalaxyError } from '../core/errors.js';
@@ -37,6 +37,10 @@ import { tenancyOperatorApi } from './tenancy-api.js';
 import { MasterAuthorization } from './authorization.js';
 import { ReservationBook } from './reservations.js';
 import { reservationApi } from './reservation-api.js';
+import { anyOf } from '../core/auth/principal.js';
+import { serverCredentials, tlsEnabled } from '../core/tls.js';
+import { AgentIdentityAdminService } from '../proto/gen/galaxy/v1/agent_identity.js';
+import { agentIdentityApi } from './agent-identity-api.js';
 
 /** A running master. */
 export class Master {
@@ -59,6 +63,8 @@ export class Master {
   /** Dynamic reservations (galaxy reserve/unreserve), re-applied when agents register. */
   readonly reservations: ReservationBook;
   private readonly server: Server;
+  /** Serving without authentication (insecureNoAuth). */
+  private readonly open: boolean;
   private readonly loop: AllocationLoop;
   private boundAddress = '';
 
@@ -68,10 +74,22 @@ export class Master {
     readonly log: Logger,
   ) {
     this.hooks = createMasterHooks();
-    // With an authenticator every call needs a valid bearer token; with a user store, admins manage users here.
-    const authenticate = options.auth?.authenticate ?? options.users?.authenticate;
+    // With an authenticator every call needs a valid bearer token (a user's, or an agent's join
+    // token or credential); with a user store, admins manage users here.
+    const authenticate = anyOf(
+      options.auth?.authenticate ?? options.users?.authenticate,
+      options.agentIdentities?.authenticate,
+    );
+    if (!authenticate && options.insecureNoAuth !== true)
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        'a master authenticates its callers: give it users (or auth), or set insecureNoAuth to run it open on purpose',
+      );
+    this.open = authenticate === undefined;
     this.server = new Server(serverAuthOptions(authenticate && { ...options.auth, authenticate }));
     if (options.users) this.server.addService(UserAdminService, userAdminApi(options.users));
+    if (options.agentIdentities)
+      this.server.addService(AgentIdentityAdminService, agentIdentityApi(options.agentIdentities));
     const timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.loop = new AllocationLoop(() => {
       this.allocate();
@@ -92,7 +110,11 @@ export class Master {
     for (const plugin of [eventTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
     this.usage = new UsageCollector(this.ctx);
     this.accounting = new Accounting(this.ctx, this.usage, options.accounting);
-    this.server.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log));
+    this.server.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log, options.agentIdentities));
+    // A revoked or replaced credential ends its agent's connection at once.
+    options.agentIdentities?.onCredentialReplaced((agentId) => {
+      this.agents.credentialRevoked(agentId);
+    });
     this.server.addService(SchedulerService, schedulerApi(this.frameworks));
     this.server.addService(OperatorService, {
       ...operatorApi(this.view, allocator, this.usage, this.hooks, this.frameworks.authorization),
@@ -111,8 +133,9 @@ export class Master {
   /** Binds the gRPC server and starts allocating. */
   async start(): Promise<void> {
     await this.frameworks.authorization?.load();
+    const creds = serverCredentials(this.options.tls);
     const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.options.listen, ServerCredentials.createInsecure(), (error, bound) => {
+      this.server.bindAsync(this.options.listen, creds, (error, bound) => {
         if (error)
           reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `cannot listen on ${this.options.listen}: ${error.message}`));
         else resolve(bound);
@@ -122,9 +145,17 @@ export class Master {
     this.loop.start();
     this.accounting.startTimers();
     this.log.info(
-      { address: this.boundAddress, allocator: this.allocator.name, master: this.ctx.masterId },
+      {
+        address: this.boundAddress,
+        allocator: this.allocator.name,
+        master: this.ctx.masterId,
+        tls: tlsEnabled(this.options.tls),
+        authenticates: !this.open,
+      },
       'master started',
     );
+    if (this.open)
+      this.log.warn({ address: this.boundAddress }, 'this master authenticates no one: every caller is an admin');
   }
 
   /** Runs one allocation pass now and sends the offers. */

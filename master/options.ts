@@ -7,6 +7,8 @@ import type { ServerAuth } from '../core/auth/server.js';
 import type { UserStore } from '../core/tenancy/users.js';
 import type { Coordinator } from '../core/coordinator/coordinator.js';
 import type { AccountingOptions } from './accounting.js';
+import type { AgentIdentityStore } from '../core/tenancy/agent-identities.js';
+import type { ServerTls } from '../core/tls.js';
 
 /** The master's timers, in milliseconds. */
 export interface MasterTimings {
@@ -75,4 +77,17 @@ export interface MasterOptions {
   readonly accounting?: AccountingOptions;
   /** Where grants, quotas and claims live (the Operator's tenancy RPCs; authorization of launches and kills). */
   readonly tenancyCoordinator?: Coordinator;
+  /**
+   * Agents' join tokens and credentials: agents authenticate with them and register only as
+   * themselves; admins manage them (AgentIdentityAdmin service).
+   */
+  readonly agentIdentities?: AgentIdentityStore;
+  /**
+   * Serve without authenticating anyone (every caller is an admin). Required, as a deliberate
+   * choice, when neither `auth`, `users` nor `agentIdentities` is given: a master is never open by
+   * accident. Unit tests and `galaxy master --insecure-no-auth` set it.
+   */
+  readonly insecureNoAuth?: boolean;
+  /** TLS of the master's port (see `core/tls.ts`); plaintext without. */
+  readonly tls?: ServerTls;
 }

@@ -3,7 +3,6 @@
  * containers) and frameworks on the real SDK.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { credentials } from '@grpc/grpc-js';
 import { Band } from '../core/bands.js';
 import { callUnary } from '../core/grpc-errors.js';
 import { TaskState, type Resources } from '../proto/gen/galaxy/v1/common.js';
@@ -14,6 +13,7 @@ import { fakeAgent } from '../test/helpers/fake-agent.js';
 import { PackingFramework, type PackingOptions } from '../test/helpers/packing-framework.js';
 import { startMaster, type Master } from './master.js';
 import type { MasterTimings } from './options.js';
+import { channelCredentials } from '../core/tls.js';
 
 const MiB = 1024 ** 2;
 const cleanups: (() => unknown)[] = [];
@@ -28,6 +28,7 @@ function res(cpus: number, mem: number): Resources {
 async function master(timings: Partial<MasterTimings> = {}): Promise<Master> {
   const m = await startMaster({
     listen: '127.0.0.1:0',
+    insecureNoAuth: true,
     logLevel: 'silent',
     timings: { allocationIntervalMs: 100, offerTimeoutMs: 0, ...timings },
   });
@@ -108,7 +109,7 @@ describe('preemption', { timeout: 60_000 }, () => {
     expect(be.updates.filter((u) => u.state === TaskState.TASK_KILLED)).toHaveLength(2);
 
     // The event log, over the Operator API, as `galaxy events` prints it.
-    const client = new OperatorClient(m.address, credentials.createInsecure());
+    const client = new OperatorClient(m.address, channelCredentials());
     cleanups.push(() => {
       client.close();
     });

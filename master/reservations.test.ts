@@ -52,7 +52,7 @@ async function offerFor(fw: RawFramework, match: (o: Offer) => boolean, what: st
 const settle = () => new Promise((r) => setTimeout(r, 400));
 
 beforeEach(async () => {
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: TIMINGS });
+  master = await startMaster({ listen: '127.0.0.1:0', insecureNoAuth: true, logLevel: 'silent', timings: TIMINGS });
   op = new Operator(master.address);
 });
 
@@ -152,7 +152,11 @@ describe('after a failover', () => {
     const log = createLogger('master', 'silent');
     const stops: (() => unknown)[] = [];
     try {
-      const first = new Master(await loadAllocator('drf', {}), { listen: '127.0.0.1:0', timings: TIMINGS }, log);
+      const first = new Master(
+        await loadAllocator('drf', {}),
+        { listen: '127.0.0.1:0', insecureNoAuth: true, timings: TIMINGS },
+        log,
+      );
       stops.push(await loadAllocationTenancy(coordinator, first, log));
       await first.start();
       stops.push(() => first.stop());
@@ -167,7 +171,11 @@ describe('after a failover', () => {
       a1.close();
       await first.stop();
 
-      const second = new Master(await loadAllocator('drf', {}), { listen: '127.0.0.1:0', timings: TIMINGS }, log);
+      const second = new Master(
+        await loadAllocator('drf', {}),
+        { listen: '127.0.0.1:0', insecureNoAuth: true, timings: TIMINGS },
+        log,
+      );
       stops.push(await loadAllocationTenancy(coordinator, second, log));
       await second.start();
       stops.push(() => second.stop());

@@ -5,6 +5,7 @@
 import type { TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 import type { UsageReport } from '../proto/gen/galaxy/v1/agent.js';
 import type { MasterContext } from './context.js';
+import { taskKey } from './records.js';
 
 interface Pending {
   readonly waiting: Set<string>;
@@ -40,11 +41,14 @@ export class UsageCollector {
     return frameworkId === '' ? tasks : tasks.filter((t) => t.frameworkId === frameworkId);
   }
 
-  /** An agent's answer. */
+  /** An agent's answer; it counts only for the tasks the master placed on that agent. */
   report(agentId: string, report: UsageReport): void {
     const pending = this.pending.get(report.requestId);
     if (!pending?.waiting.delete(agentId)) return;
-    pending.tasks.push(...report.tasks.map((t) => ({ ...t, agentId })));
+    const own = report.tasks.filter(
+      (t) => this.ctx.tasks.get(taskKey(t.frameworkId, t.taskId))?.task.agentId === agentId,
+    );
+    pending.tasks.push(...own.map((t) => ({ ...t, agentId })));
     if (pending.waiting.size === 0) pending.done();
   }
 }

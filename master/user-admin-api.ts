@@ -13,8 +13,9 @@ function userInfo(user: UserSummary): UserInfo {
 
 function kindOf(kind: string): 'user' | 'agent' {
   if (kind === '' || kind === 'user') return 'user';
+  // Refused by the store with the way agents authenticate now.
   if (kind === 'agent') return 'agent';
-  throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `user kind must be "user" or "agent", got "${kind.slice(0, 20)}"`);
+  throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `user kind must be "user", got "${kind.slice(0, 20)}"`);
 }
 
 /** Builds the UserAdmin implementation over `users`. */

@@ -9,6 +9,7 @@
 # - build tools for native npm modules (the `zookeeper` client);
 # - what the kernel tests drive: util-linux (unshare, nsenter, setpriv), mount (losetup, mount),
 #   iproute2 (ip, tc), e2fsprogs (mkfs.ext4); systemd-analyze checks the shipped units;
+# - openssl, with which the TLS tests make throwaway certificate authorities;
 # - a real ZooKeeper (and Java) for the coordinator's backend tests and the HA tests, which start
 #   their own servers from /usr/share/zookeeper (the system service stays off).
 set -euo pipefail
@@ -17,6 +18,7 @@ declare -A package_of=(
   [git]=git [python3]=python3 [make]=make [g++]=g++ [bash]=bash
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [losetup]=mount [mount]=mount
   [ip]=iproute2 [tc]=iproute2 [mkfs.ext4]=e2fsprogs [java]=default-jre-headless [systemd-analyze]=systemd
+  [openssl]=openssl
   [/usr/share/java/zookeeper.jar]=zookeeper
 )
 

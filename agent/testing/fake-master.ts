@@ -3,7 +3,7 @@
  * testing the agent without a cluster: it records every registration and message, answers
  * registrations and acknowledges status updates as the test says, and sends what the test pushes.
  */
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import {
   AgentGatewayService,
@@ -12,6 +12,8 @@ import {
   type RegisterAgent,
 } from '../../proto/gen/galaxy/v1/agent.js';
 import { MessageLog } from '../../test/helpers/async-queue.js';
+import { serverCredentials } from '../../core/tls.js';
+import { bearerToken } from '../../core/auth/principal.js';
 
 /** The body of a master message, e.g. `{ $case: 'ping', ping: { seq: 1 } }`. */
 export type MasterBody = NonNullable<MasterMessage['message']>;
@@ -24,6 +26,8 @@ export interface FakeAgentMasterOptions {
   readonly agentId?: string;
   /** Return an `error` body to refuse a registration; the stream is then left open. */
   readonly onRegister?: (registration: RegisterAgent) => MasterBody | undefined;
+  /** The credential AgentRegistered carries (as for a registration with a join token). Default none. */
+  readonly credential?: (registration: RegisterAgent) => string;
 }
 
 type AgentStream = ServerDuplexStream<AgentMessage, MasterMessage>;
@@ -39,6 +43,8 @@ export interface FakeAgentMaster {
   readonly updates: MessageLog<TaskStatus>;
   /** Every pong's sequence number. */
   readonly pongs: MessageLog<number>;
+  /** The bearer token each stream was opened with ('' for none), in order. */
+  readonly bearers: MessageLog<string>;
   /** Acknowledge status updates as they arrive (default true). */
   autoAck: boolean;
   /** Streams open now (registered or not). */
@@ -58,6 +64,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
   const registrations = new MessageLog<RegisterAgent>();
   const updates = new MessageLog<TaskStatus>();
   const pongs = new MessageLog<number>();
+  const bearers = new MessageLog<string>();
   const streams = new Set<AgentStream>();
 
   const write = (stream: AgentStream, body: MasterBody): void => {
@@ -72,6 +79,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
   server.addService(AgentGatewayService, {
     connect(stream: AgentStream): void {
       streams.add(stream);
+      bearers.push(bearerToken(stream.metadata) ?? '');
       const forget = (): void => {
         streams.delete(stream);
       };
@@ -83,7 +91,15 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
           const agentId = body.register.agentInfo?.id || (options.agentId ?? 'agent-1');
           write(
             stream,
-            refusal ?? { $case: 'registered', registered: { agentId, masterId: 'fake', heartbeatIntervalS: 0 } },
+            refusal ?? {
+              $case: 'registered',
+              registered: {
+                agentId,
+                masterId: 'fake',
+                heartbeatIntervalS: 0,
+                credential: options.credential?.(body.register) ?? '',
+              },
+            },
           );
         } else if (body?.$case === 'statusUpdate' && body.statusUpdate.status) {
           const status = body.statusUpdate.status;
@@ -102,7 +118,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) => {
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, serverCredentials(), (error, bound) => {
       if (error) reject(error);
       else resolve(bound);
     });
@@ -114,6 +130,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     registrations,
     updates,
     pongs,
+    bearers,
     autoAck: true,
     openStreams: () => streams.size,
     send(body) {

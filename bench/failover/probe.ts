@@ -5,7 +5,7 @@
  * after grpc-js' default 1 s backoff.
  */
 import { clientOptions } from '../../core/auth/client.js';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import { isGalaxyError } from '../../core/errors.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import type { Task } from '../../proto/gen/galaxy/v1/common.js';
@@ -17,6 +17,7 @@ import {
   type ListFrameworksResponse,
   type ListTasksResponse,
 } from '../../proto/gen/galaxy/v1/operator.js';
+import { channelCredentials } from '../../core/tls.js';
 
 const CALL_TIMEOUT_MS = 1000;
 
@@ -30,7 +31,7 @@ export class Probe {
   ) {
     this.client = new OperatorClient(
       address,
-      credentials.createInsecure(),
+      channelCredentials(),
       clientOptions(token, {
         'grpc.use_local_subchannel_pool': 1,
         'grpc.initial_reconnect_backoff_ms': 20,

@@ -4,7 +4,7 @@
  * the scheduler and operator APIs), lets only admins manage users, and hands handlers the
  * caller's principal. A server without an authenticator stays open.
  */
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +16,15 @@ import { UserAdminClient } from '../../proto/gen/galaxy/v1/users.js';
 import { MemoryCoordinator } from '../coordinator/index.js';
 import { serveGrpc, type ServingApi } from '../grpc-server.js';
 import { UserStore } from '../tenancy/users.js';
+import { AgentIdentityStore } from '../tenancy/agent-identities.js';
+import { AgentIdentityAdminClient } from '../../proto/gen/galaxy/v1/agent_identity.js';
 import { bearerInterceptor, clientOptions, resolveToken } from './client.js';
 import { principalOf, type Principal } from './principal.js';
+import { channelCredentials } from '../tls.js';
 
 let coordinator: MemoryCoordinator;
 let users: UserStore;
+let identities: AgentIdentityStore;
 let master: Master;
 const tokens: Record<string, string> = {};
 
@@ -29,12 +33,14 @@ beforeAll(async () => {
   users = await UserStore.open(coordinator);
   tokens.admin = (await users.add('admin', { admin: true })).token;
   tokens.alice = (await users.add('alice')).token;
-  tokens.agent = (await users.add('agent', { kind: 'agent' })).token;
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', users });
+  identities = await AgentIdentityStore.open(coordinator);
+  tokens.agent = await identities.issueCredential('agent-1');
+  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', users, agentIdentities: identities });
 });
 
 afterAll(async () => {
   await master.stop();
+  identities.close();
   users.close();
   await coordinator.close();
 });
@@ -49,7 +55,7 @@ function outcome(invoke: (cb: (err: ServiceError | null) => void) => unknown): P
 }
 
 function operator(token?: string): OperatorClient {
-  return new OperatorClient(master.address, credentials.createInsecure(), clientOptions(token));
+  return new OperatorClient(master.address, channelCredentials(), clientOptions(token));
 }
 
 describe('an authenticating master', () => {
@@ -79,14 +85,17 @@ describe('an authenticating master', () => {
   });
 
   it('keeps an agent token to the agent gateway', async () => {
-    const scheduler = new SchedulerClient(master.address, credentials.createInsecure(), clientOptions(tokens.agent));
+    const scheduler = new SchedulerClient(master.address, channelCredentials(), clientOptions(tokens.agent));
     const denied = await outcome((cb) => scheduler.call({ frameworkId: 'f', call: undefined }, cb));
     expect(denied?.code).toBe(status.PERMISSION_DENIED);
     expect(denied?.details).toMatch(/^GALAXY_E_PERMISSION_DENIED: agent agent may not call galaxy\.v1\.Scheduler/);
+    const admin = new AgentIdentityAdminClient(master.address, channelCredentials(), clientOptions(tokens.agent));
+    expect((await outcome((cb) => admin.listAgentIdentities({}, cb)))?.code).toBe(status.PERMISSION_DENIED);
+    admin.close();
     const op = operator(tokens.agent);
     expect((await outcome((cb) => op.listAgents({}, cb)))?.code).toBe(status.PERMISSION_DENIED);
     // A user's token passes authentication on the scheduler API (the call itself is then judged).
-    const user = new SchedulerClient(master.address, credentials.createInsecure(), clientOptions(tokens.alice));
+    const user = new SchedulerClient(master.address, channelCredentials(), clientOptions(tokens.alice));
     const judged = await outcome((cb) => user.call({ frameworkId: 'nope', call: undefined }, cb));
     expect(judged?.code).not.toBe(status.UNAUTHENTICATED);
     expect(judged?.code).not.toBe(status.PERMISSION_DENIED);
@@ -96,11 +105,11 @@ describe('an authenticating master', () => {
   });
 
   it('lets only admins manage users; a new token works at once and a removed user is refused', async () => {
-    const asAlice = new UserAdminClient(master.address, credentials.createInsecure(), clientOptions(tokens.alice));
+    const asAlice = new UserAdminClient(master.address, channelCredentials(), clientOptions(tokens.alice));
     const refused = await outcome((cb) => asAlice.addUser({ name: 'mallory', admin: true, kind: '' }, cb));
     expect(refused?.code).toBe(status.PERMISSION_DENIED);
     expect(refused?.details).toMatch(/GALAXY_E_PERMISSION_DENIED: only an admin may add users/);
-    const asAdmin = new UserAdminClient(master.address, credentials.createInsecure(), clientOptions(tokens.admin));
+    const asAdmin = new UserAdminClient(master.address, channelCredentials(), clientOptions(tokens.admin));
     const added = await new Promise<{ token: string }>((resolve, reject) => {
       asAdmin.addUser({ name: 'bob', admin: false, kind: '' }, (err, res) => {
         if (err) reject(err);
@@ -142,7 +151,7 @@ describe('a server built with an authenticator', () => {
   });
 
   it('records the principal where handlers find it', async () => {
-    const client = new OperatorClient(api.address, credentials.createInsecure(), {
+    const client = new OperatorClient(api.address, channelCredentials(), {
       interceptors: [bearerInterceptor(tokens.admin ?? '')],
     });
     expect(await outcome((cb) => client.listAgents({}, cb))).toBeNull();
@@ -152,9 +161,15 @@ describe('a server built with an authenticator', () => {
 });
 
 describe('an open server', () => {
+  it('is never made by accident: a master without users or auth needs insecureNoAuth', async () => {
+    await expect(startMaster({ listen: '127.0.0.1:0', logLevel: 'silent' })).rejects.toThrow(
+      /GALAXY_E_INVALID_ARGUMENT: a master authenticates its callers: give it users \(or auth\), or set insecureNoAuth/,
+    );
+  });
+
   it('answers calls without a token, as the open principal', async () => {
-    const open = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent' });
-    const client = new OperatorClient(open.address, credentials.createInsecure());
+    const open = await startMaster({ listen: '127.0.0.1:0', insecureNoAuth: true, logLevel: 'silent' });
+    const client = new OperatorClient(open.address, channelCredentials());
     expect(await outcome((cb) => client.listAgents({}, cb))).toBeNull();
     client.close();
     await open.stop();

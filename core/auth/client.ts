@@ -14,12 +14,19 @@ export const ADMIN_TOKEN_FILE = 'admin.token';
 /** Where the CLI looks for a token last: the admin token of a `galaxy up` run from here. */
 export const DEFAULT_TOKEN_PATH = `.galaxy/${ADMIN_TOKEN_FILE}`;
 
+/**
+ * A token, or where to read the current one at each call (an agent swaps its join token for its
+ * credential without making a new client).
+ */
+export type TokenSource = string | (() => string | undefined);
+
 /** An interceptor that sends `token` as `authorization: Bearer <token>` with every call. */
-export function bearerInterceptor(token: string): Interceptor {
+export function bearerInterceptor(token: TokenSource): Interceptor {
   return (options, nextCall) =>
     new InterceptingCall(nextCall(options), {
       start: (metadata, listener, next) => {
-        metadata.set(AUTHORIZATION_KEY, `Bearer ${token}`);
+        const value = typeof token === 'function' ? token() : token;
+        if (value !== undefined && value !== '') metadata.set(AUTHORIZATION_KEY, `Bearer ${value}`);
         next(metadata, listener);
       },
     });
@@ -27,9 +34,12 @@ export function bearerInterceptor(token: string): Interceptor {
 
 /**
  * Client options that authenticate with `token` (none when it is undefined), merged into `base`.
- * `new OperatorClient(address, credentials.createInsecure(), clientOptions(token))`.
+ * `new OperatorClient(address, channelCredentials(tls), clientOptions(token))`.
  */
-export function clientOptions(token: string | undefined, base: Partial<ClientOptions> = {}): Partial<ClientOptions> {
+export function clientOptions(
+  token: TokenSource | undefined,
+  base: Partial<ClientOptions> = {},
+): Partial<ClientOptions> {
   if (token === undefined || token === '') return base;
   return { ...base, interceptors: [...(base.interceptors ?? []), bearerInterceptor(token)] };
 }

@@ -17,13 +17,34 @@ export interface Principal {
   /** Admins hold every authority in every pool and manage users, pools, quotas and machines. */
   readonly admin: boolean;
   readonly kind: PrincipalKind;
+  /** For an agent's credential: the one agent id it may register as (docs/security.md). */
+  readonly agentId?: string;
+  /** For an agent holding a join token instead: the token's id; it admits a new agent once. */
+  readonly joinToken?: string;
 }
 
 /** The caller on a server that does not authenticate. */
 export const OPEN_PRINCIPAL: Principal = Object.freeze({ user: 'anonymous', admin: true, kind: 'user' as const });
 
-/** Turns a bearer token into a principal; undefined when the token is unknown. */
+/**
+ * Turns a bearer token into a principal; undefined when the token is unknown. It may throw a
+ * `GALAXY_E_UNAUTHENTICATED` error that says why a known token is refused (an expired join token).
+ */
 export type Authenticator = (token: string) => Principal | undefined;
+
+/** An authenticator that asks each of `authenticators` in turn (users, then agents…); undefined when none is given. */
+export function anyOf(...authenticators: (Authenticator | undefined)[]): Authenticator | undefined {
+  const present = authenticators.filter((a): a is Authenticator => a !== undefined);
+  if (present.length === 0) return undefined;
+  if (present.length === 1) return present[0];
+  return (token) => {
+    for (const authenticate of present) {
+      const principal = authenticate(token);
+      if (principal) return principal;
+    }
+    return undefined;
+  };
+}
 
 /** The metadata key that carries `Bearer <token>`. */
 export const AUTHORIZATION_KEY = 'authorization';

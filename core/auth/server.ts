@@ -12,7 +12,7 @@ import {
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
 } from '@grpc/grpc-js';
-import { GalaxyError } from '../errors.js';
+import { GalaxyError, isGalaxyError } from '../errors.js';
 import { bearerToken, setPrincipal, type Authenticator, type Principal } from './principal.js';
 
 /** The agent gateway: the one service agents call. */
@@ -63,7 +63,15 @@ export function authInterceptor(auth: ServerAuth): ServerInterceptor {
         next({
           onReceiveMetadata: (metadata: Metadata, pass: (metadata: Metadata) => void) => {
             const token = bearerToken(metadata);
-            const principal = token === undefined ? undefined : auth.authenticate(token);
+            let principal: Principal | undefined;
+            try {
+              principal = token === undefined ? undefined : auth.authenticate(token);
+            } catch (error) {
+              // A known token refused for a stated reason (an expired join token): say why.
+              if (!isGalaxyError(error, 'GALAXY_E_UNAUTHENTICATED')) throw error;
+              refuse(call, error, status.UNAUTHENTICATED);
+              return;
+            }
             if (!principal) {
               const why = token === undefined ? 'carries no bearer token' : 'carries an unknown or revoked token';
               refuse(

@@ -25,6 +25,10 @@ export const AGENTS_DIR = `${TENANCY_ROOT}/agents`;
 export const RESERVATIONS_DIR = `${TENANCY_ROOT}/reservations`;
 /** Parent of `ledger/<user>/<pool>`. */
 export const LEDGER_DIR = `${TENANCY_ROOT}/ledger`;
+/** Parent of `join-tokens/<id>` (tokens that admit new agents). */
+export const JOIN_TOKENS_DIR = `${TENANCY_ROOT}/join-tokens`;
+/** Parent of `agent-credentials/<agentId>` (each agent's own credential). */
+export const AGENT_CREDENTIALS_DIR = `${TENANCY_ROOT}/agent-credentials`;
 
 /** `users/<name>`: `{ name, admin, kind?, tokens: [{ id, sha256, createdAt }], createdAt }`. */
 export function userKey(name: string): string {
@@ -74,4 +78,14 @@ export function ledgerUserDir(user: string): string {
 /** `ledger/<user>/<pool>`: accounting buckets. */
 export function ledgerKey(user: string, pool: string): string {
   return joinKey(ledgerUserDir(user), pool);
+}
+
+/** `join-tokens/<id>`: `{ id, sha256, createdAt, expiresAt, uses, used }`. */
+export function joinTokenKey(id: string): string {
+  return joinKey(JOIN_TOKENS_DIR, id);
+}
+
+/** `agent-credentials/<agentId>`: `{ agentId, id, sha256, createdAt }`. */
+export function agentCredentialKey(agentId: string): string {
+  return joinKey(AGENT_CREDENTIALS_DIR, agentId);
 }

@@ -70,11 +70,12 @@ describe('UserStore', () => {
     expect(await users.list()).toEqual([]);
   });
 
-  it('makes agent principals that are never admins', async () => {
+  it('makes no user for agents to share (each agent has its own credential)', async () => {
     const users = await store();
-    const { token } = await users.add('agent', { kind: 'agent', admin: true });
-    expect(users.authenticate(token)).toEqual({ user: 'agent', admin: false, kind: 'agent' });
-    expect((await users.list()).map((u) => [u.name, u.kind])).toEqual([['agent', 'agent']]);
+    await expect(users.add('agent', { kind: 'agent' })).rejects.toThrow(
+      /GALAXY_E_INVALID_ARGUMENT: agents do not share a user: give each agent a join token/,
+    );
+    expect(await users.list()).toEqual([]);
   });
 
   it("follows another store's writes through the coordinator watch", async () => {

@@ -15,7 +15,11 @@ import { USERS_DIR, userKey } from './keys.js';
 /** A user's name: lowercase letter first, then up to 31 of `a-z 0-9 _ -`. */
 export const USER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
-/** The user every agent registers as. */
+/**
+ * The user name of agent principals. Agents once shared a user of this name and kind `agent`;
+ * now each agent has its own credential (`core/tenancy/agent-identities.ts`), and a legacy
+ * record of that kind registers no agent.
+ */
 export const AGENT_USER = 'agent';
 
 /** One token of a user, as stored: never the token itself. */
@@ -121,11 +125,11 @@ export class UserStore {
   /** Makes user `name` and its first token; `GALAXY_E_USER_DUPLICATE` if it exists. */
   async add(name: string, options: NewUser = {}): Promise<{ user: UserSummary; token: string }> {
     checkUserName(name);
+    if (options.kind === 'agent') throw SHARED_AGENT_USER;
     const token = newToken();
     const record: UserRecord = {
       name,
-      admin: options.kind === 'agent' ? false : options.admin === true,
-      ...(options.kind && options.kind !== 'user' ? { kind: options.kind } : {}),
+      admin: options.admin === true,
       tokens: [tokenRecord(token)],
       createdAt: Date.now(),
     };
@@ -232,6 +236,12 @@ export class UserStore {
 function tokenRecord(token: string): TokenRecord {
   return { id: `t-${randomBytes(4).toString('hex')}`, sha256: tokenHash(token), createdAt: Date.now() };
 }
+
+/** Why no user of kind `agent` is made any more. */
+const SHARED_AGENT_USER = new GalaxyError(
+  'GALAXY_E_INVALID_ARGUMENT',
+  'agents do not share a user: give each agent a join token (galaxy agent join-token) or its own credential (galaxy agent credential <id>)',
+);
 
 function unknownUser(name: string): GalaxyError {
   return new GalaxyError('GALAXY_E_USER_UNKNOWN', `there is no user ${name}; "galaxy user list" shows them`);

@@ -4,7 +4,12 @@
  * and reports how the tasks ended once every one of them has.
  *
  *   node dist/examples/frameworks/sleepers.js --master 127.0.0.1:5050 --count 5 \
- *     [--resources 'cpus:0.1;mem:32MiB'] [--command 'echo hi; sleep 1'] [--role '*']
+ *     [--resources 'cpus:0.1;mem:32MiB'] [--command 'echo hi; sleep 1'] [--role '*'] \
+ *     [--token glx_…] [--tls-ca ca.crt [--tls-cert me.crt --tls-key me.key]]
+ *
+ * The token is `--token`, else `$GALAXY_TOKEN`, else the file `$GALAXY_TOKEN_FILE` names. A master
+ * that refuses it (UNAUTHENTICATED, PERMISSION_DENIED) is not retried: the example exits 2 with
+ * the master's reason.
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +25,8 @@ import {
 import { isTerminal } from '../../core/task-state.js';
 import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { SchedulerDriver, type Scheduler, type SchedulerError } from '../../frameworks/sdk/index.js';
+import { resolveToken } from '../../core/auth/client.js';
+import type { TlsFiles } from '../../core/tls.js';
 
 /** How the tasks ended. */
 export interface SleepersSummary {
@@ -47,6 +54,10 @@ export interface SleepersOptions {
   /** Role to subscribe with (default `*`). */
   readonly role?: string;
   readonly logger?: Logger;
+  /** The bearer token to subscribe with; none for an open master. */
+  readonly token?: string;
+  /** TLS towards the master; none: plaintext. */
+  readonly tls?: TlsFiles;
 }
 
 /** A running sleepers framework. */
@@ -192,6 +203,8 @@ export function runSleepers(options: SleepersOptions): Sleepers {
     framework: { name: 'sleepers', role: options.role ?? '*', failoverTimeoutS: 60 },
     logger: options.logger,
     scheduler,
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   driver.start().catch((error: unknown) => {
     // stop() before SUBSCRIBED is the caller's choice, not a failure of the tasks.
@@ -210,6 +223,10 @@ async function main(): Promise<void> {
       command: { type: 'string' },
       resources: { type: 'string', default: 'cpus:0.1;mem:32MiB' },
       role: { type: 'string' },
+      token: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
     },
   });
   // Number('') is 0 and Number('2x') is NaN: read digits only, so the error can quote the flag.
@@ -224,6 +241,8 @@ async function main(): Promise<void> {
     cpus: resources.cpus,
     mem: resources.mem,
     role: values.role,
+    token: resolveToken({ flag: values.token }),
+    tls: { cert: values['tls-cert'], key: values['tls-key'], ca: values['tls-ca'] },
   });
   // Ctrl-C ends the tasks too: an example should not leave work behind on the cluster.
   process.once('SIGINT', () => {

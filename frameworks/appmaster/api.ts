@@ -8,6 +8,7 @@ import type { Authenticator, Principal } from '../../core/auth/principal.js';
 import { GalaxyError } from '../../core/errors.js';
 import { unaryHandler as grpcUnaryHandler } from '../../core/grpc-errors.js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
+import type { TlsFiles } from '../../core/tls.js';
 import {
   AppMasterService,
   AppWorkerPullService,
@@ -32,13 +33,14 @@ import { checkPullCaller, withPodTokens } from './pod-tokens.js';
  * leader's address, or '' when unknown) every call is refused with GALAXY_E_NOT_LEADER. Each
  * verb runs as the call's principal ({@link principalOf}: the one the authenticating interceptor
  * recorded, else the one `authenticate` makes of its token, else the open server's admin; see
- * `callerOf`).
+ * `callerOf`). With `tls` it serves TLS, asking clients for no certificate (see below).
  */
 export function serveAppMasterApi(
   appmaster: AppMaster,
   listen: string,
   standby: () => string | undefined = () => undefined,
   authenticate?: Authenticator,
+  tls?: TlsFiles,
 ): Promise<ServingApi> {
   // With an authenticator every call needs a token: users' for the verbs, a pod's own for its pulls.
   const auth = authenticate && { authenticate: withPodTokens(authenticate, (sha256) => appmaster.podOfToken(sha256)) };
@@ -85,5 +87,8 @@ export function serveAppMasterApi(
       });
     },
     auth,
+    // AppWorkers hold no certificate (a pod holds no cluster secret): they verify this server with
+    // its CA, and authenticate with their pod token; the server asks no client certificate.
+    tls && { ...tls, clientCertificates: 'none' },
   );
 }

@@ -17,6 +17,7 @@ import { galaxyCli } from '../../core/paths.js';
 import type { FrameworkPlugin } from '../host/plugin.js';
 import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
 import { serveAppMasterApi } from './api.js';
+import { caPem } from '../../core/tls.js';
 import { AppMaster } from './appmaster.js';
 
 export { AppMaster } from './appmaster.js';
@@ -82,7 +83,14 @@ const plugin: FrameworkPlugin = {
       async prepare() {
         const opened = await openCoordinator(url);
         coordinator = opened;
-        const worker = () => ({ argv, endpoint: context.options.advertise ?? api?.address ?? '', coordinator: url });
+        // Pods verify a TLS AppMaster with its CA (a certificate, no secret), given in their env.
+        const ca = caPem(context.tls);
+        const worker = () => ({
+          argv,
+          endpoint: context.options.advertise ?? api?.address ?? '',
+          coordinator: url,
+          ...(ca === undefined ? {} : { ca }),
+        });
         const instance = new AppMaster({ coordinator: opened, log: context.log, worker });
         appmaster = instance;
         api = await serveAppMasterApi(
@@ -90,6 +98,7 @@ const plugin: FrameworkPlugin = {
           context.options.listen ?? '127.0.0.1:5060',
           () => standby,
           context.auth?.authenticate,
+          context.tls,
         );
         const address = context.options.advertise ?? api.address;
         // Standbys share the election with the leader; their API names it until they lead.

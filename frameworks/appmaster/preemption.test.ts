@@ -41,6 +41,7 @@ describe('AppMaster preemption', { timeout: 40_000 }, () => {
   it('places a production pod on a cluster full of best-effort work by preempting, and re-places a preempted pod', async () => {
     const master = await startMaster({
       listen: '127.0.0.1:0',
+      insecureNoAuth: true,
       logLevel: 'silent',
       timings: { allocationIntervalMs: 100 },
     });

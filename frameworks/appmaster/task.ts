@@ -20,6 +20,8 @@ export interface WorkerLaunch {
   readonly coordinator?: string;
   /** The pod's own pull token (`GALAXY_POD_TOKEN`); the AppMaster keeps only its hash. */
   readonly podToken?: string;
+  /** PEM of the CA the AppMaster's TLS certificate is signed by (`GALAXY_APPMASTER_CA`); none: plaintext. */
+  readonly ca?: string;
 }
 
 /** A fresh task id for a pod: the pod id and a random suffix, so a replaced container never reuses one. */
@@ -51,6 +53,7 @@ export function podTask(
         GALAXY_POD_ID: podId,
         ...(worker.coordinator ? { GALAXY_APPMASTER_COORDINATOR: worker.coordinator } : {}),
         ...(worker.podToken ? { GALAXY_POD_TOKEN: worker.podToken } : {}),
+        ...(worker.ca ? { GALAXY_APPMASTER_CA: worker.ca } : {}),
       },
       user: '',
     },

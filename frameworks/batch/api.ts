@@ -4,6 +4,7 @@
 import type { ServerAuth } from '../../core/auth/server.js';
 import { unaryAsCaller } from '../../core/auth/caller.js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
+import type { TlsFiles } from '../../core/tls.js';
 import {
   BatchService,
   type BatchJob,
@@ -15,8 +16,16 @@ import {
 } from '../../proto/gen/galaxy/v1/batch.js';
 import type { BatchScheduler } from './scheduler.js';
 
-/** Serves the Batch API on `listen`; each verb runs as its caller. Resolves with the bound address and a stop function. */
-export function serveBatchApi(scheduler: BatchScheduler, listen: string, auth?: ServerAuth): Promise<ServingApi> {
+/**
+ * Serves the Batch API on `listen` (TLS with `tls`); each verb runs as its caller. Resolves with
+ * the bound address and a stop function.
+ */
+export function serveBatchApi(
+  scheduler: BatchScheduler,
+  listen: string,
+  auth?: ServerAuth,
+  tls?: TlsFiles,
+): Promise<ServingApi> {
   return serveGrpc(
     'batch API',
     listen,
@@ -33,5 +42,6 @@ export function serveBatchApi(scheduler: BatchScheduler, listen: string, auth?: 
       });
     },
     auth,
+    tls,
   );
 }

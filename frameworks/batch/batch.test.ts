@@ -29,7 +29,12 @@ let maxRunning = 0;
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-batch-'));
   scratch = await mkdtemp(join(tmpdir(), 'galaxy-batch-scratch-'));
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 100 } });
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    insecureNoAuth: true,
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 100 },
+  });
   agent = await startAgent({
     master: master.address,
     workDir,

@@ -36,7 +36,12 @@ const plugin: FrameworkPlugin = {
       },
       async start(driver) {
         scheduler.attach(driver);
-        const api = await serveBatchApi(scheduler, context.options.listen ?? '127.0.0.1:5052', context.auth);
+        const api = await serveBatchApi(
+          scheduler,
+          context.options.listen ?? '127.0.0.1:5052',
+          context.auth,
+          context.tls,
+        );
         stopApi = () => api.stop();
         endpoint = api.address;
         context.log.info({ api: api.address }, 'batch API listening');

@@ -21,7 +21,12 @@ let agent: Agent;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-host-'));
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 100 } });
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    insecureNoAuth: true,
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 100 },
+  });
   agent = await startAgent({ master: master.address, workDir, resources: 'cpus:1;mem:1GiB', logLevel: 'silent' });
 });
 

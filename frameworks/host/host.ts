@@ -3,6 +3,7 @@
  * through the SDK's driver, and routes its events through the host's hooks.
  */
 import type { ServerAuth } from '../../core/auth/server.js';
+import type { TlsFiles } from '../../core/tls.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { loadPlugin, type PluginMeta } from '../../core/plugin-loader.js';
 import { SchedulerDriver } from '../sdk/scheduler-driver.js';
@@ -40,6 +41,8 @@ export async function runFramework(
     token?: string;
     /** How the framework's own API authenticates; none: open. */
     auth?: ServerAuth;
+    /** TLS of its API and towards the master (see `core/tls.ts`); none: plaintext. */
+    tls?: TlsFiles;
   },
 ): Promise<FrameworkHandle> {
   const plugin = await loadPlugin('framework', spec, BUILTIN_FRAMEWORKS, FRAMEWORK_API_VERSION, isFrameworkPlugin);
@@ -51,6 +54,7 @@ export async function runFramework(
     options: options.options ?? {},
     hooks,
     ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   await framework.prepare?.();
   const inner = framework.scheduler;
@@ -81,6 +85,7 @@ export async function runFramework(
     scheduler,
     logger: log,
     token: options.token,
+    tls: options.tls,
   });
   await driver.start();
   // A framework that lost its leadership must not keep the subscription: its successor takes it.

@@ -3,6 +3,7 @@
  * scheduler (the SDK's event handlers) and may start its own API once subscribed.
  */
 import type { ServerAuth } from '../../core/auth/server.js';
+import type { TlsFiles } from '../../core/tls.js';
 import type { Logger } from '../../core/logger.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
@@ -18,6 +19,8 @@ export interface FrameworkContext {
   readonly hooks: FrameworkHostHooks;
   /** How the framework's own API authenticates its callers; none: it is open. */
   readonly auth?: ServerAuth;
+  /** TLS of the framework's own API (`--tls-cert`, `--tls-key`, `--tls-ca`); none: plaintext. */
+  readonly tls?: TlsFiles;
 }
 
 /** A framework as the host runs it. */

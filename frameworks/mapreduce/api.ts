@@ -5,6 +5,7 @@ import type { ServerAuth } from '../../core/auth/server.js';
 import { unaryAsCaller } from '../../core/auth/caller.js';
 import type { Server } from '@grpc/grpc-js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
+import type { TlsFiles } from '../../core/tls.js';
 import {
   MapReduceService,
   type CancelMapReduceJobRequest,
@@ -16,13 +17,14 @@ import type { MapReduceScheduler } from './scheduler.js';
 
 /**
  * Serves the MapReduce API on `listen` (callers must present a valid token when `auth` is given;
- * each verb runs as its caller);
- * resolves with the bound address and a stop function.
+ * each verb runs as its caller; TLS with `tls`); resolves with the bound address and a stop
+ * function.
  */
 export function serveMapReduceApi(
   scheduler: MapReduceScheduler,
   listen: string,
   auth?: ServerAuth,
+  tls?: TlsFiles,
 ): Promise<ServingApi> {
   const register = (server: Server): void => {
     server.addService(MapReduceService, {
@@ -35,5 +37,5 @@ export function serveMapReduceApi(
       ),
     });
   };
-  return serveGrpc('mapreduce API', listen, register, auth);
+  return serveGrpc('mapreduce API', listen, register, auth, tls);
 }

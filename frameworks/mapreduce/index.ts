@@ -37,7 +37,12 @@ const plugin: FrameworkPlugin = {
       },
       async start(driver) {
         scheduler.attach(driver);
-        const api = await serveMapReduceApi(scheduler, context.options.listen ?? '127.0.0.1:5053', context.auth);
+        const api = await serveMapReduceApi(
+          scheduler,
+          context.options.listen ?? '127.0.0.1:5053',
+          context.auth,
+          context.tls,
+        );
         stopApi = () => api.stop();
         endpoint = api.address;
         context.log.info({ api: api.address }, 'mapreduce API listening');

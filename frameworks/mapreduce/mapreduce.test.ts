@@ -117,6 +117,7 @@ beforeAll(async () => {
   hosts = startHosts(3);
   master = await startMaster({
     listen: `${hosts.bridgeAddress}:0`,
+    insecureNoAuth: true,
     logLevel: 'silent',
     // An agent that stops answering is disconnected after 3 s and its tasks are UNREACHABLE 4 s later.
     timings: { allocationIntervalMs: 100, agentPingIntervalMs: 1000, agentReregisterTimeoutMs: 4000 },

@@ -4,7 +4,8 @@
  * or goes silent), and unary calls. It knows nothing of handlers; the driver does.
  */
 import { clientOptions } from '../../core/auth/client.js';
-import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, type TlsFiles } from '../../core/tls.js';
 import { Backoff } from '../../core/backoff.js';
 import { GalaxyError } from '../../core/errors.js';
 import { callUnary, fromGrpcError } from '../../core/grpc-errors.js';
@@ -32,6 +33,8 @@ export interface MasterLinkOptions {
   readonly log: Logger;
   /** The framework's bearer token; none for an open master. */
   readonly token?: string;
+  /** TLS towards the master; none: plaintext. */
+  readonly tls?: TlsFiles;
 }
 
 /** What the link reports to its owner. */
@@ -47,11 +50,16 @@ export interface MasterLinkListener {
 /** Heartbeat intervals that may pass in silence before the connection counts as dead. */
 const MISSED_HEARTBEATS = 3;
 
-/** Codes after which re-subscribing cannot help: the framework is gone or its info is refused. */
+/**
+ * Codes after which re-subscribing cannot help: the framework is gone or its info is refused, or
+ * the master refuses its token (unknown, revoked) or the principal it belongs to.
+ */
 export const FATAL_CODES: ReadonlySet<string> = new Set([
   'GALAXY_E_FRAMEWORK_INVALID',
   'GALAXY_E_FRAMEWORK_UNKNOWN',
   'GALAXY_E_INVALID_ARGUMENT',
+  'GALAXY_E_UNAUTHENTICATED',
+  'GALAXY_E_PERMISSION_DENIED',
 ]);
 
 /** One framework's channel and event stream to the master. */
@@ -108,7 +116,7 @@ export class MasterLink {
     // restarted master is found as soon as the link retries.
     this.client = new SchedulerClient(
       address,
-      credentials.createInsecure(),
+      channelCredentials(this.options.tls),
       clientOptions(this.options.token, {
         'grpc.initial_reconnect_backoff_ms': this.options.reconnect.initialMs,
         'grpc.max_reconnect_backoff_ms': this.options.reconnect.maxMs,

@@ -18,6 +18,7 @@ afterEach(async () => {
 async function master(listen = '127.0.0.1:0'): Promise<Master> {
   const m = await startMaster({
     listen,
+    insecureNoAuth: true,
     logLevel: 'silent',
     timings: { allocationIntervalMs: 100, frameworkHeartbeatMs: 200 },
   });

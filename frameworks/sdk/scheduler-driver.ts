@@ -7,6 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import { GalaxyError } from '../../core/errors.js';
+import type { TlsFiles } from '../../core/tls.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { Filters, FrameworkInfo, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type {
@@ -45,6 +46,8 @@ export interface DriverOptions {
   readonly logger?: Logger;
   /** The framework's bearer token (a user's); none for an open master. */
   readonly token?: string;
+  /** TLS towards the master: its CA, and the framework's certificate for mutual TLS; none: plaintext. */
+  readonly tls?: TlsFiles;
 }
 
 /** Marks code running inside a handler, so `stop()` from a handler does not wait for itself. */
@@ -98,6 +101,7 @@ export class SchedulerDriver {
         callTimeoutMs: this.options.callTimeoutMs ?? 30_000,
         log: this.log,
         token: this.options.token,
+        tls: this.options.tls,
       },
       info,
       {

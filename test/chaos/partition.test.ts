@@ -24,7 +24,7 @@ import { createPackage } from '../../frameworks/appmaster/appworker/package.js';
 import { TaskState, type Task } from '../../proto/gen/galaxy/v1/common.js';
 import type { JobStatus, PodStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { eventually } from '../helpers/async-queue.js';
-import { bootstrapAdminToken } from '../helpers/identity.js';
+import { masterJoinToken, writeJoinToken } from '../helpers/identity.js';
 import { startHosts, type Host, type Hosts } from '../helpers/hosts.js';
 import { GALAXY_BIN, galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from '../helpers/processes.js';
 
@@ -144,6 +144,8 @@ function startAgent(host: Host, i: number): ChildProcess {
       'cpu,memory,pids',
       '--cgroup-root',
       cgroupRoot(i),
+      '--join-token-file',
+      join(workDir, 'join.token'),
     ],
     { GALAXY_LOG_LEVEL: 'info', NO_COLOR: '1' },
   );
@@ -158,10 +160,13 @@ beforeAll(async () => {
   pkg = await createPackage(join(packageRoot(), 'examples', 'hello-service'), join(workDir, 'hello.tar.gz'));
   hosts = startHosts(3);
   const bridge = hosts.bridgeAddress;
+  // The master authenticates: its users and agents live in <workDir>/coord, which the AppMaster shares.
   master = galaxy([
     'master',
     '--listen',
     `${bridge}:0`,
+    '--work-dir',
+    workDir,
     '--agent-ping-interval',
     String(PING_S),
     '--agent-reregister-timeout',
@@ -172,7 +177,13 @@ beforeAll(async () => {
   const started = await master.lines.waitFor((l) => l.includes('"master started"'), 15_000, 'the master to start');
   masterAddress = (JSON.parse(started) as { address: string }).address;
   expect(masterAddress.startsWith(`${bridge}:`)).toBe(true);
-  operatorClient = new Operator(masterAddress);
+  const adminToken = (await readFile(join(workDir, 'admin.token'), 'utf8')).trim();
+  operatorClient = new Operator(masterAddress, adminToken);
+  // One join token for the three agents; each exchanges it for its own credential.
+  await writeJoinToken(
+    join(workDir, 'join.token'),
+    await masterJoinToken({ address: masterAddress, adminToken }, 10 * 60_000, 3),
+  );
   hosts.hosts.forEach((host, i) => agents.push(startAgent(host, i)));
   await eventually(
     async () => (await operator().agents()).filter((a) => a.active).length === 3,
@@ -180,17 +191,19 @@ beforeAll(async () => {
     '3 agents to register',
   );
   // Listening on the bridge address, the AppMaster is where AppWorkers in every namespace reach it.
-  // The AppMaster authenticates against the users of its coordinator: make an admin there first.
-  const adminToken = await bootstrapAdminToken(`local:${join(workDir, 'coord')}`);
-  appmaster = galaxy([
-    'appmaster',
-    '--master',
-    masterAddress,
-    '--listen',
-    `${bridge}:0`,
-    '--coordinator',
-    `local:${join(workDir, 'coord')}`,
-  ]);
+  // The AppMaster authenticates against the users of its coordinator (the master's).
+  appmaster = galaxy(
+    [
+      'appmaster',
+      '--master',
+      masterAddress,
+      '--listen',
+      `${bridge}:0`,
+      '--coordinator',
+      `local:${join(workDir, 'coord')}`,
+    ],
+    { GALAXY_TOKEN: adminToken },
+  );
   const leading = /^AppMaster (\S+) leads, subscribed as (\S+)$/;
   const leads = await appmaster.lines.waitFor((l) => leading.test(l), 20_000, 'the AppMaster to lead');
   const match = leading.exec(leads);

@@ -108,7 +108,12 @@ beforeAll(async () => {
     await writeFile(join(dir, 'message.txt'), `${text}\n`);
     packages[text] = await createPackage(dir, join(workDir, `content-${text.split(' ')[0] ?? ''}.tar.gz`));
   }
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 100 } });
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    insecureNoAuth: true,
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 100 },
+  });
   agent = await startAgent({
     master: master.address,
     workDir: join(workDir, 'agent'),

@@ -6,15 +6,12 @@
  * Pods pull with their own token. Finally no token used anywhere appears in any output or file
  * the cluster wrote.
  */
-import { execFile } from 'node:child_process';
 import { readdir, readFile, rm, stat, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GALAXY_BIN, galaxy, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
-
-const run = promisify(execFile);
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { galaxy, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
 
 let base = '';
 let workDir = '';
@@ -26,36 +23,11 @@ const outputs: string[] = [];
 /** Every token this test used or found. */
 const tokens = new Set<string>();
 
-/** The environment of a CLI call: none of the caller's token settings. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', GALAXY_LOG_LEVEL: 'warn' };
-  delete env.GALAXY_TOKEN;
-  delete env.GALAXY_TOKEN_FILE;
-  return { ...env, ...extra };
-}
-
-/** Runs the CLI in `cwd`; resolves with its exit code and output. */
-async function cli(
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [GALAXY_BIN, ...args], {
-      cwd: options.cwd ?? tmpdir(),
-      env: cleanEnv(options.env),
-      timeout: 20_000,
-    });
-    outputs.push(stdout, stderr);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    outputs.push(failed.stdout ?? '', failed.stderr ?? '');
-    return {
-      code: typeof failed.code === 'number' ? failed.code : -1,
-      stdout: failed.stdout ?? '',
-      stderr: failed.stderr ?? '',
-    };
-  }
+/** Runs the CLI in `cwd` (see {@link runCli}), keeping what it printed for the leak check. */
+async function cli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const result = await runCli(args, options);
+  outputs.push(result.stdout, result.stderr);
+  return result;
 }
 
 /** Every regular file under `dir`. */
@@ -159,9 +131,9 @@ describe('identity with galaxy up', { timeout: 60_000 }, () => {
     const list = await cli(['user', 'list', '--master', master, '-o', 'json'], { cwd: base });
     expect(list.code, list.stderr).toBe(0);
     const users = JSON.parse(list.stdout) as { name: string; kind: string; admin: boolean }[];
+    // Agents share no user: each holds its own credential (below).
     expect(users.map((u) => [u.name, u.kind, u.admin])).toEqual([
       ['admin', 'user', true],
-      ['agent', 'agent', false],
       ['alice', 'user', false],
     ]);
     const second = await cli(['user', 'token', 'alice', '--master', master], { cwd: base });
@@ -173,6 +145,25 @@ describe('identity with galaxy up', { timeout: 60_000 }, () => {
     });
     expect(gone.code).toBe(2);
     expect(gone.stderr).toMatch(/GALAXY_E_UNAUTHENTICATED/);
+  });
+
+  it("keeps the agent's own credential, given for its join token, in <work-dir>/meta/credential (0600 in 0700)", async () => {
+    const meta = join(workDir, 'agent', 'meta');
+    expect((await stat(meta)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(meta, 'credential'))).mode & 0o777).toBe(0o600);
+    const credential = (await readFile(join(meta, 'credential'), 'utf8')).trim();
+    expect(credential).toMatch(/^glx_[A-Za-z0-9_-]{43}$/);
+    tokens.add(credential);
+    const listed = await cli(['agent', 'credentials', '--master', master, '-o', 'json'], { cwd: base });
+    expect(listed.code, listed.stderr).toBe(0);
+    const agentId = (await readFile(join(meta, 'agent-id'), 'utf8')).trim();
+    expect((JSON.parse(listed.stdout) as { credentials: { agentId: string }[] }).credentials).toEqual([
+      expect.objectContaining({ agentId }),
+    ]);
+    // An agent's credential is no user's: the operator API refuses it.
+    const asAgent = await cli(['agents', '--master', master, '--token', credential]);
+    expect(asAgent.code).toBe(2);
+    expect(asAgent.stderr).toMatch(/GALAXY_E_PERMISSION_DENIED: agent agent may not call galaxy\.v1\.Operator/);
   });
 
   it('gives each pod its own pull token, which the service it runs does not inherit', async () => {
@@ -194,13 +185,14 @@ describe('identity with galaxy up', { timeout: 60_000 }, () => {
 
   it('stops on SIGINT, and no token appears in any output or file the cluster wrote', async () => {
     expect(await up.stop('SIGINT', 20_000)).toBe(0);
-    expect(tokens.size).toBeGreaterThanOrEqual(4);
+    expect(tokens.size).toBeGreaterThanOrEqual(5);
     const texts: [string, string][] = [
       ['galaxy up output', up.lines.items.join('\n')],
       ['CLI output', outputs.join('\n')],
     ];
     for (const file of await filesUnder(workDir)) {
-      if (file === join(workDir, 'admin.token')) continue;
+      // The two secrets' own files (0600, checked above).
+      if (file === join(workDir, 'admin.token') || file === join(workDir, 'agent', 'meta', 'credential')) continue;
       texts.push([file, await readFile(file, 'latin1')]);
     }
     expect(texts.length).toBeGreaterThan(3);

@@ -1,7 +1,8 @@
 /**
  * A real master process and a real agent process, driven by a framework over gRPC on loopback:
  * tasks run, are killed, and are reconciled after the framework reconnects; a lost agent's tasks
- * are reported LOST.
+ * are reported LOST. The master authenticates (no --coordinator: users and agents in its work
+ * directory); the agent joins with a join token and the framework and CLI use the admin token.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -18,11 +19,13 @@ import {
   startMasterProcess,
   stopAll,
   type GalaxyProcess,
+  type MasterProcess,
 } from '../helpers/processes.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
+import { masterJoinToken, writeJoinToken } from '../helpers/identity.js';
 
 let workDir = '';
-let master: { proc: GalaxyProcess; address: string };
+let master: MasterProcess;
 const frameworks: RawFramework[] = [];
 
 function sleeper(id: string, seconds: number): TaskInfo {
@@ -45,7 +48,7 @@ function leftovers(): number[] {
   return processesWithEnv(`GALAXY_SANDBOX=${workDir}`);
 }
 async function subscribe(info: Parameters<typeof rawFramework>[1]): Promise<RawFramework> {
-  const fw = rawFramework(master.address, info, true);
+  const fw = rawFramework(master.address, info, true, master.adminToken);
   frameworks.push(fw);
   await fw.frameworkId;
   return fw;
@@ -84,7 +87,12 @@ async function waitState(fw: RawFramework, taskId: string, state: TaskState): Pr
 
 beforeEach(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-e2e-'));
-  master = await startMasterProcess(['--agent-reregister-timeout', '1', '--agent-ping-interval', '0.5']);
+  master = await startMasterProcess(join(workDir, 'master'), [
+    '--agent-reregister-timeout',
+    '1',
+    '--agent-ping-interval',
+    '0.5',
+  ]);
 });
 
 afterEach(async () => {
@@ -96,9 +104,12 @@ afterEach(async () => {
   expect(left, 'task processes left behind by the test').toEqual([]);
 });
 
-function startAgent(): GalaxyProcess {
+async function startAgent(): Promise<GalaxyProcess> {
+  const joinToken = await writeJoinToken(join(workDir, 'join.token'), await masterJoinToken(master));
   return galaxy([
     'agent',
+    '--join-token-file',
+    joinToken,
     '--master',
     master.address,
     '--work-dir',
@@ -112,7 +123,7 @@ function startAgent(): GalaxyProcess {
 
 describe('master + agent + framework, as separate processes', () => {
   it('runs tasks to completion, kills on request, and reconciles after the framework reconnects', async () => {
-    startAgent();
+    await startAgent();
     const fw = await subscribe({ name: 'e2e', failoverTimeoutS: 60 });
     const frameworkId = await fw.frameworkId;
     await launch(fw, [sleeper('quick', 0), sleeper('long-a', 60), sleeper('long-b', 60)]);
@@ -141,7 +152,7 @@ describe('master + agent + framework, as separate processes', () => {
     expect(statusOf(done)?.state).toBe(TaskState.TASK_FINISHED);
 
     // The task's output is in its sandbox.
-    const list = galaxy(['tasks', '--master', master.address, '-o', 'json']);
+    const list = galaxy(['tasks', '--master', master.address, '-o', 'json'], { GALAXY_TOKEN: master.adminToken });
     expect(await list.exited).toBe(0);
     const tasks = JSON.parse(list.lines.items.join('\n')) as { taskId: string }[];
     expect(tasks.map((t) => t.taskId).sort()).toEqual(['long-a', 'long-b', 'quick']);
@@ -152,12 +163,12 @@ describe('master + agent + framework, as separate processes', () => {
   });
 
   it('reports LOST when the agent dies, and lists agents through the CLI', async () => {
-    const agent = startAgent();
+    const agent = await startAgent();
     const fw = await subscribe({ name: 'e2e-lost' });
     await launch(fw, [sleeper('victim', 60)]);
     await waitState(fw, 'victim', TaskState.TASK_RUNNING);
 
-    const agents = galaxy(['agents', '--master', master.address, '-o', 'json']);
+    const agents = galaxy(['agents', '--master', master.address, '-o', 'json'], { GALAXY_TOKEN: master.adminToken });
     expect(await agents.exited).toBe(0);
     const listed = JSON.parse(agents.lines.items.join('\n')) as {
       info: { attributes: { key: string; value: string }[] };
@@ -177,7 +188,7 @@ describe('master + agent + framework, as separate processes', () => {
   });
 
   it('writes task output to the sandbox', async () => {
-    startAgent();
+    await startAgent();
     const fw = await subscribe({ name: 'e2e-out' });
     await launch(fw, [sleeper('talker', 0)]);
     await waitState(fw, 'talker', TaskState.TASK_FINISHED);

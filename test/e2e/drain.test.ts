@@ -38,7 +38,12 @@ const healthy = (job: JobStatus) => job.pods.filter((p) => p.phase === 'running'
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-drain-'));
-  master = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', timings: { allocationIntervalMs: 100 } });
+  master = await startMaster({
+    listen: '127.0.0.1:0',
+    insecureNoAuth: true,
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 100 },
+  });
   for (const [i, ports] of ['33000-33499', '33500-33999'].entries()) {
     const agent = await startAgent({
       master: master.address,

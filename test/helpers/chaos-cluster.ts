@@ -22,7 +22,8 @@ import { createPackage, type BuiltPackage } from '../../frameworks/appmaster/app
 import type { JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { Task } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from './async-queue.js';
-import { bootstrapAdminToken } from './identity.js';
+import { bootstrapAdminToken, writeJoinToken } from './identity.js';
+import { agentJoinToken } from '../../cli/local-identity.js';
 import { healthyPods, running, runningTaskIds, zkSessions } from './chaos-probes.js';
 import { galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from './processes.js';
 import { freePort, startZkEnsemble, type ZkEnsemble } from './zk-ensemble.js';
@@ -100,7 +101,7 @@ export class ChaosCluster {
         cluster.packages.set(version, await createPackage(hello, join(dir, `hello-${version}.tar.gz`)));
       for (let i = 0; i < options.masters; i++) await cluster.startMaster();
       const leader = await cluster.leadingMaster(30_000);
-      cluster.startAgent();
+      await cluster.startAgent();
       await eventually(
         async () => (await cluster.withOperator(leader, (op) => op.agents()).catch(() => [])).some((a) => a.active),
         30_000,
@@ -137,24 +138,27 @@ export class ChaosCluster {
     return daemon;
   }
 
-  /** Starts the agent (real containers; it finds the master through ZooKeeper). */
-  startAgent(): GalaxyProcess {
-    this.agent = galaxy(
-      [
-        'agent',
-        '--master',
-        this.url,
-        '--work-dir',
-        this.agentDir,
-        '--resources',
-        `cpus:4;mem:4GiB;ports:[${this.options.ports}]`,
-        '--isolation',
-        'cpu,memory,pids',
-        '--cgroup-root',
-        this.cgroupRoot,
-      ],
-      this.env,
-    );
+  /**
+   * Starts the agent (real containers; it finds the master through ZooKeeper). It joins with a
+   * join token and keeps its own credential: it holds no user's token.
+   */
+  async startAgent(): Promise<GalaxyProcess> {
+    const joinToken = await writeJoinToken(join(this.dir, 'join.token'), await agentJoinToken(this.url));
+    this.agent = galaxy([
+      'agent',
+      '--join-token-file',
+      joinToken,
+      '--master',
+      this.url,
+      '--work-dir',
+      this.agentDir,
+      '--resources',
+      `cpus:4;mem:4GiB;ports:[${this.options.ports}]`,
+      '--isolation',
+      'cpu,memory,pids',
+      '--cgroup-root',
+      this.cgroupRoot,
+    ]);
     return this.agent;
   }
 

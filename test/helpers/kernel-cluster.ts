@@ -50,6 +50,7 @@ export async function startKernelCluster(options: {
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-`));
   const master = await startMaster({
     listen: '127.0.0.1:0',
+    insecureNoAuth: true,
     logLevel: 'silent',
     timings: { allocationIntervalMs: 50 },
   });

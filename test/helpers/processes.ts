@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { MessageLog } from './async-queue.js';
 
 /** Path of the built `galaxy` entry point. */
@@ -67,12 +68,37 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop('SIGKILL')));
 }
 
-/** Starts `galaxy master` on a free loopback port and resolves its address from its log. */
-export async function startMasterProcess(extra: string[] = []): Promise<{ proc: GalaxyProcess; address: string }> {
-  const proc = galaxy(['master', '--listen', '127.0.0.1:0', '--allocation-interval', '0.1', ...extra]);
+/** A `galaxy master` process without `--coordinator`: its state (users, agents) is in `workDir`. */
+export interface MasterProcess {
+  readonly proc: GalaxyProcess;
+  readonly address: string;
+  readonly workDir: string;
+  /** The admin token it wrote to `<workDir>/admin.token`. */
+  readonly adminToken: string;
+  /** Its coordinator, `local:<workDir>/coord` (for join tokens: see `writeJoinToken`). */
+  readonly coordinator: string;
+}
+
+/**
+ * Starts `galaxy master` on a free loopback port with its state in `workDir` (it authenticates:
+ * users and agents in `<workDir>/coord`, the admin token in `<workDir>/admin.token`) and resolves
+ * its address from its log.
+ */
+export async function startMasterProcess(workDir: string, extra: string[] = []): Promise<MasterProcess> {
+  const proc = galaxy([
+    'master',
+    '--listen',
+    '127.0.0.1:0',
+    '--work-dir',
+    workDir,
+    '--allocation-interval',
+    '0.1',
+    ...extra,
+  ]);
   const line = await proc.lines.waitFor((l) => l.includes('"master started"'), 15_000, 'the master to start');
   const address = (JSON.parse(line) as { address: string }).address;
-  return { proc, address };
+  const adminToken = readFileSync(join(workDir, 'admin.token'), 'utf8').trim();
+  return { proc, address, workDir, adminToken, coordinator: `local:${join(workDir, 'coord')}` };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Raw protocol clients for tests that must send what a well-behaved SDK never would.
  */
-import { credentials, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
+import { type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { clientOptions } from '../../core/auth/client.js';
 import { fromGrpcError } from '../../core/grpc-errors.js';
 import type { GalaxyError } from '../../core/errors.js';
@@ -9,13 +9,16 @@ import type { AgentInfo, FrameworkInfo, Task } from '../../proto/gen/galaxy/v1/c
 import { AgentGatewayClient, type AgentMessage, type MasterMessage } from '../../proto/gen/galaxy/v1/agent.js';
 import { SchedulerClient, type Event, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { MessageLog } from './async-queue.js';
+import { channelCredentials } from '../../core/tls.js';
 
 /** A hand-driven agent connection. */
 export interface RawAgent {
   readonly received: MessageLog<MasterMessage>;
   send(message: AgentMessage): void;
-  /** Resolves with the agent id, or rejects with the master's refusal. */
+  /** Resolves with the agent id, or rejects with the master's refusal (an error message, or the stream's error). */
   registered: Promise<string>;
+  /** The credential the master sent with AgentRegistered (a registration with a join token), else ''. */
+  credential: Promise<string>;
   close(): void;
   readonly stream: ClientDuplexStream<AgentMessage, MasterMessage>;
 }
@@ -29,13 +32,18 @@ export function rawAgent(
   /** A bearer token, for an authenticating master. */
   token?: string,
 ): RawAgent {
-  const client = new AgentGatewayClient(master, credentials.createInsecure(), clientOptions(token));
+  const client = new AgentGatewayClient(master, channelCredentials(), clientOptions(token));
   const stream = client.connect();
   const received = new MessageLog<MasterMessage>();
   stream.on('data', (m: MasterMessage) => {
     received.push(m);
   });
-  stream.on('error', () => undefined);
+  const failed = new Promise<never>((_resolve, reject) => {
+    stream.on('error', (error: ServiceError) => {
+      reject(fromGrpcError(error));
+    });
+  });
+  failed.catch(() => undefined);
   const agentInfo: AgentInfo = {
     id: '',
     hostname: 'test-host',
@@ -47,16 +55,25 @@ export function rawAgent(
     ...info,
   };
   stream.write({ message: { $case: 'register', register: { agentInfo, tasks, frameworks, version: 'test' } } });
-  const registered = received
-    .waitFor((m) => m.message?.$case === 'registered' || m.message?.$case === 'error', 10_000, 'registration answer')
-    .then((m) => {
-      if (m.message?.$case === 'registered') return m.message.registered.agentId;
-      throw new Error(m.message?.$case === 'error' ? m.message.error.message : 'unexpected');
-    });
+  const answer = Promise.race([
+    received.waitFor(
+      (m) => m.message?.$case === 'registered' || m.message?.$case === 'error',
+      10_000,
+      'registration answer',
+    ),
+    failed,
+  ]).then((m) => {
+    if (m.message?.$case === 'registered') return m.message.registered;
+    throw new Error(m.message?.$case === 'error' ? m.message.error.message : 'unexpected');
+  });
+  const registered = answer.then((r) => r.agentId);
+  const credential = answer.then((r) => r.credential);
   registered.catch(() => undefined);
+  credential.catch(() => undefined);
   return {
     received,
     registered,
+    credential,
     stream,
     send: (message) => stream.write(message),
     close: () => {
@@ -87,7 +104,7 @@ export function rawFramework(
   /** A bearer token, for an authenticating master. */
   token?: string,
 ): RawFramework {
-  const client = new SchedulerClient(master, credentials.createInsecure(), clientOptions(token));
+  const client = new SchedulerClient(master, channelCredentials(), clientOptions(token));
   const frameworkInfo: FrameworkInfo = {
     id: '',
     name: 'raw',

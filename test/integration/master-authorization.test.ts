@@ -5,7 +5,6 @@
  * tasks in pools where they hold `container:list`. The framework acts as the user whose token
  * subscribed it.
  */
-import { credentials } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clientOptions } from '../../core/auth/client.js';
 import type { Authenticator, Principal } from '../../core/auth/principal.js';
@@ -16,9 +15,10 @@ import { startMaster, type Master } from '../../master/master.js';
 import type { Offer, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { OperatorClient, type ListTasksResponse } from '../../proto/gen/galaxy/v1/operator.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+import { channelCredentials } from '../../core/tls.js';
 
 const principals: Record<string, Principal> = {
-  'tok-agent': { user: 'agent', admin: false, kind: 'agent' },
+  'tok-agent': { user: 'agent', admin: false, kind: 'agent', agentId: 'agent-h1' },
   'tok-erin': { user: 'erin', admin: false, kind: 'user' },
   'tok-ops': { user: 'ops', admin: false, kind: 'user' },
   'tok-root': { user: 'root', admin: true, kind: 'user' },
@@ -56,7 +56,7 @@ function launch(fw: RawFramework, offer: Offer, id: string): Promise<void> {
 }
 
 async function listTasks(token: string): Promise<string[]> {
-  const client = new OperatorClient(master.address, credentials.createInsecure(), clientOptions(token));
+  const client = new OperatorClient(master.address, channelCredentials(), clientOptions(token));
   closers.push(() => {
     client.close();
   });

@@ -4,7 +4,6 @@
  * when the leader goes its standby takes over: agents re-register with their tasks, frameworks
  * re-subscribe, role weights come back from the registry, and no task is lost.
  */
-import { credentials } from '@grpc/grpc-js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -18,6 +17,7 @@ import { OperatorClient, type GetWeightsResponse } from '../../proto/gen/galaxy/
 import { eventually } from '../helpers/async-queue.js';
 import { killWithEnv } from '../helpers/processes.js';
 import { useZkEnsemble } from '../helpers/zk-fixture.js';
+import { channelCredentials } from '../../core/tls.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -28,7 +28,7 @@ afterEach(async () => {
 
 /** One operator call against `address`. */
 async function weights(address: string): Promise<GetWeightsResponse> {
-  const client = new OperatorClient(address, credentials.createInsecure());
+  const client = new OperatorClient(address, channelCredentials());
   try {
     return await callUnary<GetWeightsResponse>(address, (cb) => client.getWeights({}, cb));
   } finally {
@@ -50,10 +50,22 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const coordinator = coordinatorIn(dir);
     const timings = { allocationIntervalMs: 50, agentReregisterTimeoutMs: 20_000 };
-    const first = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    const first = await MasterCandidate.start({
+      listen: '127.0.0.1:0',
+      coordinator,
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings,
+    });
     cleanups.push(() => first.stop());
     const leader = await first.leading;
-    const second = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    const second = await MasterCandidate.start({
+      listen: '127.0.0.1:0',
+      coordinator,
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings,
+    });
     cleanups.push(() => second.stop());
 
     // The standby refuses, naming the leader.
@@ -118,7 +130,7 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     expect(leader.view.tasks(frameworkId).map((t) => t.taskId)).toEqual(['long-1']);
 
     // Weights set on the leader are in the registry.
-    const client = new OperatorClient(first.address, credentials.createInsecure());
+    const client = new OperatorClient(first.address, channelCredentials());
     await callUnary(first.address, (cb) => client.setWeights({ weights: [{ role: 'eng', weight: 3 }] }, cb));
     client.close();
 
@@ -145,10 +157,22 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const coordinator = coordinatorIn(dir);
     const timings = { allocationIntervalMs: 50, agentReregisterTimeoutMs: 1500 };
-    const first = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    const first = await MasterCandidate.start({
+      listen: '127.0.0.1:0',
+      coordinator,
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings,
+    });
     cleanups.push(() => first.stop());
     await first.leading;
-    const second = await MasterCandidate.start({ listen: '127.0.0.1:0', coordinator, logLevel: 'silent', timings });
+    const second = await MasterCandidate.start({
+      listen: '127.0.0.1:0',
+      coordinator,
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings,
+    });
     cleanups.push(() => second.stop());
     const workDir = join(dir, 'agent');
     const agent = await startAgent({

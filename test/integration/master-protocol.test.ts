@@ -56,6 +56,7 @@ const isUpdate = (taskId: string, state: TaskState) => (e: Event) =>
 beforeEach(async () => {
   master = await startMaster({
     listen: '127.0.0.1:0',
+    insecureNoAuth: true,
     logLevel: 'silent',
     timings: { allocationIntervalMs: 100, agentReregisterTimeoutMs: 600, statusRetryMs: 200, offerTimeoutMs: 0 },
   });
@@ -71,6 +72,7 @@ describe('master timers', () => {
     await master.stop();
     master = await startMaster({
       listen: '127.0.0.1:0',
+      insecureNoAuth: true,
       logLevel: 'silent',
       timings: { allocationIntervalMs: 100, offerTimeoutMs: 300 },
     });
@@ -92,6 +94,7 @@ describe('master timers', () => {
     await master.stop();
     master = await startMaster({
       listen: '127.0.0.1:0',
+      insecureNoAuth: true,
       logLevel: 'silent',
       timings: { agentPingIntervalMs: 100, agentMaxMissedPings: 3, agentReregisterTimeoutMs: 60_000 },
     });

@@ -30,6 +30,7 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-recovery-'));
   master = await startMaster({
     listen: '127.0.0.1:0',
+    insecureNoAuth: true,
     logLevel: 'silent',
     timings: { allocationIntervalMs: 50, agentReregisterTimeoutMs: 60_000 },
   });

@@ -4,7 +4,7 @@
  * the order is NONE and no exec waits, a pull is held up to its `waitMs`. Exec requests are
  * repeated until a report carries their result.
  */
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { Server, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { createServer, type AddressInfo } from 'node:net';
 import {
   AppWorkerPullService,
@@ -15,6 +15,7 @@ import {
   type PullRequest,
   type WorkerReport,
 } from '../../../proto/gen/galaxy/v1/appmaster.js';
+import { serverCredentials, type ServerTls } from '../../../core/tls.js';
 
 /** The order part of a response. */
 export type FakeOrder = Partial<Omit<PullResponse, 'execs' | 'pullIntervalMs'>>;
@@ -37,8 +38,8 @@ export class FakeAppMaster {
     readonly address: string,
   ) {}
 
-  /** Starts a fake on a free loopback port. */
-  static async start(): Promise<FakeAppMaster> {
+  /** Starts a fake on a free loopback port (serving TLS with `tls`, as a TLS AppMaster does). */
+  static async start(tls?: ServerTls): Promise<FakeAppMaster> {
     const server = new Server();
     const created: { fake?: FakeAppMaster } = {};
     server.addService(AppWorkerPullService, {
@@ -47,7 +48,7 @@ export class FakeAppMaster {
       },
     });
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => {
+      server.bindAsync('127.0.0.1:0', serverCredentials(tls), (error, bound) => {
         if (error) reject(error);
         else resolve(bound);
       });

@@ -32,6 +32,7 @@ export async function runAppWorkerFromEnv(env: NodeJS.ProcessEnv = process.env):
     env: serviceEnv,
     logger: log,
     ...(token ? { token } : {}),
+    ...(env.GALAXY_APPMASTER_CA ? { ca: env.GALAXY_APPMASTER_CA } : {}),
   });
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info({ signal }, 'stopping the service');

@@ -7,7 +7,8 @@
  * with what should happen next. A repeated order that is already done is ignored.
  */
 import { clientOptions } from '../../../core/auth/client.js';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+import { channelCredentialsFromCa } from '../../../core/tls.js';
 import { Backoff } from '../../../core/backoff.js';
 import { fromGrpcError } from '../../../core/grpc-errors.js';
 import { APPMASTER_GROUP, LeaderLocator } from '../../../core/leader-locator.js';
@@ -49,6 +50,8 @@ export interface AppWorkerOptions {
   logger?: Logger;
   /** This pod's pull token (`GALAXY_POD_TOKEN`); none for an open AppMaster. */
   token?: string;
+  /** PEM of the CA that signed a TLS AppMaster's certificate (`GALAXY_APPMASTER_CA`); none: plaintext. */
+  ca?: string;
 }
 
 /** Worker-level phases; the others come from the supervisor and health. */
@@ -101,7 +104,7 @@ export class AppWorker {
     this.address = options.appmaster;
     this.client = new AppWorkerPullClient(
       options.appmaster,
-      credentials.createInsecure(),
+      channelCredentialsFromCa(options.ca),
       clientOptions(options.token),
     );
     this.locator = options.coordinator ? new LeaderLocator(options.coordinator, APPMASTER_GROUP) : undefined;
@@ -195,7 +198,11 @@ export class AppWorker {
     this.log.info({ from: this.address, to: address }, 'the AppMaster moved; pulling from the new leader');
     this.client.close();
     this.address = address;
-    this.client = new AppWorkerPullClient(address, credentials.createInsecure(), clientOptions(this.options.token));
+    this.client = new AppWorkerPullClient(
+      address,
+      channelCredentialsFromCa(this.options.ca),
+      clientOptions(this.options.token),
+    );
   }
 
   /** One pull; `cancelled` when a change of state interrupted it. */

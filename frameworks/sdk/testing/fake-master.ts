@@ -3,7 +3,7 @@
  * for testing the driver and frameworks without a cluster: it records every subscription and
  * call, answers calls as the test says, and sends whatever events the test pushes.
  */
-import { Server, ServerCredentials, type ServerWritableStream } from '@grpc/grpc-js';
+import { Server, type ServerWritableStream } from '@grpc/grpc-js';
 import { toGrpcStatus, unaryHandler } from '../../../core/grpc-errors.js';
 import type { FrameworkInfo } from '../../../proto/gen/galaxy/v1/common.js';
 import {
@@ -14,6 +14,7 @@ import {
   type SubscribeCall,
 } from '../../../proto/gen/galaxy/v1/scheduler.js';
 import { MessageLog } from '../../../test/helpers/async-queue.js';
+import { serverCredentials } from '../../../core/tls.js';
 
 /** How the fake master behaves. */
 export interface FakeMasterOptions {
@@ -102,7 +103,7 @@ export async function startFakeMaster(options: FakeMasterOptions = {}): Promise<
     }),
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) => {
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, serverCredentials(), (error, bound) => {
       if (error) reject(error);
       else resolve(bound);
     });
