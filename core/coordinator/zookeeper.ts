@@ -33,6 +33,7 @@ import { checkKey, checkPrefix, joinKey, ROOT } from './keys.js';
 import { checkExpected, nextVersion, ownedError } from './versions.js';
 import { ZkTreeWatch, type ZkLayout } from './zookeeper-watch.js';
 import { checkConnectString, isZk, ZK, ZkSession, type ZkSessionOptions, type ZkStat } from './zookeeper-session.js';
+import { checkChroot, secureZnode } from './zookeeper-acl.js';
 import type { ZkSecret } from './zookeeper-secret.js';
 
 /** Options of {@link ZooKeeperCoordinator.open}. */
@@ -124,37 +125,12 @@ export class ZooKeeperCoordinator implements Coordinator {
     const coordinator = new ZooKeeperCoordinator(description, zk, chroot, secret);
     try {
       await coordinator.create(chroot, EMPTY, ZK.PERSISTENT, true);
-      await coordinator.checkChroot();
+      await checkChroot(zk, chroot, secret, description);
     } catch (error) {
       zk.close();
       throw error;
     }
     return coordinator;
-  }
-
-  /**
-   * Refuses a chroot this session may not use as it is: with a secret, one that never had its ACL
-   * set (made without the secret) or that it may not read (another secret); without, one a secret
-   * protects. (The npm client's `get_acl` kills the process when ZooKeeper refuses it, so the
-   * checks go by reading and by the ACL's version instead.)
-   */
-  private async checkChroot(): Promise<void> {
-    const path = this.chroot;
-    const denied = (why: string): GalaxyError => new GalaxyError('GALAXY_E_COORD_DENIED', `${this.description} ${why}`);
-    const [stat] = await this.zk
-      .call(`get ${path}`, (c) => c.get(path, false))
-      .catch((error: unknown) => {
-        if (!isZk(error, ZK.NOAUTH)) throw error;
-        throw denied(
-          this.secret
-            ? 'is protected by another secret: give the cluster secret'
-            : 'is protected by a cluster secret: add ?secret=<file> with the cluster secret to the URL',
-        );
-      });
-    if (this.secret && stat.aversion === 0)
-      throw denied(
-        'was made without the cluster secret (anyone may read and write it): use a fresh chroot with the secret, e.g. zk://…/galaxy2?secret=<file>',
-      );
   }
 
   /** Aborts when the session is over (its `reason` says why); see the module comment. */
@@ -363,30 +339,9 @@ export class ZooKeeperCoordinator implements Coordinator {
     );
   }
 
-  /**
-   * Gives the znode `path` Galaxy's ACL. If its ACL changed since it was created (another Galaxy
-   * session secured it, or someone got in while it was world-open) it is set again whatever it
-   * is; a znode Galaxy may not even re-ACL, or a `fresh` one with znodes under it, was tampered
-   * with: it is deleted (its parent is Galaxy's) and the write starts over. Values written by
-   * anyone else meanwhile are not sealed, so they read as none.
-   */
+  /** Gives the znode `path` Galaxy's ACL (`secureZnode`), deleting it if it was tampered with. */
   private async secure(path: string, fresh = false): Promise<void> {
-    const secret = this.secret;
-    if (secret === undefined) return;
-    const setAcl = (version: number) => this.zk.call(`secure ${path}`, (c) => c.set_acl(path, version, secret.acl));
-    try {
-      await setAcl(0).catch((error: unknown) => {
-        if (!isZk(error, ZK.BADVERSION)) throw error;
-        return setAcl(-1);
-      });
-    } catch (error) {
-      if (!isZk(error, ZK.NOAUTH)) throw error;
-      await this.discard(path);
-    }
-    if (fresh) {
-      const stat = await this.zk.call(`stat ${path}`, (c) => c.exists(path, false));
-      if (stat.numChildren > 0) await this.discard(path);
-    }
+    if (this.secret && (await secureZnode(this.zk, this.secret, path, fresh)) === 'tampered') await this.discard(path);
   }
 
   /** Deletes a znode someone tampered with while it was world-open, and starts the write over. */
