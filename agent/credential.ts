@@ -40,5 +40,5 @@ export async function readCredential(workDir: string): Promise<string | undefine
 /** Keeps `credential` in `<work-dir>/meta/credential` (0600, directory 0700), atomically. */
 export async function saveCredential(workDir: string, credential: string): Promise<void> {
   await secureMeta(workDir);
-  await writeAtomic(join(workDir, CREDENTIAL_FILE), `${credential}\n`, { mode: 0o600 });
+  await writeAtomic(join(workDir, CREDENTIAL_FILE), `${credential}\n`, { ownerOnly: true });
 }

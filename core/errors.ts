@@ -35,6 +35,8 @@ export const ErrorCodes = {
   GALAXY_E_COORD_NO_NODE: 'the coordinator has no such key',
   GALAXY_E_COORD_EXISTS: 'the coordinator key already exists',
   GALAXY_E_COORD_UNAVAILABLE: 'the coordinator backend cannot be reached or is closed',
+  GALAXY_E_COORD_DENIED:
+    "the coordinator refused access: Galaxy's ZooKeeper znodes are readable by holders of the cluster secret only; give every daemon the same secret file (zk://…?secret=/path/to/file)",
   GALAXY_E_NOT_LEADER: 'this process is a standby; the message names the leader to call instead',
   GALAXY_E_INTERNAL: 'an unexpected internal error',
   GALAXY_E_UNAUTHENTICATED:

@@ -6,11 +6,13 @@
  * the master, and rebuilds tasks from the agents that re-register. When it loses leadership (its
  * coordinator session ended) it stops serving at once: two masters never act together.
  */
-import { Server, status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadAllocator } from '../allocators/index.js';
 import type { Coordinator, Leadership } from '../core/coordinator/coordinator.js';
 import { openCoordinator } from '../core/coordinator/index.js';
+import { toGrpcStatus } from '../core/grpc-errors.js';
 import { serveGrpc, type ServingApi } from '../core/grpc-server.js';
+import { notLeader } from '../core/not-leader.js';
 import { MASTER_GROUP } from '../core/leader-locator.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { AgentGatewayService } from '../proto/gen/galaxy/v1/agent.js';
@@ -208,10 +210,7 @@ export class MasterCandidate {
 
 /** Adds the master's services to `server`, each call answered with GALAXY_E_NOT_LEADER. */
 function refuseAll(server: Server, leader: () => string): void {
-  const refusal = () => ({
-    code: status.UNAVAILABLE,
-    details: `GALAXY_E_NOT_LEADER: this master is a standby; the leader is ${leader() || 'not elected yet'}`,
-  });
+  const refusal = () => toGrpcStatus(notLeader('master', leader()));
   const refuse = (definition: ServiceDefinition): UntypedServiceImplementation =>
     Object.fromEntries(
       Object.entries(definition).map(([name, method]) => [

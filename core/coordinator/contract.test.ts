@@ -1,8 +1,10 @@
 /**
  * The Coordinator contract, run against every backend: what the AppMaster and the masters may
  * rely on whichever backend they are given. Several sessions on one store (memory) or one
- * directory (local) stand for several processes.
+ * directory (local) stand for several processes. ZooKeeper runs it twice: open, and with a
+ * cluster secret (ACLs on every znode, sealed values).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import type { Coordinator, KeyChange } from './coordinator.js';
 import { LocalCoordinator } from './local.js';
 import { MemoryCoordinator, MemoryStore } from './memory.js';
 import { ZooKeeperCoordinator } from './zookeeper.js';
+import { ZkSecret } from './zookeeper-secret.js';
 
 /** One ZooKeeper ensemble for the whole file; each test gets a fresh chroot on it. */
 let ensemble: ZkEnsemble | undefined;
@@ -59,6 +62,20 @@ const backends: Backend[] = [
       const chroot = `/contract-${++chroots}`;
       return Promise.resolve({
         session: () => ZooKeeperCoordinator.open(zk.connectString, { chroot }),
+        teardown: () => Promise.resolve(),
+      });
+    },
+  },
+  {
+    // Every znode under Galaxy's ACL, every value sealed (zookeeper-secret.ts): the same contract.
+    name: 'zookeeper with a cluster secret',
+    setup: () => {
+      const zk = ensemble;
+      if (zk === undefined) throw new Error('the ZooKeeper ensemble did not start');
+      const chroot = `/contract-${++chroots}`;
+      const secret = new ZkSecret(randomBytes(32));
+      return Promise.resolve({
+        session: () => ZooKeeperCoordinator.open(zk.connectString, { chroot, secret }),
         teardown: () => Promise.resolve(),
       });
     },

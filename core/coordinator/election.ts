@@ -107,12 +107,18 @@ function leadership(
   };
 }
 
-/** The candidate name of the current leader of `group`, if any. */
-export async function leaderOf(store: ElectionStore, group: string): Promise<string | undefined> {
+/** Every live candidate's name in `group`, in line: the leader first. */
+export async function membersOf(store: ElectionStore, group: string): Promise<string[]> {
   checkKey(group);
+  const names: string[] = [];
   for (const name of await candidates(store, group)) {
     const entry = await store.get(joinKey(group, name));
-    if (entry !== undefined) return entry.value;
+    if (entry !== undefined) names.push(entry.value);
   }
-  return undefined;
+  return names;
+}
+
+/** The candidate name of the current leader of `group`, if any. */
+export async function leaderOf(store: ElectionStore, group: string): Promise<string | undefined> {
+  return (await membersOf(store, group))[0];
 }

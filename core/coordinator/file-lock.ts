@@ -35,7 +35,7 @@ export async function withFileLock<T>(path: string, owner: Owner, fn: () => Prom
 async function acquire(path: string, owner: Owner): Promise<string> {
   const token = JSON.stringify({ ...owner, nonce: randomUUID() });
   const draft = `${path}.${randomUUID()}`;
-  await writeFile(draft, token);
+  await writeFile(draft, token, { mode: 0o600 });
   try {
     const deadline = Date.now() + GIVE_UP_MS;
     for (let attempt = 0; ; attempt += 1) {

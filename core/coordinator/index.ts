@@ -1,7 +1,8 @@
 /**
  * Opens a {@link Coordinator} from its URL: `memory:` (a fresh in-process store), `local:/abs/dir`
  * (files in a directory, the default) or `zk://host:port[,host:port]/chroot` (ZooKeeper; the chroot
- * is optional and defaults to `/galaxy`).
+ * is optional and defaults to `/galaxy`; `?secret=/path/to/file` protects it with the cluster
+ * secret, see `zookeeper-secret.ts`).
  */
 import { isAbsolute } from 'node:path';
 import { GalaxyError } from '../errors.js';
@@ -9,19 +10,22 @@ import type { Coordinator } from './coordinator.js';
 import { LocalCoordinator } from './local.js';
 import { MemoryCoordinator } from './memory.js';
 import { ZK_DEFAULT_CHROOT, ZooKeeperCoordinator } from './zookeeper.js';
+import { ZkSecret } from './zookeeper-secret.js';
 
 export type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
 export { checkKey, checkPrefix } from './keys.js';
 export { LocalCoordinator } from './local.js';
 export { MemoryCoordinator, MemoryStore } from './memory.js';
 export { ZooKeeperCoordinator, type ZooKeeperOptions } from './zookeeper.js';
+export { ZkSecret } from './zookeeper-secret.js';
 
 /** The coordinator used when none is given. */
 export const DEFAULT_COORDINATOR = 'local:/var/lib/galaxy/coord';
 
 /**
  * Opens the coordinator `url` names: `memory:`, `local:/abs/dir`, or
- * `zk://host:port[,host:port…][/chroot][?session=<n>ms]`.
+ * `zk://host:port[,host:port…][/chroot][?session=<n>ms][&secret=/path/to/secret-file]`. The secret
+ * is given as a file so that the URL, which is logged and passed on command lines, holds none.
  */
 export async function openCoordinator(url: string): Promise<Coordinator> {
   if (url === 'memory:') return new MemoryCoordinator();
@@ -35,17 +39,25 @@ export async function openCoordinator(url: string): Promise<Coordinator> {
     }
     return LocalCoordinator.open(dir);
   }
-  const zk = /^zk:\/\/([^/?]+)(\/[^?]*)?(?:\?session=(\d+)ms)?$/.exec(url);
+  const zk =
+    /^zk:\/\/([^/?]+)(\/[^?]*)?(?:\?(session=\d+ms|secret=\/[^&]+)(?:&(session=\d+ms|secret=\/[^&]+))?)?$/.exec(url);
   if (zk?.[1] !== undefined) {
-    // `?session=<n>ms` sets the session timeout: how long a crashed leader holds its place.
-    const sessionTimeoutMs = zk[3] === undefined ? undefined : Number(zk[3]);
+    const params = new Map(
+      [zk[3], zk[4]]
+        .filter((p) => p !== undefined)
+        .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
+    );
+    // `session=<n>ms` sets the session timeout: how long a crashed leader holds its place.
+    const session = params.get('session');
+    const secretFile = params.get('secret');
     return ZooKeeperCoordinator.open(zk[1], {
       chroot: zk[2] ?? ZK_DEFAULT_CHROOT,
-      ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+      ...(session === undefined ? {} : { sessionTimeoutMs: Number(session.slice(0, -2)) }),
+      ...(secretFile === undefined ? {} : { secret: await ZkSecret.load(decodeURIComponent(secretFile)) }),
     });
   }
   throw new GalaxyError(
     'GALAXY_E_INVALID_ARGUMENT',
-    `coordinator "${url.slice(0, 100)}" is not one of memory:, local:/abs/dir or zk://host:port[,host:port]/chroot`,
+    `coordinator "${url.slice(0, 100)}" is not one of memory:, local:/abs/dir or zk://host:port[,host:port]/chroot[?session=<n>ms][&secret=/abs/file]`,
   );
 }

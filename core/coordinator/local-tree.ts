@@ -4,8 +4,11 @@
  * a key segment). Every file is replaced atomically. `<dir>/stamp` counts modifications, like
  * ZooKeeper's zxid: each record carries the stamp of its last write, which lets watchers tell old
  * news from new.
+ *
+ * The directory is Galaxy's daemons' alone: it is kept 0700 (made so, or narrowed at open), and
+ * every file in it is written 0600, every directory made 0700.
  */
-import { mkdir, readdir, readFile, rm, rmdir, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../files.js';
 import type { Versioned } from './coordinator.js';
@@ -40,9 +43,10 @@ export class FileTree {
     this.lockFile = join(dir, 'lock');
   }
 
-  /** Creates the directory layout. */
+  /** Creates the directory layout, readable by its owner only. */
   async init(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    for (const dir of [this.dir, this.root]) if (((await stat(dir)).mode & 0o077) !== 0) await chmod(dir, 0o700);
   }
 
   private pathOf(key: string): string {
@@ -64,7 +68,7 @@ export class FileTree {
 
   /** Writes the record at `key`. */
   async write(key: string, record: StoredRecord): Promise<void> {
-    await writeAtomic(join(this.pathOf(key), VALUE), JSON.stringify(record));
+    await writeAtomic(join(this.pathOf(key), VALUE), JSON.stringify(record), { ownerOnly: true });
   }
 
   /** Removes the value of `key` and the directories left empty above it. */
@@ -76,7 +80,7 @@ export class FileTree {
   /** Removes `key` and everything under it. */
   async removeTree(key: string): Promise<void> {
     await rm(this.pathOf(key), { recursive: true, force: true });
-    await mkdir(this.root, { recursive: true });
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
     await this.prune(key);
   }
 
@@ -126,7 +130,7 @@ export class FileTree {
   /** Advances the modification stamp (the lock must be held) and returns the new one. */
   async nextStamp(): Promise<number> {
     const next = (await this.stamp()) + 1;
-    await writeAtomic(this.stampFile, String(next));
+    await writeAtomic(this.stampFile, String(next), { ownerOnly: true });
     return next;
   }
 }

@@ -16,6 +16,7 @@
  * keys (and election candidacies) stay until the ensemble expires it, one timeout later. */
 import ZooKeeper from 'zookeeper';
 import { GalaxyError, type ErrorCode } from '../errors.js';
+import type { ZkAcl } from './zookeeper-secret.js';
 
 /** How long a call waits before trying again after a connection loss. */
 const RECONNECT_POLL_MS = 50;
@@ -28,6 +29,8 @@ export interface ZkStat {
   readonly dataLength: number;
   /** The owning session's id (hex) for an ephemeral znode, else `0`. */
   readonly ephemeralOwner: string;
+  /** How many times the znode's ACL was set (0: as created). */
+  readonly aversion: number;
 }
 
 /** A one-shot ZooKeeper watcher: event type, session state, path. */
@@ -44,6 +47,8 @@ export interface ZkClient {
   w_get_children(path: string, watcher: ZkWatcher): Promise<string[]>;
   set(path: string, data: Buffer, version: number): Promise<ZkStat>;
   delete_(path: string, version: number): Promise<void>;
+  /** Sets the ACL if it is at `version` (`-1`: whatever it is). */
+  set_acl(path: string, version: number, acl: readonly ZkAcl[]): Promise<unknown>;
 }
 
 interface NativeClient extends ZkClient {
@@ -51,6 +56,7 @@ interface NativeClient extends ZkClient {
   readonly timeout: number;
   init(config: object): void;
   close(): void;
+  add_auth(scheme: string, auth: string, callback: (rc: number, error: string) => void): void;
   on(event: 'connect' | 'connecting' | 'close', listener: () => void): void;
 }
 
@@ -58,6 +64,7 @@ interface NativeClient extends ZkClient {
 export const ZK = {
   CONNECTIONLOSS: -4,
   NONODE: -101,
+  NOAUTH: -102,
   BADVERSION: -103,
   NOCHILDRENFOREPHEMERALS: -108,
   NODEEXISTS: -110,
@@ -84,6 +91,7 @@ export function isZk(error: unknown, rc: number): boolean {
 
 const CODES = new Map<number, ErrorCode>([
   [ZK.NONODE, 'GALAXY_E_COORD_NO_NODE'],
+  [ZK.NOAUTH, 'GALAXY_E_COORD_DENIED'],
   [ZK.BADVERSION, 'GALAXY_E_COORD_CONFLICT'],
   [ZK.NOTEMPTY, 'GALAXY_E_COORD_CONFLICT'],
   [ZK.NODEEXISTS, 'GALAXY_E_COORD_EXISTS'],
@@ -119,6 +127,11 @@ export interface ZkSessionOptions {
   readonly sessionTimeoutMs?: number;
   /** How long a call may take before it fails with `GALAXY_E_COORD_UNAVAILABLE`. Default: the session timeout. */
   readonly callTimeoutMs?: number;
+  /**
+   * A `digest` credential (`user:password`) the session adds before its first call; the client
+   * adds it again by itself after every reconnection.
+   */
+  readonly credential?: string;
 }
 
 /** One session; see the module comment for when it ends. */
@@ -193,6 +206,7 @@ export class ZkSession {
     try {
       client.init({});
       await connected;
+      if (options.credential !== undefined) await addAuth(client, options.credential, description);
     } catch (error) {
       session.close();
       if (error instanceof GalaxyError) throw error;
@@ -336,4 +350,15 @@ export class ZkSession {
     this.handleClosed = true;
     this.client.close();
   }
+}
+
+/** Adds the digest `credential` to the session; rejects when ZooKeeper refuses it. */
+function addAuth(client: NativeClient, credential: string, description: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.add_auth('digest', credential, (rc, error) => {
+      if (rc === 0) resolve();
+      else
+        reject(new GalaxyError('GALAXY_E_COORD_DENIED', `${description}: ZooKeeper refused the credential: ${error}`));
+    });
+  });
 }

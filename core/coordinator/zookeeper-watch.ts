@@ -20,7 +20,7 @@ export interface ZkLayout {
   toPath(key: string): string;
   toKey(path: string): string;
   /** The key's value in a znode's data, or `undefined` for a znode that only holds keys under it. */
-  decode(data: Buffer | null): string | undefined;
+  decode(key: string, data: Buffer | null): string | undefined;
 }
 
 const RETRY_MS = 200;
@@ -106,7 +106,7 @@ export class ZkTreeWatch {
       return;
     }
     this.tracked.add(key);
-    this.report(key, this.layout.decode(node.data), node.stat.mzxid, baseline);
+    this.report(key, this.layout.decode(key, node.data), node.stat.mzxid, baseline);
     const path = this.layout.toPath(key);
     let children: string[];
     try {

@@ -19,6 +19,12 @@
  *
  * Limits of the mapping: ZooKeeper ephemerals cannot have keys under them (such writes fail with
  * `GALAXY_E_INVALID_ARGUMENT`), nor can a key with keys under it become ephemeral.
+ *
+ * **With a cluster secret** ({@link ZkSecret}) the session authenticates with it, every znode from
+ * the chroot down carries Galaxy's ACL only, and every value is sealed: a znode is created empty,
+ * given the ACL, checked to be untouched, and only then written; a value that does not verify is
+ * read as no value. A chroot made without the secret (or with another) is refused, as is a chroot
+ * protected by a secret to a session without it (`GALAXY_E_COORD_DENIED`).
  */
 import { GalaxyError } from '../errors.js';
 import type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
@@ -27,11 +33,15 @@ import { checkKey, checkPrefix, joinKey, ROOT } from './keys.js';
 import { checkExpected, nextVersion, ownedError } from './versions.js';
 import { ZkTreeWatch, type ZkLayout } from './zookeeper-watch.js';
 import { checkConnectString, isZk, ZK, ZkSession, type ZkSessionOptions, type ZkStat } from './zookeeper-session.js';
+import { checkChroot, secureZnode } from './zookeeper-acl.js';
+import type { ZkSecret } from './zookeeper-secret.js';
 
 /** Options of {@link ZooKeeperCoordinator.open}. */
-export interface ZooKeeperOptions extends ZkSessionOptions {
+export interface ZooKeeperOptions extends Omit<ZkSessionOptions, 'credential'> {
   /** The znode under which every key lives; created if missing. Default `/galaxy`. */
   readonly chroot?: string;
+  /** The cluster secret: ACLs on every znode and sealed values (see the module comment). */
+  readonly secret?: ZkSecret;
 }
 
 /** The default chroot. */
@@ -50,14 +60,14 @@ interface Node {
 /** Thrown inside an attempt to start it over. */
 class Race extends Error {}
 
-/** The znode data of a key at `version` holding `value`. */
+/** The znode payload of a key at `version` holding `value` (sealed on top with a secret). */
 function encode(version: number, value: string): Buffer {
   return Buffer.from(`${version}\n${value}`, 'utf8');
 }
 
-/** The key a znode's data holds, or `undefined` for a znode that only holds keys under it. */
-function decodeEntry(data: Buffer | null): Versioned | undefined {
-  if (data === null || data.length === 0) return undefined;
+/** The key a payload holds, or `undefined` for a znode that only holds keys under it. */
+function decodeEntry(data: Buffer | null | undefined): Versioned | undefined {
+  if (data === null || data === undefined || data.length === 0) return undefined;
   const text = data.toString('utf8');
   const newline = text.indexOf('\n');
   const version = Number(text.slice(0, newline));
@@ -82,11 +92,12 @@ export class ZooKeeperCoordinator implements Coordinator {
     readonly description: string,
     private readonly zk: ZkSession,
     private readonly chroot: string,
+    private readonly secret: ZkSecret | undefined,
   ) {
     this.layout = {
       toPath: (key) => this.path(key),
       toKey: (path) => path.slice(chroot.length) || ROOT,
-      decode: (data) => decodeEntry(data)?.value,
+      decode: (key, data) => this.decode(key, data)?.value,
     };
   }
 
@@ -106,10 +117,15 @@ export class ZooKeeperCoordinator implements Coordinator {
       );
     }
     const description = `zk://${connectString}${chroot}`;
-    const zk = await ZkSession.connect(connectString, description, options);
-    const coordinator = new ZooKeeperCoordinator(description, zk, chroot);
+    const { secret } = options;
+    const zk = await ZkSession.connect(connectString, description, {
+      ...options,
+      ...(secret ? { credential: secret.credential } : {}),
+    });
+    const coordinator = new ZooKeeperCoordinator(description, zk, chroot, secret);
     try {
       await coordinator.create(chroot, EMPTY, ZK.PERSISTENT, true);
+      await checkChroot(zk, chroot, secret, description);
     } catch (error) {
       zk.close();
       throw error;
@@ -260,7 +276,7 @@ export class ZooKeeperCoordinator implements Coordinator {
   private async read(key: string): Promise<Node | undefined> {
     try {
       const [stat, data] = await this.zk.call(`get ${key}`, (c) => c.get(this.path(key), false));
-      return { stat, entry: decodeEntry(data) };
+      return { stat, entry: this.decode(key, data) };
     } catch (error) {
       if (isZk(error, ZK.NONODE)) return undefined;
       throw error;
@@ -276,25 +292,62 @@ export class ZooKeeperCoordinator implements Coordinator {
     }
   }
 
-  /** Writes `data` over `node` as read (conditionally on its version), or creates the znode. */
-  private async write(key: string, node: Node | undefined, data: Buffer, flags: number): Promise<void> {
-    if (node === undefined) await this.create(this.path(key), data, flags);
-    else await this.zk.call(`put ${key}`, (c) => c.set(this.path(key), data, node.stat.version));
+  /** The value `data` holds at `key` (unsealed with a secret: a value that does not verify is none). */
+  private decode(key: string, data: Buffer | null): Versioned | undefined {
+    if (this.secret === undefined || data === null) return decodeEntry(data);
+    return decodeEntry(this.secret.unseal(key, data));
   }
 
-  /** Creates the znode `path`, and the znodes above it as needed; with `exists`, an existing one is fine. */
+  /** Writes `payload` over `node` as read (conditionally on its version), or creates the znode. */
+  private async write(key: string, node: Node | undefined, payload: Buffer, flags: number): Promise<void> {
+    const path = this.path(key);
+    const data = this.secret ? this.secret.seal(key, payload) : payload;
+    if (node === undefined) {
+      await this.create(path, data, flags);
+      return;
+    }
+    // A znode left without its ACL (its maker stopped between creating and securing it) gets it now.
+    if (this.secret && node.stat.aversion === 0) await this.secure(path);
+    await this.zk.call(`put ${key}`, (c) => c.set(path, data, node.stat.version));
+  }
+
+  /**
+   * Creates the znode `path`, and the znodes above it as needed; with `exists`, an existing one is
+   * fine. With a secret it is created empty and secured before `data` is written (at version 0, so
+   * a write by anyone in between makes it fail as a race).
+   */
   private async create(path: string, data: Buffer, flags: number, exists = false): Promise<void> {
+    // Galaxy's znodes are the chroot and those under it; the znodes above it are nobody's.
+    const secured = this.secret !== undefined && (path === this.chroot || path.startsWith(`${this.chroot}/`));
     for (let i = 0; i < ATTEMPTS; i++) {
       try {
-        await this.zk.call(`create ${path}`, (c) => c.create(path, data, flags));
+        await this.zk.call(`create ${path}`, (c) => c.create(path, secured ? EMPTY : data, flags));
+        if (!secured) return;
+        await this.secure(path, true);
+        if (data.length > 0) await this.zk.call(`put ${path}`, (c) => c.set(path, data, 0));
         return;
       } catch (error) {
+        if (error instanceof Race) continue; // tampered with while world-open, and deleted: again
         if (exists && isZk(error, ZK.NODEEXISTS)) return;
         if (!isZk(error, ZK.NONODE)) throw error;
         await this.create(path.slice(0, path.lastIndexOf('/')), EMPTY, ZK.PERSISTENT, true);
       }
     }
-    throw new GalaxyError('GALAXY_E_COORD_CONFLICT', `${path}: the znodes above it kept vanishing: retry later`);
+    throw new GalaxyError(
+      'GALAXY_E_COORD_CONFLICT',
+      `${path}: the znodes above it kept vanishing, or it kept being tampered with: retry later`,
+    );
+  }
+
+  /** Gives the znode `path` Galaxy's ACL (`secureZnode`), deleting it if it was tampered with. */
+  private async secure(path: string, fresh = false): Promise<void> {
+    if (this.secret && (await secureZnode(this.zk, this.secret, path, fresh)) === 'tampered') await this.discard(path);
+  }
+
+  /** Deletes a znode someone tampered with while it was world-open, and starts the write over. */
+  private async discard(path: string): Promise<never> {
+    await this.removeTree(path, true);
+    throw new Race();
   }
 
   /** Deletes the znode `path` and everything under it (`self`: the znode itself too). */

@@ -5,10 +5,12 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { callerOf } from '../../core/auth/caller.js';
 import type { Authenticator, Principal } from '../../core/auth/principal.js';
+import { defaultAccess, type ServerAuth } from '../../core/auth/server.js';
 import { GalaxyError } from '../../core/errors.js';
 import { unaryHandler as grpcUnaryHandler } from '../../core/grpc-errors.js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
 import type { TlsFiles } from '../../core/tls.js';
+import { notLeader } from '../../core/not-leader.js';
 import {
   AppMasterService,
   AppWorkerPullService,
@@ -29,11 +31,21 @@ import type { AppMaster } from './appmaster.js';
 import { checkPullCaller, withPodTokens } from './pod-tokens.js';
 
 /**
+ * Who calls a standby with a token it does not know. A standby has not loaded the jobs, so it
+ * cannot check a pod's pull token; it answers every call NOT_LEADER, naming the leader, which is
+ * no secret (pods and users are given every AppMaster's address). Such a caller never reaches a
+ * handler: once this AppMaster leads, its calls are refused as unauthenticated.
+ */
+const UNVERIFIED: Principal = Object.freeze({ user: '', admin: false, kind: 'user' as const });
+
+/**
  * Serves both services of `appmaster` on `listen`. While `standby()` returns a string (the
- * leader's address, or '' when unknown) every call is refused with GALAXY_E_NOT_LEADER. Each
- * verb runs as the call's principal ({@link principalOf}: the one the authenticating interceptor
- * recorded, else the one `authenticate` makes of its token, else the open server's admin; see
- * `callerOf`). With `tls` it serves TLS, asking clients for no certificate (see below).
+ * leader's address, or '' when unknown) every call is refused with GALAXY_E_NOT_LEADER naming the
+ * leader — also a call whose token only the leader knows (a pod's), so that a worker can follow a
+ * standby to the leader. Each verb runs as the call's principal ({@link principalOf}: the one the
+ * authenticating interceptor recorded, else the one `authenticate` makes of its token, else the
+ * open server's admin; see `callerOf`). With `tls` it serves TLS, asking clients for no
+ * certificate (see below).
  */
 export function serveAppMasterApi(
   appmaster: AppMaster,
@@ -43,18 +55,21 @@ export function serveAppMasterApi(
   tls?: TlsFiles,
 ): Promise<ServingApi> {
   // With an authenticator every call needs a token: users' for the verbs, a pod's own for its pulls.
-  const auth = authenticate && { authenticate: withPodTokens(authenticate, (sha256) => appmaster.podOfToken(sha256)) };
+  const known = authenticate && withPodTokens(authenticate, (sha256) => appmaster.podOfToken(sha256));
+  const auth: ServerAuth | undefined = known && {
+    authenticate: (token) => known(token) ?? (standby() === undefined ? undefined : UNVERIFIED),
+    access: (service, principal) => principal === UNVERIFIED || defaultAccess(service, principal),
+  };
   const unaryHandler =
     <Req, Res>(handler: (request: Req, caller: Principal) => Res | Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       grpcUnaryHandler<Req, Res>((request) => {
         const leader = standby();
-        if (leader !== undefined)
-          throw new GalaxyError(
-            'GALAXY_E_NOT_LEADER',
-            `this AppMaster is a standby; the leader is ${leader === '' ? 'not elected yet' : leader}`,
-          );
-        return handler(request, callerOf(call, authenticate));
+        if (leader !== undefined) throw notLeader('AppMaster', leader);
+        const caller = callerOf(call, authenticate);
+        if (caller === UNVERIFIED)
+          throw new GalaxyError('GALAXY_E_UNAUTHENTICATED', 'the call carries an unknown or revoked token');
+        return handler(request, caller);
       })(call, callback);
     };
   return serveGrpc(

@@ -50,7 +50,7 @@ import { PREEMPTED_REASON } from '../../core/bands.js';
 export interface AppMasterOptions {
   readonly coordinator: Coordinator;
   readonly log: Logger;
-  /** How pods start their AppWorker; the endpoint is known once the pull API listens. */
+  /** How pods start their AppWorker and where they find the AppMasters (known once the pull API listens). */
   readonly worker: () => WorkerLaunch;
   /** How often the AppWorkers pull when nothing changes. Default 3000 ms. */
   readonly pullIntervalMs?: number;
@@ -384,6 +384,7 @@ export class AppMaster implements Scheduler {
       assignedPorts: {},
       execs: [],
       pullIntervalMs: interval,
+      appmasters: [...this.options.worker().appmasters],
     };
     let located = this.locate(request);
     if (!located) return exit;
@@ -438,6 +439,7 @@ export class AppMaster implements Scheduler {
       assignedPorts: pod.record.ports,
       execs,
       pullIntervalMs: interval,
+      appmasters: [...this.options.worker().appmasters],
     };
   }
 

@@ -6,8 +6,9 @@
  * - `listen=<host:port>`: the AppMaster API and the AppWorkers' pull API (default 127.0.0.1:5060);
  * - `advertise=<host:port>`: where AppWorkers reach the pull API, when not at the listen address;
  * - `coordinator=<url>`: where jobs and naming live (default {@link DEFAULT_COORDINATOR}); AppMasters
- *   sharing it elect one leader, the others stand by (their API refuses with GALAXY_E_NOT_LEADER)
- *   and AppWorkers find the leader through it.
+ *   sharing it elect one leader, the others stand by (their API refuses with GALAXY_E_NOT_LEADER,
+ *   naming the leader). Pods are never told the coordinator: their AppWorkers get every
+ *   candidate's address ({@link AppMasterList}) and follow the standbys' NOT_LEADER answers.
  */
 import { DEFAULT_COORDINATOR, openCoordinator } from '../../core/coordinator/index.js';
 import type { Coordinator, Leadership } from '../../core/coordinator/coordinator.js';
@@ -19,6 +20,7 @@ import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
 import { serveAppMasterApi } from './api.js';
 import { caPem } from '../../core/tls.js';
 import { AppMaster } from './appmaster.js';
+import { AppMasterList } from './appmasters.js';
 
 export { AppMaster } from './appmaster.js';
 
@@ -41,6 +43,7 @@ const plugin: FrameworkPlugin = {
     let api: ServingApi | undefined;
     let appmaster: AppMaster | undefined;
     let leadership: Leadership | undefined;
+    let members: AppMasterList | undefined;
     let id: string | undefined;
     /** The leader's address while this one stands by ('' unknown); undefined once it leads. */
     let standby: string | undefined = '';
@@ -85,12 +88,7 @@ const plugin: FrameworkPlugin = {
         coordinator = opened;
         // Pods verify a TLS AppMaster with its CA (a certificate, no secret), given in their env.
         const ca = caPem(context.tls);
-        const worker = () => ({
-          argv,
-          endpoint: context.options.advertise ?? api?.address ?? '',
-          coordinator: url,
-          ...(ca === undefined ? {} : { ca }),
-        });
+        const worker = () => ({ argv, appmasters: members?.current ?? [], ...(ca === undefined ? {} : { ca }) });
         const instance = new AppMaster({ coordinator: opened, log: context.log, worker });
         appmaster = instance;
         api = await serveAppMasterApi(
@@ -101,6 +99,8 @@ const plugin: FrameworkPlugin = {
           context.tls,
         );
         const address = context.options.advertise ?? api.address;
+        members = new AppMasterList(opened, address);
+        await members.start();
         // Standbys share the election with the leader; their API names it until they lead.
         poll = setInterval(() => {
           void opened.leader(APPMASTER_GROUP).then(
@@ -133,6 +133,7 @@ const plugin: FrameworkPlugin = {
       },
       async stop() {
         clearInterval(poll);
+        members?.stop();
         const wasLeading = standby === undefined;
         standby = '';
         if (wasLeading) await appmaster?.detach();

@@ -73,7 +73,7 @@ describe('AppMaster preemption', { timeout: 40_000 }, () => {
     const appmaster = new AppMaster({
       coordinator,
       log: createLogger('appmaster', 'silent'),
-      worker: () => ({ argv: ['true'], endpoint: '127.0.0.1:1' }),
+      worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
     });
     const driver = new SchedulerDriver({
       master: master.address,

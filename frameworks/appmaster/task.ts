@@ -10,14 +10,19 @@ import { bandOf } from '../../core/bands.js';
 import { podLimits, podVolumes } from './placement/resources.js';
 import type { JobSpec } from './spec/schema.js';
 
-/** How the AppWorker is started and where it reaches the AppMaster. */
+/**
+ * How the AppWorker is started and where it reaches the AppMaster. A pod is given nothing else:
+ * no coordinator address, no credential but its own pull token (docs/security.md, "No cluster
+ * secrets in a pod").
+ */
 export interface WorkerLaunch {
   /** argv of `galaxy appworker` on the agent's host. */
   readonly argv: readonly string[];
-  /** `host:port` of the pull API as the container sees it. */
-  readonly endpoint: string;
-  /** The coordinator where a worker finds the elected AppMaster after a failover. */
-  readonly coordinator?: string;
+  /**
+   * `host:port` of every AppMaster's pull API as the container sees it, the leader first
+   * (`GALAXY_APPMASTERS`): the worker finds the leader among them, following standbys' NOT_LEADER.
+   */
+  readonly appmasters: readonly string[];
   /** The pod's own pull token (`GALAXY_POD_TOKEN`); the AppMaster keeps only its hash. */
   readonly podToken?: string;
   /** PEM of the CA the AppMaster's TLS certificate is signed by (`GALAXY_APPMASTER_CA`); none: plaintext. */
@@ -48,10 +53,9 @@ export function podTask(
       shell: '',
       argv: [...worker.argv],
       env: {
-        GALAXY_APPMASTER: worker.endpoint,
+        GALAXY_APPMASTERS: worker.appmasters.join(','),
         GALAXY_JOB: job,
         GALAXY_POD_ID: podId,
-        ...(worker.coordinator ? { GALAXY_APPMASTER_COORDINATOR: worker.coordinator } : {}),
         ...(worker.podToken ? { GALAXY_POD_TOKEN: worker.podToken } : {}),
         ...(worker.ca ? { GALAXY_APPMASTER_CA: worker.ca } : {}),
       },

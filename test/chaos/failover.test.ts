@@ -1,7 +1,9 @@
 /**
  * Chaos: the leading master and the leading AppMaster die by `kill -9` while a job runs. Every
- * process is a real `galaxy` process on a real 3-node ZooKeeper ensemble, and the pods are real
- * containers. A standby takes over each time, and the pods never notice.
+ * process is a real `galaxy` process on a real 3-node ZooKeeper ensemble whose Galaxy znodes a
+ * cluster secret protects, and the pods are real containers that know no coordinator: their
+ * workers follow the AppMaster through its candidates' addresses. A standby takes over each time,
+ * and the pods never notice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/async-queue.js';
@@ -27,6 +29,7 @@ beforeAll(async () => {
     masters: 2,
     appmasters: 2,
     ports: '33000-33499',
+    secret: true,
   });
   const api = cluster.api(await cluster.leadingAppMaster(10_000));
   await api.submit(cluster.helloSpec('1.0.0', REPLICAS));

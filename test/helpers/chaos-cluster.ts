@@ -9,7 +9,7 @@
  * processes, cgroups, the ensemble and the temporary directory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
@@ -38,6 +38,8 @@ export interface ChaosClusterOptions {
   readonly appmasters: number;
   /** The agent's port range, e.g. `33000-33499` (distinct per test file: files run in parallel). */
   readonly ports: string;
+  /** Protect Galaxy's znodes with a cluster secret (every process gets `&secret=<file>`). */
+  readonly secret?: boolean;
 }
 
 /** A `galaxy master` or `galaxy appmaster` process and the address it serves on. */
@@ -74,7 +76,13 @@ export class ChaosCluster {
 
   /** The coordinator URL every process uses. */
   get url(): string {
-    return `zk://${this.zk.connectString}/chaos?session=${this.options.sessionMs}ms`;
+    const secret = this.options.secret ? `&secret=${this.secretFile}` : '';
+    return `zk://${this.zk.connectString}/chaos?session=${this.options.sessionMs}ms${secret}`;
+  }
+
+  /** The cluster secret's file (0600), when the cluster has one. */
+  get secretFile(): string {
+    return join(this.dir, 'cluster.secret');
   }
 
   /** The agent's work directory: every task process carries it in `GALAXY_SANDBOX`. */
@@ -95,6 +103,7 @@ export class ChaosCluster {
     }
     const cluster = new ChaosCluster(options, zk, dir, cgroupRoot);
     try {
+      if (options.secret) await writeFile(cluster.secretFile, randomBytes(32).toString('base64'), { mode: 0o600 });
       cluster.token = await bootstrapAdminToken(cluster.url);
       const hello = join(packageRoot(), 'examples', 'hello-service');
       for (const version of ['1.0.0', '2.0.0'])

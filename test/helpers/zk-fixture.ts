@@ -17,8 +17,8 @@ export interface ZkFixture {
   leaderIndex(): Promise<number>;
 }
 
-/** Starts a 3-node ensemble for the file and closes what each test opened. */
-export function useZkEnsemble(): ZkFixture {
+/** Starts an ensemble of `size` servers (default 3) for the file and closes what each test opened. */
+export function useZkEnsemble(size = 3): ZkFixture {
   let ensemble: ZkEnsemble | undefined;
   let chroots = 0;
   const opened: ZooKeeperCoordinator[] = [];
@@ -27,7 +27,7 @@ export function useZkEnsemble(): ZkFixture {
     return ensemble;
   };
   beforeAll(async () => {
-    ensemble = await startZkEnsemble(3);
+    ensemble = await startZkEnsemble(size);
   }, 60_000);
   afterAll(async () => {
     await ensemble?.stop();

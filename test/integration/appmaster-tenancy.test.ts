@@ -96,7 +96,7 @@ beforeAll(async () => {
   appmaster = new AppMaster({
     coordinator,
     log: createLogger('appmaster', 'silent'),
-    worker: () => ({ argv: ['true'], endpoint: '127.0.0.1:1' }),
+    worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
   });
   api = await serveAppMasterApi(appmaster, '127.0.0.1:0', undefined, authenticate);
   const grants = new GrantStore(coordinator);
@@ -240,7 +240,7 @@ describe('AppMaster authorities and quotas over gRPC', { timeout: 30_000 }, () =
         ports: {},
         resources: { cpus: 1000, mem: GiB, disk: 0, gpus: 0, ports: [] },
       },
-      { argv: ['true'], endpoint: 'e' },
+      { argv: ['true'], appmasters: ['e'] },
       'alice',
     );
     expect(task.labels).toContainEqual({ key: 'galaxy.user', value: 'alice' });

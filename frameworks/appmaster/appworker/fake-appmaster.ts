@@ -18,7 +18,7 @@ import {
 import { serverCredentials, type ServerTls } from '../../../core/tls.js';
 
 /** The order part of a response. */
-export type FakeOrder = Partial<Omit<PullResponse, 'execs' | 'pullIntervalMs'>>;
+export type FakeOrder = Partial<Omit<PullResponse, 'execs' | 'pullIntervalMs' | 'appmasters'>>;
 
 /** A loopback AppMaster whose answers a test scripts. */
 export class FakeAppMaster {
@@ -28,6 +28,8 @@ export class FakeAppMaster {
   readonly results = new Map<string, ExecResult>();
   /** Sent as `pull_interval_ms` in every response. */
   pullIntervalMs = 10_000;
+  /** Sent as `appmasters` in every response (the AppMasters a worker may look for the leader at). */
+  appmasters: string[] = [];
   private order: FakeOrder = { action: WorkerAction.ACTION_NONE };
   private execs: ExecRequest[] = [];
   private readonly held = new Set<() => void>();
@@ -93,7 +95,12 @@ export class FakeAppMaster {
     const answer = (): void => {
       callback(
         null,
-        PullResponse.fromPartial({ ...this.order, execs: this.execs, pullIntervalMs: this.pullIntervalMs }),
+        PullResponse.fromPartial({
+          ...this.order,
+          execs: this.execs,
+          pullIntervalMs: this.pullIntervalMs,
+          appmasters: this.appmasters,
+        }),
       );
     };
     if (this.order.action !== WorkerAction.ACTION_NONE || this.execs.length > 0) {

@@ -26,7 +26,7 @@ afterEach(async () => {
 
 describe('runAppWorkerFromEnv', () => {
   it('refuses to run without its environment', async () => {
-    expect(await runAppWorkerFromEnv({ GALAXY_APPMASTER: fake.address })).toBe(2);
+    expect(await runAppWorkerFromEnv({ GALAXY_APPMASTERS: fake.address })).toBe(2);
   });
 
   it('runs from the environment and stops the service on SIGTERM', async () => {
@@ -52,7 +52,7 @@ describe('runAppWorkerFromEnv', () => {
     });
     const exit = runAppWorkerFromEnv({
       ...process.env,
-      GALAXY_APPMASTER: fake.address,
+      GALAXY_APPMASTERS: fake.address,
       GALAXY_JOB: 'sleeper',
       GALAXY_POD_ID: 'sleeper-0',
       GALAXY_TASK_ID: 'task-7',

@@ -5,26 +5,31 @@
 import { createLogger } from '../../../core/logger.js';
 import { AppWorker } from './worker.js';
 
-const REQUIRED = ['GALAXY_APPMASTER', 'GALAXY_JOB', 'GALAXY_POD_ID', 'GALAXY_TASK_ID'] as const;
+const REQUIRED = ['GALAXY_APPMASTERS', 'GALAXY_JOB', 'GALAXY_POD_ID', 'GALAXY_TASK_ID'] as const;
+/** What only the worker reads: the service it starts does not inherit them. */
+const WORKER_ONLY = ['GALAXY_POD_TOKEN', 'GALAXY_APPMASTERS'] as const;
 
 /**
- * Runs an AppWorker from `GALAXY_APPMASTER` (host:port), `GALAXY_JOB`, `GALAXY_POD_ID`,
- * `GALAXY_TASK_ID` and `GALAXY_SANDBOX` (default: the working directory) until the AppMaster
- * sends EXIT or the process gets SIGTERM/SIGINT, which stop the service within its stop timeout.
+ * Runs an AppWorker from `GALAXY_APPMASTERS` (every AppMaster's `host:port`, comma-separated, the
+ * leader first), `GALAXY_POD_TOKEN`, `GALAXY_JOB`, `GALAXY_POD_ID`, `GALAXY_TASK_ID` and
+ * `GALAXY_SANDBOX` (default: the working directory) until the AppMaster sends EXIT or the process
+ * gets SIGTERM/SIGINT, which stop the service within its stop timeout.
  * @returns the exit code: 0, or 2 when the environment is incomplete
  */
 export async function runAppWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const log = createLogger('appworker');
-  const missing = REQUIRED.filter((name) => !env[name]);
+  const missing = REQUIRED.filter((name) => !env[name]?.replaceAll(',', '').trim());
   if (missing.length > 0) {
     log.error({ missing }, `GALAXY_E_INVALID_ARGUMENT: the AppWorker needs ${missing.join(', ')} in its environment`);
     return 2;
   }
   // The pull token is the worker's alone: the service it starts does not inherit it.
-  const { GALAXY_POD_TOKEN: token, ...serviceEnv } = env;
+  const token = env.GALAXY_POD_TOKEN;
+  const serviceEnv = Object.fromEntries(
+    Object.entries(env).filter(([name]) => !(WORKER_ONLY as readonly string[]).includes(name)),
+  );
   const worker = new AppWorker({
-    appmaster: env.GALAXY_APPMASTER ?? '',
-    ...(env.GALAXY_APPMASTER_COORDINATOR ? { coordinator: env.GALAXY_APPMASTER_COORDINATOR } : {}),
+    appmasters: (env.GALAXY_APPMASTERS ?? '').split(','),
     job: env.GALAXY_JOB ?? '',
     podId: env.GALAXY_POD_ID ?? '',
     taskId: env.GALAXY_TASK_ID ?? '',
@@ -42,7 +47,7 @@ export async function runAppWorkerFromEnv(env: NodeJS.ProcessEnv = process.env):
   process.on('SIGINT', onSignal);
   try {
     worker.start();
-    log.info({ appmaster: env.GALAXY_APPMASTER, podId: env.GALAXY_POD_ID }, 'appworker started');
+    log.info({ appmasters: env.GALAXY_APPMASTERS, podId: env.GALAXY_POD_ID }, 'appworker started');
     await worker.done;
   } finally {
     process.off('SIGTERM', onSignal);

@@ -1,17 +1,21 @@
 /**
  * Packages: a service's release or a data package is a `.tar.gz`/`.tgz`/`.tar` fetched by URL,
- * verified against its SHA-256 and unpacked into the sandbox. An archive that would write outside
- * its directory — an absolute path, a `..`, a link pointing out — is refused as a whole.
+ * verified against its SHA-256 and unpacked into the sandbox. Every entry goes through the archive
+ * guard (`core/archive/guard.ts`): an archive that would write outside its directory — an absolute
+ * path, a `..`, a link chain pointing out, a hard link out of the tree, a device, a tar bomb — is
+ * refused as a whole, before anything is written.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, posix, resolve } from 'node:path';
+import { lstat, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tar from 'tar';
+import type { ArchiveLimits } from '../../../core/archive/guard.js';
+import { unpackArchive } from '../../../core/archive/unpack.js';
 import { GalaxyError } from '../../../core/errors.js';
 
 /** Limits of one download. */
@@ -22,6 +26,8 @@ export interface FetchLimits {
   timeoutMs?: number;
   /** Aborts the download (the worker is shutting down). */
   signal?: AbortSignal;
+  /** Bounds of the unpacked archive (default `DEFAULT_ARCHIVE_LIMITS`). */
+  archive?: Partial<ArchiveLimits>;
 }
 
 /** An archive built by {@link createPackage}. */
@@ -36,7 +42,6 @@ export interface BuiltPackage {
 
 const DEFAULT_MAX_BYTES = 1024 ** 3;
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
-const PLAIN_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
 /** Hex SHA-256 of a file. */
 export async function sha256File(path: string): Promise<string> {
@@ -46,20 +51,34 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /**
- * Fetches `source` (`file:///…` or `http(s)://…`), checks its SHA-256 and unpacks it into `into`,
- * replacing what was there. The archive is unpacked beside `into` first and renamed into place,
- * so `into` is either the old content or the complete new one, and a failure leaves nothing behind.
+ * A package fetched, verified and unpacked beside its destination, not yet in place: {@link
+ * StagedPackage.commit} swaps it in, {@link StagedPackage.discard} removes what is left of it.
+ */
+export interface StagedPackage {
+  /** Where the package goes. */
+  readonly target: string;
+  /** Puts the package at its target in one rename (the previous content is removed). */
+  commit(): Promise<void>;
+  /** Removes the staging directory (after a commit: the previous content). Idempotent. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Fetches `source` (`file:///…` or `http(s)://…`), checks its SHA-256 and unpacks it beside `into`
+ * through the archive guard (`core/archive`), without touching `into`: a refused or failed
+ * package leaves nothing behind.
  * @throws GalaxyError GALAXY_E_PACKAGE when the download, the checksum or an entry is bad
  */
-export async function fetchPackage(
+export async function stagePackage(
   source: string,
   sha256: string,
   into: string,
   limits: FetchLimits = {},
-): Promise<void> {
+): Promise<StagedPackage> {
   const target = resolve(into);
   await mkdir(dirname(target), { recursive: true });
   const staging = await mkdtemp(join(dirname(target), `.${basename(target)}.staging-`));
+  const discard = () => rm(staging, { recursive: true, force: true });
   try {
     const archive = join(staging, 'archive');
     const actual = await download(source, archive, limits);
@@ -69,23 +88,38 @@ export async function fetchPackage(
         `${source} failed its checksum: expected sha256 ${sha256}, got ${actual}; fix the sha256 in the job spec or the archive`,
       );
     }
-    await checkEntries(source, archive);
     const root = join(staging, 'root');
-    await mkdir(root);
-    await tar
-      .x({ file: archive, cwd: root, strict: true, preservePaths: false, preserveOwner: false })
-      .catch((error: unknown) => {
-        throw packageError(source, 'could not be unpacked', error);
-      });
-    await swapInto(root, target, join(staging, 'old'));
+    await unpackArchive(archive, root, source, { limits: limits.archive });
+    await rm(archive);
+    return { target, commit: () => swapInto(root, target, join(staging, 'old')), discard };
+  } catch (error) {
+    await discard();
+    throw error;
+  }
+}
+
+/**
+ * Fetches, checks and unpacks `source` into `into`, replacing what was there: `into` is either the
+ * old content or the complete new one, and a failure leaves nothing behind.
+ * @throws GalaxyError GALAXY_E_PACKAGE when the download, the checksum or an entry is bad
+ */
+export async function fetchPackage(
+  source: string,
+  sha256: string,
+  into: string,
+  limits: FetchLimits = {},
+): Promise<void> {
+  const staged = await stagePackage(source, sha256, into, limits);
+  try {
+    await staged.commit();
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await staged.discard();
   }
 }
 
 /** Puts `fresh` at `target`, moving any previous `target` to `aside` (restored if the swap fails). */
 async function swapInto(fresh: string, target: string, aside: string): Promise<void> {
-  const existed = await stat(target).then(
+  const existed = await lstat(target).then(
     () => true,
     () => false,
   );
@@ -140,45 +174,6 @@ async function open(source: string, maxBytes: number, signal: AbortSignal): Prom
   }
   // fetch's stream type comes from the DOM typings; at run time it is node's web stream.
   return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-}
-
-/** Reads every entry of the archive and refuses the first one that would land outside its root. */
-async function checkEntries(source: string, archive: string): Promise<void> {
-  let refusal: string | undefined;
-  await tar
-    .t({
-      file: archive,
-      strict: true,
-      onReadEntry: (entry) => {
-        refusal ??= whyRefused(entry.path, entry.type, entry.linkpath);
-      },
-    })
-    .catch((error: unknown) => {
-      throw packageError(source, 'is not a readable tar archive', error);
-    });
-  if (refusal !== undefined) {
-    throw new GalaxyError('GALAXY_E_PACKAGE', `${source} was refused: ${refusal}; nothing was unpacked`);
-  }
-}
-
-/** Why an entry may not be unpacked, or undefined when it stays inside the root. */
-export function whyRefused(path: string, type: string, linkpath?: string): string | undefined {
-  if (escapes(path)) return `entry "${path}" is absolute or escapes with ".."`;
-  if (type === 'SymbolicLink') {
-    const target = linkpath ?? '';
-    const resolved = posix.normalize(posix.join(posix.dirname(path), target));
-    if (target.startsWith('/') || escapes(resolved)) return `symlink "${path}" points outside the package: "${target}"`;
-  } else if (type === 'Link') {
-    if (escapes(linkpath ?? '')) return `hardlink "${path}" points outside the package: "${linkpath ?? ''}"`;
-  } else if (!PLAIN_TYPES.has(type)) {
-    return `entry "${path}" is a ${type}, which a package may not hold`;
-  }
-  return undefined;
-}
-
-/** True when a path inside an archive is absolute or climbs with `..`. */
-function escapes(path: string): boolean {
-  return path.startsWith('/') || /^[A-Za-z]:/.test(path) || path.split(/[\\/]/).includes('..');
 }
 
 function packageError(what: string, failure: string, error: unknown): GalaxyError {

@@ -3,12 +3,13 @@
  * its data packages into their `dest` in the sandbox. A release knows how its service runs.
  */
 import { readdir, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
+import { destinationInside } from '../../../core/archive/destination.js';
 import { GalaxyError } from '../../../core/errors.js';
 import type { PullResponse } from '../../../proto/gen/galaxy/v1/appmaster.js';
 import { runCommand } from './command.js';
 import { serviceEnvironment } from './environment.js';
-import { fetchPackage } from './package.js';
+import { stagePackage, type StagedPackage } from './package.js';
 import type { ServiceCommand } from './supervisor.js';
 import { parseTemplate, type WorkerTemplate } from './template.js';
 
@@ -39,8 +40,12 @@ export class ReleaseManager {
   async install(order: PullResponse, signal: AbortSignal): Promise<Release> {
     const template = parseTemplate(order.templateJson);
     const dir = join(this.sandbox, 'releases', String(order.revision));
-    await fetchPackage(template.package.source, template.package.sha256, dir, { signal });
-    await this.installData(template, signal);
+    // All or nothing: the package and every data package are staged (fetched, checked, unpacked)
+    // before any of them is put in place, so a refused one leaves no half-installed release.
+    await installAll(async (staged) => {
+      staged.push(await stagePackage(template.package.source, template.package.sha256, dir, { signal }));
+      await this.stageData(template, signal, staged);
+    });
     const ports = { ...order.assignedPorts };
     const env = serviceEnvironment(this.baseEnv, template, {
       ...this.pod,
@@ -64,7 +69,7 @@ export class ReleaseManager {
   /** Installs `order`'s data packages for the running `release`, then runs its reload command. */
   async reload(release: Release, order: PullResponse, signal: AbortSignal): Promise<void> {
     const template = parseTemplate(order.templateJson);
-    await this.installData(template, signal);
+    await installAll((staged) => this.stageData(template, signal, staged));
     const reload = template.commands.reload ?? release.template.commands.reload;
     if (reload === undefined) return;
     const result = await runCommand(reload, { cwd: release.dir, env: release.env, timeoutMs: RELOAD_TIMEOUT_MS });
@@ -85,18 +90,22 @@ export class ReleaseManager {
     }
   }
 
-  /** Unpacks each data package into its `dest`, each swapped into place whole. */
-  private async installData(template: WorkerTemplate, signal: AbortSignal): Promise<void> {
+  /** Stages each data package for its `dest`, resolved on disk inside the sandbox. */
+  private async stageData(template: WorkerTemplate, signal: AbortSignal, staged: StagedPackage[]): Promise<void> {
     for (const data of template.data) {
-      const dest = resolve(this.sandbox, data.dest);
-      const inside = relative(resolve(this.sandbox), dest);
-      if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-        throw new GalaxyError(
-          'GALAXY_E_PACKAGE',
-          `data package "${data.name}": dest "${data.dest}" leaves the sandbox`,
-        );
-      }
-      await fetchPackage(data.source, data.sha256, dest, { signal });
+      const dest = destinationInside(this.sandbox, data.dest, `data package "${data.name}"`);
+      staged.push(await stagePackage(data.source, data.sha256, dest, { signal }));
     }
+  }
+}
+
+/** Runs `stage`, then commits everything it staged; if staging fails, discards it all instead. */
+async function installAll(stage: (staged: StagedPackage[]) => Promise<void>): Promise<void> {
+  const staged: StagedPackage[] = [];
+  try {
+    await stage(staged);
+    for (const one of staged) await one.commit();
+  } finally {
+    for (const one of staged) await one.discard();
   }
 }

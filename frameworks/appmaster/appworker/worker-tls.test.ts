@@ -37,7 +37,7 @@ afterAll(async () => {
 async function pullsOf(podId: string, caPem: string | undefined, waitMs: number): Promise<number> {
   const sandbox = await mkdtemp(join(dir, `${podId}-`));
   const worker = new AppWorker({
-    appmaster: fake.address,
+    appmasters: [fake.address],
     job: 'hello',
     podId,
     taskId: `${podId}.t`,

@@ -49,7 +49,7 @@ beforeEach(async () => {
   fake.pullIntervalMs = 100;
   port = await freePort();
   worker = new AppWorker({
-    appmaster: fake.address,
+    appmasters: [fake.address],
     job: 'hello',
     podId: 'hello-0',
     taskId: 'task-0',

@@ -11,7 +11,6 @@ import { Metadata } from '@grpc/grpc-js';
 import { channelCredentialsFromCa } from '../../../core/tls.js';
 import { Backoff } from '../../../core/backoff.js';
 import { fromGrpcError } from '../../../core/grpc-errors.js';
-import { APPMASTER_GROUP, LeaderLocator } from '../../../core/leader-locator.js';
 import { createLogger, type Logger } from '../../../core/logger.js';
 import {
   AppWorkerPullClient,
@@ -24,15 +23,17 @@ import {
 import { ExecRunner } from './execs.js';
 import { ReleaseManager, type Release } from './release.js';
 import { HealthMonitor } from './health.js';
+import { LeaderSearch } from './leader-search.js';
 import { Supervisor } from './supervisor.js';
 import { Wakeup } from './wakeup.js';
 
 /** Where the worker runs and whom it pulls from. */
 export interface AppWorkerOptions {
-  /** `host:port` of the AppMaster's pull service. */
-  appmaster: string;
-  /** A coordinator URL: when pulls fail, the worker finds the elected AppMaster there (HA). */
-  coordinator?: string;
+  /**
+   * `host:port` of every AppMaster's pull service, the likely leader first: the worker finds the
+   * leader among them after a failover ({@link LeaderSearch}); it is never told the coordinator.
+   */
+  appmasters: readonly string[];
   job: string;
   podId: string;
   /** The container the worker runs in. */
@@ -68,9 +69,8 @@ export class AppWorker {
   readonly done: Promise<void>;
   private resolveDone: () => void = () => undefined;
   private client: AppWorkerPullClient;
-  /** Where the AppMaster is now: `options.appmaster`, or the leader elected in `options.coordinator`. */
-  private address: string;
-  private readonly locator: LeaderLocator | undefined;
+  /** Which AppMaster the worker pulls from, and where it looks next. */
+  private readonly search: LeaderSearch;
   private readonly log: Logger;
   private readonly wakeup = new Wakeup();
   private readonly releases: ReleaseManager;
@@ -101,13 +101,8 @@ export class AppWorker {
     });
     this.log = options.logger ?? createLogger('appworker');
     this.pullIntervalMs = options.pullIntervalMs ?? 3000;
-    this.address = options.appmaster;
-    this.client = new AppWorkerPullClient(
-      options.appmaster,
-      channelCredentialsFromCa(options.ca),
-      clientOptions(options.token),
-    );
-    this.locator = options.coordinator ? new LeaderLocator(options.coordinator, APPMASTER_GROUP) : undefined;
+    this.search = new LeaderSearch(options.appmasters);
+    this.client = this.connect();
     this.releases = new ReleaseManager(options.sandbox, options.env ?? process.env, {
       job: options.job,
       podId: options.podId,
@@ -179,9 +174,10 @@ export class AppWorker {
       } else if (outcome instanceof Error) {
         waitMs = retry.next();
         this.log.warn({ err: outcome.message, retryMs: waitMs }, 'pull failed; the service keeps running');
-        await this.relocate();
+        this.relocate(outcome);
       } else {
         retry.reset();
+        this.search.learned(outcome.appmasters);
         this.execs.delivered(sent);
         if (outcome.pullIntervalMs > 0) this.pullIntervalMs = outcome.pullIntervalMs;
         waitMs = this.pullIntervalMs;
@@ -190,19 +186,22 @@ export class AppWorker {
     }
   }
 
-  /** After a failed pull: follow the AppMaster's leadership to wherever it went. */
-  private async relocate(): Promise<void> {
-    if (!this.locator) return;
-    const address = await this.locator.locate().catch(() => this.address);
-    if (address === this.address) return;
-    this.log.info({ from: this.address, to: address }, 'the AppMaster moved; pulling from the new leader');
-    this.client.close();
-    this.address = address;
-    this.client = new AppWorkerPullClient(
-      address,
+  /** A client of the AppMaster the search points at. */
+  private connect(): AppWorkerPullClient {
+    return new AppWorkerPullClient(
+      this.search.current,
       channelCredentialsFromCa(this.options.ca),
       clientOptions(this.options.token),
     );
+  }
+
+  /** After a failed pull: on to the leader a standby named, or the next AppMaster. */
+  private relocate(error: Error): void {
+    const from = this.search.current;
+    if (!this.search.failed(error)) return;
+    this.log.info({ from, to: this.search.current }, 'looking for the leading AppMaster elsewhere');
+    this.client.close();
+    this.client = this.connect();
   }
 
   /** One pull; `cancelled` when a change of state interrupted it. */
@@ -222,7 +221,7 @@ export class AppWorker {
         (error, response) => {
           this.cancelPull = undefined;
           if (cancelled) resolve('cancelled');
-          else if (error) resolve(fromGrpcError(error, `the AppMaster at ${this.address}`));
+          else if (error) resolve(fromGrpcError(error, `the AppMaster at ${this.search.current}`));
           else resolve(response);
         },
       );
