@@ -70,6 +70,7 @@ export async function startFakeMaster(options: FakeMasterOptions = {}): Promise<
         user: '',
         failoverTimeoutS: 0,
         hostname: '',
+        roles: [],
       };
       subscriptions.push(info);
       try {
