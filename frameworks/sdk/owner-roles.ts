@@ -23,11 +23,14 @@ export function offerFits(offer: Pick<Offer, 'allocationRole'>, owner: string): 
   return offer.allocationRole === undefined || offer.allocationRole === ownerRole(owner);
 }
 
+/** What {@link OwnerRoles} needs of the driver. */
+export type RolesDriver = Pick<SchedulerDriver, 'roles' | 'updateFramework'>;
+
 /** Counts jobs per owner and keeps the framework's roles in step with them. */
 export class OwnerRoles {
   /** Role → live jobs in it. */
   private readonly jobs = new Map<string, number>();
-  private driver: SchedulerDriver | undefined;
+  private driver: RolesDriver | undefined;
   /** The roles the master was last told, sorted. */
   private told: readonly string[] | undefined;
   /** UPDATE_FRAMEWORK calls go one after the other, each sending the roles of its time. */
@@ -41,7 +44,7 @@ export class OwnerRoles {
   }
 
   /** Talks to the master through `driver` from now on; it subscribed with {@link roles} of that time. */
-  attach(driver: SchedulerDriver): void {
+  attach(driver: RolesDriver): void {
     this.driver = driver;
     this.told = [...driver.roles].sort();
     void this.sync().catch(() => undefined);
