@@ -5,6 +5,7 @@
  * ZooKeeper's zxid: each record carries the stamp of its last write, which lets watchers tell old
  * news from new.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../files.js';
@@ -121,6 +122,18 @@ export class FileTree {
   /** The current modification stamp. */
   async stamp(): Promise<number> {
     return Number(await readFile(this.stampFile, 'utf8').catch(() => '0'));
+  }
+
+  /**
+   * The current modification stamp, read at once: a watch notes it as it starts, so that what is
+   * written after it started (by any process) is reported, not taken for its baseline.
+   */
+  stampNow(): number {
+    try {
+      return Number(readFileSync(this.stampFile, 'utf8'));
+    } catch {
+      return 0;
+    }
   }
 
   /** Advances the modification stamp (the lock must be held) and returns the new one. */
