@@ -13,6 +13,7 @@ import { credentials } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOptions } from '../../core/auth/client.js';
+import { Band } from '../../core/bands.js';
 import type { GalaxyError } from '../../core/errors.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { TaskState, type Offer, type Task, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
@@ -259,7 +260,7 @@ describe("attacks on alice's framework by bob, who holds no grant", { timeout: 3
           resources: task('x').resources,
           pool: '',
           labels: {},
-          band: 3,
+          band: Band.BAND_PRODUCTION,
           reason: '',
           role: '',
         },

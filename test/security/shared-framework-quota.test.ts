@@ -12,6 +12,7 @@ import { credentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Batch } from '../../cli/batch-client.js';
 import { clientOptions } from '../../core/auth/client.js';
+import { Band } from '../../core/bands.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { BatchJobState } from '../../proto/gen/galaxy/v1/batch.js';
 import { StatusSource, TaskState, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
@@ -40,7 +41,7 @@ function ownTask(id: string): TaskInfo {
     labels: [],
     killGraceS: 1,
     volumes: [],
-    band: 2, // batch: no band authority needed
+    band: Band.BAND_BATCH, // no band authority needed
   };
 }
 
