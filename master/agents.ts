@@ -13,7 +13,7 @@ import type { MasterContext } from './context.js';
 import { checkAgentReservations } from './reservations.js';
 import type { FrameworksController } from './frameworks.js';
 import { preemptedStatus } from './preemptor.js';
-import { clientId } from './role-clients.js';
+import { clientId, MAX_ROLES } from './role-clients.js';
 import { taskKey, type AgentConnection, type AgentRecord } from './records.js';
 
 /** Handles everything that comes from agents. */
@@ -187,6 +187,9 @@ export class AgentsController {
     for (const fw of registration.frameworks) {
       checkId(fw.id, 'frameworks[].id', 'GALAXY_E_AGENT_INVALID');
       checkRole(fw.role === '' ? '*' : fw.role, 'GALAXY_E_AGENT_INVALID');
+      if (fw.roles.length > MAX_ROLES)
+        throw new GalaxyError('GALAXY_E_AGENT_INVALID', `frameworks[].roles holds more than ${MAX_ROLES} roles`);
+      for (const role of fw.roles) checkRole(role, 'GALAXY_E_AGENT_INVALID');
     }
     for (const task of registration.tasks) {
       checkId(task.taskId, 'tasks[].task_id', 'GALAXY_E_AGENT_INVALID');

@@ -20,10 +20,8 @@ import type { MasterContext } from './context.js';
 import { FrameworkRegistry, type StoredFramework } from './framework-registry.js';
 import type { Preemptor } from './preemptor.js';
 import type { FrameworkConnection, FrameworkRecord } from './records.js';
+import { MAX_ROLES } from './role-clients.js';
 import { SchedulerCalls } from './scheduler-calls.js';
-
-/** Most roles one framework may hold. */
-const MAX_ROLES = 1000;
 
 /** Handles everything that comes from frameworks. */
 export class FrameworksController {
@@ -253,6 +251,7 @@ export class FrameworksController {
       roles,
     });
     const dropped = this.ctx.clients.setRoles(id, roles, (role) => this.ctx.liveInRole(id, role));
+    framework.suppressed = this.ctx.clients.suppressed(id);
     if (dropped.length > 0)
       this.ctx.rescindOffers((o) => o.frameworkId === id && dropped.includes(o.allocationRole ?? ''), true);
   }

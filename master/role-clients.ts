@@ -14,6 +14,9 @@ import type { Allocator, RefuseFilter } from '../allocators/allocator.js';
 import { emptyResources } from '../core/resources.js';
 import type { Resources } from '../proto/gen/galaxy/v1/common.js';
 
+/** Most roles one framework may hold. */
+export const MAX_ROLES = 1000;
+
 /** One framework's clients. */
 interface FrameworkClients {
   readonly name: string;
