@@ -8,6 +8,8 @@
  * changes nothing: no framework or registry record appears, roles stay, no task is killed.
  */
 import { credentials } from '@grpc/grpc-js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOptions } from '../../core/auth/client.js';
 import { Band } from '../../core/bands.js';
@@ -18,11 +20,12 @@ import { OperatorClient, type ListEventsResponse } from '../../proto/gen/galaxy/
 import { SchedulerClient, type CallResponse, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
 import { fakeAgent, type FakeAgent } from '../helpers/fake-agent.js';
-import { stopAll } from '../helpers/processes.js';
+import { GALAXY_BIN, stopAll } from '../helpers/processes.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
 import { startSecureMaster, type SecureMaster } from '../helpers/secure-master.js';
 
 const MiB = 1024 ** 2;
+const run = promisify(execFile);
 let cluster: SecureMaster;
 const closers: (() => void)[] = [];
 
@@ -100,6 +103,19 @@ async function launch(fw: RawFramework, tasks: TaskInfo[]): Promise<void> {
   );
 }
 
+/** Runs the CLI as `user`; resolves with what it printed (stdout and stderr). */
+async function cli(args: string[], user: string): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, GALAXY_TOKEN: cluster.tokens[user] ?? '', NO_COLOR: '1' };
+  delete env.GALAXY_TOKEN_FILE;
+  return run(process.execPath, [GALAXY_BIN, ...args], { env, timeout: 20_000 }).then(
+    ({ stdout, stderr }) => stdout + stderr,
+    (error: unknown) => {
+      const failed = error as { stdout?: string; stderr?: string };
+      return (failed.stdout ?? '') + (failed.stderr ?? '');
+    },
+  );
+}
+
 async function registryKeys(): Promise<string[]> {
   return cluster.coordinator.list('/galaxy/frameworks');
 }
@@ -157,8 +173,15 @@ describe('roles are granted', { timeout: 30_000 }, () => {
       owner: 'bob',
       roles: ['bob'],
     });
-    // Granted, the same update is accepted.
-    await cluster.grants.grantRoles('bob', { roles: ['eng'] });
+    // Granted (with the CLI, as an admin would), the same update is accepted.
+    const granted = await cli(['grant', 'role', 'bob', 'eng', '--master', cluster.master.address], 'admin');
+    expect(granted).toMatch(/bob\s+-\s+role:eng/);
+    expect(await cli(['grant', 'role', 'bob', 'ops', '--master', cluster.master.address], 'bob')).toMatch(
+      /GALAXY_E_PERMISSION_DENIED: only an admin may grant and revoke roles/,
+    );
+    expect(await cli(['grants', 'bob', '--master', cluster.master.address, '-o', 'json'], 'bob')).toContain(
+      '"authorities": "role:eng"',
+    );
     await eventually(
       () =>
         callAs('bob', {
