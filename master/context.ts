@@ -98,7 +98,7 @@ export class MasterContext {
     if (!wasTerminal && isTerminal(status.state) && record.task.resources) {
       const { frameworkId, role, agentId } = record.task;
       this.clients.recover(frameworkId, role, agentId, record.task.resources);
-      this.clients.releaseRetired(frameworkId, role, this.liveInRole(frameworkId, role));
+      this.clients.releaseRetired(frameworkId, role, () => this.liveInRole(frameworkId, role));
       this.loop.trigger();
     }
     this.hooks.statusUpdate.call(status);

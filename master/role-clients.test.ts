@@ -68,7 +68,7 @@ describe.each([
       // The retired role keeps what it holds: nothing is offered to anyone until it ends.
       expect(clients.allocate()).toEqual([]);
       clients.recover('fw-1', 'alice', held.agentId, held.resources);
-      clients.releaseRetired('fw-1', 'alice', false);
+      clients.releaseRetired('fw-1', 'alice', () => false);
       expect(clients.hasClient('fw-1', 'alice')).toBe(false);
     }
     expect(byRole(clients.allocate()).get('bob')?.cpus).toBe(2000);

@@ -116,10 +116,13 @@ export class RoleClients {
     return dropped;
   }
 
-  /** A task in `role` ended: a retired role without live tasks (`live` false) leaves the allocator. */
-  releaseRetired(frameworkId: string, role: string, live: boolean): void {
+  /**
+   * A task in `role` ended: a retired role without live tasks (`live()` false; asked only of a
+   * retired role) leaves the allocator.
+   */
+  releaseRetired(frameworkId: string, role: string, live: () => boolean): void {
     const entry = this.frameworks.get(frameworkId);
-    if (!entry || live || entry.roles.get(role)?.retired !== true) return;
+    if (entry?.roles.get(role)?.retired !== true || live()) return;
     this.removeClient(frameworkId, entry, role);
   }
 
