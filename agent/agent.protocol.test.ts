@@ -52,7 +52,7 @@ async function cluster(
 }
 
 function framework(id: string): FrameworkInfo {
-  return { id, name: id, role: '*', user: '', failoverTimeoutS: 0, hostname: '' };
+  return { id, name: id, role: '*', user: '', failoverTimeoutS: 0, hostname: '', roles: [] };
 }
 
 function task(taskId: string, shell: string): TaskInfo {

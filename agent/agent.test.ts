@@ -122,7 +122,15 @@ describe('agent', () => {
       message: {
         $case: 'runTask',
         runTask: {
-          framework: { id: frameworkId, name: 'agent-test', role: '*', user: '', failoverTimeoutS: 0, hostname: '' },
+          framework: {
+            id: frameworkId,
+            name: 'agent-test',
+            role: '*',
+            user: '',
+            failoverTimeoutS: 0,
+            hostname: '',
+            roles: [],
+          },
           task: info,
         },
       },

@@ -14,7 +14,7 @@ import { createAgentHooks, type AgentHooks } from './hooks.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { TaskRunner } from './task-runner.js';
 
-const FRAMEWORK = { id: 'fw-1', name: 'test', role: '*', user: '', failoverTimeoutS: 0, hostname: '' };
+const FRAMEWORK = { id: 'fw-1', name: 'test', role: '*', user: '', failoverTimeoutS: 0, hostname: '', roles: [] };
 
 let workDir = '';
 let hooks: AgentHooks;

@@ -8,7 +8,7 @@ import { killGraceMs, validateRunTask } from './task-validation.js';
 
 function request(task: Partial<TaskInfo> = {}, frameworkId = 'fw-1'): RunTask {
   return {
-    framework: { id: frameworkId, name: 'fw', role: '*', user: '', failoverTimeoutS: 0, hostname: '' },
+    framework: { id: frameworkId, name: 'fw', role: '*', user: '', failoverTimeoutS: 0, hostname: '', roles: [] },
     task: {
       taskId: 't1',
       name: 't1',

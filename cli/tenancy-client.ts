@@ -19,6 +19,13 @@ type Unary = <Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) =>
 /** Grants and quotas. */
 export interface TenancyCalls {
   grant(user: string, pool: string, authorities: string[], revoke: boolean): Promise<UserGrantsEntry | undefined>;
+  /** Grants (or revokes) roles and, with `actForUsers`, the right to act for every user. */
+  grantRoles(
+    user: string,
+    roles: string[],
+    actForUsers: boolean,
+    revoke: boolean,
+  ): Promise<UserGrantsEntry | undefined>;
   grants(user: string): Promise<UserGrantsEntry[]>;
   setQuota(user: string, limit: QuotaAmounts, guarantee: QuotaAmounts): Promise<UserQuotaEntry | undefined>;
   quotas(user: string): Promise<UserQuotaEntry[]>;
@@ -29,6 +36,9 @@ export function tenancyCalls(client: OperatorClient, unary: Unary): TenancyCalls
   return {
     grant: async (user, pool, authorities, revoke) =>
       (await unary<GrantAuthoritiesResponse>((cb) => client.grantAuthorities({ user, pool, authorities, revoke }, cb)))
+        .grants,
+    grantRoles: async (user, roles, actForUsers, revoke) =>
+      (await unary<GrantAuthoritiesResponse>((cb) => client.grantRoles({ user, roles, actForUsers, revoke }, cb)))
         .grants,
     grants: async (user) => (await unary<ListGrantsResponse>((cb) => client.listGrants({ user }, cb))).users,
     setQuota: async (user, limit, guarantee) =>

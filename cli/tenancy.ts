@@ -1,6 +1,7 @@
 /**
- * `galaxy grant`, `galaxy grants`, `galaxy quota set|show`: authorities and quotas
- * (docs/tenancy.md). Changes are for admins; any user may read their own.
+ * `galaxy grant`, `galaxy grant role`, `galaxy grant act-for-users`, `galaxy grants`,
+ * `galaxy quota set|show`: authorities, roles and quotas (docs/tenancy.md, docs/security.md).
+ * Changes are for admins; any user may read their own.
  */
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
@@ -78,10 +79,13 @@ const GRANT_COLUMNS: Column<GrantLine>[] = [
   { heading: 'AUTHORITIES', value: (g) => g.authorities },
 ];
 
-function grantLines(entries: readonly UserGrantsEntry[]): GrantLine[] {
-  return entries.flatMap((e) =>
-    e.pools.map((p) => ({ user: e.user, pool: p.pool, authorities: p.authorities.join(' ') })),
-  );
+/** One line per pool, then one for granted roles and `act-for-users` (pool `-`). */
+export function grantLines(entries: readonly UserGrantsEntry[]): GrantLine[] {
+  return entries.flatMap((e) => {
+    const pools = e.pools.map((p) => ({ user: e.user, pool: p.pool, authorities: p.authorities.join(' ') }));
+    const roles = [...e.roles.map((r) => `role:${r}`), ...(e.actForUsers ? ['act-for-users'] : [])];
+    return roles.length === 0 ? pools : [...pools, { user: e.user, pool: '-', authorities: roles.join(' ') }];
+  });
 }
 
 /** One row of `galaxy quota show`: one resource of one user. */
@@ -125,14 +129,22 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
   ] as const;
   const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
 
-  program
+  const show = (user: string, after: UserGrantsEntry | undefined, format: ReturnType<typeof parseOutputFormat>) => {
+    const lines = grantLines(after ? [after] : []);
+    if (lines.length === 0 && format === 'table') console.log(`user ${user} holds no grants`);
+    else console.log(render(lines, GRANT_COLUMNS, format));
+  };
+  const grant = program
     .command('grant')
-    .description('grant a user authorities in a pool ("*" = every pool); --revoke takes them back (none named: all)')
+    .description(
+      'grant a user authorities in a pool ("*" = every pool); --revoke takes them back (none named: all). ' +
+        '"grant role" and "grant act-for-users" grant roles',
+    )
     .argument('<user>')
     .argument('<pool>')
     .argument(
       '[authorities...]',
-      "job:create job:update job:remove job:list job:any container:create container:remove container:list (job:any: act on other users' jobs)",
+      "job:create job:update job:remove job:list job:any container:create container:remove container:list band:production band:monitoring (job:any: act on other users' jobs)",
     )
     .option('--revoke', 'revoke instead of grant')
     .option(...masterOpt)
@@ -144,19 +156,49 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
         authorities: string[],
         flags: { revoke?: boolean; master: string; output: string },
       ) => {
-        const format = parseOutputFormat(flags.output);
         const after = await withOperator(flags.master, (op) =>
           op.tenancy.grant(user, pool, authorities, flags.revoke === true),
         );
-        const lines = grantLines(after ? [after] : []);
-        if (lines.length === 0 && format === 'table') console.log(`user ${user} holds no grants`);
-        else console.log(render(lines, GRANT_COLUMNS, format));
+        show(user, after, parseOutputFormat(flags.output));
       },
     );
+  grant
+    .command('role')
+    .description(
+      'let a user subscribe frameworks with a role (and the roles below it) besides its own; --revoke takes it back',
+    )
+    .argument('<user>')
+    .argument('<role>', 'a role path such as eng/search')
+    .option('--revoke', 'revoke instead of grant')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (user: string, role: string, _flags: unknown, command: Command) => {
+      const flags = command.optsWithGlobals<{ revoke?: boolean; master: string; output: string }>();
+      const after = await withOperator(flags.master, (op) =>
+        op.tenancy.grantRoles(user, [role], false, flags.revoke === true),
+      );
+      show(user, after, parseOutputFormat(flags.output));
+    });
+  grant
+    .command('act-for-users')
+    .description(
+      "let a user's frameworks act for every user (a shared framework such as the AppMaster); --revoke takes it back",
+    )
+    .argument('<user>')
+    .option('--revoke', 'revoke instead of grant')
+    .option(...masterOpt)
+    .option(...outputOpt)
+    .action(async (user: string, _flags: unknown, command: Command) => {
+      const flags = command.optsWithGlobals<{ revoke?: boolean; master: string; output: string }>();
+      const after = await withOperator(flags.master, (op) =>
+        op.tenancy.grantRoles(user, [], true, flags.revoke === true),
+      );
+      show(user, after, parseOutputFormat(flags.output));
+    });
 
   program
     .command('grants')
-    .description("users' authorities per pool (a user's own without admin rights)")
+    .description("users' authorities per pool, granted roles and act-for-users (a user's own without admin rights)")
     .argument('[user]')
     .option(...masterOpt)
     .option(...outputOpt)

@@ -19,6 +19,23 @@ export class IdGenerator {
   }
 }
 
+/** Random bits in an unguessable id: far beyond what anyone could try against a master. */
+export const UNGUESSABLE_BITS = 128;
+
+/**
+ * Ids of frameworks and offers, which name what a caller may act on: a readable prefix and
+ * {@link UNGUESSABLE_BITS} random bits (hex), so that an id cannot be guessed from another one
+ * (docs/security.md, "Frameworks belong to a principal").
+ */
+export class UnguessableIdGenerator {
+  constructor(private readonly prefix: string) {}
+
+  /** A fresh id, e.g. `offer-3f9c…` (32 hex digits). */
+  next(): string {
+    return `${this.prefix}-${randomBytes(UNGUESSABLE_BITS / 8).toString('hex')}`;
+  }
+}
+
 /** A fresh random UUID, used for status update acknowledgements. */
 export function newUuid(): string {
   return randomUUID();

@@ -20,6 +20,8 @@ import { checkId } from '../core/validate.js';
 /** What an ACCEPT will do once validated. */
 export interface AcceptPlan {
   readonly agentId: string;
+  /** The allocation role of the offers ('' when they name none): the tasks run in it. */
+  readonly role: string;
   readonly offers: readonly Offer[];
   readonly tasks: readonly TaskInfo[];
   /** Offered but not used: goes back to the allocator with the ACCEPT's filter. */
@@ -57,6 +59,12 @@ export function planAccept(
     }
     if (offers[0] && offers[0].agentId !== offer.agentId) {
       throw new GalaxyError('GALAXY_E_OFFER_MISMATCH', `offers ${offers[0].id} and ${offerId} are on different agents`);
+    }
+    if (offers[0] && (offers[0].allocationRole ?? '') !== (offer.allocationRole ?? '')) {
+      throw new GalaxyError(
+        'GALAXY_E_OFFER_MISMATCH',
+        `offers ${offers[0].id} and ${offerId} are of different roles (${offers[0].allocationRole ?? ''}, ${offer.allocationRole ?? ''}); one ACCEPT uses offers of one allocation role`,
+      );
     }
     offers.push(offer);
   }
@@ -103,7 +111,13 @@ export function planAccept(
       tasks.push({ ...task, agentId: first.agentId });
     }
   }
-  return { agentId: first.agentId, offers, tasks, unused: subtractResources(offered, used) };
+  return {
+    agentId: first.agentId,
+    role: first.allocationRole ?? '',
+    offers,
+    tasks,
+    unused: subtractResources(offered, used),
+  };
 }
 
 const VOLUME_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;

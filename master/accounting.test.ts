@@ -1,7 +1,7 @@
 /**
  * The ledger adds up: a real in-process master over gRPC, two agents in two pools, frameworks of
- * several users (one multi-tenant, naming users with the `galaxy.user` label) running tasks for a
- * few seconds, some ending halfway. The per-user rows must sum to the cluster's allocated
+ * several users' roles (one multi-role, acting for users: each task is its role's owner's; a label
+ * naming another user changes nothing) running tasks for a few seconds, some ending halfway. The per-user rows must sum to the cluster's allocated
  * resource-seconds — integrated on its own from the agents' totals — within 1 %, and each user's
  * allocation must match what its tasks held for as long as they held it.
  */
@@ -94,10 +94,15 @@ function task(id: string, cpus: number, mem: number, user?: string): TaskInfo {
   };
 }
 
-/** Launches `tasks` on the first offer the framework gets (DRF decides where); returns the agent id. */
-async function launch(fw: RawFramework, tasks: TaskInfo[]): Promise<string> {
+/**
+ * Launches `tasks` on the first offer the framework gets (DRF decides where) of `role` (any when
+ * ''), then suppresses that role; returns the agent id.
+ */
+async function launch(fw: RawFramework, tasks: TaskInfo[], role = ''): Promise<string> {
   const offersOf = (e: { event?: { $case: string; offers?: { offers: Offer[] } } }) =>
-    e.event?.$case === 'offers' ? (e.event.offers?.offers ?? []) : [];
+    (e.event?.$case === 'offers' ? (e.event.offers?.offers ?? []) : []).filter(
+      (o) => role === '' || o.allocationRole === role,
+    );
   for (;;) {
     const event = await fw.events.waitFor((e) => offersOf(e).length > 0, 10_000, 'an offer');
     const offer = offersOf(event)[0];
@@ -114,8 +119,8 @@ async function launch(fw: RawFramework, tasks: TaskInfo[]): Promise<string> {
           },
         },
       });
-      // Done: no more offers to this framework, so they go to the others.
-      await fw.call({ call: { $case: 'suppress', suppress: { roles: [] } } });
+      // Done: no more offers to this role, so they go to the others.
+      await fw.call({ call: { $case: 'suppress', suppress: { roles: role === '' ? [] : [role] } } });
       return offer.agentId;
     } catch {
       // The offer timed out meanwhile: wait for the next.
@@ -146,8 +151,9 @@ describe('accounting', { timeout: 40_000 }, () => {
     const big = fakeAgent('acct-b', 'batch');
     await small.agent.registered;
     const idB = await big.agent.registered;
-    const fws = ['alice', 'bob', 'appmaster', ''].map((user) => {
-      const fw = rawFramework(master.address, { name: `fw-${user || 'anon'}`, user }, true);
+    const roles = [['alice'], ['bob'], ['appmaster', 'carol'], ['*']];
+    const fws = roles.map((r) => {
+      const fw = rawFramework(master.address, { name: `fw-${r.join('+')}`, role: '', roles: r }, true);
       open.push(fw);
       return fw;
     });
@@ -156,7 +162,9 @@ describe('accounting', { timeout: 40_000 }, () => {
     const where = {
       alice: await launch(alice, [task('a1', 1000, 256 * MIB), task('a2', 500, 128 * MIB)]),
       bob: await launch(bob, [task('b1', 2000, 512 * MIB)]),
-      shared: await launch(shared, [task('c1', 250, 64 * MIB, 'carol'), task('s1', 100, 32 * MIB)]),
+      // The label names someone else: a task is its role's owner's, whatever a framework labels it.
+      shared: await launch(shared, [task('c1', 250, 64 * MIB, 'mallory')], 'carol'),
+      sharedOwn: await launch(shared, [task('s1', 100, 32 * MIB)], 'appmaster'),
       anon: await launch(anon, [task('u1', 100, 16 * MIB)]),
     };
     const poolOf = (agentId: string) => (agentId === idB ? 'batch' : 'default');
@@ -183,10 +191,11 @@ describe('accounting', { timeout: 40_000 }, () => {
     expect(report.rows.map((r) => `${r.user}/${r.pool}`).sort()).toEqual(
       [
         `alice/${poolOf(where.alice)}`,
-        `appmaster/${poolOf(where.shared)}`,
+        `appmaster/${poolOf(where.sharedOwn)}`,
         `bob/${poolOf(where.bob)}`,
         `carol/${poolOf(where.shared)}`,
-        `unknown/${poolOf(where.anon)}`,
+        // The "*" role is nobody's: its tasks are the framework owner's (an open master's caller).
+        `anonymous/${poolOf(where.anon)}`,
       ].sort(),
     );
     // alice: a1 (1000m) the whole time, a2 (500m) about half of it.

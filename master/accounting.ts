@@ -4,8 +4,10 @@
  * it ends, its framework is removed or its agent is gone — samples the isolators' usage through
  * the {@link UsageCollector}, and writes changed rows to the store in batches.
  *
- * A task's user is its `galaxy.user` label (multi-tenant frameworks set it), else its
- * framework's user, else `unknown`; its pool is its agent's pool at launch. The cluster's
+ * A task's user is its role's acting user (docs/security.md, "Roles"): the role's owner for a
+ * framework acting for users, else the framework's owner; `unknown` when the master does not
+ * know the owner. Labels a framework sets (`galaxy.user`) are not trusted for it. A task's pool
+ * is its agent's pool at launch. The cluster's
  * allocated total is integrated from the agents' allocated resources (what their live tasks
  * hold), measured at the same ticks but not summed from the per-user rows.
  */
@@ -15,9 +17,6 @@ import type { MasterContext } from './context.js';
 import { Ledger, type LedgerRow, type ResourceRate, type ResourceSecondsTotals, type StoredRow } from './ledger.js';
 import { taskKey } from './records.js';
 import type { UsageCollector } from './usage.js';
-
-/** The label a multi-tenant framework sets to name the user a task runs for. */
-export const USER_LABEL = 'galaxy.user';
 
 /** How accounting runs. */
 export interface AccountingOptions {
@@ -55,6 +54,8 @@ export class Accounting {
     private readonly ctx: MasterContext,
     private readonly usage: UsageCollector,
     private readonly options: AccountingOptions = {},
+    /** The acting user of a task (see the module comment); undefined when not known. */
+    private readonly actingUser: (task: Task) => string | undefined = () => undefined,
   ) {
     this.now = options.now ?? Date.now;
     this.ledger = new Ledger(() => this.clusterRate(), this.now(), options.retentionMs);
@@ -147,10 +148,7 @@ export class Accounting {
 
   /** The user a task is accounted to. */
   userOf(task: Task): string {
-    const labelled = task.labels.find((l) => l.key === USER_LABEL)?.value;
-    if (labelled) return labelled;
-    const user = this.ctx.frameworks.get(task.frameworkId)?.info.user;
-    return user ? user : 'unknown';
+    return this.actingUser(task) ?? 'unknown';
   }
 
   private start(task: Task): void {

@@ -14,6 +14,7 @@ import { checkAgentReservations } from './reservations.js';
 import type { FrameworksController } from './frameworks.js';
 import { preemptedStatus } from './preemptor.js';
 import { statusRefusal } from './agent-admission.js';
+import { clientId, MAX_ROLES } from './role-clients.js';
 import { taskKey, type AgentConnection, type AgentRecord } from './records.js';
 
 /** Handles everything that comes from agents. */
@@ -81,7 +82,10 @@ export class AgentsController {
     };
     this.ctx.hooks.agentAdmitting.call(agent.info);
     this.ctx.agents.set(id, agent);
-    for (const fw of registration.frameworks) this.frameworks.adoptFromAgent(fw);
+    for (const fw of registration.frameworks) {
+      const roles = registration.tasks.filter((t) => t.frameworkId === fw.id && t.role !== '').map((t) => t.role);
+      this.frameworks.adoptFromAgent(fw, [...new Set(roles)]);
+    }
     const toKill = this.reconcileReportedTasks(agent, registration.tasks, reregistered);
     this.ctx.allocator.addAgent(
       {
@@ -95,7 +99,7 @@ export class AgentsController {
           resources: r.resources ?? emptyResources(),
         })),
       },
-      this.usedByFramework(agent),
+      this.usedByClient(agent),
     );
     connection.send({
       message: {
@@ -227,13 +231,15 @@ export class AgentsController {
     this.ctx.hooks.agentRemoved.call(agent, reason);
   }
 
-  /** Resources held on the agent, by framework. */
-  usedByFramework(agent: AgentRecord): Map<string, Resources> {
+  /** Resources held on the agent, by allocator client (framework and role, see `role-clients.ts`). */
+  usedByClient(agent: AgentRecord): Map<string, Resources> {
     const used = new Map<string, Resources>();
     for (const key of agent.tasks) {
       const task = this.ctx.tasks.get(key)?.task;
-      if (!task?.resources || isTerminal(task.state)) continue;
-      used.set(task.frameworkId, addResources(used.get(task.frameworkId) ?? emptyResources(), task.resources));
+      if (!task?.resources || isTerminal(task.state) || !this.ctx.clients.hasClient(task.frameworkId, task.role))
+        continue;
+      const client = clientId(task.frameworkId, task.role);
+      used.set(client, addResources(used.get(client) ?? emptyResources(), task.resources));
     }
     return used;
   }
@@ -242,10 +248,14 @@ export class AgentsController {
     for (const fw of registration.frameworks) {
       checkId(fw.id, 'frameworks[].id', 'GALAXY_E_AGENT_INVALID');
       checkRole(fw.role === '' ? '*' : fw.role, 'GALAXY_E_AGENT_INVALID');
+      if (fw.roles.length > MAX_ROLES)
+        throw new GalaxyError('GALAXY_E_AGENT_INVALID', `frameworks[].roles holds more than ${MAX_ROLES} roles`);
+      for (const role of fw.roles) checkRole(role, 'GALAXY_E_AGENT_INVALID');
     }
     for (const task of registration.tasks) {
       checkId(task.taskId, 'tasks[].task_id', 'GALAXY_E_AGENT_INVALID');
       checkId(task.frameworkId, 'tasks[].framework_id', 'GALAXY_E_AGENT_INVALID');
+      if (task.role !== '') checkRole(task.role, 'GALAXY_E_AGENT_INVALID');
       validateResources(task.resources ?? emptyResources(), `tasks[${task.taskId}].resources`);
     }
   }
@@ -278,7 +288,10 @@ export class AgentsController {
         if (!isTerminal(record.task.state)) record.task.state = task.state;
         if (record.killRequested) toKill.push(task);
       } else {
-        this.ctx.addTask({ ...task, agentId: agent.info.id });
+        // A task reported without a role (an agent from before roles) runs in its framework's first role.
+        const role = task.role === '' ? (this.ctx.frameworks.get(task.frameworkId)?.info.role ?? '*') : task.role;
+        this.ctx.clients.ensureRole(task.frameworkId, role);
+        this.ctx.addTask({ ...task, role, agentId: agent.info.id });
       }
     }
     if (reregistered) {

@@ -2,8 +2,8 @@
  * A master that runs with standbys: it contends for leadership through the {@link Coordinator}
  * (ephemeral sequential entries; the lowest leads). While it stands by, its port answers every call
  * with `GALAXY_E_NOT_LEADER` naming the leader, so agents and frameworks look the leader up again.
- * Once elected it loads the registry (what cannot be rebuilt from agents: role weights), serves as
- * the master, and rebuilds tasks from the agents that re-register. When it loses leadership (its
+ * Once elected it loads the registry (what cannot be rebuilt from agents: role weights, frameworks'
+ * owners and roles), serves as the master, and rebuilds tasks from the agents that re-register. When it loses leadership (its
  * coordinator session ended) it stops serving at once: two masters never act together.
  */
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -25,6 +25,7 @@ import { AgentIdentityAdminService } from '../proto/gen/galaxy/v1/agent_identity
 import { loadAllocationTenancy } from './tenancy-registry.js';
 import type { MasterOptions } from './options.js';
 import { attachTenancyState } from './tenancy-state.js';
+import { FrameworkRegistry } from './framework-registry.js';
 
 /** Where the registry keeps role weights. */
 const WEIGHTS_KEY = '/galaxy/master/weights';
@@ -172,6 +173,8 @@ export class MasterCandidate {
    */
   private async loadRegistry(master: Master): Promise<void> {
     await attachTenancyState(master, this.coordinator, this.log);
+    // Frameworks' owners and roles: a re-SUBSCRIBE after this failover is checked against them.
+    master.frameworks.registry = await FrameworkRegistry.load(this.coordinator, this.log);
     this.unwatchQuotas = await loadAllocationTenancy(this.coordinator, master, this.log);
     const stored = await this.coordinator.get(WEIGHTS_KEY);
     if (stored) {

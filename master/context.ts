@@ -3,7 +3,7 @@
  * framework, forwarding a status update, rescinding offers, finishing a task.
  */
 import type { Allocator } from '../allocators/allocator.js';
-import { IdGenerator } from '../core/ids.js';
+import { IdGenerator, UnguessableIdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
 import { isTerminal } from '../core/task-state.js';
@@ -12,6 +12,7 @@ import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 import type { AllocationLoop } from './allocation-loop.js';
 import type { MasterHooks } from './hooks.js';
 import { OfferBook } from './offer-book.js';
+import { RoleClients } from './role-clients.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
 import type { MasterTimings } from './options.js';
 
@@ -22,8 +23,9 @@ const COMPLETED_LIMIT = 10_000;
 export class MasterContext {
   readonly masterId = new IdGenerator('master').next();
   readonly agentIds = new IdGenerator('agent');
-  readonly frameworkIds = new IdGenerator('fw');
-  readonly offerIds = new IdGenerator('offer');
+  /** Framework and offer ids name what a caller may act on: unguessable. */
+  readonly frameworkIds = new UnguessableIdGenerator('fw');
+  readonly offerIds = new UnguessableIdGenerator('offer');
   readonly agents = new Map<string, AgentRecord>();
   readonly frameworks = new Map<string, FrameworkRecord>();
   readonly tasks = new Map<string, TaskRecord>();
@@ -36,6 +38,8 @@ export class MasterContext {
   readonly offers: OfferBook;
   /** Status updates the master generates itself, delivered at least once to frameworks. */
   readonly masterUpdates: StatusUpdateStream;
+  /** The allocator, one client per (framework, role): what the master hands out and takes back goes through it. */
+  readonly clients: RoleClients;
 
   constructor(
     readonly allocator: Allocator,
@@ -44,6 +48,7 @@ export class MasterContext {
     readonly timings: MasterTimings,
     readonly loop: AllocationLoop,
   ) {
+    this.clients = new RoleClients(allocator);
     this.offers = new OfferBook(timings.offerTimeoutMs, (offer) => {
       this.log.info({ offer: offer.id, framework: offer.frameworkId }, 'offer timed out; rescinding');
       this.rescindOffer(offer, true);
@@ -72,7 +77,8 @@ export class MasterContext {
   rescindOffer(offer: Offer, notify: boolean): void {
     this.offers.remove(offer.id);
     if (notify) this.sendEvent(offer.frameworkId, { event: { $case: 'rescind', rescind: { offerId: offer.id } } });
-    if (offer.resources) this.allocator.recoverResources(offer.frameworkId, offer.agentId, offer.resources);
+    if (offer.resources)
+      this.clients.recover(offer.frameworkId, offer.allocationRole ?? '', offer.agentId, offer.resources);
     this.loop.trigger();
   }
 
@@ -90,7 +96,9 @@ export class MasterContext {
     record.task.state = status.state;
     record.task.status = status;
     if (!wasTerminal && isTerminal(status.state) && record.task.resources) {
-      this.allocator.recoverResources(record.task.frameworkId, record.task.agentId, record.task.resources);
+      const { frameworkId, role, agentId } = record.task;
+      this.clients.recover(frameworkId, role, agentId, record.task.resources);
+      this.clients.releaseRetired(frameworkId, role, () => this.liveInRole(frameworkId, role));
       this.loop.trigger();
     }
     this.hooks.statusUpdate.call(status);
@@ -130,6 +138,15 @@ export class MasterContext {
       const oldest = this.completed.keys().next().value;
       if (oldest !== undefined) this.completed.delete(oldest);
     }
+  }
+
+  /** True when the framework has a live task in `role`. */
+  liveInRole(frameworkId: string, role: string): boolean {
+    for (const key of this.frameworks.get(frameworkId)?.tasks ?? []) {
+      const task = this.tasks.get(key)?.task;
+      if (task?.role === role && !isTerminal(task.state)) return true;
+    }
+    return false;
   }
 
   /** Adds a task record to every index. */

@@ -1,78 +1,105 @@
 /**
- * The master's side of frameworks: subscription, failover, teardown, and the scheduler calls.
+ * The master's side of frameworks: subscription and re-subscription, their owners and roles
+ * (UPDATE_FRAMEWORK), failover and removal. The scheduler calls are in `scheduler-calls.ts`.
+ *
+ * A framework belongs to the user that first subscribed it (docs/security.md): its owner is
+ * stored in the registry before SUBSCRIBED is sent, and every later SUBSCRIBE naming its id — also
+ * after a master failover, or when a re-registering agent named it first — must come from that
+ * user or an admin. Its roles must be held by its owner; each role is one allocator client
+ * (`role-clients.ts`).
  */
-import type { FrameworkInfo, Task } from '../proto/gen/galaxy/v1/common.js';
-import { TaskState } from '../proto/gen/galaxy/v1/common.js';
-import type {
-  Accept,
-  Acknowledge,
-  Decline,
-  FrameworkMessage,
-  CallResponse,
-  Kill,
-  Reconcile,
-  SchedulerCall,
-} from '../proto/gen/galaxy/v1/scheduler.js';
-import type { RefuseFilter } from '../allocators/allocator.js';
+import type { Principal } from '../core/auth/principal.js';
 import { GalaxyError } from '../core/errors.js';
-import { isEmptyResources } from '../core/resources.js';
+import { effectiveRoles, mayActAs, requireActAs } from '../core/tenancy/roles.js';
 import { isTerminal } from '../core/task-state.js';
 import { checkId, checkRole } from '../core/validate.js';
-import { planAccept } from './accept.js';
-import type { MasterAuthorization } from './authorization.js';
+import type { FrameworkInfo } from '../proto/gen/galaxy/v1/common.js';
+import type { CallResponse, SchedulerCall } from '../proto/gen/galaxy/v1/scheduler.js';
+import { MasterAuthorization } from './authorization.js';
 import type { MasterContext } from './context.js';
+import { FrameworkRegistry, type StoredFramework } from './framework-registry.js';
 import type { Preemptor } from './preemptor.js';
-import { taskKey, type FrameworkConnection, type FrameworkRecord } from './records.js';
+import type { FrameworkConnection, FrameworkRecord } from './records.js';
+import { MAX_ROLES } from './role-clients.js';
+import { SchedulerCalls } from './scheduler-calls.js';
 
 /** Handles everything that comes from frameworks. */
 export class FrameworksController {
-  /** Launch and kill checks of an authenticating master with tenancy state; none: everything is allowed. */
-  authorization?: MasterAuthorization;
+  /** Who owns each framework and which roles it holds; the candidate replaces it with the stored one. */
+  registry = new FrameworkRegistry();
+  private readonly calls: SchedulerCalls;
 
   constructor(
     private readonly ctx: MasterContext,
-    private readonly preemptor?: Preemptor,
-  ) {}
+    /** Role holding, launch and kill checks (pool authorities only with grants stored). */
+    readonly authorization: MasterAuthorization = new MasterAuthorization({ poolOf: () => undefined }),
+    preemptor?: Preemptor,
+  ) {
+    this.calls = new SchedulerCalls(
+      ctx,
+      authorization,
+      {
+        update: (framework, info) => this.update(framework, info),
+        remove: (framework, reason) => {
+          this.remove(framework, reason);
+        },
+      },
+      preemptor,
+    );
+  }
 
-  /** SUBSCRIBE: admits a new framework, or takes back one that names its id. */
-  subscribe(requested: FrameworkInfo, connection: FrameworkConnection): FrameworkRecord {
-    const info = this.checkInfo(requested);
-    if (info.id !== '' && this.ctx.removedFrameworks.has(info.id)) {
-      throw new GalaxyError(
-        'GALAXY_E_FRAMEWORK_UNKNOWN',
-        `framework ${info.id} was torn down; subscribe without an id`,
-      );
+  /**
+   * SUBSCRIBE by `caller`: admits a new framework (stored with `caller` as its owner before it is
+   * answered), or takes back one that names its id — only its owner or an admin may. Throws a
+   * coded error, changing nothing, when refused.
+   */
+  async subscribe(
+    requested: FrameworkInfo,
+    connection: FrameworkConnection,
+    caller: Principal,
+  ): Promise<FrameworkRecord> {
+    const info = checkInfo(requested);
+    if (caller.kind !== 'user')
+      throw new GalaxyError('GALAXY_E_PERMISSION_DENIED', `a ${caller.kind} token cannot subscribe a framework`);
+    this.authorization.remember(caller);
+    const claimed = info.id === '' ? undefined : this.claim(info.id, caller);
+    const id = info.id === '' ? this.ctx.frameworkIds.next() : info.id;
+    const owner = claimed?.owner || caller.user;
+    const roles = effectiveRoles(info, this.authorization.holder(owner));
+    checkRoleCount(roles);
+    this.authorization.requireRoles(owner, roles, id);
+    const stored = this.registry.get(id);
+    if (!stored || stored.owner !== owner || !sameRoles(stored.roles, roles) || stored.name !== info.name)
+      await this.store(id, { owner, roles, name: info.name, createdAt: stored?.createdAt ?? Date.now() });
+    // The registry write yielded: the framework may have been torn down meanwhile.
+    if (this.ctx.removedFrameworks.has(id)) {
+      void this.registry.remove(id).catch(() => undefined);
+      this.claim(id, caller);
     }
-    let framework = info.id === '' ? undefined : this.ctx.frameworks.get(info.id);
+    let framework = this.ctx.frameworks.get(id);
     const resubscribed = framework !== undefined;
     if (framework) {
-      if (framework.info.role !== info.role) {
-        throw new GalaxyError(
-          'GALAXY_E_FRAMEWORK_INVALID',
-          `framework ${info.id} has role ${framework.info.role}; it cannot change to ${info.role}`,
-        );
-      }
       const old = framework.connection;
       framework.connection = undefined;
       old?.close();
       clearTimeout(framework.failoverTimer);
       clearInterval(framework.heartbeatTimer);
-      Object.assign(framework.info, {
-        name: info.name,
-        failoverTimeoutS: info.failoverTimeoutS,
-        user: info.user,
-        hostname: info.hostname,
-      });
-      this.ctx.allocator.activateFramework(framework.info.id);
+      framework.owner = owner;
+      this.applyInfo(framework, info, roles);
+      this.ctx.clients.activate(id);
     } else {
-      const id = info.id === '' ? this.ctx.frameworkIds.next() : info.id;
-      framework = { info: { ...info, id }, active: true, suppressed: false, tasks: new Set() };
+      framework = {
+        info: { ...info, id, role: roles[0] ?? '*', roles },
+        owner,
+        active: true,
+        suppressed: false,
+        tasks: new Set(),
+      };
       this.ctx.frameworks.set(id, framework);
-      this.ctx.allocator.addFramework({ id, name: info.name, role: info.role }, new Map(), true);
+      this.ctx.clients.add(id, info.name, roles, true);
     }
     framework.connection = connection;
     framework.active = true;
-    const id = framework.info.id;
     connection.send({
       event: {
         $case: 'subscribed',
@@ -93,17 +120,34 @@ export class FrameworksController {
     return framework;
   }
 
+  /** Any call but SUBSCRIBE, by `caller` (the framework's owner or an admin); see {@link SchedulerCalls}. */
+  call(call: SchedulerCall, caller: Principal): Promise<CallResponse | undefined> {
+    return this.calls.call(call, caller);
+  }
+
   /**
    * A framework named by an agent that re-registers (after a master failover) before the
-   * framework re-subscribed: known, inactive, and on its failover clock.
+   * framework re-subscribed: known, inactive, and on its failover clock. Its owner and roles come
+   * from the registry (never from the agent); `taskRoles` are the roles its reported tasks run in.
    */
-  adoptFromAgent(info: FrameworkInfo): void {
-    if (this.ctx.frameworks.has(info.id) || this.ctx.removedFrameworks.has(info.id)) return;
-    const role = info.role === '' ? '*' : info.role;
-    const framework: FrameworkRecord = { info: { ...info, role }, active: false, suppressed: false, tasks: new Set() };
-    this.ctx.frameworks.set(info.id, framework);
-    this.ctx.allocator.addFramework({ id: info.id, name: info.name, role }, new Map(), false);
-    this.startFailoverClock(framework);
+  adoptFromAgent(info: FrameworkInfo, taskRoles: readonly string[]): void {
+    if (this.ctx.removedFrameworks.has(info.id)) return;
+    if (!this.ctx.frameworks.has(info.id)) {
+      const stored = this.registry.get(info.id);
+      const reported = info.roles.length > 0 ? info.roles : [info.role === '' ? '*' : info.role];
+      const roles = stored && stored.roles.length > 0 ? [...stored.roles] : reported;
+      const framework: FrameworkRecord = {
+        info: { ...info, role: roles[0] ?? '*', roles },
+        owner: stored?.owner ?? '',
+        active: false,
+        suppressed: false,
+        tasks: new Set(),
+      };
+      this.ctx.frameworks.set(info.id, framework);
+      this.ctx.clients.add(info.id, info.name, roles, false);
+      this.startFailoverClock(framework);
+    }
+    for (const role of taskRoles) this.ctx.clients.ensureRole(info.id, role);
   }
 
   /** The framework's event stream ended: its tasks live on during its failover timeout. */
@@ -112,12 +156,12 @@ export class FrameworksController {
     framework.connection = undefined;
     framework.active = false;
     clearInterval(framework.heartbeatTimer);
-    this.ctx.allocator.deactivateFramework(framework.info.id);
+    this.ctx.clients.deactivate(framework.info.id);
     this.ctx.rescindOffers((offer) => offer.frameworkId === framework.info.id, false);
     this.startFailoverClock(framework);
   }
 
-  /** Removes a framework: kills its tasks and frees what it held. */
+  /** Removes a framework: kills its tasks, frees what it held and forgets its owner. */
   remove(framework: FrameworkRecord, reason: string): void {
     const id = framework.info.id;
     if (this.ctx.frameworks.get(id) !== framework) return;
@@ -133,9 +177,12 @@ export class FrameworksController {
       agent.connection?.send({ message: { $case: 'shutdownFramework', shutdownFramework: { frameworkId: id } } });
     }
     this.ctx.masterUpdates.dropFramework(id);
-    this.ctx.allocator.removeFramework(id);
+    this.ctx.clients.remove(id);
     this.ctx.frameworks.delete(id);
     this.ctx.removedFrameworks.add(id);
+    void this.registry.remove(id).catch((error: unknown) => {
+      this.ctx.log.error({ framework: id, err: String(error) }, 'the removed framework stays in the registry');
+    });
     const connection = framework.connection;
     framework.connection = undefined;
     connection?.close();
@@ -144,212 +191,80 @@ export class FrameworksController {
   }
 
   /**
-   * Any call but SUBSCRIBE; returns what the call answers (PREEMPT's plan), if anything. Throws a
-   * coded error, changing nothing, on bad input.
+   * UPDATE_FRAMEWORK: new roles (each held by the owner), name and failover timeout. Dropped roles
+   * lose their offers; while tasks still run in one it stays allocated to them (without offers).
    */
-  call(call: SchedulerCall): CallResponse | undefined {
-    const framework = this.ctx.frameworks.get(call.frameworkId);
-    if (!framework?.connection) {
-      throw new GalaxyError(
-        'GALAXY_E_FRAMEWORK_UNKNOWN',
-        `framework "${call.frameworkId.slice(0, 100)}" is not subscribed; SUBSCRIBE first`,
-      );
-    }
-    const body = call.call;
-    switch (body?.$case) {
-      case 'accept':
-        this.accept(framework, body.accept);
-        return;
-      case 'decline':
-        this.decline(framework, body.decline);
-        return;
-      case 'revive':
-        framework.suppressed = false;
-        this.ctx.allocator.reviveOffers(framework.info.id);
-        this.ctx.loop.trigger();
-        return;
-      case 'suppress':
-        framework.suppressed = true;
-        this.ctx.allocator.suppressOffers(framework.info.id);
-        return;
-      case 'kill':
-        this.kill(framework, body.kill);
-        return;
-      case 'acknowledge':
-        this.acknowledge(framework, body.acknowledge);
-        return;
-      case 'reconcile':
-        this.reconcile(framework, body.reconcile);
-        return;
-      case 'teardown':
-        this.remove(framework, 'teardown');
-        return;
-      case 'message':
-        this.message(body.message);
-        return;
-      case 'preempt':
-        if (!this.preemptor) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'this master does not preempt');
-        return { preemption: this.preemptor.preempt(framework, body.preempt) };
-      case undefined:
-        throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'the call is empty');
-    }
-  }
-
-  private accept(framework: FrameworkRecord, accept: Accept): void {
+  private async update(framework: FrameworkRecord, requested: FrameworkInfo): Promise<void> {
     const id = framework.info.id;
-    const filter = this.checkFilter(accept.filters?.refuseSeconds);
-    const plan = planAccept(
-      id,
-      accept,
-      (offerId) => this.ctx.offers.get(offerId),
-      (taskId) => this.ctx.tasks.has(taskKey(id, taskId)),
-    );
-    for (const task of plan.tasks) {
-      const veto = this.ctx.hooks.validateLaunch.call(task, framework.info);
-      if (veto !== undefined) throw new GalaxyError('GALAXY_E_TASK_INVALID', `task ${task.taskId}: ${veto}`);
-    }
-    const agent = this.ctx.agents.get(plan.agentId);
-    if (!agent?.connection) throw new GalaxyError('GALAXY_E_OFFER_UNKNOWN', `agent ${plan.agentId} is not connected`);
-    this.authorization?.check(framework.principal, plan.agentId, 'container:create', id);
-    for (const offer of plan.offers) this.ctx.offers.remove(offer.id);
-    for (const info of plan.tasks) {
-      const task: Task = {
-        taskId: info.taskId,
-        name: info.name,
-        frameworkId: id,
-        agentId: plan.agentId,
-        resources: info.resources,
-        state: TaskState.TASK_STAGING,
-        labels: info.labels,
-        role: framework.info.role,
-        band: info.band,
-        revocable: info.revocable,
-      };
-      this.ctx.addTask(task);
-      agent.connection.send({ message: { $case: 'runTask', runTask: { framework: framework.info, task: info } } });
-      this.ctx.hooks.taskLaunched.call(task);
-    }
-    if (!isEmptyResources(plan.unused)) this.ctx.allocator.recoverResources(id, plan.agentId, plan.unused, filter);
-    this.ctx.loop.trigger();
-  }
-
-  private decline(framework: FrameworkRecord, decline: Decline): void {
-    const filter = this.checkFilter(decline.filters?.refuseSeconds);
-    const offers = decline.offerIds.map((offerId) => {
-      const offer = this.ctx.offers.get(offerId);
-      if (offer?.frameworkId !== framework.info.id) {
-        throw new GalaxyError(
-          'GALAXY_E_OFFER_UNKNOWN',
-          `offer ${offerId.slice(0, 100)} is not an outstanding offer to this framework`,
-        );
-      }
-      return offer;
-    });
-    for (const offer of offers) {
-      this.ctx.offers.remove(offer.id);
-      if (offer.resources)
-        this.ctx.allocator.recoverResources(offer.frameworkId, offer.agentId, offer.resources, filter);
-    }
-    this.ctx.loop.trigger();
-  }
-
-  private kill(framework: FrameworkRecord, kill: Kill): void {
-    const record = this.ctx.tasks.get(taskKey(framework.info.id, kill.taskId));
-    if (!record)
-      throw new GalaxyError(
-        'GALAXY_E_TASK_UNKNOWN',
-        `framework ${framework.info.id} has no live task "${kill.taskId.slice(0, 100)}"`,
-      );
-    this.authorization?.check(framework.principal, record.task.agentId, 'container:remove', framework.info.id);
-    if (!isTerminal(record.task.state)) this.ctx.killTask(record);
-  }
-
-  private acknowledge(framework: FrameworkRecord, ack: Acknowledge): void {
-    const id = framework.info.id;
-    const key = taskKey(id, ack.taskId);
-    if (this.ctx.masterUpdates.acknowledge(id, ack.taskId, ack.uuid)) {
-      const record = this.ctx.tasks.get(key);
-      if (record && isTerminal(record.task.state)) this.ctx.finishTask(key);
-      return;
-    }
-    const record = this.ctx.tasks.get(key);
-    if (!record) {
-      if (this.ctx.completed.has(key)) return; // a duplicate acknowledgement of an at-least-once update
-      throw new GalaxyError(
-        'GALAXY_E_TASK_UNKNOWN',
-        `framework ${id} has no task "${ack.taskId.slice(0, 100)}" to acknowledge`,
-      );
-    }
-    this.ctx.agents.get(record.task.agentId)?.connection?.send({
-      message: { $case: 'ack', ack: { frameworkId: id, taskId: ack.taskId, uuid: ack.uuid } },
-    });
-    if (isTerminal(record.task.state) && record.task.status?.uuid === ack.uuid) this.ctx.finishTask(key);
-  }
-
-  /** Explicit (named tasks) or implicit (empty list: every task the master knows) reconciliation. */
-  private reconcile(framework: FrameworkRecord, reconcile: Reconcile): void {
-    const id = framework.info.id;
-    const answer = (task: Task): void => {
-      const base = task.status ?? this.ctx.masterStatus(task, task.state, '', '');
-      this.ctx.sendUpdate({ ...base, state: task.state, reason: 'reconciliation', uuid: '' });
-    };
-    if (reconcile.tasks.length === 0) {
-      for (const key of framework.tasks) {
-        const record = this.ctx.tasks.get(key);
-        if (record) answer(record.task);
-      }
-      return;
-    }
-    for (const wanted of reconcile.tasks) {
-      const key = taskKey(id, wanted.taskId);
-      const known = this.ctx.tasks.get(key)?.task ?? this.ctx.completed.get(key);
-      if (known) {
-        answer(known);
-      } else {
-        const unknown: Task = {
-          taskId: wanted.taskId,
-          name: '',
-          frameworkId: id,
-          agentId: wanted.agentId,
-          state: TaskState.TASK_UNKNOWN,
-          labels: [],
-          role: framework.info.role,
-        };
-        answer(unknown);
-      }
-    }
-  }
-
-  private message(message: FrameworkMessage): void {
-    const agent = this.ctx.agents.get(message.agentId);
-    if (!agent?.connection)
-      throw new GalaxyError('GALAXY_E_AGENT_UNKNOWN', `agent "${message.agentId.slice(0, 100)}" is not connected`);
-    agent.connection.send({ message: { $case: 'frameworkMessage', frameworkMessage: { ...message } } });
-  }
-
-  private checkInfo(info: FrameworkInfo): FrameworkInfo {
-    if (info.name.trim() === '') throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'framework_info.name is empty');
-    if (info.id !== '') checkId(info.id, 'framework_info.id', 'GALAXY_E_FRAMEWORK_INVALID');
-    const role = info.role === '' ? '*' : info.role;
-    checkRole(role, 'GALAXY_E_FRAMEWORK_INVALID');
-    if (!(info.failoverTimeoutS >= 0 && info.failoverTimeoutS <= 365 * 86400)) {
+    if (requested.id !== '' && requested.id !== id)
       throw new GalaxyError(
         'GALAXY_E_FRAMEWORK_INVALID',
-        'framework_info.failover_timeout_s must be between 0 and one year',
+        `update_framework.framework_info.id ${requested.id.slice(0, 100)} is not this framework (${id})`,
       );
-    }
-    return { ...info, role };
+    const info = checkInfo({ ...requested, id });
+    const roles = effectiveRoles(info, this.authorization.holder(framework.owner));
+    checkRoleCount(roles);
+    this.authorization.requireRoles(framework.owner, roles, id);
+    const stored = this.registry.get(id);
+    if (!stored || !sameRoles(stored.roles, roles) || stored.name !== info.name)
+      await this.store(id, {
+        owner: framework.owner,
+        roles,
+        name: info.name,
+        createdAt: stored?.createdAt ?? Date.now(),
+      });
+    if (this.ctx.frameworks.get(id) !== framework) return; // removed meanwhile
+    this.applyInfo(framework, info, roles);
+    this.ctx.loop.trigger();
   }
 
-  private checkFilter(refuseSeconds: number | undefined): RefuseFilter {
-    if (refuseSeconds === undefined) return {};
-    if (!(refuseSeconds >= 0 && refuseSeconds <= 365 * 86400)) {
+  /**
+   * Throws, changing nothing, unless `caller` may take framework `id` over: the framework must
+   * not be torn down; a known one (in memory or stored) must be the caller's or the caller an
+   * admin; an id nobody knows only an admin may claim (a framework first seen by a master that
+   * kept no registry). Returns what is known of it.
+   */
+  private claim(id: string, caller: Principal): { owner: string } | undefined {
+    if (this.ctx.removedFrameworks.has(id))
+      throw new GalaxyError('GALAXY_E_FRAMEWORK_UNKNOWN', `framework ${id} was torn down; subscribe without an id`);
+    const known = this.ctx.frameworks.get(id) ?? this.registry.get(id);
+    if (!known) {
+      if (mayActAs(caller, '')) return undefined;
       throw new GalaxyError(
-        'GALAXY_E_INVALID_ARGUMENT',
-        `filters.refuse_seconds must be between 0 and one year, got ${refuseSeconds}`,
+        'GALAXY_E_FRAMEWORK_UNKNOWN',
+        `framework ${id.slice(0, 100)} is not known to this master; subscribe without an id to register a new one`,
       );
     }
-    return { refuseSeconds };
+    requireActAs(caller, known.owner, id);
+    return { owner: known.owner };
+  }
+
+  /** Applies checked info and roles to a known framework: renames, re-roles, rescinds dropped roles' offers. */
+  private applyInfo(framework: FrameworkRecord, info: FrameworkInfo, roles: string[]): void {
+    const id = framework.info.id;
+    Object.assign(framework.info, {
+      name: info.name,
+      failoverTimeoutS: info.failoverTimeoutS,
+      user: info.user,
+      hostname: info.hostname,
+      role: roles[0] ?? '*',
+      roles,
+    });
+    const dropped = this.ctx.clients.setRoles(id, roles, (role) => this.ctx.liveInRole(id, role));
+    framework.suppressed = this.ctx.clients.suppressed(id);
+    if (dropped.length > 0)
+      this.ctx.rescindOffers((o) => o.frameworkId === id && dropped.includes(o.allocationRole ?? ''), true);
+  }
+
+  private async store(id: string, record: StoredFramework): Promise<void> {
+    try {
+      await this.registry.put(id, record);
+    } catch (error) {
+      throw new GalaxyError(
+        'GALAXY_E_COORD_UNAVAILABLE',
+        `framework ${id} could not be stored in the registry (${error instanceof Error ? error.message : String(error)}); try again`,
+      );
+    }
   }
 
   private startFailoverClock(framework: FrameworkRecord): void {
@@ -363,4 +278,30 @@ export class FrameworksController {
     }, timeoutMs);
     framework.failoverTimer.unref();
   }
+}
+
+function checkInfo(info: FrameworkInfo): FrameworkInfo {
+  if (info.name.trim() === '') throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'framework_info.name is empty');
+  if (info.id !== '') checkId(info.id, 'framework_info.id', 'GALAXY_E_FRAMEWORK_INVALID');
+  if (info.role !== '') checkRole(info.role, 'GALAXY_E_FRAMEWORK_INVALID');
+  for (const role of info.roles) checkRole(role, 'GALAXY_E_FRAMEWORK_INVALID');
+  if (!(info.failoverTimeoutS >= 0 && info.failoverTimeoutS <= 365 * 86400)) {
+    throw new GalaxyError(
+      'GALAXY_E_FRAMEWORK_INVALID',
+      'framework_info.failover_timeout_s must be between 0 and one year',
+    );
+  }
+  return info;
+}
+
+function checkRoleCount(roles: readonly string[]): void {
+  if (roles.length > MAX_ROLES)
+    throw new GalaxyError(
+      'GALAXY_E_FRAMEWORK_INVALID',
+      `a framework holds at most ${MAX_ROLES} roles, not ${roles.length}`,
+    );
+}
+
+function sameRoles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((role, i) => role === b[i]);
 }

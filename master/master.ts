@@ -4,7 +4,7 @@
  * gateway, the scheduler API and the operator API.
  */
 import { Server } from '@grpc/grpc-js';
-import type { Allocation, Allocator } from '../allocators/allocator.js';
+import type { Allocator } from '../allocators/allocator.js';
 import { loadAllocator } from '../allocators/index.js';
 import { GalaxyError } from '../core/errors.js';
 import { boundAddress } from '../core/grpc-errors.js';
@@ -41,6 +41,7 @@ import { anyOf } from '../core/auth/principal.js';
 import { serverCredentials, tlsEnabled } from '../core/tls.js';
 import { AgentIdentityAdminService } from '../proto/gen/galaxy/v1/agent_identity.js';
 import { agentIdentityApi } from './agent-identity-api.js';
+import type { RoleAllocation } from './role-clients.js';
 
 /** A running master. */
 export class Master {
@@ -97,19 +98,23 @@ export class Master {
     this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop);
     this.preemptor = new Preemptor(this.ctx, this.events);
     this.reservations = new ReservationBook(this.ctx);
-    this.frameworks = new FrameworksController(this.ctx, this.preemptor);
+    const users = options.users;
+    const authorization = new MasterAuthorization({
+      // Pool authorities apply to frameworks only when callers are authenticated and grants are stored.
+      ...(authenticate && options.tenancyCoordinator ? { coordinator: options.tenancyCoordinator } : {}),
+      poolOf: (agentId) => this.ctx.agents.get(agentId)?.info.pool,
+      ...(users ? { userOf: (name: string) => users.known(name) } : {}),
+    });
+    this.frameworks = new FrameworksController(this.ctx, authorization, this.preemptor);
     this.agents = new AgentsController(this.ctx, this.frameworks);
-    // Authorities apply to frameworks only when callers are authenticated and grants are stored.
-    if (authenticate && options.tenancyCoordinator)
-      this.frameworks.authorization = new MasterAuthorization(
-        options.tenancyCoordinator,
-        (agentId) => this.ctx.agents.get(agentId)?.info.pool,
-      );
-    this.machines = new Machines(this.ctx, (agent) => this.agents.usedByFramework(agent));
+    this.machines = new Machines(this.ctx, (agent) => this.agents.usedByClient(agent));
     this.view = new MasterView(this.ctx, this.machines);
     for (const plugin of [eventTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
     this.usage = new UsageCollector(this.ctx);
-    this.accounting = new Accounting(this.ctx, this.usage, options.accounting);
+    this.accounting = new Accounting(this.ctx, this.usage, options.accounting, (task) => {
+      const owner = this.ctx.frameworks.get(task.frameworkId)?.owner;
+      return owner ? authorization.actingUser(owner, task.role) : undefined;
+    });
     this.server.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log, options.agentIdentities));
     // A revoked or replaced credential ends its agent's connection at once.
     options.agentIdentities?.onCredentialReplaced((agentId) => {
@@ -117,7 +122,14 @@ export class Master {
     });
     this.server.addService(SchedulerService, schedulerApi(this.frameworks));
     this.server.addService(OperatorService, {
-      ...operatorApi(this.view, allocator, this.usage, this.hooks, this.frameworks.authorization),
+      ...operatorApi(
+        this.view,
+        allocator,
+        this.usage,
+        this.hooks,
+        authorization,
+        (id) => this.ctx.frameworks.get(id)?.owner,
+      ),
       ...machinesOperatorApi(this.machines, this.accounting),
       ...eventsOperatorApi(this.events),
       ...tenancyOperatorApi(options.tenancyCoordinator),
@@ -132,7 +144,7 @@ export class Master {
 
   /** Binds the gRPC server and starts allocating. */
   async start(): Promise<void> {
-    await this.frameworks.authorization?.load();
+    await this.frameworks.authorization.load();
     const creds = serverCredentials(this.options.tls);
     const port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(this.options.listen, creds, (error, bound) => {
@@ -161,10 +173,10 @@ export class Master {
   /** Runs one allocation pass now and sends the offers. */
   allocate(): void {
     const byFramework = new Map<string, Offer[]>();
-    for (const allocation of this.allocator.allocate()) {
+    for (const allocation of this.ctx.clients.allocate()) {
       const offer = this.toOffer(allocation);
       if (!offer) {
-        this.allocator.recoverResources(allocation.frameworkId, allocation.agentId, allocation.resources);
+        this.ctx.clients.recover(allocation.frameworkId, allocation.role, allocation.agentId, allocation.resources);
         continue;
       }
       this.ctx.offers.add(offer);
@@ -181,7 +193,7 @@ export class Master {
 
   /** Stops serving: closes every stream and timer. Agents keep their tasks. */
   async stop(): Promise<void> {
-    this.frameworks.authorization?.close();
+    this.frameworks.authorization.close();
     this.loop.stop();
     this.accounting.stop();
     this.ctx.offers.clear();
@@ -207,7 +219,7 @@ export class Master {
     });
   }
 
-  private toOffer(allocation: Allocation): Offer | undefined {
+  private toOffer(allocation: RoleAllocation): Offer | undefined {
     const framework = this.ctx.frameworks.get(allocation.frameworkId);
     const agent = this.ctx.agents.get(allocation.agentId);
     if (!framework?.connection || !agent?.active) return undefined;
@@ -220,6 +232,7 @@ export class Master {
       attributes: agent.info.attributes,
       pool: agent.info.pool,
       ...(allocation.reservedRole === undefined ? {} : { reservedRole: allocation.reservedRole }),
+      allocationRole: allocation.role,
     };
   }
 }

@@ -12,6 +12,11 @@ import type { MachinesOperator, OperatorServerWithout } from './machines-api.js'
 import type { TenancyOperator } from './tenancy-api.js';
 import type { MasterAuthorization } from './authorization.js';
 import { adminOnly, unaryAsCaller } from '../core/auth/caller.js';
+import type { Principal } from '../core/auth/principal.js';
+
+function isAdmin(caller: Principal): boolean {
+  return caller.admin && caller.kind === 'user';
+}
 
 /** Builds the Operator implementation. */
 export function operatorApi(
@@ -19,17 +24,22 @@ export function operatorApi(
   allocator: Allocator,
   usage: UsageCollector,
   hooks: MasterHooks,
-  authorization?: MasterAuthorization,
+  authorization: MasterAuthorization,
+  ownerOf: (frameworkId: string) => string | undefined,
 ): OperatorServerWithout<
   keyof MachinesOperator | keyof TenancyOperator | 'listEvents' | 'reserveResources' | 'unreserveResources'
 > {
   return {
     listAgents: unaryHandler(() => ({ agents: view.agents() })),
-    listFrameworks: unaryHandler(() => ({ frameworks: view.frameworks() })),
-    listTasks: unaryAsCaller((request, caller) => {
-      const tasks = view.tasks(request.frameworkId);
-      return { tasks: authorization ? tasks.filter(authorization.taskFilter(caller)) : tasks };
-    }),
+    // A non-admin sees only the frameworks it owns, and only its own tasks (docs/security.md).
+    listFrameworks: unaryAsCaller((_request, caller) => ({
+      frameworks: view
+        .frameworks()
+        .filter((f) => isAdmin(caller) || (caller.kind === 'user' && f.owner === caller.user)),
+    })),
+    listTasks: unaryAsCaller((request, caller) => ({
+      tasks: view.tasks(request.frameworkId).filter(authorization.taskFilter(caller, ownerOf)),
+    })),
     getUsage: (call, callback) => {
       usage.collect(call.request.frameworkId).then(
         (tasks) => {

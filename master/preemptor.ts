@@ -36,6 +36,8 @@ export { PREEMPTED_REASON };
 interface Outstanding {
   readonly key: string;
   readonly frameworkId: string;
+  /** The role the request was made for: what is set aside is allocated to it. */
+  readonly role: string;
   readonly agentId: string;
   readonly plan: PreemptionPlan;
   /** Keys of victims still alive. */
@@ -78,8 +80,12 @@ export class Preemptor {
     });
   }
 
-  /** Handles PREEMPT from `framework`. Throws a coded error, changing nothing, on bad input. */
-  preempt(framework: FrameworkRecord, call: PreemptCall): PreemptionPlan {
+  /**
+   * Handles PREEMPT from `framework` for its `role` (checked by the caller: one of its roles, whose
+   * acting user holds the band in the pool). Victims are picked in the pool asked for only. Throws
+   * a coded error, changing nothing, on bad input.
+   */
+  preempt(framework: FrameworkRecord, call: PreemptCall, role: string): PreemptionPlan {
     const request = checkCall(call);
     const id = framework.info.id;
     const key = `${id}\u0000${call.requestId}`;
@@ -124,6 +130,7 @@ export class Preemptor {
     const entry: Outstanding = {
       key,
       frameworkId: id,
+      role,
       agentId: choice.agentId,
       plan,
       victims: new Set(),
@@ -195,7 +202,7 @@ export class Preemptor {
         band: effectiveBand(task.band),
         revocable: task.revocable ?? false,
         resources: task.resources,
-        share: this.ctx.allocator.share(task.frameworkId),
+        share: this.ctx.clients.roleShare(task.frameworkId, task.role),
         launchedAt: this.launchedAt.get(key) ?? 0,
       });
     }
@@ -239,8 +246,8 @@ export class Preemptor {
   /** Allocates what is free on the agent to the requester. */
   private grab(entry: Outstanding): void {
     if (!this.ctx.frameworks.get(entry.frameworkId)?.active) return;
-    const taken = this.ctx.allocator.setAside?.(entry.frameworkId, entry.agentId);
-    if (taken && !isEmptyResources(taken)) entry.setAside = addResources(entry.setAside, taken);
+    const taken = this.ctx.clients.setAside(entry.frameworkId, entry.role, entry.agentId);
+    if (!isEmptyResources(taken)) entry.setAside = addResources(entry.setAside, taken);
   }
 
   /** Offers what was set aside to the requester alone; rescinded if unused after the set-aside time. */
@@ -256,7 +263,7 @@ export class Preemptor {
       return;
     }
     if (!framework?.connection || !agent?.active) {
-      this.ctx.allocator.recoverResources(entry.frameworkId, entry.agentId, resources);
+      this.ctx.clients.recover(entry.frameworkId, entry.role, entry.agentId, resources);
       this.ctx.loop.trigger();
       this.close(entry, false);
       return;
@@ -270,6 +277,7 @@ export class Preemptor {
       attributes: agent.info.attributes,
       pool: agent.info.pool,
       reservedRole: '',
+      allocationRole: entry.role,
     };
     entry.offerId = offer.id;
     this.ctx.offers.add(offer);
@@ -288,7 +296,7 @@ export class Preemptor {
     this.outstanding.delete(entry.key);
     for (const key of entry.victims) this.victims.delete(key);
     if (!isEmptyResources(entry.setAside)) {
-      this.ctx.allocator.recoverResources(entry.frameworkId, entry.agentId, entry.setAside);
+      this.ctx.clients.recover(entry.frameworkId, entry.role, entry.agentId, entry.setAside);
       entry.setAside = emptyResources();
       this.ctx.loop.trigger();
     }

@@ -4,7 +4,6 @@
 import type { AgentInfo, FrameworkInfo, Resources, Task } from '../proto/gen/galaxy/v1/common.js';
 import type { MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
 import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
-import type { Principal } from '../core/auth/principal.js';
 
 /** One gRPC stream to a peer: messages go out until either side closes it. */
 export class Connection<T> {
@@ -22,6 +21,11 @@ export class Connection<T> {
     if (!this.open) return;
     this.open = false;
     this.stream.end();
+  }
+
+  /** False once either side closed it. */
+  get isOpen(): boolean {
+    return this.open;
   }
 
   /** The peer closed it: nothing more may be written. */
@@ -52,10 +56,15 @@ export interface AgentRecord {
 
 /** A framework the master knows. */
 export interface FrameworkRecord {
+  /** As subscribed; `roles` holds its effective roles, `role` the first of them. */
   readonly info: FrameworkInfo;
   connection?: FrameworkConnection;
-  /** Who subscribed it (authenticating masters): the framework launches and kills as this principal. */
-  principal?: Principal;
+  /**
+   * The user that first subscribed it (docs/security.md): only it or an admin may act as the
+   * framework, and it launches for this user (or, acting for users, for its roles' owners). ''
+   * while not known: a framework a re-registering agent named that the registry has no record of.
+   */
+  owner: string;
   active: boolean;
   suppressed: boolean;
   readonly tasks: Set<string>;

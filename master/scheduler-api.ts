@@ -11,7 +11,7 @@ import type {
 } from '../proto/gen/galaxy/v1/scheduler.js';
 import { GalaxyError } from '../core/errors.js';
 import { toGrpcStatus } from '../core/grpc-errors.js';
-import { principalOf } from '../core/auth/principal.js';
+import { callerOf } from '../core/auth/caller.js';
 import type { FrameworksController } from './frameworks.js';
 import { Connection, type FrameworkConnection, type FrameworkRecord } from './records.js';
 
@@ -28,24 +28,46 @@ export function schedulerApi(frameworks: FrameworksController): SchedulerServer 
       stream.on('cancelled', gone);
       stream.on('error', gone);
       stream.on('close', gone);
-      try {
-        const info = stream.request.frameworkInfo;
-        if (!info) throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'SUBSCRIBE carries no framework_info');
-        framework = frameworks.subscribe(info, connection);
-        framework.principal = principalOf(stream);
-      } catch (error) {
+      const refuse = (error: unknown): void => {
         connection.markClosed();
         // grpc-js ends a server stream with the status of an emitted error.
         const status = toGrpcStatus(error);
         stream.emit('error', Object.assign(new Error(status.details), status));
+      };
+      const info = stream.request.frameworkInfo;
+      if (!info) {
+        refuse(new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'SUBSCRIBE carries no framework_info'));
+        return;
       }
+      let caller;
+      try {
+        caller = callerOf(stream);
+      } catch (error) {
+        refuse(error);
+        return;
+      }
+      frameworks.subscribe(info, connection, caller).then((subscribed) => {
+        framework = subscribed;
+        // The stream ended while the subscription was being stored: the framework is away.
+        if (!connection.isOpen) frameworks.disconnected(subscribed, connection);
+      }, refuse);
     },
     call(call: ServerUnaryCall<SchedulerCall, CallResponse>, callback: sendUnaryData<CallResponse>): void {
+      let caller;
       try {
-        callback(null, frameworks.call(call.request) ?? {});
+        caller = callerOf(call);
       } catch (error) {
         callback(toGrpcStatus(error));
+        return;
       }
+      frameworks.call(call.request, caller).then(
+        (response) => {
+          callback(null, response ?? {});
+        },
+        (error: unknown) => {
+          callback(toGrpcStatus(error));
+        },
+      );
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * The Operator RPCs of authorities and quotas (`galaxy grant`, `galaxy grants`,
- * `galaxy quota set|show`). Admins change them; any user may read their own. The state lives in
+ * The Operator RPCs of authorities, roles and quotas (`galaxy grant`, `galaxy grant role`,
+ * `galaxy grant act-for-users`, `galaxy grants`, `galaxy quota set|show`). Admins change them; any user may read their own. The state lives in
  * the coordinator (`core/tenancy/grants.ts`, `core/tenancy/quotas.ts`), where the frameworks
  * read it; a master without a coordinator refuses these calls.
  */
@@ -15,7 +15,7 @@ import type { OperatorServer, QuotaAmounts, UserGrantsEntry, UserQuotaEntry } fr
 /** The tenancy handlers of the Operator service. */
 export type TenancyOperator = Pick<
   OperatorServer,
-  'grantAuthorities' | 'listGrants' | 'setUserQuota' | 'listUserQuotas'
+  'grantAuthorities' | 'grantRoles' | 'listGrants' | 'setUserQuota' | 'listUserQuotas'
 >;
 
 /** Admins may do anything here; other users only read their own `user` (empty = everyone: admins). */
@@ -28,7 +28,12 @@ function mayRead(caller: Principal, user: string, what: string): void {
 }
 
 function grantsEntry(user: string, grants: GrantsRecord): UserGrantsEntry {
-  return { user, pools: Object.entries(grants.pools).map(([pool, authorities]) => ({ pool, authorities })) };
+  return {
+    user,
+    pools: Object.entries(grants.pools).map(([pool, authorities]) => ({ pool, authorities })),
+    roles: grants.roles ?? [],
+    actForUsers: grants.actForUsers === true,
+  };
 }
 
 function amounts(a: Partial<Record<'cpus' | 'mem' | 'disk' | 'replicas', number>>): QuotaAmounts {
@@ -63,6 +68,16 @@ export function tenancyOperatorApi(coordinator: Coordinator | undefined): Tenanc
       const after = request.revoke
         ? await grants.revoke(request.user, request.pool, request.authorities)
         : await grants.grant(request.user, request.pool, request.authorities);
+      return { grants: grantsEntry(request.user, after) };
+    }),
+    grantRoles: unaryAsCaller(async (request, caller) => {
+      requireAdmin(caller, 'grant and revoke roles');
+      const { grants } = need();
+      const after = await grants.grantRoles(request.user, {
+        roles: request.roles,
+        actForUsers: request.actForUsers,
+        revoke: request.revoke,
+      });
       return { grants: grantsEntry(request.user, after) };
     }),
     listGrants: unaryAsCaller(async (request, caller) => {

@@ -30,17 +30,22 @@ export class MasterView {
     }));
   }
 
-  /** Every framework with its usage and dominant share. */
+  /** Every framework with its owner, usage and dominant share (per role, and their sum). */
   frameworks(): FrameworkSummary[] {
-    return [...this.ctx.frameworks.values()].map((fw) => ({
-      info: fw.info,
-      active: fw.active,
-      used: this.sumTasks(fw.tasks),
-      offered: this.sumOffers((offer) => offer.frameworkId === fw.info.id),
-      dominantShare: this.ctx.allocator.share(fw.info.id),
-      tasks: this.liveTasks(fw.tasks).length,
-      suppressed: fw.suppressed,
-    }));
+    return [...this.ctx.frameworks.values()].map((fw) => {
+      const roleShares = this.ctx.clients.roleShares(fw.info.id);
+      return {
+        info: fw.info,
+        active: fw.active,
+        used: this.sumTasks(fw.tasks),
+        offered: this.sumOffers((offer) => offer.frameworkId === fw.info.id),
+        dominantShare: roleShares.reduce((sum, r) => sum + r.share, 0),
+        tasks: this.liveTasks(fw.tasks).length,
+        suppressed: fw.suppressed,
+        owner: fw.owner,
+        roleShares,
+      };
+    });
   }
 
   /** Live tasks, then recently completed ones, optionally of one framework. */

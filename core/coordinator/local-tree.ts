@@ -8,6 +8,7 @@
  * The directory is Galaxy's daemons' alone: it is kept 0700 (made so, or narrowed at open), and
  * every file in it is written 0600, every directory made 0700.
  */
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../files.js';
@@ -125,6 +126,18 @@ export class FileTree {
   /** The current modification stamp. */
   async stamp(): Promise<number> {
     return Number(await readFile(this.stampFile, 'utf8').catch(() => '0'));
+  }
+
+  /**
+   * The current modification stamp, read at once: a watch notes it as it starts, so that what is
+   * written after it started (by any process) is reported, not taken for its baseline.
+   */
+  stampNow(): number {
+    try {
+      return Number(readFileSync(this.stampFile, 'utf8'));
+    } catch {
+      return 0;
+    }
   }
 
   /** Advances the modification stamp (the lock must be held) and returns the new one. */

@@ -1,11 +1,12 @@
 /**
  * The local backend across real processes: a second `node` process (running the built
  * `dist/core/coordinator/local.js`) shares the directory. Its crash must release its ephemeral
- * keys and its leadership, and compare-and-set from two processes must never lose an update.
+ * keys and its leadership, compare-and-set from two processes must never lose an update, and a
+ * write it makes just after a watch started, before the watch's first scan, must be reported.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,14 @@ if (mode === 'hold') {
   await coord.elect('/leader', 'child');
   console.log('ready');
   setInterval(() => undefined, 1000);
+} else if (mode === 'put-on-go') {
+  // Writes /watched/k once the file <times> (a path here) appears, then writes <times>.done.
+  const { existsSync, writeFileSync } = await import('node:fs');
+  console.log('ready');
+  while (!existsSync(times)) await new Promise((r) => setTimeout(r, 2));
+  await coord.put('/watched/k', 'v');
+  writeFileSync(times + '.done', '');
+  await coord.close();
 } else {
   for (let i = 0; i < Number(times); i += 1) {
     for (;;) {
@@ -117,6 +126,26 @@ describe('LocalCoordinator across processes', () => {
     const codes = await Promise.all(workers.map((w) => w.exited.then(() => w.proc.exitCode)));
     expect(codes).toEqual([0, 0]);
     expect(await coord.get('/counter')).toEqual({ value: String(2 * times), version: 2 * times });
+  });
+
+  it('reports a write made by another process after a watch started but before its first scan', async () => {
+    const go = join(dir, 'go');
+    const writer = child('put-on-go', go);
+    await writer.lines.waitFor((l) => l === 'ready', 10_000, 'the writer');
+    const coord = await open();
+    const seen = new MessageLog<KeyChange>();
+    coord.watch('/watched', (c) => {
+      seen.push(c);
+    });
+    // Hold this event loop, so the watch's first scan cannot run, until the other process has written.
+    writeFileSync(go, '');
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(`${go}.done`) && Date.now() < deadline) {
+      // busy wait: nothing of this process may run meanwhile
+    }
+    expect(existsSync(`${go}.done`)).toBe(true);
+    const change = await seen.waitFor((c) => c.key === '/watched/k', 3000, 'the change to be reported');
+    expect(change.value).toBe('v');
   });
 
   it("breaks a lock left by a zombie and ignores the zombie's ephemeral keys", async () => {

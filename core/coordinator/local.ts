@@ -41,8 +41,11 @@ export class LocalCoordinator implements Coordinator {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private pollAgain = false;
-  /** Prefixes watched since the last scan: their first scan records a baseline. */
-  private readonly priming = new Set<string>();
+  /**
+   * Prefixes watched since the last scan, with the stamp when their watch started: their first
+   * scan records what is older as a baseline and reports what was written since.
+   */
+  private readonly priming = new Map<string, number>();
 
   private constructor(dir: string) {
     this.description = `local:${dir}`;
@@ -116,7 +119,7 @@ export class LocalCoordinator implements Coordinator {
   watch(prefix: string, onChange: (change: KeyChange) => void): Unwatch {
     this.enter(prefix, true);
     const unwatch = this.hub.add(prefix, onChange);
-    this.priming.add(prefix);
+    if (!this.priming.has(prefix)) this.priming.set(prefix, this.tree.stampNow());
     void this.poll();
     this.timer ??= setInterval(() => void this.poll(), LOCAL_POLL_MS).unref();
     return () => {
@@ -253,11 +256,13 @@ export class LocalCoordinator implements Coordinator {
   private async scan(): Promise<void> {
     const start = await this.tree.stamp();
     for (const prefix of this.hub.prefixes()) {
-      const baseline = this.priming.delete(prefix);
+      const since = this.priming.get(prefix);
+      this.priming.delete(prefix);
       const found = await this.tree.scan(prefix);
       for (const [key, record] of found) {
         if (!isLive(record)) await this.reap(key);
-        else if (baseline && !this.known.has(key))
+        // Written before the watch started: the baseline; anything newer is a change to report.
+        else if (since !== undefined && record.stamp <= since && !this.known.has(key))
           this.known.set(key, { stamp: record.stamp, version: record.version });
         else this.observe(key, record, record.stamp);
       }

@@ -1,11 +1,13 @@
 /**
  * GrantStore on a memory coordinator: grants per pool and `*`, revokes, listing, and the denial
- * message; admins pass without grants.
+ * message; admins pass without grants. Roles and act-for-users live beside pool authorities, and
+ * bands above batch are authorities of their own.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryCoordinator } from '../coordinator/memory.js';
 import type { Principal } from '../auth/principal.js';
-import { GrantStore } from './grants.js';
+import { Band } from '../bands.js';
+import { bandAuthority, GrantStore } from './grants.js';
 import { grantsKey } from './keys.js';
 
 const alice: Principal = { user: 'alice', admin: false, kind: 'user' };
@@ -80,5 +82,45 @@ describe('GrantStore', () => {
     const visible = await grants.poolFilter(alice, 'job:list');
     expect([visible('default'), visible('gpu')]).toEqual([true, false]);
     expect(await grants.holds({ user: 'alice', admin: false, kind: 'pod' }, 'default', 'job:list')).toBe(false);
+  });
+
+  it('grants and revokes roles and act-for-users beside pool authorities, each leaving the others', async () => {
+    const grants = store();
+    await grants.grant('alice', 'default', ['job:list']);
+    await grants.grantRoles('alice', { roles: ['eng/search', 'ops'] });
+    await grants.grantRoles('alice', { actForUsers: true });
+    expect(await grants.grantsOf('alice')).toEqual({
+      pools: { default: ['job:list'] },
+      roles: ['eng/search', 'ops'],
+      actForUsers: true,
+    });
+    // Revoking a pool's authorities keeps the roles; revoking a role keeps the rest.
+    await grants.revoke('alice', 'default');
+    await grants.grantRoles('alice', { roles: ['ops'], revoke: true });
+    expect(await grants.list()).toEqual([{ user: 'alice', pools: {}, roles: ['eng/search'], actForUsers: true }]);
+    await grants.grantRoles('alice', { roles: ['eng/search'], actForUsers: true, revoke: true });
+    expect(await coordinator.get(grantsKey('alice'))).toBeUndefined();
+    expect(await grants.list()).toEqual([]);
+  });
+
+  it('refuses a malformed role or an empty role grant, changing nothing', async () => {
+    const grants = store();
+    await expect(grants.grantRoles('alice', { roles: ['../x'] })).rejects.toThrow(/GALAXY_E_INVALID_ARGUMENT/);
+    await expect(grants.grantRoles('alice', { roles: [] })).rejects.toThrow(/GALAXY_E_INVALID_ARGUMENT/);
+    await expect(grants.grantRoles('Alice', { roles: ['eng'] })).rejects.toThrow(/GALAXY_E_INVALID_ARGUMENT/);
+    expect(await grants.list()).toEqual([]);
+  });
+
+  it('makes bands above batch authorities per pool: unspecified counts as production', async () => {
+    expect(bandAuthority(Band.BAND_MONITORING)).toBe('band:monitoring');
+    expect(bandAuthority(Band.BAND_PRODUCTION)).toBe('band:production');
+    expect(bandAuthority(Band.BAND_UNSPECIFIED)).toBe('band:production');
+    expect(bandAuthority(undefined)).toBe('band:production');
+    expect(bandAuthority(Band.BAND_BATCH)).toBeUndefined();
+    expect(bandAuthority(Band.BAND_BEST_EFFORT)).toBeUndefined();
+    const grants = store();
+    await grants.grant('alice', 'gpu', ['band:monitoring']);
+    expect(await grants.holds(alice, 'gpu', 'band:monitoring')).toBe(true);
+    expect(await grants.holds(alice, 'default', 'band:monitoring')).toBe(false);
   });
 });

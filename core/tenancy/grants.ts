@@ -1,7 +1,9 @@
 /**
  * Authorities: what a user may do in a pool (`docs/tenancy.md`, Authorities). Grants are kept
- * per user under `grants/<user>` as `{ pools: { "<pool>" or "*": Authority[] } }`; `*` covers
- * every pool. Admins hold every authority everywhere and need no grant.
+ * per user under `grants/<user>` as `{ pools: { "<pool>" or "*": Authority[] }, roles?, actForUsers? }`;
+ * `*` covers every pool. Admins hold every authority everywhere and need no grant. `roles` are the
+ * roles the user may subscribe frameworks with besides its own, and `actForUsers` lets its
+ * frameworks act for every user (docs/security.md, "Roles"; the rules are in `roles.ts`).
  *
  * Checks are on the path of every verb, so a user's grants are cached for a short while
  * ({@link GrantStoreOptions.cacheMs}); a grant made through this store is seen at once, one made
@@ -10,6 +12,8 @@
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { GalaxyError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
+import { Band, effectiveBand } from '../bands.js';
+import { checkRole } from '../validate.js';
 import { readJson, updateJson } from './cas.js';
 import { GRANTS_DIR, grantsKey } from './keys.js';
 import { USER_NAME, checkUserName } from './users.js';
@@ -24,6 +28,8 @@ export const AUTHORITIES = [
   'container:create',
   'container:remove',
   'container:list',
+  'band:production',
+  'band:monitoring',
 ] as const;
 
 /** One of {@link AUTHORITIES}. */
@@ -32,9 +38,13 @@ export type Authority = (typeof AUTHORITIES)[number];
 /** The pool name that stands for every pool. */
 export const ALL_POOLS = '*';
 
-/** A user's grants as stored: pool (or `*`) → authorities. */
+/** A user's grants as stored: pool (or `*`) → authorities; granted roles; `act-for-users`. */
 export interface GrantsRecord {
   pools: Record<string, Authority[]>;
+  /** Roles granted besides the user's own (each covers its subtree). */
+  roles?: string[];
+  /** The user's frameworks may act for every user (a shared framework such as the AppMaster). */
+  actForUsers?: boolean;
 }
 
 /** One user's grants, as listed. */
@@ -81,6 +91,36 @@ export function permissionDenied(user: string, pool: string, missing: readonly A
   );
 }
 
+/**
+ * The authority a task or preemption of `band` needs in its pool: `band:monitoring`, or
+ * `band:production` (also for an unspecified band); none for batch and best-effort.
+ */
+export function bandAuthority(band: Band | undefined): Authority | undefined {
+  switch (effectiveBand(band)) {
+    case Band.BAND_MONITORING:
+      return 'band:monitoring';
+    case Band.BAND_PRODUCTION:
+      return 'band:production';
+    default:
+      return undefined;
+  }
+}
+
+/** True when the record holds nothing: it is deleted rather than kept empty. */
+function isEmptyGrants(record: GrantsRecord): boolean {
+  return Object.keys(record.pools).length === 0 && (record.roles ?? []).length === 0 && record.actForUsers !== true;
+}
+
+/** `record` without empty parts (no `roles: []`, no `actForUsers: false`), or undefined when nothing is left. */
+function compact(record: GrantsRecord): GrantsRecord | undefined {
+  if (isEmptyGrants(record)) return undefined;
+  return {
+    pools: record.pools,
+    ...((record.roles ?? []).length > 0 ? { roles: record.roles } : {}),
+    ...(record.actForUsers === true ? { actForUsers: true } : {}),
+  };
+}
+
 /** True when `grants` give `authority` in `pool` (directly or through `*`). */
 export function grantsAllow(grants: GrantsRecord | undefined, pool: string, authority: Authority): boolean {
   if (!grants) return false;
@@ -111,7 +151,7 @@ export class GrantStore {
       const pools = { ...(current?.pools ?? {}) };
       const held = new Set([...(pools[pool] ?? []), ...adding]);
       pools[pool] = AUTHORITIES.filter((a) => held.has(a));
-      return { pools };
+      return compact({ ...current, pools });
     });
     this.cache.delete(user);
     return written ?? { pools: {} };
@@ -129,7 +169,33 @@ export class GrantStore {
       const left = (current?.pools[pool] ?? []).filter((a) => !removing.has(a));
       const pools = Object.fromEntries(Object.entries(current?.pools ?? {}).filter(([p]) => p !== pool));
       if (left.length > 0) pools[pool] = left;
-      return Object.keys(pools).length === 0 ? undefined : { pools };
+      return compact({ ...current, pools });
+    });
+    this.cache.delete(user);
+    return written ?? { pools: {} };
+  }
+
+  /**
+   * Grants (or, with `revoke`, takes back) roles and the right to act for every user. Roles are
+   * checked as role paths; revoking a role takes back exactly that grant, not a broader one.
+   */
+  async grantRoles(
+    user: string,
+    change: { readonly roles?: readonly string[]; readonly actForUsers?: boolean; readonly revoke?: boolean },
+  ): Promise<GrantsRecord> {
+    checkUserName(user);
+    const roles = [...new Set(change.roles ?? [])];
+    for (const role of roles) checkRole(role);
+    if (roles.length === 0 && change.actForUsers !== true)
+      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'name at least one role, or act-for-users');
+    const written = await updateJson<GrantsRecord>(this.coordinator, grantsKey(user), (current) => {
+      const held = new Set(current?.roles ?? []);
+      for (const role of roles) {
+        if (change.revoke) held.delete(role);
+        else held.add(role);
+      }
+      const actForUsers = change.actForUsers === true ? !change.revoke : current?.actForUsers === true;
+      return compact({ pools: current?.pools ?? {}, roles: [...held].sort(), actForUsers });
     });
     this.cache.delete(user);
     return written ?? { pools: {} };
@@ -149,7 +215,7 @@ export class GrantStore {
     const out: UserGrants[] = [];
     for (const user of users) {
       const grants = await this.grantsOf(user);
-      if (Object.keys(grants.pools).length > 0) out.push({ user, ...grants });
+      if (!isEmptyGrants(grants)) out.push({ user, ...grants });
     }
     return out;
   }

@@ -122,6 +122,12 @@ export class UserStore {
    */
   readonly authenticate = (token: string): Principal | undefined => this.principals.get(tokenHash(token));
 
+  /** The principal of a known user, from memory (undefined when there is no such user). */
+  known(name: string): Principal | undefined {
+    const record = this.users.get(name);
+    return record && Object.freeze({ user: record.name, admin: record.admin, kind: record.kind ?? 'user' });
+  }
+
   /** Makes user `name` and its first token; `GALAXY_E_USER_DUPLICATE` if it exists. */
   async add(name: string, options: NewUser = {}): Promise<{ user: UserSummary; token: string }> {
     checkUserName(name);

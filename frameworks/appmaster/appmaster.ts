@@ -25,6 +25,7 @@ import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { JobTenancy } from '../sdk/tenancy.js';
+import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
 import { nextAction } from './actions.js';
 import { jobFootprint, KeyedSerial, ownedJob, ownerOf, specFootprint } from './admission.js';
 import { PullHolds } from './holds.js';
@@ -44,7 +45,7 @@ import { newToken, tokenHash } from '../../core/auth/tokens.js';
 import { newUpdate, planUpdate } from './update.js';
 import { planDrain } from './drain.js';
 import { PodPreemption } from './preemption.js';
-import { PREEMPTED_REASON } from '../../core/bands.js';
+import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 
 /** How an AppMaster runs. */
 export interface AppMasterOptions {
@@ -87,6 +88,8 @@ export class AppMaster implements Scheduler {
   private readonly tenancy: JobTenancy;
   /** A job's verbs run one at a time (admission, then change). */
   private readonly serial = new KeyedSerial();
+  /** Each job's pods run in its owner's role: the AppMaster holds the roles of its jobs' owners. */
+  readonly roles: OwnerRoles;
 
   constructor(private readonly options: AppMasterOptions) {
     this.tenancy = options.tenancy ?? new JobTenancy(options.coordinator, 'appmaster');
@@ -94,6 +97,7 @@ export class AppMaster implements Scheduler {
     this.naming = new NamingPublisher(options.coordinator, options.log);
     this.log = options.log;
     this.now = options.now ?? Date.now;
+    this.roles = new OwnerRoles(options.log);
   }
 
   /** Loads the stored jobs; their containers are re-adopted as the master reconciles them. */
@@ -101,6 +105,7 @@ export class AppMaster implements Scheduler {
     for (const record of await this.store.loadAll()) {
       const job = new JobState(record);
       this.jobs.set(record.name, job);
+      this.roles.adopt(ownerOf(record));
       for (const pod of record.pods)
         if (pod.taskId !== '') this.tasks.set(pod.taskId, { job: record.name, podId: pod.podId });
     }
@@ -111,6 +116,7 @@ export class AppMaster implements Scheduler {
   attach(driver: SchedulerDriver): void {
     this.driver = driver;
     this.gate.attach(driver);
+    this.roles.attach(driver);
     this.timer = setInterval(() => {
       this.tick();
     }, 500);
@@ -146,10 +152,16 @@ export class AppMaster implements Scheduler {
           );
       };
       await this.tenancy.authorize(caller, spec.pool, 'job:create');
+      await this.tenancy.authorizeBand(caller, spec.pool, bandOf(spec.band));
       free();
       claimJobName(caller, spec.name, (await namingOwner(this.options.coordinator, spec.name))?.user);
       await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
       free();
+      // The pods run in the owner's role: the AppMaster must hold it before they are placed.
+      await this.roles.hold(caller.user).catch(async (error: unknown) => {
+        await this.tenancy.release(caller.user, spec.name);
+        throw error;
+      });
       const record: JobRecord = {
         name: spec.name,
         revision: 1,
@@ -199,6 +211,8 @@ export class AppMaster implements Scheduler {
       await this.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
       if (spec.pool !== job.spec.pool)
         await this.tenancy.authorizeJob(caller, { ...ownedJob(job), pool: spec.pool }, 'job:create');
+      if (spec.pool !== job.spec.pool || bandOf(spec.band) !== bandOf(job.spec.band))
+        await this.tenancy.authorizeBand(ownerPrincipal(record, caller), spec.pool, bandOf(spec.band));
       await this.tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
       busy();
       if (change.kind === 'none' || change.kind === 'scale') {
@@ -291,6 +305,7 @@ export class AppMaster implements Scheduler {
       await this.store.remove(name);
       await this.naming.withdrawJob(job.record);
       await this.tenancy.release(ownerOf(job.record), name);
+      this.roles.release(ownerOf(job.record));
       this.log.info({ job: name }, 'job removed');
       return { ...status, state: 'removed' };
     });
@@ -473,6 +488,11 @@ export class AppMaster implements Scheduler {
           ?.pods()
           .filter((p) => p.record.agentId === agentId && p.record.taskId !== '' && !p.runtime.removing).length ?? 0,
       blacklisted: (name, hostname) => this.jobs.get(name)?.blacklisted(hostname) ?? false,
+      // A job's pods go only into offers of its owner's role (its quota and ledger bind them).
+      offerFits: (name, offer) => {
+        const job = this.jobs.get(name);
+        return job !== undefined && offerFits(offer, ownerOf(job.record));
+      },
     });
     for (const job of running) job.pending = placement.pending.get(job.record.name) ?? [];
     const byOffer = new Map<string, TaskInfo[]>();
@@ -783,6 +803,15 @@ export class AppMaster implements Scheduler {
     }
     this.dirty.clear();
   }
+}
+
+/**
+ * Whose band authority a change of a job's band or pool needs: its owner's (the caller's own
+ * principal when the caller is the owner; otherwise the owner as a user without admin rights).
+ */
+function ownerPrincipal(record: JobRecord, caller: Principal): Principal {
+  const owner = ownerOf(record);
+  return caller.kind === 'user' && caller.user === owner ? caller : { user: owner, admin: false, kind: 'user' };
 }
 
 /** The spec type pods run, re-exported for plugin authors. */

@@ -58,8 +58,10 @@ const plugin: FrameworkPlugin = {
       return appmaster;
     };
     return {
+      // Subscribed with the roles of its jobs' owners (read after prepare() recovered the jobs).
       get info() {
-        return { name: 'appmaster', role: context.options.role ?? 'service', failoverTimeoutS: 3600, id };
+        const roles = appmaster?.roles.roles() ?? [];
+        return { name: 'appmaster', role: context.options.role ?? 'service', roles, failoverTimeoutS: 3600, id };
       },
       scheduler: {
         subscribed: () => {

@@ -10,6 +10,8 @@ import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { JobState } from './job-state.js';
 import { NO_OFFERS } from './placement/pending.js';
 import { podResources } from './placement/resources.js';
+import { ownerOf } from './admission.js';
+import { ownerRole } from '../sdk/owner-roles.js';
 
 /** A pod pending this long for lack of resources asks for a preemption. */
 export const PENDING_BEFORE_PREEMPT_MS = 2000;
@@ -63,6 +65,8 @@ export class PodPreemption {
             pool: spec.pool,
             labels: spec.labels,
             band,
+            // The owner's role asks: the master checks the owner's band authority in the pool.
+            role: ownerRole(ownerOf(job.record)),
             reason: `pod ${podId} pending ${Math.round((now - since) / 1000)} s: ${job.pending.map((r) => r.reason).join('; ') || 'no room'}`,
           })
           .then(

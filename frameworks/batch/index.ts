@@ -24,7 +24,15 @@ const plugin: FrameworkPlugin = {
     let endpoint: string | undefined;
     let coordinator: Coordinator | undefined;
     return {
-      info: { name: 'batch', role: context.options.role ?? 'batch', failoverTimeoutS: 600 },
+      // Subscribed with the roles of its jobs' owners (none before the first job: its own role).
+      get info() {
+        return {
+          name: 'batch',
+          role: context.options.role ?? 'batch',
+          roles: scheduler.roles.roles(),
+          failoverTimeoutS: 600,
+        };
+      },
       scheduler,
       get endpoint() {
         return endpoint;

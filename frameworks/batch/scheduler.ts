@@ -13,6 +13,7 @@ import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { footprintOf, userLabel, type JobTenancy } from '../sdk/tenancy.js';
+import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
 import { JobRecord } from './job.js';
@@ -47,8 +48,12 @@ export class BatchScheduler implements Scheduler {
 
   /** Authorities and quotas; without them (no coordinator) callers may do everything, unmetered. */
   private tenancy: JobTenancy | undefined;
+  /** Each job's tasks run in its owner's role: the framework holds the roles of its live jobs' owners. */
+  readonly roles: OwnerRoles;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger) {
+    this.roles = new OwnerRoles(log);
+  }
 
   /** Checks authorities and admits quotas through `tenancy` from now on (set before the API serves). */
   useTenancy(tenancy: JobTenancy): void {
@@ -59,6 +64,7 @@ export class BatchScheduler implements Scheduler {
   attach(driver: SchedulerDriver): void {
     this.driver = driver;
     this.gate.attach(driver);
+    this.roles.attach(driver);
     this.timer = setInterval(() => {
       this.tick();
     }, 250);
@@ -71,10 +77,11 @@ export class BatchScheduler implements Scheduler {
   }
 
   /**
-   * Admits a job: the caller needs `job:create` on its pool, and parallelism × per-task resources
-   * must fit the caller's quota (the claim is released when the job ends). A name another user's
-   * job holds (finished or not) is taken; the caller's own live job of the same name is refused,
-   * a finished one replaced. A refusal changes nothing.
+   * Admits a job: the caller needs `job:create` on its pool (and its band's authority, though the
+   * batch bands need none), and parallelism × per-task resources must fit the caller's quota (the
+   * claim is released when the job ends); the framework then holds the caller's role, where the
+   * job's tasks run. A name another user's job holds (finished or not) is taken; the caller's own
+   * live job of the same name is refused, a finished one replaced. A refusal changes nothing.
    */
   async submit(spec: BatchJobSpec, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const normalized = normalizeSpec(spec);
@@ -90,12 +97,16 @@ export class BatchScheduler implements Scheduler {
     live();
     this.admitting.add(name);
     try {
+      await this.tenancy?.authorizeBand(caller, normalized.pool, bandOf(normalized.band));
       const perTask = normalized.resources ?? emptyResources();
       await this.tenancy?.admit(caller.user, name, footprintOf(perTask, normalized.parallelism, normalized.pool));
+      await this.roles.hold(caller.user).catch(async (error: unknown) => {
+        await this.tenancy?.release(caller.user, name);
+        throw error;
+      });
     } finally {
       this.admitting.delete(name);
     }
-    live();
     const job = new JobRecord(normalized, Date.now(), caller.user);
     this.jobs.set(name, job);
     this.log.info({ job: name, completions: normalized.completions, owner: caller.user }, 'batch job submitted');
@@ -128,8 +139,9 @@ export class BatchScheduler implements Scheduler {
     return job.toProto();
   }
 
-  /** The job ended: its owner's claim goes. */
+  /** The job ended: its owner's claim goes, and the owner's role unless another job holds it. */
   private release(job: JobRecord): void {
+    this.roles.release(job.owner);
     void this.tenancy?.release(job.owner, job.spec.name).catch((error: unknown) => {
       this.log.warn({ job: job.spec.name, err: String(error) }, 'quota claim not released');
     });
@@ -143,7 +155,7 @@ export class BatchScheduler implements Scheduler {
       const launched: { job: JobRecord; taskId: string }[] = [];
       let used = emptyResources();
       for (const job of open) {
-        if (job.spec.pool !== offer.pool) continue;
+        if (job.spec.pool !== offer.pool || !offerFits(offer, job.owner)) continue;
         const perTask = job.spec.resources ?? emptyResources();
         let room = job.launchable(now);
         while (room > 0 && offer.resources && containsResources(offer.resources, addResources(used, perTask))) {

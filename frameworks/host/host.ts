@@ -78,7 +78,8 @@ export async function runFramework(
     master: options.master,
     framework: {
       name: framework.info.name,
-      role: framework.info.role ?? '*',
+      role: framework.info.role ?? '',
+      roles: [...(framework.info.roles ?? [])],
       failoverTimeoutS: framework.info.failoverTimeoutS ?? 300,
       ...(framework.info.id ? { id: framework.info.id } : {}),
     },

@@ -28,6 +28,8 @@ export interface HostedFramework {
   readonly info: {
     readonly name: string;
     readonly role?: string;
+    /** MULTI_ROLE: every role it is offered resources for (a framework acting for users: its jobs' owners'). */
+    readonly roles?: readonly string[];
     readonly failoverTimeoutS?: number;
     /** A framework id to subscribe with (failover of an earlier run); read after {@link prepare}. */
     readonly id?: string;

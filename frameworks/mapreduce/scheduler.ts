@@ -7,6 +7,7 @@
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { userLabel, type JobTenancy } from '../sdk/tenancy.js';
 import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
+import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
@@ -60,8 +61,14 @@ export class MapReduceScheduler implements Scheduler {
   private readonly jobOwners = new Map<string, string>();
   /** Authorities; without them (no coordinator) callers may do everything. */
   private tenancy: JobTenancy | undefined;
+  /** Each job's tasks run in its owner's role: the framework holds the roles of its live jobs' owners. */
+  readonly roles: OwnerRoles;
+  /** Jobs that ended (their role was released). */
+  private readonly ended = new WeakSet<MapReduceRun>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger) {
+    this.roles = new OwnerRoles(log);
+  }
 
   /** Checks authorities through `tenancy` from now on (set before the API serves). */
   useTenancy(tenancy: JobTenancy): void {
@@ -72,6 +79,7 @@ export class MapReduceScheduler implements Scheduler {
   attach(driver: SchedulerDriver): void {
     this.driver = driver;
     this.gate.attach(driver);
+    this.roles.attach(driver);
     this.timer = setInterval(() => {
       if (this.polling) return;
       this.polling = true;
@@ -107,6 +115,7 @@ export class MapReduceScheduler implements Scheduler {
     const splits = await splitInputDir(normalized.input, normalized.maps);
     free(); // another submit of the name may have come in meanwhile
     await mkdir(normalized.output, { recursive: true });
+    await this.roles.hold(caller.user);
     const job = new MapReduceRun(normalized, splits, Date.now());
     this.jobs.set(normalized.name, job);
     this.jobOwners.set(normalized.name, caller.user);
@@ -146,11 +155,13 @@ export class MapReduceScheduler implements Scheduler {
     // agent goes elsewhere if any other offer fits (that agent may be cut off).
     let next = 0;
     for (const { job, slot } of wanted) {
+      const owner = this.ownerOf(job);
       for (let tried = 0; tried < 2 * offers.length; tried++) {
         const i = (next + tried) % offers.length;
         const offer = offers[i];
         const room = left[i];
         if (!offer || !room || (tried < offers.length && offer.agentId === slot.lostOn)) continue;
+        if (!offerFits(offer, owner)) continue;
         const [port] = lowestFree(room.ports, 1, new Set());
         const need: Resources = { ...(job.spec.resources ?? emptyResources()), ports: [] };
         if (port === undefined) continue;
@@ -206,8 +217,12 @@ export class MapReduceScheduler implements Scheduler {
     else if (job.done) this.end(job, job.state, job.message);
   }
 
-  /** Ends a job: kills every task it still runs. */
+  /** Ends a job: kills every task it still runs; its owner's role goes unless another job holds it. */
   private end(job: MapReduceRun, state: MapReduceJobState, message: string): void {
+    if (!this.ended.has(job)) {
+      this.ended.add(job);
+      this.roles.release(this.ownerOf(job));
+    }
     if (!job.done || job.state !== state) job.finish(state, message, Date.now());
     for (const slot of job.live()) {
       this.owners.delete(slot.taskId);
@@ -265,6 +280,11 @@ export class MapReduceScheduler implements Scheduler {
     }
   }
 
+  /** Who submitted a job: its tasks run in that user's role. */
+  private ownerOf(job: MapReduceRun): string {
+    return this.jobOwners.get(job.spec.name) ?? OPEN_PRINCIPAL.user;
+  }
+
   private job(name: string): MapReduceRun {
     const job = this.jobs.get(name);
     if (!job) throw new GalaxyError('GALAXY_E_JOB_UNKNOWN', `no mapreduce job named "${name.slice(0, 100)}"`);
@@ -289,7 +309,7 @@ export class MapReduceScheduler implements Scheduler {
       agentId,
       resources,
       command: { shell: '', argv: workerCommand(), env: { GALAXY_MR_TASK: JSON.stringify(task) }, user: '' },
-      labels: [{ key: 'band', value: 'batch' }, userLabel(this.jobOwners.get(job.spec.name) ?? OPEN_PRINCIPAL.user)],
+      labels: [{ key: 'band', value: 'batch' }, userLabel(this.ownerOf(job))],
       killGraceS: 1,
       volumes: [],
       band: Band.BAND_BATCH,

@@ -84,7 +84,7 @@ export class MasterLink {
   /** Opens the channel and subscribes `info` (its id is replaced by {@link frameworkId}). */
   constructor(
     private readonly options: MasterLinkOptions,
-    private readonly info: FrameworkInfo,
+    private info: FrameworkInfo,
     private readonly listener: MasterLinkListener,
   ) {
     this.frameworkId = info.id;
@@ -138,6 +138,16 @@ export class MasterLink {
     const request: SchedulerCall = { frameworkId: this.frameworkId, call: body };
     const deadline = Date.now() + this.options.callTimeoutMs;
     return callUnary<CallResponse>(this.target, (done) => client.call(request, new Metadata(), { deadline }, done));
+  }
+
+  /** The framework info to subscribe with from now on (after UPDATE_FRAMEWORK); the id stays the link's. */
+  setInfo(info: FrameworkInfo): void {
+    this.info = info;
+  }
+
+  /** The framework info the link subscribes with. */
+  get framework(): FrameworkInfo {
+    return { ...this.info, id: this.frameworkId };
   }
 
   /** A TEARDOWN failed: if the stream ended meanwhile, heal it as any other break. */

@@ -73,7 +73,14 @@ describe('SchedulerDriver', () => {
     expect(seen).toEqual([
       { frameworkId: 'fw-fake-1', heartbeatIntervalS: 0.1, masterId: 'fake', resubscribed: false },
     ]);
-    expect(master.subscriptions.items[0]).toMatchObject({ id: '', name: 'sdk-test', role: '*', failoverTimeoutS: 30 });
+    // No role named: the master runs it in its owner's role (an admin's: "*").
+    expect(master.subscriptions.items[0]).toMatchObject({
+      id: '',
+      name: 'sdk-test',
+      role: '',
+      roles: [],
+      failoverTimeoutS: 30,
+    });
     const reconcile = await master.calls.waitFor(isCase('reconcile'));
     expect(reconcile).toEqual({ frameworkId: 'fw-fake-1', call: { $case: 'reconcile', reconcile: { tasks: [] } } });
   });
@@ -215,6 +222,34 @@ describe('SchedulerDriver', () => {
     expect(subscribed).toEqual([false, true]);
     expect(disconnects).toBe(1);
     await eventually(() => master.calls.items.filter(isCase('reconcile')).length === 2, 5000, 'a second RECONCILE');
+  });
+
+  it('UPDATE_FRAMEWORK sends the new roles, and re-subscriptions carry them; a refusal changes nothing', async () => {
+    const master = await fakeMaster({
+      onCall: (call) => {
+        const roles = call.call?.$case === 'updateFramework' ? call.call.updateFramework.frameworkInfo?.roles : [];
+        if (roles?.includes('mallory'))
+          throw new GalaxyError('GALAXY_E_PERMISSION_DENIED', 'user sdk does not hold role mallory');
+      },
+    });
+    const d = driver(master.address, {}, { framework: { name: 'sdk-test', roles: ['alice'] } });
+    const id = await d.start();
+    expect(master.subscriptions.items[0]?.roles).toEqual(['alice']);
+    await d.updateFramework({ roles: ['alice', 'bob'] });
+    const update = await master.calls.waitFor(isCase('updateFramework'));
+    expect(update.call?.$case === 'updateFramework' && update.call.updateFramework.frameworkInfo).toMatchObject({
+      id,
+      name: 'sdk-test',
+      roles: ['alice', 'bob'],
+    });
+    expect(d.roles).toEqual(['alice', 'bob']);
+    await expect(d.updateFramework({ roles: ['mallory'] })).rejects.toMatchObject({
+      code: 'GALAXY_E_PERMISSION_DENIED',
+    });
+    expect(d.roles).toEqual(['alice', 'bob']);
+    master.closeStreams();
+    const again = await master.subscriptions.waitFor((info) => info.id === id, 5000, 'a re-subscription');
+    expect(again.roles).toEqual(['alice', 'bob']);
   });
 
   it('re-subscribes to a master restarted on the same port', async () => {

@@ -22,8 +22,19 @@ import type {
 import { FATAL_CODES, MasterLink } from './master-link.js';
 import type { Scheduler } from './scheduler.js';
 
-/** The framework as the driver subscribes it; unset fields take the master's defaults. */
+/**
+ * The framework as the driver subscribes it; unset fields take the master's defaults. `roles`
+ * (MULTI_ROLE) names every role the framework is offered resources for; without it the single
+ * `role`, or the owner's own role. Every role must be held by the user whose token subscribes.
+ */
 export type FrameworkOptions = Partial<FrameworkInfo> & { readonly name: string };
+
+/** What UPDATE_FRAMEWORK may change. */
+export interface FrameworkUpdate {
+  readonly roles?: readonly string[];
+  readonly name?: string;
+  readonly failoverTimeoutS?: number;
+}
 
 /** How to run a driver. */
 export interface DriverOptions {
@@ -86,7 +97,8 @@ export class SchedulerDriver {
       this.pendingStart = { resolve, reject };
     });
     const info: FrameworkInfo = {
-      role: '*',
+      role: '',
+      roles: [],
       user: '',
       failoverTimeoutS: 0,
       hostname: hostname(),
@@ -149,14 +161,44 @@ export class SchedulerDriver {
     return this.call({ $case: 'decline', decline: { offerIds: [...offerIds], filters } });
   }
 
-  /** REVIVE: clears the framework's refuse filters and resumes offers after SUPPRESS. */
-  revive(): Promise<void> {
-    return this.call({ $case: 'revive', revive: { roles: [] } });
+  /** REVIVE `roles` (default: all): clears their refuse filters and resumes offers after SUPPRESS. */
+  revive(roles: readonly string[] = []): Promise<void> {
+    return this.call({ $case: 'revive', revive: { roles: [...roles] } });
   }
 
-  /** SUPPRESS: no offers until REVIVE; what a framework with nothing to launch should say. */
-  suppress(): Promise<void> {
-    return this.call({ $case: 'suppress', suppress: { roles: [] } });
+  /** SUPPRESS `roles` (default: all): no offers until REVIVE; what a framework with nothing to launch should say. */
+  suppress(roles: readonly string[] = []): Promise<void> {
+    return this.call({ $case: 'suppress', suppress: { roles: [...roles] } });
+  }
+
+  /** The roles the framework subscribes with (empty: its single role, or its owner's). */
+  get roles(): readonly string[] {
+    return this.link?.framework.roles ?? this.options.framework.roles ?? [];
+  }
+
+  /**
+   * UPDATE_FRAMEWORK: new roles (each held by the framework's owner), name or failover timeout.
+   * Offers of dropped roles are rescinded; tasks still running in one keep running. The new info
+   * is also what the driver re-subscribes with, so a master failover keeps it. Rejects, changing
+   * nothing, when the master refuses (GALAXY_E_PERMISSION_DENIED for a role the owner lacks).
+   */
+  async updateFramework(update: FrameworkUpdate): Promise<void> {
+    const link = this.link;
+    if (!link) throw new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is not started');
+    const info: FrameworkInfo = {
+      ...link.framework,
+      ...(update.roles ? { roles: [...update.roles] } : {}),
+      ...(update.name === undefined ? {} : { name: update.name }),
+      ...(update.failoverTimeoutS === undefined ? {} : { failoverTimeoutS: update.failoverTimeoutS }),
+    };
+    try {
+      await link.call({ $case: 'updateFramework', updateFramework: { frameworkInfo: info } });
+    } catch (error) {
+      // An answer that never came may or may not have been applied: a re-subscription settles it.
+      if (error instanceof GalaxyError && error.code === 'GALAXY_E_UNAVAILABLE') link.setInfo(info);
+      throw error;
+    }
+    link.setInfo(info);
   }
 
   /** KILL a task; its end arrives as a status update. */
@@ -198,17 +240,18 @@ export class SchedulerDriver {
   }
 
   /**
-   * PREEMPT: asks the master to make room for a task of `band` that cannot be placed. Resolves
+   * PREEMPT: asks the master to make room for a task of `band` that cannot be placed (`role`: which
+   * of the framework's roles asks; needed when it holds several). Resolves
    * with the plan: granted (victims killed, the freed resources offered to this framework alone
    * for a few seconds) or refused with the reason. While a request id has a preemption
    * outstanding, asking again returns that plan and preempts nothing more.
    */
   async preempt(
-    request: Omit<PreemptCall, 'labels' | 'reason' | 'pool'> & Partial<PreemptCall>,
+    request: Omit<PreemptCall, 'labels' | 'reason' | 'pool' | 'role'> & Partial<PreemptCall>,
   ): Promise<PreemptionPlan> {
     const response = await this.callFor({
       $case: 'preempt',
-      preempt: { pool: '', labels: {}, reason: '', ...request },
+      preempt: { pool: '', labels: {}, reason: '', role: '', ...request },
     });
     if (!response.preemption) throw new GalaxyError('GALAXY_E_INTERNAL', 'the master answered PREEMPT without a plan');
     return response.preemption;

@@ -1,12 +1,14 @@
 /**
  * The tenancy checks of a multi-tenant framework (the AppMaster, batch, MapReduce): authorities
- * on a job's pool and on other users' jobs, admission of a job's footprint against its owner's
- * quota, and the label that tells the master's accounting whose a task is. One instance per
- * framework; claims are keyed `<framework>/<job>` (see `docs/tenancy.md`).
+ * on a job's pool (its band's too) and on other users' jobs, admission of a job's footprint
+ * against its owner's quota, and the label that names whose a task is (informational: the master
+ * accounts a task to its role's owner). One instance per framework; claims are keyed
+ * `<framework>/<job>` (see `docs/tenancy.md`).
  */
 import type { Principal } from '../../core/auth/principal.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
-import { GrantStore, type Authority } from '../../core/tenancy/grants.js';
+import type { Band } from '../../core/bands.js';
+import { bandAuthority, GrantStore, type Authority } from '../../core/tenancy/grants.js';
 import { checkJobAccess, jobAccess, type OwnedJob } from '../../core/tenancy/ownership.js';
 import { QuotaStore, type Footprint } from '../../core/tenancy/quotas.js';
 import type { Label } from '../../proto/gen/galaxy/v1/common.js';
@@ -77,6 +79,15 @@ export class JobTenancy {
   async jobFilter(caller: Principal): Promise<(job: Omit<OwnedJob, 'name'>) => boolean> {
     const grants = caller.admin ? undefined : await this.grants.grantsFor(caller);
     return (job) => jobAccess(caller, grants, job, 'job:list').allowed;
+  }
+
+  /**
+   * Rejects with GALAXY_E_PERMISSION_DENIED unless `principal` may run work of `band` in `pool`
+   * (`band:production` for production and unspecified, `band:monitoring`; nothing for lower bands).
+   */
+  async authorizeBand(principal: Principal, pool: string, band: Band): Promise<void> {
+    const authority = bandAuthority(band);
+    if (authority) await this.grants.authorize(principal, pool, authority);
   }
 
   /** Admits job `job` of `owner` at `footprint`, or rejects with GALAXY_E_QUOTA_EXCEEDED. */

@@ -181,6 +181,11 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   it('deploys 3 replicas, publishes them to naming, and serves v1', async () => {
     await api.submit(helloSpec('1.0.0', 'first words'));
     const job = await settled(3);
+    // The pods run in their owner's role (an open server's caller), which the AppMaster holds.
+    const id = appmaster.driver.frameworkId;
+    expect(master.view.frameworks().find((f) => f.info?.id === id)?.info?.roles).toEqual(['anonymous']);
+    const pods = master.view.tasks(id).filter((t) => job.pods.some((p) => p.taskId === t.taskId));
+    expect(pods.map((t) => t.role)).toEqual(['anonymous', 'anonymous', 'anonymous']);
     const endpoints = await eventually(
       async () => {
         const listed = await resolveEndpoints(coordinator, 'hello');

@@ -22,8 +22,14 @@ export interface FakeAgent {
  * Starts a fake agent.
  * @param killDelayMs how long a kill takes before KILLED is reported
  */
-export function fakeAgent(master: string, info: Partial<AgentInfo>, killDelayMs = 0): FakeAgent {
-  const raw = rawAgent(master, info);
+export function fakeAgent(
+  master: string,
+  info: Partial<AgentInfo>,
+  killDelayMs = 0,
+  /** The agent's bearer token, for an authenticating master. */
+  token?: string,
+): FakeAgent {
+  const raw = rawAgent(master, info, [], [], token);
   const running = new Map<string, TaskInfo & { frameworkId: string }>();
   let agentId = '';
   void raw.registered.then(

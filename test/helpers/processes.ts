@@ -85,20 +85,20 @@ export interface MasterProcess {
  * its address from its log.
  */
 export async function startMasterProcess(workDir: string, extra: string[] = []): Promise<MasterProcess> {
-  const proc = galaxy([
-    'master',
-    '--listen',
-    '127.0.0.1:0',
-    '--work-dir',
-    workDir,
-    '--allocation-interval',
-    '0.1',
-    ...extra,
-  ]);
-  const line = await proc.lines.waitFor((l) => l.includes('"master started"'), 15_000, 'the master to start');
-  const address = (JSON.parse(line) as { address: string }).address;
+  const { proc, address } = await startMasterWith(['--work-dir', workDir, ...extra]);
   const adminToken = readFileSync(join(workDir, 'admin.token'), 'utf8').trim();
   return { proc, address, workDir, adminToken, coordinator: `local:${join(workDir, 'coord')}` };
+}
+
+/**
+ * Starts `galaxy master` on a free loopback port with `args` (e.g. `--coordinator <url>`, whose
+ * users the caller made) and resolves its address from its log.
+ */
+export async function startMasterWith(args: string[]): Promise<{ proc: GalaxyProcess; address: string }> {
+  const proc = galaxy(['master', '--listen', '127.0.0.1:0', '--allocation-interval', '0.1', ...args]);
+  const line = await proc.lines.waitFor((l) => l.includes('"master started"'), 15_000, 'the master to start');
+  const address = (JSON.parse(line) as { address: string }).address;
+  return { proc, address };
 }
 
 /**

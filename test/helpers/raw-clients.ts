@@ -112,6 +112,7 @@ export function rawFramework(
     user: 'test',
     failoverTimeoutS: 0,
     hostname: '',
+    roles: [],
     ...info,
   };
   const stream = client.subscribe({ frameworkInfo });

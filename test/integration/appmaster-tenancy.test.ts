@@ -100,9 +100,10 @@ beforeAll(async () => {
   });
   api = await serveAppMasterApi(appmaster, '127.0.0.1:0', undefined, authenticate);
   const grants = new GrantStore(coordinator);
-  await grants.grant('alice', 'default', ['job:create', 'job:list', 'job:update', 'job:remove']);
+  // A service job is of band production: its owner needs that band's authority in the pool.
+  await grants.grant('alice', 'default', ['job:create', 'job:list', 'job:update', 'job:remove', 'band:production']);
   const verbs = ['job:create', 'job:list', 'job:update', 'job:remove', 'container:create', 'container:remove'];
-  await grants.grant('bob', 'default', verbs);
+  await grants.grant('bob', 'default', [...verbs, 'band:production']);
 });
 
 afterAll(async () => {
@@ -223,6 +224,34 @@ describe('AppMaster authorities and quotas over gRPC', { timeout: 30_000 }, () =
     await alice.submit(spec('big', 4));
     expect(await alice.list()).toEqual(['big']);
     await alice.remove('big');
+  });
+
+  it('refuses a job whose band its owner lacks in the pool, storing and claiming nothing', async () => {
+    const alice = as('tok-alice');
+    const monitoring = await refusal(alice.submit(spec('alice-mon', 1, { band: 'monitoring' })));
+    expect(monitoring.code).toBe('GALAXY_E_PERMISSION_DENIED');
+    expect(monitoring.message).toMatch(/user alice lacks band:monitoring in pool default/);
+    expect(await stored('alice-mon')).toBeUndefined();
+    expect(await alice.list()).not.toContain('alice-mon');
+    // bob may create jobs but holds no band above batch: his service job is refused too.
+    const bob = as('tok-bob');
+    const service = await refusal(bob.submit(spec('bob-web', 1)));
+    expect(service.message).toMatch(/user bob lacks band:production in pool default/);
+    expect(await stored('bob-web')).toBeUndefined();
+    expect(await coordinator.get(claimsKey('bob'))).toBeUndefined();
+    // A batch-band job needs no band authority.
+    await bob.submit(spec('bob-batch', 1, { band: 'batch' }));
+    expect(JSON.parse((await stored('bob-batch')) ?? '{}')).toMatchObject({ owner: 'bob' });
+    await new GrantStore(coordinator).grant('bob', 'default', ['job:remove']);
+    await eventually(
+      async () =>
+        await bob.remove('bob-batch').then(
+          () => true,
+          () => false,
+        ),
+      5000,
+      'bob-batch removed',
+    );
   });
 
   it('labels launched tasks with galaxy.user of the owner', () => {

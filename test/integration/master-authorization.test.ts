@@ -1,9 +1,10 @@
 /**
  * Authorities on an authenticating master with tenancy state, over real gRPC: a framework
- * launches on an agent of pool P only with `container:create` on P and kills only with
- * `container:remove` (a refusal launches and kills nothing); `ListTasks` shows a user only the
- * tasks in pools where they hold `container:list`. The framework acts as the user whose token
- * subscribed it.
+ * launches on an agent of pool P only with `container:create` on P and the authority of its
+ * tasks' band there (`band:production` for an unspecified band), and kills only with
+ * `container:remove` (a refusal launches and kills nothing); `ListTasks` shows a user only their
+ * own tasks, in pools where they hold `container:list`. The framework acts as the user whose
+ * token first subscribed it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clientOptions } from '../../core/auth/client.js';
@@ -104,7 +105,14 @@ describe('master authorities', { timeout: 30_000 }, () => {
     expect(master.ctx.tasks.size).toBe(0);
 
     await grants.grant('erin', 'default', ['container:create']);
-    await launch(fw, first, 't1'); // the refused ACCEPT left the offer outstanding
+    // An unspecified band counts as production, an authority of its own.
+    await expect(launch(fw, first, 't1')).rejects.toMatchObject({
+      code: 'GALAXY_E_PERMISSION_DENIED',
+      message: expect.stringMatching(/user erin lacks band:production in pool default/) as unknown,
+    });
+    expect(master.ctx.tasks.size).toBe(0);
+    await grants.grant('erin', 'default', ['band:production']);
+    await launch(fw, first, 't1'); // the refused ACCEPTs left the offer outstanding
     await agent.received.waitFor((m) => m.message?.$case === 'runTask', 5000, 'runTask');
 
     const kill = () => fw.call({ call: { $case: 'kill', kill: { taskId: 't1', agentId } } });
@@ -115,9 +123,12 @@ describe('master authorities', { timeout: 30_000 }, () => {
     await agent.received.waitFor((m) => m.message?.$case === 'killTask', 5000, 'killTask');
 
     expect(await listTasks('tok-root')).toEqual(['t1']);
-    expect(await listTasks('tok-ops')).toEqual([]);
+    expect(await listTasks('tok-erin')).toEqual([]);
+    await grants.grant('erin', 'default', ['container:list']);
+    expect(await listTasks('tok-erin')).toEqual(['t1']);
+    // Another user's tasks stay hidden, even with container:list in their pool.
     await grants.grant('ops', 'default', ['container:list']);
-    expect(await listTasks('tok-ops')).toEqual(['t1']);
+    expect(await listTasks('tok-ops')).toEqual([]);
   });
 
   it('refuses a call without a token before it reaches the scheduler API', async () => {

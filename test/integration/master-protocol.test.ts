@@ -315,7 +315,7 @@ describe('master protocol', () => {
       master.address,
       { id: agentId },
       [t1],
-      [{ id: frameworkId, name: 'f', role: '*', user: '', failoverTimeoutS: 60, hostname: '' }],
+      [{ id: frameworkId, name: 'f', role: '*', user: '', failoverTimeoutS: 60, hostname: '', roles: [] }],
     );
     await back.registered;
     const kill = await back.received.waitFor((m) => m.message?.$case === 'killTask');
@@ -345,7 +345,7 @@ describe('master protocol', () => {
       master.address,
       { id: agentId },
       [],
-      [{ id: frameworkId, name: 'f', role: '*', user: '', failoverTimeoutS: 60, hostname: '' }],
+      [{ id: frameworkId, name: 'f', role: '*', user: '', failoverTimeoutS: 60, hostname: '', roles: [] }],
     );
     await back.registered;
     const gone = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_GONE), 5000, 'TASK_GONE');

@@ -49,6 +49,25 @@ describe('placePods: each constraint alone', () => {
     expect(stuck.pending.get('a')).toEqual([{ reason: 'blacklisted', hosts: 1 }]);
   });
 
+  it("places a job only into offers its context lets it fit (its owner's role), and says so when none fit", () => {
+    const offers = [
+      { ...offer({ id: 'o1' }), allocationRole: 'bob' },
+      { ...offer({ id: 'o2', resources: 'cpus:1;mem:1GiB' }), allocationRole: 'alice' },
+    ];
+    const owners: Record<string, string> = { a: 'alice', b: 'bob', c: 'carol' };
+    const fits = {
+      ...context(),
+      offerFits: (job: string, o: { allocationRole?: string }) => o.allocationRole === owners[job],
+    };
+    const placement = placePods(
+      [...pods('a', jobSpec()), ...pods('b', jobSpec()), ...pods('c', jobSpec())],
+      offers,
+      fits,
+    );
+    expect(where(placement)).toEqual({ 'a-0': 'o2', 'b-0': 'o1' });
+    expect(placement.pending.get('c')).toEqual([{ reason: 'no offers (waiting for resources)', hosts: 0 }]);
+  });
+
   it('stops at maxPerHost on a host that already has the job', () => {
     const placement = placePods(
       pods('a', jobSpec({ maxPerHost: 1 })),

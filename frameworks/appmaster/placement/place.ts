@@ -30,6 +30,11 @@ export interface PlacementContext {
   podsOn(job: string, agentId: string): number;
   /** True when the job avoids this host (blacklisted after failures). */
   blacklisted(job: string, hostname: string): boolean;
+  /**
+   * True when a pod of `job` may go into `offer` at all: a framework acting for users places a
+   * job only into offers of its owner's role. Default: every offer.
+   */
+  offerFits?(job: string, offer: Offer): boolean;
 }
 
 /** One pod placed in one offer. */
@@ -88,10 +93,12 @@ export function placePods(
   const pending = new Map<string, PendingReason[]>();
   for (const demand of demands) {
     const need = podResources(demand.spec, []);
-    const judged = slots.map((slot) => {
-      const host = hostFor(demand.job, slot);
-      return { slot, host, fit: fitPod(demand.spec, need, host) };
-    });
+    const judged = slots
+      .filter((slot) => context.offerFits?.(demand.job, slot.offer) ?? true)
+      .map((slot) => {
+        const host = hostFor(demand.job, slot);
+        return { slot, host, fit: fitPod(demand.spec, need, host) };
+      });
     let best: Candidate | undefined;
     for (const { slot, host, fit } of judged) {
       if (!fit.ok) continue;

@@ -71,6 +71,7 @@ export async function startFakeMaster(options: FakeMasterOptions = {}): Promise<
         user: '',
         failoverTimeoutS: 0,
         hostname: '',
+        roles: [],
       };
       subscriptions.push(info);
       try {
