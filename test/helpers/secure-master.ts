@@ -14,6 +14,7 @@ import { openCoordinator } from '../../core/coordinator/index.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { GrantStore } from '../../core/tenancy/grants.js';
 import { QuotaStore } from '../../core/tenancy/quotas.js';
+import { AgentIdentityStore } from '../../core/tenancy/agent-identities.js';
 import { UserStore } from '../../core/tenancy/users.js';
 import type { Task } from '../../proto/gen/galaxy/v1/common.js';
 import {
@@ -36,7 +37,7 @@ export interface SecureMaster {
   readonly url: string;
   /** The test's own session on the coordinator. */
   readonly coordinator: Coordinator;
-  /** Bearer tokens by user: `admin` (an admin), `agent` (what the fake agents register with), and the users asked for. */
+  /** Bearer tokens by user: `admin` (an admin), `agent` (what the fake agents register with), `agentCredential` (an agent's own), and the users asked for. */
   readonly tokens: Readonly<Record<string, string>>;
   readonly grants: GrantStore;
   readonly quotas: QuotaStore;
@@ -61,7 +62,12 @@ export async function startSecureMaster(users: readonly string[]): Promise<Secur
   const admin = (await store.add('admin', { admin: true })).token;
   // The fake agents register with the admin's token (an admin may register any agent id, also
   // again after a failover); agents' own credentials are attacked in agent-identity.test.ts.
-  const tokens: Record<string, string> = { admin, agent: admin };
+  // `agentCredential` is a real agent's credential (bound to agent id `agent-x`), for attacks that
+  // must come from an agent principal.
+  const identities = await AgentIdentityStore.open(coordinator);
+  const agentCredential = await identities.issueCredential('agent-x');
+  identities.close();
+  const tokens: Record<string, string> = { admin, agent: admin, agentCredential };
   for (const user of users) tokens[user] = (await store.add(user)).token;
   store.close();
   const masters: GalaxyProcess[] = [];

@@ -233,12 +233,15 @@ describe('AppMaster authorities and quotas over gRPC', { timeout: 30_000 }, () =
     expect(monitoring.message).toMatch(/user alice lacks band:monitoring in pool default/);
     expect(await stored('alice-mon')).toBeUndefined();
     expect(await alice.list()).not.toContain('alice-mon');
-    // bob may create jobs but holds no band above batch: his service job is refused too.
+    // Without band:production bob may still create jobs, but his service job is refused too.
+    await new GrantStore(coordinator).revoke('bob', 'default', ['band:production']);
+    await new Promise((r) => setTimeout(r, 1100)); // the AppMaster trusts grants it read for a second
     const bob = as('tok-bob');
-    const service = await refusal(bob.submit(spec('bob-web', 1)));
+    const claimsBefore = (await coordinator.get(claimsKey('bob')))?.value;
+    const service = await refusal(bob.submit(spec('bob-svc', 1)));
     expect(service.message).toMatch(/user bob lacks band:production in pool default/);
-    expect(await stored('bob-web')).toBeUndefined();
-    expect(await coordinator.get(claimsKey('bob'))).toBeUndefined();
+    expect(await stored('bob-svc')).toBeUndefined();
+    expect((await coordinator.get(claimsKey('bob')))?.value).toEqual(claimsBefore);
     // A batch-band job needs no band authority.
     await bob.submit(spec('bob-batch', 1, { band: 'batch' }));
     expect(JSON.parse((await stored('bob-batch')) ?? '{}')).toMatchObject({ owner: 'bob' });

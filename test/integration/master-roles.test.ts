@@ -24,7 +24,8 @@ import { fakeAgent } from '../helpers/fake-agent.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
 
 const principals: Record<string, Principal> = {
-  'tok-agent': { user: 'agent', admin: false, kind: 'agent' },
+  // The fake agents register as an admin may (any agent id); agents' own credentials are tested elsewhere.
+  'tok-agent': { user: 'ops-admin', admin: true, kind: 'user' },
   'tok-erin': { user: 'erin', admin: false, kind: 'user' },
   'tok-ops': { user: 'ops', admin: false, kind: 'user' },
   'tok-svc': { user: 'svc', admin: false, kind: 'user' },

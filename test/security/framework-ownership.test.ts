@@ -192,7 +192,7 @@ describe("attacks on alice's framework by bob, who holds no grant", { timeout: 3
       cluster.master.address,
       { id: aliceId, name: 'x', role: '' },
       false,
-      cluster.tokens.agent,
+      cluster.tokens.agentCredential,
     );
     closers.push(() => {
       asAgent.close();
