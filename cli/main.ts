@@ -19,6 +19,7 @@ import { addTenancyCommands } from './tenancy.js';
 import { addEventsCommand } from './events.js';
 import { addReservationCommands } from './reservations.js';
 import { addCompletionCommand } from './completion.js';
+import { addCoordinatorCommands } from './coordinator.js';
 import { bindDaemonEnv } from './daemon-env.js';
 
 const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
@@ -65,6 +66,7 @@ addEventsCommand(program, DEFAULT_MASTER);
 addReservationCommands(program, DEFAULT_MASTER);
 addJobCommands(program);
 addUserCommands(program, DEFAULT_MASTER);
+addCoordinatorCommands(program);
 bindDaemonEnv(program); // after every daemon command: GALAXY_<DAEMON>_<FLAG> for each flag
 addCompletionCommand(program); // last: it reads the command tree
 
