@@ -51,6 +51,8 @@ interface AgentFlags {
   reserve?: string;
   isolation?: string;
   cgroupRoot?: string;
+  allowedHostPaths?: string;
+  uidRange?: string;
   logLevel?: string;
 }
 
@@ -117,6 +119,14 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'run tasks in Linux containers with these isolators, e.g. cpu,memory,pids (built-in names or module paths)',
     )
     .option('--cgroup-root <path>', "this agent's own cgroup root (default derived from --work-dir)")
+    .option(
+      '--allowed-host-paths <list>',
+      'host directories bind volumes may come from, read-only unless marked :rw, e.g. "/data,/srv/cache:rw" (never /, /etc, /proc, /sys, /dev or the work dir)',
+    )
+    .option(
+      '--uid-range <first[:count]>',
+      "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
+    )
     .action(async (flags: AgentFlags) => {
       const agent = await startAgent({
         master: flags.master,
@@ -128,6 +138,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         reserve: flags.reserve,
         isolation: flags.isolation,
         cgroupRoot: flags.cgroupRoot,
+        allowedHostPaths: flags.allowedHostPaths,
+        uidRange: flags.uidRange,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         token: cliToken(),
       });

@@ -14,6 +14,7 @@ const offers: Record<string, Offer> = {
     resources: parseResources('cpus:2;mem:1GiB;ports:[31000-31009]'),
     attributes: [],
     pool: 'default',
+    allowedHostPaths: [],
   },
   o2: {
     id: 'o2',
@@ -23,6 +24,7 @@ const offers: Record<string, Offer> = {
     resources: parseResources('cpus:1;mem:1GiB'),
     attributes: [],
     pool: 'default',
+    allowedHostPaths: [],
   },
   o3: {
     id: 'o3',
@@ -32,6 +34,7 @@ const offers: Record<string, Offer> = {
     resources: parseResources('cpus:1;mem:1GiB'),
     attributes: [],
     pool: 'default',
+    allowedHostPaths: [],
   },
   other: {
     id: 'other',
@@ -41,6 +44,7 @@ const offers: Record<string, Offer> = {
     resources: parseResources('cpus:1'),
     attributes: [],
     pool: 'default',
+    allowedHostPaths: [],
   },
 };
 

@@ -270,6 +270,7 @@ export class Preemptor {
       attributes: agent.info.attributes,
       pool: agent.info.pool,
       reservedRole: '',
+      allowedHostPaths: agent.info.allowedHostPaths,
     };
     entry.offerId = offer.id;
     this.ctx.offers.add(offer);

@@ -25,6 +25,8 @@ export interface KernelCluster {
   readonly fw: RawFramework;
   readonly workDir: string;
   readonly cgroupRoot: string;
+  /** A host directory outside the agent's work dir that the agent allows bind volumes from (rw). */
+  readonly shared: string;
   /** Launches one task on every outstanding offer; returns its id. */
   launch(request: TaskRequest): Promise<string>;
   /** The task's first update in one of `states`. */
@@ -48,6 +50,7 @@ export async function startKernelCluster(options: {
 }): Promise<KernelCluster> {
   const cgroupRoot = `galaxy-${options.name}-test-${randomBytes(4).toString('hex')}`;
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-`));
+  const shared = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-shared-`));
   const master = await startMaster({
     listen: '127.0.0.1:0',
     logLevel: 'silent',
@@ -59,6 +62,7 @@ export async function startKernelCluster(options: {
     resources: options.resources,
     isolation: options.isolation,
     cgroupRoot,
+    allowedHostPaths: `${shared}:rw`,
     logLevel: 'silent',
   });
   await eventually(() => agent.connected, 5000, 'the agent to register');
@@ -90,6 +94,7 @@ export async function startKernelCluster(options: {
     fw,
     workDir,
     cgroupRoot,
+    shared,
     until,
     async launch(request) {
       counter += 1;
@@ -145,6 +150,7 @@ export async function startKernelCluster(options: {
         if (driver.exists(c, cgroupRoot)) left.push(`cgroup ${c}:${cgroupRoot}`);
       await driver.remove(cgroupRoot, ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'freezer']);
       await rm(workDir, { recursive: true, force: true });
+      await rm(shared, { recursive: true, force: true });
       return left;
     },
   };
