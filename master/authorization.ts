@@ -13,7 +13,8 @@ import type { Coordinator, Unwatch } from '../core/coordinator/coordinator.js';
 import { GalaxyError } from '../core/errors.js';
 import { grantsAllow, type Authority, type GrantsRecord } from '../core/tenancy/grants.js';
 import { GRANTS_DIR, grantsKey } from '../core/tenancy/keys.js';
-import type { Task } from '../proto/gen/galaxy/v1/common.js';
+import type { Task, TaskInfo } from '../proto/gen/galaxy/v1/common.js';
+import { sandboxDenial, sandboxNeeds } from '../core/tenancy/sandbox.js';
 
 function parse(value: string | undefined): GrantsRecord | undefined {
   if (value === undefined) return undefined;
@@ -69,6 +70,23 @@ export class MasterAuthorization {
     throw new GalaxyError(
       'GALAXY_E_PERMISSION_DENIED',
       `user ${principal?.user ?? '(none)'} lacks ${authority} in pool ${pool}: framework ${framework} may not do that on agent ${agentId}`,
+    );
+  }
+
+  /**
+   * Throws GALAXY_E_PERMISSION_DENIED unless the framework's principal may give `task` its user
+   * and capabilities on `agentId` (core/tenancy/sandbox.ts).
+   */
+  checkSandbox(principal: Principal | undefined, agentId: string, task: TaskInfo, framework: string): void {
+    const pool = this.poolOf(agentId) ?? '';
+    const needs = sandboxNeeds(task.command?.user ?? '', task.container?.capabilities ?? []);
+    const denial = sandboxDenial(needs, principal?.admin === true, (authority) =>
+      this.holds(principal, pool, authority),
+    );
+    if (denial === undefined) return;
+    throw new GalaxyError(
+      'GALAXY_E_PERMISSION_DENIED',
+      `task ${task.taskId} of framework ${framework} ${denial} in pool ${pool}; user ${principal?.user ?? '(none)'} lacks it (an admin grants it: galaxy grant ${principal?.user ?? '<user>'} ${pool} ${needs.authorities.join(' ') || '…'})`,
     );
   }
 

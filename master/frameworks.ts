@@ -211,6 +211,7 @@ export class FrameworksController {
     const agent = this.ctx.agents.get(plan.agentId);
     if (!agent?.connection) throw new GalaxyError('GALAXY_E_OFFER_UNKNOWN', `agent ${plan.agentId} is not connected`);
     this.authorization?.check(framework.principal, plan.agentId, 'container:create', id);
+    for (const task of plan.tasks) this.authorization?.checkSandbox(framework.principal, plan.agentId, task, id);
     for (const offer of plan.offers) this.ctx.offers.remove(offer.id);
     for (const info of plan.tasks) {
       const task: Task = {

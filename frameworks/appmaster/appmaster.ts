@@ -41,6 +41,7 @@ import { newToken, tokenHash } from '../../core/auth/tokens.js';
 import { newUpdate, planUpdate } from './update.js';
 import { planDrain } from './drain.js';
 import { PodPreemption } from './preemption.js';
+import { authorizeContainer } from './sandbox-authority.js';
 import { PREEMPTED_REASON } from '../../core/bands.js';
 
 /** How an AppMaster runs. */
@@ -134,6 +135,7 @@ export class AppMaster implements Scheduler {
         new GalaxyError('GALAXY_E_JOB_DUPLICATE', `job ${spec.name} exists; use "galaxy job update" to change it`);
       if (this.jobs.has(spec.name)) throw duplicate();
       await this.tenancy.authorize(caller, spec.pool, 'job:create');
+      await authorizeContainer(this.tenancy, caller, spec);
       await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
       if (this.jobs.has(spec.name)) throw duplicate();
       const record: JobRecord = {
@@ -183,6 +185,7 @@ export class AppMaster implements Scheduler {
       busy();
       await this.tenancy.authorize(caller, job.spec.pool, 'job:update');
       if (spec.pool !== job.spec.pool) await this.tenancy.authorize(caller, spec.pool, 'job:create');
+      await authorizeContainer(this.tenancy, caller, spec);
       await this.tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
       busy();
       if (change.kind === 'none' || change.kind === 'scale') {

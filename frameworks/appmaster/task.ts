@@ -52,8 +52,10 @@ export function podTask(
         ...(worker.coordinator ? { GALAXY_APPMASTER_COORDINATOR: worker.coordinator } : {}),
         ...(worker.podToken ? { GALAXY_POD_TOKEN: worker.podToken } : {}),
       },
-      user: '',
+      // '' (the default): the container's own unprivileged root; authorized at submit and ACCEPT.
+      user: spec.container?.user ?? '',
     },
+    container: { capabilities: spec.container?.capabilities ?? [] },
     labels: [
       { key: 'band', value: spec.band },
       { key: 'job', value: job },

@@ -2,11 +2,11 @@
  * Releases in the sandbox: each revision's package is unpacked into `releases/<revision>/`, and
  * its data packages into their `dest` in the sandbox. A release knows how its service runs.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { lchown, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { GalaxyError } from '../../../core/errors.js';
 import type { PullResponse } from '../../../proto/gen/galaxy/v1/appmaster.js';
-import { runCommand } from './command.js';
+import { runCommand, serviceUserFrom, type ServiceUser } from './command.js';
 import { serviceEnvironment } from './environment.js';
 import { fetchPackage } from './package.js';
 import type { ServiceCommand } from './supervisor.js';
@@ -29,17 +29,24 @@ export interface Release {
 
 /** Installs, reloads and prunes the releases of one sandbox. */
 export class ReleaseManager {
+  /** The service's user, when the container names one (`GALAXY_SERVICE_USER`). */
+  readonly user: ServiceUser | undefined;
+
   constructor(
     private readonly sandbox: string,
     private readonly baseEnv: NodeJS.ProcessEnv,
     private readonly pod: { job: string; podId: string },
-  ) {}
+  ) {
+    this.user = serviceUserFrom(baseEnv);
+  }
 
   /** Fetches and unpacks the package and data packages of `order`'s template. */
   async install(order: PullResponse, signal: AbortSignal): Promise<Release> {
     const template = parseTemplate(order.templateJson);
     const dir = join(this.sandbox, 'releases', String(order.revision));
     await fetchPackage(template.package.source, template.package.sha256, dir, { signal });
+    // The service owns its release (it may write there); `releases/` itself stays the worker's.
+    if (this.user) await chownTree(dir, this.user);
     await this.installData(template, signal);
     const ports = { ...order.assignedPorts };
     const env = serviceEnvironment(this.baseEnv, template, {
@@ -57,6 +64,7 @@ export class ReleaseManager {
       stopTimeoutMs: template.deploy.stopTimeoutS * 1000,
       backoffMs: template.failure.backoffS * 1000,
       maxBackoffMs: template.failure.maxBackoffS * 1000,
+      user: this.user,
     };
     return { revision: order.revision, template, dir, ports, env, command };
   }
@@ -67,7 +75,12 @@ export class ReleaseManager {
     await this.installData(template, signal);
     const reload = template.commands.reload ?? release.template.commands.reload;
     if (reload === undefined) return;
-    const result = await runCommand(reload, { cwd: release.dir, env: release.env, timeoutMs: RELOAD_TIMEOUT_MS });
+    const result = await runCommand(reload, {
+      cwd: release.dir,
+      env: release.env,
+      user: this.user,
+      timeoutMs: RELOAD_TIMEOUT_MS,
+    });
     if (result.exitCode !== 0) {
       throw new GalaxyError(
         'GALAXY_E_PACKAGE',
@@ -97,6 +110,18 @@ export class ReleaseManager {
         );
       }
       await fetchPackage(data.source, data.sha256, dest, { signal });
+      if (this.user) await chownTree(dest, this.user);
     }
+  }
+}
+
+/** Gives `path` and everything under it to `user`; links themselves, never what they point to. */
+async function chownTree(path: string, user: ServiceUser): Promise<void> {
+  await lchown(path, user.uid, user.gid);
+  const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await chownTree(child, user);
+    else await lchown(child, user.uid, user.gid);
   }
 }
