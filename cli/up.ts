@@ -47,7 +47,7 @@ export interface UpOptions {
 export function autoIsolation(): string {
   const root = process.getuid?.() === 0;
   const cgroups = existsSync('/sys/fs/cgroup/memory/cgroup.procs') || existsSync('/sys/fs/cgroup/cgroup.controllers');
-  return root && cgroups && hasNativeHelper() ? 'cpu,memory,pids,volumes' : '';
+  return root && cgroups && hasNativeHelper() ? 'cpu,memory,pids' : '';
 }
 
 /** Runs the single-machine cluster until `stopSignal` resolves. */

@@ -22,6 +22,7 @@ import { checkMounts, makeMountPoints } from './container-mounts.js';
 import { startHelper } from './helper-process.js';
 import { prepareHostLayout } from './host-layout.js';
 import { createContainerizerHooks, tapIsolators, type ContainerizerHooks } from './hooks.js';
+import { volumes } from '../../isolators/volumes/index.js';
 import { identityArgs, identityOf, ownerOf, SERVICE_USER, type Identity } from './identity.js';
 import { requireNativeHelper } from './native-helper.js';
 import { planRoot, stepArgs, type HostLayout } from './root-plan.js';
@@ -70,10 +71,16 @@ export class LinuxLauncher implements Launcher {
   private readonly recovered = new Set<string>();
   private closing = false;
 
+  private readonly isolators: readonly Isolator[];
+
   constructor(private readonly options: LinuxLauncherOptions) {
-    tapIsolators(this.hooks, options.isolators);
+    // A task's volumes are part of its container: mounted whether or not --isolation names them.
+    this.isolators = options.isolators.some((i) => i.name === volumes.name)
+      ? options.isolators
+      : [...options.isolators, volumes];
+    tapIsolators(this.hooks, this.isolators);
     // The freezer is always needed: destroy freezes before it kills so nothing forks away.
-    const wanted = new Set<Controller>(['freezer', ...options.isolators.flatMap((i) => i.controllers)]);
+    const wanted = new Set<Controller>(['freezer', ...this.isolators.flatMap((i) => i.controllers)]);
     const missing = [...wanted].filter((c) => !options.driver.available(c));
     if (missing.length > 0)
       throw new GalaxyError(
@@ -98,7 +105,7 @@ export class LinuxLauncher implements Launcher {
    */
   async removeOrphans(): Promise<string[]> {
     const live = [...this.containers.values()];
-    for (const isolator of this.options.isolators) {
+    for (const isolator of this.isolators) {
       await isolator.recover?.(live).catch((error: unknown) => {
         this.options.log.warn({ isolator: isolator.name, err: String(error) }, 'isolator recovery failed');
       });
@@ -125,7 +132,7 @@ export class LinuxLauncher implements Launcher {
   async usage(containerId: string): Promise<ContainerUsage> {
     const container = this.containers.get(containerId);
     if (!container) throw new GalaxyError('GALAXY_E_TASK_UNKNOWN', `no running container ${containerId}`);
-    const parts = await Promise.all(this.options.isolators.map((i) => i.usage?.(container) ?? Promise.resolve({})));
+    const parts = await Promise.all(this.isolators.map((i) => i.usage?.(container) ?? Promise.resolve({})));
     return Object.assign({}, ...parts) as ContainerUsage;
   }
 
@@ -268,7 +275,7 @@ export class LinuxLauncher implements Launcher {
     const { driver, log } = this.options;
     let limitation: Limitation | undefined;
     // Only limits the kernel does not enforce itself need watching while the container runs.
-    const watcher = this.options.isolators.some((i) => i.polls)
+    const watcher = this.isolators.some((i) => i.polls)
       ? setInterval(() => {
           void this.limitation(container).then(async (found) => {
             if (!found || limitation) return;
@@ -304,7 +311,7 @@ export class LinuxLauncher implements Launcher {
   }
 
   private async limitation(container: Container): Promise<Limitation | undefined> {
-    for (const isolator of this.options.isolators) {
+    for (const isolator of this.isolators) {
       const found = await isolator.limitation?.(container).catch(() => undefined);
       if (found) return found;
     }

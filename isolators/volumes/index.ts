@@ -10,7 +10,11 @@ import { volumeTarget } from '../../agent/containerizer/root-plan.js';
 import { Volume_Kind } from '../../proto/gen/galaxy/v1/common.js';
 import { ISOLATOR_API_VERSION, type Container, type Isolator, type IsolatorPlugin } from '../isolator.js';
 
-const volumes: Isolator = {
+/**
+ * The isolator. Every Linux container has it (the launcher adds it when `--isolation` does not
+ * name it): a volume is part of the container, never silently left out.
+ */
+export const volumes: Isolator = {
   name: 'volumes',
   controllers: [],
   prepare(c: Container) {
