@@ -122,12 +122,18 @@ export async function startKernelCluster(options: {
         'an offer',
       );
       for (const id of offerIds) used.add(id);
-      await fw.call({
-        call: {
-          $case: 'accept',
-          accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
-        },
-      });
+      try {
+        await fw.call({
+          call: {
+            $case: 'accept',
+            accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
+          },
+        });
+      } catch (error) {
+        // A refused ACCEPT changes nothing: its offers are still outstanding, for the next launch.
+        for (const id of offerIds) used.delete(id);
+        throw error;
+      }
       return task.taskId;
     },
     async kill(taskId) {

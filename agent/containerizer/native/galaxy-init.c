@@ -439,6 +439,15 @@ static void exec_task(int report) {
   _exit(127);
 }
 
+/* Our argv (host paths of the agent's work dir, the cgroups, the plan) is readable by anyone in
+ * the container as /proc/1/cmdline; once the task runs we need none of it, so it goes. */
+static char *args_start, *args_end;
+static void hide_args(void) {
+  if (!args_start || args_end <= args_start) return;
+  memset(args_start, 0, (size_t)(args_end - args_start));
+  snprintf(args_start, (size_t)(args_end - args_start), "galaxy-init");
+}
+
 /* pid 1 of the container. */
 static int init_main(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -473,6 +482,7 @@ static int init_main(void) {
   char ready = 'R';
   if (write(to_monitor[1], &ready, 1) != 1) { /* the monitor is gone: PDEATHSIG follows */
   }
+  hide_args();
   close(to_monitor[1]);
   close(to_init[0]);
 
@@ -654,6 +664,8 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   task_umask = umask(0);
   parse(argc, argv);
+  args_start = argv[0];
+  args_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
   if (cfg.report_fd >= 0) fcntl(cfg.report_fd, F_SETFD, FD_CLOEXEC);
 
   char pid[32];
