@@ -163,6 +163,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'isolators for containers; "auto" = cpu,memory,pids when root with cgroups, "" = plain processes',
       'auto',
     )
+    .option(
+      '--allowed-host-paths <list>',
+      "more host directories pods may bind (e.g. a MapReduce input), read-only unless :rw; the work dir's packages/ always",
+    )
     .action(
       async (flags: {
         listen: string;
@@ -173,6 +177,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         mapreduceListen: string;
         resources?: string;
         isolation: string;
+        allowedHostPaths?: string;
       }) => {
         const replicas = Number(flags.replicas);
         if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) {
@@ -191,6 +196,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             mapreduceListen: flags.mapreduceListen,
             resources: flags.resources,
             isolation: flags.isolation,
+            allowedHostPaths: flags.allowedHostPaths,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,
           },
           untilSignal(),

@@ -132,7 +132,7 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .argument('<pool>')
     .argument(
       '[authorities...]',
-      'job:create job:update job:remove job:list container:create container:remove container:list',
+      'job:create job:update job:remove job:list container:create container:remove container:list task:run-as task:capabilities',
     )
     .option('--revoke', 'revoke instead of grant')
     .option(...masterOpt)

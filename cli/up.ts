@@ -37,6 +37,8 @@ export interface UpOptions {
   readonly resources?: string;
   /** `auto`: cpu,memory,pids containers when root with cgroups, else plain processes. */
   readonly isolation?: string;
+  /** More host paths pods may bind (`path[:rw],…`), besides the work dir's `packages`. */
+  readonly allowedHostPaths?: string;
   readonly logLevel?: string;
 }
 
@@ -81,7 +83,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     workDir: resolve(workDir, 'agent'),
     resources: options.resources,
     isolation: options.isolation === undefined || options.isolation === 'auto' ? autoIsolation() : options.isolation,
-    allowedHostPaths: await realpath(packages),
+    allowedHostPaths: [await realpath(packages), options.allowedHostPaths ?? ''].filter(Boolean).join(','),
     logLevel,
   });
   const how = agent.containerized ? 'Linux containers' : 'plain processes';
