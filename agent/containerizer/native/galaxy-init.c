@@ -2,12 +2,12 @@
  * galaxy-init: starts one Galaxy container in one exec, as crun or Mesos' `mesos-containerizer
  * launch` do. The agent spawns it as root with the task's environment and output files; it
  *
- *   1. joins the container's cgroups (so nothing it starts runs unconstrained) and its network
- *      namespace, if the tcp isolator made one;
+ *   1. opens the container's cgroups and joins its network namespace, if the tcp isolator made one;
  *   2. clones the container's init into new pid, mount, uts and ipc (and maybe net) namespaces;
  *   3. the init builds the container's root filesystem from the agent's mount plan (tmpfs root,
  *      read-only binds of the system directories, /etc, /proc, /dev, /tmp, the sandbox, volumes),
- *      pivots into it and detaches the host's root;
+ *      pivots into it, detaches the host's root, and joins the cgroups: nothing of the task ever
+ *      runs outside them, and the agent's setup work is not charged to the task's cpu quota;
  *   4. the init enters a user namespace of its own, whose uid_map and gid_map this process (still
  *      root on the host) writes: container uid 0-65535 = host uid base..base+65535. Or it becomes
  *      the named host user; or stays real root;
@@ -23,7 +23,7 @@
  * "error <why>" when anything before that failed.
  *
  * Usage: galaxy-init [options] -- program [args...]
- *   --join FILE            write our pid into this cgroup.procs (repeatable)
+ *   --join FILE            a cgroup.procs the container joins (repeatable)
  *   --netns PATH           join this network namespace
  *   --new-net              a new, empty network namespace
  *   --root DIR             an empty directory to mount the new root on (in our mount namespace)
@@ -73,6 +73,7 @@ struct op {
 
 static struct {
   const char *join[MAX_JOIN];
+  int join_fd[MAX_JOIN];
   int njoin;
   const char *netns;
   int new_net;
@@ -372,6 +373,16 @@ static int cap_last(void) {
   return last;
 }
 
+/* Moves the calling process into the container's cgroups ("0": the writer), and closes them. */
+static int join_cgroups(void) {
+  for (int k = 0; k < cfg.njoin; k++) {
+    if (write(cfg.join_fd[k], "0\n", 2) != 2) return -1;
+    close(cfg.join_fd[k]);
+    cfg.join_fd[k] = -1;
+  }
+  return 0;
+}
+
 /* Drops every capability outside cfg.caps from the bounding set; `keep_sets` also sets the
  * permitted and effective sets to the mask (a root task), else they are left to the uid change. */
 static void drop_caps(int last, int keep_sets) {
@@ -456,6 +467,8 @@ static int init_main(void) {
   int last = cap_last();
   build_root();
   if (cfg.chdir && chdir(cfg.chdir) < 0) init_fail("cannot enter %s: %s", cfg.chdir, strerror(errno));
+  /* From here on everything is in the container's cgroups: nothing of the task runs outside. */
+  if (join_cgroups() < 0) init_fail("cannot join the container's cgroups: %s", strerror(errno));
   become_user(last);
 
   int exec_pipe[2];
@@ -527,6 +540,7 @@ static void write_map(pid_t pid, const char *what, long long base) {
 }
 
 /* The monitor: maps the user namespace, reports readiness, forwards signals, records the exit. */
+static char why_buf[256];
 static int monitor_main(pid_t init) {
   close(to_monitor[1]);
   close(to_init[0]);
@@ -547,8 +561,16 @@ static int monitor_main(pid_t init) {
     }
     break;
   }
+  /* The monitor joins too (it is the container's leader the agent knows), before it says ok. */
+  if (c == 'R' && join_cgroups() < 0) {
+    kill(init, SIGKILL);
+    snprintf(why_buf, sizeof why_buf, "cannot join the container's cgroups: %s", strerror(errno));
+    c = 'J';
+  }
   if (c == 'R') {
     if (cfg.report_fd >= 0) dprintf(cfg.report_fd, "ok %d\n", (int)init);
+  } else if (c == 'J') {
+    if (cfg.report_fd >= 0) dprintf(cfg.report_fd, "error %s\n", why_buf);
   } else {
     char why[1024] = "the container's init ended before the task started";
     if (c == 'E') {
@@ -668,12 +690,12 @@ int main(int argc, char **argv) {
   args_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
   if (cfg.report_fd >= 0) fcntl(cfg.report_fd, F_SETFD, FD_CLOEXEC);
 
-  char pid[32];
-  int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  /* The cgroups are joined once the container's root is built (by the init, then by us): the
+   * agent's own setup work is not the task's to pay for out of its cpu quota. Opened now, so a
+   * missing cgroup fails before anything is made. */
   for (int k = 0; k < cfg.njoin; k++) {
-    int fd = open(cfg.join[k], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, pid, (size_t)n) != n) monitor_fail("cannot join %s: %s", cfg.join[k], strerror(errno));
-    close(fd);
+    cfg.join_fd[k] = open(cfg.join[k], O_WRONLY | O_CLOEXEC);
+    if (cfg.join_fd[k] < 0) monitor_fail("cannot open %s: %s", cfg.join[k], strerror(errno));
   }
   if (cfg.netns) {
     int fd = open(cfg.netns, O_RDONLY | O_CLOEXEC);
