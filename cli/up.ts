@@ -87,6 +87,10 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     logLevel,
   });
   const how = agent.containerized ? 'Linux containers' : 'plain processes';
+  if (!agent.containerized && process.getuid?.() === 0 && !hasNativeHelper())
+    console.warn(
+      'galaxy: pods are not sandboxed: the container helper was not built (apt-get install gcc libc6-dev linux-libc-dev, then npm run build)',
+    );
   console.log(
     `master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}; pods run as ${how}`,
   );
