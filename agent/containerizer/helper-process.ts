@@ -6,16 +6,17 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fchownSync, openSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { GalaxyError } from '../../core/errors.js';
 import type { ExitInfo } from '../launcher.js';
 
 /** What to start. */
 export interface HelperLaunch {
-  /** The full argv: wrappers, the helper, its options, `--`, the task's command. */
+  /** The full argv: wrappers, the helper, its options (`--report-fd 3 --env-fd 4`), `--`, the task's command. */
   readonly argv: readonly string[];
   /** The host directory it starts in (the sandbox). */
   readonly cwd: string;
+  /** The task's environment (its exec's, never the helper's own). */
   readonly env: Readonly<Record<string, string>>;
   readonly stdoutPath: string;
   readonly stderrPath: string;
@@ -31,6 +32,26 @@ export interface HelperProcess {
 
 /** The descriptor the helper reports on (`--report-fd`). */
 export const REPORT_FD = 3;
+/** The descriptor the helper reads the task's environment from (`--env-fd`). */
+export const ENV_FD = 4;
+
+/** Where the helper finds the programs it runs (none but wrappers; the task has its own PATH). */
+const HELPER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The helper's own environment: fixed by the agent. It runs as root on the host, so the task's
+ * environment (LD_PRELOAD, GLIBC_TUNABLES, …) must never be its own: that goes through
+ * {@link ENV_FD} to the task's exec. The sandbox and task id stay visible to find a container's
+ * processes on the host (they are the agent's, not the task's, to choose).
+ */
+function helperEnvironment(task: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = { PATH: HELPER_PATH };
+  for (const name of ['GALAXY_SANDBOX', 'GALAXY_TASK_ID']) {
+    const value = task[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
 
 /** Reads the report line from the helper's report pipe. */
 function readReport(stream: Readable): Promise<string> {
@@ -66,10 +87,17 @@ export async function startHelper(launch: HelperLaunch): Promise<HelperProcess> 
     const [file = '', ...args] = launch.argv;
     const child = spawn(file, args, {
       cwd: launch.cwd,
-      env: launch.env,
-      stdio: ['ignore', stdout, stderr, 'pipe'],
+      env: helperEnvironment(launch.env),
+      stdio: ['ignore', stdout, stderr, 'pipe', 'pipe'],
       detached: true,
     });
+    const envPipe = child.stdio[ENV_FD] as Writable | null;
+    envPipe?.on('error', () => undefined); // a helper that failed early closed it: its report says why
+    envPipe?.end(
+      Object.entries(launch.env)
+        .map(([name, value]) => `${name}=${value}\0`)
+        .join(''),
+    );
     const exited = new Promise<ExitInfo>((resolve) => {
       child.once('exit', (code, signal) => {
         resolve({ code, signal });

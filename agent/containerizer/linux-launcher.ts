@@ -19,7 +19,7 @@ import type { Container, ContainerMount, ContainerUsage, Isolator, Limitation } 
 import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } from '../launcher.js';
 import { commandLine } from '../process-launcher.js';
 import { checkMounts, makeMountPoints } from './container-mounts.js';
-import { startHelper } from './helper-process.js';
+import { ENV_FD, REPORT_FD, startHelper } from './helper-process.js';
 import { prepareHostLayout } from './host-layout.js';
 import { createContainerizerHooks, tapIsolators, type ContainerizerHooks } from './hooks.js';
 import { volumes } from '../../isolators/volumes/index.js';
@@ -251,7 +251,8 @@ export class LinuxLauncher implements Launcher {
     args.push('--root', join(this.runtimeDir, 'root'), ...stepArgs(steps), '--chdir', spec.sandbox);
     args.push(...identityArgs(identity));
     args.push('--caps', capabilityMask(capabilities));
-    args.push('--exit-file', this.exitFile(container.id), '--report-fd', '3', '--', ...commandLine(spec.command));
+    args.push('--exit-file', this.exitFile(container.id), '--report-fd', String(REPORT_FD), '--env-fd', String(ENV_FD));
+    args.push('--', ...commandLine(spec.command));
     return args;
   }
 

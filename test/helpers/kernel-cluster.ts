@@ -16,7 +16,12 @@ import { killWithEnv, processesWithEnv } from './processes.js';
 import { rawFramework, type RawFramework } from './raw-clients.js';
 
 /** What a kernel test launches: a shell command plus whatever else it sets. */
-export type TaskRequest = Partial<Omit<TaskInfo, 'command'>> & { readonly shell: string; readonly user?: string };
+export type TaskRequest = Partial<Omit<TaskInfo, 'command'>> & {
+  readonly shell: string;
+  readonly user?: string;
+  /** The command's environment. */
+  readonly env?: Record<string, string>;
+};
 
 /** The running harness. */
 export interface KernelCluster {
@@ -98,7 +103,7 @@ export async function startKernelCluster(options: {
     until,
     async launch(request) {
       counter += 1;
-      const { shell, user, ...rest } = request;
+      const { shell, user, env, ...rest } = request;
       const task: TaskInfo = {
         taskId: `${options.name}${counter}`,
         name: `${options.name}${counter}`,
@@ -109,7 +114,7 @@ export async function startKernelCluster(options: {
         volumes: [],
         limits: Limits.create(),
         ...rest,
-        command: { shell, argv: [], env: {}, user: user ?? '' },
+        command: { shell, argv: [], env: env ?? {}, user: user ?? '' },
       };
       // Offers come and go; use every outstanding one (one agent here), as a real framework would.
       await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });

@@ -8,11 +8,13 @@
  *   another container's sandbox, not a coordinator's directory;
  * - `mount` and writes to /proc/sys fail; its capabilities are Docker's default set; no_new_privs;
  * - two containers cannot see or signal each other;
+ * - its environment never reaches the part of its start that runs as root on the host;
  * - a bind volume of `/` is refused at ACCEPT, and one that reaches the agent's work dir through a
  *   symlink under an allowed path is refused by the agent: clear errors, nothing launched, nothing
  *   left (no cgroup, no uid claim);
  * - checkpoints are mode 0600 in 0700 directories.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -174,6 +176,33 @@ describe('a container is a sandbox', () => {
     expect(readFileSync('/proc/sys/kernel/hostname', 'utf8')).toBe(before);
     expect(hostname()).not.toBe('pwned');
     expect(existsSync('/usr/pwned')).toBe(false);
+  });
+
+  it("never lets the task's environment into the root part of its start (LD_PRELOAD of a host library)", async () => {
+    // A library that, loaded into any process, records who loaded it: as root on the host, the
+    // task's author would own the machine.
+    const dir = await mkdtemp(join(cluster.shared, 'preload-'));
+    const marker = join(tmpdir(), `galaxy-preload-marker-${randomBytes(4).toString('hex')}`);
+    const source = join(dir, 'evil.c');
+    await writeFile(
+      source,
+      `#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void evil(void) {\n` +
+        `  FILE *f = fopen("${marker}", "a"); if (f) { fprintf(f, "uid=%d\\n", (int)getuid()); fclose(f); } }\n`,
+    );
+    execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, 'evil.so'), source]);
+    try {
+      const id = await cluster.launch({
+        shell: 'echo ran',
+        env: { LD_PRELOAD: join(dir, 'evil.so'), GLIBC_TUNABLES: 'glibc.malloc.check=3' },
+      });
+      const status = await cluster.until(id, [TaskState.TASK_FINISHED, TaskState.TASK_FAILED, TaskState.TASK_ERROR]);
+      expect(TaskState[status.state]).toBe('TASK_FINISHED');
+      // Only the task saw it, inside its container, where the host's library is not.
+      expect(existsSync(marker)).toBe(false);
+      expect(await readFile(join(await cluster.sandboxOf(id), 'stdout'), 'utf8')).toBe('ran\n');
+    } finally {
+      await rm(marker, { force: true });
+    }
   });
 
   it('refuses a bind volume of / at ACCEPT with a clear error, launching nothing', async () => {

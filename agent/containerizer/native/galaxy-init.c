@@ -40,6 +40,9 @@
  *   --caps MASK            the capability bounding set (hex), also the task's set when it is root
  *   --exit-file PATH       where the monitor writes the task's exit status
  *   --report-fd N          where the monitor reports readiness to the agent
+ *   --env-fd N             the task's environment, NUL-separated NAME=value, read to its end:
+ *                          this process runs as root on the host with a fixed environment of the
+ *                          agent's making, never the task's (LD_PRELOAD, GLIBC_TUNABLES, …)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -91,8 +94,10 @@ static struct {
   int caps_set;
   const char *exit_file;
   int report_fd;
+  int env_fd;
+  char **envp; /* the task's environment (NULL: ours) */
   char **argv;
-} cfg = {.userns_base = -1, .report_fd = -1};
+} cfg = {.userns_base = -1, .report_fd = -1, .env_fd = -1};
 
 /* The host's root, for opening bind sources before the pivot. */
 static int host_root = -1;
@@ -373,6 +378,38 @@ static int cap_last(void) {
   return last;
 }
 
+/* Reads the task's environment (NUL-separated NAME=value) from `fd` to its end. */
+static void read_env(int fd) {
+  size_t size = 0, cap = 4096;
+  char *buf = malloc(cap);
+  if (!buf) monitor_fail("out of memory");
+  for (;;) {
+    if (size == cap) {
+      if (cap > (64u << 20)) monitor_fail("the task's environment is larger than 64 MiB");
+      cap *= 2;
+      buf = realloc(buf, cap);
+      if (!buf) monitor_fail("out of memory");
+    }
+    ssize_t n = read(fd, buf + size, cap - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) monitor_fail("cannot read the task's environment: %s", strerror(errno));
+    if (n == 0) break;
+    size += (size_t)n;
+  }
+  close(fd);
+  size_t count = 0;
+  for (size_t k = 0; k < size; k++) count += buf[k] == '\0';
+  cfg.envp = calloc(count + 1, sizeof *cfg.envp);
+  if (!cfg.envp) monitor_fail("out of memory");
+  size_t at = 0, start = 0;
+  for (size_t k = 0; k < size; k++) {
+    if (buf[k] != '\0') continue;
+    if (k > start) cfg.envp[at++] = buf + start;
+    start = k + 1;
+  }
+  cfg.envp[at] = NULL;
+}
+
 /* Moves the calling process into the container's cgroups ("0": the writer), and closes them. */
 static int join_cgroups(void) {
   for (int k = 0; k < cfg.njoin; k++) {
@@ -445,6 +482,7 @@ static void exec_task(int report) {
   sigprocmask(SIG_SETMASK, &none, NULL);
   umask(task_umask);
   setsid();
+  if (cfg.envp) environ = cfg.envp; /* execvp searches the task's PATH, in its environment */
   execvp(cfg.argv[0], cfg.argv);
   dprintf(report, "cannot run %s: %s", cfg.argv[0], strerror(errno));
   _exit(127);
@@ -666,6 +704,9 @@ static void parse(int argc, char **argv) {
     } else if (strcmp(a, "--report-fd") == 0) {
       NEED(1);
       cfg.report_fd = atoi(argv[++i]);
+    } else if (strcmp(a, "--env-fd") == 0) {
+      NEED(1);
+      cfg.env_fd = atoi(argv[++i]);
     } else {
       monitor_fail("unknown option %s", a);
     }
@@ -689,6 +730,7 @@ int main(int argc, char **argv) {
   args_start = argv[0];
   args_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
   if (cfg.report_fd >= 0) fcntl(cfg.report_fd, F_SETFD, FD_CLOEXEC);
+  if (cfg.env_fd >= 0) read_env(cfg.env_fd);
 
   /* The cgroups are joined once the container's root is built (by the init, then by us): the
    * agent's own setup work is not the task's to pay for out of its cpu quota. Opened now, so a
