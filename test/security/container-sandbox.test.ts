@@ -34,7 +34,11 @@ let coordDir = '';
 const rootProbe = `/root/galaxy-sandbox-probe-${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
-  cluster = await startKernelCluster({ name: 'sandbox', resources: 'cpus:2;mem:2GiB', isolation: 'cpu,memory,pids' });
+  cluster = await startKernelCluster({
+    name: 'sandbox',
+    resources: 'cpus:2;mem:2GiB;disk:1GiB',
+    isolation: 'cpu,memory,pids,disk',
+  });
   coordDir = await mkdtemp(join(tmpdir(), 'galaxy-sandbox-coord-'));
   const coordinator = await openCoordinator(`local:${coordDir}`);
   await coordinator.put('/galaxy/users/mallory', JSON.stringify({ admin: false }));
@@ -202,6 +206,24 @@ describe('a container is a sandbox', () => {
       expect(await readFile(join(await cluster.sandboxOf(id), 'stdout'), 'utf8')).toBe('ran\n');
     } finally {
       await rm(marker, { force: true });
+    }
+  });
+
+  it('leaves no link for the agent (root) to follow out of its sandbox when its disk image goes', async () => {
+    // The disk isolator carries stdout and stderr out of the image after the container is gone.
+    const id = await cluster.launch({
+      shell: `rm -f stdout stderr; ln -s ${rootProbe} stdout; ln -s /etc/shadow stderr`,
+      resources: { cpus: 100, mem: 32 * 1024 ** 2, disk: 16 * 1024 ** 2, gpus: 0, ports: [] },
+    });
+    expect(TaskState[(await cluster.until(id, [TaskState.TASK_FINISHED, TaskState.TASK_FAILED])).state]).toBe(
+      'TASK_FINISHED',
+    );
+    const sandbox = await cluster.sandboxOf(id);
+    await eventually(() => !readFileSync('/proc/mounts', 'utf8').includes(sandbox), 5000, 'the image unmounted');
+    for (const file of ['stdout', 'stderr']) {
+      const text = existsSync(join(sandbox, file)) ? await readFile(join(sandbox, file), 'utf8') : '';
+      expect(text, file).not.toContain('root-secret');
+      expect(text, file).not.toMatch(/^root:/m);
     }
   });
 
