@@ -1,8 +1,10 @@
 /**
  * The agent's checkpoints: what it runs, in atomic files under `<workDir>/meta`, so that a
  * restarted agent (even after `kill -9`) re-attaches to its containers instead of losing them.
+ * They hold task environments (a pod's token among them): files are mode 0600 in 0700
+ * directories, readable by the agent's user only.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic } from '../core/files.js';
 import { FrameworkInfo, TaskInfo, taskStateFromJSON, type TaskState } from '../proto/gen/galaxy/v1/common.js';
@@ -30,6 +32,7 @@ interface StoredTask {
 /** Reads and writes an agent's checkpoints. */
 export class Checkpointer {
   private readonly meta: string;
+  private secured = false;
 
   constructor(workDir: string) {
     this.meta = join(workDir, 'meta');
@@ -45,7 +48,8 @@ export class Checkpointer {
   }
 
   async saveAgentId(id: string): Promise<void> {
-    await writeAtomic(join(this.meta, 'agent-id'), `${id}\n`);
+    await this.secure();
+    await writeAtomic(join(this.meta, 'agent-id'), `${id}\n`, { ownerOnly: true });
   }
 
   async saveTask(task: TaskCheckpoint): Promise<void> {
@@ -57,7 +61,8 @@ export class Checkpointer {
       pid: task.pid,
       state: task.state,
     };
-    await writeAtomic(this.taskPath(task.framework.id, task.info.taskId), JSON.stringify(stored));
+    await this.secure();
+    await writeAtomic(this.taskPath(task.framework.id, task.info.taskId), JSON.stringify(stored), { ownerOnly: true });
   }
 
   async removeTask(frameworkId: string, taskId: string): Promise<void> {
@@ -88,6 +93,16 @@ export class Checkpointer {
       }
     }
     return out;
+  }
+
+  /** Makes `meta` (and `meta/tasks`) 0700, also when an older agent made them readable. */
+  private async secure(): Promise<void> {
+    if (this.secured) return;
+    for (const dir of [this.meta, join(this.meta, 'tasks')]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
+    }
+    this.secured = true;
   }
 
   private taskPath(frameworkId: string, taskId: string): string {

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { GalaxyError } from '../core/errors.js';
 import { parseResources } from '../core/resources.js';
 import { BatchJobSpec, BatchJobState, type BatchJob } from '../proto/gen/galaxy/v1/batch.js';
+import { Volume, Volume_Kind } from '../proto/gen/galaxy/v1/common.js';
 import { runFramework } from '../frameworks/host/host.js';
 import { Batch } from './batch-client.js';
 import { parseOutputFormat, render, type Column } from './output.js';
@@ -51,8 +52,23 @@ interface SubmitFlags {
   resources: string;
   band?: string;
   pool?: string;
+  volume: string[];
   wait?: boolean;
   output: string;
+}
+
+/** `--volume HOST[:PATH][:rw]`: a bind of a host path (at the same path unless PATH names another), read-only unless `:rw`. */
+export function parseVolumeFlag(value: string): Volume {
+  const parts = value.split(':');
+  const writable = parts.at(-1) === 'rw';
+  if (writable || parts.at(-1) === 'ro') parts.pop();
+  const [hostPath = '', path = hostPath, extra] = parts;
+  if (hostPath === '' || extra !== undefined)
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `--volume expects HOST[:PATH][:rw], got "${value.slice(0, 100)}"`,
+    );
+  return Volume.fromPartial({ kind: Volume_Kind.BIND, hostPath, path, readOnly: !writable });
 }
 
 /** Reads a spec file (YAML or JSON) and applies flags over it. */
@@ -79,6 +95,7 @@ async function specFrom(file: string | undefined, flags: SubmitFlags): Promise<B
     resources: flags.resources ? parseResources(flags.resources, '--resources') : base.resources,
     band: flags.band ?? base.band,
     pool: flags.pool ?? base.pool,
+    volumes: flags.volume.length > 0 ? flags.volume.map(parseVolumeFlag) : base.volumes,
   };
 }
 
@@ -178,6 +195,11 @@ export function addBatchCommands(program: Command, defaultMaster: string): void 
     .option('--resources <spec>', 'per task, e.g. "cpus:0.1;mem:16MiB"', '')
     .option('--band <band>', 'batch (default) or best-effort: best-effort tasks are the first preempted')
     .option('--pool <pool>', 'the pool its tasks run in (default "default")')
+    .option(
+      '--volume <host[:path][:rw]...>',
+      "bind a host path into each task (under the agents' --allowed-host-paths), read-only unless :rw",
+      [],
+    )
     .option('-w, --wait', 'wait for the job to end, with a progress bar and a summary')
     .action(async (file: string | undefined, flags: SubmitFlags) => {
       const format = parseOutputFormat(flags.output);

@@ -58,6 +58,8 @@ interface AgentFlags {
   reserve?: string;
   isolation?: string;
   cgroupRoot?: string;
+  allowedHostPaths?: string;
+  uidRange?: string;
   logLevel?: string;
   joinTokenFile?: string;
 }
@@ -166,6 +168,14 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '--join-token-file <file>',
       'a join token (galaxy agent join-token) for the first registration; the agent then keeps its own credential in <work-dir>/meta/credential',
     )
+    .option(
+      '--allowed-host-paths <list>',
+      'host directories bind volumes may come from, read-only unless marked :rw, e.g. "/data,/srv/cache:rw" (never /, /etc, /proc, /sys, /dev or the work dir)',
+    )
+    .option(
+      '--uid-range <first[:count]>',
+      "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
+    )
     .action(async (flags: AgentFlags) => {
       const agent = await startAgent({
         master: flags.master,
@@ -177,6 +187,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         reserve: flags.reserve,
         isolation: flags.isolation,
         cgroupRoot: flags.cgroupRoot,
+        allowedHostPaths: flags.allowedHostPaths,
+        uidRange: flags.uidRange,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),
@@ -204,6 +216,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'isolators for containers; "auto" = cpu,memory,pids when root with cgroups, "" = plain processes',
       'auto',
     )
+    .option(
+      '--allowed-host-paths <list>',
+      "more host directories pods may bind (e.g. a MapReduce input), read-only unless :rw; the work dir's packages/ always",
+    )
     .action(
       async (flags: {
         listen: string;
@@ -214,6 +230,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         mapreduceListen: string;
         resources?: string;
         isolation: string;
+        allowedHostPaths?: string;
       }) => {
         const replicas = Number(flags.replicas);
         if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) {
@@ -232,6 +249,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             mapreduceListen: flags.mapreduceListen,
             resources: flags.resources,
             isolation: flags.isolation,
+            allowedHostPaths: flags.allowedHostPaths,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,
           },
           untilSignal(),

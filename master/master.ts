@@ -231,6 +231,7 @@ export class Master {
       resources: allocation.resources,
       attributes: agent.info.attributes,
       pool: agent.info.pool,
+      allowedHostPaths: agent.info.allowedHostPaths,
       ...(allocation.reservedRole === undefined ? {} : { reservedRole: allocation.reservedRole }),
       allocationRole: allocation.role,
     };

@@ -278,6 +278,7 @@ export class Preemptor {
       pool: agent.info.pool,
       reservedRole: '',
       allocationRole: entry.role,
+      allowedHostPaths: agent.info.allowedHostPaths,
     };
     entry.offerId = offer.id;
     this.ctx.offers.add(offer);

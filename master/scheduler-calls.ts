@@ -144,6 +144,7 @@ export class SchedulerCalls {
       plan.tasks.map((t) => t.band),
       id,
     );
+    for (const task of plan.tasks) this.authorization.checkSandbox(framework.owner, role, plan.agentId, task, id);
     for (const offer of plan.offers) this.ctx.offers.remove(offer.id);
     // The agent reports each task with the role it runs in: the framework as this task sees it.
     const seen = { ...framework.info, role };

@@ -45,6 +45,7 @@ import { newToken, tokenHash } from '../../core/auth/tokens.js';
 import { newUpdate, planUpdate } from './update.js';
 import { planDrain } from './drain.js';
 import { PodPreemption } from './preemption.js';
+import { authorizeContainer } from './sandbox-authority.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 
 /** How an AppMaster runs. */
@@ -153,6 +154,7 @@ export class AppMaster implements Scheduler {
       };
       await this.tenancy.authorize(caller, spec.pool, 'job:create');
       await this.tenancy.authorizeBand(caller, spec.pool, bandOf(spec.band));
+      await authorizeContainer(this.tenancy, caller, spec);
       free();
       claimJobName(caller, spec.name, (await namingOwner(this.options.coordinator, spec.name))?.user);
       await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
@@ -213,6 +215,7 @@ export class AppMaster implements Scheduler {
         await this.tenancy.authorizeJob(caller, { ...ownedJob(job), pool: spec.pool }, 'job:create');
       if (spec.pool !== job.spec.pool || bandOf(spec.band) !== bandOf(job.spec.band))
         await this.tenancy.authorizeBand(ownerPrincipal(record, caller), spec.pool, bandOf(spec.band));
+      await authorizeContainer(this.tenancy, ownerPrincipal(record, caller), spec);
       await this.tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
       busy();
       if (change.kind === 'none' || change.kind === 'scale') {

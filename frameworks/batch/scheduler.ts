@@ -268,7 +268,7 @@ export class BatchScheduler implements Scheduler {
       revocable: job.spec.band === 'best-effort',
       killGraceS: 3,
       limits: job.spec.limits,
-      volumes: [],
+      volumes: job.spec.volumes,
     };
   }
 

@@ -4,7 +4,8 @@
 import { GalaxyError } from '../../core/errors.js';
 import { validateResources } from '../../core/resources.js';
 import { checkId } from '../../core/validate.js';
-import { Limits, type Resources } from '../../proto/gen/galaxy/v1/common.js';
+import { Limits, Volume_Kind, type Resources, type Volume } from '../../proto/gen/galaxy/v1/common.js';
+import { neverAllowed, notNormal, volumePathDenial } from '../../core/host-paths.js';
 import type { BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 
 /** Per-task resources of a job that names none: 0.1 cpu, 32 MiB. */
@@ -41,6 +42,7 @@ export function normalizeSpec(spec: BatchJobSpec): BatchJobSpec {
   if (resources.cpus <= 0 && resources.mem <= 0) bad('resources', 'a task needs some cpus or mem');
   const pool = spec.pool === '' ? 'default' : spec.pool;
   if (!/^[A-Za-z0-9_.-]{1,63}$/.test(pool)) bad('pool', 'must be a pool name');
+  checkVolumes(spec.volumes, bad);
   return {
     ...spec,
     completions,
@@ -52,4 +54,32 @@ export function normalizeSpec(spec: BatchJobSpec): BatchJobSpec {
     resources,
     limits: spec.limits ?? Limits.create(),
   };
+}
+
+/**
+ * Volumes of a batch job: at most 32, each at a path inside the sandbox or an absolute one in the
+ * container's root; tmpfs with a size; binds of a host path that is never refused outright (the
+ * agents check their --allowed-host-paths, and the master at ACCEPT).
+ */
+function checkVolumes(volumes: readonly Volume[], bad: (field: string, why: string) => never): void {
+  if (volumes.length > 32) bad('volumes', 'at most 32');
+  volumes.forEach((volume, i) => {
+    const field = `volumes[${i}]`;
+    const path = volumePathDenial(volume.path);
+    if (path !== undefined) bad(field, path);
+    if (volume.kind === Volume_Kind.TMPFS) {
+      if (!(Number.isSafeInteger(volume.sizeBytes) && volume.sizeBytes > 0))
+        bad(field, 'a tmpfs volume needs size_bytes > 0');
+    } else if (volume.kind === Volume_Kind.BIND) {
+      const host = notNormal(volume.hostPath) ?? neverAllowed(volume.hostPath);
+      if (host !== undefined) {
+        throw new GalaxyError(
+          'GALAXY_E_HOST_PATH_DENIED',
+          `batch job ${field}: host path ${volume.hostPath.slice(0, 100)} ${host}`,
+        );
+      }
+    } else {
+      bad(field, 'kind must be TMPFS or BIND');
+    }
+  });
 }

@@ -15,7 +15,16 @@ import type { Logger } from '../../core/logger.js';
 import { packageRoot } from '../../core/paths.js';
 import { addResources, containsResources, emptyResources, subtractResources } from '../../core/resources.js';
 import { isGone, stateName } from '../../core/task-state.js';
-import { Band, type Offer, type Resources, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import {
+  Band,
+  Volume,
+  Volume_Kind,
+  type Offer,
+  type Resources,
+  type TaskInfo,
+  type TaskStatus,
+} from '../../proto/gen/galaxy/v1/common.js';
+import { bindDenial } from '../../core/host-paths.js';
 import { MapReduceJobState, type MapReduceJob, type MapReduceJobSpec } from '../../proto/gen/galaxy/v1/mapreduce.js';
 import { lowestFree } from '../appmaster/placement/ports.js';
 import { OfferGate } from '../sdk/offer-gate.js';
@@ -162,6 +171,8 @@ export class MapReduceScheduler implements Scheduler {
         const room = left[i];
         if (!offer || !room || (tried < offers.length && offer.agentId === slot.lostOn)) continue;
         if (!offerFits(offer, owner)) continue;
+        // A map reads the input through a read-only bind: only agents that allow it can run one.
+        if (slot.kind === 'map' && bindDenial(job.spec.input, true, offer.allowedHostPaths) !== undefined) continue;
         const [port] = lowestFree(room.ports, 1, new Set());
         const need: Resources = { ...(job.spec.resources ?? emptyResources()), ports: [] };
         if (port === undefined) continue;
@@ -311,7 +322,19 @@ export class MapReduceScheduler implements Scheduler {
       command: { shell: '', argv: workerCommand(), env: { GALAXY_MR_TASK: JSON.stringify(task) }, user: '' },
       labels: [{ key: 'band', value: 'batch' }, userLabel(this.ownerOf(job))],
       killGraceS: 1,
-      volumes: [],
+      // The input is a host directory: maps see it read-only, at the same path (agents allow it
+      // with --allowed-host-paths; docs/mapreduce.md).
+      volumes:
+        slot.kind === 'map'
+          ? [
+              Volume.fromPartial({
+                kind: Volume_Kind.BIND,
+                path: job.spec.input,
+                hostPath: job.spec.input,
+                readOnly: true,
+              }),
+            ]
+          : [],
       band: Band.BAND_BATCH,
       revocable: false,
     };

@@ -17,10 +17,32 @@ export interface CommandResult {
   timedOut: boolean;
 }
 
+/**
+ * The container user a pod's service, its commands and its execs run as, while the AppWorker
+ * stays the container's root: it cannot read the worker's pod token (in the worker's environment,
+ * mode-0400 `/proc/<pid>/environ`) nor signal or trace the worker (docs/security.md).
+ */
+export interface ServiceUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * The service user the agent's container names in `GALAXY_SERVICE_USER` (`uid:gid`), or
+ * undefined (plain processes: the service runs as the worker does).
+ */
+export function serviceUserFrom(env: NodeJS.ProcessEnv): ServiceUser | undefined {
+  const match = /^(\d+):(\d+)$/.exec(env.GALAXY_SERVICE_USER ?? '');
+  if (!match) return undefined;
+  return { uid: Number(match[1]), gid: Number(match[2]) };
+}
+
 /** Where and how long a command runs. */
 export interface CommandOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Runs as this user (the service's) rather than the worker's. */
+  user?: ServiceUser;
   timeoutMs: number;
   /** Cap of each of stdout and stderr, in bytes (default {@link MAX_OUTPUT_BYTES}). */
   maxOutputBytes?: number;
@@ -46,6 +68,7 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
       env: options.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...options.user,
     });
     const collect = (stream: NodeJS.ReadableStream): (() => string) => {
       const chunks: Buffer[] = [];

@@ -4,7 +4,7 @@
  * pull has carried it.
  */
 import type { ExecOutput, ExecRequest } from '../../../proto/gen/galaxy/v1/appmaster.js';
-import { runCommand } from './command.js';
+import { runCommand, type ServiceUser } from './command.js';
 
 const DEFAULT_TIMEOUT_S = 30;
 /** How many exec ids are remembered to ignore repeats. */
@@ -17,12 +17,12 @@ export class ExecRunner {
   private readonly running = new Set<Promise<void>>();
 
   /**
-   * @param where the directory and environment an exec runs with, read when it starts
+   * @param where the directory, environment and user an exec runs with, read when it starts
    * @param onDone called when a result is ready to report
    * @param signal kills running execs (the worker is shutting down)
    */
   constructor(
-    private readonly where: () => { cwd: string; env: NodeJS.ProcessEnv },
+    private readonly where: () => { cwd: string; env: NodeJS.ProcessEnv; user?: ServiceUser },
     private readonly onDone: () => void,
     private readonly signal?: AbortSignal,
   ) {}
@@ -32,9 +32,9 @@ export class ExecRunner {
     if (this.seen.has(request.execId)) return;
     this.seen.add(request.execId);
     if (this.seen.size > REMEMBERED_IDS) this.seen.delete(this.seen.values().next().value ?? '');
-    const { cwd, env } = this.where();
+    const { cwd, env, user } = this.where();
     const timeoutMs = (request.timeoutS > 0 ? request.timeoutS : DEFAULT_TIMEOUT_S) * 1000;
-    const done = runCommand(request.command, { cwd, env, timeoutMs, signal: this.signal }).then(
+    const done = runCommand(request.command, { cwd, env, user, timeoutMs, signal: this.signal }).then(
       ({ exitCode, stdout, stderr }) => {
         this.results.push({ execId: request.execId, result: { exitCode, stdout, stderr } });
         this.running.delete(done);

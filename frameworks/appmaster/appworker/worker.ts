@@ -107,8 +107,13 @@ export class AppWorker {
       job: options.job,
       podId: options.podId,
     });
+    // Execs run as the service's user even before a release exists: never as the worker.
     this.execs = new ExecRunner(
-      () => ({ cwd: this.release?.dir ?? options.sandbox, env: this.release?.env ?? options.env ?? process.env }),
+      () => ({
+        cwd: this.release?.dir ?? options.sandbox,
+        env: this.release?.env ?? options.env ?? process.env,
+        user: this.releases.user,
+      }),
       () => {
         this.changed();
       },
@@ -319,7 +324,7 @@ export class AppWorker {
     const previous = this.release;
     this.release = release;
     this.dataRevision = order.revision;
-    const target = { ports: release.ports, cwd: release.dir, env: release.env };
+    const target = { ports: release.ports, cwd: release.dir, env: release.env, user: release.command.user };
     this.health = new HealthMonitor(release.template.health, target, () => {
       this.changed();
     });

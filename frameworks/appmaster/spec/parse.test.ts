@@ -142,12 +142,21 @@ describe('parseJobSpec: errors name the path and the line', () => {
     dest: ../x
 volumes:
   - kind: tmpfs
-    path: /etc
+    path: ../up
+    size: 16Mi
+  - kind: tmpfs
+    path: /proc/sys
     size: 16Mi
 `;
     expect(issuesOf(data)).toEqual([
       { path: 'data[0].dest', line: 29, column: 5, message: 'must stay inside the sandbox (relative, no "..")' },
-      { path: 'volumes[0].path', line: 32, column: 5, message: 'must stay inside the sandbox (relative, no "..")' },
+      {
+        path: 'volumes[0].path',
+        line: 32,
+        column: 5,
+        message: 'path "../up" must be relative to the sandbox (no empty, . or .. segments) or absolute',
+      },
+      { path: 'volumes[1].path', line: 35, column: 5, message: 'path "/proc/sys" is under the container\'s /proc' },
     ]);
   });
 

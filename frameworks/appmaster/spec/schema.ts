@@ -6,6 +6,9 @@
  * parsing as integers: millicores, bytes, bits per second.
  */
 import { z } from 'zod';
+import { parseCapabilities } from '../../../core/capabilities.js';
+import { GalaxyError } from '../../../core/errors.js';
+import { neverAllowed, notNormal, volumePathDenial } from '../../../core/host-paths.js';
 
 /** A job, pod-port or service name: lower-case letters, digits and `-`, starting with a letter. */
 export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -159,20 +162,68 @@ export const ResourcesSchema = z.strictObject({
   pids: z.number().int().min(1).max(1_000_000).optional(),
 });
 
-/** A volume in the sandbox. */
+/** Where a volume appears: relative, inside the sandbox; or absolute, that path in the container's root. */
+const volumePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .superRefine((p, ctx) => {
+    const denied = volumePathDenial(p);
+    if (denied !== undefined) ctx.addIssue({ code: 'custom', message: denied });
+  });
+
+/**
+ * A host path to bind: absolute and real, never `/`, `/etc`, `/proc`, `/sys` or `/dev`; the
+ * agents check it against their `--allowed-host-paths` too (docs/security.md, "Host paths").
+ */
+const hostPath = z
+  .string()
+  .max(4096)
+  .superRefine((p, ctx) => {
+    const denied = notNormal(p) ?? neverAllowed(p);
+    if (denied !== undefined) ctx.addIssue({ code: 'custom', message: `host path ${p.slice(0, 100)} ${denied}` });
+  });
+
+/** A volume in the container. */
 export const VolumeSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('tmpfs'),
-    path: sandboxPath,
+    path: volumePath,
     size: bytes,
   }),
   z.strictObject({
     kind: z.literal('bind'),
-    path: sandboxPath,
-    hostPath: z.string().startsWith('/').max(4096),
-    readOnly: z.boolean().default(false),
+    path: volumePath,
+    hostPath,
+    /** Read-only unless false; a writable bind needs an agent that allows its host path with `:rw`. */
+    readOnly: z.boolean().default(true),
   }),
 ]);
+
+/**
+ * The pod's container beyond the defaults (docs/security.md, "Users and capabilities"): by
+ * default the AppWorker is the root of the container's own user namespace and the service runs
+ * as its user `galaxy`. `user` runs the whole pod as that host user instead (authority
+ * `task:run-as`; `root`: admins only); `capabilities` adds to the default bounding set
+ * (authority `task:capabilities`).
+ */
+export const ContainerSchema = z.strictObject({
+  user: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'must be a user name on the agents')
+    .optional(),
+  capabilities: z
+    .array(z.string().max(40))
+    .max(41)
+    .default([])
+    .superRefine((names, ctx) => {
+      try {
+        parseCapabilities(names, 'capabilities');
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof GalaxyError ? error.detail : String(error) });
+      }
+    }),
+});
 
 /** A service endpoint published to naming. */
 export const ServiceSchema = z.strictObject({
@@ -232,6 +283,7 @@ export const JobSpecSchema = z
     ports: z.array(PortSchema).max(32).default([]),
     resources: ResourcesSchema,
     volumes: z.array(VolumeSchema).max(32).default([]),
+    container: ContainerSchema.optional(),
     package: PackageSchema,
     commands: CommandsSchema,
     health: HealthSchema.optional(),
