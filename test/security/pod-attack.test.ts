@@ -77,7 +77,17 @@ beforeAll(async () => {
   expect(added.code).toBe(0);
   mallory = added.stdout.trim();
   const granted = await cli(
-    ['grant', 'mallory', 'default', 'job:create', 'job:list', 'container:create', '--master', master],
+    [
+      'grant',
+      'mallory',
+      'default',
+      'job:create',
+      'job:list',
+      'container:create',
+      'band:production',
+      '--master',
+      master,
+    ],
     asAdmin(),
   );
   expect(granted.code, granted.stderr).toBe(0);

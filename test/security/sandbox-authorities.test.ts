@@ -25,7 +25,8 @@ import { Volume, Volume_Kind, type Offer, type TaskInfo } from '../../proto/gen/
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
 
 const principals: Record<string, Principal> = {
-  'tok-agent': { user: 'agent', admin: false, kind: 'agent' },
+  // The fake agents register as an admin may (any agent id); agents' own credentials are tested elsewhere.
+  'tok-agent': { user: 'ops-admin', admin: true, kind: 'user' },
   'tok-erin': { user: 'erin', admin: false, kind: 'user' },
   'tok-root': { user: 'root', admin: true, kind: 'user' },
 };
@@ -122,7 +123,7 @@ describe('at ACCEPT, the master', { timeout: 30_000 }, () => {
     });
 
   it('refuses a host user without task:run-as, root to non-admins, capabilities without task:capabilities', async () => {
-    await grants.grant('erin', 'default', ['container:create']);
+    await grants.grant('erin', 'default', ['container:create', 'band:production']);
     const { agent, fw, offer } = await setUp('tok-erin');
     const runAs = await refusal(launch(fw, offer, task('as-alice', { user: 'alice' })));
     expect(runAs.code).toBe('GALAXY_E_PERMISSION_DENIED');
@@ -203,7 +204,7 @@ describe('at submit, the AppMaster', { timeout: 30_000 }, () => {
       worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
     });
     api = await serveAppMasterApi(appmaster, '127.0.0.1:0', undefined, authenticate);
-    await new GrantStore(coordinator).grant('erin', 'default', ['job:create', 'job:list']);
+    await new GrantStore(coordinator).grant('erin', 'default', ['job:create', 'job:list', 'band:production']);
     erin = new AppMasterApi(api.address, 'tok-erin');
   });
 
