@@ -8,6 +8,7 @@ import { startMaster } from '../master/master.js';
 import { startAgent } from '../agent/index.js';
 import { runUp } from './up.js';
 import { cliToken } from './token.js';
+import { parseMasterLimits } from './limits.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -39,6 +40,7 @@ interface MasterFlags {
   zk?: string;
   coordinator?: string;
   logLevel?: string;
+  limit?: string[];
 }
 
 interface AgentFlags {
@@ -70,9 +72,16 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'run with standbys, electing the leader through ZooKeeper, e.g. 10.0.0.1:2181,10.0.0.2:2181/galaxy',
     )
     .option('--coordinator <url>', 'run with standbys through this coordinator (zk://… or local:/dir)')
+    .option(
+      '--limit <name=value...>',
+      'a bound of the master or its server (docs/security.md), e.g. frameworksPerPrincipal=64 tasksPerAccept=1000 ' +
+        'streamQueueBytes=8MiB recordRetentionMs=24h maxRecords=100000 maxConnections=4096 maxMessageBytes=4MiB ' +
+        'maxConcurrentStreams=128 maxConnectionIdleMs=5m keepaliveTimeMs=30s keepaliveTimeoutMs=10s',
+    )
     .action(async (flags: MasterFlags) => {
       const options = {
         listen: flags.listen,
+        limits: parseMasterLimits(flags.limit ?? []),
         allocator: flags.allocator,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         timings: {

@@ -48,6 +48,10 @@ export const ErrorCodes = {
   GALAXY_E_POOL_IN_USE: 'agents are still in this pool; assign them elsewhere first (galaxy pool assign)',
   GALAXY_E_RESERVATION_INVALID:
     'a reservation is malformed, exceeds the agent, or unreserves more than is dynamically reserved',
+  GALAXY_E_LIMIT_EXCEEDED:
+    'a per-caller or per-server limit was reached (docs/security.md); the message names the limit and how to stay under it',
+  GALAXY_E_TOO_LARGE:
+    'a request or a record is larger than the limit the message names (a message, a spec, a coordinator key); make it smaller',
 } as const;
 
 /** A Galaxy error code such as `GALAXY_E_OFFER_UNKNOWN`. */

@@ -2,19 +2,33 @@
  * gRPC adapter of the AgentGateway service: one bidirectional stream per agent.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { AgentGatewayServer, AgentMessage, MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
+import { MasterMessage, type AgentGatewayServer, type AgentMessage } from '../proto/gen/galaxy/v1/agent.js';
 import { GalaxyError, isGalaxyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentsController } from './agents.js';
 import type { UsageCollector } from './usage.js';
-import { Connection, type AgentConnection, type AgentRecord } from './records.js';
+import type { AgentConnection, AgentRecord } from './records.js';
+import { boundedConnection, type StreamBounds } from './streams.js';
 
 /** Builds the AgentGateway implementation over the agents controller. */
-export function agentGateway(agents: AgentsController, usage: UsageCollector, log: Logger): AgentGatewayServer {
+export function agentGateway(
+  agents: AgentsController,
+  usage: UsageCollector,
+  log: Logger,
+  bounds: StreamBounds,
+): AgentGatewayServer {
   return {
     connect(stream: ServerDuplexStream<AgentMessage, MasterMessage>): void {
       let agent: AgentRecord | undefined;
-      const connection: AgentConnection = new Connection(stream);
+      const connection: AgentConnection = boundedConnection(
+        stream,
+        (message) => MasterMessage.encode(message).finish().byteLength,
+        bounds,
+        () => `agent ${agent?.info.id ?? '(registering)'}`,
+        () => {
+          gone();
+        },
+      );
       const refuse = (error: unknown): void => {
         const galaxy = isGalaxyError(error) ? error : new GalaxyError('GALAXY_E_INTERNAL', String(error));
         log.warn({ code: galaxy.code }, galaxy.message);

@@ -78,9 +78,15 @@ export class MasterCandidate {
     const log = createLogger('master', options.logLevel);
     const coordinator = await openCoordinator(options.coordinator);
     const holder: { candidate?: MasterCandidate } = {};
-    const standby = await serveGrpc('master (standby)', options.listen, (server) => {
-      refuseAll(server, () => holder.candidate?.leaderSeen ?? '');
-    });
+    const standby = await serveGrpc(
+      'master (standby)',
+      options.listen,
+      (server) => {
+        refuseAll(server, () => holder.candidate?.leaderSeen ?? '');
+      },
+      undefined,
+      { limits: options.limits?.server, log },
+    );
     holder.candidate = new MasterCandidate(options, coordinator, log, standby.address, standby);
     return holder.candidate;
   }

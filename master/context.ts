@@ -14,6 +14,8 @@ import type { MasterHooks } from './hooks.js';
 import { OfferBook } from './offer-book.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
 import type { MasterTimings } from './options.js';
+import type { MasterLimits } from './limits.js';
+import { expired, RetainedSet } from './retention.js';
 
 /** How many finished tasks the master remembers for reconciliation and listing. */
 const COMPLETED_LIMIT = 10_000;
@@ -29,10 +31,16 @@ export class MasterContext {
   readonly tasks = new Map<string, TaskRecord>();
   /** Terminal, acknowledged tasks, oldest first. */
   readonly completed = new Map<string, Task>();
-  /** Frameworks torn down: they may not re-subscribe, and their tasks are killed where found. */
-  readonly removedFrameworks = new Set<string>();
-  /** Tasks reported LOST because their agent was removed: killed if the agent comes back. */
-  readonly lostTasks = new Set<string>();
+  /**
+   * Frameworks torn down: they may not re-subscribe, and their tasks are killed where found.
+   * Forgotten after the retention period (`MasterLimits.recordRetentionMs`).
+   */
+  readonly removedFrameworks: RetainedSet;
+  /**
+   * Tasks reported LOST or UNREACHABLE because their agent was removed: killed if the agent comes
+   * back within the retention period.
+   */
+  readonly lostTasks: RetainedSet;
   readonly offers: OfferBook;
   /** Status updates the master generates itself, delivered at least once to frameworks. */
   readonly masterUpdates: StatusUpdateStream;
@@ -43,7 +51,10 @@ export class MasterContext {
     readonly log: Logger,
     readonly timings: MasterTimings,
     readonly loop: AllocationLoop,
+    readonly limits: MasterLimits,
   ) {
+    this.removedFrameworks = new RetainedSet(limits.recordRetentionMs, limits.maxRecords);
+    this.lostTasks = new RetainedSet(limits.recordRetentionMs, limits.maxRecords);
     this.offers = new OfferBook(timings.offerTimeoutMs, (offer) => {
       this.log.info({ offer: offer.id, framework: offer.frameworkId }, 'offer timed out; rescinding');
       this.rescindOffer(offer, true);
@@ -89,6 +100,7 @@ export class MasterContext {
     const wasTerminal = isTerminal(record.task.state);
     record.task.state = status.state;
     record.task.status = status;
+    if (!wasTerminal && isTerminal(status.state)) record.terminalAt = Date.now();
     if (!wasTerminal && isTerminal(status.state) && record.task.resources) {
       this.allocator.recoverResources(record.task.frameworkId, record.task.agentId, record.task.resources);
       this.loop.trigger();
@@ -130,6 +142,24 @@ export class MasterContext {
       const oldest = this.completed.keys().next().value;
       if (oldest !== undefined) this.completed.delete(oldest);
     }
+  }
+
+  /**
+   * Forgets what outlived the retention period: records of removed frameworks and lost tasks, and
+   * terminal tasks whose update nobody acknowledged (a framework that never acknowledges, or is
+   * gone), with the master's retries of their updates. Returns how many tasks were forgotten.
+   */
+  sweepRecords(now = Date.now()): number {
+    this.removedFrameworks.prune();
+    this.lostTasks.prune();
+    let forgotten = 0;
+    for (const [key, record] of this.tasks) {
+      if (record.terminalAt === undefined || !expired(record.terminalAt, now, this.limits.recordRetentionMs)) continue;
+      this.masterUpdates.dropTask(record.task.frameworkId, record.task.taskId);
+      this.finishTask(key);
+      forgotten += 1;
+    }
+    return forgotten;
   }
 
   /** Adds a task record to every index. */

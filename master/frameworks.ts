@@ -23,6 +23,8 @@ import type { MasterAuthorization } from './authorization.js';
 import type { MasterContext } from './context.js';
 import type { Preemptor } from './preemptor.js';
 import { taskKey, type FrameworkConnection, type FrameworkRecord } from './records.js';
+import { OPEN_PRINCIPAL, type Principal } from '../core/auth/principal.js';
+import { checkFrameworkCount, checkTasksPerAccept } from './limits.js';
 
 /** Handles everything that comes from frameworks. */
 export class FrameworksController {
@@ -34,8 +36,11 @@ export class FrameworksController {
     private readonly preemptor?: Preemptor,
   ) {}
 
-  /** SUBSCRIBE: admits a new framework, or takes back one that names its id. */
-  subscribe(requested: FrameworkInfo, connection: FrameworkConnection): FrameworkRecord {
+  /**
+   * SUBSCRIBE: admits a new framework, or takes back one that names its id. A new framework is
+   * refused when its principal already has `frameworksPerPrincipal` registered.
+   */
+  subscribe(requested: FrameworkInfo, connection: FrameworkConnection, principal?: Principal): FrameworkRecord {
     const info = this.checkInfo(requested);
     if (info.id !== '' && this.ctx.removedFrameworks.has(info.id)) {
       throw new GalaxyError(
@@ -65,6 +70,11 @@ export class FrameworksController {
       });
       this.ctx.allocator.activateFramework(framework.info.id);
     } else {
+      const who = principal?.user ?? OPEN_PRINCIPAL.user;
+      let registered = 0;
+      for (const known of this.ctx.frameworks.values())
+        if ((known.principal?.user ?? OPEN_PRINCIPAL.user) === who) registered += 1;
+      checkFrameworkCount(`user ${who}`, registered, this.ctx.limits.frameworksPerPrincipal);
       const id = info.id === '' ? this.ctx.frameworkIds.next() : info.id;
       framework = { info: { ...info, id }, active: true, suppressed: false, tasks: new Set() };
       this.ctx.frameworks.set(id, framework);
@@ -198,6 +208,10 @@ export class FrameworksController {
   private accept(framework: FrameworkRecord, accept: Accept): void {
     const id = framework.info.id;
     const filter = this.checkFilter(accept.filters?.refuseSeconds);
+    let launches = 0;
+    for (const operation of accept.operations)
+      if (operation.operation?.$case === 'launch') launches += operation.operation.launch.taskInfos.length;
+    checkTasksPerAccept(launches, this.ctx.limits.tasksPerAccept);
     const plan = planAccept(
       id,
       accept,

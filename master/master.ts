@@ -3,11 +3,9 @@
  * decisions into offers, routes tasks and status updates. One gRPC server carries the agent
  * gateway, the scheduler API and the operator API.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Allocation, Allocator } from '../allocators/allocator.js';
 import { loadAllocator } from '../allocators/index.js';
-import { GalaxyError } from '../core/errors.js';
-import { boundAddress } from '../core/grpc-errors.js';
+import { GalaxyServer } from '../core/grpc-server.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Offer } from '../proto/gen/galaxy/v1/common.js';
 import { AgentGatewayService } from '../proto/gen/galaxy/v1/agent.js';
@@ -25,7 +23,6 @@ import { eventTracePlugin } from './plugins/event-trace.js';
 import { schedulerApi } from './scheduler-api.js';
 import { MasterView } from './view.js';
 import { UsageCollector } from './usage.js';
-import { serverAuthOptions } from '../core/auth/server.js';
 import { UserAdminService } from '../proto/gen/galaxy/v1/users.js';
 import { userAdminApi } from './user-admin-api.js';
 import { Accounting } from './accounting.js';
@@ -37,6 +34,7 @@ import { tenancyOperatorApi } from './tenancy-api.js';
 import { MasterAuthorization } from './authorization.js';
 import { ReservationBook } from './reservations.js';
 import { reservationApi } from './reservation-api.js';
+import { masterLimits } from './limits.js';
 
 /** A running master. */
 export class Master {
@@ -58,9 +56,10 @@ export class Master {
   readonly preemptor: Preemptor;
   /** Dynamic reservations (galaxy reserve/unreserve), re-applied when agents register. */
   readonly reservations: ReservationBook;
-  private readonly server: Server;
+  private readonly server: GalaxyServer;
   private readonly loop: AllocationLoop;
   private boundAddress = '';
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(
     readonly allocator: Allocator,
@@ -68,15 +67,20 @@ export class Master {
     readonly log: Logger,
   ) {
     this.hooks = createMasterHooks();
+    const limits = masterLimits(options.limits);
     // With an authenticator every call needs a valid bearer token; with a user store, admins manage users here.
     const authenticate = options.auth?.authenticate ?? options.users?.authenticate;
-    this.server = new Server(serverAuthOptions(authenticate && { ...options.auth, authenticate }));
-    if (options.users) this.server.addService(UserAdminService, userAdminApi(options.users));
+    this.server = new GalaxyServer('master', {
+      ...(authenticate ? { auth: { ...options.auth, authenticate } } : {}),
+      limits: limits.server,
+      log,
+    });
+    if (options.users) this.server.grpc.addService(UserAdminService, userAdminApi(options.users));
     const timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.loop = new AllocationLoop(() => {
       this.allocate();
     }, timings.allocationIntervalMs);
-    this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop);
+    this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop, limits);
     this.preemptor = new Preemptor(this.ctx, this.events);
     this.reservations = new ReservationBook(this.ctx);
     this.frameworks = new FrameworksController(this.ctx, this.preemptor);
@@ -92,9 +96,11 @@ export class Master {
     for (const plugin of [eventTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
     this.usage = new UsageCollector(this.ctx);
     this.accounting = new Accounting(this.ctx, this.usage, options.accounting);
-    this.server.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log));
-    this.server.addService(SchedulerService, schedulerApi(this.frameworks));
-    this.server.addService(OperatorService, {
+    // A peer that stops reading its stream is dropped: its connection ends at once (see streams.ts).
+    const streams = { ctx: this.ctx, disconnect: (peer: string) => this.server.disconnect(peer) };
+    this.server.grpc.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log, streams));
+    this.server.grpc.addService(SchedulerService, schedulerApi(this.frameworks, streams));
+    this.server.grpc.addService(OperatorService, {
       ...operatorApi(this.view, allocator, this.usage, this.hooks, this.frameworks.authorization),
       ...machinesOperatorApi(this.machines, this.accounting),
       ...eventsOperatorApi(this.events),
@@ -111,16 +117,16 @@ export class Master {
   /** Binds the gRPC server and starts allocating. */
   async start(): Promise<void> {
     await this.frameworks.authorization?.load();
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.options.listen, ServerCredentials.createInsecure(), (error, bound) => {
-        if (error)
-          reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `cannot listen on ${this.options.listen}: ${error.message}`));
-        else resolve(bound);
-      });
-    });
-    this.boundAddress = boundAddress(this.options.listen, port);
+    this.boundAddress = await this.server.listen(this.options.listen);
     this.loop.start();
     this.accounting.startTimers();
+    this.sweepTimer = setInterval(
+      () => {
+        this.ctx.sweepRecords();
+      },
+      Math.min(60_000, this.ctx.limits.recordRetentionMs),
+    );
+    this.sweepTimer.unref();
     this.log.info(
       { address: this.boundAddress, allocator: this.allocator.name, master: this.ctx.masterId },
       'master started',
@@ -152,6 +158,7 @@ export class Master {
   async stop(): Promise<void> {
     this.frameworks.authorization?.close();
     this.loop.stop();
+    clearInterval(this.sweepTimer);
     this.accounting.stop();
     this.ctx.offers.clear();
     this.ctx.masterUpdates.stop();
@@ -165,15 +172,7 @@ export class Master {
       clearTimeout(framework.failoverTimer);
       framework.connection?.close();
     }
-    await new Promise<void>((resolve) => {
-      this.server.tryShutdown(() => {
-        resolve();
-      });
-      setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 2000).unref();
-    });
+    await this.server.stop();
   }
 
   private toOffer(allocation: Allocation): Offer | undefined {

@@ -7,6 +7,7 @@ import type { ServerAuth } from '../core/auth/server.js';
 import type { UserStore } from '../core/tenancy/users.js';
 import type { Coordinator } from '../core/coordinator/coordinator.js';
 import type { AccountingOptions } from './accounting.js';
+import type { MasterLimits } from './limits.js';
 
 /** The master's timers, in milliseconds. */
 export interface MasterTimings {
@@ -75,4 +76,6 @@ export interface MasterOptions {
   readonly accounting?: AccountingOptions;
   /** Where grants, quotas and claims live (the Operator's tenancy RPCs; authorization of launches and kills). */
   readonly tenancyCoordinator?: Coordinator;
+  /** Overrides of the master's bounds (`master/limits.ts`). */
+  readonly limits?: Partial<MasterLimits>;
 }

@@ -3,7 +3,8 @@
  * testing the agent without a cluster: it records every registration and message, answers
  * registrations and acknowledges status updates as the test says, and sends what the test pushes.
  */
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { GalaxyServer } from '../../core/grpc-server.js';
 import type { TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import {
   AgentGatewayService,
@@ -68,8 +69,8 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid },
   });
 
-  const server = new Server();
-  server.addService(AgentGatewayService, {
+  const server = new GalaxyServer('fake master');
+  server.grpc.addService(AgentGatewayService, {
     connect(stream: AgentStream): void {
       streams.add(stream);
       const forget = (): void => {
@@ -101,12 +102,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
       stream.on('cancelled', forget);
     },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) => {
-      if (error) reject(error);
-      else resolve(bound);
-    });
-  });
+  const port = Number((await server.listen(`127.0.0.1:${options.port ?? 0}`)).split(':')[1]);
 
   const master: FakeAgentMaster = {
     address: `127.0.0.1:${port}`,
@@ -128,7 +124,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     },
     stop: async () => {
       master.closeStreams();
-      server.forceShutdown();
+      server.forceStop();
       await Promise.resolve();
     },
   };
