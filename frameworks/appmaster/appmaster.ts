@@ -32,7 +32,7 @@ import { NamingPublisher } from './naming-publisher.js';
 import { isHealthyAtTarget, podPhase, type JobRecord, type Pod } from './model.js';
 import { placePods, type PodDemand } from './placement/place.js';
 import { classifyChange } from './spec/diff.js';
-import { parseJobSpec } from './spec/parse.js';
+import { parseJobSpecJson } from './spec/parse.js';
 import type { JobSpec } from './spec/schema.js';
 import { jobStatus } from './status.js';
 import { JobStore } from './store.js';
@@ -128,7 +128,7 @@ export class AppMaster implements Scheduler {
 
   /** Admits a new job: authorized, admitted to its owner's quota, stored, then its pods wait for offers. */
   async submit(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    const spec = parseJobSpec(specJson, 'spec');
+    const spec = parseJobSpecJson(specJson, 'spec');
     return this.serial.run(spec.name, async () => {
       const duplicate = () =>
         new GalaxyError('GALAXY_E_JOB_DUPLICATE', `job ${spec.name} exists; use "galaxy job update" to change it`);
@@ -167,7 +167,7 @@ export class AppMaster implements Scheduler {
    * claim becomes the larger of the old and the new revision, per resource.
    */
   async updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    const spec = parseJobSpec(specJson, 'spec');
+    const spec = parseJobSpecJson(specJson, 'spec');
     return this.serial.run(spec.name, async () => {
       const job = this.job(spec.name);
       const record = job.record;
