@@ -42,6 +42,7 @@ import { newUpdate, planUpdate } from './update.js';
 import { planDrain } from './drain.js';
 import { PodPreemption } from './preemption.js';
 import { PREEMPTED_REASON } from '../../core/bands.js';
+import { boundResult, checkExecCommand, PendingExecs } from './exec-output.js';
 
 /** How an AppMaster runs. */
 export interface AppMasterOptions {
@@ -84,6 +85,8 @@ export class AppMaster implements Scheduler {
   private readonly tenancy: JobTenancy;
   /** A job's verbs run one at a time (admission, then change). */
   private readonly serial = new KeyedSerial();
+  /** Execs waiting per user and pod, bounded (exec-output.ts). */
+  private readonly pendingExecs = new PendingExecs();
 
   constructor(private readonly options: AppMasterOptions) {
     this.tenancy = options.tenancy ?? new JobTenancy(options.coordinator, 'appmaster');
@@ -304,13 +307,16 @@ export class AppMaster implements Scheduler {
     const job = this.job(name);
     const pod = job.pod(podId);
     if (command.trim() === '') throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'exec needs a command');
+    checkExecCommand(command);
     if (pod.record.taskId === '' || pod.runtime.killing || pod.runtime.lastPullAt === 0)
       throw new GalaxyError('GALAXY_E_JOB_STATE', `pod ${podId} has no running AppWorker`);
+    const release = this.pendingExecs.admit(caller.user, podId, pod.runtime.execs.size);
     const limit = timeoutS > 0 ? Math.min(timeoutS, 3600) : 30;
     const execId = `${podId}.${Math.random().toString(36).slice(2, 10)}`;
     return new Promise<ExecResult>((resolve, reject) => {
       const timer = setTimeout(
         () => {
+          release();
           pod.runtime.execs.delete(execId);
           reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `pod ${podId}'s AppWorker did not answer the exec in time`));
         },
@@ -320,6 +326,7 @@ export class AppMaster implements Scheduler {
         command,
         timeoutS: limit,
         resolve: (result) => {
+          release();
           clearTimeout(timer);
           resolve(result);
         },
@@ -397,7 +404,8 @@ export class AppMaster implements Scheduler {
       const pending = pod.runtime.execs.get(output.execId);
       if (!pending) continue;
       pod.runtime.execs.delete(output.execId);
-      pending.resolve(output.result ?? { exitCode: -1, stdout: '', stderr: 'no result' });
+      // The pod is not trusted: what it returns is bounded again before it goes to the caller.
+      pending.resolve(boundResult(output.result ?? { exitCode: -1, stdout: '', stderr: 'no result' }));
     }
     const healthy = isHealthyAtTarget(pod);
     if (healthy && pod.runtime.healthySince === 0) pod.runtime.healthySince = this.now();
