@@ -8,7 +8,7 @@
 # Each entry maps a command (or a file) to the Debian package that provides it:
 # - build tools for native npm modules (the `zookeeper` client);
 # - what the kernel tests drive: util-linux (unshare, nsenter, setpriv), mount (losetup, mount),
-#   iproute2 (ip, tc), e2fsprogs (mkfs.ext4);
+#   iproute2 (ip, tc), e2fsprogs (mkfs.ext4), strace (which proves durable writes fsync);
 # - a real ZooKeeper (and Java) for the coordinator's backend tests and the HA tests, which start
 #   their own servers from /usr/share/zookeeper (the system service stays off).
 set -euo pipefail
@@ -16,7 +16,7 @@ set -euo pipefail
 declare -A package_of=(
   [git]=git [python3]=python3 [make]=make [g++]=g++ [bash]=bash
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [losetup]=mount [mount]=mount
-  [ip]=iproute2 [tc]=iproute2 [mkfs.ext4]=e2fsprogs [java]=default-jre-headless
+  [ip]=iproute2 [tc]=iproute2 [mkfs.ext4]=e2fsprogs [strace]=strace [java]=default-jre-headless
   [/usr/share/java/zookeeper.jar]=zookeeper
 )
 

@@ -8,7 +8,7 @@
  */
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
-import { GalaxyError } from '../../core/errors.js';
+import { GalaxyError, isGalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { isGone, stateName } from '../../core/task-state.js';
 import type { Offer, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
@@ -35,7 +35,7 @@ import { classifyChange } from './spec/diff.js';
 import { parseJobSpecJson } from './spec/parse.js';
 import type { JobSpec } from './spec/schema.js';
 import { jobStatus } from './status.js';
-import { JobStore } from './store.js';
+import { checkRecordFits, JobStore } from './store.js';
 import { newTaskId, podTask, type WorkerLaunch } from './task.js';
 import { newToken, tokenHash } from '../../core/auth/tokens.js';
 import { newUpdate, planUpdate } from './update.js';
@@ -136,9 +136,6 @@ export class AppMaster implements Scheduler {
       const duplicate = () =>
         new GalaxyError('GALAXY_E_JOB_DUPLICATE', `job ${spec.name} exists; use "galaxy job update" to change it`);
       if (this.jobs.has(spec.name)) throw duplicate();
-      await this.tenancy.authorize(caller, spec.pool, 'job:create');
-      await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
-      if (this.jobs.has(spec.name)) throw duplicate();
       const record: JobRecord = {
         name: spec.name,
         revision: 1,
@@ -151,10 +148,17 @@ export class AppMaster implements Scheduler {
         hostFailures: {},
         owner: caller.user,
       };
+      // The job must fit one coordinator key, pods included: refused now, before anything is claimed.
+      const probe = new JobState(structuredClone(record)).addPod(this.now());
+      checkRecordFits(record, spec.replicas, Buffer.byteLength(JSON.stringify(probe.record)));
+      await this.tenancy.authorize(caller, spec.pool, 'job:create');
+      await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
+      if (this.jobs.has(spec.name)) throw duplicate();
+      await this.storeNew(record, caller.user);
       const job = new JobState(record);
       this.jobs.set(spec.name, job);
       this.reconcileReplicas(job);
-      await this.store.save(record);
+      await this.save(job);
       this.log.info(
         { job: spec.name, replicas: spec.replicas, version: spec.package.version, owner: caller.user },
         'job submitted',
@@ -758,6 +762,27 @@ export class AppMaster implements Scheduler {
     const job = this.jobs.get(name);
     if (!job) throw new GalaxyError('GALAXY_E_JOB_UNKNOWN', `no job named "${name.slice(0, 100)}"`);
     return job;
+  }
+
+  /**
+   * Stores a new job before it exists anywhere else. When the store fails the submit fails: the
+   * owner's claim is released and the key removed (in case the write landed unacknowledged).
+   */
+  private async storeNew(record: JobRecord, owner: string): Promise<void> {
+    try {
+      await this.store.store(record);
+    } catch (error) {
+      await this.tenancy.release(owner, record.name).catch((release: unknown) => {
+        this.log.error({ job: record.name, err: String(release) }, 'quota claim of an unstored job not released');
+      });
+      await this.store.remove(record.name);
+      const reason = isGalaxyError(error) ? error.detail : String(error);
+      throw new GalaxyError(
+        isGalaxyError(error) ? error.code : 'GALAXY_E_COORD_UNAVAILABLE',
+        `job ${record.name} was not submitted: storing it failed (${reason}); nothing of it was kept`,
+        { cause: error },
+      );
+    }
   }
 
   private async save(job: JobState): Promise<void> {
