@@ -17,6 +17,7 @@ import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { JobRecord } from './job.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 import { normalizeSpec } from './spec.js';
+import { checkCompletions, DEFAULT_BATCH_LIMITS, finishedToForget, type BatchLimits } from './limits.js';
 
 /** A live task silent this long (ms) is reconciled… */
 const SILENT_MS = 15_000;
@@ -36,13 +37,16 @@ export class BatchScheduler implements Scheduler {
   private driver: SchedulerDriver | undefined;
   private readonly gate = new OfferGate();
   private timer?: NodeJS.Timeout;
-  /** Names whose submit is being authorized and admitted. */
-  private readonly admitting = new Set<string>();
+  /** Jobs whose submit is being authorized and admitted, by name. */
+  private readonly admitting = new Map<string, { owner: string; completions: number }>();
 
   /** Authorities and quotas; without them (no coordinator) callers may do everything, unmetered. */
   private tenancy: JobTenancy | undefined;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly limits: BatchLimits = DEFAULT_BATCH_LIMITS,
+  ) {}
 
   /** Checks authorities and admits quotas through `tenancy` from now on (set before the API serves). */
   useTenancy(tenancy: JobTenancy): void {
@@ -78,7 +82,13 @@ export class BatchScheduler implements Scheduler {
         throw new GalaxyError('GALAXY_E_TASK_DUPLICATE', `batch job ${name} is still running`);
     };
     live();
-    this.admitting.add(name);
+    // Completions cost memory until the job ends: one user's unfinished ones are capped.
+    let unfinished = 0;
+    for (const job of this.jobs.values())
+      if (!job.done && job.owner === caller.user) unfinished += job.spec.completions;
+    for (const other of this.admitting.values()) if (other.owner === caller.user) unfinished += other.completions;
+    checkCompletions(caller.user, unfinished, normalized.completions, this.limits.completionsPerUser);
+    this.admitting.set(name, { owner: caller.user, completions: normalized.completions });
     try {
       await this.tenancy?.authorize(caller, normalized.pool, 'job:create');
       const perTask = normalized.resources ?? emptyResources();
@@ -262,5 +272,14 @@ export class BatchScheduler implements Scheduler {
     }
     if ([...this.jobs.values()].some((j) => j.launchable(now) > 0)) this.gate.want();
     this.reconcileSilent(now);
+    this.forgetFinished(now);
+  }
+
+  /** Finished jobs past their retention, or beyond the most kept, are forgotten. */
+  private forgetFinished(now: number): void {
+    const finished = [...this.jobs.values()]
+      .filter((job) => job.done && job.running.size === 0)
+      .map((job) => ({ name: job.spec.name, finishedAt: job.finishedAt }));
+    for (const name of finishedToForget(finished, now, this.limits)) this.jobs.delete(name);
   }
 }
