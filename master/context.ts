@@ -6,7 +6,7 @@ import type { Allocator } from '../allocators/allocator.js';
 import { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
-import { isTerminal } from '../core/task-state.js';
+import { isGone, isTerminal } from '../core/task-state.js';
 import { StatusSource, type Offer, type Task, type TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 import type { AllocationLoop } from './allocation-loop.js';
@@ -100,7 +100,7 @@ export class MasterContext {
     const wasTerminal = isTerminal(record.task.state);
     record.task.state = status.state;
     record.task.status = status;
-    if (!wasTerminal && isTerminal(status.state)) record.terminalAt = Date.now();
+    record.goneAt = isGone(status.state) ? (record.goneAt ?? Date.now()) : undefined;
     if (!wasTerminal && isTerminal(status.state) && record.task.resources) {
       this.allocator.recoverResources(record.task.frameworkId, record.task.agentId, record.task.resources);
       this.loop.trigger();
@@ -146,15 +146,16 @@ export class MasterContext {
 
   /**
    * Forgets what outlived the retention period: records of removed frameworks and lost tasks, and
-   * terminal tasks whose update nobody acknowledged (a framework that never acknowledges, or is
-   * gone), with the master's retries of their updates. Returns how many tasks were forgotten.
+   * tasks that ended or became unreachable and were never acknowledged or never came back (an
+   * agent that stays away, a framework that never acknowledges), with the master's retries of
+   * their updates. Returns how many tasks were forgotten.
    */
   sweepRecords(now = Date.now()): number {
     this.removedFrameworks.prune();
     this.lostTasks.prune();
     let forgotten = 0;
     for (const [key, record] of this.tasks) {
-      if (record.terminalAt === undefined || !expired(record.terminalAt, now, this.limits.recordRetentionMs)) continue;
+      if (record.goneAt === undefined || !expired(record.goneAt, now, this.limits.recordRetentionMs)) continue;
       this.masterUpdates.dropTask(record.task.frameworkId, record.task.taskId);
       this.finishTask(key);
       forgotten += 1;

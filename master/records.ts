@@ -106,8 +106,8 @@ export interface TaskRecord {
   killRequested: boolean;
   /** Set when a preemption kills it: its end is reported with reason `preempted` and this message. */
   preemptedBy?: string;
-  /** When it became terminal (ms): forgotten after the retention period even if never acknowledged. */
-  terminalAt?: number;
+  /** When it ended or became unreachable (ms): forgotten after the retention period even if never acknowledged. */
+  goneAt?: number;
 }
 
 /** The key of a task: task ids are unique per framework. */
