@@ -372,9 +372,22 @@ export class FrameworksController {
         ? framework.info.failoverTimeoutS * 1000
         : this.ctx.timings.defaultFailoverTimeoutMs;
     clearTimeout(framework.failoverTimer);
-    framework.failoverTimer = setTimeout(() => {
-      this.remove(framework, 'failover-timeout');
-    }, timeoutMs);
-    framework.failoverTimer.unref();
+    // A timer fires at once past 2^31-1 ms (24.8 days), and a failover timeout may be a year:
+    // the clock is re-armed until its deadline.
+    const deadline = Date.now() + timeoutMs;
+    const arm = (): void => {
+      framework.failoverTimer = setTimeout(
+        () => {
+          if (Date.now() < deadline) arm();
+          else this.remove(framework, 'failover-timeout');
+        },
+        Math.min(deadline - Date.now(), MAX_TIMER_MS),
+      );
+      framework.failoverTimer.unref();
+    };
+    arm();
   }
 }
+
+/** The longest delay a Node timer keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
