@@ -7,7 +7,8 @@ import type { Principal } from '../../core/auth/principal.js';
 import { createLogger } from '../../core/logger.js';
 import { BatchJobSpec, BatchJobState } from '../../proto/gen/galaxy/v1/batch.js';
 import { JobRecord } from './job.js';
-import { checkCompletions, DEFAULT_BATCH_LIMITS, finishedToForget } from './limits.js';
+import { checkCompletions, DEFAULT_BATCH_LIMITS } from './limits.js';
+import { finishedToForget } from '../sdk/finished-jobs.js';
 import { BatchScheduler } from './scheduler.js';
 
 const bob: Principal = { user: 'bob', admin: false, kind: 'user' };

@@ -17,7 +17,8 @@ import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { JobRecord } from './job.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 import { normalizeSpec } from './spec.js';
-import { checkCompletions, DEFAULT_BATCH_LIMITS, finishedToForget, type BatchLimits } from './limits.js';
+import { checkCompletions, DEFAULT_BATCH_LIMITS, type BatchLimits } from './limits.js';
+import { finishedToForget } from '../sdk/finished-jobs.js';
 
 /** A live task silent this long (ms) is reconciled… */
 const SILENT_MS = 15_000;
