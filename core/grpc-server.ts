@@ -10,7 +10,7 @@ import { ConnectionCap } from './connection-cap.js';
 import { GalaxyError } from './errors.js';
 import { boundAddress } from './grpc-errors.js';
 import { grpcServerOptions, processConnectionBudget, serverLimits, type ServerLimits } from './grpc-limits.js';
-import type { Logger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 
 /** A listening server. */
 export interface ServingApi {
@@ -55,7 +55,12 @@ export class GalaxyServer {
     private readonly options: ServerOptions = {},
   ) {
     this.limits = serverLimits(options.limits);
-    this.cap = new ConnectionCap(what, this.limits.maxConnections, processConnectionBudget(), options.log);
+    this.cap = new ConnectionCap(
+      what,
+      this.limits.maxConnections,
+      processConnectionBudget(),
+      options.log ?? createLogger('server'),
+    );
     const { interceptors } = serverAuthOptions(options.auth);
     // The cap's interceptor wraps the call first, so it sees every call end, refusals included.
     this.grpc = new Server({
@@ -92,7 +97,10 @@ export class GalaxyServer {
     });
     // After listening, an error is an accept that failed (EMFILE): the server keeps serving.
     net.on('error', (error) => {
-      this.options.log?.warn({ server: this.what, err: error.message }, 'accepting a connection failed');
+      (this.options.log ?? createLogger('server')).warn(
+        { server: this.what, err: error.message },
+        'accepting a connection failed',
+      );
     });
     this.net = net;
     const address = net.address();

@@ -46,8 +46,12 @@ export function boundedConnection<T>(
         { peer, queuedBytes: queued, limit },
         `${what()} stopped reading its stream (more than ${limit} bytes unread: limit streamQueueBytes); disconnecting it`,
       );
-      gone();
-      bounds.disconnect(peer);
+      // Nothing more is written to it already; the rest waits for the current step of the master
+      // (a send happens in the middle of allocating, rescinding, removing) to finish.
+      setImmediate(() => {
+        gone();
+        bounds.disconnect(peer);
+      });
     },
   });
 }
