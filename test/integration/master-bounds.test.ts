@@ -108,6 +108,36 @@ describe('records of what is gone', () => {
   });
 });
 
+describe('a peer that stops reading', () => {
+  it('an agent whose stream is not read is disconnected once its unread bytes pass the bound', async () => {
+    const m = await start({ streamQueueBytes: 32 * 1024 });
+    const agent = rawAgent(m.address, {});
+    open.push(agent);
+    const agentId = await agent.registered;
+    agent.stream.pause();
+    const fw = framework(m.address, 'launcher');
+    // Every ACCEPT sends the agent one message per task; it reads none of them.
+    for (let round = 0; round < 20 && m.ctx.agents.get(agentId)?.connection; round += 1) {
+      const offer = await firstOffer(fw).catch(() => undefined);
+      fw.events.clear();
+      if (!offer) break;
+      const taskInfos = Array.from({ length: 500 }, (_, i) => task(`r${round}-t${i}`));
+      await fw
+        .call({
+          call: {
+            $case: 'accept',
+            accept: { offerIds: [offer.id], operations: [{ operation: { $case: 'launch', launch: { taskInfos } } }] },
+          },
+        })
+        .catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await eventually(() => m.ctx.agents.get(agentId)?.connection === undefined, 5000, 'the agent to be disconnected');
+    expect(m.ctx.agents.get(agentId)?.active).toBe(false);
+    expect([...m.ctx.offers.all()].filter((o) => o.agentId === agentId)).toEqual([]);
+  });
+});
+
 describe('per-principal and per-call caps', () => {
   it('refuses a principal more frameworks than frameworksPerPrincipal, changing nothing', async () => {
     const m = await start({ frameworksPerPrincipal: 3 });

@@ -23,7 +23,6 @@ import { AppMasterApi } from '../../cli/appmaster-client.js';
 import { MAX_EXEC_OUTPUT_BYTES } from '../../frameworks/appmaster/exec-output.js';
 import { MAX_SPEC_BYTES } from '../../frameworks/appmaster/spec/parse.js';
 import { GALAXY_BIN, galaxy, killWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
-import { eventually } from '../helpers/async-queue.js';
 
 const run = promisify(execFile);
 
@@ -224,8 +223,7 @@ describe('a flood of exec output', { timeout: 120_000 }, () => {
     // The pod's pulls carried that and keep working.
     const after = await cli(['job', 'exec', 'hello', 'hello-0', '-a', appmaster, '--', 'echo', 'pulls still work']);
     expect(after).toMatchObject({ code: 0, stdout: 'pulls still work\n' });
-    // The same container throughout (a flood on a loaded machine may starve its health checks for a moment).
-    await eventually(async () => (await api.show('hello')).pods[0]?.health === 'healthy', 30_000, 'hello-0 healthy');
+    // The same container throughout: the pod was never given up on.
     expect((await api.show('hello')).pods[0]?.taskId).toBe(taskId);
   });
 
