@@ -103,7 +103,9 @@ export class Agent {
     launcher: Launcher = new ProcessLauncher(),
   ) {
     this.launcher = options.launcher ?? launcher;
-    this.checkpoints = new Checkpointer(options.workDir);
+    this.checkpoints = new Checkpointer(options.workDir, (path, reason) => {
+      log.warn({ path }, `checkpoint ${path} is torn and is skipped: ${reason}`);
+    });
     this.gc = new SandboxGc(options.workDir, options.sandboxGcDelayMs ?? 3_600_000, log);
     this.updates = new StatusUpdateStream({
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),

@@ -13,6 +13,7 @@ import { cliTls } from './tls.js';
 import { readTokenFile } from '../core/auth/client.js';
 import { mkdir } from 'node:fs/promises';
 import { bootstrapIdentity, localCoordinatorUrl, type LocalIdentity } from './local-identity.js';
+import { parseMasterLimits } from './limits.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -46,6 +47,7 @@ interface MasterFlags {
   zk?: string;
   coordinator?: string;
   logLevel?: string;
+  limit?: string[];
 }
 
 interface AgentFlags {
@@ -91,9 +93,16 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '/var/lib/galaxy',
     )
     .option('--insecure-no-auth', 'authenticate no one: every caller is an admin (a warning is printed on every start)')
+    .option(
+      '--limit <name=value...>',
+      'a bound of the master or its server (docs/security.md), e.g. frameworksPerPrincipal=64 tasksPerAccept=1000 ' +
+        'streamQueueBytes=8MiB recordRetentionMs=24h maxRecords=100000 maxConnections=4096 maxMessageBytes=4MiB ' +
+        'maxConcurrentStreams=128 maxConnectionIdleMs=5m keepaliveTimeMs=30s keepaliveTimeoutMs=10s',
+    )
     .action(async (flags: MasterFlags) => {
       const options = {
         listen: flags.listen,
+        limits: parseMasterLimits(flags.limit ?? []),
         allocator: flags.allocator,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         timings: {

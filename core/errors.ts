@@ -55,6 +55,10 @@ export const ErrorCodes = {
     "a bind volume names a host path the agent does not allow (never /, /etc, /proc, /sys, /dev or the agent's work dir); the operator lists allowed ones with galaxy agent --allowed-host-paths",
   GALAXY_E_RESERVATION_INVALID:
     'a reservation is malformed, exceeds the agent, or unreserves more than is dynamically reserved',
+  GALAXY_E_LIMIT_EXCEEDED:
+    'a per-caller or per-server limit was reached (docs/security.md); the message names the limit and how to stay under it',
+  GALAXY_E_TOO_LARGE:
+    'a request or a record is larger than the limit the message names (a message, a spec, a coordinator key); make it smaller',
 } as const;
 
 /** A Galaxy error code such as `GALAXY_E_OFFER_UNKNOWN`. */

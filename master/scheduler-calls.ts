@@ -25,6 +25,7 @@ import type {
 } from '../proto/gen/galaxy/v1/scheduler.js';
 import { planAccept } from './accept.js';
 import type { MasterAuthorization } from './authorization.js';
+import { checkTasksPerAccept } from './limits.js';
 import type { MasterContext } from './context.js';
 import type { Preemptor } from './preemptor.js';
 import { taskKey, type FrameworkRecord } from './records.js';
@@ -119,6 +120,10 @@ export class SchedulerCalls {
   private accept(framework: FrameworkRecord, accept: Accept): void {
     const id = framework.info.id;
     const filter = checkFilter(accept.filters?.refuseSeconds);
+    let launches = 0;
+    for (const operation of accept.operations)
+      if (operation.operation?.$case === 'launch') launches += operation.operation.launch.taskInfos.length;
+    checkTasksPerAccept(launches, this.ctx.limits.tasksPerAccept);
     const plan = planAccept(
       id,
       accept,

@@ -42,6 +42,6 @@ export function serveBatchApi(
       });
     },
     auth,
-    tls,
+    tls ? { tls } : {},
   );
 }

@@ -31,6 +31,8 @@ export class JobRecord {
   private readonly uncounted: number[] = [];
   /** Running tasks by task id. */
   readonly running = new Map<string, Attempt>();
+  /** Indices that had not run when the job finished (the per-index arrays are gone by then). */
+  private pendingWhenDone = 0;
 
   constructor(
     readonly spec: BatchJobSpec,
@@ -107,11 +109,16 @@ export class JobRecord {
     return this.settle(now);
   }
 
-  /** Ends the job early. */
+  /** Ends the job (early, or when its completions are all done): what it kept per index is let go. */
   finish(state: BatchJobState, message: string, now: number): void {
     this.state = state;
     this.message = message;
     this.finishedAt = now;
+    this.pendingWhenDone = this.ready.length + this.backingOff.size;
+    this.ready.length = 0;
+    this.backingOff.clear();
+    this.attempts.length = 0;
+    this.uncounted.length = 0;
   }
 
   /** Earliest pending retry time, if any (ms). */
@@ -128,7 +135,7 @@ export class JobRecord {
       failed: this.failed,
       retried: this.retried,
       running: this.running.size,
-      pending: this.ready.length + this.backingOff.size,
+      pending: this.done ? this.pendingWhenDone : this.ready.length + this.backingOff.size,
       submittedAt: this.submittedAt / 1000,
       finishedAt: this.finishedAt / 1000,
       message: this.message,

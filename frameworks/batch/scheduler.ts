@@ -19,6 +19,8 @@ import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
 import { JobRecord } from './job.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 import { normalizeSpec } from './spec.js';
+import { checkCompletions, DEFAULT_BATCH_LIMITS, type BatchLimits } from './limits.js';
+import { finishedToForget } from '../sdk/finished-jobs.js';
 
 /** A job as the ownership rule sees it. */
 function owned(job: JobRecord): OwnedJob {
@@ -43,15 +45,18 @@ export class BatchScheduler implements Scheduler {
   private driver: SchedulerDriver | undefined;
   private readonly gate = new OfferGate();
   private timer?: NodeJS.Timeout;
-  /** Names whose submit is being authorized and admitted. */
-  private readonly admitting = new Set<string>();
+  /** Jobs whose submit is being authorized and admitted, by name. */
+  private readonly admitting = new Map<string, { owner: string; completions: number }>();
 
   /** Authorities and quotas; without them (no coordinator) callers may do everything, unmetered. */
   private tenancy: JobTenancy | undefined;
   /** Each job's tasks run in its owner's role: the framework holds the roles of its live jobs' owners. */
   readonly roles: OwnerRoles;
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    private readonly limits: BatchLimits = DEFAULT_BATCH_LIMITS,
+  ) {
     this.roles = new OwnerRoles(log);
   }
 
@@ -95,7 +100,13 @@ export class BatchScheduler implements Scheduler {
     };
     await this.tenancy?.authorize(caller, normalized.pool, 'job:create');
     live();
-    this.admitting.add(name);
+    // Completions cost memory until the job ends: one user's unfinished ones are capped.
+    let unfinished = 0;
+    for (const job of this.jobs.values())
+      if (!job.done && job.owner === caller.user) unfinished += job.spec.completions;
+    for (const other of this.admitting.values()) if (other.owner === caller.user) unfinished += other.completions;
+    checkCompletions(caller.user, unfinished, normalized.completions, this.limits.completionsPerUser);
+    this.admitting.set(name, { owner: caller.user, completions: normalized.completions });
     try {
       await this.tenancy?.authorizeBand(caller, normalized.pool, bandOf(normalized.band));
       const perTask = normalized.resources ?? emptyResources();
@@ -283,5 +294,14 @@ export class BatchScheduler implements Scheduler {
     }
     if ([...this.jobs.values()].some((j) => j.launchable(now) > 0)) this.gate.want();
     this.reconcileSilent(now);
+    this.forgetFinished(now);
+  }
+
+  /** Finished jobs past their retention, or beyond the most kept, are forgotten. */
+  private forgetFinished(now: number): void {
+    const finished = [...this.jobs.values()]
+      .filter((job) => job.done && job.running.size === 0)
+      .map((job) => ({ name: job.spec.name, finishedAt: job.finishedAt }));
+    for (const name of finishedToForget(finished, now, this.limits)) this.jobs.delete(name);
   }
 }

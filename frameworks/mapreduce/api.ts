@@ -37,5 +37,5 @@ export function serveMapReduceApi(
       ),
     });
   };
-  return serveGrpc('mapreduce API', listen, register, auth, tls);
+  return serveGrpc('mapreduce API', listen, register, auth, tls ? { tls } : {});
 }

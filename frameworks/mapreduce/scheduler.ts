@@ -28,6 +28,7 @@ import { bindDenial } from '../../core/host-paths.js';
 import { MapReduceJobState, type MapReduceJob, type MapReduceJobSpec } from '../../proto/gen/galaxy/v1/mapreduce.js';
 import { lowestFree } from '../appmaster/placement/ports.js';
 import { OfferGate } from '../sdk/offer-gate.js';
+import { finishedToForget } from '../sdk/finished-jobs.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { MapReduceRun, type Slot } from './job.js';
@@ -244,10 +245,22 @@ export class MapReduceScheduler implements Scheduler {
 
   /** Asks every live task whether it is ready; collects reduce outputs; catches silent maps. */
   private async poll(): Promise<void> {
+    this.forgetFinished(Date.now());
     const live = [...this.jobs.values()]
       .filter((j) => !j.done)
       .flatMap((job) => job.live().map((slot) => ({ job, slot })));
     await Promise.all(live.map(({ job, slot }) => this.pollOne(job, slot)));
+  }
+
+  /** Finished jobs past their retention, or beyond the most kept, are forgotten (sdk/finished-jobs.ts). */
+  private forgetFinished(now: number): void {
+    const finished = [...this.jobs.values()]
+      .filter((job) => job.done)
+      .map((job) => ({ name: job.spec.name, finishedAt: job.finishedAt }));
+    for (const name of finishedToForget(finished, now)) {
+      this.jobs.delete(name);
+      this.jobOwners.delete(name);
+    }
   }
 
   private async pollOne(job: MapReduceRun, slot: Slot): Promise<void> {

@@ -185,7 +185,8 @@ export class AppWorker {
         this.search.learned(outcome.appmasters);
         this.execs.delivered(sent);
         if (outcome.pullIntervalMs > 0) this.pullIntervalMs = outcome.pullIntervalMs;
-        waitMs = this.pullIntervalMs;
+        // Results one pull could not carry go with the next one at once.
+        waitMs = this.execs.waiting() ? 0 : this.pullIntervalMs;
         this.receive(outcome);
       }
     }

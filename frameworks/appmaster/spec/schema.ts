@@ -269,6 +269,18 @@ const crossFieldsWhenValid = { when: (payload: z.core.ParsePayload) => payload.i
 
 const labelValue = z.string().min(1).max(128);
 
+/** Most labels and environment variables a spec may name: a spec is a page, and every pull carries it. */
+export const MAX_LABELS = 64;
+export const MAX_ENV = 256;
+
+/** A map of at most `max` entries. */
+const atMost =
+  (max: number, what: string) =>
+  (value: Record<string, unknown>, ctx: z.core.$RefinementCtx): void => {
+    const count = Object.keys(value).length;
+    if (count > max) ctx.addIssue({ code: 'custom', message: `has ${count} ${what}; at most ${max} are allowed` });
+  };
+
 /** A job as a user writes it. */
 export const JobSpecSchema = z
   .strictObject({
@@ -276,7 +288,10 @@ export const JobSpecSchema = z
     band: z.enum(['service', 'production', 'batch', 'best-effort', 'monitoring']).default('service'),
     pool: z.string().regex(NAME).default('default'),
     /** Agent attributes a host must carry (key → value; `*` = any value). */
-    labels: z.record(z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/), labelValue).default({}),
+    labels: z
+      .record(z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/), labelValue)
+      .superRefine(atMost(MAX_LABELS, 'labels'))
+      .default({}),
     replicas: z.number().int().min(0).max(10_000),
     /** Most pods of this job on one host; 0 = no limit. */
     maxPerHost: z.number().int().min(0).max(10_000).default(0),
@@ -289,7 +304,10 @@ export const JobSpecSchema = z
     health: HealthSchema.optional(),
     data: z.array(DataPackageSchema).max(32).default([]),
     services: z.array(ServiceSchema).max(32).default([]),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/), z.string().max(4096)).default({}),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/), z.string().max(4096))
+      .superRefine(atMost(MAX_ENV, 'variables'))
+      .default({}),
     deploy: DeploySchema.default(DeploySchema.parse({})),
     failure: FailureSchema.default(FailureSchema.parse({})),
   })
