@@ -29,6 +29,8 @@ export class FrameworksController {
   /** Who owns each framework and which roles it holds; the candidate replaces it with the stored one. */
   registry = new FrameworkRegistry();
   private readonly calls: SchedulerCalls;
+  /** New frameworks per owner whose registry record is being written (they count toward the cap). */
+  private readonly subscribing = new Map<string, number>();
 
   constructor(
     private readonly ctx: MasterContext,
@@ -69,15 +71,26 @@ export class FrameworksController {
     const roles = effectiveRoles(info, this.authorization.holder(owner));
     checkRoleCount(roles);
     this.authorization.requireRoles(owner, roles, id);
-    if (!this.ctx.frameworks.has(id)) {
-      // A new framework: its owner may hold only so many (checked before anything is stored).
-      let registered = 0;
+    const isNew = !this.ctx.frameworks.has(id);
+    if (isNew) {
+      // A new framework: its owner may hold only so many, those still being stored included
+      // (checked before anything is stored).
+      let registered = this.subscribing.get(owner) ?? 0;
       for (const known of this.ctx.frameworks.values()) if (known.owner === owner) registered += 1;
       checkFrameworkCount(`user ${owner}`, registered, this.ctx.limits.frameworksPerPrincipal);
+      this.subscribing.set(owner, (this.subscribing.get(owner) ?? 0) + 1);
     }
-    const stored = this.registry.get(id);
-    if (!stored || stored.owner !== owner || !sameRoles(stored.roles, roles) || stored.name !== info.name)
-      await this.store(id, { owner, roles, name: info.name, createdAt: stored?.createdAt ?? Date.now() });
+    try {
+      const stored = this.registry.get(id);
+      if (!stored || stored.owner !== owner || !sameRoles(stored.roles, roles) || stored.name !== info.name)
+        await this.store(id, { owner, roles, name: info.name, createdAt: stored?.createdAt ?? Date.now() });
+    } finally {
+      if (isNew) {
+        const left = (this.subscribing.get(owner) ?? 1) - 1;
+        if (left > 0) this.subscribing.set(owner, left);
+        else this.subscribing.delete(owner);
+      }
+    }
     // The registry write yielded: the framework may have been torn down meanwhile.
     if (this.ctx.removedFrameworks.has(id)) {
       void this.registry.remove(id).catch(() => undefined);

@@ -24,6 +24,7 @@ afterEach(async () => {
 async function start(limits: Partial<MasterLimits>): Promise<Master> {
   master = await startMaster({
     listen: '127.0.0.1:0',
+    insecureNoAuth: true,
     logLevel: 'silent',
     timings: { allocationIntervalMs: 100, agentReregisterTimeoutMs: 300, statusRetryMs: 100, offerTimeoutMs: 0 },
     limits,
