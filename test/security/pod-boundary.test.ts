@@ -55,6 +55,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   api.close();
+  // SIGINT: galaxy up stops its pods (a SIGKILL would leave their containers running, as an agent's does).
+  await up.stop('SIGINT', 20_000);
   await stopAll();
   if (base) await rm(base, { recursive: true, force: true });
 });
