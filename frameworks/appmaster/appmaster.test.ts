@@ -3,7 +3,7 @@
  * no root and no containers: pods are placed and launched from offers; a worker is told its next
  * action, with the spec template only when the action installs from it; a held pull is answered
  * when its job changes; a rolling update moves one pod at a time and pauses at its breakpoint
- * with a typed reason; an ended container counts against its host (a preempted one does not);
+ * with a typed reason, holds while a user paused it, and rolls back; an ended container counts against its host (a preempted one does not);
  * and the built-in plugins publish endpoints, move pods off a draining agent at the deploy pace,
  * and ask for a preemption for a pod that waits too long. A plugin of the options can hold an
  * update back on the `updatePlanned` waterfall.
@@ -131,6 +131,28 @@ describe('AppMaster', { timeout: 20_000 }, () => {
     const done = await h.show('web');
     expect(done.state).toBe('running');
     expect(done.update).toBeUndefined();
+  });
+
+  it('holds an update a user paused, rolls it back to the old revision, and cancels nothing that is not there', async () => {
+    const h = await harness();
+    const steady = { deploy: { step: 1, intervalS: 0 } };
+    await running(h, 2, steady);
+    await h.appmaster.updateJob(specJson('web', 2, '2', steady));
+    await h.appmaster.control('web', UpdateControl.UPDATE_PAUSE);
+    expect((await h.show('web')).update).toMatchObject({ paused: true, pausedReason: 'by user' });
+    await h.healthy('web', 'web-0', 2);
+    expect((await h.healthy('web', 'web-1', 1)).action).toBe(WorkerAction.ACTION_NONE);
+
+    await h.appmaster.control('web', UpdateControl.UPDATE_ROLLBACK);
+    const back = await h.show('web');
+    expect(back).toMatchObject({ state: 'rolling-back', revision: 1 });
+    expect(back.update).toMatchObject({ fromRevision: 2, toRevision: 1, paused: false });
+    expect(await h.healthy('web', 'web-0', 2)).toMatchObject({ action: WorkerAction.ACTION_REBUILD, revision: 1 });
+    await h.healthy('web', 'web-0', 1);
+    expect((await h.show('web')).update).toBeUndefined();
+    await expect(h.appmaster.control('web', UpdateControl.UPDATE_CANCEL)).rejects.toMatchObject({
+      code: 'GALAXY_E_JOB_STATE',
+    });
   });
 
   it('counts an ended container against its host, not a preempted one, and avoids a blacklisted host', async () => {

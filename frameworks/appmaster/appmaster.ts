@@ -165,7 +165,13 @@ export class AppMaster implements Scheduler {
   }
 
   /** Runs a command in a pod through its AppWorker. */
-  exec(name: string, podId: string, command: string, timeoutS: number, caller = OPEN_PRINCIPAL): Promise<ExecResult> {
+  exec(
+    name: string,
+    podId: string,
+    command: string,
+    timeoutS: number,
+    caller: Principal = OPEN_PRINCIPAL,
+  ): Promise<ExecResult> {
     return this.verbs.exec(name, podId, command, timeoutS, caller);
   }
 
