@@ -14,7 +14,7 @@ import type { MasterHooks } from './hooks.js';
 import { OfferBook } from './offer-book.js';
 import { RoleClients } from './role-clients.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
-import type { MasterTimings } from './options.js';
+import type { MasterTimings } from './timings.js';
 import type { MasterLimits } from './limits.js';
 import { expired, RetainedSet } from './retention.js';
 

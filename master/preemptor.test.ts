@@ -12,7 +12,7 @@ import { eventually } from '../test/helpers/async-queue.js';
 import { fakeAgent } from '../test/helpers/fake-agent.js';
 import { PackingFramework, type PackingOptions } from '../test/helpers/packing-framework.js';
 import { startMaster, type Master } from './master.js';
-import type { MasterTimings } from './options.js';
+import type { MasterTimings } from './timings.js';
 import { channelCredentials } from '../core/tls.js';
 
 const MiB = 1024 ** 2;

@@ -14,7 +14,7 @@ import { capabilityMask, parseCapabilities } from '../../core/capabilities.js';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { HostPath } from '../../proto/gen/galaxy/v1/common.js';
-import type { CgroupDriver, Controller } from '../cgroups/driver.js';
+import type { CgroupDriver, Controller } from '../../isolators/cgroup-driver.js';
 import type { Container, ContainerMount, ContainerUsage, Isolator, Limitation } from '../../isolators/isolator.js';
 import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } from '../launcher.js';
 import { commandLine } from '../process-launcher.js';

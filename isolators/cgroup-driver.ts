@@ -1,7 +1,9 @@
 /**
  * The cgroup driver interface: one implementation per cgroup version, so that isolators and the
  * containerizer never depend on the layout of the machine. Keys are cgroup v1 file names
- * (`memory.limit_in_bytes`); the v2 driver translates the ones it knows.
+ * (`memory.limit_in_bytes`); the v2 driver translates the ones it knows. It lives beside the
+ * isolator interface, which hands it to every isolator; the drivers themselves are the agent's
+ * (`agent/cgroups/`), so isolators never import from the agent.
  */
 
 /** The controllers Galaxy uses. */
