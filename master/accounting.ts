@@ -17,6 +17,7 @@ import type { MasterContext } from './context.js';
 import { Ledger, type LedgerRow, type ResourceRate, type ResourceSecondsTotals, type StoredRow } from './ledger.js';
 import { taskKey } from './records.js';
 import type { UsageCollector } from './usage.js';
+import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from './plugin.js';
 
 /** How accounting runs. */
 export interface AccountingOptions {
@@ -41,8 +42,14 @@ export interface AccountingReport {
   readonly toMs: number;
 }
 
-/** The master's ledger of resource-seconds. */
-export class Accounting {
+/**
+ * The master's ledger of resource-seconds: a master plugin, following tasks as they launch and
+ * end, sampling usage and flushing the ledger while the master serves.
+ */
+export class Accounting implements MasterPlugin {
+  readonly name = 'accounting';
+  readonly version = MASTER_PLUGIN_API_VERSION;
+  readonly galaxyApi = '^1';
   readonly ledger: Ledger;
   private readonly now: () => number;
   private sink: LedgerSink = () => undefined;
@@ -59,7 +66,16 @@ export class Accounting {
   ) {
     this.now = options.now ?? Date.now;
     this.ledger = new Ledger(() => this.clusterRate(), this.now(), options.retentionMs);
-    const { hooks } = ctx;
+  }
+
+  /** Taps the master's hooks: tasks start and stop being charged; the timers run while it serves. */
+  apply({ hooks, ctx }: MasterHost): void {
+    hooks.started.tap(this.name, () => {
+      this.startTimers();
+    });
+    hooks.stopping.tap(this.name, () => {
+      this.stop();
+    });
     hooks.taskLaunched.tap('accounting', (task) => {
       this.start(task);
     });

@@ -20,6 +20,7 @@ import { GRANTS_DIR, grantsKey } from '../core/tenancy/keys.js';
 import { actingUser, missingRoles, type RoleHolder } from '../core/tenancy/roles.js';
 import type { Band, Task, TaskInfo } from '../proto/gen/galaxy/v1/common.js';
 import { sandboxDenial, sandboxNeeds } from '../core/tenancy/sandbox.js';
+import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from './plugin.js';
 
 function parse(value: string | undefined): GrantsRecord | undefined {
   if (value === undefined) return undefined;
@@ -40,14 +41,38 @@ export interface AuthorizationSources {
   readonly userOf?: (name: string) => Principal | undefined;
 }
 
-/** The master's view of grants and its checks. */
-export class MasterAuthorization {
+/**
+ * The master's view of grants and its checks. A master plugin: it loads the grants before the
+ * master serves, and refuses launches on the `validateLaunch` hook; the scheduler and operator
+ * calls ask it directly for the rest (subscriptions, kills, preemptions, listings).
+ */
+export class MasterAuthorization implements MasterPlugin {
+  readonly name = 'authorization';
+  readonly version = MASTER_PLUGIN_API_VERSION;
+  readonly galaxyApi = '^1';
   private readonly grants = new Map<string, GrantsRecord>();
   /** Principals seen on calls, for the admin flag of users the user store does not know (tests' authenticators). */
   private readonly seen = new Map<string, Principal>();
   private unwatch: Unwatch | undefined;
 
   constructor(private readonly sources: AuthorizationSources) {}
+
+  /**
+   * Taps the master's hooks: grants are loaded before the master serves and followed until it
+   * stops; every task of an ACCEPT is checked on `validateLaunch` ({@link checkLaunch} and
+   * {@link checkSandbox}), refusing with GALAXY_E_PERMISSION_DENIED.
+   */
+  apply({ hooks }: MasterHost): void {
+    hooks.starting.tapPromise(this.name, () => this.load());
+    hooks.stopping.tap(this.name, () => {
+      this.close();
+    });
+    hooks.validateLaunch.tap(this.name, (task, framework, { owner, role, agentId }) => {
+      this.checkLaunch(owner, role, agentId, [task.band], framework.id);
+      this.checkSandbox(owner, role, agentId, task, framework.id);
+      return undefined;
+    });
+  }
 
   /** True when pool authorities are checked (grants are stored). */
   get enforcesAuthorities(): boolean {

@@ -15,6 +15,7 @@ import type { AgentInfo, Label, Resources } from '../proto/gen/galaxy/v1/common.
 import type { PoolEntry } from '../proto/gen/galaxy/v1/operator.js';
 import type { MasterContext } from './context.js';
 import type { AgentRecord } from './records.js';
+import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from './plugin.js';
 
 /** How an agent takes part in allocation. */
 export type MachineMode = 'online' | 'offline' | 'draining';
@@ -94,8 +95,15 @@ export function mergeLabels(own: readonly Label[], labels: readonly string[]): L
   return [...own.filter((a) => !keys.has(a.key)), ...parsed];
 }
 
-/** Pools, labels and modes of the master's agents. */
-export class Machines {
+/**
+ * Pools, labels and modes of the master's agents. A master plugin: it sets admitted agents' pools
+ * and labels, keeps agents that are not online out of allocation, and tells frameworks that
+ * subscribe which agents drain.
+ */
+export class Machines implements MasterPlugin {
+  readonly name = 'machines';
+  readonly version = MASTER_PLUGIN_API_VERSION;
+  readonly galaxyApi = '^1';
   private readonly pools = new Map<string, PoolRecord>();
   private readonly settings = new Map<string, AgentSetting>();
   private readonly labels = new Map<string, string[]>();
@@ -109,14 +117,17 @@ export class Machines {
   constructor(
     private readonly ctx: MasterContext,
     private readonly usedOn: (agent: AgentRecord) => Map<string, Resources>,
-  ) {
-    ctx.hooks.agentAdmitting.tap('machines', (info) => {
+  ) {}
+
+  /** Taps the master's hooks. */
+  apply({ hooks, ctx }: MasterHost): void {
+    hooks.agentAdmitting.tap(this.name, (info) => {
       this.admitting(info);
     });
-    ctx.hooks.agentAdded.tap('machines', (agent) => {
+    hooks.agentAdded.tap(this.name, (agent) => {
       if (this.modeOf(agent.info.id) !== 'online') ctx.allocator.deactivateAgent(agent.info.id);
     });
-    ctx.hooks.frameworkSubscribed.tap('machines', (framework) => {
+    hooks.frameworkSubscribed.tap(this.name, (framework) => {
       for (const [agentId, setting] of this.settings)
         if (setting.mode === 'draining')
           ctx.sendEvent(framework.info.id, {

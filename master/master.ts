@@ -1,7 +1,10 @@
 /**
  * The master (Galaxy's ResMan): admits agents, subscribes frameworks, turns the allocator's
  * decisions into offers, routes tasks and status updates. One gRPC server carries the agent
- * gateway, the scheduler API and the operator API.
+ * gateway, the scheduler API and the operator API. What is not that core — authorization of
+ * launches, the machine registry, reservations, preemption, accounting, the registry's
+ * persistence, the event trace — is written as master plugins on its hooks and applied from one
+ * list here, as webpack's `WebpackOptionsApply` applies webpack's own features.
  */
 import type { Allocator } from '../allocators/allocator.js';
 import { loadAllocator } from '../allocators/index.js';
@@ -17,6 +20,8 @@ import { AllocationLoop } from './allocation-loop.js';
 import { MasterContext } from './context.js';
 import { FrameworksController } from './frameworks.js';
 import { createMasterHooks, type MasterHooks } from './hooks.js';
+import type { MasterHost, MasterPlugin } from './plugin.js';
+import { RegistryPersistence } from './registry.js';
 import { operatorApi } from './operator-api.js';
 import type { MasterOptions } from './options.js';
 import { DEFAULT_TIMINGS } from './timings.js';
@@ -44,7 +49,7 @@ import { GalaxyError } from '../core/errors.js';
 import { tlsEnabled } from '../core/tls.js';
 
 /** A running master. */
-export class Master {
+export class Master implements MasterHost {
   /** The master's extension points. */
   readonly hooks: MasterHooks;
   readonly ctx: MasterContext;
@@ -116,12 +121,24 @@ export class Master {
     this.agents = new AgentsController(this.ctx, this.frameworks);
     this.machines = new Machines(this.ctx, (agent) => this.agents.usedByClient(agent));
     this.view = new MasterView(this.ctx, this.machines);
-    for (const plugin of [eventTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
     this.usage = new UsageCollector(this.ctx);
     this.accounting = new Accounting(this.ctx, this.usage, options.accounting, (task) => {
       const owner = this.ctx.frameworks.get(task.frameworkId)?.owner;
       return owner ? authorization.actingUser(owner, task.role) : undefined;
     });
+    // Galaxy's own behaviour as plugins, then the operator's (`--plugin`), applied in this order:
+    // taps of one hook run in it (the machines set an agent's pool before the trace logs it).
+    const plugins: MasterPlugin[] = [
+      authorization,
+      this.preemptor,
+      this.reservations,
+      this.machines,
+      eventTracePlugin(log),
+      this.accounting,
+      ...(options.registry ? [new RegistryPersistence(options.registry, this)] : []),
+      ...(options.plugins ?? []),
+    ];
+    for (const plugin of plugins) plugin.apply(this);
     // A peer that stops reading its stream is dropped: its connection ends at once (see streams.ts).
     const streams = { ctx: this.ctx, disconnect: (peer: string) => this.server.disconnect(peer) };
     this.server.grpc.addService(
@@ -156,10 +173,10 @@ export class Master {
 
   /** Binds the gRPC server and starts allocating. */
   async start(): Promise<void> {
-    await this.frameworks.authorization.load();
+    await this.hooks.starting.promise();
     this.boundAddress = await this.server.listen(this.options.listen);
     this.loop.start();
-    this.accounting.startTimers();
+    this.hooks.started.call();
     this.sweepTimer = setInterval(
       () => {
         this.ctx.sweepRecords();
@@ -204,10 +221,9 @@ export class Master {
 
   /** Stops serving: closes every stream and timer. Agents keep their tasks. */
   async stop(): Promise<void> {
-    this.frameworks.authorization.close();
+    this.hooks.stopping.call();
     this.loop.stop();
     clearInterval(this.sweepTimer);
-    this.accounting.stop();
     this.ctx.offers.clear();
     this.ctx.masterUpdates.stop();
     for (const agent of this.ctx.agents.values()) {

@@ -2,7 +2,7 @@
  * Options of a master, with Mesos-like defaults.
  */
 import type { AllocatorOptions } from '../allocators/allocator.js';
-import type { MasterPlugin } from './hooks.js';
+import type { MasterPlugin } from './plugin.js';
 import type { ServerAuth } from '../core/auth/server.js';
 import type { UserStore } from '../core/tenancy/users.js';
 import type { Coordinator } from '../core/coordinator/coordinator.js';
@@ -20,6 +20,7 @@ export interface MasterOptions {
   readonly allocator?: string;
   readonly allocatorOptions?: AllocatorOptions;
   readonly timings?: Partial<MasterTimings>;
+  /** Plugins applied after the built-in ones, in order (`galaxy master --plugin`: see `plugins/index.ts`). */
   readonly plugins?: readonly MasterPlugin[];
   readonly logLevel?: string;
   /** Authenticate every call (see `core/auth/server.ts`); without it (and without `users`) the master is open. */
@@ -41,6 +42,11 @@ export interface MasterOptions {
    * accident. Unit tests and `galaxy master --insecure-no-auth` set it.
    */
   readonly insecureNoAuth?: boolean;
+  /**
+   * Where the registry lives (a candidate's coordinator): the master loads it before it serves
+   * and keeps it current (`registry.ts`). Without it the master keeps nothing across restarts.
+   */
+  readonly registry?: Coordinator;
   /** TLS of the master's port (see `core/tls.ts`); plaintext without. */
   readonly tls?: ServerTls;
   /** Overrides of the master's bounds (`master/limits.ts`). */

@@ -29,6 +29,7 @@ import type { MasterEventLog } from './events.js';
 import { agentMatches, selectVictims, type PreemptionAgent, type VictimCandidate } from './preemption.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
 import { TokenBucket } from './token-bucket.js';
+import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from './plugin.js';
 
 export { PREEMPTED_REASON };
 
@@ -48,8 +49,11 @@ interface Outstanding {
   timer?: NodeJS.Timeout;
 }
 
-/** The master's preemption. */
-export class Preemptor {
+/** The master's preemption (PREEMPT): a master plugin, following the tasks it may pick as victims. */
+export class Preemptor implements MasterPlugin {
+  readonly name = 'preemptor';
+  readonly version = MASTER_PLUGIN_API_VERSION;
+  readonly galaxyApi = '^1';
   private readonly bucket: TokenBucket;
   /** By framework id and request id. */
   private readonly outstanding = new Map<string, Outstanding>();
@@ -65,13 +69,17 @@ export class Preemptor {
     private readonly events: MasterEventLog,
   ) {
     this.bucket = new TokenBucket(ctx.timings.preemptionBurst, ctx.timings.preemptionRatePerS);
-    ctx.hooks.taskLaunched.tap('preemption', (task) => {
+  }
+
+  /** Taps the master's hooks: follows launches and ends of tasks, and frameworks and agents leaving. */
+  apply({ hooks }: MasterHost): void {
+    hooks.taskLaunched.tap('preemption', (task) => {
       this.launched(task);
     });
-    ctx.hooks.statusUpdate.tap('preemption', (status) => {
+    hooks.statusUpdate.tap('preemption', (status) => {
       this.statusChanged(status);
     });
-    ctx.hooks.frameworkRemoved.tap('preemption', (framework) => {
+    hooks.frameworkRemoved.tap('preemption', (framework) => {
       for (const entry of [...this.outstanding.values()])
         if (entry.frameworkId === framework.info.id) this.close(entry, false);
       // Its tasks are forgotten before their end is reported: drop what was kept per task.
@@ -79,7 +87,7 @@ export class Preemptor {
       for (const key of [...this.launchedAt.keys()]) if (key.startsWith(prefix)) this.launchedAt.delete(key);
       for (const key of [...this.immune.keys()]) if (key.startsWith(prefix)) this.immune.delete(key);
     });
-    ctx.hooks.agentRemoved.tap('preemption', (agent) => {
+    hooks.agentRemoved.tap('preemption', (agent) => {
       for (const entry of [...this.outstanding.values()]) if (entry.agentId === agent.info.id) this.close(entry, false);
     });
   }

@@ -9,6 +9,7 @@ import { GalaxyError, isGalaxyError } from '../core/errors.js';
 import { checkReservationsFit, checkReservedRole } from '../core/reservation-spec.js';
 import { cloneResources, emptyResources, formatResources, validateResources } from '../core/resources.js';
 import type { MasterContext } from './context.js';
+import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from './plugin.js';
 
 /** The stored form: role → dynamically reserved resources (docs/tenancy.md, Store). */
 export type ReservationRecord = Record<string, Resources>;
@@ -31,8 +32,11 @@ export function checkAgentReservations(info: AgentInfo & { total: Resources }): 
   }
 }
 
-/** The master's dynamic reservations. */
-export class ReservationBook {
+/** The master's dynamic reservations: a master plugin, re-applying them as agents register. */
+export class ReservationBook implements MasterPlugin {
+  readonly name = 'reservations';
+  readonly version = MASTER_PLUGIN_API_VERSION;
+  readonly galaxyApi = '^1';
   /** Agent id → role → dynamically reserved resources. */
   private readonly dynamic = new Map<string, Map<string, Resources>>();
   /** Writes one agent's record (undefined: delete it); unset without a coordinator. */
@@ -40,9 +44,12 @@ export class ReservationBook {
   /** Operations run one at a time, so stored records are written in order. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly ctx: MasterContext) {
-    ctx.hooks.agentAdded.tap('reservations', (agent) => {
-      this.apply(agent.info.id);
+  constructor(private readonly ctx: MasterContext) {}
+
+  /** Taps the master's hooks: an agent that registers gets its reservations back. */
+  apply({ hooks }: MasterHost): void {
+    hooks.agentAdded.tap(this.name, (agent) => {
+      this.applyStored(agent.info.id);
     });
   }
 
@@ -52,7 +59,7 @@ export class ReservationBook {
     for (const [role, resources] of Object.entries(record))
       roles.set(role, cloneResources({ ...emptyResources(), ...resources }));
     this.dynamic.set(agentId, roles);
-    if (this.ctx.agents.has(agentId)) this.apply(agentId);
+    if (this.ctx.agents.has(agentId)) this.applyStored(agentId);
   }
 
   /** Reserves resources of an agent for a role; resolves with the agent's reservations afterwards. */
@@ -118,7 +125,7 @@ export class ReservationBook {
   }
 
   /** Re-applies an agent's dynamic reservations to the allocator (which forgot them when the agent left). */
-  private apply(agentId: string): void {
+  private applyStored(agentId: string): void {
     for (const [role, resources] of this.dynamic.get(agentId) ?? []) {
       try {
         this.ctx.allocator.reserve(agentId, role, resources);

@@ -136,20 +136,14 @@ export class SchedulerCalls {
         'GALAXY_E_OFFER_MISMATCH',
         `the offers are of role ${role}, which framework ${id} no longer holds`,
       );
-    for (const task of plan.tasks) {
-      const veto = this.ctx.hooks.validateLaunch.call(task, framework.info);
-      if (veto !== undefined) throw new GalaxyError('GALAXY_E_TASK_INVALID', `task ${task.taskId}: ${veto}`);
-    }
     const agent = this.ctx.agents.get(plan.agentId);
     if (!agent?.connection) throw new GalaxyError('GALAXY_E_OFFER_UNKNOWN', `agent ${plan.agentId} is not connected`);
-    this.authorization.checkLaunch(
-      framework.owner,
-      role,
-      plan.agentId,
-      plan.tasks.map((t) => t.band),
-      id,
-    );
-    for (const task of plan.tasks) this.authorization.checkSandbox(framework.owner, role, plan.agentId, task, id);
+    // Authorization (roles, pool and band authorities, sandboxes) is a plugin on this hook too.
+    const target = { owner: framework.owner, role, agentId: plan.agentId };
+    for (const task of plan.tasks) {
+      const veto = this.ctx.hooks.validateLaunch.call(task, framework.info, target);
+      if (veto !== undefined) throw new GalaxyError('GALAXY_E_TASK_INVALID', `task ${task.taskId}: ${veto}`);
+    }
     for (const offer of plan.offers) this.ctx.offers.remove(offer.id);
     // The agent reports each task with the role it runs in: the framework as this task sees it.
     const seen = { ...framework.info, role };

@@ -8,12 +8,17 @@ import type { Coordinator } from '../core/coordinator/coordinator.js';
 import type { Logger } from '../core/logger.js';
 import { readJson } from '../core/tenancy/cas.js';
 import { RESERVATIONS_DIR, reservationsKey } from '../core/tenancy/keys.js';
-import type { Master } from './master.js';
+import type { Allocator } from '../allocators/allocator.js';
+import type { MasterContext } from './context.js';
 import { syncQuotas } from './quota-sync.js';
-import type { ReservationRecord } from './reservations.js';
+import type { ReservationBook, ReservationRecord } from './reservations.js';
 
 /** Loads quotas and reservations into `master`; resolves with the function that stops the quota watch. */
-export async function loadAllocationTenancy(coordinator: Coordinator, master: Master, log: Logger): Promise<Unwatch> {
+export async function loadAllocationTenancy(
+  coordinator: Coordinator,
+  master: { readonly reservations: ReservationBook; readonly allocator: Allocator; readonly ctx: MasterContext },
+  log: Logger,
+): Promise<Unwatch> {
   master.reservations.persist = async (agentId, record) => {
     if (record === undefined) await coordinator.delete(reservationsKey(agentId));
     else await coordinator.put(reservationsKey(agentId), JSON.stringify(record));

@@ -9,8 +9,8 @@ import type { Logger } from '../core/logger.js';
 import { AGENTS_DIR, LABELS_DIR, LEDGER_DIR, POOLS_DIR, ledgerKey, ledgerUserDir } from '../core/tenancy/keys.js';
 import { joinKey } from '../core/coordinator/keys.js';
 import type { StoredRow } from './ledger.js';
-import type { AgentSetting, PoolRecord } from './machines.js';
-import type { Master } from './master.js';
+import type { AgentSetting, Machines, PoolRecord } from './machines.js';
+import type { Accounting } from './accounting.js';
 
 /** Writes keys one after the other (so two writes of one key land in order); failures are logged. */
 function serialWriter(coordinator: Coordinator, log: Logger): (key: string, value: unknown) => void {
@@ -53,7 +53,11 @@ async function readAll<T>(coordinator: Coordinator, dir: string, log: Logger): P
  * Loads the stored pools, agent settings, labels and ledger into `master` and keeps them stored
  * as they change. Call once, before `master.start()`.
  */
-export async function attachTenancyState(master: Master, coordinator: Coordinator, log: Logger): Promise<void> {
+export async function attachTenancyState(
+  master: { readonly machines: Machines; readonly accounting: Accounting },
+  coordinator: Coordinator,
+  log: Logger,
+): Promise<void> {
   const pools = await readAll<PoolRecord>(coordinator, POOLS_DIR, log);
   const agents = await readAll<AgentSetting>(coordinator, AGENTS_DIR, log);
   const labels = await readAll<{ labels: string[] }>(coordinator, LABELS_DIR, log);
