@@ -73,6 +73,8 @@ export class Master implements MasterHost {
   private readonly open: boolean;
   private readonly loop: AllocationLoop;
   private boundAddress = '';
+  /** The names of the plugins applied, in order (logged at start). */
+  private readonly pluginNames: readonly string[];
   private sweepTimer?: NodeJS.Timeout;
 
   constructor(
@@ -139,6 +141,7 @@ export class Master implements MasterHost {
       ...(options.plugins ?? []),
     ];
     for (const plugin of plugins) plugin.apply(this);
+    this.pluginNames = plugins.map((p) => p.name);
     // A peer that stops reading its stream is dropped: its connection ends at once (see streams.ts).
     const streams = { ctx: this.ctx, disconnect: (peer: string) => this.server.disconnect(peer) };
     this.server.grpc.addService(
@@ -191,6 +194,7 @@ export class Master implements MasterHost {
         master: this.ctx.masterId,
         tls: tlsEnabled(this.options.tls),
         authenticates: !this.open,
+        plugins: this.pluginNames,
       },
       'master started',
     );
