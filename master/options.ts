@@ -6,7 +6,7 @@ import type { MasterPlugin } from './plugin.js';
 import type { ServerAuth } from '../core/auth/server.js';
 import type { UserStore } from '../core/tenancy/users.js';
 import type { Coordinator } from '../core/coordinator/coordinator.js';
-import type { AccountingOptions } from './accounting.js';
+import type { AccountingOptions } from './accounting/accounting.js';
 import type { AgentIdentityStore } from '../core/tenancy/agent-identities.js';
 import type { ServerTls } from '../core/tls.js';
 import type { MasterLimits } from './limits.js';
