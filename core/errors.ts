@@ -20,7 +20,7 @@ export const ErrorCodes = {
   GALAXY_E_AGENT_DUPLICATE: 'an agent with this id is already connected',
   GALAXY_E_AGENT_INVALID: 'the agent registration is malformed',
   GALAXY_E_NOT_REGISTERED: 'the agent must register before anything else',
-  GALAXY_E_PLUGIN_LOAD: 'a plugin module could not be loaded or does not export a factory',
+  GALAXY_E_PLUGIN_LOAD: 'a plugin module could not be loaded or does not export a plugin (a factory, or apply)',
   GALAXY_E_PLUGIN_INCOMPATIBLE: 'a plugin declares metadata this host cannot satisfy',
   GALAXY_E_UNAVAILABLE: 'the master cannot be reached',
   GALAXY_E_LAUNCH_FAILED: 'the agent could not start the task',

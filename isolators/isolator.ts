@@ -5,7 +5,7 @@
  * once at exit, `usage` on request, and `cleanup` in reverse order after it is gone.
  */
 import type { Limits, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
-import type { CgroupDriver, Controller } from '../agent/cgroups/driver.js';
+import type { CgroupDriver, Controller } from './cgroup-driver.js';
 
 /** One container as isolators see it. */
 export interface Container {

@@ -9,7 +9,7 @@ import { addResources, containsResources, emptyResources } from '../../core/reso
 import { isGone } from '../../core/task-state.js';
 import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
-import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { footprintOf, userLabel, type JobTenancy } from '../sdk/tenancy.js';

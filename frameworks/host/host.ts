@@ -6,7 +6,8 @@ import type { ServerAuth } from '../../core/auth/server.js';
 import type { TlsFiles } from '../../core/tls.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { loadPlugin, type PluginMeta } from '../../core/plugin-loader.js';
-import { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import { GrpcSchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import appmaster from '../appmaster/index.js';
 import batch from '../batch/index.js';
@@ -74,7 +75,7 @@ export async function runFramework(
       await inner.update?.(d, status);
     },
   };
-  const driver = new SchedulerDriver({
+  const driver = new GrpcSchedulerDriver({
     master: options.master,
     framework: {
       name: framework.info.name,

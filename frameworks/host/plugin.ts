@@ -5,7 +5,7 @@
 import type { ServerAuth } from '../../core/auth/server.js';
 import type { TlsFiles } from '../../core/tls.js';
 import type { Logger } from '../../core/logger.js';
-import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import type { FrameworkHostHooks } from './hooks.js';
 

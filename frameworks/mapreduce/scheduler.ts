@@ -29,7 +29,7 @@ import { MapReduceJobState, type MapReduceJob, type MapReduceJobSpec } from '../
 import { lowestFree } from '../appmaster/placement/ports.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { finishedToForget } from '../sdk/finished-jobs.js';
-import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { MapReduceRun, type Slot } from './job.js';
 import { normalizeMapReduceSpec, splitInputDir } from './spec.js';
