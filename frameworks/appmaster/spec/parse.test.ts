@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isGalaxyError } from '../../../core/errors.js';
-import { MAX_LISTED_ISSUES } from './issues.js';
+import { MAX_LISTED_ISSUES } from '../../../core/spec/issues.js';
 import { MAX_SPEC_BYTES, parseJobSpec, SpecError, type SpecIssue } from './parse.js';
 
 const SHA = 'a'.repeat(64);

@@ -4,7 +4,7 @@
  */
 import type { Document, LineCounter } from 'yaml';
 import type { z } from 'zod';
-import { GalaxyError } from '../../../core/errors.js';
+import { GalaxyError } from '../errors.js';
 import { closest, knownFields } from './fields.js';
 import { locate } from './locate.js';
 
@@ -12,9 +12,9 @@ import { locate } from './locate.js';
 export interface SpecIssue {
   /** Dotted path of the field, e.g. `resources.memory.hard` or `ports[1].name`; empty for the whole document. */
   path: string;
-  /** 1-based line in the source. */
+  /** 1-based line in the source; 0 when the spec came as a value, not as text (an API request). */
   line: number;
-  /** 1-based column in the source. */
+  /** 1-based column in the source; 0 with line 0. */
   column: number;
   message: string;
 }
@@ -39,10 +39,14 @@ export class SpecError extends GalaxyError {
   }
 }
 
-/** `web.yaml:7:5: resources.memory.hard: cannot read "lots" as a size (try 256Mi or 1Gi)`. */
+/**
+ * `web.yaml:7:5: resources.memory.hard: cannot read "lots" as a size (try 256Mi or 1Gi)`; without a
+ * position (a spec that came as a value), `spec: completions: …`.
+ */
 export function formatIssue(source: string, issue: SpecIssue): string {
   const where = issue.path === '' ? '' : `${issue.path}: `;
-  return `${source}:${issue.line}:${issue.column}: ${where}${issue.message}`;
+  const at = issue.line === 0 ? source : `${source}:${issue.line}:${issue.column}`;
+  return `${at}: ${where}${issue.message}`;
 }
 
 /** `['ports', 1, 'name']` → `ports[1].name`; keys that are not plain words are quoted. */
@@ -95,27 +99,30 @@ function describe(issue: z.core.$ZodIssue): string {
 
 /**
  * Turns zod's issues into located {@link SpecIssue}s, one per unknown key (with the likely intended
- * field of `schema`), sorted by position.
+ * field of `schema`), sorted by position. Without `source` (a spec that came as a value) the
+ * issues have no position (line 0) and keep zod's order.
  */
 export function toSpecIssues(
   issues: readonly z.core.$ZodIssue[],
   schema: z.core.$ZodType,
-  doc: Document,
-  lines: LineCounter,
+  source?: { readonly doc: Document; readonly lines: LineCounter },
 ): SpecIssue[] {
+  // A value has no positions; an undefined field in it is simply missing (found: 0).
+  const where = (path: readonly PropertyKey[]): { line: number; column: number; found: number } =>
+    source ? locate(source.doc, source.lines, path) : { line: 0, column: 0, found: 0 };
   const out: SpecIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        const { line, column } = locate(doc, lines, path);
+        const { line, column } = where(path);
         const intended = closest(key, knownFields(schema, issue.path));
         const hint = intended === undefined ? '' : ` (did you mean "${intended}"?)`;
         out.push({ path: formatPath(path), line, column, message: `unknown field "${key}"${hint}` });
       }
       continue;
     }
-    const { line, column, found } = locate(doc, lines, issue.path);
+    const { line, column, found } = where(issue.path);
     const missing = found < issue.path.length && issue.code === 'invalid_type' && issue.input === undefined;
     const message = missing ? `is required (${TYPE_NAMES[issue.expected] ?? issue.expected})` : describe(issue);
     out.push({ path: formatPath(issue.path), line, column, message });
