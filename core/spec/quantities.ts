@@ -61,3 +61,19 @@ export const millicores = z.union([z.number().int().positive(), z.string()]).tra
   }
   return Math.max(1, Math.round(cores * 1000));
 });
+
+/**
+ * CPU in cores, as `--resources "cpus:0.5"` reads it: a number of cores (`0.5`, `2`), or a string of
+ * cores (`"0.5"`) or millicores (`500m`). Comes out in millicores; 0 is allowed (a task may ask
+ * for memory only).
+ */
+export const cores = z.union([z.number().nonnegative().max(1024), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return Math.round(value * 1000);
+  const match = /^\s*(\d+)m\s*$/.exec(value);
+  const n = match?.[1] ? Number(match[1]) / 1000 : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 1024) {
+    ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as cpus (try 0.5 or 500m)` });
+    return z.NEVER;
+  }
+  return Math.round(n * 1000);
+});
