@@ -1,0 +1,106 @@
+/**
+ * A framework that runs with standbys (batch, MapReduce): its candidates share one election in
+ * the coordinator, the leader acts, and the standbys serve their APIs only to say who leads
+ * (GALAXY_E_NOT_LEADER, `core/not-leader.ts`). The framework id of the last leader is kept in the
+ * coordinator, so that the next leader re-subscribes with it (a failover: the master keeps the
+ * framework's tasks for its failover timeout, and lets only the same owner take it over).
+ * Without a coordinator there is nobody to stand by for: it leads at once, and keeps nothing.
+ */
+import type { Coordinator, Leadership } from '../../core/coordinator/coordinator.js';
+import type { Logger } from '../../core/logger.js';
+
+/** How often a standby reads who leads (for its NOT_LEADER answers). */
+const LEADER_POLL_MS = 500;
+
+/** One candidate of a framework's election. */
+export class FrameworkLeadership {
+  /** The leader's address while this one stands by ('' unknown); undefined once it leads. */
+  private leader: string | undefined = '';
+  private held: Leadership | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private markLost: () => void = () => undefined;
+  private stopped = false;
+  private deposed = false;
+  /** Resolves when this candidate led and stopped leading (deposed, its session gone, or fenced). */
+  readonly lost: Promise<void>;
+
+  constructor(
+    private readonly coordinator: Coordinator | undefined,
+    /** The election group, e.g. `/galaxy/election/batch`. */
+    private readonly group: string,
+    /** This candidate's advertised API address: what standbys and clients are told. */
+    private readonly address: string,
+    private readonly log: Logger,
+  ) {
+    this.lost = new Promise((resolve) => {
+      this.markLost = resolve;
+    });
+  }
+
+  /** While standing by, the leader's address ('' while none is elected); undefined once this one leads. */
+  standby(): string | undefined {
+    return this.leader;
+  }
+
+  /**
+   * Waits until this candidate is elected (at once without a coordinator). It still answers as a
+   * standby (no leader yet) until {@link serve}: the framework loads its state in between.
+   */
+  async lead(): Promise<void> {
+    const coordinator = this.coordinator;
+    if (!coordinator) return;
+    this.poll = setInterval(() => {
+      void coordinator.leader(this.group).then(
+        (leader) => {
+          if (this.leader !== undefined) this.leader = leader ?? '';
+        },
+        () => undefined,
+      );
+    }, LEADER_POLL_MS);
+    this.poll.unref();
+    this.log.info({ group: this.group, address: this.address }, 'standing by');
+    try {
+      this.held = await coordinator.elect(this.group, this.address);
+    } finally {
+      clearInterval(this.poll);
+    }
+    this.log.info({ group: this.group, address: this.address }, 'elected');
+    void this.held.lost.then(() => {
+      this.depose('leadership lost');
+    });
+  }
+
+  /** Its state loaded, the elected candidate acts as the leader from now on (unless deposed meanwhile). */
+  serve(): void {
+    if (this.stopped || this.deposed) return;
+    this.leader = undefined;
+    this.log.info({ group: this.group, address: this.address }, 'it leads');
+  }
+
+  /** Stops acting as the leader (its session ended, or another process wrote its records). */
+  depose(why: string): void {
+    if (this.deposed || this.stopped) return;
+    this.deposed = true;
+    this.log.error({ group: this.group, address: this.address, why }, 'no longer the leader: it stops acting now');
+    this.leader = '';
+    this.markLost();
+  }
+
+  /** The framework id the last leader subscribed with, kept at `key`. */
+  async frameworkId(key: string): Promise<string | undefined> {
+    return (await this.coordinator?.get(key))?.value;
+  }
+
+  /** Keeps `id` at `key` for the next leader. */
+  async rememberFrameworkId(key: string, id: string): Promise<void> {
+    if (this.coordinator && (await this.frameworkId(key)) !== id) await this.coordinator.put(key, id);
+  }
+
+  /** Gives up leadership (or the candidacy). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    this.leader = '';
+    await this.held?.resign().catch(() => undefined);
+  }
+}
