@@ -5,7 +5,6 @@ import type { ServerAuth } from '../../core/auth/server.js';
 import { unaryAsCaller } from '../../core/auth/caller.js';
 import type { Principal } from '../../core/auth/principal.js';
 import { serveGrpc, type ServingApi } from '../../core/grpc-server.js';
-import { notLeader } from '../../core/not-leader.js';
 import type { TlsFiles } from '../../core/tls.js';
 import {
   BatchJobSpec,
@@ -23,6 +22,7 @@ import {
   type ShowBatchJobRequest,
   type SuspendCronRequest,
 } from '../../proto/gen/galaxy/v1/batch.js';
+import { leaderOnly } from '../sdk/leadership.js';
 import type { CronRunner } from './cron/runner.js';
 import type { BatchScheduler } from './scheduler.js';
 
@@ -49,13 +49,7 @@ export function serveBatchApi(
   tls?: TlsFiles,
 ): Promise<ServingApi> {
   const { scheduler, crons } = targets;
-  const leading =
-    <Req, Res>(handler: (request: Req, caller: Principal) => Res | Promise<Res>) =>
-    (request: Req, caller: Principal): Res | Promise<Res> => {
-      const leader = targets.standby?.();
-      if (leader !== undefined) throw notLeader('batch framework', leader);
-      return handler(request, caller);
-    };
+  const leading = leaderOnly('batch framework', targets.standby);
   const verb = <Req, Res>(handler: (request: Req, caller: Principal) => Res | Promise<Res>) =>
     unaryAsCaller<Req, Res>(leading(handler));
   return serveGrpc(

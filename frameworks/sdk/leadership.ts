@@ -6,8 +6,10 @@
  * framework's tasks for its failover timeout, and lets only the same owner take it over).
  * Without a coordinator there is nobody to stand by for: it leads at once, and keeps nothing.
  */
+import type { Principal } from '../../core/auth/principal.js';
 import type { Coordinator, Leadership } from '../../core/coordinator/coordinator.js';
 import type { Logger } from '../../core/logger.js';
+import { notLeader } from '../../core/not-leader.js';
 
 /** How often a standby reads who leads (for its NOT_LEADER answers). */
 const LEADER_POLL_MS = 500;
@@ -103,4 +105,17 @@ export class FrameworkLeadership {
     this.leader = '';
     await this.held?.resign().catch(() => undefined);
   }
+}
+
+/**
+ * Wraps an API verb of `what` (e.g. `batch framework`) so that while `standby()` names a leader
+ * (or '' while none is elected) it answers GALAXY_E_NOT_LEADER instead of running.
+ */
+export function leaderOnly(what: string, standby: (() => string | undefined) | undefined) {
+  return <Req, Res>(handler: (request: Req, caller: Principal) => Res | Promise<Res>) =>
+    (request: Req, caller: Principal): Res | Promise<Res> => {
+      const leader = standby?.();
+      if (leader !== undefined) throw notLeader(what, leader);
+      return handler(request, caller);
+    };
 }
