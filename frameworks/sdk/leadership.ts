@@ -51,14 +51,17 @@ export class FrameworkLeadership {
   async lead(): Promise<void> {
     const coordinator = this.coordinator;
     if (!coordinator) return;
-    this.poll = setInterval(() => {
+    const look = (): void => {
       void coordinator.leader(this.group).then(
         (leader) => {
-          if (this.leader !== undefined) this.leader = leader ?? '';
+          // Only while standing by: once elected it answers '' until it serves.
+          if (this.leader !== undefined && !this.held) this.leader = leader ?? '';
         },
         () => undefined,
       );
-    }, LEADER_POLL_MS);
+    };
+    look();
+    this.poll = setInterval(look, LEADER_POLL_MS);
     this.poll.unref();
     this.log.info({ group: this.group, address: this.address }, 'standing by');
     try {
@@ -66,6 +69,7 @@ export class FrameworkLeadership {
     } finally {
       clearInterval(this.poll);
     }
+    this.leader = '';
     this.log.info({ group: this.group, address: this.address }, 'elected');
     void this.held.lost.then(() => {
       this.depose('leadership lost');
