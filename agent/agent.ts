@@ -60,6 +60,10 @@ export interface AgentOptions {
   readonly isolation?: string;
   /** This agent's own cgroup root (default derived from the work dir). */
   readonly cgroupRoot?: string;
+  /** Host paths bind volumes may come from, `path[:rw],…` (`--allowed-host-paths`); none by default. */
+  readonly allowedHostPaths?: string;
+  /** Host uids of the containers' user namespaces, `FIRST[:COUNT]` (`--uid-range`). */
+  readonly uidRange?: string;
   /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
   readonly sandboxGcDelayMs?: number;
   /** Status update retry: first delay and ceiling (ms). */
@@ -99,7 +103,9 @@ export class Agent {
     launcher: Launcher = new ProcessLauncher(),
   ) {
     this.launcher = options.launcher ?? launcher;
-    this.checkpoints = new Checkpointer(options.workDir);
+    this.checkpoints = new Checkpointer(options.workDir, (path, reason) => {
+      log.warn({ path }, `checkpoint ${path} is torn and is skipped: ${reason}`);
+    });
     this.gc = new SandboxGc(options.workDir, options.sandboxGcDelayMs ?? 3_600_000, log);
     this.updates = new StatusUpdateStream({
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
@@ -372,6 +378,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       workDir: options.workDir,
       isolation: options.isolation,
       cgroupRoot: options.cgroupRoot,
+      allowedHostPaths: machine.allowedHostPaths,
+      uidRange: options.uidRange,
       log,
     }));
   // A credential kept from an earlier registration is this agent's identity from then on.

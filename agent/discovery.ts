@@ -2,9 +2,10 @@
  * What this machine offers: resources discovered from the kernel, overridden by flags, plus the
  * agent's labels and pool.
  */
-import { statfs } from 'node:fs/promises';
+import { realpath, statfs } from 'node:fs/promises';
 import { availableParallelism, hostname as osHostname, totalmem } from 'node:os';
-import type { Label, ReservedResources, Resources } from '../proto/gen/galaxy/v1/common.js';
+import type { HostPath, Label, ReservedResources, Resources } from '../proto/gen/galaxy/v1/common.js';
+import { parseAllowedHostPaths } from '../core/host-paths.js';
 import { GalaxyError } from '../core/errors.js';
 import { checkReservationsFit, parseReservations } from '../core/reservation-spec.js';
 import { namedResources, parseResources, SCALARS } from '../core/resources.js';
@@ -18,6 +19,8 @@ export interface MachineInfo {
   readonly pool: string;
   /** Static reservations (`--reserve`). */
   readonly reservations: ReservedResources[];
+  /** Where bind volumes may come from (`--allowed-host-paths`), real paths. */
+  readonly allowedHostPaths: HostPath[];
 }
 
 /** Flags that shape discovery. */
@@ -31,6 +34,8 @@ export interface DiscoveryOptions {
   readonly hostname?: string;
   /** Static reservations, e.g. `eng:cpus=2,mem=4GiB;ops:cpus=1`. */
   readonly reserve?: string;
+  /** Host paths bind volumes may come from, e.g. `/data,/srv/cache:rw`. */
+  readonly allowedHostPaths?: string;
 }
 
 const GiB = 1024 ** 3;
@@ -67,7 +72,28 @@ export async function discoverMachine(options: DiscoveryOptions): Promise<Machin
     attributes: parseAttributes(options.attributes ?? ''),
     pool,
     reservations,
+    allowedHostPaths: await resolveAllowedHostPaths(options.allowedHostPaths ?? '', options.workDir),
   };
+}
+
+/**
+ * Parses `--allowed-host-paths` for an agent working in `workDir`: each entry must exist and be
+ * its own real path (so what the master checks volumes against is what the agent binds), and
+ * none may be or hold the work dir (core/host-paths.ts).
+ */
+export async function resolveAllowedHostPaths(spec: string, workDir: string): Promise<HostPath[]> {
+  const entries = parseAllowedHostPaths(spec, await realpath(workDir));
+  for (const entry of entries) {
+    const real = await realpath(entry.path).catch(() => undefined);
+    if (real !== entry.path)
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        real === undefined
+          ? `--allowed-host-paths: ${entry.path} does not exist`
+          : `--allowed-host-paths: ${entry.path} is a link to ${real}; list the real path`,
+      );
+  }
+  return entries;
 }
 
 /**

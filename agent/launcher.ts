@@ -2,7 +2,7 @@
  * The launcher seam: how a task's first process is started and stopped. Today it is a plain
  * child process; the containerizer (cgroups + namespaces) implements the same interface.
  */
-import type { CommandInfo, Limits, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
+import type { CommandInfo, ContainerInfo, Limits, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
 import type { ContainerUsage } from '../isolators/isolator.js';
 
 /** What to start. */
@@ -14,6 +14,8 @@ export interface LaunchSpec {
   readonly limits: Limits;
   /** Volumes to mount into the sandbox (by the `volumes` isolator). */
   readonly volumes?: readonly Volume[];
+  /** Capabilities beyond the default set (authorized by the master); launchers without containers ignore it. */
+  readonly container?: ContainerInfo;
   readonly sandbox: string;
   readonly env: Readonly<Record<string, string>>;
   readonly stdoutPath: string;

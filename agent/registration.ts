@@ -25,6 +25,7 @@ export function registerAgent(id: string, machine: MachineInfo, runners: Iterabl
       pool: machine.pool,
       address: '',
       reservations: machine.reservations,
+      allowedHostPaths: machine.allowedHostPaths,
     },
     tasks: all.map((runner) => runner.toTask()),
     frameworks: [...frameworks.values()],

@@ -139,13 +139,16 @@ export class TaskRunner {
         resources: this.info.resources ?? emptyResources(),
         limits: this.info.limits ?? Limits.create(),
         volumes: this.info.volumes,
+        container: this.info.container,
         sandbox: this.sandbox,
         env: context.env,
         stdoutPath: join(this.sandbox, 'stdout'),
         stderrPath: join(this.sandbox, 'stderr'),
       });
     } catch (error) {
-      const invalid = isGalaxyError(error, 'GALAXY_E_TASK_INVALID');
+      // The task's own fault (a malformed field, a host path this agent does not allow): TASK_ERROR.
+      const invalid =
+        isGalaxyError(error, 'GALAXY_E_TASK_INVALID') || isGalaxyError(error, 'GALAXY_E_HOST_PATH_DENIED');
       const message = error instanceof Error ? error.message : String(error);
       this.update(invalid ? TaskState.TASK_ERROR : TaskState.TASK_FAILED, 'launch-failed', message);
       return;

@@ -7,6 +7,8 @@ import type { FrameworkInfo, TaskInfo } from '../proto/gen/galaxy/v1/common.js';
 import type { RunTask } from '../proto/gen/galaxy/v1/agent.js';
 import { GalaxyError } from '../core/errors.js';
 import { checkId } from '../core/validate.js';
+import { parseCapabilities } from '../core/capabilities.js';
+import { volumePathDenial } from '../core/host-paths.js';
 
 /** Longest SIGTERM → SIGKILL grace a task may ask for (s); longer would overflow Node's timers. */
 export const MAX_KILL_GRACE_S = 3600;
@@ -65,6 +67,16 @@ export function validateRunTask(run: RunTask): { framework: FrameworkInfo; task:
   for (const range of task.resources?.ports ?? []) {
     if (range.begin > range.end || range.end > 65535)
       throw invalid(taskId, `port range [${range.begin}-${range.end}] is not within 0-65535 in order`);
+  }
+  // Where volumes go (their host paths are checked on real paths when the container is made).
+  task.volumes.forEach((volume, i) => {
+    const denied = volumePathDenial(volume.path);
+    if (denied !== undefined) throw invalid(taskId, `volumes[${i}]: ${denied}`);
+  });
+  try {
+    parseCapabilities(task.container?.capabilities ?? [], 'container.capabilities');
+  } catch (error) {
+    throw invalid(taskId, error instanceof GalaxyError ? error.detail : String(error));
   }
   return { framework, task };
 }

@@ -56,5 +56,9 @@ export function withSpecFlags(cmd: Command): Command {
     .option('--deadline <s>', 'the job fails when it runs longer')
     .option('--resources <spec>', 'per task, e.g. "cpus:0.1;mem:16MiB"')
     .option('--band <band>', 'batch (default) or best-effort: best-effort tasks are the first preempted')
-    .option('--pool <pool>', 'the pool its tasks run in (default "default")');
+    .option('--pool <pool>', 'the pool its tasks run in (default "default")')
+    .option(
+      '--volume <host[:path][:rw]...>',
+      "bind a host path into each task (under the agents' --allowed-host-paths), read-only unless :rw",
+    );
 }

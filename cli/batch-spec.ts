@@ -30,6 +30,25 @@ export interface SpecFlags {
   successfulHistory?: string;
   failedHistory?: string;
   suspend?: boolean;
+  /** `--volume HOST[:PATH][:rw]`, repeatable: replaces the file's volumes. */
+  volume?: string[];
+}
+
+/**
+ * `--volume HOST[:PATH][:rw]`: a bind of a host path (at the same path unless PATH names another),
+ * read-only unless `:rw`, in the spec's form (the schema checks the paths).
+ */
+export function parseVolumeFlag(value: string): { kind: 'bind'; hostPath: string; path: string; readOnly: boolean } {
+  const parts = value.split(':');
+  const writable = parts.at(-1) === 'rw';
+  if (writable || parts.at(-1) === 'ro') parts.pop();
+  const [hostPath = '', path = hostPath, extra] = parts;
+  if (hostPath === '' || extra !== undefined)
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `--volume expects HOST[:PATH][:rw], got "${value.slice(0, 100)}"`,
+    );
+  return { kind: 'bind', hostPath, path, readOnly: !writable };
 }
 
 /** A number flag as the schema should see it: a number when it reads as one, else the text (reported by the schema). */
@@ -78,6 +97,8 @@ export async function specFromFileAndFlags(flags: SpecFlags): Promise<BatchSpec>
       if (typeof value === 'string') doc.setIn(path, read(value));
     }
     if (flags.suspend === true) doc.setIn(['schedule', 'suspend'], true);
+    if (flags.volume !== undefined && flags.volume.length > 0)
+      doc.setIn(['volumes'], flags.volume.map(parseVolumeFlag));
     if (flags.resources !== undefined && flags.resources !== '') {
       const r = parseResources(flags.resources, '--resources');
       // Only what the flag names: `--resources cpus:2` keeps the file's mem.

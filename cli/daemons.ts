@@ -13,6 +13,7 @@ import { cliTls } from './tls.js';
 import { readTokenFile } from '../core/auth/client.js';
 import { mkdir } from 'node:fs/promises';
 import { bootstrapIdentity, localCoordinatorUrl, type LocalIdentity } from './local-identity.js';
+import { parseMasterLimits } from './limits.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -46,6 +47,7 @@ interface MasterFlags {
   zk?: string;
   coordinator?: string;
   logLevel?: string;
+  limit?: string[];
 }
 
 interface AgentFlags {
@@ -58,6 +60,8 @@ interface AgentFlags {
   reserve?: string;
   isolation?: string;
   cgroupRoot?: string;
+  allowedHostPaths?: string;
+  uidRange?: string;
   logLevel?: string;
   joinTokenFile?: string;
 }
@@ -89,9 +93,16 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '/var/lib/galaxy',
     )
     .option('--insecure-no-auth', 'authenticate no one: every caller is an admin (a warning is printed on every start)')
+    .option(
+      '--limit <name=value...>',
+      'a bound of the master or its server (docs/security.md), e.g. frameworksPerPrincipal=64 tasksPerAccept=1000 ' +
+        'streamQueueBytes=8MiB recordRetentionMs=24h maxRecords=100000 maxConnections=4096 maxMessageBytes=4MiB ' +
+        'maxConcurrentStreams=128 maxConnectionIdleMs=5m keepaliveTimeMs=30s keepaliveTimeoutMs=10s',
+    )
     .action(async (flags: MasterFlags) => {
       const options = {
         listen: flags.listen,
+        limits: parseMasterLimits(flags.limit ?? []),
         allocator: flags.allocator,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         timings: {
@@ -166,6 +177,14 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '--join-token-file <file>',
       'a join token (galaxy agent join-token) for the first registration; the agent then keeps its own credential in <work-dir>/meta/credential',
     )
+    .option(
+      '--allowed-host-paths <list>',
+      'host directories bind volumes may come from, read-only unless marked :rw, e.g. "/data,/srv/cache:rw" (never /, /etc, /proc, /sys, /dev or the work dir)',
+    )
+    .option(
+      '--uid-range <first[:count]>',
+      "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
+    )
     .action(async (flags: AgentFlags) => {
       const agent = await startAgent({
         master: flags.master,
@@ -177,6 +196,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         reserve: flags.reserve,
         isolation: flags.isolation,
         cgroupRoot: flags.cgroupRoot,
+        allowedHostPaths: flags.allowedHostPaths,
+        uidRange: flags.uidRange,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),
@@ -204,6 +225,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'isolators for containers; "auto" = cpu,memory,pids when root with cgroups, "" = plain processes',
       'auto',
     )
+    .option(
+      '--allowed-host-paths <list>',
+      "more host directories pods may bind (e.g. a MapReduce input), read-only unless :rw; the work dir's packages/ always",
+    )
     .action(
       async (flags: {
         listen: string;
@@ -214,6 +239,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         mapreduceListen: string;
         resources?: string;
         isolation: string;
+        allowedHostPaths?: string;
       }) => {
         const replicas = Number(flags.replicas);
         if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) {
@@ -232,6 +258,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             mapreduceListen: flags.mapreduceListen,
             resources: flags.resources,
             isolation: flags.isolation,
+            allowedHostPaths: flags.allowedHostPaths,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,
           },
           untilSignal(),

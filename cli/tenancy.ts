@@ -144,7 +144,7 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .argument('<pool>')
     .argument(
       '[authorities...]',
-      "job:create job:update job:remove job:list job:any container:create container:remove container:list band:production band:monitoring (job:any: act on other users' jobs)",
+      "job:create job:update job:remove job:list job:any container:create container:remove container:list band:production band:monitoring task:run-as task:capabilities (job:any: act on other users' jobs)",
     )
     .option('--revoke', 'revoke instead of grant')
     .option(...masterOpt)

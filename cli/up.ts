@@ -5,10 +5,11 @@
  * then serves until Ctrl-C.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { startAgent } from '../agent/index.js';
+import { hasNativeHelper } from '../agent/containerizer/native-helper.js';
 import { GalaxyError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { packageRoot } from '../core/paths.js';
@@ -36,14 +37,19 @@ export interface UpOptions {
   readonly resources?: string;
   /** `auto`: cpu,memory,pids containers when root with cgroups, else plain processes. */
   readonly isolation?: string;
+  /** More host paths pods may bind (`path[:rw],…`), besides the work dir's `packages`. */
+  readonly allowedHostPaths?: string;
   readonly logLevel?: string;
 }
 
-/** What `--isolation auto` means on this machine. */
+/**
+ * What `--isolation auto` means on this machine: containers (sandboxes with cpu, memory and pids
+ * isolators) as root with cgroups and the native container helper; plain processes otherwise.
+ */
 export function autoIsolation(): string {
   const root = process.getuid?.() === 0;
   const cgroups = existsSync('/sys/fs/cgroup/memory/cgroup.procs') || existsSync('/sys/fs/cgroup/cgroup.controllers');
-  return root && cgroups && existsSync('/usr/bin/unshare') ? 'cpu,memory,pids' : '';
+  return root && cgroups && hasNativeHelper() ? 'cpu,memory,pids' : '';
 }
 
 /** Runs the single-machine cluster until `stopSignal` resolves. */
@@ -68,15 +74,24 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     authenticate: true,
   });
   const master = await candidate.leading;
+  // The example's package is a file here: pods see this directory read-only (and nothing else of
+  // the work directory, which holds the tokens and the coordinator's state).
+  const packages = resolve(workDir, 'packages');
+  await mkdir(packages, { recursive: true });
   const agent = await startAgent({
     master: master.address,
     token: await agentJoinToken(coordinator),
     workDir: resolve(workDir, 'agent'),
     resources: options.resources,
     isolation: options.isolation === undefined || options.isolation === 'auto' ? autoIsolation() : options.isolation,
+    allowedHostPaths: [await realpath(packages), options.allowedHostPaths ?? ''].filter(Boolean).join(','),
     logLevel,
   });
   const how = agent.containerized ? 'Linux containers' : 'plain processes';
+  if (!agent.containerized && process.getuid?.() === 0 && !hasNativeHelper())
+    console.warn(
+      'galaxy: pods are not sandboxed: the container helper was not built (apt-get install gcc libc6-dev linux-libc-dev, then npm run build)',
+    );
   console.log(
     `master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}; pods run as ${how}`,
   );
@@ -136,11 +151,13 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
 /** Packs examples/hello-service, submits it (unless a job of that name was recovered) and waits until it is healthy. */
 async function deployExample(api: AppMasterApi, workDir: string, replicas: number): Promise<JobStatus> {
   const source = join(packageRoot(), 'examples', 'hello-service');
-  await mkdir(join(workDir, 'packages'), { recursive: true });
-  const built = await createPackage(source, join(workDir, 'packages', 'hello-service-1.0.0.tar.gz'));
+  const packages = await realpath(join(workDir, 'packages'));
+  const built = await createPackage(source, join(packages, 'hello-service-1.0.0.tar.gz'));
   const doc = parseDocument(await readFile(join(source, 'job.yaml'), 'utf8'));
   doc.setIn(['package', 'source'], built.url);
   doc.setIn(['package', 'sha256'], built.sha256);
+  // A file:// package is read inside the pod's container: bind its directory there, read-only.
+  doc.setIn(['volumes'], [{ kind: 'bind', path: packages, hostPath: packages, readOnly: true }]);
   doc.setIn(['replicas'], replicas);
   const spec = parseJobSpec(doc.toString(), 'examples/hello-service/job.yaml');
   const known = (await api.list()).some((j) => j.name === spec.name);

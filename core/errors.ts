@@ -51,8 +51,14 @@ export const ErrorCodes = {
   GALAXY_E_POOL_UNKNOWN: 'no such pool in the registry; galaxy pool add creates it',
   GALAXY_E_POOL_DUPLICATE: 'a pool with this name is already in the registry',
   GALAXY_E_POOL_IN_USE: 'agents are still in this pool; assign them elsewhere first (galaxy pool assign)',
+  GALAXY_E_HOST_PATH_DENIED:
+    "a bind volume names a host path the agent does not allow (never /, /etc, /proc, /sys, /dev or the agent's work dir); the operator lists allowed ones with galaxy agent --allowed-host-paths",
   GALAXY_E_RESERVATION_INVALID:
     'a reservation is malformed, exceeds the agent, or unreserves more than is dynamically reserved',
+  GALAXY_E_LIMIT_EXCEEDED:
+    'a per-caller or per-server limit was reached (docs/security.md); the message names the limit and how to stay under it',
+  GALAXY_E_TOO_LARGE:
+    'a request or a record is larger than the limit the message names (a message, a spec, a coordinator key); make it smaller',
 } as const;
 
 /** A Galaxy error code such as `GALAXY_E_OFFER_UNKNOWN`. */

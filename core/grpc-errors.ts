@@ -39,6 +39,8 @@ const STATUS_OF: Partial<Record<ErrorCode, status>> = {
   GALAXY_E_USER_DUPLICATE: status.ALREADY_EXISTS,
   GALAXY_E_PERMISSION_DENIED: status.PERMISSION_DENIED,
   GALAXY_E_QUOTA_EXCEEDED: status.RESOURCE_EXHAUSTED,
+  GALAXY_E_LIMIT_EXCEEDED: status.RESOURCE_EXHAUSTED,
+  GALAXY_E_TOO_LARGE: status.INVALID_ARGUMENT,
 };
 
 /** Turns any thrown value into a gRPC status whose details start with the Galaxy code. */

@@ -92,6 +92,13 @@ export class StatusUpdateStream {
     return this.queues.get(keyOf(frameworkId, taskId))?.updates.at(-1);
   }
 
+  /** Drops the queue of one task (its updates are given up). */
+  dropTask(frameworkId: string, taskId: string): void {
+    const key = keyOf(frameworkId, taskId);
+    clearTimeout(this.queues.get(key)?.timer);
+    this.queues.delete(key);
+  }
+
   /** Drops every queue of a framework (it was torn down). */
   dropFramework(frameworkId: string): void {
     for (const [key, queue] of this.queues) {

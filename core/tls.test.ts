@@ -54,7 +54,7 @@ function serve(tls: ServerTls | undefined): Promise<ServingApi> {
       });
     },
     undefined,
-    tls,
+    tls ? { tls } : {},
   );
 }
 

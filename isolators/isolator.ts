@@ -21,12 +21,32 @@ export interface Container {
   /** Anything an isolator needs to remember between calls (e.g. a network namespace name). */
   readonly state: Map<string, unknown>;
   /**
-   * Commands the first process is started through, outermost first, e.g.
-   * `['nsenter', '--net=/run/netns/x', '--']`; isolators append to it in `prepare`.
+   * Commands the container's helper is started through, outermost first (each must exec the
+   * rest of its arguments); for custom isolators. They run on the host, before the container
+   * joins its cgroups.
    */
   readonly wrappers: string[][];
   /** Environment variables isolators add for the task (e.g. its address). */
   readonly env: Record<string, string>;
+  /**
+   * Mounts isolators add in `prepare` (volumes): made inside the container's own root, never on
+   * the host. The launcher refuses a bind whose source is not under the agent's allowed host paths.
+   */
+  readonly mounts: ContainerMount[];
+  /** A network namespace to start the container in (e.g. `/run/netns/x`), set by a network isolator. */
+  netns?: string;
+}
+
+/** A mount an isolator adds to a container (a volume), at a path in the container's root. */
+export interface ContainerMount {
+  readonly kind: 'bind' | 'tmpfs';
+  /** Where it appears in the container (absolute). */
+  readonly target: string;
+  /** bind: the host path (made real and checked by the launcher). */
+  readonly source?: string;
+  readonly readOnly: boolean;
+  /** tmpfs: its size in bytes. */
+  readonly sizeBytes?: number;
 }
 
 /** A limit the container hit: the task ends with this reason. */

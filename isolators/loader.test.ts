@@ -2,7 +2,7 @@
  * Isolators by name or module path, including the example custom isolator, run in a real container.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,12 +33,15 @@ describe('loadIsolators', () => {
   });
 
   it('runs the example custom isolator in a real container', async () => {
-    const sandbox = await mkdtemp(join(tmpdir(), 'galaxy-iso-'));
+    const workDir = await mkdtemp(join(tmpdir(), 'galaxy-iso-'));
+    const sandbox = join(workDir, 'sandbox');
+    await mkdir(sandbox);
     const cgroupRoot = `galaxy-iso-test-${randomBytes(4).toString('hex')}`;
     const launcher = new LinuxLauncher({
       driver,
       cgroupRoot,
-      isolators: await loadIsolators(`memory,${example}`, { driver, root: 'galaxy-test', workDir: tmpdir() }),
+      isolators: await loadIsolators(`memory,${example}`, { driver, root: 'galaxy-test', workDir }),
+      workDir,
       log: createLogger('test', 'silent'),
     });
     try {
@@ -60,7 +63,7 @@ describe('loadIsolators', () => {
       expect(await readFile(join(sandbox, 'stdout'), 'utf8')).toBe('c1 cpus=100m mem=33554432\n');
     } finally {
       await launcher.close();
-      await rm(sandbox, { recursive: true, force: true });
+      await rm(workDir, { recursive: true, force: true });
     }
     expect(driver.exists('memory', cgroupRoot)).toBe(false);
   });

@@ -14,6 +14,10 @@ const offers: Record<string, Offer> = {
     resources: parseResources('cpus:2;mem:1GiB;ports:[31000-31009]'),
     attributes: [],
     pool: 'default',
+    allowedHostPaths: [
+      { path: '/srv', writable: false },
+      { path: '/srv/scratch', writable: true },
+    ],
   },
   o2: {
     id: 'o2',
@@ -23,6 +27,7 @@ const offers: Record<string, Offer> = {
     resources: parseResources('cpus:1;mem:1GiB'),
     attributes: [],
     pool: 'default',
+    allowedHostPaths: [],
   },
   o3: {
     id: 'o3',
@@ -32,6 +37,7 @@ const offers: Record<string, Offer> = {
     resources: parseResources('cpus:1;mem:1GiB'),
     attributes: [],
     pool: 'default',
+    allowedHostPaths: [],
   },
   other: {
     id: 'other',
@@ -41,6 +47,7 @@ const offers: Record<string, Offer> = {
     resources: parseResources('cpus:1'),
     attributes: [],
     pool: 'default',
+    allowedHostPaths: [],
   },
 };
 
@@ -116,17 +123,20 @@ describe('planAccept', () => {
       volumes: [Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: 'scratch', sizeBytes: 1024, ...v })],
     });
     expect(plan(accept(['o1'], [withVolume({})])).tasks).toHaveLength(1);
+    const bind = { kind: Volume_Kind.BIND, path: 'data/in', readOnly: true };
+    expect(plan(accept(['o1'], [withVolume({ ...bind, hostPath: '/srv/data' })])).tasks).toHaveLength(1);
+    // An absolute path is that place in the container's root; a writable bind needs an :rw entry.
+    expect(plan(accept(['o1'], [withVolume({ ...bind, path: '/data', hostPath: '/srv/data' })])).tasks).toHaveLength(1);
     expect(
-      plan(accept(['o1'], [withVolume({ kind: Volume_Kind.BIND, hostPath: '/srv/data', path: 'data/in' })])).tasks,
+      plan(accept(['o1'], [withVolume({ ...bind, readOnly: false, hostPath: '/srv/scratch/x' })])).tasks,
     ).toHaveLength(1);
     const bad: Partial<Volume>[] = [
       { path: '../escape' },
-      { path: '/abs' },
+      { path: '/proc/x' },
+      { path: '/' },
       { path: 'a/./b' },
       { path: 'stdout' },
       { sizeBytes: 0 },
-      { kind: Volume_Kind.BIND, hostPath: 'relative' },
-      { kind: Volume_Kind.BIND, hostPath: '/srv/../etc' },
       { kind: Volume_Kind.KIND_UNSPECIFIED },
     ];
     for (const v of bad)
@@ -134,5 +144,38 @@ describe('planAccept', () => {
         codeOf(() => plan(accept(['o1'], [withVolume(v)]))),
         JSON.stringify(v),
       ).toBe('GALAXY_E_TASK_INVALID');
+  });
+
+  it("refuses bind volumes outside the agent's allowed host paths, or writable where it allows reading", () => {
+    const bindOf = (hostPath: string, readOnly = true) => ({
+      ...task('v', 'cpus:0.1;mem:64MiB'),
+      volumes: [Volume.fromPartial({ kind: Volume_Kind.BIND, path: 'in', hostPath, readOnly })],
+    });
+    const denied = [
+      'relative',
+      '/',
+      '/etc',
+      '/etc/shadow',
+      '/proc/1',
+      '/dev/sda',
+      '/sys',
+      '/srv/../etc',
+      '/srvx',
+      '/home/u',
+    ];
+    for (const hostPath of denied)
+      expect(
+        codeOf(() => plan(accept(['o1'], [bindOf(hostPath)]))),
+        hostPath,
+      ).toBe('GALAXY_E_HOST_PATH_DENIED');
+    expect(codeOf(() => plan(accept(['o1'], [bindOf('/srv/data', false)])))).toBe('GALAXY_E_HOST_PATH_DENIED');
+    // An agent that allows nothing takes no bind volume at all.
+    expect(codeOf(() => plan(accept(['o2'], [bindOf('/srv/data')])))).toBe('GALAXY_E_HOST_PATH_DENIED');
+  });
+
+  it('refuses capabilities that are not Linux capabilities', () => {
+    const withCaps = (capabilities: string[]) => ({ ...task('c', 'cpus:0.1;mem:64MiB'), container: { capabilities } });
+    expect(plan(accept(['o1'], [withCaps(['NET_ADMIN', 'cap_sys_time'])])).tasks).toHaveLength(1);
+    expect(codeOf(() => plan(accept(['o1'], [withCaps(['GOD_MODE'])])))).toBe('GALAXY_E_TASK_INVALID');
   });
 });

@@ -3,7 +3,15 @@
  * (tasks to launch, resources left over) or throws a coded error, so an invalid ACCEPT launches
  * nothing and changes nothing.
  */
-import { Volume_Kind, type Offer, type Resources, type TaskInfo } from '../proto/gen/galaxy/v1/common.js';
+import {
+  Volume_Kind,
+  type HostPath,
+  type Offer,
+  type Resources,
+  type TaskInfo,
+} from '../proto/gen/galaxy/v1/common.js';
+import { parseCapabilities } from '../core/capabilities.js';
+import { checkBind, volumePathDenial } from '../core/host-paths.js';
 import type { Accept } from '../proto/gen/galaxy/v1/scheduler.js';
 import { GalaxyError } from '../core/errors.js';
 import { countRanges, normalizeRanges, subtractRanges } from '../core/ranges.js';
@@ -86,7 +94,7 @@ export function planAccept(
     }
     for (const [j, task] of op.launch.taskInfos.entries()) {
       const where = `operations[${i}].launch.task_infos[${j}]`;
-      checkTask(task, where, first.agentId);
+      checkTask(task, where, first);
       if (ids.has(task.taskId) || taskExists(task.taskId)) {
         throw new GalaxyError(
           'GALAXY_E_TASK_DUPLICATE',
@@ -120,36 +128,42 @@ export function planAccept(
   };
 }
 
-const VOLUME_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
-
-/** Volumes: safe relative paths inside the sandbox, a size for tmpfs, an absolute host path for binds. */
-function checkVolumes(task: TaskInfo, where: string): void {
+/**
+ * Volumes: a path inside the sandbox (or an absolute one in the container's root, not /proc, /dev
+ * or /sys), a size for tmpfs, and for binds a host path under the agent's allowed host paths
+ * (docs/security.md, "Host paths"; the agent checks again on real paths).
+ */
+function checkVolumes(task: TaskInfo, where: string, allowed: readonly HostPath[]): void {
   const seen = new Set<string>();
   for (const [i, volume] of task.volumes.entries()) {
     const at = `${where}.volumes[${i}]`;
     const fail = (why: string): never => {
       throw new GalaxyError('GALAXY_E_TASK_INVALID', `${at}: ${why}`);
     };
-    const segments = volume.path.split('/');
-    if (!VOLUME_PATH.test(volume.path) || volume.path.length > 200 || segments.some((s) => s === '.' || s === '..')) {
-      fail(`path "${volume.path.slice(0, 80)}" must be relative to the sandbox, without . or .. segments`);
-    }
-    if (['stdout', 'stderr'].includes(segments[0] ?? '')) fail(`path "${volume.path}" would hide the task's output`);
+    const denied = volumePathDenial(volume.path);
+    if (denied !== undefined || volume.path.length > 4096) fail(denied ?? 'path is longer than 4096 characters');
+    if (['stdout', 'stderr'].includes(volume.path.split('/')[0] ?? ''))
+      fail(`path "${volume.path}" would hide the task's output`);
     if (seen.has(volume.path)) fail(`path "${volume.path}" is used twice`);
     seen.add(volume.path);
     if (volume.kind === Volume_Kind.TMPFS) {
       if (!(Number.isSafeInteger(volume.sizeBytes) && volume.sizeBytes > 0))
         fail('a tmpfs volume needs size_bytes > 0');
     } else if (volume.kind === Volume_Kind.BIND) {
-      if (!volume.hostPath.startsWith('/') || volume.hostPath.split('/').includes('..'))
-        fail('a bind volume needs an absolute host_path without ..');
+      checkBind(at, volume.hostPath, volume.readOnly, allowed);
     } else {
       fail('kind must be TMPFS or BIND');
     }
   }
 }
 
-function checkTask(task: TaskInfo, where: string, agentId: string): void {
+/** Capabilities beyond the default set: known names only (their authority is the master's check). */
+function checkContainer(task: TaskInfo, where: string): void {
+  parseCapabilities(task.container?.capabilities ?? [], `${where}.container.capabilities`, 'GALAXY_E_TASK_INVALID');
+}
+
+function checkTask(task: TaskInfo, where: string, offer: Offer): void {
+  const agentId = offer.agentId;
   checkId(task.taskId, `${where}.task_id`, 'GALAXY_E_TASK_INVALID');
   if (task.agentId !== '' && task.agentId !== agentId) {
     throw new GalaxyError(
@@ -171,7 +185,8 @@ function checkTask(task: TaskInfo, where: string, agentId: string): void {
   if (!command || (command.shell.trim() === '' && command.argv.length === 0)) {
     throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: command needs a shell string or argv`);
   }
-  checkVolumes(task, where);
+  checkVolumes(task, where, offer.allowedHostPaths);
+  checkContainer(task, where);
   if (!(task.killGraceS >= 0 && task.killGraceS <= 3600)) {
     throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: kill_grace_s must be between 0 and 3600`);
   }

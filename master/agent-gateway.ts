@@ -5,7 +5,12 @@
  * credential, sent back once in AgentRegistered.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { AgentGatewayServer, AgentMessage, MasterMessage, RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
+import {
+  MasterMessage,
+  type AgentGatewayServer,
+  type AgentMessage,
+  type RegisterAgent,
+} from '../proto/gen/galaxy/v1/agent.js';
 import { principalOf } from '../core/auth/principal.js';
 import { GalaxyError, isGalaxyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -13,13 +18,15 @@ import type { AgentIdentityStore } from '../core/tenancy/agent-identities.js';
 import { admitAgent } from './agent-admission.js';
 import type { AgentsController } from './agents.js';
 import type { UsageCollector } from './usage.js';
-import { Connection, type AgentConnection, type AgentRecord } from './records.js';
+import type { AgentConnection, AgentRecord } from './records.js';
+import { boundedConnection, type StreamBounds } from './streams.js';
 
 /** Builds the AgentGateway implementation over the agents controller. */
 export function agentGateway(
   agents: AgentsController,
   usage: UsageCollector,
   log: Logger,
+  bounds: StreamBounds,
   /** Where join tokens are redeemed; without it only admins (or anyone, when open) register agents. */
   identities?: AgentIdentityStore,
 ): AgentGatewayServer {
@@ -28,8 +35,16 @@ export function agentGateway(
       let agent: AgentRecord | undefined;
       let registering = false;
       let gone = false;
-      const connection: AgentConnection = new Connection(stream);
       const principal = principalOf(stream);
+      const connection: AgentConnection = boundedConnection(
+        stream,
+        (message) => MasterMessage.encode(message).finish().byteLength,
+        bounds,
+        () => `agent ${agent?.info.id ?? '(registering)'}`,
+        () => {
+          ended();
+        },
+      );
       const refuse = (error: unknown): void => {
         const galaxy = isGalaxyError(error) ? error : new GalaxyError('GALAXY_E_INTERNAL', String(error));
         log.warn({ code: galaxy.code, agent: agent?.info.id }, galaxy.message);

@@ -2,13 +2,14 @@
  * The master's side of agents: registration, re-registration, heartbeats, status updates,
  * disconnection and removal (whose tasks become LOST).
  */
-import type { AgentInfo, Resources, Task, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
+import type { AgentInfo, HostPath, Resources, Task, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import { TaskState } from '../proto/gen/galaxy/v1/common.js';
 import type { RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
 import { GalaxyError } from '../core/errors.js';
 import { addResources, cloneResources, emptyResources, validateResources } from '../core/resources.js';
 import { isTerminal } from '../core/task-state.js';
 import { checkId, checkRole } from '../core/validate.js';
+import { neverAllowed, notNormal } from '../core/host-paths.js';
 import type { MasterContext } from './context.js';
 import { checkAgentReservations } from './reservations.js';
 import type { FrameworksController } from './frameworks.js';
@@ -34,6 +35,7 @@ export class AgentsController {
     if (info.hostname.trim() === '') throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'agent_info.hostname is empty');
     validateResources(info.total, 'agent_info.total');
     checkAgentReservations({ ...info, total: info.total });
+    checkAdvertisedHostPaths(info.allowedHostPaths);
     this.checkReport(registration);
     if (info.id !== '') checkId(info.id, 'agent_info.id', 'GALAXY_E_AGENT_INVALID');
     return { ...info, total: info.total };
@@ -338,5 +340,22 @@ export class AgentsController {
       connection.send({ message: { $case: 'ping', ping: { seq } } });
     }, interval);
     agent.pingTimer.unref();
+  }
+}
+
+/**
+ * An agent's `--allowed-host-paths` as it advertises them: at most 64, each absolute, normal and
+ * never a forbidden one (an agent's report is input like any other).
+ */
+function checkAdvertisedHostPaths(paths: readonly HostPath[]): void {
+  if (paths.length > 64)
+    throw new GalaxyError('GALAXY_E_AGENT_INVALID', 'agent_info.allowed_host_paths lists more than 64 paths');
+  for (const [i, entry] of paths.entries()) {
+    const bad = notNormal(entry.path) ?? neverAllowed(entry.path);
+    if (bad !== undefined)
+      throw new GalaxyError(
+        'GALAXY_E_AGENT_INVALID',
+        `agent_info.allowed_host_paths[${i}] ${entry.path.slice(0, 100)} ${bad}`,
+      );
   }
 }

@@ -18,7 +18,8 @@ import { GalaxyError } from '../core/errors.js';
 import { bandAuthority, grantsAllow, type Authority, type GrantsRecord } from '../core/tenancy/grants.js';
 import { GRANTS_DIR, grantsKey } from '../core/tenancy/keys.js';
 import { actingUser, missingRoles, type RoleHolder } from '../core/tenancy/roles.js';
-import type { Band, Task } from '../proto/gen/galaxy/v1/common.js';
+import type { Band, Task, TaskInfo } from '../proto/gen/galaxy/v1/common.js';
+import { sandboxDenial, sandboxNeeds } from '../core/tenancy/sandbox.js';
 
 function parse(value: string | undefined): GrantsRecord | undefined {
   if (value === undefined) return undefined;
@@ -190,6 +191,24 @@ export class MasterAuthorization {
     throw new GalaxyError(
       'GALAXY_E_PERMISSION_DENIED',
       `user ${user} lacks ${authority} in pool ${pool}: ${what}; an admin can grant it with "galaxy grant ${user} ${pool} ${authority}"`,
+    );
+  }
+
+  /**
+   * Checks what a task's container asks beyond `container:create` (`core/tenancy/sandbox.ts`): the
+   * acting user of `role` needs `task:run-as` for a named host user and `task:capabilities` for
+   * capabilities beyond the default set in the agent's pool; real root is for admins only.
+   */
+  checkSandbox(owner: string, role: string, agentId: string, task: TaskInfo, framework: string): void {
+    if (!this.enforcesAuthorities) return;
+    const pool = this.poolOf(agentId);
+    const user = this.actingUser(owner, role);
+    const needs = sandboxNeeds(task.command?.user ?? '', task.container?.capabilities ?? []);
+    const denial = sandboxDenial(needs, this.holder(user).admin, (authority) => this.userHolds(user, pool, authority));
+    if (denial === undefined) return;
+    throw new GalaxyError(
+      'GALAXY_E_PERMISSION_DENIED',
+      `task ${task.taskId} of framework ${framework} ${denial} in pool ${pool}; user ${user} lacks it (an admin grants it: galaxy grant ${user} ${pool} ${needs.authorities.join(' ') || '…'})`,
     );
   }
 }

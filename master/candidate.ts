@@ -95,7 +95,7 @@ export class MasterCandidate {
         refuseAll(server, () => holder.candidate?.leaderSeen ?? '');
       },
       undefined,
-      options.tls,
+      { limits: options.limits?.server, log, ...(options.tls ? { tls: options.tls } : {}) },
     );
     holder.candidate = new MasterCandidate(options, coordinator, log, standby.address, standby);
     return holder.candidate;
@@ -178,8 +178,16 @@ export class MasterCandidate {
     this.unwatchQuotas = await loadAllocationTenancy(this.coordinator, master, this.log);
     const stored = await this.coordinator.get(WEIGHTS_KEY);
     if (stored) {
-      for (const { role, weight } of JSON.parse(stored.value) as { role: string; weight: number }[])
-        master.allocator.setWeight(role, weight);
+      try {
+        for (const { role, weight } of JSON.parse(stored.value) as { role: string; weight: number }[])
+          master.allocator.setWeight(role, weight);
+      } catch (error) {
+        // A value nobody can read must not keep the master from leading: reported, then overwritten on the next change.
+        this.log.warn(
+          { key: WEIGHTS_KEY, err: String(error) },
+          `stored role weights ${WEIGHTS_KEY} cannot be read; skipped`,
+        );
+      }
     }
     const write = (what: string, action: Promise<unknown>): void => {
       void action.catch((error: unknown) => {

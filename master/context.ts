@@ -6,7 +6,7 @@ import type { Allocator } from '../allocators/allocator.js';
 import { IdGenerator, UnguessableIdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
-import { isTerminal } from '../core/task-state.js';
+import { isGone, isTerminal } from '../core/task-state.js';
 import { StatusSource, type Offer, type Task, type TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 import type { AllocationLoop } from './allocation-loop.js';
@@ -15,6 +15,8 @@ import { OfferBook } from './offer-book.js';
 import { RoleClients } from './role-clients.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
 import type { MasterTimings } from './options.js';
+import type { MasterLimits } from './limits.js';
+import { expired, RetainedSet } from './retention.js';
 
 /** How many finished tasks the master remembers for reconciliation and listing. */
 const COMPLETED_LIMIT = 10_000;
@@ -31,10 +33,16 @@ export class MasterContext {
   readonly tasks = new Map<string, TaskRecord>();
   /** Terminal, acknowledged tasks, oldest first. */
   readonly completed = new Map<string, Task>();
-  /** Frameworks torn down: they may not re-subscribe, and their tasks are killed where found. */
-  readonly removedFrameworks = new Set<string>();
-  /** Tasks reported LOST because their agent was removed: killed if the agent comes back. */
-  readonly lostTasks = new Set<string>();
+  /**
+   * Frameworks torn down: they may not re-subscribe, and their tasks are killed where found.
+   * Forgotten after the retention period (`MasterLimits.recordRetentionMs`).
+   */
+  readonly removedFrameworks: RetainedSet;
+  /**
+   * Tasks reported LOST or UNREACHABLE because their agent was removed: killed if the agent comes
+   * back within the retention period.
+   */
+  readonly lostTasks: RetainedSet;
   readonly offers: OfferBook;
   /** Status updates the master generates itself, delivered at least once to frameworks. */
   readonly masterUpdates: StatusUpdateStream;
@@ -47,8 +55,11 @@ export class MasterContext {
     readonly log: Logger,
     readonly timings: MasterTimings,
     readonly loop: AllocationLoop,
+    readonly limits: MasterLimits,
   ) {
     this.clients = new RoleClients(allocator);
+    this.removedFrameworks = new RetainedSet(limits.recordRetentionMs, limits.maxRecords);
+    this.lostTasks = new RetainedSet(limits.recordRetentionMs, limits.maxRecords);
     this.offers = new OfferBook(timings.offerTimeoutMs, (offer) => {
       this.log.info({ offer: offer.id, framework: offer.frameworkId }, 'offer timed out; rescinding');
       this.rescindOffer(offer, true);
@@ -95,6 +106,7 @@ export class MasterContext {
     const wasTerminal = isTerminal(record.task.state);
     record.task.state = status.state;
     record.task.status = status;
+    record.goneAt = isGone(status.state) ? (record.goneAt ?? Date.now()) : undefined;
     if (!wasTerminal && isTerminal(status.state) && record.task.resources) {
       const { frameworkId, role, agentId } = record.task;
       this.clients.recover(frameworkId, role, agentId, record.task.resources);
@@ -147,6 +159,25 @@ export class MasterContext {
       if (task?.role === role && !isTerminal(task.state)) return true;
     }
     return false;
+  }
+
+  /**
+   * Forgets what outlived the retention period: records of removed frameworks and lost tasks, and
+   * tasks that ended or became unreachable and were never acknowledged or never came back (an
+   * agent that stays away, a framework that never acknowledges), with the master's retries of
+   * their updates. Returns how many tasks were forgotten.
+   */
+  sweepRecords(now = Date.now()): number {
+    this.removedFrameworks.prune();
+    this.lostTasks.prune();
+    let forgotten = 0;
+    for (const [key, record] of this.tasks) {
+      if (record.goneAt === undefined || !expired(record.goneAt, now, this.limits.recordRetentionMs)) continue;
+      this.masterUpdates.dropTask(record.task.frameworkId, record.task.taskId);
+      this.finishTask(key);
+      forgotten += 1;
+    }
+    return forgotten;
   }
 
   /** Adds a task record to every index. */

@@ -22,12 +22,15 @@ import type { Preemptor } from './preemptor.js';
 import type { FrameworkConnection, FrameworkRecord } from './records.js';
 import { MAX_ROLES } from './role-clients.js';
 import { SchedulerCalls } from './scheduler-calls.js';
+import { checkFrameworkCount } from './limits.js';
 
 /** Handles everything that comes from frameworks. */
 export class FrameworksController {
   /** Who owns each framework and which roles it holds; the candidate replaces it with the stored one. */
   registry = new FrameworkRegistry();
   private readonly calls: SchedulerCalls;
+  /** New frameworks per owner whose registry record is being written (they count toward the cap). */
+  private readonly subscribing = new Map<string, number>();
 
   constructor(
     private readonly ctx: MasterContext,
@@ -68,9 +71,26 @@ export class FrameworksController {
     const roles = effectiveRoles(info, this.authorization.holder(owner));
     checkRoleCount(roles);
     this.authorization.requireRoles(owner, roles, id);
-    const stored = this.registry.get(id);
-    if (!stored || stored.owner !== owner || !sameRoles(stored.roles, roles) || stored.name !== info.name)
-      await this.store(id, { owner, roles, name: info.name, createdAt: stored?.createdAt ?? Date.now() });
+    const isNew = !this.ctx.frameworks.has(id);
+    if (isNew) {
+      // A new framework: its owner may hold only so many, those still being stored included
+      // (checked before anything is stored).
+      let registered = this.subscribing.get(owner) ?? 0;
+      for (const known of this.ctx.frameworks.values()) if (known.owner === owner) registered += 1;
+      checkFrameworkCount(`user ${owner}`, registered, this.ctx.limits.frameworksPerPrincipal);
+      this.subscribing.set(owner, (this.subscribing.get(owner) ?? 0) + 1);
+    }
+    try {
+      const stored = this.registry.get(id);
+      if (!stored || stored.owner !== owner || !sameRoles(stored.roles, roles) || stored.name !== info.name)
+        await this.store(id, { owner, roles, name: info.name, createdAt: stored?.createdAt ?? Date.now() });
+    } finally {
+      if (isNew) {
+        const left = (this.subscribing.get(owner) ?? 1) - 1;
+        if (left > 0) this.subscribing.set(owner, left);
+        else this.subscribing.delete(owner);
+      }
+    }
     // The registry write yielded: the framework may have been torn down meanwhile.
     if (this.ctx.removedFrameworks.has(id)) {
       void this.registry.remove(id).catch(() => undefined);
@@ -273,12 +293,25 @@ export class FrameworksController {
         ? framework.info.failoverTimeoutS * 1000
         : this.ctx.timings.defaultFailoverTimeoutMs;
     clearTimeout(framework.failoverTimer);
-    framework.failoverTimer = setTimeout(() => {
-      this.remove(framework, 'failover-timeout');
-    }, timeoutMs);
-    framework.failoverTimer.unref();
+    // A timer fires at once past 2^31-1 ms (24.8 days), and a failover timeout may be a year:
+    // the clock is re-armed until its deadline.
+    const deadline = Date.now() + timeoutMs;
+    const arm = (): void => {
+      framework.failoverTimer = setTimeout(
+        () => {
+          if (Date.now() < deadline) arm();
+          else this.remove(framework, 'failover-timeout');
+        },
+        Math.min(deadline - Date.now(), MAX_TIMER_MS),
+      );
+      framework.failoverTimer.unref();
+    };
+    arm();
   }
 }
+
+/** The longest delay a Node timer takes (2^31-1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function checkInfo(info: FrameworkInfo): FrameworkInfo {
   if (info.name.trim() === '') throw new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'framework_info.name is empty');

@@ -3,11 +3,9 @@
  * decisions into offers, routes tasks and status updates. One gRPC server carries the agent
  * gateway, the scheduler API and the operator API.
  */
-import { Server } from '@grpc/grpc-js';
 import type { Allocator } from '../allocators/allocator.js';
 import { loadAllocator } from '../allocators/index.js';
-import { GalaxyError } from '../core/errors.js';
-import { boundAddress } from '../core/grpc-errors.js';
+import { GalaxyServer } from '../core/grpc-server.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Offer } from '../proto/gen/galaxy/v1/common.js';
 import { AgentGatewayService } from '../proto/gen/galaxy/v1/agent.js';
@@ -25,7 +23,6 @@ import { eventTracePlugin } from './plugins/event-trace.js';
 import { schedulerApi } from './scheduler-api.js';
 import { MasterView } from './view.js';
 import { UsageCollector } from './usage.js';
-import { serverAuthOptions } from '../core/auth/server.js';
 import { UserAdminService } from '../proto/gen/galaxy/v1/users.js';
 import { userAdminApi } from './user-admin-api.js';
 import { Accounting } from './accounting.js';
@@ -38,10 +35,12 @@ import { MasterAuthorization } from './authorization.js';
 import { ReservationBook } from './reservations.js';
 import { reservationApi } from './reservation-api.js';
 import { anyOf } from '../core/auth/principal.js';
-import { serverCredentials, tlsEnabled } from '../core/tls.js';
 import { AgentIdentityAdminService } from '../proto/gen/galaxy/v1/agent_identity.js';
 import { agentIdentityApi } from './agent-identity-api.js';
 import type { RoleAllocation } from './role-clients.js';
+import { masterLimits } from './limits.js';
+import { GalaxyError } from '../core/errors.js';
+import { tlsEnabled } from '../core/tls.js';
 
 /** A running master. */
 export class Master {
@@ -63,11 +62,12 @@ export class Master {
   readonly preemptor: Preemptor;
   /** Dynamic reservations (galaxy reserve/unreserve), re-applied when agents register. */
   readonly reservations: ReservationBook;
-  private readonly server: Server;
+  private readonly server: GalaxyServer;
   /** Serving without authentication (insecureNoAuth). */
   private readonly open: boolean;
   private readonly loop: AllocationLoop;
   private boundAddress = '';
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(
     readonly allocator: Allocator,
@@ -75,6 +75,7 @@ export class Master {
     readonly log: Logger,
   ) {
     this.hooks = createMasterHooks();
+    const limits = masterLimits(options.limits);
     // With an authenticator every call needs a valid bearer token (a user's, or an agent's join
     // token or credential); with a user store, admins manage users here.
     const authenticate = anyOf(
@@ -87,15 +88,20 @@ export class Master {
         'a master authenticates its callers: give it users (or auth), or set insecureNoAuth to run it open on purpose',
       );
     this.open = authenticate === undefined;
-    this.server = new Server(serverAuthOptions(authenticate && { ...options.auth, authenticate }));
-    if (options.users) this.server.addService(UserAdminService, userAdminApi(options.users));
+    this.server = new GalaxyServer('master', {
+      ...(authenticate ? { auth: { ...options.auth, authenticate } } : {}),
+      limits: limits.server,
+      log,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
+    if (options.users) this.server.grpc.addService(UserAdminService, userAdminApi(options.users));
     if (options.agentIdentities)
-      this.server.addService(AgentIdentityAdminService, agentIdentityApi(options.agentIdentities));
+      this.server.grpc.addService(AgentIdentityAdminService, agentIdentityApi(options.agentIdentities));
     const timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.loop = new AllocationLoop(() => {
       this.allocate();
     }, timings.allocationIntervalMs);
-    this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop);
+    this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop, limits);
     this.preemptor = new Preemptor(this.ctx, this.events);
     this.reservations = new ReservationBook(this.ctx);
     const users = options.users;
@@ -115,13 +121,18 @@ export class Master {
       const owner = this.ctx.frameworks.get(task.frameworkId)?.owner;
       return owner ? authorization.actingUser(owner, task.role) : undefined;
     });
-    this.server.addService(AgentGatewayService, agentGateway(this.agents, this.usage, log, options.agentIdentities));
+    // A peer that stops reading its stream is dropped: its connection ends at once (see streams.ts).
+    const streams = { ctx: this.ctx, disconnect: (peer: string) => this.server.disconnect(peer) };
+    this.server.grpc.addService(
+      AgentGatewayService,
+      agentGateway(this.agents, this.usage, log, streams, options.agentIdentities),
+    );
     // A revoked or replaced credential ends its agent's connection at once.
     options.agentIdentities?.onCredentialReplaced((agentId) => {
       this.agents.credentialRevoked(agentId);
     });
-    this.server.addService(SchedulerService, schedulerApi(this.frameworks));
-    this.server.addService(OperatorService, {
+    this.server.grpc.addService(SchedulerService, schedulerApi(this.frameworks, streams));
+    this.server.grpc.addService(OperatorService, {
       ...operatorApi(
         this.view,
         allocator,
@@ -145,17 +156,16 @@ export class Master {
   /** Binds the gRPC server and starts allocating. */
   async start(): Promise<void> {
     await this.frameworks.authorization.load();
-    const creds = serverCredentials(this.options.tls);
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.options.listen, creds, (error, bound) => {
-        if (error)
-          reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `cannot listen on ${this.options.listen}: ${error.message}`));
-        else resolve(bound);
-      });
-    });
-    this.boundAddress = boundAddress(this.options.listen, port);
+    this.boundAddress = await this.server.listen(this.options.listen);
     this.loop.start();
     this.accounting.startTimers();
+    this.sweepTimer = setInterval(
+      () => {
+        this.ctx.sweepRecords();
+      },
+      Math.min(60_000, this.ctx.limits.recordRetentionMs),
+    );
+    this.sweepTimer.unref();
     this.log.info(
       {
         address: this.boundAddress,
@@ -195,6 +205,7 @@ export class Master {
   async stop(): Promise<void> {
     this.frameworks.authorization.close();
     this.loop.stop();
+    clearInterval(this.sweepTimer);
     this.accounting.stop();
     this.ctx.offers.clear();
     this.ctx.masterUpdates.stop();
@@ -208,15 +219,7 @@ export class Master {
       clearTimeout(framework.failoverTimer);
       framework.connection?.close();
     }
-    await new Promise<void>((resolve) => {
-      this.server.tryShutdown(() => {
-        resolve();
-      });
-      setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 2000).unref();
-    });
+    await this.server.stop();
   }
 
   private toOffer(allocation: RoleAllocation): Offer | undefined {
@@ -231,6 +234,7 @@ export class Master {
       resources: allocation.resources,
       attributes: agent.info.attributes,
       pool: agent.info.pool,
+      allowedHostPaths: agent.info.allowedHostPaths,
       ...(allocation.reservedRole === undefined ? {} : { reservedRole: allocation.reservedRole }),
       allocationRole: allocation.role,
     };

@@ -9,6 +9,7 @@ import type { Coordinator } from '../core/coordinator/coordinator.js';
 import type { AccountingOptions } from './accounting.js';
 import type { AgentIdentityStore } from '../core/tenancy/agent-identities.js';
 import type { ServerTls } from '../core/tls.js';
+import type { MasterLimits } from './limits.js';
 
 /** The master's timers, in milliseconds. */
 export interface MasterTimings {
@@ -90,4 +91,6 @@ export interface MasterOptions {
   readonly insecureNoAuth?: boolean;
   /** TLS of the master's port (see `core/tls.ts`); plaintext without. */
   readonly tls?: ServerTls;
+  /** Overrides of the master's bounds (`master/limits.ts`). */
+  readonly limits?: Partial<MasterLimits>;
 }

@@ -74,6 +74,10 @@ export class Preemptor {
     ctx.hooks.frameworkRemoved.tap('preemption', (framework) => {
       for (const entry of [...this.outstanding.values()])
         if (entry.frameworkId === framework.info.id) this.close(entry, false);
+      // Its tasks are forgotten before their end is reported: drop what was kept per task.
+      const prefix = taskKey(framework.info.id, '');
+      for (const key of [...this.launchedAt.keys()]) if (key.startsWith(prefix)) this.launchedAt.delete(key);
+      for (const key of [...this.immune.keys()]) if (key.startsWith(prefix)) this.immune.delete(key);
     });
     ctx.hooks.agentRemoved.tap('preemption', (agent) => {
       for (const entry of [...this.outstanding.values()]) if (entry.agentId === agent.info.id) this.close(entry, false);
@@ -278,6 +282,7 @@ export class Preemptor {
       pool: agent.info.pool,
       reservedRole: '',
       allocationRole: entry.role,
+      allowedHostPaths: agent.info.allowedHostPaths,
     };
     entry.offerId = offer.id;
     this.ctx.offers.add(offer);

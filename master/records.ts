@@ -5,15 +5,51 @@ import type { AgentInfo, FrameworkInfo, Resources, Task } from '../proto/gen/gal
 import type { MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
 import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 
-/** One gRPC stream to a peer: messages go out until either side closes it. */
+/** How a {@link Connection} bounds what waits for a peer that does not read. */
+export interface SendBound<T> {
+  /** The encoded size of a message, in bytes. */
+  measure(message: T): number;
+  /** Bytes written and not yet taken by the peer beyond which the connection gives up. */
+  readonly maxQueuedBytes: number;
+  /** Called once, when the bound is passed; nothing more is sent by then. */
+  overflow(queuedBytes: number): void;
+}
+
+/**
+ * One gRPC stream to a peer: messages go out until either side closes it. With a bound, a peer
+ * that stops reading cannot make the master buffer without end: once more than
+ * `maxQueuedBytes` wait for it, nothing more is written and `overflow` drops it.
+ */
 export class Connection<T> {
   private open = true;
+  private queuedBytes = 0;
 
-  constructor(private readonly stream: { write(message: T): unknown; end(): unknown }) {}
+  constructor(
+    private readonly stream: { write(message: T, done?: () => void): unknown; end(): unknown },
+    private readonly bound?: SendBound<T>,
+  ) {}
+
+  /** Bytes written and not yet taken by the peer (counted only with a bound). */
+  get queued(): number {
+    return this.queuedBytes;
+  }
 
   /** Sends a message unless the stream is closed. */
   send(message: T): void {
-    if (this.open) this.stream.write(message);
+    if (!this.open) return;
+    if (!this.bound) {
+      this.stream.write(message);
+      return;
+    }
+    const size = this.bound.measure(message);
+    this.queuedBytes += size;
+    this.stream.write(message, () => {
+      this.queuedBytes -= size;
+    });
+    if (this.queuedBytes > this.bound.maxQueuedBytes) {
+      this.open = false;
+      this.bound.overflow(this.queuedBytes);
+    }
   }
 
   /** Closes the stream (once). */
@@ -79,6 +115,8 @@ export interface TaskRecord {
   killRequested: boolean;
   /** Set when a preemption kills it: its end is reported with reason `preempted` and this message. */
   preemptedBy?: string;
+  /** When it ended or became unreachable (ms): forgotten after the retention period even if never acknowledged. */
+  goneAt?: number;
 }
 
 /** The key of a task: task ids are unique per framework. */

@@ -2,29 +2,36 @@
  * gRPC adapter of the Scheduler service: SUBSCRIBE streams events, every other call is unary.
  */
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import type {
-  CallResponse,
+import {
   Event,
-  SchedulerCall,
-  SchedulerServer,
-  SubscribeCall,
+  type CallResponse,
+  type SchedulerCall,
+  type SchedulerServer,
+  type SubscribeCall,
 } from '../proto/gen/galaxy/v1/scheduler.js';
 import { GalaxyError } from '../core/errors.js';
 import { toGrpcStatus } from '../core/grpc-errors.js';
 import { callerOf } from '../core/auth/caller.js';
 import type { FrameworksController } from './frameworks.js';
-import { Connection, type FrameworkConnection, type FrameworkRecord } from './records.js';
+import type { FrameworkConnection, FrameworkRecord } from './records.js';
+import { boundedConnection, type StreamBounds } from './streams.js';
 
 /** Builds the Scheduler implementation over the frameworks controller. */
-export function schedulerApi(frameworks: FrameworksController): SchedulerServer {
+export function schedulerApi(frameworks: FrameworksController, bounds: StreamBounds): SchedulerServer {
   return {
     subscribe(stream: ServerWritableStream<SubscribeCall, Event>): void {
       let framework: FrameworkRecord | undefined;
-      const connection: FrameworkConnection = new Connection(stream);
       const gone = (): void => {
         connection.markClosed();
         if (framework) frameworks.disconnected(framework, connection);
       };
+      const connection: FrameworkConnection = boundedConnection(
+        stream,
+        (event) => Event.encode(event).finish().byteLength,
+        bounds,
+        () => `framework ${framework?.info.id ?? '(subscribing)'}`,
+        gone,
+      );
       stream.on('cancelled', gone);
       stream.on('error', gone);
       stream.on('close', gone);

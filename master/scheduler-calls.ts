@@ -25,6 +25,7 @@ import type {
 } from '../proto/gen/galaxy/v1/scheduler.js';
 import { planAccept } from './accept.js';
 import type { MasterAuthorization } from './authorization.js';
+import { checkTasksPerAccept } from './limits.js';
 import type { MasterContext } from './context.js';
 import type { Preemptor } from './preemptor.js';
 import { taskKey, type FrameworkRecord } from './records.js';
@@ -119,6 +120,10 @@ export class SchedulerCalls {
   private accept(framework: FrameworkRecord, accept: Accept): void {
     const id = framework.info.id;
     const filter = checkFilter(accept.filters?.refuseSeconds);
+    let launches = 0;
+    for (const operation of accept.operations)
+      if (operation.operation?.$case === 'launch') launches += operation.operation.launch.taskInfos.length;
+    checkTasksPerAccept(launches, this.ctx.limits.tasksPerAccept);
     const plan = planAccept(
       id,
       accept,
@@ -144,6 +149,7 @@ export class SchedulerCalls {
       plan.tasks.map((t) => t.band),
       id,
     );
+    for (const task of plan.tasks) this.authorization.checkSandbox(framework.owner, role, plan.agentId, task, id);
     for (const offer of plan.offers) this.ctx.offers.remove(offer.id);
     // The agent reports each task with the role it runs in: the framework as this task sees it.
     const seen = { ...framework.info, role };

@@ -28,11 +28,23 @@ function serialWriter(coordinator: Coordinator, log: Logger): (key: string, valu
   };
 }
 
-async function readAll<T>(coordinator: Coordinator, dir: string): Promise<Map<string, T>> {
+/** The JSON value at `key`; a value that cannot be read is reported with its key and skipped, so the master still starts. */
+async function readValue<T>(coordinator: Coordinator, key: string, log: Logger): Promise<T | undefined> {
+  const stored = await coordinator.get(key);
+  if (!stored) return undefined;
+  try {
+    return JSON.parse(stored.value) as T;
+  } catch (error) {
+    log.warn({ key, err: String(error) }, `stored value ${key} cannot be read; skipped`);
+    return undefined;
+  }
+}
+
+async function readAll<T>(coordinator: Coordinator, dir: string, log: Logger): Promise<Map<string, T>> {
   const out = new Map<string, T>();
   for (const name of await coordinator.list(dir)) {
-    const stored = await coordinator.get(joinKey(dir, name));
-    if (stored) out.set(name, JSON.parse(stored.value) as T);
+    const value = await readValue<T>(coordinator, joinKey(dir, name), log);
+    if (value !== undefined) out.set(name, value);
   }
   return out;
 }
@@ -42,9 +54,9 @@ async function readAll<T>(coordinator: Coordinator, dir: string): Promise<Map<st
  * as they change. Call once, before `master.start()`.
  */
 export async function attachTenancyState(master: Master, coordinator: Coordinator, log: Logger): Promise<void> {
-  const pools = await readAll<PoolRecord>(coordinator, POOLS_DIR);
-  const agents = await readAll<AgentSetting>(coordinator, AGENTS_DIR);
-  const labels = await readAll<{ labels: string[] }>(coordinator, LABELS_DIR);
+  const pools = await readAll<PoolRecord>(coordinator, POOLS_DIR, log);
+  const agents = await readAll<AgentSetting>(coordinator, AGENTS_DIR, log);
+  const labels = await readAll<{ labels: string[] }>(coordinator, LABELS_DIR, log);
   master.machines.load({
     pools: [...pools.values()],
     agents,
@@ -52,8 +64,8 @@ export async function attachTenancyState(master: Master, coordinator: Coordinato
   });
   for (const user of await coordinator.list(LEDGER_DIR)) {
     for (const pool of await coordinator.list(ledgerUserDir(user))) {
-      const stored = await coordinator.get(ledgerKey(user, pool));
-      if (stored) master.accounting.ledger.load(JSON.parse(stored.value) as StoredRow);
+      const row = await readValue<StoredRow>(coordinator, ledgerKey(user, pool), log);
+      if (row) master.accounting.ledger.load(row);
     }
   }
   const write = serialWriter(coordinator, log);

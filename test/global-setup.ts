@@ -1,11 +1,12 @@
 /**
  * Runs around the whole suite: afterwards, nothing the suite created may be left behind — no
- * cgroup, no mount, no loop device, no network namespace. What existed before the run (say, a
+ * cgroup, no mount, no loop device, no network namespace, no container's uid claim. What existed before the run (say, a
  * developer's own `galaxy up`) is not the suite's and is ignored.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { findTokens } from '../core/auth/tokens.js';
+import { UID_CLAIMS_DIR } from '../agent/containerizer/uid-blocks.js';
 
 const HIERARCHIES = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/freezer', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/cpu'];
 
@@ -35,6 +36,8 @@ function traces(): Set<string> {
   }
   if (existsSync('/run/netns'))
     for (const name of readdirSync('/run/netns')) if (name.startsWith('galaxy')) found.add(`netns ${name}`);
+  // A container's host uid block stays claimed until the container is destroyed (agent/containerizer/uid-blocks.ts).
+  if (existsSync(UID_CLAIMS_DIR)) for (const name of readdirSync(UID_CLAIMS_DIR)) found.add(`uid claim ${name}`);
   return found;
 }
 

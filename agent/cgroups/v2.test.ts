@@ -119,6 +119,7 @@ describe('every built-in cgroup isolator on cgroup v2', () => {
         state: new Map(),
         wrappers: [],
         env: {},
+        mounts: [],
       };
       await driver.create(
         container.cgroup,

@@ -1,41 +1,41 @@
 /**
- * The Linux containerizer: each task's first process starts inside its own cgroups and in new
- * pid, mount, uts and ipc namespaces (and optionally net), with isolator plugins setting the
- * limits. It implements the same {@link Launcher} interface as plain processes.
+ * The Linux containerizer: each task runs in a sandbox (docs/security.md, Part 2) — its own
+ * cgroups, pid, mount, uts and ipc namespaces (and net, from the tcp isolator), its own root
+ * filesystem, its own user namespace (an unprivileged host uid range), the default capability
+ * bounding set and no_new_privs — with isolator plugins setting the limits. One exec of the
+ * native helper (`native/galaxy-init.c`) does all of it; this class plans it, checks what comes
+ * from outside (bind sources, users, capabilities), and watches and destroys containers. It
+ * implements the same {@link Launcher} interface as plain processes.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { chown, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { capabilityMask, parseCapabilities } from '../../core/capabilities.js';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { HostPath } from '../../proto/gen/galaxy/v1/common.js';
 import type { CgroupDriver, Controller } from '../cgroups/driver.js';
-import type { Container, ContainerUsage, Isolator, Limitation } from '../../isolators/isolator.js';
+import type { Container, ContainerMount, ContainerUsage, Isolator, Limitation } from '../../isolators/isolator.js';
 import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } from '../launcher.js';
-import { commandLine, resolveUser, spawnLeader } from '../process-launcher.js';
+import { commandLine } from '../process-launcher.js';
+import { checkMounts, makeMountPoints } from './container-mounts.js';
+import { ENV_FD, REPORT_FD, startHelper } from './helper-process.js';
+import { prepareHostLayout } from './host-layout.js';
 import { createContainerizerHooks, tapIsolators, type ContainerizerHooks } from './hooks.js';
-import { INIT, JOIN } from './scripts.js';
+import { volumes } from '../../isolators/volumes/index.js';
+import { identityArgs, identityOf, ownerOf, SERVICE_USER, type Identity } from './identity.js';
+import { requireNativeHelper } from './native-helper.js';
+import { planRoot, stepArgs, type HostLayout } from './root-plan.js';
+import { DEFAULT_UID_RANGE, UidBlocks, UID_CLAIMS_DIR, type UidRange } from './uid-blocks.js';
 
 /** How often running containers are checked for breached limits. */
 const WATCH_INTERVAL_MS = 100;
 /** How often a re-attached container is checked for its end. */
 const RECOVERED_POLL_MS = 200;
+/** Size of a container's /tmp when it names no memory. */
+const DEFAULT_TMP_BYTES = 64 * 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Where the namespace init writes the task's exit status. */
-function exitFile(sandbox: string): string {
-  return join(sandbox, '.galaxy-exit');
-}
-
-/** The exit status a container's init left behind (null when it never wrote one). */
-async function readExitFile(sandbox: string): Promise<ExitInfo> {
-  try {
-    const code = Number((await readFile(exitFile(sandbox), 'utf8')).trim());
-    return { code: Number.isInteger(code) ? code : null, signal: null };
-  } catch {
-    return { code: null, signal: null };
-  }
-}
 
 /** Options of the Linux launcher. */
 export interface LinuxLauncherOptions {
@@ -43,7 +43,15 @@ export interface LinuxLauncherOptions {
   /** This agent's cgroup root (relative to each hierarchy), e.g. `galaxy/agent-1`; never shared. */
   readonly cgroupRoot: string;
   readonly isolators: readonly Isolator[];
-  /** Also a new network namespace (no network unless an isolator provides one). */
+  /** The agent's work dir: its runtime state lives there, and it is never bound into a container. */
+  readonly workDir: string;
+  /** Where bind volumes may come from (`--allowed-host-paths`); none by default. */
+  readonly allowedHostPaths?: readonly HostPath[];
+  /** Host uids of the containers' user namespaces (`--uid-range`). */
+  readonly uidRange?: UidRange;
+  /** The host-wide directory of uid claims (tests). */
+  readonly uidClaimsDir?: string;
+  /** Also a new, empty network namespace (no network unless an isolator provides one). */
   readonly netNamespace?: boolean;
   readonly log: Logger;
 }
@@ -54,12 +62,25 @@ export class LinuxLauncher implements Launcher {
   readonly hooks: ContainerizerHooks = createContainerizerHooks();
   private readonly controllers: Controller[];
   private readonly containers = new Map<string, Container>();
+  private readonly helper: string;
+  private readonly workDir: string;
+  private readonly runtimeDir: string;
+  private readonly uids: UidBlocks;
+  private layout: Promise<HostLayout> | undefined;
+  /** Containers named by checkpoints: their exit files are theirs to read, not leftovers. */
+  private readonly recovered = new Set<string>();
   private closing = false;
 
+  private readonly isolators: readonly Isolator[];
+
   constructor(private readonly options: LinuxLauncherOptions) {
-    tapIsolators(this.hooks, options.isolators);
+    // A task's volumes are part of its container: mounted whether or not --isolation names them.
+    this.isolators = options.isolators.some((i) => i.name === volumes.name)
+      ? options.isolators
+      : [...options.isolators, volumes];
+    tapIsolators(this.hooks, this.isolators);
     // The freezer is always needed: destroy freezes before it kills so nothing forks away.
-    const wanted = new Set<Controller>(['freezer', ...options.isolators.flatMap((i) => i.controllers)]);
+    const wanted = new Set<Controller>(['freezer', ...this.isolators.flatMap((i) => i.controllers)]);
     const missing = [...wanted].filter((c) => !options.driver.available(c));
     if (missing.length > 0)
       throw new GalaxyError(
@@ -67,15 +88,24 @@ export class LinuxLauncher implements Launcher {
         `cgroup controllers not available on this machine: ${missing.join(', ')}`,
       );
     this.controllers = [...wanted];
+    this.helper = requireNativeHelper();
+    this.workDir = realpathSync(options.workDir);
+    this.runtimeDir = join(this.workDir, 'runtime');
+    this.uids = new UidBlocks(
+      options.uidRange ?? DEFAULT_UID_RANGE,
+      this.workDir,
+      options.uidClaimsDir ?? UID_CLAIMS_DIR,
+    );
   }
 
   /**
    * Lets the isolators rebuild their state for the re-attached containers and drop their own
-   * leftovers, then removes every cgroup under this agent's root that nobody re-attached to.
+   * leftovers, removes every cgroup under this agent's root that nobody re-attached to, then
+   * keeps the uid claims of live containers only.
    */
   async removeOrphans(): Promise<string[]> {
     const live = [...this.containers.values()];
-    for (const isolator of this.options.isolators) {
+    for (const isolator of this.isolators) {
       await isolator.recover?.(live).catch((error: unknown) => {
         this.options.log.warn({ isolator: isolator.name, err: String(error) }, 'isolator recovery failed');
       });
@@ -84,6 +114,10 @@ export class LinuxLauncher implements Launcher {
       (id) => !this.containers.has(id) || this.closing,
     );
     for (const id of orphans) await this.destroy(`${this.options.cgroupRoot}/${id}`);
+    // Only now, with the orphans dead, may their uid blocks go to new containers.
+    await this.uids.recover(new Set(this.containers.keys()));
+    const exits = await readdir(join(this.runtimeDir, 'exits')).catch(() => [] as string[]);
+    for (const id of exits) if (!this.recovered.has(id)) await rm(this.exitFile(id), { force: true });
     return orphans;
   }
 
@@ -98,22 +132,42 @@ export class LinuxLauncher implements Launcher {
   async usage(containerId: string): Promise<ContainerUsage> {
     const container = this.containers.get(containerId);
     if (!container) throw new GalaxyError('GALAXY_E_TASK_UNKNOWN', `no running container ${containerId}`);
-    const parts = await Promise.all(this.options.isolators.map((i) => i.usage?.(container) ?? Promise.resolve({})));
+    const parts = await Promise.all(this.isolators.map((i) => i.usage?.(container) ?? Promise.resolve({})));
     return Object.assign({}, ...parts) as ContainerUsage;
   }
 
   async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
     const { driver, log } = this.options;
+    const capabilities = parseCapabilities(
+      spec.container?.capabilities ?? [],
+      'container.capabilities',
+      'GALAXY_E_TASK_INVALID',
+    );
+    const layout = await this.hostLayout();
     const container = this.container(spec.containerId, spec.sandbox, spec);
     await driver.create(container.cgroup, this.controllers);
-    let leader: LaunchedProcess;
+    let leader: { pid: number; exited: Promise<ExitInfo> };
     try {
       await this.hooks.prepare.promise(container);
-      const env = { ...spec.env, ...container.env, GALAXY_EXIT_FILE: exitFile(spec.sandbox) };
-      leader = await spawnLeader('/bin/sh', this.argv(container, spec), {
-        ...spec,
+      const identity = await identityOf(container.id, spec.command.user, this.uids);
+      const owner = ownerOf(identity);
+      // The container's root owns its sandbox (after `prepare`: a disk image is the sandbox by now).
+      if (owner) await chown(spec.sandbox, owner.uid, owner.gid);
+      const mounts = await checkMounts(container.mounts, this.options.allowedHostPaths ?? [], this.workDir);
+      await makeMountPoints(spec.sandbox, mounts, owner);
+      const env: Record<string, string> = { ...spec.env, ...container.env };
+      if (identity.kind === 'userns') env.GALAXY_SERVICE_USER = SERVICE_USER;
+      leader = await startHelper({
+        argv: [
+          ...container.wrappers.flat(),
+          this.helper,
+          ...this.helperArgs(container, spec, layout, mounts, identity, capabilities),
+        ],
+        cwd: spec.sandbox,
         env,
-        command: { ...spec.command, user: '' },
+        stdoutPath: spec.stdoutPath,
+        stderrPath: spec.stderrPath,
+        owner: identity.kind === 'userns' ? owner : undefined,
       });
     } catch (error) {
       await this.destroy(container.cgroup, container);
@@ -131,13 +185,14 @@ export class LinuxLauncher implements Launcher {
   }
 
   async recover(spec: RecoverSpec): Promise<LaunchedProcess> {
+    this.recovered.add(spec.containerId);
     const container = this.container(spec.containerId, spec.sandbox, spec);
     const alive = (await this.options.driver.pids('freezer', container.cgroup)).length > 0;
     if (alive) this.containers.set(container.id, container);
-    // The leader is no longer our child: its end shows as an empty cgroup, its status in the exit file.
+    // The helper is no longer our child: its end shows as an empty cgroup, the task's status in its exit file.
     const exited = (async (): Promise<ExitInfo> => {
       while ((await this.options.driver.pids('freezer', container.cgroup)).length > 0) await sleep(RECOVERED_POLL_MS);
-      return readExitFile(spec.sandbox);
+      return this.readExitFile(container.id);
     })();
     return this.attach(container, spec.pid, exited);
   }
@@ -158,7 +213,62 @@ export class LinuxLauncher implements Launcher {
       state: new Map(),
       wrappers: [],
       env: {},
+      mounts: [],
     };
+  }
+
+  /** The host layout, found once (the generated /etc is written on first use). */
+  private hostLayout(): Promise<HostLayout> {
+    this.layout ??= (async () => {
+      await mkdir(this.runtimeDir, { recursive: true, mode: 0o700 });
+      await mkdir(join(this.runtimeDir, 'root'), { recursive: true, mode: 0o700 });
+      await mkdir(join(this.runtimeDir, 'exits'), { recursive: true, mode: 0o700 });
+      return prepareHostLayout(this.runtimeDir, this.workDir);
+    })();
+    return this.layout;
+  }
+
+  private helperArgs(
+    container: Container,
+    spec: LaunchSpec,
+    layout: HostLayout,
+    mounts: readonly ContainerMount[],
+    identity: Identity,
+    capabilities: readonly string[],
+  ): string[] {
+    const args: string[] = [];
+    for (const file of this.options.driver.procsFiles(container.cgroup, this.controllers)) args.push('--join', file);
+    if (container.netns !== undefined) args.push('--netns', container.netns);
+    else if (this.options.netNamespace) args.push('--new-net');
+    const steps = planRoot({
+      layout,
+      sandbox: spec.sandbox,
+      sandboxSource: realpathSync(spec.sandbox),
+      tmpBytes: spec.resources.mem > 0 ? spec.resources.mem : DEFAULT_TMP_BYTES,
+      mounts,
+      owner: ownerOf(identity),
+    });
+    args.push('--root', join(this.runtimeDir, 'root'), ...stepArgs(steps), '--chdir', spec.sandbox);
+    args.push(...identityArgs(identity));
+    args.push('--caps', capabilityMask(capabilities));
+    args.push('--exit-file', this.exitFile(container.id), '--report-fd', String(REPORT_FD), '--env-fd', String(ENV_FD));
+    args.push('--', ...commandLine(spec.command));
+    return args;
+  }
+
+  /** Where a container's monitor writes the task's exit status (outside the container's reach). */
+  private exitFile(id: string): string {
+    return join(this.runtimeDir, 'exits', id);
+  }
+
+  /** The exit status a container's monitor left behind (null when it never wrote one). */
+  private async readExitFile(id: string): Promise<ExitInfo> {
+    try {
+      const code = Number((await readFile(this.exitFile(id), 'utf8')).trim());
+      return { code: Number.isInteger(code) ? code : null, signal: null };
+    } catch {
+      return { code: null, signal: null };
+    }
   }
 
   /** Watches a running container for breached limits, and destroys it once it ends. */
@@ -166,7 +276,7 @@ export class LinuxLauncher implements Launcher {
     const { driver, log } = this.options;
     let limitation: Limitation | undefined;
     // Only limits the kernel does not enforce itself need watching while the container runs.
-    const watcher = this.options.isolators.some((i) => i.polls)
+    const watcher = this.isolators.some((i) => i.polls)
       ? setInterval(() => {
           void this.limitation(container).then(async (found) => {
             if (!found || limitation) return;
@@ -189,11 +299,11 @@ export class LinuxLauncher implements Launcher {
         const timer = setTimeout(() => {
           void this.killAll(container.cgroup, 'SIGKILL');
         }, graceMs);
-        // SIGTERM goes to the namespace's init, which passes it on, once its trap is set (a
-        // namespace init drops signals it has no handler for) — and never to the `unshare`
-        // parent, whose death would SIGKILL the container at once.
-        await initReady(leaderPid, Math.min(graceMs, INIT_READY_WAIT_MS));
-        for (const pid of await driver.pids('freezer', container.cgroup)) if (pid !== leaderPid) signal(pid, 'SIGTERM');
+        // The helper passes SIGTERM to the container's init, which passes it to everything in
+        // the namespace. Both keep it blocked and queued from their first instruction, so it
+        // cannot be lost. After a restart the checkpointed pid is signalled only while it is
+        // still in the container's cgroup (never a recycled pid).
+        if ((await driver.pids('freezer', container.cgroup)).includes(leaderPid)) signal(leaderPid, 'SIGTERM');
         const info = await exited;
         clearTimeout(timer);
         return info;
@@ -201,35 +311,8 @@ export class LinuxLauncher implements Launcher {
     };
   }
 
-  private argv(container: Container, spec: LaunchSpec): string[] {
-    const procs = this.options.driver.procsFiles(container.cgroup, this.controllers);
-    const namespaces = ['--pid', '--fork', '--kill-child', '--mount-proc', '--uts', '--ipc'];
-    if (this.options.netNamespace) namespaces.push('--net');
-    const command = commandLine(spec.command);
-    if (spec.command.user !== '') {
-      const { uid, gid } = resolveUser(spec.command.user);
-      command.unshift('setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups');
-    }
-    return [
-      '-c',
-      JOIN,
-      'join',
-      String(procs.length),
-      ...procs,
-      ...container.wrappers.flat(),
-      'unshare',
-      ...namespaces,
-      '--',
-      '/bin/sh',
-      '-c',
-      INIT,
-      'init',
-      ...command,
-    ];
-  }
-
   private async limitation(container: Container): Promise<Limitation | undefined> {
-    for (const isolator of this.options.isolators) {
+    for (const isolator of this.isolators) {
       const found = await isolator.limitation?.(container).catch(() => undefined);
       if (found) return found;
     }
@@ -244,79 +327,26 @@ export class LinuxLauncher implements Launcher {
     await driver.freeze(cgroup, false).catch(() => undefined);
   }
 
-  /** Idempotent: kills what is left, runs the isolators' cleanup and removes the cgroups. */
+  /**
+   * Idempotent: kills what is left, runs the isolators' cleanup, releases the uid block (only now
+   * that nothing of the container runs) and removes the exit file and the cgroups.
+   */
   private async destroy(cgroup: string, container?: Container): Promise<void> {
     const { driver } = this.options;
     for (let i = 0; i < 100 && (await driver.pids('freezer', cgroup)).length > 0; i++) {
       await this.killAll(cgroup, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
+    const id = cgroup.slice(cgroup.lastIndexOf('/') + 1);
     if (container) {
       await this.hooks.cleanup.promise(container).catch((error: unknown) => {
         this.options.log.warn({ container: container.id, err: String(error) }, 'an isolator cleanup failed');
       });
       this.containers.delete(container.id);
     }
+    await this.uids.release(id);
+    await rm(this.exitFile(id), { force: true });
     await driver.remove(cgroup, this.controllers);
-  }
-}
-
-/** Longest wait for the namespace's init to be ready before a kill signals anyway (ms). */
-const INIT_READY_WAIT_MS = 3000;
-
-/** True when `pid` has a handler for SIGTERM (bit 15 of SigCgt in /proc/<pid>/status). */
-function catchesTerm(pid: number): boolean {
-  try {
-    const mask = /SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0';
-    return (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Waits (at most `timeoutMs`, or until the container is gone) until the init started by `unshare`
- * (pid `leader`) traps SIGTERM and has started the task: a child of the init that has not exec'd
- * yet is a copy of the init with the init's trap, and a SIGTERM it catches then is lost at its
- * exec — the task would never see it and would run until SIGKILL.
- */
-async function initReady(leader: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && existsSync(`/proc/${leader}`)) {
-    const inits = readChildren(leader);
-    if (inits.length > 0 && inits.every((init) => catchesTerm(init) && startedTask(init))) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** True once every child of `init` runs a program of its own (it has exec'd). */
-function startedTask(init: number): boolean {
-  const own = readCmdline(init);
-  const children = readChildren(init);
-  return (
-    children.length > 0 &&
-    children.every((child) => {
-      const command = readCmdline(child);
-      return command !== '' && command !== own;
-    })
-  );
-}
-
-/** A process's command line ('' once it is gone). */
-function readCmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-  } catch {
-    return '';
-  }
-}
-
-/** Child pids of a process. */
-function readChildren(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-  } catch {
-    return [];
   }
 }
 

@@ -3,7 +3,8 @@
  * testing the agent without a cluster: it records every registration and message, answers
  * registrations and acknowledges status updates as the test says, and sends what the test pushes.
  */
-import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { GalaxyServer } from '../../core/grpc-server.js';
 import type { TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import {
   AgentGatewayService,
@@ -12,7 +13,6 @@ import {
   type RegisterAgent,
 } from '../../proto/gen/galaxy/v1/agent.js';
 import { MessageLog } from '../../test/helpers/async-queue.js';
-import { serverCredentials } from '../../core/tls.js';
 import { bearerToken } from '../../core/auth/principal.js';
 
 /** The body of a master message, e.g. `{ $case: 'ping', ping: { seq: 1 } }`. */
@@ -75,8 +75,8 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid },
   });
 
-  const server = new Server();
-  server.addService(AgentGatewayService, {
+  const server = new GalaxyServer('fake master');
+  server.grpc.addService(AgentGatewayService, {
     connect(stream: AgentStream): void {
       streams.add(stream);
       bearers.push(bearerToken(stream.metadata) ?? '');
@@ -117,12 +117,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
       stream.on('cancelled', forget);
     },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, serverCredentials(), (error, bound) => {
-      if (error) reject(error);
-      else resolve(bound);
-    });
-  });
+  const port = Number((await server.listen(`127.0.0.1:${options.port ?? 0}`)).split(':')[1]);
 
   const master: FakeAgentMaster = {
     address: `127.0.0.1:${port}`,
@@ -145,7 +140,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     },
     stop: async () => {
       master.closeStreams();
-      server.forceShutdown();
+      server.forceStop();
       await Promise.resolve();
     },
   };

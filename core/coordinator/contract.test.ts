@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { isGalaxyError, type ErrorCode } from '../errors.js';
 import { eventually } from '../../test/helpers/async-queue.js';
 import { startZkEnsemble, type ZkEnsemble } from '../../test/helpers/zk-ensemble.js';
-import type { Coordinator, KeyChange } from './coordinator.js';
+import { MAX_VALUE_BYTES, type Coordinator, type KeyChange } from './coordinator.js';
 import { LocalCoordinator } from './local.js';
 import { MemoryCoordinator, MemoryStore } from './memory.js';
 import { ZooKeeperCoordinator } from './zookeeper.js';
@@ -141,6 +141,21 @@ describe.each(backends)('Coordinator contract: $name backend', (backend) => {
     await rejectsWith(coord.put('/missing', 'c', { expectedVersion: 0 }), 'GALAXY_E_COORD_CONFLICT');
     await rejectsWith(coord.put('/cas', 'c', { expectedVersion: -2 }), 'GALAXY_E_INVALID_ARGUMENT');
     expect(await coord.get('/cas')).toEqual({ value: 'b', version: 1 });
+  });
+
+  it('refuses a value larger than a key holds, naming the limit, and writes nothing', async () => {
+    await coord.put('/big', 'small');
+    const big = 'x'.repeat(MAX_VALUE_BYTES + 1);
+    const refusal = await coord.put('/big', big).catch((e: unknown) => e);
+    expect(isGalaxyError(refusal, 'GALAXY_E_TOO_LARGE')).toBe(true);
+    expect(String(refusal)).toMatch(/\/big: the value is 1000001 bytes; a coordinator key holds at most 1000000 bytes/);
+    await rejectsWith(coord.putEphemeral('/big-ephemeral', big), 'GALAXY_E_TOO_LARGE');
+    expect(await coord.get('/big')).toEqual({ value: 'small', version: 0 });
+    expect(await coord.get('/big-ephemeral')).toBeUndefined();
+    // The largest value allowed is stored whole (ZooKeeper takes it too).
+    const largest = 'y'.repeat(MAX_VALUE_BYTES);
+    expect(await coord.put('/big', largest)).toBe(1);
+    expect((await coord.get('/big'))?.value.length).toBe(MAX_VALUE_BYTES);
   });
 
   it('deletes a key, checking the expected version, and restarts its versions at 0', async () => {

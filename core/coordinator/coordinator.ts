@@ -8,6 +8,14 @@
  * (JSON by convention). Segments are `[A-Za-z0-9_.:@-]`, never `.` or `..`.
  */
 
+/**
+ * The largest value a key may hold, in bytes of UTF-8: ZooKeeper refuses a request larger than its
+ * `jute.maxbuffer` (1 MiB by default, path and framing included) by dropping the connection, so
+ * every backend refuses a larger value up front with GALAXY_E_TOO_LARGE, and what works on the
+ * `local:` coordinator works on ZooKeeper too.
+ */
+export const MAX_VALUE_BYTES = 1_000_000;
+
 /** A value and the version it was read at. */
 export interface Versioned {
   readonly value: string;
@@ -39,7 +47,8 @@ export interface Coordinator {
   get(key: string): Promise<Versioned | undefined>;
   /**
    * Writes `key`. With `expectedVersion` the write happens only if the key is at that version
-   * (`-1`: only if it does not exist), else it rejects with `GALAXY_E_COORD_CONFLICT`.
+   * (`-1`: only if it does not exist), else it rejects with `GALAXY_E_COORD_CONFLICT`. A value
+   * over {@link MAX_VALUE_BYTES} is refused with `GALAXY_E_TOO_LARGE`, writing nothing.
    * Resolves with the new version.
    */
   put(key: string, value: string, options?: { expectedVersion?: number }): Promise<number>;

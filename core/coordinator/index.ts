@@ -9,14 +9,14 @@ import { GalaxyError } from '../errors.js';
 import type { Coordinator } from './coordinator.js';
 import { LocalCoordinator } from './local.js';
 import { MemoryCoordinator } from './memory.js';
-import { ZK_DEFAULT_CHROOT, ZooKeeperCoordinator } from './zookeeper.js';
 import { ZkSecret } from './zookeeper-secret.js';
 
 export type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
 export { checkKey, checkPrefix } from './keys.js';
 export { LocalCoordinator } from './local.js';
 export { MemoryCoordinator, MemoryStore } from './memory.js';
-export { ZooKeeperCoordinator, type ZooKeeperOptions } from './zookeeper.js';
+// Types only: the ZooKeeper backend (and its native client) is loaded when a zk:// URL is opened.
+export type { ZooKeeperCoordinator, ZooKeeperOptions } from './zookeeper.js';
 export { ZkSecret } from './zookeeper-secret.js';
 
 /** The coordinator used when none is given. */
@@ -50,6 +50,7 @@ export async function openCoordinator(url: string): Promise<Coordinator> {
     // `session=<n>ms` sets the session timeout: how long a crashed leader holds its place.
     const session = params.get('session');
     const secretFile = params.get('secret');
+    const { ZooKeeperCoordinator, ZK_DEFAULT_CHROOT } = await loadZooKeeper();
     return ZooKeeperCoordinator.open(zk[1], {
       chroot: zk[2] ?? ZK_DEFAULT_CHROOT,
       ...(session === undefined ? {} : { sessionTimeoutMs: Number(session.slice(0, -2)) }),
@@ -60,4 +61,20 @@ export async function openCoordinator(url: string): Promise<Coordinator> {
     'GALAXY_E_INVALID_ARGUMENT',
     `coordinator "${url.slice(0, 100)}" is not one of memory:, local:/abs/dir or zk://host:port[,host:port]/chroot[?session=<n>ms][&secret=/abs/file]`,
   );
+}
+
+/**
+ * The ZooKeeper backend, loaded on first use: its client is a native module that only clusters
+ * on ZooKeeper need (it is an optional dependency; a machine without it runs `local:`).
+ */
+async function loadZooKeeper(): Promise<typeof import('./zookeeper.js')> {
+  try {
+    return await import('./zookeeper.js');
+  } catch (error) {
+    throw new GalaxyError(
+      'GALAXY_E_COORD_UNAVAILABLE',
+      `the ZooKeeper client cannot be loaded (${(error as Error).message.split('\n')[0] ?? ''}); install it with "npm install zookeeper" (it builds a native module: needs make, g++ and python3)`,
+      { cause: error },
+    );
+  }
 }

@@ -7,11 +7,15 @@
  *
  * The directory is Galaxy's daemons' alone: it is kept 0700 (made so, or narrowed at open), and
  * every file in it is written 0600, every directory made 0700.
+ * Files are written durably (`writeAtomic` fsyncs), but a record can still be found torn or empty
+ * (a disk that lied, a hand edit): it is reported once with its path and counts as absent, so a
+ * daemon reading it still starts. A torn stamp file is rebuilt from the newest record's stamp.
  */
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic } from '../files.js';
+import { tornReason, writeAtomic } from '../files.js';
+import { createLogger } from '../logger.js';
 import type { Versioned } from './coordinator.js';
 import { joinKey, segmentsOf } from './keys.js';
 import { asOwner, isOwnerAlive, type Owner } from './owner.js';
@@ -26,6 +30,19 @@ export interface StoredRecord extends Versioned {
   readonly owner?: Owner;
 }
 
+/** Reports a record that cannot be used, by its path. */
+export type TornReporter = (path: string, reason: string) => void;
+
+/** Paths already reported, so a watch that polls does not report the same file again and again. */
+const reported = new Set<string>();
+
+/** The default reporter: a warning in the coordinator's log, once per path. */
+export const warnTorn: TornReporter = (path, reason) => {
+  if (reported.has(path)) return;
+  reported.add(path);
+  createLogger('coordinator').warn({ path }, `coordinator record ${path} is torn and counts as absent: ${reason}`);
+};
+
 /** True when `record` counts: durable, or ephemeral with a live owner. */
 export function isLive(record: StoredRecord): boolean {
   return record.owner === undefined || isOwnerAlive(record.owner);
@@ -38,7 +55,10 @@ export class FileTree {
   /** The lock file writers hold. */
   readonly lockFile: string;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly report: TornReporter = warnTorn,
+  ) {
     this.root = join(dir, 'tree');
     this.stampFile = join(dir, 'stamp');
     this.lockFile = join(dir, 'lock');
@@ -54,17 +74,35 @@ export class FileTree {
     return join(this.root, ...segmentsOf(key));
   }
 
-  /** The record at `key`, dead or alive. */
+  /** The record at `key`, dead or alive; a torn one is reported and counts as absent. */
   async read(key: string): Promise<StoredRecord | undefined> {
+    const path = join(this.pathOf(key), VALUE);
     let text: string;
     try {
-      text = await readFile(join(this.pathOf(key), VALUE), 'utf8');
+      text = await readFile(path, 'utf8');
     } catch {
       return undefined;
     }
-    const raw = JSON.parse(text) as { value: string; version: number; stamp: number; owner?: unknown };
+    let raw: { value?: unknown; version?: unknown; stamp?: unknown; owner?: unknown };
+    try {
+      raw = JSON.parse(text) as typeof raw;
+    } catch (error) {
+      this.report(path, tornReason(text, error));
+      return undefined;
+    }
+    const { value, version, stamp } = raw;
+    if (typeof value !== 'string' || !Number.isSafeInteger(version) || !Number.isSafeInteger(stamp)) {
+      this.report(path, tornReason(text, new Error('value, version or stamp is missing')));
+      return undefined;
+    }
+    reported.delete(path);
     const owner = asOwner(raw.owner);
-    return { value: raw.value, version: raw.version, stamp: raw.stamp, ...(owner === undefined ? {} : { owner }) };
+    return {
+      value,
+      version: version as number,
+      stamp: stamp as number,
+      ...(owner === undefined ? {} : { owner }),
+    };
   }
 
   /** Writes the record at `key`. */
@@ -123,9 +161,17 @@ export class FileTree {
     return entries.filter((e) => e.isDirectory() && !e.name.startsWith('#')).map((e) => e.name);
   }
 
-  /** The current modification stamp. */
+  /** The current modification stamp; a torn stamp file is reported and rebuilt from the records. */
   async stamp(): Promise<number> {
-    return Number(await readFile(this.stampFile, 'utf8').catch(() => '0'));
+    const text = await readFile(this.stampFile, 'utf8').catch(() => '0');
+    if (/^\d+$/.test(text.trim())) {
+      reported.delete(this.stampFile);
+      return Number(text);
+    }
+    this.report(this.stampFile, tornReason(text, new Error('not a number')));
+    let newest = 0;
+    for (const record of (await this.scan('/')).values()) newest = Math.max(newest, record.stamp);
+    return newest;
   }
 
   /**

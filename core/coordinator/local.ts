@@ -14,7 +14,7 @@ import { withFileLock } from './file-lock.js';
 import { checkKey, checkPrefix, isUnder, joinKey } from './keys.js';
 import { FileTree, isLive, type StoredRecord } from './local-tree.js';
 import { newOwner } from './owner.js';
-import { checkExpected, closedError, nextVersion, ownedError } from './versions.js';
+import { checkExpected, closedError, nextVersion, ownedError, checkValueSize } from './versions.js';
 import { WatchHub } from './watch-hub.js';
 
 /** How often watches look for changes made by other processes. */
@@ -70,6 +70,7 @@ export class LocalCoordinator implements Coordinator {
 
   async put(key: string, value: string, options: { expectedVersion?: number } = {}): Promise<number> {
     this.enter(key);
+    checkValueSize(key, value);
     return this.locked(async () => {
       const current = await this.liveRecord(key, true);
       checkExpected(key, current, options.expectedVersion);
@@ -81,6 +82,7 @@ export class LocalCoordinator implements Coordinator {
 
   async putEphemeral(key: string, value: string): Promise<void> {
     this.enter(key);
+    checkValueSize(key, value);
     await this.locked(async () => {
       const current = await this.liveRecord(key, true);
       if (current !== undefined && current.owner?.session !== this.owner.session) throw ownedError(key);

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
 import { elect, leaderOf } from './election.js';
 import { checkKey, checkPrefix, childOnPath, isUnder } from './keys.js';
-import { checkExpected, closedError, nextVersion, ownedError } from './versions.js';
+import { checkExpected, closedError, nextVersion, ownedError, checkValueSize } from './versions.js';
 import { WatchHub } from './watch-hub.js';
 
 interface Entry extends Versioned {
@@ -75,6 +75,7 @@ export class MemoryCoordinator implements Coordinator {
 
   async put(key: string, value: string, options: { expectedVersion?: number } = {}): Promise<number> {
     this.enter(key);
+    checkValueSize(key, value);
     const current = this.store.read(key);
     checkExpected(key, current, options.expectedVersion);
     const version = nextVersion(current);
@@ -84,6 +85,7 @@ export class MemoryCoordinator implements Coordinator {
 
   async putEphemeral(key: string, value: string): Promise<void> {
     this.enter(key);
+    checkValueSize(key, value);
     const current = this.store.read(key);
     if (current !== undefined && current.owner !== this.session) throw ownedError(key);
     this.store.write(key, { value, version: nextVersion(current), owner: this.session });

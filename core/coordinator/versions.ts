@@ -3,7 +3,7 @@
  * start at 0 and grow by 1 per write; `expectedVersion: -1` means "only if absent".
  */
 import { GalaxyError } from '../errors.js';
-import type { Versioned } from './coordinator.js';
+import { MAX_VALUE_BYTES, type Versioned } from './coordinator.js';
 
 /** Throws `GALAXY_E_COORD_CONFLICT` unless `current` is at `expected` (no expectation: always fine). */
 export function checkExpected(key: string, current: Versioned | undefined, expected: number | undefined): void {
@@ -41,4 +41,14 @@ export function ownedError(key: string): GalaxyError {
     'GALAXY_E_COORD_EXISTS',
     `${key} exists and is not an ephemeral key of this session: delete it first or choose another key`,
   );
+}
+
+/** Throws `GALAXY_E_TOO_LARGE` when `value` is over {@link MAX_VALUE_BYTES}. */
+export function checkValueSize(key: string, value: string): void {
+  const size = Buffer.byteLength(value, 'utf8');
+  if (size > MAX_VALUE_BYTES)
+    throw new GalaxyError(
+      'GALAXY_E_TOO_LARGE',
+      `${key}: the value is ${size} bytes; a coordinator key holds at most ${MAX_VALUE_BYTES} bytes (ZooKeeper's jute.maxbuffer, 1 MiB by default, less room for the request)`,
+    );
 }

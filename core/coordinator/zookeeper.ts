@@ -30,7 +30,7 @@ import { GalaxyError } from '../errors.js';
 import type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
 import { elect, leaderOf } from './election.js';
 import { checkKey, checkPrefix, joinKey, ROOT } from './keys.js';
-import { checkExpected, nextVersion, ownedError } from './versions.js';
+import { checkExpected, nextVersion, ownedError, checkValueSize } from './versions.js';
 import { ZkTreeWatch, type ZkLayout } from './zookeeper-watch.js';
 import { checkConnectString, isZk, ZK, ZkSession, type ZkSessionOptions, type ZkStat } from './zookeeper-session.js';
 import { checkChroot, secureZnode } from './zookeeper-acl.js';
@@ -145,6 +145,7 @@ export class ZooKeeperCoordinator implements Coordinator {
 
   async put(key: string, value: string, options: { expectedVersion?: number } = {}): Promise<number> {
     this.enter(key);
+    checkValueSize(key, value);
     let intended: Versioned | undefined;
     return this.attempt(key, async () => {
       const node = await this.read(key);
@@ -158,6 +159,7 @@ export class ZooKeeperCoordinator implements Coordinator {
 
   async putEphemeral(key: string, value: string): Promise<void> {
     this.enter(key);
+    checkValueSize(key, value);
     let intended: Versioned | undefined;
     await this.attempt(key, async () => {
       const node = await this.read(key);

@@ -12,9 +12,9 @@ import { locate } from './locate.js';
 export interface SpecIssue {
   /** Dotted path of the field, e.g. `resources.memory.hard` or `ports[1].name`; empty for the whole document. */
   path: string;
-  /** 1-based line in the source; 0 when the spec came as a value, not as text (an API request). */
+  /** 1-based line in the source; 0 when the problem was not located (a large spec sent as JSON). */
   line: number;
-  /** 1-based column in the source; 0 with line 0. */
+  /** 1-based column in the source (0 with line 0). */
   column: number;
   message: string;
 }
@@ -22,31 +22,33 @@ export interface SpecIssue {
 /** Issues listed in an error message; a garbage file can hold thousands, and the first ones matter. */
 export const MAX_LISTED_ISSUES = 100;
 
+/** Issues kept (and located) at most; the rest are only counted, so a hostile spec costs little to refuse. */
+export const MAX_KEPT_ISSUES = 1000;
+
 /**
  * A spec that cannot be used. The message lists every issue (up to {@link MAX_LISTED_ISSUES}), one
  * per line, as `source:line:col: path: message`.
  */
 export class SpecError extends GalaxyError {
-  /** Every problem found, in source order. */
+  /** The problems found, in source order (at most {@link MAX_KEPT_ISSUES}). */
   readonly issues: readonly SpecIssue[];
 
-  constructor(source: string, issues: readonly SpecIssue[]) {
+  /** @param omitted problems found beyond those in `issues`, counted only */
+  constructor(source: string, issues: readonly SpecIssue[], omitted = 0) {
     const listed = issues.slice(0, MAX_LISTED_ISSUES).map((issue) => formatIssue(source, issue));
-    if (issues.length > listed.length) listed.push(`${source}: … and ${issues.length - listed.length} more issues`);
+    const more = issues.length - listed.length + omitted;
+    if (more > 0) listed.push(`${source}: … and ${more} more issues`);
     super('GALAXY_E_SPEC_INVALID', listed.join('\n'));
     this.name = 'SpecError';
     this.issues = issues;
   }
 }
 
-/**
- * `web.yaml:7:5: resources.memory.hard: cannot read "lots" as a size (try 256Mi or 1Gi)`; without a
- * position (a spec that came as a value), `spec: completions: …`.
- */
+/** `web.yaml:7:5: resources.memory.hard: cannot read "lots" as a size (try 256Mi or 1Gi)`. */
 export function formatIssue(source: string, issue: SpecIssue): string {
   const where = issue.path === '' ? '' : `${issue.path}: `;
-  const at = issue.line === 0 ? source : `${source}:${issue.line}:${issue.column}`;
-  return `${at}: ${where}${issue.message}`;
+  const at = issue.line === 0 ? '' : `${issue.line}:${issue.column}:`;
+  return `${source}:${at} ${where}${issue.message}`;
 }
 
 /** `['ports', 1, 'name']` → `ports[1].name`; keys that are not plain words are quoted. */
@@ -97,23 +99,31 @@ function describe(issue: z.core.$ZodIssue): string {
   return issue.message.replace(/^Invalid input: /, '');
 }
 
+/** The text a spec was read from, to locate its problems in. */
+export interface SpecSource {
+  readonly doc: Document;
+  readonly lines: LineCounter;
+}
+
 /**
- * Turns zod's issues into located {@link SpecIssue}s, one per unknown key (with the likely intended
- * field of `schema`), sorted by position. Without `source` (a spec that came as a value) the
- * issues have no position (line 0) and keep zod's order.
+ * Turns zod's issues into {@link SpecIssue}s, one per unknown key (with the likely intended field
+ * of `schema`), located in `source` when given and sorted by position. At most
+ * {@link MAX_KEPT_ISSUES} are made; `omitted` counts the rest.
  */
 export function toSpecIssues(
   issues: readonly z.core.$ZodIssue[],
   schema: z.core.$ZodType,
-  source?: { readonly doc: Document; readonly lines: LineCounter },
-): SpecIssue[] {
-  // A value has no positions; an undefined field in it is simply missing (found: 0).
-  const where = (path: readonly PropertyKey[]): { line: number; column: number; found: number } =>
-    source ? locate(source.doc, source.lines, path) : { line: 0, column: 0, found: 0 };
+  source?: SpecSource,
+): { issues: SpecIssue[]; omitted: number } {
   const out: SpecIssue[] = [];
+  let omitted = 0;
+  const where = (path: readonly PropertyKey[]) =>
+    source ? locate(source.doc, source.lines, path) : { line: 0, column: 0, found: path.length };
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
+      const room = Math.max(0, MAX_KEPT_ISSUES - out.length);
+      omitted += Math.max(0, issue.keys.length - room);
+      for (const key of issue.keys.slice(0, room)) {
         const path = [...issue.path, key];
         const { line, column } = where(path);
         const intended = closest(key, knownFields(schema, issue.path));
@@ -122,10 +132,15 @@ export function toSpecIssues(
       }
       continue;
     }
+    if (out.length >= MAX_KEPT_ISSUES) {
+      omitted += 1;
+      continue;
+    }
     const { line, column, found } = where(issue.path);
-    const missing = found < issue.path.length && issue.code === 'invalid_type' && issue.input === undefined;
+    const missing =
+      issue.code === 'invalid_type' && issue.input === undefined && (source === undefined || found < issue.path.length);
     const message = missing ? `is required (${TYPE_NAMES[issue.expected] ?? issue.expected})` : describe(issue);
     out.push({ path: formatPath(issue.path), line, column, message });
   }
-  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { issues: out.sort((a, b) => a.line - b.line || a.column - b.column), omitted };
 }

@@ -2,7 +2,17 @@
  * Finds where a value lives in the YAML (or JSON) text a spec was read from, so that an error can
  * name the line and column a person has to fix.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Document,
+  type LineCounter,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 
 /** Where a path points in the source text. */
 export interface Location {
@@ -24,6 +34,22 @@ function keyText(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);
 }
 
+/** Each map's entries by key, built on the first lookup, so locating many fields stays linear. */
+const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function entry(map: YAMLMap, key: string): Pair | undefined {
+  let index = indexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items) {
+      const text = keyText(pair.key);
+      if (!index.has(text)) index.set(text, pair);
+    }
+    indexes.set(map, index);
+  }
+  return index.get(key);
+}
+
 /**
  * Locates `path` in `doc`: a map entry by its key (the key is what a person reads as the field),
  * a sequence item by its start. When the path runs out of the document (a missing field), the
@@ -37,7 +63,7 @@ export function locate(doc: Document, lines: LineCounter, path: readonly Propert
     if (isAlias(node)) node = node.resolve(doc);
     let next: unknown;
     if (isMap(node)) {
-      next = node.items.find((pair) => keyText(pair.key) === String(segment));
+      next = entry(node, String(segment));
     } else if (isSeq(node) && typeof segment === 'number') {
       next = node.items[segment];
     }

@@ -30,6 +30,10 @@ export const AUTHORITIES = [
   'container:list',
   'band:production',
   'band:monitoring',
+  // The sandbox (docs/security.md, "Users and capabilities"): run as a named host user; add
+  // capabilities beyond the default set. Running as real root is for admins only.
+  'task:run-as',
+  'task:capabilities',
 ] as const;
 
 /** One of {@link AUTHORITIES}. */

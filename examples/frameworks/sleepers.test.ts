@@ -36,6 +36,7 @@ function offer(id: string, tasks: number): Offer {
     resources: { cpus: 100 * tasks + 50, mem: 1 << 30, disk: 0, gpus: 0, ports: [] },
     attributes: [],
     pool: '',
+    allowedHostPaths: [],
   };
 }
 

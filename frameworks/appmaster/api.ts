@@ -104,6 +104,6 @@ export function serveAppMasterApi(
     auth,
     // AppWorkers hold no certificate (a pod holds no cluster secret): they verify this server with
     // its CA, and authenticate with their pod token; the server asks no client certificate.
-    tls && { ...tls, clientCertificates: 'none' },
+    tls ? { tls: { ...tls, clientCertificates: 'none' } } : {},
   );
 }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
-import { GalaxyError } from '../../core/errors.js';
+import { GalaxyError, isGalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { isGone, stateName } from '../../core/task-state.js';
 import type { Offer, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
@@ -36,16 +36,18 @@ import { claimJobName } from '../../core/tenancy/ownership.js';
 import { isHealthyAtTarget, podPhase, type JobRecord, type Pod } from './model.js';
 import { placePods, type PodDemand } from './placement/place.js';
 import { classifyChange } from './spec/diff.js';
-import { parseJobSpec } from './spec/parse.js';
+import { parseJobSpecJson } from './spec/parse.js';
 import type { JobSpec } from './spec/schema.js';
 import { jobStatus } from './status.js';
-import { JobStore } from './store.js';
+import { checkRecordFits, JobStore } from './store.js';
 import { newTaskId, podTask, type WorkerLaunch } from './task.js';
 import { newToken, tokenHash } from '../../core/auth/tokens.js';
 import { newUpdate, planUpdate } from './update.js';
 import { planDrain } from './drain.js';
 import { PodPreemption } from './preemption.js';
+import { authorizeContainer } from './sandbox-authority.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
+import { boundResult, checkExecCommand, PendingExecs } from './exec-output.js';
 
 /** How an AppMaster runs. */
 export interface AppMasterOptions {
@@ -90,6 +92,8 @@ export class AppMaster implements Scheduler {
   private readonly serial = new KeyedSerial();
   /** Each job's pods run in its owner's role: the AppMaster holds the roles of its jobs' owners. */
   readonly roles: OwnerRoles;
+  /** Execs waiting per user and pod, bounded (exec-output.ts). */
+  private readonly pendingExecs = new PendingExecs();
 
   constructor(private readonly options: AppMasterOptions) {
     this.tenancy = options.tenancy ?? new JobTenancy(options.coordinator, 'appmaster');
@@ -141,7 +145,7 @@ export class AppMaster implements Scheduler {
    * it make it taken), admitted to its owner's quota, stored; then its pods wait for offers.
    */
   async submit(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    const spec = parseJobSpec(specJson, 'spec');
+    const spec = parseJobSpecJson(specJson, 'spec');
     return this.serial.run(spec.name, async () => {
       const free = () => {
         const held = this.jobs.get(spec.name);
@@ -153,15 +157,9 @@ export class AppMaster implements Scheduler {
       };
       await this.tenancy.authorize(caller, spec.pool, 'job:create');
       await this.tenancy.authorizeBand(caller, spec.pool, bandOf(spec.band));
+      await authorizeContainer(this.tenancy, caller, spec);
       free();
       claimJobName(caller, spec.name, (await namingOwner(this.options.coordinator, spec.name))?.user);
-      await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
-      free();
-      // The pods run in the owner's role: the AppMaster must hold it before they are placed.
-      await this.roles.hold(caller.user).catch(async (error: unknown) => {
-        await this.tenancy.release(caller.user, spec.name);
-        throw error;
-      });
       const record: JobRecord = {
         name: spec.name,
         revision: 1,
@@ -175,10 +173,22 @@ export class AppMaster implements Scheduler {
         owner: caller.user,
         uid: randomBytes(12).toString('hex'),
       };
+      // The job must fit one coordinator key, pods included: refused now, before anything is claimed.
+      const probe = new JobState(structuredClone(record)).addPod(this.now());
+      checkRecordFits(record, spec.replicas, Buffer.byteLength(JSON.stringify(probe.record)));
+      await this.tenancy.admit(caller.user, spec.name, specFootprint(spec));
+      free();
+      await this.storeNew(record, caller.user);
+      // The pods run in the owner's role: the AppMaster must hold it before they are placed.
+      await this.roles.hold(caller.user).catch(async (error: unknown) => {
+        await this.tenancy.release(caller.user, spec.name);
+        await this.store.remove(spec.name);
+        throw error;
+      });
       const job = new JobState(record);
       this.jobs.set(spec.name, job);
       this.reconcileReplicas(job);
-      await this.store.save(record);
+      await this.save(job);
       this.log.info(
         { job: spec.name, replicas: spec.replicas, version: spec.package.version, owner: caller.user },
         'job submitted',
@@ -194,7 +204,7 @@ export class AppMaster implements Scheduler {
    * claim becomes the larger of the old and the new revision, per resource.
    */
   async updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    const spec = parseJobSpec(specJson, 'spec');
+    const spec = parseJobSpecJson(specJson, 'spec');
     return this.serial.run(spec.name, async () => {
       const job = this.job(spec.name);
       const record = job.record;
@@ -213,6 +223,7 @@ export class AppMaster implements Scheduler {
         await this.tenancy.authorizeJob(caller, { ...ownedJob(job), pool: spec.pool }, 'job:create');
       if (spec.pool !== job.spec.pool || bandOf(spec.band) !== bandOf(job.spec.band))
         await this.tenancy.authorizeBand(ownerPrincipal(record, caller), spec.pool, bandOf(spec.band));
+      await authorizeContainer(this.tenancy, ownerPrincipal(record, caller), spec);
       await this.tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
       busy();
       if (change.kind === 'none' || change.kind === 'scale') {
@@ -335,13 +346,16 @@ export class AppMaster implements Scheduler {
     const job = this.job(name);
     const pod = job.pod(podId);
     if (command.trim() === '') throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'exec needs a command');
+    checkExecCommand(command);
     if (pod.record.taskId === '' || pod.runtime.killing || pod.runtime.lastPullAt === 0)
       throw new GalaxyError('GALAXY_E_JOB_STATE', `pod ${podId} has no running AppWorker`);
+    const release = this.pendingExecs.admit(caller.user, podId, pod.runtime.execs.size);
     const limit = timeoutS > 0 ? Math.min(timeoutS, 3600) : 30;
     const execId = `${podId}.${Math.random().toString(36).slice(2, 10)}`;
     return new Promise<ExecResult>((resolve, reject) => {
       const timer = setTimeout(
         () => {
+          release();
           pod.runtime.execs.delete(execId);
           reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `pod ${podId}'s AppWorker did not answer the exec in time`));
         },
@@ -351,6 +365,7 @@ export class AppMaster implements Scheduler {
         command,
         timeoutS: limit,
         resolve: (result) => {
+          release();
           clearTimeout(timer);
           resolve(result);
         },
@@ -429,7 +444,8 @@ export class AppMaster implements Scheduler {
       const pending = pod.runtime.execs.get(output.execId);
       if (!pending) continue;
       pod.runtime.execs.delete(output.execId);
-      pending.resolve(output.result ?? { exitCode: -1, stdout: '', stderr: 'no result' });
+      // The pod is not trusted: what it returns is bounded again before it goes to the caller.
+      pending.resolve(boundResult(output.result ?? { exitCode: -1, stdout: '', stderr: 'no result' }));
     }
     const healthy = isHealthyAtTarget(pod);
     if (healthy && pod.runtime.healthySince === 0) pod.runtime.healthySince = this.now();
@@ -788,6 +804,27 @@ export class AppMaster implements Scheduler {
     const job = this.jobs.get(name);
     if (!job) throw new GalaxyError('GALAXY_E_JOB_UNKNOWN', `no job named "${name.slice(0, 100)}"`);
     return job;
+  }
+
+  /**
+   * Stores a new job before it exists anywhere else. When the store fails the submit fails: the
+   * owner's claim is released and the key removed (in case the write landed unacknowledged).
+   */
+  private async storeNew(record: JobRecord, owner: string): Promise<void> {
+    try {
+      await this.store.store(record);
+    } catch (error) {
+      await this.tenancy.release(owner, record.name).catch((release: unknown) => {
+        this.log.error({ job: record.name, err: String(release) }, 'quota claim of an unstored job not released');
+      });
+      await this.store.remove(record.name);
+      const reason = isGalaxyError(error) ? error.detail : String(error);
+      throw new GalaxyError(
+        isGalaxyError(error) ? error.code : 'GALAXY_E_COORD_UNAVAILABLE',
+        `job ${record.name} was not submitted: storing it failed (${reason}); nothing of it was kept`,
+        { cause: error },
+      );
+    }
   }
 
   private async save(job: JobState): Promise<void> {

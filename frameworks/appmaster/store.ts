@@ -1,14 +1,36 @@
 /**
  * Jobs persisted through the {@link Coordinator}, one key per job, written whole. The AppMaster
  * that leads is the only writer; writes of one job are serialized so the newest state always
- * lands last.
+ * lands last. A job's record must fit one coordinator key ({@link MAX_VALUE_BYTES}), so a submit
+ * checks it first ({@link checkRecordFits}) and stores the job before it exists in memory
+ * ({@link JobStore.store}).
  */
-import type { Coordinator } from '../../core/coordinator/coordinator.js';
+import { MAX_VALUE_BYTES, type Coordinator } from '../../core/coordinator/coordinator.js';
+import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { JobRecord } from './model.js';
 
 /** Where jobs live in the coordinator. */
 export const JOBS_PREFIX = '/galaxy/appmaster/jobs';
+
+/** Room a pod's record takes once its container runs, beyond a fresh one: task and agent ids, host, token hash. */
+export const LAUNCHED_POD_EXTRA_BYTES = 256;
+
+/**
+ * Throws GALAXY_E_TOO_LARGE, naming the limit, when `record` with `replicas` running pods would not
+ * fit one coordinator key.
+ */
+export function checkRecordFits(record: JobRecord, replicas: number, freshPodBytes: number): void {
+  const base = Buffer.byteLength(JSON.stringify({ ...record, pods: [] }), 'utf8');
+  const size = base + replicas * (freshPodBytes + LAUNCHED_POD_EXTRA_BYTES);
+  if (size <= MAX_VALUE_BYTES) return;
+  throw new GalaxyError(
+    'GALAXY_E_TOO_LARGE',
+    `job ${record.name} would take about ${size} bytes in the coordinator (its spec ${base} bytes, and ${replicas} pods); ` +
+      `a job is one coordinator key of at most ${MAX_VALUE_BYTES} bytes (ZooKeeper's jute.maxbuffer, 1 MiB by default): ` +
+      'make the spec smaller (move data into a package) or split the job',
+  );
+}
 
 /** Reads and writes job records. */
 export class JobStore {
@@ -19,7 +41,7 @@ export class JobStore {
     private readonly log: Logger,
   ) {}
 
-  /** Every stored job. A record that cannot be read is logged and skipped. */
+  /** Every stored job. A record that cannot be read is logged with its key and skipped. */
   async loadAll(): Promise<JobRecord[]> {
     const names = await this.coordinator.list(JOBS_PREFIX);
     const jobs: JobRecord[] = [];
@@ -29,14 +51,22 @@ export class JobStore {
       try {
         jobs.push(JSON.parse(stored.value) as JobRecord);
       } catch (error) {
-        this.log.error({ job: name, err: String(error) }, 'stored job cannot be read; skipped');
+        this.log.error(
+          { job: name, key: `${JOBS_PREFIX}/${name}`, err: String(error) },
+          'stored job cannot be read; skipped',
+        );
       }
     }
     return jobs;
   }
 
-  /** Stores `job` as it is now (the write is queued after earlier writes of the same job). */
+  /** Stores `job` as it is now (the write is queued after earlier writes of the same job); a failure is logged. */
   save(job: JobRecord): Promise<void> {
+    return this.store(job).catch(() => undefined);
+  }
+
+  /** As {@link save}, but rejects when the write fails (a submit must not report a job it could not store). */
+  store(job: JobRecord): Promise<void> {
     const value = JSON.stringify(job);
     return this.enqueue(job.name, () =>
       this.coordinator.put(`${JOBS_PREFIX}/${job.name}`, value).then(() => undefined),
@@ -45,7 +75,7 @@ export class JobStore {
 
   /** Forgets `name`. */
   remove(name: string): Promise<void> {
-    return this.enqueue(name, () => this.coordinator.delete(`${JOBS_PREFIX}/${name}`));
+    return this.enqueue(name, () => this.coordinator.delete(`${JOBS_PREFIX}/${name}`)).catch(() => undefined);
   }
 
   /** Resolves once every queued write has landed. */
@@ -53,15 +83,17 @@ export class JobStore {
     await Promise.all(this.writes.values());
   }
 
+  /** Queues `write` after the writes of `name` before it; the result rejects with its failure, the queue goes on. */
   private enqueue(name: string, write: () => Promise<void>): Promise<void> {
     const previous = this.writes.get(name) ?? Promise.resolve();
-    const next = previous.then(write).catch((error: unknown) => {
+    const result = previous.then(write);
+    const settled = result.catch((error: unknown) => {
       this.log.error({ job: name, err: String(error) }, 'job could not be stored');
     });
-    this.writes.set(name, next);
-    void next.then(() => {
-      if (this.writes.get(name) === next) this.writes.delete(name);
+    this.writes.set(name, settled);
+    void settled.then(() => {
+      if (this.writes.get(name) === settled) this.writes.delete(name);
     });
-    return next;
+    return result;
   }
 }

@@ -59,8 +59,10 @@ export function podTask(
         ...(worker.podToken ? { GALAXY_POD_TOKEN: worker.podToken } : {}),
         ...(worker.ca ? { GALAXY_APPMASTER_CA: worker.ca } : {}),
       },
-      user: '',
+      // '' (the default): the container's own unprivileged root; authorized at submit and ACCEPT.
+      user: spec.container?.user ?? '',
     },
+    container: { capabilities: spec.container?.capabilities ?? [] },
     labels: [
       { key: 'band', value: spec.band },
       { key: 'job', value: job },

@@ -81,6 +81,6 @@ export function serveBatchApi(
       });
     },
     auth,
-    tls,
+    tls ? { tls } : {},
   );
 }

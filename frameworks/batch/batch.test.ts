@@ -2,7 +2,7 @@
  * The batch framework hosted by the framework host, against a real master and agent (Linux
  * containers when root), driven through its gRPC API and the CLI.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { startAgent, type Agent } from '../../agent/agent.js';
 import { Batch } from '../../cli/batch-client.js';
 import { autoIsolation } from '../../cli/up.js';
 import { startMaster, type Master } from '../../master/master.js';
-import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
+import { TaskState, Volume, Volume_Kind } from '../../proto/gen/galaxy/v1/common.js';
 import { BatchJobSpec, BatchJobState, type BatchJob } from '../../proto/gen/galaxy/v1/batch.js';
 import { eventually } from '../../test/helpers/async-queue.js';
 import { galaxy, killWithEnv, processesWithEnv } from '../../test/helpers/processes.js';
@@ -28,7 +28,10 @@ let maxRunning = 0;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-batch-'));
+  // Tasks record what they did here: a host directory bound into each container, read-write. The
+  // containers' roots are unprivileged host uids of their own, so it is writable by anyone.
   scratch = await mkdtemp(join(tmpdir(), 'galaxy-batch-scratch-'));
+  await chmod(scratch, 0o1777);
   master = await startMaster({
     listen: '127.0.0.1:0',
     insecureNoAuth: true,
@@ -41,6 +44,7 @@ beforeAll(async () => {
     resources: 'cpus:4;mem:4GiB',
     isolation: autoIsolation(),
     cgroupRoot: `galaxy-batch-test-${process.pid}`,
+    allowedHostPaths: `${scratch}:rw`,
     logLevel: 'silent',
   });
   host = await runFramework('batch', {
@@ -70,7 +74,11 @@ afterAll(async () => {
 });
 
 const spec = (fields: Partial<BatchJobSpec>): BatchJobSpec =>
-  BatchJobSpec.fromPartial({ resources: { cpus: 100, mem: 16 * 1024 ** 2, disk: 0, gpus: 0, ports: [] }, ...fields });
+  BatchJobSpec.fromPartial({
+    resources: { cpus: 100, mem: 16 * 1024 ** 2, disk: 0, gpus: 0, ports: [] },
+    volumes: [Volume.fromPartial({ kind: Volume_Kind.BIND, path: scratch, hostPath: scratch, readOnly: false })],
+    ...fields,
+  });
 const settled = (name: string): Promise<BatchJob> =>
   eventually(
     async () => {

@@ -10,7 +10,8 @@
  *   frameworks elect their leader: the others stand by (their API answers GALAXY_E_NOT_LEADER,
  *   naming the leader) and the next leader fails over with the same framework id. Without it jobs
  *   live in memory only, and every caller may do everything, unmetered;
- * - `retention=<seconds>`: how long a finished job is kept (default 7 days).
+ * - `retention=<seconds>`: how long a finished job (not a cron run) is kept (default an hour; a
+ *   thousand finished jobs at most, `limits.ts`).
  */
 import type { FrameworkPlugin } from '../host/plugin.js';
 import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
@@ -25,6 +26,7 @@ import { RecordStore } from '../sdk/records.js';
 import { JobTenancy } from '../sdk/tenancy.js';
 import { serveBatchApi } from './api.js';
 import { CRONS_PREFIX, CronRunner } from './cron/runner.js';
+import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './limits.js';
 import { BatchScheduler, JOBS_PREFIX } from './scheduler.js';
 
 export { BatchScheduler } from './scheduler.js';
@@ -32,13 +34,13 @@ export { BatchScheduler } from './scheduler.js';
 /** Where the batch framework keeps the framework id of its last leader, to fail over to it. */
 export const FRAMEWORK_ID_KEY = '/galaxy/batch/framework-id';
 
-/** `retention=<seconds>` in ms, or undefined for the default. */
-function retentionOf(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
+/** The limits, with `retention=<seconds>` as the finished jobs' retention. */
+function limitsOf(value: string | undefined): BatchLimits {
+  if (value === undefined) return DEFAULT_BATCH_LIMITS;
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds < 0)
     throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `--option retention= takes seconds, got "${value}"`);
-  return seconds * 1000;
+  return { ...DEFAULT_BATCH_LIMITS, finishedRetentionMs: seconds * 1000 };
 }
 
 /** The plugin. */
@@ -89,7 +91,7 @@ const plugin: FrameworkPlugin = {
         const fenced = (): void => leadership?.depose('another leader wrote its records');
         const jobs = new BatchScheduler(log, {
           store: new RecordStore(coordinator, JOBS_PREFIX, log, fenced),
-          retentionMs: retentionOf(options.retention),
+          limits: limitsOf(options.retention),
         });
         scheduler = jobs;
         const tenancy = coordinator && new JobTenancy(coordinator, 'batch');

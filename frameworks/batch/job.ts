@@ -213,7 +213,11 @@ export class JobRecord {
     return this.settle(now);
   }
 
-  /** Ends the job early. */
+  /**
+   * Ends the job (early, or when its completions are all done). What it keeps per index is small
+   * already (ranges, and only the indexes launched and not finished), so nothing is let go here: a
+   * finish the store refused is undone by finishing again with the state before.
+   */
   finish(state: BatchJobState, message: string, now: number): void {
     this.state = state;
     this.message = message;
@@ -234,7 +238,8 @@ export class JobRecord {
       failed: this.failed.size,
       retried: this.retried,
       running: this.running.size,
-      pending: this.done ? 0 : this.requeued.length + (this.spec.completions - this.next) + this.backingOff.size,
+      // What had not run: of a job that ended early, the indexes it never got to.
+      pending: this.requeued.length + (this.spec.completions - this.next) + this.backingOff.size,
       submittedAt: this.submittedAt / 1000,
       finishedAt: this.finishedAt / 1000,
       message: this.message,

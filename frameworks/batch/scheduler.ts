@@ -13,7 +13,14 @@ import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { addResources, containsResources, emptyResources } from '../../core/resources.js';
 import { isGone } from '../../core/task-state.js';
-import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import {
+  TaskState,
+  Volume_Kind,
+  type Offer,
+  type TaskInfo,
+  type TaskStatus,
+} from '../../proto/gen/galaxy/v1/common.js';
+import { bindDenial } from '../../core/host-paths.js';
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler, SubscribedInfo } from '../sdk/scheduler.js';
@@ -27,6 +34,8 @@ import { JobRecord, type CronOrigin, type StoredBatchJob } from './job.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 import { batchSpecFromProto, specToProto } from './spec/parse.js';
 import type { BatchSpec } from './spec/schema.js';
+import { checkCompletions, DEFAULT_BATCH_LIMITS, type BatchLimits } from './limits.js';
+import { finishedToForget } from '../sdk/finished-jobs.js';
 
 /** Where batch jobs are stored. */
 export const JOBS_PREFIX = '/galaxy/batch/jobs';
@@ -34,6 +43,13 @@ export const JOBS_PREFIX = '/galaxy/batch/jobs';
 /** A job as the ownership rule sees it. */
 export function ownedJob(job: JobRecord): OwnedJob {
   return { name: job.spec.name, owner: job.owner, pool: job.spec.pool };
+}
+
+/** True when `offer`'s agent allows every bind volume of `spec` (the master refuses the ACCEPT otherwise). */
+function bindsAllowed(spec: BatchJobSpec, offer: Offer): boolean {
+  return spec.volumes.every(
+    (v) => v.kind !== Volume_Kind.BIND || bindDenial(v.hostPath, v.readOnly, offer.allowedHostPaths) === undefined,
+  );
 }
 
 /** A live task silent this long (ms) is reconciled… */
@@ -44,10 +60,6 @@ const RECONCILE_EVERY_MS = 5_000;
 const RECONCILE_BATCH = 1_000;
 /** Most tasks of one job running at once, whatever its parallelism: its stored record stays small. */
 export const MAX_RUNNING_PER_JOB = 5_000;
-/** Finished jobs kept at most (oldest forgotten first); cron runs are kept by their cron job's history limits. */
-export const MAX_FINISHED_JOBS = 1_000;
-/** How long a finished job is kept by default (ms). */
-export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 
 /** How a batch scheduler runs. */
 export interface BatchSchedulerOptions {
@@ -55,8 +67,11 @@ export interface BatchSchedulerOptions {
   readonly store?: RecordStore;
   /** The clock (ms). */
   readonly now?: () => number;
-  /** How long a finished job (not a cron run) is kept. */
-  readonly retentionMs?: number;
+  /**
+   * Completions per user, and how long and how many finished jobs are kept (cron runs are kept by
+   * their cron job's history limits instead).
+   */
+  readonly limits?: BatchLimits;
 }
 
 /** Jobs and their tasks. */
@@ -71,13 +86,13 @@ export class BatchScheduler implements Scheduler {
   private driver: SchedulerDriver | undefined;
   private readonly gate = new OfferGate();
   private timer?: NodeJS.Timeout;
-  /** Names whose submit is being authorized, admitted and stored. */
-  private readonly admitting = new Set<string>();
+  /** Jobs whose submit is being authorized, admitted and stored, by name. */
+  private readonly admitting = new Map<string, { owner: string; completions: number }>();
   /** Authorities and quotas; without them (no coordinator) callers may do everything, unmetered. */
   private tenancy: JobTenancy | undefined;
   private readonly store: RecordStore;
   private readonly now: () => number;
-  private readonly retentionMs: number;
+  private readonly limits: BatchLimits;
   /** Each job's tasks run in its owner's role: the framework holds the roles of its live jobs' owners. */
   readonly roles: OwnerRoles;
   /** Called every tick after the jobs' own work (the cron runner). */
@@ -90,7 +105,7 @@ export class BatchScheduler implements Scheduler {
     this.roles = new OwnerRoles(log);
     this.store = options.store ?? new RecordStore(undefined, JOBS_PREFIX, log);
     this.now = options.now ?? Date.now;
-    this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.limits = options.limits ?? DEFAULT_BATCH_LIMITS;
   }
 
   /** Checks authorities and admits quotas through `tenancy` from now on (set before the API serves). */
@@ -176,7 +191,13 @@ export class BatchScheduler implements Scheduler {
     };
     await this.tenancy?.authorize(caller, normalized.pool, 'job:create');
     live();
-    this.admitting.add(name);
+    // Completions cost memory until the job ends: one user's unfinished ones are capped.
+    let unfinished = 0;
+    for (const job of this.jobs.values())
+      if (!job.done && job.owner === caller.user) unfinished += job.spec.completions;
+    for (const other of this.admitting.values()) if (other.owner === caller.user) unfinished += other.completions;
+    checkCompletions(caller.user, unfinished, normalized.completions, this.limits.completionsPerUser);
+    this.admitting.set(name, { owner: caller.user, completions: normalized.completions });
     try {
       await this.tenancy?.authorizeBand(caller, normalized.pool, bandOf(normalized.band));
       const perTask = normalized.resources ?? emptyResources();
@@ -296,7 +317,7 @@ export class BatchScheduler implements Scheduler {
       const launched: { job: JobRecord; taskId: string }[] = [];
       let used = emptyResources();
       for (const job of open) {
-        if (job.spec.pool !== offer.pool || !offerFits(offer, job.owner)) continue;
+        if (job.spec.pool !== offer.pool || !offerFits(offer, job.owner) || !bindsAllowed(job.spec, offer)) continue;
         const perTask = job.spec.resources ?? emptyResources();
         let room = job.launchable(now, MAX_RUNNING_PER_JOB);
         while (room > 0 && offer.resources && containsResources(offer.resources, addResources(used, perTask))) {
@@ -457,27 +478,25 @@ export class BatchScheduler implements Scheduler {
       revocable: job.spec.band === 'best-effort',
       killGraceS: 3,
       limits: job.spec.limits,
-      volumes: [],
+      volumes: job.spec.volumes,
     };
   }
 
   /**
-   * Finished jobs that are not cron runs are forgotten once older than the retention, and past
-   * {@link MAX_FINISHED_JOBS} the oldest go first: stored jobs must not grow without bound.
+   * Finished jobs that are not cron runs are forgotten (in memory and in the store) once past their
+   * retention, and beyond the most kept the oldest go first (`sdk/finished-jobs.ts`): stored jobs
+   * must not grow without bound. Looked at once a second, as removals take a store write.
    */
-  private collect(now: number): void {
-    if (now - this.lastCollect < 60_000) return;
+  private forgetFinished(now: number): void {
+    if (now - this.lastCollect < 1_000) return;
     this.lastCollect = now;
     const finished = [...this.jobs.values()]
-      .filter((j) => j.done && j.running.size === 0 && !j.origin)
-      .sort((a, b) => a.finishedAt - b.finishedAt);
-    const excess = finished.length - MAX_FINISHED_JOBS;
-    finished.forEach((job, i) => {
-      if (i < excess || now - job.finishedAt > this.retentionMs)
-        void this.remove(job.spec.name).catch((error: unknown) => {
-          this.log.warn({ job: job.spec.name, err: String(error) }, 'a finished job could not be forgotten');
-        });
-    });
+      .filter((job) => job.done && job.running.size === 0 && !job.origin)
+      .map((job) => ({ name: job.spec.name, finishedAt: job.finishedAt }));
+    for (const name of finishedToForget(finished, now, this.limits))
+      void this.remove(name).catch((error: unknown) => {
+        this.log.warn({ job: name, err: String(error) }, 'a finished job could not be forgotten');
+      });
   }
 
   /** Deadlines, and retries whose backoff has passed. */
@@ -491,7 +510,7 @@ export class BatchScheduler implements Scheduler {
     }
     if ([...this.jobs.values()].some((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0)) this.gate.want();
     this.reconcileSilent(now);
-    this.collect(now);
+    this.forgetFinished(now);
     this.onTick(now);
   }
 }

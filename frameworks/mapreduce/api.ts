@@ -41,5 +41,5 @@ export function serveMapReduceApi(
       ),
     });
   };
-  return serveGrpc('mapreduce API', listen, register, auth, tls);
+  return serveGrpc('mapreduce API', listen, register, auth, tls ? { tls } : {});
 }

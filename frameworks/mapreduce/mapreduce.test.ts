@@ -54,6 +54,9 @@ function startAgent(host: Host, i: number, masterAddress: string): ChildProcess 
       'cpu,memory,pids',
       '--cgroup-root',
       cgroupRoot(i),
+      // The maps read the input through a read-only bind of it.
+      '--allowed-host-paths',
+      input,
     ],
     { GALAXY_LOG_LEVEL: 'info', NO_COLOR: '1' },
   );

@@ -22,14 +22,18 @@ import { isGone, stateName } from '../../core/task-state.js';
 import {
   Band,
   TaskState,
+  Volume,
+  Volume_Kind,
   type Offer,
   type Resources,
   type TaskInfo,
   type TaskStatus,
 } from '../../proto/gen/galaxy/v1/common.js';
+import { bindDenial } from '../../core/host-paths.js';
 import { MapReduceJobState, type MapReduceJob, type MapReduceJobSpec } from '../../proto/gen/galaxy/v1/mapreduce.js';
 import { lowestFree } from '../appmaster/placement/ports.js';
 import { OfferGate } from '../sdk/offer-gate.js';
+import { finishedToForget } from '../sdk/finished-jobs.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { RecordStore } from '../sdk/records.js';
@@ -244,6 +248,8 @@ export class MapReduceScheduler implements Scheduler {
         const room = left[i];
         if (!offer || !room || (tried < offers.length && offer.agentId === slot.lostOn)) continue;
         if (!offerFits(offer, owner)) continue;
+        // A map reads the input through a read-only bind: only agents that allow it can run one.
+        if (slot.kind === 'map' && bindDenial(job.spec.input, true, offer.allowedHostPaths) !== undefined) continue;
         const [port] = lowestFree(room.ports, 1, new Set());
         const need: Resources = { ...(job.spec.resources ?? emptyResources()), ports: [] };
         if (port === undefined) continue;
@@ -338,10 +344,28 @@ export class MapReduceScheduler implements Scheduler {
 
   /** Asks every live task whether it is ready; collects reduce outputs; catches silent maps. */
   private async poll(): Promise<void> {
+    this.forgetFinished(Date.now());
     const live = [...this.jobs.values()]
       .filter((j) => !j.done)
       .flatMap((job) => job.live().map((slot) => ({ job, slot })));
     await Promise.all(live.map(({ job, slot }) => this.pollOne(job, slot)));
+  }
+
+  /**
+   * Finished jobs past their retention, or beyond the most kept, are forgotten (sdk/finished-jobs.ts),
+   * here and in the store: stored jobs must not grow with every job ever run.
+   */
+  private forgetFinished(now: number): void {
+    const finished = [...this.jobs.values()]
+      .filter((job) => job.done)
+      .map((job) => ({ name: job.spec.name, finishedAt: job.finishedAt }));
+    for (const name of finishedToForget(finished, now)) {
+      this.jobs.delete(name);
+      void this.store.remove(name).catch((error: unknown) => {
+        // Left in the store: the next leader loads it and forgets it again.
+        this.log.warn({ job: name, err: String(error) }, 'a finished mapreduce job could not be forgotten');
+      });
+    }
   }
 
   private async pollOne(job: MapReduceRun, slot: Slot): Promise<void> {
@@ -418,7 +442,19 @@ export class MapReduceScheduler implements Scheduler {
       command: { shell: '', argv: workerCommand(), env: { GALAXY_MR_TASK: JSON.stringify(task) }, user: '' },
       labels: [{ key: 'band', value: 'batch' }, userLabel(this.ownerOf(job))],
       killGraceS: 1,
-      volumes: [],
+      // The input is a host directory: maps see it read-only, at the same path (agents allow it
+      // with --allowed-host-paths; docs/mapreduce.md).
+      volumes:
+        slot.kind === 'map'
+          ? [
+              Volume.fromPartial({
+                kind: Volume_Kind.BIND,
+                path: job.spec.input,
+                hostPath: job.spec.input,
+                readOnly: true,
+              }),
+            ]
+          : [],
       band: Band.BAND_BATCH,
       revocable: false,
     };

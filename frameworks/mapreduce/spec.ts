@@ -5,6 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
+import { neverAllowed, notNormal } from '../../core/host-paths.js';
 import { validateResources } from '../../core/resources.js';
 import { checkId } from '../../core/validate.js';
 import type { Resources } from '../../proto/gen/galaxy/v1/common.js';
@@ -25,6 +26,9 @@ const bad = (field: string, why: string): never => {
 export function normalizeMapReduceSpec(spec: MapReduceJobSpec): MapReduceJobSpec {
   checkId(spec.name, 'mapreduce job name');
   if (!isAbsolute(spec.input)) bad('input', `must be an absolute directory, got "${spec.input.slice(0, 100)}"`);
+  // The maps bind the input into their containers: a path no agent may ever allow is refused here.
+  const denied = notNormal(spec.input) ?? neverAllowed(spec.input);
+  if (denied !== undefined) bad('input', `${spec.input.slice(0, 100)} ${denied}`);
   if (!isAbsolute(spec.output)) bad('output', `must be an absolute directory, got "${spec.output.slice(0, 100)}"`);
   const maps = spec.maps === 0 ? 4 : spec.maps;
   const reduces = spec.reduces === 0 ? 2 : spec.reduces;

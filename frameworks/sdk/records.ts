@@ -12,12 +12,15 @@
  * Without a coordinator the records are volatile: saves resolve at once and nothing survives the
  * process (a framework run without `coordinator=`).
  */
-import type { Coordinator } from '../../core/coordinator/coordinator.js';
+import { MAX_VALUE_BYTES, type Coordinator } from '../../core/coordinator/coordinator.js';
 import { GalaxyError, isGalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 
-/** The largest record stored, in bytes: below ZooKeeper's default node limit (1 MiB) with room to spare. */
-export const MAX_RECORD_BYTES = 512 * 1024;
+/**
+ * The largest record stored, in bytes: half of what one coordinator key holds
+ * ({@link MAX_VALUE_BYTES}), so that a record admitted at its creation has room to grow.
+ */
+export const MAX_RECORD_BYTES = Math.floor(MAX_VALUE_BYTES / 2);
 
 /** A record's write lost its compare-and-set: another process (a newer leader) wrote it. */
 export class RecordFenced extends GalaxyError {
@@ -161,7 +164,7 @@ export class RecordStore {
     const size = Buffer.byteLength(text, 'utf8');
     if (size > MAX_RECORD_BYTES)
       throw new GalaxyError(
-        'GALAXY_E_INVALID_ARGUMENT',
+        'GALAXY_E_TOO_LARGE',
         `the record ${key} would be ${size} bytes; the coordinator keeps at most ${MAX_RECORD_BYTES} bytes per record`,
       );
     return text;

@@ -42,6 +42,7 @@ const offer: Offer = {
   resources: { cpus: 1000, mem: 1 << 30, disk: 0, gpus: 0, ports: [] },
   attributes: [],
   pool: '',
+  allowedHostPaths: [],
 };
 
 function status(uuid: string, taskId = 't1'): TaskStatus {

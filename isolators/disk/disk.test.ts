@@ -3,7 +3,7 @@
  * reason `disk-limit`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,12 +16,15 @@ import { loadIsolators } from '../index.js';
 describe('disk-du isolator', () => {
   it('kills a task whose sandbox outgrows its quota, with reason disk-limit', async () => {
     const driver = detectCgroupDriver();
-    const sandbox = await mkdtemp(join(tmpdir(), 'galaxy-du-'));
+    const workDir = await mkdtemp(join(tmpdir(), 'galaxy-du-'));
+    const sandbox = join(workDir, 'sandbox');
+    await mkdir(sandbox);
     const cgroupRoot = `galaxy-du-test-${randomBytes(4).toString('hex')}`;
     const launcher = new LinuxLauncher({
       driver,
       cgroupRoot,
-      isolators: await loadIsolators('memory,disk-du', { driver, root: 'galaxy-test', workDir: tmpdir() }),
+      isolators: await loadIsolators('memory,disk-du', { driver, root: 'galaxy-test', workDir }),
+      workDir,
       log: createLogger('test', 'silent'),
     });
     try {
@@ -45,7 +48,7 @@ describe('disk-du isolator', () => {
       expect(exit.limitation?.message).toContain('4MiB');
     } finally {
       await launcher.close();
-      await rm(sandbox, { recursive: true, force: true });
+      await rm(workDir, { recursive: true, force: true });
     }
   });
 });

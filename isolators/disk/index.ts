@@ -7,7 +7,7 @@
  * `du` and kills the task with reason `disk-limit` once it is over.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../core/exec.js';
 import { formatBytes } from '../../core/resources.js';
@@ -86,7 +86,12 @@ const image: Isolator = {
     if (c.state.get('disk.mounted') === true) {
       // The task's output outlives its quota: carry stdout and stderr out of the image.
       const kept = await mkdtemp(`${c.sandbox}.logs-`);
-      for (const file of LOGS) await copyFile(join(c.sandbox, file), join(kept, file)).catch(() => undefined);
+      for (const file of LOGS) {
+        // Only the task's own files: a link it left there (to /etc/shadow, say) is not followed by
+        // the agent, which runs as root. Nothing of the container runs any more to swap it.
+        const info = await lstat(join(c.sandbox, file)).catch(() => undefined);
+        if (info?.isFile()) await copyFile(join(c.sandbox, file), join(kept, file)).catch(() => undefined);
+      }
       // The container's processes are gone; a busy mount means a leak elsewhere, so detach lazily.
       await run('umount', [c.sandbox]).catch(() => run('umount', ['-l', c.sandbox]));
       c.state.delete('disk.mounted');

@@ -145,7 +145,7 @@ class TcpIsolator implements Isolator {
       await this.cleanup(c);
       throw error;
     }
-    c.wrappers.push(['nsenter', `--net=/run/netns/${net.netns}`, '--']);
+    c.netns = `/run/netns/${net.netns}`;
     c.env.GALAXY_IP = net.containerIp;
     c.env.GALAXY_HOST_IP = net.hostIp;
   }

@@ -1,72 +1,40 @@
 /**
- * The `volumes` isolator: mounts a task's volumes into its sandbox before it starts — tmpfs of a
- * given size (charged to the container's memory), or a bind mount of a host path, optionally
- * read-only — and unmounts them after. List it after `disk`, whose image becomes the sandbox.
+ * The `volumes` isolator: a task's volumes — tmpfs of a given size (charged to the container's
+ * memory), or a bind mount of a host path, optionally read-only — become mounts of the
+ * container's own root, made by the container's helper inside its mount namespace: nothing is
+ * mounted on the host, so nothing needs unmounting after. A relative volume path is inside the
+ * sandbox; an absolute one is that path in the container's root. Bind sources are checked by the
+ * launcher against the agent's `--allowed-host-paths` (docs/security.md, "Host paths").
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { run } from '../../core/exec.js';
-import { Volume_Kind, type Volume } from '../../proto/gen/galaxy/v1/common.js';
+import { volumeTarget } from '../../agent/containerizer/root-plan.js';
+import { Volume_Kind } from '../../proto/gen/galaxy/v1/common.js';
 import { ISOLATOR_API_VERSION, type Container, type Isolator, type IsolatorPlugin } from '../isolator.js';
 
-/** Where a volume appears on the host. */
-function targetOf(c: Container, volume: Volume): string {
-  return join(c.sandbox, volume.path);
-}
-
-/** Mount points under `dir`, deepest first (the order to unmount them in). */
-async function mountsUnder(dir: string): Promise<string[]> {
-  const points = (await readFile('/proc/mounts', 'utf8')).split('\n').map((line) => line.split(' ')[1] ?? '');
-  return points.filter((p) => p.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
-}
-
-async function unmountAll(dir: string): Promise<void> {
-  for (const point of await mountsUnder(dir)) await run('umount', [point]).catch(() => run('umount', ['-l', point]));
-}
-
-function volumesIsolator(workDir: string): Isolator {
-  return {
-    name: 'volumes',
-    controllers: [],
-    async prepare(c: Container) {
-      try {
-        for (const volume of c.volumes) {
-          const target = targetOf(c, volume);
-          await mkdir(target, { recursive: true });
-          const flags = ['nosuid', 'nodev', ...(volume.readOnly ? ['ro'] : [])].join(',');
-          if (volume.kind === Volume_Kind.TMPFS) {
-            await run('mount', ['-t', 'tmpfs', '-o', `size=${volume.sizeBytes},mode=0755,${flags}`, 'tmpfs', target]);
-          } else {
-            await run('mount', ['--bind', volume.hostPath, target]);
-            // A bind mount takes its flags only on a remount.
-            await run('mount', ['-o', `remount,bind,${flags}`, target]);
-          }
-        }
-      } catch (error) {
-        await unmountAll(c.sandbox);
-        throw error;
+/**
+ * The isolator. Every Linux container has it (the launcher adds it when `--isolation` does not
+ * name it): a volume is part of the container, never silently left out.
+ */
+export const volumes: Isolator = {
+  name: 'volumes',
+  controllers: [],
+  prepare(c: Container) {
+    for (const volume of c.volumes) {
+      const target = volumeTarget(c.sandbox, volume.path);
+      if (volume.kind === Volume_Kind.TMPFS) {
+        c.mounts.push({ kind: 'tmpfs', target, readOnly: volume.readOnly, sizeBytes: volume.sizeBytes });
+      } else {
+        c.mounts.push({ kind: 'bind', target, source: volume.hostPath, readOnly: volume.readOnly });
       }
-    },
-    async cleanup(c: Container) {
-      if (c.volumes.length > 0) await unmountAll(c.sandbox);
-    },
-    async recover(containers: readonly Container[]) {
-      // Volumes of sandboxes nobody re-attached to are leftovers (their disk images are the disk isolator's).
-      const live = containers.map((c) => `${c.sandbox}/`);
-      for (const point of await mountsUnder(join(workDir, 'sandboxes'))) {
-        const inLive = live.some((prefix) => point.startsWith(prefix));
-        const isImage = (await readFile('/proc/mounts', 'utf8')).includes(`${point} ext4`);
-        if (!inLive && !isImage) await run('umount', ['-l', point]).catch(() => undefined);
-      }
-    },
-  };
-}
+    }
+    return Promise.resolve();
+  },
+};
 
 /** The plugin. */
 export const plugin: IsolatorPlugin = {
   name: 'volumes',
   version: ISOLATOR_API_VERSION,
   galaxyApi: '^1',
-  create: (options) => volumesIsolator(options.workDir),
+  create: () => volumes,
 };
 export default plugin;

@@ -10,7 +10,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,7 @@ import type { JobStatus, PodStatus } from '../../proto/gen/galaxy/v1/appmaster.j
 import { eventually } from '../helpers/async-queue.js';
 import { masterJoinToken, writeJoinToken } from '../helpers/identity.js';
 import { startHosts, type Host, type Hosts } from '../helpers/hosts.js';
+import { packagesVolume } from '../helpers/packages.js';
 import { GALAXY_BIN, galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from '../helpers/processes.js';
 
 /** Master timings: a silent agent is disconnected after 3 missed pings, then removed after 6 s. */
@@ -59,6 +60,7 @@ function helloSpec(): string {
     ports: [{ name: 'http' }],
     resources: { cpu: { millicores: 200, excess: true }, memory: { hard: '256Mi' } },
     package: { source: pkg.url, version: '1.0.0', sha256: pkg.sha256 },
+    volumes: [packagesVolume(join(workDir, 'packages'))],
     commands: { start: 'exec node server.mjs' },
     health: { type: 'http', port: 'http', path: '/health', intervalS: 0.5, timeoutS: 1, graceS: 3, failures: 2 },
     services: [{ name: 'web', port: 'http' }],
@@ -146,6 +148,9 @@ function startAgent(host: Host, i: number): ChildProcess {
       cgroupRoot(i),
       '--join-token-file',
       join(workDir, 'join.token'),
+      // Pods read the file:// package through a read-only bind of its directory.
+      '--allowed-host-paths',
+      join(workDir, 'packages'),
     ],
     { GALAXY_LOG_LEVEL: 'info', NO_COLOR: '1' },
   );
@@ -157,7 +162,11 @@ function startAgent(host: Host, i: number): ChildProcess {
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-partition-'));
-  pkg = await createPackage(join(packageRoot(), 'examples', 'hello-service'), join(workDir, 'hello.tar.gz'));
+  await mkdir(join(workDir, 'packages'));
+  pkg = await createPackage(
+    join(packageRoot(), 'examples', 'hello-service'),
+    join(workDir, 'packages', 'hello.tar.gz'),
+  );
   hosts = startHosts(3);
   const bridge = hosts.bridgeAddress;
   // The master authenticates: its users and agents live in <workDir>/coord, which the AppMaster shares.

@@ -24,6 +24,7 @@ import { resolve as resolveEndpoints } from '../../frameworks/sdk/naming.js';
 import { startMaster, type Master } from '../../master/master.js';
 import { UpdateControl, type JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { eventually } from '../helpers/async-queue.js';
+import { packagesVolume } from '../helpers/packages.js';
 import { killWithEnv, processesWithEnv } from '../helpers/processes.js';
 
 const isolation = autoIsolation();
@@ -47,6 +48,7 @@ function helloSpec(version: string, data: string, extra: Record<string, unknown>
     ports: [{ name: 'http' }],
     resources: { cpu: { millicores: 200, excess: true }, memory: { hard: '256Mi' } },
     package: { source: pkg.url, version, sha256: pkg.sha256 },
+    volumes: [packagesVolume(join(workDir, 'packages'))],
     commands: { start: 'exec node server.mjs', reload: 'echo reloaded >> reloads.log' },
     health: { type: 'http', port: 'http', path: '/health', intervalS: 0.5, timeoutS: 1, graceS: 3, failures: 2 },
     data: [{ name: 'content', source: content.url, version: data, sha256: content.sha256, dest: 'data/content' }],
@@ -98,15 +100,16 @@ async function settled(n: number, timeoutMs = 90_000): Promise<JobStatus> {
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-appmaster-'));
+  await mkdir(join(workDir, 'packages'));
   const hello = join(packageRoot(), 'examples', 'hello-service');
   for (const version of ['1.0.0', '2.0.0', '3.0.0']) {
-    packages[version] = await createPackage(hello, join(workDir, `hello-${version}.tar.gz`));
+    packages[version] = await createPackage(hello, join(workDir, 'packages', `hello-${version}.tar.gz`));
   }
   for (const text of ['first words', 'second words']) {
     const dir = join(workDir, `content-${text.split(' ')[0] ?? ''}`);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'message.txt'), `${text}\n`);
-    packages[text] = await createPackage(dir, join(workDir, `content-${text.split(' ')[0] ?? ''}.tar.gz`));
+    packages[text] = await createPackage(dir, join(workDir, 'packages', `content-${text.split(' ')[0] ?? ''}.tar.gz`));
   }
   master = await startMaster({
     listen: '127.0.0.1:0',
@@ -120,6 +123,8 @@ beforeAll(async () => {
     resources: 'cpus:4;mem:4GiB;disk:4GiB;ports:[32000-32999]',
     isolation,
     cgroupRoot,
+    // Pods read the file:// packages through a read-only bind of their directory.
+    allowedHostPaths: join(workDir, 'packages'),
     logLevel: 'silent',
   });
   await eventually(() => agent.connected, 5000, 'the agent to register');

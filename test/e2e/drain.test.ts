@@ -6,7 +6,7 @@
  * and in the end every pod runs healthy elsewhere while the drained agent is offered to nobody.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ import { runFramework, type FrameworkHandle } from '../../frameworks/host/host.j
 import { startMaster, type Master } from '../../master/master.js';
 import type { JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { eventually } from '../helpers/async-queue.js';
+import { packagesVolume } from '../helpers/packages.js';
 import { killWithEnv } from '../helpers/processes.js';
 
 const REPLICAS = 3;
@@ -38,6 +39,7 @@ const healthy = (job: JobStatus) => job.pods.filter((p) => p.phase === 'running'
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'galaxy-drain-'));
+  await mkdir(join(workDir, 'packages'));
   master = await startMaster({
     listen: '127.0.0.1:0',
     insecureNoAuth: true,
@@ -52,6 +54,7 @@ beforeAll(async () => {
       resources: `cpus:4;mem:4GiB;disk:4GiB;ports:[${ports}]`,
       isolation,
       cgroupRoot: `galaxy-drain-test-${tag}-${i}`,
+      allowedHostPaths: join(workDir, 'packages'),
       logLevel: 'silent',
     });
     agents.push(agent);
@@ -82,13 +85,15 @@ afterAll(async () => {
 
 describe('drain', { timeout: 90_000 }, () => {
   it('moves the pods off a drained agent one at a time, following deploy.step', async () => {
-    const pkg = await createPackage(join(packageRoot(), 'examples', 'hello-service'), join(workDir, 'hello.tar.gz'));
+    const packages = join(workDir, 'packages');
+    const pkg = await createPackage(join(packageRoot(), 'examples', 'hello-service'), join(packages, 'hello.tar.gz'));
     const spec = {
       name: `drain-${tag}`,
       replicas: REPLICAS,
       ports: [{ name: 'http' }],
       resources: { cpu: { millicores: 100, excess: true }, memory: { hard: '128Mi' } },
       package: { source: pkg.url, version: '1.0.0', sha256: pkg.sha256 },
+      volumes: [packagesVolume(packages)],
       commands: { start: 'exec node server.mjs' },
       health: { type: 'http', port: 'http', path: '/health', intervalS: 0.5, timeoutS: 1, graceS: 3, failures: 2 },
       deploy: { step: 1, intervalS: 1, stopTimeoutS: 2, deployTimeoutS: 60 },

@@ -9,7 +9,7 @@
  * processes, cgroups, the ensemble and the temporary directory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
@@ -19,6 +19,7 @@ import { Operator } from '../../cli/operator-client.js';
 import { packageRoot } from '../../core/paths.js';
 import { isTerminal } from '../../core/task-state.js';
 import { createPackage, type BuiltPackage } from '../../frameworks/appmaster/appworker/package.js';
+import { packagesVolume } from './packages.js';
 import type { JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { Task } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from './async-queue.js';
@@ -86,6 +87,11 @@ export class ChaosCluster {
   }
 
   /** The agent's work directory: every task process carries it in `GALAXY_SANDBOX`. */
+  /** Where the hello packages are: bound into each pod read-only, allowed by the agent. */
+  get packagesDir(): string {
+    return join(this.dir, 'packages');
+  }
+
   get agentDir(): string {
     return join(this.dir, 'agent');
   }
@@ -106,8 +112,9 @@ export class ChaosCluster {
       if (options.secret) await writeFile(cluster.secretFile, randomBytes(32).toString('base64'), { mode: 0o600 });
       cluster.token = await bootstrapAdminToken(cluster.url);
       const hello = join(packageRoot(), 'examples', 'hello-service');
+      await mkdir(cluster.packagesDir);
       for (const version of ['1.0.0', '2.0.0'])
-        cluster.packages.set(version, await createPackage(hello, join(dir, `hello-${version}.tar.gz`)));
+        cluster.packages.set(version, await createPackage(hello, join(cluster.packagesDir, `hello-${version}.tar.gz`)));
       for (let i = 0; i < options.masters; i++) await cluster.startMaster();
       const leader = await cluster.leadingMaster(30_000);
       await cluster.startAgent();
@@ -153,21 +160,26 @@ export class ChaosCluster {
    */
   async startAgent(): Promise<GalaxyProcess> {
     const joinToken = await writeJoinToken(join(this.dir, 'join.token'), await agentJoinToken(this.url));
-    this.agent = galaxy([
-      'agent',
-      '--join-token-file',
-      joinToken,
-      '--master',
-      this.url,
-      '--work-dir',
-      this.agentDir,
-      '--resources',
-      `cpus:4;mem:4GiB;ports:[${this.options.ports}]`,
-      '--isolation',
-      'cpu,memory,pids',
-      '--cgroup-root',
-      this.cgroupRoot,
-    ]);
+    this.agent = galaxy(
+      [
+        'agent',
+        '--join-token-file',
+        joinToken,
+        '--master',
+        this.url,
+        '--work-dir',
+        this.agentDir,
+        '--resources',
+        `cpus:4;mem:4GiB;ports:[${this.options.ports}]`,
+        '--isolation',
+        'cpu,memory,pids',
+        '--cgroup-root',
+        this.cgroupRoot,
+        '--allowed-host-paths',
+        this.packagesDir,
+      ],
+      this.env,
+    );
     return this.agent;
   }
 
@@ -294,6 +306,7 @@ export class ChaosCluster {
       ports: [{ name: 'http' }],
       resources: { cpu: { millicores: 100, excess: true }, memory: { hard: '256Mi' } },
       package: { source: pkg.url, version, sha256: pkg.sha256 },
+      volumes: [packagesVolume(this.packagesDir)],
       commands: { start: 'exec node server.mjs' },
       health: { type: 'http', port: 'http', path: '/health', intervalS: 0.5, timeoutS: 1, graceS: 3, failures: 2 },
       deploy: { step: 1, intervalS: 1, stopTimeoutS: 3, maxFailures: 1, autoRollback: true, deployTimeoutS: 90 },

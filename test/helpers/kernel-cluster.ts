@@ -16,7 +16,12 @@ import { killWithEnv, processesWithEnv } from './processes.js';
 import { rawFramework, type RawFramework } from './raw-clients.js';
 
 /** What a kernel test launches: a shell command plus whatever else it sets. */
-export type TaskRequest = Partial<Omit<TaskInfo, 'command'>> & { readonly shell: string; readonly user?: string };
+export type TaskRequest = Partial<Omit<TaskInfo, 'command'>> & {
+  readonly shell: string;
+  readonly user?: string;
+  /** The command's environment. */
+  readonly env?: Record<string, string>;
+};
 
 /** The running harness. */
 export interface KernelCluster {
@@ -25,6 +30,8 @@ export interface KernelCluster {
   readonly fw: RawFramework;
   readonly workDir: string;
   readonly cgroupRoot: string;
+  /** A host directory outside the agent's work dir that the agent allows bind volumes from (rw). */
+  readonly shared: string;
   /** Launches one task on every outstanding offer; returns its id. */
   launch(request: TaskRequest): Promise<string>;
   /** The task's first update in one of `states`. */
@@ -48,6 +55,7 @@ export async function startKernelCluster(options: {
 }): Promise<KernelCluster> {
   const cgroupRoot = `galaxy-${options.name}-test-${randomBytes(4).toString('hex')}`;
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-`));
+  const shared = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-shared-`));
   const master = await startMaster({
     listen: '127.0.0.1:0',
     insecureNoAuth: true,
@@ -60,6 +68,7 @@ export async function startKernelCluster(options: {
     resources: options.resources,
     isolation: options.isolation,
     cgroupRoot,
+    allowedHostPaths: `${shared}:rw`,
     logLevel: 'silent',
   });
   await eventually(() => agent.connected, 5000, 'the agent to register');
@@ -91,10 +100,11 @@ export async function startKernelCluster(options: {
     fw,
     workDir,
     cgroupRoot,
+    shared,
     until,
     async launch(request) {
       counter += 1;
-      const { shell, user, ...rest } = request;
+      const { shell, user, env, ...rest } = request;
       const task: TaskInfo = {
         taskId: `${options.name}${counter}`,
         name: `${options.name}${counter}`,
@@ -105,7 +115,7 @@ export async function startKernelCluster(options: {
         volumes: [],
         limits: Limits.create(),
         ...rest,
-        command: { shell, argv: [], env: {}, user: user ?? '' },
+        command: { shell, argv: [], env: env ?? {}, user: user ?? '' },
       };
       // Offers come and go; use every outstanding one (one agent here), as a real framework would.
       await fw.call({ call: { $case: 'revive', revive: { roles: [] } } });
@@ -118,12 +128,18 @@ export async function startKernelCluster(options: {
         'an offer',
       );
       for (const id of offerIds) used.add(id);
-      await fw.call({
-        call: {
-          $case: 'accept',
-          accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
-        },
-      });
+      try {
+        await fw.call({
+          call: {
+            $case: 'accept',
+            accept: { offerIds, operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }] },
+          },
+        });
+      } catch (error) {
+        // A refused ACCEPT changes nothing: its offers are still outstanding, for the next launch.
+        for (const id of offerIds) used.delete(id);
+        throw error;
+      }
       return task.taskId;
     },
     async kill(taskId) {
@@ -146,6 +162,7 @@ export async function startKernelCluster(options: {
         if (driver.exists(c, cgroupRoot)) left.push(`cgroup ${c}:${cgroupRoot}`);
       await driver.remove(cgroupRoot, ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'freezer']);
       await rm(workDir, { recursive: true, force: true });
+      await rm(shared, { recursive: true, force: true });
       return left;
     },
   };

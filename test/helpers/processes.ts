@@ -25,10 +25,14 @@ export interface GalaxyProcess {
 
 const running = new Set<GalaxyProcess>();
 
-/** Spawns `node dist/cli/main.js ...args`, collecting stdout and stderr lines. */
-export function galaxy(args: string[], env: Record<string, string> = {}): GalaxyProcess {
+/**
+ * Spawns `node dist/cli/main.js ...args`, collecting stdout and stderr lines. `wrapper` runs it
+ * through a command that execs it, e.g. `['prlimit', '--nofile=4096:4096', '--']`.
+ */
+export function galaxy(args: string[], env: Record<string, string> = {}, wrapper: string[] = []): GalaxyProcess {
+  const [command, ...before] = wrapper.length > 0 ? [...wrapper, process.execPath] : [process.execPath];
   const child = auditedChild(
-    spawn(process.execPath, [GALAXY_BIN, ...args], {
+    spawn(command, [...before, GALAXY_BIN, ...args], {
       env: stdoutLogging({ ...process.env, GALAXY_LOG_LEVEL: 'info', NO_COLOR: '1', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     }),

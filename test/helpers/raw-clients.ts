@@ -51,6 +51,7 @@ export function rawAgent(
     pool: 'default',
     address: '',
     reservations: [],
+    allowedHostPaths: [],
     total: { cpus: 4000, mem: 8 * 1024 ** 3, disk: 10 * 1024 ** 3, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
     ...info,
   };

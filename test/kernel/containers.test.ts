@@ -4,8 +4,7 @@
  * is left: no cgroup, no process.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
@@ -193,7 +192,10 @@ describe('Linux containers', () => {
   });
 
   it('mounts a sized tmpfs volume and a read-only bind volume into the sandbox', async () => {
-    const host = await mkdtemp(join(tmpdir(), 'galaxy-bind-'));
+    // Under the agent's --allowed-host-paths (the harness's shared directory).
+    const host = await mkdtemp(join(cluster.shared, 'bind-'));
+    // The container's root is an unprivileged host uid: it reads what any user may read.
+    await chmod(host, 0o755);
     await writeFile(join(host, 'hello'), 'from the host\n');
     try {
       const taskId = await cluster.launch({

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { startMaster, type Master } from '../../master/master.js';
 import { networkFor } from '../../isolators/tcp/index.js';
+import { UID_CLAIMS_DIR } from '../../agent/containerizer/uid-blocks.js';
 import { TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
@@ -72,6 +73,11 @@ function get(port: number): Promise<string | undefined> {
     });
     req.end();
   });
+}
+
+/** The host uid of `pid` (0 for the container's helper, which stays on the host as root). */
+function hostUid(pid: number): number {
+  return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? -1);
 }
 
 function agentProcess(): GalaxyProcess {
@@ -149,7 +155,7 @@ describe('agent recovery', () => {
     const containersBefore = await driver.children(cgroupRoot);
     expect(containersBefore).toHaveLength(2);
 
-    // unshare, the namespace's init and the task itself.
+    // The container's helper (its monitor on the host), the namespace's init and the task itself.
     const longPids = await eventually(
       () => {
         const pids = processesWithEnv('GALAXY_TASK_ID=long').sort();
@@ -159,6 +165,10 @@ describe('agent recovery', () => {
       'the three processes of the long task',
     );
     expect(await eventually(() => get(39200), 10_000, 'the web task')).toBe('alive');
+    // Each container's host uid block is claimed (agent/containerizer/uid-blocks.ts).
+    const claimOf = (taskPid: number) => join(UID_CLAIMS_DIR, String(hostUid(taskPid)));
+    const longClaim = claimOf(longPids.find((pid) => hostUid(pid) !== 0) ?? 0);
+    expect(existsSync(longClaim)).toBe(true);
     await first.stop('SIGKILL');
     // With the agent gone, so is its proxy; the task itself lives on in its namespace.
     expect(await get(39200)).toBeUndefined();
@@ -179,8 +189,9 @@ describe('agent recovery', () => {
     );
     const long = master.view.tasks('').find((t) => t.taskId === 'long');
     expect(long?.state).toBe(TaskState.TASK_RUNNING);
-    // The very same processes: re-attached, not restarted.
+    // The very same processes: re-attached, not restarted, and their uid block is still theirs.
     expect(processesWithEnv('GALAXY_TASK_ID=long').sort()).toEqual(longPids);
+    expect(JSON.parse(readFileSync(longClaim, 'utf8'))).toMatchObject({ owner: join(workDir, 'agent') });
     await eventually(async () => !(await driver.children(cgroupRoot)).includes('orphan'), 5000, 'the orphan removed');
     expect(existsSync(`/run/netns/${orphanNetns}`)).toBe(false);
     // The re-attached task's port is served again, and its quota mount is still its own.
@@ -190,5 +201,6 @@ describe('agent recovery', () => {
     await fw.call({ call: { $case: 'kill', kill: { taskId: 'long', agentId: '' } } });
     await until('long', TaskState.TASK_KILLED);
     await eventually(async () => (await driver.children(cgroupRoot)).length === 0, 5000, 'no containers left');
+    await eventually(() => !existsSync(longClaim), 5000, 'its uid block released');
   });
 });

@@ -10,7 +10,7 @@
  *   nothing of it is written anywhere.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -55,6 +55,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   api.close();
+  // SIGINT: galaxy up stops its pods (a SIGKILL would leave their containers running, as an agent's does).
+  await up.stop('SIGINT', 20_000);
   await stopAll();
   if (base) await rm(base, { recursive: true, force: true });
 });
@@ -80,7 +82,8 @@ async function named(dir: string, name: string): Promise<string[]> {
 describe('a pod of galaxy up', { timeout: 90_000 }, () => {
   it('holds no cluster secret: AppMaster addresses and its own pull token only', async () => {
     const pods = await podProcesses();
-    const workers = pods.filter((p) => p.command.includes('appworker'));
+    // The worker itself, not the container helper that watches it from the host (its command names both).
+    const workers = pods.filter((p) => p.command.includes('appworker') && !p.command.includes('galaxy-init'));
     expect(workers.length).toBeGreaterThan(0);
     const coordinatorDir = join(workDir, 'coord');
     for (const worker of workers) {
@@ -104,7 +107,9 @@ describe('a pod of galaxy up', { timeout: 90_000 }, () => {
 
   it('refuses a package whose link chain climbs out, and writes none of it', async () => {
     const marker = `galaxy-pwned-${randomBytes(4).toString('hex')}`;
-    const archive = await writeArchive(join(base, 'evil.tgz'), [
+    // In galaxy up's packages directory: the one its agent allows pods to bind, read-only.
+    const packages = await realpath(join(workDir, 'packages'));
+    const archive = await writeArchive(join(packages, 'evil.tgz'), [
       { path: 'server.mjs', body: 'console.log("hello")\n' },
       { path: 'a/', type: 'Directory' },
       { path: 'a/x', type: 'SymbolicLink', linkpath: '..' },
@@ -117,6 +122,7 @@ describe('a pod of galaxy up', { timeout: 90_000 }, () => {
         replicas: 1,
         resources: { cpu: { millicores: 100 }, memory: { hard: '64Mi' } },
         package: { source: pathToFileURL(archive).href, version: '1', sha256: await sha256File(archive) },
+        volumes: [{ kind: 'bind', path: packages, hostPath: packages, readOnly: true }],
         commands: { start: 'exec sleep 60' },
       }),
     );

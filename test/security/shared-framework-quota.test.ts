@@ -133,6 +133,7 @@ describe("a shared framework's work counts against its owner's quota in the allo
       maxRetries: 0,
       backoffS: 0,
       deadlineS: 0,
+      volumes: [],
       band: 'batch',
       pool: '',
       resources: { cpus: 500, mem: 32 * MiB, disk: 0, gpus: 0, ports: [] },

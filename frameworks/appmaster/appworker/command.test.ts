@@ -27,6 +27,7 @@ describe('runCommand', () => {
       stdout: `${dir}\n`,
       stderr: 'err\n',
       timedOut: false,
+      dropped: { stdout: 0, stderr: 0 },
     });
   });
 
@@ -36,6 +37,8 @@ describe('runCommand', () => {
     expect(result.stdout.length).toBe(MAX_OUTPUT_BYTES);
     expect(result.stdout).toMatch(/^a+$/);
     expect(Buffer.byteLength(result.stderr)).toBe(MAX_OUTPUT_BYTES);
+    // What was drained past the cap is counted.
+    expect(result.dropped).toEqual({ stdout: 3_000_000 - MAX_OUTPUT_BYTES, stderr: 1_100_000 - MAX_OUTPUT_BYTES });
   });
 
   it('kills the whole process group on timeout, with exit code -1', async () => {

@@ -15,12 +15,36 @@ export interface CommandResult {
   stderr: string;
   /** Killed on timeout or abort. */
   timedOut: boolean;
+  /** Bytes printed beyond the cap and dropped, per stream. */
+  dropped?: { stdout: number; stderr: number };
+}
+
+/**
+ * The container user a pod's service, its commands and its execs run as, while the AppWorker
+ * stays the container's root: it cannot read the worker's pod token (in the worker's environment,
+ * mode-0400 `/proc/<pid>/environ`) nor signal or trace the worker (docs/security.md).
+ */
+export interface ServiceUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * The service user the agent's container names in `GALAXY_SERVICE_USER` (`uid:gid`), or
+ * undefined (plain processes: the service runs as the worker does).
+ */
+export function serviceUserFrom(env: NodeJS.ProcessEnv): ServiceUser | undefined {
+  const match = /^(\d+):(\d+)$/.exec(env.GALAXY_SERVICE_USER ?? '');
+  if (!match) return undefined;
+  return { uid: Number(match[1]), gid: Number(match[2]) };
 }
 
 /** Where and how long a command runs. */
 export interface CommandOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Runs as this user (the service's) rather than the worker's. */
+  user?: ServiceUser;
   timeoutMs: number;
   /** Cap of each of stdout and stderr, in bytes (default {@link MAX_OUTPUT_BYTES}). */
   maxOutputBytes?: number;
@@ -46,20 +70,27 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
       env: options.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...options.user,
     });
-    const collect = (stream: NodeJS.ReadableStream): (() => string) => {
+    // Past the cap the pipe is still drained (so the command is not blocked), and what is dropped counted.
+    const collect = (stream: NodeJS.ReadableStream): { text: () => string; dropped: () => number } => {
       const chunks: Buffer[] = [];
       let size = 0;
+      let dropped = 0;
       stream.on('data', (chunk: Buffer) => {
-        if (size >= cap) return;
-        const part = chunk.subarray(0, cap - size);
+        const part = chunk.subarray(0, Math.max(0, cap - size));
+        dropped += chunk.length - part.length;
+        if (part.length === 0) return;
         chunks.push(part);
         size += part.length;
       });
-      return () => Buffer.concat(chunks).toString('utf8');
+      return { text: () => Buffer.concat(chunks).toString('utf8'), dropped: () => dropped };
     };
-    const stdout = collect(child.stdout);
-    const stderr = collect(child.stderr);
+    const out = collect(child.stdout);
+    const err = collect(child.stderr);
+    const stdout = out.text;
+    const stderr = err.text;
+    const dropped = () => ({ stdout: out.dropped(), stderr: err.dropped() });
     let timedOut = false;
     const kill = (): void => {
       timedOut = true;
@@ -71,7 +102,13 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
     child.on('error', (error) => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', kill);
-      resolve({ exitCode: 127, stdout: stdout(), stderr: `${stderr()}${error.message}`, timedOut: false });
+      resolve({
+        exitCode: 127,
+        stdout: stdout(),
+        stderr: `${stderr()}${error.message}`,
+        timedOut: false,
+        dropped: dropped(),
+      });
     });
     child.on('exit', () => {
       // Anything the shell left behind in its group goes with it (and stops holding the pipes).
@@ -80,7 +117,13 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
     child.on('close', (code) => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', kill);
-      resolve({ exitCode: timedOut ? -1 : (code ?? -1), stdout: stdout(), stderr: stderr(), timedOut });
+      resolve({
+        exitCode: timedOut ? -1 : (code ?? -1),
+        stdout: stdout(),
+        stderr: stderr(),
+        timedOut,
+        dropped: dropped(),
+      });
     });
   });
 }

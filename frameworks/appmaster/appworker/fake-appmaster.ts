@@ -4,7 +4,8 @@
  * the order is NONE and no exec waits, a pull is held up to its `waitMs`. Exec requests are
  * repeated until a report carries their result.
  */
-import { Server, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import { GalaxyServer } from '../../../core/grpc-server.js';
 import { createServer, type AddressInfo } from 'node:net';
 import {
   AppWorkerPullService,
@@ -15,7 +16,7 @@ import {
   type PullRequest,
   type WorkerReport,
 } from '../../../proto/gen/galaxy/v1/appmaster.js';
-import { serverCredentials, type ServerTls } from '../../../core/tls.js';
+import type { ServerTls } from '../../../core/tls.js';
 
 /** The order part of a response. */
 export type FakeOrder = Partial<Omit<PullResponse, 'execs' | 'pullIntervalMs' | 'appmasters'>>;
@@ -35,27 +36,21 @@ export class FakeAppMaster {
   private readonly held = new Set<() => void>();
 
   private constructor(
-    private readonly server: Server,
+    private readonly server: GalaxyServer,
     /** `127.0.0.1:<port>` to give the worker. */
     readonly address: string,
   ) {}
 
   /** Starts a fake on a free loopback port (serving TLS with `tls`, as a TLS AppMaster does). */
   static async start(tls?: ServerTls): Promise<FakeAppMaster> {
-    const server = new Server();
+    const server = new GalaxyServer('fake AppMaster', tls ? { tls } : {});
     const created: { fake?: FakeAppMaster } = {};
-    server.addService(AppWorkerPullService, {
+    server.grpc.addService(AppWorkerPullService, {
       pull: (call: ServerUnaryCall<PullRequest, PullResponse>, callback: sendUnaryData<PullResponse>) => {
         created.fake?.onPull(call, callback);
       },
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync('127.0.0.1:0', serverCredentials(tls), (error, bound) => {
-        if (error) reject(error);
-        else resolve(bound);
-      });
-    });
-    created.fake = new FakeAppMaster(server, `127.0.0.1:${port}`);
+    created.fake = new FakeAppMaster(server, await server.listen('127.0.0.1:0'));
     return created.fake;
   }
 
@@ -79,7 +74,7 @@ export class FakeAppMaster {
   /** Stops serving; calls in flight fail. */
   close(): void {
     for (const release of [...this.held]) release();
-    this.server.forceShutdown();
+    this.server.forceStop();
   }
 
   private releaseHeld(): void {

@@ -4,7 +4,7 @@
  * consecutive failures make the service unhealthy, and one pass makes it healthy again.
  */
 import { connect } from 'node:net';
-import { runCommand } from './command.js';
+import { runCommand, type ServiceUser } from './command.js';
 import type { WorkerTemplate } from './template.js';
 
 /** What the AppMaster is told about a pod's health. */
@@ -17,9 +17,10 @@ export type HealthCheckSpec = NonNullable<WorkerTemplate['health']>;
 export interface HealthTarget {
   /** Port name → assigned port. */
   ports: Readonly<Record<string, number>>;
-  /** Where a command check runs, with which environment. */
+  /** Where a command check runs, with which environment and as whom. */
   cwd: string;
   env: NodeJS.ProcessEnv;
+  user?: ServiceUser;
 }
 
 const MIN_INTERVAL_MS = 50;
@@ -28,7 +29,12 @@ const MIN_INTERVAL_MS = 50;
 export async function probe(spec: HealthCheckSpec, target: HealthTarget): Promise<boolean> {
   const timeoutMs = Math.max(1, spec.timeoutS * 1000);
   if (spec.type === 'command') {
-    const result = await runCommand(spec.command ?? 'false', { cwd: target.cwd, env: target.env, timeoutMs });
+    const result = await runCommand(spec.command ?? 'false', {
+      cwd: target.cwd,
+      env: target.env,
+      user: target.user,
+      timeoutMs,
+    });
     return result.exitCode === 0;
   }
   const port = spec.port === undefined ? undefined : target.ports[spec.port];

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Backoff } from '../../../core/backoff.js';
-import { runCommand, signalGroup } from './command.js';
+import { runCommand, signalGroup, type ServiceUser } from './command.js';
 
 /** Where the supervised process stands. `delayed`: crashed, waiting for its backoff to restart. */
 export type ProcessPhase = 'stopped' | 'running' | 'stopping' | 'delayed';
@@ -32,6 +32,8 @@ export interface ServiceCommand {
   maxBackoffMs: number;
   /** A run at least this long resets the backoff (default 10 s). */
   stableMs?: number;
+  /** The service's own user (not the worker's), when the container names one. */
+  user?: ServiceUser;
 }
 
 const DEFAULT_STABLE_MS = 10_000;
@@ -96,13 +98,13 @@ export class Supervisor {
   }
 
   private spawn(): void {
-    const { logDir, start, cwd, env } = this.command;
+    const { logDir, start, cwd, env, user } = this.command;
     mkdirSync(logDir, { recursive: true });
     const out = openSync(join(logDir, 'service.stdout'), 'a');
     const err = openSync(join(logDir, 'service.stderr'), 'a');
     let child: ChildProcess;
     try {
-      child = spawn('/bin/sh', ['-c', start], { cwd, env, detached: true, stdio: ['ignore', out, err] });
+      child = spawn('/bin/sh', ['-c', start], { cwd, env, detached: true, stdio: ['ignore', out, err], ...user });
     } finally {
       closeSync(out);
       closeSync(err);
@@ -161,8 +163,8 @@ export class Supervisor {
       this.phase = 'stopping';
       this.onEvent('stopping');
       const deadline = Date.now() + this.command.stopTimeoutMs;
-      const { stop, cwd, env } = this.command;
-      if (stop !== undefined) await runCommand(stop, { cwd, env, timeoutMs: this.command.stopTimeoutMs });
+      const { stop, cwd, env, user } = this.command;
+      if (stop !== undefined) await runCommand(stop, { cwd, env, user, timeoutMs: this.command.stopTimeoutMs });
       if (this.child === child) {
         signalGroup(pid, 'SIGTERM');
         const kill = setTimeout(

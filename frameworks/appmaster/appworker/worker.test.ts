@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/helpers/async-queue.js';
 import { isAlive, killWithEnv } from '../../../test/helpers/processes.js';
-import { WorkerAction, type WorkerReport } from '../../../proto/gen/galaxy/v1/appmaster.js';
+import { PullRequest, WorkerAction, type WorkerReport } from '../../../proto/gen/galaxy/v1/appmaster.js';
+import { MAX_EXEC_OUTPUT_BYTES, PULL_EXEC_BUDGET_BYTES } from '../exec-output.js';
 import { JobSpecSchema } from '../spec/schema.js';
 import { FakeAppMaster, freePort } from './fake-appmaster.js';
 import { createPackage, type BuiltPackage } from './package.js';
@@ -172,6 +173,26 @@ describe('AppWorker', () => {
     const seen = fake.pulls.length;
     await eventually(() => fake.pulls.length >= seen + 3, 5000, 'three more pulls');
     expect(fake.pulls.slice(seen + 1).every((p) => p.report?.execResults.length === 0)).toBe(true);
+  });
+
+  it('bounds what execs print, so a flood of output never breaks the pulls', async () => {
+    // 0xff is not UTF-8: each byte decodes to U+FFFD, three bytes, so the raw cap alone would not do.
+    const flood = "head -c 20M /dev/zero | tr '\\0' '\\377'; head -c 20M /dev/zero | tr '\\0' '\\377' >&2";
+    for (const execId of ['a', 'b', 'c', 'd']) fake.exec({ execId, command: flood, timeoutS: 30 });
+    await eventually(() => ['a', 'b', 'c', 'd'].every((id) => fake.results.has(id)), 20_000, 'four results');
+    for (const result of fake.results.values()) {
+      expect(result.exitCode).toBe(0);
+      for (const stream of [result.stdout, result.stderr]) {
+        expect(Buffer.byteLength(stream)).toBeLessThanOrEqual(MAX_EXEC_OUTPUT_BYTES);
+        expect(stream).toMatch(/\[galaxy: output truncated to 262144 bytes; \d+ bytes were printed\]\n$/);
+      }
+    }
+    const sizes = fake.pulls.map((p) => PullRequest.encode(p).finish().byteLength);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(PULL_EXEC_BUDGET_BYTES + 64 * 1024);
+    // And the pod keeps pulling.
+    fake.exec({ execId: 'after', command: 'echo still here', timeoutS: 5 });
+    await eventually(() => fake.results.get('after'), 5000, 'an exec after the flood');
+    expect(fake.results.get('after')?.stdout).toBe('still here\n');
   });
 
   it('restarts a crashed service with backoff and reports the crash at once', async () => {

@@ -107,8 +107,13 @@ export class AppWorker {
       job: options.job,
       podId: options.podId,
     });
+    // Execs run as the service's user even before a release exists: never as the worker.
     this.execs = new ExecRunner(
-      () => ({ cwd: this.release?.dir ?? options.sandbox, env: this.release?.env ?? options.env ?? process.env }),
+      () => ({
+        cwd: this.release?.dir ?? options.sandbox,
+        env: this.release?.env ?? options.env ?? process.env,
+        user: this.releases.user,
+      }),
       () => {
         this.changed();
       },
@@ -180,7 +185,8 @@ export class AppWorker {
         this.search.learned(outcome.appmasters);
         this.execs.delivered(sent);
         if (outcome.pullIntervalMs > 0) this.pullIntervalMs = outcome.pullIntervalMs;
-        waitMs = this.pullIntervalMs;
+        // Results one pull could not carry go with the next one at once.
+        waitMs = this.execs.waiting() ? 0 : this.pullIntervalMs;
         this.receive(outcome);
       }
     }
@@ -319,7 +325,7 @@ export class AppWorker {
     const previous = this.release;
     this.release = release;
     this.dataRevision = order.revision;
-    const target = { ports: release.ports, cwd: release.dir, env: release.env };
+    const target = { ports: release.ports, cwd: release.dir, env: release.env, user: release.command.user };
     this.health = new HealthMonitor(release.template.health, target, () => {
       this.changed();
     });

@@ -6,6 +6,7 @@
 import type { Resources } from '../../../proto/gen/galaxy/v1/common.js';
 import { formatBytes, SCALARS, type ScalarName } from '../../../core/resources.js';
 import type { JobSpec } from '../spec/schema.js';
+import { bindDenial } from '../../../core/host-paths.js';
 import { poolOf, type Host } from './host.js';
 
 /** One check of a pod (its spec and scalar needs) against a host. */
@@ -42,7 +43,17 @@ const scalars: Constraint = (_spec, need, host) => {
   return short === undefined ? undefined : SHORTAGE[short](need[short]);
 };
 
-const CONSTRAINTS: readonly Constraint[] = [pool, labels, blacklist, maxPerHost, scalars];
+/** Bind volumes need an agent that allows their host paths (`galaxy agent --allowed-host-paths`). */
+const hostPaths: Constraint = (spec, _need, host) => {
+  for (const volume of spec.volumes) {
+    if (volume.kind !== 'bind') continue;
+    if (bindDenial(volume.hostPath, volume.readOnly, host.offer.allowedHostPaths) !== undefined)
+      return `host path ${volume.hostPath} not allowed${volume.readOnly ? '' : ' read-write'}`;
+  }
+  return undefined;
+};
+
+const CONSTRAINTS: readonly Constraint[] = [pool, labels, hostPaths, blacklist, maxPerHost, scalars];
 
 /** The first check the host fails for the pod, or `undefined` when it passes them all. */
 export function unmetConstraint(spec: JobSpec, need: Resources, host: Host): string | undefined {

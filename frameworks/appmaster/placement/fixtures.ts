@@ -2,7 +2,7 @@
  * Builders for the placement tests: valid job specs with only the fields a test cares about,
  * offers in people's units, and a context backed by plain maps.
  */
-import type { Offer } from '../../../proto/gen/galaxy/v1/common.js';
+import type { HostPath, Offer } from '../../../proto/gen/galaxy/v1/common.js';
 import { parseResources } from '../../../core/resources.js';
 import { JobSpecSchema, type JobSpec, type JobSpecInput } from '../spec/schema.js';
 import type { PlacementContext } from './place.js';
@@ -28,6 +28,8 @@ export interface OfferFields {
   readonly hostname?: string;
   readonly pool?: string;
   readonly attributes?: Record<string, string>;
+  /** The agent's `--allowed-host-paths`. */
+  readonly allowedHostPaths?: HostPath[];
 }
 
 /** An offer of 4 cpus, 8GiB memory, 100GiB disk and ports 31000-31099 unless told otherwise. */
@@ -41,6 +43,7 @@ export function offer(fields: OfferFields): Offer {
     resources: parseResources(fields.resources ?? 'cpus:4;mem:8GiB;disk:100GiB;ports:[31000-31099]'),
     attributes: Object.entries(fields.attributes ?? {}).map(([key, value]) => ({ key, value })),
     pool: fields.pool ?? '',
+    allowedHostPaths: fields.allowedHostPaths ?? [],
   };
 }
 

@@ -40,6 +40,22 @@ describe('placePods: each constraint alone', () => {
     ]);
   });
 
+  it('places bind volumes only on agents whose --allowed-host-paths allow them (read-write only with :rw)', () => {
+    const offers = [
+      offer({ id: 'o1' }),
+      offer({ id: 'o2', allowedHostPaths: [{ path: '/srv', writable: false }] }),
+      offer({ id: 'o3', allowedHostPaths: [{ path: '/srv/data', writable: true }] }),
+    ];
+    const reading = jobSpec({ volumes: [{ kind: 'bind', path: 'in', hostPath: '/srv/data/in' }] });
+    expect(Object.values(where(placePods(pods('a', reading, 2), offers, context()))).sort()).toEqual(['o2', 'o3']);
+    const writing = jobSpec({ volumes: [{ kind: 'bind', path: 'in', hostPath: '/srv/data/in', readOnly: false }] });
+    expect(where(placePods(pods('b', writing), offers, context()))).toEqual({ 'b-0': 'o3' });
+    const elsewhere = jobSpec({ volumes: [{ kind: 'bind', path: 'in', hostPath: '/home/x' }] });
+    expect(placePods(pods('c', elsewhere), offers, context()).pending.get('c')).toEqual([
+      { reason: 'host path /home/x not allowed', hosts: 3 },
+    ]);
+  });
+
   it('avoids blacklisted hosts, for the job that blacklisted them only', () => {
     const bad = offer({ id: 'o1', hostname: 'bad' });
     const offers = [bad, offer({ id: 'o2', hostname: 'good', resources: 'cpus:1;mem:1GiB' })];

@@ -61,12 +61,12 @@ describe('pod volumes', () => {
     const spec = jobSpec({
       volumes: [
         { kind: 'tmpfs', path: 'cache', size: '64Mi' },
-        { kind: 'bind', path: 'conf', hostPath: '/etc/web', readOnly: true },
+        { kind: 'bind', path: 'conf', hostPath: '/srv/web', readOnly: true },
       ],
     });
     expect(podVolumes(spec)).toEqual([
       { kind: Volume_Kind.TMPFS, path: 'cache', hostPath: '', sizeBytes: 64 * 1024 ** 2, readOnly: false },
-      { kind: Volume_Kind.BIND, path: 'conf', hostPath: '/etc/web', sizeBytes: 0, readOnly: true },
+      { kind: Volume_Kind.BIND, path: 'conf', hostPath: '/srv/web', sizeBytes: 0, readOnly: true },
     ]);
   });
 });

@@ -34,6 +34,7 @@ const FIELD_KIND: Record<Exclude<keyof JobSpec, 'name'>, ChangeKind> = {
   ports: 'replace',
   resources: 'replace',
   volumes: 'replace',
+  container: 'replace',
   package: 'rebuild',
   commands: 'rebuild',
   health: 'rebuild',

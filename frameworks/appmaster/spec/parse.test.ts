@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isGalaxyError } from '../../../core/errors.js';
-import { MAX_LISTED_ISSUES } from '../../../core/spec/issues.js';
-import { MAX_SPEC_BYTES, parseJobSpec, SpecError, type SpecIssue } from './parse.js';
+import { MAX_KEPT_ISSUES, MAX_LISTED_ISSUES } from '../../../core/spec/issues.js';
+import { MAX_SPEC_BYTES, MAX_SPEC_NODES, parseJobSpec, parseJobSpecJson, SpecError, type SpecIssue } from './parse.js';
+import { MAX_ENV, MAX_LABELS } from './schema.js';
 
 const SHA = 'a'.repeat(64);
 
@@ -142,12 +143,21 @@ describe('parseJobSpec: errors name the path and the line', () => {
     dest: ../x
 volumes:
   - kind: tmpfs
-    path: /etc
+    path: ../up
+    size: 16Mi
+  - kind: tmpfs
+    path: /proc/sys
     size: 16Mi
 `;
     expect(issuesOf(data)).toEqual([
       { path: 'data[0].dest', line: 29, column: 5, message: 'must stay inside the sandbox (relative, no "..")' },
-      { path: 'volumes[0].path', line: 32, column: 5, message: 'must stay inside the sandbox (relative, no "..")' },
+      {
+        path: 'volumes[0].path',
+        line: 32,
+        column: 5,
+        message: 'path "../up" must be relative to the sandbox (no empty, . or .. segments) or absolute',
+      },
+      { path: 'volumes[1].path', line: 35, column: 5, message: 'path "/proc/sys" is under the container\'s /proc' },
     ]);
   });
 
@@ -227,6 +237,19 @@ describe('parseJobSpec: hostile or broken text', () => {
     expect(issue?.message).toMatch(/limit is 1048576/);
   });
 
+  it('keeps at most MAX_KEPT_ISSUES issues and counts the rest in the message', () => {
+    const text = Array.from({ length: MAX_KEPT_ISSUES + 500 }, (_, i) => `k${i}: 1`).join('\n');
+    try {
+      parseJobSpec(text, 'junk.yaml');
+      expect.unreachable();
+    } catch (error) {
+      expect((error as SpecError).issues).toHaveLength(MAX_KEPT_ISSUES);
+      const more = Number(/… and (\d+) more issues$/.exec((error as SpecError).detail)?.[1]);
+      // Every unknown key and the missing required fields, listed or counted.
+      expect(MAX_LISTED_ISSUES + more).toBeGreaterThan(MAX_KEPT_ISSUES + 500);
+    }
+  });
+
   it('lists at most MAX_LISTED_ISSUES in the message but keeps them all', () => {
     const text = Array.from({ length: 150 }, (_, i) => `k${i}: 1`).join('\n');
     try {
@@ -252,5 +275,84 @@ describe('parseJobSpec: hostile or broken text', () => {
   it('survives nesting deep enough to exhaust a recursive parser', () => {
     const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
     expect(issuesOf(deep)[0]).toMatchObject({ path: '', line: 1 });
+  });
+});
+
+/** A YAML map of `n` keys, one per line (about 1 MiB for 150,000 keys). */
+function manyKeysYaml(n: number): string {
+  let text = '';
+  for (let i = 0; i < n; i += 1) text += `${i.toString(36)}:\n`;
+  return text;
+}
+
+/** Valid JSON of about 150,000 keys in under 1 MiB: maps of one-character keys inside a map. */
+function manyKeysJson(): string {
+  const chars = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).filter(
+    (c) => c !== '"' && c !== '\\',
+  );
+  const inner = `{${chars.map((c) => `"${c}":0`).join(',')}}`;
+  const outer: string[] = [];
+  for (const a of chars)
+    for (const b of chars) if (outer.length < 1620) outer.push(`${JSON.stringify(a + b)}:${inner}`);
+  return `{${outer.join(',')}}`;
+}
+
+describe('a spec of 150,000 keys', () => {
+  it('is refused by both parsers in well under a second, saying why', () => {
+    const yaml = manyKeysYaml(150_000);
+    const json = manyKeysJson();
+    expect(Buffer.byteLength(yaml)).toBeLessThanOrEqual(MAX_SPEC_BYTES);
+    expect(Buffer.byteLength(json)).toBeLessThanOrEqual(MAX_SPEC_BYTES);
+    for (const [parse, text] of [
+      [parseJobSpec, yaml],
+      [parseJobSpecJson, json],
+      [parseJobSpecJson, yaml],
+    ] as const) {
+      const started = performance.now();
+      expect(() => parse(text, 'flood')).toThrow(
+        /GALAXY_E_SPEC_INVALID: flood:1:1: the spec (has more than|is not JSON)/,
+      );
+      expect(performance.now() - started).toBeLessThan(250);
+    }
+  });
+
+  it('refuses more fields and items than a spec can hold before validating them', () => {
+    const spec = {
+      name: 'web',
+      env: Object.fromEntries(Array.from({ length: MAX_SPEC_NODES }, (_, i) => [`V${i}`, ''])),
+    };
+    expect(() => parseJobSpecJson(JSON.stringify(spec))).toThrow(/more than 5000 fields and list items/);
+  });
+});
+
+describe('parseJobSpecJson', () => {
+  const web = JSON.stringify(parseJobSpec(WEB));
+
+  it('reads the JSON the CLI sends, as parseJobSpec reads the file', () => {
+    expect(parseJobSpecJson(web)).toEqual(parseJobSpec(WEB));
+  });
+
+  it('refuses text that is not JSON', () => {
+    expect(() => parseJobSpecJson(WEB, 'spec')).toThrow(/GALAXY_E_SPEC_INVALID: spec:1:1: the spec is not JSON/);
+  });
+
+  it('locates the problems of a small spec, and names the path of a large one', () => {
+    const bad = JSON.stringify({ ...JSON.parse(web), replicas: 'three' }, null, 2);
+    expect(() => parseJobSpecJson(bad, 'spec')).toThrow(/spec:\d+:3: replicas: expected a number, got a string/);
+    const padded = JSON.stringify({ ...JSON.parse(web), replicas: 'three', env: { PAD: 'x'.repeat(70_000) } });
+    expect(() => parseJobSpecJson(padded, 'spec')).toThrow(
+      /GALAXY_E_SPEC_INVALID: spec: replicas: expected a number, got a string/,
+    );
+  });
+
+  it('bounds labels and environment variables', () => {
+    const labels = Object.fromEntries(Array.from({ length: MAX_LABELS + 1 }, (_, i) => [`l${i}`, 'x']));
+    const env = Object.fromEntries(Array.from({ length: MAX_ENV + 1 }, (_, i) => [`E${i}`, 'x']));
+    expect(() => parseJobSpecJson(JSON.stringify({ ...JSON.parse(web), labels }))).toThrow(
+      /labels: has 65 labels; at most 64 are allowed/,
+    );
+    expect(() => parseJobSpecJson(JSON.stringify({ ...JSON.parse(web), env }))).toThrow(
+      /env: has 257 variables; at most 256 are allowed/,
+    );
   });
 });

@@ -6,7 +6,10 @@
  * parsing as integers: millicores, bytes, bits per second.
  */
 import { z } from 'zod';
+import { parseCapabilities } from '../../../core/capabilities.js';
+import { GalaxyError } from '../../../core/errors.js';
 import { bitsPerSecond, bytes, millicores } from '../../../core/spec/quantities.js';
+import { MAX_VOLUMES, VolumeSchema } from '../../../core/spec/volumes.js';
 
 /** A job, pod-port or service name: lower-case letters, digits and `-`, starting with a letter. */
 export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -102,20 +105,32 @@ export const ResourcesSchema = z.strictObject({
   pids: z.number().int().min(1).max(1_000_000).optional(),
 });
 
-/** A volume in the sandbox. */
-export const VolumeSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('tmpfs'),
-    path: sandboxPath,
-    size: bytes,
-  }),
-  z.strictObject({
-    kind: z.literal('bind'),
-    path: sandboxPath,
-    hostPath: z.string().startsWith('/').max(4096),
-    readOnly: z.boolean().default(false),
-  }),
-]);
+export { VolumeSchema } from '../../../core/spec/volumes.js';
+
+/**
+ * The pod's container beyond the defaults (docs/security.md, "Users and capabilities"): by
+ * default the AppWorker is the root of the container's own user namespace and the service runs
+ * as its user `galaxy`. `user` runs the whole pod as that host user instead (authority
+ * `task:run-as`; `root`: admins only); `capabilities` adds to the default bounding set
+ * (authority `task:capabilities`).
+ */
+export const ContainerSchema = z.strictObject({
+  user: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'must be a user name on the agents')
+    .optional(),
+  capabilities: z
+    .array(z.string().max(40))
+    .max(41)
+    .default([])
+    .superRefine((names, ctx) => {
+      try {
+        parseCapabilities(names, 'capabilities');
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof GalaxyError ? error.detail : String(error) });
+      }
+    }),
+});
 
 /** A service endpoint published to naming. */
 export const ServiceSchema = z.strictObject({
@@ -161,6 +176,18 @@ const crossFieldsWhenValid = { when: (payload: z.core.ParsePayload) => payload.i
 
 const labelValue = z.string().min(1).max(128);
 
+/** Most labels and environment variables a spec may name: a spec is a page, and every pull carries it. */
+export const MAX_LABELS = 64;
+export const MAX_ENV = 256;
+
+/** A map of at most `max` entries. */
+const atMost =
+  (max: number, what: string) =>
+  (value: Record<string, unknown>, ctx: z.core.$RefinementCtx): void => {
+    const count = Object.keys(value).length;
+    if (count > max) ctx.addIssue({ code: 'custom', message: `has ${count} ${what}; at most ${max} are allowed` });
+  };
+
 /** A job as a user writes it. */
 export const JobSpecSchema = z
   .strictObject({
@@ -168,19 +195,26 @@ export const JobSpecSchema = z
     band: z.enum(['service', 'production', 'batch', 'best-effort', 'monitoring']).default('service'),
     pool: z.string().regex(NAME).default('default'),
     /** Agent attributes a host must carry (key → value; `*` = any value). */
-    labels: z.record(z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/), labelValue).default({}),
+    labels: z
+      .record(z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/), labelValue)
+      .superRefine(atMost(MAX_LABELS, 'labels'))
+      .default({}),
     replicas: z.number().int().min(0).max(10_000),
     /** Most pods of this job on one host; 0 = no limit. */
     maxPerHost: z.number().int().min(0).max(10_000).default(0),
     ports: z.array(PortSchema).max(32).default([]),
     resources: ResourcesSchema,
-    volumes: z.array(VolumeSchema).max(32).default([]),
+    volumes: z.array(VolumeSchema).max(MAX_VOLUMES).default([]),
+    container: ContainerSchema.optional(),
     package: PackageSchema,
     commands: CommandsSchema,
     health: HealthSchema.optional(),
     data: z.array(DataPackageSchema).max(32).default([]),
     services: z.array(ServiceSchema).max(32).default([]),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/), z.string().max(4096)).default({}),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/), z.string().max(4096))
+      .superRefine(atMost(MAX_ENV, 'variables'))
+      .default({}),
     deploy: DeploySchema.default(DeploySchema.parse({})),
     failure: FailureSchema.default(FailureSchema.parse({})),
   })

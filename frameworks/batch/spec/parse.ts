@@ -4,6 +4,7 @@
  * and turned back into the messages the framework stores and serves.
  */
 import { parseSpecText, parseSpecValue } from '../../../core/spec/parse.js';
+import { volumeInputFromProto, volumeToProto } from '../../../core/spec/volumes.js';
 import type { BatchJobSpec, CronSchedule } from '../../../proto/gen/galaxy/v1/batch.js';
 import { BatchSpecSchema, type BatchSpec, type BatchSpecInput, type Schedule } from './schema.js';
 
@@ -61,6 +62,7 @@ export function specInputFromProto(spec: BatchJobSpec, schedule?: CronSchedule):
         netTxBps: set(l.netTxBps),
         netRxBps: set(l.netRxBps),
       }),
+    volumes: spec.volumes.length > 0 ? spec.volumes.map(volumeInputFromProto) : undefined,
   });
   if (schedule)
     input.schedule = defined({
@@ -98,6 +100,7 @@ export function specToProto(spec: BatchSpec): BatchJobSpec {
     pool: spec.pool,
     resources: { ...spec.resources, ports: [] },
     limits: { ...spec.limits },
+    volumes: spec.volumes.map(volumeToProto),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { bitsPerSecond, bytes, cores } from '../../../core/spec/quantities.js';
+import { MAX_VOLUMES, VolumeSchema } from '../../../core/spec/volumes.js';
 import { cronProblem, isTimeZone } from '../cron/schedule.js';
 
 /** Most completions one job may ask for. */
@@ -109,6 +110,11 @@ export const BatchSpecSchema = z
       .default('default'),
     resources: BatchResourcesSchema.default(BatchResourcesSchema.parse({})),
     limits: BatchLimitsSchema.default(BatchLimitsSchema.parse({})),
+    /**
+     * Mounted into each task's container: tmpfs of a size, or binds of host paths (read-only unless
+     * `readOnly: false`; only agents whose --allowed-host-paths cover them run the tasks).
+     */
+    volumes: z.array(VolumeSchema).max(MAX_VOLUMES).default([]),
     /** Makes it a cron job (`galaxy batch cron create`): a run of the job at every time of the schedule. */
     schedule: ScheduleSchema.optional(),
   })

@@ -3,7 +3,8 @@
  * for testing the driver and frameworks without a cluster: it records every subscription and
  * call, answers calls as the test says, and sends whatever events the test pushes.
  */
-import { Server, type ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import { GalaxyServer } from '../../../core/grpc-server.js';
 import { toGrpcStatus, unaryHandler } from '../../../core/grpc-errors.js';
 import type { FrameworkInfo } from '../../../proto/gen/galaxy/v1/common.js';
 import {
@@ -14,7 +15,6 @@ import {
   type SubscribeCall,
 } from '../../../proto/gen/galaxy/v1/scheduler.js';
 import { MessageLog } from '../../../test/helpers/async-queue.js';
-import { serverCredentials } from '../../../core/tls.js';
 
 /** How the fake master behaves. */
 export interface FakeMasterOptions {
@@ -61,8 +61,8 @@ export async function startFakeMaster(options: FakeMasterOptions = {}): Promise<
     clearInterval(streams.get(stream));
     streams.delete(stream);
   };
-  const server = new Server();
-  server.addService(SchedulerService, {
+  const server = new GalaxyServer('fake master');
+  server.grpc.addService(SchedulerService, {
     subscribe(stream: ServerWritableStream<SubscribeCall, Event>): void {
       const info: FrameworkInfo = stream.request.frameworkInfo ?? {
         id: '',
@@ -103,12 +103,7 @@ export async function startFakeMaster(options: FakeMasterOptions = {}): Promise<
       return {};
     }),
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, serverCredentials(), (error, bound) => {
-      if (error) reject(error);
-      else resolve(bound);
-    });
-  });
+  const port = Number((await server.listen(`127.0.0.1:${options.port ?? 0}`)).split(':')[1]);
 
   return {
     address: `127.0.0.1:${port}`,
@@ -133,7 +128,7 @@ export async function startFakeMaster(options: FakeMasterOptions = {}): Promise<
     },
     stop() {
       for (const stream of [...streams.keys()]) forget(stream);
-      server.forceShutdown();
+      server.forceStop();
       return Promise.resolve();
     },
   };

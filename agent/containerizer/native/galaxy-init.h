@@ -1,0 +1,82 @@
+/*
+ * galaxy-init's parts: its configuration (config.c), the container's root (root.c), the task's
+ * user and capabilities (user.c), and the monitor and init (galaxy-init.c). See galaxy-init.c.
+ */
+#ifndef GALAXY_INIT_H
+#define GALAXY_INIT_H
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_JOIN 16
+#define MAX_OPS 256
+#define MAX_GROUPS 64
+#define USERNS_SIZE 65536
+
+/* One step of the mount plan: `--op TYPE FLAGS ARG DST`. */
+struct op {
+  const char *type, *flags, *arg, *dst;
+};
+
+/* What the agent asked for (config.c parses it). */
+struct config {
+  const char *join[MAX_JOIN];
+  int join_fd[MAX_JOIN];
+  int njoin;
+  const char *netns;
+  int new_net;
+  const char *root;
+  struct op ops[MAX_OPS];
+  int nops;
+  const char *chdir;
+  long long userns_base; /* -1: none */
+  int run_as;            /* --user given */
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[MAX_GROUPS];
+  int ngroups;
+  uint64_t caps;
+  int caps_set;
+  const char *exit_file;
+  int report_fd;
+  int env_fd;
+  char **envp; /* the task's environment (NULL: ours) */
+  char **argv;
+};
+extern struct config cfg;
+
+/* Pipes between the monitor and the init: to_monitor (init writes), to_init (monitor writes). */
+extern int to_monitor[2], to_init[2];
+
+/* In the init: reports why it fails to the monitor, which reports it to the agent; exits 125. */
+__attribute__((noreturn, format(printf, 1, 2))) void init_fail(const char *fmt, ...);
+/* In the monitor, before the init exists: reports to the agent and exits 125. */
+__attribute__((noreturn, format(printf, 1, 2))) void monitor_fail(const char *fmt, ...);
+
+/* config.c */
+void parse(int argc, char **argv);
+void read_env(int fd);
+/* root.c: builds the new root on cfg.root from the plan and pivots into it. */
+void build_root(void);
+/* user.c */
+int cap_last(void);
+void become_user(int last);
+
+#endif

@@ -1,0 +1,89 @@
+/**
+ * A submit stores the job before it exists anywhere else: when the store fails the submit fails,
+ * and nothing of the job is left (no job, no key, no quota claim), so the same submit can be made
+ * again. A job whose record would not fit one coordinator key is refused at submit, naming the
+ * limit, before anything is claimed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_VALUE_BYTES } from '../../core/coordinator/coordinator.js';
+import { MemoryCoordinator } from '../../core/coordinator/memory.js';
+import { GalaxyError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { QuotaStore } from '../../core/tenancy/quotas.js';
+import { AppMaster } from './appmaster.js';
+import { JOBS_PREFIX } from './store.js';
+
+/** A coordinator whose job writes fail while `failing` is set, as a full disk or a lost session would. */
+class FailingJobs extends MemoryCoordinator {
+  failing = false;
+
+  override put(key: string, value: string, options?: { expectedVersion?: number }): Promise<number> {
+    if (this.failing && key.startsWith(JOBS_PREFIX))
+      return Promise.reject(new GalaxyError('GALAXY_E_COORD_UNAVAILABLE', 'the disk is full'));
+    return super.put(key, value, options);
+  }
+}
+
+const spec = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    name: 'web',
+    replicas: 2,
+    resources: { cpu: { millicores: '100m' }, memory: { hard: '64Mi' } },
+    package: { source: 'file:///pkg/web.tar.gz', version: '1', sha256: 'a'.repeat(64) },
+    commands: { start: './run' },
+    ...extra,
+  });
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function appmasterOn(coordinator: MemoryCoordinator): AppMaster {
+  const appmaster = new AppMaster({
+    coordinator,
+    log: createLogger('appmaster', 'silent'),
+    worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
+  });
+  cleanups.push(
+    () => appmaster.detach(),
+    () => coordinator.close(),
+  );
+  return appmaster;
+}
+
+describe('submitting a job', () => {
+  it('fails when the job cannot be stored, and leaves nothing of it', async () => {
+    const coordinator = new FailingJobs();
+    const appmaster = appmasterOn(coordinator);
+    coordinator.failing = true;
+    await expect(appmaster.submit(spec())).rejects.toThrow(
+      /GALAXY_E_COORD_UNAVAILABLE: job web was not submitted: storing it failed \(the disk is full\); nothing of it was kept/,
+    );
+    expect(await appmaster.list()).toEqual([]);
+    expect(await coordinator.list(JOBS_PREFIX)).toEqual([]);
+    expect(await new QuotaStore(coordinator).claims('anonymous')).toEqual({});
+    // Nothing half-made stands in the way of the same submit once the store works.
+    coordinator.failing = false;
+    expect((await appmaster.submit(spec())).name).toBe('web');
+    expect(await coordinator.list(JOBS_PREFIX)).toEqual(['web']);
+    expect(Object.keys(await new QuotaStore(coordinator).claims('anonymous'))).toEqual(['appmaster/web']);
+  });
+
+  it('refuses a job too large for one coordinator key, naming the limit, before claiming anything', async () => {
+    const coordinator = new FailingJobs();
+    const appmaster = appmasterOn(coordinator);
+    // A valid spec (256 variables of 4000 characters) of about 1 MB: under the 1 MiB spec limit, over a key's.
+    const env = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`V${i}`, 'x'.repeat(4000)]));
+    await expect(appmaster.submit(spec({ env }))).rejects.toThrow(
+      new RegExp(
+        `GALAXY_E_TOO_LARGE: job web would take about \\d+ bytes in the coordinator .* at most ${MAX_VALUE_BYTES} bytes \\(ZooKeeper's jute.maxbuffer`,
+      ),
+    );
+    // Many replicas add up as well.
+    await expect(appmaster.submit(spec({ replicas: 10_000 }))).rejects.toThrow(/GALAXY_E_TOO_LARGE: job web/);
+    expect(await appmaster.list()).toEqual([]);
+    expect(await coordinator.list(JOBS_PREFIX)).toEqual([]);
+    expect(await new QuotaStore(coordinator).claims('anonymous')).toEqual({});
+  });
+});
