@@ -116,9 +116,11 @@ const plugin: FrameworkPlugin = {
           context.tls,
         );
         const address = options.advertise ?? api.address;
+        leadership = new FrameworkLeadership(coordinator, BATCH_GROUP, address, log);
+        // A standby names the leader from its first answer on.
+        await leadership.follow();
         log.info({ api: api.address }, 'batch API listening');
         console.log(`batch API listening on ${api.address}`);
-        leadership = new FrameworkLeadership(coordinator, BATCH_GROUP, address, log);
         await leadership.lead();
         id = await leadership.frameworkId(FRAMEWORK_ID_KEY);
         await jobs.recover();

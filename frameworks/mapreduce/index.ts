@@ -74,9 +74,11 @@ const plugin: FrameworkPlugin = {
         api = await serveMapReduceApi(jobs, options.listen ?? '127.0.0.1:5053', context.auth, context.tls, () =>
           leadership ? leadership.standby() : '',
         );
+        leadership = new FrameworkLeadership(coordinator, MAPREDUCE_GROUP, options.advertise ?? api.address, log);
+        // A standby names the leader from its first answer on.
+        await leadership.follow();
         log.info({ api: api.address }, 'mapreduce API listening');
         console.log(`mapreduce API listening on ${api.address}`);
-        leadership = new FrameworkLeadership(coordinator, MAPREDUCE_GROUP, options.advertise ?? api.address, log);
         await leadership.lead();
         id = await leadership.frameworkId(FRAMEWORK_ID_KEY);
         await jobs.recover();

@@ -45,24 +45,30 @@ export class FrameworkLeadership {
   }
 
   /**
+   * Reads who leads now and keeps reading it while standing by, so that the API names the leader
+   * from its first answer on. Called before the API is announced; {@link lead} calls it too.
+   */
+  async follow(): Promise<void> {
+    const coordinator = this.coordinator;
+    if (!coordinator || this.poll) return;
+    const look = async (): Promise<void> => {
+      const leader = await coordinator.leader(this.group).catch(() => undefined);
+      // Only while standing by: once elected it answers '' until it serves.
+      if (this.leader !== undefined && !this.held) this.leader = leader ?? '';
+    };
+    this.poll = setInterval(() => void look(), LEADER_POLL_MS);
+    this.poll.unref();
+    await look();
+  }
+
+  /**
    * Waits until this candidate is elected (at once without a coordinator). It still answers as a
    * standby (no leader yet) until {@link serve}: the framework loads its state in between.
    */
   async lead(): Promise<void> {
     const coordinator = this.coordinator;
     if (!coordinator) return;
-    const look = (): void => {
-      void coordinator.leader(this.group).then(
-        (leader) => {
-          // Only while standing by: once elected it answers '' until it serves.
-          if (this.leader !== undefined && !this.held) this.leader = leader ?? '';
-        },
-        () => undefined,
-      );
-    };
-    look();
-    this.poll = setInterval(look, LEADER_POLL_MS);
-    this.poll.unref();
+    await this.follow();
     this.log.info({ group: this.group, address: this.address }, 'standing by');
     try {
       this.held = await coordinator.elect(this.group, this.address);
