@@ -42,6 +42,8 @@ export interface FrameworkCluster {
   readonly adminToken: string;
   /** The agent's work directory: every task carries it in `GALAXY_SANDBOX`. */
   readonly agentDir: string;
+  /** A directory the agent allows bind volumes from (`--allowed-host-paths`), e.g. MapReduce input. */
+  readonly shared: string;
   readonly agent: GalaxyProcess;
   /** Makes user `name` (not an admin) holding `authorities` in pool `default`; resolves with its token. */
   addUser(name: string, authorities: readonly string[]): Promise<string>;
@@ -68,6 +70,7 @@ export async function startFrameworkCluster(name: string, ports: string): Promis
   };
   try {
     await mkdir(join(dir, 'master'));
+    await mkdir(join(dir, 'shared'));
     const master = await startMasterProcess(join(dir, 'master'));
     started.push(master.proc);
     session = await openCoordinator(master.coordinator);
@@ -86,6 +89,8 @@ export async function startFrameworkCluster(name: string, ports: string): Promis
       '',
       '--join-token-file',
       joinFile,
+      '--allowed-host-paths',
+      join(dir, 'shared'),
     ]);
     started.push(agent);
     const operator = new Operator(master.address, master.adminToken);
@@ -112,6 +117,7 @@ export async function startFrameworkCluster(name: string, ports: string): Promis
       quotas: new QuotaStore(opened),
       adminToken: master.adminToken,
       agentDir,
+      shared: join(dir, 'shared'),
       agent,
       cli,
       operator: () => new Operator(master.address, master.adminToken),
