@@ -116,7 +116,7 @@ const plugin: FrameworkPlugin = {
           context.tls,
         );
         const address = options.advertise ?? api.address;
-        leadership = new FrameworkLeadership(coordinator, BATCH_GROUP, address, log);
+        leadership = new FrameworkLeadership(coordinator, BATCH_GROUP, address, log, 'batch framework');
         // A standby names the leader from its first answer on.
         await leadership.follow();
         log.info({ api: api.address }, 'batch API listening');

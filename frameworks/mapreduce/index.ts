@@ -74,7 +74,13 @@ const plugin: FrameworkPlugin = {
         api = await serveMapReduceApi(jobs, options.listen ?? '127.0.0.1:5053', context.auth, context.tls, () =>
           leadership ? leadership.standby() : '',
         );
-        leadership = new FrameworkLeadership(coordinator, MAPREDUCE_GROUP, options.advertise ?? api.address, log);
+        leadership = new FrameworkLeadership(
+          coordinator,
+          MAPREDUCE_GROUP,
+          options.advertise ?? api.address,
+          log,
+          'mapreduce framework',
+        );
         // A standby names the leader from its first answer on.
         await leadership.follow();
         log.info({ api: api.address }, 'mapreduce API listening');

@@ -1,5 +1,5 @@
 /**
- * A framework that runs with standbys (batch, MapReduce): its candidates share one election in
+ * A framework that runs with standbys (the AppMaster, batch, MapReduce): its candidates share one election in
  * the coordinator, the leader acts, and the standbys serve their APIs only to say who leads
  * (GALAXY_E_NOT_LEADER, `core/not-leader.ts`). The framework id of the last leader is kept in the
  * coordinator, so that the next leader re-subscribes with it (a failover: the master keeps the
@@ -33,6 +33,8 @@ export class FrameworkLeadership {
     /** This candidate's advertised API address: what standbys and clients are told. */
     private readonly address: string,
     private readonly log: Logger,
+    /** What it is, in log lines: `AppMaster`, `batch framework`. */
+    private readonly what = 'framework',
   ) {
     this.lost = new Promise((resolve) => {
       this.markLost = resolve;
@@ -69,14 +71,14 @@ export class FrameworkLeadership {
     const coordinator = this.coordinator;
     if (!coordinator) return;
     await this.follow();
-    this.log.info({ group: this.group, address: this.address }, 'standing by');
+    this.log.info({ group: this.group, address: this.address }, `${this.what} standing by`);
     try {
       this.held = await coordinator.elect(this.group, this.address);
     } finally {
       clearInterval(this.poll);
     }
     this.leader = '';
-    this.log.info({ group: this.group, address: this.address }, 'elected');
+    this.log.info({ group: this.group, address: this.address }, `${this.what} elected`);
     void this.held.lost.then(() => {
       this.depose('leadership lost');
     });
@@ -86,14 +88,17 @@ export class FrameworkLeadership {
   serve(): void {
     if (this.stopped || this.deposed) return;
     this.leader = undefined;
-    this.log.info({ group: this.group, address: this.address }, 'it leads');
+    this.log.info({ group: this.group, address: this.address }, `${this.what} elected: it leads`);
   }
 
   /** Stops acting as the leader (its session ended, or another process wrote its records). */
   depose(why: string): void {
     if (this.deposed || this.stopped) return;
     this.deposed = true;
-    this.log.error({ group: this.group, address: this.address, why }, 'no longer the leader: it stops acting now');
+    this.log.error(
+      { group: this.group, address: this.address, why },
+      `${this.what} is no longer the leader: it stops acting now`,
+    );
     this.leader = '';
     this.markLost();
   }
