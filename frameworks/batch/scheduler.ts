@@ -13,24 +13,19 @@ import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { addResources, containsResources, emptyResources } from '../../core/resources.js';
 import { isGone } from '../../core/task-state.js';
-import {
-  TaskState,
-  Volume_Kind,
-  type Offer,
-  type TaskInfo,
-  type TaskStatus,
-} from '../../proto/gen/galaxy/v1/common.js';
-import { bindDenial } from '../../core/host-paths.js';
+import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { Scheduler, SubscribedInfo } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { RecordStore } from '../sdk/records.js';
-import { footprintOf, userLabel, type JobTenancy } from '../sdk/tenancy.js';
+import { footprintOf, type JobTenancy } from '../sdk/tenancy.js';
 import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
 import { JobRecord, type CronOrigin, type StoredBatchJob } from './job.js';
+import { InFlightTasks } from './in-flight.js';
+import { batchTask, bindsAllowed } from './task.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
 import { batchSpecFromProto, specToProto } from './spec/parse.js';
 import type { BatchSpec } from './spec/schema.js';
@@ -45,19 +40,6 @@ export function ownedJob(job: JobRecord): OwnedJob {
   return { name: job.spec.name, owner: job.owner, pool: job.spec.pool };
 }
 
-/** True when `offer`'s agent allows every bind volume of `spec` (the master refuses the ACCEPT otherwise). */
-function bindsAllowed(spec: BatchJobSpec, offer: Offer): boolean {
-  return spec.volumes.every(
-    (v) => v.kind !== Volume_Kind.BIND || bindDenial(v.hostPath, v.readOnly, offer.allowedHostPaths) === undefined,
-  );
-}
-
-/** A live task silent this long (ms) is reconciled… */
-const SILENT_MS = 15_000;
-/** …at most this often (ms)… */
-const RECONCILE_EVERY_MS = 5_000;
-/** …this many at a time. */
-const RECONCILE_BATCH = 1_000;
 /** Most tasks of one job running at once, whatever its parallelism: its stored record stays small. */
 export const MAX_RUNNING_PER_JOB = 5_000;
 
@@ -77,11 +59,8 @@ export interface BatchSchedulerOptions {
 /** Jobs and their tasks. */
 export class BatchScheduler implements Scheduler {
   private readonly jobs = new Map<string, JobRecord>();
-  /** Task id → job name. */
-  private readonly owners = new Map<string, string>();
-  /** Live task id → its agent and when the master last said anything of it (ms). */
-  private readonly heard = new Map<string, { agentId: string; at: number }>();
-  private lastReconcile = 0;
+  /** Tasks in flight: their jobs, agents, and when the master last spoke of them. */
+  private readonly inFlight = new InFlightTasks();
   private lastCollect = 0;
   private driver: SchedulerDriver | undefined;
   private readonly gate = new OfferGate();
@@ -129,9 +108,8 @@ export class BatchScheduler implements Scheduler {
       }
       this.jobs.set(name, job);
       for (const [taskId, attempt] of job.running) {
-        this.owners.set(taskId, name);
         // Heard of long ago: the reconciliation after the subscription asks about it at once.
-        this.heard.set(taskId, { agentId: attempt.agentId, at: 0 });
+        this.inFlight.add(taskId, name, attempt.agentId, 0);
       }
       if (!job.done) this.roles.adopt(job.owner);
     }
@@ -216,7 +194,7 @@ export class BatchScheduler implements Scheduler {
         throw error;
       }
       const replaced = this.jobs.get(name);
-      if (replaced) for (const taskId of replaced.running.keys()) this.forget(taskId);
+      if (replaced) for (const taskId of replaced.running.keys()) this.inFlight.forget(taskId);
       this.jobs.set(name, job);
       this.log.info({ job: name, completions: normalized.completions, owner: caller.user }, 'batch job submitted');
       this.gate.want();
@@ -290,18 +268,14 @@ export class BatchScheduler implements Scheduler {
     this.gate.reset();
     // Explicit reconciliation of every task in flight: after a failover these are the tasks the
     // last leader launched, which the master may or may not know.
-    const inFlight = [...this.heard].map(([taskId, heard]) => ({ taskId, agentId: heard.agentId }));
-    for (let i = 0; i < inFlight.length; i += RECONCILE_BATCH) {
-      const batch = inFlight.slice(i, i + RECONCILE_BATCH);
+    const batches = this.inFlight.batches();
+    for (const batch of batches)
       void driver.reconcile(batch).catch((error: unknown) => {
         this.log.warn({ err: String(error), tasks: batch.length }, 'reconciliation failed; it is tried again');
       });
-    }
-    if (inFlight.length > 0)
-      this.log.info(
-        { tasks: inFlight.length, resubscribed: info.resubscribed },
-        'reconciling the tasks in flight with the master',
-      );
+    const tasks = batches.reduce((n, batch) => n + batch.length, 0);
+    if (tasks > 0)
+      this.log.info({ tasks, resubscribed: info.resubscribed }, 'reconciling the tasks in flight with the master');
   }
 
   disconnected(): void {
@@ -326,9 +300,8 @@ export class BatchScheduler implements Scheduler {
           used = addResources(used, perTask);
           room -= 1;
           launched.push({ job, taskId: next.taskId });
-          this.owners.set(next.taskId, job.spec.name);
-          this.heard.set(next.taskId, { agentId: offer.agentId, at: now });
-          tasks.push(this.taskInfo(job, next.taskId, next.index, offer.agentId));
+          this.inFlight.add(next.taskId, job.spec.name, offer.agentId, now);
+          tasks.push(batchTask(job, next.taskId, next.index, offer.agentId));
         }
       }
       planned.push({ offer, tasks, launched });
@@ -358,7 +331,7 @@ export class BatchScheduler implements Scheduler {
             // The call timed out or the link broke: the master may have launched them. Whether it
             // did is asked at once by reconciliation; a task it does not know is launched again.
             this.log.warn({ err: String(error) }, 'launch outcome unknown; reconciling its tasks');
-            for (const { taskId } of launched) this.markSilent(taskId);
+            for (const { taskId } of launched) this.inFlight.markSilent(taskId);
             return;
           }
           this.log.warn({ err: String(error) }, 'launch refused; the tasks wait for another offer');
@@ -373,13 +346,13 @@ export class BatchScheduler implements Scheduler {
   private putBack(launched: readonly { job: JobRecord; taskId: string }[]): void {
     for (const { job, taskId } of launched) {
       job.unlaunch(taskId);
-      this.forget(taskId);
+      this.inFlight.forget(taskId);
       void this.save(job).catch(() => undefined);
     }
   }
 
   update(driver: SchedulerDriver, status: TaskStatus): void {
-    const name = this.owners.get(status.taskId);
+    const name = this.inFlight.jobOf(status.taskId);
     const job = name === undefined ? undefined : this.jobs.get(name);
     if (!job) {
       this.acknowledge(driver, status);
@@ -389,14 +362,13 @@ export class BatchScheduler implements Scheduler {
     // does not know (its launch never arrived) is launched again.
     const unknown = status.reason === 'reconciliation' && status.state === TaskState.TASK_UNKNOWN;
     if (!isGone(status.state) && !unknown) {
-      const heard = this.heard.get(status.taskId);
-      if (heard) heard.at = this.now();
+      this.inFlight.heard(status.taskId, this.now());
       // A task of a job that ended (its kill was lost in a failover) is killed again.
       if (job.done) void driver.kill(status.taskId, status.agentId).catch(() => undefined);
       this.acknowledge(driver, status);
       return;
     }
-    this.forget(status.taskId);
+    this.inFlight.forget(status.taskId);
     // A preempted task, or one never launched, is retried without using up its retries: it did not fail.
     const uncounted = status.reason === PREEMPTED_REASON || unknown;
     const finished = job.ended(status.taskId, status.state === TaskState.TASK_FINISHED, this.now(), uncounted);
@@ -425,29 +397,13 @@ export class BatchScheduler implements Scheduler {
     return this.store.save(job.spec.name, () => job.toStored());
   }
 
-  private forget(taskId: string): void {
-    this.owners.delete(taskId);
-    this.heard.delete(taskId);
-  }
-
-  private markSilent(taskId: string): void {
-    const heard = this.heard.get(taskId);
-    if (heard) heard.at = 0;
-    this.lastReconcile = 0;
-  }
-
   /**
    * Asks the master about live tasks it has said nothing of for a while (Mesos' advice: reconcile
    * periodically), so that a missed end or a launch that never arrived cannot stall a job.
    */
   private reconcileSilent(now: number): void {
-    if (!this.driver || now - this.lastReconcile < RECONCILE_EVERY_MS) return;
-    this.lastReconcile = now;
-    const silent: { taskId: string; agentId: string }[] = [];
-    for (const [taskId, heard] of this.heard) {
-      if (now - heard.at >= SILENT_MS) silent.push({ taskId, agentId: heard.agentId });
-      if (silent.length >= RECONCILE_BATCH) break;
-    }
+    if (!this.driver) return;
+    const silent = this.inFlight.silent(now);
     if (silent.length > 0)
       void this.driver.reconcile(silent).catch((error: unknown) => {
         this.log.warn({ err: String(error), tasks: silent.length }, 'reconciliation failed; it is tried again');
@@ -458,28 +414,6 @@ export class BatchScheduler implements Scheduler {
     const job = this.jobs.get(name);
     if (!job) throw new GalaxyError('GALAXY_E_TASK_UNKNOWN', `no batch job named "${name.slice(0, 100)}"`);
     return job;
-  }
-
-  private taskInfo(job: JobRecord, taskId: string, index: number, agentId: string): TaskInfo {
-    return {
-      taskId,
-      name: `${job.spec.name}[${index}]`,
-      agentId,
-      resources: job.spec.resources,
-      command: {
-        shell: job.spec.command,
-        argv: [],
-        env: { GALAXY_COMPLETION_INDEX: String(index), GALAXY_JOB: job.spec.name },
-        user: '',
-      },
-      labels: [{ key: 'band', value: job.spec.band }, userLabel(job.owner)],
-      band: bandOf(job.spec.band),
-      // Best-effort work is the first to go when higher bands need room.
-      revocable: job.spec.band === 'best-effort',
-      killGraceS: 3,
-      limits: job.spec.limits,
-      volumes: job.spec.volumes,
-    };
   }
 
   /**
