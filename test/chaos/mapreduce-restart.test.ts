@@ -126,6 +126,10 @@ describe('mapreduce framework restart', { timeout: 120_000 }, () => {
         'the job to end',
       );
       expect(job.state, job.message).toBe(MapReduceJobState.MAPREDUCE_SUCCEEDED);
+      // The CLI finds the new leader through the coordinator.
+      const shown = await cluster.cli(['mr', 'show', name, '--coordinator', cluster.coordinator]);
+      expect(shown.code, shown.out).toBe(0);
+      expect(shown.out).toContain(`wordcount ${name} SUCCEEDED`);
       const expected = await directCount(input);
       expect(sorted(await collected(job))).toEqual(sorted(expected));
       console.log(
