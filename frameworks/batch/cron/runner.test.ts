@@ -14,7 +14,7 @@ import { RecordStore } from '../../sdk/records.js';
 import { JobTenancy } from '../../sdk/tenancy.js';
 import { BatchScheduler, JOBS_PREFIX } from '../scheduler.js';
 import { batchSpecFromProto } from '../spec/parse.js';
-import { CRONS_PREFIX, CronRunner } from './runner.js';
+import { CRONS_PREFIX, CronRunner, MAX_CRON_JOBS } from './runner.js';
 
 const log = createLogger('cron', 'silent');
 const alice: Principal = { user: 'alice', admin: false, kind: 'user' };
@@ -191,5 +191,17 @@ describe('the cron runner', () => {
     expect((await crons.suspend('mine', true, alice)).suspended).toBe(true);
     expect((await crons.delete('mine', alice)).spec?.name).toBe('mine');
     expect(await coordinator.get(`${CRONS_PREFIX}/mine`)).toBeUndefined();
+  });
+
+  it('keeps at most MAX_CRON_JOBS cron jobs: one more is refused and nothing is stored', async () => {
+    const coordinator = new MemoryCoordinator();
+    const { crons } = framework(coordinator, { now: T0 });
+    await crons.recover();
+    for (let i = 0; i < MAX_CRON_JOBS; i++) await crons.create(spec(`c${i}`), every('@daily'));
+    await expect(crons.create(spec('one-more'), every('@daily'))).rejects.toThrow(
+      `GALAXY_E_LIMIT_EXCEEDED: the batch framework keeps at most ${MAX_CRON_JOBS} cron jobs: delete some (galaxy batch cron delete)`,
+    );
+    expect(await coordinator.get(`${CRONS_PREFIX}/one-more`)).toBeUndefined();
+    expect(await crons.list()).toHaveLength(MAX_CRON_JOBS);
   });
 });

@@ -124,8 +124,8 @@ export class CronRunner {
         throw new GalaxyError('GALAXY_E_JOB_DUPLICATE', `cron job ${name} exists; delete it first`);
       if (this.crons.size >= MAX_CRON_JOBS)
         throw new GalaxyError(
-          'GALAXY_E_INVALID_ARGUMENT',
-          `the batch framework keeps at most ${MAX_CRON_JOBS} cron jobs`,
+          'GALAXY_E_LIMIT_EXCEEDED',
+          `the batch framework keeps at most ${MAX_CRON_JOBS} cron jobs: delete some (galaxy batch cron delete)`,
         );
       const now = this.now();
       const cron = new CronRecord({
