@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isGalaxyError } from '../../../core/errors.js';
 import { BatchJobSpec } from '../../../proto/gen/galaxy/v1/batch.js';
+import { Volume, Volume_Kind } from '../../../proto/gen/galaxy/v1/common.js';
 import { batchSpecFromProto, parseBatchSpec, specToProto } from './parse.js';
 
 /** The message of the GALAXY_E_SPEC_INVALID that `fn` throws. */
@@ -127,5 +128,35 @@ describe('parseBatchSpec', () => {
     // A stored spec reads back the same.
     const stored = specToProto(ok);
     expect(specToProto(batchSpecFromProto(stored))).toEqual(stored);
+  });
+
+  it('takes volumes (binds read-only unless said otherwise) and refuses paths no agent may bind', () => {
+    const text = `name: copy
+command: cp in/x out/
+volumes:
+  - { kind: bind, hostPath: /srv/in, path: in }
+  - { kind: bind, hostPath: /srv/out, path: out, readOnly: false }
+  - { kind: tmpfs, path: /scratch, size: 16Mi }
+`;
+    const spec = parseBatchSpec(text, 'copy.yaml');
+    const proto = specToProto(spec);
+    expect(proto.volumes).toEqual([
+      Volume.fromPartial({ kind: Volume_Kind.BIND, hostPath: '/srv/in', path: 'in', readOnly: true }),
+      Volume.fromPartial({ kind: Volume_Kind.BIND, hostPath: '/srv/out', path: 'out', readOnly: false }),
+      Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: '/scratch', sizeBytes: 16 * 1024 ** 2 }),
+    ]);
+    expect(specToProto(batchSpecFromProto(proto)), 'the API reads the same volumes back').toEqual(proto);
+    const bad = BatchJobSpec.fromPartial({
+      name: 'x',
+      command: 'true',
+      volumes: [
+        Volume.fromPartial({ kind: Volume_Kind.BIND, hostPath: '/etc', path: 'etc' }),
+        Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: '../up', sizeBytes: 1 }),
+      ],
+    });
+    expect(refusal(() => batchSpecFromProto(bad)).split('\n')).toEqual([
+      'spec: volumes[0].hostPath: host path /etc is under /etc, which is never bound into containers',
+      'spec: volumes[1].path: path "../up" must be relative to the sandbox (no empty, . or .. segments) or absolute',
+    ]);
   });
 });
