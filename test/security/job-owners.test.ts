@@ -115,9 +115,11 @@ describe("attacks on another user's service job", { timeout: 60_000 }, () => {
 
   it('refuses scale, update, pause, rollback, stop, recover and remove; her job and pod stay as they were', async () => {
     const before = await snapshot(web);
+    // Made before the attacks start: an await among them would leave a refusal unhandled meanwhile.
+    const hisSpec = await serviceSpec(web, { OWNED: 'bob' });
     const attacks: [string, Promise<unknown>][] = [
       ['scale', bob.appmaster.scale(web, 3)],
-      ['update', bob.appmaster.update(await serviceSpec(web, { OWNED: 'bob' }))],
+      ['update', bob.appmaster.update(hisSpec)],
       ['pause', bob.appmaster.control(web, UpdateControl.UPDATE_PAUSE)],
       ['rollback', bob.appmaster.control(web, UpdateControl.UPDATE_ROLLBACK)],
       ['stop', bob.appmaster.stop(web)],
