@@ -6,30 +6,44 @@ import { readFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
+import { APPMASTER_GROUP } from '../core/leader-locator.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
 import { AppMasterApi } from './appmaster-client.js';
 import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
 import { validateSpecFiles } from './job-validate.js';
+import { frameworkTarget, LeaderClient } from './leader-client.js';
 import { parseOutputFormat, render } from './output.js';
 
-/** Where `galaxy job` finds the AppMaster unless told. */
-export const DEFAULT_APPMASTER = process.env.GALAXY_APPMASTER ?? '127.0.0.1:5060';
+/** Where `galaxy job` finds the AppMaster when neither a flag nor the environment says. */
+export const DEFAULT_APPMASTER = '127.0.0.1:5060';
 
 interface Flags {
-  appmaster: string;
+  appmaster?: string;
+  coordinator?: string;
   output: string;
   wait?: boolean;
 }
 
-async function withApi<T>(address: string, fn: (api: AppMasterApi) => Promise<T>): Promise<T> {
-  const api = new AppMasterApi(address);
+/** The leading AppMaster, found as the flags and the environment say (read when the command runs). */
+type Api = LeaderClient<AppMasterApi>;
+
+async function withApi<T>(flags: Flags, fn: (api: Api) => Promise<T>): Promise<T> {
+  const target = frameworkTarget(
+    { coordinator: flags.coordinator, address: flags.appmaster },
+    'GALAXY_APPMASTER',
+    DEFAULT_APPMASTER,
+  );
+  const api = new LeaderClient(target, APPMASTER_GROUP, (address) => new AppMasterApi(address));
   try {
     return await fn(api);
   } finally {
     api.close();
   }
 }
+
+/** A read: followed across a failover. */
+const show = (api: Api, name: string): Promise<JobStatus> => api.call((a) => a.show(name), { repeatable: true });
 
 /** Reads and validates a spec file here, so errors name the file's lines; returns its JSON. */
 async function specJson(file: string): Promise<string> {
@@ -50,8 +64,8 @@ function settled(job: JobStatus): boolean {
 }
 
 /** Follows a job until it settles, with a progress bar on a terminal; returns the last status. */
-async function follow(api: AppMasterApi, name: string, timeoutS: number): Promise<JobStatus> {
-  let job = await api.show(name);
+async function follow(api: Api, name: string, timeoutS: number): Promise<JobStatus> {
+  let job = await show(api, name);
   const bar = process.stderr.isTTY
     ? new SingleBar({ format: '{bar} {value}/{total} {what} | {detail}', hideCursor: true }, Presets.shades_classic)
     : undefined;
@@ -64,7 +78,7 @@ async function follow(api: AppMasterApi, name: string, timeoutS: number): Promis
   const deadline = Date.now() + timeoutS * 1000;
   while (!settled(job) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    job = await api.show(name);
+    job = await show(api, name);
     const [v, t, w, d] = progress(job);
     bar?.setTotal(t);
     bar?.update(v, { what: w, detail: d });
@@ -78,7 +92,11 @@ export function addJobCommands(program: Command): void {
   const job = program.command('job').description('service jobs on the AppMaster');
   const withCommon = (cmd: Command): Command =>
     cmd
-      .option('-a, --appmaster <host:port>', 'the AppMaster API', DEFAULT_APPMASTER)
+      .option(
+        '-a, --appmaster <host:port|url>',
+        `the AppMaster API (default $GALAXY_APPMASTER, else ${DEFAULT_APPMASTER})`,
+      )
+      .option('--coordinator <url>', 'find the leading AppMaster through this coordinator (zk://… or local:/dir)')
       .option('-o, --output <format>', 'table or json', 'table');
   const print = (status: JobStatus, flags: Flags): void => {
     console.log(renderJob(status, parseOutputFormat(flags.output)));
@@ -106,8 +124,8 @@ export function addJobCommands(program: Command): void {
       .option('--timeout <s>', 'longest --wait, in seconds', '600')
       .action(async (file: string, flags: Flags & { timeout: string }) => {
         const json = await specJson(file);
-        const status = await withApi(flags.appmaster, async (api) => {
-          const first = verb === 'submit' ? await api.submit(json) : await api.update(json);
+        const status = await withApi(flags, async (api) => {
+          const first = await api.call((a) => (verb === 'submit' ? a.submit(json) : a.update(json)));
           return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
         });
         print(status, flags);
@@ -123,7 +141,7 @@ export function addJobCommands(program: Command): void {
       const n = Number(replicas);
       if (!Number.isInteger(n) || n < 0)
         throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be a whole number, got "${replicas}"`);
-      print(await withApi(flags.appmaster, (api) => api.scale(name, n)), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.scale(name, n))), flags);
     });
 
   const controls = {
@@ -137,7 +155,7 @@ export function addJobCommands(program: Command): void {
       .description(description)
       .argument('<name>')
       .action(async (name: string, flags: Flags) => {
-        print(await withApi(flags.appmaster, (api) => api.control(name, control)), flags);
+        print(await withApi(flags, (api) => api.call((a) => a.control(name, control))), flags);
       });
   }
 
@@ -145,14 +163,14 @@ export function addJobCommands(program: Command): void {
     .description('stop every pod; the job stays (scale or update it to run again)')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.stop(name)), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.stop(name))), flags);
     });
 
   withCommon(job.command('remove'))
     .description('kill every pod and forget the job and its naming entries')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      const status = await withApi(flags.appmaster, (api) => api.remove(name));
+      const status = await withApi(flags, (api) => api.call((a) => a.remove(name)));
       console.log(`job ${status.name} removed (${status.pods.length} pods stopping)`);
     });
 
@@ -161,7 +179,7 @@ export function addJobCommands(program: Command): void {
     .argument('<name>')
     .argument('<pod>')
     .action(async (name: string, pod: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.recoverPod(name, pod)), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.recoverPod(name, pod))), flags);
     });
 
   withCommon(job.command('exec'))
@@ -171,8 +189,8 @@ export function addJobCommands(program: Command): void {
     .argument('<command...>')
     .option('--timeout <s>', 'seconds before the command is killed', '30')
     .action(async (name: string, pod: string, command: string[], flags: Flags & { timeout: string }) => {
-      const result = await withApi(flags.appmaster, (api) =>
-        api.exec(name, pod, command.join(' '), Number(flags.timeout)),
+      const result = await withApi(flags, (api) =>
+        api.call((a) => a.exec(name, pod, command.join(' '), Number(flags.timeout))),
       );
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
@@ -182,7 +200,7 @@ export function addJobCommands(program: Command): void {
   withCommon(job.command('list'))
     .description('list jobs')
     .action(async (flags: Flags) => {
-      const jobs = await withApi(flags.appmaster, (api) => api.list());
+      const jobs = await withApi(flags, (api) => api.call((a) => a.list(), { repeatable: true }));
       console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output)));
     });
 
@@ -190,6 +208,6 @@ export function addJobCommands(program: Command): void {
     .description('one job: pods with host, state, version, health, restarts, and why pods are pending')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.show(name)), flags);
+      print(await withApi(flags, (api) => show(api, name)), flags);
     });
 }

@@ -59,9 +59,9 @@ export async function runFramework(
   });
   await framework.prepare?.();
   const inner = framework.scheduler;
-  // The host's hooks see every event before the framework does.
+  // The host's hooks see every event before the framework does. Handlers are called on `inner`
+  // (a scheduler may be a class: its methods live on its prototype).
   const scheduler: Scheduler = {
-    ...inner,
     subscribed: async (d, info) => {
       hooks.subscribed.call(info);
       await inner.subscribed?.(d, info);
@@ -74,6 +74,12 @@ export async function runFramework(
       hooks.statusUpdate.call(status);
       await inner.update?.(d, status);
     },
+    rescind: (d, offerId) => inner.rescind?.(d, offerId),
+    failure: (d, agentId) => inner.failure?.(d, agentId),
+    agentDraining: (d, agentId, draining) => inner.agentDraining?.(d, agentId, draining),
+    error: (d, error) => inner.error?.(d, error),
+    message: (d, message) => inner.message?.(d, message),
+    disconnected: (d) => inner.disconnected?.(d),
   };
   const driver = new GrpcSchedulerDriver({
     master: options.master,
@@ -85,6 +91,7 @@ export async function runFramework(
       ...(framework.info.id ? { id: framework.info.id } : {}),
     },
     scheduler,
+    autoAcknowledge: framework.info.autoAcknowledge ?? true,
     logger: log,
     token: options.token,
     tls: options.tls,

@@ -33,6 +33,11 @@ export interface HostedFramework {
     readonly failoverTimeoutS?: number;
     /** A framework id to subscribe with (failover of an earlier run); read after {@link prepare}. */
     readonly id?: string;
+    /**
+     * False: the framework acknowledges status updates itself (`driver.acknowledge`), e.g. once it
+     * has stored their effect. Default true: each is acknowledged when its handler returns.
+     */
+    readonly autoAcknowledge?: boolean;
   };
   readonly scheduler: Scheduler;
   /** Where its own API listens, once started (for clients and tests). */

@@ -4,7 +4,7 @@
  */
 import type { Document, LineCounter } from 'yaml';
 import type { z } from 'zod';
-import { GalaxyError } from '../../../core/errors.js';
+import { GalaxyError } from '../errors.js';
 import { closest, knownFields } from './fields.js';
 import { locate } from './locate.js';
 
