@@ -70,6 +70,9 @@ export interface AgentOptions {
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
 }
 
+/** How long a shutting-down agent waits for the master to acknowledge its tasks' ends. */
+const SHUTDOWN_ACK_WAIT_MS = 10_000;
+
 function runnerKey(frameworkId: string, taskId: string): string {
   return `${frameworkId}/${taskId}`;
 }
@@ -95,6 +98,17 @@ export class Agent {
   readonly refused: Promise<GalaxyError> = new Promise((resolve) => {
     this.settleRefusal = resolve;
   });
+  private settleShutdown: (requestedBy: string) => void = () => undefined;
+  private shuttingDown = false;
+  /**
+   * Settles (with who asked) once the master's `galaxy agent shutdown` is carried out: every task
+   * was killed and the agent has stopped. `galaxy agent` exits then.
+   */
+  readonly shutDown: Promise<string> = new Promise((resolve) => {
+    this.settleShutdown = resolve;
+  });
+  /** Checkpoint writes in flight: a detaching agent waits for them, so what runs is on disk. */
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(
     private readonly options: AgentOptions,
@@ -184,7 +198,29 @@ export class Agent {
     return (await this.launcher.usage?.(runner.containerId)) ?? {};
   }
 
-  /** Kills every task (with its grace) and disconnects. */
+  /**
+   * Leaves every container running with its checkpoint, and disconnects: what a stop signal does
+   * to `galaxy agent` (`systemctl restart`, an upgrade). The next agent on this work dir, of this
+   * version or a newer one, re-attaches ({@link Agent.recover}), as after `kill -9`; meanwhile the
+   * tasks run on and their published ports keep answering (the kernel holds them). Plain processes
+   * cannot be re-attached: a launcher without `recover` has its tasks stopped as by {@link Agent.stop}.
+   */
+  async detach(): Promise<'detached' | 'stopped'> {
+    if (!this.launcher.recover) {
+      await this.stop();
+      return 'stopped';
+    }
+    await Promise.allSettled([...this.writing]);
+    this.gc.stop();
+    this.updates.stop();
+    this.link.stop();
+    return 'detached';
+  }
+
+  /**
+   * Kills every task (with its grace), removes their checkpoints and containers, and disconnects:
+   * nothing is left to recover (`galaxy agent shutdown`, `galaxy up` on Ctrl-C).
+   */
   async stop(): Promise<void> {
     await Promise.all([...this.tasks.values()].map((runner) => runner.kill()));
     // A clean stop leaves nothing to recover.
@@ -237,10 +273,33 @@ export class Agent {
       case 'usageRequest':
         void this.reportUsage(body.usageRequest.requestId);
         return;
+      case 'shutdown':
+        void this.shutdown(body.shutdown.requestedBy);
+        return;
       case 'error':
       case undefined:
         return;
     }
+  }
+
+  /**
+   * Carries out `galaxy agent shutdown`: kills every task, gives their ends a few seconds to be
+   * acknowledged (the master removes the agent once it goes, and reports what was not as lost), then
+   * stops for good.
+   */
+  private async shutdown(requestedBy: string): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.log.warn({ requestedBy }, 'shutting down as asked: killing every task');
+    await Promise.all([...this.tasks.values()].map((runner) => runner.kill()));
+    const deadline = Date.now() + SHUTDOWN_ACK_WAIT_MS;
+    while (
+      Date.now() < deadline &&
+      [...this.tasks.values()].some((r) => this.updates.latest(r.framework.id, r.info.taskId))
+    )
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.stop();
+    this.settleShutdown(requestedBy);
   }
 
   /**
@@ -308,20 +367,28 @@ export class Agent {
           this.emit(status);
           // Once it runs, the task is worth re-attaching to after a restart.
           if (status.state === TaskState.TASK_RUNNING && runner.pid !== undefined) {
-            void this.checkpoints.saveTask({
-              framework,
-              info: task,
-              containerId: runner.containerId,
-              sandbox: runner.sandbox,
-              pid: runner.pid,
-              state: status.state,
-            });
+            this.track(
+              this.checkpoints.saveTask({
+                framework,
+                info: task,
+                containerId: runner.containerId,
+                sandbox: runner.sandbox,
+                pid: runner.pid,
+                state: status.state,
+              }),
+            );
           }
         },
       },
       recovered,
     );
     return runner;
+  }
+
+  /** Keeps `write` in {@link Agent.writing} until it settles. */
+  private track(write: Promise<void>): void {
+    this.writing.add(write);
+    void write.finally(() => this.writing.delete(write)).catch(() => undefined);
   }
 
   private kill(frameworkId: string, taskId: string): void {

@@ -8,6 +8,7 @@ import { addListingCommands } from './listings.js';
 import { addMachineCommands } from './machines.js';
 import { addDaemonCommands } from './daemons.js';
 import { addAgentIdentityCommands } from './agent-identities.js';
+import { addAgentShutdownCommand } from './agent-shutdown.js';
 import { addBatchCommands } from './batch.js';
 import { addMapReduceCommands } from './mapreduce.js';
 import { addJobCommands } from './job.js';
@@ -56,6 +57,7 @@ const program = new Command()
 
 addDaemonCommands(program, DEFAULT_MASTER);
 addAgentIdentityCommands(program, DEFAULT_MASTER);
+addAgentShutdownCommand(program, DEFAULT_MASTER);
 addListingCommands(program, DEFAULT_MASTER);
 addMachineCommands(program, DEFAULT_MASTER);
 addBatchCommands(program, DEFAULT_MASTER);

@@ -8,13 +8,13 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { networkFor } from '../../isolators/tcp/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Limits, TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../helpers/async-queue.js';
 import { startKernelCluster, type KernelCluster } from '../helpers/kernel-cluster.js';
+import { machineAddress } from '../helpers/hosts.js';
 
 let cluster: KernelCluster;
 
@@ -77,7 +77,7 @@ describe('tcp isolator', () => {
     // From the agent's own loopback, and from its address on the network (what other hosts dial).
     const body = await eventually(() => get('127.0.0.1', 39105), 10_000, 'the web task to answer');
     expect(body).toMatch(/^hello from 10\.213\.\d+\.\d+$/);
-    expect(await get(agentAddress(), 39105)).toBe(body);
+    expect(await get(machineAddress(), 39105)).toBe(body);
     // The port is the kernel's (a DNAT rule in the container's own table), not a proxy in the agent.
     const container = [...cluster.agent.tasks.values()].find((r) => r.info.taskId === web)?.containerId ?? '';
     const net = networkFor(cluster.cgroupRoot, container, 0);
@@ -149,13 +149,4 @@ function get(host: string, port: number): Promise<string | undefined> {
     });
     req.end();
   });
-}
-
-/** This machine's first IPv4 address that is not loopback: the agent's address on the network. */
-function agentAddress(): string {
-  const found = Object.values(networkInterfaces())
-    .flat()
-    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal && !a.address.startsWith('10.213.'));
-  if (!found) throw new Error('this machine has no IPv4 address besides loopback');
-  return found.address;
 }
