@@ -107,7 +107,7 @@ export class Agent {
   readonly shutDown: Promise<string> = new Promise((resolve) => {
     this.settleShutdown = resolve;
   });
-  /** Checkpoint writes in flight: a detaching agent waits for them, so what runs is on disk. */
+  /** Checkpoint writes and removals in flight: a stopping agent waits for them, so the disk says what runs. */
   private readonly writing = new Set<Promise<void>>();
 
   constructor(
@@ -223,7 +223,8 @@ export class Agent {
    */
   async stop(): Promise<void> {
     await Promise.all([...this.tasks.values()].map((runner) => runner.kill()));
-    // A clean stop leaves nothing to recover.
+    // A clean stop leaves nothing to recover (nor a checkpoint write still landing after it).
+    await Promise.allSettled([...this.writing]);
     await Promise.all([...this.tasks.values()].map((r) => this.checkpoints.removeTask(r.framework.id, r.info.taskId)));
     await this.launcher.close?.();
     this.gc.stop();
@@ -298,8 +299,12 @@ export class Agent {
       [...this.tasks.values()].some((r) => this.updates.latest(r.framework.id, r.info.taskId))
     )
       await new Promise((resolve) => setTimeout(resolve, 50));
-    await this.stop();
-    this.settleShutdown(requestedBy);
+    try {
+      await this.stop();
+    } finally {
+      this.log.warn({ requestedBy, left: this.tasks.size }, 'shut down: every task was killed');
+      this.settleShutdown(requestedBy);
+    }
   }
 
   /**
@@ -416,7 +421,7 @@ export class Agent {
     const runner = this.tasks.get(key);
     if (runner && isTerminal(runner.state) && !this.updates.latest(frameworkId, taskId)) {
       this.tasks.delete(key);
-      void this.checkpoints.removeTask(frameworkId, taskId);
+      this.track(this.checkpoints.removeTask(frameworkId, taskId));
       this.gc.schedule(runner.sandbox);
     }
   }

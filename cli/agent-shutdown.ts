@@ -10,7 +10,11 @@ import { CREDENTIAL_FILE, readCredential } from '../agent/credential.js';
 import { GalaxyError } from '../core/errors.js';
 import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import { join } from 'node:path';
-import { Operator } from './operator-client.js';
+import { clientOptions } from '../core/auth/client.js';
+import { callUnary } from '../core/grpc-errors.js';
+import { channelCredentials } from '../core/tls.js';
+import { AgentGatewayClient, type ShutdownAgentResponse } from '../proto/gen/galaxy/v1/agent.js';
+import { cliTls } from './tls.js';
 import { cliToken } from './token.js';
 
 /** Who asks, and for which agent: the CLI's token and a named id, or the agent's own identity from its work dir. */
@@ -50,16 +54,21 @@ export function addAgentShutdownCommand(program: Command, defaultMaster: string)
     .option('-m, --master <host:port|url>', 'the master, or zk://… to find the leader')
     .option('-w, --work-dir <dir>', "the agent's work dir: call with the credential it keeps there")
     .action(async (id: string | undefined, flags: { master?: string; workDir?: string }) => {
-      const { agentId, token } = await shutdownIdentity(id, flags.workDir);
+      // `agent` itself (the daemon) takes --work-dir too, with a default: only one given here counts.
+      const given =
+        agent.getOptionValueSource('workDir') === 'cli' ? agent.opts<{ workDir?: string }>().workDir : undefined;
+      const { agentId, token } = await shutdownIdentity(id, flags.workDir ?? given);
       // `agent` itself (the daemon) takes --master too and may have parsed it.
       const master = flags.master ?? agent.opts<{ master?: string }>().master ?? defaultMaster;
       const address = await new LeaderLocator(master, MASTER_GROUP).locate();
-      const op = new Operator(address, token);
+      const client = new AgentGatewayClient(address, channelCredentials(cliTls()), clientOptions(token));
       try {
-        const tasks = await op.shutdownAgent(agentId);
+        const { tasks } = await callUnary<ShutdownAgentResponse>(`the master at ${address}`, (cb) =>
+          client.shutdown({ agentId }, cb),
+        );
         console.log(`agent ${agentId} is shutting down: it kills its ${tasks} task(s) and exits`);
       } finally {
-        op.close();
+        client.close();
       }
     });
 }

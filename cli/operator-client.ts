@@ -7,7 +7,7 @@ import { callUnary } from '../core/grpc-errors.js';
 import { cliToken } from './token.js';
 import { cliTls } from './tls.js';
 import { channelCredentials, type TlsFiles } from '../core/tls.js';
-import { OperatorClient, type ShutdownAgentResponse } from '../proto/gen/galaxy/v1/operator.js';
+import { OperatorClient } from '../proto/gen/galaxy/v1/operator.js';
 import type {
   AgentSummary,
   FrameworkSummary,
@@ -70,11 +70,6 @@ export class Operator {
   /** Sets role weights (all or nothing). */
   async setWeights(weights: WeightInfo[]): Promise<void> {
     await this.unary<SetWeightsResponse>((cb) => this.client.setWeights({ weights }, cb));
-  }
-
-  /** Has a connected agent kill every task and exit (`galaxy agent shutdown`); resolves with its live tasks. */
-  async shutdownAgent(agentId: string): Promise<number> {
-    return (await this.unary<ShutdownAgentResponse>((cb) => this.client.shutdownAgent({ agentId }, cb))).tasks;
   }
 
   /** Machines and accounting (cli/machines.ts): pools, labels, modes, the ledger. */

@@ -1,5 +1,5 @@
 /**
- * The Operator RPC `ShutdownAgent` (`galaxy agent shutdown`): the one way to kill every task of an
+ * The AgentGateway RPC `Shutdown` (`galaxy agent shutdown`): the one way to kill every task of an
  * agent at once, since a stop signal leaves its containers running (docs/security.md, "Agent
  * shutdown"). Only an admin, or the agent's own credential (whoever holds its work dir), may.
  */
@@ -7,7 +7,7 @@ import { unaryAsCaller } from '../core/auth/caller.js';
 import type { Principal } from '../core/auth/principal.js';
 import { GalaxyError } from '../core/errors.js';
 import { checkId } from '../core/validate.js';
-import type { OperatorServer } from '../proto/gen/galaxy/v1/operator.js';
+import type { AgentGatewayServer } from '../proto/gen/galaxy/v1/agent.js';
 import type { AgentsController } from './agents.js';
 
 /** True when `caller` may shut down agent `agentId`: an admin user, or that agent's own credential. */
@@ -18,9 +18,9 @@ export function mayShutDown(caller: Principal, agentId: string): boolean {
 }
 
 /** Builds the handler. */
-export function agentShutdownApi(agents: AgentsController): Pick<OperatorServer, 'shutdownAgent'> {
+export function agentShutdownApi(agents: AgentsController): Pick<AgentGatewayServer, 'shutdown'> {
   return {
-    shutdownAgent: unaryAsCaller((request, caller) => {
+    shutdown: unaryAsCaller((request, caller) => {
       checkId(request.agentId, 'agent_id');
       if (!mayShutDown(caller, request.agentId))
         throw new GalaxyError(

@@ -28,7 +28,6 @@ import { userAdminApi } from './user-admin-api.js';
 import { Accounting } from './accounting.js';
 import { Machines } from './machines.js';
 import { machinesOperatorApi } from './machines-api.js';
-import { agentShutdownApi } from './agent-shutdown-api.js';
 import { eventsOperatorApi, MasterEventLog } from './events.js';
 import { Preemptor } from './preemptor.js';
 import { tenancyOperatorApi } from './tenancy-api.js';
@@ -143,7 +142,6 @@ export class Master {
         (id) => this.ctx.frameworks.get(id)?.owner,
       ),
       ...machinesOperatorApi(this.machines, this.accounting),
-      ...agentShutdownApi(this.agents),
       ...eventsOperatorApi(this.events),
       ...tenancyOperatorApi(options.tenancyCoordinator),
       ...reservationApi(this.reservations),

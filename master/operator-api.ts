@@ -27,12 +27,7 @@ export function operatorApi(
   authorization: MasterAuthorization,
   ownerOf: (frameworkId: string) => string | undefined,
 ): OperatorServerWithout<
-  | keyof MachinesOperator
-  | keyof TenancyOperator
-  | 'listEvents'
-  | 'reserveResources'
-  | 'unreserveResources'
-  | 'shutdownAgent'
+  keyof MachinesOperator | keyof TenancyOperator | 'listEvents' | 'reserveResources' | 'unreserveResources'
 > {
   return {
     listAgents: unaryHandler(() => ({ agents: view.agents() })),

@@ -31,6 +31,7 @@ import {
   killWithEnv,
   processesWithEnv,
   releaseUidClaims,
+  removeAgentNetworks,
   shutdownAgent,
   type GalaxyProcess,
 } from './processes.js';
@@ -397,6 +398,7 @@ export class ChaosCluster {
       ),
     );
     releaseUidClaims(this.agentDir);
+    removeAgentNetworks(this.cgroupRoot);
     await attempt(() =>
       detectCgroupDriver().remove(this.cgroupRoot, ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'freezer']),
     );

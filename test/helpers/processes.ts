@@ -3,10 +3,11 @@
  * a test fails.
  */
 import { auditedChild, stdoutLogging } from './log-audit.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { UID_CLAIMS_DIR } from '../../agent/containerizer/uid-blocks.js';
+import { networkFor } from '../../isolators/tcp/index.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { MessageLog } from './async-queue.js';
@@ -179,6 +180,29 @@ export function releaseUidClaims(workDir: string): void {
         rmSync(file, { force: true });
     } catch {
       // taken or gone meanwhile
+    }
+  }
+}
+
+/**
+ * Removes the network namespaces and nftables tables of the agent whose cgroup root is
+ * `cgroupRoot` (the tcp isolator names them all with its prefix), after its containers were killed.
+ */
+export function removeAgentNetworks(cgroupRoot: string): void {
+  const prefix = networkFor(cgroupRoot, 'any', 0).netns.slice(0, -8);
+  const quiet = { stdio: 'ignore' } as const;
+  try {
+    const tables = execFileSync('nft', ['list', 'tables', 'ip'], { encoding: 'utf8' });
+    for (const [, name] of tables.matchAll(/^table ip (\S+)$/gm))
+      if (name?.startsWith(prefix)) execFileSync('nft', ['delete', 'table', 'ip', name], quiet);
+  } catch {
+    // no nft, or gone meanwhile
+  }
+  for (const name of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
+    try {
+      if (name.startsWith(prefix)) execFileSync('ip', ['netns', 'delete', name], quiet);
+    } catch {
+      // gone meanwhile
     }
   }
 }
