@@ -50,7 +50,7 @@ const statusOf = (e: Event): TaskStatus | undefined =>
   e.event?.$case === 'update' ? e.event.update.status : undefined;
 
 /** The agent process on `agentDir` (it keeps the credential it got with its join token). */
-async function startAgent(joinToken: string): Promise<GalaxyProcess> {
+function startAgent(joinToken: string): GalaxyProcess {
   return galaxy([
     'agent',
     '--master',
@@ -98,7 +98,7 @@ beforeAll(async () => {
   agentDir = join(dir, 'agent');
   master = await startMasterProcess(join(dir, 'master'), ['--agent-reregister-timeout', '120']);
   op = new Operator(master.address, master.adminToken);
-  agent = await startAgent(await writeJoinToken(join(dir, 'agent.join'), await masterJoinToken(master)));
+  agent = startAgent(await writeJoinToken(join(dir, 'agent.join'), await masterJoinToken(master)));
   const idFile = join(agentDir, 'meta', 'agent-id');
   await eventually(() => existsSync(idFile), 15_000, 'the agent to register');
   agentId = (await readFile(idFile, 'utf8')).trim();
@@ -185,7 +185,7 @@ describe('galaxy agent shutdown', () => {
     expect(containerPids()).toEqual(pids);
     expect(checkpoints()).toHaveLength(1);
     // Started again: the kept credential wins over the (spent) join token.
-    agent = await startAgent(join(dir, 'agent.join'));
+    agent = startAgent(join(dir, 'agent.join'));
     await eventually(() => connected(), 20_000, 'the agent back');
     expect(containerPids()).toEqual(pids);
     expect((await op.tasks()).find((t) => t.taskId === TASK)?.state).toBe(TaskState.TASK_RUNNING);
