@@ -211,6 +211,8 @@ export class Agent {
       return 'stopped';
     }
     await Promise.allSettled([...this.writing]);
+    // With no task there is nothing to keep: leave no cgroup root behind either.
+    if (this.tasks.size === 0) await this.launcher.close?.();
     this.gc.stop();
     this.updates.stop();
     this.link.stop();
