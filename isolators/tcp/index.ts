@@ -76,7 +76,8 @@ class TcpIsolator implements Isolator {
 
   /**
    * Re-adopts the networks of re-attached containers (their slots; their rules stayed in the
-   * kernel) and deletes every namespace, veth and table of this agent that belongs to none of them.
+   * kernel and are rewritten) and deletes every namespace, veth and table of this agent that
+   * belongs to none of them.
    */
   async recover(containers: readonly Container[]): Promise<void> {
     const known = new Set<string>();
@@ -92,6 +93,14 @@ class TcpIsolator implements Isolator {
       this.used.add(slot);
       c.state.set('tcp.network', net);
       known.add(net.netns);
+      // Rewritten in one transaction, so an upgraded agent's rules replace an older one's; the
+      // connections they carry are conntrack's and go on. Should that fail, the old rules stay.
+      await applyNat({
+        table: net.netns,
+        hostIf: net.hostIf,
+        containerIp: net.containerIp,
+        ports: c.resources.ports,
+      }).catch(() => undefined);
     }
     const prefix = netnsPrefix(this.root);
     const names = existsSync('/run/netns') ? await readdir('/run/netns') : [];
