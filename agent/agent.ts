@@ -70,6 +70,9 @@ export interface AgentOptions {
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
 }
 
+/** How long a shutting-down agent waits for the master to acknowledge its tasks' ends. */
+const SHUTDOWN_ACK_WAIT_MS = 10_000;
+
 function runnerKey(frameworkId: string, taskId: string): string {
   return `${frameworkId}/${taskId}`;
 }
@@ -95,6 +98,17 @@ export class Agent {
   readonly refused: Promise<GalaxyError> = new Promise((resolve) => {
     this.settleRefusal = resolve;
   });
+  private settleShutdown: (requestedBy: string) => void = () => undefined;
+  private shuttingDown = false;
+  /**
+   * Settles (with who asked) once the master's `galaxy agent shutdown` is carried out: every task
+   * was killed and the agent has stopped. `galaxy agent` exits then.
+   */
+  readonly shutDown: Promise<string> = new Promise((resolve) => {
+    this.settleShutdown = resolve;
+  });
+  /** Checkpoint writes and removals in flight: a stopping agent waits for them, so the disk says what runs. */
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(
     private readonly options: AgentOptions,
@@ -186,10 +200,35 @@ export class Agent {
     return (await this.launcher.usage?.(runner.containerId)) ?? {};
   }
 
-  /** Kills every task (with its grace) and disconnects. */
+  /**
+   * Leaves every container running with its checkpoint, and disconnects: what a stop signal does
+   * to `galaxy agent` (`systemctl restart`, an upgrade). The next agent on this work dir, of this
+   * version or a newer one, re-attaches ({@link Agent.recover}), as after `kill -9`; meanwhile the
+   * tasks run on and their published ports keep answering (the kernel holds them). Plain processes
+   * cannot be re-attached: a launcher without `recover` has its tasks stopped as by {@link Agent.stop}.
+   */
+  async detach(): Promise<'detached' | 'stopped'> {
+    if (!this.launcher.recover) {
+      await this.stop();
+      return 'stopped';
+    }
+    await Promise.allSettled([...this.writing]);
+    // With no task there is nothing to keep: leave no cgroup root behind either.
+    if (this.tasks.size === 0) await this.launcher.close?.();
+    this.gc.stop();
+    this.updates.stop();
+    this.link.stop();
+    return 'detached';
+  }
+
+  /**
+   * Kills every task (with its grace), removes their checkpoints and containers, and disconnects:
+   * nothing is left to recover (`galaxy agent shutdown`, `galaxy up` on Ctrl-C).
+   */
   async stop(): Promise<void> {
     await Promise.all([...this.tasks.values()].map((runner) => runner.kill()));
-    // A clean stop leaves nothing to recover.
+    // A clean stop leaves nothing to recover (nor a checkpoint write still landing after it).
+    await Promise.allSettled([...this.writing]);
     await Promise.all([...this.tasks.values()].map((r) => this.checkpoints.removeTask(r.framework.id, r.info.taskId)));
     await this.launcher.close?.();
     this.gc.stop();
@@ -239,9 +278,36 @@ export class Agent {
       case 'usageRequest':
         void this.reportUsage(body.usageRequest.requestId);
         return;
+      case 'shutdown':
+        void this.shutdown(body.shutdown.requestedBy);
+        return;
       case 'error':
       case undefined:
         return;
+    }
+  }
+
+  /**
+   * Carries out `galaxy agent shutdown`: kills every task, gives their ends a few seconds to be
+   * acknowledged (the master removes the agent once it goes, and reports what was not as lost), then
+   * stops for good.
+   */
+  private async shutdown(requestedBy: string): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.log.warn({ requestedBy }, 'shutting down as asked: killing every task');
+    await Promise.all([...this.tasks.values()].map((runner) => runner.kill()));
+    const deadline = Date.now() + SHUTDOWN_ACK_WAIT_MS;
+    while (
+      Date.now() < deadline &&
+      [...this.tasks.values()].some((r) => this.updates.latest(r.framework.id, r.info.taskId))
+    )
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      await this.stop();
+    } finally {
+      this.log.warn({ requestedBy, left: this.tasks.size }, 'shut down: every task was killed');
+      this.settleShutdown(requestedBy);
     }
   }
 
@@ -310,20 +376,28 @@ export class Agent {
           this.emit(status);
           // Once it runs, the task is worth re-attaching to after a restart.
           if (status.state === TaskState.TASK_RUNNING && runner.pid !== undefined) {
-            void this.checkpoints.saveTask({
-              framework,
-              info: task,
-              containerId: runner.containerId,
-              sandbox: runner.sandbox,
-              pid: runner.pid,
-              state: status.state,
-            });
+            this.track(
+              this.checkpoints.saveTask({
+                framework,
+                info: task,
+                containerId: runner.containerId,
+                sandbox: runner.sandbox,
+                pid: runner.pid,
+                state: status.state,
+              }),
+            );
           }
         },
       },
       recovered,
     );
     return runner;
+  }
+
+  /** Keeps `write` in {@link Agent.writing} until it settles. */
+  private track(write: Promise<void>): void {
+    this.writing.add(write);
+    void write.finally(() => this.writing.delete(write)).catch(() => undefined);
   }
 
   private kill(frameworkId: string, taskId: string): void {
@@ -351,7 +425,7 @@ export class Agent {
     const runner = this.tasks.get(key);
     if (runner && isTerminal(runner.state) && !this.updates.latest(frameworkId, taskId)) {
       this.tasks.delete(key);
-      void this.checkpoints.removeTask(frameworkId, taskId);
+      this.track(this.checkpoints.removeTask(frameworkId, taskId));
       this.gc.schedule(runner.sandbox);
     }
   }

@@ -226,11 +226,27 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),
       });
-      const outcome = await Promise.race([untilSignal(), agent.refused]);
+      const outcome = await Promise.race([
+        untilSignal(),
+        agent.refused,
+        agent.shutDown.then((requestedBy) => ({ requestedBy })),
+      ]);
       // Refused for good (revoked, expired, not its own id): exit with the reason. Its tasks run on,
       // checkpointed, as after kill -9: once it has a valid credential it re-attaches to them.
       if (outcome instanceof GalaxyError) throw outcome;
-      await agent.stop();
+      if (typeof outcome === 'object') {
+        console.log(`agent shut down as ${outcome.requestedBy} asked: every task was killed`);
+        return;
+      }
+      // A stop signal (systemctl stop or restart, an upgrade) leaves the containers running.
+      const how = await agent.detach();
+      console.log(
+        how === 'detached'
+          ? `agent stopped (${outcome}); its containers run on, and the next agent on ${flags.workDir} re-attaches to them (galaxy agent shutdown kills them)`
+          : `agent stopped (${outcome}) with its tasks: plain processes cannot be re-attached`,
+      );
+      // Re-attached containers are polled and launched ones are children: nothing of that may hold the process.
+      process.exit(0);
     });
   program
     .command('up')

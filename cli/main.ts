@@ -10,6 +10,7 @@ import { addListingCommands } from './listings.js';
 import { addMachineCommands } from './machines.js';
 import { addDaemonCommands } from './daemons.js';
 import { addAgentIdentityCommands } from './agent-identities.js';
+import { addAgentShutdownCommand } from './agent-shutdown.js';
 import { addBatchCommands } from './batch.js';
 import { addFrameworkRunCommand } from './framework-run.js';
 import { addMapReduceCommands } from './mapreduce.js';
@@ -63,6 +64,7 @@ const program = new Command()
 
 addDaemonCommands(program, DEFAULT_MASTER);
 addAgentIdentityCommands(program, DEFAULT_MASTER);
+addAgentShutdownCommand(program, DEFAULT_MASTER);
 addListingCommands(program, DEFAULT_MASTER);
 addMachineCommands(program, DEFAULT_MASTER);
 addFrameworkRunCommand(program, DEFAULT_MASTER);

@@ -18,6 +18,8 @@ export const ErrorCodes = {
   GALAXY_E_FRAMEWORK_DUPLICATE: 'a framework with this id is already known',
   GALAXY_E_AGENT_UNKNOWN: 'no such agent',
   GALAXY_E_AGENT_DUPLICATE: 'an agent with this id is already connected',
+  GALAXY_E_AGENT_NOT_CONNECTED:
+    'the agent is not connected to the master: start it on its work dir (its containers are still there), then ask again',
   GALAXY_E_AGENT_INVALID: 'the agent registration is malformed',
   GALAXY_E_NOT_REGISTERED: 'the agent must register before anything else',
   GALAXY_E_PLUGIN_LOAD: 'a plugin module could not be loaded or does not export a plugin (a factory, or apply)',

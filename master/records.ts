@@ -88,6 +88,8 @@ export interface AgentRecord {
   lastPong: number;
   pingTimer?: NodeJS.Timeout;
   removalTimer?: NodeJS.Timeout;
+  /** Told to shut down (`galaxy agent shutdown`): once it disconnects it is removed at once. */
+  shuttingDown?: boolean;
 }
 
 /** A framework the master knows. */

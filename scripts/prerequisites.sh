@@ -9,7 +9,7 @@
 # - build tools for native npm modules (the `zookeeper` client) and Galaxy's own container helper
 #   (agent/containerizer/native/galaxy-init.c: a C compiler, libc and Linux headers);
 # - what the kernel tests drive: util-linux (unshare, nsenter, setpriv), mount (losetup, mount),
-#   iproute2 (ip, tc), e2fsprogs (mkfs.ext4), strace (which proves durable writes fsync);
+#   iproute2 (ip, tc), nftables (nft: the tcp isolator publishes ports and NATs with it), e2fsprogs (mkfs.ext4), strace (which proves durable writes fsync);
 #   systemd-analyze checks the shipped units;
 # - openssl, with which the TLS tests make throwaway certificate authorities;
 # - a real ZooKeeper (and Java) for the coordinator's backend tests and the HA tests, which start
@@ -20,7 +20,7 @@ declare -A package_of=(
   [git]=git [python3]=python3 [make]=make [g++]=g++ [bash]=bash
   [cc]=gcc [/usr/include/stdio.h]=libc6-dev [/usr/include/linux/capability.h]=linux-libc-dev
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [losetup]=mount [mount]=mount
-  [ip]=iproute2 [tc]=iproute2 [mkfs.ext4]=e2fsprogs [strace]=strace [java]=default-jre-headless
+  [ip]=iproute2 [tc]=iproute2 [nft]=nftables [mkfs.ext4]=e2fsprogs [strace]=strace [java]=default-jre-headless
   [systemd-analyze]=systemd [openssl]=openssl
   [/usr/share/java/zookeeper.jar]=zookeeper
 )

@@ -1,6 +1,6 @@
 /**
  * Runs around the whole suite: afterwards, nothing the suite created may be left behind — no
- * cgroup, no mount, no loop device, no network namespace, no container's uid claim. What existed before the run (say, a
+ * cgroup, no mount, no loop device, no network namespace or nftables table, no container's uid claim. What existed before the run (say, a
  * developer's own `galaxy up`) is not the suite's and is ignored.
  */
 import { execFileSync } from 'node:child_process';
@@ -33,6 +33,15 @@ function traces(): Set<string> {
     }
   } catch {
     // no iproute2: nothing to check
+  }
+  try {
+    // The tcp isolator's nftables tables (isolators/tcp/nat.ts) are named after their namespaces.
+    for (const line of execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n')) {
+      const name = /^table \S+ (galaxy\S*)$/.exec(line.trim())?.[1];
+      if (name !== undefined) found.add(`nft table ${name}`);
+    }
+  } catch {
+    // no nft: nothing to check
   }
   if (existsSync('/run/netns'))
     for (const name of readdirSync('/run/netns')) if (name.startsWith('galaxy')) found.add(`netns ${name}`);

@@ -1,13 +1,15 @@
 /**
- * The `tcp` isolator: each container gets its own network namespace, joined to the agent by a
- * veth pair on a private /30, with `tc` token-bucket limits on what it sends and receives. The
- * task's ports are reachable on the agent's address through a proxy in the agent.
+ * The `tcp` isolator (the network isolator): each container gets its own network namespace,
+ * joined to the agent by a veth pair on a private /30, with `tc` token-bucket limits on what it
+ * sends and receives. Its ports are published on the agent's addresses and it reaches other hosts
+ * through NAT, by nftables rules in the kernel (`nat.ts`), so they outlive an agent restart; it
+ * cannot reach the agent's loopback services.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { createConnection, createServer, type Server } from 'node:net';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { run } from '../../core/exec.js';
+import { applyNat, natTables, removeNat } from './nat.js';
 import {
   ISOLATOR_API_VERSION,
   type Container,
@@ -60,24 +62,9 @@ function tbf(dev: string, bps: number): string[] {
   return ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${bps}bit`, 'burst', '16kb', 'latency', '100ms'];
 }
 
-/** Forwards connections on the agent's `port` to the container's address. */
-function proxy(port: number, target: string): Promise<Server> {
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: target, port });
-    client.pipe(upstream).pipe(client);
-    const close = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close);
-    upstream.on('error', close);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => {
-      resolve(server);
-    });
-  });
+/** Writes a sysctl of the host's network namespace. */
+async function sysctl(path: string, value: string): Promise<void> {
+  await writeFile(`/proc/sys/net/${path}`, value);
 }
 
 class TcpIsolator implements Isolator {
@@ -87,7 +74,11 @@ class TcpIsolator implements Isolator {
 
   constructor(private readonly root: string) {}
 
-  /** Re-adopts the networks of re-attached containers (slots, proxies) and deletes the rest. */
+  /**
+   * Re-adopts the networks of re-attached containers (their slots; their rules stayed in the
+   * kernel and are rewritten) and deletes every namespace, veth and table of this agent that
+   * belongs to none of them.
+   */
   async recover(containers: readonly Container[]): Promise<void> {
     const known = new Set<string>();
     for (const c of containers) {
@@ -101,22 +92,26 @@ class TcpIsolator implements Isolator {
       const net = networkFor(this.root, c.id, slot);
       this.used.add(slot);
       c.state.set('tcp.network', net);
-      c.state.set('tcp.proxies', await this.proxies(c, net));
       known.add(net.netns);
+      // Rewritten in one transaction, so an upgraded agent's rules replace an older one's; the
+      // connections they carry are conntrack's and go on. Should that fail, the old rules stay.
+      await applyNat({
+        table: net.netns,
+        hostIf: net.hostIf,
+        containerIp: net.containerIp,
+        ports: c.resources.ports,
+      }).catch(() => undefined);
     }
+    const prefix = netnsPrefix(this.root);
     const names = existsSync('/run/netns') ? await readdir('/run/netns') : [];
     for (const name of names) {
-      if (name.startsWith(netnsPrefix(this.root)) && !known.has(name))
+      if (name.startsWith(prefix) && !known.has(name))
         await run('ip', ['netns', 'delete', name]).catch(() => undefined);
     }
-  }
-
-  private async proxies(c: Container, net: ContainerNetwork): Promise<Server[]> {
-    const servers: Server[] = [];
-    for (const range of c.resources.ports) {
-      for (let port = range.begin; port <= range.end; port++) servers.push(await proxy(port, net.containerIp));
+    for (const table of await natTables(prefix).catch(() => [])) {
+      if (!known.has(table)) await removeNat(table).catch(() => undefined);
     }
-    return servers;
+    // Their veths went with their namespaces (deleting one end of a pair deletes the other).
   }
 
   async prepare(c: Container): Promise<void> {
@@ -131,7 +126,12 @@ class TcpIsolator implements Isolator {
       await run('ip', ['netns', 'add', net.netns]);
       await run('ip', ['link', 'add', net.hostIf, 'type', 'veth', 'peer', 'name', net.containerIf]);
       await run('ip', ['link', 'set', net.containerIf, 'netns', net.netns]);
+      // IPv4 only: no link-local IPv6 path to the agent's services on either end.
+      await sysctl(`ipv6/conf/${net.hostIf}/disable_ipv6`, '1');
+      await inNs('sysctl', '-q', '-w', `net.ipv6.conf.${net.containerIf}.disable_ipv6=1`);
       await run('ip', ['addr', 'add', `${net.hostIp}/30`, 'dev', net.hostIf]);
+      // The agent's own loopback clients reach published ports through this side (nat.ts guards it).
+      await sysctl(`ipv4/conf/${net.hostIf}/route_localnet`, '1');
       await run('ip', ['link', 'set', net.hostIf, 'up']);
       await inNs('ip', 'addr', 'add', `${net.containerIp}/30`, 'dev', net.containerIf);
       await inNs('ip', 'link', 'set', net.containerIf, 'up');
@@ -140,7 +140,9 @@ class TcpIsolator implements Isolator {
       // Sending is shaped where packets leave the container; receiving where they leave the host side.
       if (c.limits.netTxBps > 0) await inNs('tc', ...tbf(net.containerIf, c.limits.netTxBps));
       if (c.limits.netRxBps > 0) await run('tc', tbf(net.hostIf, c.limits.netRxBps));
-      c.state.set('tcp.proxies', await this.proxies(c, net));
+      await applyNat({ table: net.netns, hostIf: net.hostIf, containerIp: net.containerIp, ports: c.resources.ports });
+      // NAT to other hosts needs the host to forward (as Docker's daemon turns it on).
+      await sysctl('ipv4/ip_forward', '1');
     } catch (error) {
       await this.cleanup(c);
       throw error;
@@ -159,10 +161,11 @@ class TcpIsolator implements Isolator {
     return { netTxBytes: await stat('rx_bytes'), netRxBytes: await stat('tx_bytes') };
   }
 
+  /** Removes the table, the namespace and the veth; each step runs even when an earlier one failed. */
   async cleanup(c: Container): Promise<void> {
-    for (const server of (c.state.get('tcp.proxies') as Server[] | undefined) ?? []) server.close();
     const net = c.state.get('tcp.network') as ContainerNetwork | undefined;
     if (!net) return;
+    await removeNat(net.netns).catch(() => undefined);
     // Deleting the namespace deletes the container's end of the veth, and with it the host's.
     await run('ip', ['netns', 'delete', net.netns]).catch(() => undefined);
     await run('ip', ['link', 'delete', net.hostIf]).catch(() => undefined);

@@ -192,9 +192,35 @@ export class AgentsController {
     this.disconnected(agent, connection);
   }
 
+  /**
+   * Tells a connected agent to kill every task and exit (`galaxy agent shutdown`); returns how many
+   * live tasks it held. Its tasks' ends arrive as status updates; once it disconnects it is removed.
+   */
+  shutdown(agentId: string, requestedBy: string): number {
+    const agent = this.ctx.agents.get(agentId);
+    if (!agent) throw new GalaxyError('GALAXY_E_AGENT_UNKNOWN', `no agent ${agentId} (galaxy agents lists them)`);
+    if (!agent.connection)
+      throw new GalaxyError(
+        'GALAXY_E_AGENT_NOT_CONNECTED',
+        `agent ${agentId} (${agent.info.hostname}) is not connected: start it on its work dir, then shut it down`,
+      );
+    agent.shuttingDown = true;
+    this.ctx.log.warn({ agent: agentId, requestedBy }, 'shutting the agent down: it kills every task and exits');
+    agent.connection.send({ message: { $case: 'shutdown', shutdown: { requestedBy } } });
+    return [...agent.tasks].filter((key) => {
+      const record = this.ctx.tasks.get(key);
+      return record !== undefined && !isTerminal(record.task.state);
+    }).length;
+  }
+
   /** The agent's stream ended. It keeps its tasks until the re-registration timeout. */
   disconnected(agent: AgentRecord, connection: AgentConnection): void {
     if (agent.connection !== connection) return;
+    if (agent.shuttingDown) {
+      // It was told to go: nothing will come back to re-register.
+      this.remove(agent, 'agent-shutdown');
+      return;
+    }
     agent.connection = undefined;
     agent.active = false;
     clearInterval(agent.pingTimer);

@@ -16,6 +16,7 @@ import { GalaxyError, isGalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { AgentIdentityStore } from '../../core/tenancy/agent-identities.js';
 import { admitAgent } from '../agents/agent-admission.js';
+import { agentShutdownApi } from './agent-shutdown-api.js';
 import type { AgentsController } from '../agents/agents.js';
 import type { UsageCollector } from '../accounting/usage.js';
 import type { AgentConnection, AgentRecord } from '../records.js';
@@ -31,6 +32,7 @@ export function agentGateway(
   identities?: AgentIdentityStore,
 ): AgentGatewayServer {
   return {
+    ...agentShutdownApi(agents),
     connect(stream: ServerDuplexStream<AgentMessage, MasterMessage>): void {
       let agent: AgentRecord | undefined;
       let registering = false;

@@ -26,7 +26,15 @@ import { eventually } from './async-queue.js';
 import { bootstrapAdminToken, writeJoinToken } from './identity.js';
 import { agentJoinToken } from '../../cli/local-identity.js';
 import { healthyPods, running, runningTaskIds, zkSessions } from './chaos-probes.js';
-import { galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from './processes.js';
+import {
+  galaxy,
+  killWithEnv,
+  processesWithEnv,
+  releaseUidClaims,
+  removeAgentNetworks,
+  shutdownAgent,
+  type GalaxyProcess,
+} from './processes.js';
 import { freePort, startZkEnsemble, type ZkEnsemble } from './zk-ensemble.js';
 
 /** How a {@link ChaosCluster} is made. */
@@ -41,6 +49,13 @@ export interface ChaosClusterOptions {
   readonly ports: string;
   /** Protect Galaxy's znodes with a cluster secret (every process gets `&secret=<file>`). */
   readonly secret?: boolean;
+  /** The agent's `--isolation` (default `cpu,memory,pids`: pods share the host's network). */
+  readonly isolation?: string;
+  /**
+   * The address AppMasters listen on (default 127.0.0.1). Pods in their own network namespace
+   * (the tcp isolator) cannot reach the agent's loopback: give them the machine's address.
+   */
+  readonly appmasterHost?: string;
 }
 
 /** A `galaxy master` or `galaxy appmaster` process and the address it serves on. */
@@ -172,7 +187,7 @@ export class ChaosCluster {
         '--resources',
         `cpus:4;mem:4GiB;ports:[${this.options.ports}]`,
         '--isolation',
-        'cpu,memory,pids',
+        this.options.isolation ?? 'cpu,memory,pids',
         '--cgroup-root',
         this.cgroupRoot,
         '--allowed-host-paths',
@@ -185,7 +200,7 @@ export class ChaosCluster {
 
   /** Starts an AppMaster candidate on `address` (default: a free port); resolves once it stands by or leads. */
   async startAppMaster(address?: string): Promise<Daemon> {
-    const listen = address ?? `127.0.0.1:${await freePort()}`;
+    const listen = address ?? `${this.options.appmasterHost ?? '127.0.0.1'}:${await freePort()}`;
     const proc = galaxy(['appmaster', '--master', this.url, '--listen', listen, '--coordinator', this.url], this.env);
     await proc.lines.waitFor(
       (l) => l.includes('AppMaster standing by') || /^AppMaster \S+ leads/.test(l),
@@ -366,7 +381,10 @@ export class ChaosCluster {
       }
     };
     await attempt(() => Promise.all(this.appmasters.map((a) => a.proc.stop('SIGTERM', 5000))));
-    await attempt(async () => this.agent?.stop('SIGTERM', 5000));
+    // Through a leading master, the agent kills its containers as it goes (a signal would leave them).
+    await attempt(async () => {
+      if (this.agent) await shutdownAgent(this.agent, this.agentDir, this.url, this.env);
+    });
     await attempt(() => Promise.all(this.masters.map((m) => m.proc.stop('SIGTERM', 5000))));
     const needle = `GALAXY_SANDBOX=${this.agentDir}`;
     await attempt(() =>
@@ -379,6 +397,8 @@ export class ChaosCluster {
         'the task processes to go',
       ),
     );
+    releaseUidClaims(this.agentDir);
+    removeAgentNetworks(this.cgroupRoot);
     await attempt(() =>
       detectCgroupDriver().remove(this.cgroupRoot, ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'freezer']),
     );

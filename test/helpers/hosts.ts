@@ -12,6 +12,7 @@ import { auditedChild, stdoutLogging } from './log-audit.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
+import { networkInterfaces } from 'node:os';
 
 /** One host: a network namespace behind a veth on the bridge. */
 export interface Host {
@@ -178,4 +179,16 @@ function addHost(
       ip('link', 'set', outside, 'up');
     },
   };
+}
+
+/**
+ * This machine's first IPv4 address that is neither loopback nor a container's (10.213/16): the
+ * agent's address on the network, which containers in their own network namespaces can reach.
+ */
+export function machineAddress(): string {
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal && !a.address.startsWith('10.213.'));
+  if (!found) throw new Error('this machine has no IPv4 address besides loopback');
+  return found.address;
 }

@@ -3,9 +3,11 @@
  * a test fails.
  */
 import { auditedChild, stdoutLogging } from './log-audit.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { UID_CLAIMS_DIR } from '../../agent/containerizer/uid-blocks.js';
+import { networkFor } from '../../isolators/tcp/index.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { MessageLog } from './async-queue.js';
@@ -141,5 +143,66 @@ export function isAlive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/**
+ * Stops a `galaxy agent` process together with its containers: `galaxy agent shutdown --work-dir`
+ * through `master` (with the agent's own credential), then waits for it to exit. A stop signal
+ * alone would leave its containers running (by design); when the shutdown cannot be asked for (no
+ * master leads, say) the agent gets SIGTERM and the caller kills what is left
+ * ({@link killWithEnv}, {@link releaseUidClaims}).
+ */
+export async function shutdownAgent(
+  agent: GalaxyProcess,
+  workDir: string,
+  master: string,
+  env: Record<string, string> = {},
+): Promise<void> {
+  if (agent.child.exitCode !== null || agent.child.signalCode !== null) return;
+  const asked = galaxy(['agent', 'shutdown', '--work-dir', workDir, '--master', master], env);
+  const code = await Promise.race([asked.exited, new Promise((resolve) => setTimeout(resolve, 15_000, 'late'))]);
+  await asked.stop('SIGKILL');
+  if (code === 0) {
+    const done = await Promise.race([agent.exited, new Promise((resolve) => setTimeout(resolve, 20_000, 'late'))]);
+    if (done !== 'late') return;
+  }
+  await agent.stop('SIGTERM', 5000);
+}
+
+/** Removes the host uid claims of the containers of the agent on `workDir` (after their processes were killed). */
+export function releaseUidClaims(workDir: string): void {
+  if (!existsSync(UID_CLAIMS_DIR)) return;
+  for (const name of readdirSync(UID_CLAIMS_DIR)) {
+    const file = join(UID_CLAIMS_DIR, name);
+    try {
+      if ((JSON.parse(readFileSync(file, 'utf8')) as { owner?: string }).owner === workDir)
+        rmSync(file, { force: true });
+    } catch {
+      // taken or gone meanwhile
+    }
+  }
+}
+
+/**
+ * Removes the network namespaces and nftables tables of the agent whose cgroup root is
+ * `cgroupRoot` (the tcp isolator names them all with its prefix), after its containers were killed.
+ */
+export function removeAgentNetworks(cgroupRoot: string): void {
+  const prefix = networkFor(cgroupRoot, 'any', 0).netns.slice(0, -8);
+  const quiet = { stdio: 'ignore' } as const;
+  try {
+    const tables = execFileSync('nft', ['list', 'tables', 'ip'], { encoding: 'utf8' });
+    for (const [, name] of tables.matchAll(/^table ip (\S+)$/gm))
+      if (name?.startsWith(prefix)) execFileSync('nft', ['delete', 'table', 'ip', name], quiet);
+  } catch {
+    // no nft, or gone meanwhile
+  }
+  for (const name of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
+    try {
+      if (name.startsWith(prefix)) execFileSync('ip', ['netns', 'delete', name], quiet);
+    } catch {
+      // gone meanwhile
+    }
   }
 }
