@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
-import { parseBytes } from '../core/resources.js';
+import { parseSize } from '../core/sizes.js';
 import { formatQuantity, QUOTA_RESOURCES } from '../core/tenancy/quotas.js';
 import type { QuotaAmounts, UserGrantsEntry, UserQuotaEntry } from '../proto/gen/galaxy/v1/operator.js';
 import { withOperator } from './listings.js';
@@ -29,11 +29,6 @@ function parseCount(text: string, flag: string): number {
   if (!(Number.isSafeInteger(value) && value >= 0))
     throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `${flag} must be a whole number, got "${text}"`);
   return value;
-}
-
-/** Bytes as typed: `8GiB`, `512MiB`, `20G` (a bare number is MiB). */
-function parseSize(text: string, flag: string): number {
-  return parseBytes(text, flag);
 }
 
 interface QuotaFlags {
