@@ -24,6 +24,14 @@ export function apiCompatible(range: string, version: string): boolean {
   return semver.validRange(range) !== null && semver.satisfies(version, range);
 }
 
+/**
+ * The metadata of a plugin built into Galaxy: its version is the host API version it ships with,
+ * and it supports that API's major (`^1`).
+ */
+export function builtinMeta(name: string, apiVersion: string): PluginMeta {
+  return { name, version: apiVersion, galaxyApi: `^${apiVersion.split('.')[0] ?? apiVersion}` };
+}
+
 function isMeta(value: unknown): value is PluginMeta {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;

@@ -6,6 +6,7 @@
  */
 import type { Limits, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
 import type { CgroupDriver, Controller } from '../agent/cgroups/driver.js';
+import { builtinMeta } from '../core/plugin-loader.js';
 
 /** One container as isolators see it. */
 export interface Container {
@@ -118,3 +119,13 @@ export interface IsolatorOptions {
 
 /** The isolator API version this Galaxy implements. */
 export const ISOLATOR_API_VERSION = '1.0.0';
+
+/** The plugin of a built-in isolator, with Galaxy's metadata; `create` is called once per agent. */
+export function builtinIsolator(name: string, create: (options: IsolatorOptions) => Isolator): IsolatorPlugin {
+  return { ...builtinMeta(name, ISOLATOR_API_VERSION), create };
+}
+
+/** The plugin of a built-in isolator that is one stateless instance: its name is the plugin's. */
+export function sharedIsolator(isolator: Isolator): IsolatorPlugin {
+  return builtinIsolator(isolator.name, () => isolator);
+}

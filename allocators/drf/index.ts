@@ -1,6 +1,7 @@
 /**
  * The `drf` allocation policy: hierarchical weighted Dominant Resource Fairness (the default).
  */
+import { builtinMeta } from '../../core/plugin-loader.js';
 import { ALLOCATOR_API_VERSION } from '../allocator.js';
 import type { AllocatorPolicyPlugin } from '../sorter.js';
 import { drfPolicy } from './drf-allocator.js';
@@ -11,8 +12,7 @@ export { DrfSorter, type DrfSorterOptions } from './sorter.js';
 /** The plugin object the loader finds under the name `drf`. */
 export const plugin: AllocatorPolicyPlugin = {
   ...drfPolicy,
-  version: ALLOCATOR_API_VERSION,
-  galaxyApi: '^1',
+  ...builtinMeta('drf', ALLOCATOR_API_VERSION),
 };
 
 export default plugin;
