@@ -4,7 +4,7 @@
  * first process starts, `isolate` in parallel once it has a pid, `limitation` while it runs and
  * once at exit, `usage` on request, and `cleanup` in reverse order after it is gone.
  */
-import type { Limits, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
+import type { Limits, ResourceUsage, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
 import type { CgroupDriver, Controller } from '../agent/cgroups/driver.js';
 import { builtinMeta } from '../core/plugin-loader.js';
 
@@ -57,20 +57,11 @@ export interface Limitation {
   readonly message: string;
 }
 
-/** Usage statistics; each isolator fills in its own. */
-export interface ContainerUsage {
-  cpuSeconds?: number;
-  cpuThrottledSeconds?: number;
-  memBytes?: number;
-  memMaxBytes?: number;
-  pids?: number;
-  pidsLimitHits?: number;
-  diskBytes?: number;
-  diskReadBytes?: number;
-  diskWriteBytes?: number;
-  netTxBytes?: number;
-  netRxBytes?: number;
-}
+/**
+ * Usage statistics; each isolator fills in its own figures. The fields are the wire's
+ * (`ResourceUsage` in `common.proto`, declared once there): an isolator reports a part of it.
+ */
+export type ContainerUsage = Partial<ResourceUsage>;
 
 /** An isolator. Every method but `name` and `controllers` is optional. */
 export interface Isolator {
