@@ -51,7 +51,9 @@ export function addEventsCommand(program: Command, defaultMaster: string): void 
       const format = parseOutputFormat(opts.output);
       const sinceS = opts.since === '' ? 0 : Date.now() / 1000 - parseDuration(opts.since, '--since');
       const limit = Number.parseInt(opts.limit, 10) || 0;
-      const events = await withOperator(opts.master, (op) => op.events.list(opts.kind, sinceS, limit));
+      const events = await withOperator(opts.master, (op) =>
+        op.listEvents({ kind: opts.kind, sinceS, limit }).then((r) => r.events),
+      );
       if (format === 'json') console.log(JSON.stringify(events, null, 2));
       else if (events.length === 0) console.log('no events');
       else for (const event of events) console.log(formatEvent(event));

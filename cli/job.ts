@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
-import { AppMasterApi } from './appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from './operator-client.js';
 import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
 import { validateSpecFiles } from './job-validate.js';
 import { parseOutputFormat, render } from './output.js';
@@ -23,7 +23,7 @@ interface Flags {
 }
 
 async function withApi<T>(address: string, fn: (api: AppMasterApi) => Promise<T>): Promise<T> {
-  const api = new AppMasterApi(address);
+  const api = appMasterClient(address);
   try {
     return await fn(api);
   } finally {
@@ -51,7 +51,7 @@ function settled(job: JobStatus): boolean {
 
 /** Follows a job until it settles, with a progress bar on a terminal; returns the last status. */
 async function follow(api: AppMasterApi, name: string, timeoutS: number): Promise<JobStatus> {
-  let job = await api.show(name);
+  let job = await api.showJob({ name });
   const bar = process.stderr.isTTY
     ? new SingleBar({ format: '{bar} {value}/{total} {what} | {detail}', hideCursor: true }, Presets.shades_classic)
     : undefined;
@@ -64,7 +64,7 @@ async function follow(api: AppMasterApi, name: string, timeoutS: number): Promis
   const deadline = Date.now() + timeoutS * 1000;
   while (!settled(job) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    job = await api.show(name);
+    job = await api.showJob({ name });
     const [v, t, w, d] = progress(job);
     bar?.setTotal(t);
     bar?.update(v, { what: w, detail: d });
@@ -107,7 +107,8 @@ export function addJobCommands(program: Command): void {
       .action(async (file: string, flags: Flags & { timeout: string }) => {
         const json = await specJson(file);
         const status = await withApi(flags.appmaster, async (api) => {
-          const first = verb === 'submit' ? await api.submit(json) : await api.update(json);
+          const first =
+            verb === 'submit' ? await api.submitJob({ specJson: json }) : await api.updateJob({ specJson: json });
           return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
         });
         print(status, flags);
@@ -123,7 +124,7 @@ export function addJobCommands(program: Command): void {
       const n = Number(replicas);
       if (!Number.isInteger(n) || n < 0)
         throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be a whole number, got "${replicas}"`);
-      print(await withApi(flags.appmaster, (api) => api.scale(name, n)), flags);
+      print(await withApi(flags.appmaster, (api) => api.scaleJob({ name, replicas: n })), flags);
     });
 
   const controls = {
@@ -137,7 +138,7 @@ export function addJobCommands(program: Command): void {
       .description(description)
       .argument('<name>')
       .action(async (name: string, flags: Flags) => {
-        print(await withApi(flags.appmaster, (api) => api.control(name, control)), flags);
+        print(await withApi(flags.appmaster, (api) => api.controlUpdate({ name, control })), flags);
       });
   }
 
@@ -145,14 +146,14 @@ export function addJobCommands(program: Command): void {
     .description('stop every pod; the job stays (scale or update it to run again)')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.stop(name)), flags);
+      print(await withApi(flags.appmaster, (api) => api.stopJob({ name })), flags);
     });
 
   withCommon(job.command('remove'))
     .description('kill every pod and forget the job and its naming entries')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      const status = await withApi(flags.appmaster, (api) => api.remove(name));
+      const status = await withApi(flags.appmaster, (api) => api.removeJob({ name }));
       console.log(`job ${status.name} removed (${status.pods.length} pods stopping)`);
     });
 
@@ -161,7 +162,7 @@ export function addJobCommands(program: Command): void {
     .argument('<name>')
     .argument('<pod>')
     .action(async (name: string, pod: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.recoverPod(name, pod)), flags);
+      print(await withApi(flags.appmaster, (api) => api.recoverPod({ name, podId: pod })), flags);
     });
 
   withCommon(job.command('exec'))
@@ -172,7 +173,7 @@ export function addJobCommands(program: Command): void {
     .option('--timeout <s>', 'seconds before the command is killed', '30')
     .action(async (name: string, pod: string, command: string[], flags: Flags & { timeout: string }) => {
       const result = await withApi(flags.appmaster, (api) =>
-        api.exec(name, pod, command.join(' '), Number(flags.timeout)),
+        api.execPod({ name, podId: pod, command: command.join(' '), timeoutS: Number(flags.timeout) }),
       );
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
@@ -182,7 +183,7 @@ export function addJobCommands(program: Command): void {
   withCommon(job.command('list'))
     .description('list jobs')
     .action(async (flags: Flags) => {
-      const jobs = await withApi(flags.appmaster, (api) => api.list());
+      const jobs = await withApi(flags.appmaster, (api) => api.listJobs({}).then((r) => r.jobs));
       console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output)));
     });
 
@@ -190,6 +191,6 @@ export function addJobCommands(program: Command): void {
     .description('one job: pods with host, state, version, health, restarts, and why pods are pending')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.show(name)), flags);
+      print(await withApi(flags.appmaster, (api) => api.showJob({ name })), flags);
     });
 }

@@ -8,7 +8,7 @@ import { stateName } from '../core/task-state.js';
 import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/operator.js';
 import type { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from '../core/errors.js';
-import { Operator } from './operator-client.js';
+import { operatorClient, type Operator } from './operator-client.js';
 import { parseOutputFormat, render, type Column } from './output.js';
 
 const AGENT_COLUMNS: Column<AgentSummary>[] = [
@@ -60,7 +60,7 @@ const USAGE_COLUMNS: Column<TaskUsage>[] = [
 export async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>): Promise<T> {
   const locator = new LeaderLocator(master, MASTER_GROUP);
   const address = await locator.locate();
-  const op = new Operator(address);
+  const op = operatorClient(address);
   try {
     return await fn(op);
   } finally {
@@ -83,7 +83,7 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .action(async (opts: { master: string; output: string }) => {
       const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) => op.agents());
+      const rows = await withOperator(opts.master, (op) => op.listAgents({}).then((r) => r.agents));
       console.log(render(rows, AGENT_COLUMNS, format));
     });
   program
@@ -93,7 +93,7 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .action(async (opts: { master: string; output: string }) => {
       const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) => op.frameworks());
+      const rows = await withOperator(opts.master, (op) => op.listFrameworks({}).then((r) => r.frameworks));
       console.log(render(rows, FRAMEWORK_COLUMNS, format));
     });
   program
@@ -106,11 +106,15 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     .action(async (opts: { master: string; output: string; framework: string; usage?: boolean }) => {
       const format = parseOutputFormat(opts.output);
       if (opts.usage) {
-        const rows = await withOperator(opts.master, (op) => op.usage(opts.framework));
+        const rows = await withOperator(opts.master, (op) =>
+          op.getUsage({ frameworkId: opts.framework }).then((r) => r.tasks),
+        );
         console.log(render(rows, USAGE_COLUMNS, format));
         return;
       }
-      const rows = await withOperator(opts.master, (op) => op.tasks(opts.framework));
+      const rows = await withOperator(opts.master, (op) =>
+        op.listTasks({ frameworkId: opts.framework }).then((r) => r.tasks),
+      );
       console.log(render(rows, TASK_COLUMNS, format));
     });
   const weights = program.command('weights').description('show or set role weights');
@@ -121,7 +125,7 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .action(async (opts: { master: string; output: string }) => {
       const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) => op.weights());
+      const rows = await withOperator(opts.master, (op) => op.getWeights({}).then((r) => r.weights));
       console.log(
         render(
           rows,
@@ -146,7 +150,7 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
         }
         return { role, weight: Number(value) };
       });
-      await withOperator(opts.master, (op) => op.setWeights(parsed));
+      await withOperator(opts.master, (op) => op.setWeights({ weights: parsed }));
       console.log(`set ${parsed.map((w) => `${w.role}=${w.weight}`).join(' ')}`);
     });
 }

@@ -101,7 +101,7 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
     .option('-d, --description <text>', 'what the pool is for', '')
     .option(...masterOpt)
     .action(async (name: string, opts: { master: string; description: string }) => {
-      await withOperator(opts.master, (op) => op.machines.addPool(name, opts.description));
+      await withOperator(opts.master, (op) => op.addPool({ name, description: opts.description }));
       console.log(`pool ${name} added`);
     });
   pool
@@ -109,7 +109,7 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
     .description('remove a pool (refused while agents are in it)')
     .option(...masterOpt)
     .action(async (name: string, opts: { master: string }) => {
-      await withOperator(opts.master, (op) => op.machines.removePool(name));
+      await withOperator(opts.master, (op) => op.removePool({ name }));
       console.log(`pool ${name} removed`);
     });
   pool
@@ -119,14 +119,16 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .action(async (opts: { master: string; output: string }) => {
       const format = parseOutputFormat(opts.output);
-      console.log(render(await withOperator(opts.master, (op) => op.machines.listPools()), POOL_COLUMNS, format));
+      console.log(
+        render(await withOperator(opts.master, (op) => op.listPools({}).then((r) => r.pools)), POOL_COLUMNS, format),
+      );
     });
   pool
     .command('assign <agent> <pool>')
     .description("move an agent to a pool (overrides the agent's --pool)")
     .option(...masterOpt)
     .action(async (agent: string, name: string, opts: { master: string }) => {
-      await withOperator(opts.master, (op) => op.machines.assignPool(agent, name));
+      await withOperator(opts.master, (op) => op.assignAgentPool({ agentId: agent, pool: name }));
       console.log(`agent ${agent} is in pool ${name}`);
     });
 
@@ -138,7 +140,9 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
       .option(...masterOpt)
       .action(async (agent: string, text: string, opts: { master: string }) => {
         const labels = await withOperator(opts.master, (op) =>
-          verb === 'add' ? op.machines.addLabel(agent, text) : op.machines.removeLabel(agent, text),
+          verb === 'add'
+            ? op.addAgentLabel({ agentId: agent, label: text }).then((r) => r.labels)
+            : op.removeAgentLabel({ agentId: agent, label: text }).then((r) => r.labels),
         );
         console.log(`agent ${agent} labels: ${labels.join(' ') || '(none)'}`);
       });
@@ -150,7 +154,9 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .action(async (agent: string | undefined, opts: { master: string; output: string }) => {
       const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) => op.machines.listLabels(agent ?? ''));
+      const rows = await withOperator(opts.master, (op) =>
+        op.listAgentLabels({ agentId: agent ?? '' }).then((r) => r.agents),
+      );
       console.log(
         render(
           rows,
@@ -179,7 +185,7 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
       .action(async (id: string, opts: { master?: string }) => {
         // `agent` itself (the daemon) takes --master too and may have parsed it.
         const master = opts.master ?? agent.opts<{ master?: string }>().master ?? defaultMaster;
-        await withOperator(master, (op) => op.machines.setMode(id, mode));
+        await withOperator(master, (op) => op.setAgentMode({ agentId: id, mode }));
         console.log(`agent ${id} is ${mode}`);
       });
   }
@@ -195,7 +201,9 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
     .action(async (opts: { master: string; output: string; user: string; pool: string; since: string }) => {
       const format = parseOutputFormat(opts.output);
       const sinceS = parseDuration(opts.since, '--since');
-      const response = await withOperator(opts.master, (op) => op.machines.accounting(opts.user, opts.pool, sinceS));
+      const response = await withOperator(opts.master, (op) =>
+        op.getAccounting({ user: opts.user, pool: opts.pool, sinceS }),
+      );
       console.log(renderUsage(response, format));
     });
 }

@@ -34,7 +34,11 @@ export function addReservationCommands(program: Command, defaultMaster: string):
       .option(...masterOpt)
       .action(async (agent: string, role: string, amounts: string, opts: { master: string }) => {
         const resources = parseReservedAmounts(amounts, `galaxy ${verb}`);
-        const after = await withOperator(opts.master, (op) => op.reservations[verb](agent, role, resources));
+        const after = await withOperator(opts.master, (op) =>
+          op[verb === 'reserve' ? 'reserveResources' : 'unreserveResources']({ agentId: agent, role, resources }).then(
+            (r) => r.reservations,
+          ),
+        );
         console.log(formatReservations(agent, after));
       });
   }

@@ -152,7 +152,7 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
         flags: { revoke?: boolean; master: string; output: string },
       ) => {
         const after = await withOperator(flags.master, (op) =>
-          op.tenancy.grant(user, pool, authorities, flags.revoke === true),
+          op.grantAuthorities({ user, pool, authorities, revoke: flags.revoke === true }).then((r) => r.grants),
         );
         show(user, after, parseOutputFormat(flags.output));
       },
@@ -170,7 +170,7 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .action(async (user: string, role: string, _flags: unknown, command: Command) => {
       const flags = command.optsWithGlobals<{ revoke?: boolean; master: string; output: string }>();
       const after = await withOperator(flags.master, (op) =>
-        op.tenancy.grantRoles(user, [role], false, flags.revoke === true),
+        op.grantRoles({ user, roles: [role], actForUsers: false, revoke: flags.revoke === true }).then((r) => r.grants),
       );
       show(user, after, parseOutputFormat(flags.output));
     });
@@ -186,7 +186,7 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .action(async (user: string, _flags: unknown, command: Command) => {
       const flags = command.optsWithGlobals<{ revoke?: boolean; master: string; output: string }>();
       const after = await withOperator(flags.master, (op) =>
-        op.tenancy.grantRoles(user, [], true, flags.revoke === true),
+        op.grantRoles({ user, roles: [], actForUsers: true, revoke: flags.revoke === true }).then((r) => r.grants),
       );
       show(user, after, parseOutputFormat(flags.output));
     });
@@ -198,7 +198,9 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .option(...masterOpt)
     .option(...outputOpt)
     .action(async (user: string | undefined, flags: { master: string; output: string }) => {
-      const entries = await withOperator(flags.master, (op) => op.tenancy.grants(user ?? ''));
+      const entries = await withOperator(flags.master, (op) =>
+        op.listGrants({ user: user ?? '' }).then((r) => r.users),
+      );
       console.log(render(grantLines(entries), GRANT_COLUMNS, parseOutputFormat(flags.output)));
     });
 
@@ -219,7 +221,9 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .action(async (user: string, flags: QuotaFlags) => {
       const format = parseOutputFormat(flags.output);
       const { limit, guarantee } = quotaFromFlags(flags);
-      const entry = await withOperator(flags.master, (op) => op.tenancy.setQuota(user, limit, guarantee));
+      const entry = await withOperator(flags.master, (op) =>
+        op.setUserQuota({ user, limit, guarantee }).then((r) => r.quota),
+      );
       console.log(render(entry ? quotaLines(entry) : [], QUOTA_COLUMNS, format));
     });
   quota
@@ -230,7 +234,9 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .action(async (user: string | undefined, flags: { master: string; output: string }) => {
       const format = parseOutputFormat(flags.output);
-      const entries = await withOperator(flags.master, (op) => op.tenancy.quotas(user ?? ''));
+      const entries = await withOperator(flags.master, (op) =>
+        op.listUserQuotas({ user: user ?? '' }).then((r) => r.quotas),
+      );
       if (format === 'json') console.log(JSON.stringify(entries, null, 2));
       else console.log(render(entries.flatMap(quotaLines), QUOTA_COLUMNS, format));
     });

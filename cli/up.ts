@@ -18,7 +18,7 @@ import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { runFramework } from '../frameworks/host/host.js';
 import { MasterCandidate } from '../master/candidate.js';
 import type { JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
-import { AppMasterApi } from './appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from './operator-client.js';
 import { renderJob } from './job-view.js';
 import { agentJoinToken, bootstrapIdentity, localCoordinatorUrl } from './local-identity.js';
 
@@ -125,7 +125,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     await candidate.stop();
     await identity.close();
   };
-  const api = new AppMasterApi(appmaster.framework.endpoint ?? '', token);
+  const api = appMasterClient(appmaster.framework.endpoint ?? '', token);
   try {
     const deployed = await Promise.race([
       deployExample(api, workDir, options.replicas).then((job) => ({ job })),
@@ -160,11 +160,11 @@ async function deployExample(api: AppMasterApi, workDir: string, replicas: numbe
   doc.setIn(['volumes'], [{ kind: 'bind', path: packages, hostPath: packages, readOnly: true }]);
   doc.setIn(['replicas'], replicas);
   const spec = parseJobSpec(doc.toString(), 'examples/hello-service/job.yaml');
-  const known = (await api.list()).some((j) => j.name === spec.name);
-  if (!known) await api.submit(JSON.stringify(spec));
+  const known = (await api.listJobs({}).then((r) => r.jobs)).some((j) => j.name === spec.name);
+  if (!known) await api.submitJob({ specJson: JSON.stringify(spec) });
   const deadline = Date.now() + 180_000;
   for (;;) {
-    const job = await api.show(spec.name);
+    const job = await api.showJob({ name: spec.name });
     const healthy = job.pods.filter((p) => p.phase === 'running' && p.health === 'healthy').length;
     if (healthy >= replicas && job.pods.length === replicas) return job;
     if (Date.now() > deadline)
