@@ -6,7 +6,7 @@ import { bandName } from '../core/bands.js';
 import { formatBytes } from '../core/resources.js';
 import type { PreemptedTask, Resources } from '../proto/gen/galaxy/v1/common.js';
 import type { MasterEvent } from '../proto/gen/galaxy/v1/operator.js';
-import { withOperator } from './listings.js';
+import { withOperator } from './list-command.js';
 import { parseDuration } from './machines.js';
 import { parseOutputFormat } from './output.js';
 

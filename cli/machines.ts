@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
-import type { AccountingRow, GetAccountingResponse, PoolEntry } from '../proto/gen/galaxy/v1/operator.js';
-import { withOperator } from './listings.js';
+import type { AccountingRow, AgentLabels, GetAccountingResponse, PoolEntry } from '../proto/gen/galaxy/v1/operator.js';
+import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
 import { parseOutputFormat, render, type Column } from './output.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
@@ -64,6 +64,11 @@ const USAGE_COLUMNS: Column<UsageLine>[] = [
   { heading: 'DISK GIB-H USED', value: (r) => fixed(r.diskGibHoursUsed) },
 ];
 
+const LABEL_COLUMNS: Column<AgentLabels>[] = [
+  { heading: 'AGENT', value: (r) => r.agentId },
+  { heading: 'LABELS', value: (r) => r.labels.join(' ') },
+];
+
 const POOL_COLUMNS: Column<PoolEntry>[] = [
   { heading: 'POOL', value: (p) => p.name },
   { heading: 'REGISTERED', value: (p) => (p.registered ? 'yes' : 'no (agents use it)') },
@@ -87,12 +92,8 @@ export function renderUsage(response: GetAccountingResponse, format: 'table' | '
 
 /** Adds pool, label, agent-mode and usage commands (after the daemon commands, which define `agent`). */
 export function addMachineCommands(program: Command, defaultMaster: string): void {
-  const masterOpt = [
-    '-m, --master <host:port|url>',
-    'the master, or zk://… to find the leader',
-    defaultMaster,
-  ] as const;
-  const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
+  const masterOpt = masterOption(defaultMaster);
+  const outputOpt = OUTPUT_OPTION;
 
   const pool = program.command('pool').description('the pool registry (admins): add, remove, list, assign');
   pool
@@ -112,17 +113,11 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
       await withOperator(opts.master, (op) => op.removePool({ name }));
       console.log(`pool ${name} removed`);
     });
-  pool
-    .command('list')
-    .description('registered pools, and pools agents are in')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (opts: { master: string; output: string }) => {
-      const format = parseOutputFormat(opts.output);
-      console.log(
-        render(await withOperator(opts.master, (op) => op.listPools({}).then((r) => r.pools)), POOL_COLUMNS, format),
-      );
-    });
+  addListCommand(pool, 'list', defaultMaster, {
+    description: 'registered pools, and pools agents are in',
+    columns: POOL_COLUMNS,
+    rows: async (op) => (await op.listPools({})).pools,
+  });
   pool
     .command('assign <agent> <pool>')
     .description("move an agent to a pool (overrides the agent's --pool)")
@@ -147,27 +142,11 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
         console.log(`agent ${agent} labels: ${labels.join(' ') || '(none)'}`);
       });
   }
-  label
-    .command('list [agent]')
-    .description('labels of one agent, or of every agent that has some')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (agent: string | undefined, opts: { master: string; output: string }) => {
-      const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) =>
-        op.listAgentLabels({ agentId: agent ?? '' }).then((r) => r.agents),
-      );
-      console.log(
-        render(
-          rows,
-          [
-            { heading: 'AGENT', value: (r) => r.agentId },
-            { heading: 'LABELS', value: (r) => r.labels.join(' ') },
-          ],
-          format,
-        ),
-      );
-    });
+  addListCommand(label, 'list [agent]', defaultMaster, {
+    description: 'labels of one agent, or of every agent that has some',
+    columns: LABEL_COLUMNS,
+    rows: async (op, agent) => (await op.listAgentLabels({ agentId: agent ?? '' })).agents,
+  });
 
   const agent = program.commands.find((c) => c.name() === 'agent') ?? program.command('agent');
   const modes = { online: 'online', offline: 'offline', drain: 'draining' } as const;

@@ -8,7 +8,7 @@ import { GalaxyError } from '../core/errors.js';
 import { parseSize } from '../core/sizes.js';
 import { formatQuantity, QUOTA_RESOURCES } from '../core/tenancy/quotas.js';
 import type { QuotaAmounts, UserGrantsEntry, UserQuotaEntry } from '../proto/gen/galaxy/v1/operator.js';
-import { withOperator } from './listings.js';
+import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
 import { parseOutputFormat, render, type Column } from './output.js';
 
 /** Cores as typed (`4`, `0.5`, `500m`) → millicores. */
@@ -117,12 +117,8 @@ export function quotaLines(entry: UserQuotaEntry): QuotaLine[] {
 
 /** Adds `galaxy grant`, `galaxy grants` and `galaxy quota …`. */
 export function addTenancyCommands(program: Command, defaultMaster: string): void {
-  const masterOpt = [
-    '-m, --master <host:port|url>',
-    'the master, or zk://… to find the leader',
-    defaultMaster,
-  ] as const;
-  const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
+  const masterOpt = masterOption(defaultMaster);
+  const outputOpt = OUTPUT_OPTION;
 
   const show = (user: string, after: UserGrantsEntry | undefined, format: ReturnType<typeof parseOutputFormat>) => {
     const lines = grantLines(after ? [after] : []);
@@ -191,18 +187,11 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
       show(user, after, parseOutputFormat(flags.output));
     });
 
-  program
-    .command('grants')
-    .description("users' authorities per pool, granted roles and act-for-users (a user's own without admin rights)")
-    .argument('[user]')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (user: string | undefined, flags: { master: string; output: string }) => {
-      const entries = await withOperator(flags.master, (op) =>
-        op.listGrants({ user: user ?? '' }).then((r) => r.users),
-      );
-      console.log(render(grantLines(entries), GRANT_COLUMNS, parseOutputFormat(flags.output)));
-    });
+  addListCommand(program, 'grants [user]', defaultMaster, {
+    description: "users' authorities per pool, granted roles and act-for-users (a user's own without admin rights)",
+    columns: GRANT_COLUMNS,
+    rows: async (op, user) => grantLines((await op.listGrants({ user: user ?? '' })).users),
+  });
 
   const quota = program.command('quota').description("users' quotas: limits, guarantees and what their jobs hold");
   quota
