@@ -96,27 +96,18 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     `master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}; pods run as ${how}`,
   );
   console.log(`admin token: ${identity.adminTokenPath}`);
-  const appmaster = await runFramework('appmaster', {
-    master: master.address,
-    options: { listen: options.appmasterListen, coordinator },
-    log: createLogger('appmaster', logLevel),
-    token,
-    auth,
-  });
-  const batch = await runFramework('batch', {
-    master: master.address,
-    options: { listen: options.batchListen, coordinator },
-    log: createLogger('batch', logLevel),
-    token,
-    auth,
-  });
-  const mapreduce = await runFramework('mapreduce', {
-    master: master.address,
-    options: { listen: options.mapreduceListen ?? '127.0.0.1:5053', coordinator },
-    log: createLogger('mapreduce', logLevel),
-    token,
-    auth,
-  });
+  // The built-in frameworks, each with its API on its own address and the cluster's coordinator.
+  const hosted = (name: string, listen: string) =>
+    runFramework(name, {
+      master: master.address,
+      options: { listen, coordinator },
+      log: createLogger(name, logLevel),
+      token,
+      auth,
+    });
+  const appmaster = await hosted('appmaster', options.appmasterListen);
+  const batch = await hosted('batch', options.batchListen);
+  const mapreduce = await hosted('mapreduce', options.mapreduceListen ?? '127.0.0.1:5053');
   const shutdown = async (): Promise<void> => {
     await mapreduce.stop();
     await batch.stop();
