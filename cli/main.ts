@@ -2,6 +2,8 @@
 /**
  * The `galaxy` command: one binary for every process and every operator verb.
  */
+// First: the current context fills in the environment before any command reads its defaults.
+import './config/apply.js';
 import { Command, Option } from 'commander';
 import { isGalaxyError } from '../core/errors.js';
 import { addListingCommands } from './listings.js';
@@ -20,6 +22,7 @@ import { addEventsCommand } from './events.js';
 import { addReservationCommands } from './reservations.js';
 import { addCompletionCommand } from './completion.js';
 import { addCoordinatorCommands } from './coordinator.js';
+import { addConfigCommands } from './config/commands.js';
 import { bindDaemonEnv } from './daemon-env.js';
 
 const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
@@ -30,6 +33,9 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError()
   .addOption(new Option('--log-level <level>', 'log level of daemons').env('GALAXY_LOG_LEVEL'))
+  .addOption(
+    new Option('--context <name>', 'the config context to use (galaxy config get-contexts)').env('GALAXY_CONTEXT'),
+  )
   .addOption(
     new Option(
       '--token <token>',
@@ -67,6 +73,7 @@ addReservationCommands(program, DEFAULT_MASTER);
 addJobCommands(program);
 addUserCommands(program, DEFAULT_MASTER);
 addCoordinatorCommands(program);
+addConfigCommands(program);
 bindDaemonEnv(program); // after every daemon command: GALAXY_<DAEMON>_<FLAG> for each flag
 addCompletionCommand(program); // last: it reads the command tree
 

@@ -8,7 +8,9 @@
  * - `coordinator=<url>`: where jobs and naming live (default {@link DEFAULT_COORDINATOR}); AppMasters
  *   sharing it elect one leader, the others stand by (their API refuses with GALAXY_E_NOT_LEADER,
  *   naming the leader). Pods are never told the coordinator: their AppWorkers get every
- *   candidate's address ({@link AppMasterList}) and follow the standbys' NOT_LEADER answers.
+ *   candidate's address ({@link AppMasterList}) and follow the standbys' NOT_LEADER answers;
+ * - `plugins=<path>[,<path>…]`: AppMaster plugins of the operator's own (`hooks.ts`,
+ *   docs/writing-plugins.md), applied after the built-in ones; a bad one fails the start.
  */
 import { DEFAULT_COORDINATOR, openCoordinator } from '../../core/coordinator/index.js';
 import type { Coordinator, Leadership } from '../../core/coordinator/coordinator.js';
@@ -21,6 +23,7 @@ import { serveAppMasterApi } from './api.js';
 import { caPem } from '../../core/tls.js';
 import { AppMaster } from './appmaster.js';
 import { AppMasterList } from './appmasters.js';
+import { loadAppMasterPlugins } from './plugins/load.js';
 
 export { AppMaster } from './appmaster.js';
 
@@ -86,12 +89,13 @@ const plugin: FrameworkPlugin = {
       },
       lost,
       async prepare() {
+        const plugins = await loadAppMasterPlugins(context.options.plugins ?? '');
         const opened = await openCoordinator(url);
         coordinator = opened;
         // Pods verify a TLS AppMaster with its CA (a certificate, no secret), given in their env.
         const ca = caPem(context.tls);
         const worker = () => ({ argv, appmasters: members?.current ?? [], ...(ca === undefined ? {} : { ca }) });
-        const instance = new AppMaster({ coordinator: opened, log: context.log, worker });
+        const instance = new AppMaster({ coordinator: opened, log: context.log, worker, plugins });
         appmaster = instance;
         api = await serveAppMasterApi(
           instance,

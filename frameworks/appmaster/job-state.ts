@@ -5,6 +5,9 @@ import { GalaxyError } from '../../core/errors.js';
 import { newRuntime, type JobRecord, type Pod, type PodRecord, type PodRuntime } from './model.js';
 import type { JobSpec } from './spec/schema.js';
 
+/** Where a pod's container was placed (see {@link JobState.launchPod}). */
+export type LaunchedContainer = Pick<PodRecord, 'taskId' | 'tokenSha256' | 'agentId' | 'hostname' | 'ports'>;
+
 /** A job and its pods. */
 export class JobState {
   private readonly runtimes = new Map<string, PodRuntime>();
@@ -94,6 +97,28 @@ export class JobState {
       .map(Number)
       .filter((r) => r < this.record.revision);
     return older.length === 0 ? undefined : Math.max(...older);
+  }
+
+  /**
+   * The pod's container is placed: it runs `taskId` on the agent, with the ports it was given and
+   * the hash of its pull token, at its target revision's resources; nothing is heard of it yet.
+   */
+  launchPod(pod: Pod, container: LaunchedContainer, now: number): void {
+    Object.assign(pod.record, { ...container, launchedAt: now, containerRevision: pod.record.revision });
+    pod.runtime.report = undefined;
+    pod.runtime.healthySince = 0;
+  }
+
+  /** The pod has no container any more (it ended, its agent is lost, or its launch was refused): it waits for a new one. */
+  resetPod(pod: Pod): void {
+    Object.assign(pod.record, { taskId: '', agentId: '', hostname: '', ports: {}, launchedAt: 0 });
+    Object.assign(pod.runtime, { report: undefined, killing: false, healthySince: 0, killSentAt: 0 });
+  }
+
+  /** A pod of this job failed on `hostname` (its container ended, it timed out deploying, it failed an update). */
+  countHostFailure(hostname: string): void {
+    if (hostname === '') return;
+    this.record.hostFailures[hostname] = (this.record.hostFailures[hostname] ?? 0) + 1;
   }
 
   /** True when `hostname` failed this job too often. */

@@ -10,14 +10,28 @@
 import type { JobSpec } from './spec/schema.js';
 import type { WorkerReport } from '../../proto/gen/galaxy/v1/appmaster.js';
 
+/**
+ * Why a rolling update stands still. `continue` resumes every kind; past a breakpoint the update
+ * does not stop at it again, and after max failures the failed pods are forgiven.
+ */
+export type UpdatePause =
+  /** A user paused it (`galaxy job pause`). */
+  | { readonly reason: 'user' }
+  /** `deploy.breakpoint` pods are updated: it waits for a user to continue. */
+  | { readonly reason: 'breakpoint'; readonly pods: number }
+  /** `deploy.maxFailures` pods failed it and the spec asks for no rollback. */
+  | { readonly reason: 'max-failures' }
+  /** An AppMaster plugin paused it (`hooks.updatePlanned`): its name and why. */
+  | { readonly reason: 'plugin'; readonly plugin: string; readonly message: string };
+
 /** A rolling update in progress. */
 export interface UpdateRecord {
   readonly from: number;
   readonly to: number;
   /** What the change needs of each pod: `reload`/`rebuild` in place, `replace` with a new container. */
   readonly kind: 'reload' | 'rebuild' | 'replace';
-  paused: boolean;
-  pausedReason: string;
+  /** Why the update stands still; undefined while it moves. */
+  pause: UpdatePause | undefined;
   /** The breakpoint was reached and the user continued past it. */
   breakpointPassed: boolean;
   rollingBack: boolean;

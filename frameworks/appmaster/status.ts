@@ -5,14 +5,14 @@ import type { JobStatus, PodStatus } from '../../proto/gen/galaxy/v1/appmaster.j
 import { ownerOf } from './admission.js';
 import type { JobState } from './job-state.js';
 import { appliedRevision, isHealthyAtTarget, podPhase, type Pod } from './model.js';
-import { isUpdated } from './update.js';
+import { isUpdated, pauseText } from './update.js';
 
 /** The job's state word. */
 function stateOf(job: JobState): string {
   const { record } = job;
   if (record.state === 'stopped') return 'stopped';
   if (!record.update) return 'running';
-  if (record.update.paused) return 'paused';
+  if (record.update.pause) return 'paused';
   return record.update.rollingBack ? 'rolling-back' : 'updating';
 }
 
@@ -65,8 +65,8 @@ export function jobStatus(job: JobState, now: number): JobStatus {
       updated: pods.filter((p) => isUpdated(p, update.to, job.specOf(update.to).deploy.intervalS, now)).length,
       total: pods.filter((p) => !p.runtime.removing).length,
       failed: update.failed.length,
-      paused: update.paused,
-      pausedReason: update.pausedReason,
+      paused: update.pause !== undefined,
+      pausedReason: update.pause ? pauseText(update.pause) : '',
       rollingBack: update.rollingBack,
     },
     pending: pods.some((p) => p.record.taskId === '' && !p.runtime.removing) ? job.pending : [],

@@ -2,7 +2,8 @@
  * A submit stores the job before it exists anywhere else: when the store fails the submit fails,
  * and nothing of the job is left (no job, no key, no quota claim), so the same submit can be made
  * again. A job whose record would not fit one coordinator key is refused at submit, naming the
- * limit, before anything is claimed.
+ * limit, before anything is claimed. A record an older AppMaster stored, its update's pause as a
+ * flag and a text, is read with a typed pause and shown as before.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_VALUE_BYTES } from '../../core/coordinator/coordinator.js';
@@ -85,5 +86,38 @@ describe('submitting a job', () => {
     expect(await appmaster.list()).toEqual([]);
     expect(await coordinator.list(JOBS_PREFIX)).toEqual([]);
     expect(await new QuotaStore(coordinator).claims('anonymous')).toEqual({});
+  });
+});
+
+describe('a job stored by an AppMaster from before typed pauses', () => {
+  it('is read with its pause as a typed reason, and shown as before', async () => {
+    const coordinator = new MemoryCoordinator();
+    const submitted = appmasterOn(coordinator);
+    await submitted.submit(spec({ deploy: { breakpoint: 2 } }));
+    await submitted.updateJob(
+      spec({
+        deploy: { breakpoint: 2 },
+        package: { source: 'file:///pkg/web.tar.gz', version: '2', sha256: 'b'.repeat(64) },
+      }),
+    );
+    await submitted.detach();
+    const key = `${JOBS_PREFIX}/web`;
+    const record = JSON.parse((await coordinator.get(key))?.value ?? '{}') as Record<string, Record<string, unknown>>;
+    const update = { ...record.update };
+    delete update.pause;
+    for (const [paused, pausedReason] of [
+      [true, 'breakpoint after 2 pods'],
+      [true, 'max failures'],
+      [true, 'by user'],
+    ] as const) {
+      await coordinator.put(key, JSON.stringify({ ...record, update: { ...update, paused, pausedReason } }));
+      const loaded = appmasterOn(coordinator);
+      await loaded.recover();
+      expect((await loaded.show('web')).update).toMatchObject({ paused: true, pausedReason });
+    }
+    await coordinator.put(key, JSON.stringify({ ...record, update: { ...update, paused: false, pausedReason: '' } }));
+    const moving = appmasterOn(coordinator);
+    await moving.recover();
+    expect((await moving.show('web')).update).toMatchObject({ paused: false, pausedReason: '' });
   });
 });

@@ -8,7 +8,7 @@
 import { MAX_VALUE_BYTES, type Coordinator } from '../../core/coordinator/coordinator.js';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { JobRecord } from './model.js';
+import type { JobRecord, UpdatePause, UpdateRecord } from './model.js';
 
 /** Where jobs live in the coordinator. */
 export const JOBS_PREFIX = '/galaxy/appmaster/jobs';
@@ -32,6 +32,25 @@ export function checkRecordFits(record: JobRecord, replicas: number, freshPodByt
   );
 }
 
+/** An update as AppMasters before typed pauses stored it: a flag and a text. */
+type LegacyUpdate = Omit<UpdateRecord, 'pause'> & { paused?: boolean; pausedReason?: string };
+
+/** A stored record, upgraded in place when an AppMaster from before typed pauses wrote it. */
+export function upgradeRecord(record: JobRecord): JobRecord {
+  const update = record.update as (LegacyUpdate & Partial<UpdateRecord>) | undefined;
+  if (!update || !('paused' in update)) return record;
+  const { paused, pausedReason, ...rest } = update;
+  record.update = { ...rest, pause: paused === true ? legacyPause(pausedReason ?? '') : undefined };
+  return record;
+}
+
+/** The pause an old record's text names (the texts those AppMasters wrote). */
+function legacyPause(text: string): UpdatePause {
+  const breakpoint = /^breakpoint after (\d+) pods?$/.exec(text);
+  if (breakpoint) return { reason: 'breakpoint', pods: Number(breakpoint[1]) };
+  return text === 'max failures' ? { reason: 'max-failures' } : { reason: 'user' };
+}
+
 /** Reads and writes job records. */
 export class JobStore {
   private readonly writes = new Map<string, Promise<void>>();
@@ -49,7 +68,7 @@ export class JobStore {
       const stored = await this.coordinator.get(`${JOBS_PREFIX}/${name}`);
       if (!stored) continue;
       try {
-        jobs.push(JSON.parse(stored.value) as JobRecord);
+        jobs.push(upgradeRecord(JSON.parse(stored.value) as JobRecord));
       } catch (error) {
         this.log.error(
           { job: name, key: `${JOBS_PREFIX}/${name}`, err: String(error) },

@@ -7,7 +7,7 @@ import { WorkerAction, WorkerReport } from '../../proto/gen/galaxy/v1/appmaster.
 import { nextAction } from './actions.js';
 import { newRuntime, type JobRecord, type Pod } from './model.js';
 import { JobSpecSchema, type JobSpec } from './spec/schema.js';
-import { planUpdate } from './update.js';
+import { pauseText, planUpdate } from './update.js';
 
 const SHA = 'a'.repeat(64);
 
@@ -34,8 +34,7 @@ function job(deploy: Record<string, unknown> = {}, to = spec('2', deploy)): JobR
       from: 1,
       to: 2,
       kind: 'rebuild',
-      paused: false,
-      pausedReason: '',
+      pause: undefined,
       breakpointPassed: false,
       rollingBack: false,
       failed: [],
@@ -98,7 +97,9 @@ describe('planUpdate', () => {
   it('pauses at the breakpoint and goes on once it is passed', () => {
     const j = job({ breakpoint: 1 });
     const pods = [pod(0, 2, 2), pod(1, 1, 1), pod(2, 1, 1)];
-    expect(planUpdate(j, pods, 2000)).toMatchObject({ retarget: [], pause: 'breakpoint after 1 pod' });
+    const plan = planUpdate(j, pods, 2000);
+    expect(plan).toMatchObject({ retarget: [], pause: { reason: 'breakpoint', pods: 1 } });
+    expect(plan.pause && pauseText(plan.pause)).toBe('breakpoint after 1 pod');
     if (j.update) j.update.breakpointPassed = true;
     expect(planUpdate(j, pods, 2000).retarget).toEqual(['web-1']);
   });
@@ -140,7 +141,7 @@ describe('planUpdate', () => {
   it('is done when every pod is updated, and does nothing while paused', () => {
     const j = job();
     expect(planUpdate(j, [pod(0, 2, 2), pod(1, 2, 2), pod(2, 2, 2)], 2000).done).toBe(true);
-    if (j.update) j.update.paused = true;
+    if (j.update) j.update.pause = { reason: 'user' };
     expect(planUpdate(j, [pod(0, 1, 1), pod(1, 1, 1), pod(2, 1, 1)], 2000).retarget).toEqual([]);
   });
 });

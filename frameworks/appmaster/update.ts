@@ -9,7 +9,14 @@
  * reports a failed deploy, a crash loop or an unhealthy service at the new revision, or when it
  * is not healthy within `deploy.deployTimeoutS`.
  */
-import { appliedRevision, isHealthyAtTarget, type JobRecord, type Pod, type UpdateRecord } from './model.js';
+import {
+  appliedRevision,
+  isHealthyAtTarget,
+  type JobRecord,
+  type Pod,
+  type UpdatePause,
+  type UpdateRecord,
+} from './model.js';
 
 /** A new update from revision `from` to `to`; a rollback starts past any breakpoint. */
 export function newUpdate(
@@ -24,8 +31,7 @@ export function newUpdate(
     from,
     to,
     kind,
-    paused: false,
-    pausedReason: '',
+    pause: undefined,
     breakpointPassed: rollingBack,
     rollingBack,
     failed: [],
@@ -39,8 +45,8 @@ export interface UpdatePlan {
   readonly retarget: string[];
   /** Pods that failed the update since the last plan. */
   readonly newlyFailed: string[];
-  /** Set when the update must pause now: the reason. */
-  readonly pause?: string;
+  /** Set when the update must pause now: why. */
+  readonly pause?: UpdatePause;
   /** The update failed (max failures): roll back when the spec asks, else pause. */
   readonly failed: boolean;
   /** Every pod is updated: the update is over. */
@@ -84,9 +90,9 @@ export function planUpdate(job: JobRecord, pods: readonly Pod[], now: number): U
   const updated = live.filter((p) => isUpdated(p, update.to, intervalS, now)).length;
   if (live.length > 0 && updated === live.length) return { ...none, newlyFailed, done: true };
   const moved = live.filter((p) => p.record.revision === update.to).length;
-  if (!update.breakpointPassed && breakpoint > 0 && updated >= breakpoint && !update.paused && moved < live.length)
-    return { ...none, newlyFailed, pause: `breakpoint after ${breakpoint} pod${breakpoint === 1 ? '' : 's'}` };
-  if (update.paused) return { ...none, newlyFailed };
+  if (!update.breakpointPassed && breakpoint > 0 && updated >= breakpoint && !update.pause && moved < live.length)
+    return { ...none, newlyFailed, pause: { reason: 'breakpoint', pods: breakpoint } };
+  if (update.pause) return { ...none, newlyFailed };
   const inFlight = moved - updated;
   let room = step - inFlight;
   if (!update.breakpointPassed && breakpoint > 0) room = Math.min(room, breakpoint - moved);
@@ -95,6 +101,20 @@ export function planUpdate(job: JobRecord, pods: readonly Pod[], now: number): U
     .filter((p) => p.record.revision !== update.to)
     .sort((a, b) => unhealthyFirst(a, b) || a.record.index - b.record.index);
   return { ...none, newlyFailed, retarget: waiting.slice(0, room).map((p) => p.record.podId) };
+}
+
+/** How `job show` says why an update is paused. */
+export function pauseText(pause: UpdatePause): string {
+  switch (pause.reason) {
+    case 'user':
+      return 'by user';
+    case 'breakpoint':
+      return `breakpoint after ${pause.pods} pod${pause.pods === 1 ? '' : 's'}`;
+    case 'max-failures':
+      return 'max failures';
+    case 'plugin':
+      return `${pause.plugin}: ${pause.message}`;
+  }
 }
 
 /** Unhealthy and pending pods first: updating them costs no serving capacity. */

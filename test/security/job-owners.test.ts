@@ -125,9 +125,11 @@ describe("attacks on another user's service job", { timeout: 60_000 }, () => {
 
   it('refuses scale, update, pause, rollback, stop, recover and remove; her job and pod stay as they were', async () => {
     const before = await snapshot(web);
+    // Made before the attacks start: an await among them would leave a refusal unhandled meanwhile.
+    const hisSpec = await serviceSpec(web, { OWNED: 'bob' });
     const attacks: [string, Promise<unknown>][] = [
       ['scale', bob.appmaster.scaleJob({ name: web, replicas: 3 })],
-      ['update', bob.appmaster.updateJob({ specJson: await serviceSpec(web, { OWNED: 'bob' }) })],
+      ['update', bob.appmaster.updateJob({ specJson: hisSpec })],
       ['pause', bob.appmaster.controlUpdate({ name: web, control: UpdateControl.UPDATE_PAUSE })],
       ['rollback', bob.appmaster.controlUpdate({ name: web, control: UpdateControl.UPDATE_ROLLBACK })],
       ['stop', bob.appmaster.stopJob({ name: web })],

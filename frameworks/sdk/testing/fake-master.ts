@@ -26,6 +26,8 @@ export interface FakeMasterOptions {
   readonly onSubscribe?: (info: FrameworkInfo) => void;
   /** Throw a GalaxyError to fail a call with its code; anything else succeeds. */
   readonly onCall?: (call: SchedulerCall) => void;
+  /** The answer to a call that `onCall` let through (a PREEMPT's plan); default `{}`. */
+  readonly answer?: (call: SchedulerCall) => CallResponse | undefined;
 }
 
 /** A running fake master. */
@@ -100,7 +102,7 @@ export async function startFakeMaster(options: FakeMasterOptions = {}): Promise<
     call: unaryHandler<SchedulerCall, CallResponse>((call) => {
       calls.push(call);
       options.onCall?.(call);
-      return {};
+      return options.answer?.(call) ?? {};
     }),
   });
   const port = Number((await server.listen(`127.0.0.1:${options.port ?? 0}`)).split(':')[1]);

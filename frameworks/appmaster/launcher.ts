@@ -1,0 +1,171 @@
+/**
+ * Offers and launching: pending pods are placed into offers (`placement/`) and launched as
+ * AppWorker containers; and what the master reports of launched containers — a task gone, an
+ * agent lost — puts their pods back to pending (counting the host's failure when it was one) or
+ * drops the pods that were retiring.
+ */
+import { PREEMPTED_REASON } from '../../core/bands.js';
+import { newToken, tokenHash } from '../../core/auth/tokens.js';
+import { isGone, stateName } from '../../core/task-state.js';
+import type { Offer, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import { offerFits } from '../sdk/owner-roles.js';
+import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import { ownerOf } from './admission.js';
+import type { AppMasterContext } from './context.js';
+import type { PodEnd } from './hooks.js';
+import { placePods, type PodDemand } from './placement/place.js';
+import { newTaskId, podTask } from './task.js';
+
+/** Launches pending pods and follows their containers. */
+export class PodLauncher {
+  constructor(private readonly ctx: AppMasterContext) {}
+
+  /** Places pending pods into `offers` and launches them; declines what is left. */
+  async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+    const { book, gate, log } = this.ctx;
+    const running = book.running();
+    const demands: PodDemand[] = running.flatMap((job) =>
+      job.pendingPods().map((pod) => ({
+        job: job.record.name,
+        podId: pod.record.podId,
+        spec: job.specOf(pod.record.revision),
+      })),
+    );
+    if (demands.length === 0) {
+      await driver.decline(
+        offers.map((o) => o.id),
+        { refuseSeconds: 30 },
+      );
+      await gate.suppress();
+      return;
+    }
+    const placement = placePods(demands, offers, {
+      podsOn: (name, agentId) =>
+        book
+          .get(name)
+          ?.pods()
+          .filter((p) => p.record.agentId === agentId && p.record.taskId !== '' && !p.runtime.removing).length ?? 0,
+      blacklisted: (name, hostname) => book.get(name)?.blacklisted(hostname) ?? false,
+      // A job's pods go only into offers of its owner's role (its quota and ledger bind them).
+      offerFits: (name, offer) => {
+        const job = book.get(name);
+        return job !== undefined && offerFits(offer, ownerOf(job.record));
+      },
+    });
+    for (const job of running) job.pending = placement.pending.get(job.record.name) ?? [];
+    const byOffer = new Map<string, TaskInfo[]>();
+    for (const assignment of placement.assignments) {
+      const job = book.get(assignment.job);
+      if (!job) continue;
+      const pod = job.pod(assignment.podId);
+      const taskId = newTaskId(pod.record.podId);
+      const podToken = newToken();
+      job.launchPod(
+        pod,
+        {
+          taskId,
+          tokenSha256: tokenHash(podToken),
+          agentId: assignment.agentId,
+          hostname: assignment.hostname,
+          ports: assignment.ports,
+        },
+        this.ctx.now(),
+      );
+      book.indexTask(taskId, job, pod.record.podId);
+      const task = podTask(
+        job.record.name,
+        pod.record.podId,
+        taskId,
+        job.specOf(pod.record.revision),
+        assignment,
+        { ...this.ctx.options.worker(), podToken },
+        ownerOf(job.record),
+      );
+      this.ctx.hooks.podLaunching.call({ job, pod, task });
+      byOffer.set(assignment.offerId, [...(byOffer.get(assignment.offerId) ?? []), task]);
+      book.touch(job);
+    }
+    for (const [offerId, tasks] of byOffer) {
+      try {
+        await driver.launch([offerId], tasks, { refuseSeconds: 0 });
+        log.info({ tasks: tasks.map((t) => t.taskId) }, 'pods launched');
+      } catch (error) {
+        log.warn({ err: String(error) }, 'launch refused; the pods wait for another offer');
+        for (const task of tasks) this.unlaunch(task.taskId);
+      }
+    }
+    if (placement.unused.length > 0) await driver.decline(placement.unused, { refuseSeconds: 2 });
+    book.flush();
+  }
+
+  /** A task's status: a container that is gone puts its pod back to pending (or drops a retiring one). */
+  taskUpdate(status: TaskStatus): void {
+    const { book, log } = this.ctx;
+    const found = book.podOfTask(status.taskId);
+    if (!found) {
+      if (isGone(status.state)) book.forgetTask(status.taskId);
+      // A task no job knows (a copy from before a failover, a lost launch) is killed.
+      else if (!book.knowsTask(status.taskId))
+        void this.ctx
+          .driver()
+          ?.kill(status.taskId, status.agentId)
+          .catch(() => undefined);
+      return;
+    }
+    if (!isGone(status.state)) return;
+    const { job, pod } = found;
+    const podId = pod.record.podId;
+    if (!pod.runtime.removing) {
+      if (status.reason === PREEMPTED_REASON) {
+        // Killed for a higher band: not the host's fault, so no blacklisting; placed again.
+        log.warn({ job: job.record.name, pod: podId, message: status.message }, 'pod preempted');
+      } else if (!pod.runtime.killing) {
+        job.countHostFailure(pod.record.hostname);
+        log.warn(
+          { job: job.record.name, pod: podId, state: stateName(status.state), reason: status.reason },
+          'pod container ended; it will be placed again',
+        );
+      }
+    }
+    this.ended({ job, pod, cause: 'ended', status });
+    job.pruneSpecs();
+    book.flush();
+  }
+
+  /** An agent is gone for good: its pods are placed again; stale copies are killed if they show up. */
+  agentLost(agentId: string): void {
+    for (const job of this.ctx.book.all()) {
+      for (const pod of job.pods()) {
+        if (pod.record.agentId !== agentId || pod.record.taskId === '') continue;
+        this.ctx.log.warn(
+          { job: job.record.name, pod: pod.record.podId, agent: agentId },
+          'agent lost; placing the pod again',
+        );
+        this.ended({ job, pod, cause: 'agent-lost' });
+      }
+    }
+    this.ctx.gate.want();
+    this.ctx.book.flush();
+  }
+
+  /** The pod's container is gone: the `podEnded` taps run, then the pod waits for a new one (or goes, when retiring). */
+  private ended(end: PodEnd): void {
+    const { job, pod } = end;
+    this.ctx.book.forgetTask(pod.record.taskId);
+    this.ctx.hooks.podEnded.call(end);
+    if (pod.runtime.removing) {
+      job.dropPod(pod.record.podId);
+    } else {
+      job.resetPod(pod);
+      if (end.cause === 'ended') this.ctx.gate.want();
+    }
+    this.ctx.book.touch(job);
+  }
+
+  /** A launch the master refused: the pod waits for another offer. */
+  private unlaunch(taskId: string): void {
+    const found = this.ctx.book.podOfTask(taskId);
+    this.ctx.book.forgetTask(taskId);
+    if (found) found.job.resetPod(found.pod);
+  }
+}

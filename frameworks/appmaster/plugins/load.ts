@@ -1,0 +1,29 @@
+/**
+ * AppMaster plugins of an operator's own, named by module path (`galaxy framework run appmaster
+ * --option plugins=./a.js,./b.js`): loaded and checked by the plugin loader like allocators and
+ * isolators, then applied after the AppMaster's built-in plugins, in the order given.
+ */
+import { loadPlugin, type PluginMeta } from '../../../core/plugin-loader.js';
+import type { AppMasterPlugin } from '../hooks.js';
+
+/** The AppMaster plugin API this Galaxy provides (`hooks.ts`); a plugin's `galaxyApi` must admit it. */
+export const APPMASTER_PLUGIN_API_VERSION = '1.0.0';
+
+/** An AppMaster plugin as a module exports it: metadata and `apply`. */
+export type LoadableAppMasterPlugin = AppMasterPlugin & PluginMeta;
+
+function isAppMasterPlugin(value: PluginMeta): value is LoadableAppMasterPlugin {
+  return typeof (value as Partial<AppMasterPlugin>).apply === 'function';
+}
+
+/** Loads the plugins of a comma-separated list of module paths ('' : none). */
+export async function loadAppMasterPlugins(list: string): Promise<LoadableAppMasterPlugin[]> {
+  const specs = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const plugins: LoadableAppMasterPlugin[] = [];
+  for (const spec of specs)
+    plugins.push(await loadPlugin('AppMaster plugin', spec, {}, APPMASTER_PLUGIN_API_VERSION, isAppMasterPlugin));
+  return plugins;
+}

@@ -1,0 +1,48 @@
+/**
+ * Ending pods' containers: a KILL sent through the driver (and sent again while the task lives,
+ * see the reconcile tick), and retiring a pod that goes away with its container.
+ */
+import type { Logger } from '../../core/logger.js';
+import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { JobBook } from './job-book.js';
+import type { JobState } from './job-state.js';
+import type { Pod } from './model.js';
+
+/** What ending a container needs. */
+export interface PodControlDeps {
+  readonly book: JobBook;
+  readonly log: Logger;
+  now(): number;
+  driver(): SchedulerDriver | undefined;
+}
+
+/** Kills and retires pods. */
+export class PodControl {
+  constructor(private readonly deps: PodControlDeps) {}
+
+  /** Kills the pod's container on purpose (not a failure); the pod is placed again unless it is retiring. */
+  kill(pod: Pod): void {
+    pod.runtime.killing = true;
+    this.sendKill(pod);
+  }
+
+  /** Sends (again) the KILL of the pod's container. */
+  sendKill(pod: Pod): void {
+    pod.runtime.killSentAt = this.deps.now();
+    const { taskId, agentId } = pod.record;
+    void this.deps
+      .driver()
+      ?.kill(taskId, agentId)
+      .catch((error: unknown) => {
+        this.deps.log.warn({ task: taskId, err: String(error) }, 'kill not sent; it is retried');
+      });
+  }
+
+  /** Marks a pod to go away with its container (at once when it has none). */
+  retire(job: JobState, pod: Pod): void {
+    pod.runtime.removing = true;
+    if (pod.record.taskId === '') job.dropPod(pod.record.podId);
+    else this.kill(pod);
+    this.deps.book.touch(job);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The reconcile tick, every 500 ms and after a drain: each job gets its number of pods, its update
+ * is stepped, the `reconcilingJob` taps run (drains), pods stuck deploying are replaced and lost
+ * KILLs sent again; then offers are wanted when a pod waits, the `reconciled` taps run
+ * (preemption requests), and changed jobs are stored.
+ */
+import type { AppMasterContext } from './context.js';
+import type { JobState } from './job-state.js';
+import { podPhase } from './model.js';
+import type { Rollout } from './rollout.js';
+
+/** A KILL is sent again when the task still lives this long after. */
+export const KILL_RETRY_MS = 15_000;
+
+/** Converges every job to its spec. */
+export class Reconciler {
+  constructor(
+    private readonly ctx: AppMasterContext,
+    private readonly rollout: Rollout,
+  ) {}
+
+  /** One round over every job. */
+  tick(): void {
+    const { book, hooks, log, pods, gate } = this.ctx;
+    const now = this.ctx.now();
+    const jobs = book.all();
+    for (const job of jobs) {
+      if (job.record.state === 'running') this.replicas(job);
+      this.rollout.step(job);
+      hooks.reconcilingJob.call(job);
+      const timeoutMs = job.spec.deploy.deployTimeoutS * 1000;
+      for (const pod of job.pods()) {
+        const phase = podPhase(pod);
+        if (pod.runtime.killing && now - pod.runtime.killSentAt > KILL_RETRY_MS) pods.sendKill(pod);
+        if ((phase === 'launching' || phase === 'deploying') && now - pod.record.launchedAt > timeoutMs) {
+          log.warn({ job: job.record.name, pod: pod.record.podId }, 'pod stuck deploying; replacing it elsewhere');
+          job.countHostFailure(pod.record.hostname);
+          pods.kill(pod);
+          book.touch(job);
+        }
+      }
+    }
+    if (jobs.some((j) => j.pendingPods().length > 0)) gate.want();
+    hooks.reconciled.call(jobs);
+    book.flush();
+  }
+
+  /** Adds or retires pods until the job has `replicas` live ones (none once it is stopped). */
+  replicas(job: JobState): void {
+    const want = job.record.state === 'running' ? job.spec.replicas : 0;
+    const live = job.pods().filter((p) => !p.runtime.removing);
+    let changed = false;
+    for (let n = live.length; n < want; n += 1) {
+      job.addPod(this.ctx.now());
+      changed = true;
+    }
+    if (live.length > want) {
+      const extra = live
+        .sort(
+          (a, b) => Number(a.record.taskId !== '') - Number(b.record.taskId !== '') || b.record.index - a.record.index,
+        )
+        .slice(0, live.length - want);
+      for (const pod of extra) this.ctx.pods.retire(job, pod);
+      changed = true;
+    }
+    if (changed) {
+      this.ctx.book.touch(job);
+      this.ctx.gate.want();
+    }
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * The user verbs of the AppMaster (`galaxy job …`): submit, update, scale, control, stop, remove,
+ * recover a pod, exec, list and show.
+ *
+ * Every verb takes its caller (OPEN_PRINCIPAL, an admin, when the server does not authenticate),
+ * checks the caller's authority on the job (its pool's authorities, and `job:any` for another
+ * user's job: core/tenancy/ownership.ts) and admits the job's footprint to its owner's quota
+ * before it changes anything: a refusal leaves no trace. A job's verbs run one at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
+import { bandOf } from '../../core/bands.js';
+import { GalaxyError, isGalaxyError } from '../../core/errors.js';
+import { claimJobName } from '../../core/tenancy/ownership.js';
+import type { ExecResult, JobStatus, UpdateControl } from '../../proto/gen/galaxy/v1/appmaster.js';
+import { namingOwner } from '../sdk/naming.js';
+import { jobFootprint, KeyedSerial, ownedJob, ownerOf, specFootprint } from './admission.js';
+import type { AppMasterContext } from './context.js';
+import { checkExecCommand, PendingExecs } from './exec-output.js';
+import { JobState } from './job-state.js';
+import type { JobRecord } from './model.js';
+import type { Reconciler } from './reconcile.js';
+import type { Rollout } from './rollout.js';
+import { authorizeContainer } from './sandbox-authority.js';
+import { classifyChange } from './spec/diff.js';
+import { parseJobSpecJson } from './spec/parse.js';
+import { jobStatus } from './status.js';
+import { checkRecordFits } from './store.js';
+
+/** The verbs. */
+export class JobVerbs {
+  /** A job's verbs run one at a time (admission, then change). */
+  private readonly serial = new KeyedSerial();
+  /** Execs waiting per user and pod, bounded (exec-output.ts). */
+  private readonly pendingExecs = new PendingExecs();
+
+  constructor(
+    private readonly ctx: AppMasterContext,
+    private readonly rollout: Rollout,
+    private readonly reconciler: Reconciler,
+  ) {}
+
+  /**
+   * Admits a new job: authorized, its name free (another user's job, or naming entries, holding
+   * it make it taken), admitted to its owner's quota, stored; then its pods wait for offers.
+   */
+  async submit(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    const spec = parseJobSpecJson(specJson, 'spec');
+    const { book, tenancy, roles, store, log } = this.ctx;
+    return this.serial.run(spec.name, async () => {
+      const free = () => {
+        const held = book.get(spec.name);
+        if (claimJobName(caller, spec.name, held && ownerOf(held.record)) === 'own')
+          throw new GalaxyError(
+            'GALAXY_E_JOB_DUPLICATE',
+            `job ${spec.name} exists; use "galaxy job update" to change it`,
+          );
+      };
+      await tenancy.authorize(caller, spec.pool, 'job:create');
+      await tenancy.authorizeBand(caller, spec.pool, bandOf(spec.band));
+      await authorizeContainer(tenancy, caller, spec);
+      free();
+      claimJobName(caller, spec.name, (await namingOwner(this.ctx.coordinator, spec.name))?.user);
+      const record: JobRecord = {
+        name: spec.name,
+        revision: 1,
+        specs: { 1: spec },
+        state: 'running',
+        submittedAt: this.ctx.now(),
+        update: undefined,
+        pods: [],
+        nextIndex: 0,
+        hostFailures: {},
+        owner: caller.user,
+        uid: randomBytes(12).toString('hex'),
+      };
+      // The job must fit one coordinator key, pods included: refused now, before anything is claimed.
+      const probe = new JobState(structuredClone(record)).addPod(this.ctx.now());
+      checkRecordFits(record, spec.replicas, Buffer.byteLength(JSON.stringify(probe.record)));
+      await tenancy.admit(caller.user, spec.name, specFootprint(spec));
+      free();
+      await this.storeNew(record, caller.user);
+      // The pods run in the owner's role: the AppMaster must hold it before they are placed.
+      await roles.hold(caller.user).catch(async (error: unknown) => {
+        await tenancy.release(caller.user, spec.name);
+        await store.remove(spec.name);
+        throw error;
+      });
+      const job = new JobState(record);
+      book.add(job);
+      this.reconciler.replicas(job);
+      await book.save(job);
+      log.info(
+        { job: spec.name, replicas: spec.replicas, version: spec.package.version, owner: caller.user },
+        'job submitted',
+      );
+      this.ctx.gate.want();
+      return this.status(spec.name);
+    });
+  }
+
+  /**
+   * A new spec for a job. A change of package, commands or data rolls out in place; a change of
+   * resources rolls out by replacing containers; replicas and policies apply at once. The owner's
+   * claim becomes the larger of the old and the new revision, per resource.
+   */
+  async updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    const spec = parseJobSpecJson(specJson, 'spec');
+    const { book, tenancy } = this.ctx;
+    return this.serial.run(spec.name, async () => {
+      const job = book.job(spec.name);
+      const record = job.record;
+      const change = classifyChange(job.spec, spec);
+      const revises = change.kind !== 'none' && change.kind !== 'scale';
+      const busy = () => {
+        if (revises && record.update)
+          throw new GalaxyError(
+            'GALAXY_E_JOB_STATE',
+            `job ${spec.name} is being updated to revision ${record.update.to}; continue, cancel or roll it back first`,
+          );
+      };
+      busy();
+      await tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+      if (spec.pool !== job.spec.pool)
+        await tenancy.authorizeJob(caller, { ...ownedJob(job), pool: spec.pool }, 'job:create');
+      if (spec.pool !== job.spec.pool || bandOf(spec.band) !== bandOf(job.spec.band))
+        await tenancy.authorizeBand(ownerPrincipal(record, caller), spec.pool, bandOf(spec.band));
+      await authorizeContainer(tenancy, ownerPrincipal(record, caller), spec);
+      await tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
+      busy();
+      this.rollout.revise(job, spec, change);
+      record.state = 'running';
+      this.reconciler.replicas(job);
+      this.rollout.step(job);
+      await book.save(job);
+      return this.status(spec.name);
+    });
+  }
+
+  /** Sets the number of pods, admitted to the owner's quota first. */
+  async scale(name: string, replicas: number, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    if (!Number.isInteger(replicas) || replicas < 0 || replicas > 10_000)
+      throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be 0..10000, not ${replicas}`);
+    return this.serial.run(name, async () => {
+      const job = this.ctx.book.job(name);
+      await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+      await this.ctx.tenancy.admit(ownerOf(job.record), name, jobFootprint(Object.values(job.record.specs), replicas));
+      job.record.specs[job.record.revision] = { ...job.spec, replicas };
+      job.record.state = 'running';
+      this.reconciler.replicas(job);
+      await this.ctx.book.save(job);
+      return this.status(name);
+    });
+  }
+
+  /** Pause, continue, roll back or cancel the job's rolling update. */
+  async control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.ctx.book.job(name);
+      await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+      this.rollout.control(job, control);
+      this.rollout.step(job);
+      await this.ctx.book.save(job);
+      return this.status(name);
+    });
+  }
+
+  /** Stops every pod; the job stays (scale or update it to run again), and so does its claim. */
+  async stop(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.ctx.book.job(name);
+      await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:remove');
+      job.record.state = 'stopped';
+      job.record.update = undefined;
+      for (const pod of job.pods()) this.ctx.pods.retire(job, pod);
+      await this.ctx.book.save(job);
+      return this.status(name);
+    });
+  }
+
+  /** Kills every pod, forgets the job (the `jobRemoved` taps withdraw its naming entries), and releases its owner's claim. */
+  async remove(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    const { book, tenancy, roles, store, hooks, log } = this.ctx;
+    return this.serial.run(name, async () => {
+      const job = book.job(name);
+      await tenancy.authorizeJob(caller, ownedJob(job), 'job:remove');
+      job.record.state = 'stopped';
+      for (const pod of job.pods()) this.ctx.pods.retire(job, pod);
+      const status = this.status(name);
+      book.delete(name);
+      book.notify(job);
+      await store.remove(name);
+      await hooks.jobRemoved.promise(job.record);
+      await tenancy.release(ownerOf(job.record), name);
+      roles.release(ownerOf(job.record));
+      log.info({ job: name }, 'job removed');
+      return { ...status, state: 'removed' };
+    });
+  }
+
+  /** Replaces one pod's container (not counted as a failure); needs `container:remove`. */
+  async recoverPod(name: string, podId: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.ctx.book.job(name);
+      await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'container:remove');
+      const pod = job.pod(podId);
+      if (pod.record.taskId !== '') this.ctx.pods.kill(pod);
+      await this.ctx.book.save(job);
+      return this.status(name);
+    });
+  }
+
+  /** Runs a command in a pod through its AppWorker and waits for the result; needs `container:create`. */
+  async exec(
+    name: string,
+    podId: string,
+    command: string,
+    timeoutS: number,
+    caller: Principal = OPEN_PRINCIPAL,
+  ): Promise<ExecResult> {
+    const { book } = this.ctx;
+    await this.ctx.tenancy.authorizeJob(caller, ownedJob(book.job(name)), 'container:create');
+    const job = book.job(name);
+    const pod = job.pod(podId);
+    if (command.trim() === '') throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'exec needs a command');
+    checkExecCommand(command);
+    if (pod.record.taskId === '' || pod.runtime.killing || pod.runtime.lastPullAt === 0)
+      throw new GalaxyError('GALAXY_E_JOB_STATE', `pod ${podId} has no running AppWorker`);
+    const release = this.pendingExecs.admit(caller.user, podId, pod.runtime.execs.size);
+    const limit = timeoutS > 0 ? Math.min(timeoutS, 3600) : 30;
+    const execId = `${podId}.${Math.random().toString(36).slice(2, 10)}`;
+    return new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          release();
+          pod.runtime.execs.delete(execId);
+          reject(new GalaxyError('GALAXY_E_UNAVAILABLE', `pod ${podId}'s AppWorker did not answer the exec in time`));
+        },
+        (limit + 15) * 1000,
+      );
+      pod.runtime.execs.set(execId, {
+        command,
+        timeoutS: limit,
+        resolve: (result) => {
+          release();
+          clearTimeout(timer);
+          resolve(result);
+        },
+      });
+      book.notify(job);
+    });
+  }
+
+  /** The jobs the caller may show (`job:list`; others' jobs also `job:any`), oldest first. */
+  async list(caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus[]> {
+    const visible = await this.ctx.tenancy.jobFilter(caller);
+    return this.ctx.book
+      .all()
+      .filter((job) => visible(ownedJob(job)))
+      .sort((a, b) => a.record.submittedAt - b.record.submittedAt)
+      .map((job) => jobStatus(job, this.ctx.now()));
+  }
+
+  /** One job with its pods; needs `job:list` on its pool (and `job:any` for another user's). */
+  async show(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    await this.ctx.tenancy.authorizeJob(caller, ownedJob(this.ctx.book.job(name)), 'job:list');
+    return this.status(name);
+  }
+
+  private status(name: string): JobStatus {
+    return jobStatus(this.ctx.book.job(name), this.ctx.now());
+  }
+
+  /**
+   * Stores a new job before it exists anywhere else. When the store fails the submit fails: the
+   * owner's claim is released and the key removed (in case the write landed unacknowledged).
+   */
+  private async storeNew(record: JobRecord, owner: string): Promise<void> {
+    const { store, tenancy, log } = this.ctx;
+    try {
+      await store.store(record);
+    } catch (error) {
+      await tenancy.release(owner, record.name).catch((release: unknown) => {
+        log.error({ job: record.name, err: String(release) }, 'quota claim of an unstored job not released');
+      });
+      await store.remove(record.name);
+      const reason = isGalaxyError(error) ? error.detail : String(error);
+      throw new GalaxyError(
+        isGalaxyError(error) ? error.code : 'GALAXY_E_COORD_UNAVAILABLE',
+        `job ${record.name} was not submitted: storing it failed (${reason}); nothing of it was kept`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/**
+ * Whose band authority a change of a job's band or pool needs: its owner's (the caller's own
+ * principal when the caller is the owner; otherwise the owner as a user without admin rights).
+ */
+function ownerPrincipal(record: JobRecord, caller: Principal): Principal {
+  const owner = ownerOf(record);
+  return caller.kind === 'user' && caller.user === owner ? caller : { user: owner, admin: false, kind: 'user' };
+}
