@@ -52,7 +52,7 @@ export interface AgentOptions {
   /** Static reservations, e.g. `eng:cpus=2,mem=4GiB;ops:cpus=1` (`galaxy agent --reserve`). */
   readonly reserve?: string;
   readonly logLevel?: string;
-  /** Plugins applied after the built-in ones, in order. */
+  /** Plugins applied after the built-in ones, in order (`galaxy agent --plugin`: see {@link loadAgentPlugins}). */
   readonly plugins?: readonly AgentPlugin[];
   /** The launcher to use instead of the one `isolation` chooses (tests, custom containerizers). */
   readonly launcher?: Launcher;
@@ -76,8 +76,8 @@ function runnerKey(frameworkId: string, taskId: string): string {
 
 /** A running agent. */
 export class Agent {
-  /** The agent's extension points. */
-  readonly hooks: AgentHooks = createAgentHooks();
+  /** The agent's extension points: the one hooks object of this host, shared with its containerizer. */
+  readonly hooks: AgentHooks;
   /** Tasks by `frameworkId/taskId`, until their terminal update is acknowledged. */
   readonly tasks = new Map<string, TaskRunner>();
   private id = '';
@@ -101,7 +101,9 @@ export class Agent {
     readonly machine: MachineInfo,
     readonly log: Logger,
     launcher: Launcher = new ProcessLauncher(),
+    hooks: AgentHooks = createAgentHooks(),
   ) {
+    this.hooks = hooks;
     this.launcher = options.launcher ?? launcher;
     this.checkpoints = new Checkpointer(options.workDir, (path, reason) => {
       log.warn({ path }, `checkpoint ${path} is torn and is skipped: ${reason}`);
@@ -372,6 +374,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const log = createLogger('agent', options.logLevel);
   await mkdir(options.workDir, { recursive: true });
   const machine = await discoverMachine(options);
+  // One hooks object for the host: the agent's plugins and the containerizer's isolators tap it.
+  const hooks = createAgentHooks();
   const launcher =
     options.launcher ??
     (await createLauncher({
@@ -380,6 +384,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       cgroupRoot: options.cgroupRoot,
       allowedHostPaths: machine.allowedHostPaths,
       uidRange: options.uidRange,
+      hooks,
       log,
     }));
   // A credential kept from an earlier registration is this agent's identity from then on.
@@ -389,6 +394,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     machine,
     log,
     launcher,
+    hooks,
   );
   await agent.recover();
   agent.start();

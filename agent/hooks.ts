@@ -1,11 +1,15 @@
 /**
- * The agent's extension points, declared in one place. Isolators and other agent plugins tap
- * them; `beforeLaunch` is where an isolator prepares a container, `taskExited` where it cleans up.
+ * The agent's extension points, declared in one place: the task lifecycle the agent runs and the
+ * container lifecycle its containerizer runs, in one frozen object of tapable hooks. Isolators are
+ * tapped onto the container hooks (`agent/plugins/isolators.ts`) like any other agent plugin, so
+ * every isolator is driven through these hooks and nowhere else.
  */
-import { AsyncSeriesHook, SyncHook } from 'tapable';
+import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, SyncHook } from 'tapable';
 import type { FrameworkInfo, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import type { FrameworkMessage } from '../proto/gen/galaxy/v1/scheduler.js';
 import type { Logger } from '../core/logger.js';
+import type { PluginMeta } from '../core/plugin-loader.js';
+import type { Container, ContainerUsage, Limitation } from '../isolators/isolator.js';
 import type { ExitInfo } from './launcher.js';
 
 /** What a plugin sees of a task about to start; `env` may be extended. */
@@ -31,17 +35,49 @@ export function createAgentHooks() {
     statusUpdate: new SyncHook<[TaskStatus]>(['status']),
     /** A framework sent bytes to one of its tasks. */
     frameworkMessage: new SyncHook<[FrameworkMessage]>(['message']),
+
+    // The container lifecycle (Linux containers only), after Mesos' isolator interface.
+    /** Before a container's first process starts: set limits, add volumes. A rejection fails the launch. */
+    prepare: new AsyncSeriesHook<[Container]>(['container']),
+    /** Once the first process runs (inside the cgroups already), all taps in parallel. */
+    isolate: new AsyncParallelHook<[Container, number]>(['container', 'pid']),
+    /**
+     * A limit the container breached, or undefined: the first tap to return one wins and the
+     * task ends with its reason. Asked once at exit, and every ~100 ms while the container runs
+     * when an isolator `polls`.
+     */
+    limitation: new AsyncSeriesBailHook<[Container], Limitation | undefined>(['container']),
+    /** Usage statistics of a running container: each tap adds its own measurements to `usage`. */
+    usage: new AsyncParallelHook<[Container, ContainerUsage]>(['container', 'usage']),
+    /** After every process of the container is gone, in reverse order of the isolators. */
+    cleanup: new AsyncSeriesHook<[Container]>(['container']),
+    /**
+     * After an agent restart, with the containers it re-attached to: rebuild what they need and
+     * remove leftovers of containers nobody re-attached to (orphans).
+     */
+    recover: new AsyncSeriesHook<[readonly Container[]]>(['containers']),
   });
 }
 
 /** The agent's hooks. */
 export type AgentHooks = ReturnType<typeof createAgentHooks>;
 
-/** An agent plugin: taps the hooks of the agent it is applied to. */
-export interface AgentPlugin {
-  readonly name: string;
-  apply(agent: { readonly hooks: AgentHooks }): void;
+/** What an agent plugin sees of its host. */
+export interface AgentHost {
+  readonly hooks: AgentHooks;
+  readonly log: Logger;
 }
+
+/**
+ * An agent plugin: metadata the plugin loader checks (name, version, the agent plugin API range
+ * it supports) and `apply`, which taps the hooks of the agent it is applied to.
+ */
+export interface AgentPlugin extends PluginMeta {
+  apply(agent: AgentHost): void;
+}
+
+/** The agent plugin API version this Galaxy implements. */
+export const AGENT_PLUGIN_API_VERSION = '1.0.0';
 
 /**
  * Calls a synchronous hook so that a throwing plugin is logged instead of taking the agent down

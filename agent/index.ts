@@ -2,7 +2,17 @@
  * The agent: public API.
  */
 export { Agent, startAgent, type AgentOptions } from './agent.js';
-export { callHook, createAgentHooks, type AgentHooks, type AgentPlugin, type LaunchContext } from './hooks.js';
+export {
+  AGENT_PLUGIN_API_VERSION,
+  callHook,
+  createAgentHooks,
+  type AgentHooks,
+  type AgentHost,
+  type AgentPlugin,
+  type LaunchContext,
+} from './hooks.js';
+export { BUILTIN_AGENT_PLUGINS, loadAgentPlugins } from './plugins/index.js';
+export { isolatorsPlugin } from './plugins/isolators.js';
 export { discoverMachine, parseAttributes, type DiscoveryOptions, type MachineInfo } from './discovery.js';
 export type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } from './launcher.js';
 export { ProcessLauncher } from './process-launcher.js';

@@ -21,7 +21,7 @@ import { agentJoinToken } from '../cli/local-identity.js';
 import { openCoordinator } from '../core/coordinator/index.js';
 import { UserStore } from '../core/tenancy/users.js';
 import { TaskState } from '../proto/gen/galaxy/v1/common.js';
-import { startZkEnsemble, type ZkEnsemble } from '../test/helpers/zk-ensemble.js';
+import { startZkEnsemble, type ZkEnsemble } from '../core/testing/zk-ensemble.js';
 import { Fleet } from './failover/fleet.js';
 import { idleLauncher } from './failover/idle-launcher.js';
 import { killAllMasters, startMasterProcess, type MasterProcess } from './failover/master-process.js';

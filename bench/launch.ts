@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { startAgent } from '../agent/agent.js';
 import { startMaster } from '../master/master.js';
 import { TaskState, type Offer } from '../proto/gen/galaxy/v1/common.js';
-import { SchedulerDriver } from '../frameworks/sdk/index.js';
+import { GrpcSchedulerDriver } from '../frameworks/sdk/index.js';
 
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 200);
 
@@ -59,7 +59,7 @@ const agent = await startAgent({
 const offers: Offer[] = [];
 let waiting: (() => void) | undefined;
 const marks = new Map<string, { accept: number; running?: number; finished?: number; done: () => void }>();
-const driver = new SchedulerDriver({
+const driver = new GrpcSchedulerDriver({
   master: master.address,
   framework: { name: 'bench-launch' },
   logger: undefined,

@@ -11,7 +11,10 @@ import {
   BatchClient,
   type BatchJob,
   type BatchJobSpec,
+  type CronJob,
+  type CronSchedule,
   type ListBatchJobsResponse,
+  type ListCronsResponse,
 } from '../proto/gen/galaxy/v1/batch.js';
 
 /** Calls against one batch framework. */
@@ -45,6 +48,26 @@ export class Batch {
 
   cancel(name: string): Promise<BatchJob> {
     return this.unary<BatchJob>((cb) => this.client.cancel({ name }, cb));
+  }
+
+  createCron(spec: BatchJobSpec, schedule: CronSchedule): Promise<CronJob> {
+    return this.unary<CronJob>((cb) => this.client.createCron({ spec, schedule }, cb));
+  }
+
+  async listCrons(): Promise<CronJob[]> {
+    return (await this.unary<ListCronsResponse>((cb) => this.client.listCrons({}, cb))).crons;
+  }
+
+  showCron(name: string): Promise<CronJob> {
+    return this.unary<CronJob>((cb) => this.client.showCron({ name }, cb));
+  }
+
+  deleteCron(name: string): Promise<CronJob> {
+    return this.unary<CronJob>((cb) => this.client.deleteCron({ name }, cb));
+  }
+
+  suspendCron(name: string, suspend: boolean): Promise<CronJob> {
+    return this.unary<CronJob>((cb) => this.client.suspendCron({ name, suspend }, cb));
   }
 
   close(): void {

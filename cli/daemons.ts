@@ -6,7 +6,8 @@ import { GalaxyError } from '../core/errors.js';
 import { MasterCandidate } from '../master/candidate.js';
 import { loadAllocator } from '../allocators/index.js';
 import { startMaster } from '../master/master.js';
-import { startAgent } from '../agent/index.js';
+import { loadAgentPlugins, startAgent } from '../agent/index.js';
+import { loadMasterPlugins } from '../master/plugins/index.js';
 import { runUp } from './up.js';
 import { cliToken } from './token.js';
 import { cliTls } from './tls.js';
@@ -48,6 +49,7 @@ interface MasterFlags {
   coordinator?: string;
   logLevel?: string;
   limit?: string[];
+  plugin: string[];
 }
 
 interface AgentFlags {
@@ -64,6 +66,12 @@ interface AgentFlags {
   uidRange?: string;
   logLevel?: string;
   joinTokenFile?: string;
+  plugin: string[];
+}
+
+/** Collects a repeatable option's values in order. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** What `--insecure-no-auth` prints on every start. */
@@ -99,6 +107,12 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         'streamQueueBytes=8MiB recordRetentionMs=24h maxRecords=100000 maxConnections=4096 maxMessageBytes=4MiB ' +
         'maxConcurrentStreams=128 maxConnectionIdleMs=5m keepaliveTimeMs=30s keepaliveTimeoutMs=10s',
     )
+    .option(
+      '--plugin <name|path>',
+      'a master plugin to apply after the built-in ones (docs/writing-plugins.md); repeat for more',
+      collect,
+      [],
+    )
     .action(async (flags: MasterFlags) => {
       const options = {
         listen: flags.listen,
@@ -115,10 +129,11 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       };
       const named = flags.zk ? `zk://${flags.zk}` : flags.coordinator;
       const open = flags.insecureNoAuth === true;
-      // A bad --allocator is refused before anything is written (a candidate loads it only once elected).
+      // A bad --allocator or --plugin is refused before anything is written (a candidate loads the allocator only once elected).
       await loadAllocator(options.allocator, {});
+      const plugins = await loadMasterPlugins(flags.plugin);
       if (named === undefined && open) {
-        const master = await startMaster({ ...options, insecureNoAuth: true });
+        const master = await startMaster({ ...options, plugins, insecureNoAuth: true });
         console.error(insecureWarning('the master', master.address));
         await untilSignal();
         await master.stop();
@@ -140,6 +155,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       const coordinator = named ?? localCoordinatorUrl(flags.workDir);
       const candidate = await MasterCandidate.start({
         ...options,
+        plugins,
         coordinator,
         authenticate: !open,
         insecureNoAuth: open,
@@ -185,8 +201,16 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '--uid-range <first[:count]>',
       "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
     )
+    .option(
+      '--plugin <name|path>',
+      'an agent plugin to apply after the built-in ones (docs/writing-plugins.md); repeat for more',
+      collect,
+      [],
+    )
     .action(async (flags: AgentFlags) => {
+      const plugins = await loadAgentPlugins(flags.plugin);
       const agent = await startAgent({
+        plugins,
         master: flags.master,
         workDir: flags.workDir,
         resources: flags.resources,

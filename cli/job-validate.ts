@@ -1,6 +1,6 @@
 /**
- * `galaxy job validate <files…>`: checks job specs offline, with the same parser the AppMaster
- * uses, and reports each file's problems by path and line.
+ * `galaxy job validate <files…>` (and `galaxy batch validate`): checks specs offline, with the same
+ * parser the framework uses, and reports each file's problems by path and line.
  */
 import { open } from 'node:fs/promises';
 import { isGalaxyError } from '../core/errors.js';
@@ -33,8 +33,20 @@ async function readBounded(path: string, limit: number): Promise<string> {
   }
 }
 
-/** Validates each file; an unreadable file is reported as a line, never thrown. */
-export async function validateSpecFiles(paths: readonly string[]): Promise<ValidationReport> {
+/** The `ok` line of a valid job spec; throws GALAXY_E_SPEC_INVALID for an invalid one. */
+export function checkJobSpec(text: string, path: string): string {
+  const spec = parseJobSpec(text, path);
+  return `ok ${path}: job ${spec.name}, ${spec.replicas} replicas, version ${spec.package.version}`;
+}
+
+/**
+ * Validates each file with `check` (which returns the file's `ok` line or throws
+ * GALAXY_E_SPEC_INVALID); an unreadable file is reported as a line, never thrown.
+ */
+export async function validateSpecFiles(
+  paths: readonly string[],
+  check: (text: string, path: string) => string = checkJobSpec,
+): Promise<ValidationReport> {
   const lines: string[] = [];
   let ok = true;
   for (const path of paths) {
@@ -48,8 +60,7 @@ export async function validateSpecFiles(paths: readonly string[]): Promise<Valid
       continue;
     }
     try {
-      const spec = parseJobSpec(text, path);
-      lines.push(`ok ${path}: job ${spec.name}, ${spec.replicas} replicas, version ${spec.package.version}`);
+      lines.push(check(text, path));
     } catch (error) {
       if (!isGalaxyError(error, 'GALAXY_E_SPEC_INVALID')) throw error;
       ok = false;

@@ -6,30 +6,44 @@ import { readFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
+import { APPMASTER_GROUP } from '../core/leader-locator.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
 import { appMasterClient, type AppMasterApi } from './operator-client.js';
 import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
 import { validateSpecFiles } from './job-validate.js';
+import { frameworkTarget, LeaderClient } from './leader-client.js';
 import { parseOutputFormat, render } from './output.js';
 
-/** Where `galaxy job` finds the AppMaster unless told. */
-export const DEFAULT_APPMASTER = process.env.GALAXY_APPMASTER ?? '127.0.0.1:5060';
+/** Where `galaxy job` finds the AppMaster when neither a flag nor the environment says. */
+export const DEFAULT_APPMASTER = '127.0.0.1:5060';
 
 interface Flags {
-  appmaster: string;
+  appmaster?: string;
+  coordinator?: string;
   output: string;
   wait?: boolean;
 }
 
-async function withApi<T>(address: string, fn: (api: AppMasterApi) => Promise<T>): Promise<T> {
-  const api = appMasterClient(address);
+/** The leading AppMaster, found as the flags and the environment say (read when the command runs). */
+type Api = LeaderClient<AppMasterApi>;
+
+async function withApi<T>(flags: Flags, fn: (api: Api) => Promise<T>): Promise<T> {
+  const target = frameworkTarget(
+    { coordinator: flags.coordinator, address: flags.appmaster },
+    'GALAXY_APPMASTER',
+    DEFAULT_APPMASTER,
+  );
+  const api = new LeaderClient(target, APPMASTER_GROUP, (address) => appMasterClient(address));
   try {
     return await fn(api);
   } finally {
     api.close();
   }
 }
+
+/** A read: followed across a failover. */
+const show = (api: Api, name: string): Promise<JobStatus> => api.call((a) => a.showJob({ name }), { repeatable: true });
 
 /** Reads and validates a spec file here, so errors name the file's lines; returns its JSON. */
 async function specJson(file: string): Promise<string> {
@@ -50,8 +64,8 @@ function settled(job: JobStatus): boolean {
 }
 
 /** Follows a job until it settles, with a progress bar on a terminal; returns the last status. */
-async function follow(api: AppMasterApi, name: string, timeoutS: number): Promise<JobStatus> {
-  let job = await api.showJob({ name });
+async function follow(api: Api, name: string, timeoutS: number): Promise<JobStatus> {
+  let job = await show(api, name);
   const bar = process.stderr.isTTY
     ? new SingleBar({ format: '{bar} {value}/{total} {what} | {detail}', hideCursor: true }, Presets.shades_classic)
     : undefined;
@@ -64,7 +78,7 @@ async function follow(api: AppMasterApi, name: string, timeoutS: number): Promis
   const deadline = Date.now() + timeoutS * 1000;
   while (!settled(job) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    job = await api.showJob({ name });
+    job = await show(api, name);
     const [v, t, w, d] = progress(job);
     bar?.setTotal(t);
     bar?.update(v, { what: w, detail: d });
@@ -78,7 +92,11 @@ export function addJobCommands(program: Command): void {
   const job = program.command('job').description('service jobs on the AppMaster');
   const withCommon = (cmd: Command): Command =>
     cmd
-      .option('-a, --appmaster <host:port>', 'the AppMaster API', DEFAULT_APPMASTER)
+      .option(
+        '-a, --appmaster <host:port|url>',
+        `the AppMaster API (default $GALAXY_APPMASTER, else ${DEFAULT_APPMASTER})`,
+      )
+      .option('--coordinator <url>', 'find the leading AppMaster through this coordinator (zk://… or local:/dir)')
       .option('-o, --output <format>', 'table or json', 'table');
   const print = (status: JobStatus, flags: Flags): void => {
     console.log(renderJob(status, parseOutputFormat(flags.output)));
@@ -106,9 +124,10 @@ export function addJobCommands(program: Command): void {
       .option('--timeout <s>', 'longest --wait, in seconds', '600')
       .action(async (file: string, flags: Flags & { timeout: string }) => {
         const json = await specJson(file);
-        const status = await withApi(flags.appmaster, async (api) => {
-          const first =
-            verb === 'submit' ? await api.submitJob({ specJson: json }) : await api.updateJob({ specJson: json });
+        const status = await withApi(flags, async (api) => {
+          const first = await api.call((a) =>
+            verb === 'submit' ? a.submitJob({ specJson: json }) : a.updateJob({ specJson: json }),
+          );
           return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
         });
         print(status, flags);
@@ -124,7 +143,7 @@ export function addJobCommands(program: Command): void {
       const n = Number(replicas);
       if (!Number.isInteger(n) || n < 0)
         throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be a whole number, got "${replicas}"`);
-      print(await withApi(flags.appmaster, (api) => api.scaleJob({ name, replicas: n })), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.scaleJob({ name, replicas: n }))), flags);
     });
 
   const controls = {
@@ -138,7 +157,7 @@ export function addJobCommands(program: Command): void {
       .description(description)
       .argument('<name>')
       .action(async (name: string, flags: Flags) => {
-        print(await withApi(flags.appmaster, (api) => api.controlUpdate({ name, control })), flags);
+        print(await withApi(flags, (api) => api.call((a) => a.controlUpdate({ name, control }))), flags);
       });
   }
 
@@ -146,14 +165,14 @@ export function addJobCommands(program: Command): void {
     .description('stop every pod; the job stays (scale or update it to run again)')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.stopJob({ name })), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.stopJob({ name }))), flags);
     });
 
   withCommon(job.command('remove'))
     .description('kill every pod and forget the job and its naming entries')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      const status = await withApi(flags.appmaster, (api) => api.removeJob({ name }));
+      const status = await withApi(flags, (api) => api.call((a) => a.removeJob({ name })));
       console.log(`job ${status.name} removed (${status.pods.length} pods stopping)`);
     });
 
@@ -162,7 +181,7 @@ export function addJobCommands(program: Command): void {
     .argument('<name>')
     .argument('<pod>')
     .action(async (name: string, pod: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.recoverPod({ name, podId: pod })), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.recoverPod({ name, podId: pod }))), flags);
     });
 
   withCommon(job.command('exec'))
@@ -172,8 +191,8 @@ export function addJobCommands(program: Command): void {
     .argument('<command...>')
     .option('--timeout <s>', 'seconds before the command is killed', '30')
     .action(async (name: string, pod: string, command: string[], flags: Flags & { timeout: string }) => {
-      const result = await withApi(flags.appmaster, (api) =>
-        api.execPod({ name, podId: pod, command: command.join(' '), timeoutS: Number(flags.timeout) }),
+      const result = await withApi(flags, (api) =>
+        api.call((a) => a.execPod({ name, podId: pod, command: command.join(' '), timeoutS: Number(flags.timeout) })),
       );
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
@@ -183,7 +202,9 @@ export function addJobCommands(program: Command): void {
   withCommon(job.command('list'))
     .description('list jobs')
     .action(async (flags: Flags) => {
-      const jobs = await withApi(flags.appmaster, (api) => api.listJobs({}).then((r) => r.jobs));
+      const jobs = await withApi(flags, (api) =>
+        api.call((a) => a.listJobs({}).then((r) => r.jobs), { repeatable: true }),
+      );
       console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output)));
     });
 
@@ -191,6 +212,6 @@ export function addJobCommands(program: Command): void {
     .description('one job: pods with host, state, version, health, restarts, and why pods are pending')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags.appmaster, (api) => api.showJob({ name })), flags);
+      print(await withApi(flags, (api) => show(api, name)), flags);
     });
 }

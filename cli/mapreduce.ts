@@ -1,14 +1,41 @@
 /**
  * `galaxy mr wordcount <input> --maps M --reduces R [--output dir]`: submits a word count to the
  * MapReduce framework, follows it (a progress bar on a terminal, a line per change otherwise)
- * and ends with a summary.
+ * and ends with a summary; `galaxy mr show|cancel <name>`. The framework is found through
+ * `--mapreduce <host:port>` or the coordinator, following a standby's NOT_LEADER answer.
  */
 import { resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
+import { MAPREDUCE_GROUP } from '../core/leader-locator.js';
 import { MapReduceJobState, type MapReduceJob } from '../proto/gen/galaxy/v1/mapreduce.js';
+import { frameworkTarget, LeaderClient } from './leader-client.js';
 import { MapReduce } from './mapreduce-client.js';
+
+/** Where `galaxy mr` finds the MapReduce framework when neither a flag nor the environment says. */
+export const DEFAULT_MAPREDUCE = '127.0.0.1:5053';
+
+/** The leading MapReduce framework. */
+type MapReduceLeader = LeaderClient<MapReduce>;
+
+/** Runs `fn` against the leading MapReduce framework, found as the flags and the environment say. */
+async function withMapReduce<T>(
+  flags: { mapreduce?: string; coordinator?: string },
+  fn: (client: MapReduceLeader) => Promise<T>,
+): Promise<T> {
+  const target = frameworkTarget(
+    { coordinator: flags.coordinator, address: flags.mapreduce },
+    'GALAXY_MAPREDUCE',
+    DEFAULT_MAPREDUCE,
+  );
+  const client = new LeaderClient(target, MAPREDUCE_GROUP, (address) => new MapReduce(address));
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
 
 const DONE = new Set([
   MapReduceJobState.MAPREDUCE_SUCCEEDED,
@@ -17,7 +44,8 @@ const DONE = new Set([
 ]);
 
 interface WordcountFlags {
-  mapreduce: string;
+  mapreduce?: string;
+  coordinator?: string;
   maps: string;
   reduces: string;
   output?: string;
@@ -53,8 +81,9 @@ export function summaryOf(job: MapReduceJob): string {
 }
 
 /** Follows a job until it ends; returns the final job. */
-async function follow(client: MapReduce, name: string): Promise<MapReduceJob> {
-  let job = await client.show(name);
+async function follow(client: MapReduceLeader, name: string): Promise<MapReduceJob> {
+  const show = () => client.call((c) => c.show(name), { repeatable: true });
+  let job = await show();
   const p = () => job.progress;
   const bar = process.stderr.isTTY
     ? new SingleBar({ format: '{bar} {line}', hideCursor: true }, Presets.shades_classic)
@@ -63,7 +92,7 @@ async function follow(client: MapReduce, name: string): Promise<MapReduceJob> {
   let last = '';
   while (!DONE.has(job.state)) {
     await new Promise((r) => setTimeout(r, 200));
-    job = await client.show(name);
+    job = await show();
     const line = progressLine(job);
     if (bar) bar.update((p()?.mapsReady ?? 0) + (p()?.reducesDone ?? 0), { line });
     else if (line !== last) console.error(line);
@@ -81,13 +110,17 @@ function count(value: string, flag: string): number {
   return n;
 }
 
-/** Adds `mr wordcount`. */
+/** Adds `mr wordcount`, `mr show` and `mr cancel`. */
 export function addMapReduceCommands(program: Command): void {
   const mr = program.command('mr').description('MapReduce jobs on the mapreduce framework');
   mr.command('wordcount')
     .description('count the words of every file in <input> (a directory the agents can read at the same path)')
     .argument('<input>')
-    .option('--mapreduce <host:port>', 'the mapreduce framework API', process.env.GALAXY_MAPREDUCE ?? '127.0.0.1:5053')
+    .option(
+      '--mapreduce <host:port|url>',
+      `the mapreduce framework API (default $GALAXY_MAPREDUCE, else ${DEFAULT_MAPREDUCE})`,
+    )
+    .option('--coordinator <url>', 'find the leading mapreduce framework through this coordinator')
     .option('--maps <n>', 'map tasks (byte ranges of the input)', '4')
     .option('--reduces <n>', 'reduce tasks (output partitions)', '2')
     .option('--output <dir>', 'where part-r-NNNNN files go (default ./wordcount-<name>)')
@@ -95,21 +128,37 @@ export function addMapReduceCommands(program: Command): void {
     .option('--json', 'print the final job as JSON instead of the summary')
     .action(async (input: string, flags: WordcountFlags) => {
       const name = flags.name ?? `wc-${Date.now().toString(36)}`;
-      const client = new MapReduce(flags.mapreduce);
-      try {
-        await client.submit({
-          name,
-          input: resolve(input),
-          output: resolve(flags.output ?? `wordcount-${name}`),
-          maps: count(flags.maps, '--maps'),
-          reduces: count(flags.reduces, '--reduces'),
-          maxAttempts: 0,
-        });
-        const job = await follow(client, name);
-        console.log(flags.json ? JSON.stringify(job, null, 2) : summaryOf(job));
-        if (job.state !== MapReduceJobState.MAPREDUCE_SUCCEEDED) process.exitCode = 1;
-      } finally {
-        client.close();
-      }
+      const spec = {
+        name,
+        input: resolve(input),
+        output: resolve(flags.output ?? `wordcount-${name}`),
+        maps: count(flags.maps, '--maps'),
+        reduces: count(flags.reduces, '--reduces'),
+        maxAttempts: 0,
+      };
+      const job = await withMapReduce(flags, async (client) => {
+        await client.call((c) => c.submit(spec));
+        return follow(client, name);
+      });
+      console.log(flags.json ? JSON.stringify(job, null, 2) : summaryOf(job));
+      if (job.state !== MapReduceJobState.MAPREDUCE_SUCCEEDED) process.exitCode = 1;
     });
+  for (const verb of ['show', 'cancel'] as const) {
+    mr.command(verb)
+      .description(
+        verb === 'show' ? 'one job: its progress, or its summary once ended' : 'cancel a job (kills its tasks)',
+      )
+      .argument('<name>')
+      .option('--mapreduce <host:port|url>', 'the mapreduce framework API')
+      .option('--coordinator <url>', 'find the leading mapreduce framework through this coordinator')
+      .option('--json', 'print the job as JSON')
+      .action(async (name: string, flags: { mapreduce?: string; coordinator?: string; json?: boolean }) => {
+        const job = await withMapReduce(flags, (client) =>
+          client.call((c) => (verb === 'show' ? c.show(name) : c.cancel(name)), { repeatable: verb === 'show' }),
+        );
+        console.log(
+          flags.json ? JSON.stringify(job, null, 2) : DONE.has(job.state) ? summaryOf(job) : progressLine(job),
+        );
+      });
+  }
 }

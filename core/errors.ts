@@ -42,7 +42,7 @@ export const ErrorCodes = {
   GALAXY_E_NOT_REGISTERED: { status: 'FAILED_PRECONDITION', hint: 'the agent must register before anything else' },
   GALAXY_E_PLUGIN_LOAD: {
     status: 'FAILED_PRECONDITION',
-    hint: 'a plugin module could not be loaded or does not export a factory',
+    hint: 'a plugin module could not be loaded or does not export a plugin (a factory, or apply)',
   },
   GALAXY_E_PLUGIN_INCOMPATIBLE: {
     status: 'FAILED_PRECONDITION',

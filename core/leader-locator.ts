@@ -1,5 +1,5 @@
 /**
- * Finding the process that leads a group (the masters, the AppMasters): a fixed `host:port`, or
+ * Finding the process that leads a group (the masters, the AppMasters, batch, MapReduce): a fixed `host:port`, or
  * whoever a coordinator (`zk://…`, `local:/dir`) says was elected. Clients call {@link
  * LeaderLocator.locate} before each (re)connection, so they follow a failover on their own.
  */
@@ -11,6 +11,10 @@ import { GalaxyError } from './errors.js';
 export const MASTER_GROUP = '/galaxy/election/master';
 /** The election group of the AppMasters; the candidate name is the AppMaster API's address. */
 export const APPMASTER_GROUP = '/galaxy/election/appmaster';
+/** The election group of the batch frameworks; the candidate name is the batch API's address. */
+export const BATCH_GROUP = '/galaxy/election/batch';
+/** The election group of the MapReduce frameworks; the candidate name is the MapReduce API's address. */
+export const MAPREDUCE_GROUP = '/galaxy/election/mapreduce';
 
 /** True when `target` names a coordinator rather than a `host:port`. */
 export function isCoordinatorUrl(target: string): boolean {

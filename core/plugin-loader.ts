@@ -48,6 +48,7 @@ function isMeta(value: unknown): value is PluginMeta {
  * @param builtins - the plugins compiled into Galaxy, by name.
  * @param apiVersion - the host's API version for this kind; the plugin's `galaxyApi` range must admit it.
  * @param isPlugin - checks the kind-specific shape (e.g. a `create` factory) once the metadata is valid.
+ * @param shape - what `isPlugin` looks for, for the message when it is missing.
  */
 export async function loadPlugin<T extends PluginMeta>(
   kind: string,
@@ -55,6 +56,7 @@ export async function loadPlugin<T extends PluginMeta>(
   builtins: Readonly<Record<string, T>>,
   apiVersion: string,
   isPlugin: (value: PluginMeta) => value is T,
+  shape = 'its factory `create`',
 ): Promise<T> {
   const builtin = Object.hasOwn(builtins, spec) ? builtins[spec] : undefined;
   if (builtin) return builtin;
@@ -62,7 +64,7 @@ export async function loadPlugin<T extends PluginMeta>(
   if (!looksLikePath) {
     throw new GalaxyError(
       'GALAXY_E_PLUGIN_LOAD',
-      `no built-in ${kind} named "${spec}" (built in: ${Object.keys(builtins).join(', ')}); give a module path for your own`,
+      `no built-in ${kind} named "${spec}" (built in: ${Object.keys(builtins).join(', ') || 'none'}); give a module path for your own`,
     );
   }
   const path = isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
@@ -104,7 +106,7 @@ export async function loadPlugin<T extends PluginMeta>(
   if (!isPlugin(candidate)) {
     throw new GalaxyError(
       'GALAXY_E_PLUGIN_LOAD',
-      `${kind} plugin "${candidate.name}" (${spec}) does not have the shape of a ${kind} plugin (is its factory \`create\` missing?)`,
+      `${kind} plugin "${candidate.name}" (${spec}) does not have the shape of a ${kind} plugin (is ${shape} missing?)`,
     );
   }
   return candidate;

@@ -13,6 +13,7 @@ import volumes from './volumes/index.js';
 import { ISOLATOR_API_VERSION, type Isolator, type IsolatorOptions, type IsolatorPlugin } from './isolator.js';
 
 export * from './isolator.js';
+export * from './cgroup-driver.js';
 
 /** The built-in isolators by name. */
 export const BUILTIN_ISOLATORS: Readonly<Record<string, IsolatorPlugin>> = {

@@ -5,8 +5,8 @@
  * once at exit, `usage` on request, and `cleanup` in reverse order after it is gone.
  */
 import type { Limits, ResourceUsage, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
-import type { CgroupDriver, Controller } from '../agent/cgroups/driver.js';
 import { builtinMeta } from '../core/plugin-loader.js';
+import type { CgroupDriver, Controller } from './cgroup-driver.js';
 
 /** One container as isolators see it. */
 export interface Container {

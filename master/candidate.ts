@@ -2,9 +2,10 @@
  * A master that runs with standbys: it contends for leadership through the {@link Coordinator}
  * (ephemeral sequential entries; the lowest leads). While it stands by, its port answers every call
  * with `GALAXY_E_NOT_LEADER` naming the leader, so agents and frameworks look the leader up again.
- * Once elected it loads the registry (what cannot be rebuilt from agents: role weights, frameworks'
- * owners and roles), serves as the master, and rebuilds tasks from the agents that re-register. When it loses leadership (its
- * coordinator session ended) it stops serving at once: two masters never act together.
+ * Once elected it serves as the master with the registry plugin (`registry.ts`: what cannot be
+ * rebuilt from agents, loaded before it serves), and rebuilds tasks from the agents that
+ * re-register. When it loses leadership (its coordinator session ended) it stops serving at once:
+ * two masters never act together.
  */
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadAllocator } from '../allocators/index.js';
@@ -22,15 +23,7 @@ import { Master } from './master.js';
 import { UserStore } from '../core/tenancy/users.js';
 import { AgentIdentityStore } from '../core/tenancy/agent-identities.js';
 import { AgentIdentityAdminService } from '../proto/gen/galaxy/v1/agent_identity.js';
-import { loadAllocationTenancy } from './tenancy-registry.js';
 import type { MasterOptions } from './options.js';
-import { attachTenancyState } from './tenancy-state.js';
-import { FrameworkRegistry } from './framework-registry.js';
-
-/** Where the registry keeps role weights. */
-const WEIGHTS_KEY = '/galaxy/master/weights';
-/** Where the registry keeps the admitted agents, one key each. */
-const AGENTS_PREFIX = '/galaxy/master/agents';
 
 /** How to run a master with standbys. */
 export interface CandidateOptions extends MasterOptions {
@@ -58,10 +51,7 @@ export class MasterCandidate {
   private stopped = false;
   private leaderSeen = '';
   private poll?: NodeJS.Timeout;
-  private reregisterDeadline?: NodeJS.Timeout;
   private markLost: () => void = () => undefined;
-  /** Stops watching the stored quotas. */
-  private unwatchQuotas: () => void = () => undefined;
   /** Join tokens and agent credentials, while this candidate leads an authenticating master. */
   private agentIdentities: AgentIdentityStore | undefined;
 
@@ -110,8 +100,6 @@ export class MasterCandidate {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.poll);
-    clearTimeout(this.reregisterDeadline);
-    this.unwatchQuotas();
     await this.standby?.stop();
     await this.master?.stop();
     this.agentIdentities?.close();
@@ -148,74 +136,21 @@ export class MasterCandidate {
         ...(agentIdentities ? { agentIdentities } : {}),
         listen: this.address,
         tenancyCoordinator: this.options.tenancyCoordinator ?? this.coordinator,
+        registry: this.coordinator,
       },
       this.log,
     );
-    await this.loadRegistry(master);
     await master.start();
     this.master = master;
     this.log.info({ address: this.address, master: master.ctx.masterId }, 'elected: this master leads');
     void leadership.lost.then(async () => {
       if (this.stopped) return;
       this.log.error({ address: this.address }, 'leadership lost: this master stops acting now');
-      this.unwatchQuotas();
       await master.stop();
       this.master = undefined;
       this.markLost();
     });
     return master;
-  }
-
-  /**
-   * Applies the registry: stored role weights, and the agents admitted before this master led —
-   * those that do not re-register within the re-registration timeout are reported lost to every
-   * framework. Keeps the registry current as weights change and agents come and go.
-   */
-  private async loadRegistry(master: Master): Promise<void> {
-    await attachTenancyState(master, this.coordinator, this.log);
-    // Frameworks' owners and roles: a re-SUBSCRIBE after this failover is checked against them.
-    master.frameworks.registry = await FrameworkRegistry.load(this.coordinator, this.log);
-    this.unwatchQuotas = await loadAllocationTenancy(this.coordinator, master, this.log);
-    const stored = await this.coordinator.get(WEIGHTS_KEY);
-    if (stored) {
-      try {
-        for (const { role, weight } of JSON.parse(stored.value) as { role: string; weight: number }[])
-          master.allocator.setWeight(role, weight);
-      } catch (error) {
-        // A value nobody can read must not keep the master from leading: reported, then overwritten on the next change.
-        this.log.warn(
-          { key: WEIGHTS_KEY, err: String(error) },
-          `stored role weights ${WEIGHTS_KEY} cannot be read; skipped`,
-        );
-      }
-    }
-    const write = (what: string, action: Promise<unknown>): void => {
-      void action.catch((error: unknown) => {
-        this.log.error({ err: String(error) }, `${what} could not be stored in the registry`);
-      });
-    };
-    master.hooks.weightsChanged.tap('registry', (weights) => {
-      write('role weights', this.coordinator.put(WEIGHTS_KEY, JSON.stringify(weights)));
-    });
-    master.hooks.agentAdded.tap('registry', (agent) => {
-      const entry = { hostname: agent.info.hostname, admittedAt: agent.registeredAt };
-      write(`agent ${agent.info.id}`, this.coordinator.put(`${AGENTS_PREFIX}/${agent.info.id}`, JSON.stringify(entry)));
-    });
-    master.hooks.agentRemoved.tap('registry', (agent) => {
-      write(`agent ${agent.info.id}`, this.coordinator.delete(`${AGENTS_PREFIX}/${agent.info.id}`));
-    });
-    const admitted = await this.coordinator.list(AGENTS_PREFIX);
-    if (admitted.length === 0) return;
-    this.reregisterDeadline = setTimeout(() => {
-      for (const id of admitted) {
-        if (master.ctx.agents.has(id)) continue;
-        this.log.warn({ agent: id }, 'admitted agent did not re-register after the failover; reporting it lost');
-        write(`agent ${id}`, this.coordinator.delete(`${AGENTS_PREFIX}/${id}`));
-        for (const framework of master.ctx.frameworks.values())
-          master.ctx.sendEvent(framework.info.id, { event: { $case: 'failure', failure: { agentId: id } } });
-      }
-    }, master.ctx.timings.agentReregisterTimeoutMs);
-    this.reregisterDeadline.unref();
   }
 }
 

@@ -12,9 +12,9 @@ import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 import type { AllocationLoop } from './allocation-loop.js';
 import type { MasterHooks } from './hooks.js';
 import { OfferBook } from './offer-book.js';
-import { RoleClients } from './role-clients.js';
+import { RoleClients } from './frameworks/role-clients.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
-import type { MasterTimings } from './options.js';
+import type { MasterTimings } from './timings.js';
 import type { MasterLimits } from './limits.js';
 import { expired, RetainedSet } from './retention.js';
 

@@ -1,7 +1,10 @@
 /**
  * The master (Galaxy's ResMan): admits agents, subscribes frameworks, turns the allocator's
  * decisions into offers, routes tasks and status updates. One gRPC server carries the agent
- * gateway, the scheduler API and the operator API.
+ * gateway, the scheduler API and the operator API. What is not that core — authorization of
+ * launches, the machine registry, reservations, preemption, accounting, the registry's
+ * persistence, the event trace — is written as master plugins on its hooks and applied from one
+ * list here, as webpack's `WebpackOptionsApply` applies webpack's own features.
  */
 import type { Allocator } from '../allocators/allocator.js';
 import { loadAllocator } from '../allocators/index.js';
@@ -11,39 +14,42 @@ import type { Offer } from '../proto/gen/galaxy/v1/common.js';
 import { AgentGatewayService } from '../proto/gen/galaxy/v1/agent.js';
 import { OperatorService } from '../proto/gen/galaxy/v1/operator.js';
 import { SchedulerService } from '../proto/gen/galaxy/v1/scheduler.js';
-import { agentGateway } from './agent-gateway.js';
-import { AgentsController } from './agents.js';
+import { agentGateway } from './api/agent-gateway.js';
+import { AgentsController } from './agents/agents.js';
 import { AllocationLoop } from './allocation-loop.js';
 import { MasterContext } from './context.js';
-import { FrameworksController } from './frameworks.js';
+import { FrameworksController } from './frameworks/frameworks.js';
 import { createMasterHooks, type MasterHooks } from './hooks.js';
-import { operatorApi } from './operator-api.js';
-import { DEFAULT_TIMINGS, type MasterOptions } from './options.js';
+import type { MasterHost, MasterPlugin } from './plugin.js';
+import { RegistryPersistence } from './registry/registry.js';
+import { operatorApi } from './api/operator-api.js';
+import type { MasterOptions } from './options.js';
+import { DEFAULT_TIMINGS } from './timings.js';
 import { eventTracePlugin } from './plugins/event-trace.js';
-import { schedulerApi } from './scheduler-api.js';
+import { schedulerApi } from './api/scheduler-api.js';
 import { MasterView } from './view.js';
-import { UsageCollector } from './usage.js';
+import { UsageCollector } from './accounting/usage.js';
 import { UserAdminService } from '../proto/gen/galaxy/v1/users.js';
-import { userAdminApi } from './user-admin-api.js';
-import { Accounting } from './accounting.js';
-import { Machines } from './machines.js';
-import { machinesOperatorApi } from './machines-api.js';
+import { userAdminApi } from './api/user-admin-api.js';
+import { Accounting } from './accounting/accounting.js';
+import { Machines } from './tenancy/machines.js';
+import { machinesOperatorApi } from './api/machines-api.js';
 import { eventsOperatorApi, MasterEventLog } from './events.js';
-import { Preemptor } from './preemptor.js';
-import { tenancyOperatorApi } from './tenancy-api.js';
-import { MasterAuthorization } from './authorization.js';
-import { ReservationBook } from './reservations.js';
-import { reservationApi } from './reservation-api.js';
+import { Preemptor } from './preemption/preemptor.js';
+import { tenancyOperatorApi } from './api/tenancy-api.js';
+import { MasterAuthorization } from './tenancy/authorization.js';
+import { ReservationBook } from './tenancy/reservations.js';
+import { reservationApi } from './api/reservation-api.js';
 import { anyOf } from '../core/auth/principal.js';
 import { AgentIdentityAdminService } from '../proto/gen/galaxy/v1/agent_identity.js';
-import { agentIdentityApi } from './agent-identity-api.js';
-import type { RoleAllocation } from './role-clients.js';
+import { agentIdentityApi } from './api/agent-identity-api.js';
+import type { RoleAllocation } from './frameworks/role-clients.js';
 import { masterLimits } from './limits.js';
 import { GalaxyError } from '../core/errors.js';
 import { tlsEnabled } from '../core/tls.js';
 
 /** A running master. */
-export class Master {
+export class Master implements MasterHost {
   /** The master's extension points. */
   readonly hooks: MasterHooks;
   readonly ctx: MasterContext;
@@ -67,6 +73,8 @@ export class Master {
   private readonly open: boolean;
   private readonly loop: AllocationLoop;
   private boundAddress = '';
+  /** The names of the plugins applied, in order (logged at start). */
+  private readonly pluginNames: readonly string[];
   private sweepTimer?: NodeJS.Timeout;
 
   constructor(
@@ -115,12 +123,25 @@ export class Master {
     this.agents = new AgentsController(this.ctx, this.frameworks);
     this.machines = new Machines(this.ctx, (agent) => this.agents.usedByClient(agent));
     this.view = new MasterView(this.ctx, this.machines);
-    for (const plugin of [eventTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
     this.usage = new UsageCollector(this.ctx);
     this.accounting = new Accounting(this.ctx, this.usage, options.accounting, (task) => {
       const owner = this.ctx.frameworks.get(task.frameworkId)?.owner;
       return owner ? authorization.actingUser(owner, task.role) : undefined;
     });
+    // Galaxy's own behaviour as plugins, then the operator's (`--plugin`), applied in this order:
+    // taps of one hook run in it (the machines set an agent's pool before the trace logs it).
+    const plugins: MasterPlugin[] = [
+      authorization,
+      this.preemptor,
+      this.reservations,
+      this.machines,
+      eventTracePlugin(log),
+      this.accounting,
+      ...(options.registry ? [new RegistryPersistence(options.registry, this)] : []),
+      ...(options.plugins ?? []),
+    ];
+    for (const plugin of plugins) plugin.apply(this);
+    this.pluginNames = plugins.map((p) => p.name);
     // A peer that stops reading its stream is dropped: its connection ends at once (see streams.ts).
     const streams = { ctx: this.ctx, disconnect: (peer: string) => this.server.disconnect(peer) };
     this.server.grpc.addService(
@@ -155,10 +176,10 @@ export class Master {
 
   /** Binds the gRPC server and starts allocating. */
   async start(): Promise<void> {
-    await this.frameworks.authorization.load();
+    await this.hooks.starting.promise();
     this.boundAddress = await this.server.listen(this.options.listen);
     this.loop.start();
-    this.accounting.startTimers();
+    this.hooks.started.call();
     this.sweepTimer = setInterval(
       () => {
         this.ctx.sweepRecords();
@@ -173,6 +194,7 @@ export class Master {
         master: this.ctx.masterId,
         tls: tlsEnabled(this.options.tls),
         authenticates: !this.open,
+        plugins: this.pluginNames,
       },
       'master started',
     );
@@ -203,10 +225,9 @@ export class Master {
 
   /** Stops serving: closes every stream and timer. Agents keep their tasks. */
   async stop(): Promise<void> {
-    this.frameworks.authorization.close();
+    this.hooks.stopping.call();
     this.loop.stop();
     clearInterval(this.sweepTimer);
-    this.accounting.stop();
     this.ctx.offers.clear();
     this.ctx.masterUpdates.stop();
     for (const agent of this.ctx.agents.values()) {

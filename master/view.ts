@@ -6,7 +6,7 @@ import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/oper
 import { addResources, emptyResources } from '../core/resources.js';
 import { isTerminal } from '../core/task-state.js';
 import type { MasterContext } from './context.js';
-import type { Machines } from './machines.js';
+import type { Machines } from './tenancy/machines.js';
 
 /** Builds operator summaries from the master's context. */
 export class MasterView {

@@ -3,11 +3,11 @@
  */
 import { existsSync } from 'node:fs';
 import { GalaxyError } from '../../core/errors.js';
-import type { CgroupDriver } from './driver.js';
+import type { CgroupDriver } from '../../isolators/cgroup-driver.js';
 import { CgroupV1Driver } from './v1.js';
 import { CgroupV2Driver } from './v2.js';
 
-export * from './driver.js';
+export * from '../../isolators/cgroup-driver.js';
 export { CgroupV1Driver } from './v1.js';
 export { CgroupV2Driver } from './v2.js';
 

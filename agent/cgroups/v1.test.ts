@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CgroupV1Driver } from './v1.js';
-import type { Controller } from './driver.js';
+import type { Controller } from '../../isolators/cgroup-driver.js';
 
 const driver = new CgroupV1Driver();
 const controllers: Controller[] = ['cpu', 'cpuacct', 'memory', 'pids', 'freezer'];

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
-import type { CgroupDriver, Controller } from './driver.js';
+import type { CgroupDriver, Controller } from '../../isolators/cgroup-driver.js';
 
 /** Waits `ms` milliseconds. */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

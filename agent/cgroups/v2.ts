@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
-import type { CgroupDriver, Controller } from './driver.js';
+import type { CgroupDriver, Controller } from '../../isolators/cgroup-driver.js';
 import { translateV1Read, translateV1Write } from './v2-keys.js';
 
 export { sharesToWeight } from './v2-keys.js';

@@ -16,6 +16,7 @@ import { ProcessLauncher } from '../process-launcher.js';
 import { LinuxLauncher } from './linux-launcher.js';
 import { parseUidRange } from './uid-blocks.js';
 import type { HostPath } from '../../proto/gen/galaxy/v1/common.js';
+import type { AgentHooks } from '../hooks.js';
 
 export { LinuxLauncher } from './linux-launcher.js';
 
@@ -30,6 +31,8 @@ export interface ContainerizerOptions {
   readonly isolation?: string;
   /** This agent's cgroup root; default `galaxy-<hash of the work dir>`, stable across restarts. */
   readonly cgroupRoot?: string;
+  /** The agent's hooks: a Linux launcher runs its isolators through them. */
+  readonly hooks?: AgentHooks;
   readonly log: Logger;
 }
 
@@ -69,6 +72,7 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
     workDir: options.workDir,
     allowedHostPaths: options.allowedHostPaths,
     uidRange: parseUidRange(options.uidRange),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
     log: options.log,
   });
 }

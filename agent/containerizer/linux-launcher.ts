@@ -14,14 +14,15 @@ import { capabilityMask, parseCapabilities } from '../../core/capabilities.js';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { HostPath } from '../../proto/gen/galaxy/v1/common.js';
-import type { CgroupDriver, Controller } from '../cgroups/driver.js';
+import type { CgroupDriver, Controller } from '../../isolators/cgroup-driver.js';
 import type { Container, ContainerMount, ContainerUsage, Isolator, Limitation } from '../../isolators/isolator.js';
 import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } from '../launcher.js';
 import { commandLine } from '../process-launcher.js';
 import { checkMounts, makeMountPoints } from './container-mounts.js';
 import { ENV_FD, REPORT_FD, startHelper } from './helper-process.js';
 import { prepareHostLayout } from './host-layout.js';
-import { createContainerizerHooks, tapIsolators, type ContainerizerHooks } from './hooks.js';
+import { createAgentHooks, type AgentHooks } from '../hooks.js';
+import { isolatorsPlugin } from '../plugins/isolators.js';
 import { volumes } from '../../isolators/volumes/index.js';
 import { identityArgs, identityOf, ownerOf, SERVICE_USER, type Identity } from './identity.js';
 import { requireNativeHelper } from './native-helper.js';
@@ -43,6 +44,11 @@ export interface LinuxLauncherOptions {
   /** This agent's cgroup root (relative to each hierarchy), e.g. `galaxy/agent-1`; never shared. */
   readonly cgroupRoot: string;
   readonly isolators: readonly Isolator[];
+  /**
+   * The agent's hooks: the isolators are tapped onto them, and every container runs through
+   * them. Default: hooks of the launcher's own (a launcher used without an agent, in tests).
+   */
+  readonly hooks?: AgentHooks;
   /** The agent's work dir: its runtime state lives there, and it is never bound into a container. */
   readonly workDir: string;
   /** Where bind volumes may come from (`--allowed-host-paths`); none by default. */
@@ -59,7 +65,8 @@ export interface LinuxLauncherOptions {
 /** Starts tasks as containers. */
 export class LinuxLauncher implements Launcher {
   readonly name = 'linux';
-  readonly hooks: ContainerizerHooks = createContainerizerHooks();
+  /** The hooks the container lifecycle runs through (the agent's). */
+  readonly hooks: AgentHooks;
   private readonly controllers: Controller[];
   private readonly containers = new Map<string, Container>();
   private readonly helper: string;
@@ -78,7 +85,8 @@ export class LinuxLauncher implements Launcher {
     this.isolators = options.isolators.some((i) => i.name === volumes.name)
       ? options.isolators
       : [...options.isolators, volumes];
-    tapIsolators(this.hooks, this.isolators);
+    this.hooks = options.hooks ?? createAgentHooks();
+    isolatorsPlugin(this.isolators).apply({ hooks: this.hooks, log: options.log });
     // The freezer is always needed: destroy freezes before it kills so nothing forks away.
     const wanted = new Set<Controller>(['freezer', ...this.isolators.flatMap((i) => i.controllers)]);
     const missing = [...wanted].filter((c) => !options.driver.available(c));
@@ -104,12 +112,7 @@ export class LinuxLauncher implements Launcher {
    * keeps the uid claims of live containers only.
    */
   async removeOrphans(): Promise<string[]> {
-    const live = [...this.containers.values()];
-    for (const isolator of this.isolators) {
-      await isolator.recover?.(live).catch((error: unknown) => {
-        this.options.log.warn({ isolator: isolator.name, err: String(error) }, 'isolator recovery failed');
-      });
-    }
+    await this.hooks.recover.promise([...this.containers.values()]);
     const orphans = (await this.options.driver.children(this.options.cgroupRoot)).filter(
       (id) => !this.containers.has(id) || this.closing,
     );
@@ -132,8 +135,9 @@ export class LinuxLauncher implements Launcher {
   async usage(containerId: string): Promise<ContainerUsage> {
     const container = this.containers.get(containerId);
     if (!container) throw new GalaxyError('GALAXY_E_TASK_UNKNOWN', `no running container ${containerId}`);
-    const parts = await Promise.all(this.isolators.map((i) => i.usage?.(container) ?? Promise.resolve({})));
-    return Object.assign({}, ...parts) as ContainerUsage;
+    const usage: ContainerUsage = {};
+    await this.hooks.usage.promise(container, usage);
+    return usage;
   }
 
   async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
@@ -311,12 +315,8 @@ export class LinuxLauncher implements Launcher {
     };
   }
 
-  private async limitation(container: Container): Promise<Limitation | undefined> {
-    for (const isolator of this.isolators) {
-      const found = await isolator.limitation?.(container).catch(() => undefined);
-      if (found) return found;
-    }
-    return undefined;
+  private limitation(container: Container): Promise<Limitation | undefined> {
+    return this.hooks.limitation.promise(container);
   }
 
   /** Freeze, kill, thaw: nothing can fork away between the listing and the kill. */

@@ -11,7 +11,6 @@
  * The root is read-only at the end. An image joins this as another base (its unpacked tree as a
  * lower layer in place of the system binds).
  */
-import { posix } from 'node:path';
 import type { ContainerMount } from '../../isolators/isolator.js';
 
 /** One step, as the helper's `--op TYPE FLAGS ARG DST` takes it. */
@@ -134,9 +133,4 @@ export function planRoot(spec: RootSpec): MountStep[] {
 /** The helper's arguments for `steps`. */
 export function stepArgs(steps: readonly MountStep[]): string[] {
   return steps.flatMap((s) => ['--op', s.type, s.flags.length > 0 ? s.flags.join(',') : '-', s.arg || '-', s.dst]);
-}
-
-/** The container path of volume `path` (relative: inside the sandbox; absolute: in the root). */
-export function volumeTarget(sandbox: string, path: string): string {
-  return path.startsWith('/') ? path : posix.join(sandbox, path);
 }

@@ -5,7 +5,7 @@
 import type { Logger } from '../../core/logger.js';
 import { isTerminal, stateName } from '../../core/task-state.js';
 import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
-import type { AgentPlugin } from '../hooks.js';
+import { AGENT_PLUGIN_API_VERSION, type AgentPlugin } from '../hooks.js';
 
 const NAME = 'task-trace';
 
@@ -17,6 +17,8 @@ export function taskTracePlugin(log: Logger): AgentPlugin {
   const trace = log.child({ trace: true });
   return {
     name: NAME,
+    version: AGENT_PLUGIN_API_VERSION,
+    galaxyApi: '^1',
     apply({ hooks }) {
       hooks.registered.tap(NAME, (agentId) => {
         trace.info({ agent: agentId }, 'registered with the master');

@@ -12,7 +12,7 @@ import {
   type MasterMessage,
   type RegisterAgent,
 } from '../../proto/gen/galaxy/v1/agent.js';
-import { MessageLog } from '../../test/helpers/async-queue.js';
+import { MessageLog } from '../../core/testing/async-queue.js';
 import { bearerToken } from '../../core/auth/principal.js';
 
 /** The body of a master message, e.g. `{ $case: 'ping', ping: { seq: 1 } }`. */

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { createLogger } from '../../core/logger.js';
 import { isTerminal } from '../../core/task-state.js';
-import { SchedulerDriver } from '../../frameworks/sdk/index.js';
+import { GrpcSchedulerDriver, type SchedulerDriver } from '../../frameworks/sdk/index.js';
 import { Limits, TaskState, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 
 /** How the fleet runs. */
@@ -31,7 +31,7 @@ export class Fleet {
   private next = 0;
 
   constructor(private readonly options: FleetOptions) {
-    this.driver = new SchedulerDriver({
+    this.driver = new GrpcSchedulerDriver({
       master: options.master,
       framework: { name: 'bench-failover', failoverTimeoutS: 600 },
       token: options.token,

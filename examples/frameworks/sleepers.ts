@@ -24,7 +24,12 @@ import {
 } from '../../core/resources.js';
 import { isTerminal } from '../../core/task-state.js';
 import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import { SchedulerDriver, type Scheduler, type SchedulerError } from '../../frameworks/sdk/index.js';
+import {
+  GrpcSchedulerDriver,
+  type Scheduler,
+  type SchedulerDriver,
+  type SchedulerError,
+} from '../../frameworks/sdk/index.js';
 import { resolveToken } from '../../core/auth/client.js';
 import type { TlsFiles } from '../../core/tls.js';
 
@@ -198,7 +203,7 @@ export function runSleepers(options: SleepersOptions): Sleepers {
     (error) => settle?.fail(error),
     options.logger,
   );
-  const driver = new SchedulerDriver({
+  const driver = new GrpcSchedulerDriver({
     master: options.master,
     framework: { name: 'sleepers', role: options.role ?? '*', failoverTimeoutS: 60 },
     logger: options.logger,

@@ -38,19 +38,4 @@ export function ownedJob(job: JobState): OwnedJob {
   return { name: job.record.name, owner: ownerOf(job.record), pool: job.spec.pool };
 }
 
-/** Runs tasks one after another per key (a job's verbs), in call order. */
-export class KeyedSerial {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  /** Runs `task` once every earlier task of `key` has settled. */
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
-}
+export { KeyedSerial } from '../../core/keyed-serial.js';

@@ -13,7 +13,7 @@
  *   docs/writing-plugins.md), applied after the built-in ones; a bad one fails the start.
  */
 import { DEFAULT_COORDINATOR, openCoordinator } from '../../core/coordinator/index.js';
-import type { Coordinator, Leadership } from '../../core/coordinator/coordinator.js';
+import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import type { ServingApi } from '../../core/grpc-server.js';
 import { APPMASTER_GROUP } from '../../core/leader-locator.js';
 import { galaxyCli } from '../../core/paths.js';
@@ -23,6 +23,7 @@ import { serveAppMasterApi } from './api.js';
 import { caPem } from '../../core/tls.js';
 import { AppMaster } from './appmaster.js';
 import { AppMasterList } from './appmasters.js';
+import { FrameworkLeadership } from '../sdk/leadership.js';
 import { loadAppMasterPlugins } from './plugins/load.js';
 
 export { AppMaster } from './appmaster.js';
@@ -45,12 +46,9 @@ const plugin: FrameworkPlugin = {
     let coordinator: Coordinator | undefined;
     let api: ServingApi | undefined;
     let appmaster: AppMaster | undefined;
-    let leadership: Leadership | undefined;
+    let leadership: FrameworkLeadership | undefined;
     let members: AppMasterList | undefined;
     let id: string | undefined;
-    /** The leader's address while this one stands by ('' unknown); undefined once it leads. */
-    let standby: string | undefined = '';
-    let poll: NodeJS.Timeout | undefined;
     let markLost: () => void = () => undefined;
     const lost = new Promise<void>((resolve) => {
       markLost = resolve;
@@ -100,7 +98,7 @@ const plugin: FrameworkPlugin = {
         api = await serveAppMasterApi(
           instance,
           context.options.listen ?? '127.0.0.1:5060',
-          () => standby,
+          () => (leadership ? leadership.standby() : ''),
           context.auth?.authenticate,
           context.tls,
         );
@@ -108,43 +106,28 @@ const plugin: FrameworkPlugin = {
         members = new AppMasterList(opened, address);
         await members.start();
         // Standbys share the election with the leader; their API names it until they lead.
-        poll = setInterval(() => {
-          void opened.leader(APPMASTER_GROUP).then(
-            (leader) => {
-              if (standby !== undefined) standby = leader ?? '';
-            },
-            () => undefined,
-          );
-        }, 500);
-        poll.unref();
-        context.log.info({ api: address, coordinator: opened.description }, 'AppMaster standing by');
-        leadership = await opened.elect(APPMASTER_GROUP, address);
-        clearInterval(poll);
-        id = (await opened.get(FRAMEWORK_ID_KEY))?.value;
+        const candidate = new FrameworkLeadership(opened, APPMASTER_GROUP, address, context.log, 'AppMaster');
+        leadership = candidate;
+        await candidate.lead();
+        id = await candidate.frameworkId(FRAMEWORK_ID_KEY);
         await instance.recover();
-        standby = undefined;
-        context.log.info({ api: address }, 'AppMaster elected: it leads');
-        void leadership.lost.then(async () => {
-          if (standby !== undefined) return;
-          context.log.error({ api: address }, 'AppMaster leadership lost: it stops acting now');
-          standby = '';
+        candidate.serve();
+        void candidate.lost.then(async () => {
           await instance.detach();
           markLost();
         });
       },
       async start(driver) {
         lazy().attach(driver);
-        if (coordinator && driver.frameworkId !== id) await coordinator.put(FRAMEWORK_ID_KEY, driver.frameworkId);
+        await leadership?.rememberFrameworkId(FRAMEWORK_ID_KEY, driver.frameworkId);
         console.log(`AppMaster API listening on ${api?.address ?? '?'}`);
       },
       async stop() {
-        clearInterval(poll);
         members?.stop();
-        const wasLeading = standby === undefined;
-        standby = '';
+        const wasLeading = leadership !== undefined && leadership.standby() === undefined;
+        await leadership?.stop();
         if (wasLeading) await appmaster?.detach();
         await api?.stop();
-        await leadership?.resign().catch(() => undefined);
         await coordinator?.close();
       },
     };

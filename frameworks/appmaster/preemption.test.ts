@@ -15,7 +15,7 @@ import { StatusSource, TaskState, type Resources } from '../../proto/gen/galaxy/
 import { eventually } from '../../test/helpers/async-queue.js';
 import { fakeAgent } from '../../test/helpers/fake-agent.js';
 import { PackingFramework } from '../../test/helpers/packing-framework.js';
-import { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import { GrpcSchedulerDriver } from '../sdk/scheduler-driver.js';
 import { AppMaster } from './appmaster.js';
 import { lacksResources } from './preemption.js';
 
@@ -75,7 +75,7 @@ describe('AppMaster preemption', { timeout: 40_000 }, () => {
       log: createLogger('appmaster', 'silent'),
       worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
     });
-    const driver = new SchedulerDriver({
+    const driver = new GrpcSchedulerDriver({
       master: master.address,
       framework: { name: 'appmaster', role: 'appmaster', failoverTimeoutS: 30 },
       reconnect: { initialMs: 50, maxMs: 200 },

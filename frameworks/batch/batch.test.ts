@@ -139,13 +139,14 @@ describe('batch framework', () => {
 
   it('refuses bad specs and duplicate live names, changing nothing', async () => {
     await expect(batch.submit(spec({ name: 'x', command: '' }))).rejects.toMatchObject({
-      code: 'GALAXY_E_INVALID_ARGUMENT',
+      code: 'GALAXY_E_SPEC_INVALID',
+      message: 'GALAXY_E_SPEC_INVALID: spec: command: is empty',
     });
     await expect(batch.submit(spec({ name: '../x', command: 'true' }))).rejects.toMatchObject({
-      code: 'GALAXY_E_INVALID_ARGUMENT',
+      code: 'GALAXY_E_SPEC_INVALID',
     });
     await expect(batch.submit(spec({ name: 'x', command: 'true', band: 'urgent' }))).rejects.toMatchObject({
-      code: 'GALAXY_E_INVALID_ARGUMENT',
+      code: 'GALAXY_E_SPEC_INVALID',
     });
     await batch.submit(spec({ name: 'twice', command: 'sleep 5' }));
     await expect(batch.submit(spec({ name: 'twice', command: 'true' }))).rejects.toMatchObject({

@@ -28,8 +28,7 @@ describe('completions per user', () => {
 
   it('counts only the user’s unfinished jobs, and a refusal changes nothing', async () => {
     const batch = new BatchScheduler(createLogger('batch', 'silent'), {
-      ...DEFAULT_BATCH_LIMITS,
-      completionsPerUser: 10,
+      limits: { ...DEFAULT_BATCH_LIMITS, completionsPerUser: 10 },
     });
     await batch.submit(spec('first', 8), bob);
     await expect(batch.submit(spec('second', 5), bob)).rejects.toThrow(/GALAXY_E_LIMIT_EXCEEDED: user bob asks for 5/);
@@ -55,7 +54,7 @@ describe('finished jobs', () => {
 
   it('let go of what they kept per completion, still reporting what had not run', () => {
     const job = new JobRecord(spec('big', 1_000_000), 0, 'bob');
-    job.launch((index, attempt) => `t-${index}-${attempt}`);
+    job.launch((index, attempt) => `t-${index}-${attempt}`, 'agent-1');
     job.finish(BatchJobState.BATCH_CANCELLED, 'cancelled', 1);
     expect(job.toProto()).toMatchObject({ state: BatchJobState.BATCH_CANCELLED, pending: 999_999, running: 1 });
     expect(job.launchable(2)).toBe(0);

@@ -1,68 +1,123 @@
 /**
- * The batch framework's scheduler: packs ready tasks of the oldest jobs into each offer (within
- * each job's parallelism), retries failures with exponential backoff, enforces deadlines, and
- * suppresses offers while nothing is waiting.
+ * The batch framework's scheduler: admits jobs (authorities, quota, the owner's role), launches
+ * their completion indexes into offers within each job's parallelism, retries failures with
+ * backoff, and ends jobs at their deadline. Every job is stored ({@link RecordStore}) before what
+ * depends on it happens: a submit answers once the job is stored, a launch is stored before the
+ * ACCEPT, and a status update is acknowledged only once its effect is stored. So a new leader (a
+ * standby, or the same process restarted) loads every job as it was, asks the master about every
+ * task in flight (explicit reconciliation), adopts those still running, runs again those the
+ * master never saw, and never runs an index twice at once.
  */
+import { randomBytes } from 'node:crypto';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { addResources, containsResources, emptyResources } from '../../core/resources.js';
 import { isGone } from '../../core/task-state.js';
 import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
-import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
-import type { Scheduler } from '../sdk/scheduler.js';
+import type { SchedulerDriver } from '../sdk/driver.js';
+import type { Scheduler, SubscribedInfo } from '../sdk/scheduler.js';
 import { OfferGate } from '../sdk/offer-gate.js';
-import { footprintOf, userLabel, type JobTenancy } from '../sdk/tenancy.js';
+import { RecordStore } from '../sdk/records.js';
+import { footprintOf, type JobTenancy } from '../sdk/tenancy.js';
 import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
-import { JobRecord } from './job.js';
+import { JobRecord, type CronOrigin, type StoredBatchJob } from './job.js';
+import { InFlightTasks } from './in-flight.js';
+import { batchTask, bindsAllowed } from './task.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
-import { normalizeSpec } from './spec.js';
+import { batchSpecFromProto, specToProto } from './spec/parse.js';
+import type { BatchSpec } from './spec/schema.js';
 import { checkCompletions, DEFAULT_BATCH_LIMITS, type BatchLimits } from './limits.js';
 import { finishedToForget } from '../sdk/finished-jobs.js';
 
+/** Where batch jobs are stored. */
+export const JOBS_PREFIX = '/galaxy/batch/jobs';
+
 /** A job as the ownership rule sees it. */
-function owned(job: JobRecord): OwnedJob {
+export function ownedJob(job: JobRecord): OwnedJob {
   return { name: job.spec.name, owner: job.owner, pool: job.spec.pool };
 }
 
-/** A live task silent this long (ms) is reconciled… */
-const SILENT_MS = 15_000;
-/** …at most this often (ms)… */
-const RECONCILE_EVERY_MS = 5_000;
-/** …this many at a time. */
-const RECONCILE_BATCH = 1_000;
+/** Most tasks of one job running at once, whatever its parallelism: its stored record stays small. */
+export const MAX_RUNNING_PER_JOB = 5_000;
+
+/** How a batch scheduler runs. */
+export interface BatchSchedulerOptions {
+  /** Where jobs are stored; default volatile (nothing survives the process). */
+  readonly store?: RecordStore;
+  /** The clock (ms). */
+  readonly now?: () => number;
+  /**
+   * Completions per user, and how long and how many finished jobs are kept (cron runs are kept by
+   * their cron job's history limits instead).
+   */
+  readonly limits?: BatchLimits;
+}
 
 /** Jobs and their tasks. */
 export class BatchScheduler implements Scheduler {
   private readonly jobs = new Map<string, JobRecord>();
-  /** Task id → job name. */
-  private readonly owners = new Map<string, string>();
-  /** Live task id → its agent and when the master last said anything of it (ms). */
-  private readonly heard = new Map<string, { agentId: string; at: number }>();
-  private lastReconcile = 0;
+  /** Tasks in flight: their jobs, agents, and when the master last spoke of them. */
+  private readonly inFlight = new InFlightTasks();
+  private lastCollect = 0;
   private driver: SchedulerDriver | undefined;
   private readonly gate = new OfferGate();
   private timer?: NodeJS.Timeout;
-  /** Jobs whose submit is being authorized and admitted, by name. */
+  /** Jobs whose submit is being authorized, admitted and stored, by name. */
   private readonly admitting = new Map<string, { owner: string; completions: number }>();
-
   /** Authorities and quotas; without them (no coordinator) callers may do everything, unmetered. */
   private tenancy: JobTenancy | undefined;
+  private readonly store: RecordStore;
+  private readonly now: () => number;
+  private readonly limits: BatchLimits;
   /** Each job's tasks run in its owner's role: the framework holds the roles of its live jobs' owners. */
   readonly roles: OwnerRoles;
+  /** Called every tick after the jobs' own work (the cron runner). */
+  onTick: (now: number) => void = () => undefined;
 
   constructor(
     private readonly log: Logger,
-    private readonly limits: BatchLimits = DEFAULT_BATCH_LIMITS,
+    options: BatchSchedulerOptions = {},
   ) {
     this.roles = new OwnerRoles(log);
+    this.store = options.store ?? new RecordStore(undefined, JOBS_PREFIX, log);
+    this.now = options.now ?? Date.now;
+    this.limits = options.limits ?? DEFAULT_BATCH_LIMITS;
   }
 
   /** Checks authorities and admits quotas through `tenancy` from now on (set before the API serves). */
   useTenancy(tenancy: JobTenancy): void {
     this.tenancy = tenancy;
+  }
+
+  /**
+   * Loads the stored jobs (before subscribing: their owners' roles go with the subscription),
+   * claims their records for this leader, and drops quota claims no stored job holds any more (a
+   * submit or an end interrupted by a crash).
+   */
+  async recover(): Promise<void> {
+    for (const { name, value } of await this.store.loadAll()) {
+      let job: JobRecord;
+      try {
+        job = JobRecord.fromStored(value as StoredBatchJob);
+      } catch (error) {
+        this.log.error({ job: name, err: String(error) }, 'a stored batch job cannot be read; skipped');
+        continue;
+      }
+      this.jobs.set(name, job);
+      for (const [taskId, attempt] of job.running) {
+        // Heard of long ago: the reconciliation after the subscription asks about it at once.
+        this.inFlight.add(taskId, name, attempt.agentId, 0);
+      }
+      if (!job.done) this.roles.adopt(job.owner);
+    }
+    // Writing every live record once fences a deposed leader: its next write loses its compare-and-set.
+    await Promise.all([...this.jobs.values()].filter((j) => !j.done || j.running.size > 0).map((j) => this.save(j)));
+    const released = await this.tenancy?.releaseStrayClaims((name) => this.jobs.get(name)?.done === false);
+    if (released) this.log.warn({ claims: released }, 'quota claims of jobs that are not stored were released');
+    if (this.jobs.size > 0) this.log.info({ jobs: this.jobs.size }, 'batch jobs recovered');
   }
 
   /** Called once the driver is subscribed. */
@@ -76,9 +131,11 @@ export class BatchScheduler implements Scheduler {
     this.timer.unref();
   }
 
-  /** Stops the timers. */
-  detach(): void {
+  /** Stops the timers; resolves once every queued write has landed. */
+  async detach(): Promise<void> {
     clearInterval(this.timer);
+    this.driver = undefined;
+    await this.store.flush();
   }
 
   /**
@@ -86,10 +143,22 @@ export class BatchScheduler implements Scheduler {
    * batch bands need none), and parallelism × per-task resources must fit the caller's quota (the
    * claim is released when the job ends); the framework then holds the caller's role, where the
    * job's tasks run. A name another user's job holds (finished or not) is taken; the caller's own
-   * live job of the same name is refused, a finished one replaced. A refusal changes nothing.
+   * live job of the same name is refused, a finished one replaced. The job is stored before this
+   * answers; a refusal, or a failed store, changes nothing.
    */
   async submit(spec: BatchJobSpec, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
-    const normalized = normalizeSpec(spec);
+    const validated = batchSpecFromProto(spec);
+    if (validated.schedule)
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `batch job ${validated.name} has a schedule: create it with "galaxy batch cron create"`,
+      );
+    return (await this.admit(validated, caller)).toProto();
+  }
+
+  /** Admits and stores a validated job for `caller` (a cron run: for the cron job's owner). */
+  async admit(spec: BatchSpec, caller: Principal, origin?: CronOrigin): Promise<JobRecord> {
+    const normalized = specToProto(spec);
     const name = normalized.name;
     const live = () => {
       if (this.admitting.has(name))
@@ -111,43 +180,80 @@ export class BatchScheduler implements Scheduler {
       await this.tenancy?.authorizeBand(caller, normalized.pool, bandOf(normalized.band));
       const perTask = normalized.resources ?? emptyResources();
       await this.tenancy?.admit(caller.user, name, footprintOf(perTask, normalized.parallelism, normalized.pool));
-      await this.roles.hold(caller.user).catch(async (error: unknown) => {
-        await this.tenancy?.release(caller.user, name);
+      const job = new JobRecord(normalized, this.now(), caller.user, randomBytes(4).toString('hex'), origin);
+      try {
+        await this.roles.hold(caller.user);
+        try {
+          await this.store.create(name, job.toStored());
+        } catch (error) {
+          this.roles.release(caller.user);
+          throw error;
+        }
+      } catch (error) {
+        await this.tenancy?.release(caller.user, name).catch(() => undefined);
         throw error;
-      });
+      }
+      const replaced = this.jobs.get(name);
+      if (replaced) for (const taskId of replaced.running.keys()) this.inFlight.forget(taskId);
+      this.jobs.set(name, job);
+      this.log.info({ job: name, completions: normalized.completions, owner: caller.user }, 'batch job submitted');
+      this.gate.want();
+      return job;
     } finally {
       this.admitting.delete(name);
     }
-    const job = new JobRecord(normalized, Date.now(), caller.user);
-    this.jobs.set(name, job);
-    this.log.info({ job: name, completions: normalized.completions, owner: caller.user }, 'batch job submitted');
-    this.gate.want();
-    return job.toProto();
   }
 
   /** The jobs the caller may show (`job:list`; others' jobs also `job:any`), oldest first. */
   async list(caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob[]> {
     const visible = (await this.tenancy?.jobFilter(caller)) ?? (() => true);
-    return [...this.jobs.values()].filter((j) => visible(owned(j))).map((j) => j.toProto());
+    return [...this.jobs.values()].filter((j) => visible(ownedJob(j))).map((j) => j.toProto());
   }
 
   /** One job; needs `job:list` on its pool (and `job:any` for another user's). */
   async show(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const job = this.job(name);
-    await this.tenancy?.authorizeJob(caller, owned(job), 'job:list');
+    await this.tenancy?.authorizeJob(caller, ownedJob(job), 'job:list');
     return job.toProto();
   }
 
   /** Cancels a job (needs `job:remove`, as it ends the job, and `job:any` for another user's): kills what runs, launches nothing more. */
   async cancel(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const job = this.job(name);
-    await this.tenancy?.authorizeJob(caller, owned(job), 'job:remove');
-    if (!job.done) {
-      job.finish(BatchJobState.BATCH_CANCELLED, 'cancelled', Date.now());
-      for (const taskId of job.running.keys()) void this.driver?.kill(taskId).catch(() => undefined);
-      this.release(job);
-    }
+    await this.tenancy?.authorizeJob(caller, ownedJob(job), 'job:remove');
+    if (!job.done) await this.end(job, BatchJobState.BATCH_CANCELLED, 'cancelled');
     return job.toProto();
+  }
+
+  /** The job named `name`, if this framework has it. */
+  get(name: string): JobRecord | undefined {
+    return this.jobs.get(name);
+  }
+
+  /** Forgets a finished job (a cron job's history trimmed); a live one is cancelled first. */
+  async remove(name: string): Promise<void> {
+    const job = this.jobs.get(name);
+    if (!job) return;
+    if (!job.done) await this.end(job, BatchJobState.BATCH_CANCELLED, 'removed');
+    await this.store.remove(name);
+    if (this.jobs.get(name) === job) this.jobs.delete(name);
+  }
+
+  /**
+   * Ends `job` now: stored, then what it runs is killed and what it holds released. When the end
+   * cannot be stored the job goes on as it was, and this rejects.
+   */
+  async end(job: JobRecord, state: BatchJobState, message: string): Promise<void> {
+    const before = { state: job.state, message: job.message, finishedAt: job.finishedAt };
+    job.finish(state, message, this.now());
+    try {
+      await this.save(job);
+    } catch (error) {
+      job.finish(before.state, before.message, before.finishedAt);
+      throw error;
+    }
+    for (const [taskId, attempt] of job.running) void this.driver?.kill(taskId, attempt.agentId).catch(() => undefined);
+    this.release(job);
   }
 
   /** The job ended: its owner's claim goes, and the owner's role unless another job holds it. */
@@ -158,83 +264,137 @@ export class BatchScheduler implements Scheduler {
     });
   }
 
+  subscribed(driver: SchedulerDriver, info: SubscribedInfo): void {
+    this.gate.reset();
+    // Explicit reconciliation of every task in flight: after a failover these are the tasks the
+    // last leader launched, which the master may or may not know.
+    const batches = this.inFlight.batches();
+    for (const batch of batches)
+      void driver.reconcile(batch).catch((error: unknown) => {
+        this.log.warn({ err: String(error), tasks: batch.length }, 'reconciliation failed; it is tried again');
+      });
+    const tasks = batches.reduce((n, batch) => n + batch.length, 0);
+    if (tasks > 0)
+      this.log.info({ tasks, resubscribed: info.resubscribed }, 'reconciling the tasks in flight with the master');
+  }
+
+  disconnected(): void {
+    this.gate.reset();
+  }
+
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
-    const now = Date.now();
-    const open = [...this.jobs.values()].filter((j) => j.launchable(now) > 0);
+    const now = this.now();
+    const open = [...this.jobs.values()].filter((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0);
+    const planned: { offer: Offer; tasks: TaskInfo[]; launched: { job: JobRecord; taskId: string }[] }[] = [];
     for (const offer of offers) {
       const tasks: TaskInfo[] = [];
       const launched: { job: JobRecord; taskId: string }[] = [];
       let used = emptyResources();
       for (const job of open) {
-        if (job.spec.pool !== offer.pool || !offerFits(offer, job.owner)) continue;
+        if (job.spec.pool !== offer.pool || !offerFits(offer, job.owner) || !bindsAllowed(job.spec, offer)) continue;
         const perTask = job.spec.resources ?? emptyResources();
-        let room = job.launchable(now);
+        let room = job.launchable(now, MAX_RUNNING_PER_JOB);
         while (room > 0 && offer.resources && containsResources(offer.resources, addResources(used, perTask))) {
-          const next = job.launch((index, attempt) => `${job.spec.name}.${index}.${attempt}`);
+          const next = job.launch((index, attempt) => `${job.spec.name}.${job.uid}.${index}.${attempt}`, offer.agentId);
           if (!next) break;
           used = addResources(used, perTask);
           room -= 1;
           launched.push({ job, taskId: next.taskId });
-          this.owners.set(next.taskId, job.spec.name);
-          this.heard.set(next.taskId, { agentId: offer.agentId, at: now });
-          tasks.push(this.taskInfo(job, next.taskId, next.index, offer.agentId));
+          this.inFlight.add(next.taskId, job.spec.name, offer.agentId, now);
+          tasks.push(batchTask(job, next.taskId, next.index, offer.agentId));
         }
       }
-      if (tasks.length === 0) {
-        await driver.decline([offer.id], { refuseSeconds: 1 });
-        continue;
-      }
-      try {
-        await driver.launch([offer.id], tasks, { refuseSeconds: 0 });
-      } catch (error) {
-        if (error instanceof GalaxyError && error.code === 'GALAXY_E_UNAVAILABLE') {
-          // The call timed out or the link broke: the master may have launched them. Whether it
-          // did is asked at once by reconciliation; a task it does not know is launched again.
-          this.log.warn({ err: String(error) }, 'launch outcome unknown; reconciling its tasks');
-          for (const { taskId } of launched) this.markSilent(taskId);
-          continue;
-        }
-        this.log.warn({ err: String(error) }, 'launch refused; the tasks wait for another offer');
-        for (const { job, taskId } of launched) {
-          job.unlaunch(taskId);
-          this.forget(taskId);
-        }
-      }
+      planned.push({ offer, tasks, launched });
     }
-    if (![...this.jobs.values()].some((j) => j.launchable(now) > 0)) await this.gate.suppress();
+    // Write-ahead: the launches are stored before the master hears of them, so that a new leader
+    // knows every task that may run and never runs its index again beside it.
+    const touched = new Set(planned.flatMap((p) => p.launched.map((l) => l.job)));
+    const stored = await Promise.all(
+      [...touched].map((job) =>
+        this.save(job).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    const unstored = new Set([...touched].filter((_, i) => !stored[i]));
+    await Promise.all(
+      planned.map(async ({ offer, tasks, launched }) => {
+        if (tasks.length === 0 || launched.some((l) => unstored.has(l.job))) {
+          this.putBack(launched);
+          return driver.decline([offer.id], { refuseSeconds: 1 }).catch(() => undefined);
+        }
+        try {
+          await driver.launch([offer.id], tasks, { refuseSeconds: 0 });
+        } catch (error) {
+          if (error instanceof GalaxyError && error.code === 'GALAXY_E_UNAVAILABLE') {
+            // The call timed out or the link broke: the master may have launched them. Whether it
+            // did is asked at once by reconciliation; a task it does not know is launched again.
+            this.log.warn({ err: String(error) }, 'launch outcome unknown; reconciling its tasks');
+            for (const { taskId } of launched) this.inFlight.markSilent(taskId);
+            return;
+          }
+          this.log.warn({ err: String(error) }, 'launch refused; the tasks wait for another offer');
+          this.putBack(launched);
+        }
+      }),
+    );
+    if (![...this.jobs.values()].some((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0)) await this.gate.suppress();
   }
 
-  update(_driver: SchedulerDriver, status: TaskStatus): void {
-    const name = this.owners.get(status.taskId);
+  /** Launches that did not happen: their indexes are ready again, no retry used. */
+  private putBack(launched: readonly { job: JobRecord; taskId: string }[]): void {
+    for (const { job, taskId } of launched) {
+      job.unlaunch(taskId);
+      this.inFlight.forget(taskId);
+      void this.save(job).catch(() => undefined);
+    }
+  }
+
+  update(driver: SchedulerDriver, status: TaskStatus): void {
+    const name = this.inFlight.jobOf(status.taskId);
     const job = name === undefined ? undefined : this.jobs.get(name);
-    if (!job) return;
+    if (!job) {
+      this.acknowledge(driver, status);
+      return;
+    }
     // Reconciliation answers count too: a task whose end was missed ends here, and one the master
     // does not know (its launch never arrived) is launched again.
     const unknown = status.reason === 'reconciliation' && status.state === TaskState.TASK_UNKNOWN;
     if (!isGone(status.state) && !unknown) {
-      const heard = this.heard.get(status.taskId);
-      if (heard) heard.at = Date.now();
+      this.inFlight.heard(status.taskId, this.now());
+      // A task of a job that ended (its kill was lost in a failover) is killed again.
+      if (job.done) void driver.kill(status.taskId, status.agentId).catch(() => undefined);
+      this.acknowledge(driver, status);
       return;
     }
-    this.forget(status.taskId);
+    this.inFlight.forget(status.taskId);
     // A preempted task, or one never launched, is retried without using up its retries: it did not fail.
     const uncounted = status.reason === PREEMPTED_REASON || unknown;
-    const finished = job.ended(status.taskId, status.state === TaskState.TASK_FINISHED, Date.now(), uncounted);
+    const finished = job.ended(status.taskId, status.state === TaskState.TASK_FINISHED, this.now(), uncounted);
+    // Acknowledged once its effect is stored: a leader that dies before that hears it again.
+    this.save(job).then(
+      () => {
+        this.acknowledge(driver, status);
+      },
+      () => undefined,
+    );
     if (finished) {
       this.log.info({ job: job.spec.name, state: BatchJobState[job.state] }, 'batch job finished');
       this.release(job);
     } else this.gate.want();
   }
 
-  private forget(taskId: string): void {
-    this.owners.delete(taskId);
-    this.heard.delete(taskId);
+  /** Acknowledges an update that carries a uuid (reconciliation answers carry none). */
+  private acknowledge(driver: SchedulerDriver, status: TaskStatus): void {
+    if (status.uuid === '') return;
+    void driver.acknowledge(status).catch((error: unknown) => {
+      this.log.debug({ task: status.taskId, err: String(error) }, 'acknowledgement failed; the update will come again');
+    });
   }
 
-  private markSilent(taskId: string): void {
-    const heard = this.heard.get(taskId);
-    if (heard) heard.at = 0;
-    this.lastReconcile = 0;
+  private save(job: JobRecord): Promise<void> {
+    return this.store.save(job.spec.name, () => job.toStored());
   }
 
   /**
@@ -242,13 +402,8 @@ export class BatchScheduler implements Scheduler {
    * periodically), so that a missed end or a launch that never arrived cannot stall a job.
    */
   private reconcileSilent(now: number): void {
-    if (!this.driver || now - this.lastReconcile < RECONCILE_EVERY_MS) return;
-    this.lastReconcile = now;
-    const silent: { taskId: string; agentId: string }[] = [];
-    for (const [taskId, heard] of this.heard) {
-      if (now - heard.at >= SILENT_MS) silent.push({ taskId, agentId: heard.agentId });
-      if (silent.length >= RECONCILE_BATCH) break;
-    }
+    if (!this.driver) return;
+    const silent = this.inFlight.silent(now);
     if (silent.length > 0)
       void this.driver.reconcile(silent).catch((error: unknown) => {
         this.log.warn({ err: String(error), tasks: silent.length }, 'reconciliation failed; it is tried again');
@@ -261,47 +416,35 @@ export class BatchScheduler implements Scheduler {
     return job;
   }
 
-  private taskInfo(job: JobRecord, taskId: string, index: number, agentId: string): TaskInfo {
-    return {
-      taskId,
-      name: `${job.spec.name}[${index}]`,
-      agentId,
-      resources: job.spec.resources,
-      command: {
-        shell: job.spec.command,
-        argv: [],
-        env: { GALAXY_COMPLETION_INDEX: String(index), GALAXY_JOB: job.spec.name },
-        user: '',
-      },
-      labels: [{ key: 'band', value: job.spec.band }, userLabel(job.owner)],
-      band: bandOf(job.spec.band),
-      // Best-effort work is the first to go when higher bands need room.
-      revocable: job.spec.band === 'best-effort',
-      killGraceS: 3,
-      limits: job.spec.limits,
-      volumes: job.spec.volumes,
-    };
+  /**
+   * Finished jobs that are not cron runs are forgotten (in memory and in the store) once past their
+   * retention, and beyond the most kept the oldest go first (`sdk/finished-jobs.ts`): stored jobs
+   * must not grow without bound. Looked at once a second, as removals take a store write.
+   */
+  private forgetFinished(now: number): void {
+    if (now - this.lastCollect < 1_000) return;
+    this.lastCollect = now;
+    const finished = [...this.jobs.values()]
+      .filter((job) => job.done && job.running.size === 0 && !job.origin)
+      .map((job) => ({ name: job.spec.name, finishedAt: job.finishedAt }));
+    for (const name of finishedToForget(finished, now, this.limits))
+      void this.remove(name).catch((error: unknown) => {
+        this.log.warn({ job: name, err: String(error) }, 'a finished job could not be forgotten');
+      });
   }
 
   /** Deadlines, and retries whose backoff has passed. */
   private tick(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const job of this.jobs.values()) {
       if (job.done || job.spec.deadlineS <= 0 || now - job.submittedAt < job.spec.deadlineS * 1000) continue;
-      job.finish(BatchJobState.BATCH_FAILED, `deadline of ${job.spec.deadlineS} s passed`, now);
-      for (const taskId of job.running.keys()) void this.driver?.kill(taskId).catch(() => undefined);
-      this.release(job);
+      void this.end(job, BatchJobState.BATCH_FAILED, `deadline of ${job.spec.deadlineS} s passed`).catch(
+        () => undefined,
+      );
     }
-    if ([...this.jobs.values()].some((j) => j.launchable(now) > 0)) this.gate.want();
+    if ([...this.jobs.values()].some((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0)) this.gate.want();
     this.reconcileSilent(now);
     this.forgetFinished(now);
-  }
-
-  /** Finished jobs past their retention, or beyond the most kept, are forgotten. */
-  private forgetFinished(now: number): void {
-    const finished = [...this.jobs.values()]
-      .filter((job) => job.done && job.running.size === 0)
-      .map((job) => ({ name: job.spec.name, finishedAt: job.finishedAt }));
-    for (const name of finishedToForget(finished, now, this.limits)) this.jobs.delete(name);
+    this.onTick(now);
   }
 }

@@ -6,7 +6,8 @@ import type { ServerAuth } from '../../core/auth/server.js';
 import type { TlsFiles } from '../../core/tls.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { loadPlugin, type PluginMeta } from '../../core/plugin-loader.js';
-import { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import { GrpcSchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import appmaster from '../appmaster/index.js';
 import batch from '../batch/index.js';
@@ -58,9 +59,9 @@ export async function runFramework(
   });
   await framework.prepare?.();
   const inner = framework.scheduler;
-  // The host's hooks see every event before the framework does.
+  // The host's hooks see every event before the framework does. Handlers are called on `inner`
+  // (a scheduler may be a class: its methods live on its prototype).
   const scheduler: Scheduler = {
-    ...inner,
     subscribed: async (d, info) => {
       hooks.subscribed.call(info);
       await inner.subscribed?.(d, info);
@@ -73,8 +74,14 @@ export async function runFramework(
       hooks.statusUpdate.call(status);
       await inner.update?.(d, status);
     },
+    rescind: (d, offerId) => inner.rescind?.(d, offerId),
+    failure: (d, agentId) => inner.failure?.(d, agentId),
+    agentDraining: (d, agentId, draining) => inner.agentDraining?.(d, agentId, draining),
+    error: (d, error) => inner.error?.(d, error),
+    message: (d, message) => inner.message?.(d, message),
+    disconnected: (d) => inner.disconnected?.(d),
   };
-  const driver = new SchedulerDriver({
+  const driver = new GrpcSchedulerDriver({
     master: options.master,
     framework: {
       name: framework.info.name,
@@ -84,6 +91,7 @@ export async function runFramework(
       ...(framework.info.id ? { id: framework.info.id } : {}),
     },
     scheduler,
+    autoAcknowledge: framework.info.autoAcknowledge ?? true,
     logger: log,
     token: options.token,
     tls: options.tls,

@@ -5,7 +5,7 @@
 import type { ServerAuth } from '../../core/auth/server.js';
 import type { TlsFiles } from '../../core/tls.js';
 import type { Logger } from '../../core/logger.js';
-import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import type { FrameworkHostHooks } from './hooks.js';
 
@@ -33,6 +33,11 @@ export interface HostedFramework {
     readonly failoverTimeoutS?: number;
     /** A framework id to subscribe with (failover of an earlier run); read after {@link prepare}. */
     readonly id?: string;
+    /**
+     * False: the framework acknowledges status updates itself (`driver.acknowledge`), e.g. once it
+     * has stored their effect. Default true: each is acknowledged when its handler returns.
+     */
+    readonly autoAcknowledge?: boolean;
   };
   readonly scheduler: Scheduler;
   /** Where its own API listens, once started (for clients and tests). */

@@ -63,7 +63,7 @@ describe('MapReduce authorities', () => {
       await tenancy.grants.grant('carol', 'default', ['job:any']);
       expect((await scheduler.cancel('wc', carol)).state).toBe(MapReduceJobState.MAPREDUCE_CANCELLED);
     } finally {
-      scheduler.detach();
+      await scheduler.detach();
       await coordinator.close();
     }
   });

@@ -48,6 +48,24 @@ const newSlot = (kind: Slot['kind'], index: number): Slot => ({
   total: 0,
 });
 
+/** A job as stored in the coordinator (`/galaxy/mapreduce/jobs/<name>`). */
+export interface StoredMapReduceRun {
+  readonly v: 1;
+  readonly spec: MapReduceJobSpec;
+  readonly splits: readonly Split[];
+  readonly submittedAt: number;
+  readonly owner: string;
+  readonly uid: string;
+  readonly state: MapReduceJobState;
+  readonly message: string;
+  readonly mapReruns: number;
+  readonly reduceReruns: number;
+  readonly finishedAt: number;
+  readonly maps: readonly Slot[];
+  readonly reduces: readonly Slot[];
+  readonly outputFiles: readonly string[];
+}
+
 /** A job and its slots. */
 export class MapReduceRun {
   state = MapReduceJobState.MAPREDUCE_MAPPING;
@@ -63,9 +81,52 @@ export class MapReduceRun {
     readonly spec: MapReduceJobSpec,
     readonly splits: readonly Split[],
     readonly submittedAt: number,
+    /** The user who submitted it: its tasks run in that user's role. */
+    readonly owner = '',
+    /** A random id of this submission, in its task ids: a reused name never meets an old task. */
+    readonly uid = '',
   ) {
     this.maps = splits.map((_, i) => newSlot('map', i));
     this.reduces = Array.from({ length: spec.reduces }, (_, i) => newSlot('reduce', i));
+  }
+
+  /** The job as it was stored: its slots where they were (a new leader polls and reconciles them). */
+  static fromStored(stored: StoredMapReduceRun): MapReduceRun {
+    const run = new MapReduceRun(stored.spec, stored.splits, stored.submittedAt, stored.owner, stored.uid);
+    run.state = stored.state;
+    run.message = stored.message;
+    run.mapReruns = stored.mapReruns;
+    run.reduceReruns = stored.reduceReruns;
+    run.finishedAt = stored.finishedAt;
+    const load = (into: Slot[], from: readonly Slot[]) => {
+      from.forEach((slot, i) => {
+        if (into[i]) into[i] = { ...slot, missedPolls: 0 };
+      });
+    };
+    load(run.maps, stored.maps);
+    load(run.reduces, stored.reduces);
+    run.outputFiles.push(...stored.outputFiles);
+    return run;
+  }
+
+  /** What is stored. */
+  toStored(): StoredMapReduceRun {
+    return {
+      v: 1,
+      spec: this.spec,
+      splits: this.splits,
+      submittedAt: this.submittedAt,
+      owner: this.owner,
+      uid: this.uid,
+      state: this.state,
+      message: this.message,
+      mapReruns: this.mapReruns,
+      reduceReruns: this.reduceReruns,
+      finishedAt: this.finishedAt,
+      maps: this.maps.map((s) => ({ ...s })),
+      reduces: this.reduces.map((s) => ({ ...s })),
+      outputFiles: [...this.outputFiles],
+    };
   }
 
   /** True once nothing more will run. */
@@ -97,7 +158,8 @@ export class MapReduceRun {
     slot.agentId = agentId;
     slot.address = address;
     slot.missedPolls = 0;
-    slot.taskId = `${this.spec.name}.${slot.kind === 'map' ? 'm' : 'r'}${slot.index}.${slot.attempt}`;
+    const uid = this.uid === '' ? '' : `${this.uid}.`;
+    slot.taskId = `${this.spec.name}.${uid}${slot.kind === 'map' ? 'm' : 'r'}${slot.index}.${slot.attempt}`;
     return slot.taskId;
   }
 

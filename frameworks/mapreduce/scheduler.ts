@@ -2,8 +2,12 @@
  * The MapReduce framework's scheduler: spreads the map and reduce tasks of each job over the
  * offered agents (one port each), polls every live task's address to learn when it is ready,
  * collects each reduce's output over the network, re-runs a map that is lost while a reduce still
- * needs it, and kills what is left once a job ends.
+ * needs it, and kills what is left once a job ends. Every job is stored ({@link RecordStore}): a
+ * submit answers once it is, a launch is stored before the ACCEPT, and every change of a slot
+ * after it happens. A new leader loads the jobs, reconciles their live tasks with the master, and
+ * goes on polling them: a map that still serves is kept, one that is gone is run again.
  */
+import { randomBytes } from 'node:crypto';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { userLabel, type JobTenancy } from '../sdk/tenancy.js';
 import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
@@ -17,6 +21,7 @@ import { addResources, containsResources, emptyResources, subtractResources } fr
 import { isGone, stateName } from '../../core/task-state.js';
 import {
   Band,
+  TaskState,
   Volume,
   Volume_Kind,
   type Offer,
@@ -29,9 +34,10 @@ import { MapReduceJobState, type MapReduceJob, type MapReduceJobSpec } from '../
 import { lowestFree } from '../appmaster/placement/ports.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { finishedToForget } from '../sdk/finished-jobs.js';
-import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
+import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
-import { MapReduceRun, type Slot } from './job.js';
+import { RecordStore } from '../sdk/records.js';
+import { MapReduceRun, type Slot, type StoredMapReduceRun } from './job.js';
 import { normalizeMapReduceSpec, splitInputDir } from './spec.js';
 import type { WorkerStatus, WorkerTask } from './worker.js';
 
@@ -57,6 +63,9 @@ async function getJson<T>(url: string): Promise<T> {
 /** The pool MapReduce jobs run in (their authorities apply there). */
 const MAPREDUCE_POOL = 'default';
 
+/** Where MapReduce jobs are stored. */
+export const MAPREDUCE_JOBS_PREFIX = '/galaxy/mapreduce/jobs';
+
 /** Jobs and their tasks. */
 export class MapReduceScheduler implements Scheduler {
   private readonly jobs = new Map<string, MapReduceRun>();
@@ -67,17 +76,53 @@ export class MapReduceScheduler implements Scheduler {
   private timer?: NodeJS.Timeout;
   private polling = false;
 
-  /** Who submitted each job (its tasks' `galaxy.user` label). */
-  private readonly jobOwners = new Map<string, string>();
   /** Authorities; without them (no coordinator) callers may do everything. */
   private tenancy: JobTenancy | undefined;
   /** Each job's tasks run in its owner's role: the framework holds the roles of its live jobs' owners. */
   readonly roles: OwnerRoles;
   /** Jobs that ended (their role was released). */
   private readonly ended = new WeakSet<MapReduceRun>();
+  private readonly store: RecordStore;
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    /** Where jobs are stored; default volatile. */
+    store?: RecordStore,
+  ) {
     this.roles = new OwnerRoles(log);
+    this.store = store ?? new RecordStore(undefined, MAPREDUCE_JOBS_PREFIX, log);
+  }
+
+  /** Loads the stored jobs (before subscribing) and claims their records for this leader. */
+  async recover(): Promise<void> {
+    for (const { name, value } of await this.store.loadAll()) {
+      let job: MapReduceRun;
+      try {
+        job = MapReduceRun.fromStored(value as StoredMapReduceRun);
+      } catch (error) {
+        this.log.error({ job: name, err: String(error) }, 'a stored mapreduce job cannot be read; skipped');
+        continue;
+      }
+      this.jobs.set(name, job);
+      if (job.done) {
+        this.ended.add(job);
+        continue;
+      }
+      this.roles.adopt(job.owner);
+      for (const slot of job.live()) this.owners.set(slot.taskId, { job, slot });
+    }
+    await Promise.all([...this.jobs.values()].filter((j) => !j.done).map((j) => this.save(j)));
+    if (this.jobs.size > 0) this.log.info({ jobs: this.jobs.size }, 'mapreduce jobs recovered');
+  }
+
+  /** Stores `job` as it is when the write happens. */
+  private save(job: MapReduceRun): Promise<void> {
+    return this.store.save(job.spec.name, () => job.toStored());
+  }
+
+  /** Stores `job` without waiting; a failure is logged by the store and the next change writes again. */
+  private saveLater(job: MapReduceRun): void {
+    void this.save(job).catch(() => undefined);
   }
 
   /** Checks authorities through `tenancy` from now on (set before the API serves). */
@@ -98,11 +143,28 @@ export class MapReduceScheduler implements Scheduler {
     this.timer.unref();
   }
 
-  /** Stops polling; cancels the jobs still running (their tasks are killed). */
-  detach(): void {
+  /**
+   * Stops polling. Stored jobs go on under the next leader (their tasks survive the framework's
+   * failover timeout); without a store they are cancelled and their tasks killed.
+   */
+  async detach(): Promise<void> {
     clearInterval(this.timer);
-    for (const job of this.jobs.values())
-      if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'the framework stopped');
+    if (!this.store.durable)
+      for (const job of this.jobs.values())
+        if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'the framework stopped');
+    this.driver = undefined;
+    await this.store.flush();
+  }
+
+  subscribed(driver: SchedulerDriver): void {
+    this.gate.reset();
+    // Explicit reconciliation of every task in flight (after a failover: the last leader's).
+    const inFlight = [...this.owners.entries()].map(([taskId, { slot }]) => ({ taskId, agentId: slot.agentId }));
+    if (inFlight.length === 0) return;
+    this.log.info({ tasks: inFlight.length }, 'reconciling the tasks in flight with the master');
+    void driver.reconcile(inFlight).catch((error: unknown) => {
+      this.log.warn({ err: String(error) }, 'reconciliation failed; polls still find lost tasks');
+    });
   }
 
   /**
@@ -115,20 +177,31 @@ export class MapReduceScheduler implements Scheduler {
     await this.tenancy?.authorize(caller, MAPREDUCE_POOL, 'job:create');
     const free = () => {
       const existing = this.jobs.get(normalized.name);
-      if (
-        claimJobName(caller, normalized.name, this.jobOwners.get(normalized.name)) === 'own' &&
-        existing?.done === false
-      )
+      if (claimJobName(caller, normalized.name, existing?.owner) === 'own' && existing?.done === false)
         throw new GalaxyError('GALAXY_E_JOB_DUPLICATE', `mapreduce job ${normalized.name} is still running`);
     };
     free();
     const splits = await splitInputDir(normalized.input, normalized.maps);
     free(); // another submit of the name may have come in meanwhile
-    await mkdir(normalized.output, { recursive: true });
+    const job = new MapReduceRun(normalized, splits, Date.now(), caller.user, randomBytes(4).toString('hex'));
     await this.roles.hold(caller.user);
-    const job = new MapReduceRun(normalized, splits, Date.now());
+    try {
+      // Stored before it exists anywhere else; a refusal (too large, the coordinator down) leaves nothing.
+      await this.store.create(normalized.name, job.toStored());
+      await mkdir(normalized.output, { recursive: true }).catch(async (error: unknown) => {
+        await this.store.remove(normalized.name).catch(() => undefined);
+        throw new GalaxyError(
+          'GALAXY_E_INVALID_ARGUMENT',
+          `mapreduce job output: cannot create ${normalized.output}: ${(error as Error).message}`,
+        );
+      });
+    } catch (error) {
+      this.roles.release(caller.user);
+      throw error;
+    }
+    const replaced = this.jobs.get(normalized.name);
+    if (replaced) for (const slot of replaced.live()) this.owners.delete(slot.taskId);
     this.jobs.set(normalized.name, job);
-    this.jobOwners.set(normalized.name, caller.user);
     this.log.info(
       { job: normalized.name, maps: normalized.maps, reduces: normalized.reduces },
       'mapreduce job submitted',
@@ -148,13 +221,16 @@ export class MapReduceScheduler implements Scheduler {
   async cancel(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<MapReduceJob> {
     const job = this.job(name);
     await this.tenancy?.authorizeJob(caller, this.owned(name), 'job:remove');
-    if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'cancelled');
+    if (!job.done) {
+      this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'cancelled');
+      await this.save(job);
+    }
     return job.toProto();
   }
 
   /** Job `name` as the ownership rule sees it. */
   private owned(name: string): OwnedJob {
-    return { name, owner: this.jobOwners.get(name) ?? OPEN_PRINCIPAL.user, pool: MAPREDUCE_POOL };
+    return { name, owner: this.jobs.get(name)?.owner ?? OPEN_PRINCIPAL.user, pool: MAPREDUCE_POOL };
   }
 
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
@@ -187,9 +263,28 @@ export class MapReduceScheduler implements Scheduler {
         break;
       }
     }
+    // Write-ahead: the launches are stored before the master hears of them.
+    const touched = [...new Set(planned.flat().map((t) => t.job))];
+    const stored = await Promise.all(
+      touched.map((job) =>
+        this.save(job).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    const unstored = new Set(touched.filter((_, i) => !stored[i]));
     await Promise.all(
       offers.map(async (offer, i) => {
         const tasks = planned[i] ?? [];
+        if (tasks.some((t) => unstored.has(t.job))) {
+          for (const { job, slot } of tasks) {
+            this.owners.delete(slot.taskId);
+            job.unlaunch(slot);
+            this.saveLater(job);
+          }
+          return driver.decline([offer.id], { refuseSeconds: 1 }).catch(() => undefined);
+        }
         if (tasks.length === 0) return driver.decline([offer.id], { refuseSeconds: 1 });
         try {
           await driver.launch(
@@ -202,6 +297,7 @@ export class MapReduceScheduler implements Scheduler {
           for (const { job, slot } of tasks) {
             this.owners.delete(slot.taskId);
             job.unlaunch(slot);
+            this.saveLater(job);
           }
         }
       }),
@@ -210,7 +306,9 @@ export class MapReduceScheduler implements Scheduler {
   }
 
   update(_driver: SchedulerDriver, status: TaskStatus): void {
-    if (!isGone(status.state) || status.reason === 'reconciliation') return;
+    // A reconciliation answer counts when the task is gone, or the master never saw it.
+    const unknown = status.reason === 'reconciliation' && status.state === TaskState.TASK_UNKNOWN;
+    if (!isGone(status.state) && !unknown) return;
     const owner = this.owners.get(status.taskId);
     if (!owner) return;
     this.owners.delete(status.taskId);
@@ -227,6 +325,7 @@ export class MapReduceScheduler implements Scheduler {
     void this.driver?.kill(taskId).catch(() => undefined);
     if (again) this.gate.want();
     else if (job.done) this.end(job, job.state, job.message);
+    this.saveLater(job);
   }
 
   /** Ends a job: kills every task it still runs; its owner's role goes unless another job holds it. */
@@ -252,14 +351,20 @@ export class MapReduceScheduler implements Scheduler {
     await Promise.all(live.map(({ job, slot }) => this.pollOne(job, slot)));
   }
 
-  /** Finished jobs past their retention, or beyond the most kept, are forgotten (sdk/finished-jobs.ts). */
+  /**
+   * Finished jobs past their retention, or beyond the most kept, are forgotten (sdk/finished-jobs.ts),
+   * here and in the store: stored jobs must not grow with every job ever run.
+   */
   private forgetFinished(now: number): void {
     const finished = [...this.jobs.values()]
       .filter((job) => job.done)
       .map((job) => ({ name: job.spec.name, finishedAt: job.finishedAt }));
     for (const name of finishedToForget(finished, now)) {
       this.jobs.delete(name);
-      this.jobOwners.delete(name);
+      void this.store.remove(name).catch((error: unknown) => {
+        // Left in the store: the next leader loads it and forgets it again.
+        this.log.warn({ job: name, err: String(error) }, 'a finished mapreduce job could not be forgotten');
+      });
     }
   }
 
@@ -284,6 +389,7 @@ export class MapReduceScheduler implements Scheduler {
     if (!status.ready || slot.state !== 'launched') return;
     if (slot.kind === 'map') {
       job.mapReady(slot);
+      this.saveLater(job);
       this.log.info({ job: job.spec.name, map: slot.index, address: slot.address }, 'map ready');
       if (job.mapsReady) this.gate.want();
       return;
@@ -299,6 +405,7 @@ export class MapReduceScheduler implements Scheduler {
       this.owners.delete(taskId);
       void this.driver?.kill(taskId).catch(() => undefined);
       if (job.reduceDone(slot, file, status.words, status.total, Date.now())) this.end(job, job.state, '');
+      this.saveLater(job);
     } catch (error) {
       this.log.warn({ task: taskId, err: String(error) }, 'collecting a reduce output failed; trying again');
     }
@@ -306,7 +413,7 @@ export class MapReduceScheduler implements Scheduler {
 
   /** Who submitted a job: its tasks run in that user's role. */
   private ownerOf(job: MapReduceRun): string {
-    return this.jobOwners.get(job.spec.name) ?? OPEN_PRINCIPAL.user;
+    return job.owner === '' ? OPEN_PRINCIPAL.user : job.owner;
   }
 
   private job(name: string): MapReduceRun {

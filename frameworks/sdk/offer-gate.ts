@@ -2,7 +2,7 @@
  * SUPPRESS while a framework has nothing to launch, REVIVE as soon as it has: the bookkeeping
  * every framework needs, so that an idle framework costs the allocator nothing.
  */
-import type { SchedulerDriver } from './scheduler-driver.js';
+import type { SchedulerDriver } from './driver.js';
 
 /** Tracks whether the framework's offers are suppressed, and sends a call only on a change. */
 export class OfferGate {

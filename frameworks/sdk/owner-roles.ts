@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../core/logger.js';
 import type { Offer } from '../../proto/gen/galaxy/v1/common.js';
-import type { SchedulerDriver } from './scheduler-driver.js';
+import type { SchedulerDriver } from './driver.js';
 
 /** The role a job of `owner` runs in: the owner's own role, its user name. */
 export function ownerRole(owner: string): string {

@@ -7,7 +7,7 @@ import { startMaster, type Master } from '../../master/master.js';
 import { StatusSource, TaskState, type Offer, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../../test/helpers/async-queue.js';
 import { rawAgent, type RawAgent } from '../../test/helpers/raw-clients.js';
-import { SchedulerDriver } from './scheduler-driver.js';
+import { GrpcSchedulerDriver } from './scheduler-driver.js';
 import type { Scheduler } from './scheduler.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -32,8 +32,8 @@ function agent(address: string): RawAgent {
   });
   return a;
 }
-function driver(address: string, scheduler: Scheduler, name = 'sdk-test'): SchedulerDriver {
-  const d = new SchedulerDriver({
+function driver(address: string, scheduler: Scheduler, name = 'sdk-test'): GrpcSchedulerDriver {
+  const d = new GrpcSchedulerDriver({
     master: address,
     framework: { name, failoverTimeoutS: 30 },
     scheduler,
@@ -43,7 +43,7 @@ function driver(address: string, scheduler: Scheduler, name = 'sdk-test'): Sched
   return d;
 }
 
-describe('SchedulerDriver', () => {
+describe('GrpcSchedulerDriver', () => {
   it('subscribes, receives offers, launches, and acknowledges updates that carry a uuid', async () => {
     const m = await master();
     const a = agent(m.address);
@@ -109,7 +109,7 @@ describe('SchedulerDriver', () => {
     const d = driver(m.address, {});
     await d.start();
     await expect(d.decline(['offer-that-never-was'])).rejects.toMatchObject({ code: 'GALAXY_E_OFFER_UNKNOWN' });
-    const bad = new SchedulerDriver({ master: m.address, framework: { name: 'x', role: '../etc' }, scheduler: {} });
+    const bad = new GrpcSchedulerDriver({ master: m.address, framework: { name: 'x', role: '../etc' }, scheduler: {} });
     cleanups.push(() => bad.stop());
     await expect(bad.start()).rejects.toMatchObject({ code: 'GALAXY_E_FRAMEWORK_INVALID' });
   });

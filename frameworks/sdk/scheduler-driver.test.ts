@@ -7,7 +7,7 @@ import { GalaxyError } from '../../core/errors.js';
 import { StatusSource, TaskState, type Offer, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../../test/helpers/async-queue.js';
-import { SchedulerDriver, type DriverOptions } from './scheduler-driver.js';
+import { GrpcSchedulerDriver, type DriverOptions } from './scheduler-driver.js';
 import type { Scheduler, SubscribedInfo } from './scheduler.js';
 import { startFakeMaster, type FakeMaster, type FakeMasterOptions } from './testing/fake-master.js';
 
@@ -22,8 +22,8 @@ async function fakeMaster(options: FakeMasterOptions = {}): Promise<FakeMaster> 
   return master;
 }
 
-function driver(master: string, scheduler: Scheduler = {}, options: Partial<DriverOptions> = {}): SchedulerDriver {
-  const d = new SchedulerDriver({
+function driver(master: string, scheduler: Scheduler = {}, options: Partial<DriverOptions> = {}): GrpcSchedulerDriver {
+  const d = new GrpcSchedulerDriver({
     master,
     framework: { name: 'sdk-test', failoverTimeoutS: 30 },
     scheduler,
@@ -64,7 +64,7 @@ const isCase =
   (call: SchedulerCall): boolean =>
     call.call?.$case === name;
 
-describe('SchedulerDriver', () => {
+describe('GrpcSchedulerDriver', () => {
   it('subscribes, hands SUBSCRIBED to the scheduler, then reconciles implicitly', async () => {
     const master = await fakeMaster();
     const seen: SubscribedInfo[] = [];

@@ -14,27 +14,16 @@ import type {
   CallResponse,
   Event,
   Operation,
-  PreemptCall,
   PreemptionPlan,
   SchedulerCall,
   Subscribed,
 } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { FATAL_CODES, MasterLink } from './master-link.js';
 import type { Scheduler } from './scheduler.js';
+import type { FrameworkOptions, FrameworkUpdate, PreemptRequest, SchedulerDriver } from './driver.js';
 
-/**
- * The framework as the driver subscribes it; unset fields take the master's defaults. `roles`
- * (MULTI_ROLE) names every role the framework is offered resources for; without it the single
- * `role`, or the owner's own role. Every role must be held by the user whose token subscribes.
- */
-export type FrameworkOptions = Partial<FrameworkInfo> & { readonly name: string };
-
-/** What UPDATE_FRAMEWORK may change. */
-export interface FrameworkUpdate {
-  readonly roles?: readonly string[];
-  readonly name?: string;
-  readonly failoverTimeoutS?: number;
-}
+// Frameworks written against this module before the interface had its own keep compiling.
+export type { SchedulerDriver } from './driver.js';
 
 /** How to run a driver. */
 export interface DriverOptions {
@@ -64,8 +53,8 @@ export interface DriverOptions {
 /** Marks code running inside a handler, so `stop()` from a handler does not wait for itself. */
 const insideHandler = new AsyncLocalStorage<true>();
 
-/** A framework's connection to the master. */
-export class SchedulerDriver {
+/** A framework's connection to the master over its gRPC scheduler API. */
+export class GrpcSchedulerDriver implements SchedulerDriver {
   private readonly log: Logger;
   private link: MasterLink | undefined;
   /** The id to subscribe with next; kept across stop() so a restart fails over. */
@@ -246,9 +235,7 @@ export class SchedulerDriver {
    * for a few seconds) or refused with the reason. While a request id has a preemption
    * outstanding, asking again returns that plan and preempts nothing more.
    */
-  async preempt(
-    request: Omit<PreemptCall, 'labels' | 'reason' | 'pool' | 'role'> & Partial<PreemptCall>,
-  ): Promise<PreemptionPlan> {
+  async preempt(request: PreemptRequest): Promise<PreemptionPlan> {
     const response = await this.callFor({
       $case: 'preempt',
       preempt: { pool: '', labels: {}, reason: '', role: '', ...request },

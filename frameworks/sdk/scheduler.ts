@@ -5,7 +5,7 @@
  */
 import type { Offer, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { FrameworkMessage } from '../../proto/gen/galaxy/v1/scheduler.js';
-import type { SchedulerDriver } from './scheduler-driver.js';
+import type { SchedulerDriver } from './driver.js';
 
 /** SUBSCRIBED, as the driver reports it. */
 export interface SubscribedInfo {

@@ -100,6 +100,24 @@ export class JobTenancy {
     return this.quotas.release(owner, this.claimKey(job));
   }
 
+  /**
+   * Releases every claim of this framework whose job `isLive` does not know (a submit or an end
+   * that a crash interrupted between the claim and the job's record). Run by a new leader before
+   * it serves; resolves with how many it released.
+   */
+  async releaseStrayClaims(isLive: (job: string) => boolean): Promise<number> {
+    const prefix = this.claimKey('');
+    let released = 0;
+    for (const view of await this.quotas.list()) {
+      for (const key of Object.keys(view.claims)) {
+        if (!key.startsWith(prefix) || isLive(key.slice(prefix.length))) continue;
+        await this.quotas.release(view.user, key);
+        released += 1;
+      }
+    }
+    return released;
+  }
+
   private claimKey(job: string): string {
     return `${this.framework}/${job}`;
   }

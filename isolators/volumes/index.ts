@@ -6,9 +6,9 @@
  * sandbox; an absolute one is that path in the container's root. Bind sources are checked by the
  * launcher against the agent's `--allowed-host-paths` (docs/security.md, "Host paths").
  */
-import { volumeTarget } from '../../agent/containerizer/root-plan.js';
 import { Volume_Kind } from '../../proto/gen/galaxy/v1/common.js';
 import { sharedIsolator, type Container, type Isolator } from '../isolator.js';
+import { volumeTarget } from './target.js';
 
 /**
  * The isolator. Every Linux container has it (the launcher adds it when `--isolation` does not

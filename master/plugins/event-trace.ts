@@ -4,13 +4,13 @@
  */
 import type { Logger } from '../../core/logger.js';
 import { stateName } from '../../core/task-state.js';
-import type { MasterPlugin } from '../hooks.js';
+import { builtinMasterPlugin, type MasterPlugin } from '../plugin.js';
 
 /** Creates the event-trace plugin writing to `log`. */
 export function eventTracePlugin(log: Logger): MasterPlugin {
   const trace = log.child({ trace: true });
   return {
-    name: 'event-trace',
+    ...builtinMasterPlugin('event-trace'),
     apply({ hooks }) {
       hooks.agentAdded.tap('event-trace', (agent, reregistered) => {
         trace.info(

@@ -24,6 +24,7 @@ describe('the npm package', () => {
         'examples/hello-service/job.yaml',
         'proto/galaxy/v1/scheduler.proto',
         'schemas/job.schema.json',
+        'schemas/batch.schema.json',
         'deploy/systemd/galaxy-agent.service',
         'README.md',
         'package.json',

@@ -8,7 +8,8 @@ import { containsResources, addResources, emptyResources } from '../../core/reso
 import { isTerminal } from '../../core/task-state.js';
 import { Band, type Offer, type Resources, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { PreemptionPlan } from '../../proto/gen/galaxy/v1/scheduler.js';
-import { SchedulerDriver } from '../../frameworks/sdk/scheduler-driver.js';
+import { GrpcSchedulerDriver } from '../../frameworks/sdk/scheduler-driver.js';
+import type { SchedulerDriver } from '../../frameworks/sdk/driver.js';
 
 /** How a packing framework behaves. */
 export interface PackingOptions {
@@ -27,7 +28,7 @@ export interface PackingOptions {
 
 /** The framework and what happened to it. */
 export class PackingFramework {
-  readonly driver: SchedulerDriver;
+  readonly driver: GrpcSchedulerDriver;
   /** Slot → task id running it, or '' while pending. */
   private readonly slots: string[];
   private readonly pendingSince: number[];
@@ -41,7 +42,7 @@ export class PackingFramework {
   constructor(private readonly options: PackingOptions) {
     this.slots = new Array<string>(options.count).fill('');
     this.pendingSince = new Array<number>(options.count).fill(Date.now());
-    this.driver = new SchedulerDriver({
+    this.driver = new GrpcSchedulerDriver({
       master: options.master,
       framework: { name: options.name, failoverTimeoutS: 30 },
       reconnect: { initialMs: 50, maxMs: 200 },

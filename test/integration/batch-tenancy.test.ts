@@ -15,6 +15,7 @@ import { createLogger } from '../../core/logger.js';
 import { GrantStore } from '../../core/tenancy/grants.js';
 import { QuotaStore } from '../../core/tenancy/quotas.js';
 import { serveBatchApi } from '../../frameworks/batch/api.js';
+import { CronRunner } from '../../frameworks/batch/cron/runner.js';
 import { BatchScheduler } from '../../frameworks/batch/scheduler.js';
 import { JobTenancy } from '../../frameworks/sdk/tenancy.js';
 import { BatchJobSpec, BatchJobState } from '../../proto/gen/galaxy/v1/batch.js';
@@ -58,7 +59,8 @@ beforeAll(async () => {
   coordinator = new MemoryCoordinator();
   const scheduler = new BatchScheduler(createLogger('batch', 'silent'));
   scheduler.useTenancy(new JobTenancy(coordinator, 'batch'));
-  api = await serveBatchApi(scheduler, '127.0.0.1:0', { authenticate });
+  const crons = new CronRunner({ jobs: scheduler, log: createLogger('batch', 'silent') });
+  api = await serveBatchApi({ scheduler, crons }, '127.0.0.1:0', { authenticate });
   const grants = new GrantStore(coordinator);
   await grants.grant('carol', '*', ['job:create', 'job:list', 'job:remove']);
   await grants.grant('dave', 'default', ['job:create', 'job:list', 'job:remove']);

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { MasterCandidate } from '../../master/candidate.js';
-import { SchedulerDriver } from '../../frameworks/sdk/scheduler-driver.js';
+import { GrpcSchedulerDriver } from '../../frameworks/sdk/scheduler-driver.js';
 import { Limits, TaskState, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { OperatorClient, type GetWeightsResponse } from '../../proto/gen/galaxy/v1/operator.js';
 import { eventually } from '../helpers/async-queue.js';
@@ -91,7 +91,7 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     await eventually(() => agent.connected, 10_000, 'the agent to register');
     const running = new Set<string>();
     let launched = false;
-    const driver = new SchedulerDriver({
+    const driver = new GrpcSchedulerDriver({
       master: coordinator,
       framework: { name: 'ha-test', failoverTimeoutS: 60 },
       reconnect: { initialMs: 50, maxMs: 500 },
@@ -183,7 +183,7 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     });
     await eventually(() => agent.connected, 10_000, 'the agent to register');
     const failures: string[] = [];
-    const driver = new SchedulerDriver({
+    const driver = new GrpcSchedulerDriver({
       master: coordinator,
       framework: { name: 'ha-failure', failoverTimeoutS: 60 },
       reconnect: { initialMs: 50, maxMs: 500 },

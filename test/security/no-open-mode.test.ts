@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../core/auth/principal.js';
 import { isGalaxyError, type GalaxyError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { SchedulerDriver, type SchedulerError } from '../../frameworks/sdk/index.js';
+import { GrpcSchedulerDriver, type SchedulerError } from '../../frameworks/sdk/index.js';
 import { startMaster } from '../../master/master.js';
 import { runCli } from '../helpers/cli.js';
 import { masterJoinToken } from '../helpers/identity.js';
@@ -162,7 +162,7 @@ describe('a framework whose token is refused', { timeout: 60_000 }, () => {
     };
     const inProcess = await startMaster({ listen: '127.0.0.1:0', logLevel: 'silent', auth: { authenticate } });
     const errors: SchedulerError[] = [];
-    const driver = new SchedulerDriver({
+    const driver = new GrpcSchedulerDriver({
       master: inProcess.address,
       framework: { name: 'bad-token' },
       token: 'glx_bad',

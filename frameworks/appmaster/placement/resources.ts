@@ -2,7 +2,8 @@
  * What one pod of a job asks of an agent: the resources an offer must hold, the limits the
  * agent's isolators apply beyond them, and the volumes mounted into its sandbox.
  */
-import { Limits, Volume, Volume_Kind, type Resources } from '../../../proto/gen/galaxy/v1/common.js';
+import { Limits, type Resources, type Volume } from '../../../proto/gen/galaxy/v1/common.js';
+import { volumeToProto } from '../../../core/spec/volumes.js';
 import { normalizeRanges } from '../../../core/ranges.js';
 import type { JobSpec } from '../spec/schema.js';
 
@@ -40,9 +41,5 @@ export function podLimits(spec: JobSpec): Limits {
 
 /** The pod's volumes as the agent mounts them: tmpfs of a size, or a bind of a host path. */
 export function podVolumes(spec: JobSpec): Volume[] {
-  return spec.volumes.map((v) =>
-    v.kind === 'tmpfs'
-      ? Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: v.path, sizeBytes: v.size })
-      : Volume.fromPartial({ kind: Volume_Kind.BIND, path: v.path, hostPath: v.hostPath, readOnly: v.readOnly }),
-  );
+  return spec.volumes.map(volumeToProto);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isGalaxyError } from '../../../core/errors.js';
-import { MAX_KEPT_ISSUES, MAX_LISTED_ISSUES } from './issues.js';
+import { MAX_KEPT_ISSUES, MAX_LISTED_ISSUES } from '../../../core/spec/issues.js';
 import { MAX_SPEC_BYTES, MAX_SPEC_NODES, parseJobSpec, parseJobSpecJson, SpecError, type SpecIssue } from './parse.js';
 import { MAX_ENV, MAX_LABELS } from './schema.js';
 

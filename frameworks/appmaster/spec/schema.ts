@@ -8,56 +8,13 @@
 import { z } from 'zod';
 import { parseCapabilities } from '../../../core/capabilities.js';
 import { GalaxyError } from '../../../core/errors.js';
-import { neverAllowed, notNormal, volumePathDenial } from '../../../core/host-paths.js';
-import { readSize } from '../../../core/sizes.js';
+import { bitsPerSecond, bytes, millicores } from '../../../core/spec/quantities.js';
+import { MAX_VOLUMES, VolumeSchema } from '../../../core/spec/volumes.js';
 
 /** A job, pod-port or service name: lower-case letters, digits and `-`, starting with a letter. */
 export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 const name = z.string().regex(NAME, 'must be lower-case letters, digits and "-", starting with a letter (≤ 63)');
-
-/**
- * Bytes: a whole number of bytes (the machine form, as a parsed spec holds it), or a size with a
- * unit such as `256Mi`, `1.5GiB`, `512k` (`core/sizes.ts`; a bare number in a string is ambiguous
- * and refused).
- */
-export const bytes = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
-  const reading = readSize(value);
-  if ('problem' in reading) {
-    ctx.addIssue({ code: 'custom', message: reading.problem });
-    return z.NEVER;
-  }
-  return reading.bytes;
-});
-
-/** Bits per second: a whole number, or a string such as `10M`, `1G`, `500k` (decimal units). */
-export const bitsPerSecond = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:bit|bps)?\s*$/.exec(value);
-  const factor = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(match?.[2] ?? '').toLowerCase()] ?? 1;
-  const rate = match?.[1] ? Math.round(Number(match[1]) * factor) : NaN;
-  if (!Number.isSafeInteger(rate)) {
-    ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as a rate (try 10M or 500k)` });
-    return z.NEVER;
-  }
-  return rate;
-});
-
-/**
- * CPU in millicores: a whole number (`500`), or a string of millicores (`500m`) or cores (`"0.5"`).
- * Parsing is idempotent: a parsed spec is itself a valid spec.
- */
-export const millicores = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
-  const match = /^\s*(\d+)m\s*$/.exec(value);
-  const cores = match?.[1] ? Number(match[1]) / 1000 : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(cores) || cores <= 0 || cores > 1024) {
-    ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as cpu (try 500m or "0.5")` });
-    return z.NEVER;
-  }
-  return Math.max(1, Math.round(cores * 1000));
-});
 
 /** Seconds, fractional allowed. */
 const seconds = (max: number) => z.number().nonnegative().max(max);
@@ -148,43 +105,7 @@ export const ResourcesSchema = z.strictObject({
   pids: z.number().int().min(1).max(1_000_000).optional(),
 });
 
-/** Where a volume appears: relative, inside the sandbox; or absolute, that path in the container's root. */
-const volumePath = z
-  .string()
-  .min(1)
-  .max(1024)
-  .superRefine((p, ctx) => {
-    const denied = volumePathDenial(p);
-    if (denied !== undefined) ctx.addIssue({ code: 'custom', message: denied });
-  });
-
-/**
- * A host path to bind: absolute and real, never `/`, `/etc`, `/proc`, `/sys` or `/dev`; the
- * agents check it against their `--allowed-host-paths` too (docs/security.md, "Host paths").
- */
-const hostPath = z
-  .string()
-  .max(4096)
-  .superRefine((p, ctx) => {
-    const denied = notNormal(p) ?? neverAllowed(p);
-    if (denied !== undefined) ctx.addIssue({ code: 'custom', message: `host path ${p.slice(0, 100)} ${denied}` });
-  });
-
-/** A volume in the container. */
-export const VolumeSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('tmpfs'),
-    path: volumePath,
-    size: bytes,
-  }),
-  z.strictObject({
-    kind: z.literal('bind'),
-    path: volumePath,
-    hostPath,
-    /** Read-only unless false; a writable bind needs an agent that allows its host path with `:rw`. */
-    readOnly: z.boolean().default(true),
-  }),
-]);
+export { VolumeSchema } from '../../../core/spec/volumes.js';
 
 /**
  * The pod's container beyond the defaults (docs/security.md, "Users and capabilities"): by
@@ -283,7 +204,7 @@ export const JobSpecSchema = z
     maxPerHost: z.number().int().min(0).max(10_000).default(0),
     ports: z.array(PortSchema).max(32).default([]),
     resources: ResourcesSchema,
-    volumes: z.array(VolumeSchema).max(32).default([]),
+    volumes: z.array(VolumeSchema).max(MAX_VOLUMES).default([]),
     container: ContainerSchema.optional(),
     package: PackageSchema,
     commands: CommandsSchema,

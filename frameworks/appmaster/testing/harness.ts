@@ -20,7 +20,7 @@ import {
   type TaskStatus,
 } from '../../../proto/gen/galaxy/v1/common.js';
 import type { CallResponse, SchedulerCall } from '../../../proto/gen/galaxy/v1/scheduler.js';
-import { SchedulerDriver } from '../../sdk/scheduler-driver.js';
+import { GrpcSchedulerDriver } from '../../sdk/scheduler-driver.js';
 import { startFakeMaster, type FakeMaster } from '../../sdk/testing/fake-master.js';
 import { AppMaster } from '../appmaster.js';
 import type { AppMasterPlugin } from '../hooks.js';
@@ -109,7 +109,7 @@ export async function startAppMasterHarness(options: HarnessOptions = {}): Promi
     pullIntervalMs: 1000,
     plugins: options.plugins,
   });
-  const driver = new SchedulerDriver({
+  const driver = new GrpcSchedulerDriver({
     master: master.address,
     framework: { name: 'appmaster', failoverTimeoutS: 60 },
     scheduler: appmaster,

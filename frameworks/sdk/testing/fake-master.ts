@@ -14,7 +14,7 @@ import {
   type SchedulerCall,
   type SubscribeCall,
 } from '../../../proto/gen/galaxy/v1/scheduler.js';
-import { MessageLog } from '../../../test/helpers/async-queue.js';
+import { MessageLog } from '../../../core/testing/async-queue.js';
 
 /** How the fake master behaves. */
 export interface FakeMasterOptions {

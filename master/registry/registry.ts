@@ -1,0 +1,107 @@
+/**
+ * The registry's persistence, as a master plugin: what a new leader cannot rebuild from the agents
+ * that re-register — role weights, the admitted agents, frameworks' owners and roles, pools,
+ * labels and modes of machines, the accounting ledger, quotas and dynamic reservations — is
+ * loaded from the coordinator before the master serves and kept current as it changes. Agents
+ * admitted before this master led that do not re-register within the re-registration timeout are
+ * reported lost to every framework. Applied by a master that runs with standbys (`candidate.ts`).
+ */
+import type { Allocator } from '../../allocators/allocator.js';
+import type { Coordinator, Unwatch } from '../../core/coordinator/coordinator.js';
+import type { Logger } from '../../core/logger.js';
+import type { Accounting } from '../accounting/accounting.js';
+import type { MasterContext } from '../context.js';
+import { FrameworkRegistry } from './framework-registry.js';
+import type { FrameworksController } from '../frameworks/frameworks.js';
+import type { Machines } from '../tenancy/machines.js';
+import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from '../plugin.js';
+import type { ReservationBook } from '../tenancy/reservations.js';
+import { loadAllocationTenancy } from './tenancy-registry.js';
+import { attachTenancyState } from './tenancy-state.js';
+
+/** Where the registry keeps role weights. */
+const WEIGHTS_KEY = '/galaxy/master/weights';
+/** Where the registry keeps the admitted agents, one key each. */
+const AGENTS_PREFIX = '/galaxy/master/agents';
+
+/** The parts of the master whose state the registry keeps. */
+export interface RegistryParts {
+  readonly ctx: MasterContext;
+  readonly allocator: Allocator;
+  readonly frameworks: FrameworksController;
+  readonly machines: Machines;
+  readonly accounting: Accounting;
+  readonly reservations: ReservationBook;
+}
+
+/** Loads the registry before the master serves and keeps it current. */
+export class RegistryPersistence implements MasterPlugin {
+  readonly name = 'registry';
+  readonly version = MASTER_PLUGIN_API_VERSION;
+  readonly galaxyApi = '^1';
+  private unwatchQuotas: Unwatch = () => undefined;
+  private reregisterDeadline?: NodeJS.Timeout;
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly parts: RegistryParts,
+  ) {}
+
+  /** Taps the master's hooks: loads on `starting`, writes on changes, stops on `stopping`. */
+  apply({ hooks, log }: MasterHost): void {
+    const write = (what: string, action: Promise<unknown>): void => {
+      void action.catch((error: unknown) => {
+        log.error({ err: String(error) }, `${what} could not be stored in the registry`);
+      });
+    };
+    hooks.starting.tapPromise(this.name, () => this.load(log, write));
+    hooks.stopping.tap(this.name, () => {
+      clearTimeout(this.reregisterDeadline);
+      this.unwatchQuotas();
+    });
+    hooks.weightsChanged.tap(this.name, (weights) => {
+      write('role weights', this.coordinator.put(WEIGHTS_KEY, JSON.stringify(weights)));
+    });
+    hooks.agentAdded.tap(this.name, (agent) => {
+      const entry = { hostname: agent.info.hostname, admittedAt: agent.registeredAt };
+      write(`agent ${agent.info.id}`, this.coordinator.put(`${AGENTS_PREFIX}/${agent.info.id}`, JSON.stringify(entry)));
+    });
+    hooks.agentRemoved.tap(this.name, (agent) => {
+      write(`agent ${agent.info.id}`, this.coordinator.delete(`${AGENTS_PREFIX}/${agent.info.id}`));
+    });
+  }
+
+  private async load(log: Logger, write: (what: string, action: Promise<unknown>) => void): Promise<void> {
+    const { coordinator, parts } = this;
+    await attachTenancyState(parts, coordinator, log);
+    // Frameworks' owners and roles: a re-SUBSCRIBE after this failover is checked against them.
+    parts.frameworks.registry = await FrameworkRegistry.load(coordinator, log);
+    this.unwatchQuotas = await loadAllocationTenancy(coordinator, parts, log);
+    const stored = await coordinator.get(WEIGHTS_KEY);
+    if (stored) {
+      try {
+        for (const { role, weight } of JSON.parse(stored.value) as { role: string; weight: number }[])
+          parts.allocator.setWeight(role, weight);
+      } catch (error) {
+        // A value nobody can read must not keep the master from leading: reported, then overwritten on the next change.
+        log.warn(
+          { key: WEIGHTS_KEY, err: String(error) },
+          `stored role weights ${WEIGHTS_KEY} cannot be read; skipped`,
+        );
+      }
+    }
+    const admitted = await coordinator.list(AGENTS_PREFIX);
+    if (admitted.length === 0) return;
+    const { ctx } = parts;
+    this.reregisterDeadline = setTimeout(() => {
+      for (const id of admitted) {
+        if (ctx.agents.has(id)) continue;
+        log.warn({ agent: id }, 'admitted agent did not re-register after the failover; reporting it lost');
+        write(`agent ${id}`, coordinator.delete(`${AGENTS_PREFIX}/${id}`));
+        for (const framework of ctx.frameworks.values())
+          ctx.sendEvent(framework.info.id, { event: { $case: 'failure', failure: { agentId: id } } });
+      }
+    }, ctx.timings.agentReregisterTimeoutMs);
+    this.reregisterDeadline.unref();
+  }
+}

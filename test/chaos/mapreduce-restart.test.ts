@@ -1,0 +1,145 @@
+/**
+ * Chaos: the MapReduce framework dies by `kill -9` in the middle of a word count, once while it
+ * maps and once while it reduces, and is started again (no standby). Real processes on real gRPC:
+ * a `galaxy master`, a `galaxy agent` running the map and reduce workers as plain processes, and
+ * `galaxy framework run mapreduce` on the master's coordinator. The new process subscribes with the
+ * same framework id, finds the job where it was, keeps the maps that still serve, and the output
+ * still equals a direct count of the input.
+ */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MapReduce } from '../../cli/mapreduce-client.js';
+import { partitionOf, type Counts } from '../../frameworks/mapreduce/wordcount.js';
+import { MapReduceJobState, type MapReduceJob } from '../../proto/gen/galaxy/v1/mapreduce.js';
+import { eventually } from '../helpers/async-queue.js';
+import { startFrameworkCluster, type FrameworkCluster, type FrameworkProcess } from '../helpers/framework-cluster.js';
+
+let cluster: FrameworkCluster;
+let input = '';
+
+/** Writes files of words drawn from a small vocabulary. */
+async function generateInput(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (let f = 0; f < 5; f++) {
+    const words: string[] = [];
+    for (let i = 0; i < 40_000; i++) words.push(`w${((i * 7919 + f * 104_729) % 997).toString(36)}`);
+    await writeFile(join(dir, `part-${f}.txt`), words.join([' ', '\n', ', ', '. ', '\t'][f] ?? ' '));
+  }
+}
+
+/** The reference: a direct count of every file of `dir`. */
+async function directCount(dir: string): Promise<Counts> {
+  const counts: Counts = new Map();
+  for (const name of await readdir(dir)) {
+    const text = await readFile(join(dir, name), 'utf8');
+    for (const w of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Reads the job's output files; each word must be in the partition its hash names, once. */
+async function collected(job: MapReduceJob): Promise<Counts> {
+  const counts: Counts = new Map();
+  const files = job.summary?.outputFiles ?? [];
+  expect(files).toHaveLength(job.spec?.reduces ?? -1);
+  for (const [r, file] of files.entries()) {
+    for (const line of (await readFile(file, 'utf8')).split('\n').filter(Boolean)) {
+      const [word = '', n = ''] = line.split('\t');
+      expect(partitionOf(word, files.length)).toBe(r);
+      expect(counts.has(word)).toBe(false);
+      counts.set(word, Number(n));
+    }
+  }
+  return counts;
+}
+
+const sorted = (c: Counts) => [...c.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+
+beforeAll(async () => {
+  cluster = await startFrameworkCluster('mapreduce-restart', '[36300-36399]');
+  // The maps bind the input read-only: it lies where the agent allows host paths.
+  input = join(cluster.shared, 'input');
+  await generateInput(input);
+}, 60_000);
+
+afterAll(async () => {
+  await (cluster as FrameworkCluster | undefined)?.stop();
+}, 30_000);
+
+/** Calls the framework at `api` as the admin. */
+async function withClient<T>(api: string, fn: (client: MapReduce) => Promise<T>): Promise<T> {
+  const client = new MapReduce(api, cluster.adminToken);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+describe('mapreduce framework restart', { timeout: 120_000 }, () => {
+  let framework: FrameworkProcess | undefined;
+  let frameworkId = '';
+
+  for (const [phase, reached] of [
+    // Maps launched (stored, handed to the master) and not all of them serving yet.
+    [
+      'maps',
+      (job: MapReduceJob) =>
+        job.state === MapReduceJobState.MAPREDUCE_MAPPING &&
+        job.tasks.some((t) => t.kind === 'map' && t.state === 'launched'),
+    ],
+    ['reduces', (job: MapReduceJob) => job.state === MapReduceJobState.MAPREDUCE_REDUCING],
+  ] as const) {
+    it(`kill -9 while it ${phase === 'maps' ? 'maps' : 'reduces'}, then a restart: the job goes on and the output is exact`, async () => {
+      let leader = framework ?? (await cluster.startFramework('mapreduce'));
+      frameworkId ||= await leader.subscribed();
+      const name = `wc-${phase}`;
+      await withClient(leader.api, (c) =>
+        c.submit({ name, input, output: join(cluster.dir, `out-${phase}`), maps: 4, reduces: 2, maxAttempts: 0 }),
+      );
+      const atKill = await eventually(
+        () =>
+          withClient(leader.api, async (c) => {
+            const job = await c.show(name);
+            return reached(job) && job;
+          }),
+        60_000,
+        `the job to reach its ${phase}`,
+      );
+      leader.proc.child.kill('SIGKILL');
+      await leader.proc.exited;
+      expect(atKill.state, 'killed mid-run').toBe(
+        phase === 'maps' ? MapReduceJobState.MAPREDUCE_MAPPING : MapReduceJobState.MAPREDUCE_REDUCING,
+      );
+
+      leader = await cluster.startFramework('mapreduce');
+      framework = leader;
+      expect(await leader.subscribed(30_000)).toBe(frameworkId);
+      const job = await eventually(
+        () =>
+          withClient(leader.api, async (c) => {
+            const found = await c.show(name);
+            return found.state >= MapReduceJobState.MAPREDUCE_SUCCEEDED && found;
+          }),
+        60_000,
+        'the job to end',
+      );
+      expect(job.state, job.message).toBe(MapReduceJobState.MAPREDUCE_SUCCEEDED);
+      // The CLI finds the new leader through the coordinator.
+      const shown = await cluster.cli(['mr', 'show', name, '--coordinator', cluster.coordinator]);
+      expect(shown.code, shown.out).toBe(0);
+      expect(shown.out).toContain(`wordcount ${name} SUCCEEDED`);
+      const expected = await directCount(input);
+      expect(sorted(await collected(job))).toEqual(sorted(expected));
+      console.log(
+        JSON.stringify({
+          test: `mapreduce restart while ${phase === 'maps' ? 'mapping' : 'reducing'}`,
+          atKill: { state: MapReduceJobState[atKill.state], ...atKill.progress },
+          after: job.progress,
+          words: job.summary?.totalWords,
+        }),
+      );
+    });
+  }
+});
