@@ -1,7 +1,7 @@
 /**
  * Usage reports: what the launcher's isolators measure of a container, in the wire form.
  */
-import type { ResourceUsage, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
+import { ResourceUsage, type TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 import type { ContainerUsage } from '../isolators/isolator.js';
 import { isTerminal } from '../core/task-state.js';
 import type { Launcher } from './launcher.js';
@@ -9,19 +9,7 @@ import type { TaskRunner } from './task-runner.js';
 
 /** Isolator usage in the wire form; figures an isolator does not measure are 0. */
 export function toResourceUsage(u: ContainerUsage): ResourceUsage {
-  return {
-    cpuSeconds: u.cpuSeconds ?? 0,
-    cpuThrottledSeconds: u.cpuThrottledSeconds ?? 0,
-    memBytes: u.memBytes ?? 0,
-    memMaxBytes: u.memMaxBytes ?? 0,
-    pids: u.pids ?? 0,
-    pidsLimitHits: u.pidsLimitHits ?? 0,
-    diskBytes: u.diskBytes ?? 0,
-    diskReadBytes: u.diskReadBytes ?? 0,
-    diskWriteBytes: u.diskWriteBytes ?? 0,
-    netTxBytes: u.netTxBytes ?? 0,
-    netRxBytes: u.netRxBytes ?? 0,
-  };
+  return ResourceUsage.create(u);
 }
 
 /**

@@ -1,5 +1,7 @@
 /**
- * Invariants every built-in allocator keeps, under random sequences of what a master does:
+ * Invariants every allocation policy keeps — the built-ins and the random example, since quota
+ * and reservations are the hierarchical allocator's, not the policy's — under random sequences of
+ * what a master does:
  * agents and frameworks come and go, connect and disconnect, suppress and revive, offers are
  * partly used and given back with or without filters.
  *
@@ -8,14 +10,20 @@
  *   and agents a framework is filtering.
  * - With tenancy (reservations for `eng/a`, limits on `eng` and `ops`): a reservation is never
  *   held by a framework outside its role, and a role subtree never holds more than its limit.
+ * - With a guarantee for `ops`: a pass that gives other roles cpus leaves at least the unmet part
+ *   of the guarantee free on the active agents.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Resources } from '../proto/gen/galaxy/v1/common.js';
 import { countRanges } from '../core/ranges.js';
 import { emptyResources, parseResources, subtractResources } from '../core/resources.js';
+import randomPolicy from '../examples/allocators/random-allocator.js';
 import type { Allocator, AllocatorOptions } from './allocator.js';
-import { BUILTIN_ALLOCATORS } from './index.js';
+import { BUILTIN_ALLOCATORS, createAllocator, type AllocatorPolicyPlugin } from './index.js';
+
+/** Every policy under test, by name. */
+const POLICIES: Readonly<Record<string, AllocatorPolicyPlugin>> = { ...BUILTIN_ALLOCATORS, random: randomPolicy };
 
 const AGENTS = 5;
 const FRAMEWORKS = 4;
@@ -94,6 +102,11 @@ const RESERVED: (Resources | undefined)[] = [
 ];
 /** Quota limits in the tenancy runs (the cluster has 15 cpus and 7.5 GiB). */
 const LIMITS = { eng: { cpus: 5000, mem: 2048 * 1024 * 1024 }, ops: { cpus: 3000 } };
+/** The guarantee of `ops` in the guarantee runs (cpus, of 15 in the cluster). */
+const GUARANTEE = 4000;
+
+/** Which tenancy a run sets up. */
+type Setup = 'none' | 'tenancy' | 'guarantee';
 
 /** The master's view: what exists, its state, and what each framework holds where. */
 class Model {
@@ -106,14 +119,18 @@ class Model {
   /** Creates the allocator under test on the model's clock, with the tenancy setup when asked. */
   constructor(
     create: (options: AllocatorOptions) => Allocator,
-    readonly tenancy = false,
+    readonly setup: Setup = 'none',
   ) {
     this.allocator = create({ now: () => this.now });
-    if (tenancy) {
+    if (setup === 'tenancy') {
       this.allocator.setQuota('eng', { limit: { cpus: LIMITS.eng.cpus, mem: LIMITS.eng.mem } });
       this.allocator.setQuota('ops', { limit: { cpus: LIMITS.ops.cpus } });
     }
+    if (setup === 'guarantee') this.allocator.setQuota('ops', { guarantee: { cpus: GUARANTEE } });
   }
+
+  /** True when the last `allocate` gave a role other than `ops` some cpus. */
+  othersGotCpus = false;
 
   apply(op: Op): void {
     const a = this.allocator;
@@ -122,7 +139,9 @@ class Model {
         this.now += op.seconds * 1000;
         return;
       case 'allocate':
+        this.othersGotCpus = false;
         for (const offer of a.allocate()) {
+          if (offer.frameworkId !== 'f0' && offer.resources.cpus > 0) this.othersGotCpus = true;
           const role = ROLES[Number(offer.frameworkId.slice(1))] ?? '*';
           if (offer.reservedRole !== undefined)
             expect(role === offer.reservedRole || role.startsWith(`${offer.reservedRole}/`)).toBe(true);
@@ -152,7 +171,7 @@ class Model {
     const id = `a${n}`;
     const state = this.agents.get(n);
     if (action === 'add' && !state) {
-      const reserved = this.tenancy ? RESERVED[n] : undefined;
+      const reserved = this.setup === 'tenancy' ? RESERVED[n] : undefined;
       this.allocator.addAgent(
         {
           id,
@@ -236,6 +255,21 @@ class Model {
     expect(sum([0], 'cpus')).toBeLessThanOrEqual(LIMITS.ops.cpus);
   }
 
+  /**
+   * After a pass that gave other roles cpus, the active agents still have the unmet part of
+   * `ops`' guarantee free (no reservations in these runs: all that is free is unreserved).
+   */
+  checkGuarantee(): void {
+    if (!this.othersGotCpus) return;
+    const opsHolds = this.held.filter((h) => h.fw === 0).reduce((s, h) => s + h.r.cpus, 0);
+    let free = 0;
+    for (const [n, agent] of this.agents) {
+      if (!agent.active) continue;
+      free += (totals[n]?.cpus ?? 0) - this.held.filter((h) => h.agent === n).reduce((s, h) => s + h.r.cpus, 0);
+    }
+    expect(free).toBeGreaterThanOrEqual(GUARANTEE - opsHolds);
+  }
+
   /** What is held on each agent fits its total, and no port is held twice. */
   checkNoOvercommit(): void {
     for (const n of this.agents.keys()) {
@@ -253,13 +287,18 @@ class Model {
   }
 }
 
-describe.each(Object.keys(BUILTIN_ALLOCATORS))('the %s allocator, under random master operations', (name) => {
+/** An allocator of the policy `name`, for {@link Model}. */
+function creator(name: string): (options: AllocatorOptions) => Allocator {
+  const plugin = POLICIES[name];
+  if (!plugin) throw new Error(`no policy ${name}`);
+  return (options) => createAllocator(plugin, options);
+}
+
+describe.each(Object.keys(POLICIES))('the %s policy, under random master operations', (name) => {
   it('never over-commits an agent and offers only to whom it may', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: FRAMEWORKS }), fc.array(opArb, { maxLength: 80 }), (initial, ops) => {
-        const plugin = BUILTIN_ALLOCATORS[name];
-        if (!plugin) throw new Error(`no built-in ${name}`);
-        const model = new Model((options) => plugin.create(options));
+        const model = new Model(creator(name));
         // Start from every agent and some frameworks, so that operations have something to act on
         // (and, with one framework, a filtered framework is often the only candidate).
         for (let n = 0; n < AGENTS; n++) model.apply({ kind: 'agent', agent: n, action: 'add' });
@@ -274,19 +313,35 @@ describe.each(Object.keys(BUILTIN_ALLOCATORS))('the %s allocator, under random m
   });
 });
 
-describe.each(Object.keys(BUILTIN_ALLOCATORS))('the %s allocator with reservations and quota limits', (name) => {
+describe.each(Object.keys(POLICIES))('the %s policy with reservations and quota limits', (name) => {
   it('never offers a reservation to another role and never exceeds a limit', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: FRAMEWORKS }), fc.array(opArb, { maxLength: 80 }), (initial, ops) => {
-        const plugin = BUILTIN_ALLOCATORS[name];
-        if (!plugin) throw new Error(`no built-in ${name}`);
-        const model = new Model((options) => plugin.create(options), true);
+        const model = new Model(creator(name), 'tenancy');
         for (let n = 0; n < AGENTS; n++) model.apply({ kind: 'agent', agent: n, action: 'add' });
         for (let n = 0; n < initial; n++) model.apply({ kind: 'framework', framework: n, action: 'add' });
         for (const op of ops) {
           model.apply(op);
           model.checkNoOvercommit();
           model.checkTenancy();
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe.each(Object.keys(POLICIES))('the %s policy with a quota guarantee', (name) => {
+  it('never hands other roles the headroom kept for an unmet guarantee', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: FRAMEWORKS }), fc.array(opArb, { maxLength: 80 }), (initial, ops) => {
+        const model = new Model(creator(name), 'guarantee');
+        for (let n = 0; n < AGENTS; n++) model.apply({ kind: 'agent', agent: n, action: 'add' });
+        for (let n = 0; n < initial; n++) model.apply({ kind: 'framework', framework: n, action: 'add' });
+        for (const op of ops) {
+          model.apply(op);
+          model.checkNoOvercommit();
+          if (op.kind === 'allocate') model.checkGuarantee();
         }
       }),
       { numRuns: 200 },

@@ -176,7 +176,11 @@ export interface Allocator {
   setAside?(frameworkId: string, agentId: string): Resources;
 }
 
-/** What an allocator module exports: a factory plus metadata the loader checks. */
+/**
+ * What a whole-allocator module exports: a factory plus metadata the loader checks. Most
+ * plugins need not write an allocator: an `AllocatorPolicyPlugin` (a sorter, `sorter.ts`) is run by the
+ * hierarchical allocator, which keeps quota and reservations for it.
+ */
 export interface AllocatorPlugin {
   readonly name: string;
   readonly version: string;
@@ -185,5 +189,8 @@ export interface AllocatorPlugin {
   create(options: AllocatorOptions): Allocator;
 }
 
-/** The version of the allocator API that this Galaxy implements. */
-export const ALLOCATOR_API_VERSION = '1.1.0';
+/**
+ * The version of the allocator API that this Galaxy implements. 1.1 added tenancy (quota,
+ * reservations, set-aside); 1.2 added policy plugins (`createSorter`, `sorter.ts`).
+ */
+export const ALLOCATOR_API_VERSION = '1.2.0';

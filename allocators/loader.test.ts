@@ -31,7 +31,9 @@ afterAll(async () => {
 describe('loadAllocator', () => {
   it('loads the built-ins by name', async () => {
     expect((await loadAllocator('drf')).name).toBe('drf');
-    expect((await loadAllocator('first-fit')).name).toBe('first-fit');
+    expect((await loadAllocator('round-robin')).name).toBe('round-robin');
+    // The former name of the round-robin policy still loads it.
+    expect((await loadAllocator('first-fit')).name).toBe('round-robin');
   });
 
   it('loads a custom allocator from a module path, and it allocates', async () => {

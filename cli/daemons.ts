@@ -85,7 +85,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     .command('master')
     .description('run a master')
     .option('-l, --listen <host:port>', 'address to serve on', '127.0.0.1:5050')
-    .option('--allocator <name|path>', 'drf, first-fit, or a module path', 'drf')
+    .option('--allocator <name|path>', 'drf, round-robin (or first-fit), or a module path', 'drf')
     .option('--allocation-interval <s>', 'seconds between allocation passes', '1')
     .option('--offer-timeout <s>', 'rescind unanswered offers after this (0 = never)', '30')
     .option('--agent-ping-interval <s>', 'seconds between pings to each agent', '5')

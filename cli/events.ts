@@ -6,7 +6,7 @@ import { bandName } from '../core/bands.js';
 import { formatBytes } from '../core/resources.js';
 import type { PreemptedTask, Resources } from '../proto/gen/galaxy/v1/common.js';
 import type { MasterEvent } from '../proto/gen/galaxy/v1/operator.js';
-import { withOperator } from './listings.js';
+import { withOperator } from './list-command.js';
 import { parseDuration } from './machines.js';
 import { parseOutputFormat } from './output.js';
 
@@ -51,7 +51,9 @@ export function addEventsCommand(program: Command, defaultMaster: string): void 
       const format = parseOutputFormat(opts.output);
       const sinceS = opts.since === '' ? 0 : Date.now() / 1000 - parseDuration(opts.since, '--since');
       const limit = Number.parseInt(opts.limit, 10) || 0;
-      const events = await withOperator(opts.master, (op) => op.events.list(opts.kind, sinceS, limit));
+      const events = await withOperator(opts.master, (op) =>
+        op.listEvents({ kind: opts.kind, sinceS, limit }).then((r) => r.events),
+      );
       if (format === 'json') console.log(JSON.stringify(events, null, 2));
       else if (events.length === 0) console.log('no events');
       else for (const event of events) console.log(formatEvent(event));

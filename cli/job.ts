@@ -9,7 +9,7 @@ import { GalaxyError } from '../core/errors.js';
 import { APPMASTER_GROUP } from '../core/leader-locator.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
-import { AppMasterApi } from './appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from './operator-client.js';
 import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
 import { validateSpecFiles } from './job-validate.js';
 import { frameworkTarget, LeaderClient } from './leader-client.js';
@@ -34,7 +34,7 @@ async function withApi<T>(flags: Flags, fn: (api: Api) => Promise<T>): Promise<T
     'GALAXY_APPMASTER',
     DEFAULT_APPMASTER,
   );
-  const api = new LeaderClient(target, APPMASTER_GROUP, (address) => new AppMasterApi(address));
+  const api = new LeaderClient(target, APPMASTER_GROUP, (address) => appMasterClient(address));
   try {
     return await fn(api);
   } finally {
@@ -43,7 +43,7 @@ async function withApi<T>(flags: Flags, fn: (api: Api) => Promise<T>): Promise<T
 }
 
 /** A read: followed across a failover. */
-const show = (api: Api, name: string): Promise<JobStatus> => api.call((a) => a.show(name), { repeatable: true });
+const show = (api: Api, name: string): Promise<JobStatus> => api.call((a) => a.showJob({ name }), { repeatable: true });
 
 /** Reads and validates a spec file here, so errors name the file's lines; returns its JSON. */
 async function specJson(file: string): Promise<string> {
@@ -125,7 +125,9 @@ export function addJobCommands(program: Command): void {
       .action(async (file: string, flags: Flags & { timeout: string }) => {
         const json = await specJson(file);
         const status = await withApi(flags, async (api) => {
-          const first = await api.call((a) => (verb === 'submit' ? a.submit(json) : a.update(json)));
+          const first = await api.call((a) =>
+            verb === 'submit' ? a.submitJob({ specJson: json }) : a.updateJob({ specJson: json }),
+          );
           return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
         });
         print(status, flags);
@@ -141,7 +143,7 @@ export function addJobCommands(program: Command): void {
       const n = Number(replicas);
       if (!Number.isInteger(n) || n < 0)
         throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `replicas must be a whole number, got "${replicas}"`);
-      print(await withApi(flags, (api) => api.call((a) => a.scale(name, n))), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.scaleJob({ name, replicas: n }))), flags);
     });
 
   const controls = {
@@ -155,7 +157,7 @@ export function addJobCommands(program: Command): void {
       .description(description)
       .argument('<name>')
       .action(async (name: string, flags: Flags) => {
-        print(await withApi(flags, (api) => api.call((a) => a.control(name, control))), flags);
+        print(await withApi(flags, (api) => api.call((a) => a.controlUpdate({ name, control }))), flags);
       });
   }
 
@@ -163,14 +165,14 @@ export function addJobCommands(program: Command): void {
     .description('stop every pod; the job stays (scale or update it to run again)')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags, (api) => api.call((a) => a.stop(name))), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.stopJob({ name }))), flags);
     });
 
   withCommon(job.command('remove'))
     .description('kill every pod and forget the job and its naming entries')
     .argument('<name>')
     .action(async (name: string, flags: Flags) => {
-      const status = await withApi(flags, (api) => api.call((a) => a.remove(name)));
+      const status = await withApi(flags, (api) => api.call((a) => a.removeJob({ name })));
       console.log(`job ${status.name} removed (${status.pods.length} pods stopping)`);
     });
 
@@ -179,7 +181,7 @@ export function addJobCommands(program: Command): void {
     .argument('<name>')
     .argument('<pod>')
     .action(async (name: string, pod: string, flags: Flags) => {
-      print(await withApi(flags, (api) => api.call((a) => a.recoverPod(name, pod))), flags);
+      print(await withApi(flags, (api) => api.call((a) => a.recoverPod({ name, podId: pod }))), flags);
     });
 
   withCommon(job.command('exec'))
@@ -190,7 +192,7 @@ export function addJobCommands(program: Command): void {
     .option('--timeout <s>', 'seconds before the command is killed', '30')
     .action(async (name: string, pod: string, command: string[], flags: Flags & { timeout: string }) => {
       const result = await withApi(flags, (api) =>
-        api.call((a) => a.exec(name, pod, command.join(' '), Number(flags.timeout))),
+        api.call((a) => a.execPod({ name, podId: pod, command: command.join(' '), timeoutS: Number(flags.timeout) })),
       );
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
@@ -200,7 +202,9 @@ export function addJobCommands(program: Command): void {
   withCommon(job.command('list'))
     .description('list jobs')
     .action(async (flags: Flags) => {
-      const jobs = await withApi(flags, (api) => api.call((a) => a.list(), { repeatable: true }));
+      const jobs = await withApi(flags, (api) =>
+        api.call((a) => a.listJobs({}).then((r) => r.jobs), { repeatable: true }),
+      );
       console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output)));
     });
 

@@ -3,7 +3,7 @@
  * (`core/grpc-limits.ts`) from the command line. Sizes take KiB/MiB/GiB, durations ms/s/m/h.
  */
 import { GalaxyError } from '../core/errors.js';
-import { parseBytes } from '../core/resources.js';
+import { parseSize } from '../core/sizes.js';
 import { defaultServerLimits } from '../core/grpc-limits.js';
 import { DEFAULT_MASTER_LIMITS, type MasterLimits } from '../master/limits.js';
 
@@ -20,7 +20,8 @@ function parseDuration(text: string, where: string): number {
 /** The value of limit `name` as written: sizes for *Bytes, durations for *Ms, else a count. */
 function parseValue(name: string, text: string): number {
   const where = `--limit ${name}`;
-  if (name.endsWith('Bytes')) return /^\d+$/.test(text.trim()) ? Number(text) : parseBytes(text, where);
+  // The name says the unit: a bare number is bytes here.
+  if (name.endsWith('Bytes')) return /^\d+$/.test(text.trim()) ? Number(text) : parseSize(text, where);
   if (name.endsWith('Ms')) return parseDuration(text, where);
   const n = Number(text);
   if (!Number.isSafeInteger(n))

@@ -1,15 +1,19 @@
 /**
  * `galaxy agents | frameworks | tasks | weights`: operator listings.
  */
-import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import type { Command } from 'commander';
 import { formatBytes, formatResources } from '../core/resources.js';
 import { stateName } from '../core/task-state.js';
-import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/operator.js';
+import type { AgentSummary, FrameworkSummary, WeightInfo } from '../proto/gen/galaxy/v1/operator.js';
 import type { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from '../core/errors.js';
-import { Operator } from './operator-client.js';
+import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
 import { parseOutputFormat, render, type Column } from './output.js';
+
+const WEIGHT_COLUMNS: Column<WeightInfo>[] = [
+  { heading: 'ROLE', value: (w) => w.role },
+  { heading: 'WEIGHT', value: (w) => w.weight },
+];
 
 const AGENT_COLUMNS: Column<AgentSummary>[] = [
   { heading: 'ID', value: (a) => a.info?.id ?? '' },
@@ -56,46 +60,21 @@ const USAGE_COLUMNS: Column<TaskUsage>[] = [
   { heading: 'DISK', value: (t) => formatBytes(t.usage?.diskBytes ?? 0) },
 ];
 
-/** Runs `fn` against the master named by `--master`, closing the client afterwards. */
-export async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>): Promise<T> {
-  const locator = new LeaderLocator(master, MASTER_GROUP);
-  const address = await locator.locate();
-  const op = new Operator(address);
-  try {
-    return await fn(op);
-  } finally {
-    op.close();
-  }
-}
 
 /** Adds the listing commands to the program. */
 export function addListingCommands(program: Command, defaultMaster: string): void {
-  const masterOpt = [
-    '-m, --master <host:port|url>',
-    'the master, or zk://… to find the leader',
-    defaultMaster,
-  ] as const;
-  const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
-  program
-    .command('agents')
-    .description('list agents with their resources')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (opts: { master: string; output: string }) => {
-      const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) => op.agents());
-      console.log(render(rows, AGENT_COLUMNS, format));
-    });
-  program
-    .command('frameworks')
-    .description('list frameworks with their dominant shares')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (opts: { master: string; output: string }) => {
-      const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) => op.frameworks());
-      console.log(render(rows, FRAMEWORK_COLUMNS, format));
-    });
+  const masterOpt = masterOption(defaultMaster);
+  const outputOpt = OUTPUT_OPTION;
+  addListCommand(program, 'agents', defaultMaster, {
+    description: 'list agents with their resources',
+    columns: AGENT_COLUMNS,
+    rows: async (op) => (await op.listAgents({})).agents,
+  });
+  addListCommand(program, 'frameworks', defaultMaster, {
+    description: 'list frameworks with their dominant shares',
+    columns: FRAMEWORK_COLUMNS,
+    rows: async (op) => (await op.listFrameworks({})).frameworks,
+  });
   program
     .command('tasks')
     .description('list tasks (live, then recently completed); --usage shows what live tasks use')
@@ -106,33 +85,29 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     .action(async (opts: { master: string; output: string; framework: string; usage?: boolean }) => {
       const format = parseOutputFormat(opts.output);
       if (opts.usage) {
-        const rows = await withOperator(opts.master, (op) => op.usage(opts.framework));
+        const rows = await withOperator(opts.master, (op) =>
+          op.getUsage({ frameworkId: opts.framework }).then((r) => r.tasks),
+        );
         console.log(render(rows, USAGE_COLUMNS, format));
         return;
       }
-      const rows = await withOperator(opts.master, (op) => op.tasks(opts.framework));
+      const rows = await withOperator(opts.master, (op) =>
+        op.listTasks({ frameworkId: opts.framework }).then((r) => r.tasks),
+      );
       console.log(render(rows, TASK_COLUMNS, format));
     });
   const weights = program.command('weights').description('show or set role weights');
-  weights
-    .command('show', { isDefault: true })
-    .description('show role weights')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (opts: { master: string; output: string }) => {
-      const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) => op.weights());
-      console.log(
-        render(
-          rows,
-          [
-            { heading: 'ROLE', value: (w) => w.role },
-            { heading: 'WEIGHT', value: (w) => w.weight },
-          ],
-          format,
-        ),
-      );
-    });
+  addListCommand(
+    weights,
+    'show',
+    defaultMaster,
+    {
+      description: 'show role weights',
+      columns: WEIGHT_COLUMNS,
+      rows: async (op) => (await op.getWeights({})).weights,
+    },
+    { isDefault: true },
+  );
   weights
     .command('set')
     .description('set weights, e.g. `galaxy weights set eng=2 ops=1`')
@@ -146,7 +121,7 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
         }
         return { role, weight: Number(value) };
       });
-      await withOperator(opts.master, (op) => op.setWeights(parsed));
+      await withOperator(opts.master, (op) => op.setWeights({ weights: parsed }));
       console.log(`set ${parsed.map((w) => `${w.role}=${w.weight}`).join(' ')}`);
     });
 }

@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
-import type { AccountingRow, GetAccountingResponse, PoolEntry } from '../proto/gen/galaxy/v1/operator.js';
-import { withOperator } from './listings.js';
+import type { AccountingRow, AgentLabels, GetAccountingResponse, PoolEntry } from '../proto/gen/galaxy/v1/operator.js';
+import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
 import { parseOutputFormat, render, type Column } from './output.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
@@ -64,6 +64,11 @@ const USAGE_COLUMNS: Column<UsageLine>[] = [
   { heading: 'DISK GIB-H USED', value: (r) => fixed(r.diskGibHoursUsed) },
 ];
 
+const LABEL_COLUMNS: Column<AgentLabels>[] = [
+  { heading: 'AGENT', value: (r) => r.agentId },
+  { heading: 'LABELS', value: (r) => r.labels.join(' ') },
+];
+
 const POOL_COLUMNS: Column<PoolEntry>[] = [
   { heading: 'POOL', value: (p) => p.name },
   { heading: 'REGISTERED', value: (p) => (p.registered ? 'yes' : 'no (agents use it)') },
@@ -87,12 +92,8 @@ export function renderUsage(response: GetAccountingResponse, format: 'table' | '
 
 /** Adds pool, label, agent-mode and usage commands (after the daemon commands, which define `agent`). */
 export function addMachineCommands(program: Command, defaultMaster: string): void {
-  const masterOpt = [
-    '-m, --master <host:port|url>',
-    'the master, or zk://… to find the leader',
-    defaultMaster,
-  ] as const;
-  const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
+  const masterOpt = masterOption(defaultMaster);
+  const outputOpt = OUTPUT_OPTION;
 
   const pool = program.command('pool').description('the pool registry (admins): add, remove, list, assign');
   pool
@@ -101,7 +102,7 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
     .option('-d, --description <text>', 'what the pool is for', '')
     .option(...masterOpt)
     .action(async (name: string, opts: { master: string; description: string }) => {
-      await withOperator(opts.master, (op) => op.machines.addPool(name, opts.description));
+      await withOperator(opts.master, (op) => op.addPool({ name, description: opts.description }));
       console.log(`pool ${name} added`);
     });
   pool
@@ -109,24 +110,20 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
     .description('remove a pool (refused while agents are in it)')
     .option(...masterOpt)
     .action(async (name: string, opts: { master: string }) => {
-      await withOperator(opts.master, (op) => op.machines.removePool(name));
+      await withOperator(opts.master, (op) => op.removePool({ name }));
       console.log(`pool ${name} removed`);
     });
-  pool
-    .command('list')
-    .description('registered pools, and pools agents are in')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (opts: { master: string; output: string }) => {
-      const format = parseOutputFormat(opts.output);
-      console.log(render(await withOperator(opts.master, (op) => op.machines.listPools()), POOL_COLUMNS, format));
-    });
+  addListCommand(pool, 'list', defaultMaster, {
+    description: 'registered pools, and pools agents are in',
+    columns: POOL_COLUMNS,
+    rows: async (op) => (await op.listPools({})).pools,
+  });
   pool
     .command('assign <agent> <pool>')
     .description("move an agent to a pool (overrides the agent's --pool)")
     .option(...masterOpt)
     .action(async (agent: string, name: string, opts: { master: string }) => {
-      await withOperator(opts.master, (op) => op.machines.assignPool(agent, name));
+      await withOperator(opts.master, (op) => op.assignAgentPool({ agentId: agent, pool: name }));
       console.log(`agent ${agent} is in pool ${name}`);
     });
 
@@ -138,30 +135,18 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
       .option(...masterOpt)
       .action(async (agent: string, text: string, opts: { master: string }) => {
         const labels = await withOperator(opts.master, (op) =>
-          verb === 'add' ? op.machines.addLabel(agent, text) : op.machines.removeLabel(agent, text),
+          verb === 'add'
+            ? op.addAgentLabel({ agentId: agent, label: text }).then((r) => r.labels)
+            : op.removeAgentLabel({ agentId: agent, label: text }).then((r) => r.labels),
         );
         console.log(`agent ${agent} labels: ${labels.join(' ') || '(none)'}`);
       });
   }
-  label
-    .command('list [agent]')
-    .description('labels of one agent, or of every agent that has some')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (agent: string | undefined, opts: { master: string; output: string }) => {
-      const format = parseOutputFormat(opts.output);
-      const rows = await withOperator(opts.master, (op) => op.machines.listLabels(agent ?? ''));
-      console.log(
-        render(
-          rows,
-          [
-            { heading: 'AGENT', value: (r) => r.agentId },
-            { heading: 'LABELS', value: (r) => r.labels.join(' ') },
-          ],
-          format,
-        ),
-      );
-    });
+  addListCommand(label, 'list [agent]', defaultMaster, {
+    description: 'labels of one agent, or of every agent that has some',
+    columns: LABEL_COLUMNS,
+    rows: async (op, agent) => (await op.listAgentLabels({ agentId: agent ?? '' })).agents,
+  });
 
   const agent = program.commands.find((c) => c.name() === 'agent') ?? program.command('agent');
   const modes = { online: 'online', offline: 'offline', drain: 'draining' } as const;
@@ -179,7 +164,7 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
       .action(async (id: string, opts: { master?: string }) => {
         // `agent` itself (the daemon) takes --master too and may have parsed it.
         const master = opts.master ?? agent.opts<{ master?: string }>().master ?? defaultMaster;
-        await withOperator(master, (op) => op.machines.setMode(id, mode));
+        await withOperator(master, (op) => op.setAgentMode({ agentId: id, mode }));
         console.log(`agent ${id} is ${mode}`);
       });
   }
@@ -195,7 +180,9 @@ export function addMachineCommands(program: Command, defaultMaster: string): voi
     .action(async (opts: { master: string; output: string; user: string; pool: string; since: string }) => {
       const format = parseOutputFormat(opts.output);
       const sinceS = parseDuration(opts.since, '--since');
-      const response = await withOperator(opts.master, (op) => op.machines.accounting(opts.user, opts.pool, sinceS));
+      const response = await withOperator(opts.master, (op) =>
+        op.getAccounting({ user: opts.user, pool: opts.pool, sinceS }),
+      );
       console.log(renderUsage(response, format));
     });
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { ReservedResources } from '../proto/gen/galaxy/v1/common.js';
 import { parseReservedAmounts } from '../core/reservation-spec.js';
 import { emptyResources, formatResources } from '../core/resources.js';
-import { withOperator } from './listings.js';
+import { masterOption, withOperator } from './list-command.js';
 
 /** One line per role: `eng  cpus:2 mem:1GiB disk:0B`. */
 export function formatReservations(agentId: string, reservations: readonly ReservedResources[]): string {
@@ -18,11 +18,7 @@ export function formatReservations(agentId: string, reservations: readonly Reser
 
 /** Adds `reserve` and `unreserve` to the program. */
 export function addReservationCommands(program: Command, defaultMaster: string): void {
-  const masterOpt = [
-    '-m, --master <host:port|url>',
-    'the master, or zk://… to find the leader',
-    defaultMaster,
-  ] as const;
+  const masterOpt = masterOption(defaultMaster);
   for (const verb of ['reserve', 'unreserve'] as const) {
     program
       .command(`${verb} <agent> <role> <amounts>`)
@@ -34,7 +30,11 @@ export function addReservationCommands(program: Command, defaultMaster: string):
       .option(...masterOpt)
       .action(async (agent: string, role: string, amounts: string, opts: { master: string }) => {
         const resources = parseReservedAmounts(amounts, `galaxy ${verb}`);
-        const after = await withOperator(opts.master, (op) => op.reservations[verb](agent, role, resources));
+        const after = await withOperator(opts.master, (op) =>
+          op[verb === 'reserve' ? 'reserveResources' : 'unreserveResources']({ agentId: agent, role, resources }).then(
+            (r) => r.reservations,
+          ),
+        );
         console.log(formatReservations(agent, after));
       });
   }

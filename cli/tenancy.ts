@@ -5,10 +5,10 @@
  */
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
-import { parseBytes } from '../core/resources.js';
+import { parseSize } from '../core/sizes.js';
 import { formatQuantity, QUOTA_RESOURCES } from '../core/tenancy/quotas.js';
 import type { QuotaAmounts, UserGrantsEntry, UserQuotaEntry } from '../proto/gen/galaxy/v1/operator.js';
-import { withOperator } from './listings.js';
+import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
 import { parseOutputFormat, render, type Column } from './output.js';
 
 /** Cores as typed (`4`, `0.5`, `500m`) → millicores. */
@@ -29,11 +29,6 @@ function parseCount(text: string, flag: string): number {
   if (!(Number.isSafeInteger(value) && value >= 0))
     throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `${flag} must be a whole number, got "${text}"`);
   return value;
-}
-
-/** Bytes as typed: `8GiB`, `512MiB`, `20G` (a bare number is MiB). */
-function parseSize(text: string, flag: string): number {
-  return parseBytes(text, flag);
 }
 
 interface QuotaFlags {
@@ -122,12 +117,8 @@ export function quotaLines(entry: UserQuotaEntry): QuotaLine[] {
 
 /** Adds `galaxy grant`, `galaxy grants` and `galaxy quota …`. */
 export function addTenancyCommands(program: Command, defaultMaster: string): void {
-  const masterOpt = [
-    '-m, --master <host:port|url>',
-    'the master, or zk://… to find the leader',
-    defaultMaster,
-  ] as const;
-  const outputOpt = ['-o, --output <format>', 'table or json', 'table'] as const;
+  const masterOpt = masterOption(defaultMaster);
+  const outputOpt = OUTPUT_OPTION;
 
   const show = (user: string, after: UserGrantsEntry | undefined, format: ReturnType<typeof parseOutputFormat>) => {
     const lines = grantLines(after ? [after] : []);
@@ -157,7 +148,7 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
         flags: { revoke?: boolean; master: string; output: string },
       ) => {
         const after = await withOperator(flags.master, (op) =>
-          op.tenancy.grant(user, pool, authorities, flags.revoke === true),
+          op.grantAuthorities({ user, pool, authorities, revoke: flags.revoke === true }).then((r) => r.grants),
         );
         show(user, after, parseOutputFormat(flags.output));
       },
@@ -175,7 +166,7 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .action(async (user: string, role: string, _flags: unknown, command: Command) => {
       const flags = command.optsWithGlobals<{ revoke?: boolean; master: string; output: string }>();
       const after = await withOperator(flags.master, (op) =>
-        op.tenancy.grantRoles(user, [role], false, flags.revoke === true),
+        op.grantRoles({ user, roles: [role], actForUsers: false, revoke: flags.revoke === true }).then((r) => r.grants),
       );
       show(user, after, parseOutputFormat(flags.output));
     });
@@ -191,21 +182,16 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .action(async (user: string, _flags: unknown, command: Command) => {
       const flags = command.optsWithGlobals<{ revoke?: boolean; master: string; output: string }>();
       const after = await withOperator(flags.master, (op) =>
-        op.tenancy.grantRoles(user, [], true, flags.revoke === true),
+        op.grantRoles({ user, roles: [], actForUsers: true, revoke: flags.revoke === true }).then((r) => r.grants),
       );
       show(user, after, parseOutputFormat(flags.output));
     });
 
-  program
-    .command('grants')
-    .description("users' authorities per pool, granted roles and act-for-users (a user's own without admin rights)")
-    .argument('[user]')
-    .option(...masterOpt)
-    .option(...outputOpt)
-    .action(async (user: string | undefined, flags: { master: string; output: string }) => {
-      const entries = await withOperator(flags.master, (op) => op.tenancy.grants(user ?? ''));
-      console.log(render(grantLines(entries), GRANT_COLUMNS, parseOutputFormat(flags.output)));
-    });
+  addListCommand(program, 'grants [user]', defaultMaster, {
+    description: "users' authorities per pool, granted roles and act-for-users (a user's own without admin rights)",
+    columns: GRANT_COLUMNS,
+    rows: async (op, user) => grantLines((await op.listGrants({ user: user ?? '' })).users),
+  });
 
   const quota = program.command('quota').description("users' quotas: limits, guarantees and what their jobs hold");
   quota
@@ -224,7 +210,9 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .action(async (user: string, flags: QuotaFlags) => {
       const format = parseOutputFormat(flags.output);
       const { limit, guarantee } = quotaFromFlags(flags);
-      const entry = await withOperator(flags.master, (op) => op.tenancy.setQuota(user, limit, guarantee));
+      const entry = await withOperator(flags.master, (op) =>
+        op.setUserQuota({ user, limit, guarantee }).then((r) => r.quota),
+      );
       console.log(render(entry ? quotaLines(entry) : [], QUOTA_COLUMNS, format));
     });
   quota
@@ -235,7 +223,9 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .action(async (user: string | undefined, flags: { master: string; output: string }) => {
       const format = parseOutputFormat(flags.output);
-      const entries = await withOperator(flags.master, (op) => op.tenancy.quotas(user ?? ''));
+      const entries = await withOperator(flags.master, (op) =>
+        op.listUserQuotas({ user: user ?? '' }).then((r) => r.quotas),
+      );
       if (format === 'json') console.log(JSON.stringify(entries, null, 2));
       else console.log(render(entries.flatMap(quotaLines), QUOTA_COLUMNS, format));
     });

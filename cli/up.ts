@@ -18,7 +18,7 @@ import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { runFramework } from '../frameworks/host/host.js';
 import { MasterCandidate } from '../master/candidate.js';
 import type { JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
-import { AppMasterApi } from './appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from './operator-client.js';
 import { renderJob } from './job-view.js';
 import { agentJoinToken, bootstrapIdentity, localCoordinatorUrl } from './local-identity.js';
 
@@ -96,27 +96,18 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     `master listening on ${master.address}; agent working in ${resolve(workDir, 'agent')}; pods run as ${how}`,
   );
   console.log(`admin token: ${identity.adminTokenPath}`);
-  const appmaster = await runFramework('appmaster', {
-    master: master.address,
-    options: { listen: options.appmasterListen, coordinator },
-    log: createLogger('appmaster', logLevel),
-    token,
-    auth,
-  });
-  const batch = await runFramework('batch', {
-    master: master.address,
-    options: { listen: options.batchListen, coordinator },
-    log: createLogger('batch', logLevel),
-    token,
-    auth,
-  });
-  const mapreduce = await runFramework('mapreduce', {
-    master: master.address,
-    options: { listen: options.mapreduceListen ?? '127.0.0.1:5053', coordinator },
-    log: createLogger('mapreduce', logLevel),
-    token,
-    auth,
-  });
+  // The built-in frameworks, each with its API on its own address and the cluster's coordinator.
+  const hosted = (name: string, listen: string) =>
+    runFramework(name, {
+      master: master.address,
+      options: { listen, coordinator },
+      log: createLogger(name, logLevel),
+      token,
+      auth,
+    });
+  const appmaster = await hosted('appmaster', options.appmasterListen);
+  const batch = await hosted('batch', options.batchListen);
+  const mapreduce = await hosted('mapreduce', options.mapreduceListen ?? '127.0.0.1:5053');
   const shutdown = async (): Promise<void> => {
     await mapreduce.stop();
     await batch.stop();
@@ -125,7 +116,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     await candidate.stop();
     await identity.close();
   };
-  const api = new AppMasterApi(appmaster.framework.endpoint ?? '', token);
+  const api = appMasterClient(appmaster.framework.endpoint ?? '', token);
   try {
     const deployed = await Promise.race([
       deployExample(api, workDir, options.replicas).then((job) => ({ job })),
@@ -160,11 +151,11 @@ async function deployExample(api: AppMasterApi, workDir: string, replicas: numbe
   doc.setIn(['volumes'], [{ kind: 'bind', path: packages, hostPath: packages, readOnly: true }]);
   doc.setIn(['replicas'], replicas);
   const spec = parseJobSpec(doc.toString(), 'examples/hello-service/job.yaml');
-  const known = (await api.list()).some((j) => j.name === spec.name);
-  if (!known) await api.submit(JSON.stringify(spec));
+  const known = (await api.listJobs({}).then((r) => r.jobs)).some((j) => j.name === spec.name);
+  if (!known) await api.submitJob({ specJson: JSON.stringify(spec) });
   const deadline = Date.now() + 180_000;
   for (;;) {
-    const job = await api.show(spec.name);
+    const job = await api.showJob({ name: spec.name });
     const healthy = job.pods.filter((p) => p.phase === 'running' && p.health === 'healthy').length;
     if (healthy >= replicas && job.pods.length === replicas) return job;
     if (Date.now() > deadline)

@@ -3,45 +3,12 @@
  * reaches the CLI or a framework with its code intact.
  */
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { GalaxyError, parseGalaxyError, type ErrorCode } from './errors.js';
+import { ErrorCodes, GalaxyError, parseGalaxyError, type ErrorCode } from './errors.js';
 
-const STATUS_OF: Partial<Record<ErrorCode, status>> = {
-  GALAXY_E_INVALID_ARGUMENT: status.INVALID_ARGUMENT,
-  GALAXY_E_INVALID_RESOURCES: status.INVALID_ARGUMENT,
-  GALAXY_E_TASK_INVALID: status.INVALID_ARGUMENT,
-  GALAXY_E_FRAMEWORK_INVALID: status.INVALID_ARGUMENT,
-  GALAXY_E_AGENT_INVALID: status.INVALID_ARGUMENT,
-  GALAXY_E_OFFER_MISMATCH: status.INVALID_ARGUMENT,
-  GALAXY_E_OFFER_UNKNOWN: status.NOT_FOUND,
-  GALAXY_E_TASK_UNKNOWN: status.NOT_FOUND,
-  GALAXY_E_FRAMEWORK_UNKNOWN: status.NOT_FOUND,
-  GALAXY_E_AGENT_UNKNOWN: status.NOT_FOUND,
-  GALAXY_E_TASK_DUPLICATE: status.ALREADY_EXISTS,
-  GALAXY_E_AGENT_DUPLICATE: status.ALREADY_EXISTS,
-  GALAXY_E_OVERCOMMIT: status.FAILED_PRECONDITION,
-  GALAXY_E_NOT_REGISTERED: status.FAILED_PRECONDITION,
-  GALAXY_E_UNAVAILABLE: status.UNAVAILABLE,
-  GALAXY_E_SPEC_INVALID: status.INVALID_ARGUMENT,
-  GALAXY_E_JOB_UNKNOWN: status.NOT_FOUND,
-  GALAXY_E_POD_UNKNOWN: status.NOT_FOUND,
-  GALAXY_E_JOB_DUPLICATE: status.ALREADY_EXISTS,
-  GALAXY_E_NAME_TAKEN: status.ALREADY_EXISTS,
-  GALAXY_E_JOB_STATE: status.FAILED_PRECONDITION,
-  GALAXY_E_PACKAGE: status.FAILED_PRECONDITION,
-  GALAXY_E_COORD_CONFLICT: status.ABORTED,
-  GALAXY_E_COORD_NO_NODE: status.NOT_FOUND,
-  GALAXY_E_COORD_EXISTS: status.ALREADY_EXISTS,
-  GALAXY_E_COORD_UNAVAILABLE: status.UNAVAILABLE,
-  GALAXY_E_COORD_DENIED: status.PERMISSION_DENIED,
-  GALAXY_E_NOT_LEADER: status.UNAVAILABLE,
-  GALAXY_E_UNAUTHENTICATED: status.UNAUTHENTICATED,
-  GALAXY_E_USER_UNKNOWN: status.NOT_FOUND,
-  GALAXY_E_USER_DUPLICATE: status.ALREADY_EXISTS,
-  GALAXY_E_PERMISSION_DENIED: status.PERMISSION_DENIED,
-  GALAXY_E_QUOTA_EXCEEDED: status.RESOURCE_EXHAUSTED,
-  GALAXY_E_LIMIT_EXCEEDED: status.RESOURCE_EXHAUSTED,
-  GALAXY_E_TOO_LARGE: status.INVALID_ARGUMENT,
-};
+/** The gRPC status a code goes out as, as `core/errors.ts` declares it beside the code. */
+export function grpcStatusOf(code: ErrorCode): status {
+  return status[ErrorCodes[code].status];
+}
 
 /** Turns any thrown value into a gRPC status whose details start with the Galaxy code. */
 export function toGrpcStatus(error: unknown): Partial<StatusObject> {
@@ -49,7 +16,7 @@ export function toGrpcStatus(error: unknown): Partial<StatusObject> {
     error instanceof GalaxyError
       ? error
       : new GalaxyError('GALAXY_E_INTERNAL', error instanceof Error ? error.message : String(error));
-  return { code: STATUS_OF[galaxy.code] ?? status.INTERNAL, details: galaxy.message, metadata: new Metadata() };
+  return { code: grpcStatusOf(galaxy.code), details: galaxy.message, metadata: new Metadata() };
 }
 
 /** Turns a gRPC client error back into a {@link GalaxyError}. */

@@ -26,6 +26,8 @@ beforeAll(async () => {
     'empty.mjs': 'export const nothing = 1;\n',
     'no-factory.mjs': "export default { name: 'lazy', version: '1.0.0', galaxyApi: '^1' };\n",
     'future.mjs': "export default { name: 'future', version: '3.0.0', galaxyApi: '^2', make: () => '' };\n",
+    'newer.mjs': "export default { name: 'newer', version: '1.0.0', galaxyApi: '^1.3', make: () => '' };\n",
+    'fruit.mjs': "export default { name: 'fruit', version: '1.0.0', galaxyApi: 'banana', make: () => '' };\n",
     'broken.mjs': 'export default {;\n',
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
@@ -94,6 +96,21 @@ describe('loadPlugin', () => {
   });
 });
 
+describe('loadPlugin and API ranges', () => {
+  it('refuses a plugin that needs a newer minor API, and one whose range is not a semver range', async () => {
+    await expect(load(join(dir, 'newer.mjs'))).rejects.toMatchObject({
+      code: 'GALAXY_E_PLUGIN_INCOMPATIBLE',
+      message: expect.stringMatching(
+        /widget plugin "newer" .* supports widget API \^1\.3, but this Galaxy provides 1\.2\.0/,
+      ) as string,
+    });
+    await expect(load(join(dir, 'fruit.mjs'))).rejects.toMatchObject({
+      code: 'GALAXY_E_PLUGIN_INCOMPATIBLE',
+      message: expect.stringContaining('"banana", which is not a semver range') as string,
+    });
+  });
+});
+
 describe('apiCompatible', () => {
   it.each([
     ['^1', '1.0.0', true],
@@ -105,6 +122,13 @@ describe('apiCompatible', () => {
     ['^2', '1.0.0', false],
     ['>=3', '2.5.0', false],
     ['banana', '1.0.0', false],
+    // Minors count too: a plugin that needs API 1.3 does not load on 1.2.
+    ['^1.3', '1.2.0', false],
+    ['^1.2', '1.2.0', true],
+    ['~1.2', '1.3.0', false],
+    ['1.2.x', '1.3.0', false],
+    ['>=1.1 <2', '1.5.0', true],
+    ['>=1.1 <2', '2.0.0', false],
   ])('range %s admits %s: %s', (range, version, expected) => {
     expect(apiCompatible(range, version)).toBe(expected);
   });

@@ -5,25 +5,31 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import semver from 'semver';
 import { GalaxyError } from './errors.js';
 
 /** Metadata every plugin declares. */
 export interface PluginMeta {
   readonly name: string;
   readonly version: string;
-  /** Range of the host's plugin API it supports: `^1`, `1`, `1.x` or `*`. */
+  /** The semver range of the host's plugin API it supports: `^1`, `^1.2`, `1.x`, `*`, … */
   readonly galaxyApi: string;
 }
 
-/** True when an API `range` (`^1`, `1`, `1.x`, `*`, `>=1`) admits `version`'s major. */
+/**
+ * True when the plugin API `range` (a semver range: `^1`, `^1.2`, `~1.2`, `1.x`, `>=1.1 <2`, `*`)
+ * admits the host's API `version`. A range that is not a semver range admits nothing.
+ */
 export function apiCompatible(range: string, version: string): boolean {
-  const major = Number(version.split('.')[0]);
-  const trimmed = range.trim();
-  if (trimmed === '*') return true;
-  const atLeast = /^>=\s*(\d+)/.exec(trimmed);
-  if (atLeast) return major >= Number(atLeast[1]);
-  const exact = /^[\^~]?(\d+)(?:\.(?:\d+|x|\*))*$/.exec(trimmed);
-  return exact !== null && Number(exact[1]) === major;
+  return semver.validRange(range) !== null && semver.satisfies(version, range);
+}
+
+/**
+ * The metadata of a plugin built into Galaxy: its version is the host API version it ships with,
+ * and it supports that API's major (`^1`).
+ */
+export function builtinMeta(name: string, apiVersion: string): PluginMeta {
+  return { name, version: apiVersion, galaxyApi: `^${apiVersion.split('.')[0] ?? apiVersion}` };
 }
 
 function isMeta(value: unknown): value is PluginMeta {
@@ -40,7 +46,7 @@ function isMeta(value: unknown): value is PluginMeta {
  * @param kind - what is loaded (`allocator`, `isolator`, …), for messages.
  * @param spec - a key of `builtins`, or a module path.
  * @param builtins - the plugins compiled into Galaxy, by name.
- * @param apiVersion - the host's API version for this kind; the plugin's `galaxyApi` must admit its major.
+ * @param apiVersion - the host's API version for this kind; the plugin's `galaxyApi` range must admit it.
  * @param isPlugin - checks the kind-specific shape (e.g. a `create` factory) once the metadata is valid.
  * @param shape - what `isPlugin` looks for, for the message when it is missing.
  */
@@ -83,6 +89,12 @@ export async function loadPlugin<T extends PluginMeta>(
     throw new GalaxyError(
       'GALAXY_E_PLUGIN_LOAD',
       `${kind} "${spec}": module ${path} exports no plugin: a default (or \`plugin\`) export with name, version and galaxyApi is required`,
+    );
+  }
+  if (semver.validRange(candidate.galaxyApi) === null) {
+    throw new GalaxyError(
+      'GALAXY_E_PLUGIN_INCOMPATIBLE',
+      `${kind} plugin "${candidate.name}" (${spec}) declares galaxyApi "${candidate.galaxyApi}", which is not a semver range; write one such as ^${apiVersion.split('.')[0] ?? apiVersion}`,
     );
   }
   if (!apiCompatible(candidate.galaxyApi, apiVersion)) {

@@ -4,6 +4,7 @@
  */
 import type { Resources } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from './errors.js';
+import { parseSize } from './sizes.js';
 import {
   addRanges,
   containsRanges,
@@ -93,36 +94,6 @@ export function validateResources(r: Resources, where: string): void {
   }
 }
 
-const UNITS: Record<string, number> = {
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1024 ** 3,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  tb: 1024 ** 4,
-  tib: 1024 ** 4,
-};
-
-/** Parses a byte quantity such as `512MiB`, `4G` or `1024` (a bare number is MiB, as in Mesos). */
-export function parseBytes(text: string, where = 'size'): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  const unit = (match?.[2] ?? '').toLowerCase();
-  const factor = unit === '' ? 1024 ** 2 : UNITS[unit];
-  if (!match?.[1] || factor === undefined) {
-    throw new GalaxyError(
-      'GALAXY_E_INVALID_RESOURCES',
-      `${where}: cannot read "${text}" as a size (try 512MiB or 4GiB)`,
-    );
-  }
-  return Math.round(Number(match[1]) * factor);
-}
-
 /** Formats bytes with a binary unit, e.g. `4GiB`, `1.5MiB`. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -168,7 +139,8 @@ export function namedResources(text: string): Set<string> {
 
 /**
  * Parses `cpus:2;mem:4GiB;disk:10GiB;gpus:0;ports:[31000-32000]` (`,` also separates entries
- * outside brackets). cpus are cores and may be fractional; they become millicores.
+ * outside brackets). cpus are cores and may be fractional; they become millicores. mem and disk
+ * are sizes with a unit (`core/sizes.ts`).
  */
 export function parseResources(text: string, where = 'resources'): Resources {
   const r = emptyResources();
@@ -198,7 +170,7 @@ export function parseResources(text: string, where = 'resources'): Resources {
       }
       case 'mem':
       case 'disk':
-        r[name] = parseBytes(value, `${where}.${name}`);
+        r[name] = parseSize(value, `${where}.${name}`);
         break;
       case 'gpus': {
         const n = Number(value);

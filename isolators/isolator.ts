@@ -4,7 +4,8 @@
  * first process starts, `isolate` in parallel once it has a pid, `limitation` while it runs and
  * once at exit, `usage` on request, and `cleanup` in reverse order after it is gone.
  */
-import type { Limits, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
+import type { Limits, ResourceUsage, Resources, Volume } from '../proto/gen/galaxy/v1/common.js';
+import { builtinMeta } from '../core/plugin-loader.js';
 import type { CgroupDriver, Controller } from './cgroup-driver.js';
 
 /** One container as isolators see it. */
@@ -56,20 +57,11 @@ export interface Limitation {
   readonly message: string;
 }
 
-/** Usage statistics; each isolator fills in its own. */
-export interface ContainerUsage {
-  cpuSeconds?: number;
-  cpuThrottledSeconds?: number;
-  memBytes?: number;
-  memMaxBytes?: number;
-  pids?: number;
-  pidsLimitHits?: number;
-  diskBytes?: number;
-  diskReadBytes?: number;
-  diskWriteBytes?: number;
-  netTxBytes?: number;
-  netRxBytes?: number;
-}
+/**
+ * Usage statistics; each isolator fills in its own figures. The fields are the wire's
+ * (`ResourceUsage` in `common.proto`, declared once there): an isolator reports a part of it.
+ */
+export type ContainerUsage = Partial<ResourceUsage>;
 
 /** An isolator. Every method but `name` and `controllers` is optional. */
 export interface Isolator {
@@ -118,3 +110,13 @@ export interface IsolatorOptions {
 
 /** The isolator API version this Galaxy implements. */
 export const ISOLATOR_API_VERSION = '1.0.0';
+
+/** The plugin of a built-in isolator, with Galaxy's metadata; `create` is called once per agent. */
+export function builtinIsolator(name: string, create: (options: IsolatorOptions) => Isolator): IsolatorPlugin {
+  return { ...builtinMeta(name, ISOLATOR_API_VERSION), create };
+}
+
+/** The plugin of a built-in isolator that is one stateless instance: its name is the plugin's. */
+export function sharedIsolator(isolator: Isolator): IsolatorPlugin {
+  return builtinIsolator(isolator.name, () => isolator);
+}

@@ -10,11 +10,22 @@ import { describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../agent/cgroups/index.js';
 import { LinuxLauncher } from '../agent/containerizer/linux-launcher.js';
 import { createLogger } from '../core/logger.js';
-import { loadIsolators } from './index.js';
+import { apiCompatible } from '../core/plugin-loader.js';
+import { BUILTIN_ISOLATORS, ISOLATOR_API_VERSION, loadIsolators } from './index.js';
 import { Limits } from '../proto/gen/galaxy/v1/common.js';
 
 const driver = detectCgroupDriver();
 const example = fileURLToPath(new URL('../examples/isolators/sandbox-marker.ts', import.meta.url));
+
+describe('built-in isolator metadata', () => {
+  it("names each plugin as it is listed and admits this Galaxy's isolator API", () => {
+    for (const [name, plugin] of Object.entries(BUILTIN_ISOLATORS)) {
+      expect(plugin.name).toBe(name);
+      expect(plugin.version).toBe(ISOLATOR_API_VERSION);
+      expect(apiCompatible(plugin.galaxyApi, ISOLATOR_API_VERSION)).toBe(true);
+    }
+  });
+});
 
 describe('loadIsolators', () => {
   it('loads built-ins and module paths in order, and refuses unknown or repeated names', async () => {

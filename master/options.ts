@@ -16,7 +16,7 @@ import type { MasterTimings } from './timings.js';
 export interface MasterOptions {
   /** Address to listen on, e.g. `127.0.0.1:5050`; port 0 picks a free port. */
   readonly listen: string;
-  /** `drf` (default), `first-fit`, or a module path. */
+  /** An allocation policy: `drf` (default), `round-robin` (alias `first-fit`), or a module path. */
   readonly allocator?: string;
   readonly allocatorOptions?: AllocatorOptions;
   readonly timings?: Partial<MasterTimings>;

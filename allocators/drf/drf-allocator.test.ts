@@ -183,4 +183,14 @@ describe('DRF allocator', () => {
     allocator.addAgent(agent('new', 'cpus:1;mem:1GiB'), new Map());
     expect(allocator.allocate().map((a) => a.agentId)).toEqual(['new']);
   });
+
+  it("orders a role's frameworks by their share of what the role holds, not of the cluster", () => {
+    const allocator = new DrfAllocator();
+    allocator.addAgent(agent('a1', 'cpus:100;mem:20GiB'), new Map());
+    // Of the cluster, cpu-heavy A (10 of 100 cpus) has the lower share than mem-heavy B (4 of
+    // 20 GiB). Of what role r holds (12 cpus, 5 GiB), A has 10/12 and B 4/5: B goes first.
+    allocator.addFramework(fw('A', 'r'), new Map([['a1', parseResources('cpus:10;mem:1GiB')]]), true);
+    allocator.addFramework(fw('B', 'r'), new Map([['a1', parseResources('cpus:2;mem:4GiB')]]), true);
+    expect(allocator.allocate().map((o) => o.frameworkId)).toEqual(['B']);
+  });
 });

@@ -1,19 +1,18 @@
 /**
- * The `drf` allocator plugin: hierarchical weighted Dominant Resource Fairness (the default).
+ * The `drf` allocation policy: hierarchical weighted Dominant Resource Fairness (the default).
  */
-import { ALLOCATOR_API_VERSION, type AllocatorPlugin } from '../allocator.js';
-import { DrfAllocator } from './drf-allocator.js';
+import { builtinMeta } from '../../core/plugin-loader.js';
+import { ALLOCATOR_API_VERSION } from '../allocator.js';
+import type { AllocatorPolicyPlugin } from '../sorter.js';
+import { drfPolicy } from './drf-allocator.js';
 
-export { DrfAllocator } from './drf-allocator.js';
+export { DrfAllocator, drfPolicy } from './drf-allocator.js';
 export { DrfSorter, type DrfSorterOptions } from './sorter.js';
-export { TenancyWalk } from './tenancy.js';
 
 /** The plugin object the loader finds under the name `drf`. */
-export const plugin: AllocatorPlugin = {
-  name: 'drf',
-  version: ALLOCATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: (options) => new DrfAllocator(options),
+export const plugin: AllocatorPolicyPlugin = {
+  ...drfPolicy,
+  ...builtinMeta('drf', ALLOCATOR_API_VERSION),
 };
 
 export default plugin;

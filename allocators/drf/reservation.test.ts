@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseResources } from '../../core/resources.js';
 import type { Allocation } from '../allocator.js';
-import { FirstFitAllocator } from '../first-fit/first-fit-allocator.js';
+import { HierarchicalAllocator } from '../hierarchical/hierarchical-allocator.js';
+import { roundRobinPolicy } from '../round-robin/round-robin-sorter.js';
 import { DrfAllocator } from './drf-allocator.js';
 
 const GiB = 1024 ** 3;
@@ -142,8 +143,8 @@ describe('DRF allocator reservations', () => {
     expect(allocator.allocate()).toEqual([{ frameworkId: 'dev', agentId: 's1', resources: res(3000, 3 * GiB) }]);
   });
 
-  it('first-fit honours reservations and limits too', () => {
-    const allocator = new FirstFitAllocator();
+  it('round-robin honours reservations and limits too', () => {
+    const allocator = new HierarchicalAllocator(roundRobinPolicy);
     allocator.addAgent(agent('a1', 'cpus:4;mem:4GiB', [{ role: 'eng', spec: 'cpus:1;mem:1GiB' }]), new Map());
     allocator.addFramework(fw('ops', 'ops'), new Map(), true);
     allocator.setQuota('ops', { limit: { cpus: 2000 } });

@@ -2,7 +2,8 @@
  * A hierarchical weighted DRF sorter, with the semantics of Mesos' `DRFSorter`.
  *
  * Clients are paths (`eng/search`). Each node of the tree holds the allocation of its whole
- * subtree; its share is the maximum over scalar resources of allocation ÷ cluster total, divided
+ * subtree; its share is the maximum over scalar resources of allocation ÷ total (the pool set by
+ * {@link DrfSorter.setTotal}: the cluster's for roles, the role's allocation for its frameworks), divided
  * by the node's weight. Siblings are kept sorted by (share, allocation count, path). A client that
  * is also the prefix of other clients (`eng` beside `eng/search`) is a virtual leaf under its own
  * internal node, as in Mesos, so `eng` competes with `eng/search` inside `eng`, and `eng` as a
@@ -16,6 +17,7 @@
  * its siblings by binary search. A change of totals or weights marks the tree dirty and the next
  * walk re-sorts it once.
  */
+import type { Sorter } from '../sorter.js';
 import { SCALARS, SorterNode, compareNodes, indexIn, lowerBound } from './sorter-node.js';
 
 /** Construction options of a {@link DrfSorter}. */
@@ -28,7 +30,7 @@ export interface DrfSorterOptions {
 }
 
 /** Hierarchical weighted DRF ordering of clients. */
-export class DrfSorter {
+export class DrfSorter implements Sorter {
   private readonly root = new SorterNode('', '', undefined, false);
   private readonly leaves = new Map<string, SorterNode>();
   private readonly weights = new Map<string, number>();

@@ -3,35 +3,21 @@
  * second), read into integers: bytes, millicores, bits per second. Shared by every spec schema.
  */
 import { z } from 'zod';
+import { readSize } from '../sizes.js';
 
-const BYTE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  ki: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mi: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gi: 1024 ** 3,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  ti: 1024 ** 4,
-  tib: 1024 ** 4,
-};
-
-/** Bytes: a whole number of bytes, or a string such as `256Mi`, `1.5GiB`, `512k`. */
+/**
+ * Bytes: a whole number of bytes (the machine form, as a parsed spec holds it), or a size with a
+ * unit such as `256Mi`, `1.5GiB`, `512k` (`core/sizes.ts`, the CLI's rule too; a bare number in a
+ * string is ambiguous and refused).
+ */
 export const bytes = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  const factor = BYTE_UNITS[(match?.[2] ?? '?').toLowerCase()];
-  const size = match?.[1] && factor !== undefined ? Math.round(Number(match[1]) * factor) : NaN;
-  if (!Number.isSafeInteger(size)) {
-    ctx.addIssue({ code: 'custom', message: `cannot read "${value.slice(0, 40)}" as a size (try 256Mi or 1Gi)` });
+  const reading = readSize(value);
+  if ('problem' in reading) {
+    ctx.addIssue({ code: 'custom', message: reading.problem });
     return z.NEVER;
   }
-  return size;
+  return reading.bytes;
 });
 
 /** Bits per second: a whole number, or a string such as `10M`, `1G`, `500k` (decimal units). */

@@ -1,62 +1,32 @@
 /**
- * An example custom allocator: offers each free agent to a random eligible framework.
- * Load it with `galaxy master --allocator ./dist/examples/allocators/random-allocator.js`.
+ * An example allocation policy: each agent goes to a random eligible role, and within it to a
+ * random eligible framework. Load it with
+ * `galaxy master --allocator ./dist/examples/allocators/random-allocator.js`.
  *
- * It reuses Galaxy's ledger through `LedgerAllocator`, so it only has to say who goes first.
+ * A policy is only a sorter: Galaxy's hierarchical allocator runs it, so filters, suppression,
+ * reservations and quota limits and guarantees hold for it as for the built-in ones.
  */
-import type { Allocation, AllocatorPlugin } from '../../allocators/allocator.js';
-import { LedgerAllocator } from '../../allocators/common/ledger-allocator.js';
-import type { FrameworkEntry } from '../../allocators/common/ledger.js';
+import type { AllocatorPolicyPlugin } from '../../allocators/sorter.js';
+import { ListSorter } from '../../allocators/sorter.js';
 
-class RandomAllocator extends LedgerAllocator {
-  readonly name = 'random';
-  private readonly all: FrameworkEntry[] = [];
-
-  allocate(): Allocation[] {
-    const out: Allocation[] = [];
-    const now = this.ledger.now();
-    for (const agent of this.ledger.agents) {
-      if (!agent || !this.ledger.allocatable(agent)) continue;
-      const eligible = this.all.filter((f) => this.ledger.eligible(f, agent, now));
-      const framework = eligible[Math.floor(Math.random() * eligible.length)];
-      if (framework)
-        out.push({
-          frameworkId: framework.id,
-          agentId: agent.id,
-          resources: this.ledger.allocateAll(framework, agent),
-        });
+/** Tries the clients in a new random order on every walk. */
+class RandomSorter extends ListSorter {
+  protected order(): Iterable<string> {
+    const clients = [...this.clients.keys()];
+    for (let i = clients.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [clients[i], clients[j]] = [clients[j] ?? '', clients[i] ?? ''];
     }
-    return out;
-  }
-
-  allocationChanged(): void {
-    // Random order ignores allocations.
-  }
-
-  totalsChanged(): void {
-    // Random order ignores totals.
-  }
-
-  protected frameworkAdded(framework: FrameworkEntry): void {
-    this.all.push(framework);
-  }
-
-  protected frameworkRemoved(framework: FrameworkEntry): void {
-    const index = this.all.indexOf(framework);
-    if (index >= 0) this.all.splice(index, 1);
-  }
-
-  protected weightChanged(): void {
-    // Random order ignores weights.
+    return clients;
   }
 }
 
-/** The plugin: name, version, the allocator API it supports, and a factory. */
-const plugin: AllocatorPlugin = {
+/** The plugin: name, version, the allocator API it needs (policies came in 1.2), and its sorters. */
+const plugin: AllocatorPolicyPlugin = {
   name: 'random',
-  version: '1.0.0',
-  galaxyApi: '^1',
-  create: (options) => new RandomAllocator(options),
+  version: '2.0.0',
+  galaxyApi: '^1.2',
+  createSorter: () => new RandomSorter(),
 };
 
 export default plugin;

@@ -4,13 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import {
-  ISOLATOR_API_VERSION,
-  type Container,
-  type ContainerUsage,
-  type Isolator,
-  type IsolatorPlugin,
-} from '../isolator.js';
+import { sharedIsolator, type Container, type ContainerUsage, type Isolator } from '../isolator.js';
 
 /**
  * `major:minor` of the whole disk that holds `path`. Throttles apply to disks, so a partition
@@ -53,10 +47,5 @@ const isolator: Isolator = {
 };
 
 /** The plugin. */
-export const plugin: IsolatorPlugin = {
-  name: 'blkio',
-  version: ISOLATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: () => isolator,
-};
+export const plugin = sharedIsolator(isolator);
 export default plugin;

@@ -2,13 +2,7 @@
  * The `cpu` isolator: `cpu.shares` in proportion to millicores (1024 per core, as Mesos does);
  * unless the task allows excess, a hard limit through the CFS quota.
  */
-import {
-  ISOLATOR_API_VERSION,
-  type Container,
-  type ContainerUsage,
-  type Isolator,
-  type IsolatorPlugin,
-} from '../isolator.js';
+import { sharedIsolator, type Container, type ContainerUsage, type Isolator } from '../isolator.js';
 
 /** CFS period: 100 ms, the kernel's default. */
 const PERIOD_US = 100_000;
@@ -45,10 +39,5 @@ const isolator: Isolator = {
 };
 
 /** The plugin. */
-export const plugin: IsolatorPlugin = {
-  name: 'cpu',
-  version: ISOLATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: () => isolator,
-};
+export const plugin = sharedIsolator(isolator);
 export default plugin;

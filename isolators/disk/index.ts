@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { run } from '../../core/exec.js';
 import { formatBytes } from '../../core/resources.js';
 import {
-  ISOLATOR_API_VERSION,
+  sharedIsolator,
+  builtinIsolator,
   type Container,
   type ContainerUsage,
   type Isolator,
-  type IsolatorPlugin,
   type Limitation,
 } from '../isolator.js';
 
@@ -126,17 +126,7 @@ export async function imageSize(sandbox: string): Promise<number> {
 }
 
 /** The hard-quota plugin. */
-export const plugin: IsolatorPlugin = {
-  name: 'disk',
-  version: ISOLATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: (options) => imageIsolator(options.workDir),
-};
+export const plugin = builtinIsolator('disk', (options) => imageIsolator(options.workDir));
 /** The `du`-watch plugin. */
-export const duPlugin: IsolatorPlugin = {
-  name: 'disk-du',
-  version: ISOLATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: () => du,
-};
+export const duPlugin = sharedIsolator(du);
 export default plugin;

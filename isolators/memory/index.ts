@@ -4,14 +4,7 @@
  * reason `memory-limit`.
  */
 import { formatBytes } from '../../core/resources.js';
-import {
-  ISOLATOR_API_VERSION,
-  type Container,
-  type ContainerUsage,
-  type Isolator,
-  type IsolatorPlugin,
-  type Limitation,
-} from '../isolator.js';
+import { sharedIsolator, type Container, type ContainerUsage, type Isolator, type Limitation } from '../isolator.js';
 
 const isolator: Isolator = {
   name: 'memory',
@@ -46,10 +39,5 @@ const isolator: Isolator = {
 };
 
 /** The plugin. */
-export const plugin: IsolatorPlugin = {
-  name: 'memory',
-  version: ISOLATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: () => isolator,
-};
+export const plugin = sharedIsolator(isolator);
 export default plugin;

@@ -2,13 +2,7 @@
  * The `pids` isolator: `pids.max`, a guard against fork bombs. Forks beyond the limit fail inside
  * the container; the agent and its other containers are untouched.
  */
-import {
-  ISOLATOR_API_VERSION,
-  type Container,
-  type ContainerUsage,
-  type Isolator,
-  type IsolatorPlugin,
-} from '../isolator.js';
+import { sharedIsolator, type Container, type ContainerUsage, type Isolator } from '../isolator.js';
 
 /** Process limit of a task that names none. */
 export const DEFAULT_PIDS_MAX = 1024;
@@ -28,10 +22,5 @@ const isolator: Isolator = {
 };
 
 /** The plugin. */
-export const plugin: IsolatorPlugin = {
-  name: 'pids',
-  version: ISOLATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: () => isolator,
-};
+export const plugin = sharedIsolator(isolator);
 export default plugin;

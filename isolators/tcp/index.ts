@@ -10,13 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { run } from '../../core/exec.js';
 import { applyNat, natTables, removeNat } from './nat.js';
-import {
-  ISOLATOR_API_VERSION,
-  type Container,
-  type ContainerUsage,
-  type Isolator,
-  type IsolatorPlugin,
-} from '../isolator.js';
+import { builtinIsolator, type Container, type ContainerUsage, type Isolator } from '../isolator.js';
 
 /** Containers' addresses: 10.213.0.0/16 cut into /30s (host side .1, container side .2). */
 const PREFIX = '10.213';
@@ -175,10 +169,5 @@ class TcpIsolator implements Isolator {
 }
 
 /** The plugin: one isolator instance per agent (it hands out subnets). */
-export const plugin: IsolatorPlugin = {
-  name: 'tcp',
-  version: ISOLATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: (options) => new TcpIsolator(options.root),
-};
+export const plugin = builtinIsolator('tcp', (options) => new TcpIsolator(options.root));
 export default plugin;

@@ -7,7 +7,7 @@
  * launcher against the agent's `--allowed-host-paths` (docs/security.md, "Host paths").
  */
 import { Volume_Kind } from '../../proto/gen/galaxy/v1/common.js';
-import { ISOLATOR_API_VERSION, type Container, type Isolator, type IsolatorPlugin } from '../isolator.js';
+import { sharedIsolator, type Container, type Isolator } from '../isolator.js';
 import { volumeTarget } from './target.js';
 
 /**
@@ -31,10 +31,5 @@ export const volumes: Isolator = {
 };
 
 /** The plugin. */
-export const plugin: IsolatorPlugin = {
-  name: 'volumes',
-  version: ISOLATOR_API_VERSION,
-  galaxyApi: '^1',
-  create: () => volumes,
-};
+export const plugin = sharedIsolator(volumes);
 export default plugin;

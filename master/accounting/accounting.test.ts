@@ -6,7 +6,7 @@
  * allocation must match what its tasks held for as long as they held it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator } from '../../cli/operator-client.js';
 import { renderUsage } from '../../cli/machines.js';
 import { StatusSource, TaskState, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import type { MasterMessage } from '../../proto/gen/galaxy/v1/agent.js';
@@ -136,7 +136,7 @@ beforeAll(async () => {
     timings: { allocationIntervalMs: 50, offerTimeoutMs: 150, statusRetryMs: 200 },
     accounting: { sampleMs: 250, flushMs: 500 },
   });
-  op = new Operator(master.address);
+  op = operatorClient(master.address);
 });
 
 afterAll(async () => {
@@ -179,7 +179,7 @@ describe('accounting', { timeout: 40_000 }, () => {
     agentOf(where.bob).running.delete('b1');
     await new Promise((r) => setTimeout(r, 1500));
 
-    const report = await op.machines.accounting('', '', 3600);
+    const report = await op.getAccounting({ user: '', pool: '', sinceS: 3600 });
     const elapsedS = (Date.now() - t0) / 1000;
     const sum = (pick: (r: (typeof report.rows)[number]) => number) => report.rows.reduce((s, r) => s + pick(r), 0);
     const cluster = report.clusterAllocated ?? { cpuMs: 0, memBs: 0, diskBs: 0 };
@@ -210,11 +210,11 @@ describe('accounting', { timeout: 40_000 }, () => {
     expect(row('alice')?.used?.memBs ?? 0).toBeGreaterThan(0);
     expect(row('carol')?.used?.cpuMs ?? 0).toBeGreaterThan(0);
     // One user, one pool.
-    const batchOnly = await op.machines.accounting('', 'batch', 3600);
+    const batchOnly = await op.getAccounting({ user: '', pool: 'batch', sinceS: 3600 });
     expect(batchOnly.rows.every((r) => r.pool === 'batch')).toBe(true);
     const batchRows = batchOnly.rows.reduce((sum, r) => sum + (r.allocated?.cpuMs ?? 0), 0);
     expect(Math.abs(batchRows - (batchOnly.clusterAllocated?.cpuMs ?? 0))).toBeLessThanOrEqual(0.01 * cluster.cpuMs);
-    const bobOnly = await op.machines.accounting('bob', '', 3600);
+    const bobOnly = await op.getAccounting({ user: 'bob', pool: '', sinceS: 3600 });
     expect(bobOnly.rows.map((r) => r.user)).toEqual(['bob']);
     console.log(`galaxy usage --since 1h:\n${renderUsage(report, 'table')}`);
   });

@@ -1,13 +1,14 @@
 /**
  * Multi-role frameworks through one allocator client per (framework, role), on the real DRF and
- * first-fit allocators: each role's offers are cut by that role's quota limit, not by the others';
+ * round-robin allocators: each role's offers are cut by that role's quota limit, not by the others';
  * a dropped role with live tasks is retired (no offers, keeps what it holds) and leaves when its
  * last task ends; SUPPRESS and REVIVE may name roles; operators see each role's share and their sum.
  */
 import { describe, expect, it } from 'vitest';
 import type { Allocator } from '../../allocators/allocator.js';
 import { DrfAllocator } from '../../allocators/drf/drf-allocator.js';
-import { FirstFitAllocator } from '../../allocators/first-fit/first-fit-allocator.js';
+import { HierarchicalAllocator } from '../../allocators/hierarchical/hierarchical-allocator.js';
+import { roundRobinPolicy } from '../../allocators/round-robin/round-robin-sorter.js';
 import { addResources, emptyResources, parseResources } from '../../core/resources.js';
 import type { Resources } from '../../proto/gen/galaxy/v1/common.js';
 import { clientId, parseClientId, RoleClients, type RoleAllocation } from './role-clients.js';
@@ -31,15 +32,15 @@ function byRole(allocations: readonly RoleAllocation[]): Map<string, Resources> 
   return sums;
 }
 
-describe.each([
+describe.each<[string, () => Allocator]>([
   ['drf', () => new DrfAllocator()],
-  ['first-fit', () => new FirstFitAllocator()],
+  ['round-robin', () => new HierarchicalAllocator(roundRobinPolicy)],
 ])('RoleClients over %s', (_name, make) => {
   it("offers each role of a framework apart, each cut by its own role's quota limit", () => {
     const { allocator, clients } = cluster(make);
     allocator.setQuota('alice', { limit: { cpus: 1000 } });
     clients.add('fw-shared', 'appmaster', ['alice', 'bob'], true);
-    // A few passes: first-fit may leave an agent's remainder to the next one.
+    // A few passes: round-robin may leave an agent's remainder to the next one.
     const offers = [1, 2, 3].flatMap(() => clients.allocate());
     expect(offers.every((o) => o.frameworkId === 'fw-shared')).toBe(true);
     const got = byRole(offers);

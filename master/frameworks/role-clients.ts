@@ -1,6 +1,6 @@
 /**
  * Multi-role frameworks on a one-role allocator API: the master gives the allocator plugin one
- * client per (framework, role) pair, so every allocator — DRF, first-fit, a custom one — keeps its
+ * client per (framework, role) pair, so every allocator — DRF, round-robin, a custom one — keeps its
  * per-role fair share, quota limits and guarantees, reservations and filters without knowing that
  * a framework may hold several roles (docs/security.md, "Roles"). The master speaks of frameworks
  * and roles; this adapter speaks of clients to the allocator.

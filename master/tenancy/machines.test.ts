@@ -9,7 +9,7 @@ import { setPrincipal } from '../../core/auth/principal.js';
 import { MemoryCoordinator } from '../../core/coordinator/memory.js';
 import { createLogger } from '../../core/logger.js';
 import { loadAllocator } from '../../allocators/index.js';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator } from '../../cli/operator-client.js';
 import type { Offer } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../../test/helpers/raw-clients.js';
@@ -51,7 +51,7 @@ const draining = (agentId: string, value: boolean) => (e: Event) =>
 
 beforeEach(async () => {
   master = await startMaster({ listen: '127.0.0.1:0', insecureNoAuth: true, logLevel: 'silent', timings: TIMINGS });
-  op = new Operator(master.address);
+  op = operatorClient(master.address);
 });
 
 afterEach(async () => {
@@ -67,23 +67,27 @@ describe('pools', () => {
     const fw = framework('alice');
     expect((await offerFor(fw, id)).pool).toBe('legacy');
     // The agent's own pool is unknown to the registry: admitted into it, and listed.
-    const before = await op.machines.listPools();
+    const before = await op.listPools({}).then((r) => r.pools);
     expect(before.find((p) => p.name === 'legacy')).toMatchObject({ registered: false, agents: [id] });
 
-    await op.machines.addPool('gpu', 'machines with GPUs');
-    await expect(op.machines.addPool('gpu', '')).rejects.toMatchObject({ code: 'GALAXY_E_POOL_DUPLICATE' });
-    await expect(op.machines.assignPool(id, 'nope')).rejects.toMatchObject({ code: 'GALAXY_E_POOL_UNKNOWN' });
+    await op.addPool({ name: 'gpu', description: 'machines with GPUs' }).then((r) => r.pool);
+    await expect(op.addPool({ name: 'gpu', description: '' }).then((r) => r.pool)).rejects.toMatchObject({
+      code: 'GALAXY_E_POOL_DUPLICATE',
+    });
+    await expect(op.assignAgentPool({ agentId: id, pool: 'nope' })).rejects.toMatchObject({
+      code: 'GALAXY_E_POOL_UNKNOWN',
+    });
     fw.events.clear();
-    await op.machines.assignPool(id, 'gpu');
+    await op.assignAgentPool({ agentId: id, pool: 'gpu' });
     // Outstanding offers are rescinded; new ones carry the new pool.
     await fw.events.waitFor((e) => e.event?.$case === 'rescind', 5000, 'RESCIND');
     expect((await offerFor(fw, id, (o) => o.pool === 'gpu')).pool).toBe('gpu');
-    const agents = await op.agents();
+    const agents = await op.listAgents({}).then((r) => r.agents);
     expect(agents[0]?.info?.pool).toBe('gpu');
-    await expect(op.machines.removePool('gpu')).rejects.toMatchObject({ code: 'GALAXY_E_POOL_IN_USE' });
-    await op.machines.assignPool(id, 'default');
-    await op.machines.removePool('gpu');
-    expect((await op.machines.listPools()).map((p) => p.name)).not.toContain('gpu');
+    await expect(op.removePool({ name: 'gpu' })).rejects.toMatchObject({ code: 'GALAXY_E_POOL_IN_USE' });
+    await op.assignAgentPool({ agentId: id, pool: 'default' });
+    await op.removePool({ name: 'gpu' });
+    expect((await op.listPools({}).then((r) => r.pools)).map((p) => p.name)).not.toContain('gpu');
   });
 });
 
@@ -93,19 +97,25 @@ describe('labels', () => {
     const id = await a.registered;
     const fw = framework('alice');
     await offerFor(fw, id);
-    expect(await op.machines.addLabel(id, 'ssd')).toEqual(['ssd']);
-    expect(await op.machines.addLabel(id, 'rack=r9')).toEqual(['ssd', 'rack=r9']);
+    expect(await op.addAgentLabel({ agentId: id, label: 'ssd' }).then((r) => r.labels)).toEqual(['ssd']);
+    expect(await op.addAgentLabel({ agentId: id, label: 'rack=r9' }).then((r) => r.labels)).toEqual(['ssd', 'rack=r9']);
     const offer = await offerFor(fw, id, (o) => o.attributes.some((l) => l.value === 'r9'));
     expect(offer.attributes).toEqual([
       { key: 'ssd', value: 'true' },
       { key: 'rack', value: 'r9' },
     ]);
-    expect(await op.machines.listLabels(id)).toEqual([{ agentId: id, labels: ['ssd', 'rack=r9'] }]);
-    expect((await op.agents())[0]?.labels).toEqual(['ssd', 'rack=r9']);
-    await expect(op.machines.addLabel(id, 'bad key')).rejects.toMatchObject({ code: 'GALAXY_E_INVALID_ARGUMENT' });
-    await expect(op.machines.addLabel('agent-nope', 'x')).rejects.toMatchObject({ code: 'GALAXY_E_AGENT_UNKNOWN' });
+    expect(await op.listAgentLabels({ agentId: id }).then((r) => r.agents)).toEqual([
+      { agentId: id, labels: ['ssd', 'rack=r9'] },
+    ]);
+    expect((await op.listAgents({}).then((r) => r.agents))[0]?.labels).toEqual(['ssd', 'rack=r9']);
+    await expect(op.addAgentLabel({ agentId: id, label: 'bad key' }).then((r) => r.labels)).rejects.toMatchObject({
+      code: 'GALAXY_E_INVALID_ARGUMENT',
+    });
+    await expect(op.addAgentLabel({ agentId: 'agent-nope', label: 'x' }).then((r) => r.labels)).rejects.toMatchObject({
+      code: 'GALAXY_E_AGENT_UNKNOWN',
+    });
     fw.events.clear();
-    expect(await op.machines.removeLabel(id, 'rack')).toEqual(['ssd']);
+    expect(await op.removeAgentLabel({ agentId: id, label: 'rack' }).then((r) => r.labels)).toEqual(['ssd']);
     const after = await offerFor(fw, id, (o) => !o.attributes.some((l) => l.value === 'r9'));
     expect(after.attributes).toEqual([
       { key: 'rack', value: 'r1' },
@@ -133,14 +143,14 @@ describe('machine modes', () => {
     await a.received.waitFor((m) => m.message?.$case === 'runTask', 5000, 'RUN_TASK');
     await offerFor(fw, id, (o) => o.id !== offer.id); // the rest of the agent, offered again
     fw.events.clear();
-    await op.machines.setMode(id, 'offline');
+    await op.setAgentMode({ agentId: id, mode: 'offline' });
     await fw.events.waitFor((e) => e.event?.$case === 'rescind', 5000, 'RESCIND of the offline agent');
     await new Promise((r) => setTimeout(r, 500)); // several allocation passes
     expect(fw.events.items.some((e) => offersOf(e).some((o) => o.agentId === id))).toBe(false);
     expect(a.received.items.some((m) => m.message?.$case === 'killTask')).toBe(false);
-    const listed = await op.agents();
+    const listed = await op.listAgents({}).then((r) => r.agents);
     expect(listed[0]).toMatchObject({ mode: 'offline', tasks: 1 });
-    await op.machines.setMode(id, 'online');
+    await op.setAgentMode({ agentId: id, mode: 'online' });
     await offerFor(fw, id);
   });
 
@@ -150,7 +160,7 @@ describe('machine modes', () => {
     const [idA, idB] = [await a.registered, await b.registered];
     const early = framework('alice');
     await offerFor(early, idA);
-    await op.machines.setMode(idA, 'draining');
+    await op.setAgentMode({ agentId: idA, mode: 'draining' });
     await early.events.waitFor(draining(idA, true), 5000, 'AgentDraining');
     const late = framework('bob');
     await late.events.waitFor(draining(idA, true), 5000, 'AgentDraining after SUBSCRIBED');
@@ -158,8 +168,8 @@ describe('machine modes', () => {
     await new Promise((r) => setTimeout(r, 400));
     // The draining agent is offered to nobody; the other still is.
     expect(early.events.items.some((e) => offersOf(e).some((o) => o.agentId === idA))).toBe(false);
-    expect((await op.agents()).find((x) => x.info?.id === idA)?.mode).toBe('draining');
-    await op.machines.setMode(idA, 'online');
+    expect((await op.listAgents({}).then((r) => r.agents)).find((x) => x.info?.id === idA)?.mode).toBe('draining');
+    await op.setAgentMode({ agentId: idA, mode: 'online' });
     await early.events.waitFor(draining(idA, false), 5000, 'AgentDraining(false)');
     await late.events.waitFor(draining(idA, false), 5000, 'AgentDraining(false)');
     expect(idB).not.toBe(idA);
@@ -200,11 +210,11 @@ describe('after a failover', () => {
     const a1 = rawAgent(first.address, { hostname: 'h1', reservations: [] });
     const id = await a1.registered;
     await new Promise((r) => setTimeout(r, 50));
-    const firstOp = new Operator(first.address);
-    await firstOp.machines.addPool('gpu', '');
-    await firstOp.machines.assignPool(id, 'gpu');
-    await firstOp.machines.addLabel(id, 'zone=z1');
-    await firstOp.machines.setMode(id, 'draining');
+    const firstOp = operatorClient(first.address);
+    await firstOp.addPool({ name: 'gpu', description: '' }).then((r) => r.pool);
+    await firstOp.assignAgentPool({ agentId: id, pool: 'gpu' });
+    await firstOp.addAgentLabel({ agentId: id, label: 'zone=z1' }).then((r) => r.labels);
+    await firstOp.setAgentMode({ agentId: id, mode: 'draining' });
     firstOp.close();
     a1.close();
     await first.stop();
@@ -225,13 +235,13 @@ describe('after a failover', () => {
       const back = rawAgent(second.address, { id, hostname: 'h1', reservations: [] });
       open.push(back);
       await back.registered;
-      const secondOp = new Operator(second.address);
+      const secondOp = operatorClient(second.address);
       try {
-        const listed = await secondOp.agents();
+        const listed = await secondOp.listAgents({}).then((r) => r.agents);
         expect(listed[0]).toMatchObject({ mode: 'draining', labels: ['zone=z1'] });
         expect(listed[0]?.info?.pool).toBe('gpu');
         expect(listed[0]?.info?.attributes).toContainEqual({ key: 'zone', value: 'z1' });
-        await secondOp.machines.setMode(id, 'online');
+        await secondOp.setAgentMode({ agentId: id, mode: 'online' });
         const offer = await offerFor(fw, id);
         expect(offer.pool).toBe('gpu');
         expect(offer.attributes).toContainEqual({ key: 'zone', value: 'z1' });

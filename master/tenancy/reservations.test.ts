@@ -7,7 +7,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadAllocator } from '../../allocators/index.js';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator } from '../../cli/operator-client.js';
 import { setPrincipal } from '../../core/auth/principal.js';
 import { MemoryCoordinator } from '../../core/coordinator/memory.js';
 import { createLogger } from '../../core/logger.js';
@@ -53,7 +53,7 @@ const settle = () => new Promise((r) => setTimeout(r, 400));
 
 beforeEach(async () => {
   master = await startMaster({ listen: '127.0.0.1:0', insecureNoAuth: true, logLevel: 'silent', timings: TIMINGS });
-  op = new Operator(master.address);
+  op = operatorClient(master.address);
 });
 
 afterEach(async () => {
@@ -79,7 +79,9 @@ describe('static reservations', () => {
     await settle();
     expect(allOffers(ops).every((o) => o.reservedRole === undefined)).toBe(true);
     // `galaxy agents` shows the reservation.
-    expect((await op.agents())[0]?.reservations).toEqual([{ role: 'eng', resources: res(1000, 2 * GiB) }]);
+    expect((await op.listAgents({}).then((r) => r.agents))[0]?.reservations).toEqual([
+      { role: 'eng', resources: res(1000, 2 * GiB) },
+    ]);
   });
 
   it('refuses an agent whose reservations exceed its total, saying so', async () => {
@@ -98,7 +100,9 @@ describe('dynamic reservations', () => {
     const ops = framework(master.address, 'ops', 'ops');
     expect((await offerFor(ops, (o) => o.agentId === id, 'a first offer')).resources?.cpus).toBe(4000);
     ops.events.clear();
-    const after = await op.reservations.reserve(id, 'eng', parseResources('cpus:1;mem:1GiB'));
+    const after = await op
+      .reserveResources({ agentId: id, role: 'eng', resources: parseResources('cpus:1;mem:1GiB') })
+      .then((r) => r.reservations);
     expect(after).toEqual([{ role: 'eng', resources: res(1000, GiB) }]);
     // The outstanding offer is rescinded and made again without the reserved part.
     await ops.events.waitFor((e) => e.event?.$case === 'rescind', 5000, 'RESCIND');
@@ -110,7 +114,11 @@ describe('dynamic reservations', () => {
 
     eng.events.clear();
     ops.events.clear();
-    expect(await op.reservations.unreserve(id, 'eng', parseResources('cpus:1;mem:1GiB'))).toEqual([]);
+    expect(
+      await op
+        .unreserveResources({ agentId: id, role: 'eng', resources: parseResources('cpus:1;mem:1GiB') })
+        .then((r) => r.reservations),
+    ).toEqual([]);
     await eng.events.waitFor((e) => e.event?.$case === 'rescind', 5000, 'RESCIND of the reserved offer');
     // Everything is unreserved again: some framework is offered all 4 cpus across new offers.
     await settle();
@@ -121,13 +129,25 @@ describe('dynamic reservations', () => {
 
   it('validates requests and lets only admins make them', async () => {
     const id = await agent(master.address, { hostname: 'h1' }).registered;
-    await expect(op.reservations.reserve(id, 'eng', parseResources('cpus:5'))).rejects.toMatchObject({
+    await expect(
+      op
+        .reserveResources({ agentId: id, role: 'eng', resources: parseResources('cpus:5') })
+        .then((r) => r.reservations),
+    ).rejects.toMatchObject({
       code: 'GALAXY_E_RESERVATION_INVALID',
     });
-    await expect(op.reservations.reserve('nope', 'eng', parseResources('cpus:1'))).rejects.toMatchObject({
+    await expect(
+      op
+        .reserveResources({ agentId: 'nope', role: 'eng', resources: parseResources('cpus:1') })
+        .then((r) => r.reservations),
+    ).rejects.toMatchObject({
       code: 'GALAXY_E_AGENT_UNKNOWN',
     });
-    await expect(op.reservations.unreserve(id, 'eng', parseResources('cpus:1'))).rejects.toMatchObject({
+    await expect(
+      op
+        .unreserveResources({ agentId: id, role: 'eng', resources: parseResources('cpus:1') })
+        .then((r) => r.reservations),
+    ).rejects.toMatchObject({
       code: 'GALAXY_E_RESERVATION_INVALID',
     });
     const api = reservationApi(master.reservations);
@@ -162,8 +182,10 @@ describe('after a failover', () => {
       stops.push(() => first.stop());
       const a1 = agent(first.address, { hostname: 'h1' });
       const id = await a1.registered;
-      const firstOp = new Operator(first.address);
-      await firstOp.reservations.reserve(id, 'eng', parseResources('cpus:2'));
+      const firstOp = operatorClient(first.address);
+      await firstOp
+        .reserveResources({ agentId: id, role: 'eng', resources: parseResources('cpus:2') })
+        .then((r) => r.reservations);
       firstOp.close();
       expect(JSON.parse((await coordinator.get(reservationsKey(id)))?.value ?? '{}')).toMatchObject({
         eng: { cpus: 2000 },

@@ -35,7 +35,7 @@ beforeAll(async () => {
     appmasterHost: machineAddress(),
   });
   const api = cluster.api(await cluster.leadingAppMaster(10_000));
-  await api.submit(cluster.helloSpec('1.0.0', REPLICAS));
+  await api.submitJob({ specJson: cluster.helloSpec('1.0.0', REPLICAS) });
   await cluster.settled(api, REPLICAS);
 }, 150_000);
 
@@ -57,7 +57,7 @@ function checkpoints(): string[] {
 describe('an agent restart', { timeout: 120_000 }, () => {
   it('SIGTERM, then the agent again: every request answered, the same containers and processes', async () => {
     const api = cluster.api(await cluster.leadingAppMaster(10_000));
-    const job = await api.show('hello');
+    const job = await api.showJob({ name: 'hello' });
     const containers = containersOf(job);
     const ports = job.pods.map((p) => p.ports.http ?? 0);
     expect(ports.every((p) => p > 0)).toBe(true);
@@ -79,7 +79,8 @@ describe('an agent restart', { timeout: 120_000 }, () => {
     await second.lines.waitFor((l) => l.includes('recovered containers'), 30_000, 'the agent to re-attach');
     const master = await cluster.leadingMaster(10_000);
     await eventually(
-      async () => (await cluster.withOperator(master, (op) => op.agents())).some((a) => a.active),
+      async () =>
+        (await cluster.withOperator(master, (op) => op.listAgents({}).then((r) => r.agents))).some((a) => a.active),
       30_000,
       'the agent registered again',
     );
@@ -92,7 +93,7 @@ describe('an agent restart', { timeout: 120_000 }, () => {
     // Each pod's service answered from one process throughout (its pid in the pod's namespace): never restarted.
     for (const [i] of ports.entries()) expect(new Set(samples.map((sample) => sample[i]?.pid)).size).toBe(1);
     expect(containerPids()).toEqual(pids);
-    expect(containersOf(await api.show('hello'))).toEqual(containers);
+    expect(containersOf(await api.showJob({ name: 'hello' }))).toEqual(containers);
     expect((await cluster.liveTasks(master)).map((t) => t.taskId).sort()).toEqual(containers);
   });
 
@@ -113,7 +114,7 @@ describe('an agent restart', { timeout: 120_000 }, () => {
     expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).not.toContain(prefix);
     const master = await cluster.leadingMaster(10_000);
     await eventually(
-      async () => (await cluster.withOperator(master, (op) => op.agents())).length === 0,
+      async () => (await cluster.withOperator(master, (op) => op.listAgents({}).then((r) => r.agents))).length === 0,
       10_000,
       'the master to remove the agent',
     );

@@ -168,7 +168,9 @@ describe('batch framework failover', { timeout: 120_000 }, () => {
     );
     const operator = cluster.operator();
     try {
-      const batches = (await operator.frameworks()).filter((f) => f.info?.name === 'batch');
+      const batches = (await operator.listFrameworks({}).then((r) => r.frameworks)).filter(
+        (f) => f.info?.name === 'batch',
+      );
       expect(batches.map((f) => [f.info?.id, f.active])).toEqual([[frameworkId, true]]);
     } finally {
       operator.close();

@@ -32,7 +32,7 @@ beforeAll(async () => {
     secret: true,
   });
   const api = cluster.api(await cluster.leadingAppMaster(10_000));
-  await api.submit(cluster.helloSpec('1.0.0', REPLICAS));
+  await api.submitJob({ specJson: cluster.helloSpec('1.0.0', REPLICAS) });
   await cluster.settled(api, REPLICAS);
 }, 150_000);
 
@@ -44,19 +44,19 @@ afterAll(async () => {
 describe('kill -9 of a leader', { timeout: 120_000 }, () => {
   it('the leading master, during a rolling update: the update completes in place, no task killed, no pod duplicated', async () => {
     const api = cluster.api(await cluster.leadingAppMaster(10_000));
-    const before = await api.show('hello');
+    const before = await api.showJob({ name: 'hello' });
     const containers = containersOf(before);
     expect(cluster.containers()).toEqual(containers);
 
     // Slow enough that the kill lands in the middle of the update.
-    await api.update(
-      cluster.helloSpec('2.0.0', REPLICAS, {
+    await api.updateJob({
+      specJson: cluster.helloSpec('2.0.0', REPLICAS, {
         deploy: { step: 1, intervalS: 2, stopTimeoutS: 3, maxFailures: 1, autoRollback: true, deployTimeoutS: 90 },
       }),
-    );
+    });
     const midway = await eventually(
       async () => {
-        const job = await api.show('hello');
+        const job = await api.showJob({ name: 'hello' });
         return job.pods.some((p) => p.version === '2.0.0' && p.health === 'healthy') && job;
       },
       60_000,
@@ -97,7 +97,7 @@ describe('kill -9 of a leader', { timeout: 120_000 }, () => {
     const leader = await cluster.leadingAppMaster(10_000);
     const standby = cluster.appmasters.find((a) => a !== leader && running(a.proc));
     if (!standby) throw new Error('no standby AppMaster');
-    const containers = containersOf(await cluster.api(leader).show('hello'));
+    const containers = containersOf(await cluster.api(leader).showJob({ name: 'hello' }));
 
     const killedAt = Date.now();
     await kill9(leader);
@@ -109,7 +109,7 @@ describe('kill -9 of a leader', { timeout: 120_000 }, () => {
     const api = cluster.api(standby);
     const after = await eventually(
       async () => {
-        const job = await api.show('hello');
+        const job = await api.showJob({ name: 'hello' });
         const fresh = job.pods.every((p) => p.updatedAt > killedAt);
         return fresh && healthyPods(job).length === REPLICAS && job;
       },
@@ -121,7 +121,7 @@ describe('kill -9 of a leader', { timeout: 120_000 }, () => {
     expect((await cluster.actingAppMasters()).map((a) => a.address)).toEqual([standby.address]);
 
     // The new leader acts: a scale places a new pod and leaves the others alone.
-    await api.scale('hello', REPLICAS + 1);
+    await api.scaleJob({ name: 'hello', replicas: REPLICAS + 1 });
     const scaled = await cluster.settled(api, REPLICAS + 1);
     expect(containersOf(scaled)).toEqual(expect.arrayContaining(containers));
     const master = await cluster.leadingMaster(10_000);

@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+
 import { renderJob } from '../../cli/job-view.js';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator, appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import { packageRoot } from '../../core/paths.js';
 import { isTerminal } from '../../core/task-state.js';
 import { createPackage } from '../../frameworks/appmaster/appworker/package.js';
@@ -45,7 +45,7 @@ const agents: ChildProcess[] = [];
 let masterAddress = '';
 let frameworkId = '';
 let appmasterClient: AppMasterApi | undefined;
-let operatorClient: Operator | undefined;
+let operatorApi: Operator | undefined;
 let pkg: { url: string; sha256: string };
 
 /** What the partitioned pod was, and where. */
@@ -76,8 +76,8 @@ function api(): AppMasterApi {
 
 /** The master's Operator API client, once `beforeAll` made it. */
 function operator(): Operator {
-  if (!operatorClient) throw new Error('the master did not start');
-  return operatorClient;
+  if (!operatorApi) throw new Error('the master did not start');
+  return operatorApi;
 }
 
 const hostOf = (pod: PodStatus): Host => {
@@ -90,7 +90,11 @@ const healthyPods = (job: JobStatus) => job.pods.filter((p) => p.phase === 'runn
 
 /** The job's tasks the master does not consider ended (UNREACHABLE ones may still run). */
 async function liveTasks(): Promise<Task[]> {
-  return (await operator().tasks(frameworkId)).filter((t) => !isTerminal(t.state));
+  return (
+    await operator()
+      .listTasks({ frameworkId })
+      .then((r) => r.tasks)
+  ).filter((t) => !isTerminal(t.state));
 }
 
 /** Waits until the job has exactly `n` pods, all healthy on distinct hosts; says what it saw if not. */
@@ -99,7 +103,7 @@ async function settled(n: number, check: (job: JobStatus) => boolean = () => tru
   try {
     return await eventually(
       async () => {
-        last = await api().show('hello');
+        last = await api().showJob({ name: 'hello' });
         const healthy = healthyPods(last);
         const distinct = new Set(healthy.map((p) => p.hostname)).size === n;
         return last.pods.length === n && healthy.length === n && distinct && check(last) && last;
@@ -187,7 +191,7 @@ beforeAll(async () => {
   masterAddress = (JSON.parse(started) as { address: string }).address;
   expect(masterAddress.startsWith(`${bridge}:`)).toBe(true);
   const adminToken = (await readFile(join(workDir, 'admin.token'), 'utf8')).trim();
-  operatorClient = new Operator(masterAddress, adminToken);
+  operatorApi = operatorClient(masterAddress, adminToken);
   // One join token for the three agents; each exchanges it for its own credential.
   await writeJoinToken(
     join(workDir, 'join.token'),
@@ -195,7 +199,12 @@ beforeAll(async () => {
   );
   hosts.hosts.forEach((host, i) => agents.push(startAgent(host, i)));
   await eventually(
-    async () => (await operator().agents()).filter((a) => a.active).length === 3,
+    async () =>
+      (
+        await operator()
+          .listAgents({})
+          .then((r) => r.agents)
+      ).filter((a) => a.active).length === 3,
     20_000,
     '3 agents to register',
   );
@@ -218,7 +227,7 @@ beforeAll(async () => {
   const match = leading.exec(leads);
   if (!match?.[1] || !match[2]) throw new Error(`unexpected AppMaster line: ${leads}`);
   expect(match[1].startsWith(`${bridge}:`)).toBe(true);
-  appmasterClient = new AppMasterApi(match[1], adminToken);
+  appmasterClient = appMasterClient(match[1], adminToken);
   frameworkId = match[2];
 }, 60_000);
 
@@ -240,11 +249,11 @@ afterAll(async () => {
   try {
     // Remove the job so that every container ends the ordinary way before the daemons stop.
     if (appmasterClient) {
-      await appmasterClient.remove('hello').catch(() => undefined);
+      await appmasterClient.removeJob({ name: 'hello' }).catch(() => undefined);
       await eventually(() => processesWithEnv(`GALAXY_SANDBOX=${workDir}`).length === 0, 20_000).catch(() => undefined);
       appmasterClient.close();
     }
-    operatorClient?.close();
+    operatorApi?.close();
     await appmaster?.stop();
     await Promise.all(
       agents.map(async (child) => {
@@ -271,7 +280,7 @@ afterAll(async () => {
 
 describe('a partitioned agent on several hosts', { timeout: 120_000 }, () => {
   it('deploys 2 replicas of hello on two of the three hosts', async () => {
-    await api().submit(helloSpec());
+    await api().submitJob({ specJson: helloSpec() });
     const job = await settled(2);
     for (const pod of job.pods) {
       expect(await servedOn(hostOf(pod), pod.ports.http ?? 0)).toMatchObject({ version: '1.0.0', pod: pod.podId });
@@ -280,7 +289,7 @@ describe('a partitioned agent on several hosts', { timeout: 120_000 }, () => {
   });
 
   it('reports the partitioned pod UNREACHABLE after the timeout and replaces it on the free host; the cut-off copy keeps serving', async () => {
-    const before = await api().show('hello');
+    const before = await api().showJob({ name: 'hello' });
     const pod = before.pods[0];
     if (!pod) throw new Error('no pod');
     const host = hostOf(pod);
@@ -291,9 +300,11 @@ describe('a partitioned agent on several hosts', { timeout: 120_000 }, () => {
 
     const unreachable = await eventually(
       async () =>
-        (await operator().tasks(frameworkId)).find(
-          (t) => t.taskId === pod.taskId && t.state !== TaskState.TASK_RUNNING,
-        ),
+        (
+          await operator()
+            .listTasks({ frameworkId })
+            .then((r) => r.tasks)
+        ).find((t) => t.taskId === pod.taskId && t.state !== TaskState.TASK_RUNNING),
       (MISSED_PINGS * PING_S + REREGISTER_S + 10) * 1000,
       `task ${pod.taskId} to leave RUNNING`,
     );
@@ -325,14 +336,24 @@ describe('a partitioned agent on several hosts', { timeout: 120_000 }, () => {
     const { pod, host } = stale;
     host.heal();
     await eventually(
-      async () => (await operator().agents()).find((a) => a.info?.hostname === host.address && a.active),
+      async () =>
+        (
+          await operator()
+            .listAgents({})
+            .then((r) => r.agents)
+        ).find((a) => a.info?.hostname === host.address && a.active),
       30_000,
       `the agent on ${host.address} to re-register`,
     );
     await eventually(() => processesOf(pod.taskId).length === 0, 30_000, `the stale copy ${pod.taskId} to die`);
     expect(await servedOn(host, pod.ports.http ?? 0)).toBeUndefined();
     const ended = await eventually(
-      async () => (await operator().tasks(frameworkId)).find((t) => t.taskId === pod.taskId && isTerminal(t.state)),
+      async () =>
+        (
+          await operator()
+            .listTasks({ frameworkId })
+            .then((r) => r.tasks)
+        ).find((t) => t.taskId === pod.taskId && isTerminal(t.state)),
       10_000,
       `the master to record the end of ${pod.taskId}`,
     );

@@ -36,7 +36,7 @@ beforeAll(async () => {
     ports: '33500-33999',
   });
   const api = cluster.api(await cluster.leadingAppMaster(10_000));
-  await api.submit(cluster.helloSpec('1.0.0', REPLICAS));
+  await api.submitJob({ specJson: cluster.helloSpec('1.0.0', REPLICAS) });
   await cluster.settled(api, REPLICAS);
 }, 150_000);
 
@@ -50,7 +50,7 @@ describe('ZooKeeper servers stop', { timeout: 150_000 }, () => {
     const master = await cluster.leadingMaster(10_000);
     const appmaster = await cluster.leadingAppMaster(10_000);
     const api = cluster.api(appmaster);
-    const before = await api.show('hello');
+    const before = await api.showJob({ name: 'hello' });
     const ports = before.pods.map((p) => p.ports.http ?? 0);
     const sessions = await cluster.zkSessions();
     expect([...sessions.values()]).toEqual(
@@ -62,7 +62,7 @@ describe('ZooKeeper servers stop', { timeout: 150_000 }, () => {
     const watch = sampling(async () => {
       const [masters, job, serving] = await Promise.all([
         cluster.actingMasters(),
-        api.show('hello').catch((e: unknown) => String(e)),
+        api.showJob({ name: 'hello' }).catch((e: unknown) => String(e)),
         allServe(ports),
       ]);
       const healthy = typeof job === 'string' ? job : healthyPods(job).length;
@@ -90,7 +90,7 @@ describe('ZooKeeper servers stop', { timeout: 150_000 }, () => {
       expect(lost, 'ZooKeeper sessions lost').toEqual([]);
 
       // Still one server short, the cluster acts: a scale places a pod.
-      await api.scale('hello', REPLICAS + 1);
+      await api.scaleJob({ name: 'hello', replicas: REPLICAS + 1 });
       const scaled = await cluster.settled(api, REPLICAS + 1);
       expect(containersOf(scaled)).toEqual(expect.arrayContaining(containersOf(before)));
       expect((await cluster.liveTasks(master)).map((t) => t.taskId).sort()).toEqual(containersOf(scaled));
@@ -103,7 +103,7 @@ describe('ZooKeeper servers stop', { timeout: 150_000 }, () => {
   it('two servers: no leader acts, the pods live on, and everything recovers when they return', async () => {
     const master = await cluster.leadingMaster(10_000);
     const appmaster = await cluster.leadingAppMaster(10_000);
-    const before = await cluster.api(appmaster).show('hello');
+    const before = await cluster.api(appmaster).showJob({ name: 'hello' });
     const replicas = before.pods.length;
     const containers = containersOf(before);
     const ports = before.pods.map((p) => p.ports.http ?? 0);
@@ -118,7 +118,7 @@ describe('ZooKeeper servers stop', { timeout: 150_000 }, () => {
       expect(await exitWithin(appmaster.proc, grace), cluster.tail()).toBe(1);
       const verb = await cluster
         .api(appmaster)
-        .scale('hello', replicas + 1)
+        .scaleJob({ name: 'hello', replicas: replicas + 1 })
         .catch((e: unknown) => e);
       expect(verb).toBeInstanceOf(Error);
       // Nobody else leads either while quorum is gone.
@@ -147,7 +147,7 @@ describe('ZooKeeper servers stop', { timeout: 150_000 }, () => {
       const api = cluster.api(await cluster.leadingAppMaster(30_000));
       const recovered = await eventually(
         async () => {
-          const job = await api.show('hello').catch(() => undefined);
+          const job = await api.showJob({ name: 'hello' }).catch(() => undefined);
           const fresh = job?.pods.every((p) => p.updatedAt > restoredAt) === true;
           return job !== undefined && fresh && healthyPods(job).length === replicas && job;
         },
@@ -156,7 +156,7 @@ describe('ZooKeeper servers stop', { timeout: 150_000 }, () => {
       );
       expect(containersOf(recovered)).toEqual(containers);
 
-      await api.scale('hello', replicas + 1);
+      await api.scaleJob({ name: 'hello', replicas: replicas + 1 });
       const scaled = await cluster.settled(api, replicas + 1);
       expect(containersOf(scaled)).toEqual(expect.arrayContaining(containers));
       expect(cluster.containers()).toEqual(containersOf(scaled));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import { renderJob } from '../../cli/job-view.js';
 import { autoIsolation } from '../../cli/up.js';
 import { openCoordinator } from '../../core/coordinator/index.js';
@@ -85,7 +85,7 @@ async function settled(n: number, timeoutMs = 90_000): Promise<JobStatus> {
   try {
     return await eventually(
       async () => {
-        last = await api.show('hello');
+        last = await api.showJob({ name: 'hello' });
         return last.update === undefined && last.pods.length === n && healthyPods(last).length === n && last;
       },
       timeoutMs,
@@ -133,7 +133,7 @@ beforeAll(async () => {
     master: master.address,
     options: { listen: '127.0.0.1:0', coordinator: coordUrl },
   });
-  api = new AppMasterApi(appmaster.framework.endpoint ?? '');
+  api = appMasterClient(appmaster.framework.endpoint ?? '');
   coordinator = await openCoordinator(coordUrl);
 }, 60_000);
 
@@ -175,16 +175,16 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
       ],
     ];
     for (const [what, change, message] of bad) {
-      const error = await api.submit(JSON.stringify({ ...good, ...change })).catch((e: unknown) => e);
+      const error = await api.submitJob({ specJson: JSON.stringify({ ...good, ...change }) }).catch((e: unknown) => e);
       expect(error, what).toMatchObject({ code: 'GALAXY_E_SPEC_INVALID' });
       expect((error as Error).message, what).toMatch(message);
     }
-    expect(await api.list()).toEqual([]);
+    expect(await api.listJobs({}).then((r) => r.jobs)).toEqual([]);
     expect(await coordinator.list(JOBS_PREFIX)).toEqual([]);
   });
 
   it('deploys 3 replicas, publishes them to naming, and serves v1', async () => {
-    await api.submit(helloSpec('1.0.0', 'first words'));
+    await api.submitJob({ specJson: helloSpec('1.0.0', 'first words') });
     const job = await settled(3);
     // The pods run in their owner's role (an open server's caller), which the AppMaster holds.
     const id = appmaster.driver.frameworkId;
@@ -207,7 +207,7 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   });
 
   it('updates v1 → v2 in place, step 1, pausing at the breakpoint, with ≥ 2 replicas healthy throughout', async () => {
-    const before = await api.show('hello');
+    const before = await api.showJob({ name: 'hello' });
     const containers = before.pods.map((p) => p.taskId).sort();
     const ports = before.pods.map((p) => p.ports.http ?? 0);
     const sampling = { on: true };
@@ -219,10 +219,10 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    await api.update(helloSpec('2.0.0', 'first words'));
+    await api.updateJob({ specJson: helloSpec('2.0.0', 'first words') });
     const paused = await eventually(
       async () => {
-        const job = await api.show('hello');
+        const job = await api.showJob({ name: 'hello' });
         return job.update?.paused === true && job;
       },
       60_000,
@@ -232,8 +232,8 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
     expect(paused.update).toMatchObject({ updated: 1, total: 3, pausedReason: 'breakpoint after 1 pod' });
     // Paused means paused: nothing else moves.
     await new Promise((r) => setTimeout(r, 2000));
-    expect((await api.show('hello')).pods.filter((p) => p.version === '2.0.0')).toHaveLength(1);
-    await api.control('hello', UpdateControl.UPDATE_CONTINUE);
+    expect((await api.showJob({ name: 'hello' })).pods.filter((p) => p.version === '2.0.0')).toHaveLength(1);
+    await api.controlUpdate({ name: 'hello', control: UpdateControl.UPDATE_CONTINUE });
     const after = await settled(3);
     sampling.on = false;
     await sampler;
@@ -245,10 +245,10 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   });
 
   it('rolls a broken v3 back to v2 on its own', async () => {
-    const containers = (await api.show('hello')).pods.map((p) => p.taskId).sort();
-    await api.update(helloSpec('3.0.0', 'first words', { env: { HELLO_BROKEN: '1' } }));
+    const containers = (await api.showJob({ name: 'hello' })).pods.map((p) => p.taskId).sort();
+    await api.updateJob({ specJson: helloSpec('3.0.0', 'first words', { env: { HELLO_BROKEN: '1' } }) });
     await eventually(
-      async () => (await api.show('hello')).update?.rollingBack === true,
+      async () => (await api.showJob({ name: 'hello' })).update?.rollingBack === true,
       60_000,
       'the rollback to start',
     );
@@ -259,12 +259,13 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   });
 
   it('restarts a crashed service with backoff, in the same container', async () => {
-    const before = await api.show('hello');
+    const before = await api.showJob({ name: 'hello' });
     const pod = before.pods[0];
     if (!pod) throw new Error('no pod');
     await fetch(`http://127.0.0.1:${pod.ports.http ?? 0}/crash`).catch(() => undefined);
     const delayed = await eventually(
-      async () => (await api.show('hello')).pods.find((p) => p.podId === pod.podId && p.phase === 'delayed'),
+      async () =>
+        (await api.showJob({ name: 'hello' })).pods.find((p) => p.podId === pod.podId && p.phase === 'delayed'),
       15_000,
       'the delayed state',
     );
@@ -277,10 +278,10 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   });
 
   it('reloads a data package without restarting the service', async () => {
-    const job = await api.show('hello');
+    const job = await api.showJob({ name: 'hello' });
     const before = await Promise.all(job.pods.map((p) => served(p.ports.http ?? 0)));
     const noBreakpoint = { step: 1, intervalS: 0, stopTimeoutS: 3, maxFailures: 1, autoRollback: true };
-    await api.update(helloSpec('2.0.0', 'second words', { deploy: noBreakpoint }));
+    await api.updateJob({ specJson: helloSpec('2.0.0', 'second words', { deploy: noBreakpoint }) });
     await eventually(
       async () => {
         const answers = await Promise.all(job.pods.map((p) => served(p.ports.http ?? 0)));
@@ -295,26 +296,31 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   });
 
   it('runs a command in a pod', async () => {
-    const pod = (await api.show('hello')).pods[0];
-    const result = await api.exec('hello', pod?.podId ?? '', 'cat reloads.log; echo "pod=$GALAXY_POD_ID"', 10);
+    const pod = (await api.showJob({ name: 'hello' })).pods[0];
+    const result = await api.execPod({
+      name: 'hello',
+      podId: pod?.podId ?? '',
+      command: 'cat reloads.log; echo "pod=$GALAXY_POD_ID"',
+      timeoutS: 10,
+    });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain(`pod=${pod?.podId ?? ''}`);
   });
 
   it('scales 3 → 5 → 2', async () => {
-    await api.scale('hello', 5);
+    await api.scaleJob({ name: 'hello', replicas: 5 });
     await settled(5);
-    await api.scale('hello', 2);
+    await api.scaleJob({ name: 'hello', replicas: 2 });
     const job = await settled(2);
     await eventually(async () => (await resolveEndpoints(coordinator, 'hello')).length === 2, 10_000, 'naming of 2');
     expect(job.pods.map((p) => p.index).sort()).toEqual([0, 1]);
   });
 
   it('replaces one pod on request, with a new container', async () => {
-    const before = await api.show('hello');
+    const before = await api.showJob({ name: 'hello' });
     const pod = before.pods[0];
     if (!pod) throw new Error('no pod');
-    await api.recoverPod('hello', pod.podId);
+    await api.recoverPod({ name: 'hello', podId: pod.podId });
     const after = await eventually(
       async () => {
         const job = await settled(2);
@@ -328,12 +334,12 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   });
 
   it('replaces containers, one at a time, when resources change', async () => {
-    const before = await api.show('hello');
+    const before = await api.showJob({ name: 'hello' });
     const noBreakpoint = { step: 1, intervalS: 0, stopTimeoutS: 3, maxFailures: 1, autoRollback: true };
     const resources = { cpu: { millicores: 200, excess: true }, memory: { hard: '320Mi' } };
-    const updating = await api.update(
-      helloSpec('2.0.0', 'second words', { deploy: noBreakpoint, resources, replicas: 2 }),
-    );
+    const updating = await api.updateJob({
+      specJson: helloSpec('2.0.0', 'second words', { deploy: noBreakpoint, resources, replicas: 2 }),
+    });
     expect(updating.update?.toRevision).toBeGreaterThan(updating.update?.fromRevision ?? 0);
     const after = await eventually(
       async () => {
@@ -349,16 +355,16 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   });
 
   it('stops a job (no pods) and runs it again when scaled', async () => {
-    const stopped = await api.stop('hello');
+    const stopped = await api.stopJob({ name: 'hello' });
     expect(stopped.state).toBe('stopped');
-    await eventually(async () => (await api.show('hello')).pods.length === 0, 30_000, 'no pods');
+    await eventually(async () => (await api.showJob({ name: 'hello' })).pods.length === 0, 30_000, 'no pods');
     await eventually(async () => (await resolveEndpoints(coordinator, 'hello')).length === 0, 10_000, 'no endpoints');
-    await api.scale('hello', 2);
+    await api.scaleJob({ name: 'hello', replicas: 2 });
     await settled(2);
   });
 
   it('keeps the pods when the AppMaster restarts: it recovers the job and the workers reconnect', async () => {
-    const before = await api.show('hello');
+    const before = await api.showJob({ name: 'hello' });
     const address = appmaster.framework.endpoint ?? '';
     await appmaster.stop();
     appmaster = await runFramework('appmaster', {
@@ -368,7 +374,7 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
     expect(appmaster.framework.endpoint).toBe(address);
     const after = await eventually(
       async () => {
-        const job = await api.show('hello').catch(() => undefined);
+        const job = await api.showJob({ name: 'hello' }).catch(() => undefined);
         return job !== undefined && job.pods.length === 2 && healthyPods(job).length === 2 && job;
       },
       30_000,
@@ -378,7 +384,7 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
   });
 
   it('fails over to a standby AppMaster: the workers follow it and the pods stay', async () => {
-    const before = await api.show('hello');
+    const before = await api.showJob({ name: 'hello' });
     const coordUrl = `local:${join(workDir, 'coord')}`;
     const standbyStarting = runFramework('appmaster', {
       master: master.address,
@@ -386,7 +392,7 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
     });
     // The standby waits for leadership; the leader keeps serving meanwhile.
     await new Promise((r) => setTimeout(r, 1000));
-    const during = await api.show('hello').catch((e: unknown) => {
+    const during = await api.showJob({ name: 'hello' }).catch((e: unknown) => {
       throw new Error(`the leader stopped answering while a standby waits: ${String(e)}`, { cause: e });
     });
     expect(during.pods).toHaveLength(2);
@@ -395,10 +401,10 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
     const moved = appmaster.framework.endpoint ?? '';
     expect(moved).not.toBe('');
     api.close();
-    api = new AppMasterApi(moved);
+    api = appMasterClient(moved);
     const after = await eventually(
       async () => {
-        const job = await api.show('hello');
+        const job = await api.showJob({ name: 'hello' });
         const fresh = job.pods.every((p) => p.updatedAt > Date.now() - 5000);
         return fresh && healthyPods(job).length === 2 && job;
       },
@@ -410,17 +416,17 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
 
   it('says why pods are pending: which resource, on how many hosts', async () => {
     const huge = JSON.parse(helloSpec('1.0.0', 'first words')) as Record<string, unknown>;
-    await api.submit(
-      JSON.stringify({
+    await api.submitJob({
+      specJson: JSON.stringify({
         ...huge,
         name: 'huge',
         replicas: 1,
         resources: { cpu: { millicores: 100 }, memory: { hard: '900Gi' } },
       }),
-    );
+    });
     const job = await eventually(
       async () => {
-        const j = await api.show('huge');
+        const j = await api.showJob({ name: 'huge' });
         return j.pending.length > 0 && j;
       },
       10_000,
@@ -429,12 +435,12 @@ describe('the AppMaster on real containers', { timeout: 120_000 }, () => {
     expect(job.pods[0]?.phase).toBe('pending');
     expect(job.pending[0]?.reason).toMatch(/mem/);
     expect(job.pending[0]?.hosts).toBe(1);
-    await api.remove('huge');
+    await api.removeJob({ name: 'huge' });
   });
 
   it('remove leaves no container, cgroup or naming entry behind', async () => {
-    await api.remove('hello');
-    await expect(api.show('hello')).rejects.toMatchObject({ code: 'GALAXY_E_JOB_UNKNOWN' });
+    await api.removeJob({ name: 'hello' });
+    await expect(api.showJob({ name: 'hello' })).rejects.toMatchObject({ code: 'GALAXY_E_JOB_UNKNOWN' });
     await eventually(() => agent.tasks.size === 0, 30_000, 'the containers to go');
     expect(await resolveEndpoints(coordinator, 'hello')).toEqual([]);
     expect(await coordinator.list(JOBS_PREFIX)).toEqual([]);

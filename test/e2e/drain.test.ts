@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+
 import { renderJob } from '../../cli/job-view.js';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator, appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import { autoIsolation } from '../../cli/up.js';
 import { packageRoot } from '../../core/paths.js';
 import { createPackage } from '../../frameworks/appmaster/appworker/package.js';
@@ -64,8 +64,8 @@ beforeAll(async () => {
     master: master.address,
     options: { listen: '127.0.0.1:0', coordinator: `local:${join(workDir, 'coord')}` },
   });
-  api = new AppMasterApi(appmaster.framework.endpoint ?? '');
-  op = new Operator(master.address);
+  api = appMasterClient(appmaster.framework.endpoint ?? '');
+  op = operatorClient(master.address);
 }, 60_000);
 
 afterAll(async () => {
@@ -98,10 +98,10 @@ describe('drain', { timeout: 90_000 }, () => {
       health: { type: 'http', port: 'http', path: '/health', intervalS: 0.5, timeoutS: 1, graceS: 3, failures: 2 },
       deploy: { step: 1, intervalS: 1, stopTimeoutS: 2, deployTimeoutS: 60 },
     };
-    await api.submit(JSON.stringify(spec));
+    await api.submitJob({ specJson: JSON.stringify(spec) });
     let job = await eventually(
       async () => {
-        const seen = await api.show(spec.name);
+        const seen = await api.showJob({ name: spec.name });
         return healthy(seen).length === REPLICAS && seen;
       },
       45_000,
@@ -113,14 +113,14 @@ describe('drain', { timeout: 90_000 }, () => {
     const drained = count(first ?? '') >= count(second ?? '') ? (first ?? '') : (second ?? '');
     const moving = count(drained);
     expect(moving).toBeGreaterThan(0);
-    await op.machines.setMode(drained, 'draining');
+    await op.setAgentMode({ agentId: drained, mode: 'draining' });
 
     let fewestHealthy = REPLICAS;
     let last: JobStatus = job;
     try {
       job = await eventually(
         async () => {
-          last = await api.show(spec.name);
+          last = await api.showJob({ name: spec.name });
           fewestHealthy = Math.min(fewestHealthy, healthy(last).length);
           return (
             last.pods.length === REPLICAS &&
@@ -137,9 +137,9 @@ describe('drain', { timeout: 90_000 }, () => {
     }
     // deploy.step = 1: never more than one pod out of service while the others moved.
     expect(fewestHealthy).toBeGreaterThanOrEqual(REPLICAS - 1);
-    const listed = await op.agents();
+    const listed = await op.listAgents({}).then((r) => r.agents);
     expect(listed.find((a) => a.info?.id === drained)).toMatchObject({ mode: 'draining', tasks: 0 });
     console.log(`moved ${moving} pod(s) off ${drained}; fewest healthy during the drain: ${fewestHealthy}`);
-    await api.remove(spec.name);
+    await api.removeJob({ name: spec.name });
   });
 });

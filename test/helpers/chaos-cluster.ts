@@ -13,9 +13,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+
 import { renderJob } from '../../cli/job-view.js';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator, appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import { packageRoot } from '../../core/paths.js';
 import { isTerminal } from '../../core/task-state.js';
 import { createPackage, type BuiltPackage } from '../../frameworks/appmaster/appworker/package.js';
@@ -134,7 +134,10 @@ export class ChaosCluster {
       const leader = await cluster.leadingMaster(30_000);
       await cluster.startAgent();
       await eventually(
-        async () => (await cluster.withOperator(leader, (op) => op.agents()).catch(() => [])).some((a) => a.active),
+        async () =>
+          (await cluster.withOperator(leader, (op) => op.listAgents({}).then((r) => r.agents)).catch(() => [])).some(
+            (a) => a.active,
+          ),
         30_000,
         'the agent to register',
       );
@@ -231,7 +234,7 @@ export class ChaosCluster {
 
   /** Runs `fn` with an operator client of `master`. */
   async withOperator<T>(master: Daemon, fn: (op: Operator) => Promise<T>): Promise<T> {
-    const op = new Operator(master.address, this.token);
+    const op = operatorClient(master.address, this.token);
     try {
       return await fn(op);
     } finally {
@@ -244,7 +247,7 @@ export class ChaosCluster {
     const live = this.masters.filter((m) => running(m.proc));
     const answers = await Promise.all(
       live.map((m) =>
-        this.withOperator(m, (op) => op.agents()).then(
+        this.withOperator(m, (op) => op.listAgents({}).then((r) => r.agents)).then(
           () => true,
           () => false,
         ),
@@ -262,7 +265,7 @@ export class ChaosCluster {
   api(daemon: Daemon): AppMasterApi {
     let api = this.apis.get(daemon.address);
     if (!api) {
-      api = new AppMasterApi(daemon.address, this.token);
+      api = appMasterClient(daemon.address, this.token);
       this.apis.set(daemon.address, api);
     }
     return api;
@@ -274,7 +277,8 @@ export class ChaosCluster {
     const answers = await Promise.all(
       live.map((a) =>
         this.api(a)
-          .list()
+          .listJobs({})
+          .then((r) => r.jobs)
           .then(
             () => true,
             () => false,
@@ -291,9 +295,9 @@ export class ChaosCluster {
 
   /** The AppMaster framework's live (not terminal) tasks, as `master` lists them. */
   async liveTasks(master: Daemon): Promise<Task[]> {
-    const frameworks = await this.withOperator(master, (op) => op.frameworks());
+    const frameworks = await this.withOperator(master, (op) => op.listFrameworks({}).then((r) => r.frameworks));
     const ids = frameworks.filter((f) => f.info?.name === 'appmaster').map((f) => f.info?.id ?? '');
-    const tasks = await this.withOperator(master, (op) => op.tasks());
+    const tasks = await this.withOperator(master, (op) => op.listTasks({ frameworkId: '' }).then((r) => r.tasks));
     return tasks.filter((t) => ids.includes(t.frameworkId) && !isTerminal(t.state));
   }
 
@@ -336,7 +340,7 @@ export class ChaosCluster {
     try {
       return await eventually(
         async () => {
-          last = await api.show('hello').catch(() => last);
+          last = await api.showJob({ name: 'hello' }).catch(() => last);
           if (last === undefined) return false;
           return last.update === undefined && last.pods.length === n && healthyPods(last).length === n && last;
         },

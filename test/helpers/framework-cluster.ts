@@ -15,7 +15,7 @@ import { openCoordinator } from '../../core/coordinator/index.js';
 import { GrantStore } from '../../core/tenancy/grants.js';
 import { QuotaStore } from '../../core/tenancy/quotas.js';
 import { UserStore } from '../../core/tenancy/users.js';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator } from '../../cli/operator-client.js';
 import { eventually } from './async-queue.js';
 import { masterJoinToken, writeJoinToken } from './identity.js';
 import { galaxy, killWithEnv, startMasterProcess, type GalaxyProcess, type MasterProcess } from './processes.js';
@@ -93,9 +93,13 @@ export async function startFrameworkCluster(name: string, ports: string): Promis
       join(dir, 'shared'),
     ]);
     started.push(agent);
-    const operator = new Operator(master.address, master.adminToken);
+    const operator = operatorClient(master.address, master.adminToken);
     try {
-      await eventually(async () => (await operator.agents()).some((a) => a.active), 20_000, 'the agent to register');
+      await eventually(
+        async () => (await operator.listAgents({}).then((r) => r.agents)).some((a) => a.active),
+        20_000,
+        'the agent to register',
+      );
     } finally {
       operator.close();
     }
@@ -120,7 +124,7 @@ export async function startFrameworkCluster(name: string, ports: string): Promis
       shared: join(dir, 'shared'),
       agent,
       cli,
-      operator: () => new Operator(master.address, master.adminToken),
+      operator: () => operatorClient(master.address, master.adminToken),
       addUser: async (user, authorities) => {
         const { token } = await users.add(user);
         await grants.grant(user, 'default', [...authorities]);

@@ -11,9 +11,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+
 import { Batch } from '../../cli/batch-client.js';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator, appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import { GALAXY_BIN, galaxy, killWithEnv, type GalaxyProcess } from './processes.js';
 
 const run = promisify(execFile);
@@ -126,8 +126,8 @@ export async function startUpCluster(name: string, ports: string): Promise<UpClu
       cli,
       clients: (token) => {
         const made = {
-          operator: new Operator(master, token),
-          appmaster: new AppMasterApi(cluster.appmaster, token),
+          operator: operatorClient(master, token),
+          appmaster: appMasterClient(cluster.appmaster, token),
           batch: new Batch(cluster.batch, token),
         };
         opened.push(made);

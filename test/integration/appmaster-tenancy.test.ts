@@ -11,7 +11,7 @@
  * master), since every check happens before anything is launched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import type { Authenticator, Principal } from '../../core/auth/principal.js';
 import { MemoryCoordinator } from '../../core/coordinator/memory.js';
 import type { GalaxyError } from '../../core/errors.js';
@@ -44,19 +44,19 @@ const clients: AppMasterApi[] = [];
 
 /** The AppMaster's CLI client, calling with `token`. */
 function as(token: string) {
-  const client = new AppMasterApi(api.address, token);
+  const client = appMasterClient(api.address, token);
   clients.push(client);
   return {
-    submit: (spec: object) => client.submit(JSON.stringify(spec)),
-    update: (spec: object) => client.update(JSON.stringify(spec)),
-    scale: (name: string, replicas: number) => client.scale(name, replicas),
-    remove: (name: string) => client.remove(name),
-    stop: (name: string) => client.stop(name),
-    control: (name: string, control: UpdateControl) => client.control(name, control),
-    recoverPod: (name: string, podId: string) => client.recoverPod(name, podId),
-    exec: (name: string, podId: string, command: string) => client.exec(name, podId, command, 5),
-    show: (name: string) => client.show(name),
-    list: async () => (await client.list()).map((j) => j.name),
+    submit: (spec: object) => client.submitJob({ specJson: JSON.stringify(spec) }),
+    update: (spec: object) => client.updateJob({ specJson: JSON.stringify(spec) }),
+    scale: (name: string, replicas: number) => client.scaleJob({ name, replicas }),
+    remove: (name: string) => client.removeJob({ name }),
+    stop: (name: string) => client.stopJob({ name }),
+    control: (name: string, control: UpdateControl) => client.controlUpdate({ name, control }),
+    recoverPod: (name: string, podId: string) => client.recoverPod({ name, podId }),
+    exec: (name: string, podId: string, command: string) => client.execPod({ name, podId, command, timeoutS: 5 }),
+    show: (name: string) => client.showJob({ name }),
+    list: async () => (await client.listJobs({}).then((r) => r.jobs)).map((j) => j.name),
   };
 }
 

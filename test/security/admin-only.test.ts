@@ -32,13 +32,13 @@ async function refusal(attempt: Promise<unknown>): Promise<GalaxyError> {
 
 /** Everything an operator change could move, as the admin reads it. */
 async function clusterState() {
-  const [agent] = await admin.operator.agents();
-  const hello = await admin.appmaster.show('hello');
+  const [agent] = await admin.operator.listAgents({}).then((r) => r.agents);
+  const hello = await admin.appmaster.showJob({ name: 'hello' });
   return {
-    weights: await admin.operator.weights(),
-    quotas: await admin.operator.tenancy.quotas(''),
-    grants: await admin.operator.tenancy.grants(''),
-    pools: await admin.operator.machines.listPools(),
+    weights: await admin.operator.getWeights({}).then((r) => r.weights),
+    quotas: await admin.operator.listUserQuotas({ user: '' }).then((r) => r.quotas),
+    grants: await admin.operator.listGrants({ user: '' }).then((r) => r.users),
+    pools: await admin.operator.listPools({}).then((r) => r.pools),
     agent: agent && {
       pool: agent.info?.pool,
       mode: agent.mode,
@@ -54,10 +54,10 @@ beforeAll(async () => {
   admin = cluster.clients(cluster.adminToken);
   bobToken = await cluster.addUser('bob', '*', [...AUTHORITIES]);
   bob = cluster.clients(bobToken);
-  agentId = (await admin.operator.agents())[0]?.info?.id ?? '';
+  agentId = (await admin.operator.listAgents({}).then((r) => r.agents))[0]?.info?.id ?? '';
   // What bob will aim at exists: a second pool, a reservation to take back.
-  await admin.operator.machines.addPool('gpu', 'for the attack on pool assign');
-  await admin.operator.reservations.reserve(agentId, 'eng', cpus(500));
+  await admin.operator.addPool({ name: 'gpu', description: 'for the attack on pool assign' }).then((r) => r.pool);
+  await admin.operator.reserveResources({ agentId, role: 'eng', resources: cpus(500) }).then((r) => r.reservations);
 }, 120_000);
 
 afterAll(async () => {
@@ -70,17 +70,19 @@ describe('operator changes by a non-admin', { timeout: 60_000 }, () => {
     const cli = await cluster.cli(bobToken, ['weights', 'set', 'bob=10', '--master', cluster.master]);
     expect(cli.code, cli.stderr).toBe(2);
     expect(cli.stderr).toContain('GALAXY_E_PERMISSION_DENIED: only an admin may set role weights; bob is not one');
-    const error = await refusal(bob.operator.setWeights([{ role: 'bob', weight: 10 }]));
+    const error = await refusal(bob.operator.setWeights({ weights: [{ role: 'bob', weight: 10 }] }));
     expect(error.message).toBe('GALAXY_E_PERMISSION_DENIED: only an admin may set role weights; bob is not one');
     expect(await clusterState()).toEqual(before);
     // The admin may.
-    await admin.operator.setWeights([{ role: 'ops', weight: 2 }]);
-    expect(await admin.operator.weights()).toContainEqual({ role: 'ops', weight: 2 });
+    await admin.operator.setWeights({ weights: [{ role: 'ops', weight: 2 }] });
+    expect(await admin.operator.getWeights({}).then((r) => r.weights)).toContainEqual({ role: 'ops', weight: 2 });
   });
 
   it('refuses quota set; quotas stay', async () => {
     const before = await clusterState();
-    const error = await refusal(bob.operator.tenancy.setQuota('bob', { cpus: 1_000_000 }, {}));
+    const error = await refusal(
+      bob.operator.setUserQuota({ user: 'bob', limit: { cpus: 1_000_000 }, guarantee: {} }).then((r) => r.quota),
+    );
     expect(error.message).toBe('GALAXY_E_PERMISSION_DENIED: only an admin may set quotas; bob is not one');
     expect(await clusterState()).toEqual(before);
   });
@@ -88,27 +90,41 @@ describe('operator changes by a non-admin', { timeout: 60_000 }, () => {
   it('refuses reserve and unreserve; the reservations stay', async () => {
     const before = await clusterState();
     expect(before.agent?.reservations).toContainEqual(expect.objectContaining({ role: 'eng' }));
-    expect((await refusal(bob.operator.reservations.reserve(agentId, 'bob', cpus(1000)))).message).toBe(
-      'GALAXY_E_PERMISSION_DENIED: only an admin may reserve resources; bob is not one',
-    );
-    expect((await refusal(bob.operator.reservations.unreserve(agentId, 'eng', cpus(500)))).message).toBe(
-      'GALAXY_E_PERMISSION_DENIED: only an admin may unreserve resources; bob is not one',
-    );
+    expect(
+      (
+        await refusal(
+          bob.operator.reserveResources({ agentId, role: 'bob', resources: cpus(1000) }).then((r) => r.reservations),
+        )
+      ).message,
+    ).toBe('GALAXY_E_PERMISSION_DENIED: only an admin may reserve resources; bob is not one');
+    expect(
+      (
+        await refusal(
+          bob.operator.unreserveResources({ agentId, role: 'eng', resources: cpus(500) }).then((r) => r.reservations),
+        )
+      ).message,
+    ).toBe('GALAXY_E_PERMISSION_DENIED: only an admin may unreserve resources; bob is not one');
     expect(await clusterState()).toEqual(before);
   });
 
   it('refuses pool assign, pool add and remove, labels, drain, offline and online; the agent and its pod stay', async () => {
     const before = await clusterState();
     const attacks: [string, Promise<unknown>, string][] = [
-      ['pool assign', bob.operator.machines.assignPool(agentId, 'gpu'), 'manage machines'],
-      ['drain', bob.operator.machines.setMode(agentId, 'draining'), 'manage machines'],
-      ['offline', bob.operator.machines.setMode(agentId, 'offline'), 'manage machines'],
-      ['online', bob.operator.machines.setMode(agentId, 'online'), 'manage machines'],
-      ['label add', bob.operator.machines.addLabel(agentId, 'owned=bob'), 'manage labels'],
-      ['label remove', bob.operator.machines.removeLabel(agentId, 'x'), 'manage labels'],
-      ['pool add', bob.operator.machines.addPool('bobs', ''), 'manage pools'],
-      ['pool remove', bob.operator.machines.removePool('gpu'), 'manage pools'],
-      ['grant', bob.operator.tenancy.grant('bob', '*', ['job:any'], true), 'grant and revoke authorities'],
+      ['pool assign', bob.operator.assignAgentPool({ agentId, pool: 'gpu' }), 'manage machines'],
+      ['drain', bob.operator.setAgentMode({ agentId, mode: 'draining' }), 'manage machines'],
+      ['offline', bob.operator.setAgentMode({ agentId, mode: 'offline' }), 'manage machines'],
+      ['online', bob.operator.setAgentMode({ agentId, mode: 'online' }), 'manage machines'],
+      ['label add', bob.operator.addAgentLabel({ agentId, label: 'owned=bob' }).then((r) => r.labels), 'manage labels'],
+      ['label remove', bob.operator.removeAgentLabel({ agentId, label: 'x' }).then((r) => r.labels), 'manage labels'],
+      ['pool add', bob.operator.addPool({ name: 'bobs', description: '' }).then((r) => r.pool), 'manage pools'],
+      ['pool remove', bob.operator.removePool({ name: 'gpu' }), 'manage pools'],
+      [
+        'grant',
+        bob.operator
+          .grantAuthorities({ user: 'bob', pool: '*', authorities: ['job:any'], revoke: true })
+          .then((r) => r.grants),
+        'grant and revoke authorities',
+      ],
     ];
     for (const [what, attack, only] of attacks)
       expect((await refusal(attack)).message, what).toBe(

@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator } from '../../cli/operator-client.js';
 import { TaskState, TaskStatus, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
@@ -79,13 +79,13 @@ async function joinedRawAgent(hostname: string): Promise<{ raw: RawAgent; id: st
 
 /** The master's view of the victim's task. */
 async function victimTaskNow(): Promise<{ state: TaskState; agentId: string } | undefined> {
-  return (await op.tasks()).find((t) => t.taskId === victimTask);
+  return (await op.listTasks({ frameworkId: '' }).then((r) => r.tasks)).find((t) => t.taskId === victimTask);
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'galaxy-sec-agents-'));
   master = await startMasterProcess(join(dir, 'master'), ['--agent-reregister-timeout', '120']);
-  op = new Operator(master.address, master.adminToken);
+  op = operatorClient(master.address, master.adminToken);
   const started = await startAgentProcess('victim');
   victim = started.proc;
   victimId = started.id;
@@ -179,14 +179,15 @@ describe('agent identity attacks', { timeout: 60_000 }, () => {
     );
     // Present: refused for who it is (not merely because the id is taken).
     await expect(impostor().registered).rejects.toThrow(refusal);
-    const present = (await op.agents()).find((a) => a.info?.id === victimId);
+    const present = (await op.listAgents({}).then((r) => r.agents)).find((a) => a.info?.id === victimId);
     expect(present).toMatchObject({ active: true, tasks: 1 });
     expect(present?.info?.hostname).toBe('victim');
 
     // Away (killed; its task runs on): the id would be free to take over, with none of its tasks.
     await victim.stop('SIGKILL');
     await eventually(
-      async () => (await op.agents()).find((a) => a.info?.id === victimId)?.active === false,
+      async () =>
+        (await op.listAgents({}).then((r) => r.agents)).find((a) => a.info?.id === victimId)?.active === false,
       15_000,
       'the master to notice the victim left',
     );
@@ -198,7 +199,9 @@ describe('agent identity attacks', { timeout: 60_000 }, () => {
       TaskState.TASK_STARTING,
       TaskState.TASK_RUNNING,
     ]);
-    expect((await op.agents()).find((a) => a.info?.id === victimId)?.info?.hostname).toBe('victim');
+    expect((await op.listAgents({}).then((r) => r.agents)).find((a) => a.info?.id === victimId)?.info?.hostname).toBe(
+      'victim',
+    );
   });
 
   it('refuses a used-up or an expired join token, admitting no agent; a real agent stops on it', async () => {
@@ -212,7 +215,7 @@ describe('agent identity attacks', { timeout: 60_000 }, () => {
     const first = rawAgent(master.address, { hostname: 'first' }, [], [], token);
     raws.push(first);
     await first.registered;
-    const before = (await op.agents()).length;
+    const before = (await op.listAgents({}).then((r) => r.agents)).length;
     const second = rawAgent(master.address, { hostname: 'second' }, [], [], token);
     raws.push(second);
     await expect(second.registered).rejects.toThrow(
@@ -224,7 +227,7 @@ describe('agent identity attacks', { timeout: 60_000 }, () => {
     const late = rawAgent(master.address, { hostname: 'late' }, [], [], expiring);
     raws.push(late);
     await expect(late.registered).rejects.toThrow(/GALAXY_E_UNAUTHENTICATED: join token jt-[0-9a-f]+ expired at /);
-    expect(await op.agents()).toHaveLength(before);
+    expect(await op.listAgents({}).then((r) => r.agents)).toHaveLength(before);
 
     // A real agent with the expired token says why and exits, instead of knocking forever.
     const file = join(dir, 'expired.join');
@@ -249,7 +252,7 @@ describe('agent identity attacks', { timeout: 60_000 }, () => {
     const agent = await startAgentProcess('revoked');
     const credential = (await readFile(join(agent.workDir, 'meta', 'credential'), 'utf8')).trim();
     await eventually(
-      async () => (await op.agents()).find((a) => a.info?.id === agent.id)?.active === true,
+      async () => (await op.listAgents({}).then((r) => r.agents)).find((a) => a.info?.id === agent.id)?.active === true,
       10_000,
       'the agent to be active',
     );
@@ -263,10 +266,10 @@ describe('agent identity attacks', { timeout: 60_000 }, () => {
     expect(agent.proc.lines.items.join('\n')).toMatch(
       new RegExp(`error: GALAXY_E_UNAUTHENTICATED: the credential of agent ${agent.id} was revoked or replaced`),
     );
-    expect((await op.agents()).find((a) => a.info?.id === agent.id)?.active).toBe(false);
+    expect((await op.listAgents({}).then((r) => r.agents)).find((a) => a.info?.id === agent.id)?.active).toBe(false);
     const again = rawAgent(master.address, { id: agent.id, hostname: 'revoked' }, [], [], credential);
     raws.push(again);
     await expect(again.registered).rejects.toThrow(/GALAXY_E_UNAUTHENTICATED: .* carries an unknown or revoked token/);
-    expect((await op.agents()).find((a) => a.info?.id === agent.id)?.active).toBe(false);
+    expect((await op.listAgents({}).then((r) => r.agents)).find((a) => a.info?.id === agent.id)?.active).toBe(false);
   });
 });

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient, type Operator } from '../../cli/operator-client.js';
 import { TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
@@ -90,14 +90,14 @@ function shutdown(args: string[], token?: string) {
 }
 
 async function connected(): Promise<boolean> {
-  return (await op.agents()).find((a) => a.info?.id === agentId)?.active === true;
+  return (await op.listAgents({}).then((r) => r.agents)).find((a) => a.info?.id === agentId)?.active === true;
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'galaxy-sec-shutdown-'));
   agentDir = join(dir, 'agent');
   master = await startMasterProcess(join(dir, 'master'), ['--agent-reregister-timeout', '120']);
-  op = new Operator(master.address, master.adminToken);
+  op = operatorClient(master.address, master.adminToken);
   agent = startAgent(await writeJoinToken(join(dir, 'agent.join'), await masterJoinToken(master)));
   const idFile = join(agentDir, 'meta', 'agent-id');
   await eventually(() => existsSync(idFile), 15_000, 'the agent to register');
@@ -172,7 +172,9 @@ describe('galaxy agent shutdown', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await connected()).toBe(true);
     expect(containerPids()).toEqual(pids);
-    expect((await op.tasks()).find((t) => t.taskId === TASK)?.state).toBe(TaskState.TASK_RUNNING);
+    expect((await op.listTasks({ frameworkId: '' }).then((r) => r.tasks)).find((t) => t.taskId === TASK)?.state).toBe(
+      TaskState.TASK_RUNNING,
+    );
     expect(checkpoints()).toHaveLength(1);
     expect(
       fw.events.items.some((e) => statusOf(e)?.taskId === TASK && statusOf(e)?.state === TaskState.TASK_KILLED),
@@ -188,7 +190,9 @@ describe('galaxy agent shutdown', () => {
     agent = startAgent(join(dir, 'agent.join'));
     await eventually(() => connected(), 20_000, 'the agent back');
     expect(containerPids()).toEqual(pids);
-    expect((await op.tasks()).find((t) => t.taskId === TASK)?.state).toBe(TaskState.TASK_RUNNING);
+    expect((await op.listTasks({ frameworkId: '' }).then((r) => r.tasks)).find((t) => t.taskId === TASK)?.state).toBe(
+      TaskState.TASK_RUNNING,
+    );
   });
 
   it("with the agent's own credential: the task is killed, nothing is left, the agent exits and is removed", async () => {
@@ -204,6 +208,10 @@ describe('galaxy agent shutdown', () => {
     expect(containerPids()).toEqual([]);
     expect(checkpoints()).toEqual([]);
     expect(detectCgroupDriver().exists('pids', cgroupRoot)).toBe(false);
-    await eventually(async () => !(await op.agents()).some((a) => a.info?.id === agentId), 10_000, 'the agent removed');
+    await eventually(
+      async () => !(await op.listAgents({}).then((r) => r.agents)).some((a) => a.info?.id === agentId),
+      10_000,
+      'the agent removed',
+    );
   });
 });

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import { MAX_EXEC_OUTPUT_BYTES } from '../../frameworks/appmaster/exec-output.js';
 import { MAX_SPEC_BYTES } from '../../frameworks/appmaster/spec/parse.js';
 import { GALAXY_BIN, galaxy, killWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
@@ -58,7 +58,7 @@ beforeAll(async () => {
   const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 120_000, 'the ready line');
   appmaster = /AppMaster (\S+),/.exec(ready)?.[1] ?? '';
   token = (await readFile(join(workDir, 'admin.token'), 'utf8')).trim();
-  api = new AppMasterApi(appmaster, token);
+  api = appMasterClient(appmaster, token);
 }, 150_000);
 
 afterAll(async () => {
@@ -121,15 +121,15 @@ function percentile(values: number[], p: number): number {
  */
 const ATTACKER = `
 import { readFileSync } from 'node:fs';
-import { AppMasterApi } from ${JSON.stringify(join(GALAXY_BIN, '..', 'appmaster-client.js'))};
+import { appMasterClient } from ${JSON.stringify(join(GALAXY_BIN, '..', 'operator-client.js'))};
 const [address, token, rounds, ...files] = process.argv.slice(2);
-const api = new AppMasterApi(address, token);
+const api = appMasterClient(address, token);
 const specs = files.map((f) => readFileSync(f, 'utf8'));
 const out = [];
 for (let round = 0; round < Number(rounds); round += 1)
   for (const spec of specs) {
     const started = performance.now();
-    const error = await api.submit(spec).then(() => 'accepted', (e) => String(e));
+    const error = await api.submitJob({ specJson: spec }).then(() => 'accepted', (e) => String(e));
     out.push({ ms: performance.now() - started, error: error.slice(0, 200) });
   }
 api.close();
@@ -153,7 +153,7 @@ describe('a flood of keys in a spec', { timeout: 120_000 }, () => {
     const lister = (async () => {
       while (state.listing) {
         const started = performance.now();
-        const jobs = await api.list();
+        const jobs = await api.listJobs({}).then((r) => r.jobs);
         latencies.push({ at: Date.now(), ms: performance.now() - started });
         expect(jobs.map((j) => j.name)).toEqual(['hello']);
         await new Promise((r) => setTimeout(r, 5));
@@ -200,14 +200,14 @@ describe('a flood of keys in a spec', { timeout: 120_000 }, () => {
     expect(Math.max(...ms)).toBeLessThan(3000);
     expect(during.length).toBeGreaterThan(10);
     expect(percentile(during, 99)).toBeLessThan(1500);
-    expect((await api.list()).map((j) => j.name)).toEqual(['hello']);
+    expect((await api.listJobs({}).then((r) => r.jobs)).map((j) => j.name)).toEqual(['hello']);
   });
 });
 
 describe('a flood of exec output', { timeout: 120_000 }, () => {
   it('returns a bounded, marked result, and the pod keeps pulling', async () => {
     // 300 MiB on stdout and 100 MiB on stderr of 0xff, which is not UTF-8 (each byte decodes to three).
-    const taskId = (await api.show('hello')).pods[0]?.taskId;
+    const taskId = (await api.showJob({ name: 'hello' })).pods[0]?.taskId;
     expect(taskId).toBeTruthy();
     const flood =
       "head -c 300M /dev/zero | tr '\\0' '\\377'; head -c 100M /dev/zero | tr '\\0' '\\377' >&2; echo done >&2";
@@ -228,13 +228,13 @@ describe('a flood of exec output', { timeout: 120_000 }, () => {
     const after = await cli(['job', 'exec', 'hello', 'hello-0', '-a', appmaster, '--', 'echo', 'pulls still work']);
     expect(after).toMatchObject({ code: 0, stdout: 'pulls still work\n' });
     // The same container throughout: the pod was never given up on.
-    expect((await api.show('hello')).pods[0]?.taskId).toBe(taskId);
+    expect((await api.showJob({ name: 'hello' })).pods[0]?.taskId).toBe(taskId);
   });
 
   it("caps a pod's waiting execs", async () => {
     const outcomes = await Promise.all(
       Array.from({ length: 5 }, () =>
-        api.exec('hello', 'hello-0', 'sleep 2', 10).then(
+        api.execPod({ name: 'hello', podId: 'hello-0', command: 'sleep 2', timeoutS: 10 }).then(
           (r) => `exit ${r.exitCode}`,
           (e: unknown) => String(e),
         ),
@@ -265,7 +265,7 @@ describe('a spec too large for the coordinator', { timeout: 60_000 }, () => {
     expect(result.stderr).toMatch(
       /GALAXY_E_TOO_LARGE: job big would take about \d+ bytes in the coordinator .* at most 1000000 bytes \(ZooKeeper's jute.maxbuffer, 1 MiB by default\)/,
     );
-    expect((await api.list()).map((j) => j.name)).toEqual(['hello']);
+    expect((await api.listJobs({}).then((r) => r.jobs)).map((j) => j.name)).toEqual(['hello']);
     expect(existsSync(join(workDir, 'coord', 'tree', 'galaxy', 'appmaster', 'jobs', 'big'))).toBe(false);
   });
 });

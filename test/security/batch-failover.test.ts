@@ -68,7 +68,7 @@ describe('batch framework failover attacks', { timeout: 120_000 }, () => {
     const operator = cluster.operator();
     try {
       const running = async () =>
-        (await operator.tasks(id))
+        (await operator.listTasks({ frameworkId: id }).then((r) => r.tasks))
           .filter((t) => t.state === TaskState.TASK_RUNNING)
           .map((t) => t.taskId)
           .sort();
@@ -91,7 +91,9 @@ describe('batch framework failover attacks', { timeout: 120_000 }, () => {
       );
 
       // Nothing changed: the framework is the admin's, alice's tasks run, her job reads the same.
-      const batches = (await operator.frameworks()).filter((f) => f.info?.name === 'batch');
+      const batches = (await operator.listFrameworks({}).then((r) => r.frameworks)).filter(
+        (f) => f.info?.name === 'batch',
+      );
       expect(batches.map((f) => [f.info?.id, f.owner])).toEqual([[id, 'admin']]);
       expect(await running()).toEqual(tasks);
       expect(JSON.parse((await cluster.session.get('/galaxy/batch/jobs/steady'))?.value ?? '')).toEqual(

@@ -50,7 +50,7 @@ const pod = `${web}-0`;
 
 /** The job as its owner sees it, without what moves on its own (pull times). */
 async function snapshot(name: string): Promise<JobStatus> {
-  const status = await alice.appmaster.show(name);
+  const status = await alice.appmaster.showJob({ name });
   return { ...status, pods: status.pods.map((p) => ({ ...p, updatedAt: 0 })) };
 }
 
@@ -93,8 +93,12 @@ beforeAll(async () => {
   alice = cluster.clients(await cluster.addUser('alice', 'default', VERBS));
   bobToken = await cluster.addUser('bob', 'default', VERBS);
   bob = cluster.clients(bobToken);
-  await alice.appmaster.submit(await serviceSpec(web));
-  await eventually(async () => (await alice.appmaster.show(web)).message === '1/1 healthy', 60_000, 'her pod healthy');
+  await alice.appmaster.submitJob({ specJson: await serviceSpec(web) });
+  await eventually(
+    async () => (await alice.appmaster.showJob({ name: web })).message === '1/1 healthy',
+    60_000,
+    'her pod healthy',
+  );
 }, 150_000);
 
 afterAll(async () => {
@@ -103,13 +107,19 @@ afterAll(async () => {
 
 describe("attacks on another user's service job", { timeout: 60_000 }, () => {
   it('refuses exec in her pod (the CLI exits 2 with the denial); no command runs in it', async () => {
-    expect((await alice.appmaster.exec(web, pod, 'echo mine', 5)).stdout.trim()).toBe('mine');
+    expect(
+      (await alice.appmaster.execPod({ name: web, podId: pod, command: 'echo mine', timeoutS: 5 })).stdout.trim(),
+    ).toBe('mine');
     const before = await snapshot(web);
     const attack = await cluster.cli(bobToken, ['job', 'exec', '-a', cluster.appmaster, web, pod, '--', 'touch pwned']);
     expect(attack.code, attack.stderr).toBe(2);
     expect(attack.stderr).toContain(notHis(web));
-    expect((await refusal(bob.appmaster.exec(web, pod, 'touch pwned', 5))).message).toBe(notHis(web));
-    expect((await alice.appmaster.exec(web, pod, 'ls -a', 5)).stdout.split('\n')).not.toContain('pwned');
+    expect(
+      (await refusal(bob.appmaster.execPod({ name: web, podId: pod, command: 'touch pwned', timeoutS: 5 }))).message,
+    ).toBe(notHis(web));
+    expect(
+      (await alice.appmaster.execPod({ name: web, podId: pod, command: 'ls -a', timeoutS: 5 })).stdout.split('\n'),
+    ).not.toContain('pwned');
     expect(await snapshot(web)).toEqual(before);
   });
 
@@ -118,13 +128,13 @@ describe("attacks on another user's service job", { timeout: 60_000 }, () => {
     // Made before the attacks start: an await among them would leave a refusal unhandled meanwhile.
     const hisSpec = await serviceSpec(web, { OWNED: 'bob' });
     const attacks: [string, Promise<unknown>][] = [
-      ['scale', bob.appmaster.scale(web, 3)],
-      ['update', bob.appmaster.update(hisSpec)],
-      ['pause', bob.appmaster.control(web, UpdateControl.UPDATE_PAUSE)],
-      ['rollback', bob.appmaster.control(web, UpdateControl.UPDATE_ROLLBACK)],
-      ['stop', bob.appmaster.stop(web)],
-      ['recover', bob.appmaster.recoverPod(web, pod)],
-      ['remove', bob.appmaster.remove(web)],
+      ['scale', bob.appmaster.scaleJob({ name: web, replicas: 3 })],
+      ['update', bob.appmaster.updateJob({ specJson: hisSpec })],
+      ['pause', bob.appmaster.controlUpdate({ name: web, control: UpdateControl.UPDATE_PAUSE })],
+      ['rollback', bob.appmaster.controlUpdate({ name: web, control: UpdateControl.UPDATE_ROLLBACK })],
+      ['stop', bob.appmaster.stopJob({ name: web })],
+      ['recover', bob.appmaster.recoverPod({ name: web, podId: pod })],
+      ['remove', bob.appmaster.removeJob({ name: web })],
     ];
     for (const [verb, attack] of attacks) {
       const error = await refusal(attack);
@@ -138,10 +148,13 @@ describe("attacks on another user's service job", { timeout: 60_000 }, () => {
   });
 
   it('refuses show of her job, and her job is not in his listing', async () => {
-    expect((await refusal(bob.appmaster.show(web))).message).toBe(notHis(web));
-    expect(await bob.appmaster.list()).toEqual([]);
+    expect((await refusal(bob.appmaster.showJob({ name: web }))).message).toBe(notHis(web));
+    expect(await bob.appmaster.listJobs({}).then((r) => r.jobs)).toEqual([]);
     // The admin sees every job, with its owner.
-    const all = await cluster.clients(cluster.adminToken).appmaster.list();
+    const all = await cluster
+      .clients(cluster.adminToken)
+      .appmaster.listJobs({})
+      .then((r) => r.jobs);
     expect(all.map((j) => [j.name, j.owner])).toEqual([
       ['hello', 'admin'],
       [web, 'alice'],
@@ -150,11 +163,11 @@ describe("attacks on another user's service job", { timeout: 60_000 }, () => {
 
   it("refuses a submit reusing her job's name, saying only that it is taken", async () => {
     const before = await snapshot(web);
-    const taken = await refusal(bob.appmaster.submit(await serviceSpec(web, { OWNED: 'bob' })));
+    const taken = await refusal(bob.appmaster.submitJob({ specJson: await serviceSpec(web, { OWNED: 'bob' }) }));
     expect(taken.code).toBe('GALAXY_E_NAME_TAKEN');
     expect(taken.message).toBe(`GALAXY_E_NAME_TAKEN: the job name "${web}" is taken; choose another name`);
     expect(await snapshot(web)).toEqual(before);
-    expect(await bob.appmaster.list()).toEqual([]);
+    expect(await bob.appmaster.listJobs({}).then((r) => r.jobs)).toEqual([]);
   });
 
   it("refuses a job publishing under her service's name; resolve keeps answering her endpoints", async () => {
@@ -165,7 +178,9 @@ describe("attacks on another user's service job", { timeout: 60_000 }, () => {
     };
     const before = await resolve(web);
     expect(before.map((e) => e.podId)).toEqual([pod]);
-    expect((await refusal(bob.appmaster.submit(await serviceSpec(web)))).code).toBe('GALAXY_E_NAME_TAKEN');
+    expect((await refusal(bob.appmaster.submitJob({ specJson: await serviceSpec(web) }))).code).toBe(
+      'GALAXY_E_NAME_TAKEN',
+    );
     expect(await resolve(web)).toEqual(before);
 
     // Entries a removed job of hers left in naming (its withdrawal failed) are hers too.
@@ -179,10 +194,12 @@ describe("attacks on another user's service job", { timeout: 60_000 }, () => {
     }
     const staleBefore = await resolve(left);
     expect(staleBefore).toHaveLength(1);
-    const taken = await refusal(bob.appmaster.submit(await serviceSpec(left)));
+    const taken = await refusal(bob.appmaster.submitJob({ specJson: await serviceSpec(left) }));
     expect(taken.message).toBe(`GALAXY_E_NAME_TAKEN: the job name "${left}" is taken; choose another name`);
     expect(await resolve(left)).toEqual(staleBefore);
-    expect((await refusal(cluster.clients(cluster.adminToken).appmaster.show(left))).code).toBe('GALAXY_E_JOB_UNKNOWN');
+    expect((await refusal(cluster.clients(cluster.adminToken).appmaster.showJob({ name: left }))).code).toBe(
+      'GALAXY_E_JOB_UNKNOWN',
+    );
   });
 });
 

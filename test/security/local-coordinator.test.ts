@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Operator } from '../../cli/operator-client.js';
+import { operatorClient } from '../../cli/operator-client.js';
 import { openCoordinator } from '../../core/coordinator/index.js';
 import { UserStore } from '../../core/tenancy/users.js';
 import { bootstrapAdminToken } from '../helpers/identity.js';
@@ -85,9 +85,9 @@ describe('another user of the host', () => {
       expect(stderr, attack).toMatch(/Permission denied/);
     }
     expect(await users()).toEqual(before);
-    const op = new Operator(address, token);
+    const op = operatorClient(address, token);
     try {
-      expect(await op.weights()).toEqual(expect.any(Array));
+      expect(await op.getWeights({}).then((r) => r.weights)).toEqual(expect.any(Array));
     } finally {
       op.close();
     }

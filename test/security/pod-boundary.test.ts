@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import { findTokens } from '../../core/auth/tokens.js';
 import { sha256File } from '../../frameworks/appmaster/appworker/package.js';
 import { eventually } from '../helpers/async-queue.js';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   ]);
   const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 90_000, 'the ready line');
   appmaster = /AppMaster (\S+),/.exec(ready)?.[1] ?? '';
-  api = new AppMasterApi(appmaster, (await readFile(join(workDir, 'admin.token'), 'utf8')).trim());
+  api = appMasterClient(appmaster, (await readFile(join(workDir, 'admin.token'), 'utf8')).trim());
 }, 120_000);
 
 afterAll(async () => {
@@ -96,9 +96,9 @@ describe('a pod of galaxy up', { timeout: 90_000 }, () => {
       expect(worker.raw).not.toContain(coordinatorDir);
     }
     // The service: no token at all, not even the pod's, and no way to the AppMasters' list.
-    const job = await api.show('hello');
+    const job = await api.showJob({ name: 'hello' });
     const pod = job.pods[0]?.podId ?? '';
-    const env = await api.exec('hello', pod, 'env', 10);
+    const env = await api.execPod({ name: 'hello', podId: pod, command: 'env', timeoutS: 10 });
     expect(env.exitCode, env.stderr).toBe(0);
     expect(env.stdout).toContain('GALAXY_POD_ID=');
     expect(findTokens(env.stdout)).toEqual([]);
@@ -116,8 +116,8 @@ describe('a pod of galaxy up', { timeout: 90_000 }, () => {
       { path: 'esc', type: 'SymbolicLink', linkpath: 'a/x/a/x/../../../..' },
       { path: `esc/${marker}`, body: 'owned\n' },
     ]);
-    await api.submit(
-      JSON.stringify({
+    await api.submitJob({
+      specJson: JSON.stringify({
         name: 'evil',
         replicas: 1,
         resources: { cpu: { millicores: 100 }, memory: { hard: '64Mi' } },
@@ -125,10 +125,10 @@ describe('a pod of galaxy up', { timeout: 90_000 }, () => {
         volumes: [{ kind: 'bind', path: packages, hostPath: packages, readOnly: true }],
         commands: { start: 'exec sleep 60' },
       }),
-    );
+    });
     const failed = await eventually(
       async () => {
-        const pod = (await api.show('evil')).pods[0];
+        const pod = (await api.showJob({ name: 'evil' })).pods[0];
         return pod?.phase === 'failed' && pod.message !== '' && pod;
       },
       60_000,
@@ -144,6 +144,6 @@ describe('a pod of galaxy up', { timeout: 90_000 }, () => {
     );
     expect(sandbox, `the sandbox of ${failed.taskId}`).toBeDefined();
     expect(await readdir(join(agentDir, sandbox ?? '', 'releases'))).toEqual([]);
-    await api.remove('evil');
+    await api.removeJob({ name: 'evil' });
   });
 });

@@ -10,7 +10,7 @@
  * - at submit, the AppMaster refuses the same for a job spec, and a bind of `/`, storing nothing.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppMasterApi } from '../../cli/appmaster-client.js';
+import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import type { Authenticator, Principal } from '../../core/auth/principal.js';
 import { MemoryCoordinator } from '../../core/coordinator/memory.js';
 import type { GalaxyError } from '../../core/errors.js';
@@ -205,7 +205,7 @@ describe('at submit, the AppMaster', { timeout: 30_000 }, () => {
     });
     api = await serveAppMasterApi(appmaster, '127.0.0.1:0', undefined, authenticate);
     await new GrantStore(coordinator).grant('erin', 'default', ['job:create', 'job:list', 'band:production']);
-    erin = new AppMasterApi(api.address, 'tok-erin');
+    erin = appMasterClient(api.address, 'tok-erin');
   });
 
   afterAll(async () => {
@@ -255,14 +255,14 @@ describe('at submit, the AppMaster', { timeout: 30_000 }, () => {
       ],
     ] as const;
     for (const [name, extra, code, why] of cases) {
-      const error = await refusal(erin.submit(spec(name, extra)));
+      const error = await refusal(erin.submitJob({ specJson: spec(name, extra) }));
       expect(error.code, name).toBe(code);
       expect(error.message, name).toMatch(why);
     }
     await appmaster.detach();
     expect(await coordinator.list(JOBS_PREFIX)).toEqual([]);
     // Within the defaults, the same user's job is taken.
-    await erin.submit(spec('plain', { volumes: [{ kind: 'bind', path: 'in', hostPath: '/srv/in' }] }));
-    expect((await erin.list()).map((j) => j.name)).toEqual(['plain']);
+    await erin.submitJob({ specJson: spec('plain', { volumes: [{ kind: 'bind', path: 'in', hostPath: '/srv/in' }] }) });
+    expect((await erin.listJobs({}).then((r) => r.jobs)).map((j) => j.name)).toEqual(['plain']);
   });
 });

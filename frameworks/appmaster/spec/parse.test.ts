@@ -83,6 +83,13 @@ describe('parseJobSpec: errors name the path and the line', () => {
     );
   });
 
+  it('refuses a size written as a bare number in a string as ambiguous (a YAML number is bytes)', () => {
+    expect(() => parseJobSpec(edit('hard: 256Mi', 'hard: "256"'), 'web.yaml')).toThrow(
+      'web.yaml:9:5: resources.memory.hard: "256" has no unit, so it is ambiguous: write 256Mi for MiB',
+    );
+    expect(parseJobSpec(edit('hard: 256Mi', 'hard: 268435456')).resources.memory.hard).toBe(256 * 1024 ** 2);
+  });
+
   it('refuses negative resources', () => {
     expect(issuesOf(edit('hard: 256Mi', 'hard: -1'))).toEqual([
       { path: 'resources.memory.hard', line: 9, column: 5, message: expect.stringContaining('>=0') as string },

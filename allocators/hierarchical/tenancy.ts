@@ -1,20 +1,21 @@
 /**
- * The DRF pass with tenancy: reservations, quota guarantees and quota limits (Mesos'
- * hierarchical allocator semantics, as of Mesos 1.9). {@link DrfAllocator} runs it instead of its
- * plain walk whenever a quota or a reservation exists.
+ * The pass with tenancy: reservations, quota guarantees and quota limits (Mesos' hierarchical
+ * allocator semantics, as of Mesos 1.9). {@link HierarchicalAllocator} runs it instead of its
+ * plain walk whenever a quota or a reservation exists. "In order" below is the policy's order:
+ * the sorters', whatever they are (DRF, round-robin, …); the cuts hold for every policy.
  *
  * 1. **Reservations** (per agent): what is reserved on the agent for role `r` and not held is
- *    offered, whole, to the first eligible framework — in DRF order — whose role is `r` or a
+ *    offered, whole, to the first eligible framework — in order — whose role is `r` or a
  *    descendant of `r`. Nobody else ever gets it. Reserved resources do not count toward fair
  *    share across roles: the role sorter sees only unreserved allocations and shares them out
  *    of the cluster's unreserved total (total − all reservations). Within a role, frameworks
- *    are ordered on everything they hold. Reservations do count toward quota consumption
+ *    are ordered on everything they hold, as a share of all the role holds. Reservations do count toward quota consumption
  *    (see `common/quota.ts`), whether allocated or not.
- * 2. **Guarantees first** (per agent): roles whose path has an unmet guarantee are walked in DRF
+ * 2. **Guarantees first** (per agent): roles whose path has an unmet guarantee are walked in
  *    order before everyone else and offered unreserved resources cut to
  *    `min(free, unmet + spare, limit headroom)`, where `spare` is the cluster's unreserved free
  *    minus the unmet guarantees of all (top-most) quota roles — connected or not.
- * 3. **Fair share** (per agent): every role in DRF order, with the same cut: the headroom kept for
+ * 3. **Fair share** (per agent): every role in order, with the same cut: the headroom kept for
  *    unmet guarantees of other roles is not handed out, and no role's subtree passes its limit.
  *
  * An agent may yield several offers in one pass (a reserved part, then unreserved parts cut by
@@ -24,11 +25,11 @@ import type { Allocation } from '../allocator.js';
 import type { AgentEntry, FrameworkEntry, Ledger } from '../common/ledger.js';
 import type { QuotaBook } from '../common/quota.js';
 import { withinRole } from '../common/reservations.js';
-import type { DrfSorter } from './sorter.js';
+import type { Sorter } from '../sorter.js';
 
 type Mode = 'reserved' | 'guarantee' | 'fair';
 
-/** One pass of the DRF allocator with reservations and quotas. */
+/** One pass of the hierarchical allocator with reservations and quotas. */
 export class TenancyWalk {
   private agent: AgentEntry | undefined;
   private now = 0;
@@ -63,8 +64,8 @@ export class TenancyWalk {
   constructor(
     private readonly ledger: Ledger,
     private readonly quotas: QuotaBook,
-    private readonly roles: DrfSorter,
-    private readonly frameworkSorters: ReadonlyMap<string, DrfSorter>,
+    private readonly roles: Sorter,
+    private readonly frameworkSorters: ReadonlyMap<string, Sorter>,
   ) {}
 
   /** Runs the three stages over the agents in `order` (ledger indexes), appending to `out`. */
@@ -107,7 +108,7 @@ export class TenancyWalk {
     }
   }
 
-  /** Stages 2 and 3: unreserved resources, cut by quota, to roles in DRF order. */
+  /** Stages 2 and 3: unreserved resources, cut by quota, to roles in order. */
   private offerUnreserved(agent: AgentEntry, mode: Mode, out: Allocation[]): void {
     this.mode = mode;
     for (;;) {

@@ -1,6 +1,6 @@
 /**
- * The first-fit allocator: the same interface as DRF with no fairness at all, so the master can
- * swap one for the other (`--allocator first-fit`).
+ * The round-robin policy: the same allocator as DRF ordered with no fairness at all, so the
+ * master can swap one for the other (`--allocator round-robin`, or its former name `first-fit`).
  */
 import { describe, expect, it } from 'vitest';
 import { parseResources } from '../../core/resources.js';
@@ -14,9 +14,9 @@ const agent = (id: string) => ({
   pool: 'default',
 });
 
-describe('first-fit allocator', () => {
+describe('round-robin allocator', () => {
   it('hands whole agents to frameworks in turn, ignoring shares and weights', async () => {
-    const allocator = await loadAllocator('first-fit', {});
+    const allocator = await loadAllocator('round-robin', {});
     for (const id of ['a0', 'a1', 'a2', 'a3', 'a4']) allocator.addAgent(agent(id), new Map());
     allocator.addFramework({ id: 'big', name: 'big', role: 'r' }, new Map([['a0', parseResources('cpus:1')]]), true);
     allocator.addFramework({ id: 'small', name: 'small', role: 's' }, new Map(), true);
