@@ -5,11 +5,13 @@
  * failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../core/paths.js';
 import type { FleetStats } from './fleet.js';
 import type { ParentMessage, ShardMessage, TaskEventTuple } from './run-agents.js';
 
-const GALAXY_BIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** The built CLI, also when this module runs from source (tests). */
+const GALAXY_BIN = join(packageRoot(), 'dist', 'cli', 'main.js');
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {

@@ -5,9 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../core/paths.js';
 
-const GALAXY_BIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+/** The built CLI, also when this module runs from source (tests). */
+const GALAXY_BIN = join(packageRoot(), 'dist', 'cli', 'main.js');
 
 /** One master process. */
 export interface MasterProcess {
