@@ -133,6 +133,16 @@ export class ReplayMeasure {
     return { submitted: this.submittedTasks, started: this.firstRuns, running: this.running.size };
   }
 
+  /** Groups with tasks submitted that never ran, and how many of each. */
+  notRun(): { group: string; band: string; tasks: number }[] {
+    const out: { group: string; band: string; tasks: number }[] = [];
+    for (const state of this.groups.values()) {
+      const missing = state.submittedAt === undefined ? 0 : state.group.tasks.length - state.firstRun.size;
+      if (missing > 0) out.push({ group: state.group.name, band: state.group.band, tasks: missing });
+    }
+    return out;
+  }
+
   /** Submit → first RUNNING of every task that ran, in trace seconds (wall × speed-up). */
   pendingDelays(): number[] {
     const delays: number[] = [];

@@ -47,6 +47,8 @@ export interface ReplayResult {
   readonly groups: number;
   readonly tasks: number;
   readonly started: number;
+  /** Groups some of whose tasks never ran (the first 20). */
+  readonly notRun: readonly { group: string; band: string; tasks: number }[];
   readonly placements: number;
   readonly kills: number;
   readonly preemptions: number;
@@ -184,7 +186,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       if (doneAt === undefined && submitted === tasks && ran === tasks) doneAt = Date.now();
       if (doneAt !== undefined && Date.now() - doneAt >= (options.tailS ?? 3) * 1000) break;
       if (sample.wallS > options.maxWallS) {
-        say(`stopping after ${options.maxWallS} s of wall time: ${tasks - ran} tasks never ran`);
+        say(
+          `stopping after ${options.maxWallS} s of wall time: ${tasks - ran} tasks never ran: ${JSON.stringify(m.notRun().slice(0, 10))}`,
+        );
         break;
       }
     }
@@ -204,6 +208,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       groups: workload.groups.length,
       tasks,
       started: m.progress().started,
+      notRun: m.notRun().slice(0, 20),
       placements: m.placements,
       kills: m.kills,
       preemptions: events.length,
