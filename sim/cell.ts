@@ -28,6 +28,8 @@ export interface CellOptions {
   readonly shards?: number;
   /** Seconds between the master's allocation passes. */
   readonly allocationIntervalS?: number;
+  /** More flags for `galaxy master`, e.g. `--limit maxRecords=300000`. */
+  readonly masterArgs?: readonly string[];
   /** Write the master's CPU profile into this directory (`node --cpu-prof`). */
   readonly cpuProfDir?: string;
   /**

@@ -8,13 +8,14 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tracesDir } from './trace/paths.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replay } from './replay.js';
 import { writeReport } from './report.js';
 import { loadWorkload } from './trace/load.js';
 import { taskCount } from './trace/workload.js';
 
-const TRACES = process.env.GALAXY_TRACES ?? '/work/shared/data/traces';
+const TRACES = tracesDir();
 const TRACE = join(TRACES, 'google2011', 'task_events_sample.csv.gz');
 const MACHINES = join(TRACES, 'google2011', 'machines.csv');
 
