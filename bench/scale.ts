@@ -1,6 +1,7 @@
 /**
  * Benchmark: a Borg cell on one master (issue 16, `npm run bench:scale`). One simulated agent per
- * machine of google2011's shard 0 (`machines.csv`, 12,489 by default; `BENCH_SCALE_AGENTS`), in
+ * machine of google2011's shard 0 (`machines.csv`: the 12,397 of its 12,489 rows with a capacity;
+ * `BENCH_SCALE_AGENTS` takes the first N), in
  * shard processes of `galaxy sim agents`, against a real `galaxy master` process; the batch
  * framework and the AppMaster run in this process. It measures:
  *
@@ -30,10 +31,16 @@ import { BatchJobSpec } from '../proto/gen/galaxy/v1/batch.js';
 import { startCell, until, type Cell } from '../sim/cell.js';
 import { summarizeProfile, type CpuProfile } from '../sim/cpu-profile.js';
 import { rssMib } from '../sim/replay.js';
+import { DEFAULT_SCALE, parseMachinesCsv } from '../sim/machines.js';
 
 const TRACES = tracesDir();
 const MACHINES = join(TRACES, 'google2011', 'machines.csv');
-const AGENTS = Number(process.env.BENCH_SCALE_AGENTS ?? 12_489);
+/** Machines of shard 0 with a capacity (12,397 of its 12,489 rows; the rest are removed or blank). */
+const AGENTS = parseMachinesCsv(
+  readFileSync(MACHINES, 'utf8'),
+  DEFAULT_SCALE,
+  Number(process.env.BENCH_SCALE_AGENTS ?? Infinity),
+).length;
 const TASKS = Number(process.env.BENCH_SCALE_TASKS ?? 132_982);
 const PODS = Number(process.env.BENCH_SCALE_PODS ?? 50_000);
 const PROFILE_DIR = process.env.BENCH_SCALE_CPU_PROF;

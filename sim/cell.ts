@@ -78,9 +78,11 @@ async function issueCredentials(url: string, count: number): Promise<string> {
     const identities = await AgentIdentityStore.open(coordinator);
     try {
       const lines: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const agentId = `sim-${i}`;
-        lines.push(`${agentId} ${await identities.issueCredential(agentId)}`);
+      // A few at once: each is a coordinator write, and the writes' waits overlap.
+      for (let i = 0; i < count; i += 16) {
+        const ids = Array.from({ length: Math.min(16, count - i) }, (_, j) => `sim-${i + j}`);
+        const credentials = await Promise.all(ids.map((id) => identities.issueCredential(id)));
+        ids.forEach((id, j) => lines.push(`${id} ${credentials[j] ?? ''}`));
       }
       return `${lines.join('\n')}\n`;
     } finally {
