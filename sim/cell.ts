@@ -106,7 +106,8 @@ export async function startCell(options: CellOptions): Promise<Cell> {
     await shards?.stop().catch(() => undefined);
     await batch?.stop().catch(() => undefined);
     await appmaster?.stop().catch(() => undefined);
-    await master?.stop().catch(() => undefined);
+    // A master writing its CPU profile needs time to stop cleanly with thousands of agents.
+    await master?.stop(options.cpuProfDir ? 180_000 : 15_000).catch(() => undefined);
     await identity?.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
