@@ -5,7 +5,7 @@
  * acts, so the link stops and says why instead of knocking forever.
  */
 import { clientOptions } from '../core/auth/client.js';
-import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { Channel, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { Backoff } from '../core/backoff.js';
 import { GalaxyError, parseGalaxyError, type ErrorCode } from '../core/errors.js';
 import { fromGrpcError } from '../core/grpc-errors.js';
@@ -27,6 +27,16 @@ export interface MasterLinkHandlers {
   message(message: MasterMessage): void;
   /** The master refused the agent's identity; the link has stopped. */
   refused?(error: GalaxyError): void;
+}
+
+/**
+ * Where a link's calls travel. By default each link dials its own channel; a host of many agents
+ * (the simulator, `sim/`) hands out channels it shares, as HTTP/2 multiplexes streams, and owns
+ * them: a link then never closes its channel.
+ */
+export interface MasterLinkTransport {
+  /** A channel to `address` for this link's next stream. */
+  channel(address: string): Channel;
 }
 
 /** Refusals after which the link stops: the agent's token is unknown, revoked, or not its own. */
@@ -52,6 +62,8 @@ export class MasterLink {
     private token?: string,
     /** TLS towards the master (its CA; this agent's certificate for mutual TLS). */
     private readonly tls?: TlsFiles,
+    /** Shared channels instead of one of its own (see {@link MasterLinkTransport}). */
+    private readonly transport?: MasterLinkTransport,
   ) {
     this.locator = new LeaderLocator(master, MASTER_GROUP);
     // Found through a coordinator, a new leader is elected within a session timeout: retry at
@@ -88,7 +100,13 @@ export class MasterLink {
     clearTimeout(this.retry);
     this.registered = false;
     this.stream?.cancel();
-    this.client?.close();
+    this.closeClient();
+  }
+
+  /** Closes this link's own channel (a shared one belongs to its transport). */
+  private closeClient(): void {
+    if (!this.transport) this.client?.close();
+    this.client = undefined;
   }
 
   /** Finds the leading master (through the coordinator when `master` names one), then connects. */
@@ -112,14 +130,13 @@ export class MasterLink {
   private connect(address: string): void {
     if (this.stopped) return;
     if (address !== this.address) {
-      this.client?.close();
-      this.client = undefined;
+      this.closeClient();
       this.address = address;
     }
     this.client ??= new AgentGatewayClient(
       address,
       channelCredentials(this.tls),
-      clientOptions(() => this.token),
+      clientOptions(() => this.token, this.transport ? { channelOverride: this.transport.channel(address) } : {}),
     );
     const stream = this.client.connect();
     this.stream = stream;

@@ -12,7 +12,11 @@ import type { TaskRunner } from './task-runner.js';
 export const AGENT_VERSION = '0.1.0';
 
 /** Builds the registration of agent `id` ('' before the first) with its machine and tasks. */
-export function registerAgent(id: string, machine: MachineInfo, runners: Iterable<TaskRunner>): RegisterAgent {
+export function registerAgent(
+  id: string,
+  machine: MachineInfo,
+  runners: Iterable<Pick<TaskRunner, 'framework' | 'toTask'>>,
+): RegisterAgent {
   const all = [...runners];
   // Each framework once, as the master expects one FrameworkInfo per framework.
   const frameworks = new Map<string, FrameworkInfo>(all.map((r) => [r.framework.id, r.framework]));

@@ -26,6 +26,7 @@ import { addCompletionCommand } from './completion.js';
 import { addCoordinatorCommands } from './coordinator.js';
 import { addConfigCommands } from './config/commands.js';
 import { bindDaemonEnv } from './daemon-env.js';
+import { addSimCommands } from '../sim/cli.js';
 
 const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
 
@@ -78,6 +79,7 @@ addJobCommands(program);
 addUserCommands(program, DEFAULT_MASTER);
 addCoordinatorCommands(program);
 addConfigCommands(program);
+addSimCommands(program, DEFAULT_MASTER);
 bindDaemonEnv(program); // after every daemon command: GALAXY_<DAEMON>_<FLAG> for each flag
 addCompletionCommand(program); // last: it reads the command tree
 

@@ -5,9 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../core/paths.js';
 
-const GALAXY_BIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+/** The built CLI, also when this module runs from source (tests). */
+const GALAXY_BIN = join(packageRoot(), 'dist', 'cli', 'main.js');
 
 /** One master process. */
 export interface MasterProcess {
@@ -19,6 +21,14 @@ export interface MasterProcess {
   readonly tail: () => string[];
   /** SIGKILL; resolves once the process is gone. */
   kill(): Promise<void>;
+  /** SIGTERM (a clean stop: a `--cpu-prof` profile is written); SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** How else to start it. */
+export interface MasterProcessOptions {
+  /** Flags for node itself, e.g. `--cpu-prof --cpu-prof-dir <dir>`. */
+  readonly nodeArgs?: readonly string[];
 }
 
 const live = new Set<ChildProcess>();
@@ -27,10 +37,15 @@ process.on('exit', () => {
 });
 
 /** Starts `galaxy master --coordinator <url>` on a free loopback port; resolves with its address once it contends. */
-export async function startMasterProcess(coordinator: string, extra: readonly string[] = []): Promise<MasterProcess> {
+export async function startMasterProcess(
+  coordinator: string,
+  extra: readonly string[] = [],
+  options: MasterProcessOptions = {},
+): Promise<MasterProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       GALAXY_BIN,
       'master',
       '--listen',
@@ -89,6 +104,12 @@ export async function startMasterProcess(coordinator: string, extra: readonly st
       kill: async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         await exited;
+      },
+      stop: async (graceMs = 15_000) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
       },
     };
   } catch (error) {

@@ -16,6 +16,8 @@ import {
   type ListAgentsResponse,
   type ListFrameworksResponse,
   type ListTasksResponse,
+  type ListEventsResponse,
+  type MasterEvent,
 } from '../../proto/gen/galaxy/v1/operator.js';
 import { channelCredentials } from '../../core/tls.js';
 
@@ -63,6 +65,14 @@ export class Probe {
       this.client.listTasks({ frameworkId }, new Metadata(), this.options(), cb),
     );
     return res.tasks;
+  }
+
+  /** The master's event log of `kind` ('' = every kind), oldest first. */
+  async events(kind = ''): Promise<MasterEvent[]> {
+    const res = await callUnary<ListEventsResponse>(this.address, (cb) =>
+      this.client.listEvents({ kind, sinceS: 0, limit: 0 }, new Metadata(), { deadline: Date.now() + 10_000 }, cb),
+    );
+    return res.events;
   }
 
   /** True when this master leads and answers; false when it refuses as a standby or cannot be reached. */

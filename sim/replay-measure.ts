@@ -1,0 +1,164 @@
+/**
+ * What a replay measures, from what the replayer did (submissions) and what the agents saw (each
+ * task's RUNNING and end, wall clock): pending delays per task in trace time, and one sample per
+ * wall second of utilization, pending tasks, placements and kills. Pure bookkeeping, no I/O.
+ */
+import { TaskState } from '../proto/gen/galaxy/v1/common.js';
+import type { TaskEventTuple } from './run-agents.js';
+import type { TaskGroup } from './trace/workload.js';
+
+/** One sample of the cluster, per wall second. */
+export interface ReplaySample {
+  /** Seconds since the replay began (wall) and the trace time it stands for. */
+  readonly wallS: number;
+  readonly traceS: number;
+  /** Running tasks' share of the cell's cpus and memory (0..1). */
+  readonly cpuUtil: number;
+  readonly memUtil: number;
+  /** Tasks submitted and not yet running (first attempts). */
+  readonly pending: number;
+  readonly running: number;
+  /** Tasks that started running in this second (every attempt). */
+  readonly placements: number;
+  /** Tasks killed in this second (the replay kills nothing itself until its services end: preemptions). */
+  readonly kills: number;
+}
+
+/** The group and task index a Galaxy task id belongs to, or undefined for a task of nobody here. */
+export function taskOrigin(taskId: string): { group: string; index: number } | undefined {
+  // batch: <job>.<job uid>.<completion index>.<attempt> (older frameworks: without the uid)
+  const batch = /^([A-Za-z0-9-]+)\.(?:[0-9a-f]+\.)?(\d+)\.(\d+)$/.exec(taskId);
+  if (batch?.[1] !== undefined) return { group: batch[1], index: Number(batch[2]) };
+  // AppMaster: <job>-<pod index>.<random hex>
+  const pod = /^([A-Za-z0-9-]+)-(\d+)\.[0-9a-f]+$/.exec(taskId);
+  if (pod?.[1] !== undefined) return { group: pod[1], index: Number(pod[2]) };
+  return undefined;
+}
+
+interface GroupState {
+  readonly group: TaskGroup;
+  submittedAt?: number;
+  /** Wall ms each task (by index within the group) first ran. */
+  readonly firstRun: Map<number, number>;
+}
+
+/** Accumulates a replay's measurements. */
+export class ReplayMeasure {
+  private readonly groups = new Map<string, GroupState>();
+  private readonly running = new Map<string, { cpus: number; mem: number }>();
+  private cpusInUse = 0;
+  private memInUse = 0;
+  private submittedTasks = 0;
+  private firstRuns = 0;
+  private placementsNow = 0;
+  private killsNow = 0;
+  /** Every placement and end, for the totals. */
+  placements = 0;
+  ends = 0;
+  kills = 0;
+  readonly samples: ReplaySample[] = [];
+
+  constructor(
+    groups: readonly TaskGroup[],
+    private readonly capacity: { readonly cpus: number; readonly mem: number },
+    private readonly speedup: number,
+    private readonly startedAt: number,
+    private readonly traceStartS: number,
+  ) {
+    for (const group of groups) this.groups.set(group.name, { group, firstRun: new Map() });
+  }
+
+  /** The replayer submitted `name` at wall `at` (ms). */
+  submitted(name: string, at: number): void {
+    const state = this.groups.get(name);
+    if (!state || state.submittedAt !== undefined) return;
+    state.submittedAt = at;
+    this.submittedTasks += state.group.tasks.length;
+  }
+
+  /** Task events from the agents. */
+  taskEvents(events: readonly TaskEventTuple[]): void {
+    for (const [taskId, kind, at, state] of events) {
+      const origin = taskOrigin(taskId);
+      const group = origin && this.groups.get(origin.group);
+      if (!origin || !group) continue;
+      if (kind === 'r') {
+        if (this.running.has(taskId)) continue;
+        const use = { cpus: group.group.cpus, mem: group.group.mem };
+        this.running.set(taskId, use);
+        this.cpusInUse += use.cpus;
+        this.memInUse += use.mem;
+        this.placements += 1;
+        this.placementsNow += 1;
+        if (!group.firstRun.has(origin.index)) {
+          group.firstRun.set(origin.index, at);
+          this.firstRuns += 1;
+        }
+      } else {
+        const use = this.running.get(taskId);
+        if (!use) continue;
+        this.running.delete(taskId);
+        this.cpusInUse -= use.cpus;
+        this.memInUse -= use.mem;
+        this.ends += 1;
+        if (state === TaskState.TASK_KILLED) {
+          this.kills += 1;
+          this.killsNow += 1;
+        }
+      }
+    }
+  }
+
+  /** Takes the sample of the second that ends at wall `now` (ms). */
+  sample(now: number): ReplaySample {
+    const wallS = (now - this.startedAt) / 1000;
+    const sample: ReplaySample = {
+      wallS: Math.round(wallS * 10) / 10,
+      traceS: Math.round(this.traceStartS + wallS * this.speedup),
+      cpuUtil: this.capacity.cpus > 0 ? this.cpusInUse / this.capacity.cpus : 0,
+      memUtil: this.capacity.mem > 0 ? this.memInUse / this.capacity.mem : 0,
+      pending: this.submittedTasks - this.firstRuns,
+      running: this.running.size,
+      placements: this.placementsNow,
+      kills: this.killsNow,
+    };
+    this.placementsNow = 0;
+    this.killsNow = 0;
+    this.samples.push(sample);
+    return sample;
+  }
+
+  /** Tasks submitted, and of those, how many have run. */
+  progress(): { submitted: number; started: number; running: number } {
+    return { submitted: this.submittedTasks, started: this.firstRuns, running: this.running.size };
+  }
+
+  /** Groups with tasks submitted that never ran, and how many of each. */
+  notRun(): { group: string; band: string; tasks: number }[] {
+    const out: { group: string; band: string; tasks: number }[] = [];
+    for (const state of this.groups.values()) {
+      const missing = state.submittedAt === undefined ? 0 : state.group.tasks.length - state.firstRun.size;
+      if (missing > 0) out.push({ group: state.group.name, band: state.group.band, tasks: missing });
+    }
+    return out;
+  }
+
+  /** Submit → first RUNNING of every task that ran, in trace seconds (wall × speed-up). */
+  pendingDelays(): number[] {
+    const delays: number[] = [];
+    for (const state of this.groups.values()) {
+      if (state.submittedAt === undefined) continue;
+      for (const at of state.firstRun.values())
+        delays.push((Math.max(0, at - state.submittedAt) / 1000) * this.speedup);
+    }
+    return delays;
+  }
+}
+
+/** The `p`-th percentile (0..100) of `values` by nearest rank; NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? NaN;
+}
