@@ -62,6 +62,7 @@ interface AgentFlags {
   cgroupRoot?: string;
   allowedHostPaths?: string;
   uidRange?: string;
+  imageCache?: string;
   logLevel?: string;
   joinTokenFile?: string;
 }
@@ -185,6 +186,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '--uid-range <first[:count]>',
       "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
     )
+    .option(
+      '--image-cache <size>',
+      'size of the cache of root filesystem images (container.image), e.g. 8GiB (default)',
+    )
     .action(async (flags: AgentFlags) => {
       const agent = await startAgent({
         master: flags.master,
@@ -198,6 +203,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         cgroupRoot: flags.cgroupRoot,
         allowedHostPaths: flags.allowedHostPaths,
         uidRange: flags.uidRange,
+        imageCache: flags.imageCache,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),
