@@ -74,9 +74,9 @@ export function validateRunTask(run: RunTask): { framework: FrameworkInfo; task:
     const denied = volumePathDenial(volume.path);
     if (denied !== undefined) throw invalid(taskId, `volumes[${i}]: ${denied}`);
   });
-  const image = task.container?.image;
+  const image = task.container?.rootfs;
   const imageDenied = image ? imageDenial(image) : undefined;
-  if (imageDenied !== undefined) throw invalid(taskId, `container.image: ${imageDenied}`);
+  if (imageDenied !== undefined) throw invalid(taskId, `container.rootfs: ${imageDenied}`);
   try {
     parseCapabilities(task.container?.capabilities ?? [], 'container.capabilities');
   } catch (error) {

@@ -188,7 +188,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     )
     .option(
       '--image-cache <size>',
-      'size of the cache of root filesystem images (container.image), e.g. 8GiB (default)',
+      'size of the cache of root filesystem images (container.rootfs), e.g. 8GiB (default)',
     )
     .action(async (flags: AgentFlags) => {
       const agent = await startAgent({

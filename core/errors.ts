@@ -32,7 +32,7 @@ export const ErrorCodes = {
   GALAXY_E_POD_UNKNOWN: 'no such pod in the job',
   GALAXY_E_PACKAGE: 'a package could not be fetched, failed its checksum, or holds a path that escapes the sandbox',
   GALAXY_E_IMAGE:
-    "a root filesystem image could not be fetched, failed its sha256, was too large for the agent's image cache (--image-cache), or holds an entry that escapes; fix container.image's url or sha256",
+    "a root filesystem image could not be fetched, failed its sha256, was too large for the agent's image cache (--image-cache), or holds an entry that escapes; fix container.rootfs's url or sha256",
   GALAXY_E_COORD_CONFLICT: 'a compare-and-set lost: the key changed since it was read',
   GALAXY_E_COORD_NO_NODE: 'the coordinator has no such key',
   GALAXY_E_COORD_EXISTS: 'the coordinator key already exists',

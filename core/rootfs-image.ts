@@ -1,5 +1,5 @@
 /**
- * The checks of a task's root filesystem image (`container.image`) that need no I/O, made by the
+ * The checks of a task's root filesystem image (`container.rootfs`) that need no I/O, made by the
  * master at ACCEPT and by the agent (which trusts no wire) before it fetches anything.
  */
 import type { RootfsImage } from '../proto/gen/galaxy/v1/common.js';
@@ -11,8 +11,9 @@ export const MAX_IMAGE_URL = 2048;
 /** Why `image` is malformed, or undefined when it is well-formed. */
 export function imageDenial(image: RootfsImage): string | undefined {
   if (!SHA256.test(image.sha256.toLowerCase())) return 'sha256 must be 64 hex digits';
-  if (image.url.length > MAX_IMAGE_URL) return `the url is longer than ${MAX_IMAGE_URL} characters`;
-  if (image.url.includes('\0')) return 'the url contains a NUL byte';
-  if (!/^(file:\/\/\/|https?:\/\/)/.test(image.url)) return 'the url must be file:///… (on the agent) or http(s)://…';
+  if (image.source.length > MAX_IMAGE_URL) return `the url is longer than ${MAX_IMAGE_URL} characters`;
+  if (image.source.includes('\0')) return 'the url contains a NUL byte';
+  if (!/^(file:\/\/\/|https?:\/\/)/.test(image.source))
+    return 'the url must be file:///… (on the agent) or http(s)://…';
   return undefined;
 }

@@ -161,9 +161,9 @@ function checkVolumes(task: TaskInfo, where: string, allowed: readonly HostPath[
 /** Capabilities beyond the default set: known names only (their authority is the master's check). */
 function checkContainer(task: TaskInfo, where: string): void {
   parseCapabilities(task.container?.capabilities ?? [], `${where}.container.capabilities`, 'GALAXY_E_TASK_INVALID');
-  const image = task.container?.image;
+  const image = task.container?.rootfs;
   const denial = image ? imageDenial(image) : undefined;
-  if (denial !== undefined) throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}.container.image: ${denial}`);
+  if (denial !== undefined) throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}.container.rootfs: ${denial}`);
 }
 
 function checkTask(task: TaskInfo, where: string, offer: Offer): void {

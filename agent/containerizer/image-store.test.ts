@@ -29,7 +29,7 @@ async function image(name: string, content: string, extra?: (root: string) => Pr
   const file = join(dir, 'served', name);
   await tar.c({ gzip: true, file, cwd: root, portable: true }, await readdir(root));
   await rm(root, { recursive: true });
-  return { file, url: `${base}/${name}`, sha256: await sha256File(file) };
+  return { file, source: `${base}/${name}`, sha256: await sha256File(file) };
 }
 
 function store(capacityBytes = 1024 ** 2, sub = 'cache', usedOnDisk = new Set<string>()) {
@@ -79,7 +79,7 @@ describe('ImageStore', () => {
   it('refuses a bad sha256 with a coded error and caches nothing', async () => {
     const img = await image('bad.tar.gz', 'ID=bad\n');
     const images = store(1024 ** 2, 'cache-bad');
-    await expect(images.acquire({ url: img.url, sha256: '0'.repeat(64) })).rejects.toThrow(
+    await expect(images.acquire({ source: img.source, sha256: '0'.repeat(64) })).rejects.toThrow(
       /GALAXY_E_IMAGE: .*failed its checksum/,
     );
     expect(await readdir(join(dir, 'cache-bad'))).toEqual([]);
@@ -121,12 +121,12 @@ describe('ImageStore', () => {
   it('reads file:// images only under the allowed host paths', async () => {
     const img = await image('local.tar.gz', 'ID=local\n');
     const images = store(1024 ** 2, 'cache-file');
-    const ok = await images.acquire({ url: pathToFileURL(img.file).href, sha256: img.sha256 });
+    const ok = await images.acquire({ source: pathToFileURL(img.file).href, sha256: img.sha256 });
     expect(ok.sha256).toBe(img.sha256);
-    await expect(images.acquire({ url: 'file:///etc/os-release', sha256: img.sha256 })).rejects.toThrow(
+    await expect(images.acquire({ source: 'file:///etc/os-release', sha256: img.sha256 })).rejects.toThrow(
       /GALAXY_E_HOST_PATH_DENIED/,
     );
-    await expect(images.acquire({ url: 'ftp://example.com/x.tar', sha256: img.sha256 })).rejects.toThrow(
+    await expect(images.acquire({ source: 'ftp://example.com/x.tar', sha256: img.sha256 })).rejects.toThrow(
       /GALAXY_E_IMAGE: .*file:\/\/\/.*http/,
     );
   });

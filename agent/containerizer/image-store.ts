@@ -1,5 +1,5 @@
 /**
- * The agent's cache of root filesystem images (`container.image`): each image is fetched once,
+ * The agent's cache of root filesystem images (`container.rootfs`): each image is fetched once,
  * checked against its sha256 and unpacked through the archive guard (`core/archive`, absolute
  * links read from the image's own root) into `<dir>/<sha256>/rootfs`, which every container of
  * that image shares as the read-only lower layer of its overlay. Content-addressed: a directory
@@ -54,7 +54,7 @@ export interface ImageStoreOptions {
 
 /** Why an image is refused: a coded error naming the image. */
 function refused(image: RootfsImage, why: string): GalaxyError {
-  return new GalaxyError('GALAXY_E_IMAGE', `container.image ${image.url.slice(0, 200)}: ${why}`);
+  return new GalaxyError('GALAXY_E_IMAGE', `container.rootfs ${image.source.slice(0, 200)}: ${why}`);
 }
 
 /** The image's checks that need no I/O (core/rootfs-image.ts); returns its normalised sha256. */
@@ -159,7 +159,7 @@ export class ImageStore {
       const actual = await downloadArchive(source, archive, limits);
       if (actual !== sha)
         throw refused(image, `failed its checksum: expected sha256 ${sha}, got ${actual}; nothing was cached`);
-      await unpackArchive(archive, join(staging, 'rootfs'), image.url, {
+      await unpackArchive(archive, join(staging, 'rootfs'), image.source, {
         keepSpecialBits: true,
         absoluteLinks: 'rooted',
         limits: { maxBytes: this.options.capacityBytes },
@@ -182,15 +182,15 @@ export class ImageStore {
    * that is gone is checked as written (nothing is read from it; only a cached copy can serve it).
    */
   private async source(image: RootfsImage): Promise<string> {
-    if (!image.url.startsWith('file:')) return image.url;
+    if (!image.source.startsWith('file:')) return image.source;
     let path: string;
     try {
-      path = fileURLToPath(image.url);
+      path = fileURLToPath(image.source);
     } catch {
       throw refused(image, 'is not a valid file:/// URL');
     }
     const real = await realpath(path).catch(() => resolve(path));
-    checkBind('container.image', real, true, this.options.allowedHostPaths, this.options.workDir);
+    checkBind('container.rootfs', real, true, this.options.allowedHostPaths, this.options.workDir);
     return pathToFileURL(real).href;
   }
 

@@ -162,7 +162,7 @@ export class LinuxLauncher implements Launcher {
     );
     const layout = await this.hostLayout();
     // Before anything is made: a refused image changes nothing.
-    const image = spec.container?.image ? await this.images.acquire(spec.container.image) : undefined;
+    const image = spec.container?.rootfs ? await this.images.acquire(spec.container.rootfs) : undefined;
     const container = this.container(spec.containerId, spec.sandbox, spec);
     if (image) container.state.set(IMAGE_STATE, image.sha256);
     let leader: { pid: number; exited: Promise<ExitInfo> };

@@ -20,7 +20,8 @@ const PROGRAMS = ['sh', 'cat', 'ls', 'id', 'touch', 'rm', 'mkdir', 'sleep', 'sta
 /** A built image: its tarball, URL and sha256. */
 export interface TestImage {
   readonly path: string;
-  readonly url: string;
+  /** Its file:// URL, as `container.rootfs.source` names it. */
+  readonly source: string;
   readonly sha256: string;
 }
 
@@ -60,7 +61,7 @@ export async function buildTestImage(outFile: string, extra: Record<string, stri
     }
     await mkdir(join(root, 'tmp'), { recursive: true, mode: 0o1777 });
     await tar.c({ gzip: true, file: outFile, cwd: root, portable: true }, (await readdir(root)).sort());
-    return { path: outFile, url: pathToFileURL(outFile).href, sha256: await sha256File(outFile) };
+    return { path: outFile, source: pathToFileURL(outFile).href, sha256: await sha256File(outFile) };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

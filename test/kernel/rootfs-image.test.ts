@@ -29,8 +29,8 @@ afterAll(async () => {
 });
 
 /** Runs `shell` in a container of `img` to its end; returns its final status and stdout. */
-async function run(shell: string, img: { url: string; sha256: string } = image) {
-  const id = await cluster.launch({ shell, container: { capabilities: [], image: img } });
+async function run(shell: string, img: { source: string; sha256: string } = image) {
+  const id = await cluster.launch({ shell, container: { capabilities: [], rootfs: img } });
   const status = await cluster.until(id, [TaskState.TASK_FINISHED, TaskState.TASK_FAILED, TaskState.TASK_ERROR]);
   const stdout = await readFile(join(await cluster.sandboxOf(id), 'stdout'), 'utf8').catch(() => '');
   return { id, status, stdout };
@@ -80,7 +80,7 @@ describe('root filesystem images', () => {
   });
 
   it('refuses an image whose sha256 does not match, with nothing cached and nothing left', async () => {
-    const wrong = { url: image.url.replace('test-os', 'bad-sha'), sha256: 'ab'.repeat(32) };
+    const wrong = { source: image.source.replace('test-os', 'bad-sha'), sha256: 'ab'.repeat(32) };
     await buildTestImage(join(cluster.shared, 'bad-sha.tar.gz'));
     const before = (await readdir(imagesDir())).sort();
     const { status } = await run('echo never', wrong);
@@ -93,7 +93,7 @@ describe('root filesystem images', () => {
 
   it('refuses a file:// image outside the allowed host paths (the agent reads no other host file)', async () => {
     // Even with the hash of an image already cached: the URL is checked first.
-    const { status } = await run('echo never', { url: 'file:///etc/passwd', sha256: image.sha256 });
+    const { status } = await run('echo never', { source: 'file:///etc/passwd', sha256: image.sha256 });
     expect(status.state).toBe(TaskState.TASK_ERROR);
     expect(status.message).toContain('GALAXY_E_HOST_PATH_DENIED');
   });
