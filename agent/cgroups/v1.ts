@@ -2,13 +2,16 @@
  * cgroup v1: one hierarchy per controller under `/sys/fs/cgroup/<controller>`. This is what the
  * machines Galaxy is tested on have (cpu, cpuacct, memory, pids, blkio, freezer all mounted).
  *
- * cgroupfs is kernel memory: its reads, writes, mkdirs and rmdirs never wait for a disk, and each
- * takes microseconds. They are made synchronously: an asynchronous call would cost a hop to libuv's
- * thread pool and back to the event loop, which on a loaded machine is milliseconds each, and a
- * container's launch and end make dozens of them on the critical path (bench:launch).
+ * A control file of cgroupfs is kernel memory: reading or writing one never waits for a disk and
+ * takes microseconds, so those are made synchronously (an asynchronous call costs a hop to libuv's
+ * thread pool and back, milliseconds each on a loaded machine, and a container's launch and end
+ * make a dozen on the critical path). Making and removing groups stays asynchronous: mkdir and
+ * rmdir take the kernel's global cgroup mutex, which many containers starting at once contend
+ * for, and the event loop must not wait on it.
  */
 /* eslint-disable @typescript-eslint/require-await -- async for the driver's interface: a failure is a rejection, as callers expect */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
 import type { CgroupDriver, Controller } from './driver.js';
@@ -34,7 +37,7 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   async create(path: string, controllers: readonly Controller[]): Promise<void> {
-    for (const controller of controllers) mkdirSync(this.dir(controller, path), { recursive: true });
+    for (const controller of controllers) await mkdir(this.dir(controller, path), { recursive: true });
   }
 
   async set(controller: Controller, path: string, key: string, value: string): Promise<void> {
@@ -84,7 +87,7 @@ export class CgroupV1Driver implements CgroupDriver {
       // rmdir fails with EBUSY while the last exiting task is still being torn down.
       for (let attempt = 0; ; attempt++) {
         try {
-          rmdirSync(dir);
+          await rmdir(dir);
           break;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
@@ -111,9 +114,7 @@ export class CgroupV1Driver implements CgroupDriver {
 
   private async childrenOf(dir: string): Promise<string[]> {
     try {
-      return readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name);
+      return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
     } catch {
       return [];
     }
