@@ -9,9 +9,11 @@
  */
 import { realpathSync } from 'node:fs';
 import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { capabilityMask, parseCapabilities } from '../../core/capabilities.js';
 import { GalaxyError } from '../../core/errors.js';
+import { Slots } from '../../core/slots.js';
 import type { Logger } from '../../core/logger.js';
 import type { HostPath } from '../../proto/gen/galaxy/v1/common.js';
 import type { CgroupDriver, Controller } from '../cgroups/driver.js';
@@ -58,6 +60,8 @@ export interface LinuxLauncherOptions {
   readonly netNamespace?: boolean;
   /** Bytes the cache of root filesystem images may take (`--image-cache`). */
   readonly imageCacheBytes?: number;
+  /** Containers set up at once (default twice the cores): a burst of launches waits its turn. */
+  readonly launchConcurrency?: number;
   readonly log: Logger;
 }
 
@@ -73,6 +77,8 @@ export class LinuxLauncher implements Launcher {
   private readonly uids: UidBlocks;
   /** Root filesystem images, shared by the containers. */
   readonly images: ImageStore;
+  /** Containers being set up at once (until their task runs). */
+  private readonly launchSlots: Slots;
   private layout: Promise<HostLayout> | undefined;
   /** Containers named by checkpoints: their exit files are theirs to read, not leftovers. */
   private readonly recovered = new Set<string>();
@@ -103,6 +109,7 @@ export class LinuxLauncher implements Launcher {
       this.workDir,
       options.uidClaimsDir ?? UID_CLAIMS_DIR,
     );
+    this.launchSlots = new Slots(options.launchConcurrency ?? Math.max(2, 2 * availableParallelism()));
     this.images = new ImageStore({
       dir: join(this.workDir, 'images'),
       capacityBytes: options.imageCacheBytes ?? DEFAULT_IMAGE_CACHE_BYTES,
@@ -153,7 +160,12 @@ export class LinuxLauncher implements Launcher {
     return Object.assign({}, ...parts) as ContainerUsage;
   }
 
-  async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
+  /** Starts a container once one of the launch slots is free (see {@link Slots}). */
+  launch(spec: LaunchSpec): Promise<LaunchedProcess> {
+    return this.launchSlots.run(() => this.launchNow(spec));
+  }
+
+  private async launchNow(spec: LaunchSpec): Promise<LaunchedProcess> {
     const { driver, log } = this.options;
     const capabilities = parseCapabilities(
       spec.container?.capabilities ?? [],
