@@ -64,6 +64,8 @@ export interface AgentOptions {
   readonly allowedHostPaths?: string;
   /** Host uids of the containers' user namespaces, `FIRST[:COUNT]` (`--uid-range`). */
   readonly uidRange?: string;
+  /** Size of the cache of root filesystem images, e.g. `8GiB` (`--image-cache`). */
+  readonly imageCache?: string;
   /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
   readonly sandboxGcDelayMs?: number;
   /** Status update retry: first delay and ceiling (ms). */
@@ -459,6 +461,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       allowedHostPaths: machine.allowedHostPaths,
       uidRange: options.uidRange,
       hooks,
+      imageCache: options.imageCache,
       log,
     }));
   // A credential kept from an earlier registration is this agent's identity from then on.

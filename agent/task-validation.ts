@@ -9,6 +9,7 @@ import { GalaxyError } from '../core/errors.js';
 import { checkId } from '../core/validate.js';
 import { parseCapabilities } from '../core/capabilities.js';
 import { volumePathDenial } from '../core/host-paths.js';
+import { imageDenial } from '../core/rootfs-image.js';
 
 /** Longest SIGTERM → SIGKILL grace a task may ask for (s); longer would overflow Node's timers. */
 export const MAX_KILL_GRACE_S = 3600;
@@ -73,6 +74,9 @@ export function validateRunTask(run: RunTask): { framework: FrameworkInfo; task:
     const denied = volumePathDenial(volume.path);
     if (denied !== undefined) throw invalid(taskId, `volumes[${i}]: ${denied}`);
   });
+  const image = task.container?.rootfs;
+  const imageDenied = image ? imageDenial(image) : undefined;
+  if (imageDenied !== undefined) throw invalid(taskId, `container.rootfs: ${imageDenied}`);
   try {
     parseCapabilities(task.container?.capabilities ?? [], 'container.capabilities');
   } catch (error) {

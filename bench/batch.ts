@@ -1,41 +1,27 @@
 /**
  * Benchmark: 1,000 trivial tasks (`true`, 0.1 cpu, 16 MiB) through the batch framework on a local
  * cluster — one agent with real cgroup isolation — timed from submit until all have finished;
- * 10,000 as a second figure; and `../shared/peers/slurm.sh 1000` in the same run.
+ * 10,000 as a second figure; and the peers `slurm.sh 1000` and `crun.sh 1000 16` (bench/peers.ts)
+ * in the same run: `ratio_vs_slurm` (goal ≥ 4) and `ratio_vs_crun`, Galaxy's tasks per second
+ * over crun's containers per second (goal ≥ 1.0).
  *
  * The agent offers 32 cpus on this 2-core machine: 16× over-subscription, as the Slurm peer is
  * configured (OverSubscribe=FORCE:16). Prints one JSON line last.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Batch } from '../cli/batch-client.js';
 import { createLogger } from '../core/logger.js';
 import { runFramework } from '../frameworks/host/host.js';
 import { startMaster } from '../master/master.js';
 import { BatchJobSpec, BatchJobState } from '../proto/gen/galaxy/v1/batch.js';
-
-function slurmPeer(n: number): number | null {
-  const script = resolve(process.cwd(), '../shared/peers/slurm.sh');
-  if (!existsSync(script)) return null;
-  try {
-    const out =
-      execFileSync('bash', [script, String(n)], { encoding: 'utf8', timeout: 900_000 })
-        .trim()
-        .split('\n')
-        .at(-1) ?? '{}';
-    return (JSON.parse(out) as { wall_s?: number }).wall_s ?? null;
-  } catch (error) {
-    process.stderr.write(`slurm peer failed: ${String(error)}\n`);
-    return null;
-  }
-}
+import { ratio, runPeer } from './peers.js';
 
 const LARGE = Number(process.env.BENCH_BATCH_LARGE ?? 10_000);
 const workDir = await mkdtemp(join(tmpdir(), 'galaxy-bench-batch-'));
@@ -105,15 +91,19 @@ try {
   agent.kill('SIGTERM');
   await agentExited;
   await master.stop();
-  const slurm = slurmPeer(1000);
+  const slurm = runPeer('slurm.sh', [1000])?.wall_s ?? null;
+  const crun = runPeer('crun.sh', [1000, 16])?.containers_per_s ?? null;
+  const perS = Number((1000 / wall).toFixed(1));
   console.log(
     JSON.stringify({
       bench: 'batch',
       tasks: 1000,
       wall_s: Number(wall.toFixed(3)),
-      tasks_per_s: Number((1000 / wall).toFixed(1)),
+      tasks_per_s: perS,
       slurm_wall_s: slurm,
-      ratio_vs_slurm: slurm ? Number((slurm / wall).toFixed(2)) : null,
+      ratio_vs_slurm: ratio(slurm, wall),
+      crun_per_s: crun,
+      ratio_vs_crun: ratio(perS, crun),
       tasks_10k: LARGE,
       wall_s_10k: Number(wall10k.toFixed(3)),
       tasks_per_s_10k: Number((LARGE / wall10k).toFixed(1)),

@@ -1,22 +1,22 @@
 /**
  * Benchmark: 200 sequential launches of /bin/true through the framework API into Linux
  * containers (cpu, memory and pids isolators; pid, mount, uts and ipc namespaces). Measures
- * ACCEPT → TASK_RUNNING and ACCEPT → TASK_FINISHED as the framework sees them, and runs
- * `../shared/peers/runc.sh` in the same run for the peer's time per container.
+ * ACCEPT → TASK_RUNNING and ACCEPT → TASK_FINISHED as the framework sees them, and runs the
+ * peers `runc.sh N` and `crun.sh N` (bench/peers.ts) in the same run for their time per container:
+ * `ratio_finished_vs_crun` is FINISHED p50 over crun's time per container (goal ≤ 1.0).
  *
  * Needs root and cgroups. Prints progress on stderr and one JSON line last on stdout.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startAgent } from '../agent/agent.js';
 import { startMaster } from '../master/master.js';
 import { TaskState, type Offer } from '../proto/gen/galaxy/v1/common.js';
 import { GrpcSchedulerDriver } from '../frameworks/sdk/index.js';
+import { ratio, runPeer } from './peers.js';
 
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 200);
 
@@ -24,25 +24,6 @@ function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return Number((sorted[i] ?? 0).toFixed(2));
-}
-
-function runcPeer(n: number): number | null {
-  const script = resolve(process.cwd(), '../shared/peers/runc.sh');
-  if (!existsSync(script)) {
-    process.stderr.write(`no peer script at ${script}\n`);
-    return null;
-  }
-  try {
-    const out =
-      execFileSync('bash', [script, String(n)], { encoding: 'utf8', timeout: 600_000 })
-        .trim()
-        .split('\n')
-        .at(-1) ?? '{}';
-    return (JSON.parse(out) as { ms_per_container?: number }).ms_per_container ?? null;
-  } catch (error) {
-    process.stderr.write(`runc peer failed: ${String(error)}\n`);
-    return null;
-  }
 }
 
 const workDir = await mkdtemp(join(tmpdir(), 'galaxy-bench-launch-'));
@@ -125,18 +106,22 @@ try {
   await driver.teardown();
   await agent.stop();
   await master.stop();
-  const runc = runcPeer(LAUNCHES);
+  const runc = runPeer('runc.sh', [LAUNCHES])?.ms_per_container ?? null;
+  const crun = runPeer('crun.sh', [LAUNCHES])?.ms_per_container ?? null;
   const p50 = percentile(running, 50);
+  const finishedP50 = percentile(finished, 50);
   console.log(
     JSON.stringify({
       bench: 'launch',
       launches: running.length,
       p50_ms: p50,
       p99_ms: percentile(running, 99),
-      finished_p50_ms: percentile(finished, 50),
+      finished_p50_ms: finishedP50,
       finished_p99_ms: percentile(finished, 99),
       runc_ms_per_container: runc,
-      ratio_p50_vs_runc: runc ? Number((p50 / runc).toFixed(2)) : null,
+      ratio_p50_vs_runc: ratio(p50, runc),
+      crun_ms_per_container: crun,
+      ratio_finished_vs_crun: ratio(finishedP50, crun),
     }),
   );
 } finally {

@@ -64,6 +64,7 @@ interface AgentFlags {
   cgroupRoot?: string;
   allowedHostPaths?: string;
   uidRange?: string;
+  imageCache?: string;
   logLevel?: string;
   joinTokenFile?: string;
   plugin: string[];
@@ -207,6 +208,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       collect,
       [],
     )
+    .option(
+      '--image-cache <size>',
+      'size of the cache of root filesystem images (container.rootfs), e.g. 8GiB (default)',
+    )
     .action(async (flags: AgentFlags) => {
       const plugins = await loadAgentPlugins(flags.plugin);
       const agent = await startAgent({
@@ -222,6 +227,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         cgroupRoot: flags.cgroupRoot,
         allowedHostPaths: flags.allowedHostPaths,
         uidRange: flags.uidRange,
+        imageCache: flags.imageCache,
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),

@@ -73,6 +73,10 @@ export const ErrorCodes = {
     status: 'FAILED_PRECONDITION',
     hint: 'a package could not be fetched, failed its checksum, or holds a path that escapes the sandbox',
   },
+  GALAXY_E_IMAGE: {
+    status: 'FAILED_PRECONDITION',
+    hint: "a root filesystem image could not be fetched, failed its sha256, was too large for the agent's image cache (--image-cache), or holds an entry that escapes; fix container.rootfs's url or sha256",
+  },
   GALAXY_E_COORD_CONFLICT: { status: 'ABORTED', hint: 'a compare-and-set lost: the key changed since it was read' },
   GALAXY_E_COORD_NO_NODE: { status: 'NOT_FOUND', hint: 'the coordinator has no such key' },
   GALAXY_E_COORD_EXISTS: { status: 'ALREADY_EXISTS', hint: 'the coordinator key already exists' },

@@ -20,18 +20,26 @@ describe('StatusUpdateStream', () => {
   let stream: StatusUpdateStream | undefined;
   afterEach(() => stream?.stop());
 
-  it('resends the head of each task until it is acknowledged, then sends the next', async () => {
+  it('sends each update at once, resends the unacknowledged ones in order until acknowledged', async () => {
     const sent: TaskStatus[] = [];
     stream = new StatusUpdateStream({ send: (s) => sent.push(s) > 0, initialRetryMs: 20, maxRetryMs: 40 });
     const running = stream.enqueue(status('t1', TaskState.TASK_RUNNING));
     const finished = stream.enqueue(status('t1', TaskState.TASK_FINISHED));
     expect(running.uuid).not.toBe('');
+    // Pipelined: the end is sent without waiting for RUNNING's acknowledgement.
+    expect(sent.map((s) => s.uuid)).toEqual([running.uuid, finished.uuid]);
     await new Promise((r) => setTimeout(r, 120));
-    expect(sent.every((s) => s.uuid === running.uuid)).toBe(true);
-    expect(sent.length).toBeGreaterThanOrEqual(3);
+    expect(sent.length).toBeGreaterThanOrEqual(6);
+    // Resends keep the order: RUNNING always right before FINISHED.
+    for (let i = 0; i < sent.length; i += 2) {
+      expect(sent[i]?.uuid).toBe(running.uuid);
+      expect(sent[i + 1]?.uuid).toBe(finished.uuid);
+    }
     expect(stream.acknowledge('fw', 't1', 'wrong-uuid')).toBe(false);
     expect(stream.acknowledge('fw', 't1', running.uuid)).toBe(true);
-    expect(sent.at(-1)?.uuid).toBe(finished.uuid);
+    expect(stream.pending().map((s) => s.uuid)).toEqual([finished.uuid]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(sent.at(-1)?.uuid).toBe(finished.uuid); // only FINISHED is resent now
     expect(stream.acknowledge('fw', 't1', finished.uuid)).toBe(true);
     const count = sent.length;
     await new Promise((r) => setTimeout(r, 80));

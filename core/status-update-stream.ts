@@ -28,7 +28,14 @@ function keyOf(frameworkId: string, taskId: string): string {
   return `${frameworkId}\u0000${taskId}`;
 }
 
-/** Queues of unacknowledged status updates, one queue per task; only each queue's head is in flight. */
+/**
+ * Queues of unacknowledged status updates, one queue per task. Updates are pipelined: each is sent
+ * as soon as it is queued, in order, without waiting for the previous one's acknowledgement (a
+ * task that starts and ends at once would otherwise wait a round trip through the framework per
+ * update before its end is known, and its resources with it). Unacknowledged updates are resent
+ * in order until acknowledged; the receiver drops a non-terminal update of a task it already has
+ * a terminal update for from the same source (a resend of an older one).
+ */
 export class StatusUpdateStream {
   private readonly queues = new Map<string, TaskQueue>();
   private readonly initialMs: number;
@@ -40,7 +47,7 @@ export class StatusUpdateStream {
     this.maxMs = options.maxRetryMs ?? 10_000;
   }
 
-  /** Queues an update (a uuid is assigned when it has none) and sends it if it is the head. */
+  /** Queues an update (a uuid is assigned when it has none) and sends it at once. */
   enqueue(status: TaskStatus): TaskStatus {
     const update = status.uuid ? status : { ...status, uuid: newUuid() };
     const key = keyOf(update.frameworkId, update.taskId);
@@ -50,30 +57,31 @@ export class StatusUpdateStream {
       this.queues.set(key, queue);
     }
     queue.updates.push(update);
-    if (queue.updates.length === 1) this.transmit(queue);
+    if (this.stopped) return update;
+    this.options.send(update);
+    // Earlier updates in flight already have the retry timer running.
+    if (queue.updates.length === 1) this.arm(queue);
     return update;
   }
 
   /**
-   * Handles an acknowledgement. Returns true when it matched the head of the task's queue;
-   * the next update of that task, if any, is sent at once.
+   * Handles an acknowledgement. Returns true when it matched an unacknowledged update of the
+   * task (it is dropped; the others are already in flight and keep being resent).
    */
   acknowledge(frameworkId: string, taskId: string, uuid: string): boolean {
     const key = keyOf(frameworkId, taskId);
     const queue = this.queues.get(key);
-    if (queue?.updates[0]?.uuid !== uuid) return false;
-    queue.updates.shift();
+    const index = queue?.updates.findIndex((u) => u.uuid === uuid) ?? -1;
+    if (!queue || index < 0) return false;
+    queue.updates.splice(index, 1);
     clearTimeout(queue.timer);
     queue.backoff.reset();
-    if (queue.updates.length === 0) {
-      this.queues.delete(key);
-    } else {
-      this.transmit(queue);
-    }
+    if (queue.updates.length === 0) this.queues.delete(key);
+    else this.arm(queue);
     return true;
   }
 
-  /** Resends every head now, e.g. after a reconnect. */
+  /** Resends every unacknowledged update now, in order, e.g. after a reconnect. */
   flush(): void {
     for (const queue of this.queues.values()) {
       clearTimeout(queue.timer);
@@ -115,11 +123,17 @@ export class StatusUpdateStream {
     for (const queue of this.queues.values()) clearTimeout(queue.timer);
   }
 
+  /** Sends the task's unacknowledged updates, in order, and arms the retry. */
   private transmit(queue: TaskQueue): void {
+    if (this.stopped || queue.updates.length === 0) return;
+    for (const update of queue.updates) this.options.send(update);
+    this.arm(queue);
+  }
+
+  /** Resends the queue after the next backoff delay unless it is acknowledged meanwhile. */
+  private arm(queue: TaskQueue): void {
+    clearTimeout(queue.timer);
     if (this.stopped) return;
-    const head = queue.updates[0];
-    if (!head) return;
-    this.options.send(head);
     queue.timer = setTimeout(() => {
       this.transmit(queue);
     }, queue.backoff.next());

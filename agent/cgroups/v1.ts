@@ -1,9 +1,17 @@
 /**
  * cgroup v1: one hierarchy per controller under `/sys/fs/cgroup/<controller>`. This is what the
  * machines Galaxy is tested on have (cpu, cpuacct, memory, pids, blkio, freezer all mounted).
+ *
+ * A control file of cgroupfs is kernel memory: reading or writing one never waits for a disk and
+ * takes microseconds, so those are made synchronously (an asynchronous call costs a hop to libuv's
+ * thread pool and back, milliseconds each on a loaded machine, and a container's launch and end
+ * make a dozen on the critical path). Making and removing groups stays asynchronous: mkdir and
+ * rmdir take the kernel's global cgroup mutex, which many containers starting at once contend
+ * for, and the event loop must not wait on it.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+/* eslint-disable @typescript-eslint/require-await -- async for the driver's interface: a failure is a rejection, as callers expect */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
 import type { CgroupDriver, Controller } from '../../isolators/cgroup-driver.js';
@@ -34,7 +42,7 @@ export class CgroupV1Driver implements CgroupDriver {
 
   async set(controller: Controller, path: string, key: string, value: string): Promise<void> {
     try {
-      await writeFile(join(this.dir(controller, path), key), value);
+      writeFileSync(join(this.dir(controller, path), key), value);
     } catch (error) {
       throw new GalaxyError(
         'GALAXY_E_LAUNCH_FAILED',
@@ -45,7 +53,7 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   async get(controller: Controller, path: string, key: string): Promise<string> {
-    return (await readFile(join(this.dir(controller, path), key), 'utf8')).trim();
+    return readFileSync(join(this.dir(controller, path), key), 'utf8').trim();
   }
 
   procsFiles(path: string, controllers: readonly Controller[]): string[] {

@@ -4,6 +4,7 @@
  * own files, so that the AppWorker and the framework workers (Node) run inside. Nothing here is
  * secret: the generated /etc holds no password hashes, no keys and no host users.
  */
+import { realpathSync } from 'node:fs';
 import { cp, lstat, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -98,5 +99,7 @@ export async function prepareHostLayout(runtimeDir: string, workDir: string): Pr
   const system = await systemEntries();
   const etc = join(runtimeDir, 'etc');
   await generateEtc(etc);
-  return { system, etc, galaxy: galaxyPaths(system, workDir) };
+  const node = realpathSync(process.execPath);
+  const nodeInSystem = system.some((entry) => isUnder(node, entry.path) || isUnder(process.execPath, entry.path));
+  return { system, etc, galaxy: galaxyPaths(system, workDir), ...(nodeInSystem ? { node } : {}) };
 }

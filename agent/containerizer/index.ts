@@ -8,6 +8,7 @@ import { GalaxyError } from '../../core/errors.js';
 import { isUnder } from '../../core/host-paths.js';
 import { resolve } from 'node:path';
 import type { Logger } from '../../core/logger.js';
+import { parseSize } from '../../core/sizes.js';
 import { checkId } from '../../core/validate.js';
 import { loadIsolators } from '../../isolators/index.js';
 import { detectCgroupDriver } from '../cgroups/index.js';
@@ -27,6 +28,8 @@ export interface ContainerizerOptions {
   readonly allowedHostPaths?: readonly HostPath[];
   /** Host uids of the containers' user namespaces (`--uid-range FIRST[:COUNT]`). */
   readonly uidRange?: string;
+  /** Size of the cache of root filesystem images (`--image-cache`, e.g. `8GiB`). */
+  readonly imageCache?: string;
   /** `cpu,memory,pids,…` (built-in names or module paths); empty = plain processes. */
   readonly isolation?: string;
   /** This agent's cgroup root; default `galaxy-<hash of the work dir>`, stable across restarts. */
@@ -60,6 +63,8 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
   if (isolation === '') return new ProcessLauncher();
   // Checked before the isolators load, so a bad flag changes nothing.
   parseUidRange(options.uidRange);
+  const imageCacheBytes =
+    options.imageCache === undefined ? undefined : parseSize(options.imageCache, '--image-cache');
   checkWorkDir(await realpath(options.workDir));
   const cgroupRoot = options.cgroupRoot ?? defaultCgroupRoot(options.workDir);
   for (const segment of cgroupRoot.split('/')) checkId(segment, '--cgroup-root');
@@ -73,6 +78,7 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
     allowedHostPaths: options.allowedHostPaths,
     uidRange: parseUidRange(options.uidRange),
     ...(options.hooks ? { hooks: options.hooks } : {}),
+    imageCacheBytes,
     log: options.log,
   });
 }

@@ -8,10 +8,12 @@
  * implements the same {@link Launcher} interface as plain processes.
  */
 import { realpathSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { capabilityMask, parseCapabilities } from '../../core/capabilities.js';
 import { GalaxyError } from '../../core/errors.js';
+import { Slots } from '../../core/slots.js';
 import type { Logger } from '../../core/logger.js';
 import type { HostPath } from '../../proto/gen/galaxy/v1/common.js';
 import type { CgroupDriver, Controller } from '../../isolators/cgroup-driver.js';
@@ -23,6 +25,7 @@ import { ENV_FD, REPORT_FD, startHelper } from './helper-process.js';
 import { prepareHostLayout } from './host-layout.js';
 import { createAgentHooks, type AgentHooks } from '../hooks.js';
 import { isolatorsPlugin } from '../plugins/isolators.js';
+import { DEFAULT_IMAGE_CACHE_BYTES, ImageStore } from './image-store.js';
 import { volumes } from '../../isolators/volumes/index.js';
 import { identityArgs, identityOf, ownerOf, SERVICE_USER, type Identity } from './identity.js';
 import { requireNativeHelper } from './native-helper.js';
@@ -33,6 +36,8 @@ import { DEFAULT_UID_RANGE, UidBlocks, UID_CLAIMS_DIR, type UidRange } from './u
 const WATCH_INTERVAL_MS = 100;
 /** How often a re-attached container is checked for its end. */
 const RECOVERED_POLL_MS = 200;
+/** The key of a container's image (its sha256) in its state. */
+const IMAGE_STATE = 'containerizer.image';
 /** Size of a container's /tmp when it names no memory. */
 const DEFAULT_TMP_BYTES = 64 * 1024 * 1024;
 
@@ -59,6 +64,10 @@ export interface LinuxLauncherOptions {
   readonly uidClaimsDir?: string;
   /** Also a new, empty network namespace (no network unless an isolator provides one). */
   readonly netNamespace?: boolean;
+  /** Bytes the cache of root filesystem images may take (`--image-cache`). */
+  readonly imageCacheBytes?: number;
+  /** Containers set up at once (default twice the cores): a burst of launches waits its turn. */
+  readonly launchConcurrency?: number;
   readonly log: Logger;
 }
 
@@ -73,6 +82,10 @@ export class LinuxLauncher implements Launcher {
   private readonly workDir: string;
   private readonly runtimeDir: string;
   private readonly uids: UidBlocks;
+  /** Root filesystem images, shared by the containers. */
+  readonly images: ImageStore;
+  /** Containers being set up at once (until their task runs). */
+  private readonly launchSlots: Slots;
   private layout: Promise<HostLayout> | undefined;
   /** Containers named by checkpoints: their exit files are theirs to read, not leftovers. */
   private readonly recovered = new Set<string>();
@@ -104,6 +117,14 @@ export class LinuxLauncher implements Launcher {
       this.workDir,
       options.uidClaimsDir ?? UID_CLAIMS_DIR,
     );
+    this.launchSlots = new Slots(options.launchConcurrency ?? Math.max(2, 2 * availableParallelism()));
+    this.images = new ImageStore({
+      dir: join(this.workDir, 'images'),
+      capacityBytes: options.imageCacheBytes ?? DEFAULT_IMAGE_CACHE_BYTES,
+      allowedHostPaths: options.allowedHostPaths ?? [],
+      workDir: this.workDir,
+      usedOnDisk: () => this.imagesOfOverlays(),
+    });
   }
 
   /**
@@ -121,6 +142,9 @@ export class LinuxLauncher implements Launcher {
     await this.uids.recover(new Set(this.containers.keys()));
     const exits = await readdir(join(this.runtimeDir, 'exits')).catch(() => [] as string[]);
     for (const id of exits) if (!this.recovered.has(id)) await rm(this.exitFile(id), { force: true });
+    const overlays = await readdir(join(this.runtimeDir, 'overlays')).catch(() => [] as string[]);
+    for (const id of overlays)
+      if (!this.containers.has(id) || this.closing) await rm(this.overlayDir(id), { recursive: true, force: true });
     return orphans;
   }
 
@@ -140,7 +164,12 @@ export class LinuxLauncher implements Launcher {
     return usage;
   }
 
-  async launch(spec: LaunchSpec): Promise<LaunchedProcess> {
+  /** Starts a container once one of the launch slots is free (see {@link Slots}). */
+  launch(spec: LaunchSpec): Promise<LaunchedProcess> {
+    return this.launchSlots.run(() => this.launchNow(spec));
+  }
+
+  private async launchNow(spec: LaunchSpec): Promise<LaunchedProcess> {
     const { driver, log } = this.options;
     const capabilities = parseCapabilities(
       spec.container?.capabilities ?? [],
@@ -148,13 +177,17 @@ export class LinuxLauncher implements Launcher {
       'GALAXY_E_TASK_INVALID',
     );
     const layout = await this.hostLayout();
+    // Before anything is made: a refused image changes nothing.
+    const image = spec.container?.rootfs ? await this.images.acquire(spec.container.rootfs) : undefined;
     const container = this.container(spec.containerId, spec.sandbox, spec);
-    await driver.create(container.cgroup, this.controllers);
+    if (image) container.state.set(IMAGE_STATE, image.sha256);
     let leader: { pid: number; exited: Promise<ExitInfo> };
     try {
+      await driver.create(container.cgroup, this.controllers);
       await this.hooks.prepare.promise(container);
       const identity = await identityOf(container.id, spec.command.user, this.uids);
       const owner = ownerOf(identity);
+      const overlay = image ? await this.makeOverlay(container.id, image.sha256, owner) : undefined;
       // The container's root owns its sandbox (after `prepare`: a disk image is the sandbox by now).
       if (owner) await chown(spec.sandbox, owner.uid, owner.gid);
       const mounts = await checkMounts(container.mounts, this.options.allowedHostPaths ?? [], this.workDir);
@@ -165,7 +198,15 @@ export class LinuxLauncher implements Launcher {
         argv: [
           ...container.wrappers.flat(),
           this.helper,
-          ...this.helperArgs(container, spec, layout, mounts, identity, capabilities),
+          ...this.helperArgs(
+            container,
+            spec,
+            layout,
+            mounts,
+            identity,
+            capabilities,
+            image && overlay ? { lower: image.rootfs, ...overlay } : undefined,
+          ),
         ],
         cwd: spec.sandbox,
         env,
@@ -232,6 +273,42 @@ export class LinuxLauncher implements Launcher {
     return this.layout;
   }
 
+  /**
+   * The container's own layers over image `sha256`: an empty upper (owned by its root, so that
+   * the root of the overlay is its) and overlayfs' work directory, beside a note naming the image
+   * (so the cache keeps it while the container lives, even across an agent restart).
+   */
+  private async makeOverlay(
+    id: string,
+    sha256: string,
+    owner: { uid: number; gid: number } | undefined,
+  ): Promise<{ upper: string; work: string }> {
+    const dir = this.overlayDir(id);
+    await mkdir(join(this.runtimeDir, 'overlays'), { recursive: true, mode: 0o700 });
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, 'image'), sha256);
+    const upper = join(dir, 'upper');
+    const work = join(dir, 'work');
+    await mkdir(upper, { mode: 0o755 });
+    await mkdir(work, { mode: 0o700 });
+    if (owner) await chown(upper, owner.uid, owner.gid);
+    return { upper, work };
+  }
+
+  /** Where a container's overlay layers are (removed with the container). */
+  private overlayDir(id: string): string {
+    return join(this.runtimeDir, 'overlays', id);
+  }
+
+  /** The images the overlays on disk name (containers from before a restart included). */
+  private async imagesOfOverlays(): Promise<Set<string>> {
+    const ids = await readdir(join(this.runtimeDir, 'overlays')).catch(() => [] as string[]);
+    const names = await Promise.all(
+      ids.map((id) => readFile(join(this.overlayDir(id), 'image'), 'utf8').catch(() => '')),
+    );
+    return new Set(names.filter((name) => name !== ''));
+  }
+
   private helperArgs(
     container: Container,
     spec: LaunchSpec,
@@ -239,6 +316,7 @@ export class LinuxLauncher implements Launcher {
     mounts: readonly ContainerMount[],
     identity: Identity,
     capabilities: readonly string[],
+    image: { lower: string; upper: string; work: string } | undefined,
   ): string[] {
     const args: string[] = [];
     for (const file of this.options.driver.procsFiles(container.cgroup, this.controllers)) args.push('--join', file);
@@ -251,8 +329,11 @@ export class LinuxLauncher implements Launcher {
       tmpBytes: spec.resources.mem > 0 ? spec.resources.mem : DEFAULT_TMP_BYTES,
       mounts,
       owner: ownerOf(identity),
+      image: image !== undefined,
     });
-    args.push('--root', join(this.runtimeDir, 'root'), ...stepArgs(steps), '--chdir', spec.sandbox);
+    args.push('--root', join(this.runtimeDir, 'root'));
+    if (image) args.push('--image', image.lower, image.upper, image.work);
+    args.push(...stepArgs(steps), '--chdir', spec.sandbox);
     args.push(...identityArgs(identity));
     args.push('--caps', capabilityMask(capabilities));
     args.push('--exit-file', this.exitFile(container.id), '--report-fd', String(REPORT_FD), '--env-fd', String(ENV_FD));
@@ -343,9 +424,14 @@ export class LinuxLauncher implements Launcher {
         this.options.log.warn({ container: container.id, err: String(error) }, 'an isolator cleanup failed');
       });
       this.containers.delete(container.id);
+      const image = container.state.get(IMAGE_STATE);
+      if (typeof image === 'string') this.images.release(image);
+      container.state.delete(IMAGE_STATE);
     }
     await this.uids.release(id);
     await rm(this.exitFile(id), { force: true });
+    // The overlay was mounted in the container's mount namespace only, gone with its processes.
+    await rm(this.overlayDir(id), { recursive: true, force: true });
     await driver.remove(cgroup, this.controllers);
   }
 }

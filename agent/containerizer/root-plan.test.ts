@@ -30,6 +30,24 @@ describe('the root plan', () => {
     expect(steps.find((s) => s.dst === '/etc')?.flags).toContain('ro');
   });
 
+  it("on an image: none of the host's system directories, the image's /etc but the host's names, a writable root", () => {
+    const steps = planRoot(spec({ image: true, layout: { ...spec().layout, node: '/usr/bin/node' } }));
+    expect(steps.some((s) => s.dst === '/usr' || s.dst === '/bin' || s.dst === '/lib' || s.dst === '/etc')).toBe(false);
+    const etc = steps.filter((s) => s.dst.startsWith('/etc/'));
+    expect(etc.map((s) => `${s.type} ${s.arg} ${s.dst}`)).toEqual([
+      'bind /var/lib/galaxy/agent/runtime/etc/hosts /etc/hosts',
+      'bind /var/lib/galaxy/agent/runtime/etc/hostname /etc/hostname',
+      'bind /var/lib/galaxy/agent/runtime/etc/resolv.conf /etc/resolv.conf',
+    ]);
+    for (const step of etc) expect(step.flags).toContain('ro');
+    // Node for the AppWorker, read-only; the root itself stays writable (the container's upper layer).
+    expect(steps.find((s) => s.dst === '/usr/bin/node')).toMatchObject({ type: 'bind', arg: '/usr/bin/node' });
+    expect(steps.find((s) => s.dst === '/usr/bin/node')?.flags).toContain('ro');
+    expect(steps.some((s) => s.type === 'remount' && s.dst === '/')).toBe(false);
+    expect(steps.find((s) => s.dst === SANDBOX)).toMatchObject({ type: 'bind' });
+    expect(planRoot(spec()).at(-1)).toMatchObject({ type: 'remount', dst: '/' });
+  });
+
   it('mounts its own /proc, then makes its kernel knobs read-only and hides what shows the host', () => {
     const steps = planRoot(spec());
     const proc = at(steps, '/proc');

@@ -8,9 +8,16 @@
  * directories (or the same symlinks, on a merged-/usr host), the agent's generated /etc, a fresh
  * /proc with its sensitive parts read-only or hidden, a minimal /dev, a private /tmp, Galaxy
  * itself (read-only, at its host path), the sandbox at its host path, and the isolators' mounts.
- * The root is read-only at the end. An image joins this as another base (its unpacked tree as a
- * lower layer in place of the system binds).
+ * The root is read-only at the end.
+ *
+ * With a root filesystem image the root is instead an overlay the helper mounts (`--image`): the
+ * image's unpacked tree as the lower layer under the container's own writable upper layer. The
+ * image brings its own system directories and /etc; of the host's /etc only hosts, hostname and
+ * resolv.conf are bound over the image's (read-only), and the root stays writable. /proc, /dev,
+ * /tmp, Galaxy's files (and Node, when the image has none at its host path), the sandbox and the
+ * volumes are the same as without an image.
  */
+import { posix } from 'node:path';
 import type { ContainerMount } from '../../isolators/isolator.js';
 
 /** One step, as the helper's `--op TYPE FLAGS ARG DST` takes it. */
@@ -38,6 +45,8 @@ export interface HostLayout {
   readonly etc: string;
   /** Galaxy's own files (Node's prefix when outside /usr, the package's dist, node_modules, package.json). */
   readonly galaxy: readonly string[];
+  /** Node's executable when it is in a system directory (bound into image roots, which lack the host's). */
+  readonly node?: string;
 }
 
 /** One container's part of the plan. */
@@ -52,7 +61,12 @@ export interface RootSpec {
   readonly mounts: readonly ContainerMount[];
   /** Host uid and gid owning the container's tmpfs volumes (its root's), when not real root. */
   readonly owner?: { readonly uid: number; readonly gid: number };
+  /** The root is an image's overlay (mounted by the helper) rather than a tmpfs of host binds. */
+  readonly image?: boolean;
 }
+
+/** Files of the agent's generated /etc bound over an image's own (the network's names are the host's). */
+export const IMAGE_ETC_FILES = ['hosts', 'hostname', 'resolv.conf'];
 
 /** /proc entries that are read-only in a container (as Docker's). */
 const PROC_READ_ONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
@@ -96,11 +110,15 @@ export function planRoot(spec: RootSpec): MountStep[] {
   const add = (type: MountStep['type'], flags: string[], arg: string, dst: string): void => {
     steps.push({ type, flags, arg, dst });
   };
-  for (const entry of spec.layout.system) {
-    if (entry.symlink !== undefined) add('symlink', [], entry.symlink, entry.path);
-    else add('bind', ['ro', ...SAFE, 'rec'], entry.path, entry.path);
+  if (spec.image === true) {
+    for (const file of IMAGE_ETC_FILES) add('bind', ['ro', ...SAFE], posix.join(spec.layout.etc, file), `/etc/${file}`);
+  } else {
+    for (const entry of spec.layout.system) {
+      if (entry.symlink !== undefined) add('symlink', [], entry.symlink, entry.path);
+      else add('bind', ['ro', ...SAFE, 'rec'], entry.path, entry.path);
+    }
+    add('bind', ['ro', ...SAFE], spec.layout.etc, '/etc');
   }
-  add('bind', ['ro', ...SAFE], spec.layout.etc, '/etc');
 
   add('proc', [...SAFE, 'noexec'], '', '/proc');
   for (const path of PROC_READ_ONLY) add('protect', ['ro', ...SAFE, 'noexec', 'optional'], '', path);
@@ -116,6 +134,9 @@ export function planRoot(spec: RootSpec): MountStep[] {
 
   add('tmpfs', SAFE, `mode=1777,size=${Math.max(1024 * 1024, spec.tmpBytes)}`, '/tmp');
   for (const path of spec.layout.galaxy) add('bind', ['ro', ...SAFE, 'rec'], path, path);
+  // Node for the AppWorker: in a system directory it is not among Galaxy's files above.
+  if (spec.image === true && spec.layout.node !== undefined)
+    add('bind', ['ro', ...SAFE], spec.layout.node, spec.layout.node);
   // The sandbox with the isolators' mounts inside it (a disk image is the sandbox itself).
   add('bind', [...SAFE, 'rec'], spec.sandboxSource, spec.sandbox);
   const mounts = [...spec.mounts].sort((a, b) => depth(a.target) - depth(b.target));
@@ -126,7 +147,8 @@ export function planRoot(spec: RootSpec): MountStep[] {
       add('tmpfs', [...ro, ...SAFE], `mode=0755,size=${mount.sizeBytes ?? 0}${owner}`, mount.target);
     else add('bind', [...ro, ...SAFE, 'rec'], mount.source ?? '', mount.target);
   }
-  add('remount', ['ro', ...SAFE], '', '/');
+  // An image's root is the container's to write (its upper layer); the host binds' root is not.
+  if (spec.image !== true) add('remount', ['ro', ...SAFE], '', '/');
   return steps;
 }
 

@@ -7,8 +7,8 @@
  * agent (work dir) and container, survives the agent's restart, and is released when the
  * container is destroyed. A claim whose agent work dir no longer exists is stale and reused.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
 
@@ -98,14 +98,19 @@ export class UidBlocks {
     return this.byContainer.get(id);
   }
 
-  /** Claims a free block for container `id`; resolves with its base (host uid of the container's root). */
+  /**
+   * Claims a free block for container `id`; resolves with its base (host uid of the container's
+   * root). Claims are tiny files on tmpfs, made synchronously: on a launch's critical path a hop
+   * to libuv's thread pool per file costs more than the file.
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- a failure is a rejection, as callers expect
   async claim(id: string): Promise<number> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const content = JSON.stringify({ owner: this.owner, container: id } satisfies UidClaim);
     for (let tried = 0; tried < this.range.count; tried++) {
       const block = (this.next + tried) % this.range.count;
       const base = this.range.first + block * USERNS_SIZE;
-      if (!(await this.tryClaim(base, content))) continue;
+      if (!this.tryClaim(base, content)) continue;
       this.next = (block + 1) % this.range.count;
       this.byContainer.set(id, base);
       return base;
@@ -117,29 +122,36 @@ export class UidBlocks {
   }
 
   /** Creates the claim of `base` exclusively; takes over a stale one (its agent's work dir is gone). */
-  private async tryClaim(base: number, content: string): Promise<boolean> {
+  private tryClaim(base: number, content: string): boolean {
     const file = join(this.dir, String(base));
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await writeFile(file, content, { flag: 'wx', mode: 0o600 });
+        writeFileSync(file, content, { flag: 'wx', mode: 0o600 });
         return true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      const claim = parseClaim(await readFile(file, 'utf8').catch(() => ''));
+      let text = '';
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        // Gone meanwhile: try again.
+      }
+      const claim = parseClaim(text);
       // Ours (live, or left for recovery) or another live agent's: not free. Unreadable: being written.
       if (!claim || claim.owner === this.owner || existsSync(claim.owner)) return false;
-      await rm(file, { force: true });
+      rmSync(file, { force: true });
     }
     return false;
   }
 
   /** Releases container `id`'s block (nothing when it has none). */
+  // eslint-disable-next-line @typescript-eslint/require-await -- a failure is a rejection, as callers expect
   async release(id: string): Promise<void> {
     const base = this.byContainer.get(id);
     if (base === undefined) return;
     this.byContainer.delete(id);
-    await rm(join(this.dir, String(base)), { force: true });
+    rmSync(join(this.dir, String(base)), { force: true });
   }
 
   /**

@@ -50,4 +50,20 @@ describe('podTask', () => {
     const values = Object.values(task.command?.env ?? {}).join(' ');
     expect(values).not.toMatch(/zk:\/\/|local:|memory:|GALAXY_TOKEN|prod/);
   });
+
+  it("runs the pod on the job's root filesystem image when the spec names one, and rejects a malformed one", () => {
+    const rootfs = { source: 'https://images.example/debian-12.tar.gz', sha256: 'b'.repeat(64) };
+    const withImage = JobSpecSchema.parse({ ...spec, container: { rootfs } });
+    const worker = { argv: ['/usr/bin/node', 'galaxy', 'appworker'], appmasters: ['10.0.0.1:5060'] };
+    expect(podTask('web', 'web-0', 'web-0.abc', withImage, assignment, worker, 'alice').container?.rootfs).toEqual(
+      rootfs,
+    );
+    expect(podTask('web', 'web-0', 'web-0.abc', spec, assignment, worker, 'alice').container?.rootfs).toBeUndefined();
+    for (const bad of [
+      { ...rootfs, sha256: 'xyz' },
+      { ...rootfs, source: 'ftp://images.example/x.tar' },
+      { ...rootfs, extra: 1 },
+    ])
+      expect(JobSpecSchema.safeParse({ ...spec, container: { rootfs: bad } }).success).toBe(false);
+  });
 });

@@ -62,7 +62,7 @@ export function podTask(
       // '' (the default): the container's own unprivileged root; authorized at submit and ACCEPT.
       user: spec.container?.user ?? '',
     },
-    container: { capabilities: spec.container?.capabilities ?? [] },
+    container: { capabilities: spec.container?.capabilities ?? [], rootfs: spec.container?.rootfs },
     labels: [
       { key: 'band', value: spec.band },
       { key: 'job', value: job },

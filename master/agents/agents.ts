@@ -3,7 +3,7 @@
  * disconnection and removal (whose tasks become LOST).
  */
 import type { AgentInfo, HostPath, Resources, Task, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
+import { StatusSource, TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import type { RegisterAgent } from '../../proto/gen/galaxy/v1/agent.js';
 import { GalaxyError } from '../../core/errors.js';
 import { addResources, cloneResources, emptyResources, validateResources } from '../../core/resources.js';
@@ -149,6 +149,14 @@ export class AgentsController {
         { agent: agent.info.id, framework: status.frameworkId, task: status.taskId },
         `refused a status update: ${refusal}`,
       );
+      agent.connection?.send({
+        message: { $case: 'ack', ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid } },
+      });
+      return;
+    }
+    if (record && isStaleResend(record.task.status, status)) {
+      // The agent pipelines its updates and resends the unacknowledged ones in order: an earlier,
+      // non-terminal update arriving after the task's end must not bring it back to life.
       agent.connection?.send({
         message: { $case: 'ack', ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid } },
       });
@@ -384,4 +392,18 @@ function checkAdvertisedHostPaths(paths: readonly HostPath[]): void {
         `agent_info.allowed_host_paths[${i}] ${entry.path.slice(0, 100)} ${bad}`,
       );
   }
+}
+
+/**
+ * True when `incoming` is a resend of an update older than the task's terminal `current` one: the
+ * agent's stream is ordered and an agent never reports a task alive after its end.
+ */
+export function isStaleResend(current: TaskStatus | undefined, incoming: TaskStatus): boolean {
+  return (
+    current !== undefined &&
+    current.source === StatusSource.SOURCE_AGENT &&
+    incoming.source === StatusSource.SOURCE_AGENT &&
+    isTerminal(current.state) &&
+    !isTerminal(incoming.state)
+  );
 }

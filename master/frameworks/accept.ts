@@ -11,6 +11,7 @@ import {
   type TaskInfo,
 } from '../../proto/gen/galaxy/v1/common.js';
 import { parseCapabilities } from '../../core/capabilities.js';
+import { imageDenial } from '../../core/rootfs-image.js';
 import { checkBind, volumePathDenial } from '../../core/host-paths.js';
 import type { Accept } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { GalaxyError } from '../../core/errors.js';
@@ -160,6 +161,9 @@ function checkVolumes(task: TaskInfo, where: string, allowed: readonly HostPath[
 /** Capabilities beyond the default set: known names only (their authority is the master's check). */
 function checkContainer(task: TaskInfo, where: string): void {
   parseCapabilities(task.container?.capabilities ?? [], `${where}.container.capabilities`, 'GALAXY_E_TASK_INVALID');
+  const image = task.container?.rootfs;
+  const denial = image ? imageDenial(image) : undefined;
+  if (denial !== undefined) throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}.container.rootfs: ${denial}`);
 }
 
 function checkTask(task: TaskInfo, where: string, offer: Offer): void {

@@ -4,7 +4,7 @@
  */
 #include "galaxy-init.h"
 
-struct config cfg = {.userns_base = -1, .report_fd = -1, .env_fd = -1};
+struct config cfg = {.userns_base = -1, .idmap_fd = -1, .report_fd = -1, .env_fd = -1};
 
 /* In the monitor, before the init exists: report to the agent and stop. */
 void monitor_fail(const char *fmt, ...) {
@@ -73,6 +73,12 @@ void parse(int argc, char **argv) {
     } else if (strcmp(a, "--root") == 0) {
       NEED(1);
       cfg.root = argv[++i];
+    } else if (strcmp(a, "--image") == 0) {
+      NEED(3);
+      cfg.image_lower = argv[i + 1];
+      cfg.image_upper = argv[i + 2];
+      cfg.image_work = argv[i + 3];
+      i += 3;
     } else if (strcmp(a, "--op") == 0) {
       NEED(4);
       if (cfg.nops == MAX_OPS) monitor_fail("too many --op");

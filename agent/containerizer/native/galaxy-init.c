@@ -29,6 +29,9 @@
  *   --netns PATH           join this network namespace
  *   --new-net              a new, empty network namespace
  *   --root DIR             an empty directory to mount the new root on (in our mount namespace)
+ *   --image LOWER UPPER WORK  the root is an overlay: the unpacked image LOWER (read-only, shared;
+ *                          with --userns seen through an idmapped mount, so the image's root is
+ *                          the container's root), the container's own UPPER and WORK directories
  *   --op TYPE FLAGS ARG DST  one step of the mount plan, DST being a path in the new root:
  *        tmpfs  ARG=mount data        bind  ARG=host path      proc   ARG=-
  *        devpts ARG=mount data        mkdir ARG=octal mode     symlink ARG=link target
@@ -176,7 +179,7 @@ static void write_exit_file(int code) {
   close(fd);
 }
 
-static void write_map(pid_t pid, const char *what, long long base) {
+void write_map(pid_t pid, const char *what, long long base) {
   char path[64], line[64];
   snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, what);
   int n = snprintf(line, sizeof line, "0 %lld %d\n", base, USERNS_SIZE);
@@ -279,6 +282,7 @@ int main(int argc, char **argv) {
     close(fd);
   }
   if (pipe2(to_monitor, O_CLOEXEC) < 0 || pipe2(to_init, O_CLOEXEC) < 0) monitor_fail("pipe: %s", strerror(errno));
+  if (cfg.image_lower && cfg.userns_base >= 0) make_idmap_userns();
 
   int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (cfg.new_net ? CLONE_NEWNET : 0);
   /* A raw clone without a new stack works like fork: the child runs on a copy of ours. */

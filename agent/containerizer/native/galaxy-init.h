@@ -43,6 +43,9 @@ struct config {
   const char *netns;
   int new_net;
   const char *root;
+  /* --image LOWER UPPER WORK: the root is an overlay of the unpacked image (NULL: a tmpfs). */
+  const char *image_lower, *image_upper, *image_work;
+  int idmap_fd; /* a user namespace mapping like the container's, for the image's lower layer; -1: none */
   struct op ops[MAX_OPS];
   int nops;
   const char *chdir;
@@ -73,6 +76,10 @@ __attribute__((noreturn, format(printf, 1, 2))) void monitor_fail(const char *fm
 /* config.c */
 void parse(int argc, char **argv);
 void read_env(int fd);
+/* galaxy-init.c: writes a uid_map or gid_map of `pid` (monitor_fail when it cannot). */
+void write_map(pid_t pid, const char *what, long long base);
+/* user.c: a user namespace with the container's mapping, held by a descriptor (cfg.idmap_fd). */
+void make_idmap_userns(void);
 /* root.c: builds the new root on cfg.root from the plan and pivots into it. */
 void build_root(void);
 /* user.c */

@@ -217,11 +217,40 @@ static void run_op(int root, const struct op *op) {
   close(dst);
 }
 
+/*
+ * The image's root: its unpacked tree as the lower layer (seen through an idmapped mount when the
+ * container has a user namespace: the mapping is the container's, so what the host's root owns in
+ * the image the container's root owns), under the container's own upper layer. The idmapped copy
+ * is attached over the lower directory in this mount namespace only; the host sees neither.
+ */
+static void mount_image_root(void) {
+  if (cfg.idmap_fd >= 0) {
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, cfg.image_lower, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) init_fail("cannot open the image %s: %s", cfg.image_lower, strerror(errno));
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                              .userns_fd = (uint64_t)cfg.idmap_fd};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+      init_fail("cannot map the image's owners to the container's: %s", strerror(errno));
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, cfg.image_lower, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      init_fail("cannot attach the image's mapped tree: %s", strerror(errno));
+    close(tree);
+    close(cfg.idmap_fd);
+    cfg.idmap_fd = -1;
+  }
+  char data[3 * 4096 + 64];
+  int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", cfg.image_lower, cfg.image_upper,
+                   cfg.image_work);
+  if (n < 0 || (size_t)n >= sizeof data) init_fail("the image's paths are too long");
+  if (mount("overlay", cfg.root, "overlay", MS_NOSUID | MS_NODEV, data) < 0)
+    init_fail("cannot mount the image's overlay on %s: %s", cfg.root, strerror(errno));
+}
+
 /* Builds the new root on cfg.root from the plan and pivots into it; the host's root is detached. */
 void build_root(void) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     init_fail("cannot make the mount namespace private: %s", strerror(errno));
-  if (mount("tmpfs", cfg.root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+  if (cfg.image_lower) mount_image_root();
+  else if (mount("tmpfs", cfg.root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
     init_fail("cannot mount the root tmpfs on %s: %s", cfg.root, strerror(errno));
   int root = open(cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   host_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

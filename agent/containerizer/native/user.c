@@ -65,3 +65,34 @@ void become_user(int last) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) init_fail("cannot set no_new_privs: %s", strerror(errno));
 }
 
+
+/*
+ * An image's files belong to the host's root (the agent unpacked them); the container's root is
+ * host uid BASE. The init sees the image's lower layer through an idmapped mount whose mapping is
+ * the container's: this user namespace, made by a child that only holds it while we write its
+ * maps (as root on the host) and open it. The child ends at once; the descriptor keeps it.
+ */
+void make_idmap_userns(void) {
+  int hold[2];
+  if (pipe2(hold, O_CLOEXEC) < 0) monitor_fail("pipe: %s", strerror(errno));
+  pid_t child = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (child < 0) monitor_fail("cannot create the image's user namespace: %s", strerror(errno));
+  if (child == 0) {
+    char c;
+    close(hold[1]);
+    while (read(hold[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    _exit(0);
+  }
+  close(hold[0]);
+  write_map(child, "uid_map", cfg.userns_base);
+  write_map(child, "gid_map", cfg.userns_base);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
+  cfg.idmap_fd = open(path, O_RDONLY | O_CLOEXEC);
+  int saved = errno;
+  close(hold[1]);
+  while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
+  }
+  if (cfg.idmap_fd < 0) monitor_fail("cannot open the image's user namespace: %s", strerror(saved));
+}

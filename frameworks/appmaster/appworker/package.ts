@@ -6,29 +6,17 @@
  * refused as a whole, before anything is written.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import * as tar from 'tar';
-import type { ArchiveLimits } from '../../../core/archive/guard.js';
+import { downloadArchive, type FetchLimits } from '../../../core/archive/fetch.js';
 import { unpackArchive } from '../../../core/archive/unpack.js';
 import { GalaxyError } from '../../../core/errors.js';
 
-/** Limits of one download. */
-export interface FetchLimits {
-  /** Largest archive accepted (default 1 GiB). */
-  maxBytes?: number;
-  /** Whole download, redirects included (default 5 minutes). */
-  timeoutMs?: number;
-  /** Aborts the download (the worker is shutting down). */
-  signal?: AbortSignal;
-  /** Bounds of the unpacked archive (default `DEFAULT_ARCHIVE_LIMITS`). */
-  archive?: Partial<ArchiveLimits>;
-}
+export type { FetchLimits } from '../../../core/archive/fetch.js';
 
 /** An archive built by {@link createPackage}. */
 export interface BuiltPackage {
@@ -39,9 +27,6 @@ export interface BuiltPackage {
   /** `file://` URL of the archive, usable as a package `source`. */
   url: string;
 }
-
-const DEFAULT_MAX_BYTES = 1024 ** 3;
-const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
 /** Hex SHA-256 of a file. */
 export async function sha256File(path: string): Promise<string> {
@@ -81,7 +66,7 @@ export async function stagePackage(
   const discard = () => rm(staging, { recursive: true, force: true });
   try {
     const archive = join(staging, 'archive');
-    const actual = await download(source, archive, limits);
+    const actual = await downloadArchive(source, archive, limits);
     if (actual !== sha256.toLowerCase()) {
       throw new GalaxyError(
         'GALAXY_E_PACKAGE',
@@ -130,50 +115,6 @@ async function swapInto(fresh: string, target: string, aside: string): Promise<v
     if (existed) await rename(aside, target);
     throw packageError(target, 'could not be put in place', error);
   }
-}
-
-/** Copies the archive to `file`, enforcing the size cap and timeout; resolves with its SHA-256. */
-async function download(source: string, file: string, limits: FetchLimits): Promise<string> {
-  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
-  const timeout = AbortSignal.timeout(limits.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  const signal = limits.signal ? AbortSignal.any([timeout, limits.signal]) : timeout;
-  const hash = createHash('sha256');
-  let size = 0;
-  const meter = async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of chunks) {
-      size += chunk.length;
-      if (size > maxBytes)
-        throw new GalaxyError('GALAXY_E_PACKAGE', `${source} holds more than the limit of ${maxBytes} bytes`);
-      hash.update(chunk);
-      yield chunk;
-    }
-  };
-  try {
-    await pipeline(await open(source, maxBytes, signal), meter, createWriteStream(file), { signal });
-  } catch (error) {
-    throw packageError(source, 'could not be fetched', error);
-  }
-  return hash.digest('hex');
-}
-
-/** A readable stream of the archive at `source`. */
-async function open(source: string, maxBytes: number, signal: AbortSignal): Promise<Readable> {
-  if (source.startsWith('file:///')) return createReadStream(fileURLToPath(source));
-  if (!/^https?:\/\//.test(source)) {
-    throw new GalaxyError('GALAXY_E_PACKAGE', `${source} is not a file:///, http:// or https:// URL`);
-  }
-  const response = await fetch(source, { redirect: 'follow', signal });
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    throw new GalaxyError('GALAXY_E_PACKAGE', `${source} answered HTTP ${response.status} ${response.statusText}`);
-  }
-  const length = Number(response.headers.get('content-length') ?? 0);
-  if (length > maxBytes) {
-    await response.body.cancel();
-    throw new GalaxyError('GALAXY_E_PACKAGE', `${source} is ${length} bytes, more than the limit of ${maxBytes}`);
-  }
-  // fetch's stream type comes from the DOM typings; at run time it is node's web stream.
-  return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
 }
 
 function packageError(what: string, failure: string, error: unknown): GalaxyError {

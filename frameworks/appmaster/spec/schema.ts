@@ -112,9 +112,21 @@ export { VolumeSchema } from '../../../core/spec/volumes.js';
  * default the AppWorker is the root of the container's own user namespace and the service runs
  * as its user `galaxy`. `user` runs the whole pod as that host user instead (authority
  * `task:run-as`; `root`: admins only); `capabilities` adds to the default bounding set
- * (authority `task:capabilities`).
+ * (authority `task:capabilities`); `rootfs` is a root filesystem image in place of the host's
+ * system directories (docs/security.md, "Root filesystem").
  */
 export const ContainerSchema = z.strictObject({
+  rootfs: z
+    .strictObject({
+      /** `http(s)://…`, or `file:///…` under the agents' `--allowed-host-paths`. */
+      source: z
+        .string()
+        .max(2048)
+        .regex(/^(file:\/\/\/|https?:\/\/)\S+$/, 'must be a file:///, http:// or https:// URL'),
+      /** Hex SHA-256 of the tarball. */
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+    })
+    .optional(),
   user: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'must be a user name on the agents')
