@@ -5,13 +5,11 @@
  * failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { packageRoot } from '../core/paths.js';
+import { galaxyCli } from '../core/paths.js';
 import type { FleetStats } from './fleet.js';
 import type { ParentMessage, ShardMessage, TaskEventTuple } from './run-agents.js';
 
 /** The built CLI, also when this module runs from source (tests). */
-const GALAXY_BIN = join(packageRoot(), 'dist', 'cli', 'main.js');
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -52,7 +50,7 @@ export class Shards {
         [
           // Memory per agent is measured after a collection.
           '--expose-gc',
-          GALAXY_BIN,
+          galaxyCli(), // found when a shard starts, not at import (the CLI imports this module in pods too)
           'sim',
           'agents',
           '--master',

@@ -5,11 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { join } from 'node:path';
-import { packageRoot } from '../../core/paths.js';
+import { galaxyCli } from '../../core/paths.js';
 
 /** The built CLI, also when this module runs from source (tests). */
-const GALAXY_BIN = join(packageRoot(), 'dist', 'cli', 'main.js');
 
 /** One master process. */
 export interface MasterProcess {
@@ -46,7 +44,7 @@ export async function startMasterProcess(
     process.execPath,
     [
       ...(options.nodeArgs ?? []),
-      GALAXY_BIN,
+      galaxyCli(), // found when a master starts, not at import: the CLI imports this module everywhere, pods included
       'master',
       '--listen',
       '127.0.0.1:0',
