@@ -1,6 +1,7 @@
 /**
  * The `batch` framework plugin: run-to-completion jobs and cron jobs, hosted by
- * `galaxy framework run batch` and started by `galaxy up`.
+ * `galaxy framework run batch` and started by `galaxy up`. The shell it shares with MapReduce
+ * (coordinator, election, failover, API start) is `../sdk/job-framework.ts`.
  *
  * Options:
  * - `listen=<host:port>`: its API (default 127.0.0.1:5052);
@@ -13,17 +14,10 @@
  * - `retention=<seconds>`: how long a finished job (not a cron run) is kept (default an hour; a
  *   thousand finished jobs at most, `limits.ts`).
  */
-import type { FrameworkPlugin } from '../host/plugin.js';
-import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
-import type { Coordinator } from '../../core/coordinator/coordinator.js';
-import { openCoordinator } from '../../core/coordinator/index.js';
-import type { ServingApi } from '../../core/grpc-server.js';
 import { BATCH_GROUP } from '../../core/leader-locator.js';
 import { UserStore } from '../../core/tenancy/users.js';
 import { GalaxyError } from '../../core/errors.js';
-import { FrameworkLeadership } from '../sdk/leadership.js';
-import { RecordStore } from '../sdk/records.js';
-import { JobTenancy } from '../sdk/tenancy.js';
+import { jobFrameworkPlugin } from '../sdk/job-framework.js';
 import { serveBatchApi } from './api.js';
 import { CRONS_PREFIX, CronRunner } from './cron/runner.js';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './limits.js';
@@ -44,110 +38,48 @@ function limitsOf(value: string | undefined): BatchLimits {
 }
 
 /** The plugin. */
-const plugin: FrameworkPlugin = {
+export default jobFrameworkPlugin({
   name: 'batch',
-  version: FRAMEWORK_API_VERSION,
-  galaxyApi: '^1',
-  create(context) {
+  group: BATCH_GROUP,
+  frameworkIdKey: FRAMEWORK_ID_KEY,
+  defaultListen: '127.0.0.1:5052',
+  defaultRole: 'batch',
+  failoverTimeoutS: 600,
+  // Updates are acknowledged once their effect is stored (see scheduler.ts).
+  autoAcknowledge: false,
+  async build({ context, coordinator, tenancy, records }) {
     const { log, options } = context;
-    let coordinator: Coordinator | undefined;
-    let users: UserStore | undefined;
-    let api: ServingApi | undefined;
-    let scheduler: BatchScheduler | undefined;
-    let crons: CronRunner | undefined;
-    let leadership: FrameworkLeadership | undefined;
-    let id: string | undefined;
-    let markLost: () => void = () => undefined;
-    const lost = new Promise<void>((resolve) => {
-      markLost = resolve;
+    const jobs = new BatchScheduler(log, { store: records(JOBS_PREFIX), limits: limitsOf(options.retention) });
+    if (tenancy) jobs.useTenancy(tenancy);
+    const users = coordinator && (await UserStore.open(coordinator));
+    const crons = new CronRunner({
+      jobs,
+      log,
+      store: records(CRONS_PREFIX),
+      ...(tenancy ? { tenancy } : {}),
+      ...(users ? { principalOf: (user: string) => users.known(user) } : {}),
     });
-    const prepared = (): BatchScheduler => {
-      if (!scheduler) throw new Error('the batch framework is not prepared');
-      return scheduler;
+    jobs.onTick = (now) => {
+      crons.tick(now);
     };
     return {
-      // Subscribed with the roles of its live jobs' owners (read after prepare() recovered them).
-      get info() {
-        return {
-          name: 'batch',
-          role: options.role ?? 'batch',
-          roles: scheduler?.roles.roles() ?? [],
-          failoverTimeoutS: 600,
-          id,
-          // Updates are acknowledged once their effect is stored (see scheduler.ts).
-          autoAcknowledge: false,
-        };
-      },
-      get scheduler() {
-        return prepared();
-      },
-      get endpoint() {
-        return api?.address;
-      },
-      lost,
-      async prepare() {
-        coordinator = options.coordinator === undefined ? undefined : await openCoordinator(options.coordinator);
-        // A write that finds a record written by someone else means a newer leader acts: stop.
-        const fenced = (): void => leadership?.depose('another leader wrote its records');
-        const jobs = new BatchScheduler(log, {
-          store: new RecordStore(coordinator, JOBS_PREFIX, log, fenced),
-          limits: limitsOf(options.retention),
-        });
-        scheduler = jobs;
-        const tenancy = coordinator && new JobTenancy(coordinator, 'batch');
-        if (tenancy) jobs.useTenancy(tenancy);
-        if (coordinator) users = await UserStore.open(coordinator);
-        const known = users;
-        crons = new CronRunner({
-          jobs,
-          log,
-          store: new RecordStore(coordinator, CRONS_PREFIX, log, fenced),
-          ...(tenancy ? { tenancy } : {}),
-          ...(known ? { principalOf: (user: string) => known.known(user) } : {}),
-        });
-        const runner = crons;
-        jobs.onTick = (now) => {
-          runner.tick(now);
-        };
-        api = await serveBatchApi(
-          { scheduler: jobs, crons: runner, standby: () => (leadership ? leadership.standby() : '') },
-          options.listen ?? '127.0.0.1:5052',
-          context.auth,
-          context.tls,
-        );
-        const address = options.advertise ?? api.address;
-        leadership = new FrameworkLeadership(coordinator, BATCH_GROUP, address, log, 'batch framework');
-        // A standby names the leader from its first answer on.
-        await leadership.follow();
-        log.info({ api: api.address }, 'batch API listening');
-        console.log(`batch API listening on ${api.address}`);
-        await leadership.lead();
-        id = await leadership.frameworkId(FRAMEWORK_ID_KEY);
+      scheduler: jobs,
+      serve: (listen, standby) => serveBatchApi({ scheduler: jobs, crons, standby }, listen, context.auth, context.tls),
+      async recover() {
         await jobs.recover();
-        await runner.recover();
-        leadership.serve();
-        void leadership.lost.then(async () => {
-          await jobs.detach();
-          await runner.detach();
-          markLost();
-        });
+        await crons.recover();
       },
-      async start(driver) {
-        prepared().attach(driver);
-        crons?.attach();
-        await leadership?.rememberFrameworkId(FRAMEWORK_ID_KEY, driver.frameworkId);
-        id = driver.frameworkId;
+      attach(driver) {
+        jobs.attach(driver);
+        crons.attach();
       },
-      async stop() {
-        await scheduler?.detach();
-        await crons?.detach();
-        await api?.stop();
-        await leadership?.stop();
+      async detach() {
+        await jobs.detach();
+        await crons.detach();
+      },
+      close() {
         users?.close();
-        await coordinator?.close();
       },
     };
   },
-};
-
-export default plugin;
+});
