@@ -73,6 +73,8 @@ export interface AgentHost {
  * it supports) and `apply`, which taps the hooks of the agent it is applied to.
  */
 export interface AgentPlugin extends PluginMeta {
+  /** Its kind: what tells it from a master plugin, whose shape (`apply`) is the same. */
+  readonly kind: 'agent';
   apply(agent: AgentHost): void;
 }
 

@@ -182,6 +182,7 @@ export interface Allocator {
  * hierarchical allocator, which keeps quota and reservations for it.
  */
 export interface AllocatorPlugin {
+  readonly kind: 'allocator';
   readonly name: string;
   readonly version: string;
   /** semver range of Galaxy's allocator API this plugin supports, e.g. `^1`. */

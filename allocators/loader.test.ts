@@ -16,11 +16,11 @@ beforeAll(async () => {
   await writeFile(join(dir, 'empty.mjs'), 'export const nothing = 1;\n');
   await writeFile(
     join(dir, 'future.mjs'),
-    "export default { name: 'future', version: '9.0.0', galaxyApi: '^9', create() { return {}; } };\n",
+    "export default { kind: 'allocator', name: 'future', version: '9.0.0', galaxyApi: '^9', create() { return {}; } };\n",
   );
   await writeFile(
     join(dir, 'shapeless.mjs'),
-    "export default { name: 'shapeless', version: '1.0.0', galaxyApi: '^1' };\n",
+    "export default { kind: 'allocator', name: 'shapeless', version: '1.0.0', galaxyApi: '^1' };\n",
   );
   await writeFile(join(dir, 'broken.mjs'), 'export default {;\n');
 });

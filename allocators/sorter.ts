@@ -68,7 +68,9 @@ export interface AllocatorPolicy {
 }
 
 /** What an allocation policy module exports: the policy plus plugin metadata. */
-export interface AllocatorPolicyPlugin extends PluginMeta, AllocatorPolicy {}
+export interface AllocatorPolicyPlugin extends PluginMeta, AllocatorPolicy {
+  readonly kind: 'allocator';
+}
 
 /** Every active client of `sorter` in its order, for tests and operators. */
 export function sortedClients(sorter: Sorter): string[] {

@@ -48,6 +48,10 @@ export const ErrorCodes = {
     status: 'FAILED_PRECONDITION',
     hint: 'a plugin module could not be loaded or does not export a plugin (a factory, or apply)',
   },
+  GALAXY_E_PLUGIN_KIND: {
+    status: 'FAILED_PRECONDITION',
+    hint: "a plugin is of another kind than the host loading it (or declares none): give a master plugin to `galaxy master --plugin`, an agent plugin to `galaxy agent --plugin`, and declare `kind` in the plugin's metadata",
+  },
   GALAXY_E_PLUGIN_INCOMPATIBLE: {
     status: 'FAILED_PRECONDITION',
     hint: 'a plugin declares metadata this host cannot satisfy',

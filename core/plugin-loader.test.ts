@@ -14,21 +14,30 @@ interface WidgetPlugin extends PluginMeta {
 }
 const isWidget = (value: PluginMeta): value is WidgetPlugin =>
   typeof (value as Partial<WidgetPlugin>).make === 'function';
-const builtin: WidgetPlugin = { name: 'round', version: '1.0.0', galaxyApi: '^1', make: () => 'round' };
+const builtin: WidgetPlugin = { kind: 'widget', name: 'round', version: '1.0.0', galaxyApi: '^1', make: () => 'round' };
 const load = (spec: string) => loadPlugin('widget', spec, { round: builtin }, '1.2.0', isWidget);
 
 let dir = '';
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'galaxy-plugin-loader-'));
   const files: Record<string, string> = {
-    'square.mjs': "export default { name: 'square', version: '2.0.0', galaxyApi: '^1', make: () => 'square' };\n",
-    'named.mjs': "export const plugin = { name: 'named', version: '1.0.0', galaxyApi: '1.x', make: () => 'named' };\n",
+    'square.mjs':
+      "export default { kind: 'widget', name: 'square', version: '2.0.0', galaxyApi: '^1', make: () => 'square' };\n",
+    'named.mjs':
+      "export const plugin = { kind: 'widget', name: 'named', version: '1.0.0', galaxyApi: '1.x', make: () => 'named' };\n",
     'empty.mjs': 'export const nothing = 1;\n',
-    'no-factory.mjs': "export default { name: 'lazy', version: '1.0.0', galaxyApi: '^1' };\n",
-    'future.mjs': "export default { name: 'future', version: '3.0.0', galaxyApi: '^2', make: () => '' };\n",
-    'newer.mjs': "export default { name: 'newer', version: '1.0.0', galaxyApi: '^1.3', make: () => '' };\n",
-    'fruit.mjs': "export default { name: 'fruit', version: '1.0.0', galaxyApi: 'banana', make: () => '' };\n",
+    'no-factory.mjs': "export default { kind: 'widget', name: 'lazy', version: '1.0.0', galaxyApi: '^1' };\n",
+    'future.mjs':
+      "export default { kind: 'widget', name: 'future', version: '3.0.0', galaxyApi: '^2', make: () => '' };\n",
+    'newer.mjs':
+      "export default { kind: 'widget', name: 'newer', version: '1.0.0', galaxyApi: '^1.3', make: () => '' };\n",
+    'fruit.mjs':
+      "export default { kind: 'widget', name: 'fruit', version: '1.0.0', galaxyApi: 'banana', make: () => '' };\n",
     'broken.mjs': 'export default {;\n',
+    'kindless.mjs': "export default { name: 'kindless', version: '1.0.0', galaxyApi: '^1', make: () => '' };\n",
+    'agent.mjs':
+      "export default { kind: 'agent', name: 'gadget', version: '1.0.0', galaxyApi: '^1', make: () => '' };\n",
+    'odd.mjs': "export default { kind: 'gizmo', name: 'odd', version: '1.0.0', galaxyApi: '^1', make: () => '' };\n",
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
 });
@@ -82,7 +91,24 @@ describe('loadPlugin', () => {
   it('refuses a plugin without its factory, naming it', async () => {
     await expect(load(join(dir, 'no-factory.mjs'))).rejects.toMatchObject({
       code: 'GALAXY_E_PLUGIN_LOAD',
-      message: expect.stringContaining('widget plugin "lazy"') as string,
+      message: expect.stringContaining('widget "lazy"') as string,
+    });
+  });
+
+  it('refuses a plugin of another kind, or of none, before looking at its shape or API range', async () => {
+    await expect(load(join(dir, 'agent.mjs'))).rejects.toMatchObject({
+      code: 'GALAXY_E_PLUGIN_KIND',
+      message: expect.stringMatching(
+        /"gadget" .* is an agent plugin, not a widget: load it with `galaxy agent --plugin`/,
+      ) as string,
+    });
+    await expect(load(join(dir, 'odd.mjs'))).rejects.toMatchObject({
+      code: 'GALAXY_E_PLUGIN_KIND',
+      message: expect.stringContaining(`declares kind "gizmo", not 'widget'`) as string,
+    });
+    await expect(load(join(dir, 'kindless.mjs'))).rejects.toMatchObject({
+      code: 'GALAXY_E_PLUGIN_KIND',
+      message: expect.stringContaining("declares no kind: add `kind: 'widget'` to its metadata") as string,
     });
   });
 
@@ -90,7 +116,7 @@ describe('loadPlugin', () => {
     await expect(load(join(dir, 'future.mjs'))).rejects.toMatchObject({
       code: 'GALAXY_E_PLUGIN_INCOMPATIBLE',
       message: expect.stringMatching(
-        /widget plugin "future" .* supports widget API \^2, but this Galaxy provides 1\.2\.0/,
+        /widget "future" .* supports widget API \^2, but this Galaxy provides 1\.2\.0/,
       ) as string,
     });
   });
@@ -101,7 +127,7 @@ describe('loadPlugin and API ranges', () => {
     await expect(load(join(dir, 'newer.mjs'))).rejects.toMatchObject({
       code: 'GALAXY_E_PLUGIN_INCOMPATIBLE',
       message: expect.stringMatching(
-        /widget plugin "newer" .* supports widget API \^1\.3, but this Galaxy provides 1\.2\.0/,
+        /widget "newer" .* supports widget API \^1\.3, but this Galaxy provides 1\.2\.0/,
       ) as string,
     });
     await expect(load(join(dir, 'fruit.mjs'))).rejects.toMatchObject({

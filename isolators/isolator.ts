@@ -92,6 +92,7 @@ export interface Isolator {
 
 /** What an isolator module exports (checked by the plugin loader). */
 export interface IsolatorPlugin {
+  readonly kind: 'isolator';
   readonly name: string;
   readonly version: string;
   /** Range of the isolator API it supports, e.g. `^1`. */
@@ -113,7 +114,7 @@ export const ISOLATOR_API_VERSION = '1.0.0';
 
 /** The plugin of a built-in isolator, with Galaxy's metadata; `create` is called once per agent. */
 export function builtinIsolator(name: string, create: (options: IsolatorOptions) => Isolator): IsolatorPlugin {
-  return { ...builtinMeta(name, ISOLATOR_API_VERSION), create };
+  return { ...builtinMeta('isolator', name, ISOLATOR_API_VERSION), create };
 }
 
 /** The plugin of a built-in isolator that is one stateless instance: its name is the plugin's. */

@@ -7,7 +7,7 @@
  * `master.ts`; an operator's plugins (`galaxy master --plugin <name|path>`) come after them.
  */
 import type { Logger } from '../core/logger.js';
-import type { PluginMeta } from '../core/plugin-loader.js';
+import { builtinMeta, type PluginMeta } from '../core/plugin-loader.js';
 import type { MasterContext } from './context.js';
 import type { MasterHooks } from './hooks.js';
 
@@ -22,6 +22,8 @@ export interface MasterHost {
 
 /** A master plugin. */
 export interface MasterPlugin extends PluginMeta {
+  /** Its kind: what tells it from an agent plugin, whose shape (`apply`) is the same. */
+  readonly kind: 'master';
   /** Taps the hooks of the master it is applied to; called once, before the master serves. */
   apply(master: MasterHost): void;
 }
@@ -30,6 +32,6 @@ export interface MasterPlugin extends PluginMeta {
 export const MASTER_PLUGIN_API_VERSION = '1.0.0';
 
 /** Metadata of a plugin built into the master: versioned with the API it implements. */
-export function builtinMasterPlugin(name: string): PluginMeta {
-  return { name, version: MASTER_PLUGIN_API_VERSION, galaxyApi: `^${MASTER_PLUGIN_API_VERSION.split('.')[0] ?? '1'}` };
+export function builtinMasterPlugin(name: string): PluginMeta & { readonly kind: 'master' } {
+  return builtinMeta('master', name, MASTER_PLUGIN_API_VERSION);
 }

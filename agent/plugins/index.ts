@@ -22,7 +22,7 @@ export async function loadAgentPlugins(specs: readonly string[]): Promise<AgentP
   for (const spec of specs)
     plugins.push(
       await loadPlugin(
-        'agent plugin',
+        'agent',
         spec,
         BUILTIN_AGENT_PLUGINS,
         AGENT_PLUGIN_API_VERSION,

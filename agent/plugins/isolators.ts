@@ -11,6 +11,7 @@ import { AGENT_PLUGIN_API_VERSION, type AgentPlugin } from '../hooks.js';
 /** Creates the plugin that taps `isolators` (in order) onto an agent's hooks. */
 export function isolatorsPlugin(isolators: readonly Isolator[]): AgentPlugin {
   return {
+    kind: 'agent',
     name: 'isolators',
     version: AGENT_PLUGIN_API_VERSION,
     galaxyApi: '^1',

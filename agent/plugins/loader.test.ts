@@ -2,12 +2,13 @@
  * Agent plugins by module path (`galaxy agent --plugin <path>`): the loader checks them, and the
  * agent applies them after its own, on its one hooks object.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.js';
+import { runCli } from '../../test/helpers/cli.js';
 import { Agent } from '../agent.js';
 import { discoverMachine } from '../discovery.js';
 import { createAgentHooks, type LaunchContext } from '../hooks.js';
@@ -15,6 +16,9 @@ import { loadAgentPlugins } from './index.js';
 
 const example = fileURLToPath(new URL('../../examples/plugins/label-env.ts', import.meta.url));
 const isolatorExample = fileURLToPath(new URL('../../examples/isolators/sandbox-marker.ts', import.meta.url));
+const masterExample = fileURLToPath(new URL('../../examples/plugins/no-root-tasks.ts', import.meta.url));
+/** The built master plugin, as an operator would name it to `galaxy agent --plugin` by mistake. */
+const builtMasterExample = fileURLToPath(new URL('../../dist/examples/plugins/no-root-tasks.js', import.meta.url));
 
 describe('loadAgentPlugins', () => {
   it('loads a plugin from a module path; its taps run on the hooks it is applied to', async () => {
@@ -43,9 +47,39 @@ describe('loadAgentPlugins', () => {
     await expect(loadAgentPlugins(['magic'])).rejects.toMatchObject({ code: 'GALAXY_E_PLUGIN_LOAD' });
     await expect(loadAgentPlugins([example, example])).rejects.toMatchObject({ code: 'GALAXY_E_INVALID_ARGUMENT' });
     await expect(loadAgentPlugins([isolatorExample])).rejects.toMatchObject({
-      code: 'GALAXY_E_PLUGIN_LOAD',
-      message: expect.stringContaining('apply(agent)') as unknown,
+      code: 'GALAXY_E_PLUGIN_KIND',
+      message: expect.stringContaining('is an isolator, not an agent plugin') as unknown,
     });
+  });
+
+  it("refuses a master plugin, whose shape is an agent plugin's (`apply`), by its kind", async () => {
+    await expect(loadAgentPlugins([masterExample])).rejects.toMatchObject({
+      code: 'GALAXY_E_PLUGIN_KIND',
+      message: expect.stringMatching(
+        /"no-root-tasks" .* is a master plugin, not an agent plugin: load it with `galaxy master --plugin`/,
+      ) as unknown,
+    });
+  });
+
+  it('galaxy agent --plugin <a master plugin> exits before it starts, with the coded error', async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'galaxy-agent-kind-'));
+    try {
+      const run = await runCli([
+        'agent',
+        '--master',
+        '127.0.0.1:1',
+        '--work-dir',
+        workDir,
+        '--plugin',
+        builtMasterExample,
+      ]);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain('GALAXY_E_PLUGIN_KIND');
+      expect(run.stderr).toContain('galaxy master --plugin');
+      expect(await readdir(workDir)).toEqual([]);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   });
 
   it('is applied by the agent after its own plugins', async () => {

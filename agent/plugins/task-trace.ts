@@ -16,6 +16,7 @@ const BAD = new Set<TaskState>([TaskState.TASK_FAILED, TaskState.TASK_ERROR, Tas
 export function taskTracePlugin(log: Logger): AgentPlugin {
   const trace = log.child({ trace: true });
   return {
+    kind: 'agent',
     name: NAME,
     version: AGENT_PLUGIN_API_VERSION,
     galaxyApi: '^1',

@@ -12,7 +12,7 @@ export { DrfSorter, type DrfSorterOptions } from './sorter.js';
 /** The plugin object the loader finds under the name `drf`. */
 export const plugin: AllocatorPolicyPlugin = {
   ...drfPolicy,
-  ...builtinMeta('drf', ALLOCATOR_API_VERSION),
+  ...builtinMeta('allocator', 'drf', ALLOCATOR_API_VERSION),
 };
 
 export default plugin;

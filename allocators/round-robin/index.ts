@@ -11,7 +11,7 @@ export { RoundRobinSorter, roundRobinPolicy } from './round-robin-sorter.js';
 /** The plugin object the loader finds under the name `round-robin`. */
 export const plugin: AllocatorPolicyPlugin = {
   ...roundRobinPolicy,
-  ...builtinMeta('round-robin', ALLOCATOR_API_VERSION),
+  ...builtinMeta('allocator', 'round-robin', ALLOCATOR_API_VERSION),
 };
 
 export default plugin;

@@ -23,6 +23,7 @@ class RandomSorter extends ListSorter {
 
 /** The plugin: name, version, the allocator API it needs (policies came in 1.2), and its sorters. */
 const plugin: AllocatorPolicyPlugin = {
+  kind: 'allocator',
   name: 'random',
   version: '2.0.0',
   galaxyApi: '^1.2',

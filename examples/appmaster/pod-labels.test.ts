@@ -46,10 +46,10 @@ describe('the pod-labels AppMaster plugin', { timeout: 20_000 }, () => {
     ]);
   });
 
-  it('refuses a module that is not an AppMaster plugin, naming it', async () => {
+  it('refuses a module of another kind, naming it', async () => {
     await expect(loadAppMasterPlugins(isolator)).rejects.toMatchObject({
-      code: 'GALAXY_E_PLUGIN_LOAD',
-      message: expect.stringContaining('sandbox-marker') as unknown,
+      code: 'GALAXY_E_PLUGIN_KIND',
+      message: expect.stringContaining('"sandbox-marker" (') as unknown,
     });
   });
 

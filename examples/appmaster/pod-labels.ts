@@ -9,6 +9,7 @@ const NAME = 'pod-labels';
 
 /** The plugin: metadata, and `apply` tapping the AppMaster's hooks. */
 const plugin: LoadableAppMasterPlugin = {
+  kind: 'appmaster',
   name: NAME,
   version: '1.0.0',
   galaxyApi: '^1',

@@ -19,6 +19,7 @@ export interface HelloProgress {
 const PER_TASK: Resources = { ...emptyResources(), cpus: 100, mem: 16 * 1024 * 1024 };
 
 const plugin: FrameworkPlugin & { progress?: HelloProgress } = {
+  kind: 'framework',
   name: 'hello',
   version: '1.0.0',
   galaxyApi: '^1',

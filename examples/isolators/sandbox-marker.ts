@@ -28,5 +28,11 @@ const isolator: Isolator = {
 };
 
 /** The plugin: metadata plus a factory, as the loader expects. */
-const plugin: IsolatorPlugin = { name: 'sandbox-marker', version: '1.0.0', galaxyApi: '^1', create: () => isolator };
+const plugin: IsolatorPlugin = {
+  kind: 'isolator',
+  name: 'sandbox-marker',
+  version: '1.0.0',
+  galaxyApi: '^1',
+  create: () => isolator,
+};
 export default plugin;

@@ -14,6 +14,7 @@ function variable(key: string): string {
 
 /** The plugin: metadata plus `apply`, as the loader expects. */
 const plugin: AgentPlugin = {
+  kind: 'agent',
   name: NAME,
   version: '1.0.0',
   galaxyApi: '^1',

@@ -9,6 +9,7 @@ const NAME = 'no-root-tasks';
 
 /** The plugin: metadata plus `apply`, as the loader expects. */
 const plugin: MasterPlugin = {
+  kind: 'master',
   name: NAME,
   version: '1.0.0',
   galaxyApi: '^1',

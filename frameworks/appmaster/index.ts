@@ -38,6 +38,7 @@ export function appWorkerArgv(): string[] {
 
 /** The plugin. */
 const plugin: FrameworkPlugin = {
+  kind: 'framework',
   name: 'appmaster',
   version: FRAMEWORK_API_VERSION,
   galaxyApi: '^1',

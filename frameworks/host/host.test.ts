@@ -65,14 +65,14 @@ describe('framework host', () => {
     try {
       await writeFile(
         join(dir, 'not-a-framework.mjs'),
-        "export default { name: 'x', version: '1.0.0', galaxyApi: '^1' };\n",
+        "export default { kind: 'framework', name: 'x', version: '1.0.0', galaxyApi: '^1' };\n",
       );
       await expect(runFramework(join(dir, 'not-a-framework.mjs'), { master: master.address })).rejects.toMatchObject({
         code: 'GALAXY_E_PLUGIN_LOAD',
       });
       await writeFile(
         join(dir, 'future.mjs'),
-        "export default { name: 'future', version: '1.0.0', galaxyApi: '^2', create() {} };\n",
+        "export default { kind: 'framework', name: 'future', version: '1.0.0', galaxyApi: '^2', create() {} };\n",
       );
       await expect(runFramework(join(dir, 'future.mjs'), { master: master.address })).rejects.toMatchObject({
         code: 'GALAXY_E_PLUGIN_INCOMPATIBLE',

@@ -57,6 +57,7 @@ export interface HostedFramework {
 
 /** What a framework module exports. */
 export interface FrameworkPlugin {
+  readonly kind: 'framework';
   readonly name: string;
   readonly version: string;
   /** Range of the framework host API it supports, e.g. `^1`. */

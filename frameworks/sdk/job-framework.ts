@@ -74,6 +74,7 @@ export interface JobFrameworkDefinition {
 export function jobFrameworkPlugin(definition: JobFrameworkDefinition): FrameworkPlugin {
   const { name } = definition;
   return {
+    kind: 'framework',
     name,
     version: FRAMEWORK_API_VERSION,
     galaxyApi: '^1',

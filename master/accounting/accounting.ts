@@ -48,6 +48,7 @@ export interface AccountingReport {
  */
 export class Accounting implements MasterPlugin {
   readonly name = 'accounting';
+  readonly kind = 'master';
   readonly version = MASTER_PLUGIN_API_VERSION;
   readonly galaxyApi = '^1';
   readonly ledger: Ledger;

@@ -22,7 +22,7 @@ export async function loadMasterPlugins(specs: readonly string[]): Promise<Maste
   for (const spec of specs)
     plugins.push(
       await loadPlugin(
-        'master plugin',
+        'master',
         spec,
         BUILTIN_MASTER_PLUGINS,
         MASTER_PLUGIN_API_VERSION,

@@ -52,6 +52,7 @@ interface Outstanding {
 /** The master's preemption (PREEMPT): a master plugin, following the tasks it may pick as victims. */
 export class Preemptor implements MasterPlugin {
   readonly name = 'preemptor';
+  readonly kind = 'master';
   readonly version = MASTER_PLUGIN_API_VERSION;
   readonly galaxyApi = '^1';
   private readonly bucket: TokenBucket;

@@ -37,6 +37,7 @@ export interface RegistryParts {
 /** Loads the registry before the master serves and keeps it current. */
 export class RegistryPersistence implements MasterPlugin {
   readonly name = 'registry';
+  readonly kind = 'master';
   readonly version = MASTER_PLUGIN_API_VERSION;
   readonly galaxyApi = '^1';
   private unwatchQuotas: Unwatch = () => undefined;

@@ -48,6 +48,7 @@ export interface AuthorizationSources {
  */
 export class MasterAuthorization implements MasterPlugin {
   readonly name = 'authorization';
+  readonly kind = 'master';
   readonly version = MASTER_PLUGIN_API_VERSION;
   readonly galaxyApi = '^1';
   private readonly grants = new Map<string, GrantsRecord>();

@@ -102,6 +102,7 @@ export function mergeLabels(own: readonly Label[], labels: readonly string[]): L
  */
 export class Machines implements MasterPlugin {
   readonly name = 'machines';
+  readonly kind = 'master';
   readonly version = MASTER_PLUGIN_API_VERSION;
   readonly galaxyApi = '^1';
   private readonly pools = new Map<string, PoolRecord>();

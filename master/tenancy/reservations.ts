@@ -35,6 +35,7 @@ export function checkAgentReservations(info: AgentInfo & { total: Resources }): 
 /** The master's dynamic reservations: a master plugin, re-applying them as agents register. */
 export class ReservationBook implements MasterPlugin {
   readonly name = 'reservations';
+  readonly kind = 'master';
   readonly version = MASTER_PLUGIN_API_VERSION;
   readonly galaxyApi = '^1';
   /** Agent id → role → dynamically reserved resources. */

@@ -10,7 +10,7 @@ import type { AppMasterPlugin } from '../hooks.js';
 export const APPMASTER_PLUGIN_API_VERSION = '1.0.0';
 
 /** An AppMaster plugin as a module exports it: metadata and `apply`. */
-export type LoadableAppMasterPlugin = AppMasterPlugin & PluginMeta;
+export type LoadableAppMasterPlugin = AppMasterPlugin & PluginMeta & { readonly kind: 'appmaster' };
 
 function isAppMasterPlugin(value: PluginMeta): value is LoadableAppMasterPlugin {
   return typeof (value as Partial<AppMasterPlugin>).apply === 'function';
@@ -24,6 +24,6 @@ export async function loadAppMasterPlugins(list: string): Promise<LoadableAppMas
     .filter((s) => s !== '');
   const plugins: LoadableAppMasterPlugin[] = [];
   for (const spec of specs)
-    plugins.push(await loadPlugin('AppMaster plugin', spec, {}, APPMASTER_PLUGIN_API_VERSION, isAppMasterPlugin));
+    plugins.push(await loadPlugin('appmaster', spec, {}, APPMASTER_PLUGIN_API_VERSION, isAppMasterPlugin));
   return plugins;
 }
