@@ -2,7 +2,7 @@
  * The plain-process launcher: each task's first process is a child in its own process group,
  * so that a kill reaches everything it started.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { GalaxyError } from '../core/errors.js';
 import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec } from './launcher.js';
@@ -24,6 +24,25 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // The group is already gone.
   }
+}
+
+/**
+ * Waits until `child` (started from `file`) runs; then `exited` resolves with how it ends. A child
+ * that cannot start (no such file, no permission) rejects with `GALAXY_E_LAUNCH_FAILED`.
+ */
+export async function spawned(child: ChildProcess, file: string): Promise<{ exited: Promise<ExitInfo> }> {
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error) => {
+      reject(new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot start ${file}: ${error.message}`));
+    });
+  });
+  return { exited };
 }
 
 /** Starts tasks as plain child processes. */
@@ -60,17 +79,7 @@ export async function spawnLeader(file: string, args: readonly string[], spec: L
       detached: true,
       ...identity,
     });
-    const exited = new Promise<ExitInfo>((resolve) => {
-      child.once('exit', (code, signal) => {
-        resolve({ code, signal });
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (error) => {
-        reject(new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot start ${file}: ${error.message}`));
-      });
-    });
+    const { exited } = await spawned(child, file);
     const pid = child.pid ?? -1;
     return {
       pid,

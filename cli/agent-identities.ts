@@ -4,24 +4,19 @@
  * `--coordinator`, directly on the coordinator (bootstrap, as `galaxy user --coordinator`). A join
  * token or credential is printed once, on stdout, and nowhere else.
  */
-import type { ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { clientOptions } from '../core/auth/client.js';
 import { openCoordinator } from '../core/coordinator/index.js';
-import { callUnary } from '../core/grpc-errors.js';
 import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import { AgentIdentityStore } from '../core/tenancy/agent-identities.js';
-import { channelCredentials } from '../core/tls.js';
 import {
-  AgentIdentityAdminClient,
+  AgentIdentityAdminService,
   type AgentCredentialInfo,
   type JoinTokenInfo,
   type ListAgentIdentitiesResponse,
 } from '../proto/gen/galaxy/v1/agent_identity.js';
 import { parseDuration } from './machines.js';
 import { parseOutputFormat, render, type Column } from './output.js';
-import { cliTls } from './tls.js';
-import { cliToken } from './token.js';
+import { cliClient } from './operator-client.js';
 
 /** What the verbs need, from the master or from the coordinator itself. */
 interface IdentityAdmin {
@@ -35,26 +30,21 @@ interface IdentityAdmin {
 
 async function masterAdmin(master: string): Promise<IdentityAdmin> {
   const address = await new LeaderLocator(master, MASTER_GROUP).locate();
-  const client = new AgentIdentityAdminClient(address, channelCredentials(cliTls()), clientOptions(cliToken()));
-  const unary = <Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> =>
-    callUnary(`the master at ${address}`, invoke);
+  const client = cliClient(AgentIdentityAdminService, address, 'the master');
   return {
     joinToken: async (ttlS, uses) => {
-      const { info, token } = await unary<{ info?: JoinTokenInfo; token: string }>((cb) =>
-        client.createJoinToken({ ttlS, uses }, cb),
-      );
+      const { info, token } = await client.createJoinToken({ ttlS, uses });
       if (!info) throw new Error('the master answered without the join token');
       return { info, token };
     },
     revokeJoinToken: async (id) => {
-      await unary((cb) => client.revokeJoinToken({ id }, cb));
+      await client.revokeJoinToken({ id });
     },
-    credential: async (agentId) =>
-      (await unary<{ credential: string }>((cb) => client.issueAgentCredential({ agentId }, cb))).credential,
+    credential: async (agentId) => (await client.issueAgentCredential({ agentId })).credential,
     revokeCredential: async (agentId) => {
-      await unary((cb) => client.revokeAgentCredential({ agentId }, cb));
+      await client.revokeAgentCredential({ agentId });
     },
-    list: () => unary<ListAgentIdentitiesResponse>((cb) => client.listAgentIdentities({}, cb)),
+    list: () => client.listAgentIdentities({}),
     close: () => {
       client.close();
       return Promise.resolve();

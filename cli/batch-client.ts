@@ -1,76 +1,64 @@
 /**
- * A promise-based client of the batch framework's API.
+ * A client of the batch framework's API: the one typed promise client (`core/promise-client.ts`)
+ * with the CLI's credentials, and the shapes its callers want (lists as arrays, names as strings).
  */
-import type { ServiceError } from '@grpc/grpc-js';
-import { clientOptions } from '../core/auth/client.js';
-import { callUnary } from '../core/grpc-errors.js';
-import { cliToken } from './token.js';
-import { cliTls } from './tls.js';
-import { channelCredentials, type TlsFiles } from '../core/tls.js';
+import type { PromiseClient } from '../core/promise-client.js';
+import type { TlsFiles } from '../core/tls.js';
 import {
-  BatchClient,
+  BatchService,
   type BatchJob,
   type BatchJobSpec,
   type CronJob,
   type CronSchedule,
-  type ListBatchJobsResponse,
-  type ListCronsResponse,
 } from '../proto/gen/galaxy/v1/batch.js';
+import { cliClient } from './operator-client.js';
 
 /** Calls against one batch framework. */
 export class Batch {
-  private readonly client: BatchClient;
+  private readonly api: PromiseClient<typeof BatchService>;
 
-  /** `token` and `tls` default to the CLI's ({@link cliToken}, {@link cliTls}). */
-  constructor(
-    private readonly address: string,
-    token: string | undefined = cliToken(),
-    tls: TlsFiles | undefined = cliTls(),
-  ) {
-    this.client = new BatchClient(address, channelCredentials(tls), clientOptions(token));
-  }
-
-  private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
-    return callUnary(`the batch framework at ${this.address}`, invoke);
+  /** `token` and `tls` default to the CLI's. */
+  constructor(address: string, token?: string, tls?: TlsFiles) {
+    this.api = cliClient(BatchService, address, 'the batch framework', token, tls);
   }
 
   submit(spec: BatchJobSpec): Promise<BatchJob> {
-    return this.unary<BatchJob>((cb) => this.client.submit(spec, cb));
+    return this.api.submit(spec);
   }
 
   async list(): Promise<BatchJob[]> {
-    return (await this.unary<ListBatchJobsResponse>((cb) => this.client.list({}, cb))).jobs;
+    return (await this.api.list({})).jobs;
   }
 
   show(name: string): Promise<BatchJob> {
-    return this.unary<BatchJob>((cb) => this.client.show({ name }, cb));
+    return this.api.show({ name });
   }
 
   cancel(name: string): Promise<BatchJob> {
-    return this.unary<BatchJob>((cb) => this.client.cancel({ name }, cb));
+    return this.api.cancel({ name });
   }
 
   createCron(spec: BatchJobSpec, schedule: CronSchedule): Promise<CronJob> {
-    return this.unary<CronJob>((cb) => this.client.createCron({ spec, schedule }, cb));
+    return this.api.createCron({ spec, schedule });
   }
 
   async listCrons(): Promise<CronJob[]> {
-    return (await this.unary<ListCronsResponse>((cb) => this.client.listCrons({}, cb))).crons;
+    return (await this.api.listCrons({})).crons;
   }
 
   showCron(name: string): Promise<CronJob> {
-    return this.unary<CronJob>((cb) => this.client.showCron({ name }, cb));
+    return this.api.showCron({ name });
   }
 
   deleteCron(name: string): Promise<CronJob> {
-    return this.unary<CronJob>((cb) => this.client.deleteCron({ name }, cb));
+    return this.api.deleteCron({ name });
   }
 
   suspendCron(name: string, suspend: boolean): Promise<CronJob> {
-    return this.unary<CronJob>((cb) => this.client.suspendCron({ name, suspend }, cb));
+    return this.api.suspendCron({ name, suspend });
   }
 
   close(): void {
-    this.client.close();
+    this.api.close();
   }
 }

@@ -1,44 +1,34 @@
 /**
- * A promise-based client of the MapReduce framework's API.
+ * A client of the MapReduce framework's API: the one typed promise client
+ * (`core/promise-client.ts`) with the CLI's credentials.
  */
-import type { ServiceError } from '@grpc/grpc-js';
-import { clientOptions } from '../core/auth/client.js';
-import { callUnary } from '../core/grpc-errors.js';
-import { cliToken } from './token.js';
-import { cliTls } from './tls.js';
-import { channelCredentials, type TlsFiles } from '../core/tls.js';
-import { MapReduceClient, type MapReduceJob, type MapReduceJobSpec } from '../proto/gen/galaxy/v1/mapreduce.js';
+import type { PromiseClient } from '../core/promise-client.js';
+import type { TlsFiles } from '../core/tls.js';
+import { MapReduceService, type MapReduceJob, type MapReduceJobSpec } from '../proto/gen/galaxy/v1/mapreduce.js';
+import { cliClient } from './operator-client.js';
 
 /** Calls against one MapReduce framework. */
 export class MapReduce {
-  private readonly client: MapReduceClient;
+  private readonly api: PromiseClient<typeof MapReduceService>;
 
-  /** `token` and `tls` default to the CLI's ({@link cliToken}, {@link cliTls}). */
-  constructor(
-    private readonly address: string,
-    token: string | undefined = cliToken(),
-    tls: TlsFiles | undefined = cliTls(),
-  ) {
-    this.client = new MapReduceClient(address, channelCredentials(tls), clientOptions(token));
-  }
-
-  private unary<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
-    return callUnary(`the mapreduce framework at ${this.address}`, invoke);
+  /** `token` and `tls` default to the CLI's. */
+  constructor(address: string, token?: string, tls?: TlsFiles) {
+    this.api = cliClient(MapReduceService, address, 'the mapreduce framework', token, tls);
   }
 
   submit(spec: MapReduceJobSpec): Promise<MapReduceJob> {
-    return this.unary<MapReduceJob>((cb) => this.client.submit(spec, cb));
+    return this.api.submit(spec);
   }
 
   show(name: string): Promise<MapReduceJob> {
-    return this.unary<MapReduceJob>((cb) => this.client.show({ name }, cb));
+    return this.api.show({ name });
   }
 
   cancel(name: string): Promise<MapReduceJob> {
-    return this.unary<MapReduceJob>((cb) => this.client.cancel({ name }, cb));
+    return this.api.cancel({ name });
   }
 
   close(): void {
-    this.client.close();
+    this.api.close();
   }
 }

@@ -16,32 +16,26 @@ export type Operator = PromiseClient<typeof OperatorService>;
 /** The AppMaster's API, every unary call a promise. */
 export type AppMasterApi = PromiseClient<typeof AppMasterService>;
 
-/** The Operator API of the master at `master`; `token` and `tls` default to the CLI's. */
-export function operatorClient(
-  master: string,
+/**
+ * A promise client of `service` at `address` with the CLI's credentials; errors name the server
+ * as `<what> at <address>`. `token` and `tls` default to the CLI's ({@link cliToken}, {@link cliTls}).
+ */
+export function cliClient<S extends Parameters<typeof promiseClient>[0]>(
+  service: S,
+  address: string,
+  what: string,
   token: string | undefined = cliToken(),
   tls: TlsFiles | undefined = cliTls(),
-): Operator {
-  return promiseClient(
-    OperatorService,
-    master,
-    channelCredentials(tls),
-    clientOptions(token),
-    `the master at ${master}`,
-  );
+): PromiseClient<S> {
+  return promiseClient(service, address, channelCredentials(tls), clientOptions(token), `${what} at ${address}`);
+}
+
+/** The Operator API of the master at `master`; `token` and `tls` default to the CLI's. */
+export function operatorClient(master: string, token?: string, tls?: TlsFiles): Operator {
+  return cliClient(OperatorService, master, 'the master', token, tls);
 }
 
 /** The API of the AppMaster at `address`; `token` and `tls` default to the CLI's. */
-export function appMasterClient(
-  address: string,
-  token: string | undefined = cliToken(),
-  tls: TlsFiles | undefined = cliTls(),
-): AppMasterApi {
-  return promiseClient(
-    AppMasterService,
-    address,
-    channelCredentials(tls),
-    clientOptions(token),
-    `the AppMaster at ${address}`,
-  );
+export function appMasterClient(address: string, token?: string, tls?: TlsFiles): AppMasterApi {
+  return cliClient(AppMasterService, address, 'the AppMaster', token, tls);
 }

@@ -4,18 +4,13 @@
  * the first admin of a cluster of separate processes is made). A new token is printed once, on
  * stdout, and nowhere else.
  */
-import type { ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { clientOptions } from '../core/auth/client.js';
 import { openCoordinator } from '../core/coordinator/index.js';
-import { callUnary } from '../core/grpc-errors.js';
 import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import { UserStore, type UserSummary } from '../core/tenancy/users.js';
-import { UserAdminClient, type UserInfo } from '../proto/gen/galaxy/v1/users.js';
+import { UserAdminService, type UserInfo } from '../proto/gen/galaxy/v1/users.js';
 import { parseOutputFormat, render, type Column } from './output.js';
-import { cliToken } from './token.js';
-import { cliTls } from './tls.js';
-import { channelCredentials } from '../core/tls.js';
+import { cliClient } from './operator-client.js';
 
 /** What the user verbs need, from the master or from the coordinator itself. */
 interface UserAdmin {
@@ -40,21 +35,19 @@ function info(user: UserSummary): UserInfo {
 
 async function masterAdmin(master: string): Promise<UserAdmin> {
   const address = await new LeaderLocator(master, MASTER_GROUP).locate();
-  const client = new UserAdminClient(address, channelCredentials(cliTls()), clientOptions(cliToken()));
-  const unary = <Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> =>
-    callUnary(`the master at ${address}`, invoke);
+  const client = cliClient(UserAdminService, address, 'the master');
   const withToken = async (pending: Promise<{ user?: UserInfo; token: string }>) => {
     const { user, token } = await pending;
     if (!user) throw new Error('the master answered without the user');
     return { user, token };
   };
   return {
-    add: (name, admin, kind) => withToken(unary((cb) => client.addUser({ name, admin, kind }, cb))),
+    add: (name, admin, kind) => withToken(client.addUser({ name, admin, kind })),
     remove: async (name) => {
-      await unary((cb) => client.removeUser({ name }, cb));
+      await client.removeUser({ name });
     },
-    list: async () => (await unary<{ users: UserInfo[] }>((cb) => client.listUsers({}, cb))).users,
-    issue: (name, replace) => withToken(unary((cb) => client.issueUserToken({ name, replaceTokens: replace }, cb))),
+    list: async () => (await client.listUsers({})).users,
+    issue: (name, replace) => withToken(client.issueUserToken({ name, replaceTokens: replace })),
     close: () => {
       client.close();
       return Promise.resolve();

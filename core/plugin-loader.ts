@@ -166,3 +166,28 @@ export async function loadPlugin<T extends PluginMeta>(
   }
   return candidate;
 }
+
+/** The entries of a comma-separated plugin list (`cpu, memory,,./mine.js`), trimmed, empty ones dropped. */
+export function pluginSpecs(list: string): string[] {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/**
+ * Loads the plugins of a list (`--plugin a --plugin b`, `--isolation cpu,memory`) in its order,
+ * each by `load`; a list naming one twice is refused first (`GALAXY_E_INVALID_ARGUMENT`, naming
+ * `flag`), before any module is imported.
+ */
+export async function loadPluginList<T>(
+  flag: string,
+  specs: readonly string[],
+  load: (spec: string) => Promise<T>,
+): Promise<T[]> {
+  if (new Set(specs).size !== specs.length)
+    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `${flag} names a plugin twice: ${specs.join(', ')}`);
+  const plugins: T[] = [];
+  for (const spec of specs) plugins.push(await load(spec));
+  return plugins;
+}

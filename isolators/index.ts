@@ -1,8 +1,7 @@
 /**
  * Isolator loading: built-in names (`cpu`, `memory`, `pids`, `blkio`, `disk`, `disk-du`, `tcp`, `volumes`) or module paths, from `--isolation`.
  */
-import { GalaxyError } from '../core/errors.js';
-import { loadPlugin, type PluginMeta } from '../core/plugin-loader.js';
+import { loadPlugin, loadPluginList, pluginSpecs, type PluginMeta } from '../core/plugin-loader.js';
 import blkio from './blkio/index.js';
 import cpu from './cpu/index.js';
 import disk, { duPlugin as diskDu } from './disk/index.js';
@@ -33,16 +32,8 @@ function isIsolatorPlugin(value: PluginMeta): value is IsolatorPlugin {
 
 /** Loads the isolators of an `--isolation` list such as `cpu,memory,pids,./my-isolator.js`. */
 export async function loadIsolators(spec: string, options: IsolatorOptions): Promise<Isolator[]> {
-  const names = spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (new Set(names).size !== names.length)
-    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `--isolation names an isolator twice: "${spec}"`);
-  const isolators: Isolator[] = [];
-  for (const name of names) {
-    const plugin = await loadPlugin('isolator', name, BUILTIN_ISOLATORS, ISOLATOR_API_VERSION, isIsolatorPlugin);
-    isolators.push(plugin.create(options));
-  }
-  return isolators;
+  const plugins = await loadPluginList('--isolation', pluginSpecs(spec), (name) =>
+    loadPlugin('isolator', name, BUILTIN_ISOLATORS, ISOLATOR_API_VERSION, isIsolatorPlugin),
+  );
+  return plugins.map((plugin) => plugin.create(options));
 }

@@ -31,6 +31,18 @@ export interface MasterPlugin extends PluginMeta {
 /** The master plugin API version this Galaxy implements. */
 export const MASTER_PLUGIN_API_VERSION = '1.0.0';
 
+/**
+ * A master plugin built into Galaxy, as a class: its metadata (kind, the API version it ships
+ * with) declared once here; a subclass names itself and taps the hooks in `apply`.
+ */
+export abstract class BuiltinMasterPlugin implements MasterPlugin {
+  readonly kind = 'master';
+  readonly version = MASTER_PLUGIN_API_VERSION;
+  readonly galaxyApi = builtinMeta('master', '', MASTER_PLUGIN_API_VERSION).galaxyApi;
+  abstract readonly name: string;
+  abstract apply(master: MasterHost): void;
+}
+
 /** Metadata of a plugin built into the master: versioned with the API it implements. */
 export function builtinMasterPlugin(name: string): PluginMeta & { readonly kind: 'master' } {
   return builtinMeta('master', name, MASTER_PLUGIN_API_VERSION);

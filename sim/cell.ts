@@ -138,20 +138,18 @@ export async function startCell(options: CellOptions): Promise<Cell> {
     const logLevel = options.logLevel ?? 'warn';
     const auth = { authenticate: identity.users.authenticate };
     if (options.frameworks) {
-      batch = await runFramework('batch', {
-        master: master.address,
-        options: { listen: '127.0.0.1:0', coordinator },
-        log: createLogger('batch', logLevel),
-        token: identity.adminToken,
-        auth,
-      });
-      appmaster = await runFramework('appmaster', {
-        master: master.address,
-        options: { listen: '127.0.0.1:0', coordinator },
-        log: createLogger('appmaster', logLevel),
-        token: identity.adminToken,
-        auth,
-      });
+      const address = master.address;
+      const token = identity.adminToken;
+      const hosted = (name: string) =>
+        runFramework(name, {
+          master: address,
+          options: { listen: '127.0.0.1:0', coordinator },
+          log: createLogger(name, logLevel),
+          token,
+          auth,
+        });
+      batch = await hosted('batch');
+      appmaster = await hosted('appmaster');
     }
     shards = new Shards({
       master: master.address,

@@ -5,12 +5,9 @@
  * RUNNING and end, batched. Stops on SIGINT/SIGTERM or when the parent says `stop`.
  */
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../core/logger.js';
-import type { TlsFiles } from '../core/tls.js';
 import { TaskState } from '../proto/gen/galaxy/v1/common.js';
 import { isTerminal } from '../core/task-state.js';
-import { Fleet, type FleetStats } from './fleet.js';
-import type { SimMachine } from './machines.js';
+import { Fleet, type FleetOptions, type FleetStats } from './fleet.js';
 
 /** A task event as a shard sends it: task id, `r` (running) or `e` (ended: finished, failed, killed…), wall ms, state. */
 export type TaskEventTuple = readonly [taskId: string, kind: 'r' | 'e', atMs: number, state: TaskState];
@@ -28,18 +25,9 @@ export type ShardMessage =
 /** What a parent may send a shard. */
 export type ParentMessage = { readonly kind: 'stop' };
 
-/** How `galaxy sim agents` runs. */
-export interface RunAgentsOptions {
-  readonly master: string;
-  readonly token?: string;
-  readonly tls?: TlsFiles;
-  readonly machines: readonly SimMachine[];
-  /** Per machine, its agent's id and credential (else every agent registers with `token`). */
-  readonly identities?: readonly ({ readonly agentId: string; readonly credential: string } | undefined)[];
-  readonly speedup: number;
-  readonly agentsPerChannel?: number;
+/** How `galaxy sim agents` runs: a fleet's options (task states go to the parent), and how often it reports. */
+export interface RunAgentsOptions extends Omit<FleetOptions, 'onTaskState' | 'startBatch'> {
   readonly reportEveryS: number;
-  readonly log: Logger;
 }
 
 /** Runs the fleet until a signal or the parent's `stop`; resolves with its last stats. */
@@ -56,14 +44,7 @@ export async function runAgents(options: RunAgentsOptions): Promise<FleetStats> 
   let lastMemory = 0;
   let memoryKib = NaN;
   const fleet = new Fleet({
-    master: options.master,
-    token: options.token,
-    tls: options.tls,
-    machines: options.machines,
-    identities: options.identities,
-    speedup: options.speedup,
-    agentsPerChannel: options.agentsPerChannel,
-    log: options.log,
+    ...options,
     onTaskState: parent
       ? (task, state, at) => {
           if (state === TaskState.TASK_RUNNING) events.push([task.taskId, 'r', at, state]);

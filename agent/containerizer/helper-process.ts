@@ -9,6 +9,7 @@ import { closeSync, fchownSync, openSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { GalaxyError } from '../../core/errors.js';
 import type { ExitInfo } from '../launcher.js';
+import { spawned } from '../process-launcher.js';
 
 /** What to start. */
 export interface HelperLaunch {
@@ -98,17 +99,7 @@ export async function startHelper(launch: HelperLaunch): Promise<HelperProcess> 
         .map(([name, value]) => `${name}=${value}\0`)
         .join(''),
     );
-    const exited = new Promise<ExitInfo>((resolve) => {
-      child.once('exit', (code, signal) => {
-        resolve({ code, signal });
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (error) => {
-        reject(new GalaxyError('GALAXY_E_LAUNCH_FAILED', `cannot start ${file}: ${error.message}`));
-      });
-    });
+    const { exited } = await spawned(child, file);
     const pipe = child.stdio[REPORT_FD] as Readable | null;
     const report = pipe ? await readReport(pipe) : '';
     if (report.startsWith('ok ')) return { pid: child.pid ?? -1, exited };

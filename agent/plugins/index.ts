@@ -3,8 +3,7 @@
  * with the same loader and metadata checks as isolators and allocators. The agent's own plugins
  * (the task trace, the isolators) are always applied; these come after them, in order.
  */
-import { GalaxyError } from '../../core/errors.js';
-import { loadPlugin, type PluginMeta } from '../../core/plugin-loader.js';
+import { loadPlugin, loadPluginList, type PluginMeta } from '../../core/plugin-loader.js';
 import { AGENT_PLUGIN_API_VERSION, type AgentPlugin } from '../hooks.js';
 
 /** Agent plugins an operator may name without a path (none yet: the built-ins are always on). */
@@ -15,20 +14,8 @@ function isAgentPlugin(value: PluginMeta): value is AgentPlugin {
 }
 
 /** Loads the agent plugins named by `specs` (built-in names or module paths), in order. */
-export async function loadAgentPlugins(specs: readonly string[]): Promise<AgentPlugin[]> {
-  if (new Set(specs).size !== specs.length)
-    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `--plugin names a plugin twice: ${specs.join(', ')}`);
-  const plugins: AgentPlugin[] = [];
-  for (const spec of specs)
-    plugins.push(
-      await loadPlugin(
-        'agent',
-        spec,
-        BUILTIN_AGENT_PLUGINS,
-        AGENT_PLUGIN_API_VERSION,
-        isAgentPlugin,
-        'its `apply(agent)`',
-      ),
-    );
-  return plugins;
+export function loadAgentPlugins(specs: readonly string[]): Promise<AgentPlugin[]> {
+  return loadPluginList('--plugin', specs, (spec) =>
+    loadPlugin('agent', spec, BUILTIN_AGENT_PLUGINS, AGENT_PLUGIN_API_VERSION, isAgentPlugin, 'its `apply(agent)`'),
+  );
 }

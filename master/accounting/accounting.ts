@@ -17,7 +17,7 @@ import type { MasterContext } from '../context.js';
 import { Ledger, type LedgerRow, type ResourceRate, type ResourceSecondsTotals, type StoredRow } from './ledger.js';
 import { taskKey } from '../records.js';
 import type { UsageCollector } from './usage.js';
-import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from '../plugin.js';
+import { BuiltinMasterPlugin, type MasterHost } from '../plugin.js';
 
 /** How accounting runs. */
 export interface AccountingOptions {
@@ -46,11 +46,8 @@ export interface AccountingReport {
  * The master's ledger of resource-seconds: a master plugin, following tasks as they launch and
  * end, sampling usage and flushing the ledger while the master serves.
  */
-export class Accounting implements MasterPlugin {
+export class Accounting extends BuiltinMasterPlugin {
   readonly name = 'accounting';
-  readonly kind = 'master';
-  readonly version = MASTER_PLUGIN_API_VERSION;
-  readonly galaxyApi = '^1';
   readonly ledger: Ledger;
   private readonly now: () => number;
   private sink: LedgerSink = () => undefined;
@@ -65,6 +62,7 @@ export class Accounting implements MasterPlugin {
     /** The acting user of a task (see the module comment); undefined when not known. */
     private readonly actingUser: (task: Task) => string | undefined = () => undefined,
   ) {
+    super();
     this.now = options.now ?? Date.now;
     this.ledger = new Ledger(() => this.clusterRate(), this.now(), options.retentionMs);
   }

@@ -29,7 +29,7 @@ import type { MasterEventLog } from '../events.js';
 import { agentMatches, selectVictims, type PreemptionAgent, type VictimCandidate } from './preemption.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from '../records.js';
 import { TokenBucket } from './token-bucket.js';
-import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from '../plugin.js';
+import { BuiltinMasterPlugin, type MasterHost } from '../plugin.js';
 
 export { PREEMPTED_REASON };
 
@@ -50,11 +50,8 @@ interface Outstanding {
 }
 
 /** The master's preemption (PREEMPT): a master plugin, following the tasks it may pick as victims. */
-export class Preemptor implements MasterPlugin {
+export class Preemptor extends BuiltinMasterPlugin {
   readonly name = 'preemptor';
-  readonly kind = 'master';
-  readonly version = MASTER_PLUGIN_API_VERSION;
-  readonly galaxyApi = '^1';
   private readonly bucket: TokenBucket;
   /** By framework id and request id. */
   private readonly outstanding = new Map<string, Outstanding>();
@@ -69,6 +66,7 @@ export class Preemptor implements MasterPlugin {
     private readonly ctx: MasterContext,
     private readonly events: MasterEventLog,
   ) {
+    super();
     this.bucket = new TokenBucket(ctx.timings.preemptionBurst, ctx.timings.preemptionRatePerS);
   }
 

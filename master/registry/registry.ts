@@ -14,7 +14,7 @@ import type { MasterContext } from '../context.js';
 import { FrameworkRegistry } from './framework-registry.js';
 import type { FrameworksController } from '../frameworks/frameworks.js';
 import type { Machines } from '../tenancy/machines.js';
-import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from '../plugin.js';
+import { BuiltinMasterPlugin, type MasterHost } from '../plugin.js';
 import type { ReservationBook } from '../tenancy/reservations.js';
 import { loadAllocationTenancy } from './tenancy-registry.js';
 import { attachTenancyState } from './tenancy-state.js';
@@ -35,18 +35,17 @@ export interface RegistryParts {
 }
 
 /** Loads the registry before the master serves and keeps it current. */
-export class RegistryPersistence implements MasterPlugin {
+export class RegistryPersistence extends BuiltinMasterPlugin {
   readonly name = 'registry';
-  readonly kind = 'master';
-  readonly version = MASTER_PLUGIN_API_VERSION;
-  readonly galaxyApi = '^1';
   private unwatchQuotas: Unwatch = () => undefined;
   private reregisterDeadline?: NodeJS.Timeout;
 
   constructor(
     private readonly coordinator: Coordinator,
     private readonly parts: RegistryParts,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Taps the master's hooks: loads on `starting`, writes on changes, stops on `stopping`. */
   apply({ hooks, log }: MasterHost): void {

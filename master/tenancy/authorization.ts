@@ -20,7 +20,7 @@ import { GRANTS_DIR, grantsKey } from '../../core/tenancy/keys.js';
 import { actingUser, missingRoles, type RoleHolder } from '../../core/tenancy/roles.js';
 import type { Band, Task, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { sandboxDenial, sandboxNeeds } from '../../core/tenancy/sandbox.js';
-import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from '../plugin.js';
+import { BuiltinMasterPlugin, type MasterHost } from '../plugin.js';
 
 function parse(value: string | undefined): GrantsRecord | undefined {
   if (value === undefined) return undefined;
@@ -46,17 +46,16 @@ export interface AuthorizationSources {
  * master serves, and refuses launches on the `validateLaunch` hook; the scheduler and operator
  * calls ask it directly for the rest (subscriptions, kills, preemptions, listings).
  */
-export class MasterAuthorization implements MasterPlugin {
+export class MasterAuthorization extends BuiltinMasterPlugin {
   readonly name = 'authorization';
-  readonly kind = 'master';
-  readonly version = MASTER_PLUGIN_API_VERSION;
-  readonly galaxyApi = '^1';
   private readonly grants = new Map<string, GrantsRecord>();
   /** Principals seen on calls, for the admin flag of users the user store does not know (tests' authenticators). */
   private readonly seen = new Map<string, Principal>();
   private unwatch: Unwatch | undefined;
 
-  constructor(private readonly sources: AuthorizationSources) {}
+  constructor(private readonly sources: AuthorizationSources) {
+    super();
+  }
 
   /**
    * Taps the master's hooks: grants are loaded before the master serves and followed until it

@@ -15,7 +15,7 @@ import type { AgentInfo, Label, Resources } from '../../proto/gen/galaxy/v1/comm
 import type { PoolEntry } from '../../proto/gen/galaxy/v1/operator.js';
 import type { MasterContext } from '../context.js';
 import type { AgentRecord } from '../records.js';
-import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from '../plugin.js';
+import { BuiltinMasterPlugin, type MasterHost } from '../plugin.js';
 
 /** How an agent takes part in allocation. */
 export type MachineMode = 'online' | 'offline' | 'draining';
@@ -100,11 +100,8 @@ export function mergeLabels(own: readonly Label[], labels: readonly string[]): L
  * and labels, keeps agents that are not online out of allocation, and tells frameworks that
  * subscribe which agents drain.
  */
-export class Machines implements MasterPlugin {
+export class Machines extends BuiltinMasterPlugin {
   readonly name = 'machines';
-  readonly kind = 'master';
-  readonly version = MASTER_PLUGIN_API_VERSION;
-  readonly galaxyApi = '^1';
   private readonly pools = new Map<string, PoolRecord>();
   private readonly settings = new Map<string, AgentSetting>();
   private readonly labels = new Map<string, string[]>();
@@ -118,7 +115,9 @@ export class Machines implements MasterPlugin {
   constructor(
     private readonly ctx: MasterContext,
     private readonly usedOn: (agent: AgentRecord) => Map<string, Resources>,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Taps the master's hooks. */
   apply({ hooks, ctx }: MasterHost): void {

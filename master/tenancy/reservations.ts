@@ -9,7 +9,7 @@ import { GalaxyError, isGalaxyError } from '../../core/errors.js';
 import { checkReservationsFit, checkReservedRole } from '../../core/reservation-spec.js';
 import { cloneResources, emptyResources, formatResources, validateResources } from '../../core/resources.js';
 import type { MasterContext } from '../context.js';
-import { MASTER_PLUGIN_API_VERSION, type MasterHost, type MasterPlugin } from '../plugin.js';
+import { BuiltinMasterPlugin, type MasterHost } from '../plugin.js';
 
 /** The stored form: role → dynamically reserved resources (docs/tenancy.md, Store). */
 export type ReservationRecord = Record<string, Resources>;
@@ -33,11 +33,8 @@ export function checkAgentReservations(info: AgentInfo & { total: Resources }): 
 }
 
 /** The master's dynamic reservations: a master plugin, re-applying them as agents register. */
-export class ReservationBook implements MasterPlugin {
+export class ReservationBook extends BuiltinMasterPlugin {
   readonly name = 'reservations';
-  readonly kind = 'master';
-  readonly version = MASTER_PLUGIN_API_VERSION;
-  readonly galaxyApi = '^1';
   /** Agent id → role → dynamically reserved resources. */
   private readonly dynamic = new Map<string, Map<string, Resources>>();
   /** Writes one agent's record (undefined: delete it); unset without a coordinator. */
@@ -45,7 +42,9 @@ export class ReservationBook implements MasterPlugin {
   /** Operations run one at a time, so stored records are written in order. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly ctx: MasterContext) {}
+  constructor(private readonly ctx: MasterContext) {
+    super();
+  }
 
   /** Taps the master's hooks: an agent that registers gets its reservations back. */
   apply({ hooks }: MasterHost): void {

@@ -3,7 +3,7 @@
  * --option plugins=./a.js,./b.js`): loaded and checked by the plugin loader like allocators and
  * isolators, then applied after the AppMaster's built-in plugins, in the order given.
  */
-import { loadPlugin, type PluginMeta } from '../../../core/plugin-loader.js';
+import { loadPlugin, loadPluginList, pluginSpecs, type PluginMeta } from '../../../core/plugin-loader.js';
 import type { AppMasterPlugin } from '../hooks.js';
 
 /** The AppMaster plugin API this Galaxy provides (`hooks.ts`); a plugin's `galaxyApi` must admit it. */
@@ -17,13 +17,8 @@ function isAppMasterPlugin(value: PluginMeta): value is LoadableAppMasterPlugin 
 }
 
 /** Loads the plugins of a comma-separated list of module paths ('' : none). */
-export async function loadAppMasterPlugins(list: string): Promise<LoadableAppMasterPlugin[]> {
-  const specs = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  const plugins: LoadableAppMasterPlugin[] = [];
-  for (const spec of specs)
-    plugins.push(await loadPlugin('appmaster', spec, {}, APPMASTER_PLUGIN_API_VERSION, isAppMasterPlugin));
-  return plugins;
+export function loadAppMasterPlugins(list: string): Promise<LoadableAppMasterPlugin[]> {
+  return loadPluginList('--option plugins=', pluginSpecs(list), (spec) =>
+    loadPlugin('appmaster', spec, {}, APPMASTER_PLUGIN_API_VERSION, isAppMasterPlugin),
+  );
 }
