@@ -9,29 +9,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
-import { userLabel, type JobTenancy } from '../sdk/tenancy.js';
+import type { JobTenancy } from '../sdk/tenancy.js';
+import { OwnerRoles } from '../sdk/owner-roles.js';
+import { mkdir } from 'node:fs/promises';
 import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
-import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { packageRoot } from '../../core/paths.js';
-import { addResources, containsResources, emptyResources, subtractResources } from '../../core/resources.js';
 import { isGone, stateName } from '../../core/task-state.js';
-import {
-  Band,
-  TaskState,
-  Volume,
-  Volume_Kind,
-  type Offer,
-  type Resources,
-  type TaskInfo,
-  type TaskStatus,
-} from '../../proto/gen/galaxy/v1/common.js';
-import { bindDenial } from '../../core/host-paths.js';
+import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { MapReduceJobState, type MapReduceJob, type MapReduceJobSpec } from '../../proto/gen/galaxy/v1/mapreduce.js';
-import { lowestFree } from '../appmaster/placement/ports.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { finishedToForget } from '../sdk/finished-jobs.js';
 import type { SchedulerDriver } from '../sdk/driver.js';
@@ -39,26 +25,14 @@ import type { Scheduler } from '../sdk/scheduler.js';
 import { RecordStore } from '../sdk/records.js';
 import { MapReduceRun, type Slot, type StoredMapReduceRun } from './job.js';
 import { normalizeMapReduceSpec, splitInputDir } from './spec.js';
-import type { WorkerStatus, WorkerTask } from './worker.js';
+import { planLaunches } from './launch-plan.js';
+import { slotTaskInfo } from './task-info.js';
+import { collectOutput, workerStatus } from './worker-client.js';
 
 /** How often live tasks are polled. */
 const POLL_MS = 250;
 /** Unanswered polls in a row after which a ready task counts as lost. */
 const MAX_MISSED_POLLS = 4;
-
-/** The worker every task runs: `node dist/frameworks/mapreduce/worker.js`. */
-export function workerCommand(): string[] {
-  return [process.execPath, join(packageRoot(), 'dist', 'frameworks', 'mapreduce', 'worker.js')];
-}
-
-/** The name of reduce `r`'s output file. */
-export const outputName = (r: number): string => `part-r-${String(r).padStart(5, '0')}`;
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  return (await res.json()) as T;
-}
 
 /** The pool MapReduce jobs run in (their authorities apply there). */
 const MAPREDUCE_POOL = 'default';
@@ -235,33 +209,13 @@ export class MapReduceScheduler implements Scheduler {
 
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
     const wanted = [...this.jobs.values()].flatMap((job) => job.launchable().map((slot) => ({ job, slot })));
-    const left = offers.map((o) => o.resources ?? emptyResources());
     const planned = offers.map(() => [] as { job: MapReduceRun; slot: Slot; task: TaskInfo }[]);
-    // Round-robin over the offers: the tasks of a job spread over many agents. A task lost on an
-    // agent goes elsewhere if any other offer fits (that agent may be cut off).
-    let next = 0;
-    for (const { job, slot } of wanted) {
-      const owner = this.ownerOf(job);
-      for (let tried = 0; tried < 2 * offers.length; tried++) {
-        const i = (next + tried) % offers.length;
-        const offer = offers[i];
-        const room = left[i];
-        if (!offer || !room || (tried < offers.length && offer.agentId === slot.lostOn)) continue;
-        if (!offerFits(offer, owner)) continue;
-        // A map reads the input through a read-only bind: only agents that allow it can run one.
-        if (slot.kind === 'map' && bindDenial(job.spec.input, true, offer.allowedHostPaths) !== undefined) continue;
-        const [port] = lowestFree(room.ports, 1, new Set());
-        const need: Resources = { ...(job.spec.resources ?? emptyResources()), ports: [] };
-        if (port === undefined) continue;
-        const withPort = addResources(need, { ...emptyResources(), ports: [{ begin: port, end: port }] });
-        if (!containsResources(room, withPort)) continue;
-        left[i] = subtractResources(room, withPort);
-        const taskId = job.launch(slot, offer.agentId, `${offer.hostname}:${port}`);
-        planned[i]?.push({ job, slot, task: this.taskInfo(job, slot, taskId, offer.agentId, withPort, port) });
-        this.owners.set(taskId, { job, slot });
-        next = i + 1;
-        break;
-      }
+    for (const launch of planLaunches(wanted, offers, (job) => this.ownerOf(job))) {
+      const { job, slot, agentId, resources, port } = launch;
+      const taskId = job.launch(slot, agentId, launch.address);
+      const task = slotTaskInfo(job, slot, { taskId, agentId, resources, port, owner: this.ownerOf(job) });
+      planned[launch.offer]?.push({ job, slot, task });
+      this.owners.set(taskId, { job, slot });
     }
     // Write-ahead: the launches are stored before the master hears of them.
     const touched = [...new Set(planned.flat().map((t) => t.job))];
@@ -372,12 +326,7 @@ export class MapReduceScheduler implements Scheduler {
     const taskId = slot.taskId;
     /** False once the slot moved on (lost, re-run) or the job ended while we waited. */
     const current = (): boolean => slot.taskId === taskId && !job.done;
-    let status: WorkerStatus | undefined;
-    try {
-      status = await getJson<WorkerStatus>(`http://${slot.address}/status`);
-    } catch {
-      status = undefined;
-    }
+    const status = await workerStatus(slot.address);
     if (!current()) return;
     if (!status || status.taskId !== taskId) {
       // Not up yet while launched; a ready map that stops answering is lost (its host may be cut off).
@@ -395,12 +344,7 @@ export class MapReduceScheduler implements Scheduler {
       return;
     }
     try {
-      const res = await fetch(`http://${slot.address}/output`, { signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const text = await res.text();
-      const file = join(job.spec.output, outputName(slot.index));
-      await writeFile(`${file}.tmp`, text);
-      await rename(`${file}.tmp`, file);
+      const file = await collectOutput(slot.address, job.spec.output, slot.index);
       if (!current()) return;
       this.owners.delete(taskId);
       void this.driver?.kill(taskId).catch(() => undefined);
@@ -420,43 +364,5 @@ export class MapReduceScheduler implements Scheduler {
     const job = this.jobs.get(name);
     if (!job) throw new GalaxyError('GALAXY_E_JOB_UNKNOWN', `no mapreduce job named "${name.slice(0, 100)}"`);
     return job;
-  }
-
-  private taskInfo(
-    job: MapReduceRun,
-    slot: Slot,
-    taskId: string,
-    agentId: string,
-    resources: Resources,
-    port: number,
-  ): TaskInfo {
-    const task: WorkerTask =
-      slot.kind === 'map'
-        ? { kind: 'map', index: slot.index, split: job.splits[slot.index] ?? [], reduces: job.spec.reduces, port }
-        : { kind: 'reduce', index: slot.index, maps: job.maps.map((m) => m.address), port };
-    return {
-      taskId,
-      name: `${job.spec.name}[${slot.kind} ${slot.index}]`,
-      agentId,
-      resources,
-      command: { shell: '', argv: workerCommand(), env: { GALAXY_MR_TASK: JSON.stringify(task) }, user: '' },
-      labels: [{ key: 'band', value: 'batch' }, userLabel(this.ownerOf(job))],
-      killGraceS: 1,
-      // The input is a host directory: maps see it read-only, at the same path (agents allow it
-      // with --allowed-host-paths; docs/mapreduce.md).
-      volumes:
-        slot.kind === 'map'
-          ? [
-              Volume.fromPartial({
-                kind: Volume_Kind.BIND,
-                path: job.spec.input,
-                hostPath: job.spec.input,
-                readOnly: true,
-              }),
-            ]
-          : [],
-      band: Band.BAND_BATCH,
-      revocable: false,
-    };
   }
 }

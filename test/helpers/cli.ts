@@ -17,10 +17,13 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** `node dist/cli/main.js ...args` in `cwd` (default the temp dir), with `env` added to a clean environment. */
+/**
+ * `node dist/cli/main.js ...args` in `cwd` (default the temp dir), with `env` added to a clean
+ * environment; killed after `timeoutMs` (default 20 s), its output kept up to `maxBuffer` bytes.
+ */
 export async function runCli(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; maxBuffer?: number } = {},
 ): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', GALAXY_LOG_LEVEL: 'warn' };
   delete env.GALAXY_TOKEN;
@@ -29,7 +32,8 @@ export async function runCli(
     const { stdout, stderr } = await run(process.execPath, [GALAXY_BIN, ...args], {
       cwd: options.cwd ?? tmpdir(),
       env: { ...env, ...options.env },
-      timeout: 20_000,
+      timeout: options.timeoutMs ?? 20_000,
+      ...(options.maxBuffer === undefined ? {} : { maxBuffer: options.maxBuffer }),
     });
     return { code: 0, stdout, stderr };
   } catch (error) {

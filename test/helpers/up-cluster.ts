@@ -6,24 +6,16 @@
  * Users are made through the master with the admin token `galaxy up` wrote; stopping kills the
  * cluster and every pod it started and removes its directory, even after a failure.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { Batch } from '../../cli/batch-client.js';
 import { operatorClient, type Operator, appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
-import { GALAXY_BIN, galaxy, killWithEnv, type GalaxyProcess } from './processes.js';
+import { runCli, type CliResult } from './cli.js';
+import { galaxy, killWithEnv, type GalaxyProcess } from './processes.js';
 
-const run = promisify(execFile);
-
-/** What a CLI call did. */
-export interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { CliResult } from './cli.js';
 
 /** The CLI's own gRPC clients, calling as one user. */
 export interface UpClients {
@@ -34,6 +26,8 @@ export interface UpClients {
 
 /** A running `galaxy up` cluster. */
 export interface UpCluster {
+  /** A scratch directory holding `workDir`, removed with the cluster; the CLI runs in it. */
+  readonly base: string;
   /** The cluster's work directory (its state, its agent's sandboxes). */
   readonly workDir: string;
   /** Addresses from the ready line. */
@@ -54,8 +48,14 @@ export interface UpCluster {
   stop(): Promise<void>;
 }
 
+/** How a cluster's agent runs its pods. */
+export interface UpOptions {
+  /** `--isolation`: '' (the default) runs pods as plain processes; `auto` in Linux containers. */
+  readonly isolation?: string;
+}
+
 /** Starts `galaxy up` with one example replica, its agent's ports in `ports` (e.g. `[35300-35349]`). */
-export async function startUpCluster(name: string, ports: string): Promise<UpCluster> {
+export async function startUpCluster(name: string, ports: string, options: UpOptions = {}): Promise<UpCluster> {
   const base = await mkdtemp(join(tmpdir(), `galaxy-${name}-`));
   const workDir = join(base, '.galaxy');
   const up = galaxy(
@@ -74,7 +74,7 @@ export async function startUpCluster(name: string, ports: string): Promise<UpClu
       '--replicas',
       '1',
       '--isolation',
-      '',
+      options.isolation ?? '',
       '--resources',
       `cpus:4;mem:4GiB;disk:4GiB;ports:${ports}`,
     ],
@@ -95,27 +95,11 @@ export async function startUpCluster(name: string, ports: string): Promise<UpClu
     const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 90_000, 'the ready line of galaxy up');
     const address = (what: string) => new RegExp(`${what} (\\S+),`).exec(ready)?.[1] ?? '';
     const adminToken = (await readFile(join(workDir, 'admin.token'), 'utf8')).trim();
-    const cli = async (token: string, args: string[]): Promise<CliResult> => {
-      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', GALAXY_LOG_LEVEL: 'warn', GALAXY_TOKEN: token };
-      delete env.GALAXY_TOKEN_FILE;
-      try {
-        const { stdout, stderr } = await run(process.execPath, [GALAXY_BIN, ...args], {
-          cwd: base,
-          env,
-          timeout: 30_000,
-        });
-        return { code: 0, stdout, stderr };
-      } catch (error) {
-        const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-        return {
-          code: typeof failed.code === 'number' ? failed.code : -1,
-          stdout: failed.stdout ?? '',
-          stderr: failed.stderr ?? '',
-        };
-      }
-    };
+    const cli = (token: string, args: string[]): Promise<CliResult> =>
+      runCli(args, { cwd: base, env: { GALAXY_TOKEN: token }, timeoutMs: 30_000 });
     const master = address('master');
     const cluster: UpCluster = {
+      base,
       workDir,
       master,
       appmaster: address('AppMaster'),

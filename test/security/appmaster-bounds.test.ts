@@ -14,81 +14,47 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
+import type { AppMasterApi } from '../../cli/operator-client.js';
 import { MAX_EXEC_OUTPUT_BYTES } from '../../frameworks/appmaster/exec-output.js';
 import { MAX_SPEC_BYTES } from '../../frameworks/appmaster/spec/parse.js';
-import { GALAXY_BIN, galaxy, killWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { GALAXY_BIN } from '../helpers/processes.js';
+import { startUpCluster, type UpCluster } from '../helpers/up-cluster.js';
 
 const run = promisify(execFile);
 
+let cluster: UpCluster | undefined;
 let base = '';
 let workDir = '';
-let up: GalaxyProcess;
 let appmaster = '';
 let token = '';
 let api: AppMasterApi;
 
 beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'galaxy-sec-appmaster-'));
-  workDir = join(base, '.galaxy');
-  up = galaxy([
-    'up',
-    '--listen',
-    '127.0.0.1:0',
-    '--appmaster-listen',
-    '127.0.0.1:0',
-    '--batch-listen',
-    '127.0.0.1:0',
-    '--mapreduce-listen',
-    '127.0.0.1:0',
-    '--work-dir',
-    workDir,
-    '--replicas',
-    '1',
-    '--isolation',
-    '',
-    '--resources',
-    'ports:[35400-35419]',
-  ]);
-  const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 120_000, 'the ready line');
-  appmaster = /AppMaster (\S+),/.exec(ready)?.[1] ?? '';
-  token = (await readFile(join(workDir, 'admin.token'), 'utf8')).trim();
-  api = appMasterClient(appmaster, token);
+  cluster = await startUpCluster('sec-appmaster', '[35400-35419]');
+  ({ base, workDir, appmaster, adminToken: token } = cluster);
+  api = cluster.clients(token).appmaster;
 }, 150_000);
 
 afterAll(async () => {
-  api.close();
   // Ctrl-C: galaxy up stops its pods; anything left of them is killed.
-  await up.stop('SIGINT', 20_000);
-  killWithEnv(`GALAXY_SANDBOX=${join(workDir, 'agent')}`);
-  await stopAll();
-  if (base) await rm(base, { recursive: true, force: true, maxRetries: 5 });
+  await cluster?.stop();
 });
 
-/** Runs the CLI as a separate process; resolves with its exit code and output. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+/** Runs the CLI as a separate process, as the admin; resolves with its exit code, output and duration. */
+async function cli(args: string[]): Promise<CliResult & { ms: number }> {
   const started = Date.now();
-  try {
-    const { stdout, stderr } = await run(process.execPath, [GALAXY_BIN, ...args], {
-      env: { ...process.env, GALAXY_TOKEN: token, NO_COLOR: '1', GALAXY_LOG_LEVEL: 'warn' },
-      timeout: 90_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr, ms: Date.now() - started };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof failed.code === 'number' ? failed.code : -1,
-      stdout: failed.stdout ?? '',
-      stderr: failed.stderr ?? '',
-      ms: Date.now() - started,
-    };
-  }
+  const result = await runCli(args, {
+    cwd: base,
+    env: { GALAXY_TOKEN: token },
+    timeoutMs: 90_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return { ...result, ms: Date.now() - started };
 }
 
 /** Valid JSON of about 150,000 keys in under 1 MiB: maps of one-character keys inside a map. */

@@ -10,55 +10,34 @@
  *   nothing of it is written anywhere.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
+import type { AppMasterApi } from '../../cli/operator-client.js';
 import { findTokens } from '../../core/auth/tokens.js';
 import { sha256File } from '../../frameworks/appmaster/appworker/package.js';
 import { eventually } from '../helpers/async-queue.js';
-import { galaxy, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
+import { processesWithEnv } from '../helpers/processes.js';
+import { startUpCluster, type UpCluster } from '../helpers/up-cluster.js';
 import { writeArchive } from '../helpers/tarballs.js';
 
+let cluster: UpCluster | undefined;
 let base = '';
 let workDir = '';
-let up: GalaxyProcess;
 let appmaster = '';
 let api: AppMasterApi;
 
 beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'galaxy-pod-boundary-'));
-  workDir = join(base, '.galaxy');
-  up = galaxy([
-    'up',
-    '--listen',
-    '127.0.0.1:0',
-    '--appmaster-listen',
-    '127.0.0.1:0',
-    '--batch-listen',
-    '127.0.0.1:0',
-    '--mapreduce-listen',
-    '127.0.0.1:0',
-    '--work-dir',
-    workDir,
-    '--replicas',
-    '1',
-    '--resources',
-    'ports:[35250-35269]',
-  ]);
-  const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 90_000, 'the ready line');
-  appmaster = /AppMaster (\S+),/.exec(ready)?.[1] ?? '';
-  api = appMasterClient(appmaster, (await readFile(join(workDir, 'admin.token'), 'utf8')).trim());
+  // Pods in Linux containers (`--isolation auto`): the boundary under attack is the container's.
+  cluster = await startUpCluster('pod-boundary', '[35250-35269]', { isolation: 'auto' });
+  ({ base, workDir, appmaster } = cluster);
+  api = cluster.clients(cluster.adminToken).appmaster;
 }, 120_000);
 
 afterAll(async () => {
-  api.close();
   // SIGINT: galaxy up stops its pods (a SIGKILL would leave their containers running, as an agent's does).
-  await up.stop('SIGINT', 20_000);
-  await stopAll();
-  if (base) await rm(base, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 /** Every live process of this cluster's pods: its command line and environment. */
