@@ -87,6 +87,11 @@ export interface AllocatorOptions {
   readonly minAllocatable?: { readonly cpus: number; readonly mem: number };
   /** Default `refuse_seconds` of filters. Default 5. */
   readonly defaultRefuseSeconds?: number;
+  /**
+   * Uniform numbers in [0, 1) for what is random in a pass (the agents' order, a random policy's
+   * order); tests inject a seeded one so that a failing run replays. Default `Math.random`.
+   */
+  readonly random?: () => number;
 }
 
 /** A role's weight: its dominant share is divided by it. */

@@ -59,7 +59,8 @@ export interface AllocatorPolicy {
   /** The policy's name, reported as the allocator's name (`drf`, `round-robin`). */
   readonly name: string;
   /** A new, empty sorter for one level. */
-  createSorter(level: SorterLevel): Sorter;
+  /** `random` is the allocator's random source ({@link AllocatorOptions.random}), for a policy that orders at random. */
+  createSorter(level: SorterLevel, random: () => number): Sorter;
   /**
    * Visit agents in a new random order each pass (default true), as Mesos does so that no agent
    * is always offered first; false keeps the allocator's slot order.

@@ -34,6 +34,8 @@ export class HierarchicalAllocator extends LedgerAllocator {
   readonly name: string;
   /** Roles in the policy's order; a role is active while it has an offerable framework. */
   private readonly roles: Sorter;
+  /** Where the agents' shuffle and the policy's sorters draw from ({@link AllocatorOptions.random}). */
+  private readonly random: () => number;
   /** Per role, its frameworks in the policy's order; a framework is active while it is offerable. */
   private readonly byRole = new Map<string, RoleFrameworks>();
   /** The same sorters, by role, for the tenancy walk. */
@@ -64,7 +66,8 @@ export class HierarchicalAllocator extends LedgerAllocator {
   ) {
     super(options);
     this.name = policy.name;
-    this.roles = policy.createSorter('roles');
+    this.random = options.random ?? Math.random;
+    this.roles = policy.createSorter('roles', this.random);
     this.tenancy = new TenancyWalk(this.ledger, this.quotaBook, this.roles, this.frameworkSorters);
   }
 
@@ -75,7 +78,7 @@ export class HierarchicalAllocator extends LedgerAllocator {
     const order = this.order;
     order.length = 0;
     for (const agent of agents) if (agent && this.ledger.allocatable(agent)) order.push(agent.index);
-    if (this.policy.shuffleAgents !== false) shuffle(order);
+    if (this.policy.shuffleAgents !== false) shuffle(order, this.random);
     if (this.tenancyActive) {
       this.tenancy.run(order, out);
       return out;
@@ -123,7 +126,7 @@ export class HierarchicalAllocator extends LedgerAllocator {
   protected frameworkAdded(framework: FrameworkEntry): void {
     let role = this.byRole.get(framework.role);
     if (!role) {
-      role = { sorter: this.policy.createSorter('frameworks'), allocated: new Float64Array(SCALAR_COUNT) };
+      role = { sorter: this.policy.createSorter('frameworks', this.random), allocated: new Float64Array(SCALAR_COUNT) };
       this.byRole.set(framework.role, role);
       this.frameworkSorters.set(framework.role, role.sorter);
       this.roles.add(framework.role, false);
@@ -170,9 +173,9 @@ export class HierarchicalAllocator extends LedgerAllocator {
 }
 
 /** Fisher–Yates shuffle in place: Mesos shuffles agents so that no agent is always offered first. */
-function shuffle(list: number[]): void {
+function shuffle(list: number[], random: () => number): void {
   for (let i = list.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = Math.floor(random() * (i + 1));
     const t = list[i] ?? 0;
     list[i] = list[j] ?? 0;
     list[j] = t;

@@ -11,10 +11,15 @@ import { ListSorter } from '../../allocators/sorter.js';
 
 /** Tries the clients in a new random order on every walk. */
 class RandomSorter extends ListSorter {
+  /** @param random - the allocator's random source (seeded in tests, so that a failing run replays). */
+  constructor(private readonly random: () => number) {
+    super();
+  }
+
   protected order(): Iterable<string> {
     const clients = [...this.clients.keys()];
     for (let i = clients.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
+      const j = Math.floor(this.random() * (i + 1));
       [clients[i], clients[j]] = [clients[j] ?? '', clients[i] ?? ''];
     }
     return clients;
@@ -27,7 +32,7 @@ const plugin: AllocatorPolicyPlugin = {
   name: 'random',
   version: '2.0.0',
   galaxyApi: '^1.2',
-  createSorter: () => new RandomSorter(),
+  createSorter: (_level, random) => new RandomSorter(random),
 };
 
 export default plugin;
