@@ -1,3 +1,4 @@
+/** Id generators: sequential ids (frameworks, agents, offers, tasks) and unguessable ones (128 random bits). */
 import { randomBytes, randomUUID } from 'node:crypto';
 
 /**

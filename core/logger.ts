@@ -1,3 +1,4 @@
+/** The pino logger every daemon writes through, with secrets (tokens, credentials, secret env values) redacted. */
 import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';

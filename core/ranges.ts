@@ -1,3 +1,4 @@
+/** Arithmetic on ranges (ports): normalize, add, subtract, contain. */
 import type { Range } from '../proto/gen/galaxy/v1/common.js';
 
 export type { Range };

@@ -1,3 +1,4 @@
+/** Task states: which are terminal, which mean the task is gone, and their names. */
 import { TaskState } from '../proto/gen/galaxy/v1/common.js';
 
 export { TaskState };
