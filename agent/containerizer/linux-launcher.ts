@@ -3,7 +3,8 @@
  * cgroups, pid, mount, uts and ipc namespaces (and net, from the tcp isolator), its own root
  * filesystem, its own user namespace (an unprivileged host uid range), the default capability
  * bounding set and no_new_privs — with isolator plugins setting the limits. One exec of the
- * native helper (`native/galaxy-init.c`) does all of it; this class plans it, checks what comes
+ * native helper (`native/galaxy-init.c`, forked by the agent's spawner, ./spawner.ts) does all of
+ * it; this class plans it, checks what comes
  * from outside (bind sources, users, capabilities), and watches and destroys containers. It
  * implements the same {@link Launcher} interface as plain processes.
  */
@@ -29,6 +30,7 @@ import { DEFAULT_IMAGE_CACHE_BYTES, ImageStore } from './image-store.js';
 import { volumes } from '../../isolators/volumes/index.js';
 import { identityArgs, identityOf, ownerOf, SERVICE_USER, type Identity } from './identity.js';
 import { requireNativeHelper } from './native-helper.js';
+import { HelperSpawner } from './spawner.js';
 import { planRoot, stepArgs, type HostLayout } from './root-plan.js';
 import { DEFAULT_UID_RANGE, UidBlocks, UID_CLAIMS_DIR, type UidRange } from './uid-blocks.js';
 
@@ -79,6 +81,8 @@ export class LinuxLauncher implements Launcher {
   private readonly controllers: Controller[];
   private readonly containers = new Map<string, Container>();
   private readonly helper: string;
+  /** Forks the helpers, so that the agent never forks itself per container. */
+  private readonly spawner: HelperSpawner;
   private readonly workDir: string;
   private readonly runtimeDir: string;
   private readonly uids: UidBlocks;
@@ -110,6 +114,7 @@ export class LinuxLauncher implements Launcher {
       );
     this.controllers = [...wanted];
     this.helper = requireNativeHelper();
+    this.spawner = new HelperSpawner(this.helper);
     this.workDir = realpathSync(options.workDir);
     this.runtimeDir = join(this.workDir, 'runtime');
     this.uids = new UidBlocks(
@@ -153,6 +158,7 @@ export class LinuxLauncher implements Launcher {
     this.closing = true;
     await this.removeOrphans();
     await this.options.driver.remove(this.options.cgroupRoot, this.controllers);
+    await this.spawner.close();
   }
 
   /** Usage statistics of a running container, merged from its isolators. */
@@ -181,7 +187,7 @@ export class LinuxLauncher implements Launcher {
     const image = spec.container?.rootfs ? await this.images.acquire(spec.container.rootfs) : undefined;
     const container = this.container(spec.containerId, spec.sandbox, spec);
     if (image) container.state.set(IMAGE_STATE, image.sha256);
-    let leader: { pid: number; exited: Promise<ExitInfo> };
+    let leader: { pid: number; exited: Promise<ExitInfo | undefined> };
     try {
       await driver.create(container.cgroup, this.controllers);
       await this.hooks.prepare.promise(container);
@@ -194,7 +200,7 @@ export class LinuxLauncher implements Launcher {
       await makeMountPoints(spec.sandbox, mounts, owner);
       const env: Record<string, string> = { ...spec.env, ...container.env };
       if (identity.kind === 'userns') env.GALAXY_SERVICE_USER = SERVICE_USER;
-      leader = await startHelper({
+      leader = await startHelper(this.spawner, {
         argv: [
           ...container.wrappers.flat(),
           this.helper,
@@ -226,7 +232,8 @@ export class LinuxLauncher implements Launcher {
       await this.destroy(container.cgroup, container);
       throw error;
     }
-    return this.attach(container, leader.pid, leader.exited);
+    const exited = leader.exited.then((exit) => exit ?? this.watchCgroup(container));
+    return this.attach(container, leader.pid, exited);
   }
 
   async recover(spec: RecoverSpec): Promise<LaunchedProcess> {
@@ -234,12 +241,16 @@ export class LinuxLauncher implements Launcher {
     const container = this.container(spec.containerId, spec.sandbox, spec);
     const alive = (await this.options.driver.pids('freezer', container.cgroup)).length > 0;
     if (alive) this.containers.set(container.id, container);
-    // The helper is no longer our child: its end shows as an empty cgroup, the task's status in its exit file.
-    const exited = (async (): Promise<ExitInfo> => {
-      while ((await this.options.driver.pids('freezer', container.cgroup)).length > 0) await sleep(RECOVERED_POLL_MS);
-      return this.readExitFile(container.id);
-    })();
-    return this.attach(container, spec.pid, exited);
+    return this.attach(container, spec.pid, this.watchCgroup(container));
+  }
+
+  /**
+   * The end of a container whose helper is not our spawner's child (any more): an empty cgroup,
+   * the task's status in its exit file.
+   */
+  private async watchCgroup(container: Container): Promise<ExitInfo> {
+    while ((await this.options.driver.pids('freezer', container.cgroup)).length > 0) await sleep(RECOVERED_POLL_MS);
+    return this.readExitFile(container.id);
   }
 
   private container(
