@@ -9,7 +9,7 @@
  * implements the same {@link Launcher} interface as plain processes.
  */
 import { realpathSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { capabilityMask, parseCapabilities } from '../../core/capabilities.js';
@@ -94,6 +94,8 @@ export class LinuxLauncher implements Launcher {
   /** Containers named by checkpoints: their exit files are theirs to read, not leftovers. */
   private readonly recovered = new Set<string>();
   private closing = false;
+  /** Removals of finished containers' remains, one after the other (see {@link removeLater}). */
+  private removals: Promise<void> = Promise.resolve();
 
   private readonly isolators: readonly Isolator[];
 
@@ -138,6 +140,7 @@ export class LinuxLauncher implements Launcher {
    * keeps the uid claims of live containers only.
    */
   async removeOrphans(): Promise<string[]> {
+    await this.removals;
     await this.hooks.recover.promise([...this.containers.values()]);
     const orphans = (await this.options.driver.children(this.options.cgroupRoot)).filter(
       (id) => !this.containers.has(id) || this.closing,
@@ -385,7 +388,7 @@ export class LinuxLauncher implements Launcher {
     const exited = leaderExited.then(async (exit): Promise<ExitInfo> => {
       clearInterval(watcher);
       limitation ??= await this.limitation(container);
-      await this.destroy(container.cgroup, container);
+      this.removeLater(container.cgroup, await this.stop(container.cgroup, container));
       return limitation ? { ...exit, limitation } : exit;
     });
     return {
@@ -421,9 +424,20 @@ export class LinuxLauncher implements Launcher {
 
   /**
    * Idempotent: kills what is left, runs the isolators' cleanup, releases the uid block (only now
-   * that nothing of the container runs) and removes the exit file and the cgroups.
+   * that nothing of the container runs), then removes what stays on disk: the exit file, the
+   * overlay's layers and the cgroups ({@link removeRemains}).
    */
   private async destroy(cgroup: string, container?: Container): Promise<void> {
+    const overlay = await this.stop(cgroup, container);
+    await this.removeRemains(cgroup, overlay);
+  }
+
+  /**
+   * The part of {@link destroy} a task's end waits for: nothing of the container runs, its
+   * isolators are cleaned up, its uid block is free and its overlay's layers are gone. Returns
+   * whether an orphan's overlay layers (it may have some) are left to remove.
+   */
+  private async stop(cgroup: string, container?: Container): Promise<boolean> {
     const { driver } = this.options;
     for (let i = 0; i < 100 && (await driver.pids('freezer', cgroup)).length > 0; i++) {
       await this.killAll(cgroup, 'SIGKILL');
@@ -436,14 +450,38 @@ export class LinuxLauncher implements Launcher {
       });
       this.containers.delete(container.id);
       const image = container.state.get(IMAGE_STATE);
-      if (typeof image === 'string') this.images.release(image);
+      if (typeof image === 'string') {
+        this.images.release(image);
+        // Before the end is reported: a finished container's layers do not outlive it.
+        await rm(this.overlayDir(id), { recursive: true, force: true });
+      }
       container.state.delete(IMAGE_STATE);
     }
     await this.uids.release(id);
-    await rm(this.exitFile(id), { force: true });
+    return container === undefined;
+  }
+
+  /** Removes a stopped container's exit file, an orphan's overlay layers and the cgroups. */
+  private async removeRemains(cgroup: string, overlay: boolean): Promise<void> {
+    const id = cgroup.slice(cgroup.lastIndexOf('/') + 1);
+    await unlink(this.exitFile(id)).catch(() => undefined);
     // The overlay was mounted in the container's mount namespace only, gone with its processes.
-    await rm(this.overlayDir(id), { recursive: true, force: true });
-    await driver.remove(cgroup, this.controllers);
+    if (overlay) await rm(this.overlayDir(id), { recursive: true, force: true });
+    await this.options.driver.remove(cgroup, this.controllers);
+  }
+
+  /**
+   * Removes a finished container's remains after its end is reported, one container at a time:
+   * removing a cgroup takes the kernel's cgroup lock, which launches need too, and nothing in it
+   * concerns the task's status. An agent that dies first leaves an empty cgroup, which the next
+   * one's orphan sweep removes.
+   */
+  private removeLater(cgroup: string, overlay: boolean): void {
+    this.removals = this.removals
+      .then(() => this.removeRemains(cgroup, overlay))
+      .catch((error: unknown) => {
+        this.options.log.warn({ cgroup, err: String(error) }, "could not remove a finished container's remains");
+      });
   }
 }
 
