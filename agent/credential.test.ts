@@ -54,7 +54,12 @@ describe("the agent's credential", () => {
     await eventually(async () => (await readCredential(workDir)) === 'glx_the-credential', 5000, 'the credential');
     expect((await stat(join(workDir, 'meta'))).mode & 0o777).toBe(0o700);
     expect((await stat(join(workDir, 'meta', 'credential'))).mode & 0o777).toBe(0o600);
-    expect((await readFile(join(workDir, 'meta', 'agent-id'), 'utf8')).trim()).toBe('agent-7');
+    // The id is kept right after the credential (agent.ts, remember): it may land a moment later.
+    await eventually(
+      async () => (await readFile(join(workDir, 'meta', 'agent-id'), 'utf8').catch(() => '')).trim() === 'agent-7',
+      5000,
+      'the agent id kept',
+    );
 
     master.closeStreams();
     await master.registrations.waitFor((r) => r.agentInfo?.id === 'agent-7', 10_000, 're-registration');

@@ -29,7 +29,13 @@ export async function createSandbox(
   checkId(runId, 'run id', 'GALAXY_E_TASK_INVALID');
   const path = join(workDir, 'sandboxes', frameworkId, `${taskId}-${runId}`);
   // Not recursive for the last step: an existing directory means a reused run id, which is a bug.
-  await mkdir(join(workDir, 'sandboxes', frameworkId), { recursive: true });
-  await mkdir(path);
+  // The framework's directory exists but for its first task: one mkdir per task, not two.
+  try {
+    await mkdir(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(join(workDir, 'sandboxes', frameworkId), { recursive: true });
+    await mkdir(path);
+  }
   return path;
 }

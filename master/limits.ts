@@ -14,6 +14,8 @@ export interface MasterLimits {
   readonly frameworksPerPrincipal: number;
   /** Tasks one ACCEPT may launch. */
   readonly tasksPerAccept: number;
+  /** Acknowledgements one ACKNOWLEDGE_MANY may carry. */
+  readonly acknowledgementsPerCall: number;
   /**
    * Bytes written to a framework's or agent's stream and not yet taken by the peer; past this the
    * peer is disconnected (a framework's offers are rescinded, an agent's too).
@@ -30,6 +32,7 @@ export const DEFAULT_MASTER_LIMITS: MasterLimits = {
   server: {},
   frameworksPerPrincipal: 64,
   tasksPerAccept: 1000,
+  acknowledgementsPerCall: 10_000,
   streamQueueBytes: 8 * 1024 * 1024,
   recordRetentionMs: 24 * 3600_000,
   maxRecords: 100_000,
@@ -56,6 +59,15 @@ export function checkFrameworkCount(principal: string, registered: number, limit
     'GALAXY_E_LIMIT_EXCEEDED',
     `${principal} already has ${registered} frameworks registered, the most one principal may have (limit frameworksPerPrincipal ${limit}); ` +
       'tear down the ones you no longer use, or re-subscribe with an existing framework id',
+  );
+}
+
+/** Throws GALAXY_E_LIMIT_EXCEEDED when one ACKNOWLEDGE_MANY carries more than `limit` acknowledgements. */
+export function checkAcknowledgementsPerCall(count: number, limit: number): void {
+  if (count <= limit) return;
+  throw new GalaxyError(
+    'GALAXY_E_LIMIT_EXCEEDED',
+    `the ACKNOWLEDGE_MANY carries ${count} acknowledgements; one call may carry at most ${limit} (limit acknowledgementsPerCall): split it`,
   );
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../proto/gen/galaxy/v1/common.js';
 import { MasterLink, type MasterLinkTransport } from '../agent/master-link.js';
 import { registerAgent } from '../agent/registration.js';
+import { handleMasterMessage } from '../agent/master-messages.js';
 import type { MachineInfo } from '../agent/discovery.js';
 import { agentStatus } from '../agent/status.js';
 import { validateRunTask } from '../agent/task-validation.js';
@@ -154,40 +155,31 @@ export class SimAgent {
   }
 
   private handle(message: MasterMessage): void {
-    const body = message.message;
-    switch (body?.$case) {
-      case 'registered': {
-        this.id = body.registered.agentId;
-        if (body.registered.credential !== '') this.link.useToken(body.registered.credential);
+    handleMasterMessage(this.link, message, {
+      registered: (agentId, credential) => {
+        this.id = agentId;
+        if (credential !== '') this.link.useToken(credential);
         this.options.events?.registered?.(this);
         this.updates.flush();
-        return;
-      }
-      case 'ping':
-        this.link.send({ message: { $case: 'pong', pong: { seq: body.ping.seq } } });
-        return;
-      case 'runTask':
-        this.run(body.runTask);
-        return;
-      case 'killTask':
-        this.kill(body.killTask.frameworkId, body.killTask.taskId);
-        return;
-      case 'ack':
-        this.acknowledge(body.ack.frameworkId, body.ack.taskId, body.ack.uuid);
-        return;
-      case 'shutdownFramework':
+      },
+      runTask: (request) => {
+        this.run(request);
+      },
+      killTask: (frameworkId, taskId) => {
+        this.kill(frameworkId, taskId);
+      },
+      acknowledge: (frameworkId, taskId, uuid) => {
+        this.acknowledge(frameworkId, taskId, uuid);
+      },
+      shutdownFramework: (frameworkId) => {
         for (const task of this.tasks.values())
-          if (task.framework.id === body.shutdownFramework.frameworkId) this.kill(task.framework.id, task.info.taskId);
-        return;
-      case 'usageRequest':
-        // Simulated tasks use nothing measurable: an empty report answers the request.
-        this.link.send({ message: { $case: 'usage', usage: { requestId: body.usageRequest.requestId, tasks: [] } } });
-        return;
-      case 'frameworkMessage':
-      case 'error':
-      case undefined:
-        return;
-    }
+          if (task.framework.id === frameworkId) this.kill(task.framework.id, task.info.taskId);
+      },
+      // Simulated tasks use nothing measurable: an empty report answers the request.
+      usageRequest: (requestId) => {
+        this.link.send({ message: { $case: 'usage', usage: { requestId, tasks: [] } } });
+      },
+    });
   }
 
   private run(request: RunTask): void {

@@ -1,15 +1,13 @@
 /**
- * Starts the native helper (`native/galaxy-init.c`) for one container and waits for its report:
+ * Starts the native helper (`native/galaxy-init.c`) for one container, through the agent's
+ * spawner (./spawner.ts), and waits for its report:
  * `ok <pid>` once the task has exec'd inside its sandbox, or `error <why>` when anything before
  * that failed (a mount, the user namespace, a missing program). The helper stays the container's
  * monitor on the host; its exit is the task's.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, fchownSync, openSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
 import { GalaxyError } from '../../core/errors.js';
 import type { ExitInfo } from '../launcher.js';
-import { spawned } from '../process-launcher.js';
+import type { HelperSpawner } from './spawner.js';
 
 /** What to start. */
 export interface HelperLaunch {
@@ -25,10 +23,10 @@ export interface HelperLaunch {
   readonly owner?: { readonly uid: number; readonly gid: number };
 }
 
-/** A started helper: its pid (the container's leader) and its end. */
+/** A started helper: its pid (the container's leader) and its end (undefined: no longer watched, see {@link startHelper}). */
 export interface HelperProcess {
   readonly pid: number;
-  readonly exited: Promise<ExitInfo>;
+  readonly exited: Promise<ExitInfo | undefined>;
 }
 
 /** The descriptor the helper reports on (`--report-fd`). */
@@ -54,62 +52,27 @@ function helperEnvironment(task: Readonly<Record<string, string>>): Record<strin
   return env;
 }
 
-/** Reads the report line from the helper's report pipe. */
-function readReport(stream: Readable): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    const done = (): void => {
-      resolve(text.split('\n')[0] ?? '');
-    };
-    stream.once('end', done);
-    stream.once('close', done);
-    stream.once('error', done);
-  });
-}
-
 /**
- * Spawns the helper in its own session with the task's output files, and resolves once the task
- * runs; rejects with `GALAXY_E_LAUNCH_FAILED` carrying the helper's reason otherwise (the caller
- * destroys what is left).
+ * Starts the helper through the agent's spawner (its own session, the task's output files) and
+ * resolves once the task runs; rejects with `GALAXY_E_LAUNCH_FAILED` carrying the helper's reason
+ * otherwise (the caller destroys what is left). `exited` resolves undefined when the spawner ended
+ * before the helper: the helper then is watched through its cgroup.
  */
-export async function startHelper(launch: HelperLaunch): Promise<HelperProcess> {
-  const stdout = openSync(launch.stdoutPath, 'a', 0o644);
-  const stderr = openSync(launch.stderrPath, 'a', 0o644);
-  try {
-    if (launch.owner) {
-      // The task owns its output, as it owns its sandbox (the agent opened the files, not the task).
-      fchownSync(stdout, launch.owner.uid, launch.owner.gid);
-      fchownSync(stderr, launch.owner.uid, launch.owner.gid);
-    }
-    const [file = '', ...args] = launch.argv;
-    const child = spawn(file, args, {
-      cwd: launch.cwd,
-      env: helperEnvironment(launch.env),
-      stdio: ['ignore', stdout, stderr, 'pipe', 'pipe'],
-      detached: true,
-    });
-    const envPipe = child.stdio[ENV_FD] as Writable | null;
-    envPipe?.on('error', () => undefined); // a helper that failed early closed it: its report says why
-    envPipe?.end(
-      Object.entries(launch.env)
-        .map(([name, value]) => `${name}=${value}\0`)
-        .join(''),
-    );
-    const { exited } = await spawned(child, file);
-    const pipe = child.stdio[REPORT_FD] as Readable | null;
-    const report = pipe ? await readReport(pipe) : '';
-    if (report.startsWith('ok ')) return { pid: child.pid ?? -1, exited };
-    const exit = await exited;
-    const why = report.startsWith('error ')
-      ? report.slice('error '.length)
-      : `the container helper ended before the task started (${exit.signal ?? `exit code ${exit.code ?? '?'}`})`;
-    throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', why);
-  } finally {
-    closeSync(stdout);
-    closeSync(stderr);
-  }
+export async function startHelper(spawner: HelperSpawner, launch: HelperLaunch): Promise<HelperProcess> {
+  const [file = ''] = launch.argv;
+  const helper = await spawner.spawn({
+    argv: launch.argv,
+    cwd: launch.cwd,
+    helperEnv: helperEnvironment(launch.env),
+    taskEnv: launch.env,
+    stdoutPath: launch.stdoutPath,
+    stderrPath: launch.stderrPath,
+    ...(launch.owner ? { owner: launch.owner } : {}),
+  });
+  if (helper.report.startsWith('ok ')) return { pid: helper.pid, exited: helper.exited };
+  const exit = await helper.exited;
+  const why = helper.report.startsWith('error ')
+    ? helper.report.slice('error '.length)
+    : `the container helper ${file} ended before the task started (${exit?.signal ?? `exit code ${exit?.code ?? '?'}`})`;
+  throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', why);
 }

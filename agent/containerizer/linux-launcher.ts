@@ -3,12 +3,13 @@
  * cgroups, pid, mount, uts and ipc namespaces (and net, from the tcp isolator), its own root
  * filesystem, its own user namespace (an unprivileged host uid range), the default capability
  * bounding set and no_new_privs — with isolator plugins setting the limits. One exec of the
- * native helper (`native/galaxy-init.c`) does all of it; this class plans it, checks what comes
+ * native helper (`native/galaxy-init.c`, forked by the agent's spawner, ./spawner.ts) does all of
+ * it; this class plans it, checks what comes
  * from outside (bind sources, users, capabilities), and watches and destroys containers. It
  * implements the same {@link Launcher} interface as plain processes.
  */
 import { realpathSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { capabilityMask, parseCapabilities } from '../../core/capabilities.js';
@@ -29,6 +30,7 @@ import { DEFAULT_IMAGE_CACHE_BYTES, ImageStore } from './image-store.js';
 import { volumes } from '../../isolators/volumes/index.js';
 import { identityArgs, identityOf, ownerOf, SERVICE_USER, type Identity } from './identity.js';
 import { requireNativeHelper } from './native-helper.js';
+import { HelperSpawner } from './spawner.js';
 import { planRoot, stepArgs, type HostLayout } from './root-plan.js';
 import { DEFAULT_UID_RANGE, UidBlocks, UID_CLAIMS_DIR, type UidRange } from './uid-blocks.js';
 
@@ -79,6 +81,8 @@ export class LinuxLauncher implements Launcher {
   private readonly controllers: Controller[];
   private readonly containers = new Map<string, Container>();
   private readonly helper: string;
+  /** Forks the helpers, so that the agent never forks itself per container. */
+  private readonly spawner: HelperSpawner;
   private readonly workDir: string;
   private readonly runtimeDir: string;
   private readonly uids: UidBlocks;
@@ -90,6 +94,8 @@ export class LinuxLauncher implements Launcher {
   /** Containers named by checkpoints: their exit files are theirs to read, not leftovers. */
   private readonly recovered = new Set<string>();
   private closing = false;
+  /** Removals of finished containers' remains, one after the other (see {@link removeLater}). */
+  private removals: Promise<void> = Promise.resolve();
 
   private readonly isolators: readonly Isolator[];
 
@@ -110,6 +116,7 @@ export class LinuxLauncher implements Launcher {
       );
     this.controllers = [...wanted];
     this.helper = requireNativeHelper();
+    this.spawner = new HelperSpawner(this.helper);
     this.workDir = realpathSync(options.workDir);
     this.runtimeDir = join(this.workDir, 'runtime');
     this.uids = new UidBlocks(
@@ -133,6 +140,7 @@ export class LinuxLauncher implements Launcher {
    * keeps the uid claims of live containers only.
    */
   async removeOrphans(): Promise<string[]> {
+    await this.removals;
     await this.hooks.recover.promise([...this.containers.values()]);
     const orphans = (await this.options.driver.children(this.options.cgroupRoot)).filter(
       (id) => !this.containers.has(id) || this.closing,
@@ -153,6 +161,7 @@ export class LinuxLauncher implements Launcher {
     this.closing = true;
     await this.removeOrphans();
     await this.options.driver.remove(this.options.cgroupRoot, this.controllers);
+    await this.spawner.close();
   }
 
   /** Usage statistics of a running container, merged from its isolators. */
@@ -181,7 +190,7 @@ export class LinuxLauncher implements Launcher {
     const image = spec.container?.rootfs ? await this.images.acquire(spec.container.rootfs) : undefined;
     const container = this.container(spec.containerId, spec.sandbox, spec);
     if (image) container.state.set(IMAGE_STATE, image.sha256);
-    let leader: { pid: number; exited: Promise<ExitInfo> };
+    let leader: { pid: number; exited: Promise<ExitInfo | undefined> };
     try {
       await driver.create(container.cgroup, this.controllers);
       await this.hooks.prepare.promise(container);
@@ -194,7 +203,7 @@ export class LinuxLauncher implements Launcher {
       await makeMountPoints(spec.sandbox, mounts, owner);
       const env: Record<string, string> = { ...spec.env, ...container.env };
       if (identity.kind === 'userns') env.GALAXY_SERVICE_USER = SERVICE_USER;
-      leader = await startHelper({
+      leader = await startHelper(this.spawner, {
         argv: [
           ...container.wrappers.flat(),
           this.helper,
@@ -226,7 +235,8 @@ export class LinuxLauncher implements Launcher {
       await this.destroy(container.cgroup, container);
       throw error;
     }
-    return this.attach(container, leader.pid, leader.exited);
+    const exited = leader.exited.then((exit) => exit ?? this.watchCgroup(container));
+    return this.attach(container, leader.pid, exited);
   }
 
   async recover(spec: RecoverSpec): Promise<LaunchedProcess> {
@@ -234,12 +244,16 @@ export class LinuxLauncher implements Launcher {
     const container = this.container(spec.containerId, spec.sandbox, spec);
     const alive = (await this.options.driver.pids('freezer', container.cgroup)).length > 0;
     if (alive) this.containers.set(container.id, container);
-    // The helper is no longer our child: its end shows as an empty cgroup, the task's status in its exit file.
-    const exited = (async (): Promise<ExitInfo> => {
-      while ((await this.options.driver.pids('freezer', container.cgroup)).length > 0) await sleep(RECOVERED_POLL_MS);
-      return this.readExitFile(container.id);
-    })();
-    return this.attach(container, spec.pid, exited);
+    return this.attach(container, spec.pid, this.watchCgroup(container));
+  }
+
+  /**
+   * The end of a container whose helper is not our spawner's child (any more): an empty cgroup,
+   * the task's status in its exit file.
+   */
+  private async watchCgroup(container: Container): Promise<ExitInfo> {
+    while ((await this.options.driver.pids('freezer', container.cgroup)).length > 0) await sleep(RECOVERED_POLL_MS);
+    return this.readExitFile(container.id);
   }
 
   private container(
@@ -374,7 +388,7 @@ export class LinuxLauncher implements Launcher {
     const exited = leaderExited.then(async (exit): Promise<ExitInfo> => {
       clearInterval(watcher);
       limitation ??= await this.limitation(container);
-      await this.destroy(container.cgroup, container);
+      this.removeLater(container.cgroup, await this.stop(container.cgroup, container));
       return limitation ? { ...exit, limitation } : exit;
     });
     return {
@@ -410,9 +424,20 @@ export class LinuxLauncher implements Launcher {
 
   /**
    * Idempotent: kills what is left, runs the isolators' cleanup, releases the uid block (only now
-   * that nothing of the container runs) and removes the exit file and the cgroups.
+   * that nothing of the container runs), then removes what stays on disk: the exit file, the
+   * overlay's layers and the cgroups ({@link removeRemains}).
    */
   private async destroy(cgroup: string, container?: Container): Promise<void> {
+    const overlay = await this.stop(cgroup, container);
+    await this.removeRemains(cgroup, overlay);
+  }
+
+  /**
+   * The part of {@link destroy} a task's end waits for: nothing of the container runs, its
+   * isolators are cleaned up, its uid block is free and its overlay's layers are gone. Returns
+   * whether an orphan's overlay layers (it may have some) are left to remove.
+   */
+  private async stop(cgroup: string, container?: Container): Promise<boolean> {
     const { driver } = this.options;
     for (let i = 0; i < 100 && (await driver.pids('freezer', cgroup)).length > 0; i++) {
       await this.killAll(cgroup, 'SIGKILL');
@@ -425,14 +450,38 @@ export class LinuxLauncher implements Launcher {
       });
       this.containers.delete(container.id);
       const image = container.state.get(IMAGE_STATE);
-      if (typeof image === 'string') this.images.release(image);
+      if (typeof image === 'string') {
+        this.images.release(image);
+        // Before the end is reported: a finished container's layers do not outlive it.
+        await rm(this.overlayDir(id), { recursive: true, force: true });
+      }
       container.state.delete(IMAGE_STATE);
     }
     await this.uids.release(id);
-    await rm(this.exitFile(id), { force: true });
+    return container === undefined;
+  }
+
+  /** Removes a stopped container's exit file, an orphan's overlay layers and the cgroups. */
+  private async removeRemains(cgroup: string, overlay: boolean): Promise<void> {
+    const id = cgroup.slice(cgroup.lastIndexOf('/') + 1);
+    await unlink(this.exitFile(id)).catch(() => undefined);
     // The overlay was mounted in the container's mount namespace only, gone with its processes.
-    await rm(this.overlayDir(id), { recursive: true, force: true });
-    await driver.remove(cgroup, this.controllers);
+    if (overlay) await rm(this.overlayDir(id), { recursive: true, force: true });
+    await this.options.driver.remove(cgroup, this.controllers);
+  }
+
+  /**
+   * Removes a finished container's remains after its end is reported, one container at a time:
+   * removing a cgroup takes the kernel's cgroup lock, which launches need too, and nothing in it
+   * concerns the task's status. An agent that dies first leaves an empty cgroup, which the next
+   * one's orphan sweep removes.
+   */
+  private removeLater(cgroup: string, overlay: boolean): void {
+    this.removals = this.removals
+      .then(() => this.removeRemains(cgroup, overlay))
+      .catch((error: unknown) => {
+        this.options.log.warn({ cgroup, err: String(error) }, "could not remove a finished container's remains");
+      });
   }
 }
 

@@ -19,6 +19,7 @@ import type {
   Subscribed,
 } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { FATAL_CODES, MasterLink } from './master-link.js';
+import { AcknowledgementBatcher } from './acknowledgements.js';
 import type { Scheduler } from './scheduler.js';
 import type { FrameworkOptions, FrameworkUpdate, PreemptRequest, SchedulerDriver } from './driver.js';
 
@@ -63,6 +64,8 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
   /** Handlers run here one after the other, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private pendingStart: { resolve: (id: string) => void; reject: (error: GalaxyError) => void } | undefined;
+  /** Acknowledgements, sent once per turn of the event loop. */
+  private readonly acks = new AcknowledgementBatcher((call) => this.call(call));
 
   /** Creates a driver; nothing is sent before {@link start}. */
   constructor(private readonly options: DriverOptions) {
@@ -198,7 +201,9 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
   /** ACKNOWLEDGE a status update that carries a uuid (only needed with `autoAcknowledge: false`). */
   acknowledge(status: Pick<TaskStatus, 'agentId' | 'taskId' | 'uuid'>): Promise<void> {
     const { agentId, taskId, uuid } = status;
-    return this.call({ $case: 'acknowledge', acknowledge: { agentId, taskId, uuid } });
+    if (!this.link) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is not started'));
+    // Batched with the others of this turn of the event loop (./acknowledgements.ts).
+    return this.acks.add({ agentId, taskId, uuid });
   }
 
   /** RECONCILE the named tasks, or every task the master knows when none are named (implicit). */
@@ -269,6 +274,7 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
   private close(): void {
     const link = this.link;
     this.link = undefined;
+    this.acks.clear(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver stopped before the acknowledgement left'));
     if (!link) return;
     this.id = link.frameworkId;
     link.close();

@@ -25,7 +25,7 @@ import type {
 } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { planAccept } from './accept.js';
 import type { MasterAuthorization } from '../tenancy/authorization.js';
-import { checkTasksPerAccept } from '../limits.js';
+import { checkAcknowledgementsPerCall, checkTasksPerAccept } from '../limits.js';
 import type { MasterContext } from '../context.js';
 import type { Preemptor } from '../preemption/preemptor.js';
 import { taskKey, type FrameworkRecord } from '../records.js';
@@ -84,6 +84,9 @@ export class SchedulerCalls {
         return;
       case 'acknowledge':
         this.acknowledge(framework, body.acknowledge);
+        return;
+      case 'acknowledgeMany':
+        this.acknowledgeMany(framework, body.acknowledgeMany.acknowledgements);
         return;
       case 'reconcile':
         this.reconcile(framework, body.reconcile);
@@ -219,6 +222,31 @@ export class SchedulerCalls {
       message: { $case: 'ack', ack: { frameworkId: id, taskId: ack.taskId, uuid: ack.uuid } },
     });
     if (isTerminal(record.task.state) && record.task.status?.uuid === ack.uuid) this.ctx.finishTask(key);
+  }
+
+  /**
+   * Each acknowledgement as one ACKNOWLEDGE: one that names no task of the framework leaves the
+   * others applied (each is independent, as separate calls would be), and the call then fails
+   * with the first refusal and the count.
+   */
+  private acknowledgeMany(framework: FrameworkRecord, acks: readonly Acknowledge[]): void {
+    checkAcknowledgementsPerCall(acks.length, this.ctx.limits.acknowledgementsPerCall);
+    let refused: GalaxyError | undefined;
+    let refusals = 0;
+    for (const ack of acks) {
+      try {
+        this.acknowledge(framework, ack);
+      } catch (error) {
+        if (!(error instanceof GalaxyError)) throw error;
+        refused ??= error;
+        refusals += 1;
+      }
+    }
+    if (refused)
+      throw new GalaxyError(
+        refused.code,
+        `${refusals} of ${acks.length} acknowledgements refused; the first: ${refused.detail}`,
+      );
   }
 
   /** Explicit (named tasks) or implicit (empty list: every task the master knows) reconciliation. */

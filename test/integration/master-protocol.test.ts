@@ -270,6 +270,50 @@ describe('master protocol', () => {
     await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid: 'u-1' } } });
   });
 
+  it('applies each acknowledgement of an ACKNOWLEDGE_MANY, refusing an unknown task by name and too many at once', async () => {
+    const a = agent(master.address, {});
+    const agentId = await a.registered;
+    const fw = framework({ name: 'f' });
+    const frameworkId = await fw.frameworkId;
+    const offer = await firstOffer(fw);
+    await launchOn(fw, offer, [task('t1'), task('t2')]);
+    await a.received.waitFor((m) => m.message?.$case === 'runTask' && m.message.runTask.task?.taskId === 't2');
+    for (const taskId of ['t1', 't2']) {
+      const status = {
+        taskId,
+        frameworkId,
+        agentId,
+        state: TaskState.TASK_FINISHED,
+        message: '',
+        reason: '',
+        source: StatusSource.SOURCE_AGENT,
+        timestamp: 0,
+        uuid: `u-${taskId}`,
+        exitCode: 0,
+      };
+      a.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } });
+      await fw.events.waitFor(isUpdate(taskId, TaskState.TASK_FINISHED));
+    }
+    const ack = (taskId: string) => ({ agentId, taskId, uuid: `u-${taskId}` });
+    const tooMany = Array.from({ length: 10_001 }, () => ack('t1'));
+    await expect(
+      fw.call({ call: { $case: 'acknowledgeMany', acknowledgeMany: { acknowledgements: tooMany } } }),
+    ).rejects.toMatchObject({ code: 'GALAXY_E_LIMIT_EXCEEDED' });
+    expect(a.received.items.filter((m) => m.message?.$case === 'ack')).toHaveLength(0); // nothing applied
+    await expect(
+      fw.call({
+        call: {
+          $case: 'acknowledgeMany',
+          acknowledgeMany: { acknowledgements: [ack('t1'), ack('nope'), ack('t2')] },
+        },
+      }),
+    ).rejects.toThrow(/GALAXY_E_TASK_UNKNOWN.*1 of 3 acknowledgements refused.*"nope"/);
+    // The known ones were applied, each as its own ACKNOWLEDGE: both reach the agent.
+    await a.received.waitFor((m) => m.message?.$case === 'ack' && m.message.ack.taskId === 't2');
+    const acked = a.received.items.flatMap((m) => (m.message?.$case === 'ack' ? [m.message.ack.uuid] : []));
+    expect(acked.sort()).toEqual(['u-t1', 'u-t2']);
+  });
+
   it('reports the tasks of an agent that did not come back as UNREACHABLE, retrying until acknowledged', async () => {
     const a = agent(master.address, {});
     const agentId = await a.registered;

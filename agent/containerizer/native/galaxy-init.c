@@ -25,6 +25,7 @@
  * "error <why>" when anything before that failed.
  *
  * Usage: galaxy-init [options] -- program [args...]
+ *        galaxy-init --spawner   (the agent's one helper that forks the others: spawner.c)
  *   --join FILE            a cgroup.procs the container joins (repeatable)
  *   --netns PATH           join this network namespace
  *   --new-net              a new, empty network namespace
@@ -255,6 +256,7 @@ static int monitor_main(pid_t init) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--spawner") == 0) return spawner_main();
   /* First: the signals we handle are queued, never acted on, until sigwaitinfo takes them. */
   sigemptyset(&handled);
   int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};

@@ -1,6 +1,7 @@
 /*
  * galaxy-init's parts: its configuration (config.c), the container's root (root.c), the task's
- * user and capabilities (user.c), and the monitor and init (galaxy-init.c). See galaxy-init.c.
+ * user and capabilities (user.c), the monitor and init (galaxy-init.c), and the agent's spawner of
+ * helpers (spawner.c). See galaxy-init.c.
  */
 #ifndef GALAXY_INIT_H
 #define GALAXY_INIT_H
@@ -85,5 +86,7 @@ void build_root(void);
 /* user.c */
 int cap_last(void);
 void become_user(int last);
+/* spawner.c: `galaxy-init --spawner`, which forks and execs helpers on the agent's requests. */
+int spawner_main(void);
 
 #endif

@@ -1,0 +1,109 @@
+/**
+ * The agent's spawner of helpers (`galaxy-init --spawner`, native/spawner.c): real processes
+ * forked by the real binary, with stand-in helpers (shell commands that speak the helper's
+ * protocol on descriptors 3 and 4), so no root is needed.
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireNativeHelper } from './native-helper.js';
+import { encodeSpawnRequest, HelperSpawner, type SpawnRequest } from './spawner.js';
+
+let dir: string;
+let spawner: HelperSpawner;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'galaxy-spawner-'));
+  spawner = new HelperSpawner(requireNativeHelper());
+});
+
+afterAll(async () => {
+  await spawner.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function request(script: string, extra: Partial<SpawnRequest> = {}): SpawnRequest {
+  return {
+    argv: ['/bin/sh', '-c', script],
+    cwd: dir,
+    helperEnv: { PATH: '/usr/bin:/bin', HELPER_ONLY: 'h' },
+    taskEnv: { TASK_ONLY: 't', SPACED: 'a b=c' },
+    stdoutPath: join(dir, 'stdout'),
+    stderrPath: join(dir, 'stderr'),
+    ...extra,
+  };
+}
+
+describe('the helper spawner', () => {
+  it('encodes a request as tagged NUL-terminated fields ended by an empty one, refusing NUL in values', () => {
+    const encoded = encodeSpawnRequest('7', { ...request('true'), taskEnv: { A: '1' }, helperEnv: {} });
+    expect(encoded).toBe(
+      `T7\0D${dir}\0O${join(dir, 'stdout')}\0E${join(dir, 'stderr')}\0VA=1\0A/bin/sh\0A-c\0Atrue\0\0`,
+    );
+    expect(() => encodeSpawnRequest('8', request('true', { taskEnv: { A: 'x\0y' } }))).toThrow(/NUL/);
+  });
+
+  it("starts a helper with the helper's environment, the task's on descriptor 4, output to the files, in its own session", async () => {
+    const helper = await spawner.spawn(
+      request(
+        'echo "helper=$HELPER_ONLY task=${TASK_ONLY:-none} pwd=$(pwd)"; tr "\\0" "\\n" <&4 >&2; ' +
+          'test "$(ps -o sid= -p $$)" -eq $$ && echo own-session; echo "ok $$" >&3; exit 3',
+      ),
+    );
+    expect(helper.report).toBe(`ok ${helper.pid}`);
+    expect(await helper.exited).toEqual({ code: 3, signal: null });
+    const out = await readFile(join(dir, 'stdout'), 'utf8');
+    expect(out).toContain(`helper=h task=none pwd=${dir}`);
+    expect(out).toContain('own-session');
+    expect((await readFile(join(dir, 'stderr'), 'utf8')).split('\n')).toEqual(
+      expect.arrayContaining(['TASK_ONLY=t', 'SPACED=a b=c']),
+    );
+    expect((await stat(join(dir, 'stdout'))).mode & 0o777).toBe(0o644);
+  });
+
+  it('relays an error report, a silent end, a signal, and a program that cannot start', async () => {
+    const failed = await spawner.spawn(request('echo "error no such mount" >&3; exit 125'));
+    expect(failed.report).toBe('error no such mount');
+    expect(await failed.exited).toEqual({ code: 125, signal: null });
+
+    const silent = await spawner.spawn(request('exit 0'));
+    expect(silent.report).toBe('');
+
+    const killed = await spawner.spawn(request('echo "ok $$" >&3; exec 3>&-; kill -KILL $$'));
+    expect(await killed.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const missing = await spawner.spawn({ ...request(''), argv: [join(dir, 'no-such-helper')] });
+    expect(missing.report).toMatch(/^error cannot start .*no-such-helper: No such file/);
+    expect(await missing.exited).toEqual({ code: 127, signal: null });
+  });
+
+  it('refuses to follow a symlink for the output files', async () => {
+    const { symlink } = await import('node:fs/promises');
+    await symlink('/etc/hostname', join(dir, 'link'));
+    const helper = await spawner.spawn(request('echo "ok $$" >&3', { stdoutPath: join(dir, 'link') }));
+    expect(helper.report).toMatch(/^error cannot open the task's output files/);
+  });
+
+  it('starts many at once, each report and exit to its own request', async () => {
+    const helpers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => spawner.spawn(request(`echo "ok ${i}" >&3; exit ${i}`))),
+    );
+    expect(helpers.map((h) => h.report)).toEqual(helpers.map((_, i) => `ok ${i}`));
+    expect((await Promise.all(helpers.map((h) => h.exited))).map((e) => e?.code)).toEqual(helpers.map((_, i) => i));
+  });
+
+  it('leaves its helpers running when it ends: their exits are then unknown to it', async () => {
+    const own = new HelperSpawner(requireNativeHelper());
+    const helper = await own.spawn(request('echo "ok $$" >&3; exec 3>&-; sleep 1'));
+    expect(helper.report).toMatch(/^ok /);
+    await own.close();
+    expect(await helper.exited).toBeUndefined();
+    expect(() => process.kill(helper.pid, 0)).not.toThrow(); // still running, adopted by init
+    process.kill(helper.pid, 'SIGKILL');
+    // The next request starts a new spawner.
+    const again = await own.spawn(request('echo "ok $$" >&3'));
+    expect(again.report).toBe(`ok ${again.pid}`);
+    await own.close();
+  });
+});

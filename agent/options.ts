@@ -1,0 +1,49 @@
+/**
+ * How to start an agent: the options of `galaxy agent` (cli/) and of {@link startAgent} in tests.
+ */
+import type { TlsFiles } from '../core/tls.js';
+import type { AgentPlugin } from './hooks.js';
+import type { Launcher } from './launcher.js';
+
+/** How to start an agent. */
+export interface AgentOptions {
+  /** The master, `host:port`. */
+  readonly master: string;
+  /**
+   * What the agent first registers with: a join token (exchanged at the first registration for
+   * the agent's own credential), or a credential or admin's token. A credential kept in
+   * `<work-dir>/meta/credential` is used instead when there is one. None for an open master.
+   */
+  readonly token?: string;
+  /** TLS towards the master: its CA, and this agent's certificate and key for mutual TLS. */
+  readonly tls?: TlsFiles;
+  /** Sandboxes and checkpoints live here. */
+  readonly workDir: string;
+  /** Resource overrides, e.g. `cpus:2;mem:4GiB`. */
+  readonly resources?: string;
+  /** Labels, e.g. `rack:r1;zone:z1`. */
+  readonly attributes?: string;
+  readonly pool?: string;
+  readonly hostname?: string;
+  /** Static reservations, e.g. `eng:cpus=2,mem=4GiB;ops:cpus=1` (`galaxy agent --reserve`). */
+  readonly reserve?: string;
+  readonly logLevel?: string;
+  /** Plugins applied after the built-in ones, in order (`galaxy agent --plugin`: see {@link loadAgentPlugins}). */
+  readonly plugins?: readonly AgentPlugin[];
+  /** The launcher to use instead of the one `isolation` chooses (tests, custom containerizers). */
+  readonly launcher?: Launcher;
+  /** Isolators for Linux containers, e.g. `cpu,memory,pids`; unset = plain processes. */
+  readonly isolation?: string;
+  /** This agent's own cgroup root (default derived from the work dir). */
+  readonly cgroupRoot?: string;
+  /** Host paths bind volumes may come from, `path[:rw],…` (`--allowed-host-paths`); none by default. */
+  readonly allowedHostPaths?: string;
+  /** Host uids of the containers' user namespaces, `FIRST[:COUNT]` (`--uid-range`). */
+  readonly uidRange?: string;
+  /** Size of the cache of root filesystem images, e.g. `8GiB` (`--image-cache`). */
+  readonly imageCache?: string;
+  /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
+  readonly sandboxGcDelayMs?: number;
+  /** Status update retry: first delay and ceiling (ms). */
+  readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
+}
