@@ -72,7 +72,10 @@ export function parseJournal(
 
 /** The journal file of one local coordinator directory. */
 export class ChangeJournal {
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    private readonly maxBytes = JOURNAL_MAX_BYTES,
+  ) {}
 
   /** Appends the keys a write with stamp `stamp` changes; the lock must be held. */
   async append(stamp: number, keys: readonly string[]): Promise<void> {
@@ -82,7 +85,7 @@ export class ChangeJournal {
       () => 0,
     );
     // Replaced, not truncated: a reader holding the old inode sees a new one and scans once.
-    if (size > JOURNAL_MAX_BYTES) await writeAtomic(this.file, '', { ownerOnly: true });
+    if (size > this.maxBytes) await writeAtomic(this.file, '', { ownerOnly: true });
     // Not fsynced: after a machine crash every watch starts again with a full scan.
     await appendFile(this.file, keys.map((key) => `${stamp} ${key}\n`).join(''), { mode: 0o600 });
   }

@@ -324,7 +324,6 @@ export class LocalCoordinator implements Coordinator {
    * last poll only records what it finds, since watches report later changes only.
    */
   private async scanPrefix(prefix: string, start: number): Promise<void> {
-    this.fullScans += 1;
     const since = this.priming.get(prefix);
     this.priming.delete(prefix);
     const found = await this.tree.scan(prefix);
@@ -345,6 +344,7 @@ export class LocalCoordinator implements Coordinator {
       if (known.version !== undefined) this.observe(key, undefined, start);
       else if (known.stamp <= start) this.known.delete(key);
     }
+    this.fullScans += 1;
   }
 
   /** Notes whether a watched key is an ephemeral (whose owner's death the polls look for). */
