@@ -268,6 +268,9 @@ export class Agent {
       case 'ack':
         this.acknowledge(body.ack.frameworkId, body.ack.taskId, body.ack.uuid);
         return;
+      case 'acks':
+        for (const ack of body.acks.acks) this.acknowledge(ack.frameworkId, ack.taskId, ack.uuid);
+        return;
       case 'shutdownFramework':
         for (const runner of this.tasks.values())
           if (runner.framework.id === body.shutdownFramework.frameworkId) void runner.kill();

@@ -175,6 +175,9 @@ export class SimAgent {
       case 'ack':
         this.acknowledge(body.ack.frameworkId, body.ack.taskId, body.ack.uuid);
         return;
+      case 'acks':
+        for (const ack of body.acks.acks) this.acknowledge(ack.frameworkId, ack.taskId, ack.uuid);
+        return;
       case 'shutdownFramework':
         for (const task of this.tasks.values())
           if (task.framework.id === body.shutdownFramework.frameworkId) this.kill(task.framework.id, task.info.taskId);

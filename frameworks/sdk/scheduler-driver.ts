@@ -18,6 +18,7 @@ import type {
   SchedulerCall,
   Subscribed,
 } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { AckBatch } from './ack-batch.js';
 import { FATAL_CODES, MasterLink } from './master-link.js';
 import type { Scheduler } from './scheduler.js';
 import type { FrameworkOptions, FrameworkUpdate, PreemptRequest, SchedulerDriver } from './driver.js';
@@ -62,6 +63,22 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
   private everSubscribed = false;
   /** Handlers run here one after the other, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
+  /** Automatic acknowledgements, sent a turn's worth per call. */
+  private readonly acks = new AckBatch(
+    (acks) =>
+      this.call(
+        acks.length === 1 && acks[0]
+          ? { $case: 'acknowledge', acknowledge: acks[0] }
+          : { $case: 'acknowledgements', acknowledgements: { acknowledgements: acks } },
+      ),
+    (acks, error) => {
+      if (!this.link || this.link.expectingEnd) return; // the master forgets the framework anyway
+      this.log.warn(
+        { tasks: acks.length, first: acks[0]?.taskId, err: String(error) },
+        'acknowledgement failed; the updates will come again',
+      );
+    },
+  );
   private pendingStart: { resolve: (id: string) => void; reject: (error: GalaxyError) => void } | undefined;
 
   /** Creates a driver; nothing is sent before {@link start}. */
@@ -345,12 +362,9 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
     await this.options.scheduler.update?.(this, status);
     // Reconciliation answers carry no uuid: there is nothing to acknowledge.
     if (status.uuid === '' || !(this.options.autoAcknowledge ?? true) || !this.link) return;
-    // Not awaited: the next event need not wait a round trip to the master (acknowledgements
-    // still leave in order; a lost one only means the update comes again).
-    void this.acknowledge(status).catch((error: unknown) => {
-      if (!this.link || this.link.expectingEnd) return; // the master forgets the framework anyway
-      this.log.warn({ task: status.taskId, err: String(error) }, 'acknowledgement failed; the update will come again');
-    });
+    // Not awaited: the next event need not wait a round trip to the master. The updates handled
+    // in this turn are acknowledged together (in order; a lost call only means they come again).
+    this.acks.add({ agentId: status.agentId, taskId: status.taskId, uuid: status.uuid });
   }
 }
 

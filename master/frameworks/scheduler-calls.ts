@@ -30,6 +30,9 @@ import type { MasterContext } from '../context.js';
 import type { Preemptor } from '../preemption/preemptor.js';
 import { taskKey, type FrameworkRecord } from '../records.js';
 
+/** Acknowledgements one ACKNOWLEDGEMENTS call may carry (a bound on one call's work). */
+export const MAX_ACKNOWLEDGEMENTS = 10_000;
+
 /** What the frameworks controller carries out for calls (it owns the registry). */
 export interface FrameworkLifecycle {
   /** UPDATE_FRAMEWORK. */
@@ -84,6 +87,9 @@ export class SchedulerCalls {
         return;
       case 'acknowledge':
         this.acknowledge(framework, body.acknowledge);
+        return;
+      case 'acknowledgements':
+        this.acknowledgeAll(framework, body.acknowledgements.acknowledgements);
         return;
       case 'reconcile':
         this.reconcile(framework, body.reconcile);
@@ -215,10 +221,33 @@ export class SchedulerCalls {
         `framework ${id} has no task "${ack.taskId.slice(0, 100)}" to acknowledge`,
       );
     }
-    this.ctx.agents.get(record.task.agentId)?.connection?.send({
-      message: { $case: 'ack', ack: { frameworkId: id, taskId: ack.taskId, uuid: ack.uuid } },
+    this.ctx.acks.send(this.ctx.agents.get(record.task.agentId)?.connection, {
+      frameworkId: id,
+      taskId: ack.taskId,
+      uuid: ack.uuid,
     });
     if (isTerminal(record.task.state) && record.task.status?.uuid === ack.uuid) this.ctx.finishTask(key);
+  }
+
+  /**
+   * Several ACKNOWLEDGEs in one call: each applied as alone; one that fails does not stop the
+   * others (they are independent updates), and the first failure is the call's answer.
+   */
+  private acknowledgeAll(framework: FrameworkRecord, acks: readonly Acknowledge[]): void {
+    if (acks.length > MAX_ACKNOWLEDGEMENTS)
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `at most ${MAX_ACKNOWLEDGEMENTS} acknowledgements in one call, got ${acks.length}: send them in several`,
+      );
+    let failure: Error | undefined;
+    for (const ack of acks) {
+      try {
+        this.acknowledge(framework, ack);
+      } catch (error) {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** Explicit (named tasks) or implicit (empty list: every task the master knows) reconciliation. */
