@@ -29,6 +29,13 @@ export class PassTimings {
     this.runs += 1;
   }
 
+  /** The newest passes' durations, oldest first. */
+  recent(): number[] {
+    return this.ring.length < this.size
+      ? [...this.ring]
+      : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+  }
+
   /** The `p`-th percentile (0–100, nearest rank) of the newest passes; 0 before any. */
   percentile(p: number): number {
     if (this.ring.length === 0) return 0;
@@ -63,6 +70,7 @@ export function statsOperatorApi(ctx: MasterContext, passes: PassTimings): Pick<
         allocationMaxMs: passes.percentile(100),
         statusAcksSent: ctx.acks.messages,
         statusAcks: ctx.acks.acks,
+        allocationRecentMs: passes.recent(),
       };
     }),
   };
