@@ -110,6 +110,10 @@ function waitFor(
   return until(
     what,
     async () => {
+      if (!killing)
+        for (const m of cell?.masters ?? [])
+          if (m.child.exitCode !== null || m.child.signalCode !== null)
+            throw new Error(`a master exited (${m.address}):\n${m.tail().slice(-15).join('\n')}`);
       const done = await check();
       if (!done && performance.now() - last > 5000) {
         last = performance.now();
@@ -124,6 +128,8 @@ function waitFor(
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
+/** Set once the benchmark kills the leader on purpose. */
+let killing = false;
 let running = 0;
 let ended = 0;
 let lastRunningAt = 0;
@@ -256,6 +262,7 @@ try {
     probes.push(next);
     const endedBefore = ended;
     const killedAt = performance.now();
+    killing = true;
     await leader.kill();
     log('killed the leader (SIGKILL)');
     let stats = { agentsConnected: 0, tasksRunning: 0 };
