@@ -156,7 +156,8 @@ export async function startCell(options: CellOptions): Promise<Cell> {
     master = await startOne();
     masters.push(master);
     const leader = master;
-    await until('the master to lead', () => leader.ledAt() !== undefined, 20_000, 50);
+    // A master reads every agent's credential before it leads: minutes are not too long at 12,000.
+    await until('the master to lead', () => leader.ledAt() !== undefined, 300_000, 50);
     for (let i = 0; i < (options.standbys ?? 0); i++) masters.push(await startOne());
     const target = options.coordinator === undefined ? master.address : coordinator;
     const logLevel = options.logLevel ?? 'warn';

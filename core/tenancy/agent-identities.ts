@@ -18,6 +18,7 @@ import { GalaxyError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import { newToken, tokenHash } from '../auth/tokens.js';
 import { checkId } from '../validate.js';
+import { mapConcurrently } from '../concurrency.js';
 import { readJson, updateJson } from './cas.js';
 import { AGENT_CREDENTIALS_DIR, JOIN_TOKENS_DIR, agentCredentialKey, joinTokenKey } from './keys.js';
 import { AGENT_USER } from './users.js';
@@ -159,10 +160,18 @@ export class AgentIdentityStore {
         if (id !== '' && !id.includes('/')) store.rememberCredential(id, parseCredential(change.value));
       }),
     );
-    for (const id of await coordinator.list(JOIN_TOKENS_DIR))
-      store.rememberJoinToken(id, parseJoinToken((await coordinator.get(joinTokenKey(id)))?.value));
-    for (const id of await coordinator.list(AGENT_CREDENTIALS_DIR))
-      store.rememberCredential(id, parseCredential((await coordinator.get(agentCredentialKey(id)))?.value));
+    // Reads overlap: a cell's thousands of credentials, one round trip after another, took
+    // longer than a master's start may (issue 16).
+    const tokens = await coordinator.list(JOIN_TOKENS_DIR);
+    const tokenValues = await mapConcurrently(tokens, 64, (id) => coordinator.get(joinTokenKey(id)));
+    tokens.forEach((id, i) => {
+      store.rememberJoinToken(id, parseJoinToken(tokenValues[i]?.value));
+    });
+    const agents = await coordinator.list(AGENT_CREDENTIALS_DIR);
+    const credentialValues = await mapConcurrently(agents, 64, (id) => coordinator.get(agentCredentialKey(id)));
+    agents.forEach((id, i) => {
+      store.rememberCredential(id, parseCredential(credentialValues[i]?.value));
+    });
     return store;
   }
 
