@@ -63,6 +63,8 @@ const TASKS = Number(flags.tasks ?? process.env.BENCH_SCALE_TASKS ?? Math.round(
 const TASKS_PER_JOB = Number(process.env.BENCH_SCALE_TASKS_PER_JOB ?? 10_000);
 const PODS = Number(flags.pods ?? process.env.BENCH_SCALE_PODS ?? 50_000);
 const ZK_NODES = Number(process.env.BENCH_SCALE_ZK_NODES ?? 1);
+/** `zk` (default) or `local`: the embedded coordinator, whose masters must share this machine. */
+const COORDINATOR = process.env.BENCH_SCALE_COORDINATOR ?? 'zk';
 const FAILOVER = process.env.BENCH_SCALE_FAILOVER !== '0';
 /** How long a killed leader's candidacy outlives it in ZooKeeper. */
 const SESSION_MS = Number(process.env.BENCH_SCALE_SESSION_MS ?? 3000);
@@ -133,14 +135,22 @@ let killing = false;
 let running = 0;
 let ended = 0;
 let lastRunningAt = 0;
-const result: Record<string, unknown> = { bench: 'scale', agents: AGENTS, tasks: TASKS, pods: PODS };
+const result: Record<string, unknown> = {
+  bench: 'scale',
+  agents: AGENTS,
+  tasks: TASKS,
+  pods: PODS,
+  coordinator: COORDINATOR === 'local' ? 'local' : `zookeeper×${ZK_NODES}`,
+};
 let ensemble: ZkEnsemble | undefined;
 let cell: Cell | undefined;
 const probes: Probe[] = [];
 const profileDir = PROFILE_DIR ?? (await mkdtemp(join(tmpdir(), 'galaxy-bench-scale-')));
 try {
-  log(`starting a ${ZK_NODES}-node ZooKeeper ensemble`);
-  ensemble = await startZkEnsemble(ZK_NODES);
+  if (COORDINATOR !== 'local') {
+    log(`starting a ${ZK_NODES}-node ZooKeeper ensemble`);
+    ensemble = await startZkEnsemble(ZK_NODES);
+  }
   cell = await startCell({
     agents: AGENTS,
     machineArgs: ['--machines', MACHINES, '--agents', String(AGENTS)],
@@ -148,7 +158,8 @@ try {
     identity: 'credential',
     frameworks: true,
     allocationIntervalS: 1,
-    coordinator: `zk://${ensemble.connectString}/galaxy-bench-scale?session=${SESSION_MS}ms`,
+    coordinator:
+      ensemble === undefined ? undefined : `zk://${ensemble.connectString}/galaxy-bench-scale?session=${SESSION_MS}ms`,
     standbys: FAILOVER ? 1 : 0,
     cpuProfDir: PROFILE_DIR,
     masterArgs: ['--limit', `maxRecords=${Math.max(100_000, 2 * (TASKS + PODS))}`],

@@ -159,7 +159,8 @@ export async function startCell(options: CellOptions): Promise<Cell> {
     // A master reads every agent's credential before it leads: minutes are not too long at 12,000.
     await until('the master to lead', () => leader.ledAt() !== undefined, 300_000, 50);
     for (let i = 0; i < (options.standbys ?? 0); i++) masters.push(await startOne());
-    const target = options.coordinator === undefined ? master.address : coordinator;
+    // With standbys, agents and frameworks follow the leader through the coordinator.
+    const target = options.coordinator === undefined && masters.length === 1 ? master.address : coordinator;
     const logLevel = options.logLevel ?? 'warn';
     const auth = { authenticate: identity.users.authenticate };
     if (options.frameworks) {
