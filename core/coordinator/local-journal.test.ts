@@ -60,6 +60,18 @@ describe('the local coordinator change journal', () => {
     expect((await journal.read(rotated.cursor, 8)).complete).toBe(false);
   });
 
+  it('a reader starting afresh reads only the end of a long journal, and finds where newer lines begin', async () => {
+    const journal = new ChangeJournal(join(dir, 'changes'));
+    const keys = Array.from({ length: 5000 }, (_, i) => `/galaxy/tenancy/agent-credentials/sim-${i}`);
+    for (let stamp = 1; stamp <= 5000; stamp += 500) await journal.append(stamp, keys.slice(stamp - 1, stamp + 499));
+    await journal.append(5001, ['/w/in-flight']); // journaled, its stamp not yet committed
+    const fresh = await journal.read(undefined, 4501);
+    expect(fresh.complete).toBe(false);
+    expect(fresh.keys.size).toBeLessThan(2000); // not the whole journal
+    const next = await journal.read(fresh.cursor, 5001);
+    expect(next).toMatchObject({ complete: true, keys: new Set(['/w/in-flight']) });
+  });
+
   it("a watch's polls read no record while idle and only the changed ones after a write, however many keys it watches", async () => {
     const tree = new FileTree(dir);
     await tree.init();

@@ -17,7 +17,10 @@ import { appendFile, open, stat } from 'node:fs/promises';
 import { writeAtomic } from '../files.js';
 
 /** Past this size, the next write starts a new journal (readers of the old one scan once). */
-export const JOURNAL_MAX_BYTES = 1 << 20;
+export const JOURNAL_MAX_BYTES = 256 * 1024;
+
+/** How much of the journal's end a reader starting afresh reads. */
+const FRESH_TAIL_BYTES = 64 * 1024;
 
 /** Where a reader is in the journal: the file's inode and the bytes consumed. */
 export interface JournalCursor {
@@ -91,7 +94,7 @@ export class ChangeJournal {
   }
 
   /** Reads what was journaled after `cursor` up to the committed stamp `committed`. */
-  async read(cursor: JournalCursor | undefined, committed: number): Promise<JournalRead> {
+  async read(cursor: JournalCursor | undefined, committed: number, tailBytes = FRESH_TAIL_BYTES): Promise<JournalRead> {
     const handle = await open(this.file, 'r').catch(() => undefined);
     if (handle === undefined) {
       // No journal yet: nothing was written since this directory was made, or by a writer that
@@ -102,10 +105,24 @@ export class ChangeJournal {
     try {
       const { ino, size } = await handle.stat();
       const continues = cursor !== undefined && cursor.ino === ino && cursor.offset <= size;
-      const from = continues ? cursor.offset : 0;
+      // A reader starting afresh scans in full anyway: it only needs where the lines newer than
+      // the committed stamp begin, which is near the end (stamps only grow along the file).
+      // Reading the whole journal instead cost every new session up to a megabyte (issue 16:
+      // thousands of simulated agents each opening one).
+      let from = continues ? cursor.offset : Math.max(0, size - tailBytes);
       const buffer = Buffer.alloc(size - from);
       if (buffer.length > 0) await handle.read(buffer, 0, buffer.length, from);
-      const parsed = parseJournal(buffer.toString('utf8'), committed);
+      let text = buffer.toString('utf8');
+      if (!continues && from > 0) {
+        const cut = text.indexOf('\n') + 1; // the first line is cut short: skip it
+        text = text.slice(cut);
+        from += cut;
+      }
+      const parsed = parseJournal(text, committed);
+      // Every line of the tail is newer than the stamp (one huge write under way): where its
+      // lines begin is further back, so read it all.
+      if (!continues && from > 0 && parsed.consumed === 0 && text.length > 0)
+        return await this.read(cursor, committed, Infinity);
       const stamp = Math.max(continues ? cursor.stamp : 0, parsed.stamp);
       return {
         keys: parsed.keys,
