@@ -48,6 +48,9 @@ export function handleMasterMessage(
     case 'ack':
       handlers.acknowledge(body.ack.frameworkId, body.ack.taskId, body.ack.uuid);
       return;
+    case 'acks':
+      for (const ack of body.acks.acks) handlers.acknowledge(ack.frameworkId, ack.taskId, ack.uuid);
+      return;
     case 'shutdownFramework':
       handlers.shutdownFramework(body.shutdownFramework.frameworkId);
       return;

@@ -1,30 +1,41 @@
 /**
- * Benchmark: a Borg cell on one master (issue 16, `npm run bench:scale`). One simulated agent per
- * machine of google2011's shard 0 (`machines.csv`: the 12,397 of its 12,489 rows with a capacity;
- * `BENCH_SCALE_AGENTS` takes the first N), in
- * shard processes of `galaxy sim agents`, against a real `galaxy master` process; the batch
- * framework and the AppMaster run in this process. It measures:
+ * Benchmark: a Borg cell on one master (issue 16, `npm run bench:scale [-- --agents N]`). One
+ * simulated agent per machine of google2011's shard 0 (`machines.csv`: the 12,397 of its 12,489
+ * rows with a capacity; `--agents N` or `BENCH_SCALE_AGENTS` takes the first N), in shard processes
+ * of `galaxy sim agents`, against a real `galaxy master` process and a standby on a real ZooKeeper
+ * (`BENCH_SCALE_ZK_NODES` servers, default 1); the batch framework and the AppMaster run in this
+ * process. The agents find the leader through ZooKeeper. It measures, in order:
  *
  * - `register_s`: from the agents' start until the master has every one registered (each with its
  *   own credential, issued beforehand: a restart of a cell whose agents joined earlier);
- * - `master_idle_cpu_pct`: the master's CPU over 10 s with every agent connected and nothing changing;
- * - `placed_per_s`: one batch job of `BENCH_SCALE_TASKS` tasks (default 132,982, the tasks running
- *   at the trace's start), submit → every task RUNNING at its agent;
- * - `pods_per_s`: `BENCH_SCALE_PODS` AppMaster pods (default 50,000, in jobs of 10,000 replicas),
- *   submit → every pod's task RUNNING;
- * - `master_rss_mib`: the master's RSS with all of that running;
- * - `sim_memory_per_agent_kib`: what one simulated agent costs its shard.
+ * - `master_idle_cpu_pct`, `master_idle_rss_mib`: the leader over 10 s, every agent connected,
+ *   nothing changing;
+ * - `placed_per_s`: `--tasks` / `BENCH_SCALE_TASKS` tasks (default 132,982, the tasks running at the
+ *   trace's start; scaled down with `--agents`) submitted to the batch framework in jobs of
+ *   `BENCH_SCALE_TASKS_PER_JOB` (default 10,000), submit → every task RUNNING at its agent. These
+ *   are the tasks the rest of the benchmark runs with;
+ * - `pods_per_s`: `--pods` / `BENCH_SCALE_PODS` AppMaster pods (default 50,000, in jobs of 10,000
+ *   replicas), submit → every pod's task RUNNING;
+ * - `alloc_p50_ms`: the median allocation pass of the leader (GetMasterStats) over 15 s with all of
+ *   that running, and `master_loaded_cpu_pct` over the same time;
+ * - `master_rss_mib`: the leader's RSS with all of that running;
+ * - `failover_s`: SIGKILL the leader → the standby leads and has every agent connected and every task
+ *   RUNNING again; `tasks_lost`: tasks that ended meanwhile or that the new leader does not see
+ *   running (`BENCH_SCALE_FAILOVER=0` skips it);
+ * - `sim_memory_per_agent_kib`, `sim_rss_mib`: what the simulator costs.
  *
- * `BENCH_SCALE_CPU_PROF=<dir>` writes the master's CPU profile there and prints its top functions.
- * Not measured yet: `alloc_p50_ms` (the master reports no allocation timings) and `failover_s`
- * (needs ZooKeeper and standbys; `bench:failover` measures it at 50 agents). Progress on stderr,
- * one JSON line last on stdout.
+ * `BENCH_SCALE_CPU_PROF=<dir>` writes the masters' CPU profiles there and prints the top functions
+ * of the newest. Progress on stderr, one JSON line last on stdout, also when a step fails (with
+ * `error` and the figures measured until then).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tracesDir } from '../sim/trace/paths.js';
+import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tracesDir } from '../sim/trace/paths.js';
 import { Batch } from '../cli/batch-client.js';
 import { appMasterClient } from '../cli/operator-client.js';
 import { BatchJobSpec } from '../proto/gen/galaxy/v1/batch.js';
@@ -32,17 +43,31 @@ import { startCell, until, type Cell } from '../sim/cell.js';
 import { summarizeProfile, type CpuProfile } from '../sim/cpu-profile.js';
 import { rssMib } from '../sim/replay.js';
 import { DEFAULT_SCALE, parseMachinesCsv } from '../sim/machines.js';
+import { startZkEnsemble, type ZkEnsemble } from '../core/testing/zk-ensemble.js';
+import { Probe } from './failover/probe.js';
 
+const { values: flags } = parseArgs({
+  options: { agents: { type: 'string' }, tasks: { type: 'string' }, pods: { type: 'string' } },
+});
 const TRACES = tracesDir();
 const MACHINES = join(TRACES, 'google2011', 'machines.csv');
 /** Machines of shard 0 with a capacity (12,397 of its 12,489 rows; the rest are removed or blank). */
+const ALL_AGENTS = 12_397;
 const AGENTS = parseMachinesCsv(
   readFileSync(MACHINES, 'utf8'),
   DEFAULT_SCALE,
-  Number(process.env.BENCH_SCALE_AGENTS ?? Infinity),
+  Number(flags.agents ?? process.env.BENCH_SCALE_AGENTS ?? Infinity),
 ).length;
-const TASKS = Number(process.env.BENCH_SCALE_TASKS ?? 132_982);
-const PODS = Number(process.env.BENCH_SCALE_PODS ?? 50_000);
+/** The tasks running at the trace's start, on the cell's share of the machines. */
+const TASKS = Number(flags.tasks ?? process.env.BENCH_SCALE_TASKS ?? Math.round((132_982 * AGENTS) / ALL_AGENTS));
+const TASKS_PER_JOB = Number(process.env.BENCH_SCALE_TASKS_PER_JOB ?? 10_000);
+const PODS = Number(flags.pods ?? process.env.BENCH_SCALE_PODS ?? 50_000);
+const ZK_NODES = Number(process.env.BENCH_SCALE_ZK_NODES ?? 1);
+/** `zk` (default) or `local`: the embedded coordinator, whose masters must share this machine. */
+const COORDINATOR = process.env.BENCH_SCALE_COORDINATOR ?? 'zk';
+const FAILOVER = process.env.BENCH_SCALE_FAILOVER !== '0';
+/** How long a killed leader's candidacy outlives it in ZooKeeper. */
+const SESSION_MS = Number(process.env.BENCH_SCALE_SESSION_MS ?? 3000);
 const PROFILE_DIR = process.env.BENCH_SCALE_CPU_PROF;
 /** Replicas of one AppMaster job at most (the job spec's bound). */
 const REPLICAS_PER_JOB = 10_000;
@@ -63,13 +88,69 @@ function cpuMs(pid: number | undefined): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/** The CPU share of process `pid` over `ms`, percent of one core. */
+async function cpuPct(pid: number | undefined, ms: number): Promise<number> {
+  const from = cpuMs(pid);
+  const at = performance.now();
+  await sleep(ms);
+  return Math.round(((cpuMs(pid) - from) / (performance.now() - at)) * 1000) / 10;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : (sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN);
+}
+
+/** Polls `check` with progress on stderr every 5 s. */
+function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  progress: () => string,
+  timeoutMs = 1_800_000,
+): Promise<void> {
+  let last = 0;
+  return until(
+    what,
+    async () => {
+      if (!killing)
+        for (const m of cell?.masters ?? [])
+          if (m.child.exitCode !== null || m.child.signalCode !== null)
+            throw new Error(`a master exited (${m.address}):\n${m.tail().slice(-15).join('\n')}`);
+      const done = await check();
+      if (!done && performance.now() - last > 5000) {
+        last = performance.now();
+        log(progress());
+      }
+      return done;
+    },
+    timeoutMs,
+    250,
+  );
+}
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
+/** Set once the benchmark kills the leader on purpose. */
+let killing = false;
 let running = 0;
+let ended = 0;
 let lastRunningAt = 0;
-const result: Record<string, unknown> = { bench: 'scale', agents: AGENTS, tasks: TASKS, pods: PODS };
+const result: Record<string, unknown> = {
+  bench: 'scale',
+  agents: AGENTS,
+  tasks: TASKS,
+  pods: PODS,
+  coordinator: COORDINATOR === 'local' ? 'local' : `zookeeper×${ZK_NODES}`,
+};
+let ensemble: ZkEnsemble | undefined;
 let cell: Cell | undefined;
+const probes: Probe[] = [];
+const profileDir = PROFILE_DIR ?? (await mkdtemp(join(tmpdir(), 'galaxy-bench-scale-')));
 try {
+  if (COORDINATOR !== 'local') {
+    log(`starting a ${ZK_NODES}-node ZooKeeper ensemble`);
+    ensemble = await startZkEnsemble(ZK_NODES);
+  }
   cell = await startCell({
     agents: AGENTS,
     machineArgs: ['--machines', MACHINES, '--agents', String(AGENTS)],
@@ -77,6 +158,9 @@ try {
     identity: 'credential',
     frameworks: true,
     allocationIntervalS: 1,
+    coordinator:
+      ensemble === undefined ? undefined : `zk://${ensemble.connectString}/galaxy-bench-scale?session=${SESSION_MS}ms`,
+    standbys: FAILOVER ? 1 : 0,
     cpuProfDir: PROFILE_DIR,
     masterArgs: ['--limit', `maxRecords=${Math.max(100_000, 2 * (TASKS + PODS))}`],
     onTaskEvents: (events) => {
@@ -84,66 +168,60 @@ try {
         if (kind === 'r') {
           running += 1;
           lastRunningAt = Math.max(lastRunningAt, at);
-        }
+        } else ended += 1;
     },
   });
-  const started = performance.now();
   const c = cell;
-  let last = 0;
-  await until(
+  const leader = c.master;
+  const probe = new Probe(leader.address, c.adminToken);
+  probes.push(probe);
+  const started = performance.now();
+  await waitFor(
     `${AGENTS} agents to register`,
     () => {
       const failure = c.shards.failure();
       if (failure) throw new Error(failure);
-      const connected = c.shards.connected();
-      if (performance.now() - last > 5000) {
-        last = performance.now();
-        log(`${seconds(performance.now() - started)} s: ${connected} agents registered`);
-      }
-      return connected === AGENTS;
+      return c.shards.connected() === AGENTS;
     },
-    1_800_000,
+    () => `${seconds(performance.now() - started)} s: ${c.shards.connected()} agents registered`,
   );
   result.register_s = seconds(performance.now() - started);
   log(`all ${AGENTS} agents registered in ${String(result.register_s)} s`);
 
   await sleep(5000);
-  const idleFrom = cpuMs(c.master.child.pid);
-  const idleAt = performance.now();
-  await sleep(10_000);
-  result.master_idle_cpu_pct =
-    Math.round(((cpuMs(c.master.child.pid) - idleFrom) / (performance.now() - idleAt)) * 1000) / 10;
-  result.master_idle_rss_mib = rssMib(c.master.child.pid);
+  result.master_idle_cpu_pct = await cpuPct(leader.child.pid, 10_000);
+  result.master_idle_rss_mib = rssMib(leader.child.pid);
   log(`master idle: ${String(result.master_idle_cpu_pct)} % cpu, ${String(result.master_idle_rss_mib)} MiB`);
 
-  const batch = new Batch(c.batch?.framework.endpoint ?? '', c.adminToken);
-  const submittedAt = Date.now();
-  await batch.submit(
-    BatchJobSpec.fromPartial({
-      name: 'bench-scale',
-      command: 'sleep infinity',
-      completions: TASKS,
-      parallelism: TASKS,
-      resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
-    }),
-  );
-  batch.close();
-  await until(
-    `${TASKS} batch tasks to run`,
-    () => {
-      if (performance.now() - last > 5000) {
-        last = performance.now();
-        log(`${seconds(Date.now() - submittedAt)} s: ${running}/${TASKS} batch tasks running`);
-      }
-      return running >= TASKS;
-    },
-    1_800_000,
-    500,
-  );
-  result.placed_s = seconds(lastRunningAt - submittedAt);
-  result.placed_per_s = Math.round(TASKS / ((lastRunningAt - submittedAt) / 1000));
-  log(`${TASKS} batch tasks running in ${String(result.placed_s)} s: ${String(result.placed_per_s)}/s`);
+  // The batch framework's placement (placed_per_s): the tasks everything after runs with.
+  if (TASKS > 0) {
+    const batch = new Batch(c.batch?.framework.endpoint ?? '', c.adminToken);
+    const submittedAt = Date.now();
+    for (let i = 0; i * TASKS_PER_JOB < TASKS; i++) {
+      const completions = Math.min(TASKS_PER_JOB, TASKS - i * TASKS_PER_JOB);
+      await batch.submit(
+        BatchJobSpec.fromPartial({
+          name: `bench-scale-${i}`,
+          command: 'sleep infinity',
+          completions,
+          parallelism: completions,
+          resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
+        }),
+      );
+    }
+    batch.close();
+    result.submit_s = seconds(Date.now() - submittedAt);
+    await waitFor(
+      `${TASKS} batch tasks to run`,
+      () => running >= TASKS,
+      () => `${seconds(Date.now() - submittedAt)} s: ${running}/${TASKS} batch tasks running`,
+    );
+    result.placed_s = seconds(lastRunningAt - submittedAt);
+    result.placed_per_s = Math.round(TASKS / ((lastRunningAt - submittedAt) / 1000));
+    log(`${TASKS} batch tasks running in ${String(result.placed_s)} s: ${String(result.placed_per_s)}/s`);
+  }
 
+  // The AppMaster's placement (pods_per_s).
   if (PODS > 0) {
     const appmaster = appMasterClient(c.appmaster?.framework.endpoint ?? '', c.adminToken);
     const before = running;
@@ -161,23 +239,68 @@ try {
       });
     }
     appmaster.close();
-    await until(
+    await waitFor(
       `${PODS} pods to run`,
-      () => {
-        if (performance.now() - last > 5000) {
-          last = performance.now();
-          log(`${seconds(Date.now() - podsAt)} s: ${running - before}/${PODS} pods running`);
-        }
-        return running - before >= PODS;
-      },
-      1_800_000,
-      500,
+      () => running - before >= PODS,
+      () => `${seconds(Date.now() - podsAt)} s: ${running - before}/${PODS} pods running`,
     );
     result.pods_per_s = Math.round(PODS / ((lastRunningAt - podsAt) / 1000));
     log(`${PODS} pods running: ${String(result.pods_per_s)}/s`);
   }
+
+  // Loaded: every task running; the allocator still runs every second over every agent.
   await sleep(3000);
-  result.master_rss_mib = rssMib(c.master.child.pid);
+  const before = await probe.stats();
+  result.master_loaded_cpu_pct = await cpuPct(leader.child.pid, 15_000);
+  const after = await probe.stats();
+  const passes = after.allocationRuns - before.allocationRuns;
+  const recent = after.allocationRecentMs.slice(-Math.max(1, passes));
+  result.alloc_p50_ms = Math.round(median(recent) * 100) / 100;
+  result.alloc_max_ms = Math.round(Math.max(...recent) * 100) / 100;
+  result.alloc_passes = passes;
+  result.master_rss_mib = rssMib(leader.child.pid);
+  result.status_acks_per_message = Math.round((after.statusAcks / Math.max(1, after.statusAcksSent)) * 10) / 10;
+  log(
+    `master loaded: ${String(result.master_loaded_cpu_pct)} % cpu, ${String(result.master_rss_mib)} MiB, ` +
+      `allocation p50 ${String(result.alloc_p50_ms)} ms over ${passes} passes; ${after.tasksRunning} tasks running`,
+  );
+  const launched = after.tasksRunning;
+
+  if (FAILOVER) {
+    const standby = c.masters[1];
+    if (!standby) throw new Error('no standby master');
+    const next = new Probe(standby.address, c.adminToken);
+    probes.push(next);
+    const endedBefore = ended;
+    const killedAt = performance.now();
+    killing = true;
+    await leader.kill();
+    log('killed the leader (SIGKILL)');
+    let stats = { agentsConnected: 0, tasksRunning: 0 };
+    const outcome = { back: true };
+    await waitFor(
+      'the standby to lead with every agent and task back',
+      async () => {
+        // A standby refuses operator calls: it answers once it leads.
+        stats = await next.stats(2000).catch(() => stats);
+        return stats.agentsConnected === AGENTS && stats.tasksRunning >= launched;
+      },
+      () =>
+        `${seconds(performance.now() - killedAt)} s after the kill: ${stats.agentsConnected} agents, ` +
+        `${stats.tasksRunning} tasks running on the standby (leads: ${String(standby.ledAt() !== undefined)})`,
+      180_000,
+    ).catch((error: unknown) => {
+      outcome.back = false;
+      log(String(error));
+    });
+    result.failover_s = outcome.back ? seconds(performance.now() - killedAt) : null;
+    result.failover_leader_s = seconds((standby.ledAt() ?? NaN) - killedAt);
+    result.tasks_lost = Math.max(0, launched - stats.tasksRunning) + (ended - endedBefore);
+    log(
+      `failover: ${JSON.stringify({ s: result.failover_s, leader_s: result.failover_leader_s, lost: result.tasks_lost })}`,
+    );
+  }
+  await sleep(1000);
   result.sim_memory_per_agent_kib = c.shards.memoryPerAgentKib();
   result.sim_rss_mib = c.shards.rssMib();
 } catch (error) {
@@ -185,18 +308,19 @@ try {
   log(`bench:scale failed: ${String(result.error)}`);
   process.exitCode = 1;
 } finally {
+  for (const probe of probes) probe.close();
   await cell?.stop();
+  await ensemble?.stop();
 }
 if (PROFILE_DIR) {
-  const file = readdirSync(PROFILE_DIR)
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .sort()
-    .at(-1);
+  const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const file = files.at(-1);
   if (file) {
-    const summary = summarizeProfile(JSON.parse(readFileSync(join(PROFILE_DIR, file), 'utf8')) as CpuProfile, 25);
-    log(`master CPU profile ${join(PROFILE_DIR, file)}: busy ${summary.busyMs} ms of ${summary.wallMs} ms`);
+    const profile = JSON.parse(await readFile(join(profileDir, file), 'utf8')) as CpuProfile;
+    const summary = summarizeProfile(profile, 25);
+    log(`master CPU profile ${join(profileDir, file)}: busy ${summary.busyMs} ms of ${summary.wallMs} ms`);
     for (const e of summary.self) log(`  self ${e.selfPct}%  ${e.where}`);
     for (const e of summary.total) log(`  total ${e.totalPct}%  ${e.where}`);
   }
-}
+} else await rm(profileDir, { recursive: true, force: true });
 console.log(JSON.stringify(result));

@@ -12,6 +12,7 @@ import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 import type { AllocationLoop } from './allocation-loop.js';
 import type { MasterHooks } from './hooks.js';
 import { OfferBook } from './offer-book.js';
+import { AckOutbox } from './agents/ack-outbox.js';
 import { RoleClients } from './frameworks/role-clients.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
 import type { MasterTimings } from './timings.js';
@@ -46,6 +47,8 @@ export class MasterContext {
   readonly offers: OfferBook;
   /** Status updates the master generates itself, delivered at least once to frameworks. */
   readonly masterUpdates: StatusUpdateStream;
+  /** Acknowledgements to agents, batched per agent and turn. */
+  readonly acks = new AckOutbox();
   /** The allocator, one client per (framework, role): what the master hands out and takes back goes through it. */
   readonly clients: RoleClients;
 

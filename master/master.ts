@@ -6,6 +6,7 @@
  * persistence, the event trace — is written as master plugins on its hooks and applied from one
  * list here, as webpack's `WebpackOptionsApply` applies webpack's own features.
  */
+import { performance } from 'node:perf_hooks';
 import type { Allocator } from '../allocators/allocator.js';
 import { loadAllocator } from '../allocators/index.js';
 import { GalaxyServer } from '../core/grpc-server.js';
@@ -35,6 +36,7 @@ import { Accounting } from './accounting/accounting.js';
 import { Machines } from './tenancy/machines.js';
 import { machinesOperatorApi } from './api/machines-api.js';
 import { eventsOperatorApi, MasterEventLog } from './events.js';
+import { PassTimings, statsOperatorApi } from './stats.js';
 import { Preemptor } from './preemption/preemptor.js';
 import { tenancyOperatorApi } from './api/tenancy-api.js';
 import { MasterAuthorization } from './tenancy/authorization.js';
@@ -64,6 +66,8 @@ export class Master implements MasterHost {
   readonly accounting: Accounting;
   /** What the master did on its own (preemptions), for `galaxy events`. */
   readonly events = new MasterEventLog();
+  /** How long the newest allocation passes took (GetMasterStats). */
+  readonly passes = new PassTimings();
   /** PREEMPT: victims, set-asides, rate limit. */
   readonly preemptor: Preemptor;
   /** Dynamic reservations (galaxy reserve/unreserve), re-applied when agents register. */
@@ -164,6 +168,7 @@ export class Master implements MasterHost {
       ),
       ...machinesOperatorApi(this.machines, this.accounting),
       ...eventsOperatorApi(this.events),
+      ...statsOperatorApi(this.ctx, this.passes),
       ...tenancyOperatorApi(options.tenancyCoordinator),
       ...reservationApi(this.reservations),
     });
@@ -204,6 +209,7 @@ export class Master implements MasterHost {
 
   /** Runs one allocation pass now and sends the offers. */
   allocate(): void {
+    const started = performance.now();
     const byFramework = new Map<string, Offer[]>();
     for (const allocation of this.ctx.clients.allocate()) {
       const offer = this.toOffer(allocation);
@@ -221,6 +227,7 @@ export class Master implements MasterHost {
       const framework = this.ctx.frameworks.get(frameworkId);
       if (framework) this.hooks.offersSent.call(framework, offers);
     }
+    this.passes.add(performance.now() - started);
   }
 
   /** Stops serving: closes every stream and timer. Agents keep their tasks. */
@@ -230,8 +237,8 @@ export class Master implements MasterHost {
     clearInterval(this.sweepTimer);
     this.ctx.offers.clear();
     this.ctx.masterUpdates.stop();
+    this.agents.stop();
     for (const agent of this.ctx.agents.values()) {
-      clearInterval(agent.pingTimer);
       clearTimeout(agent.removalTimer);
       agent.connection?.close();
     }

@@ -86,7 +86,8 @@ export interface AgentRecord {
   /** Keys of the tasks on it (see {@link taskKey}). */
   readonly tasks: Set<string>;
   lastPong: number;
-  pingTimer?: NodeJS.Timeout;
+  /** The sequence number of the last ping sent. */
+  pingSeq?: number;
   removalTimer?: NodeJS.Timeout;
   /** Told to shut down (`galaxy agent shutdown`): once it disconnects it is removed at once. */
   shuttingDown?: boolean;

@@ -42,13 +42,25 @@ export interface CellOptions {
   readonly frameworks?: boolean;
   readonly onTaskEvents?: ShardOptions['onTaskEvents'];
   readonly logLevel?: string;
+  /**
+   * The coordinator (e.g. a `zk://` URL); default a local coordinator in the cell's directory.
+   * With one, agents and frameworks find the master through it and follow it through a failover.
+   */
+  readonly coordinator?: string;
+  /** Standby masters besides the leader (default 0). */
+  readonly standbys?: number;
 }
 
 /** A running cell. */
 export interface Cell {
   readonly dir: string;
   readonly coordinator: string;
+  /** The master that led first. */
   readonly master: MasterProcess;
+  /** Every master started: the leader first, then the standbys. */
+  readonly masters: MasterProcess[];
+  /** What agents and frameworks are told the master is: its address, or the coordinator. */
+  readonly masterTarget: string;
   readonly adminToken: string;
   readonly shards: Shards;
   readonly batch?: FrameworkHandle;
@@ -96,9 +108,10 @@ async function issueCredentials(url: string, count: number): Promise<string> {
 /** Starts a cell; on failure, what was started is stopped before the error is thrown. */
 export async function startCell(options: CellOptions): Promise<Cell> {
   const dir = await mkdtemp(join(tmpdir(), 'galaxy-sim-'));
-  const coordinator = localCoordinatorUrl(dir);
+  const coordinator = options.coordinator ?? localCoordinatorUrl(dir);
   let identity: LocalIdentity | undefined;
   let master: MasterProcess | undefined;
+  const masters: MasterProcess[] = [];
   let shards: Shards | undefined;
   let batch: FrameworkHandle | undefined;
   let appmaster: FrameworkHandle | undefined;
@@ -107,7 +120,7 @@ export async function startCell(options: CellOptions): Promise<Cell> {
     await batch?.stop().catch(() => undefined);
     await appmaster?.stop().catch(() => undefined);
     // A master writing its CPU profile needs time to stop cleanly with thousands of agents.
-    await master?.stop(options.cpuProfDir ? 180_000 : 15_000).catch(() => undefined);
+    await Promise.all(masters.map((m) => m.stop(options.cpuProfDir ? 180_000 : 15_000).catch(() => undefined)));
     await identity?.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
@@ -128,17 +141,30 @@ export async function startCell(options: CellOptions): Promise<Cell> {
         identityArgs.push(['--join-token-file', file]);
       }
     }
-    master = await startMasterProcess(
-      coordinator,
-      ['--allocation-interval', String(options.allocationIntervalS ?? 0.5), '--agent-reregister-timeout', '60'],
-      { nodeArgs: options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [] },
-    );
+    const startOne = (): Promise<MasterProcess> =>
+      startMasterProcess(
+        coordinator,
+        [
+          '--allocation-interval',
+          String(options.allocationIntervalS ?? 0.5),
+          '--agent-reregister-timeout',
+          '60',
+          ...(options.masterArgs ?? []),
+        ],
+        { nodeArgs: options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [] },
+      );
+    master = await startOne();
+    masters.push(master);
     const leader = master;
-    await until('the master to lead', () => leader.ledAt() !== undefined, 20_000, 50);
+    // A master reads every agent's credential before it leads: minutes are not too long at 12,000.
+    await until('the master to lead', () => leader.ledAt() !== undefined, 300_000, 50);
+    for (let i = 0; i < (options.standbys ?? 0); i++) masters.push(await startOne());
+    // With standbys, agents and frameworks follow the leader through the coordinator.
+    const target = options.coordinator === undefined && masters.length === 1 ? master.address : coordinator;
     const logLevel = options.logLevel ?? 'warn';
     const auth = { authenticate: identity.users.authenticate };
     if (options.frameworks) {
-      const address = master.address;
+      const address = target;
       const token = identity.adminToken;
       const hosted = (name: string) =>
         runFramework(name, {
@@ -152,14 +178,25 @@ export async function startCell(options: CellOptions): Promise<Cell> {
       appmaster = await hosted('appmaster');
     }
     shards = new Shards({
-      master: master.address,
+      master: target,
       identityArgs,
       machineArgs: options.machineArgs,
       speedup: options.speedup,
       onTaskEvents: options.onTaskEvents,
     });
     shards.start();
-    return { dir, coordinator, master, adminToken: identity.adminToken, shards, batch, appmaster, stop };
+    return {
+      dir,
+      coordinator,
+      master,
+      masters,
+      masterTarget: target,
+      adminToken: identity.adminToken,
+      shards,
+      batch,
+      appmaster,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -17,6 +17,7 @@ import {
   type ListFrameworksResponse,
   type ListTasksResponse,
   type ListEventsResponse,
+  type GetMasterStatsResponse,
   type MasterEvent,
 } from '../../proto/gen/galaxy/v1/operator.js';
 import { channelCredentials } from '../../core/tls.js';
@@ -65,6 +66,13 @@ export class Probe {
       this.client.listTasks({ frameworkId }, new Metadata(), this.options(), cb),
     );
     return res.tasks;
+  }
+
+  /** The master's own figures (GetMasterStats). */
+  async stats(timeoutMs = 10_000): Promise<GetMasterStatsResponse> {
+    return callUnary<GetMasterStatsResponse>(this.address, (cb) =>
+      this.client.getMasterStats({}, new Metadata(), { deadline: Date.now() + timeoutMs }, cb),
+    );
   }
 
   /** The master's event log of `kind` ('' = every kind), oldest first. */

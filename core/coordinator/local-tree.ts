@@ -18,6 +18,7 @@ import { tornReason, writeAtomic } from '../files.js';
 import { createLogger } from '../logger.js';
 import type { Versioned } from './coordinator.js';
 import { joinKey, segmentsOf } from './keys.js';
+import { ChangeJournal } from './local-journal.js';
 import { asOwner, isOwnerAlive, type Owner } from './owner.js';
 
 const VALUE = '#value';
@@ -54,6 +55,8 @@ export class FileTree {
   private readonly stampFile: string;
   /** The lock file writers hold. */
   readonly lockFile: string;
+  /** Which keys each write changed, for watches in other processes. */
+  readonly journal: ChangeJournal;
 
   constructor(
     readonly dir: string,
@@ -62,6 +65,7 @@ export class FileTree {
     this.root = join(dir, 'tree');
     this.stampFile = join(dir, 'stamp');
     this.lockFile = join(dir, 'lock');
+    this.journal = new ChangeJournal(join(dir, 'changes'));
   }
 
   /** Creates the directory layout, readable by its owner only. */
@@ -186,9 +190,16 @@ export class FileTree {
     }
   }
 
-  /** Advances the modification stamp (the lock must be held) and returns the new one. */
-  async nextStamp(): Promise<number> {
+  /**
+   * Carries out one write (the lock must be held): journals the `keys` it changes under the next
+   * stamp, runs `apply` with that stamp (it writes or removes the records), then advances the
+   * stamp file. The stamp is written last, so a watch that has read stamp S knows every record of
+   * every write up to S is on disk. Returns the stamp.
+   */
+  async commit(keys: readonly string[], apply: (stamp: number) => Promise<void>): Promise<number> {
     const next = (await this.stamp()) + 1;
+    await this.journal.append(next, keys);
+    await apply(next);
     await writeAtomic(this.stampFile, String(next), { ownerOnly: true });
     return next;
   }

@@ -3,7 +3,9 @@
  * {@link FileTree}), every write is atomic and made under a lock file, so compare-and-set is safe
  * across processes on one host. Ephemeral keys name their owner session; a key whose owner
  * process is dead counts as absent and is removed by whoever meets it. Watches are immediate for
- * sessions in this process and polled (every 250 ms) for changes made by other processes.
+ * sessions in this process and polled (every 250 ms) for changes made by other processes: a poll
+ * reads the change journal (local-journal.ts) and only the records it names, so its cost follows
+ * the writes, not the number of keys watched.
  *
  * All processes sharing a directory must share a pid namespace, since liveness is judged by pid.
  */
@@ -13,7 +15,8 @@ import { elect, leaderOf } from './election.js';
 import { withFileLock } from './file-lock.js';
 import { checkKey, checkPrefix, isUnder, joinKey } from './keys.js';
 import { FileTree, isLive, type StoredRecord } from './local-tree.js';
-import { newOwner } from './owner.js';
+import type { JournalCursor } from './local-journal.js';
+import { isOwnerAlive, newOwner, type Owner } from './owner.js';
 import { checkExpected, closedError, nextVersion, ownedError, checkValueSize } from './versions.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -46,6 +49,12 @@ export class LocalCoordinator implements Coordinator {
    * scan records what is older as a baseline and reports what was written since.
    */
   private readonly priming = new Map<string, number>();
+  /** How far the polls have read the change journal. */
+  private cursor: JournalCursor | undefined;
+  /** Ephemeral keys under the watched prefixes, by owner, whose death no write announces. */
+  private readonly watchedEphemerals = new Map<string, Owner>();
+  private fullScans = 0;
+  private journalReads = 0;
 
   private constructor(dir: string) {
     this.description = `local:${dir}`;
@@ -74,9 +83,13 @@ export class LocalCoordinator implements Coordinator {
     return this.locked(async () => {
       const current = await this.liveRecord(key, true);
       checkExpected(key, current, options.expectedVersion);
-      const record = this.record(value, nextVersion(current), await this.tree.nextStamp(), current?.owner);
-      await this.tree.write(key, record);
-      return { result: record.version, changes: [{ key, record }], stamp: record.stamp };
+      let record: StoredRecord | undefined;
+      await this.tree.commit([key], async (stamp) => {
+        record = this.record(value, nextVersion(current), stamp, current?.owner);
+        await this.tree.write(key, record);
+      });
+      const written = record as StoredRecord;
+      return { result: written.version, changes: [{ key, record: written }], stamp: written.stamp };
     });
   }
 
@@ -86,10 +99,14 @@ export class LocalCoordinator implements Coordinator {
     await this.locked(async () => {
       const current = await this.liveRecord(key, true);
       if (current !== undefined && current.owner?.session !== this.owner.session) throw ownedError(key);
-      const record = this.record(value, nextVersion(current), await this.tree.nextStamp(), this.owner);
-      await this.tree.write(key, record);
+      let record: StoredRecord | undefined;
+      await this.tree.commit([key], async (stamp) => {
+        record = this.record(value, nextVersion(current), stamp, this.owner);
+        await this.tree.write(key, record);
+      });
       this.ephemerals.add(key);
-      return { result: undefined, changes: [{ key, record }], stamp: record.stamp };
+      const written = record as StoredRecord;
+      return { result: undefined, changes: [{ key, record: written }], stamp: written.stamp };
     });
   }
 
@@ -101,9 +118,10 @@ export class LocalCoordinator implements Coordinator {
       checkExpected(key, current, options.expectedVersion);
       const removed = recursive ? [...(await this.tree.scan(key)).keys()] : current === undefined ? [] : [key];
       if (removed.length === 0) return { result: undefined, changes: [], stamp: 0 };
-      if (recursive) await this.tree.removeTree(key);
-      else await this.tree.remove(key);
-      const stamp = await this.tree.nextStamp();
+      const stamp = await this.tree.commit(removed, async () => {
+        if (recursive) await this.tree.removeTree(key);
+        else await this.tree.remove(key);
+      });
       return { result: undefined, changes: removed.map((k) => ({ key: k, record: undefined })), stamp };
     });
   }
@@ -127,11 +145,14 @@ export class LocalCoordinator implements Coordinator {
     return () => {
       unwatch();
       for (const key of this.known.keys()) if (!this.hub.covers(key)) this.known.delete(key);
+      for (const key of this.watchedEphemerals.keys()) if (!this.hub.covers(key)) this.watchedEphemerals.delete(key);
       if (this.hub.prefixes().length > 0) return;
       clearInterval(this.timer);
       this.timer = undefined;
       this.known.clear();
       this.priming.clear();
+      this.watchedEphemerals.clear();
+      this.cursor = undefined;
     };
   }
 
@@ -155,11 +176,14 @@ export class LocalCoordinator implements Coordinator {
       await this.locked(async () => {
         const removed: string[] = [];
         for (const key of this.ephemerals) {
-          if ((await this.tree.read(key))?.owner?.session !== this.owner.session) continue;
-          await this.tree.remove(key);
-          removed.push(key);
+          if ((await this.tree.read(key))?.owner?.session === this.owner.session) removed.push(key);
         }
-        const stamp = removed.length > 0 ? await this.tree.nextStamp() : 0;
+        const stamp =
+          removed.length === 0
+            ? 0
+            : await this.tree.commit(removed, async () => {
+                for (const key of removed) await this.tree.remove(key);
+              });
         return { result: undefined, changes: removed.map((key) => ({ key, record: undefined })), stamp };
       });
     } finally {
@@ -195,8 +219,8 @@ export class LocalCoordinator implements Coordinator {
     await this.locked(async () => {
       const record = await this.tree.read(key);
       if (record === undefined || isLive(record)) return { result: undefined, changes: [], stamp: 0 };
-      await this.tree.remove(key);
-      return { result: undefined, changes: [{ key, record: undefined }], stamp: await this.tree.nextStamp() };
+      const stamp = await this.tree.commit([key], () => this.tree.remove(key));
+      return { result: undefined, changes: [{ key, record: undefined }], stamp };
     });
   }
 
@@ -252,27 +276,88 @@ export class LocalCoordinator implements Coordinator {
   }
 
   /**
-   * One scan of every watched prefix. A prefix watched since the last scan only records what it
-   * finds, since watches report later changes only.
+   * One poll: what the journal names since the last poll is read and compared; a prefix watched
+   * since the last poll, or every prefix when the journal cannot say what changed, is scanned in
+   * full. Ephemeral keys seen under the watched prefixes are checked for a dead owner (a crash
+   * writes nothing to the journal).
    */
   private async scan(): Promise<void> {
     const start = await this.tree.stamp();
-    for (const prefix of this.hub.prefixes()) {
-      const since = this.priming.get(prefix);
-      this.priming.delete(prefix);
-      const found = await this.tree.scan(prefix);
-      for (const [key, record] of found) {
-        if (!isLive(record)) await this.reap(key);
-        // Written before the watch started: the baseline; anything newer is a change to report.
-        else if (since !== undefined && record.stamp <= since && !this.known.has(key))
-          this.known.set(key, { stamp: record.stamp, version: record.version });
-        else this.observe(key, record, record.stamp);
-      }
-      for (const [key, known] of this.known) {
-        if (!isUnder(key, prefix) || found.has(key)) continue;
-        if (known.version !== undefined) this.observe(key, undefined, start);
-        else if (known.stamp <= start) this.known.delete(key);
-      }
+    const journal = await this.tree.journal.read(this.cursor, start);
+    const prefixes = this.hub.prefixes();
+    const full = journal.complete ? prefixes.filter((p) => this.priming.has(p)) : prefixes;
+    for (const prefix of full) await this.scanPrefix(prefix, start);
+    for (const key of journal.keys) {
+      if (!this.hub.covers(key) || full.some((p) => isUnder(key, p))) continue;
+      await this.recheck(key, start);
     }
+    this.cursor = journal.cursor;
+    for (const [key, owner] of this.watchedEphemerals) {
+      if (isOwnerAlive(owner)) continue;
+      this.watchedEphemerals.delete(key);
+      await this.reap(key);
+      // Already removed by whoever met it first: the watches still hear that it is gone.
+      this.observe(key, undefined, start);
+    }
+  }
+
+  /** Reads one journaled key and reports it if it changed. */
+  private async recheck(key: string, start: number): Promise<void> {
+    this.journalReads += 1;
+    const record = await this.tree.read(key);
+    if (record !== undefined && !isLive(record)) {
+      await this.reap(key);
+      return;
+    }
+    this.track(key, record);
+    if (record !== undefined) {
+      this.observe(key, record, record.stamp);
+      return;
+    }
+    const known = this.known.get(key);
+    if (known?.version !== undefined) this.observe(key, undefined, start);
+    else if (known !== undefined && known.stamp <= start) this.known.delete(key);
+  }
+
+  /**
+   * Compares every record under `prefix` with what the watches heard. A prefix watched since the
+   * last poll only records what it finds, since watches report later changes only.
+   */
+  private async scanPrefix(prefix: string, start: number): Promise<void> {
+    const since = this.priming.get(prefix);
+    this.priming.delete(prefix);
+    const found = await this.tree.scan(prefix);
+    for (const [key, record] of found) {
+      if (!isLive(record)) {
+        await this.reap(key);
+        continue;
+      }
+      this.track(key, record);
+      // Written before the watch started: the baseline; anything newer is a change to report.
+      if (since !== undefined && record.stamp <= since && !this.known.has(key))
+        this.known.set(key, { stamp: record.stamp, version: record.version });
+      else this.observe(key, record, record.stamp);
+    }
+    for (const [key, known] of this.known) {
+      if (!isUnder(key, prefix) || found.has(key)) continue;
+      this.watchedEphemerals.delete(key);
+      if (known.version !== undefined) this.observe(key, undefined, start);
+      else if (known.stamp <= start) this.known.delete(key);
+    }
+    this.fullScans += 1;
+  }
+
+  /** Notes whether a watched key is an ephemeral (whose owner's death the polls look for). */
+  private track(key: string, record: StoredRecord | undefined): void {
+    if (record?.owner !== undefined) this.watchedEphemerals.set(key, record.owner);
+    else this.watchedEphemerals.delete(key);
+  }
+
+  /**
+   * How much the polls have read so far: full scans of a prefix, and single records named by the
+   * journal. For tests that guard the cost of a poll (it must not grow with the keys watched).
+   */
+  pollCost(): { fullScans: number; journalReads: number } {
+    return { fullScans: this.fullScans, journalReads: this.journalReads };
   }
 }

@@ -11,6 +11,7 @@
  * are never missed, since {@link ZkTreeWatch.idle} lets a write wait until its events are handled.
  */
 import type { KeyChange } from './coordinator.js';
+import { mapConcurrently } from '../concurrency.js';
 import { joinKey } from './keys.js';
 import { WatchHub } from './watch-hub.js';
 import { isZk, ZK, type ZkSession, type ZkStat, type ZkWatcher } from './zookeeper-session.js';
@@ -24,6 +25,8 @@ export interface ZkLayout {
 }
 
 const RETRY_MS = 200;
+/** Reads of sibling znodes in flight at once. */
+const CHILD_READS = 64;
 
 /** The watch of one prefix. */
 export class ZkTreeWatch {
@@ -118,10 +121,10 @@ export class ZkTreeWatch {
       if (isZk(error, ZK.NONODE)) return;
       throw error;
     }
-    for (const child of children) {
-      const childKey = joinKey(key, child);
-      if (!this.tracked.has(childKey)) await this.visit(childKey, baseline);
-    }
+    // Siblings are independent keys: their reads overlap (thousands of agent credentials under
+    // one prefix would otherwise cost one round trip after another).
+    const fresh = children.map((child) => joinKey(key, child)).filter((childKey) => !this.tracked.has(childKey));
+    await mapConcurrently(fresh, CHILD_READS, (childKey) => this.visit(childKey, baseline));
   }
 
   /**

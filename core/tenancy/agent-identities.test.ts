@@ -1,6 +1,7 @@
 /**
  * Join tokens and agent credentials: a join token admits as many new agents as it has uses,
- * until it expires, and never more even when registrations race; each credential authenticates
+ * until it expires, and never more even when registrations race (whose uses are written
+ * together, a few writes for a thousand registrations); each credential authenticates
  * as its one agent id; issuing again or revoking stops the old credential at once (also in another
  * process's store) and tells listeners; only hashes are stored.
  */
@@ -94,6 +95,23 @@ describe('AgentIdentityStore', () => {
     for (const o of outcomes)
       if (o.status === 'rejected') expect(isGalaxyError(o.reason, 'GALAXY_E_UNAUTHENTICATED')).toBe(true);
     expect((await store.list()).credentials).toHaveLength(2);
+  });
+
+  it('spends the uses of registrations arriving together in a few writes of the token, not one each (no contention)', async () => {
+    const { info } = await store.createJoinToken(MINUTE, 1000);
+    const tokenWrites: number[] = [];
+    const put = coordinator.put.bind(coordinator);
+    coordinator.put = (key, value, options) => {
+      if (key.startsWith(JOIN_TOKENS_DIR)) tokenWrites.push((JSON.parse(value) as JoinTokenRecord).used);
+      return put(key, value, options);
+    };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 1200 }, (_, i) => store.redeem(info.id, `agent-${String(i)}`)),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1000);
+    expect(tokenWrites.length).toBeLessThanOrEqual(3);
+    expect(tokenWrites.at(-1)).toBe(1000);
+    expect((await store.list()).credentials).toHaveLength(1000);
   });
 
   it('refuses an expired join token and prunes it', async () => {

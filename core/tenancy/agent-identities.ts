@@ -18,6 +18,7 @@ import { GalaxyError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import { newToken, tokenHash } from '../auth/tokens.js';
 import { checkId } from '../validate.js';
+import { mapConcurrently } from '../concurrency.js';
 import { readJson, updateJson } from './cas.js';
 import { AGENT_CREDENTIALS_DIR, JOIN_TOKENS_DIR, agentCredentialKey, joinTokenKey } from './keys.js';
 import { AGENT_USER } from './users.js';
@@ -63,9 +64,28 @@ export function joinTokenRefusal(record: JoinTokenRecord, now: number): string |
 
 /** The record after one more use at `now`; `GALAXY_E_UNAUTHENTICATED` when it admits no more agents. */
 export function redeemJoinToken(record: JoinTokenRecord, now: number): JoinTokenRecord {
+  return redeemJoinTokenUses(record, now, 1).record;
+}
+
+/**
+ * The record after up to `wanted` more uses at `now`, and how many it granted (the uses it had
+ * left, at most); `GALAXY_E_UNAUTHENTICATED` when it admits no agent at all.
+ */
+export function redeemJoinTokenUses(
+  record: JoinTokenRecord,
+  now: number,
+  wanted: number,
+): { record: JoinTokenRecord; granted: number } {
   const refusal = joinTokenRefusal(record, now);
   if (refusal !== undefined) throw new GalaxyError('GALAXY_E_UNAUTHENTICATED', refusal);
-  return { ...record, used: record.used + 1 };
+  const granted = Math.min(wanted, record.uses - record.used);
+  return { record: { ...record, used: record.used + granted }, granted };
+}
+
+/** A registration waiting for its use of a join token. */
+interface UseWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** Checks a join token request: a time to live of 1 s to a week and 1 to 10,000 uses. */
@@ -117,6 +137,10 @@ export class AgentIdentityStore {
   private readonly byHash = new Map<string, { kind: 'join' | 'credential'; id: string }>();
   private readonly unwatch: Unwatch[] = [];
   private readonly replacedListeners: ((agentId: string) => void)[] = [];
+  /** Per join token: the registrations waiting for the next write of its uses. */
+  private readonly useBatches = new Map<string, UseWaiter[]>();
+  /** Per join token: the write of its uses under way (the next batch waits for it). */
+  private readonly useWrites = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly coordinator: Coordinator,
@@ -136,10 +160,18 @@ export class AgentIdentityStore {
         if (id !== '' && !id.includes('/')) store.rememberCredential(id, parseCredential(change.value));
       }),
     );
-    for (const id of await coordinator.list(JOIN_TOKENS_DIR))
-      store.rememberJoinToken(id, parseJoinToken((await coordinator.get(joinTokenKey(id)))?.value));
-    for (const id of await coordinator.list(AGENT_CREDENTIALS_DIR))
-      store.rememberCredential(id, parseCredential((await coordinator.get(agentCredentialKey(id)))?.value));
+    // Reads overlap: a cell's thousands of credentials, one round trip after another, took
+    // longer than a master's start may (issue 16).
+    const tokens = await coordinator.list(JOIN_TOKENS_DIR);
+    const tokenValues = await mapConcurrently(tokens, 64, (id) => coordinator.get(joinTokenKey(id)));
+    tokens.forEach((id, i) => {
+      store.rememberJoinToken(id, parseJoinToken(tokenValues[i]?.value));
+    });
+    const agents = await coordinator.list(AGENT_CREDENTIALS_DIR);
+    const credentialValues = await mapConcurrently(agents, 64, (id) => coordinator.get(agentCredentialKey(id)));
+    agents.forEach((id, i) => {
+      store.rememberCredential(id, parseCredential(credentialValues[i]?.value));
+    });
     return store;
   }
 
@@ -197,11 +229,62 @@ export class AgentIdentityStore {
    * `GALAXY_E_UNAUTHENTICATED` when the token is gone, expired or used up, changing nothing.
    */
   async redeem(joinTokenId: string, agentId: string): Promise<string> {
-    await updateJson<JoinTokenRecord>(this.coordinator, joinTokenKey(joinTokenId), (current) => {
-      if (!current) throw new GalaxyError('GALAXY_E_UNAUTHENTICATED', `join token ${joinTokenId} was revoked`);
-      return redeemJoinToken(current, this.now());
-    });
+    await this.spendUse(joinTokenId);
     return this.issueCredential(agentId);
+  }
+
+  /**
+   * Spends one use of a join token. The registrations that arrive while the token's previous
+   * write is under way share its next write (a group commit): thousands of agents joining at once
+   * cost a few compare-and-sets of the token's record, not thousands that lose to each other and
+   * retry (issue 16: 300 agents took 219 s to join that way).
+   */
+  private spendUse(joinTokenId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const forming = this.useBatches.get(joinTokenId);
+      if (forming) {
+        forming.push({ resolve, reject });
+        return;
+      }
+      const batch: UseWaiter[] = [{ resolve, reject }];
+      this.useBatches.set(joinTokenId, batch);
+      const previous = this.useWrites.get(joinTokenId) ?? Promise.resolve();
+      const write = previous.then(() => {
+        // From here on, newcomers form the next batch, written after this one.
+        this.useBatches.delete(joinTokenId);
+        return this.commitUses(joinTokenId, batch);
+      });
+      this.useWrites.set(joinTokenId, write);
+      void write.then(() => {
+        if (this.useWrites.get(joinTokenId) === write) this.useWrites.delete(joinTokenId);
+      });
+    });
+  }
+
+  /** One compare-and-set for the batch's uses; the waiters past the uses left are refused. */
+  private async commitUses(joinTokenId: string, batch: readonly UseWaiter[]): Promise<void> {
+    let granted = 0;
+    try {
+      await updateJson<JoinTokenRecord>(this.coordinator, joinTokenKey(joinTokenId), (current) => {
+        if (!current) throw new GalaxyError('GALAXY_E_UNAUTHENTICATED', `join token ${joinTokenId} was revoked`);
+        const spent = redeemJoinTokenUses(current, this.now(), batch.length);
+        granted = spent.granted;
+        return spent.record;
+      });
+    } catch (error) {
+      for (const waiter of batch) waiter.reject(error);
+      return;
+    }
+    batch.forEach((waiter, i) => {
+      if (i < granted) waiter.resolve();
+      else
+        waiter.reject(
+          new GalaxyError(
+            'GALAXY_E_UNAUTHENTICATED',
+            `join token ${joinTokenId} is used up; an admin makes a new one (galaxy agent join-token)`,
+          ),
+        );
+    });
   }
 
   /**

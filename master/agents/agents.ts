@@ -15,15 +15,28 @@ import { checkAgentReservations } from '../tenancy/reservations.js';
 import type { FrameworksController } from '../frameworks/frameworks.js';
 import { preemptedStatus } from '../preemption/preemptor.js';
 import { statusRefusal } from './agent-admission.js';
+import { TimerWheel } from './ping-wheel.js';
 import { clientId, MAX_ROLES } from '../frameworks/role-clients.js';
 import { taskKey, type AgentConnection, type AgentRecord } from '../records.js';
 
 /** Handles everything that comes from agents. */
 export class AgentsController {
+  /** The connected agents' pings: one timer for all of them. */
+  private readonly pings: TimerWheel<AgentRecord>;
+
   constructor(
     private readonly ctx: MasterContext,
     private readonly frameworks: FrameworksController,
-  ) {}
+  ) {
+    this.pings = new TimerWheel(ctx.timings.agentPingIntervalMs, (agent) => {
+      this.ping(agent);
+    });
+  }
+
+  /** Stops pinging (the master stops). */
+  stop(): void {
+    this.pings.stop();
+  }
 
   /**
    * Throws a coded error when `registration` is malformed (what {@link register} checks first);
@@ -71,6 +84,7 @@ export class AgentsController {
     const reregistered = named !== '';
     if (existing) {
       clearTimeout(existing.removalTimer);
+      this.pings.remove(existing);
       this.ctx.allocator.removeAgent(id);
       this.ctx.agents.delete(id);
     }
@@ -119,7 +133,7 @@ export class AgentsController {
         message: { $case: 'killTask', killTask: { frameworkId: task.frameworkId, taskId: task.taskId } },
       });
     }
-    this.startPings(agent);
+    this.pings.add(agent);
     this.ctx.hooks.agentAdded.call(agent, reregistered);
     this.ctx.loop.trigger();
     return agent;
@@ -149,16 +163,20 @@ export class AgentsController {
         { agent: agent.info.id, framework: status.frameworkId, task: status.taskId },
         `refused a status update: ${refusal}`,
       );
-      agent.connection?.send({
-        message: { $case: 'ack', ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid } },
+      this.ctx.acks.send(agent.connection, {
+        frameworkId: status.frameworkId,
+        taskId: status.taskId,
+        uuid: status.uuid,
       });
       return;
     }
     if (record && isStaleResend(record.task.status, status)) {
       // The agent pipelines its updates and resends the unacknowledged ones in order: an earlier,
       // non-terminal update arriving after the task's end must not bring it back to life.
-      agent.connection?.send({
-        message: { $case: 'ack', ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid } },
+      this.ctx.acks.send(agent.connection, {
+        frameworkId: status.frameworkId,
+        taskId: status.taskId,
+        uuid: status.uuid,
       });
       return;
     }
@@ -169,8 +187,10 @@ export class AgentsController {
     const framework = this.ctx.frameworks.get(status.frameworkId);
     if (!framework || this.ctx.removedFrameworks.has(status.frameworkId) || (!record && this.ctx.completed.has(key))) {
       // Nobody will ever acknowledge it: acknowledge on the framework's behalf so the agent stops retrying.
-      agent.connection?.send({
-        message: { $case: 'ack', ack: { frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid } },
+      this.ctx.acks.send(agent.connection, {
+        frameworkId: status.frameworkId,
+        taskId: status.taskId,
+        uuid: status.uuid,
       });
       if (record && isTerminal(record.task.state)) this.ctx.finishTask(key);
       return;
@@ -231,7 +251,7 @@ export class AgentsController {
     }
     agent.connection = undefined;
     agent.active = false;
-    clearInterval(agent.pingTimer);
+    this.pings.remove(agent);
     this.ctx.allocator.deactivateAgent(agent.info.id);
     this.ctx.rescindOffers((offer) => offer.agentId === agent.info.id, true);
     this.ctx.hooks.agentDisconnected.call(agent);
@@ -245,7 +265,7 @@ export class AgentsController {
   remove(agent: AgentRecord, reason: string): void {
     const id = agent.info.id;
     if (this.ctx.agents.get(id) !== agent) return;
-    clearInterval(agent.pingTimer);
+    this.pings.remove(agent);
     clearTimeout(agent.removalTimer);
     agent.connection?.close();
     this.ctx.rescindOffers((offer) => offer.agentId === id, true);
@@ -358,22 +378,22 @@ export class AgentsController {
     return toKill;
   }
 
-  private startPings(agent: AgentRecord): void {
-    let seq = 0;
+  /** One turn of the agent's pings: disconnected after too many unanswered, else pinged. */
+  private ping(agent: AgentRecord): void {
+    const connection = agent.connection;
+    if (!connection) {
+      this.pings.remove(agent);
+      return;
+    }
     const { agentPingIntervalMs: interval, agentMaxMissedPings: misses } = this.ctx.timings;
-    agent.pingTimer = setInterval(() => {
-      const connection = agent.connection;
-      if (!connection) return;
-      if (Date.now() - agent.lastPong > interval * misses) {
-        this.ctx.log.warn({ agent: agent.info.id }, `agent missed ${misses} pings; disconnecting it`);
-        connection.close();
-        this.disconnected(agent, connection);
-        return;
-      }
-      seq += 1;
-      connection.send({ message: { $case: 'ping', ping: { seq } } });
-    }, interval);
-    agent.pingTimer.unref();
+    if (Date.now() - agent.lastPong > interval * misses) {
+      this.ctx.log.warn({ agent: agent.info.id }, `agent missed ${misses} pings; disconnecting it`);
+      connection.close();
+      this.disconnected(agent, connection);
+      return;
+    }
+    agent.pingSeq = (agent.pingSeq ?? 0) + 1;
+    connection.send({ message: { $case: 'ping', ping: { seq: agent.pingSeq } } });
   }
 }
 

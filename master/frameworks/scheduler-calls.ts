@@ -218,8 +218,10 @@ export class SchedulerCalls {
         `framework ${id} has no task "${ack.taskId.slice(0, 100)}" to acknowledge`,
       );
     }
-    this.ctx.agents.get(record.task.agentId)?.connection?.send({
-      message: { $case: 'ack', ack: { frameworkId: id, taskId: ack.taskId, uuid: ack.uuid } },
+    this.ctx.acks.send(this.ctx.agents.get(record.task.agentId)?.connection, {
+      frameworkId: id,
+      taskId: ack.taskId,
+      uuid: ack.uuid,
     });
     if (isTerminal(record.task.state) && record.task.status?.uuid === ack.uuid) this.ctx.finishTask(key);
   }
