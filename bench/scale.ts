@@ -8,10 +8,10 @@
  * - `register_s`: from the agents' start until the master has every one registered (each with its
  *   own credential, issued beforehand: a restart of a cell whose agents joined earlier);
  * - `master_idle_cpu_pct`: the master's CPU over 10 s with every agent connected and nothing changing;
- * - `placed_per_s`: one batch job of `BENCH_SCALE_TASKS` tasks (default 132,982, the tasks running
- *   at the trace's start), submit → every task RUNNING at its agent;
- * - `pods_per_s`: `BENCH_SCALE_PODS` AppMaster pods (default 50,000, in jobs of 10,000 replicas),
- *   submit → every pod's task RUNNING;
+ * - `placed_per_s`: `BENCH_SCALE_TASKS` batch tasks (default 132,982, the tasks running at the
+ *   trace's start), submit → every task's RUNNING acknowledged at its agent (`scale-placement.ts`);
+ * - `pods_per_s`: `BENCH_SCALE_PODS` AppMaster pods (default 50,000), submit → every pod's task
+ *   RUNNING (`scale-placement.ts`); 0 skips either;
  * - `master_rss_mib`: the master's RSS with all of that running;
  * - `sim_memory_per_agent_kib`: what one simulated agent costs its shard.
  *
@@ -25,13 +25,11 @@ import { join } from 'node:path';
 import { tracesDir } from '../sim/trace/paths.js';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Batch } from '../cli/batch-client.js';
-import { appMasterClient } from '../cli/operator-client.js';
-import { BatchJobSpec } from '../proto/gen/galaxy/v1/batch.js';
 import { startCell, until, type Cell } from '../sim/cell.js';
 import { summarizeProfile, type CpuProfile } from '../sim/cpu-profile.js';
 import { rssMib } from '../sim/replay.js';
 import { DEFAULT_SCALE, parseMachinesCsv } from '../sim/machines.js';
+import { measurePlaced, measurePods, TaskCounts } from './scale-placement.js';
 
 const TRACES = tracesDir();
 const MACHINES = join(TRACES, 'google2011', 'machines.csv');
@@ -44,8 +42,6 @@ const AGENTS = parseMachinesCsv(
 const TASKS = Number(process.env.BENCH_SCALE_TASKS ?? 132_982);
 const PODS = Number(process.env.BENCH_SCALE_PODS ?? 50_000);
 const PROFILE_DIR = process.env.BENCH_SCALE_CPU_PROF;
-/** Replicas of one AppMaster job at most (the job spec's bound). */
-const REPLICAS_PER_JOB = 10_000;
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -65,8 +61,7 @@ function cpuMs(pid: number | undefined): number {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-let running = 0;
-let lastRunningAt = 0;
+const counts = new TaskCounts();
 const result: Record<string, unknown> = { bench: 'scale', agents: AGENTS, tasks: TASKS, pods: PODS };
 let cell: Cell | undefined;
 try {
@@ -79,13 +74,7 @@ try {
     allocationIntervalS: 1,
     cpuProfDir: PROFILE_DIR,
     masterArgs: ['--limit', `maxRecords=${Math.max(100_000, 2 * (TASKS + PODS))}`],
-    onTaskEvents: (events) => {
-      for (const [, kind, at] of events)
-        if (kind === 'r') {
-          running += 1;
-          lastRunningAt = Math.max(lastRunningAt, at);
-        }
-    },
+    onTaskEvents: counts.onTaskEvents,
   });
   const started = performance.now();
   const c = cell;
@@ -116,66 +105,8 @@ try {
   result.master_idle_rss_mib = rssMib(c.master.child.pid);
   log(`master idle: ${String(result.master_idle_cpu_pct)} % cpu, ${String(result.master_idle_rss_mib)} MiB`);
 
-  const batch = new Batch(c.batch?.framework.endpoint ?? '', c.adminToken);
-  const submittedAt = Date.now();
-  await batch.submit(
-    BatchJobSpec.fromPartial({
-      name: 'bench-scale',
-      command: 'sleep infinity',
-      completions: TASKS,
-      parallelism: TASKS,
-      resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
-    }),
-  );
-  batch.close();
-  await until(
-    `${TASKS} batch tasks to run`,
-    () => {
-      if (performance.now() - last > 5000) {
-        last = performance.now();
-        log(`${seconds(Date.now() - submittedAt)} s: ${running}/${TASKS} batch tasks running`);
-      }
-      return running >= TASKS;
-    },
-    1_800_000,
-    500,
-  );
-  result.placed_s = seconds(lastRunningAt - submittedAt);
-  result.placed_per_s = Math.round(TASKS / ((lastRunningAt - submittedAt) / 1000));
-  log(`${TASKS} batch tasks running in ${String(result.placed_s)} s: ${String(result.placed_per_s)}/s`);
-
-  if (PODS > 0) {
-    const appmaster = appMasterClient(c.appmaster?.framework.endpoint ?? '', c.adminToken);
-    const before = running;
-    const podsAt = Date.now();
-    for (let i = 0; i * REPLICAS_PER_JOB < PODS; i++) {
-      await appmaster.submitJob({
-        specJson: JSON.stringify({
-          name: `bench-pods-${i}`,
-          replicas: Math.min(REPLICAS_PER_JOB, PODS - i * REPLICAS_PER_JOB),
-          resources: { cpu: { millicores: 100 }, memory: { hard: 64 * 1024 * 1024 } },
-          package: { source: 'file:///galaxy-sim/none.tar.gz', version: '1', sha256: '0'.repeat(64) },
-          commands: { start: 'sleep infinity' },
-          deploy: { deployTimeoutS: 86_400 },
-        }),
-      });
-    }
-    appmaster.close();
-    await until(
-      `${PODS} pods to run`,
-      () => {
-        if (performance.now() - last > 5000) {
-          last = performance.now();
-          log(`${seconds(Date.now() - podsAt)} s: ${running - before}/${PODS} pods running`);
-        }
-        return running - before >= PODS;
-      },
-      1_800_000,
-      500,
-    );
-    result.pods_per_s = Math.round(PODS / ((lastRunningAt - podsAt) / 1000));
-    log(`${PODS} pods running: ${String(result.pods_per_s)}/s`);
-  }
+  if (TASKS > 0) Object.assign(result, await measurePlaced(c, TASKS, counts, log));
+  if (PODS > 0) Object.assign(result, await measurePods(c, PODS, counts, log));
   await sleep(3000);
   result.master_rss_mib = rssMib(c.master.child.pid);
   result.sim_memory_per_agent_kib = c.shards.memoryPerAgentKib();
