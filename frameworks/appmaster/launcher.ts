@@ -32,10 +32,13 @@ export class PodLauncher {
       })),
     );
     if (demands.length === 0) {
-      await driver.decline(
-        offers.map((o) => o.id),
-        { refuseSeconds: 30 },
-      );
+      // An offer rescinded meanwhile is no longer ours to decline: nothing to do about it.
+      await driver
+        .decline(
+          offers.map((o) => o.id),
+          { refuseSeconds: 30 },
+        )
+        .catch(() => undefined);
       await gate.suppress();
       return;
     }
@@ -109,8 +112,9 @@ export class PodLauncher {
         }
       }),
     );
-    if (placement.unused.length > 0) await driver.decline(placement.unused, { refuseSeconds: 2 });
     book.flush();
+    if (placement.unused.length > 0)
+      await driver.decline(placement.unused, { refuseSeconds: 2 }).catch(() => undefined);
   }
 
   /** A task's status: a container that is gone puts its pod back to pending (or drops a retiring one). */
