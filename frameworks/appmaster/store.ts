@@ -54,7 +54,7 @@ function legacyPause(text: string): UpdatePause {
 /** A save queued behind a job's write in flight: it writes the job as it is when its turn comes. */
 interface QueuedSave {
   job: JobRecord;
-  readonly promise: Promise<void>;
+  promise: Promise<void>;
 }
 
 /** Reads and writes job records. */
@@ -106,16 +106,14 @@ export class JobStore {
       waiting.job = job;
       return waiting.promise;
     }
-    // The write runs on a later turn (after the writes queued before it): `save` is set by then.
-    let save: QueuedSave | undefined;
-    const promise = this.enqueue(job.name, () => {
-      const latest = save?.job ?? job;
-      if (save && this.queued.get(job.name) === save) this.queued.delete(job.name);
-      return this.coordinator.put(`${JOBS_PREFIX}/${job.name}`, JSON.stringify(latest)).then(() => undefined);
+    const save: QueuedSave = { job, promise: Promise.resolve() };
+    // The write runs on a later turn, after the writes queued before it; the saves joining it meanwhile set `save.job`.
+    save.promise = this.enqueue(job.name, () => {
+      if (this.queued.get(job.name) === save) this.queued.delete(job.name);
+      return this.coordinator.put(`${JOBS_PREFIX}/${job.name}`, JSON.stringify(save.job)).then(() => undefined);
     });
-    save = { job, promise };
     this.queued.set(job.name, save);
-    return promise;
+    return save.promise;
   }
 
   /** Forgets `name`. */
