@@ -51,6 +51,12 @@ export function userLabel(owner: string): Label {
 export class JobTenancy {
   readonly grants: GrantStore;
   readonly quotas: QuotaStore;
+  /**
+   * Per user, the claim change in flight. A user's claims are one coordinator record written with
+   * compare-and-set: hundreds of submits at once (a trace replay, a pipeline's fan-out) would
+   * collide on it until they ran out of retries, so this framework's own changes take turns.
+   */
+  private readonly claimTurns = new Map<string, Promise<void>>();
 
   constructor(
     coordinator: Coordinator,
@@ -92,12 +98,23 @@ export class JobTenancy {
 
   /** Admits job `job` of `owner` at `footprint`, or rejects with GALAXY_E_QUOTA_EXCEEDED. */
   admit(owner: string, job: string, footprint: Footprint): Promise<void> {
-    return this.quotas.admit(owner, this.claimKey(job), footprint);
+    return this.inTurn(owner, () => this.quotas.admit(owner, this.claimKey(job), footprint));
   }
 
   /** Releases what job `job` of `owner` held. */
   release(owner: string, job: string): Promise<void> {
-    return this.quotas.release(owner, this.claimKey(job));
+    return this.inTurn(owner, () => this.quotas.release(owner, this.claimKey(job)));
+  }
+
+  /** Runs `change` of `owner`'s claims after the one in flight; its outcome is the caller's alone. */
+  private inTurn(owner: string, change: () => Promise<void>): Promise<void> {
+    const result = (this.claimTurns.get(owner) ?? Promise.resolve()).then(change);
+    const turn = result.catch(() => undefined);
+    this.claimTurns.set(owner, turn);
+    void turn.then(() => {
+      if (this.claimTurns.get(owner) === turn) this.claimTurns.delete(owner);
+    });
+    return result;
   }
 
   /**
