@@ -90,7 +90,7 @@ export class JobVerbs {
       book.add(job);
       this.reconciler.replicas(job);
       // Its pods may be placed while their records are stored (launches never wait for a write).
-      this.ctx.gate.want();
+      this.ctx.gate.revive();
       await book.save(job);
       log.info(
         { job: spec.name, replicas: spec.replicas, version: spec.package.version, owner: caller.user },
