@@ -132,7 +132,8 @@ export async function measurePlaced(
     progress,
   );
   let lastAt = 0;
-  for (let i = 0; i * MAX_RUNNING_PER_JOB < tasks; i++) lastAt = Math.max(lastAt, counts.of(`bsc${i}`).lastAcknowledgedAt);
+  for (let i = 0; i * MAX_RUNNING_PER_JOB < tasks; i++)
+    lastAt = Math.max(lastAt, counts.of(`bsc${i}`).lastAcknowledgedAt);
   const placedMs = lastAt - submittedAt;
   return {
     placed_s: seconds(placedMs),
