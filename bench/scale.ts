@@ -10,12 +10,11 @@
  *   own credential, issued beforehand: a restart of a cell whose agents joined earlier);
  * - `master_idle_cpu_pct`, `master_idle_rss_mib`: the leader over 10 s, every agent connected,
  *   nothing changing;
- * - `placed_per_s`: `--tasks` / `BENCH_SCALE_TASKS` tasks (default 132,982, the tasks running at the
- *   trace's start; scaled down with `--agents`) submitted to the batch framework in jobs of
- *   `BENCH_SCALE_TASKS_PER_JOB` (default 10,000), submit → every task RUNNING at its agent. These
- *   are the tasks the rest of the benchmark runs with;
- * - `pods_per_s`: `--pods` / `BENCH_SCALE_PODS` AppMaster pods (default 50,000, in jobs of 10,000
- *   replicas), submit → every pod's task RUNNING;
+ * - `placed_per_s`: `--tasks` / `BENCH_SCALE_TASKS` batch tasks (default 132,982, the tasks running
+ *   at the trace's start; scaled down with `--agents`), submit → every task's RUNNING acknowledged
+ *   at its agent (`scale-placement.ts`). These are the tasks the rest of the benchmark runs with;
+ * - `pods_per_s`: `--pods` / `BENCH_SCALE_PODS` AppMaster pods (default 50,000), submit → every
+ *   pod's task RUNNING (`scale-placement.ts`); 0 skips either;
  * - `alloc_p50_ms`: the median allocation pass of the leader (GetMasterStats) over 15 s with all of
  *   that running, and `master_loaded_cpu_pct` over the same time;
  * - `master_rss_mib`: the leader's RSS with all of that running;
@@ -36,15 +35,13 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tracesDir } from '../sim/trace/paths.js';
-import { Batch } from '../cli/batch-client.js';
-import { appMasterClient } from '../cli/operator-client.js';
-import { BatchJobSpec } from '../proto/gen/galaxy/v1/batch.js';
 import { startCell, until, type Cell } from '../sim/cell.js';
 import { summarizeProfile, type CpuProfile } from '../sim/cpu-profile.js';
 import { rssMib } from '../sim/replay.js';
 import { DEFAULT_SCALE, parseMachinesCsv } from '../sim/machines.js';
 import { startZkEnsemble, type ZkEnsemble } from '../core/testing/zk-ensemble.js';
 import { Probe } from './failover/probe.js';
+import { measurePlaced, measurePods, TaskCounts } from './scale-placement.js';
 
 const { values: flags } = parseArgs({
   options: { agents: { type: 'string' }, tasks: { type: 'string' }, pods: { type: 'string' } },
@@ -60,7 +57,6 @@ const AGENTS = parseMachinesCsv(
 ).length;
 /** The tasks running at the trace's start, on the cell's share of the machines. */
 const TASKS = Number(flags.tasks ?? process.env.BENCH_SCALE_TASKS ?? Math.round((132_982 * AGENTS) / ALL_AGENTS));
-const TASKS_PER_JOB = Number(process.env.BENCH_SCALE_TASKS_PER_JOB ?? 10_000);
 const PODS = Number(flags.pods ?? process.env.BENCH_SCALE_PODS ?? 50_000);
 const ZK_NODES = Number(process.env.BENCH_SCALE_ZK_NODES ?? 1);
 /** `zk` (default) or `local`: the embedded coordinator, whose masters must share this machine. */
@@ -69,8 +65,6 @@ const FAILOVER = process.env.BENCH_SCALE_FAILOVER !== '0';
 /** How long a killed leader's candidacy outlives it in ZooKeeper. */
 const SESSION_MS = Number(process.env.BENCH_SCALE_SESSION_MS ?? 3000);
 const PROFILE_DIR = process.env.BENCH_SCALE_CPU_PROF;
-/** Replicas of one AppMaster job at most (the job spec's bound). */
-const REPLICAS_PER_JOB = 10_000;
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -132,9 +126,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 
 /** Set once the benchmark kills the leader on purpose. */
 let killing = false;
-let running = 0;
+const counts = new TaskCounts();
 let ended = 0;
-let lastRunningAt = 0;
 const result: Record<string, unknown> = {
   bench: 'scale',
   agents: AGENTS,
@@ -164,11 +157,8 @@ try {
     cpuProfDir: PROFILE_DIR,
     masterArgs: ['--limit', `maxRecords=${Math.max(100_000, 2 * (TASKS + PODS))}`],
     onTaskEvents: (events) => {
-      for (const [, kind, at] of events)
-        if (kind === 'r') {
-          running += 1;
-          lastRunningAt = Math.max(lastRunningAt, at);
-        } else ended += 1;
+      counts.onTaskEvents(events);
+      for (const [, kind] of events) if (kind === 'e') ended += 1;
     },
   });
   const c = cell;
@@ -193,62 +183,8 @@ try {
   result.master_idle_rss_mib = rssMib(leader.child.pid);
   log(`master idle: ${String(result.master_idle_cpu_pct)} % cpu, ${String(result.master_idle_rss_mib)} MiB`);
 
-  // The batch framework's placement (placed_per_s): the tasks everything after runs with.
-  if (TASKS > 0) {
-    const batch = new Batch(c.batch?.framework.endpoint ?? '', c.adminToken);
-    const submittedAt = Date.now();
-    for (let i = 0; i * TASKS_PER_JOB < TASKS; i++) {
-      const completions = Math.min(TASKS_PER_JOB, TASKS - i * TASKS_PER_JOB);
-      await batch.submit(
-        BatchJobSpec.fromPartial({
-          name: `bench-scale-${i}`,
-          command: 'sleep infinity',
-          completions,
-          parallelism: completions,
-          resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
-        }),
-      );
-    }
-    batch.close();
-    result.submit_s = seconds(Date.now() - submittedAt);
-    await waitFor(
-      `${TASKS} batch tasks to run`,
-      () => running >= TASKS,
-      () => `${seconds(Date.now() - submittedAt)} s: ${running}/${TASKS} batch tasks running`,
-    );
-    result.placed_s = seconds(lastRunningAt - submittedAt);
-    result.placed_per_s = Math.round(TASKS / ((lastRunningAt - submittedAt) / 1000));
-    log(`${TASKS} batch tasks running in ${String(result.placed_s)} s: ${String(result.placed_per_s)}/s`);
-  }
-
-  // The AppMaster's placement (pods_per_s).
-  if (PODS > 0) {
-    const appmaster = appMasterClient(c.appmaster?.framework.endpoint ?? '', c.adminToken);
-    const before = running;
-    const podsAt = Date.now();
-    for (let i = 0; i * REPLICAS_PER_JOB < PODS; i++) {
-      await appmaster.submitJob({
-        specJson: JSON.stringify({
-          name: `bench-pods-${i}`,
-          replicas: Math.min(REPLICAS_PER_JOB, PODS - i * REPLICAS_PER_JOB),
-          resources: { cpu: { millicores: 100 }, memory: { hard: 64 * 1024 * 1024 } },
-          package: { source: 'file:///galaxy-sim/none.tar.gz', version: '1', sha256: '0'.repeat(64) },
-          commands: { start: 'sleep infinity' },
-          deploy: { deployTimeoutS: 86_400 },
-        }),
-      });
-    }
-    appmaster.close();
-    await waitFor(
-      `${PODS} pods to run`,
-      () => running - before >= PODS,
-      () => `${seconds(Date.now() - podsAt)} s: ${running - before}/${PODS} pods running`,
-    );
-    result.pods_per_s = Math.round(PODS / ((lastRunningAt - podsAt) / 1000));
-    log(`${PODS} pods running: ${String(result.pods_per_s)}/s`);
-  }
-
-  // Loaded: every task running; the allocator still runs every second over every agent.
+  if (TASKS > 0) Object.assign(result, await measurePlaced(c, TASKS, counts, log));
+  if (PODS > 0) Object.assign(result, await measurePods(c, PODS, counts, log));
   await sleep(3000);
   const before = await probe.stats();
   result.master_loaded_cpu_pct = await cpuPct(leader.child.pid, 15_000);

@@ -30,6 +30,8 @@ export interface FleetOptions {
   readonly log: Logger;
   /** Every task state change on any agent. */
   readonly onTaskState?: (task: TaskInfo, state: TaskState, at: number, agent: SimAgent) => void;
+  /** A task's RUNNING update was acknowledged by its framework. */
+  readonly onRunningAcknowledged?: (task: TaskInfo, at: number) => void;
 }
 
 /** What the fleet counted. */
@@ -102,6 +104,9 @@ export class Fleet {
             taskState: (agent, task, state, at, before) => {
               this.count(state, before);
               options.onTaskState?.(task, state, at, agent);
+            },
+            runningAcknowledged: (_agent, task, at) => {
+              options.onRunningAcknowledged?.(task, at);
             },
           },
         }),

@@ -1,7 +1,7 @@
 /**
  * The simulated machines: a Borg cell's `machines.csv` (google2011: `timestamp, machine id,
- * event, platform, cpu, memory`, capacities normalized to the largest machine = 1.0), or N copies
- * of one shape. Pure parsing; the fleet turns each into an agent.
+ * event, platform, cpu, memory`, capacities normalized to the largest machine = 1.0), Alibaba's GPU
+ * node list (alibaba2023-gpu: `sn, cpu_milli, memory_mib, gpu, model`), or N copies of one shape. Pure parsing; the fleet turns each into an agent.
  */
 import type { MachineInfo } from '../agent/discovery.js';
 import { GalaxyError } from '../core/errors.js';
@@ -42,12 +42,13 @@ function machine(traceId: string, hostname: string, total: Resources): SimMachin
 }
 
 /**
- * Parses google2011's `machines.csv`: every machine present (its last event not REMOVE) with a
- * capacity, in file order, scaled by `scale`; `limit` keeps the first that many. Rows without a
+ * Parses google2011's `machines.csv` (or alibaba2023-gpu's node list, told by its header): every
+ * machine present (its last event not REMOVE) with a capacity, in file order, scaled by `scale`; `limit` keeps the first that many. Rows without a
  * capacity (the trace leaves some empty) are skipped. Throws `GALAXY_E_INVALID_ARGUMENT` naming the
  * line for a malformed row.
  */
 export function parseMachinesCsv(text: string, scale: MachineScale = DEFAULT_SCALE, limit = Infinity): SimMachine[] {
+  if (text.startsWith(ALIBABA_NODES_HEADER)) return parseAlibabaNodes(text, scale, limit);
   const machines: SimMachine[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length && machines.length < limit; i++) {
@@ -73,6 +74,35 @@ export function parseMachinesCsv(text: string, scale: MachineScale = DEFAULT_SCA
         gpus: 0,
         ports: PORTS,
       }),
+    );
+  }
+  return machines;
+}
+
+/** The first line of alibaba2023-gpu's `openb_node_list_all_node.csv`. */
+const ALIBABA_NODES_HEADER = 'sn,cpu_milli,memory_mib,gpu,model';
+
+/**
+ * Parses alibaba2023-gpu's node list (`sn, cpu_milli, memory_mib, gpu, model`: absolute
+ * capacities, GPUs as a count): each node as it is, with `scale.disk` of disk; `limit` keeps the
+ * first that many. Throws `GALAXY_E_INVALID_ARGUMENT` naming the line for a malformed row.
+ */
+function parseAlibabaNodes(text: string, scale: MachineScale, limit: number): SimMachine[] {
+  const machines: SimMachine[] = [];
+  const lines = text.split('\n');
+  for (let i = 1; i < lines.length && machines.length < limit; i++) {
+    const line = lines[i]?.trim() ?? '';
+    if (line === '') continue;
+    const [sn, cpu, mem, gpus] = line.split(',');
+    const numbers = [Number(cpu), Number(mem), Number(gpus)];
+    if (!sn || !/^[A-Za-z0-9-]+$/.test(sn) || numbers.some((n) => !Number.isInteger(n) || n < 0))
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `node list line ${i + 1}: expected "sn,cpu_milli,memory_mib,gpu,model", got "${line.slice(0, 80)}"`,
+      );
+    const [cpus = 0, memMib = 0, gpuCount = 0] = numbers;
+    machines.push(
+      machine(String(i - 1), sn, { cpus, mem: memMib * 1024 * 1024, disk: scale.disk, gpus: gpuCount, ports: PORTS }),
     );
   }
   return machines;

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
 import { replay } from './replay.js';
 import { replayLine, writeReport } from './report.js';
-import { loadWorkload } from './trace/load.js';
+import { loadWorkload, MACHINES_FILE, traceKind } from './trace/load.js';
 import { positive } from './flags.js';
 
 interface ReplayFlags {
@@ -29,9 +29,12 @@ export function addReplayCommand(sim: Command, _defaultMaster: string): void {
   sim
     .command('replay <trace>')
     .description(
-      'replay a trace (google2011 task_events*.csv.gz) through the real frameworks on simulated agents; prints a JSON line and writes a report',
+      'replay a trace (google2011 task_events*.csv.gz, alibaba2023-gpu openb_pod_list*.csv) through the real frameworks on simulated agents; prints a JSON line and writes a report',
     )
-    .option('--machines <csv>', "the trace's machines (default: machines.csv beside the trace)")
+    .option(
+      '--machines <csv>',
+      "the trace's machines (default: machines.csv, or openb_node_list_all_node.csv, beside the trace)",
+    )
     .option('-n, --agents <n>', 'agents: the first n machines', '12489')
     .option('--speedup <x>', 'trace seconds per wall second', '10')
     .option('--until <s>', 'only jobs arriving within this many trace seconds of the first')
@@ -46,7 +49,7 @@ export function addReplayCommand(sim: Command, _defaultMaster: string): void {
     )
     .option('--cpu-prof <dir>', "write the master's CPU profile (node --cpu-prof) into this directory")
     .action(async (trace: string, flags: ReplayFlags) => {
-      const machines = flags.machines ?? join(dirname(trace), 'machines.csv');
+      const machines = flags.machines ?? join(dirname(trace), MACHINES_FILE[traceKind(trace)]);
       if (!existsSync(machines))
         throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `no machines file ${machines}: pass --machines <csv>`);
       const workload = loadWorkload(trace, {

@@ -94,7 +94,7 @@ export class ReplayMeasure {
           group.firstRun.set(origin.index, at);
           this.firstRuns += 1;
         }
-      } else {
+      } else if (kind === 'e') {
         const use = this.running.get(taskId);
         if (!use) continue;
         this.running.delete(taskId);

@@ -58,8 +58,14 @@ describe('galaxy sim replay, scaled down', () => {
       expect(text).toContain(`](${chart})`);
       expect((await readFile(join(out, chart), 'utf8')).startsWith('<svg')).toBe(true);
     }
+    expect(text).toContain('| Galaxy ≤ Borg |');
     const line = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as Record<string, unknown>;
     expect(line).toMatchObject({ sim: 'replay', agents: 300, tasks, started: tasks });
+    // Each percentile says whether Galaxy kept within Borg's delay (what it is depends on the machine's load).
+    const within = line.within_trace_pending as Record<string, unknown>;
+    expect(Object.keys(within).sort()).toEqual(Object.keys(result.galaxyDelayS).sort());
+    for (const key of Object.keys(within))
+      expect(within[key]).toBe((result.galaxyDelayS[key] ?? NaN) <= (result.traceDelayS[key] ?? NaN));
   }, 150_000);
 });
 

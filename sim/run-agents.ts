@@ -9,8 +9,11 @@ import { TaskState } from '../proto/gen/galaxy/v1/common.js';
 import { isTerminal } from '../core/task-state.js';
 import { Fleet, type FleetOptions, type FleetStats } from './fleet.js';
 
-/** A task event as a shard sends it: task id, `r` (running) or `e` (ended: finished, failed, killed…), wall ms, state. */
-export type TaskEventTuple = readonly [taskId: string, kind: 'r' | 'e', atMs: number, state: TaskState];
+/**
+ * A task event as a shard sends it: task id, `r` (running), `a` (its RUNNING update acknowledged by
+ * its framework) or `e` (ended: finished, failed, killed…), wall ms, state.
+ */
+export type TaskEventTuple = readonly [taskId: string, kind: 'r' | 'a' | 'e', atMs: number, state: TaskState];
 
 /** What a shard sends its parent. */
 export type ShardMessage =
@@ -49,6 +52,11 @@ export async function runAgents(options: RunAgentsOptions): Promise<FleetStats> 
       ? (task, state, at) => {
           if (state === TaskState.TASK_RUNNING) events.push([task.taskId, 'r', at, state]);
           else if (isTerminal(state)) events.push([task.taskId, 'e', at, state]);
+        }
+      : undefined,
+    onRunningAcknowledged: parent
+      ? (task, at) => {
+          events.push([task.taskId, 'a', at, TaskState.TASK_RUNNING]);
         }
       : undefined,
   });

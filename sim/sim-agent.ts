@@ -32,6 +32,8 @@ export interface SimAgentEvents {
   registered?(agent: SimAgent): void;
   /** A task changed state on this agent from `before` (`at`: `Date.now()`). */
   taskState?(agent: SimAgent, task: TaskInfo, state: TaskState, at: number, before: TaskState): void;
+  /** The task's RUNNING update (and every update before it) was acknowledged by its framework, at `at` (ms). */
+  runningAcknowledged?(agent: SimAgent, task: TaskInfo, at: number): void;
   /** The master refused this agent's identity; it has stopped. */
   refused?(agent: SimAgent, error: GalaxyError): void;
 }
@@ -59,6 +61,8 @@ export interface SimAgentOptions {
 class SimTask {
   state: TaskState = TaskState.TASK_STAGING;
   timer?: NodeJS.Timeout;
+  /** Its RUNNING update was acknowledged (told once). */
+  runningAcknowledged = false;
 
   constructor(
     readonly framework: FrameworkInfo,
@@ -240,7 +244,12 @@ export class SimAgent {
     if (!this.updates.acknowledge(frameworkId, taskId, uuid)) return;
     const key = keyOf(frameworkId, taskId);
     const task = this.tasks.get(key);
-    if (task && isTerminal(task.state) && !this.updates.latest(frameworkId, taskId)) this.tasks.delete(key);
+    const settled = !this.updates.latest(frameworkId, taskId);
+    if (task && settled && task.state === TaskState.TASK_RUNNING && !task.runningAcknowledged) {
+      task.runningAcknowledged = true;
+      this.options.events?.runningAcknowledged?.(this, task.info, Date.now());
+    }
+    if (task && isTerminal(task.state) && settled) this.tasks.delete(key);
   }
 
   private transition(task: SimTask, state: TaskState, reason: string, message: string, exitCode?: number): void {

@@ -76,8 +76,8 @@ export class JobBook {
   podOfTask(taskId: string): { job: JobState; pod: Pod } | undefined {
     const owner = this.tasks.get(taskId);
     const job = owner && this.jobs.get(owner.job);
-    const record = job?.record.pods.find((p) => p.podId === owner?.podId && p.taskId === taskId);
-    return job && record && { job, pod: job.pod(record.podId) };
+    const record = owner && job?.podRecord(owner.podId);
+    return job && record?.taskId === taskId ? { job, pod: job.pod(record.podId) } : undefined;
   }
 
   /** True when `taskId` is a task of this AppMaster's (its job may be gone). */

@@ -11,11 +11,16 @@ export type LaunchedContainer = Pick<PodRecord, 'taskId' | 'tokenSha256' | 'agen
 /** A job and its pods. */
 export class JobState {
   private readonly runtimes = new Map<string, PodRuntime>();
+  /** Pod id → its record: finding a pod is not a scan of the job's pods (thousands of them). */
+  private readonly records = new Map<string, PodRecord>();
   /** Why pods wait, from the last placement attempt. */
   pending: { reason: string; hosts: number }[] = [];
 
   constructor(readonly record: JobRecord) {
-    for (const pod of record.pods) this.runtimes.set(pod.podId, newRuntime());
+    for (const pod of record.pods) {
+      this.runtimes.set(pod.podId, newRuntime());
+      this.records.set(pod.podId, pod);
+    }
   }
 
   /** The spec pods converge to. */
@@ -38,10 +43,15 @@ export class JobState {
 
   /** One pod, or a coded error. */
   pod(podId: string): Pod {
-    const record = this.record.pods.find((p) => p.podId === podId);
+    const record = this.podRecord(podId);
     if (!record)
       throw new GalaxyError('GALAXY_E_POD_UNKNOWN', `job ${this.record.name} has no pod "${podId.slice(0, 100)}"`);
     return { record, runtime: this.runtime(podId) };
+  }
+
+  /** One pod's record, if the job has the pod. */
+  podRecord(podId: string): PodRecord | undefined {
+    return this.records.get(podId);
   }
 
   /** Pods with no container. */
@@ -65,6 +75,7 @@ export class JobState {
       retargetedAt: now,
     };
     this.record.pods.push(record);
+    this.records.set(record.podId, record);
     this.runtimes.set(record.podId, newRuntime());
     return { record, runtime: this.runtime(record.podId) };
   }
@@ -72,6 +83,7 @@ export class JobState {
   /** Forgets a pod whose container is gone. */
   dropPod(podId: string): void {
     this.record.pods = this.record.pods.filter((p) => p.podId !== podId);
+    this.records.delete(podId);
     this.runtimes.delete(podId);
   }
 

@@ -32,19 +32,31 @@ export class PodLauncher {
       })),
     );
     if (demands.length === 0) {
-      await driver.decline(
-        offers.map((o) => o.id),
-        { refuseSeconds: 30 },
-      );
+      // An offer rescinded meanwhile is no longer ours to decline: nothing to do about it.
+      await driver
+        .decline(
+          offers.map((o) => o.id),
+          { refuseSeconds: 30 },
+        )
+        .catch(() => undefined);
       await gate.suppress();
       return;
     }
+    // Each job's pods per agent, counted once per round (placement asks for every offer it ranks).
+    const perAgent = new Map<string, Map<string, number>>();
+    const podsOn = (name: string, agentId: string): number => {
+      let counts = perAgent.get(name);
+      if (!counts) {
+        counts = new Map();
+        for (const pod of book.get(name)?.pods() ?? [])
+          if (pod.record.taskId !== '' && !pod.runtime.removing)
+            counts.set(pod.record.agentId, (counts.get(pod.record.agentId) ?? 0) + 1);
+        perAgent.set(name, counts);
+      }
+      return counts.get(agentId) ?? 0;
+    };
     const placement = placePods(demands, offers, {
-      podsOn: (name, agentId) =>
-        book
-          .get(name)
-          ?.pods()
-          .filter((p) => p.record.agentId === agentId && p.record.taskId !== '' && !p.runtime.removing).length ?? 0,
+      podsOn,
       blacklisted: (name, hostname) => book.get(name)?.blacklisted(hostname) ?? false,
       // A job's pods go only into offers of its owner's role (its quota and ledger bind them).
       offerFits: (name, offer) => {
@@ -82,20 +94,27 @@ export class PodLauncher {
         ownerOf(job.record),
       );
       this.ctx.hooks.podLaunching.call({ job, pod, task });
-      byOffer.set(assignment.offerId, [...(byOffer.get(assignment.offerId) ?? []), task]);
+      const inOffer = byOffer.get(assignment.offerId);
+      if (inOffer) inOffer.push(task);
+      else byOffer.set(assignment.offerId, [task]);
       book.touch(job);
     }
-    for (const [offerId, tasks] of byOffer) {
-      try {
-        await driver.launch([offerId], tasks, { refuseSeconds: 0 });
-        log.info({ tasks: tasks.map((t) => t.taskId) }, 'pods launched');
-      } catch (error) {
-        log.warn({ err: String(error) }, 'launch refused; the pods wait for another offer');
-        for (const task of tasks) this.unlaunch(task.taskId);
-      }
-    }
-    if (placement.unused.length > 0) await driver.decline(placement.unused, { refuseSeconds: 2 });
+    // One ACCEPT per offer, all at once: a round that fills thousands of agents does not wait a
+    // round trip to the master per agent.
+    await Promise.all(
+      [...byOffer].map(async ([offerId, tasks]) => {
+        try {
+          await driver.launch([offerId], tasks, { refuseSeconds: 0 });
+          log.info({ tasks: tasks.map((t) => t.taskId) }, 'pods launched');
+        } catch (error) {
+          log.warn({ err: String(error) }, 'launch refused; the pods wait for another offer');
+          for (const task of tasks) this.unlaunch(task.taskId);
+        }
+      }),
+    );
     book.flush();
+    if (placement.unused.length > 0)
+      await driver.decline(placement.unused, { refuseSeconds: 2 }).catch(() => undefined);
   }
 
   /** A task's status: a container that is gone puts its pod back to pending (or drops a retiring one). */

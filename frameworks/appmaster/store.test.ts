@@ -12,7 +12,8 @@ import { GalaxyError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { QuotaStore } from '../../core/tenancy/quotas.js';
 import { AppMaster } from './appmaster.js';
-import { JOBS_PREFIX } from './store.js';
+import type { JobRecord } from './model.js';
+import { JOBS_PREFIX, JobStore } from './store.js';
 
 /** A coordinator whose job writes fail while `failing` is set, as a full disk or a lost session would. */
 class FailingJobs extends MemoryCoordinator {
@@ -121,3 +122,60 @@ describe('a job stored by an AppMaster from before typed pauses', () => {
     expect((await moving.show('web')).update).toMatchObject({ paused: false, pausedReason: '' });
   });
 });
+
+describe('JobStore writes', () => {
+  /** A coordinator that counts job writes and holds each until released. */
+  class SlowJobs extends MemoryCoordinator {
+    readonly written: string[] = [];
+    private release: (() => void)[] = [];
+
+    override async put(key: string, value: string, options?: { expectedVersion?: number }): Promise<number> {
+      if (key.startsWith(JOBS_PREFIX)) {
+        this.written.push(value);
+        await new Promise<void>((resolve) => this.release.push(resolve));
+      }
+      return super.put(key, value, options);
+    }
+
+    releaseAll(): void {
+      for (const resolve of this.release.splice(0)) resolve();
+    }
+  }
+
+  it('joins the saves made while a write is in flight into one write of the newest state', async () => {
+    const coordinator = new SlowJobs();
+    cleanups.push(() => coordinator.close());
+    const store = new JobStore(coordinator, createLogger('test', 'silent'));
+    const record = { name: 'web', pods: [] as number[] } as unknown as JobRecord & { pods: number[] };
+    const saves = [store.store(record)];
+    await until(() => coordinator.written.length === 1);
+    for (let i = 0; i < 10; i++) {
+      record.pods.push(i);
+      saves.push(store.store(record));
+    }
+    coordinator.releaseAll();
+    await until(() => coordinator.written.length === 2);
+    coordinator.releaseAll();
+    await Promise.all(saves);
+    expect(coordinator.written.map((v) => (JSON.parse(v) as { pods: number[] }).pods.length)).toEqual([0, 10]);
+    expect(JSON.parse((await coordinator.get(`${JOBS_PREFIX}/web`))?.value ?? '')).toEqual(record);
+
+    // A save after a removal is not joined to a save before it: the job is stored again after.
+    const removed = store.remove('web');
+    record.pods.push(10);
+    const again = store.store(record);
+    for (;;) {
+      coordinator.releaseAll();
+      if (await Promise.race([Promise.all([removed, again]).then(() => true), tick().then(() => false)])) break;
+    }
+    expect((await coordinator.get(`${JOBS_PREFIX}/web`))?.value).toBe(JSON.stringify(record));
+  });
+});
+
+async function tick(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await tick();
+}

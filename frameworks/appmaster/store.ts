@@ -51,9 +51,21 @@ function legacyPause(text: string): UpdatePause {
   return text === 'max failures' ? { reason: 'max-failures' } : { reason: 'user' };
 }
 
+/** A save queued behind a job's write in flight: it writes the job as it is when its turn comes. */
+interface QueuedSave {
+  job: JobRecord;
+  promise: Promise<void>;
+}
+
 /** Reads and writes job records. */
 export class JobStore {
   private readonly writes = new Map<string, Promise<void>>();
+  /**
+   * Per job, the save waiting for the write in flight. Later saves join it (group commit): a job
+   * of thousands of pods changed by every placement round is written once per write's time, not
+   * once per change, each write carrying the state of its own time.
+   */
+  private readonly queued = new Map<string, QueuedSave>();
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -79,21 +91,35 @@ export class JobStore {
     return jobs;
   }
 
-  /** Stores `job` as it is now (the write is queued after earlier writes of the same job); a failure is logged. */
+  /**
+   * Stores `job` as it is when its write begins (queued after the write of the same job in flight,
+   * and joined by later saves until it begins); a failure is logged.
+   */
   save(job: JobRecord): Promise<void> {
     return this.store(job).catch(() => undefined);
   }
 
   /** As {@link save}, but rejects when the write fails (a submit must not report a job it could not store). */
   store(job: JobRecord): Promise<void> {
-    const value = JSON.stringify(job);
-    return this.enqueue(job.name, () =>
-      this.coordinator.put(`${JOBS_PREFIX}/${job.name}`, value).then(() => undefined),
-    );
+    const waiting = this.queued.get(job.name);
+    if (waiting) {
+      waiting.job = job;
+      return waiting.promise;
+    }
+    const save: QueuedSave = { job, promise: Promise.resolve() };
+    // The write runs on a later turn, after the writes queued before it; the saves joining it meanwhile set `save.job`.
+    save.promise = this.enqueue(job.name, () => {
+      if (this.queued.get(job.name) === save) this.queued.delete(job.name);
+      return this.coordinator.put(`${JOBS_PREFIX}/${job.name}`, JSON.stringify(save.job)).then(() => undefined);
+    });
+    this.queued.set(job.name, save);
+    return save.promise;
   }
 
   /** Forgets `name`. */
   remove(name: string): Promise<void> {
+    // A save queued before the removal stays before it; a later one is queued after it.
+    this.queued.delete(name);
     return this.enqueue(name, () => this.coordinator.delete(`${JOBS_PREFIX}/${name}`)).catch(() => undefined);
   }
 

@@ -89,12 +89,13 @@ export class JobVerbs {
       const job = new JobState(record);
       book.add(job);
       this.reconciler.replicas(job);
+      // Its pods may be placed while their records are stored (launches never wait for a write).
+      this.ctx.gate.revive();
       await book.save(job);
       log.info(
         { job: spec.name, replicas: spec.replicas, version: spec.package.version, owner: caller.user },
         'job submitted',
       );
-      this.ctx.gate.want();
       return this.status(spec.name);
     });
   }

@@ -197,7 +197,7 @@ export class BatchScheduler implements Scheduler {
       if (replaced) for (const taskId of replaced.running.keys()) this.inFlight.forget(taskId);
       this.jobs.set(name, job);
       this.log.info({ job: name, completions: normalized.completions, owner: caller.user }, 'batch job submitted');
-      this.gate.want();
+      this.gate.revive();
       return job;
     } finally {
       this.admitting.delete(name);

@@ -30,6 +30,20 @@ export class OfferGate {
     });
   }
 
+  /**
+   * New work arrived: REVIVE even when offers flow, which also clears the filters of offers
+   * declined earlier (a decline refuses an agent for a while). Without it, a job submitted just
+   * after a round declined the agents it did not need would wait out those refusals.
+   */
+  revive(): void {
+    if (!this.driver) return;
+    const before = this.state;
+    this.state = 'open';
+    void this.driver.revive().catch(() => {
+      this.state = before;
+    });
+  }
+
   /** Nothing to launch: SUPPRESS, once. */
   async suppress(): Promise<void> {
     if (this.state === 'suppressed' || !this.driver) return;

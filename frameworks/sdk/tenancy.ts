@@ -47,10 +47,25 @@ export function userLabel(owner: string): Label {
   return { key: USER_LABEL, value: owner };
 }
 
+/** A claim change waiting for its write: a footprint admits, none releases. */
+interface ClaimChange {
+  readonly claimKey: string;
+  readonly footprint?: Footprint;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** Authorities and quotas as one framework sees them. */
 export class JobTenancy {
   readonly grants: GrantStore;
   readonly quotas: QuotaStore;
+  /**
+   * Per user, the claim changes waiting for the write in flight. A user's claims are one
+   * coordinator record written with compare-and-set: hundreds of submits at once (a trace replay,
+   * a pipeline's fan-out) would collide on it until they ran out of retries, and taking turns
+   * would cost a write each. So the changes made meanwhile go together in the next write.
+   */
+  private readonly claimQueues = new Map<string, ClaimChange[]>();
 
   constructor(
     coordinator: Coordinator,
@@ -92,12 +107,47 @@ export class JobTenancy {
 
   /** Admits job `job` of `owner` at `footprint`, or rejects with GALAXY_E_QUOTA_EXCEEDED. */
   admit(owner: string, job: string, footprint: Footprint): Promise<void> {
-    return this.quotas.admit(owner, this.claimKey(job), footprint);
+    return this.changeClaim(owner, this.claimKey(job), footprint);
   }
 
   /** Releases what job `job` of `owner` held. */
   release(owner: string, job: string): Promise<void> {
-    return this.quotas.release(owner, this.claimKey(job));
+    return this.changeClaim(owner, this.claimKey(job));
+  }
+
+  /** Queues a change of `owner`'s claims; it is written with the others queued meanwhile. */
+  private changeClaim(owner: string, claimKey: string, footprint?: Footprint): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const queue = this.claimQueues.get(owner);
+      const change = { claimKey, footprint, resolve, reject };
+      if (queue) {
+        queue.push(change);
+        return;
+      }
+      this.claimQueues.set(owner, [change]);
+      void this.writeClaims(owner);
+    });
+  }
+
+  /** Writes `owner`'s queued changes, then those queued during the write, until none are left. */
+  private async writeClaims(owner: string): Promise<void> {
+    for (let batch = this.claimQueues.get(owner) ?? []; batch.length > 0;) {
+      // Changes queued from now on wait for the next write.
+      const next: ClaimChange[] = [];
+      this.claimQueues.set(owner, next);
+      try {
+        const outcomes = await this.quotas.applyClaims(owner, batch);
+        batch.forEach((change, i) => {
+          const error = outcomes[i];
+          if (error) change.reject(error);
+          else change.resolve();
+        });
+      } catch (error) {
+        for (const change of batch) change.reject(error);
+      }
+      batch = next;
+    }
+    this.claimQueues.delete(owner);
   }
 
   /**

@@ -7,8 +7,12 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GalaxyError } from '../../core/errors.js';
+import { alibabaWorkload } from './alibaba2023.js';
 import { googleWorkload } from './google2011.js';
 import type { Workload } from './workload.js';
+
+/** The machines file beside each kind of trace. */
+export const MACHINES_FILE = { google2011: 'machines.csv', alibaba2023: 'openb_node_list_all_node.csv' } as const;
 
 /** Which trace a file is. */
 export function traceKind(path: string): 'google2011' | 'alibaba2023' {
@@ -31,12 +35,10 @@ export function loadWorkload(path: string, select: { untilS?: number; limit?: nu
     throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `cannot read the trace ${path}: ${(error as Error).message}`);
   }
   const text = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
-  if (kind !== 'google2011')
-    throw new GalaxyError(
-      'GALAXY_E_INVALID_ARGUMENT',
-      `the replayer does not read ${kind} traces yet; give google2011's task_events*.csv.gz`,
-    );
-  const workload = googleWorkload(text, `google2011 ${basename(path)}`);
+  const workload =
+    kind === 'google2011'
+      ? googleWorkload(text, `google2011 ${basename(path)}`)
+      : alibabaWorkload(text, `alibaba2023-gpu ${basename(path)}`);
   const first = workload.groups[0]?.submitS ?? 0;
   const groups = workload.groups
     .filter((g) => select.untilS === undefined || g.submitS - first <= select.untilS)

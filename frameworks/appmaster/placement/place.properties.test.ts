@@ -5,15 +5,20 @@
  *   ranges and never shared.
  * - No pod lands where its pool, labels, maxPerHost or the blacklist forbid.
  * - Every job with an unplaced pod says why, on every offered host (or waits for offers).
+ * - It places exactly as judging every offer for every pod would (the heap is only faster).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Resources } from '../../../proto/gen/galaxy/v1/common.js';
+import type { Offer, Resources } from '../../../proto/gen/galaxy/v1/common.js';
 import { addRanges, containsRanges, countRanges } from '../../../core/ranges.js';
 import { SCALARS } from '../../../core/resources.js';
 import type { JobSpec } from '../spec/schema.js';
 import { context, jobSpec, offer } from './fixtures.js';
-import { placePods, type PodDemand } from './place.js';
+import { placePods, type Placement, type PlacementContext, type PodDemand } from './place.js';
+import { cloneResources, emptyResources, subtractResources } from '../../../core/resources.js';
+import { fitPod } from './fit.js';
+import { summarizeReasons } from './pending.js';
+import { podResources } from './resources.js';
 
 const AGENTS = 4;
 const JOBS = 3;
@@ -144,7 +149,84 @@ describe('placePods properties', () => {
       { numRuns: 300 },
     );
   });
+
+  it('places exactly as judging every offer for every pod does', () => {
+    fc.assert(
+      fc.property(roundArb, ({ offers, specs, order, existing, blacklist }) => {
+        const demands: PodDemand[] = order.map((j, k) => ({ job: `job${j}`, podId: `pod${k}`, spec: known(specs[j]) }));
+        const existingPods: Record<string, number> = {};
+        for (const [j, a, n] of existing) existingPods[`job${j}@agent${a}`] = n;
+        const ctx = context(
+          existingPods,
+          blacklist.map(([j, a]) => `job${j}@host${a}`),
+        );
+        expect(placePods(demands, offers, ctx)).toEqual(everyOfferForEveryPod(demands, offers, ctx));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
+
+/** The reference: each pod judged on every offer, the best feasible one taken (fewest of its job, most room, lowest id). */
+function everyOfferForEveryPod(
+  demands: readonly PodDemand[],
+  offers: readonly Offer[],
+  ctx: PlacementContext,
+): Placement {
+  const slots = offers.map((offer) => ({ offer, free: cloneResources(offer.resources ?? emptyResources()) }));
+  const total = { cpus: 0, mem: 0 };
+  for (const s of slots) [total.cpus, total.mem] = [total.cpus + s.free.cpus, total.mem + s.free.mem];
+  const share = (free: Resources) =>
+    (total.cpus > 0 ? free.cpus / total.cpus : 0) + (total.mem > 0 ? free.mem / total.mem : 0);
+  const placed = new Map<string, number>();
+  const result: Placement = { assignments: [], pending: new Map(), unused: [] };
+  for (const d of demands) {
+    const need = podResources(d.spec, []);
+    const judged = slots.map((slot) => {
+      const podsOfJob = ctx.podsOn(d.job, slot.offer.agentId) + (placed.get(`${d.job}@${slot.offer.agentId}`) ?? 0);
+      const host = {
+        offer: slot.offer,
+        free: slot.free,
+        podsOfJob,
+        blacklisted: ctx.blacklisted(d.job, slot.offer.hostname),
+      };
+      return { slot, podsOfJob, share: share(slot.free), fit: fitPod(d.spec, need, host) };
+    });
+    let best: (typeof judged)[number] | undefined;
+    for (const c of judged) {
+      if (!c.fit.ok) continue;
+      const before =
+        best === undefined ||
+        (c.podsOfJob !== best.podsOfJob
+          ? c.podsOfJob < best.podsOfJob
+          : c.share !== best.share
+            ? c.share > best.share
+            : c.slot.offer.id < best.slot.offer.id);
+      if (before) best = c;
+    }
+    if (!best?.fit.ok) {
+      if (!result.pending.has(d.job))
+        result.pending.set(d.job, summarizeReasons(judged.flatMap(({ fit }) => (fit.ok ? [] : [fit.reason]))));
+      continue;
+    }
+    const { slot, fit } = best;
+    slot.free = subtractResources(slot.free, fit.resources);
+    const key = `${d.job}@${slot.offer.agentId}`;
+    placed.set(key, (placed.get(key) ?? 0) + 1);
+    result.assignments.push({
+      podId: d.podId,
+      job: d.job,
+      offerId: slot.offer.id,
+      agentId: slot.offer.agentId,
+      hostname: slot.offer.hostname,
+      resources: fit.resources,
+      ports: fit.ports,
+    });
+  }
+  const used = new Set(result.assignments.map((a) => a.offerId));
+  result.unused.push(...offers.filter((o) => !used.has(o.id)).map((o) => o.id));
+  return result;
+}
 
 /** The pod reserves what its spec asks, and exactly the port numbers it was given. */
 function expectPodShape(spec: JobSpec, resources: Resources, ports: Record<string, number>): void {

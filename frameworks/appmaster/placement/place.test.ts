@@ -221,6 +221,16 @@ describe('placePods: spreading', () => {
     expect(where(placement)).toEqual({ 'a-0': 'o2' });
   });
 
+  it('counts a pod placed through one offer of an agent against its other offers too', () => {
+    const offers = [
+      offer({ id: 'x1', agentId: 'x', resources: 'cpus:16;mem:32GiB' }),
+      offer({ id: 'x2', agentId: 'x', resources: 'cpus:8;mem:16GiB' }),
+      offer({ id: 'y', resources: 'cpus:2;mem:2GiB' }),
+    ];
+    const placement = placePods(pods('a', jobSpec(), 3), offers, context());
+    expect(where(placement)).toEqual({ 'a-0': 'x1', 'a-1': 'y', 'a-2': 'x1' });
+  });
+
   it('fills one offer with several pods when it is the only one', () => {
     const offers = [offer({ id: 'o1', resources: 'cpus:1.2;mem:8GiB' })];
     const placement = placePods(pods('a', jobSpec(), 3), offers, context());

@@ -10,7 +10,8 @@
 import type { Offer, Resources } from '../../../proto/gen/galaxy/v1/common.js';
 import { cloneResources, emptyResources, subtractResources } from '../../../core/resources.js';
 import type { JobSpec } from '../spec/schema.js';
-import { fitPod, type Fit } from './fit.js';
+import { fitPod } from './fit.js';
+import { MinHeap } from './min-heap.js';
 import type { Host } from './host.js';
 import { summarizeReasons, type PendingReason } from './pending.js';
 import { podResources } from './resources.js';
@@ -65,15 +66,24 @@ interface Slot {
   free: Resources;
 }
 
-/** A feasible offer for one pod, with what ranks it. */
-interface Candidate {
+/** An offer ranked for one job: its key as of when it was ranked. */
+interface Ranked {
   readonly slot: Slot;
-  readonly fit: Extract<Fit, { ok: true }>;
   readonly podsOfJob: number;
   readonly share: number;
 }
 
-/** Places the pods, in order, into the offers; see the module comment for the ranking. */
+/**
+ * Places the pods, in order, into the offers; see the module comment for the ranking.
+ *
+ * Consecutive pods of one job with one spec are placed together from a heap of the offers ranked
+ * for that job, so a pod costs a logarithm of the offers, not a scan of them. That gives the same
+ * placement as judging every offer for every pod, because within such a run nothing gets better:
+ * an offer's free resources and ports only shrink and the job's pods on an agent only grow. So an
+ * offer whose key went stale (a pod went to its agent through another offer) can only rank lower,
+ * and is ranked again; and one the pod does not fit will fit none of the run's later pods, and is
+ * dropped.
+ */
 export function placePods(
   demands: readonly PodDemand[],
   offers: readonly Offer[],
@@ -82,49 +92,68 @@ export function placePods(
   const slots: Slot[] = offers.map((offer) => ({ offer, free: cloneResources(offer.resources ?? emptyResources()) }));
   const total = { cpus: sum(slots.map((s) => s.free.cpus)), mem: sum(slots.map((s) => s.free.mem)) };
   const placedHere = new Map<string, number>();
+  const podsOfJob = (job: string, agentId: string): number =>
+    context.podsOn(job, agentId) + (placedHere.get(agentKey(job, agentId)) ?? 0);
   const hostFor = (job: string, { offer, free }: Slot): Host => ({
     offer,
     free,
-    podsOfJob: context.podsOn(job, offer.agentId) + (placedHere.get(agentKey(job, offer.agentId)) ?? 0),
+    podsOfJob: podsOfJob(job, offer.agentId),
     blacklisted: context.blacklisted(job, offer.hostname),
+  });
+  const rank = (job: string, slot: Slot): Ranked => ({
+    slot,
+    podsOfJob: podsOfJob(job, slot.offer.agentId),
+    share: freeShare(slot.free, total),
   });
 
   const assignments: Assignment[] = [];
   const pending = new Map<string, PendingReason[]>();
-  for (const demand of demands) {
-    const need = podResources(demand.spec, []);
-    const judged = slots
-      .filter((slot) => context.offerFits?.(demand.job, slot.offer) ?? true)
-      .map((slot) => {
-        const host = hostFor(demand.job, slot);
-        return { slot, host, fit: fitPod(demand.spec, need, host) };
-      });
-    let best: Candidate | undefined;
-    for (const { slot, host, fit } of judged) {
-      if (!fit.ok) continue;
-      const candidate: Candidate = { slot, fit, podsOfJob: host.podsOfJob, share: freeShare(host.free, total) };
-      if (best === undefined || ranksBefore(candidate, best)) best = candidate;
-    }
-    if (best === undefined) {
-      // The job's first unplaced pod explains why: every offer failed it, each for a reason.
-      if (!pending.has(demand.job)) {
-        pending.set(demand.job, summarizeReasons(judged.flatMap(({ fit }) => (fit.ok ? [] : [fit.reason]))));
+  for (let start = 0; start < demands.length;) {
+    const first = demands[start] as PodDemand;
+    let end = start + 1;
+    while (end < demands.length && demands[end]?.job === first.job && demands[end]?.spec === first.spec) end += 1;
+    const { job, spec } = first;
+    const need = podResources(spec, []);
+    const eligible = slots.filter((slot) => context.offerFits?.(job, slot.offer) ?? true);
+    const heap = new MinHeap<Ranked>(ranksBefore);
+    for (const slot of eligible) heap.push(rank(job, slot));
+    let next = start;
+    while (next < end) {
+      const top = heap.pop();
+      if (top === undefined) break;
+      const fresh = rank(job, top.slot);
+      if (fresh.podsOfJob !== top.podsOfJob || fresh.share !== top.share) {
+        heap.push(fresh);
+        continue;
       }
-      continue;
+      const fit = fitPod(spec, need, hostFor(job, top.slot));
+      if (!fit.ok) continue;
+      const demand = demands[next] as PodDemand;
+      next += 1;
+      const { slot } = top;
+      slot.free = subtractResources(slot.free, fit.resources);
+      const key = agentKey(job, slot.offer.agentId);
+      placedHere.set(key, (placedHere.get(key) ?? 0) + 1);
+      assignments.push({
+        podId: demand.podId,
+        job,
+        offerId: slot.offer.id,
+        agentId: slot.offer.agentId,
+        hostname: slot.offer.hostname,
+        resources: fit.resources,
+        ports: fit.ports,
+      });
+      heap.push(rank(job, slot));
     }
-    const { slot, fit } = best;
-    slot.free = subtractResources(slot.free, fit.resources);
-    const key = agentKey(demand.job, slot.offer.agentId);
-    placedHere.set(key, (placedHere.get(key) ?? 0) + 1);
-    assignments.push({
-      podId: demand.podId,
-      job: demand.job,
-      offerId: slot.offer.id,
-      agentId: slot.offer.agentId,
-      hostname: slot.offer.hostname,
-      resources: fit.resources,
-      ports: fit.ports,
-    });
+    // The job's first unplaced pod explains why: every offer failed it, each for a reason.
+    if (next < end && !pending.has(job)) {
+      const reasons = eligible.flatMap((slot) => {
+        const fit = fitPod(spec, need, hostFor(job, slot));
+        return fit.ok ? [] : [fit.reason];
+      });
+      pending.set(job, summarizeReasons(reasons));
+    }
+    start = end;
   }
 
   const used = new Set(assignments.map((a) => a.offerId));
@@ -132,7 +161,7 @@ export function placePods(
 }
 
 /** Spreading first, then room left, then the offer id. */
-function ranksBefore(a: Candidate, b: Candidate): boolean {
+function ranksBefore(a: Ranked, b: Ranked): boolean {
   if (a.podsOfJob !== b.podsOfJob) return a.podsOfJob < b.podsOfJob;
   if (a.share !== b.share) return a.share > b.share;
   return a.slot.offer.id < b.slot.offer.id;
