@@ -34,7 +34,10 @@ import { userAdminApi } from './api/user-admin-api.js';
 import { Accounting } from './accounting/accounting.js';
 import { Machines } from './tenancy/machines.js';
 import { machinesOperatorApi } from './api/machines-api.js';
-import { eventsOperatorApi, MasterEventLog } from './events.js';
+import { eventsOperatorApi } from './events/api.js';
+import { eventRecorderPlugin } from './events/recorder.js';
+import { EventPersistence } from './events/persistence.js';
+import type { EventLog } from './events/log.js';
 import { Preemptor } from './preemption/preemptor.js';
 import { tenancyOperatorApi } from './api/tenancy-api.js';
 import { MasterAuthorization } from './tenancy/authorization.js';
@@ -62,8 +65,6 @@ export class Master implements MasterHost {
   readonly machines: Machines;
   /** The ledger of resource-seconds per user and pool. */
   readonly accounting: Accounting;
-  /** What the master did on its own (preemptions), for `galaxy events`. */
-  readonly events = new MasterEventLog();
   /** PREEMPT: victims, set-asides, rate limit. */
   readonly preemptor: Preemptor;
   /** Dynamic reservations (galaxy reserve/unreserve), re-applied when agents register. */
@@ -110,7 +111,7 @@ export class Master implements MasterHost {
       this.allocate();
     }, timings.allocationIntervalMs);
     this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop, limits);
-    this.preemptor = new Preemptor(this.ctx, this.events);
+    this.preemptor = new Preemptor(this.ctx);
     this.reservations = new ReservationBook(this.ctx);
     const users = options.users;
     const authorization = new MasterAuthorization({
@@ -136,8 +137,10 @@ export class Master implements MasterHost {
       this.reservations,
       this.machines,
       eventTracePlugin(log),
+      eventRecorderPlugin(this.ctx.events, (owner, role) => authorization.actingUser(owner, role)),
       this.accounting,
       ...(options.registry ? [new RegistryPersistence(options.registry, this)] : []),
+      ...(options.registry ? [new EventPersistence(options.registry)] : []),
       ...(options.plugins ?? []),
     ];
     for (const plugin of plugins) plugin.apply(this);
@@ -163,10 +166,15 @@ export class Master implements MasterHost {
         (id) => this.ctx.frameworks.get(id)?.owner,
       ),
       ...machinesOperatorApi(this.machines, this.accounting),
-      ...eventsOperatorApi(this.events),
+      ...eventsOperatorApi(this.ctx.events, (id) => this.ctx.frameworks.get(id)?.owner, streams),
       ...tenancyOperatorApi(options.tenancyCoordinator),
       ...reservationApi(this.reservations),
     });
+  }
+
+  /** The cluster's event log (`galaxy events`; the console's event stream). */
+  get events(): EventLog {
+    return this.ctx.events;
   }
 
   /** `host:port` the master listens on. */
@@ -226,6 +234,8 @@ export class Master implements MasterHost {
   /** Stops serving: closes every stream and timer. Agents keep their tasks. */
   async stop(): Promise<void> {
     this.hooks.stopping.call();
+    // A clean stop keeps every event (a crash loses at most the last flush interval's).
+    await this.ctx.events.close();
     this.loop.stop();
     clearInterval(this.sweepTimer);
     this.ctx.offers.clear();
