@@ -27,7 +27,12 @@ export function operatorApi(
   authorization: MasterAuthorization,
   ownerOf: (frameworkId: string) => string | undefined,
 ): OperatorServerWithout<
-  keyof MachinesOperator | keyof TenancyOperator | 'listEvents' | 'watchEvents' | 'reserveResources' | 'unreserveResources'
+  | keyof MachinesOperator
+  | keyof TenancyOperator
+  | 'listEvents'
+  | 'watchEvents'
+  | 'reserveResources'
+  | 'unreserveResources'
 > {
   return {
     listAgents: unaryHandler(() => ({ agents: view.agents() })),

@@ -9,11 +9,7 @@ import { callerOf, unaryAsCaller } from '../../core/auth/caller.js';
 import type { Principal } from '../../core/auth/principal.js';
 import { GalaxyError } from '../../core/errors.js';
 import { toGrpcStatus } from '../../core/grpc-errors.js';
-import {
-  MasterEvent,
-  type ListEventsRequest,
-  type OperatorServer,
-} from '../../proto/gen/galaxy/v1/operator.js';
+import { MasterEvent, type ListEventsRequest, type OperatorServer } from '../../proto/gen/galaxy/v1/operator.js';
 import { boundedConnection, type StreamBounds } from '../api/streams.js';
 import { visibleTo, type EventFilter, type FrameworkOwnerOf } from './filter.js';
 import type { EventLog } from './log.js';

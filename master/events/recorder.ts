@@ -46,7 +46,11 @@ export function eventRecorderPlugin(events: EventLog, actingUser: ActingUserOf):
         return {
           kind,
           user: owner === undefined ? '' : actingUser(owner, task.role),
-          actor: status ? (status.source === StatusSource.SOURCE_MASTER ? 'master' : `agent ${task.agentId}`) : (owner ?? ''),
+          actor: status
+            ? status.source === StatusSource.SOURCE_MASTER
+              ? 'master'
+              : `agent ${task.agentId}`
+            : (owner ?? ''),
           frameworkId: task.frameworkId,
           taskId: task.taskId,
           agentId: task.agentId,
@@ -66,10 +70,21 @@ export function eventRecorderPlugin(events: EventLog, actingUser: ActingUserOf):
         });
       });
       hooks.agentDisconnected.tap(name, (agent) => {
-        events.append({ kind: 'agent.disconnected', agentId: agent.info.id, actor: 'master', message: agent.info.hostname });
+        events.append({
+          kind: 'agent.disconnected',
+          agentId: agent.info.id,
+          actor: 'master',
+          message: agent.info.hostname,
+        });
       });
       hooks.agentRemoved.tap(name, (agent, reason) => {
-        events.append({ kind: 'agent.lost', agentId: agent.info.id, actor: 'master', reason, message: agent.info.hostname });
+        events.append({
+          kind: 'agent.lost',
+          agentId: agent.info.id,
+          actor: 'master',
+          reason,
+          message: agent.info.hostname,
+        });
       });
       hooks.agentModeChanged.tap(name, (agentId, mode, before, actor) => {
         const kind = mode === 'draining' ? 'agent.drained' : `agent.${mode}`;
