@@ -39,11 +39,11 @@ export async function followEvents(
   const locator = new LeaderLocator(master, MASTER_GROUP);
   let afterId = request.afterId;
   let first = true;
-  let stopped = false;
+  const state: { stopped: boolean } = { stopped: false };
   void stop.then(() => {
-    stopped = true;
+    state.stopped = true;
   });
-  while (!stopped) {
+  while (!state.stopped) {
     const address = await locator.locate();
     const client = new OperatorClient(address, channelCredentials(cliTls()), clientOptions(cliToken()));
     // The backlog (`limit`) is asked for once; a resumed stream continues after the last event.
@@ -66,7 +66,9 @@ export async function followEvents(
       });
     });
     client.close();
-    if (stopped) return;
+    // Set by `stop` while the stream was open.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+    if (state.stopped) return;
     if (ended && !transient(ended)) throw fromGrpcError(ended, `the master at ${address}`);
     await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
   }

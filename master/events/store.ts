@@ -57,7 +57,7 @@ export class CoordinatorEventStore implements EventSink {
     for (const name of names) {
       const key = `${EVENTS_PREFIX}/${name}`;
       const stored = await this.coordinator.get(key);
-      let batch: MasterEvent[] = [];
+      let batch: MasterEvent[];
       try {
         batch = stored ? (JSON.parse(stored.value) as MasterEvent[]) : [];
         if (!Array.isArray(batch)) throw new Error('not a list of events');
