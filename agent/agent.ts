@@ -24,6 +24,7 @@ import { taskTracePlugin } from './plugins/task-trace.js';
 import { agentStatus } from './status.js';
 import { validateRunTask } from './task-validation.js';
 import { collectUsage } from './usage.js';
+import { AgentMetrics } from './metrics.js';
 import { registerAgent } from './registration.js';
 import { CREDENTIAL_FILE, readCredential, saveCredential } from './credential.js';
 import type { TlsFiles } from '../core/tls.js';
@@ -83,6 +84,8 @@ function runnerKey(frameworkId: string, taskId: string): string {
 export class Agent {
   /** The agent's extension points: the one hooks object of this host, shared with its containerizer. */
   readonly hooks: AgentHooks;
+  /** The agent's Prometheus metrics (`metrics.ts`; served by `galaxy agent --metrics-listen`). */
+  readonly metrics: AgentMetrics;
   /** Tasks by `frameworkId/taskId`, until their terminal update is acknowledged. */
   readonly tasks = new Map<string, TaskRunner>();
   private id = '';
@@ -129,6 +132,9 @@ export class Agent {
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
       maxRetryMs: options.statusRetry?.maxMs ?? 10_000,
+      onRetry: (updates) => {
+        this.metrics.statusUpdateRetries += updates;
+      },
     });
     this.link = new MasterLink(
       options.master,
@@ -147,6 +153,7 @@ export class Agent {
     );
     // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
     for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
+    this.metrics = new AgentMetrics(this);
   }
 
   /** The id the master gave this agent ('' before the first registration). */

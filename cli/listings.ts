@@ -60,7 +60,6 @@ const USAGE_COLUMNS: Column<TaskUsage>[] = [
   { heading: 'DISK', value: (t) => formatBytes(t.usage?.diskBytes ?? 0) },
 ];
 
-
 /** Adds the listing commands to the program. */
 export function addListingCommands(program: Command, defaultMaster: string): void {
   const masterOpt = masterOption(defaultMaster);

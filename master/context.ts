@@ -49,6 +49,8 @@ export class MasterContext {
   readonly masterUpdates: StatusUpdateStream;
   /** The allocator, one client per (framework, role): what the master hands out and takes back goes through it. */
   readonly clients: RoleClients;
+  /** Status updates the master resent because their framework had not acknowledged them (metrics). */
+  statusUpdateRetries = 0;
   /** The cluster's event log (`galaxy events`): every state change with who and why. */
   readonly events: EventLog;
 
@@ -72,6 +74,9 @@ export class MasterContext {
       send: (status) => this.sendUpdate(status),
       initialRetryMs: timings.statusRetryMs,
       maxRetryMs: timings.statusRetryMs * 16,
+      onRetry: (updates) => {
+        this.statusUpdateRetries += updates;
+      },
     });
   }
 

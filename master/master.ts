@@ -35,6 +35,7 @@ import { Accounting } from './accounting/accounting.js';
 import { Machines } from './tenancy/machines.js';
 import { machinesOperatorApi } from './api/machines-api.js';
 import { eventsOperatorApi } from './events/api.js';
+import { MasterMetrics } from './metrics.js';
 import { eventRecorderPlugin } from './events/recorder.js';
 import { EventPersistence } from './events/persistence.js';
 import type { EventLog } from './events/log.js';
@@ -65,6 +66,8 @@ export class Master implements MasterHost {
   readonly machines: Machines;
   /** The ledger of resource-seconds per user and pool. */
   readonly accounting: Accounting;
+  /** The master's Prometheus metrics (`metrics.ts`): `--metrics-listen`, and `/metrics` on its HTTP port. */
+  readonly metrics: MasterMetrics;
   /** PREEMPT: victims, set-asides, rate limit. */
   readonly preemptor: Preemptor;
   /** Dynamic reservations (galaxy reserve/unreserve), re-applied when agents register. */
@@ -124,6 +127,7 @@ export class Master implements MasterHost {
     this.agents = new AgentsController(this.ctx, this.frameworks);
     this.machines = new Machines(this.ctx, (agent) => this.agents.usedByClient(agent));
     this.view = new MasterView(this.ctx, this.machines);
+    this.metrics = new MasterMetrics(this.machines);
     this.usage = new UsageCollector(this.ctx);
     this.accounting = new Accounting(this.ctx, this.usage, options.accounting, (task) => {
       const owner = this.ctx.frameworks.get(task.frameworkId)?.owner;
@@ -139,6 +143,7 @@ export class Master implements MasterHost {
       eventTracePlugin(log),
       eventRecorderPlugin(this.ctx.events, (owner, role) => authorization.actingUser(owner, role)),
       this.accounting,
+      this.metrics,
       ...(options.registry ? [new RegistryPersistence(options.registry, this)] : []),
       ...(options.registry ? [new EventPersistence(options.registry)] : []),
       ...(options.plugins ?? []),
@@ -212,6 +217,7 @@ export class Master implements MasterHost {
 
   /** Runs one allocation pass now and sends the offers. */
   allocate(): void {
+    const timer = this.metrics.allocationSeconds.startTimer();
     const byFramework = new Map<string, Offer[]>();
     for (const allocation of this.ctx.clients.allocate()) {
       const offer = this.toOffer(allocation);
@@ -229,6 +235,7 @@ export class Master implements MasterHost {
       const framework = this.ctx.frameworks.get(frameworkId);
       if (framework) this.hooks.offersSent.call(framework, offers);
     }
+    timer();
   }
 
   /** Stops serving: closes every stream and timer. Agents keep their tasks. */

@@ -31,6 +31,7 @@ import { ownerOf } from './admission.js';
 import type { AppMasterContext, AppMasterOptions } from './context.js';
 import { createAppMasterHooks, type AppMasterHooks } from './hooks.js';
 import { JobBook } from './job-book.js';
+import { AppMasterMetrics } from './metrics.js';
 import { controlKind, jobNameOf, recordVerb } from './job-events.js';
 import { JobState } from './job-state.js';
 import { PodLauncher } from './launcher.js';
@@ -61,6 +62,8 @@ export class AppMaster implements Scheduler {
   /** Each job's pods run in its owner's role: the AppMaster holds the roles of its jobs' owners. */
   readonly roles: OwnerRoles;
   private readonly ctx: AppMasterContext;
+  /** The AppMaster's Prometheus metrics (`metrics.ts`). */
+  readonly metrics: AppMasterMetrics;
   private readonly verbs: JobVerbs;
   private readonly pulls: PullProtocol;
   private readonly launcher: PodLauncher;
@@ -111,6 +114,7 @@ export class AppMaster implements Scheduler {
     this.verbs = new JobVerbs(this.ctx, rollout, this.reconciler);
     this.pulls = new PullProtocol(this.ctx, rollout);
     this.launcher = new PodLauncher(this.ctx);
+    this.metrics = new AppMasterMetrics(() => book.all(), now);
     for (const plugin of [...BUILT_IN_PLUGINS, ...(options.plugins ?? [])]) plugin.apply(this.ctx);
   }
 
@@ -233,7 +237,8 @@ export class AppMaster implements Scheduler {
 
   /** An AppWorker's report; answered with its next action. */
   pull(request: PullRequest): Promise<PullResponse> {
-    return this.pulls.pull(request);
+    const timer = this.metrics.pullSeconds.startTimer();
+    return this.pulls.pull(request).finally(timer);
   }
 
   // ── scheduler events (launcher.ts, plugins) ────────────────────────────────────────────────

@@ -84,6 +84,9 @@ const plugin: FrameworkPlugin = {
       get endpoint() {
         return api?.address;
       },
+      get metrics() {
+        return scheduler?.metrics.registry;
+      },
       lost,
       async prepare() {
         coordinator = options.coordinator === undefined ? undefined : await openCoordinator(options.coordinator);
