@@ -17,6 +17,10 @@ export function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry, prefix: 'galaxy_' });
+    // Gauges prom-client names with a counter's `_total` (promtool refuses them); the per-type
+    // `galaxy_nodejs_active_*` gauges beside them say the same.
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total'])
+      processRegistry.removeSingleMetric(`galaxy_nodejs_${name}`);
   }
   return processRegistry;
 }

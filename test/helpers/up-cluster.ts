@@ -54,8 +54,11 @@ export interface UpCluster {
   stop(): Promise<void>;
 }
 
-/** Starts `galaxy up` with one example replica, its agent's ports in `ports` (e.g. `[35300-35349]`). */
-export async function startUpCluster(name: string, ports: string): Promise<UpCluster> {
+/**
+ * Starts `galaxy up` with one example replica, its agent's ports in `ports` (e.g. `[35300-35349]`),
+ * and `extraArgs` (e.g. `--metrics-listen 127.0.0.1:0`).
+ */
+export async function startUpCluster(name: string, ports: string, extraArgs: string[] = []): Promise<UpCluster> {
   const base = await mkdtemp(join(tmpdir(), `galaxy-${name}-`));
   const workDir = join(base, '.galaxy');
   const up = galaxy(
@@ -77,6 +80,7 @@ export async function startUpCluster(name: string, ports: string): Promise<UpClu
       '',
       '--resources',
       `cpus:4;mem:4GiB;disk:4GiB;ports:${ports}`,
+      ...extraArgs,
     ],
     { GALAXY_LOG_LEVEL: 'warn' },
   );
