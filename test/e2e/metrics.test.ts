@@ -56,10 +56,14 @@ describe('galaxy up --metrics-listen', () => {
   });
 
   it('says what the cluster is: one agent, its frameworks, the example pod running and healthy', async () => {
-    const text = await eventually(async () => {
-      const t = await scrape();
-      return value(t, 'galaxy_appmaster_pods_health{health="healthy"}') === 1 ? t : undefined;
-    }, 30_000, 'the example pod healthy in the metrics');
+    const text = await eventually(
+      async () => {
+        const t = await scrape();
+        return value(t, 'galaxy_appmaster_pods_health{health="healthy"}') === 1 ? t : undefined;
+      },
+      30_000,
+      'the example pod healthy in the metrics',
+    );
     expect(value(text, 'galaxy_master_agents_registered')).toBe(1);
     expect(value(text, 'galaxy_master_agents{state="active"}')).toBe(1);
     expect(value(text, 'galaxy_master_agents{state="disconnected"}')).toBe(0);
@@ -90,18 +94,26 @@ describe('galaxy up --metrics-listen', () => {
         resources: { cpus: 100, mem: 32 * 1024 * 1024 },
       }),
     );
-    const text = await eventually(async () => {
-      const t = await scrape();
-      return value(t, 'galaxy_batch_jobs{state="succeeded"}') === 1 ? t : undefined;
-    }, 30_000, 'the batch job succeeded in the metrics');
+    const text = await eventually(
+      async () => {
+        const t = await scrape();
+        return value(t, 'galaxy_batch_jobs{state="succeeded"}') === 1 ? t : undefined;
+      },
+      30_000,
+      'the batch job succeeded in the metrics',
+    );
     expect(value(text, 'galaxy_batch_completions{outcome="succeeded"}')).toBe(1);
     expect(value(text, 'galaxy_batch_task_ends_total{outcome="succeeded"}')).toBe(1);
     expect(value(text, 'galaxy_batch_retries_total')).toBe(0);
     // Only the service's container is live again: the batch task's series went with it.
-    const settled = await eventually(async () => {
-      const t = await scrape();
-      return value(t, 'galaxy_agent_containers{kind="process"}') === 1 ? t : undefined;
-    }, 10_000, 'the batch task gone from the agent');
+    const settled = await eventually(
+      async () => {
+        const t = await scrape();
+        return value(t, 'galaxy_agent_containers{kind="process"}') === 1 ? t : undefined;
+      },
+      10_000,
+      'the batch task gone from the agent',
+    );
     expect(settled.match(/^galaxy_agent_container_memory_bytes\{/gm)).toHaveLength(1);
     expect(value(settled, 'galaxy_agent_launch_duration_seconds_count')).toBe(2);
   });
