@@ -114,7 +114,7 @@ describe('preemption', { timeout: 60_000 }, () => {
       client.close();
     });
     const { events } = await callUnary<ListEventsResponse>('master', (cb) =>
-      client.listEvents(ListEventsRequest.fromPartial({}), cb),
+      client.listEvents(ListEventsRequest.fromPartial({ kind: 'preemption' }), cb),
     );
     expect(events).toHaveLength(1);
     const [event] = events;
@@ -154,7 +154,7 @@ describe('preemption', { timeout: 60_000 }, () => {
     expect(plan.refusal).toContain('below production');
     await new Promise((r) => setTimeout(r, 300));
     expect(old.updates.some((u) => u.state === TaskState.TASK_KILLED)).toBe(false);
-    expect(m.events.query()).toEqual([]);
+    expect(m.events.query({ kind: 'preemption' })).toEqual([]);
   });
 
   it('a task placed by a preemption is immune for a while: monitoring cannot take it back at once', async () => {
