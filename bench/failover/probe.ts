@@ -71,7 +71,12 @@ export class Probe {
   /** The master's event log of `kind` ('' = every kind), oldest first. */
   async events(kind = ''): Promise<MasterEvent[]> {
     const res = await callUnary<ListEventsResponse>(this.address, (cb) =>
-      this.client.listEvents(ListEventsRequest.fromPartial({ kind }), new Metadata(), { deadline: Date.now() + 10_000 }, cb),
+      this.client.listEvents(
+        ListEventsRequest.fromPartial({ kind }),
+        new Metadata(),
+        { deadline: Date.now() + 10_000 },
+        cb,
+      ),
     );
     return res.events;
   }
