@@ -25,6 +25,7 @@ import type { TaskRunner } from './task-runner.js';
 import { TaskBook } from './task-book.js';
 import { taskTracePlugin } from './plugins/task-trace.js';
 import { collectUsage } from './usage.js';
+import { AgentMetrics } from './metrics.js';
 import { registerAgent } from './registration.js';
 import { CREDENTIAL_FILE, readCredential, saveCredential } from './credential.js';
 import type { AgentOptions } from './options.js';
@@ -38,6 +39,8 @@ const SHUTDOWN_ACK_WAIT_MS = 10_000;
 export class Agent {
   /** The agent's extension points: the one hooks object of this host, shared with its containerizer. */
   readonly hooks: AgentHooks;
+  /** The agent's Prometheus metrics (`metrics.ts`; served by `galaxy agent --metrics-listen`). */
+  readonly metrics: AgentMetrics;
   private id = '';
   private readonly updates: StatusUpdateStream;
   private readonly link: MasterLink;
@@ -83,6 +86,9 @@ export class Agent {
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
       maxRetryMs: options.statusRetry?.maxMs ?? 10_000,
+      onRetry: (updates) => {
+        this.metrics.statusUpdateRetries += updates;
+      },
     });
     this.book = new TaskBook({
       agentId: () => this.id,
@@ -111,6 +117,7 @@ export class Agent {
     );
     // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
     for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
+    this.metrics = new AgentMetrics(this);
   }
 
   /** Tasks by `frameworkId/taskId`, until their terminal update is acknowledged. */

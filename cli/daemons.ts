@@ -9,6 +9,7 @@ import { startMaster } from '../master/master.js';
 import { loadAgentPlugins, startAgent } from '../agent/index.js';
 import { loadMasterPlugins } from '../master/plugins/index.js';
 import { runUp } from './up.js';
+import { METRICS_OPTION, startMetrics } from './metrics-flag.js';
 import { cliToken } from './token.js';
 import { cliTls } from './tls.js';
 import { readTokenFile } from '../core/auth/client.js';
@@ -50,6 +51,7 @@ interface MasterFlags {
   logLevel?: string;
   limit?: string[];
   plugin: string[];
+  metricsListen?: string;
 }
 
 interface AgentFlags {
@@ -68,6 +70,7 @@ interface AgentFlags {
   logLevel?: string;
   joinTokenFile?: string;
   plugin: string[];
+  metricsListen?: string;
 }
 
 /** Collects a repeatable option's values in order. */
@@ -114,6 +117,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       collect,
       [],
     )
+    .option(...METRICS_OPTION)
     .action(async (flags: MasterFlags) => {
       const options = {
         listen: flags.listen,
@@ -136,7 +140,9 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       if (named === undefined && open) {
         const master = await startMaster({ ...options, plugins, insecureNoAuth: true });
         console.error(insecureWarning('the master', master.address));
+        const metrics = await startMetrics(flags.metricsListen, [master.metrics.registry]);
         await untilSignal();
+        await metrics?.close();
         await master.stop();
         return;
       }
@@ -162,6 +168,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         insecureNoAuth: open,
       });
       if (open) console.error(insecureWarning('the master', candidate.address));
+      // A standby serves its process metrics; the master's appear once it leads.
+      const metrics = await startMetrics(flags.metricsListen, () =>
+        candidate.current ? [candidate.current.metrics.registry] : [],
+      );
       console.log(`master ${candidate.address} contending for leadership through ${coordinator}`);
       candidate.leading.then(
         () => {
@@ -170,6 +180,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         () => undefined, // a standby whose session ended: `lost` resolves and the process exits below
       );
       const outcome = await Promise.race([untilSignal(), candidate.lost.then(() => 'lost' as const)]);
+      await metrics?.close();
       await candidate.stop();
       await identity?.close();
       // A master that lost leadership exits, as Mesos' does; its supervisor starts it again as a standby.
@@ -232,11 +243,13 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),
       });
+      const metrics = await startMetrics(flags.metricsListen, [agent.metrics.registry]);
       const outcome = await Promise.race([
         untilSignal(),
         agent.refused,
         agent.shutDown.then((requestedBy) => ({ requestedBy })),
       ]);
+      await metrics?.close();
       // Refused for good (revoked, expired, not its own id): exit with the reason. Its tasks run on,
       // checkpointed, as after kill -9: once it has a valid credential it re-attaches to them.
       if (outcome instanceof GalaxyError) throw outcome;
@@ -275,6 +288,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '--allowed-host-paths <list>',
       "more host directories pods may bind (e.g. a MapReduce input), read-only unless :rw; the work dir's packages/ always",
     )
+    .option(
+      '--metrics-listen <host:port>',
+      'serve the metrics of every daemon of the cluster (master, agent, AppMaster, batch) at http://<host:port>/metrics',
+    )
     .action(
       async (flags: {
         listen: string;
@@ -286,6 +303,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         resources?: string;
         isolation: string;
         allowedHostPaths?: string;
+        metricsListen?: string;
       }) => {
         const replicas = Number(flags.replicas);
         if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) {
@@ -305,6 +323,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             resources: flags.resources,
             isolation: flags.isolation,
             allowedHostPaths: flags.allowedHostPaths,
+            metricsListen: flags.metricsListen,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,
           },
           untilSignal(),

@@ -4,6 +4,7 @@
  * its leadership exits with code 1, for its supervisor to start it again as a standby.
  */
 import type { Command } from 'commander';
+import { METRICS_OPTION, startMetrics } from './metrics-flag.js';
 import { GalaxyError } from '../core/errors.js';
 import { runFramework } from '../frameworks/host/host.js';
 import { coordinatorAuth } from './auth.js';
@@ -40,10 +41,17 @@ export function addFrameworkRunCommand(program: Command, defaultMaster: string):
       '--insecure-no-auth',
       "serve the framework's API without authentication (a warning is printed on every start)",
     )
+    .option(...METRICS_OPTION)
     .action(
       async (
         spec: string,
-        flags: { master: string; option: string[]; coordinator?: string; insecureNoAuth?: boolean },
+        flags: {
+          master: string;
+          option: string[];
+          coordinator?: string;
+          insecureNoAuth?: boolean;
+          metricsListen?: string;
+        },
       ) => {
         if (flags.coordinator === undefined && flags.insecureNoAuth !== true)
           throw new GalaxyError(
@@ -66,8 +74,12 @@ export function addFrameworkRunCommand(program: Command, defaultMaster: string):
             insecureWarning(`framework ${handle.framework.info.name}`, handle.framework.endpoint ?? 'its API'),
           );
         console.log(`framework ${handle.framework.info.name} subscribed as ${handle.driver.frameworkId}`);
+        const metrics = await startMetrics(flags.metricsListen, () =>
+          [handle.framework.metrics].filter((r) => r !== undefined),
+        );
         const lost = handle.framework.lost?.then(() => 'lost' as const) ?? new Promise<never>(() => undefined);
         const outcome = await Promise.race([untilSignal(), lost]);
+        await metrics?.close();
         await handle.stop();
         await users?.close();
         // Deposed: exit so that a supervisor starts it again as a standby.

@@ -19,6 +19,7 @@ import { runFramework } from '../frameworks/host/host.js';
 import { MasterCandidate } from '../master/candidate.js';
 import type { JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
 import { appMasterClient, type AppMasterApi } from './operator-client.js';
+import { startMetrics } from './metrics-flag.js';
 import { renderJob } from './job-view.js';
 import { agentJoinToken, bootstrapIdentity, localCoordinatorUrl } from './local-identity.js';
 
@@ -39,6 +40,8 @@ export interface UpOptions {
   readonly isolation?: string;
   /** More host paths pods may bind (`path[:rw],…`), besides the work dir's `packages`. */
   readonly allowedHostPaths?: string;
+  /** Serve every daemon's metrics on one endpoint (one process, one scrape target). */
+  readonly metricsListen?: string;
   readonly logLevel?: string;
 }
 
@@ -108,7 +111,16 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
   const appmaster = await hosted('appmaster', options.appmasterListen);
   const batch = await hosted('batch', options.batchListen);
   const mapreduce = await hosted('mapreduce', options.mapreduceListen ?? '127.0.0.1:5053');
+  const metrics = await startMetrics(options.metricsListen, () =>
+    [
+      candidate.current?.metrics.registry,
+      agent.metrics.registry,
+      appmaster.framework.metrics,
+      batch.framework.metrics,
+    ].filter((r) => r !== undefined),
+  );
   const shutdown = async (): Promise<void> => {
+    await metrics?.close();
     await mapreduce.stop();
     await batch.stop();
     await appmaster.stop();

@@ -15,6 +15,8 @@ export interface StatusUpdateStreamOptions {
   initialRetryMs?: number;
   /** Retry delay ceiling (ms). Default 10000. */
   maxRetryMs?: number;
+  /** Told how many updates a retry resends (metrics count them). */
+  onRetry?: (updates: number) => void;
 }
 
 interface TaskQueue {
@@ -135,6 +137,8 @@ export class StatusUpdateStream {
     clearTimeout(queue.timer);
     if (this.stopped) return;
     queue.timer = setTimeout(() => {
+      // Everything sent now was sent before and not acknowledged: retries.
+      this.options.onRetry?.(queue.updates.length);
       this.transmit(queue);
     }, queue.backoff.next());
     queue.timer.unref();

@@ -18,6 +18,7 @@ import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from
 import type { MasterTimings } from './timings.js';
 import type { MasterLimits } from './limits.js';
 import { expired, RetainedSet } from './retention.js';
+import { EventLog } from './events/log.js';
 
 /** How many finished tasks the master remembers for reconciliation and listing. */
 const COMPLETED_LIMIT = 10_000;
@@ -51,6 +52,10 @@ export class MasterContext {
   readonly acks = new AckOutbox();
   /** The allocator, one client per (framework, role): what the master hands out and takes back goes through it. */
   readonly clients: RoleClients;
+  /** Status updates the master resent because their framework had not acknowledged them (metrics). */
+  statusUpdateRetries = 0;
+  /** The cluster's event log (`galaxy events`): every state change with who and why. */
+  readonly events: EventLog;
 
   constructor(
     readonly allocator: Allocator,
@@ -61,6 +66,7 @@ export class MasterContext {
     readonly limits: MasterLimits,
   ) {
     this.clients = new RoleClients(allocator);
+    this.events = new EventLog({ maxEvents: limits.eventsRetained, maxAgeMs: limits.eventsMaxAgeMs });
     this.removedFrameworks = new RetainedSet(limits.recordRetentionMs, limits.maxRecords);
     this.lostTasks = new RetainedSet(limits.recordRetentionMs, limits.maxRecords);
     this.offers = new OfferBook(timings.offerTimeoutMs, (offer) => {
@@ -71,6 +77,9 @@ export class MasterContext {
       send: (status) => this.sendUpdate(status),
       initialRetryMs: timings.statusRetryMs,
       maxRetryMs: timings.statusRetryMs * 16,
+      onRetry: (updates) => {
+        this.statusUpdateRetries += updates;
+      },
     });
   }
 

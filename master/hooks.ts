@@ -43,6 +43,8 @@ export function createMasterHooks() {
     agentRemoved: new SyncHook<[AgentRecord, string]>(['agent', 'reason']),
     /** A framework subscribed or re-subscribed. */
     frameworkSubscribed: new SyncHook<[FrameworkRecord, boolean]>(['framework', 'resubscribed']),
+    /** A framework's event stream ended: its failover timeout runs. */
+    frameworkDisconnected: new SyncHook<[FrameworkRecord]>(['framework']),
     /** A framework was torn down or its failover timeout expired. */
     frameworkRemoved: new SyncHook<[FrameworkRecord, string]>(['framework', 'reason']),
     /** Offers were sent to a framework. */
@@ -62,6 +64,8 @@ export function createMasterHooks() {
     taskLaunched: new SyncHook<[Task]>(['task']),
     /** A status update arrived (from an agent or made by the master). */
     statusUpdate: new SyncHook<[TaskStatus]>(['status']),
+    /** An admin set an agent's mode (online, offline, draining); `actor` is who. */
+    agentModeChanged: new SyncHook<[string, string, string, string]>(['agentId', 'mode', 'before', 'actor']),
     /** An operator set role weights; the registry persists them. */
     weightsChanged: new SyncHook<[readonly RoleWeight[]]>(['weights']),
   });

@@ -25,6 +25,10 @@ export interface MasterLimits {
   readonly recordRetentionMs: number;
   /** …or, oldest first, once there are more than this many of a kind. */
   readonly maxRecords: number;
+  /** Events the event log keeps (the oldest go first; docs/operations.md, "Events")… */
+  readonly eventsRetained: number;
+  /** …and for how long. */
+  readonly eventsMaxAgeMs: number;
 }
 
 /** The defaults. */
@@ -36,6 +40,8 @@ export const DEFAULT_MASTER_LIMITS: MasterLimits = {
   streamQueueBytes: 8 * 1024 * 1024,
   recordRetentionMs: 24 * 3600_000,
   maxRecords: 100_000,
+  eventsRetained: 10_000,
+  eventsMaxAgeMs: 7 * 24 * 3600_000,
 };
 
 /** The defaults with `overrides`; throws GALAXY_E_INVALID_ARGUMENT on a value that is not a positive whole number. */

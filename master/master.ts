@@ -35,8 +35,12 @@ import { userAdminApi } from './api/user-admin-api.js';
 import { Accounting } from './accounting/accounting.js';
 import { Machines } from './tenancy/machines.js';
 import { machinesOperatorApi } from './api/machines-api.js';
-import { eventsOperatorApi, MasterEventLog } from './events.js';
+import { eventsOperatorApi } from './events/api.js';
 import { PassTimings, statsOperatorApi } from './stats.js';
+import { MasterMetrics } from './metrics.js';
+import { eventRecorderPlugin } from './events/recorder.js';
+import { EventPersistence } from './events/persistence.js';
+import type { EventLog } from './events/log.js';
 import { Preemptor } from './preemption/preemptor.js';
 import { tenancyOperatorApi } from './api/tenancy-api.js';
 import { MasterAuthorization } from './tenancy/authorization.js';
@@ -64,10 +68,10 @@ export class Master implements MasterHost {
   readonly machines: Machines;
   /** The ledger of resource-seconds per user and pool. */
   readonly accounting: Accounting;
-  /** What the master did on its own (preemptions), for `galaxy events`. */
-  readonly events = new MasterEventLog();
   /** How long the newest allocation passes took (GetMasterStats). */
   readonly passes = new PassTimings();
+  /** The master's Prometheus metrics (`metrics.ts`): `--metrics-listen`, and `/metrics` on its HTTP port. */
+  readonly metrics: MasterMetrics;
   /** PREEMPT: victims, set-asides, rate limit. */
   readonly preemptor: Preemptor;
   /** Dynamic reservations (galaxy reserve/unreserve), re-applied when agents register. */
@@ -114,7 +118,7 @@ export class Master implements MasterHost {
       this.allocate();
     }, timings.allocationIntervalMs);
     this.ctx = new MasterContext(allocator, this.hooks, log, timings, this.loop, limits);
-    this.preemptor = new Preemptor(this.ctx, this.events);
+    this.preemptor = new Preemptor(this.ctx);
     this.reservations = new ReservationBook(this.ctx);
     const users = options.users;
     const authorization = new MasterAuthorization({
@@ -127,6 +131,7 @@ export class Master implements MasterHost {
     this.agents = new AgentsController(this.ctx, this.frameworks);
     this.machines = new Machines(this.ctx, (agent) => this.agents.usedByClient(agent));
     this.view = new MasterView(this.ctx, this.machines);
+    this.metrics = new MasterMetrics(this.machines);
     this.usage = new UsageCollector(this.ctx);
     this.accounting = new Accounting(this.ctx, this.usage, options.accounting, (task) => {
       const owner = this.ctx.frameworks.get(task.frameworkId)?.owner;
@@ -140,8 +145,11 @@ export class Master implements MasterHost {
       this.reservations,
       this.machines,
       eventTracePlugin(log),
+      eventRecorderPlugin(this.ctx.events, (owner, role) => authorization.actingUser(owner, role)),
       this.accounting,
+      this.metrics,
       ...(options.registry ? [new RegistryPersistence(options.registry, this)] : []),
+      ...(options.registry ? [new EventPersistence(options.registry)] : []),
       ...(options.plugins ?? []),
     ];
     for (const plugin of plugins) plugin.apply(this);
@@ -167,11 +175,16 @@ export class Master implements MasterHost {
         (id) => this.ctx.frameworks.get(id)?.owner,
       ),
       ...machinesOperatorApi(this.machines, this.accounting),
-      ...eventsOperatorApi(this.events),
+      ...eventsOperatorApi(this.ctx.events, (id) => this.ctx.frameworks.get(id)?.owner, streams),
       ...statsOperatorApi(this.ctx, this.passes),
       ...tenancyOperatorApi(options.tenancyCoordinator),
       ...reservationApi(this.reservations),
     });
+  }
+
+  /** The cluster's event log (`galaxy events`; the console's event stream). */
+  get events(): EventLog {
+    return this.ctx.events;
   }
 
   /** `host:port` the master listens on. */
@@ -210,6 +223,7 @@ export class Master implements MasterHost {
   /** Runs one allocation pass now and sends the offers. */
   allocate(): void {
     const started = performance.now();
+    const timer = this.metrics.allocationSeconds.startTimer();
     const byFramework = new Map<string, Offer[]>();
     for (const allocation of this.ctx.clients.allocate()) {
       const offer = this.toOffer(allocation);
@@ -228,11 +242,14 @@ export class Master implements MasterHost {
       if (framework) this.hooks.offersSent.call(framework, offers);
     }
     this.passes.add(performance.now() - started);
+    timer();
   }
 
   /** Stops serving: closes every stream and timer. Agents keep their tasks. */
   async stop(): Promise<void> {
     this.hooks.stopping.call();
+    // A clean stop keeps every event (a crash loses at most the last flush interval's).
+    await this.ctx.events.close();
     this.loop.stop();
     clearInterval(this.sweepTimer);
     this.ctx.offers.clear();

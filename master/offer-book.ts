@@ -29,6 +29,11 @@ export class OfferBook {
     }
   }
 
+  /** How many offers are outstanding. */
+  get size(): number {
+    return this.offers.size;
+  }
+
   /** The offer with this id, if outstanding. */
   get(offerId: string): Offer | undefined {
     return this.offers.get(offerId);

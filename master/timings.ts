@@ -28,6 +28,8 @@ export interface MasterTimings {
   readonly preemptionRatePerS: number;
   /** How long resources freed by a preemption are offered to its requester alone. */
   readonly preemptionSetAsideMs: number;
+  /** How often new events are written to the coordinator, in one batch (`events/store.ts`). */
+  readonly eventFlushMs: number;
   /** Longest wait for the victims of a preemption to end before what they freed is offered. */
   readonly preemptionKillWaitMs: number;
   /** A task launched into set-aside resources is not preempted for this long (no cascade). */
@@ -49,6 +51,7 @@ export const DEFAULT_TIMINGS: MasterTimings = {
   // Long enough for a framework busy with a burst of offers and updates to answer (measured 2-5 s
   // for 100 simultaneous preemptions on a loaded 2-core machine).
   preemptionSetAsideMs: 10_000,
+  eventFlushMs: 1000,
   preemptionKillWaitMs: 15_000,
   preemptionImmunityMs: 60_000,
 };

@@ -13,7 +13,9 @@
 #   systemd-analyze checks the shipped units;
 # - openssl, with which the TLS tests make throwaway certificate authorities;
 # - a real ZooKeeper (and Java) for the coordinator's backend tests and the HA tests, which start
-#   their own servers from /usr/share/zookeeper (the system service stays off).
+#   their own servers from /usr/share/zookeeper (the system service stays off);
+# - promtool (Debian's prometheus), which checks every daemon's /metrics in the metrics test (the
+#   system service stays off).
 set -euo pipefail
 
 declare -A package_of=(
@@ -21,7 +23,7 @@ declare -A package_of=(
   [cc]=gcc [/usr/include/stdio.h]=libc6-dev [/usr/include/linux/capability.h]=linux-libc-dev
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [losetup]=mount [mount]=mount
   [ip]=iproute2 [tc]=iproute2 [nft]=nftables [mkfs.ext4]=e2fsprogs [strace]=strace [java]=default-jre-headless
-  [systemd-analyze]=systemd [openssl]=openssl
+  [systemd-analyze]=systemd [openssl]=openssl [promtool]=prometheus
   [/usr/share/java/zookeeper.jar]=zookeeper
 )
 
@@ -57,5 +59,8 @@ apt-get install -y -qq "${need[@]}" >/dev/null
 # ports, so the packaged one is stopped where a service manager runs it.
 if [[ " ${need[*]} " == *" zookeeper "* ]] && command -v systemctl >/dev/null; then
   systemctl disable --now zookeeper >/dev/null 2>&1 || true
+fi
+if [[ " ${need[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 echo "galaxy: installed ${need[*]}" >&2

@@ -16,6 +16,7 @@ import {
   type ListAgentsResponse,
   type ListFrameworksResponse,
   type ListTasksResponse,
+  ListEventsRequest,
   type ListEventsResponse,
   type GetMasterStatsResponse,
   type MasterEvent,
@@ -78,7 +79,12 @@ export class Probe {
   /** The master's event log of `kind` ('' = every kind), oldest first. */
   async events(kind = ''): Promise<MasterEvent[]> {
     const res = await callUnary<ListEventsResponse>(this.address, (cb) =>
-      this.client.listEvents({ kind, sinceS: 0, limit: 0 }, new Metadata(), { deadline: Date.now() + 10_000 }, cb),
+      this.client.listEvents(
+        ListEventsRequest.fromPartial({ kind }),
+        new Metadata(),
+        { deadline: Date.now() + 10_000 },
+        cb,
+      ),
     );
     return res.events;
   }

@@ -21,6 +21,7 @@ import type {
   UpdateControl,
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { Offer, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import { EventPublisher, type PublishedEvent } from '../sdk/event-publisher.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { OwnerRoles } from '../sdk/owner-roles.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
@@ -30,11 +31,14 @@ import { ownerOf } from './admission.js';
 import type { AppMasterContext, AppMasterOptions } from './context.js';
 import { createAppMasterHooks, type AppMasterHooks } from './hooks.js';
 import { JobBook } from './job-book.js';
+import { AppMasterMetrics } from './metrics.js';
+import { controlKind, jobNameOf, recordVerb } from './job-events.js';
 import { JobState } from './job-state.js';
 import { PodLauncher } from './launcher.js';
 import { drainPlugin } from './plugins/drain.js';
 import { namingPlugin } from './plugins/naming.js';
 import { preemptionPlugin } from './plugins/preemption.js';
+import { blacklistEventsPlugin } from './plugins/blacklist-events.js';
 import { PodControl } from './pod-control.js';
 import { PullProtocol } from './pull-protocol.js';
 import { Reconciler } from './reconcile.js';
@@ -49,7 +53,7 @@ export type { AppMasterHost, AppMasterPlugin } from './hooks.js';
 const TICK_MS = 500;
 
 /** The AppMaster's own plugins, applied before those of its options. */
-const BUILT_IN_PLUGINS = [namingPlugin, drainPlugin, preemptionPlugin];
+const BUILT_IN_PLUGINS = [namingPlugin, drainPlugin, preemptionPlugin, blacklistEventsPlugin];
 
 /** The service framework. */
 export class AppMaster implements Scheduler {
@@ -58,6 +62,8 @@ export class AppMaster implements Scheduler {
   /** Each job's pods run in its owner's role: the AppMaster holds the roles of its jobs' owners. */
   readonly roles: OwnerRoles;
   private readonly ctx: AppMasterContext;
+  /** The AppMaster's Prometheus metrics (`metrics.ts`). */
+  readonly metrics: AppMasterMetrics;
   private readonly verbs: JobVerbs;
   private readonly pulls: PullProtocol;
   private readonly launcher: PodLauncher;
@@ -72,6 +78,7 @@ export class AppMaster implements Scheduler {
     const store = new JobStore(coordinator, log);
     const book = new JobBook(store, this.hooks);
     const pods = new PodControl({ book, log, now, driver });
+    const events = new EventPublisher(driver, log);
     this.roles = new OwnerRoles(log);
     this.ctx = {
       options,
@@ -82,9 +89,19 @@ export class AppMaster implements Scheduler {
       driver,
       jobs: () => book.all(),
       replacePod: (job, pod) => {
+        events.publish({
+          kind: 'pod.replaced',
+          user: ownerOf(job.record),
+          actor: 'appmaster',
+          job: job.record.name,
+          pod: pod.record.podId,
+          agentId: pod.record.agentId,
+          taskId: pod.record.taskId,
+        });
         pods.kill(pod);
         book.touch(job);
       },
+      events,
       book,
       store,
       pods,
@@ -97,6 +114,7 @@ export class AppMaster implements Scheduler {
     this.verbs = new JobVerbs(this.ctx, rollout, this.reconciler);
     this.pulls = new PullProtocol(this.ctx, rollout);
     this.launcher = new PodLauncher(this.ctx);
+    this.metrics = new AppMasterMetrics(() => book.all(), now);
     for (const plugin of [...BUILT_IN_PLUGINS, ...(options.plugins ?? [])]) plugin.apply(this.ctx);
   }
 
@@ -124,6 +142,7 @@ export class AppMaster implements Scheduler {
   async detach(): Promise<void> {
     clearInterval(this.timer);
     this.pulls.wakeAll();
+    await this.ctx.events.close();
     await this.ctx.store.flush();
   }
 
@@ -131,37 +150,61 @@ export class AppMaster implements Scheduler {
 
   /** Admits a new job (see {@link JobVerbs.submit}). */
   submit(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.submit(specJson, caller);
+    return this.recorded(caller, jobNameOf(specJson), { kind: 'job.submitted' }, () =>
+      this.verbs.submit(specJson, caller),
+    );
   }
 
   /** A new spec for a job (see {@link JobVerbs.updateJob}). */
   updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.updateJob(specJson, caller);
+    return this.recorded(caller, jobNameOf(specJson), { kind: 'job.updated' }, () =>
+      this.verbs.updateJob(specJson, caller),
+    );
   }
 
   /** Sets the number of pods. */
   scale(name: string, replicas: number, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.scale(name, replicas, caller);
+    return this.recorded(caller, name, { kind: 'job.scaled', message: `to ${replicas} pods` }, () =>
+      this.verbs.scale(name, replicas, caller),
+    );
   }
 
   /** Pause, continue, roll back or cancel the job's rolling update. */
   control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.control(name, control, caller);
+    return this.recorded(caller, name, { kind: controlKind(control), reason: 'by user' }, () =>
+      this.verbs.control(name, control, caller),
+    );
   }
 
   /** Stops every pod; the job stays. */
   stop(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.stop(name, caller);
+    return this.recorded(caller, name, { kind: 'job.stopped' }, () => this.verbs.stop(name, caller));
   }
 
   /** Kills every pod and forgets the job. */
   remove(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.remove(name, caller);
+    return this.recorded(caller, name, { kind: 'job.removed' }, () => this.verbs.remove(name, caller));
   }
 
   /** Replaces one pod's container. */
   recoverPod(name: string, podId: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.recoverPod(name, podId, caller);
+    return this.recorded(caller, name, { kind: 'pod.replaced', pod: podId, reason: 'by user' }, () =>
+      this.verbs.recoverPod(name, podId, caller),
+    );
+  }
+
+  /** Runs a verb of job `name`, publishing its event (job-events.ts). */
+  private recorded<T>(
+    caller: Principal,
+    name: string,
+    event: Omit<PublishedEvent, 'job'>,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const owner = () => {
+      const job = this.ctx.book.get(name);
+      return job && ownerOf(job.record);
+    };
+    return recordVerb(this.ctx.events, caller, { event: { ...event, job: name }, owner }, run);
   }
 
   /** Runs a command in a pod through its AppWorker. */
@@ -194,7 +237,8 @@ export class AppMaster implements Scheduler {
 
   /** An AppWorker's report; answered with its next action. */
   pull(request: PullRequest): Promise<PullResponse> {
-    return this.pulls.pull(request);
+    const timer = this.metrics.pullSeconds.startTimer();
+    return this.pulls.pull(request).finally(timer);
   }
 
   // ── scheduler events (launcher.ts, plugins) ────────────────────────────────────────────────

@@ -11,6 +11,7 @@ import { AsyncSeriesHook, SyncHook, SyncWaterfallHook } from 'tapable';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import type { Logger } from '../../core/logger.js';
 import type { TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import type { EventPublisher } from '../sdk/event-publisher.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { JobState } from './job-state.js';
 import type { JobRecord, Pod } from './model.js';
@@ -82,6 +83,8 @@ export interface AppMasterHost {
   jobs(): JobState[];
   /** Kills the pod's container so it is placed again (not counted as a failure of its host). */
   replacePod(job: JobState, pod: Pod): void;
+  /** Job and pod events for the master's event log (`galaxy events`), sent in batches. */
+  readonly events: EventPublisher;
 }
 
 /** An AppMaster plugin. */

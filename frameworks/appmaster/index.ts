@@ -86,6 +86,9 @@ const plugin: FrameworkPlugin = {
       get endpoint() {
         return api?.address;
       },
+      get metrics() {
+        return appmaster?.metrics.registry;
+      },
       lost,
       async prepare() {
         const plugins = await loadAppMasterPlugins(context.options.plugins ?? '');

@@ -109,7 +109,7 @@ describe('AppMaster preemption', { timeout: 40_000 }, () => {
       15_000,
       'the web pod placed',
     );
-    const events = master.events.list('preemption');
+    const events = master.events.query({ kind: 'preemption' });
     expect(events).toHaveLength(1);
     expect(events[0]?.preemption).toMatchObject({ requestId: 'web/web-0', band: Band.BAND_PRODUCTION });
     expect(events[0]?.preemption?.victims).toHaveLength(1);

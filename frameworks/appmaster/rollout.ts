@@ -6,6 +6,7 @@
  */
 import { GalaxyError } from '../../core/errors.js';
 import { UpdateControl } from '../../proto/gen/galaxy/v1/appmaster.js';
+import { ownerOf } from './admission.js';
 import type { AppMasterContext } from './context.js';
 import type { JobState } from './job-state.js';
 import type { Pod, UpdateRecord } from './model.js';
@@ -61,21 +62,35 @@ export class Rollout {
   step(job: JobState): void {
     const update = job.record.update;
     if (!update) return;
-    const { book, hooks, log } = this.ctx;
+    const { book, hooks, log, events } = this.ctx;
+    const about = { user: ownerOf(job.record), actor: 'appmaster', job: job.record.name };
     const plan = hooks.updatePlanned.call(planUpdate(job.record, job.pods(), this.ctx.now()), job);
     for (const podId of plan.newlyFailed) {
       update.failed.push(podId);
       job.countHostFailure(job.record.pods.find((p) => p.podId === podId)?.hostname ?? '');
       log.warn({ job: job.record.name, pod: podId, revision: update.to }, 'pod failed the update');
+      events.publish({ ...about, kind: 'pod.update-failed', pod: podId, state: `revision ${update.to}` });
     }
     if (plan.failed) {
-      if (job.specOf(update.to).deploy.autoRollback && !update.rollingBack) this.rollback(job, 'max failures');
-      else update.pause ??= { reason: 'max-failures' };
+      if (job.specOf(update.to).deploy.autoRollback && !update.rollingBack) {
+        this.rollback(job, 'max failures');
+        events.publish({ ...about, kind: 'job.rolled-back', reason: 'max failures', message: 'automatic rollback' });
+      } else {
+        update.pause ??= { reason: 'max-failures' };
+        events.publish({ ...about, kind: 'job.paused', reason: 'max failures' });
+      }
     } else if (plan.pause !== undefined) {
       update.pause = plan.pause;
       log.info({ job: job.record.name, reason: pauseText(plan.pause) }, 'update paused');
+      events.publish({ ...about, kind: 'job.paused', reason: pauseText(plan.pause) });
     } else if (plan.done) {
       log.info({ job: job.record.name, revision: update.to, rolledBack: update.rollingBack }, 'update done');
+      events.publish({
+        ...about,
+        kind: update.rollingBack ? 'job.rollback-done' : 'job.update-done',
+        state: `revision ${update.to}`,
+        message: `${job.record.pods.length} pods at revision ${update.to}`,
+      });
       job.record.update = undefined;
       job.pruneSpecs();
     }

@@ -64,6 +64,7 @@ export default jobFrameworkPlugin({
     };
     return {
       scheduler: jobs,
+      metrics: jobs.metrics.registry,
       serve: (listen, standby) => serveBatchApi({ scheduler: jobs, crons, standby }, listen, context.auth, context.tls),
       async recover() {
         await jobs.recover();

@@ -24,6 +24,7 @@ import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { claimJobName, type OwnedJob } from '../../core/tenancy/ownership.js';
 import { JobRecord, type CronOrigin, type StoredBatchJob } from './job.js';
+import { BatchMetrics } from './metrics.js';
 import { InFlightTasks } from './in-flight.js';
 import { batchTask, bindsAllowed } from './task.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
@@ -59,6 +60,8 @@ export interface BatchSchedulerOptions {
 /** Jobs and their tasks. */
 export class BatchScheduler implements Scheduler {
   private readonly jobs = new Map<string, JobRecord>();
+  /** The framework's Prometheus metrics (`metrics.ts`). */
+  readonly metrics = new BatchMetrics(() => this.jobs.values());
   /** Tasks in flight: their jobs, agents, and when the master last spoke of them. */
   private readonly inFlight = new InFlightTasks();
   private lastCollect = 0;
@@ -371,7 +374,13 @@ export class BatchScheduler implements Scheduler {
     this.inFlight.forget(status.taskId);
     // A preempted task, or one never launched, is retried without using up its retries: it did not fail.
     const uncounted = status.reason === PREEMPTED_REASON || unknown;
-    const finished = job.ended(status.taskId, status.state === TaskState.TASK_FINISHED, this.now(), uncounted);
+    const success = status.state === TaskState.TASK_FINISHED;
+    const index = job.running.get(status.taskId)?.index;
+    const finished = job.ended(status.taskId, success, this.now(), uncounted);
+    this.metrics.taskEnds.inc({ outcome: success ? 'succeeded' : uncounted ? 'preempted' : 'failed' });
+    // A failure whose index neither failed for good nor ended the job runs again: a retry.
+    if (!success && !uncounted && !finished && index !== undefined && !job.failed.has(index))
+      this.metrics.retries.inc();
     // Acknowledged once its effect is stored: a leader that dies before that hears it again.
     this.save(job).then(
       () => {

@@ -8,6 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import type { FrameworkHostHooks } from './hooks.js';
+import type { Registry } from 'prom-client';
 
 /** What the host gives a framework plugin. */
 export interface FrameworkContext {
@@ -53,6 +54,8 @@ export interface HostedFramework {
   start?(driver: SchedulerDriver): Promise<void>;
   /** Before the host disconnects. */
   stop?(): Promise<void>;
+  /** Its Prometheus metrics (a prom-client registry), served by `--metrics-listen`. */
+  readonly metrics?: Registry;
 }
 
 /** What a framework module exports. */

@@ -5,7 +5,7 @@
  * module and the driver's never import each other.
  */
 import type { Filters, FrameworkInfo, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import type { Operation, PreemptCall, PreemptionPlan } from '../../proto/gen/galaxy/v1/scheduler.js';
+import type { FrameworkEvent, Operation, PreemptCall, PreemptionPlan } from '../../proto/gen/galaxy/v1/scheduler.js';
 
 /**
  * The framework as the driver subscribes it; unset fields take the master's defaults. `roles`
@@ -76,4 +76,6 @@ export interface SchedulerDriver {
    * few seconds) or refused with the reason.
    */
   preempt(request: PreemptRequest): Promise<PreemptionPlan>;
+  /** PUBLISH_EVENTS: job and pod events for the master's event log (optional: fakes may leave it out). */
+  publishEvents?(events: FrameworkEvent[]): Promise<void>;
 }

@@ -12,6 +12,7 @@
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import { openCoordinator } from '../../core/coordinator/index.js';
 import type { ServingApi } from '../../core/grpc-server.js';
+import type { Registry } from 'prom-client';
 import type { FrameworkContext, FrameworkPlugin } from '../host/plugin.js';
 import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
 import type { SchedulerDriver } from './driver.js';
@@ -35,6 +36,8 @@ export interface JobFrameworkSetup {
 export interface JobFrameworkParts {
   /** What the host drives; its owners' roles are the roles the framework subscribes with. */
   readonly scheduler: Scheduler & { readonly roles: { roles(): string[] } };
+  /** Its Prometheus metrics, served with the host's (`--metrics-listen`). */
+  readonly metrics?: Registry;
   /**
    * Starts the framework's API. `standby` answers the leader's address while this one stands by
    * ('' while none is elected), undefined once it leads.
@@ -110,6 +113,9 @@ export function jobFrameworkPlugin(definition: JobFrameworkDefinition): Framewor
         },
         get endpoint() {
           return api?.address;
+        },
+        get metrics() {
+          return parts?.metrics;
         },
         lost,
         async prepare() {

@@ -13,6 +13,7 @@ import type { Filters, FrameworkInfo, TaskInfo, TaskStatus } from '../../proto/g
 import type {
   CallResponse,
   Event,
+  FrameworkEvent,
   Operation,
   PreemptionPlan,
   SchedulerCall,
@@ -247,6 +248,11 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
     });
     if (!response.preemption) throw new GalaxyError('GALAXY_E_INTERNAL', 'the master answered PREEMPT without a plan');
     return response.preemption;
+  }
+
+  /** PUBLISH_EVENTS: job and pod events for the master's event log (see `event-publisher.ts`). */
+  publishEvents(events: FrameworkEvent[]): Promise<void> {
+    return this.call({ $case: 'publishEvents', publishEvents: { events } });
   }
 
   private call(body: NonNullable<SchedulerCall['call']>): Promise<void> {

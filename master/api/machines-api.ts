@@ -43,10 +43,11 @@ function withCall<Req, Res>(handler: (call: Call<Req>) => Res) {
 }
 
 /** An admin-only unary handler: the caller is checked before `handler` runs. */
-function admin<Req, Res>(what: string, handler: (request: Req) => Res) {
+function admin<Req, Res>(what: string, handler: (request: Req, caller: string) => Res) {
   return withCall<Req, Res>((call) => {
-    requireAdmin(callerOf(call), what);
-    return handler(call.request);
+    const caller = callerOf(call);
+    requireAdmin(caller, what);
+    return handler(call.request, caller.user);
   });
 }
 
@@ -70,8 +71,8 @@ export function machinesOperatorApi(machines: Machines, accounting: Accounting):
       labels: machines.removeLabel(request.agentId, request.label),
     })),
     listAgentLabels: unaryHandler((request) => ({ agents: machines.listLabels(request.agentId) })),
-    setAgentMode: admin('manage machines', (request) => {
-      machines.setMode(request.agentId, checkMode(request.mode));
+    setAgentMode: admin('manage machines', (request, caller) => {
+      machines.setMode(request.agentId, checkMode(request.mode), caller);
       return {};
     }),
     getAccounting: withCall((call) => {

@@ -31,6 +31,7 @@ export function operatorApi(
   | keyof TenancyOperator
   | 'listEvents'
   | 'getMasterStats'
+  | 'watchEvents'
   | 'reserveResources'
   | 'unreserveResources'
 > {

@@ -179,6 +179,7 @@ export class FrameworksController {
     this.ctx.clients.deactivate(framework.info.id);
     this.ctx.rescindOffers((offer) => offer.frameworkId === framework.info.id, false);
     this.startFailoverClock(framework);
+    this.ctx.hooks.frameworkDisconnected.call(framework);
   }
 
   /** Removes a framework: kills its tasks, frees what it held and forgets its owner. */

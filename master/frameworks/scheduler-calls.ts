@@ -20,6 +20,7 @@ import type {
   Decline,
   FrameworkMessage,
   Kill,
+  PublishEvents,
   Reconcile,
   SchedulerCall,
 } from '../../proto/gen/galaxy/v1/scheduler.js';
@@ -29,6 +30,12 @@ import { checkAcknowledgementsPerCall, checkTasksPerAccept } from '../limits.js'
 import type { MasterContext } from '../context.js';
 import type { Preemptor } from '../preemption/preemptor.js';
 import { taskKey, type FrameworkRecord } from '../records.js';
+import { checkPublishedEvents } from '../events/published.js';
+import { TokenBucket } from '../preemption/token-bucket.js';
+
+/** Events a framework may publish at once, and per second after that: one cannot flood the log. */
+const PUBLISH_BURST = 1000;
+const PUBLISH_RATE_PER_S = 100;
 
 /** What the frameworks controller carries out for calls (it owns the registry). */
 export interface FrameworkLifecycle {
@@ -40,6 +47,9 @@ export interface FrameworkLifecycle {
 
 /** Handles the calls of subscribed frameworks. */
 export class SchedulerCalls {
+  /** Each framework's budget of published events. */
+  private readonly publishBudgets = new WeakMap<FrameworkRecord, TokenBucket>();
+
   constructor(
     private readonly ctx: MasterContext,
     private readonly authorization: MasterAuthorization,
@@ -115,9 +125,33 @@ export class SchedulerCalls {
         await this.lifecycle.update(framework, info);
         return;
       }
+      case 'publishEvents':
+        this.publishEvents(framework, body.publishEvents.events);
+        return;
       case undefined:
         throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'the call is empty');
     }
+  }
+
+  /** PUBLISH_EVENTS: checked in full (`events/published.ts`) and within the budget, or none is kept. */
+  private publishEvents(framework: FrameworkRecord, published: PublishEvents['events']): void {
+    const events = checkPublishedEvents(published, {
+      id: framework.info.id,
+      name: framework.info.name,
+      owner: framework.owner,
+      actingUser: (role) => this.authorization.actingUser(framework.owner, role),
+    });
+    let budget = this.publishBudgets.get(framework);
+    if (!budget) {
+      budget = new TokenBucket(PUBLISH_BURST, PUBLISH_RATE_PER_S);
+      this.publishBudgets.set(framework, budget);
+    }
+    if (!budget.take(events.length))
+      throw new GalaxyError(
+        'GALAXY_E_LIMIT_EXCEEDED',
+        `framework ${framework.info.name} publishes more than ${PUBLISH_RATE_PER_S} events per second (burst ${PUBLISH_BURST}); none of these ${events.length} was kept: publish fewer, in larger intervals`,
+      );
+    for (const event of events) this.ctx.events.append(event);
   }
 
   private accept(framework: FrameworkRecord, accept: Accept): void {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Band } from '../../core/bands.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { TaskState, type Resources } from '../../proto/gen/galaxy/v1/common.js';
-import { OperatorClient, type ListEventsResponse } from '../../proto/gen/galaxy/v1/operator.js';
+import { ListEventsRequest, OperatorClient, type ListEventsResponse } from '../../proto/gen/galaxy/v1/operator.js';
 import { formatEvent } from '../../cli/events.js';
 import { eventually } from '../../test/helpers/async-queue.js';
 import { fakeAgent } from '../../test/helpers/fake-agent.js';
@@ -114,7 +114,7 @@ describe('preemption', { timeout: 60_000 }, () => {
       client.close();
     });
     const { events } = await callUnary<ListEventsResponse>('master', (cb) =>
-      client.listEvents({ kind: '', sinceS: 0, limit: 0 }, cb),
+      client.listEvents(ListEventsRequest.fromPartial({ kind: 'preemption' }), cb),
     );
     expect(events).toHaveLength(1);
     const [event] = events;
@@ -154,7 +154,7 @@ describe('preemption', { timeout: 60_000 }, () => {
     expect(plan.refusal).toContain('below production');
     await new Promise((r) => setTimeout(r, 300));
     expect(old.updates.some((u) => u.state === TaskState.TASK_KILLED)).toBe(false);
-    expect(m.events.list()).toEqual([]);
+    expect(m.events.query({ kind: 'preemption' })).toEqual([]);
   });
 
   it('a task placed by a preemption is immune for a while: monitoring cannot take it back at once', async () => {
@@ -192,7 +192,7 @@ describe('preemption', { timeout: 60_000 }, () => {
     });
     expect(plan.granted).toBe(false);
     expect(web.preempted).toHaveLength(0);
-    expect(m.events.list('preemption')).toHaveLength(1);
+    expect(m.events.query({ kind: 'preemption' })).toHaveLength(1);
   });
 
   it('rate-limits victims with a token bucket', async () => {
@@ -260,7 +260,7 @@ describe('preemption', { timeout: 60_000 }, () => {
       40_000,
       'all production tasks running',
     );
-    const victims = m.events.list('preemption').reduce((n, e) => n + (e.preemption?.victims.length ?? 0), 0);
+    const victims = m.events.query({ kind: 'preemption' }).reduce((n, e) => n + (e.preemption?.victims.length ?? 0), 0);
     console.log(`100 production tasks: ${victims} victims (minimum ${minimum})`);
     expect(victims).toBeGreaterThanOrEqual(minimum);
     expect(victims).toBeLessThanOrEqual(Math.floor(minimum * 1.1) + 1);

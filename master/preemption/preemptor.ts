@@ -25,7 +25,6 @@ import {
 } from '../../proto/gen/galaxy/v1/common.js';
 import type { PreemptCall, PreemptionPlan } from '../../proto/gen/galaxy/v1/scheduler.js';
 import type { MasterContext } from '../context.js';
-import type { MasterEventLog } from '../events.js';
 import { agentMatches, selectVictims, type PreemptionAgent, type VictimCandidate } from './preemption.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from '../records.js';
 import { TokenBucket } from './token-bucket.js';
@@ -62,10 +61,7 @@ export class Preemptor extends BuiltinMasterPlugin {
   /** Task key → launch time (ms): the newest victim goes first among equals. */
   private readonly launchedAt = new Map<string, number>();
 
-  constructor(
-    private readonly ctx: MasterContext,
-    private readonly events: MasterEventLog,
-  ) {
+  constructor(private readonly ctx: MasterContext) {
     super();
     this.bucket = new TokenBucket(ctx.timings.preemptionBurst, ctx.timings.preemptionRatePerS);
   }
@@ -160,10 +156,15 @@ export class Preemptor extends BuiltinMasterPlugin {
     }
     this.grab(entry);
     if (victims.length > 0) {
-      this.events.add({
-        time: Date.now() / 1000,
+      // The cluster's event (admins see it: it names other users' tasks); each victim's owner sees
+      // their task's KILLED event, reason "preempted".
+      this.ctx.events.append({
         kind: 'preemption',
         reason: call.reason,
+        actor: framework.owner,
+        frameworkId: '',
+        agentId: choice.agentId,
+        message: `${victims.length} task(s) preempted for ${call.requestId}`,
         preemption: {
           frameworkId: id,
           frameworkName: framework.info.name,

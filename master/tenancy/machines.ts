@@ -241,9 +241,10 @@ export class Machines extends BuiltinMasterPlugin {
 
   /**
    * Sets an agent's mode. Offline and draining agents are not offered (their running tasks stay);
-   * entering or leaving a drain is announced to every framework.
+   * entering or leaving a drain is announced to every framework. `actor` (who asked) goes to the
+   * event log.
    */
-  setMode(agentId: string, mode: MachineMode): void {
+  setMode(agentId: string, mode: MachineMode, actor = ''): void {
     this.checkAgent(agentId);
     const setting = this.setting(agentId);
     const before = setting.mode;
@@ -265,6 +266,7 @@ export class Machines extends BuiltinMasterPlugin {
         });
     }
     this.ctx.log.info({ agent: agentId, mode, was: before }, 'agent mode set');
+    this.ctx.hooks.agentModeChanged.call(agentId, mode, before, actor);
     this.ctx.loop.trigger();
   }
 

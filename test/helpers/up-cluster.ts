@@ -48,10 +48,12 @@ export interface UpCluster {
   stop(): Promise<void>;
 }
 
-/** How a cluster's agent runs its pods. */
+/** How a cluster runs. */
 export interface UpOptions {
   /** `--isolation`: '' (the default) runs pods as plain processes; `auto` in Linux containers. */
   readonly isolation?: string;
+  /** More arguments of `galaxy up` (e.g. `--metrics-listen 127.0.0.1:0`). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** Starts `galaxy up` with one example replica, its agent's ports in `ports` (e.g. `[35300-35349]`). */
@@ -77,6 +79,7 @@ export async function startUpCluster(name: string, ports: string, options: UpOpt
       options.isolation ?? '',
       '--resources',
       `cpus:4;mem:4GiB;disk:4GiB;ports:${ports}`,
+      ...(options.extraArgs ?? []),
     ],
     { GALAXY_LOG_LEVEL: 'warn' },
   );

@@ -16,7 +16,7 @@ import { Band } from '../../core/bands.js';
 import type { GalaxyError } from '../../core/errors.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { TaskState, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
-import { OperatorClient, type ListEventsResponse } from '../../proto/gen/galaxy/v1/operator.js';
+import { ListEventsRequest, OperatorClient, type ListEventsResponse } from '../../proto/gen/galaxy/v1/operator.js';
 import { SchedulerClient, type CallResponse, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
 import { fakeAgent, type FakeAgent } from '../helpers/fake-agent.js';
@@ -280,7 +280,7 @@ describe('bands and preemption are authorities', { timeout: 40_000 }, () => {
       clientOptions(cluster.tokens.admin),
     );
     const events = await callUnary<ListEventsResponse>('the master', (cb) =>
-      client.listEvents({ kind: '', sinceS: 0, limit: 0 }, cb),
+      client.listEvents(ListEventsRequest.fromPartial({}), cb),
     );
     client.close();
     expect(events.events.filter((e) => e.kind === 'preemption')).toEqual([]);
