@@ -17,6 +17,8 @@ import type { ContainerUsage } from '../isolators/isolator.js';
 import { MasterLink } from './master-link.js';
 import { Checkpointer, type TaskCheckpoint } from './checkpoint.js';
 import { SandboxGc } from './sandbox-gc.js';
+import { AgentLogService } from './logs/log-service.js';
+import type { LogRotation } from '../core/task-logs.js';
 import { createLauncher } from './containerizer/index.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { TaskRunner } from './task-runner.js';
@@ -66,6 +68,8 @@ export interface AgentOptions {
   readonly uidRange?: string;
   /** Size of the cache of root filesystem images, e.g. `8GiB` (`--image-cache`). */
   readonly imageCache?: string;
+  /** How containers' stdout and stderr are rotated (`--log-max-size`, `--log-max-files`; default 10 MiB × 5). */
+  readonly logRotation?: LogRotation;
   /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
   readonly sandboxGcDelayMs?: number;
   /** Status update retry: first delay and ceiling (ms). */
@@ -91,6 +95,8 @@ export class Agent {
   private readonly launcher: Launcher;
   private readonly checkpoints: Checkpointer;
   private readonly gc: SandboxGc;
+  /** Answers the master's reads of task output (`galaxy logs`). */
+  private readonly logs: AgentLogService;
   private settleRefusal: (error: GalaxyError) => void = () => undefined;
   /**
    * Settles when the master refuses this agent's identity for good (its credential was revoked,
@@ -125,6 +131,10 @@ export class Agent {
       log.warn({ path }, `checkpoint ${path} is torn and is skipped: ${reason}`);
     });
     this.gc = new SandboxGc(options.workDir, options.sandboxGcDelayMs ?? 3_600_000, log);
+    this.logs = new AgentLogService(options.workDir, (frameworkId, taskId) => {
+      const runner = this.tasks.get(runnerKey(frameworkId, taskId));
+      return runner ? { sandbox: runner.sandbox, running: () => !isTerminal(runner.state) } : undefined;
+    });
     this.updates = new StatusUpdateStream({
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
@@ -282,6 +292,11 @@ export class Agent {
         return;
       case 'shutdown':
         void this.shutdown(body.shutdown.requestedBy);
+        return;
+      case 'logRead':
+        void this.logs.answer(body.logRead).then((logData) => {
+          this.link.send({ message: { $case: 'logData', logData } });
+        });
         return;
       case 'error':
       case undefined:
@@ -462,6 +477,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       uidRange: options.uidRange,
       hooks,
       imageCache: options.imageCache,
+      ...(options.logRotation ? { logRotation: options.logRotation } : {}),
       log,
     }));
   // A credential kept from an earlier registration is this agent's identity from then on.

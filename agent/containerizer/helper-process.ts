@@ -18,8 +18,9 @@ export interface HelperLaunch {
   readonly cwd: string;
   /** The task's environment (its exec's, never the helper's own). */
   readonly env: Readonly<Record<string, string>>;
-  readonly stdoutPath: string;
-  readonly stderrPath: string;
+  /** The task's output files; absent when the helper's log writer makes them (`--log-dir`). */
+  readonly stdoutPath?: string;
+  readonly stderrPath?: string;
   /** Owner of the output files (the container's root on the host), when not the agent's user. */
   readonly owner?: { readonly uid: number; readonly gid: number };
 }
@@ -76,10 +77,10 @@ function readReport(stream: Readable): Promise<string> {
  * destroys what is left).
  */
 export async function startHelper(launch: HelperLaunch): Promise<HelperProcess> {
-  const stdout = openSync(launch.stdoutPath, 'a', 0o644);
-  const stderr = openSync(launch.stderrPath, 'a', 0o644);
+  const stdout = launch.stdoutPath !== undefined ? openSync(launch.stdoutPath, 'a', 0o644) : 'ignore';
+  const stderr = launch.stderrPath !== undefined ? openSync(launch.stderrPath, 'a', 0o644) : 'ignore';
   try {
-    if (launch.owner) {
+    if (launch.owner && typeof stdout === 'number' && typeof stderr === 'number') {
       // The task owns its output, as it owns its sandbox (the agent opened the files, not the task).
       fchownSync(stdout, launch.owner.uid, launch.owner.gid);
       fchownSync(stderr, launch.owner.uid, launch.owner.gid);
@@ -118,7 +119,7 @@ export async function startHelper(launch: HelperLaunch): Promise<HelperProcess> 
       : `the container helper ended before the task started (${exit.signal ?? `exit code ${exit.code ?? '?'}`})`;
     throw new GalaxyError('GALAXY_E_LAUNCH_FAILED', why);
   } finally {
-    closeSync(stdout);
-    closeSync(stderr);
+    if (typeof stdout === 'number') closeSync(stdout);
+    if (typeof stderr === 'number') closeSync(stderr);
   }
 }
