@@ -14,6 +14,8 @@ import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
 import { validateSpecFiles } from './job-validate.js';
 import { frameworkTarget, LeaderClient } from './leader-client.js';
 import { parseOutputFormat, render } from './output.js';
+import { parseSecondsFlag } from './numbers.js';
+import { execCommandLine } from './shell-words.js';
 
 /** Where `galaxy job` finds the AppMaster when neither a flag nor the environment says. */
 export const DEFAULT_APPMASTER = '127.0.0.1:5060';
@@ -28,7 +30,11 @@ interface Flags {
 /** The leading AppMaster, found as the flags and the environment say (read when the command runs). */
 type Api = LeaderClient<AppMasterApi>;
 
-async function withApi<T>(flags: Flags, fn: (api: Api) => Promise<T>): Promise<T> {
+/** Runs `fn` against the leading AppMaster that `--appmaster`/`--coordinator` (or the environment) name. */
+export async function withApi<T>(
+  flags: Pick<Flags, 'appmaster' | 'coordinator'>,
+  fn: (api: Api) => Promise<T>,
+): Promise<T> {
   const target = frameworkTarget(
     { coordinator: flags.coordinator, address: flags.appmaster },
     'GALAXY_APPMASTER',
@@ -123,12 +129,13 @@ export function addJobCommands(program: Command): void {
       .option('-w, --wait', 'follow until every pod is healthy (or the update pauses), with a progress bar')
       .option('--timeout <s>', 'longest --wait, in seconds', '600')
       .action(async (file: string, flags: Flags & { timeout: string }) => {
+        const timeoutS = parseSecondsFlag(flags.timeout, '--timeout', 86_400);
         const json = await specJson(file);
         const status = await withApi(flags, async (api) => {
           const first = await api.call((a) =>
             verb === 'submit' ? a.submitJob({ specJson: json }) : a.updateJob({ specJson: json }),
           );
-          return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
+          return flags.wait ? follow(api, first.name, timeoutS) : first;
         });
         print(status, flags);
         if (flags.wait && !settled(status)) process.exitCode = 1;
@@ -188,11 +195,15 @@ export function addJobCommands(program: Command): void {
     .description("run a command in a pod's container (through its AppWorker)")
     .argument('<name>')
     .argument('<pod>')
-    .argument('<command...>')
+    .argument(
+      '<command...>',
+      "one shell command line ('ls | wc -l'), or after -- a program and its arguments, kept as given",
+    )
     .option('--timeout <s>', 'seconds before the command is killed', '30')
     .action(async (name: string, pod: string, command: string[], flags: Flags & { timeout: string }) => {
+      const timeoutS = parseSecondsFlag(flags.timeout, '--timeout', 3600);
       const result = await withApi(flags, (api) =>
-        api.call((a) => a.execPod({ name, podId: pod, command: command.join(' '), timeoutS: Number(flags.timeout) })),
+        api.call((a) => a.execPod({ name, podId: pod, command: execCommandLine(command), timeoutS })),
       );
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);

@@ -29,6 +29,9 @@ import { eventTracePlugin } from './plugins/event-trace.js';
 import { schedulerApi } from './api/scheduler-api.js';
 import { MasterView } from './view.js';
 import { UsageCollector } from './accounting/usage.js';
+import { LogProxy } from './logs/log-proxy.js';
+import { logsApi } from './api/logs-api.js';
+import { LogsService } from '../proto/gen/galaxy/v1/logs.js';
 import { UserAdminService } from '../proto/gen/galaxy/v1/users.js';
 import { userAdminApi } from './api/user-admin-api.js';
 import { Accounting } from './accounting/accounting.js';
@@ -58,6 +61,8 @@ export class Master implements MasterHost {
   readonly view: MasterView;
   /** Gathers task usage from agents. */
   readonly usage: UsageCollector;
+  /** Reads task output from agents for `galaxy logs`. */
+  readonly logs: LogProxy;
   /** Pools, labels and modes of agents. */
   readonly machines: Machines;
   /** The ledger of resource-seconds per user and pool. */
@@ -144,9 +149,17 @@ export class Master implements MasterHost {
     this.pluginNames = plugins.map((p) => p.name);
     // A peer that stops reading its stream is dropped: its connection ends at once (see streams.ts).
     const streams = { ctx: this.ctx, disconnect: (peer: string) => this.server.disconnect(peer) };
+    this.logs = new LogProxy(this.ctx);
     this.server.grpc.addService(
       AgentGatewayService,
-      agentGateway(this.agents, this.usage, log, streams, options.agentIdentities),
+      agentGateway(this.agents, this.usage, log, streams, options.agentIdentities, this.logs),
+    );
+    // Task output: for the callers who may list the task (docs/security.md, "Logs").
+    this.server.grpc.addService(
+      LogsService,
+      logsApi(this.ctx, this.logs, (caller) =>
+        authorization.taskFilter(caller, (id) => this.ctx.frameworks.get(id)?.owner),
+      ),
     );
     // A revoked or replaced credential ends its agent's connection at once.
     options.agentIdentities?.onCredentialReplaced((agentId) => {

@@ -66,8 +66,7 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
   if (isolation === '') return new ProcessLauncher();
   // Checked before the isolators load, so a bad flag changes nothing.
   parseUidRange(options.uidRange);
-  const imageCacheBytes =
-    options.imageCache === undefined ? undefined : parseSize(options.imageCache, '--image-cache');
+  const imageCacheBytes = options.imageCache === undefined ? undefined : parseSize(options.imageCache, '--image-cache');
   checkWorkDir(await realpath(options.workDir));
   const cgroupRoot = options.cgroupRoot ?? defaultCgroupRoot(options.workDir);
   for (const segment of cgroupRoot.split('/')) checkId(segment, '--cgroup-root');

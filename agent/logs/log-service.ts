@@ -33,7 +33,11 @@ const RUN_ID = /^[0-9a-z]{6,12}[0-9a-f]{6}$/;
  * The newest sandbox of a finished task still on disk (kept until the sandbox GC takes it):
  * `<workDir>/sandboxes/<framework>/<task>-<run>`.
  */
-export async function finishedSandbox(workDir: string, frameworkId: string, taskId: string): Promise<string | undefined> {
+export async function finishedSandbox(
+  workDir: string,
+  frameworkId: string,
+  taskId: string,
+): Promise<string | undefined> {
   const dir = join(workDir, 'sandboxes', frameworkId);
   const runs = (await readdir(dir).catch(() => [] as string[]))
     .filter((name) => name.startsWith(`${taskId}-`) && RUN_ID.test(name.slice(taskId.length + 1)))

@@ -81,7 +81,7 @@ async function tailPosition(files: readonly OpenLog[], lines: number): Promise<L
   const block = 64 * 1024;
   for (let index = last; index >= 0; index--) {
     const file = files[index] as OpenLog;
-    for (let stop = file.size; stop > 0; ) {
+    for (let stop = file.size; stop > 0;) {
       const start = Math.max(0, stop - block);
       const bytes = await readAt(file, start, stop - start);
       for (let at = bytes.length - 1; at >= 0; at--) {
