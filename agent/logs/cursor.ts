@@ -1,10 +1,11 @@
 /**
- * Where a reader of a task's rotated output stands: a file (by inode, which a rename keeps) and an
- * offset in it. Pure: the reader (`reader.ts`) lists the files and carries the decisions out.
+ * Where a reader of a task's rotated output stands: a file (by inode and birth time, which a rename
+ * keeps; the birth time tells a new file from an old one whose inode it reused) and an offset in it. Pure: the reader (`reader.ts`) lists the files and carries the decisions out.
  */
 
 /** One output file as listed, oldest first. */
 export interface LogFile {
+  /** `<inode>-<birth time in ns>`: one file's identity. */
   readonly ino: string;
   readonly size: number;
   readonly mtimeMs: number;
@@ -18,14 +19,14 @@ export interface LogPosition {
   readonly gap: boolean;
 }
 
-/** The cursor text a LogData carries: `<inode>:<offset>`. */
+/** The cursor text a LogData carries: `<inode>-<birth ns>:<offset>`. */
 export function formatCursor(ino: string, offset: number): string {
   return `${ino}:${offset}`;
 }
 
 /** Reads a cursor; undefined for '' or anything malformed (the master sends back what it got). */
 export function parseCursor(text: string): { ino: string; offset: number } | undefined {
-  const match = /^([0-9]{1,20}):([0-9]{1,15})$/.exec(text);
+  const match = /^([0-9]{1,20}(?:-[0-9]{1,25})?):([0-9]{1,15})$/.exec(text);
   if (!match) return undefined;
   return { ino: match[1] ?? '', offset: Number(match[2]) };
 }

@@ -50,11 +50,12 @@ async function openLogs(sandbox: string, stream: LogStreamName): Promise<OpenLog
       continue; // a link (ELOOP), or gone since the listing
     }
     const info = await handle.stat({ bigint: true });
-    if (!info.isFile()) {
+    // A hard link (nlink > 1) is no file the log writer made: it could name something else's data.
+    if (!info.isFile() || info.nlink !== 1n) {
       await handle.close();
       continue;
     }
-    files.push({ handle, ino: String(info.ino), size: Number(info.size), mtimeMs: Number(info.mtimeMs) });
+    files.push({ handle, ino: `${info.ino}-${info.birthtimeNs}`, size: Number(info.size), mtimeMs: Number(info.mtimeMs) });
   }
   return files;
 }
