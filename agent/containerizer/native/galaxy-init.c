@@ -252,6 +252,7 @@ static int monitor_main(pid_t init) {
     pid_t pid = waitpid(init, &status, WNOHANG);
     if (pid != init) continue;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    wait_log_writer(5000);
     if (c == 'R') write_exit_file(code);
     return code;
   }

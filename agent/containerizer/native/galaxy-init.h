@@ -90,6 +90,7 @@ void build_root(void);
 /* logs.c: the log writer, forked before the container; the monitor lets go of its pipes after. */
 void start_log_writer(void);
 void release_log_pipes(void);
+void wait_log_writer(int ms);
 /* user.c */
 int cap_last(void);
 void become_user(int last);

@@ -23,6 +23,7 @@ struct log_out {
 };
 
 static int sandbox_fd = -1;
+static pid_t writer_pid = -1;
 
 /* Opens `name` in the sandbox for appending: a regular file of ours, never through a link. */
 static int open_log(const char *name, off_t *size) {
@@ -119,11 +120,18 @@ void start_log_writer(void) {
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) monitor_fail("pipe: %s", strerror(errno));
   pid_t writer = fork();
   if (writer < 0) monitor_fail("cannot start the log writer: %s", strerror(errno));
+  writer_pid = writer;
   if (writer == 0) {
     /* Nothing of the monitor's: the agent waits for the end of the report pipe. */
     if (cfg.report_fd >= 0) close(cfg.report_fd);
     for (int k = 0; k < cfg.njoin; k++)
       if (cfg.join_fd[k] >= 0) close(cfg.join_fd[k]);
+    /* Nor the monitor's pipes to the init: the monitor learns of an init that died from their end. */
+    for (int k = 0; k < 2; k++) {
+      if (to_monitor[k] >= 0) close(to_monitor[k]);
+      if (to_init[k] >= 0) close(to_init[k]);
+    }
+    if (cfg.idmap_fd >= 0) close(cfg.idmap_fd);
     close(out[1]);
     close(err[1]);
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -157,4 +165,18 @@ void release_log_pipes(void) {
   dup2(null, 1);
   dup2(null, 2);
   close(null);
+}
+
+/*
+ * In the monitor, once the task has ended: waits (at most `ms`) for the writer to write what the
+ * container printed last, so that the task's end is reported with its output complete. Bounded: a
+ * task that handed its pipe to a process elsewhere (over a unix socket) cannot hold its end back.
+ */
+void wait_log_writer(int ms) {
+  if (writer_pid <= 0) return;
+  for (int waited = 0; waited <= ms; waited += 10) {
+    pid_t pid = waitpid(writer_pid, NULL, WNOHANG);
+    if (pid == writer_pid || (pid < 0 && errno == ECHILD)) return;
+    usleep(10000);
+  }
 }
