@@ -8,12 +8,12 @@ import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
 import { APPMASTER_GROUP } from '../core/leader-locator.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
-import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
+import { JobStatus, UpdateControl } from '../proto/gen/galaxy/v1/appmaster.js';
 import { appMasterClient, type AppMasterApi } from './operator-client.js';
 import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
 import { validateSpecFiles } from './job-validate.js';
 import { frameworkTarget, LeaderClient } from './leader-client.js';
-import { parseOutputFormat, render } from './output.js';
+import { OUTPUT_HELP, parseOutputFormat, render } from './output.js';
 import { parseSecondsFlag } from './numbers.js';
 import { execCommandLine } from './shell-words.js';
 
@@ -103,7 +103,7 @@ export function addJobCommands(program: Command): void {
         `the AppMaster API (default $GALAXY_APPMASTER, else ${DEFAULT_APPMASTER})`,
       )
       .option('--coordinator <url>', 'find the leading AppMaster through this coordinator (zk://… or local:/dir)')
-      .option('-o, --output <format>', 'table or json', 'table');
+      .option('-o, --output <format>', OUTPUT_HELP, 'table');
   const print = (status: JobStatus, flags: Flags): void => {
     console.log(renderJob(status, parseOutputFormat(flags.output)));
   };
@@ -216,7 +216,7 @@ export function addJobCommands(program: Command): void {
       const jobs = await withApi(flags, (api) =>
         api.call((a) => a.listJobs({}).then((r) => r.jobs), { repeatable: true }),
       );
-      console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output)));
+      console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output), JobStatus));
     });
 
   withCommon(job.command('show'))

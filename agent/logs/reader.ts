@@ -55,7 +55,12 @@ async function openLogs(sandbox: string, stream: LogStreamName): Promise<OpenLog
       await handle.close();
       continue;
     }
-    files.push({ handle, ino: `${info.ino}-${info.birthtimeNs}`, size: Number(info.size), mtimeMs: Number(info.mtimeMs) });
+    files.push({
+      handle,
+      ino: `${info.ino}-${info.birthtimeNs}`,
+      size: Number(info.size),
+      mtimeMs: Number(info.mtimeMs),
+    });
   }
   return files;
 }

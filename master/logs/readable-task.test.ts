@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { Task } from '../../proto/gen/galaxy/v1/common.js';
 import { readableTask } from './readable-task.js';
 
-const task = (frameworkId: string, taskId: string, role: string): Task => ({ ...Task.create(), frameworkId, taskId, role });
+const task = (frameworkId: string, taskId: string, role: string): Task => ({
+  ...Task.create(),
+  frameworkId,
+  taskId,
+  role,
+});
 const tasks = [task('fw-a', 't1', 'alice'), task('fw-b', 't1', 'bob'), task('fw-a', 't2', 'alice')];
 const mine = (user: string) => (t: Task) => t.role === user;
 

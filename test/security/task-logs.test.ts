@@ -24,7 +24,15 @@ import { eventually } from '../helpers/async-queue.js';
 import { galaxy } from '../helpers/processes.js';
 import { startUpCluster, type UpClients, type UpCluster } from '../helpers/up-cluster.js';
 
-const VERBS = ['job:create', 'job:update', 'job:remove', 'job:list', 'container:create', 'container:remove', 'container:list'];
+const VERBS = [
+  'job:create',
+  'job:update',
+  'job:remove',
+  'job:list',
+  'container:create',
+  'container:remove',
+  'container:list',
+];
 
 let cluster: UpCluster;
 let alice: UpClients;
@@ -87,7 +95,7 @@ beforeAll(async () => {
 }, 150_000);
 
 afterAll(async () => {
-  await cluster?.stop();
+  await cluster.stop();
   if (secretDir) await rm(secretDir, { recursive: true, force: true });
 }, 30_000);
 
@@ -95,7 +103,10 @@ const where = () => ['-m', cluster.master, '-a', cluster.appmaster];
 
 describe('galaxy logs on a live pod', { timeout: 60_000 }, () => {
   it('follows new lines as the pod prints them (-f)', async () => {
-    const follower = galaxy(['logs', '-f', ...where(), web, pod], { GALAXY_TOKEN: aliceToken, GALAXY_LOG_LEVEL: 'warn' });
+    const follower = galaxy(['logs', '-f', ...where(), web, pod], {
+      GALAXY_TOKEN: aliceToken,
+      GALAXY_LOG_LEVEL: 'warn',
+    });
     try {
       const first = await follower.lines.waitFor((l) => /^tick-\d+$/.test(l), 20_000, 'a first line');
       const n = Number(first.slice('tick-'.length));
@@ -141,7 +152,9 @@ describe("attacks on another user's output", { timeout: 60_000 }, () => {
     const viaJob = await cluster.cli(bobToken, ['logs', ...where(), web, pod]);
     expect(viaJob.code).toBe(2);
     expect(viaJob.stdout).toBe('');
-    expect(viaJob.stderr).toContain(`GALAXY_E_PERMISSION_DENIED: user bob lacks job:any in pool default to act on job "${web}"`);
+    expect(viaJob.stderr).toContain(
+      `GALAXY_E_PERMISSION_DENIED: user bob lacks job:any in pool default to act on job "${web}"`,
+    );
   });
 
   it('names no task with ../ in its id', async () => {
