@@ -16,6 +16,8 @@ import { frameworkTarget, LeaderClient } from './leader-client.js';
 import { OUTPUT_HELP, parseOutputFormat, render } from './output.js';
 import { parseSecondsFlag } from './numbers.js';
 import { execCommandLine } from './shell-words.js';
+import { watchJob } from './job-watch.js';
+import { watchFrame } from './watch.js';
 
 /** Where `galaxy job` finds the AppMaster when neither a flag nor the environment says. */
 export const DEFAULT_APPMASTER = '127.0.0.1:5060';
@@ -222,7 +224,20 @@ export function addJobCommands(program: Command): void {
   withCommon(job.command('show'))
     .description('one job: pods with host, state, version, health, restarts, and why pods are pending')
     .argument('<name>')
-    .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags, (api) => show(api, name)), flags);
+    .option('-w, --watch', 'print it again each time it changes (pushed by the AppMaster), until Ctrl-C or its removal')
+    .action(async (name: string, flags: Flags & { watch?: boolean }) => {
+      const format = parseOutputFormat(flags.output);
+      if (!flags.watch) {
+        print(await withApi(flags, (api) => show(api, name)), flags);
+        return;
+      }
+      // The first read finds the leader (following NOT_LEADER); the watch then runs against it.
+      const leader = await withApi(flags, async (api) => {
+        await show(api, name);
+        return api.current ?? '';
+      });
+      await watchJob(leader, name, (job) => {
+        console.log(watchFrame(renderJob(job, format), format));
+      });
     });
 }

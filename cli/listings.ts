@@ -9,6 +9,8 @@ import { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from '../core/errors.js';
 import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
 import { parseOutputFormat, render, type Column } from './output.js';
+import { watchFrame } from './watch.js';
+import { watchTasks } from './task-watch.js';
 
 const WEIGHT_COLUMNS: Column<WeightInfo>[] = [
   { heading: 'ROLE', value: (w) => w.role },
@@ -95,8 +97,16 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .option('-f, --framework <id>', 'only this framework', '')
     .option('-u, --usage', 'cpu, memory, pids and disk of live tasks, measured by their agents')
-    .action(async (opts: { master: string; output: string; framework: string; usage?: boolean }) => {
+    .option('-w, --watch', 'print them again each time a task changes (pushed by the master), until Ctrl-C')
+    .action(async (opts: { master: string; output: string; framework: string; usage?: boolean; watch?: boolean }) => {
       const format = parseOutputFormat(opts.output);
+      if (opts.watch) {
+        if (opts.usage) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', '--watch and --usage do not go together');
+        await watchTasks(opts.master, opts.framework, (tasks) => {
+          console.log(watchFrame(render(tasks, TASK_COLUMNS, format, Task), format));
+        });
+        return;
+      }
       if (opts.usage) {
         const rows = await withOperator(opts.master, (op) =>
           op.getUsage({ frameworkId: opts.framework }).then((r) => r.tasks),

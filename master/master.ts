@@ -32,6 +32,9 @@ import { UsageCollector } from './accounting/usage.js';
 import { LogProxy } from './logs/log-proxy.js';
 import { logsApi } from './api/logs-api.js';
 import { LogsService } from '../proto/gen/galaxy/v1/logs.js';
+import { TaskWatchService } from '../proto/gen/galaxy/v1/watch.js';
+import { taskWatchApi } from './api/task-watch-api.js';
+import type { Principal } from '../core/auth/principal.js';
 import { UserAdminService } from '../proto/gen/galaxy/v1/users.js';
 import { userAdminApi } from './api/user-admin-api.js';
 import { Accounting } from './accounting/accounting.js';
@@ -154,13 +157,12 @@ export class Master implements MasterHost {
       AgentGatewayService,
       agentGateway(this.agents, this.usage, log, streams, options.agentIdentities, this.logs),
     );
+    const visibleTo = (caller: Principal) =>
+      authorization.taskFilter(caller, (id) => this.ctx.frameworks.get(id)?.owner);
+    // galaxy tasks --watch: what ListTasks answers the caller, pushed when a task changes.
+    this.server.grpc.addService(TaskWatchService, taskWatchApi(this.hooks, this.view, visibleTo));
     // Task output: for the callers who may list the task (docs/security.md, "Logs").
-    this.server.grpc.addService(
-      LogsService,
-      logsApi(this.ctx, this.logs, (caller) =>
-        authorization.taskFilter(caller, (id) => this.ctx.frameworks.get(id)?.owner),
-      ),
-    );
+    this.server.grpc.addService(LogsService, logsApi(this.ctx, this.logs, visibleTo));
     // A revoked or replaced credential ends its agent's connection at once.
     options.agentIdentities?.onCredentialReplaced((agentId) => {
       this.agents.credentialRevoked(agentId);

@@ -12,6 +12,9 @@
  * - path tricks: a task id with `../` names no task; links to a host file, a FIFO and a hard link
  *   planted by her task as its rotated files or as its stderr read as nothing of that file (and
  *   never block the agent), while her own output reads as before.
+ *
+ * And the watches the CLI's --watch uses: `galaxy tasks -w -o json` prints a new snapshot when a
+ * task starts (bob's watch never shows alice's tasks), `galaxy job show -w` when her job is scaled.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -202,5 +205,46 @@ describe("attacks on another user's output", { timeout: 60_000 }, () => {
     const out = await cluster.cli(aliceToken, ['task', 'logs', '-m', cluster.master, '-f', taskId]);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toBe('finished-output\n');
+  });
+});
+
+describe('watches pushed by the servers', { timeout: 60_000 }, () => {
+  it("prints a new task list when a task starts; another user's watch never shows it", async () => {
+    const env = { GALAXY_LOG_LEVEL: 'warn' };
+    const hers = galaxy(['tasks', '-w', '-o', 'json', '-m', cluster.master], { ...env, GALAXY_TOKEN: aliceToken });
+    const his = galaxy(['tasks', '-w', '-o', 'json', '-m', cluster.master], { ...env, GALAXY_TOKEN: bobToken });
+    try {
+      await hers.lines.waitFor((l) => l.startsWith('['), 20_000, 'her first snapshot');
+      await his.lines.waitFor((l) => l.startsWith('['), 20_000, 'his first snapshot');
+      const name = `watched-${tag}`;
+      await alice.batch.submit(batchJob(name, 'sleep 30'));
+      const frame = await hers.lines.waitFor(
+        (l) => l.includes(name) && l.includes('TASK_RUNNING'),
+        20_000,
+        'her task running',
+      );
+      const tasks = JSON.parse(frame) as { name: string; state: string }[];
+      expect(tasks.find((t) => t.name.includes(name))?.state).toBe('TASK_RUNNING'); // enum names
+      expect(his.lines.items.some((l) => l.includes(name) || l.includes(web))).toBe(false);
+      await alice.batch.cancel(name);
+    } finally {
+      await hers.stop('SIGINT', 5000);
+      await his.stop('SIGINT', 5000);
+    }
+  });
+
+  it('prints the job again when it is scaled (galaxy job show -w)', async () => {
+    const watcher = galaxy(['job', 'show', '-w', '-a', cluster.appmaster, web], {
+      GALAXY_LOG_LEVEL: 'warn',
+      GALAXY_TOKEN: aliceToken,
+    });
+    try {
+      await watcher.lines.waitFor((l) => l.startsWith(`job ${web}:`), 20_000, 'the first frame');
+      await alice.appmaster.scaleJob({ name: web, replicas: 2 });
+      await watcher.lines.waitFor((l) => l.trim().startsWith(`${web}-1 `), 30_000, 'a frame with the second pod');
+    } finally {
+      await watcher.stop('SIGINT', 5000);
+      await alice.appmaster.scaleJob({ name: web, replicas: 1 });
+    }
   });
 });
