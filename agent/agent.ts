@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { GalaxyError } from '../core/errors.js';
+import { isTerminal } from '../core/task-state.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
 import { discoverMachine, type MachineInfo } from './discovery.js';
 import { callHook, createAgentHooks, type AgentHooks } from './hooks.js';
@@ -19,6 +20,7 @@ import { handleMasterMessage, type MasterMessageHandlers } from './master-messag
 import { Checkpointer } from './checkpoint.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { SandboxGc } from './sandbox-gc.js';
+import { AgentLogService } from './logs/log-service.js';
 import { createLauncher } from './containerizer/index.js';
 import { ProcessLauncher } from './process-launcher.js';
 import type { TaskRunner } from './task-runner.js';
@@ -49,6 +51,8 @@ export class Agent {
   private readonly writer: CheckpointWriter;
   private readonly gc: SandboxGc;
   private readonly book: TaskBook;
+  /** Answers the master's reads of task output (`galaxy logs`). */
+  private readonly logs: AgentLogService;
   private settleRefusal: (error: GalaxyError) => void = () => undefined;
   /**
    * Settles when the master refuses this agent's identity for good (its credential was revoked,
@@ -82,6 +86,10 @@ export class Agent {
     });
     this.writer = new CheckpointWriter(this.checkpoints);
     this.gc = new SandboxGc(options.workDir, options.sandboxGcDelayMs ?? 3_600_000, log);
+    this.logs = new AgentLogService(options.workDir, (frameworkId, taskId) => {
+      const runner = this.book.get(frameworkId, taskId);
+      return runner ? { sandbox: runner.sandbox, running: () => !isTerminal(runner.state) } : undefined;
+    });
     this.updates = new StatusUpdateStream({
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
@@ -249,6 +257,11 @@ export class Agent {
     shutdown: (requestedBy) => {
       void this.shutdown(requestedBy);
     },
+    logRead: (request) => {
+      void this.logs.answer(request).then((logData) => {
+        this.link.send({ message: { $case: 'logData', logData } });
+      });
+    },
   };
 
   /**
@@ -314,6 +327,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       uidRange: options.uidRange,
       hooks,
       imageCache: options.imageCache,
+      ...(options.logRotation ? { logRotation: options.logRotation } : {}),
       log,
     }));
   // A credential kept from an earlier registration is this agent's identity from then on.

@@ -5,6 +5,7 @@
  */
 import type { MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
 import type { RunTask } from '../proto/gen/galaxy/v1/agent.js';
+import type { LogRead } from '../proto/gen/galaxy/v1/logs.js';
 import type { FrameworkMessage } from '../proto/gen/galaxy/v1/scheduler.js';
 import type { MasterLink } from './master-link.js';
 
@@ -23,6 +24,8 @@ export interface MasterMessageHandlers {
   frameworkMessage?(message: FrameworkMessage): void;
   /** `galaxy agent shutdown`: kill every task and stop. */
   shutdown?(requestedBy: string): void;
+  /** Read a chunk of a task's output for a caller the master authorized (`galaxy logs`). */
+  logRead?(request: LogRead): void;
 }
 
 /** Hands one message of the master to `handlers`; answers pings on `link` itself. */
@@ -62,6 +65,9 @@ export function handleMasterMessage(
       return;
     case 'shutdown':
       handlers.shutdown?.(body.shutdown.requestedBy);
+      return;
+    case 'logRead':
+      handlers.logRead?.(body.logRead);
       return;
     case 'error':
     case undefined:

@@ -2,6 +2,7 @@
  * How to start an agent: the options of `galaxy agent` (cli/) and of {@link startAgent} in tests.
  */
 import type { TlsFiles } from '../core/tls.js';
+import type { LogRotation } from '../core/task-logs.js';
 import type { AgentPlugin } from './hooks.js';
 import type { Launcher } from './launcher.js';
 
@@ -42,6 +43,8 @@ export interface AgentOptions {
   readonly uidRange?: string;
   /** Size of the cache of root filesystem images, e.g. `8GiB` (`--image-cache`). */
   readonly imageCache?: string;
+  /** How containers' stdout and stderr are rotated (`--log-max-size`, `--log-max-files`; default 10 MiB × 5). */
+  readonly logRotation?: LogRotation;
   /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
   readonly sandboxGcDelayMs?: number;
   /** Status update retry: first delay and ceiling (ms). */

@@ -15,7 +15,7 @@ import {
   type ListAgentIdentitiesResponse,
 } from '../proto/gen/galaxy/v1/agent_identity.js';
 import { parseDuration } from './machines.js';
-import { parseOutputFormat, render, type Column } from './output.js';
+import { parseOutputFormat, render, serialize, type Column } from './output.js';
 import { cliClient } from './operator-client.js';
 
 /** What the verbs need, from the master or from the coordinator itself. */
@@ -140,12 +140,12 @@ export function addAgentIdentityCommands(program: Command, defaultMaster: string
     });
   common(agent.command('credentials'))
     .description('agents that hold a credential, and unexpired join tokens')
-    .option('-o, --output <format>', 'table or json', 'table')
+    .option('-o, --output <format>', 'table, wide, json or yaml', 'table')
     .action(async (flags: Where & { output: string }) => {
       const format = parseOutputFormat(flags.output);
       const listed = await withAdmin(flags, (a) => a.list());
-      if (format === 'json') {
-        console.log(JSON.stringify(listed, null, 2));
+      if (format === 'json' || format === 'yaml') {
+        console.log(serialize(listed, format));
         return;
       }
       console.log(render(listed.credentials, CREDENTIAL_COLUMNS, format));

@@ -40,7 +40,7 @@ export function withWhere(cmd: Command): Command {
   return cmd
     .option('-b, --batch <host:port|url>', `the batch framework API (default $GALAXY_BATCH, else ${DEFAULT_BATCH})`)
     .option('--coordinator <url>', 'find the leading batch framework through this coordinator (zk://… or local:/dir)')
-    .option('-o, --output <format>', 'table or json', 'table');
+    .option('-o, --output <format>', 'table, wide, json or yaml', 'table');
 }
 
 /** Adds the flags that set spec fields. */

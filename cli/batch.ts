@@ -6,7 +6,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
-import { BatchJobState, type BatchJob } from '../proto/gen/galaxy/v1/batch.js';
+import { BatchJob, BatchJobState } from '../proto/gen/galaxy/v1/batch.js';
 import { parseBatchSpec, specToProto } from '../frameworks/batch/spec/parse.js';
 import { addCronCommands } from './batch-cron.js';
 import { withBatch, withSpecFlags, withWhere, type BatchLeader, type WhereFlags } from './batch-common.js';
@@ -71,7 +71,7 @@ export function addBatchCommands(program: Command): void {
         const submitted = await b.call((c) => c.submit(specToProto(spec)));
         return flags.wait ? follow(b, submitted.spec?.name ?? spec.name) : submitted;
       });
-      console.log(render([job], JOB_COLUMNS, format));
+      console.log(render([job], JOB_COLUMNS, format, BatchJob));
       if (flags.wait && job.state !== BatchJobState.BATCH_SUCCEEDED) process.exitCode = 1;
     });
   batch
@@ -104,7 +104,7 @@ export function addBatchCommands(program: Command): void {
           ? b.call((c) => c.list(), { repeatable: true })
           : [await b.call((c) => (verb === 'show' ? c.show(name) : c.cancel(name)), { repeatable: true })],
       );
-      console.log(render(jobs, JOB_COLUMNS, format));
+      console.log(render(jobs, JOB_COLUMNS, format, BatchJob));
     });
   }
   addCronCommands(batch);

@@ -16,6 +16,7 @@ import { readTokenFile } from '../core/auth/client.js';
 import { mkdir } from 'node:fs/promises';
 import { bootstrapIdentity, localCoordinatorUrl, type LocalIdentity } from './local-identity.js';
 import { parseMasterLimits } from './limits.js';
+import { parseLogRotation } from '../core/task-logs.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -67,6 +68,8 @@ interface AgentFlags {
   allowedHostPaths?: string;
   uidRange?: string;
   imageCache?: string;
+  logMaxSize?: string;
+  logMaxFiles?: string;
   logLevel?: string;
   joinTokenFile?: string;
   plugin: string[];
@@ -223,6 +226,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '--image-cache <size>',
       'size of the cache of root filesystem images (container.rootfs), e.g. 8GiB (default)',
     )
+    .option('--log-max-size <size>', "a task's stdout or stderr is rotated past this size (default 10MiB)")
+    .option('--log-max-files <n>', 'files kept per stream, the current one included (default 5)')
     .action(async (flags: AgentFlags) => {
       const plugins = await loadAgentPlugins(flags.plugin);
       const agent = await startAgent({
@@ -239,6 +244,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         allowedHostPaths: flags.allowedHostPaths,
         uidRange: flags.uidRange,
         imageCache: flags.imageCache,
+        logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),

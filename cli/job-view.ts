@@ -2,8 +2,8 @@
  * How `galaxy job show|list` print jobs: a summary, the rolling update, why pods are pending, and
  * a table of pods.
  */
-import type { JobStatus, PodStatus } from '../proto/gen/galaxy/v1/appmaster.js';
-import { render, type Column, type OutputFormat } from './output.js';
+import { JobStatus, type PodStatus } from '../proto/gen/galaxy/v1/appmaster.js';
+import { render, serialize, type Column, type OutputFormat } from './output.js';
 
 /** Columns of `galaxy job list`. */
 export const JOB_COLUMNS: Column<JobStatus>[] = [
@@ -34,6 +34,8 @@ export const POD_COLUMNS: Column<PodStatus>[] = [
   },
   { heading: 'CONTAINER', value: (p) => p.taskId || '-' },
   { heading: 'MESSAGE', value: (p) => p.message.slice(0, 60) },
+  { heading: 'AGENT', value: (p) => p.agentId || '-', wide: true },
+  { heading: 'EXIT', value: (p) => p.lastExitCode, wide: true },
 ];
 
 /** A pod's state, with the restart delay when it waits for one. */
@@ -54,7 +56,7 @@ export function updateLine(job: JobStatus): string {
 
 /** The whole of `galaxy job show`. */
 export function renderJob(job: JobStatus, format: OutputFormat): string {
-  if (format === 'json') return JSON.stringify(job, null, 2);
+  if (format === 'json' || format === 'yaml') return serialize(job, format, JobStatus);
   const lines = [`job ${job.name}: ${job.state}, ${job.message}, revision ${job.revision} (version ${job.version})`];
   const update = updateLine(job);
   if (update !== '') lines.push(`update: ${update}`);

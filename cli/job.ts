@@ -8,12 +8,16 @@ import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
 import { APPMASTER_GROUP } from '../core/leader-locator.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
-import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
+import { JobStatus, UpdateControl } from '../proto/gen/galaxy/v1/appmaster.js';
 import { appMasterClient, type AppMasterApi } from './operator-client.js';
 import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
 import { validateSpecFiles } from './job-validate.js';
 import { frameworkTarget, LeaderClient } from './leader-client.js';
-import { parseOutputFormat, render } from './output.js';
+import { OUTPUT_HELP, parseOutputFormat, render } from './output.js';
+import { parseSecondsFlag } from './numbers.js';
+import { execCommandLine } from './shell-words.js';
+import { watchJob } from './job-watch.js';
+import { watchFrame } from './watch.js';
 
 /** Where `galaxy job` finds the AppMaster when neither a flag nor the environment says. */
 export const DEFAULT_APPMASTER = '127.0.0.1:5060';
@@ -28,7 +32,11 @@ interface Flags {
 /** The leading AppMaster, found as the flags and the environment say (read when the command runs). */
 type Api = LeaderClient<AppMasterApi>;
 
-async function withApi<T>(flags: Flags, fn: (api: Api) => Promise<T>): Promise<T> {
+/** Runs `fn` against the leading AppMaster that `--appmaster`/`--coordinator` (or the environment) name. */
+export async function withApi<T>(
+  flags: Pick<Flags, 'appmaster' | 'coordinator'>,
+  fn: (api: Api) => Promise<T>,
+): Promise<T> {
   const target = frameworkTarget(
     { coordinator: flags.coordinator, address: flags.appmaster },
     'GALAXY_APPMASTER',
@@ -97,7 +105,7 @@ export function addJobCommands(program: Command): void {
         `the AppMaster API (default $GALAXY_APPMASTER, else ${DEFAULT_APPMASTER})`,
       )
       .option('--coordinator <url>', 'find the leading AppMaster through this coordinator (zk://… or local:/dir)')
-      .option('-o, --output <format>', 'table or json', 'table');
+      .option('-o, --output <format>', OUTPUT_HELP, 'table');
   const print = (status: JobStatus, flags: Flags): void => {
     console.log(renderJob(status, parseOutputFormat(flags.output)));
   };
@@ -123,12 +131,13 @@ export function addJobCommands(program: Command): void {
       .option('-w, --wait', 'follow until every pod is healthy (or the update pauses), with a progress bar')
       .option('--timeout <s>', 'longest --wait, in seconds', '600')
       .action(async (file: string, flags: Flags & { timeout: string }) => {
+        const timeoutS = parseSecondsFlag(flags.timeout, '--timeout', 86_400);
         const json = await specJson(file);
         const status = await withApi(flags, async (api) => {
           const first = await api.call((a) =>
             verb === 'submit' ? a.submitJob({ specJson: json }) : a.updateJob({ specJson: json }),
           );
-          return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
+          return flags.wait ? follow(api, first.name, timeoutS) : first;
         });
         print(status, flags);
         if (flags.wait && !settled(status)) process.exitCode = 1;
@@ -188,11 +197,15 @@ export function addJobCommands(program: Command): void {
     .description("run a command in a pod's container (through its AppWorker)")
     .argument('<name>')
     .argument('<pod>')
-    .argument('<command...>')
+    .argument(
+      '<command...>',
+      "one shell command line ('ls | wc -l'), or after -- a program and its arguments, kept as given",
+    )
     .option('--timeout <s>', 'seconds before the command is killed', '30')
     .action(async (name: string, pod: string, command: string[], flags: Flags & { timeout: string }) => {
+      const timeoutS = parseSecondsFlag(flags.timeout, '--timeout', 3600);
       const result = await withApi(flags, (api) =>
-        api.call((a) => a.execPod({ name, podId: pod, command: command.join(' '), timeoutS: Number(flags.timeout) })),
+        api.call((a) => a.execPod({ name, podId: pod, command: execCommandLine(command), timeoutS })),
       );
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
@@ -205,13 +218,26 @@ export function addJobCommands(program: Command): void {
       const jobs = await withApi(flags, (api) =>
         api.call((a) => a.listJobs({}).then((r) => r.jobs), { repeatable: true }),
       );
-      console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output)));
+      console.log(render(jobs, JOB_COLUMNS, parseOutputFormat(flags.output), JobStatus));
     });
 
   withCommon(job.command('show'))
     .description('one job: pods with host, state, version, health, restarts, and why pods are pending')
     .argument('<name>')
-    .action(async (name: string, flags: Flags) => {
-      print(await withApi(flags, (api) => show(api, name)), flags);
+    .option('-w, --watch', 'print it again each time it changes (pushed by the AppMaster), until Ctrl-C or its removal')
+    .action(async (name: string, flags: Flags & { watch?: boolean }) => {
+      const format = parseOutputFormat(flags.output);
+      if (!flags.watch) {
+        print(await withApi(flags, (api) => show(api, name)), flags);
+        return;
+      }
+      // The first read finds the leader (following NOT_LEADER); the watch then runs against it.
+      const leader = await withApi(flags, async (api) => {
+        await show(api, name);
+        return api.current ?? '';
+      });
+      await watchJob(leader, name, (job) => {
+        console.log(watchFrame(renderJob(job, format), format));
+      });
     });
 }

@@ -70,9 +70,9 @@ describe('addListCommand', () => {
     const build = (program: Command) => {
       addListingCommands(program, master.address);
     };
-    await expect(run(build, ['agents', '-o', 'yaml'])).rejects.toMatchObject({
+    await expect(run(build, ['agents', '-o', 'xml'])).rejects.toMatchObject({
       code: 'GALAXY_E_INVALID_ARGUMENT',
-      message: expect.stringContaining('--output must be one of table, json') as string,
+      message: expect.stringContaining('--output must be one of table, wide, json, yaml') as string,
     });
   });
 

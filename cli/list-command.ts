@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import { operatorClient, type Operator } from './operator-client.js';
-import { parseOutputFormat, render, type Column } from './output.js';
+import { OUTPUT_HELP, parseOutputFormat, render, type Column, type MessageType } from './output.js';
 
 /** `-m, --master`: every command that calls the master takes it. */
 export function masterOption(defaultMaster: string): readonly [string, string, string] {
@@ -14,7 +14,7 @@ export function masterOption(defaultMaster: string): readonly [string, string, s
 }
 
 /** `-o, --output`: table (for people) or json (for scripts). */
-export const OUTPUT_OPTION = ['-o, --output <format>', 'table or json', 'table'] as const;
+export const OUTPUT_OPTION = ['-o, --output <format>', OUTPUT_HELP, 'table'] as const;
 
 /** Runs `fn` against the master named by `--master` (its leader), closing the client afterwards. */
 export async function withOperator<T>(master: string, fn: (op: Operator) => Promise<T>): Promise<T> {
@@ -32,6 +32,8 @@ export async function withOperator<T>(master: string, fn: (op: Operator) => Prom
 export interface Listing<T> {
   readonly description: string;
   readonly columns: readonly Column<T>[];
+  /** The rows' message type, for -o json|yaml through its toJSON. */
+  readonly type?: MessageType<T>;
   /** The rows; `argument` is the command's optional operand (`list [agent]`), if it has one. */
   rows(op: Operator, argument: string | undefined): Promise<readonly T[]>;
 }
@@ -58,6 +60,6 @@ export function addListCommand<T>(
       const opts = command.opts<{ master: string; output: string }>();
       const format = parseOutputFormat(opts.output);
       const rows = await withOperator(opts.master, (op) => listing.rows(op, command.args[0]));
-      console.log(render(rows, listing.columns, format));
+      console.log(render(rows, listing.columns, format, listing.type));
     });
 }

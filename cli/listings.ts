@@ -4,11 +4,13 @@
 import type { Command } from 'commander';
 import { formatBytes, formatResources } from '../core/resources.js';
 import { stateName } from '../core/task-state.js';
-import type { AgentSummary, FrameworkSummary, WeightInfo } from '../proto/gen/galaxy/v1/operator.js';
-import type { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
+import { AgentSummary, FrameworkSummary, WeightInfo } from '../proto/gen/galaxy/v1/operator.js';
+import { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from '../core/errors.js';
 import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
 import { parseOutputFormat, render, type Column } from './output.js';
+import { watchFrame } from './watch.js';
+import { watchTasks } from './task-watch.js';
 
 const WEIGHT_COLUMNS: Column<WeightInfo>[] = [
   { heading: 'ROLE', value: (w) => w.role },
@@ -25,6 +27,12 @@ const AGENT_COLUMNS: Column<AgentSummary>[] = [
   { heading: 'TASKS', value: (a) => a.tasks },
   { heading: 'TOTAL', value: (a) => (a.info?.total ? formatResources(a.info.total) : '') },
   { heading: 'USED', value: (a) => (a.used ? formatResources(a.used) : '') },
+  {
+    heading: 'ATTRIBUTES',
+    value: (a) => (a.info?.attributes ?? []).map((l) => (l.value ? `${l.key}=${l.value}` : l.key)).join(','),
+    wide: true,
+  },
+  { heading: 'HOST-PATHS', value: (a) => (a.info?.allowedHostPaths ?? []).map((h) => h.path).join(','), wide: true },
 ];
 
 const FRAMEWORK_COLUMNS: Column<FrameworkSummary>[] = [
@@ -47,6 +55,12 @@ const TASK_COLUMNS: Column<Task>[] = [
   { heading: 'STATE', value: (t) => stateName(t.state) },
   { heading: 'REASON', value: (t) => t.status?.reason ?? '' },
   { heading: 'RESOURCES', value: (t) => (t.resources ? formatResources(t.resources) : '') },
+  { heading: 'MESSAGE', value: (t) => (t.status?.message ?? '').slice(0, 80), wide: true },
+  {
+    heading: 'UPDATED',
+    value: (t) => (t.status?.timestamp ? new Date(t.status.timestamp * 1000).toISOString() : ''),
+    wide: true,
+  },
 ];
 
 const USAGE_COLUMNS: Column<TaskUsage>[] = [
@@ -67,11 +81,13 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
   addListCommand(program, 'agents', defaultMaster, {
     description: 'list agents with their resources',
     columns: AGENT_COLUMNS,
+    type: AgentSummary,
     rows: async (op) => (await op.listAgents({})).agents,
   });
   addListCommand(program, 'frameworks', defaultMaster, {
     description: 'list frameworks with their dominant shares',
     columns: FRAMEWORK_COLUMNS,
+    type: FrameworkSummary,
     rows: async (op) => (await op.listFrameworks({})).frameworks,
   });
   program
@@ -81,19 +97,27 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     .option(...outputOpt)
     .option('-f, --framework <id>', 'only this framework', '')
     .option('-u, --usage', 'cpu, memory, pids and disk of live tasks, measured by their agents')
-    .action(async (opts: { master: string; output: string; framework: string; usage?: boolean }) => {
+    .option('-w, --watch', 'print them again each time a task changes (pushed by the master), until Ctrl-C')
+    .action(async (opts: { master: string; output: string; framework: string; usage?: boolean; watch?: boolean }) => {
       const format = parseOutputFormat(opts.output);
+      if (opts.watch) {
+        if (opts.usage) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', '--watch and --usage do not go together');
+        await watchTasks(opts.master, opts.framework, (tasks) => {
+          console.log(watchFrame(render(tasks, TASK_COLUMNS, format, Task), format));
+        });
+        return;
+      }
       if (opts.usage) {
         const rows = await withOperator(opts.master, (op) =>
           op.getUsage({ frameworkId: opts.framework }).then((r) => r.tasks),
         );
-        console.log(render(rows, USAGE_COLUMNS, format));
+        console.log(render(rows, USAGE_COLUMNS, format, TaskUsage));
         return;
       }
       const rows = await withOperator(opts.master, (op) =>
         op.listTasks({ frameworkId: opts.framework }).then((r) => r.tasks),
       );
-      console.log(render(rows, TASK_COLUMNS, format));
+      console.log(render(rows, TASK_COLUMNS, format, Task));
     });
   const weights = program.command('weights').description('show or set role weights');
   addListCommand(
@@ -103,6 +127,7 @@ export function addListingCommands(program: Command, defaultMaster: string): voi
     {
       description: 'show role weights',
       columns: WEIGHT_COLUMNS,
+      type: WeightInfo,
       rows: async (op) => (await op.getWeights({})).weights,
     },
     { isDefault: true },

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
 import type { AccountingRow, AgentLabels, GetAccountingResponse, PoolEntry } from '../proto/gen/galaxy/v1/operator.js';
 import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
-import { parseOutputFormat, render, type Column } from './output.js';
+import { parseOutputFormat, render, serialize, type Column, type OutputFormat } from './output.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
@@ -77,11 +77,11 @@ const POOL_COLUMNS: Column<PoolEntry>[] = [
 ];
 
 /** The text `galaxy usage` prints: the table and the cluster's own total. */
-export function renderUsage(response: GetAccountingResponse, format: 'table' | 'json'): string {
+export function renderUsage(response: GetAccountingResponse, format: OutputFormat): string {
   const lines = response.rows.map(usageLine);
   const cluster = usageLine({ user: '(cluster)', pool: '', allocated: response.clusterAllocated, used: undefined });
-  if (format === 'json')
-    return JSON.stringify({ fromS: response.fromS, toS: response.toS, rows: lines, cluster }, null, 2);
+  if (format === 'json' || format === 'yaml')
+    return serialize({ fromS: response.fromS, toS: response.toS, rows: lines, cluster }, format);
   const since = new Date(response.fromS * 1000).toISOString();
   return (
     `${render(lines, USAGE_COLUMNS, 'table')}\n` +

@@ -4,7 +4,7 @@
  */
 // First: the current context fills in the environment before any command reads its defaults.
 import './config/apply.js';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isGalaxyError } from '../core/errors.js';
 import { addListingCommands } from './listings.js';
 import { addMachineCommands } from './machines.js';
@@ -27,6 +27,8 @@ import { addCoordinatorCommands } from './coordinator.js';
 import { addConfigCommands } from './config/commands.js';
 import { bindDaemonEnv } from './daemon-env.js';
 import { addSimCommands } from '../sim/cli.js';
+import { addLogsCommands } from './logs.js';
+import { environmentHelp } from './environment-help.js';
 
 const DEFAULT_MASTER = process.env.GALAXY_MASTER ?? '127.0.0.1:5050';
 
@@ -35,6 +37,9 @@ const program = new Command()
   .description('Galaxy: a datacenter operating system (master, agents, frameworks)')
   .version('0.1.0')
   .showHelpAfterError()
+  // Usage errors exit 2 like every refusal (docs/cli.md, "Exit codes"), not commander's 1.
+  .exitOverride()
+  .addHelpText('after', environmentHelp())
   .addOption(new Option('--log-level <level>', 'log level of daemons').env('GALAXY_LOG_LEVEL'))
   .addOption(
     new Option('--context <name>', 'the config context to use (galaxy config get-contexts)').env('GALAXY_CONTEXT'),
@@ -76,6 +81,7 @@ addTenancyCommands(program, DEFAULT_MASTER);
 addEventsCommand(program, DEFAULT_MASTER);
 addReservationCommands(program, DEFAULT_MASTER);
 addJobCommands(program);
+addLogsCommands(program, DEFAULT_MASTER);
 addUserCommands(program, DEFAULT_MASTER);
 addCoordinatorCommands(program);
 addConfigCommands(program);
@@ -86,6 +92,7 @@ addCompletionCommand(program); // last: it reads the command tree
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (isGalaxyError(error)) {
     console.error(`error: ${error.message}`);
     process.exit(error.code === 'GALAXY_E_UNAVAILABLE' ? 3 : 2);

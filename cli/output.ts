@@ -1,11 +1,32 @@
 /**
- * Output of CLI listings: a table for people, JSON for scripts.
+ * Output of CLI listings: a table for people (`wide`: with more columns), JSON or YAML for
+ * scripts. JSON and YAML of protobuf messages come from the generated `toJSON` (the proto3 JSON
+ * mapping: enum names, not numbers; camelCase fields; fields at their default left out).
  */
 import Table from 'cli-table3';
+import { stringify } from 'yaml';
 import { GalaxyError } from '../core/errors.js';
 
 /** The output formats every listing supports. */
-export const OUTPUT_FORMATS = ['table', 'json'] as const;
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
+
+/** `--output`'s help text. */
+export const OUTPUT_HELP = 'table, wide (more columns), json or yaml';
+
+/** A generated message type: how its JSON is made. */
+export interface MessageType<T> {
+  toJSON(message: T): unknown;
+}
+
+/** `rows` as JSON or YAML text, through `type`'s toJSON when the rows are messages. */
+export function serialize<T>(rows: T | readonly T[], format: 'json' | 'yaml', type?: MessageType<T>): string {
+  const data = Array.isArray(rows)
+    ? (rows as readonly T[]).map((row) => (type ? type.toJSON(row) : row))
+    : type
+      ? type.toJSON(rows as T)
+      : rows;
+  return format === 'json' ? JSON.stringify(data, null, 2) : stringify(data).trimEnd();
+}
 
 /** One of {@link OUTPUT_FORMATS}. */
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -23,14 +44,23 @@ export function parseOutputFormat(value: string): OutputFormat {
 export interface Column<T> {
   readonly heading: string;
   readonly value: (row: T) => string | number;
+  /** Shown with `-o wide` only. */
+  readonly wide?: boolean;
 }
 
 /**
- * Renders rows. JSON prints the raw objects (all fields, stable for scripts); the table prints
- * the columns. Colour is off when `NO_COLOR` is set or stdout is not a terminal.
+ * Renders rows. JSON and YAML print the whole rows (through `type`'s toJSON for messages); the
+ * table prints the columns (`wide`: the wide ones too). Colour is off when `NO_COLOR` is set or
+ * stdout is not a terminal.
  */
-export function render<T>(rows: readonly T[], columns: readonly Column<T>[], format: OutputFormat): string {
-  if (format === 'json') return JSON.stringify(rows, null, 2);
+export function render<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  format: OutputFormat,
+  type?: MessageType<T>,
+): string {
+  if (format === 'json' || format === 'yaml') return serialize(rows, format, type);
+  columns = columns.filter((c) => format === 'wide' || c.wide !== true);
   const colour = process.stdout.isTTY && !process.env.NO_COLOR;
   const table = new Table({
     head: columns.map((c) => c.heading),

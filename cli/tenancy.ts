@@ -9,7 +9,7 @@ import { parseSize } from '../core/sizes.js';
 import { formatQuantity, QUOTA_RESOURCES } from '../core/tenancy/quotas.js';
 import type { QuotaAmounts, UserGrantsEntry, UserQuotaEntry } from '../proto/gen/galaxy/v1/operator.js';
 import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
-import { parseOutputFormat, render, type Column } from './output.js';
+import { parseOutputFormat, render, serialize, type Column } from './output.js';
 
 /** Cores as typed (`4`, `0.5`, `500m`) → millicores. */
 export function parseCores(text: string, flag: string): number {
@@ -226,7 +226,7 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
       const entries = await withOperator(flags.master, (op) =>
         op.listUserQuotas({ user: user ?? '' }).then((r) => r.quotas),
       );
-      if (format === 'json') console.log(JSON.stringify(entries, null, 2));
+      if (format === 'json' || format === 'yaml') console.log(serialize(entries, format));
       else console.log(render(entries.flatMap(quotaLines), QUOTA_COLUMNS, format));
     });
 }

@@ -122,7 +122,7 @@ export function addUserCommands(program: Command, defaultMaster: string): void {
     });
   common(user.command('list'))
     .description('users, their kind, admin flag and number of tokens')
-    .option('-o, --output <format>', 'table or json', 'table')
+    .option('-o, --output <format>', 'table, wide, json or yaml', 'table')
     .action(async (flags: Where & { output: string }) => {
       const format = parseOutputFormat(flags.output);
       console.log(render(await withAdmin(flags, (a) => a.list()), USER_COLUMNS, format));

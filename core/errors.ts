@@ -134,6 +134,10 @@ export const ErrorCodes = {
     status: 'INVALID_ARGUMENT',
     hint: 'a request or a record is larger than the limit the message names (a message, a spec, a coordinator key); make it smaller',
   },
+  GALAXY_E_LOGS_UNAVAILABLE: {
+    status: 'NOT_FOUND',
+    hint: "the task's sandbox is not on its agent (any more): a finished task's output is kept as long as its sandbox (an hour by default); galaxy tasks lists the tasks whose output you may read",
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A Galaxy error code such as `GALAXY_E_OFFER_UNKNOWN`. */

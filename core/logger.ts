@@ -36,10 +36,10 @@ export function redactEnv(env: Readonly<Record<string, string | undefined>> | un
 
 /**
  * The JSON logger every Galaxy process uses. `GALAXY_LOG_LEVEL` sets the level (default info);
- * `GALAXY_LOG_FILE`, when set, is where it appends instead of stdout. Fields that could carry secrets are redacted: tokens, authorization
+ * `GALAXY_LOG_FILE`, when set, is where it appends instead of stdout (or `fd` 2, stderr). Fields that could carry secrets are redacted: tokens, authorization
  * metadata, and the secret variables of any logged `env`.
  */
-export function createLogger(component: string, level?: string): Logger {
+export function createLogger(component: string, level?: string, fd: 1 | 2 = 1): Logger {
   const options = {
     name: component,
     level: level ?? process.env.GALAXY_LOG_LEVEL ?? 'info',
@@ -48,5 +48,6 @@ export function createLogger(component: string, level?: string): Logger {
   };
   // GALAXY_LOG_FILE appends every process's log to one file (the test suite audits it for tokens).
   const file = process.env.GALAXY_LOG_FILE;
-  return file ? pino(options, pino.destination({ dest: file, append: true, sync: true })) : pino(options);
+  if (file) return pino(options, pino.destination({ dest: file, append: true, sync: true }));
+  return fd === 1 ? pino(options) : pino(options, pino.destination({ fd, sync: true }));
 }

@@ -30,6 +30,12 @@ import { eventTracePlugin } from './plugins/event-trace.js';
 import { schedulerApi } from './api/scheduler-api.js';
 import { MasterView } from './view.js';
 import { UsageCollector } from './accounting/usage.js';
+import { LogProxy } from './logs/log-proxy.js';
+import { logsApi } from './api/logs-api.js';
+import { LogsService } from '../proto/gen/galaxy/v1/logs.js';
+import { TaskWatchService } from '../proto/gen/galaxy/v1/watch.js';
+import { taskWatchApi } from './api/task-watch-api.js';
+import type { Principal } from '../core/auth/principal.js';
 import { UserAdminService } from '../proto/gen/galaxy/v1/users.js';
 import { userAdminApi } from './api/user-admin-api.js';
 import { Accounting } from './accounting/accounting.js';
@@ -64,6 +70,8 @@ export class Master implements MasterHost {
   readonly view: MasterView;
   /** Gathers task usage from agents. */
   readonly usage: UsageCollector;
+  /** Reads task output from agents for `galaxy logs`. */
+  readonly logs: LogProxy;
   /** Pools, labels and modes of agents. */
   readonly machines: Machines;
   /** The ledger of resource-seconds per user and pool. */
@@ -156,10 +164,17 @@ export class Master implements MasterHost {
     this.pluginNames = plugins.map((p) => p.name);
     // A peer that stops reading its stream is dropped: its connection ends at once (see streams.ts).
     const streams = { ctx: this.ctx, disconnect: (peer: string) => this.server.disconnect(peer) };
+    this.logs = new LogProxy(this.ctx);
     this.server.grpc.addService(
       AgentGatewayService,
-      agentGateway(this.agents, this.usage, log, streams, options.agentIdentities),
+      agentGateway(this.agents, this.usage, log, streams, options.agentIdentities, this.logs),
     );
+    const visibleTo = (caller: Principal) =>
+      authorization.taskFilter(caller, (id) => this.ctx.frameworks.get(id)?.owner);
+    // galaxy tasks --watch: what ListTasks answers the caller, pushed when a task changes.
+    this.server.grpc.addService(TaskWatchService, taskWatchApi(this.hooks, this.view, visibleTo));
+    // Task output: for the callers who may list the task (docs/security.md, "Logs").
+    this.server.grpc.addService(LogsService, logsApi(this.ctx, this.logs, visibleTo));
     // A revoked or replaced credential ends its agent's connection at once.
     options.agentIdentities?.onCredentialReplaced((agentId) => {
       this.agents.credentialRevoked(agentId);

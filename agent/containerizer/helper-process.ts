@@ -17,8 +17,9 @@ export interface HelperLaunch {
   readonly cwd: string;
   /** The task's environment (its exec's, never the helper's own). */
   readonly env: Readonly<Record<string, string>>;
-  readonly stdoutPath: string;
-  readonly stderrPath: string;
+  /** The task's output files; absent when the helper's log writer makes them (`--log-dir`). */
+  readonly stdoutPath?: string;
+  readonly stderrPath?: string;
   /** Owner of the output files (the container's root on the host), when not the agent's user. */
   readonly owner?: { readonly uid: number; readonly gid: number };
 }
@@ -65,9 +66,11 @@ export async function startHelper(spawner: HelperSpawner, launch: HelperLaunch):
     cwd: launch.cwd,
     helperEnv: helperEnvironment(launch.env),
     taskEnv: launch.env,
-    stdoutPath: launch.stdoutPath,
-    stderrPath: launch.stderrPath,
-    ...(launch.owner ? { owner: launch.owner } : {}),
+    // Without output files the helper's log writer makes them (--log-dir); the helper's own
+    // stdout and stderr then go nowhere.
+    stdoutPath: launch.stdoutPath ?? '/dev/null',
+    stderrPath: launch.stderrPath ?? '/dev/null',
+    ...(launch.owner && launch.stdoutPath !== undefined ? { owner: launch.owner } : {}),
   });
   if (helper.report.startsWith('ok ')) return { pid: helper.pid, exited: helper.exited };
   const exit = await helper.exited;

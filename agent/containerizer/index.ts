@@ -18,6 +18,7 @@ import { LinuxLauncher } from './linux-launcher.js';
 import { parseUidRange } from './uid-blocks.js';
 import type { HostPath } from '../../proto/gen/galaxy/v1/common.js';
 import type { AgentHooks } from '../hooks.js';
+import type { LogRotation } from '../../core/task-logs.js';
 
 export { LinuxLauncher } from './linux-launcher.js';
 
@@ -34,6 +35,8 @@ export interface ContainerizerOptions {
   readonly isolation?: string;
   /** This agent's cgroup root; default `galaxy-<hash of the work dir>`, stable across restarts. */
   readonly cgroupRoot?: string;
+  /** How containers' output is rotated (`--log-max-size`, `--log-max-files`). */
+  readonly logRotation?: LogRotation;
   /** The agent's hooks: a Linux launcher runs its isolators through them. */
   readonly hooks?: AgentHooks;
   readonly log: Logger;
@@ -78,6 +81,7 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
     uidRange: parseUidRange(options.uidRange),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     imageCacheBytes,
+    ...(options.logRotation ? { logRotation: options.logRotation } : {}),
     log: options.log,
   });
 }

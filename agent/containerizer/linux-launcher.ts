@@ -32,6 +32,7 @@ import { identityArgs, identityOf, ownerOf, SERVICE_USER, type Identity } from '
 import { requireNativeHelper } from './native-helper.js';
 import { HelperSpawner } from './spawner.js';
 import { planRoot, stepArgs, type HostLayout } from './root-plan.js';
+import { DEFAULT_LOG_ROTATION, type LogRotation } from '../../core/task-logs.js';
 import { DEFAULT_UID_RANGE, UidBlocks, UID_CLAIMS_DIR, type UidRange } from './uid-blocks.js';
 
 /** How often running containers are checked for breached limits. */
@@ -70,6 +71,8 @@ export interface LinuxLauncherOptions {
   readonly imageCacheBytes?: number;
   /** Containers set up at once (default twice the cores): a burst of launches waits its turn. */
   readonly launchConcurrency?: number;
+  /** How the helper's log writer rotates each task's output (default 10 MiB × 5). */
+  readonly logRotation?: LogRotation;
   readonly log: Logger;
 }
 
@@ -219,9 +222,7 @@ export class LinuxLauncher implements Launcher {
         ],
         cwd: spec.sandbox,
         env,
-        stdoutPath: spec.stdoutPath,
-        stderrPath: spec.stderrPath,
-        owner: identity.kind === 'userns' ? owner : undefined,
+        // No output files: the helper's log writer makes and rotates them (--log-dir).
       });
     } catch (error) {
       await this.destroy(container.cgroup, container);
@@ -351,6 +352,17 @@ export class LinuxLauncher implements Launcher {
     args.push(...identityArgs(identity));
     args.push('--caps', capabilityMask(capabilities));
     args.push('--exit-file', this.exitFile(container.id), '--report-fd', String(REPORT_FD), '--env-fd', String(ENV_FD));
+    // The output goes through the helper's log writer, as the sandbox's owner (root for real root).
+    const rotation = this.options.logRotation ?? DEFAULT_LOG_ROTATION;
+    const writer = ownerOf(identity);
+    args.push(
+      '--log-dir',
+      spec.sandbox,
+      String(rotation.maxBytes),
+      String(rotation.maxFiles),
+      String(writer?.uid ?? -1),
+      String(writer?.gid ?? -1),
+    );
     args.push('--', ...commandLine(spec.command));
     return args;
   }

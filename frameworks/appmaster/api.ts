@@ -29,6 +29,7 @@ import {
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { AppMaster } from './appmaster.js';
 import { checkPullCaller, withPodTokens } from './pod-tokens.js';
+import { watchJobHandler } from './job-watch.js';
 
 /**
  * Who calls a standby with a token it does not know. A standby has not loaded the jobs, so it
@@ -93,6 +94,7 @@ export function serveAppMasterApi(
           jobs: await appmaster.list(caller),
         })),
         showJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.show(r.name, caller)),
+        watchJob: watchJobHandler(appmaster, standby, authenticate, UNVERIFIED),
       });
       server.addService(AppWorkerPullService, {
         pull: unaryHandler<PullRequest, PullResponse>((r, caller) => {

@@ -7,9 +7,10 @@
  * `du` and kills the task with reason `disk-limit` once it is over.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, lstat, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../core/exec.js';
+import { isLogFileName } from '../../core/task-logs.js';
 import { formatBytes } from '../../core/resources.js';
 import {
   sharedIsolator,
@@ -23,8 +24,10 @@ import {
 /** ext4 needs a little room for itself; smaller requests get this much. */
 const MIN_IMAGE_BYTES = 8 * 1024 * 1024;
 
-/** Files the agent writes into a sandbox and keeps after the container ends. */
-const LOGS = ['stdout', 'stderr'];
+/** The task's output files in a sandbox (rotated ones included): kept after the container ends. */
+async function logFiles(sandbox: string): Promise<string[]> {
+  return (await readdir(sandbox).catch(() => [])).filter(isLogFileName);
+}
 
 function imagePath(c: Container): string {
   return `${c.sandbox}.img`;
@@ -86,7 +89,8 @@ const image: Isolator = {
     if (c.state.get('disk.mounted') === true) {
       // The task's output outlives its quota: carry stdout and stderr out of the image.
       const kept = await mkdtemp(`${c.sandbox}.logs-`);
-      for (const file of LOGS) {
+      const logs = await logFiles(c.sandbox);
+      for (const file of logs) {
         // Only the task's own files: a link it left there (to /etc/shadow, say) is not followed by
         // the agent, which runs as root. Nothing of the container runs any more to swap it.
         const info = await lstat(join(c.sandbox, file)).catch(() => undefined);
@@ -95,7 +99,7 @@ const image: Isolator = {
       // The container's processes are gone; a busy mount means a leak elsewhere, so detach lazily.
       await run('umount', [c.sandbox]).catch(() => run('umount', ['-l', c.sandbox]));
       c.state.delete('disk.mounted');
-      for (const file of LOGS) await rename(join(kept, file), join(c.sandbox, file)).catch(() => undefined);
+      for (const file of logs) await rename(join(kept, file), join(c.sandbox, file)).catch(() => undefined);
       await rm(kept, { recursive: true, force: true });
     }
     await rm(imagePath(c), { force: true });

@@ -19,6 +19,7 @@ import { admitAgent } from '../agents/agent-admission.js';
 import { agentShutdownApi } from './agent-shutdown-api.js';
 import type { AgentsController } from '../agents/agents.js';
 import type { UsageCollector } from '../accounting/usage.js';
+import type { LogProxy } from '../logs/log-proxy.js';
 import type { AgentConnection, AgentRecord } from '../records.js';
 import { boundedConnection, type StreamBounds } from './streams.js';
 
@@ -30,6 +31,8 @@ export function agentGateway(
   bounds: StreamBounds,
   /** Where join tokens are redeemed; without it only admins (or anyone, when open) register agents. */
   identities?: AgentIdentityStore,
+  /** Where the agents' answers to log reads go. */
+  logs?: LogProxy,
 ): AgentGatewayServer {
   return {
     ...agentShutdownApi(agents),
@@ -98,6 +101,7 @@ export function agentGateway(
           else if (body?.$case === 'statusUpdate' && body.statusUpdate.status)
             agents.statusUpdate(agent, body.statusUpdate.status);
           else if (body?.$case === 'usage') usage.report(agent.info.id, body.usage);
+          else if (body?.$case === 'logData') logs?.answer(agent.info.id, body.logData);
         } catch (error) {
           refuse(error);
         }
@@ -105,7 +109,10 @@ export function agentGateway(
       const ended = (): void => {
         gone = true;
         connection.markClosed();
-        if (agent) agents.disconnected(agent, connection);
+        if (agent) {
+          logs?.agentGone(agent.info.id);
+          agents.disconnected(agent, connection);
+        }
       };
       stream.on('end', () => {
         ended();

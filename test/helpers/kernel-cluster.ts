@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startAgent, type Agent } from '../../agent/agent.js';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { startMaster, type Master } from '../../master/master.js';
+import type { LogRotation } from '../../core/task-logs.js';
 import { Limits, TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from './async-queue.js';
@@ -52,6 +53,8 @@ export async function startKernelCluster(options: {
   name: string;
   isolation: string;
   resources: string;
+  /** How the agent rotates task output (default 10 MiB × 5). */
+  logRotation?: LogRotation;
 }): Promise<KernelCluster> {
   const cgroupRoot = `galaxy-${options.name}-test-${randomBytes(4).toString('hex')}`;
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-`));
@@ -70,6 +73,7 @@ export async function startKernelCluster(options: {
     cgroupRoot,
     allowedHostPaths: `${shared}:rw`,
     logLevel: 'silent',
+    ...(options.logRotation ? { logRotation: options.logRotation } : {}),
   });
   await eventually(() => agent.connected, 5000, 'the agent to register');
   const fw = rawFramework(master.address, { name: `${options.name}-test` }, true);

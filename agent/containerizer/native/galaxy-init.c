@@ -46,6 +46,9 @@
  *   --caps MASK            the capability bounding set (hex), also the task's set when it is root
  *   --exit-file PATH       where the monitor writes the task's exit status
  *   --report-fd N          where the monitor reports readiness to the agent
+ *   --log-dir DIR MAX FILES UID GID  the task's stdout and stderr go through a log writer (logs.c)
+ *                          to DIR/stdout and DIR/stderr, rotated past MAX bytes, FILES kept each,
+ *                          written as UID:GID (-1 -1: root); else they are our own 1 and 2
  *   --env-fd N             the task's environment, NUL-separated NAME=value, read to its end:
  *                          this process runs as root on the host with a fixed environment of the
  *                          agent's making, never the task's (LD_PRELOAD, GLIBC_TUNABLES, …)
@@ -250,6 +253,7 @@ static int monitor_main(pid_t init) {
     pid_t pid = waitpid(init, &status, WNOHANG);
     if (pid != init) continue;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    wait_log_writer(5000);
     if (c == 'R') write_exit_file(code);
     return code;
   }
@@ -286,6 +290,8 @@ int main(int argc, char **argv) {
   if (pipe2(to_monitor, O_CLOEXEC) < 0 || pipe2(to_init, O_CLOEXEC) < 0) monitor_fail("pipe: %s", strerror(errno));
   if (cfg.image_lower && cfg.userns_base >= 0) make_idmap_userns();
 
+  if (cfg.log_dir) start_log_writer();
+
   int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (cfg.new_net ? CLONE_NEWNET : 0);
   /* A raw clone without a new stack works like fork: the child runs on a copy of ours. */
   pid_t init = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -295,5 +301,6 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_DFL);
     _exit(init_main());
   }
+  if (cfg.log_dir) release_log_pipes();
   return monitor_main(init);
 }

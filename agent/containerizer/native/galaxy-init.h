@@ -62,6 +62,11 @@ struct config {
   int report_fd;
   int env_fd;
   char **envp; /* the task's environment (NULL: ours) */
+  /* --log-dir DIR MAX FILES UID GID: the task's output goes through the log writer (logs.c) */
+  const char *log_dir;
+  long long log_max;
+  int log_files;
+  long long log_uid, log_gid; /* -1: stays root (a task that runs as real root) */
   char **argv;
 };
 extern struct config cfg;
@@ -83,6 +88,10 @@ void write_map(pid_t pid, const char *what, long long base);
 void make_idmap_userns(void);
 /* root.c: builds the new root on cfg.root from the plan and pivots into it. */
 void build_root(void);
+/* logs.c: the log writer, forked before the container; the monitor lets go of its pipes after. */
+void start_log_writer(void);
+void release_log_pipes(void);
+void wait_log_writer(int ms);
 /* user.c */
 int cap_last(void);
 void become_user(int last);

@@ -17,7 +17,8 @@ const WORKER_ONLY = ['GALAXY_POD_TOKEN', 'GALAXY_APPMASTERS'] as const;
  * @returns the exit code: 0, or 2 when the environment is incomplete
  */
 export async function runAppWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const log = createLogger('appworker');
+  // The worker's own lines go to stderr: the pod's stdout is its service's (galaxy logs).
+  const log = createLogger('appworker', undefined, 2);
   const missing = REQUIRED.filter((name) => !env[name]?.replaceAll(',', '').trim());
   if (missing.length > 0) {
     log.error({ missing }, `GALAXY_E_INVALID_ARGUMENT: the AppWorker needs ${missing.join(', ')} in its environment`);

@@ -65,7 +65,7 @@ export class ReleaseManager {
       stop: template.commands.stop,
       cwd: dir,
       env,
-      logDir: join(this.sandbox, 'logs'),
+      // No log dir: the service writes to the pod's stdout and stderr (rotated; galaxy logs).
       stopTimeoutMs: template.deploy.stopTimeoutS * 1000,
       backoffMs: template.failure.backoffS * 1000,
       maxBackoffMs: template.failure.maxBackoffS * 1000,

@@ -23,8 +23,12 @@ export interface ServiceCommand {
   /** The release directory. */
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** stdout and stderr are appended to `service.stdout` / `service.stderr` here. */
-  logDir: string;
+  /**
+   * stdout and stderr are appended to `service.stdout` / `service.stderr` here; without it the
+   * service writes to the pod's own stdout and stderr, which the agent's container helper rotates
+   * and `galaxy logs` reads (docs/cli.md).
+   */
+  logDir?: string;
   /** From the stop command's start to SIGKILL. */
   stopTimeoutMs: number;
   /** First restart delay; doubles up to `maxBackoffMs`. */
@@ -99,15 +103,15 @@ export class Supervisor {
 
   private spawn(): void {
     const { logDir, start, cwd, env, user } = this.command;
-    mkdirSync(logDir, { recursive: true });
-    const out = openSync(join(logDir, 'service.stdout'), 'a');
-    const err = openSync(join(logDir, 'service.stderr'), 'a');
+    if (logDir !== undefined) mkdirSync(logDir, { recursive: true });
+    const out = logDir !== undefined ? openSync(join(logDir, 'service.stdout'), 'a') : 'inherit';
+    const err = logDir !== undefined ? openSync(join(logDir, 'service.stderr'), 'a') : 'inherit';
     let child: ChildProcess;
     try {
       child = spawn('/bin/sh', ['-c', start], { cwd, env, detached: true, stdio: ['ignore', out, err], ...user });
     } finally {
-      closeSync(out);
-      closeSync(err);
+      if (typeof out === 'number') closeSync(out);
+      if (typeof err === 'number') closeSync(err);
     }
     this.child = child;
     this.startedAt = Date.now();
