@@ -27,6 +27,8 @@ describe('galaxy up', () => {
         '127.0.0.1:0',
         '--appmaster-listen',
         '127.0.0.1:0',
+        '--http-listen',
+        '127.0.0.1:0',
         '--batch-listen',
         '127.0.0.1:0',
         '--mapreduce-listen',

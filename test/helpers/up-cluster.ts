@@ -65,6 +65,8 @@ export async function startUpCluster(name: string, ports: string): Promise<UpClu
       '127.0.0.1:0',
       '--appmaster-listen',
       '127.0.0.1:0',
+      '--http-listen',
+      '127.0.0.1:0',
       '--batch-listen',
       '127.0.0.1:0',
       '--mapreduce-listen',
