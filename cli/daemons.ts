@@ -179,7 +179,9 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       console.log(`master ${candidate.address} contending for leadership through ${coordinator}`);
       candidate.leading.then(
         (master) => {
-          console.log(`master ${candidate.address} leads${master.httpUrl ? `; console and HTTP API at ${master.httpUrl}` : ''}`);
+          console.log(
+            `master ${candidate.address} leads${master.httpUrl ? `; console and HTTP API at ${master.httpUrl}` : ''}`,
+          );
         },
         () => undefined, // a standby whose session ended: `lost` resolves and the process exits below
       );

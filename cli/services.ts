@@ -26,27 +26,37 @@ export function addServiceCommands(program: Command, defaultMaster: string): voi
       'where jobs and naming live, and where AppMasters elect their leader: local:/dir or zk://…',
       DEFAULT_COORDINATOR,
     )
-    .action(async (flags: { master: string; listen: string; advertise?: string; coordinator: string }) => {
-      const options: Record<string, string> = { listen: flags.listen, coordinator: flags.coordinator };
-      if (flags.advertise) options.advertise = flags.advertise;
-      // It always has a coordinator, so it always authenticates: users against its users, pods with their own tokens.
-      const users = await coordinatorAuth(flags.coordinator);
-      const tls = cliTls();
-      const handle = await runFramework('appmaster', {
-        master: flags.master,
-        options,
-        auth: users.auth,
-        token: cliToken(),
-        ...(tls ? { tls } : {}),
-      });
-      console.log(`AppMaster ${handle.framework.endpoint ?? ''} leads, subscribed as ${handle.driver.frameworkId}`);
-      const lost = handle.framework.lost?.then(() => 'lost' as const) ?? new Promise<never>(() => undefined);
-      const outcome = await Promise.race([untilSignal(), lost]);
-      await handle.stop();
-      await users.close();
-      // Deposed: exit so a supervisor restarts it as a standby.
-      if (outcome === 'lost') process.exit(1);
-    });
+    .option('--http-listen <host:port>', 'also serve the HTTP/JSON API of the job verbs (OpenAPI at /api/openapi.json)')
+    .action(
+      async (flags: {
+        master: string;
+        listen: string;
+        advertise?: string;
+        coordinator: string;
+        httpListen?: string;
+      }) => {
+        const options: Record<string, string> = { listen: flags.listen, coordinator: flags.coordinator };
+        if (flags.advertise) options.advertise = flags.advertise;
+        if (flags.httpListen) options.http = flags.httpListen;
+        // It always has a coordinator, so it always authenticates: users against its users, pods with their own tokens.
+        const users = await coordinatorAuth(flags.coordinator);
+        const tls = cliTls();
+        const handle = await runFramework('appmaster', {
+          master: flags.master,
+          options,
+          auth: users.auth,
+          token: cliToken(),
+          ...(tls ? { tls } : {}),
+        });
+        console.log(`AppMaster ${handle.framework.endpoint ?? ''} leads, subscribed as ${handle.driver.frameworkId}`);
+        const lost = handle.framework.lost?.then(() => 'lost' as const) ?? new Promise<never>(() => undefined);
+        const outcome = await Promise.race([untilSignal(), lost]);
+        await handle.stop();
+        await users.close();
+        // Deposed: exit so a supervisor restarts it as a standby.
+        if (outcome === 'lost') process.exit(1);
+      },
+    );
   program
     .command('appworker')
     .description("a pod's AppWorker (started by the AppMaster inside each container; reads GALAXY_* env)")

@@ -5,12 +5,7 @@
  * runs; a principal of a kind the service does not serve ends with PERMISSION_DENIED. The
  * principal is recorded on the call's metadata, where {@link principalOf} finds it.
  */
-import {
-  Metadata,
-  ServerInterceptingCall,
-  status,
-  type ServerInterceptor,
-} from '@grpc/grpc-js';
+import { Metadata, ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
 import { GalaxyError, isGalaxyError } from '../errors.js';
 import { bearerToken, setPrincipal, type Authenticator, type Principal } from './principal.js';
 

@@ -22,7 +22,7 @@ export function consoleDir(): string {
 }
 
 /**
- * Serves the console at `/` (and `/ui/*`, its client-side routes) when it was built; returns
+ * Serves the console at `/` when it was built; returns
  * false when it was not (an API without a console: `npm run build` builds it).
  */
 export function registerConsole(app: HttpApp, dir = consoleDir()): boolean {
@@ -42,13 +42,19 @@ export function registerConsole(app: HttpApp, dir = consoleDir()): boolean {
       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
   };
   const page = (_request: unknown, reply: import('fastify').FastifyReply) =>
-    reply.headers(headers).type(index?.type ?? 'text/html').send(index?.body);
+    reply
+      .headers(headers)
+      .type(index?.type ?? 'text/html')
+      .send(index?.body);
+  // One document: the console picks its page from the URL's hash (`#/jobs/hello`).
   app.get('/', { schema: { hide: true } }, page);
-  app.get('/ui/*', { schema: { hide: true } }, page);
   for (const [name, file] of files)
     if (name !== 'index.html')
       app.get(`/${name}`, { schema: { hide: true } }, (_request, reply) =>
-        reply.headers({ ...headers, 'cache-control': 'no-cache' }).type(file.type).send(file.body),
+        reply
+          .headers({ ...headers, 'cache-control': 'no-cache' })
+          .type(file.type)
+          .send(file.body),
       );
   return true;
 }

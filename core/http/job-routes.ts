@@ -64,7 +64,15 @@ export function registerJobRoutes(app: HttpApp, backend: JobsBackend): void {
   );
   app.put(
     `${API_PREFIX}/jobs/:name`,
-    { schema: { tags, summary: "Update a job's spec (a rolling update)", params: nameParams, body: specBody, response: jobReply } },
+    {
+      schema: {
+        tags,
+        summary: "Update a job's spec (a rolling update)",
+        params: nameParams,
+        body: specBody,
+        response: jobReply,
+      },
+    },
     async (request) => {
       const spec = { ...request.body, name: request.params.name };
       return status(await backend(request).updateJob({ specJson: JSON.stringify(spec) }));

@@ -85,11 +85,17 @@ export async function createHttpApi(options: HttpApiOptions) {
     },
     transform: jsonSchemaTransform,
   });
-  app.decorateRequest('caller', OPEN_PRINCIPAL);
+  // Decorated empty (fastify shares no object between requests); every API request sets it below.
+  app.decorateRequest('caller', null as unknown as Principal);
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith(`${API_PREFIX}/`)) return;
     request.caller = options.auth
-      ? authenticateCall(options.auth, bearerOf(request), options.service, `${request.method} ${request.url.split('?')[0]}`)
+      ? authenticateCall(
+          options.auth,
+          bearerOf(request),
+          options.service,
+          `${request.method} ${request.url.split('?')[0]}`,
+        )
       : OPEN_PRINCIPAL;
   });
   app.setErrorHandler((error: FastifyError, request, reply) => replyError(reply, coded(error), log, request));
@@ -132,7 +138,7 @@ function coded(error: FastifyError): GalaxyError {
 /** Sends `error` as `{ code, message, hint }`; an oversize body is 413, the rest by its code. */
 function replyError(reply: FastifyReply, error: GalaxyError, log: Logger, request: FastifyRequest, status?: number) {
   const code = status ?? (error.code === 'GALAXY_E_TOO_LARGE' ? 413 : httpStatusOf(error.code));
-  if (code >= 500) log.error({ url: request.url.split('?')[0], err: error.message }, 'HTTP API call failed');
+  if (code === 500) log.error({ url: request.url.split('?')[0], err: error.message }, 'HTTP API call failed');
   return reply.code(code).type('application/json').send(errorBody(error));
 }
 
@@ -149,7 +155,10 @@ export async function listenHttp(app: HttpApp, listen: string): Promise<string> 
   try {
     await app.listen({ host, port });
   } catch (error) {
-    throw new GalaxyError('GALAXY_E_UNAVAILABLE', `the HTTP API cannot listen on ${listen}: ${(error as Error).message}`);
+    throw new GalaxyError(
+      'GALAXY_E_UNAVAILABLE',
+      `the HTTP API cannot listen on ${listen}: ${(error as Error).message}`,
+    );
   }
   const address = app.server.address();
   return boundAddress(listen, typeof address === 'object' && address ? address.port : port);

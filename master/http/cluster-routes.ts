@@ -45,7 +45,13 @@ export function registerClusterRoutes(
   );
   app.get(
     `${API_PREFIX}/agents`,
-    { schema: { tags, summary: 'Agents with their resources, used and offered, pool, labels and mode', response: { 200: anyJson } } },
+    {
+      schema: {
+        tags,
+        summary: 'Agents with their resources, used and offered, pool, labels and mode',
+        response: { 200: anyJson },
+      },
+    },
     async (request) => ListAgentsResponse.toJSON(await operator(request).listAgents({})),
   );
   app.get(
@@ -129,7 +135,14 @@ export function registerClusterRoutes(
     .strict();
   app.get(
     `${API_PREFIX}/events`,
-    { schema: { tags: ['events'], summary: 'Events, oldest first', querystring: eventsQuery, response: { 200: anyJson } } },
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Events, oldest first',
+        querystring: eventsQuery,
+        response: { 200: anyJson },
+      },
+    },
     async (request) => ({
       events: (await events(request).list(request.query.sinceS, request.query.limit)).map((e) => MasterEvent.toJSON(e)),
     }),

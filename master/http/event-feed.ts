@@ -29,8 +29,7 @@ function keyOf(event: MasterEvent): string {
 
 /** The feed on today's `ListEvents`, as `operator` (the caller's in-process Operator client). */
 export function pollingEventFeed(operator: Pick<PromiseClient<typeof OperatorService>, 'listEvents'>): EventFeed {
-  const list = async (sinceS: number, limit: number) =>
-    (await operator.listEvents({ kind: '', sinceS, limit })).events;
+  const list = async (sinceS: number, limit: number) => (await operator.listEvents({ kind: '', sinceS, limit })).events;
   return {
     list,
     follow(onEvent, onError) {

@@ -23,7 +23,9 @@ export interface UsagePoint {
 /** Per user, one point per minute, oldest first. */
 export type UsageSeries = Record<string, UsagePoint[]>;
 
-function perUser(report: GetAccountingResponse | undefined): Map<string, { used: ResourceSeconds; allocated: ResourceSeconds }> {
+function perUser(
+  report: GetAccountingResponse | undefined,
+): Map<string, { used: ResourceSeconds; allocated: ResourceSeconds }> {
   const zero = (): ResourceSeconds => ({ cpuMs: 0, memBs: 0, diskBs: 0 });
   const out = new Map<string, { used: ResourceSeconds; allocated: ResourceSeconds }>();
   for (const row of report?.rows ?? []) {

@@ -40,6 +40,8 @@ export interface UpCluster {
   readonly master: string;
   readonly appmaster: string;
   readonly batch: string;
+  /** The web console's and HTTP API's URL (`http://host:port/`). */
+  readonly console: string;
   /** The embedded coordinator, `local:<workDir>/coord`. */
   readonly coordinator: string;
   readonly adminToken: string;
@@ -122,6 +124,7 @@ export async function startUpCluster(name: string, ports: string): Promise<UpClu
       master,
       appmaster: address('AppMaster'),
       batch: address('batch'),
+      console: /console (\S+) /.exec(ready)?.[1] ?? '',
       coordinator: `local:${join(workDir, 'coord')}`,
       adminToken,
       up,
