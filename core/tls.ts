@@ -179,7 +179,7 @@ export function httpsOptions(tls?: ServerTls): HttpsOptions | undefined {
   return {
     cert: loaded.cert,
     key: loaded.key,
-    ...(verifyClients && loaded.ca ? { ca: loaded.ca } : {}),
+    ...(verifyClients ? { ca: loaded.ca } : {}),
     requestCert: verifyClients,
     rejectUnauthorized: verifyClients,
   };

@@ -35,5 +35,11 @@ export function usePoll<T>(load: () => Promise<T>, ms: number, deps: unknown[] =
       clearInterval(timer);
     };
   }, [tick, ...deps]);
-  return { data, error, refresh: () => setTick((t) => t + 1) };
+  return {
+    data,
+    error,
+    refresh: () => {
+      setTick((t) => t + 1);
+    },
+  };
 }

@@ -27,9 +27,13 @@ function useHashPath(): [string, (path: string) => void] {
   const read = () => location.hash.replace(/^#/, '') || '/';
   const [path, setPath] = useState(read());
   useEffect(() => {
-    const on = () => setPath(read());
+    const on = () => {
+      setPath(read());
+    };
     addEventListener('hashchange', on);
-    return () => removeEventListener('hashchange', on);
+    return () => {
+      removeEventListener('hashchange', on);
+    };
   }, []);
   return [path, (next: string) => (location.hash = next)];
 }

@@ -10,7 +10,7 @@
  * never taken from a URL (URLs are logged) nor from cookies (so no request forgery from other
  * sites: a browser sends the header only when the console's own script sets it).
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -87,16 +87,25 @@ export async function createHttpApi(options: HttpApiOptions) {
   });
   // Decorated empty (fastify shares no object between requests); every API request sets it below.
   app.decorateRequest('caller', null as unknown as Principal);
-  app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith(`${API_PREFIX}/`)) return;
-    request.caller = options.auth
-      ? authenticateCall(
-          options.auth,
-          bearerOf(request),
-          options.service,
-          `${request.method} ${request.url.split('?')[0]}`,
-        )
-      : OPEN_PRINCIPAL;
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.url.startsWith(`${API_PREFIX}/`)) {
+      done();
+      return;
+    }
+    try {
+      request.caller = options.auth
+        ? authenticateCall(
+            options.auth,
+            bearerOf(request),
+            options.service,
+            `${request.method} ${request.url.split('?')[0]}`,
+          )
+        : OPEN_PRINCIPAL;
+    } catch (error) {
+      done(error as FastifyError);
+      return;
+    }
+    done();
   });
   app.setErrorHandler((error: FastifyError, request, reply) => replyError(reply, coded(error), log, request));
   app.setNotFoundHandler((request, reply) =>

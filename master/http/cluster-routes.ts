@@ -161,10 +161,14 @@ export function registerClusterRoutes(
       // The history first (refused before the stream opens if the caller may not read it).
       const history = await feed.list(request.query.sinceS, request.query.limit);
       let stop = (): void => undefined;
-      const stream = streams.start(request, reply, () => stop());
+      const stream = streams.start(request, reply, () => {
+        stop();
+      });
       for (const event of history) stream.send('galaxy-event', MasterEvent.toJSON(event));
       stop = feed.follow(
-        (event) => stream.send('galaxy-event', MasterEvent.toJSON(event)),
+        (event) => {
+          stream.send('galaxy-event', MasterEvent.toJSON(event));
+        },
         (error) => {
           stream.send('galaxy-error', { message: error instanceof Error ? error.message : String(error) });
           stream.close();

@@ -16,9 +16,15 @@ import { startUpCluster, type UpCluster } from '../helpers/up-cluster.js';
 const CHROMIUM = process.env.GALAXY_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(packageRoot(), 'docs', 'console');
 
-let cluster: UpCluster;
-let browser: Browser;
+let cluster: UpCluster | undefined;
+let browser: Browser | undefined;
 let page: Page;
+
+/** The running cluster (set by beforeAll). */
+function up(): UpCluster {
+  if (!cluster) throw new Error('the cluster did not start');
+  return cluster;
+}
 /** Errors the page raised (a script error, a refused resource): none are expected. */
 const pageErrors: string[] = [];
 
@@ -32,8 +38,8 @@ interface JobJson {
 
 /** The job as the API (not the page) reports it. */
 async function apiJob(name: string): Promise<JobJson> {
-  const response = await fetch(`${cluster.console}api/v1/jobs/${name}`, {
-    headers: { authorization: `Bearer ${cluster.adminToken}` },
+  const response = await fetch(`${up().console}api/v1/jobs/${name}`, {
+    headers: { authorization: `Bearer ${up().adminToken}` },
   });
   expect(response.status).toBe(200);
   return (await response.json()) as JobJson;
@@ -52,8 +58,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   cluster = await startUpCluster('console', '[35600-35649]');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const launched = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = launched;
+  page = await launched.newPage({ viewport: { width: 1440, height: 900 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error' && !/status of 40[13]/.test(message.text())) pageErrors.push(message.text());
@@ -67,8 +74,8 @@ afterAll(async () => {
 
 describe('the web console in Chromium', () => {
   it('is served by the master, and refuses a wrong token at login', async () => {
-    expect(cluster.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    await page.goto(cluster.console);
+    expect(up().console).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    await page.goto(up().console);
     await page.getByTestId('token').fill('not-a-token');
     await page.getByTestId('login').click();
     await expect.poll(() => page.getByTestId('login-error').textContent()).toMatch(/GALAXY_E_UNAUTHENTICATED/);
@@ -76,7 +83,7 @@ describe('the web console in Chromium', () => {
   });
 
   it('logs in with the admin token and shows the agent and the DRF shares', async () => {
-    await page.getByTestId('token').fill(cluster.adminToken);
+    await page.getByTestId('token').fill(up().adminToken);
     await page.getByTestId('login').click();
     await expect.poll(() => page.getByTestId('who').textContent()).toBe('admin (admin)');
     await expect.poll(() => page.getByTestId('agent-row').count()).toBe(1);
@@ -89,15 +96,15 @@ describe('the web console in Chromium', () => {
   });
 
   it('lists the frameworks and tasks', async () => {
-    await page.goto(`${cluster.console}#/frameworks`);
+    await page.goto(`${up().console}#/frameworks`);
     await expect.poll(() => page.getByTestId('frameworks').textContent()).toMatch(/appmaster.*batch|batch.*appmaster/s);
     await page.screenshot({ path: join(SHOTS, 'frameworks.png') });
-    await page.goto(`${cluster.console}#/tasks`);
+    await page.goto(`${up().console}#/tasks`);
     await expect.poll(() => page.getByTestId('tasks').textContent()).toMatch(/running/);
   });
 
   it('shows the hello job with its pod', async () => {
-    await page.goto(`${cluster.console}#/jobs`);
+    await page.goto(`${up().console}#/jobs`);
     await expect.poll(() => page.getByTestId('job-hello').textContent()).toMatch(/hello.*running/);
     await page.getByRole('link', { name: 'hello' }).click();
     await expect.poll(() => page.getByTestId('pod-row').count()).toBe(1);
@@ -114,7 +121,7 @@ describe('the web console in Chromium', () => {
       services: [],
       deploy: { ...(hello.deploy as object), step: 1, intervalS: 3 },
     };
-    await page.goto(`${cluster.console}#/jobs`);
+    await page.goto(`${up().console}#/jobs`);
     await page.getByTestId('job-spec').fill(JSON.stringify(spec, null, 2));
     await page.screenshot({ path: join(SHOTS, 'jobs.png') });
     await page.getByTestId('submit-job').click();
@@ -159,10 +166,10 @@ describe('the web console in Chromium', () => {
   });
 
   it('follows the event stream and shows usage per user', async () => {
-    await page.goto(`${cluster.console}#/events`);
+    await page.goto(`${up().console}#/events`);
     await expect.poll(() => page.getByTestId('events-live').textContent()).toBe('following');
     await page.screenshot({ path: join(SHOTS, 'events.png') });
-    await page.goto(`${cluster.console}#/usage`);
+    await page.goto(`${up().console}#/usage`);
     await expect.poll(() => page.locator('.legend').first().textContent()).toMatch(/admin/);
     await page.screenshot({ path: join(SHOTS, 'usage.png') });
     expect(pageErrors).toEqual([]);

@@ -30,7 +30,13 @@ const VERBS = [
   'container:list',
 ];
 
-let cluster: UpCluster;
+let cluster: UpCluster | undefined;
+
+/** The running cluster (set by beforeAll). */
+function up(): UpCluster {
+  if (!cluster) throw new Error('the cluster did not start');
+  return cluster;
+}
 let bobToken = '';
 
 interface Reply {
@@ -49,7 +55,7 @@ async function call(
   const headers: Record<string, string> = {};
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = type;
-  const response = await fetch(`${cluster.console}api/v1${path}`, {
+  const response = await fetch(`${up().console}api/v1${path}`, {
     method,
     headers,
     ...(body === undefined ? {} : { body }),
@@ -60,7 +66,7 @@ async function call(
 
 /** The admin's view of every job, without what moves on its own (pull times, messages). */
 async function jobs(): Promise<unknown> {
-  const reply = await call('GET', '/jobs', cluster.adminToken);
+  const reply = await call('GET', '/jobs', up().adminToken);
   expect(reply.status).toBe(200);
   const list = (reply.body.jobs ?? []) as { name: string; pods?: object[]; message?: string }[];
   return list.map((j) => ({ ...j, message: '', pods: (j.pods ?? []).map((p) => ({ ...p, updatedAt: 0 })) }));
@@ -68,7 +74,7 @@ async function jobs(): Promise<unknown> {
 
 /** A valid spec for a new job (the hello job's, renamed). */
 async function freshSpec(name: string): Promise<Record<string, unknown>> {
-  const hello = await call('GET', '/jobs/hello', cluster.adminToken);
+  const hello = await call('GET', '/jobs/hello', up().adminToken);
   return {
     ...(JSON.parse(hello.body.specJson as string) as Record<string, unknown>),
     name,
@@ -79,7 +85,7 @@ async function freshSpec(name: string): Promise<Record<string, unknown>> {
 
 beforeAll(async () => {
   cluster = await startUpCluster('http-api', '[35650-35699]');
-  bobToken = await cluster.addUser('bob', 'default', VERBS);
+  bobToken = await up().addUser('bob', 'default', VERBS);
 }, 150_000);
 
 afterAll(async () => {
@@ -114,14 +120,7 @@ describe('the HTTP API authenticates as the gRPC server does', { timeout: 60_000
   });
 
   it("refuses a token of a kind the Operator service does not serve (an agent's join token) with 403", async () => {
-    const made = await cluster.cli(cluster.adminToken, [
-      'agent',
-      'join-token',
-      '--uses',
-      '1',
-      '--master',
-      cluster.master,
-    ]);
+    const made = await up().cli(up().adminToken, ['agent', 'join-token', '--uses', '1', '--master', up().master]);
     expect(made.code, made.stderr).toBe(0);
     const joinToken = made.stdout.trim().split('\n').at(-1) ?? '';
     const reply = await call('GET', '/agents', joinToken);
@@ -157,12 +156,10 @@ describe('the HTTP API authorizes as the gRPC handlers do', { timeout: 60_000 },
   });
 
   it('shows a user only their own frameworks and tasks, an admin all of them', async () => {
-    const admin = await call('GET', '/frameworks', cluster.adminToken);
+    const admin = await call('GET', '/frameworks', up().adminToken);
     expect(((admin.body.frameworks ?? []) as unknown[]).length).toBeGreaterThanOrEqual(3);
     expect((await call('GET', '/frameworks', bobToken)).body.frameworks ?? []).toEqual([]);
-    expect(((await call('GET', '/tasks', cluster.adminToken)).body.tasks as unknown[]).length).toBeGreaterThanOrEqual(
-      1,
-    );
+    expect(((await call('GET', '/tasks', up().adminToken)).body.tasks as unknown[]).length).toBeGreaterThanOrEqual(1);
     expect((await call('GET', '/tasks', bobToken)).body.tasks ?? []).toEqual([]);
     // Another user's ledger is the admins' to read.
     const usage = await call('GET', '/usage?user=admin&minutes=2', bobToken);
@@ -206,34 +203,37 @@ describe('gRPC health and reflection', { timeout: 30_000 }, () => {
     'build/proto/grpc/reflection/v1/reflection.proto',
   );
   const load = (file: string, pkg: string[]): ServiceClientConstructor => {
-    let node = loadPackageDefinition(loadSync(file, { keepCase: true, enums: String })) as GrpcObject;
+    let node = loadPackageDefinition(loadSync(file, { keepCase: true, enums: String }));
     for (const part of pkg.slice(0, -1)) node = node[part] as GrpcObject;
     return node[pkg.at(-1) ?? ''] as ServiceClientConstructor;
   };
 
   it('answer without a token on the master and the AppMaster, while the Operator service still refuses', async () => {
     const Health = load(healthProto, ['grpc', 'health', 'v1', 'Health']);
-    for (const address of [cluster.master, cluster.appmaster]) {
+    for (const address of [up().master, up().appmaster]) {
       const health = new Health(address, credentials.createInsecure());
       const answer = await new Promise<{ status: string }>((resolve, reject) => {
         (
           health as unknown as { Check: (r: object, cb: (e: Error | null, r: { status: string }) => void) => void }
-        ).Check({ service: '' }, (error, response) => (error ? reject(error) : resolve(response)));
+        ).Check({ service: '' }, (error, response) => {
+          if (error) reject(error);
+          else resolve(response);
+        });
       });
       expect(answer.status).toBe('SERVING');
       health.close();
     }
     const Reflection = load(reflectionProto, ['grpc', 'reflection', 'v1', 'ServerReflection']);
-    const reflection = new Reflection(cluster.master, credentials.createInsecure());
+    const reflection = new Reflection(up().master, credentials.createInsecure());
     const stream = (
       reflection as unknown as {
         ServerReflectionInfo: () => NodeJS.ReadWriteStream & { write(m: object): void; end(): void };
       }
     ).ServerReflectionInfo();
     const listed = new Promise<string[]>((resolve, reject) => {
-      stream.on('data', (m: { list_services_response?: { service: { name: string }[] } }) =>
-        resolve((m.list_services_response?.service ?? []).map((s) => s.name)),
-      );
+      stream.on('data', (m: { list_services_response?: { service: { name: string }[] } }) => {
+        resolve((m.list_services_response?.service ?? []).map((s) => s.name));
+      });
       stream.on('error', reject);
     });
     stream.write({ list_services: '' });
@@ -245,7 +245,7 @@ describe('gRPC health and reflection', { timeout: 30_000 }, () => {
     );
     expect(services).not.toContain('galaxy.v1.AppMaster');
     // Everything else still needs a token.
-    const operator = new Client(cluster.master, credentials.createInsecure());
+    const operator = new Client(up().master, credentials.createInsecure());
     const refused = await new Promise<{ code?: number; details?: string }>((resolve) => {
       operator.makeUnaryRequest(
         '/galaxy.v1.Operator/ListAgents',
@@ -253,7 +253,9 @@ describe('gRPC health and reflection', { timeout: 30_000 }, () => {
         (b: Buffer) => b,
         {},
         new Metadata(),
-        (error) => resolve(error ?? {}),
+        (error) => {
+          resolve(error ?? {});
+        },
       );
     });
     operator.close();

@@ -27,8 +27,12 @@ export function Events(props: { api: Api }) {
       .catch((e: unknown) => {
         if (!abort.signal.aborted) setError(e instanceof Error ? e : new Error(String(e)));
       })
-      .finally(() => setLive(false));
-    return () => abort.abort();
+      .finally(() => {
+        setLive(false);
+      });
+    return () => {
+      abort.abort();
+    };
   }, []);
   return (
     <section>

@@ -87,7 +87,9 @@ export function JobPage(props: { api: Api; name: string; info: Info | undefined;
               data-testid="new-version"
               placeholder="new package version"
               value={version}
-              onInput={(e) => setVersion((e.target as HTMLInputElement).value)}
+              onInput={(e) => {
+                setVersion((e.target as HTMLInputElement).value);
+              }}
             />
             <button type="submit" data-testid="update-version" disabled={version === ''}>
               Roll out
@@ -118,7 +120,11 @@ export function JobPage(props: { api: Api; name: string; info: Info | undefined;
               data-testid="remove"
               onClick={() => {
                 if (confirm(`Remove job ${props.name}?`))
-                  void act(() => props.api.delete(path).then(() => props.go('/jobs')));
+                  void act(() =>
+                    props.api.delete(path).then(() => {
+                      props.go('/jobs');
+                    }),
+                  );
               }}
             >
               Remove
@@ -163,7 +169,12 @@ export function JobPage(props: { api: Api; name: string; info: Info | undefined;
                   </td>
                   <td>{p.message}</td>
                   <td>
-                    <button data-testid="logs" onClick={() => setLogPod(p.podId)}>
+                    <button
+                      data-testid="logs"
+                      onClick={() => {
+                        setLogPod(p.podId);
+                      }}
+                    >
                       Logs
                     </button>
                   </td>

@@ -75,7 +75,9 @@ export function Jobs(props: { api: Api; go: (path: string) => void }) {
           value={spec}
           spellcheck={false}
           placeholder="a job spec, YAML or JSON (schemas/job.schema.json; examples/hello-service/job.yaml)"
-          onInput={(e) => setSpec((e.target as HTMLTextAreaElement).value)}
+          onInput={(e) => {
+            setSpec((e.target as HTMLTextAreaElement).value);
+          }}
         />
         <button type="submit" data-testid="submit-job">
           Submit

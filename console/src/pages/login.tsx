@@ -27,7 +27,9 @@ export function Login(props: { onLogin: (token: string, who: Whoami) => void }) 
           type="password"
           autocomplete="off"
           value={token}
-          onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+          onInput={(e) => {
+            setToken((e.target as HTMLInputElement).value);
+          }}
           placeholder="galaxy up writes it to .galaxy/admin.token"
         />
         <button type="submit" data-testid="login">
