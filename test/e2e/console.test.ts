@@ -72,7 +72,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-describe('the web console in Chromium', () => {
+describe('the web console in Chromium', { timeout: 60_000 }, () => {
   it('is served by the master, and refuses a wrong token at login', async () => {
     expect(up().console).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     await page.goto(up().console);
@@ -111,7 +111,7 @@ describe('the web console in Chromium', () => {
     expect(await page.getByTestId('pod-row').textContent()).toMatch(/healthy/);
   });
 
-  it('submits a job, rolls out a new version, pauses and continues it', async () => {
+  it('submits a job, rolls out a new version, pauses and continues it', { timeout: 240_000 }, async () => {
     // The hello job's spec as a new job of three replicas whose rollout waits 3 s per pod.
     const hello = JSON.parse((await apiJob('hello')).specJson ?? '{}') as Record<string, unknown>;
     const spec = {
