@@ -50,7 +50,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; the job: ${JSON.stringify(await apiJob('web'))}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -111,13 +112,13 @@ describe('the web console in Chromium', { timeout: 60_000 }, () => {
     expect(await page.getByTestId('pod-row').textContent()).toMatch(/healthy/);
   });
 
-  it('submits a job, rolls out a new version, pauses and continues it', { timeout: 240_000 }, async () => {
-    // The hello job's spec as a new job of three replicas whose rollout waits 3 s per pod.
+  it('submits a job, rolls out a new version, pauses and continues it', { timeout: 400_000 }, async () => {
+    // The hello job's spec as a new job of two replicas whose rollout waits 3 s per pod.
     const hello = JSON.parse((await apiJob('hello')).specJson ?? '{}') as Record<string, unknown>;
     const spec = {
       ...hello,
       name: 'web',
-      replicas: 3,
+      replicas: 2,
       services: [],
       deploy: { ...(hello.deploy as object), step: 1, intervalS: 3 },
     };
@@ -127,17 +128,17 @@ describe('the web console in Chromium', { timeout: 60_000 }, () => {
     await page.getByTestId('submit-job').click();
     await page.waitForURL(/#\/jobs\/web$/);
     await until(
-      'three healthy pods of web',
-      async () => ((await apiJob('web')).pods?.filter((p) => p.health === 'healthy').length === 3 ? true : undefined),
-      90_000,
+      'two healthy pods of web',
+      async () => ((await apiJob('web')).pods?.filter((p) => p.health === 'healthy').length === 2 ? true : undefined),
+      150_000,
     );
-    await expect.poll(() => page.getByTestId('pod-row').count()).toBe(3);
+    await expect.poll(() => page.getByTestId('pod-row').count()).toBe(2);
 
     await page.getByTestId('new-version').fill('1.1.0');
     await page.getByTestId('update-version').click();
     await expect
       .poll(() => page.getByTestId('update-progress').textContent(), { timeout: 20_000 })
-      .toMatch(/\/3 updated/);
+      .toMatch(/\/2 updated/);
     await page.getByTestId('pause').click();
     await expect.poll(() => page.getByTestId('update-progress').textContent()).toMatch(/paused/);
     // The AppMaster itself holds the update paused, and stays there.
@@ -152,10 +153,10 @@ describe('the web console in Chromium', { timeout: 60_000 }, () => {
       'web at 1.1.0 on every pod, the update done',
       async () => {
         const job = await apiJob('web');
-        const rolled = job.pods?.length === 3 && job.pods.every((p) => p.version === '1.1.0' && p.health === 'healthy');
+        const rolled = job.pods?.length === 2 && job.pods.every((p) => p.version === '1.1.0' && p.health === 'healthy');
         return job.version === '1.1.0' && rolled && job.update === undefined ? true : undefined;
       },
-      90_000,
+      150_000,
     );
     await expect.poll(() => page.getByTestId('update-progress').textContent()).toBe('no update in progress');
     expect(await page.getByTestId('job-version').textContent()).toBe('1.1.0');
