@@ -53,6 +53,8 @@ interface MasterFlags {
   limit?: string[];
   plugin: string[];
   metricsListen?: string;
+  httpListen?: string;
+  appmaster?: string;
 }
 
 interface AgentFlags {
@@ -109,6 +111,14 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     )
     .option('--insecure-no-auth', 'authenticate no one: every caller is an admin (a warning is printed on every start)')
     .option(
+      '--http-listen <host:port>',
+      'also serve the HTTP/JSON API (OpenAPI at /api/openapi.json) and the web console here, with the same tokens and TLS',
+    )
+    .option(
+      '--appmaster <host:port|url>',
+      "where the HTTP API's job routes find the AppMaster (default: the leader elected in --coordinator)",
+    )
+    .option(
       '--limit <name=value...>',
       'a bound of the master or its server (docs/security.md), e.g. frameworksPerPrincipal=64 tasksPerAccept=1000 ' +
         'streamQueueBytes=8MiB recordRetentionMs=24h maxRecords=100000 maxConnections=4096 maxMessageBytes=4MiB ' +
@@ -134,6 +144,9 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
           agentReregisterTimeoutMs: parseSeconds(flags.agentReregisterTimeout, '--agent-reregister-timeout'),
         },
         tls: cliTls(),
+        ...(flags.httpListen
+          ? { http: { listen: flags.httpListen, ...(flags.appmaster ? { appmaster: flags.appmaster } : {}) } }
+          : {}),
       };
       const named = flags.zk ? `zk://${flags.zk}` : flags.coordinator;
       const open = flags.insecureNoAuth === true;
@@ -144,6 +157,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         const master = await startMaster({ ...options, plugins, insecureNoAuth: true });
         console.error(insecureWarning('the master', master.address));
         const metrics = await startMetrics(flags.metricsListen, [master.metrics.registry]);
+        if (master.httpUrl) console.log(`console and HTTP API at ${master.httpUrl}`);
         await untilSignal();
         await metrics?.close();
         await master.stop();
@@ -177,8 +191,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       );
       console.log(`master ${candidate.address} contending for leadership through ${coordinator}`);
       candidate.leading.then(
-        () => {
-          console.log(`master ${candidate.address} leads`);
+        (master) => {
+          console.log(
+            `master ${candidate.address} leads${master.httpUrl ? `; console and HTTP API at ${master.httpUrl}` : ''}`,
+          );
         },
         () => undefined, // a standby whose session ended: `lost` resolves and the process exits below
       );
@@ -282,6 +298,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     .option('-w, --work-dir <dir>', 'state of the embedded cluster', '.galaxy')
     .option('--replicas <n>', 'replicas of the example service', '3')
     .option('--appmaster-listen <host:port>', 'the AppMaster API', '127.0.0.1:5060')
+    .option('--http-listen <host:port>', "the master's HTTP/JSON API and web console", '127.0.0.1:5080')
     .option('--batch-listen <host:port>', 'the batch framework API', '127.0.0.1:5052')
     .option('--mapreduce-listen <host:port>', 'the MapReduce framework API (galaxy mr)', '127.0.0.1:5053')
     .option('--resources <spec>', "override the agent's discovered resources")
@@ -304,6 +321,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         workDir: string;
         replicas: string;
         appmasterListen: string;
+        httpListen: string;
         batchListen: string;
         mapreduceListen: string;
         resources?: string;
@@ -324,6 +342,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             workDir: flags.workDir,
             replicas,
             appmasterListen: flags.appmasterListen,
+            httpListen: flags.httpListen,
             batchListen: flags.batchListen,
             mapreduceListen: flags.mapreduceListen,
             resources: flags.resources,

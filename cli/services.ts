@@ -28,6 +28,7 @@ export function addServiceCommands(program: Command, defaultMaster: string): voi
       DEFAULT_COORDINATOR,
     )
     .option(...METRICS_OPTION)
+    .option('--http-listen <host:port>', 'also serve the HTTP/JSON API of the job verbs (OpenAPI at /api/openapi.json)')
     .action(
       async (flags: {
         master: string;
@@ -35,9 +36,11 @@ export function addServiceCommands(program: Command, defaultMaster: string): voi
         advertise?: string;
         coordinator: string;
         metricsListen?: string;
+        httpListen?: string;
       }) => {
         const options: Record<string, string> = { listen: flags.listen, coordinator: flags.coordinator };
         if (flags.advertise) options.advertise = flags.advertise;
+        if (flags.httpListen) options.http = flags.httpListen;
         // It always has a coordinator, so it always authenticates: users against its users, pods with their own tokens.
         const users = await coordinatorAuth(flags.coordinator);
         const tls = cliTls();

@@ -31,6 +31,8 @@ export interface UpOptions {
   readonly replicas: number;
   /** The AppMaster API (`galaxy job …` and the AppWorkers). */
   readonly appmasterListen: string;
+  /** The master's HTTP/JSON API and web console; default 127.0.0.1:5080. */
+  readonly httpListen?: string;
   /** The batch framework API (`galaxy batch …`). */
   readonly batchListen: string;
   /** The MapReduce framework API (`galaxy mr …`); default 127.0.0.1:5053. */
@@ -75,6 +77,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     timings: { allocationIntervalMs: 500 },
     coordinator,
     authenticate: true,
+    http: { listen: options.httpListen ?? '127.0.0.1:5080' },
   });
   const master = await candidate.leading;
   // The example's package is a file here: pods see this directory read-only (and nothing else of
@@ -140,7 +143,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     const { job } = deployed;
     const endpoints = job.pods.map((p) => `${p.hostname}:${p.ports.http ?? '?'}`).join(' ');
     console.log(
-      `ready: master ${master.address}, AppMaster ${appmaster.framework.endpoint ?? '?'}, batch ${batch.framework.endpoint ?? '?'}, mapreduce ${mapreduce.framework.endpoint ?? '?'}; ` +
+      `ready: console ${master.httpUrl ?? '?'} (token: ${identity.adminTokenPath}), master ${master.address}, AppMaster ${appmaster.framework.endpoint ?? '?'}, batch ${batch.framework.endpoint ?? '?'}, mapreduce ${mapreduce.framework.endpoint ?? '?'}; ` +
         `job ${job.name} ${job.message} (version ${job.version}) at ${endpoints}. ` +
         `Try \`galaxy job show ${job.name} -a ${appmaster.framework.endpoint ?? ''}\` or \`galaxy resolve ${job.name} --coordinator ${coordinator}\`; Ctrl-C stops.`,
     );

@@ -7,6 +7,7 @@ import { createServer, type Server as NetServer } from 'node:net';
 import { Server } from '@grpc/grpc-js';
 import { serverAuthOptions, type ServerAuth } from './auth/server.js';
 import { ConnectionCap } from './connection-cap.js';
+import { addIntrospection } from './grpc-introspection.js';
 import { GalaxyError } from './errors.js';
 import { boundAddress } from './grpc-errors.js';
 import { grpcServerOptions, processConnectionBudget, serverLimits, type ServerLimits } from './grpc-limits.js';
@@ -51,6 +52,8 @@ export class GalaxyServer {
   readonly limits: ServerLimits;
   private readonly cap: ConnectionCap;
   private net: NetServer | undefined;
+  /** Full names of the services added so far (for health and reflection). */
+  private readonly served = new Set<string>();
 
   constructor(
     /** The server's name in errors and logs, e.g. `master` or `AppMaster API`. */
@@ -70,6 +73,12 @@ export class GalaxyServer {
       ...grpcServerOptions(this.limits),
       interceptors: [this.cap.interceptor(), ...interceptors],
     });
+    // Every service added is recorded, so that health and reflection describe exactly these.
+    const addService = this.grpc.addService.bind(this.grpc);
+    this.grpc.addService = (service, implementation) => {
+      for (const method of Object.values(service)) this.served.add(method.path.split('/')[1] ?? '');
+      addService(service, implementation);
+    };
   }
 
   /** Connections held now. */
@@ -83,6 +92,7 @@ export class GalaxyServer {
    */
   async listen(listen: string): Promise<string> {
     const { host, port } = parseListen(listen);
+    addIntrospection(this.grpc, [...this.served].filter(Boolean));
     const net = createServer({ noDelay: true });
     const injector = this.grpc.createConnectionInjector(serverCredentials(this.options.tls));
     this.cap.listen(net, (socket) => {

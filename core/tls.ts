@@ -155,3 +155,32 @@ export function caPem(tls: TlsFiles | undefined): string | undefined {
   const ca = load({ ca: named(tls).ca }).ca;
   return ca?.toString('utf8');
 }
+
+/** The options of a Node `https` server that serves TLS as {@link serverCredentials} does. */
+export interface HttpsOptions {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+  readonly requestCert: boolean;
+  readonly rejectUnauthorized: boolean;
+}
+
+/**
+ * The same files, read and checked the same way, for an HTTPS server (the HTTP API beside a gRPC
+ * server): undefined without files (plaintext); with `ca`, client certificates are required and
+ * verified against it unless `clientCertificates` is `none`.
+ */
+export function httpsOptions(tls?: ServerTls): HttpsOptions | undefined {
+  if (!tlsEnabled(tls)) return undefined;
+  const loaded = load(tls);
+  if (!loaded.cert || !loaded.key)
+    throw invalid('a server needs --tls-cert and --tls-key to serve TLS (--tls-ca alone only verifies peers)');
+  const verifyClients = loaded.ca !== undefined && tls?.clientCertificates !== 'none';
+  return {
+    cert: loaded.cert,
+    key: loaded.key,
+    ...(verifyClients ? { ca: loaded.ca } : {}),
+    requestCert: verifyClients,
+    rejectUnauthorized: verifyClients,
+  };
+}

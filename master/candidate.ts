@@ -135,6 +135,8 @@ export class MasterCandidate {
         ...(users ? { users } : {}),
         ...(agentIdentities ? { agentIdentities } : {}),
         listen: this.address,
+        // The console's job routes find the AppMaster leader in this coordinator's election.
+        ...(this.options.http ? { http: { appmaster: this.options.coordinator, ...this.options.http } } : {}),
         tenancyCoordinator: this.options.tenancyCoordinator ?? this.coordinator,
         registry: this.coordinator,
       },

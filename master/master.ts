@@ -59,6 +59,10 @@ import type { RoleAllocation } from './frameworks/role-clients.js';
 import { masterLimits } from './limits.js';
 import { GalaxyError } from '../core/errors.js';
 import { tlsEnabled } from '../core/tls.js';
+import type { ServerAuth } from '../core/auth/server.js';
+import type { OperatorServer } from '../proto/gen/galaxy/v1/operator.js';
+import { serveMasterHttp, type ServingHttp } from './http/api.js';
+import { logEventFeed } from './http/event-feed.js';
 
 /** A running master. */
 export class Master implements MasterHost {
@@ -92,6 +96,11 @@ export class Master implements MasterHost {
   /** The names of the plugins applied, in order (logged at start). */
   private readonly pluginNames: readonly string[];
   private sweepTimer?: NodeJS.Timeout;
+  /** How the gRPC server authenticates (the HTTP API authenticates the same way). */
+  private readonly auth: ServerAuth | undefined;
+  /** The Operator service's handlers (the HTTP API calls them as its callers). */
+  private readonly operator: OperatorServer;
+  private http: ServingHttp | undefined;
 
   constructor(
     readonly allocator: Allocator,
@@ -112,8 +121,9 @@ export class Master implements MasterHost {
         'a master authenticates its callers: give it users (or auth), or set insecureNoAuth to run it open on purpose',
       );
     this.open = authenticate === undefined;
+    this.auth = authenticate ? { ...options.auth, authenticate } : undefined;
     this.server = new GalaxyServer('master', {
-      ...(authenticate ? { auth: { ...options.auth, authenticate } } : {}),
+      ...(this.auth ? { auth: this.auth } : {}),
       limits: limits.server,
       log,
       ...(options.tls ? { tls: options.tls } : {}),
@@ -180,7 +190,7 @@ export class Master implements MasterHost {
       this.agents.credentialRevoked(agentId);
     });
     this.server.grpc.addService(SchedulerService, schedulerApi(this.frameworks, streams));
-    this.server.grpc.addService(OperatorService, {
+    this.operator = {
       ...operatorApi(
         this.view,
         allocator,
@@ -194,7 +204,13 @@ export class Master implements MasterHost {
       ...statsOperatorApi(this.ctx, this.passes),
       ...tenancyOperatorApi(options.tenancyCoordinator),
       ...reservationApi(this.reservations),
-    });
+    };
+    this.server.grpc.addService(OperatorService, this.operator);
+  }
+
+  /** The HTTP API's and console's URL (`http://host:port/`), when it serves one. */
+  get httpUrl(): string | undefined {
+    return this.http?.url;
   }
 
   /** The cluster's event log (`galaxy events`; the console's event stream). */
@@ -211,6 +227,16 @@ export class Master implements MasterHost {
   async start(): Promise<void> {
     await this.hooks.starting.promise();
     this.boundAddress = await this.server.listen(this.options.listen);
+    if (this.options.http)
+      this.http = await serveMasterHttp(this.operator, this.options.http, {
+        ...(this.auth ? { auth: this.auth } : {}),
+        ...(this.options.tls ? { tls: this.options.tls } : {}),
+        log: this.log,
+        events: (caller) => logEventFeed(this.ctx.events, (id) => this.ctx.frameworks.get(id)?.owner, caller),
+      }).catch(async (error: unknown) => {
+        await this.server.stop();
+        throw error;
+      });
     this.loop.start();
     this.hooks.started.call();
     this.sweepTimer = setInterval(
@@ -227,6 +253,7 @@ export class Master implements MasterHost {
         master: this.ctx.masterId,
         tls: tlsEnabled(this.options.tls),
         authenticates: !this.open,
+        ...(this.http ? { http: this.http.url } : {}),
         plugins: this.pluginNames,
       },
       'master started',
@@ -279,6 +306,7 @@ export class Master implements MasterHost {
       clearTimeout(framework.failoverTimer);
       framework.connection?.close();
     }
+    await this.http?.stop();
     await this.server.stop();
   }
 

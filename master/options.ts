@@ -11,6 +11,7 @@ import type { AgentIdentityStore } from '../core/tenancy/agent-identities.js';
 import type { ServerTls } from '../core/tls.js';
 import type { MasterLimits } from './limits.js';
 import type { MasterTimings } from './timings.js';
+import type { MasterHttpOptions } from './http/api.js';
 
 /** How to start a master. */
 export interface MasterOptions {
@@ -51,4 +52,6 @@ export interface MasterOptions {
   readonly tls?: ServerTls;
   /** Overrides of the master's bounds (`master/limits.ts`). */
   readonly limits?: Partial<MasterLimits>;
+  /** Serve the HTTP/JSON API and the web console too (`--http-listen`; `http/api.ts`). */
+  readonly http?: MasterHttpOptions;
 }

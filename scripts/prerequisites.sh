@@ -12,6 +12,8 @@
 #   iproute2 (ip, tc), nftables (nft: the tcp isolator publishes ports and NATs with it), e2fsprogs (mkfs.ext4), strace (which proves durable writes fsync);
 #   systemd-analyze checks the shipped units;
 # - openssl, with which the TLS tests make throwaway certificate authorities;
+# - chromium, the browser the console's Playwright tests drive (Playwright's own download is not
+#   reachable everywhere: test/e2e/console.test.ts points playwright-core at /usr/bin/chromium);
 # - a real ZooKeeper (and Java) for the coordinator's backend tests and the HA tests, which start
 #   their own servers from /usr/share/zookeeper (the system service stays off);
 # - promtool (Debian's prometheus), which checks every daemon's /metrics in the metrics test (the
@@ -23,7 +25,7 @@ declare -A package_of=(
   [cc]=gcc [/usr/include/stdio.h]=libc6-dev [/usr/include/linux/capability.h]=linux-libc-dev
   [unshare]=util-linux [nsenter]=util-linux [setpriv]=util-linux [losetup]=mount [mount]=mount
   [ip]=iproute2 [tc]=iproute2 [nft]=nftables [mkfs.ext4]=e2fsprogs [strace]=strace [java]=default-jre-headless
-  [systemd-analyze]=systemd [openssl]=openssl [promtool]=prometheus
+  [systemd-analyze]=systemd [openssl]=openssl [promtool]=prometheus [chromium]=chromium
   [/usr/share/java/zookeeper.jar]=zookeeper
 )
 

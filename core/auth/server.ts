@@ -5,13 +5,7 @@
  * runs; a principal of a kind the service does not serve ends with PERMISSION_DENIED. The
  * principal is recorded on the call's metadata, where {@link principalOf} finds it.
  */
-import {
-  Metadata,
-  ServerInterceptingCall,
-  status,
-  type ServerInterceptingCallInterface,
-  type ServerInterceptor,
-} from '@grpc/grpc-js';
+import { Metadata, ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
 import { GalaxyError, isGalaxyError } from '../errors.js';
 import { bearerToken, setPrincipal, type Authenticator, type Principal } from './principal.js';
 
@@ -47,8 +41,41 @@ export function serviceOf(path: string): string {
   return path.split('/')[1] ?? '';
 }
 
-function refuse(call: ServerInterceptingCallInterface, error: GalaxyError, code: status): void {
-  call.sendStatus({ code, details: error.message, metadata: new Metadata() });
+/**
+ * Services every caller reaches without a token: the standard gRPC health service (load
+ * balancers' and `grpc_health_probe`'s checks) and server reflection (the schema `grpcurl` lists;
+ * the same `.proto` files ship in the package). Neither reads or changes any of Galaxy's state.
+ */
+export const PUBLIC_SERVICES: ReadonlySet<string> = new Set([
+  'grpc.health.v1.Health',
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+]);
+
+/**
+ * Who makes a call to `service` (its full name) with bearer `token`: the one decision of the gRPC
+ * interceptor and the HTTP API (`core/http/`), so both refuse alike. Throws GALAXY_E_UNAUTHENTICATED
+ * for no token or one no one holds (or a known token refused for a stated reason) and
+ * GALAXY_E_PERMISSION_DENIED for a principal of a kind the service does not serve. `where` names
+ * the call in the message (a method path, `GET /api/v1/agents`); never the token.
+ */
+export function authenticateCall(
+  auth: ServerAuth,
+  token: string | undefined,
+  service: string,
+  where: string,
+): Principal {
+  const principal = token === undefined ? undefined : auth.authenticate(token);
+  if (!principal) {
+    const why = token === undefined ? 'carries no bearer token' : 'carries an unknown or revoked token';
+    throw new GalaxyError(
+      'GALAXY_E_UNAUTHENTICATED',
+      `the call to ${where} ${why}; pass --token, $GALAXY_TOKEN or $GALAXY_TOKEN_FILE (galaxy up writes .galaxy/admin.token)`,
+    );
+  }
+  if (!(auth.access ?? defaultAccess)(service, principal))
+    throw new GalaxyError('GALAXY_E_PERMISSION_DENIED', `${principal.kind} ${principal.user} may not call ${service}`);
+  return principal;
 }
 
 /**
@@ -56,44 +83,25 @@ function refuse(call: ServerInterceptingCallInterface, error: GalaxyError, code:
  * metadata; refusals name the method and the reason, never the token.
  */
 export function authInterceptor(auth: ServerAuth): ServerInterceptor {
-  const access = auth.access ?? defaultAccess;
   return (method, call) =>
     new ServerInterceptingCall(call, {
       start: (next) => {
         next({
           onReceiveMetadata: (metadata: Metadata, pass: (metadata: Metadata) => void) => {
-            const token = bearerToken(metadata);
-            let principal: Principal | undefined;
-            try {
-              principal = token === undefined ? undefined : auth.authenticate(token);
-            } catch (error) {
-              // A known token refused for a stated reason (an expired join token): say why.
-              if (!isGalaxyError(error, 'GALAXY_E_UNAUTHENTICATED')) throw error;
-              refuse(call, error, status.UNAUTHENTICATED);
-              return;
-            }
-            if (!principal) {
-              const why = token === undefined ? 'carries no bearer token' : 'carries an unknown or revoked token';
-              refuse(
-                call,
-                new GalaxyError(
-                  'GALAXY_E_UNAUTHENTICATED',
-                  `the call to ${method.path} ${why}; pass --token, $GALAXY_TOKEN or $GALAXY_TOKEN_FILE (galaxy up writes .galaxy/admin.token)`,
-                ),
-                status.UNAUTHENTICATED,
-              );
-              return;
-            }
             const service = serviceOf(method.path);
-            if (!access(service, principal)) {
-              refuse(
-                call,
-                new GalaxyError(
-                  'GALAXY_E_PERMISSION_DENIED',
-                  `${principal.kind} ${principal.user} may not call ${service}`,
-                ),
-                status.PERMISSION_DENIED,
-              );
+            if (PUBLIC_SERVICES.has(service)) {
+              pass(metadata);
+              return;
+            }
+            let principal: Principal;
+            try {
+              principal = authenticateCall(auth, bearerToken(metadata), service, method.path);
+            } catch (error) {
+              if (isGalaxyError(error, 'GALAXY_E_UNAUTHENTICATED'))
+                call.sendStatus({ code: status.UNAUTHENTICATED, details: error.message, metadata: new Metadata() });
+              else if (isGalaxyError(error, 'GALAXY_E_PERMISSION_DENIED'))
+                call.sendStatus({ code: status.PERMISSION_DENIED, details: error.message, metadata: new Metadata() });
+              else throw error;
               return;
             }
             setPrincipal(metadata, principal);

@@ -14,6 +14,8 @@ import { notLeader } from '../../core/not-leader.js';
 import {
   AppMasterService,
   AppWorkerPullService,
+  type AppMasterServer,
+  type AppWorkerPullServer,
   type ControlUpdateRequest,
   type ExecPodRequest,
   type ExecResult,
@@ -39,22 +41,28 @@ import { watchJobHandler } from './job-watch.js';
  */
 const UNVERIFIED: Principal = Object.freeze({ user: '', admin: false, kind: 'user' as const });
 
+/** The AppMaster's two services as handlers, and how their callers authenticate. */
+export interface AppMasterHandlers {
+  readonly auth: ServerAuth | undefined;
+  /** `galaxy.v1.AppMaster`: the user verbs. */
+  readonly verbs: AppMasterServer;
+  /** `galaxy.v1.AppWorkerPull`: the pods' pulls. */
+  readonly pull: AppWorkerPullServer;
+}
+
 /**
- * Serves both services of `appmaster` on `listen`. While `standby()` returns a string (the
- * leader's address, or '' when unknown) every call is refused with GALAXY_E_NOT_LEADER naming the
- * leader — also a call whose token only the leader knows (a pod's), so that a worker can follow a
- * standby to the leader. Each verb runs as the call's principal ({@link principalOf}: the one the
- * authenticating interceptor recorded, else the one `authenticate` makes of its token, else the
- * open server's admin; see `callerOf`). With `tls` it serves TLS, asking clients for no
- * certificate (see below).
+ * The handlers of both services of `appmaster`, for its gRPC server and its HTTP API alike. While
+ * `standby()` returns a string (the leader's address, or '' when unknown) every call is refused
+ * with GALAXY_E_NOT_LEADER naming the leader — also a call whose token only the leader knows (a
+ * pod's), so that a worker can follow a standby to the leader. Each verb runs as the call's
+ * principal ({@link principalOf}: the one the authenticating interceptor recorded, else the one
+ * `authenticate` makes of its token, else the open server's admin; see `callerOf`).
  */
-export function serveAppMasterApi(
+export function appMasterHandlers(
   appmaster: AppMaster,
-  listen: string,
   standby: () => string | undefined = () => undefined,
   authenticate?: Authenticator,
-  tls?: TlsFiles,
-): Promise<ServingApi> {
+): AppMasterHandlers {
   // With an authenticator every call needs a token: users' for the verbs, a pod's own for its pulls.
   const known = authenticate && withPodTokens(authenticate, (sha256) => appmaster.podOfToken(sha256));
   const auth: ServerAuth | undefined = known && {
@@ -73,35 +81,52 @@ export function serveAppMasterApi(
         return handler(request, caller);
       })(call, callback);
     };
+  const verbs: AppMasterServer = {
+    submitJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.submit(r.specJson, caller)),
+    updateJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.updateJob(r.specJson, caller)),
+    scaleJob: unaryHandler<ScaleJobRequest, JobStatus>((r, caller) => appmaster.scale(r.name, r.replicas, caller)),
+    controlUpdate: unaryHandler<ControlUpdateRequest, JobStatus>((r, caller) =>
+      appmaster.control(r.name, r.control, caller),
+    ),
+    stopJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.stop(r.name, caller)),
+    removeJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.remove(r.name, caller)),
+    recoverPod: unaryHandler<PodRequest, JobStatus>((r, caller) => appmaster.recoverPod(r.name, r.podId, caller)),
+    execPod: unaryHandler<ExecPodRequest, ExecResult>((r, caller) =>
+      appmaster.exec(r.name, r.podId, r.command, r.timeoutS, caller),
+    ),
+    listJobs: unaryHandler<ListJobsRequest, ListJobsResponse>(async (_r, caller) => ({
+      jobs: await appmaster.list(caller),
+    })),
+    showJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.show(r.name, caller)),
+    watchJob: watchJobHandler(appmaster, standby, authenticate, UNVERIFIED),
+  };
+  const pull: AppWorkerPullServer = {
+    pull: unaryHandler<PullRequest, PullResponse>((r, caller) => {
+      checkPullCaller(caller, r.job, r.podId);
+      return appmaster.pull(r);
+    }),
+  };
+  return { auth, verbs, pull };
+}
+
+/**
+ * Serves both services of `appmaster` on `listen` (see {@link appMasterHandlers}). With `tls` it
+ * serves TLS, asking clients for no certificate (see below).
+ */
+export function serveAppMasterApi(
+  appmaster: AppMaster,
+  listen: string,
+  standby: () => string | undefined = () => undefined,
+  authenticate?: Authenticator,
+  tls?: TlsFiles,
+): Promise<ServingApi> {
+  const { auth, verbs, pull } = appMasterHandlers(appmaster, standby, authenticate);
   return serveGrpc(
     'AppMaster API',
     listen,
     (server) => {
-      server.addService(AppMasterService, {
-        submitJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.submit(r.specJson, caller)),
-        updateJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.updateJob(r.specJson, caller)),
-        scaleJob: unaryHandler<ScaleJobRequest, JobStatus>((r, caller) => appmaster.scale(r.name, r.replicas, caller)),
-        controlUpdate: unaryHandler<ControlUpdateRequest, JobStatus>((r, caller) =>
-          appmaster.control(r.name, r.control, caller),
-        ),
-        stopJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.stop(r.name, caller)),
-        removeJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.remove(r.name, caller)),
-        recoverPod: unaryHandler<PodRequest, JobStatus>((r, caller) => appmaster.recoverPod(r.name, r.podId, caller)),
-        execPod: unaryHandler<ExecPodRequest, ExecResult>((r, caller) =>
-          appmaster.exec(r.name, r.podId, r.command, r.timeoutS, caller),
-        ),
-        listJobs: unaryHandler<ListJobsRequest, ListJobsResponse>(async (_r, caller) => ({
-          jobs: await appmaster.list(caller),
-        })),
-        showJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.show(r.name, caller)),
-        watchJob: watchJobHandler(appmaster, standby, authenticate, UNVERIFIED),
-      });
-      server.addService(AppWorkerPullService, {
-        pull: unaryHandler<PullRequest, PullResponse>((r, caller) => {
-          checkPullCaller(caller, r.job, r.podId);
-          return appmaster.pull(r);
-        }),
-      });
+      server.addService(AppMasterService, verbs);
+      server.addService(AppWorkerPullService, pull);
     },
     auth,
     // AppWorkers hold no certificate (a pod holds no cluster secret): they verify this server with

@@ -9,6 +9,7 @@
  *   sharing it elect one leader, the others stand by (their API refuses with GALAXY_E_NOT_LEADER,
  *   naming the leader). Pods are never told the coordinator: their AppWorkers get every
  *   candidate's address ({@link AppMasterList}) and follow the standbys' NOT_LEADER answers;
+ * - `http=<host:port>`: also serve the HTTP/JSON API of the job verbs there (`http.ts`);
  * - `plugins=<path>[,<path>…]`: AppMaster plugins of the operator's own (`hooks.ts`,
  *   docs/writing-plugins.md), applied after the built-in ones; a bad one fails the start.
  */
@@ -20,6 +21,7 @@ import { galaxyCli } from '../../core/paths.js';
 import type { FrameworkPlugin } from '../host/plugin.js';
 import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
 import { serveAppMasterApi } from './api.js';
+import { serveAppMasterHttp } from './http.js';
 import { caPem } from '../../core/tls.js';
 import { AppMaster } from './appmaster.js';
 import { AppMasterList } from './appmasters.js';
@@ -46,6 +48,7 @@ const plugin: FrameworkPlugin = {
     const url = context.options.coordinator ?? DEFAULT_COORDINATOR;
     let coordinator: Coordinator | undefined;
     let api: ServingApi | undefined;
+    let http: ServingApi | undefined;
     let appmaster: AppMaster | undefined;
     let leadership: FrameworkLeadership | undefined;
     let members: AppMasterList | undefined;
@@ -106,6 +109,15 @@ const plugin: FrameworkPlugin = {
           context.auth?.authenticate,
           context.tls,
         );
+        if (context.options.http)
+          http = await serveAppMasterHttp(
+            instance,
+            context.options.http,
+            () => (leadership ? leadership.standby() : ''),
+            context.auth?.authenticate,
+            context.log,
+            context.tls,
+          );
         const address = context.options.advertise ?? api.address;
         members = new AppMasterList(opened, address);
         await members.start();
@@ -131,6 +143,7 @@ const plugin: FrameworkPlugin = {
         const wasLeading = leadership !== undefined && leadership.standby() === undefined;
         await leadership?.stop();
         if (wasLeading) await appmaster?.detach();
+        await http?.stop();
         await api?.stop();
         await coordinator?.close();
       },

@@ -63,6 +63,8 @@ beforeAll(async () => {
       '127.0.0.1:0',
       '--appmaster-listen',
       '127.0.0.1:0',
+      '--http-listen',
+      '127.0.0.1:0',
       '--batch-listen',
       '127.0.0.1:0',
       '--mapreduce-listen',

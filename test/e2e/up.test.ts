@@ -27,6 +27,8 @@ describe('galaxy up', () => {
         '127.0.0.1:0',
         '--appmaster-listen',
         '127.0.0.1:0',
+        '--http-listen',
+        '127.0.0.1:0',
         '--batch-listen',
         '127.0.0.1:0',
         '--mapreduce-listen',
@@ -40,6 +42,10 @@ describe('galaxy up', () => {
     );
     const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 60_000, 'the ready line');
     expect(ready).toMatch(/job hello 2\/2 healthy \(version 1\.0\.0\)/);
+    // The web console's URL, and the token to log in with.
+    const served = /^ready: console (http:\/\/127\.0\.0\.1:\d+\/) \(token: (\S+)\)/.exec(ready);
+    expect(served?.[2]).toMatch(/admin\.token$/);
+    expect((await fetch(served?.[1] ?? '')).headers.get('content-type')).toMatch(/text\/html/);
     // As root on a machine with cgroups, the embedded cluster runs real containers.
     const mode = autoIsolation() === '' ? 'plain processes' : 'Linux containers';
     expect(up.lines.items.some((l) => l.includes(`pods run as ${mode}`))).toBe(true);

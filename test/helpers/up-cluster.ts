@@ -34,6 +34,8 @@ export interface UpCluster {
   readonly master: string;
   readonly appmaster: string;
   readonly batch: string;
+  /** The web console's and HTTP API's URL (`http://host:port/`). */
+  readonly console: string;
   /** The embedded coordinator, `local:<workDir>/coord`. */
   readonly coordinator: string;
   readonly adminToken: string;
@@ -66,6 +68,8 @@ export async function startUpCluster(name: string, ports: string, options: UpOpt
       '--listen',
       '127.0.0.1:0',
       '--appmaster-listen',
+      '127.0.0.1:0',
+      '--http-listen',
       '127.0.0.1:0',
       '--batch-listen',
       '127.0.0.1:0',
@@ -107,6 +111,7 @@ export async function startUpCluster(name: string, ports: string, options: UpOpt
       master,
       appmaster: address('AppMaster'),
       batch: address('batch'),
+      console: /console (\S+) /.exec(ready)?.[1] ?? '',
       coordinator: `local:${join(workDir, 'coord')}`,
       adminToken,
       up,

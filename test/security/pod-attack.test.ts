@@ -66,6 +66,7 @@ beforeAll(async () => {
   up = galaxy([
     'up',
     ...['--listen', '127.0.0.1:0', '--appmaster-listen', '127.0.0.1:0', '--batch-listen', '127.0.0.1:0'],
+    ...['--http-listen', '127.0.0.1:0'],
     ...['--mapreduce-listen', '127.0.0.1:0', '--work-dir', workDir, '--replicas', '1'],
     // Ports of its own: other clusters on this machine use the default range.
     ...['--resources', 'ports:[35230-35249]'],

@@ -1,0 +1,219 @@
+/**
+ * One job: its pods (host, phase, version, health, restarts), its rolling update live with
+ * pause / continue / rollback, scale, a new version, stop and remove, and its pods' logs.
+ */
+import { useState } from 'preact/hooks';
+import type { Api } from '../api';
+import { usePoll } from '../hooks';
+import type { Info, Job } from '../types';
+import { progressText } from './jobs';
+import { Failure } from './shared';
+
+export function JobPage(props: { api: Api; name: string; info: Info | undefined; go: (path: string) => void }) {
+  const path = `/jobs/${encodeURIComponent(props.name)}`;
+  const job = usePoll(() => props.api.get<Job>(path), 1000, [props.name]);
+  const [error, setError] = useState<Error | undefined>(undefined);
+  const [logPod, setLogPod] = useState<string | undefined>(undefined);
+  const [version, setVersion] = useState('');
+  const act = async (what: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await what();
+      job.refresh();
+    } catch (err) {
+      setError(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+  const j = job.data;
+  const u = j?.update;
+  const updating = u !== undefined && (u.total ?? 0) > 0;
+  const fraction = updating ? (u.updated ?? 0) / Math.max(1, u.total ?? 1) : 1;
+  const spec = (): Record<string, unknown> => JSON.parse(j?.specJson ?? '{}') as Record<string, unknown>;
+  return (
+    <section>
+      <h2>
+        Job {props.name}{' '}
+        <span class="state" data-testid="job-state">
+          {j?.state}
+        </span>
+      </h2>
+      <Failure error={job.error} />
+      {j && (
+        <>
+          <p>
+            owner {j.owner} · version <b data-testid="job-version">{j.version}</b> · revision {j.revision} ·{' '}
+            {j.replicas} replicas {j.message && `· ${j.message}`}
+          </p>
+          <div class="update" data-testid="update">
+            <div class="progress">
+              <div
+                class={`progress-fill ${u?.paused ? 'paused' : ''} ${u?.rollingBack ? 'back' : ''}`}
+                style={{ width: `${fraction * 100}%` }}
+              />
+              <span data-testid="update-progress">{updating ? progressText(j) : 'no update in progress'}</span>
+            </div>
+            <button
+              data-testid="pause"
+              disabled={!updating || u.paused}
+              onClick={() => void act(() => props.api.post(`${path}/pause`))}
+            >
+              Pause
+            </button>
+            <button
+              data-testid="continue"
+              disabled={!updating || !u.paused}
+              onClick={() => void act(() => props.api.post(`${path}/continue`))}
+            >
+              Continue
+            </button>
+            <button
+              data-testid="rollback"
+              disabled={!updating || u.rollingBack}
+              onClick={() => void act(() => props.api.post(`${path}/rollback`))}
+            >
+              Rollback
+            </button>
+          </div>
+          <form
+            class="inline"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const current = spec();
+              const pkg = { ...(current.package as Record<string, unknown>), version };
+              void act(() => props.api.put(path, { ...current, package: pkg }));
+            }}
+          >
+            <input
+              data-testid="new-version"
+              placeholder="new package version"
+              value={version}
+              onInput={(e) => {
+                setVersion((e.target as HTMLInputElement).value);
+              }}
+            />
+            <button type="submit" data-testid="update-version" disabled={version === ''}>
+              Roll out
+            </button>
+            <button
+              type="button"
+              data-testid="scale-up"
+              onClick={() => void act(() => props.api.post(`${path}/scale`, { replicas: (j.replicas ?? 0) + 1 }))}
+            >
+              Scale +1
+            </button>
+            <button
+              type="button"
+              data-testid="scale-down"
+              disabled={(j.replicas ?? 0) === 0}
+              onClick={() =>
+                void act(() => props.api.post(`${path}/scale`, { replicas: Math.max(0, (j.replicas ?? 0) - 1) }))
+              }
+            >
+              Scale −1
+            </button>
+            <button type="button" data-testid="stop" onClick={() => void act(() => props.api.post(`${path}/stop`))}>
+              Stop
+            </button>
+            <button
+              type="button"
+              class="danger"
+              data-testid="remove"
+              onClick={() => {
+                if (confirm(`Remove job ${props.name}?`))
+                  void act(() =>
+                    props.api.delete(path).then(() => {
+                      props.go('/jobs');
+                    }),
+                  );
+              }}
+            >
+              Remove
+            </button>
+          </form>
+          <Failure error={error} />
+          <table data-testid="pods">
+            <thead>
+              <tr>
+                <th>pod</th>
+                <th>host</th>
+                <th>phase</th>
+                <th>version</th>
+                <th>revision</th>
+                <th>health</th>
+                <th>restarts</th>
+                <th>ports</th>
+                <th>message</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {(j.pods ?? []).map((p) => (
+                <tr key={p.podId} data-testid="pod-row">
+                  <td>{p.podId}</td>
+                  <td>{p.hostname}</td>
+                  <td>
+                    <span class={`state ${p.phase === 'running' ? 'ok' : ''}`}>{p.phase}</span>
+                  </td>
+                  <td>{p.version}</td>
+                  <td>{p.revision ?? 0}</td>
+                  <td>
+                    <span class={`state ${p.health === 'healthy' ? 'ok' : p.health === 'unhealthy' ? 'bad' : ''}`}>
+                      {p.health}
+                    </span>
+                  </td>
+                  <td>{p.restarts ?? 0}</td>
+                  <td>
+                    {Object.entries(p.ports ?? {})
+                      .map(([n, port]) => `${n}:${port}`)
+                      .join(' ')}
+                  </td>
+                  <td>{p.message}</td>
+                  <td>
+                    <button
+                      data-testid="logs"
+                      onClick={() => {
+                        setLogPod(p.podId);
+                      }}
+                    >
+                      Logs
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {(j.pending ?? []).length > 0 && (
+            <p class="pending">
+              pending: {(j.pending ?? []).map((r) => `${r.reason ?? ''} (${r.hosts ?? 0} hosts)`).join('; ')}
+            </p>
+          )}
+          {logPod && <LogViewer pod={logPod} info={props.info} />}
+        </>
+      )}
+    </section>
+  );
+}
+
+/**
+ * SEAM (logs): a pod's log, followed. Log streaming (`galaxy logs`, issue 17 item 1) is not in
+ * this build; the API says so in `/api/v1/info` and this panel tells the user instead of showing
+ * an empty log.
+ */
+function LogViewer(props: { pod: string; info: Info | undefined }) {
+  return (
+    <div class="logs" data-testid="log-viewer">
+      <h3>Log of {props.pod}</h3>
+      {props.info?.features.logs ? (
+        <pre>log streaming is served by this master, but this console does not follow it yet</pre>
+      ) : (
+        <p class="note" data-testid="logs-unavailable">
+          Log streaming is not in this build of Galaxy yet (it lands with <code>galaxy logs</code>). Until then:{' '}
+          <code>
+            galaxy job exec {'<job>'} {props.pod} -- tail -n 100 stdout
+          </code>
+          .
+        </p>
+      )}
+    </div>
+  );
+}
