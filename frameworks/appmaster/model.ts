@@ -35,8 +35,14 @@ export interface UpdateRecord {
   /** The breakpoint was reached and the user continued past it. */
   breakpointPassed: boolean;
   rollingBack: boolean;
-  /** Pods that failed this update. */
+  /** Pods that failed this update (kept across pauses and continues: `job show` lists them). */
   failed: string[];
+  /** How many of `failed` a continue forgave: only later failures count towards `maxFailures`. */
+  forgiven?: number;
+  /** A canary update: this many pods move, then it holds until promoted (absent: not a canary). */
+  canary?: number;
+  /** The canary hold was promoted: the rest rolls. */
+  promoted?: boolean;
   readonly startedAt: number;
 }
 

@@ -1,11 +1,12 @@
 /**
  * The reconcile tick, every 500 ms and after a drain: each job gets its number of pods, its update
- * is stepped, the `reconcilingJob` taps run (drains), pods stuck deploying are replaced and lost
- * KILLs sent again; then offers are wanted when a pod waits, the `reconciled` taps run
+ * is stepped, the `reconcilingJob` taps run (drains), pods stuck deploying or whose liveness
+ * restarts keep failing are replaced, and lost KILLs sent again; then offers are wanted when a pod waits, the `reconciled` taps run
  * (preemption requests), and changed jobs are stored.
  */
 import type { AppMasterContext } from './context.js';
 import type { JobState } from './job-state.js';
+import { livenessExhausted } from './liveness.js';
 import { podPhase } from './model.js';
 import type { Rollout } from './rollout.js';
 
@@ -32,6 +33,16 @@ export class Reconciler {
       for (const pod of job.pods()) {
         const phase = podPhase(pod);
         if (pod.runtime.killing && now - pod.runtime.killSentAt > KILL_RETRY_MS) pods.sendKill(pod);
+        if (livenessExhausted(pod, job.specOf(pod.record.revision))) {
+          // The service, not the host, keeps failing: a new container, not a host failure.
+          log.warn(
+            { job: job.record.name, pod: pod.record.podId },
+            'liveness restarts keep failing; replacing the pod',
+          );
+          pods.kill(pod);
+          book.touch(job);
+          continue;
+        }
         if ((phase === 'launching' || phase === 'deploying') && now - pod.record.launchedAt > timeoutMs) {
           log.warn({ job: job.record.name, pod: pod.record.podId }, 'pod stuck deploying; replacing it elsewhere');
           job.countHostFailure(pod.record.hostname);

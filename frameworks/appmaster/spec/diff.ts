@@ -38,6 +38,7 @@ const FIELD_KIND: Record<Exclude<keyof JobSpec, 'name'>, ChangeKind> = {
   package: 'rebuild',
   commands: 'rebuild',
   health: 'rebuild',
+  liveness: 'rebuild',
   data: 'reload',
   services: 'rebuild',
   env: 'rebuild',
