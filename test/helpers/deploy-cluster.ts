@@ -75,9 +75,9 @@ export interface ServingSampler {
 export function sampleServing(api: AppMasterApi, name: string): ServingSampler {
   const samples: number[] = [];
   const versions: string[][] = [];
-  let on = true;
+  const state = { on: true };
   const loop = (async () => {
-    while (on) {
+    while (state.on) {
       const job = await api.showJob({ name }).catch(() => undefined);
       const ports = (job?.pods ?? []).map((p) => p.ports.http ?? 0).filter((p) => p > 0);
       const answers = (await Promise.all(ports.map((port) => served(port)))).filter((a) => a !== undefined);
@@ -90,7 +90,7 @@ export function sampleServing(api: AppMasterApi, name: string): ServingSampler {
     samples,
     versions,
     stop: async () => {
-      on = false;
+      state.on = false;
       await loop;
       return samples;
     },

@@ -397,13 +397,18 @@ export class AppWorker {
    */
   private async restartForLiveness(): Promise<void> {
     const supervisor = this.supervisor;
-    if (!supervisor || this.current || this.closing || supervisor.phase !== 'running') return;
+    if (!supervisor || this.busy() || supervisor.phase !== 'running') return;
     this.livenessRestarts.record(Date.now());
     this.log.warn({ podId: this.options.podId }, 'liveness check failed; restarting the service in place');
     await supervisor.stop();
-    if (this.closing || this.current || this.supervisor !== supervisor) return;
+    if (this.busy() || this.supervisor !== supervisor) return;
     supervisor.start();
     this.changed();
+  }
+
+  /** True while an order is under way or the worker is closing. */
+  private busy(): boolean {
+    return this.closing || this.current !== undefined;
   }
 
   private fail(message: string): void {
