@@ -19,6 +19,8 @@ export type UpdatePause =
   | { readonly reason: 'user' }
   /** `deploy.breakpoint` pods are updated: it waits for a user to continue. */
   | { readonly reason: 'breakpoint'; readonly pods: number }
+  /** A canary update moved its canaries and they are healthy: it waits for promote or abort. */
+  | { readonly reason: 'canary'; readonly pods: number }
   /** `deploy.maxFailures` pods failed it and the spec asks for no rollback. */
   | { readonly reason: 'max-failures' }
   /** An AppMaster plugin paused it (`hooks.updatePlanned`): its name and why. */

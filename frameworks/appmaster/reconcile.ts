@@ -9,6 +9,7 @@ import type { JobState } from './job-state.js';
 import { livenessExhausted } from './liveness.js';
 import { podPhase } from './model.js';
 import type { Rollout } from './rollout.js';
+import { rollsBySurge, surgeLimits } from './surge.js';
 
 /** A KILL is sent again when the task still lives this long after. */
 export const KILL_RETRY_MS = 15_000;
@@ -60,17 +61,22 @@ export class Reconciler {
   replicas(job: JobState): void {
     const want = job.record.state === 'running' ? job.spec.replicas : 0;
     const live = job.pods().filter((p) => !p.runtime.removing);
+    // Rolling by surge, the update runs up to maxSurge pods beyond replicas and retires the extra ones itself.
+    const update = job.record.update;
+    const deploy = job.spec.deploy;
+    const most =
+      update && want > 0 && rollsBySurge(deploy) ? want + surgeLimits(deploy, job.spec.replicas).surge : want;
     let changed = false;
     for (let n = live.length; n < want; n += 1) {
       job.addPod(this.ctx.now());
       changed = true;
     }
-    if (live.length > want) {
+    if (live.length > most) {
       const extra = live
         .sort(
           (a, b) => Number(a.record.taskId !== '') - Number(b.record.taskId !== '') || b.record.index - a.record.index,
         )
-        .slice(0, live.length - want);
+        .slice(0, live.length - most);
       for (const pod of extra) this.ctx.pods.retire(job, pod);
       changed = true;
     }

@@ -80,7 +80,11 @@ export class Rollout {
       job.pruneSpecs();
     }
     for (const podId of plan.retarget) this.retarget(job, job.pod(podId), update);
-    if (plan.newlyFailed.length + plan.retarget.length > 0 || plan.failed || plan.pause !== undefined || plan.done) {
+    for (const podId of plan.retire) this.ctx.pods.retire(job, job.pod(podId));
+    for (let n = 0; n < plan.add; n += 1) job.addPod(this.ctx.now());
+    if (plan.add > 0) this.ctx.gate.want();
+    const moves = plan.newlyFailed.length + plan.retarget.length + plan.retire.length + plan.add;
+    if (moves > 0 || plan.failed || plan.pause !== undefined || plan.done) {
       book.touch(job);
       book.notify(job);
     }
