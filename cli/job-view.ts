@@ -47,9 +47,10 @@ function stateText(pod: PodStatus): string {
 export function updateLine(job: JobStatus): string {
   const u = job.update;
   if (!u) return '';
-  const verb = u.rollingBack ? 'rolling back' : 'updating';
+  const verb = u.rollingBack ? 'rolling back' : u.canary > 0 ? `canary of ${u.canary}` : 'updating';
   const paused = u.paused ? `, PAUSED (${u.pausedReason})` : '';
-  return `${verb} r${u.fromRevision}→r${u.toRevision}: ${u.updated}/${u.total} done, ${u.failed} failed${paused}`;
+  const failed = u.failedPods.length > 0 ? ` (${u.failedPods.join(', ')})` : '';
+  return `${verb} r${u.fromRevision}→r${u.toRevision}: ${u.updated}/${u.total} done, ${u.failed} failed${failed}${paused}`;
 }
 
 /** The whole of `galaxy job show`. */

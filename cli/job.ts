@@ -87,6 +87,14 @@ async function follow(api: Api, name: string, timeoutS: number): Promise<JobStat
   return job;
 }
 
+/** A whole number ≥ 1 from a flag, or GALAXY_E_INVALID_ARGUMENT naming the flag. */
+function wholeNumber(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `${flag} must be a whole number from 1, got "${text}"`);
+  return n;
+}
+
 /** Adds `galaxy job …`. */
 export function addJobCommands(program: Command): void {
   const job = program.command('job').description('service jobs on the AppMaster');
@@ -113,7 +121,7 @@ export function addJobCommands(program: Command): void {
     });
 
   for (const verb of ['submit', 'update'] as const) {
-    withCommon(job.command(verb))
+    const command = withCommon(job.command(verb))
       .description(
         verb === 'submit'
           ? 'submit a new job from a YAML/JSON spec'
@@ -121,18 +129,21 @@ export function addJobCommands(program: Command): void {
       )
       .argument('<file>')
       .option('-w, --wait', 'follow until every pod is healthy (or the update pauses), with a progress bar')
-      .option('--timeout <s>', 'longest --wait, in seconds', '600')
-      .action(async (file: string, flags: Flags & { timeout: string }) => {
-        const json = await specJson(file);
-        const status = await withApi(flags, async (api) => {
-          const first = await api.call((a) =>
-            verb === 'submit' ? a.submitJob({ specJson: json }) : a.updateJob({ specJson: json }),
-          );
-          return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
-        });
-        print(status, flags);
-        if (flags.wait && !settled(status)) process.exitCode = 1;
+      .option('--timeout <s>', 'longest --wait, in seconds', '600');
+    if (verb === 'update')
+      command.option('--canary <n>', 'move n pods to the new revision, then hold until "job promote" or "job abort"');
+    command.action(async (file: string, flags: Flags & { timeout: string; canary?: string }) => {
+      const canary = flags.canary === undefined ? 0 : wholeNumber(flags.canary, '--canary');
+      const json = await specJson(file);
+      const status = await withApi(flags, async (api) => {
+        const first = await api.call((a) =>
+          verb === 'submit' ? a.submitJob({ specJson: json }) : a.updateJob({ specJson: json, canary }),
+        );
+        return flags.wait ? follow(api, first.name, Number(flags.timeout)) : first;
       });
+      print(status, flags);
+      if (flags.wait && !settled(status)) process.exitCode = 1;
+    });
   }
 
   withCommon(job.command('scale'))
@@ -151,14 +162,17 @@ export function addJobCommands(program: Command): void {
     continue: [UpdateControl.UPDATE_CONTINUE, 'continue a paused update (past its breakpoint)'],
     rollback: [UpdateControl.UPDATE_ROLLBACK, 'roll back to the previous revision'],
     cancel: [UpdateControl.UPDATE_CANCEL, 'stop rolling; pods keep the revision they run'],
+    promote: [UpdateControl.UPDATE_PROMOTE, 'a canary update holding: roll the rest'],
+    abort: [UpdateControl.UPDATE_ABORT, 'a canary update: roll the canaries back'],
   } as const;
   for (const [verb, [control, description]] of Object.entries(controls)) {
-    withCommon(job.command(verb))
-      .description(description)
-      .argument('<name>')
-      .action(async (name: string, flags: Flags) => {
-        print(await withApi(flags, (api) => api.call((a) => a.controlUpdate({ name, control }))), flags);
-      });
+    const command = withCommon(job.command(verb)).description(description).argument('<name>');
+    if (verb === 'rollback')
+      command.option('--to <revision>', 'with no update running: roll out this kept revision (see "job history")');
+    command.action(async (name: string, flags: Flags & { to?: string }) => {
+      const toRevision = flags.to === undefined ? undefined : wholeNumber(flags.to, '--to');
+      print(await withApi(flags, (api) => api.call((a) => a.controlUpdate({ name, control, toRevision }))), flags);
+    });
   }
 
   withCommon(job.command('stop'))

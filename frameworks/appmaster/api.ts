@@ -78,7 +78,9 @@ export function serveAppMasterApi(
     (server) => {
       server.addService(AppMasterService, {
         submitJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.submit(r.specJson, caller)),
-        updateJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.updateJob(r.specJson, caller)),
+        updateJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) =>
+          appmaster.updateJob(r.specJson, caller, r.canary ?? 0),
+        ),
         scaleJob: unaryHandler<ScaleJobRequest, JobStatus>((r, caller) => appmaster.scale(r.name, r.replicas, caller)),
         controlUpdate: unaryHandler<ControlUpdateRequest, JobStatus>((r, caller) =>
           appmaster.control(r.name, r.control, caller),

@@ -134,9 +134,9 @@ export class AppMaster implements Scheduler {
     return this.verbs.submit(specJson, caller);
   }
 
-  /** A new spec for a job (see {@link JobVerbs.updateJob}). */
-  updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.updateJob(specJson, caller);
+  /** A new spec for a job, rolled to `canary` pods first when set (see {@link JobVerbs.updateJob}). */
+  updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL, canary = 0): Promise<JobStatus> {
+    return this.verbs.updateJob(specJson, caller, canary);
   }
 
   /** Sets the number of pods. */
@@ -144,7 +144,7 @@ export class AppMaster implements Scheduler {
     return this.verbs.scale(name, replicas, caller);
   }
 
-  /** Pause, continue, roll back or cancel the job's rolling update. */
+  /** Pause, continue, roll back, cancel, promote or abort the job's rolling update. */
   control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     return this.verbs.control(name, control, caller);
   }

@@ -21,7 +21,7 @@ export class Rollout {
    * `spec` becomes the job's: in the current revision when the change needs nothing of the pods
    * (`none`, `scale`); otherwise as a new revision that an update rolls out.
    */
-  revise(job: JobState, spec: JobSpec, change: SpecChange): void {
+  revise(job: JobState, spec: JobSpec, change: SpecChange, canary = 0): void {
     const record = job.record;
     if (change.kind === 'none' || change.kind === 'scale') {
       record.specs[record.revision] = spec;
@@ -29,12 +29,15 @@ export class Rollout {
     }
     const next = Math.max(...Object.keys(record.specs).map(Number)) + 1;
     record.specs[next] = spec;
-    record.update = newUpdate(record.revision, next, change.kind, this.ctx.now());
+    record.update = newUpdate(record.revision, next, change.kind, this.ctx.now(), { canary });
     record.revision = next;
     this.ctx.log.info({ job: spec.name, revision: next, kind: change.kind, fields: change.fields }, 'update started');
   }
 
-  /** Pause, continue, roll back or cancel the job's update (GALAXY_E_JOB_STATE when there is none to). */
+  /**
+   * Pause, continue, roll back, cancel, promote or abort the job's update (GALAXY_E_JOB_STATE when
+   * there is none to). Failed pods stay listed across all of them: a continue only forgives them.
+   */
   control(job: JobState, control: UpdateControl): void {
     const name = job.record.name;
     const update = job.record.update;
@@ -43,12 +46,32 @@ export class Rollout {
       return;
     }
     if (!update) throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${name} has no update in progress`);
+    if (control === UpdateControl.UPDATE_PROMOTE || control === UpdateControl.UPDATE_ABORT) {
+      if (!update.canary || update.rollingBack)
+        throw new GalaxyError(
+          'GALAXY_E_JOB_STATE',
+          `the update of job ${name} is not a canary update; use continue, rollback or cancel`,
+        );
+      if (control === UpdateControl.UPDATE_ABORT) {
+        this.rollback(job, 'canary aborted');
+        return;
+      }
+      if (update.promoted) throw new GalaxyError('GALAXY_E_JOB_STATE', `the canary update of job ${name} is promoted`);
+      update.promoted = true;
+      if (update.pause?.reason === 'canary') update.pause = undefined;
+      return;
+    }
     if (control === UpdateControl.UPDATE_PAUSE) {
       update.pause = { reason: 'user' };
     } else if (control === UpdateControl.UPDATE_CONTINUE) {
       if (!update.pause) throw new GalaxyError('GALAXY_E_JOB_STATE', `the update of job ${name} is not paused`);
+      if (update.pause.reason === 'canary')
+        throw new GalaxyError(
+          'GALAXY_E_JOB_STATE',
+          `the update of job ${name} holds its canaries: promote it to roll the rest, or abort it`,
+        );
       if (update.pause.reason === 'breakpoint') update.breakpointPassed = true;
-      if (update.pause.reason === 'max-failures') update.failed = [];
+      if (update.pause.reason === 'max-failures') update.forgiven = update.failed.length;
       update.pause = undefined;
     } else if (control === UpdateControl.UPDATE_CANCEL) {
       job.record.update = undefined;
@@ -97,6 +120,7 @@ export class Rollout {
     if (back === undefined || back === record.revision)
       throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${record.name} has no earlier revision to roll back to`);
     const kind = classifyChange(job.specOf(record.revision), job.specOf(back)).kind;
+    const failed = record.update?.failed ?? [];
     record.update = newUpdate(
       record.revision,
       back,
@@ -106,6 +130,9 @@ export class Rollout {
         rollingBack: true,
       },
     );
+    // The pods that failed the update stay listed (and forgiven: the rollback counts its own).
+    record.update.failed = [...failed];
+    record.update.forgiven = failed.length;
     record.revision = back;
     this.ctx.log.warn({ job: record.name, to: back, why }, 'rolling back');
   }

@@ -104,7 +104,7 @@ export class JobVerbs {
    * resources rolls out by replacing containers; replicas and policies apply at once. The owner's
    * claim becomes the larger of the old and the new revision, per resource.
    */
-  async updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+  async updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL, canary = 0): Promise<JobStatus> {
     const spec = parseJobSpecJson(specJson, 'spec');
     const { book, tenancy } = this.ctx;
     return this.serial.run(spec.name, async () => {
@@ -112,6 +112,7 @@ export class JobVerbs {
       const record = job.record;
       const change = classifyChange(job.spec, spec);
       const revises = change.kind !== 'none' && change.kind !== 'scale';
+      checkCanary(canary, spec.replicas, revises);
       const busy = () => {
         if (revises && record.update)
           throw new GalaxyError(
@@ -128,7 +129,7 @@ export class JobVerbs {
       await authorizeContainer(tenancy, ownerPrincipal(record, caller), spec);
       await tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
       busy();
-      this.rollout.revise(job, spec, change);
+      this.rollout.revise(job, spec, change, canary);
       record.state = 'running';
       this.reconciler.replicas(job);
       this.rollout.step(job);
@@ -292,6 +293,24 @@ export class JobVerbs {
       );
     }
   }
+}
+
+/**
+ * A canary of `canary` pods needs a change that makes a revision, and fewer pods than the job has
+ * (GALAXY_E_INVALID_ARGUMENT otherwise; 0 is no canary).
+ */
+function checkCanary(canary: number, replicas: number, revises: boolean): void {
+  if (canary === 0) return;
+  if (!Number.isInteger(canary) || canary < 0 || canary >= Math.max(1, replicas))
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `--canary must be a whole number from 1 to replicas - 1 (${replicas - 1}), not ${canary}`,
+    );
+  if (!revises)
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      '--canary needs a change the pods act on (package, commands, data, resources…); this one changes none',
+    );
 }
 
 /**
