@@ -2,7 +2,7 @@
  * How `galaxy job show|list` print jobs: a summary, the rolling update, why pods are pending, and
  * a table of pods.
  */
-import type { JobStatus, PodStatus } from '../proto/gen/galaxy/v1/appmaster.js';
+import type { JobStatus, PodStatus, RevisionEntry } from '../proto/gen/galaxy/v1/appmaster.js';
 import { render, type Column, type OutputFormat } from './output.js';
 
 /** Columns of `galaxy job list`. */
@@ -15,6 +15,16 @@ export const JOB_COLUMNS: Column<JobStatus>[] = [
   { heading: 'REVISION', value: (j) => j.revision },
   { heading: 'VERSION', value: (j) => j.version },
   { heading: 'UPDATE', value: (j) => updateLine(j) },
+];
+
+/** Columns of `galaxy job history`. */
+export const HISTORY_COLUMNS: Column<RevisionEntry>[] = [
+  { heading: 'REVISION', value: (r) => `${r.revision}${r.current ? ' *' : ''}` },
+  { heading: 'TIME', value: (r) => (r.at > 0 ? new Date(r.at).toISOString().slice(0, 19).replace('T', ' ') : '-') },
+  { heading: 'USER', value: (r) => r.user || '-' },
+  { heading: 'KIND', value: (r) => (r.fromRevision > 0 ? `${r.kind} to r${r.fromRevision}` : r.kind || '-') },
+  { heading: 'VERSION', value: (r) => r.version },
+  { heading: 'CHANGED', value: (r) => r.fields.join(',') || '-' },
 ];
 
 /** Columns of the pods in `galaxy job show`. */

@@ -10,7 +10,7 @@ import { APPMASTER_GROUP } from '../core/leader-locator.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
 import { appMasterClient, type AppMasterApi } from './operator-client.js';
-import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
+import { HISTORY_COLUMNS, JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
 import { validateSpecFiles } from './job-validate.js';
 import { frameworkTarget, LeaderClient } from './leader-client.js';
 import { parseOutputFormat, render } from './output.js';
@@ -174,6 +174,14 @@ export function addJobCommands(program: Command): void {
       print(await withApi(flags, (api) => api.call((a) => a.controlUpdate({ name, control, toRevision }))), flags);
     });
   }
+
+  withCommon(job.command('history'))
+    .description("the job's kept revisions: when, by whom, what kind of change (newest first)")
+    .argument('<name>')
+    .action(async (name: string, flags: Flags) => {
+      const history = await withApi(flags, (api) => api.call((a) => a.jobHistory({ name }), { repeatable: true }));
+      console.log(render(history.revisions, HISTORY_COLUMNS, parseOutputFormat(flags.output)));
+    });
 
   withCommon(job.command('stop'))
     .description('stop every pod; the job stays (scale or update it to run again)')

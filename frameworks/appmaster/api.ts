@@ -17,6 +17,7 @@ import {
   type ControlUpdateRequest,
   type ExecPodRequest,
   type ExecResult,
+  type JobHistoryResponse,
   type JobRequest,
   type JobStatus,
   type ListJobsRequest,
@@ -83,8 +84,9 @@ export function serveAppMasterApi(
         ),
         scaleJob: unaryHandler<ScaleJobRequest, JobStatus>((r, caller) => appmaster.scale(r.name, r.replicas, caller)),
         controlUpdate: unaryHandler<ControlUpdateRequest, JobStatus>((r, caller) =>
-          appmaster.control(r.name, r.control, caller),
+          appmaster.control(r.name, r.control, caller, r.toRevision),
         ),
+        jobHistory: unaryHandler<JobRequest, JobHistoryResponse>((r, caller) => appmaster.history(r.name, caller)),
         stopJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.stop(r.name, caller)),
         removeJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.remove(r.name, caller)),
         recoverPod: unaryHandler<PodRequest, JobStatus>((r, caller) => appmaster.recoverPod(r.name, r.podId, caller)),

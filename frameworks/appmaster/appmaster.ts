@@ -15,6 +15,7 @@
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import type {
   ExecResult,
+  JobHistoryResponse,
   JobStatus,
   PullRequest,
   PullResponse,
@@ -145,8 +146,18 @@ export class AppMaster implements Scheduler {
   }
 
   /** Pause, continue, roll back, cancel, promote or abort the job's rolling update. */
-  control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.verbs.control(name, control, caller);
+  control(
+    name: string,
+    control: UpdateControl,
+    caller: Principal = OPEN_PRINCIPAL,
+    toRevision?: number,
+  ): Promise<JobStatus> {
+    return this.verbs.control(name, control, caller, toRevision);
+  }
+
+  /** The job's kept revisions, newest first. */
+  history(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobHistoryResponse> {
+    return this.verbs.history(name, caller);
   }
 
   /** Stops every pod; the job stays. */

@@ -2,6 +2,7 @@
  * One job in the AppMaster's memory: its persisted record plus each pod's runtime.
  */
 import { GalaxyError } from '../../core/errors.js';
+import { keptRevisions } from './history.js';
 import { newRuntime, type JobRecord, type Pod, type PodRecord, type PodRuntime } from './model.js';
 import type { JobSpec } from './spec/schema.js';
 
@@ -77,7 +78,7 @@ export class JobState {
 
   /** Revisions no pod and no update refers to are dropped from the record. */
   pruneSpecs(): void {
-    const keep = new Set<number>([this.record.revision]);
+    const keep = new Set<number>([this.record.revision, ...keptRevisions(this.record)]);
     const previous = this.previousRevision();
     if (previous !== undefined) keep.add(previous);
     if (this.record.update) {

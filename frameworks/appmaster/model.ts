@@ -68,6 +68,21 @@ export interface PodRecord {
   tokenSha256?: string;
 }
 
+/** One revision in a job's history. */
+export interface RevisionRecord {
+  readonly revision: number;
+  /** ms since epoch it was made. */
+  readonly at: number;
+  /** Who made it. */
+  readonly user: string;
+  /** `submit`, the change's kind (`reload`, `rebuild`, `replace`), or `rollback`. */
+  readonly kind: string;
+  /** Top-level spec fields that changed. */
+  readonly fields: string[];
+  /** A rollback: the revision it copies. */
+  readonly from?: number;
+}
+
 /** A job as persisted under `/galaxy/appmaster/jobs/<name>`. */
 export interface JobRecord {
   readonly name: string;
@@ -80,6 +95,8 @@ export interface JobRecord {
   update: UpdateRecord | undefined;
   pods: PodRecord[];
   nextIndex: number;
+  /** The last `deploy.keepRevisions` revisions made, oldest first (absent in records from before histories). */
+  history?: RevisionRecord[];
   /** Failures of this job per hostname; at `failure.blacklistAfter` the host is avoided. */
   hostFailures: Record<string, number>;
   /** The user who submitted it: its quota claim and its tasks' `galaxy.user` label (absent in records from before tenancy). */

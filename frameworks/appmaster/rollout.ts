@@ -12,6 +12,7 @@ import type { Pod, UpdateRecord } from './model.js';
 import { classifyChange, type SpecChange } from './spec/diff.js';
 import type { JobSpec } from './spec/schema.js';
 import { newUpdate, pauseText, planUpdate } from './update.js';
+import { addRevision, keptRevisions } from './history.js';
 
 /** Starts, steps and controls jobs' rolling updates. */
 export class Rollout {
@@ -21,14 +22,21 @@ export class Rollout {
    * `spec` becomes the job's: in the current revision when the change needs nothing of the pods
    * (`none`, `scale`); otherwise as a new revision that an update rolls out.
    */
-  revise(job: JobState, spec: JobSpec, change: SpecChange, canary = 0): void {
+  revise(job: JobState, spec: JobSpec, change: SpecChange, by: { user: string; canary?: number; from?: number }): void {
     const record = job.record;
     if (change.kind === 'none' || change.kind === 'scale') {
       record.specs[record.revision] = spec;
       return;
     }
-    const next = Math.max(...Object.keys(record.specs).map(Number)) + 1;
+    const canary = by.canary ?? 0;
+    const next = Math.max(...Object.keys(record.specs).map(Number), ...keptRevisions(record)) + 1;
     record.specs[next] = spec;
+    const kind = by.from === undefined ? change.kind : 'rollback';
+    addRevision(
+      record,
+      { revision: next, at: this.ctx.now(), user: by.user, kind, fields: change.fields, from: by.from },
+      spec.deploy.keepRevisions,
+    );
     record.update = newUpdate(record.revision, next, change.kind, this.ctx.now(), { canary });
     record.revision = next;
     this.ctx.log.info({ job: spec.name, revision: next, kind: change.kind, fields: change.fields }, 'update started');

@@ -12,13 +12,20 @@ import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { bandOf } from '../../core/bands.js';
 import { GalaxyError, isGalaxyError } from '../../core/errors.js';
 import { claimJobName } from '../../core/tenancy/ownership.js';
-import type { ExecResult, JobStatus, UpdateControl } from '../../proto/gen/galaxy/v1/appmaster.js';
+import {
+  UpdateControl,
+  type ExecResult,
+  type JobHistoryResponse,
+  type JobStatus,
+} from '../../proto/gen/galaxy/v1/appmaster.js';
+import { historyOf, keptRevisions } from './history.js';
 import { namingOwner } from '../sdk/naming.js';
 import { jobFootprint, KeyedSerial, ownedJob, ownerOf, specFootprint } from './admission.js';
 import type { AppMasterContext } from './context.js';
 import { checkExecCommand, PendingExecs } from './exec-output.js';
 import { JobState } from './job-state.js';
 import type { JobRecord } from './model.js';
+import type { JobSpec } from './spec/schema.js';
 import type { Reconciler } from './reconcile.js';
 import type { Rollout } from './rollout.js';
 import { authorizeContainer } from './sandbox-authority.js';
@@ -71,6 +78,7 @@ export class JobVerbs {
         pods: [],
         nextIndex: 0,
         hostFailures: {},
+        history: [{ revision: 1, at: this.ctx.now(), user: caller.user, kind: 'submit', fields: [] }],
         owner: caller.user,
         uid: randomBytes(12).toString('hex'),
       };
@@ -129,7 +137,7 @@ export class JobVerbs {
       await authorizeContainer(tenancy, ownerPrincipal(record, caller), spec);
       await tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
       busy();
-      this.rollout.revise(job, spec, change, canary);
+      this.rollout.revise(job, spec, change, { user: caller.user, canary });
       record.state = 'running';
       this.reconciler.replicas(job);
       this.rollout.step(job);
@@ -154,11 +162,35 @@ export class JobVerbs {
     });
   }
 
-  /** Pause, continue, roll back or cancel the job's rolling update. */
-  async control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+  /**
+   * Pause, continue, roll back, cancel, promote or abort the job's rolling update. A rollback with
+   * `toRevision` and no update running rolls that kept revision out again as a new revision
+   * (its spec with today's replicas), admitted to the owner's quota first.
+   */
+  async control(
+    name: string,
+    control: UpdateControl,
+    caller: Principal = OPEN_PRINCIPAL,
+    toRevision?: number,
+  ): Promise<JobStatus> {
     return this.serial.run(name, async () => {
       const job = this.ctx.book.job(name);
       await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+      if (toRevision !== undefined && toRevision > 0) {
+        if (control !== UpdateControl.UPDATE_ROLLBACK)
+          throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'a revision (--to) goes only with rollback');
+        const spec = rollbackSpec(job, toRevision);
+        await this.ctx.tenancy.admit(
+          ownerOf(job.record),
+          name,
+          jobFootprint([...Object.values(job.record.specs), spec]),
+        );
+        const change = classifyChange(job.spec, spec);
+        this.rollout.revise(job, spec, change, { user: caller.user, from: toRevision });
+        this.rollout.step(job);
+        await this.ctx.book.save(job);
+        return this.status(name);
+      }
       this.rollout.control(job, control);
       this.rollout.step(job);
       await this.ctx.book.save(job);
@@ -252,6 +284,13 @@ export class JobVerbs {
     });
   }
 
+  /** The job's kept revisions, newest first; needs `job:list` as `show` does. */
+  async history(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobHistoryResponse> {
+    const job = this.ctx.book.job(name);
+    await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:list');
+    return { name, revisions: historyOf(job.record) };
+  }
+
   /** The jobs the caller may show (`job:list`; others' jobs also `job:any`), oldest first. */
   async list(caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus[]> {
     const visible = await this.ctx.tenancy.jobFilter(caller);
@@ -293,6 +332,32 @@ export class JobVerbs {
       );
     }
   }
+}
+
+/**
+ * The spec `rollback --to revision` rolls out: that kept revision's, with the job's replicas.
+ * GALAXY_E_JOB_STATE while an update runs or when it is what runs; GALAXY_E_INVALID_ARGUMENT,
+ * naming the kept ones, when it is not kept.
+ */
+function rollbackSpec(job: JobState, revision: number): JobSpec {
+  const record = job.record;
+  if (record.update)
+    throw new GalaxyError(
+      'GALAXY_E_JOB_STATE',
+      `job ${record.name} is being updated to revision ${record.update.to}; roll that back, or wait for it, first`,
+    );
+  const keptNumbers = record.history ? keptRevisions(record) : Object.keys(record.specs).map(Number);
+  const kept = keptNumbers.includes(revision) ? record.specs[revision] : undefined;
+  if (!kept)
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `job ${record.name} keeps no revision ${revision}; kept: ${keptNumbers.join(', ')} (see "galaxy job history")`,
+    );
+  const spec = { ...kept, replicas: job.spec.replicas };
+  const kind = classifyChange(job.spec, spec).kind;
+  if (kind === 'none' || kind === 'scale')
+    throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${record.name} already runs what revision ${revision} runs`);
+  return spec;
 }
 
 /**
