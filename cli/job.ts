@@ -175,6 +175,15 @@ export function addJobCommands(program: Command): void {
     });
   }
 
+  withCommon(job.command('unblacklist'))
+    .description("forget the job's failures on a host (every host without one): its pods may go there again")
+    .argument('<name>')
+    .argument('[host]')
+    .action(async (name: string, host: string | undefined, flags: Flags) => {
+      const hostname = host ?? '';
+      print(await withApi(flags, (api) => api.call((a) => a.unblacklistJob({ name, hostname }))), flags);
+    });
+
   withCommon(job.command('history'))
     .description("the job's kept revisions: when, by whom, what kind of change (newest first)")
     .argument('<name>')

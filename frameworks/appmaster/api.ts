@@ -27,6 +27,7 @@ import {
   type PullResponse,
   type ScaleJobRequest,
   type SubmitJobRequest,
+  type UnblacklistRequest,
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { AppMaster } from './appmaster.js';
 import { checkPullCaller, withPodTokens } from './pod-tokens.js';
@@ -85,6 +86,9 @@ export function serveAppMasterApi(
         scaleJob: unaryHandler<ScaleJobRequest, JobStatus>((r, caller) => appmaster.scale(r.name, r.replicas, caller)),
         controlUpdate: unaryHandler<ControlUpdateRequest, JobStatus>((r, caller) =>
           appmaster.control(r.name, r.control, caller, r.toRevision),
+        ),
+        unblacklistJob: unaryHandler<UnblacklistRequest, JobStatus>((r, caller) =>
+          appmaster.unblacklist(r.name, r.hostname, caller),
         ),
         jobHistory: unaryHandler<JobRequest, JobHistoryResponse>((r, caller) => appmaster.history(r.name, caller)),
         stopJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.stop(r.name, caller)),

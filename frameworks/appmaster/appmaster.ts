@@ -155,6 +155,11 @@ export class AppMaster implements Scheduler {
     return this.verbs.control(name, control, caller, toRevision);
   }
 
+  /** Forgets the job's failures on a host (every host when ''). */
+  unblacklist(name: string, hostname: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.verbs.unblacklist(name, hostname, caller);
+  }
+
   /** The job's kept revisions, newest first. */
   history(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobHistoryResponse> {
     return this.verbs.history(name, caller);

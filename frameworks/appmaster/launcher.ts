@@ -120,7 +120,7 @@ export class PodLauncher {
         // Killed for a higher band: not the host's fault, so no blacklisting; placed again.
         log.warn({ job: job.record.name, pod: podId, message: status.message }, 'pod preempted');
       } else if (!pod.runtime.killing) {
-        job.countHostFailure(pod.record.hostname);
+        job.countHostFailure(pod.record.hostname, this.ctx.now());
         log.warn(
           { job: job.record.name, pod: podId, state: stateName(status.state), reason: status.reason },
           'pod container ended; it will be placed again',

@@ -99,6 +99,8 @@ export interface JobRecord {
   history?: RevisionRecord[];
   /** Failures of this job per hostname; at `failure.blacklistAfter` the host is avoided. */
   hostFailures: Record<string, number>;
+  /** ms since epoch of each host's last failure: failures expire `failure.blacklistExpiryS` after it. */
+  hostFailedAt?: Record<string, number>;
   /** The user who submitted it: its quota claim and its tasks' `galaxy.user` label (absent in records from before tenancy). */
   owner?: string;
   /** Unique to this submission of the job: what owns its naming entries (absent in records from before). */

@@ -29,6 +29,7 @@ export class Reconciler {
     for (const job of jobs) {
       if (job.record.state === 'running') this.replicas(job);
       this.rollout.step(job);
+      if (job.forgetHostFailures(now)) book.touch(job);
       hooks.reconcilingJob.call(job);
       const timeoutMs = job.spec.deploy.deployTimeoutS * 1000;
       for (const pod of job.pods()) {
@@ -46,7 +47,8 @@ export class Reconciler {
         }
         if ((phase === 'launching' || phase === 'deploying') && now - pod.record.launchedAt > timeoutMs) {
           log.warn({ job: job.record.name, pod: pod.record.podId }, 'pod stuck deploying; replacing it elsewhere');
-          job.countHostFailure(pod.record.hostname);
+          // Only a revision that runs elsewhere makes it the host's failure; else it is the revision's.
+          if (job.revisionProven(pod.record.revision)) job.countHostFailure(pod.record.hostname, now);
           pods.kill(pod);
           book.touch(job);
         }

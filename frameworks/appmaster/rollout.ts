@@ -95,8 +95,8 @@ export class Rollout {
     const { book, hooks, log } = this.ctx;
     const plan = hooks.updatePlanned.call(planUpdate(job.record, job.pods(), this.ctx.now()), job);
     for (const podId of plan.newlyFailed) {
+      // A failure of the new revision counts against the revision (the update's failures), not the host.
       update.failed.push(podId);
-      job.countHostFailure(job.record.pods.find((p) => p.podId === podId)?.hostname ?? '');
       log.warn({ job: job.record.name, pod: podId, revision: update.to }, 'pod failed the update');
     }
     if (plan.failed) {

@@ -284,6 +284,23 @@ export class JobVerbs {
     });
   }
 
+  /** Forgets the job's failures on `hostname` (every host when ''): its pods may be placed there again. */
+  async unblacklist(name: string, hostname: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.ctx.book.job(name);
+      await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+      if (hostname !== '' && !(hostname in job.record.hostFailures))
+        throw new GalaxyError(
+          'GALAXY_E_INVALID_ARGUMENT',
+          `job ${name} has no failures on host "${hostname.slice(0, 100)}"; see "galaxy job show ${name}"`,
+        );
+      job.forgetHostFailures(this.ctx.now(), hostname);
+      await this.ctx.book.save(job);
+      this.ctx.gate.want();
+      return this.status(name);
+    });
+  }
+
   /** The job's kept revisions, newest first; needs `job:list` as `show` does. */
   async history(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobHistoryResponse> {
     const job = this.ctx.book.job(name);
