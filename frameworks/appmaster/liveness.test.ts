@@ -71,3 +71,22 @@ describe('liveness', { timeout: 20_000 }, () => {
     expect(after.pods[0]?.hostname).toBe('host-a1');
   });
 });
+
+describe('deploy timeout of an in-place move', { timeout: 20_000 }, () => {
+  it('counts from the move, not from the container launch', async () => {
+    h = await startAppMasterHarness();
+    const deploy = { deploy: { step: 1, intervalS: 0, deployTimeoutS: 60 } };
+    await h.appmaster.submit(specJson('web', 1, '1', deploy));
+    h.offer(offerOf('o1'));
+    await h.calls('accept');
+    await h.healthy('web', 'web-0', 1);
+    h.advance(120_000);
+    await h.appmaster.updateJob(specJson('web', 1, '2', deploy));
+    await h.pull('web', 'web-0', { phase: 'deploying', revision: 1, dataRevision: 1 });
+    h.appmaster.tick();
+    expect(h.master.calls.items.filter((c) => c.call?.$case === 'kill')).toHaveLength(0);
+    h.advance(61_000);
+    h.appmaster.tick();
+    await h.calls('kill');
+  });
+});

@@ -45,7 +45,10 @@ export class Reconciler {
           book.touch(job);
           continue;
         }
-        if ((phase === 'launching' || phase === 'deploying') && now - pod.record.launchedAt > timeoutMs) {
+        // Deploying since its launch or since its last in-place move, whichever is later: an in-place
+        // rebuild long after the launch is not stuck.
+        const since = Math.max(pod.record.launchedAt, pod.record.retargetedAt);
+        if ((phase === 'launching' || phase === 'deploying') && now - since > timeoutMs) {
           log.warn({ job: job.record.name, pod: pod.record.podId }, 'pod stuck deploying; replacing it elsewhere');
           // Only a revision that runs elsewhere makes it the host's failure; else it is the revision's.
           if (job.revisionProven(pod.record.revision)) job.countHostFailure(pod.record.hostname, now);
