@@ -2,7 +2,7 @@
  * How `galaxy job show|list` print jobs: a summary, the rolling update, why pods are pending, and
  * a table of pods.
  */
-import type { JobStatus, PodStatus, RevisionEntry } from '../proto/gen/galaxy/v1/appmaster.js';
+import type { JobPlan, JobStatus, PodStatus, RevisionEntry } from '../proto/gen/galaxy/v1/appmaster.js';
 import { render, type Column, type OutputFormat } from './output.js';
 
 /** Columns of `galaxy job list`. */
@@ -76,5 +76,26 @@ export function renderJob(job: JobStatus, format: OutputFormat): string {
   }
   if (job.blacklist.length > 0) lines.push(`blacklisted hosts: ${job.blacklist.join(', ')}`);
   lines.push(render(job.pods, POD_COLUMNS, format));
+  return lines.join('\n');
+}
+
+/** `galaxy job plan`. */
+export function renderPlan(plan: JobPlan, format: OutputFormat): string {
+  if (format === 'json') return JSON.stringify(plan, null, 2);
+  const lines = [
+    plan.creates
+      ? `job ${plan.name}: new job`
+      : `job ${plan.name}: ${plan.kind}${plan.fields.length > 0 ? ` (${plan.fields.join(', ')})` : ''}`,
+    'pods:',
+    ...plan.pods.map((p) => `  ${p.podId}${p.hostname ? ` on ${p.hostname}` : ''}: ${p.change}`),
+  ];
+  const age = plan.offersAgeS < 0 ? 'no offers seen yet' : `offers ${Math.round(plan.offersAgeS)}s old`;
+  if (plan.placements.length > 0) {
+    lines.push(`new containers (placed against ${age}):`);
+    for (const p of plan.placements) lines.push(`  ${p.podId} → ${p.hostname || 'does not fit'}`);
+  }
+  for (const u of plan.unplaced)
+    lines.push(`  why not: ${u.reason}${u.hosts > 0 ? ` — on ${u.hosts} host${u.hosts === 1 ? '' : 's'}` : ''}`);
+  lines.push(`quota: ${plan.quota.join('; ')}`, `preemption: ${plan.preemption}`);
   return lines.join('\n');
 }

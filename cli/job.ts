@@ -10,7 +10,8 @@ import { APPMASTER_GROUP } from '../core/leader-locator.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { UpdateControl, type JobStatus } from '../proto/gen/galaxy/v1/appmaster.js';
 import { appMasterClient, type AppMasterApi } from './operator-client.js';
-import { HISTORY_COLUMNS, JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
+import { HISTORY_COLUMNS, JOB_COLUMNS, renderJob, renderPlan, updateLine } from './job-view.js';
+import { fieldDiff } from '../frameworks/appmaster/spec/diff.js';
 import { validateSpecFiles } from './job-validate.js';
 import { frameworkTarget, LeaderClient } from './leader-client.js';
 import { parseOutputFormat, render } from './output.js';
@@ -174,6 +175,26 @@ export function addJobCommands(program: Command): void {
       print(await withApi(flags, (api) => api.call((a) => a.controlUpdate({ name, control, toRevision }))), flags);
     });
   }
+
+  withCommon(job.command('diff'))
+    .description("the field-level difference between the job's current spec and a spec file")
+    .argument('<file>')
+    .action(async (file: string, flags: Flags) => {
+      const after = JSON.parse(await specJson(file)) as { name: string };
+      const current = await withApi(flags, (api) => show(api, after.name));
+      const changes = fieldDiff(JSON.parse(current.specJson), after);
+      if (changes.length === 0) console.log(`job ${after.name}: no change`);
+      for (const c of changes) console.log(`${c.path}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`);
+    });
+
+  withCommon(job.command('plan'))
+    .description('dry run: what a submit or update with this spec would change, where pods would fit, the quota')
+    .argument('<file>')
+    .action(async (file: string, flags: Flags) => {
+      const json = await specJson(file);
+      const plan = await withApi(flags, (api) => api.call((a) => a.planJob({ specJson: json }), { repeatable: true }));
+      console.log(renderPlan(plan, parseOutputFormat(flags.output)));
+    });
 
   withCommon(job.command('unblacklist'))
     .description("forget the job's failures on a host (every host without one): its pods may go there again")

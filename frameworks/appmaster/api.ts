@@ -18,6 +18,7 @@ import {
   type ExecPodRequest,
   type ExecResult,
   type JobHistoryResponse,
+  type JobPlan,
   type JobRequest,
   type JobStatus,
   type ListJobsRequest,
@@ -90,6 +91,7 @@ export function serveAppMasterApi(
         unblacklistJob: unaryHandler<UnblacklistRequest, JobStatus>((r, caller) =>
           appmaster.unblacklist(r.name, r.hostname, caller),
         ),
+        planJob: unaryHandler<SubmitJobRequest, JobPlan>((r, caller) => appmaster.plan(r.specJson, caller)),
         jobHistory: unaryHandler<JobRequest, JobHistoryResponse>((r, caller) => appmaster.history(r.name, caller)),
         stopJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.stop(r.name, caller)),
         removeJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.remove(r.name, caller)),

@@ -16,6 +16,7 @@ import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import type {
   ExecResult,
   JobHistoryResponse,
+  JobPlan,
   JobStatus,
   PullRequest,
   PullResponse,
@@ -36,6 +37,7 @@ import { PodLauncher } from './launcher.js';
 import { drainPlugin } from './plugins/drain.js';
 import { namingPlugin } from './plugins/naming.js';
 import { preemptionPlugin } from './plugins/preemption.js';
+import { LastOffers } from './plan.js';
 import { PodControl } from './pod-control.js';
 import { PullProtocol } from './pull-protocol.js';
 import { Reconciler } from './reconcile.js';
@@ -92,6 +94,7 @@ export class AppMaster implements Scheduler {
       gate: new OfferGate(),
       roles: this.roles,
       tenancy: options.tenancy ?? new JobTenancy(coordinator, 'appmaster'),
+      lastOffers: new LastOffers(),
     };
     const rollout = new Rollout(this.ctx);
     this.reconciler = new Reconciler(this.ctx, rollout);
@@ -153,6 +156,11 @@ export class AppMaster implements Scheduler {
     toRevision?: number,
   ): Promise<JobStatus> {
     return this.verbs.control(name, control, caller, toRevision);
+  }
+
+  /** A dry run of `specJson` (see {@link JobVerbs.plan}). */
+  plan(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobPlan> {
+    return this.verbs.plan(specJson, caller);
   }
 
   /** Forgets the job's failures on a host (every host when ''). */

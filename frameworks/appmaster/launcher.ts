@@ -23,6 +23,7 @@ export class PodLauncher {
   /** Places pending pods into `offers` and launches them; declines what is left. */
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
     const { book, gate, log } = this.ctx;
+    this.ctx.lastOffers.record(offers, this.ctx.now());
     const running = book.running();
     const demands: PodDemand[] = running.flatMap((job) =>
       job.pendingPods().map((pod) => ({

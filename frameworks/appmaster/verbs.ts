@@ -16,9 +16,11 @@ import {
   UpdateControl,
   type ExecResult,
   type JobHistoryResponse,
+  type JobPlan,
   type JobStatus,
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { historyOf, keptRevisions } from './history.js';
+import { planJob } from './plan.js';
 import { namingOwner } from '../sdk/naming.js';
 import { jobFootprint, KeyedSerial, ownedJob, ownerOf, specFootprint } from './admission.js';
 import type { AppMasterContext } from './context.js';
@@ -281,6 +283,29 @@ export class JobVerbs {
         },
       });
       book.notify(job);
+    });
+  }
+
+  /**
+   * A dry run of submitting or updating with `specJson`: needs what the real verb needs
+   * (`job:update` on the job, or `job:create` in the pool for a new one) and changes nothing.
+   */
+  async plan(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobPlan> {
+    const spec = parseJobSpecJson(specJson, 'spec');
+    const { book, tenancy } = this.ctx;
+    const job = book.get(spec.name);
+    if (job) await tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+    else await tenancy.authorize(caller, spec.pool, 'job:create');
+    const owner = job ? ownerOf(job.record) : caller.user;
+    const footprint = job ? jobFootprint([...Object.values(job.record.specs), spec]) : specFootprint(spec);
+    const { offers, ageS } = this.ctx.lastOffers.snapshot(this.ctx.now());
+    return planJob({
+      job,
+      spec,
+      offers,
+      offersAgeS: ageS,
+      quotaOver: await tenancy.wouldExceed(owner, spec.name, footprint),
+      blacklisted: (hostname) => job?.blacklisted(hostname) ?? false,
     });
   }
 
