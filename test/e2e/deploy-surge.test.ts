@@ -4,7 +4,12 @@
  * place) both keep all 3 replicas serving throughout; the resource change starts each new pod
  * before an old one stops, and the in-place change keeps the original containers.
  */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GALAXY_BIN } from '../helpers/processes.js';
 import { sampleServing, startDeployCluster, type DeployCluster } from '../helpers/deploy-cluster.js';
 
 let cluster: DeployCluster;
@@ -16,6 +21,18 @@ beforeAll(async () => {
 afterAll(async () => {
   expect(await cluster.stop()).toEqual([]);
 }, 60_000);
+
+const run = promisify(execFile);
+
+/** `galaxy job …args` against the cluster's AppMaster, as a transcript. */
+async function galaxyJob(args: string[]): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    [GALAXY_BIN, 'job', ...args, '--appmaster', cluster.appmaster.framework.endpoint ?? ''],
+    { env: { ...process.env, NO_COLOR: '1', GALAXY_LOG_LEVEL: 'warn' }, timeout: 30_000 },
+  );
+  return `$ galaxy job ${args.join(' ')}\n${stdout}`;
+}
 
 const surgeDeploy = { maxSurge: 1, maxUnavailable: 0, stopTimeoutS: 2, deployTimeoutS: 60 };
 
@@ -31,7 +48,18 @@ describe('surge', { timeout: 120_000 }, () => {
       });
     }, 100);
     const resources = { cpu: { millicores: 150, excess: true }, memory: { hard: '128Mi' } };
-    await api.updateJob({ specJson: cluster.spec('surge', '1.0.0', 3, { deploy: surgeDeploy, resources }) });
+    const next = cluster.spec('surge', '1.0.0', 3, { deploy: surgeDeploy, resources });
+    // The dry run first, through the CLI: every pod replaced, each fitting on the one host; nothing changes.
+    const file = join(cluster.workDir, 'surge-next.json');
+    await writeFile(file, next);
+    const plan = await galaxyJob(['plan', file]);
+    const diff = await galaxyJob(['diff', file]);
+    console.log(`${plan}\n${diff}`);
+    expect(plan).toMatch(/surge-0 on \S+: replace/);
+    expect(plan).toMatch(/surge-2 → \S+/);
+    expect(diff).toMatch(/resources\.cpu\.millicores: 100 → 150/);
+    expect((await api.showJob({ name: 'surge' })).revision).toBe(before.revision);
+    await api.updateJob({ specJson: next });
     const after = await cluster.settled('surge', 3);
     clearInterval(counting);
     const samples = await sampler.stop();
