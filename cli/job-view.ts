@@ -2,7 +2,7 @@
  * How `galaxy job show|list` print jobs: a summary, the rolling update, why pods are pending, and
  * a table of pods.
  */
-import { JobStatus, type PodStatus } from '../proto/gen/galaxy/v1/appmaster.js';
+import { JobStatus, type JobPlan, type PodStatus, type RevisionEntry } from '../proto/gen/galaxy/v1/appmaster.js';
 import { render, serialize, type Column, type OutputFormat } from './output.js';
 
 /** Columns of `galaxy job list`. */
@@ -15,6 +15,16 @@ export const JOB_COLUMNS: Column<JobStatus>[] = [
   { heading: 'REVISION', value: (j) => j.revision },
   { heading: 'VERSION', value: (j) => j.version },
   { heading: 'UPDATE', value: (j) => updateLine(j) },
+];
+
+/** Columns of `galaxy job history`. */
+export const HISTORY_COLUMNS: Column<RevisionEntry>[] = [
+  { heading: 'REVISION', value: (r) => `${r.revision}${r.current ? ' *' : ''}` },
+  { heading: 'TIME', value: (r) => (r.at > 0 ? new Date(r.at).toISOString().slice(0, 19).replace('T', ' ') : '-') },
+  { heading: 'USER', value: (r) => r.user || '-' },
+  { heading: 'KIND', value: (r) => (r.fromRevision > 0 ? `${r.kind} to r${r.fromRevision}` : r.kind || '-') },
+  { heading: 'VERSION', value: (r) => r.version },
+  { heading: 'CHANGED', value: (r) => r.fields.join(',') || '-' },
 ];
 
 /** Columns of the pods in `galaxy job show`. */
@@ -49,9 +59,10 @@ function stateText(pod: PodStatus): string {
 export function updateLine(job: JobStatus): string {
   const u = job.update;
   if (!u) return '';
-  const verb = u.rollingBack ? 'rolling back' : 'updating';
+  const verb = u.rollingBack ? 'rolling back' : u.canary > 0 ? `canary of ${u.canary}` : 'updating';
   const paused = u.paused ? `, PAUSED (${u.pausedReason})` : '';
-  return `${verb} r${u.fromRevision}→r${u.toRevision}: ${u.updated}/${u.total} done, ${u.failed} failed${paused}`;
+  const failed = u.failedPods.length > 0 ? ` (${u.failedPods.join(', ')})` : '';
+  return `${verb} r${u.fromRevision}→r${u.toRevision}: ${u.updated}/${u.total} done, ${u.failed} failed${failed}${paused}`;
 }
 
 /** The whole of `galaxy job show`. */
@@ -67,5 +78,26 @@ export function renderJob(job: JobStatus, format: OutputFormat): string {
   }
   if (job.blacklist.length > 0) lines.push(`blacklisted hosts: ${job.blacklist.join(', ')}`);
   lines.push(render(job.pods, POD_COLUMNS, format));
+  return lines.join('\n');
+}
+
+/** `galaxy job plan`. */
+export function renderPlan(plan: JobPlan, format: OutputFormat): string {
+  if (format === 'json') return JSON.stringify(plan, null, 2);
+  const lines = [
+    plan.creates
+      ? `job ${plan.name}: new job`
+      : `job ${plan.name}: ${plan.kind}${plan.fields.length > 0 ? ` (${plan.fields.join(', ')})` : ''}`,
+    'pods:',
+    ...plan.pods.map((p) => `  ${p.podId}${p.hostname ? ` on ${p.hostname}` : ''}: ${p.change}`),
+  ];
+  const age = plan.offersAgeS < 0 ? 'no offers seen yet' : `offers ${Math.round(plan.offersAgeS)}s old`;
+  if (plan.placements.length > 0) {
+    lines.push(`new containers (placed against ${age}):`);
+    for (const p of plan.placements) lines.push(`  ${p.podId} → ${p.hostname || 'does not fit'}`);
+  }
+  for (const u of plan.unplaced)
+    lines.push(`  why not: ${u.reason}${u.hosts > 0 ? ` — on ${u.hosts} host${u.hosts === 1 ? '' : 's'}` : ''}`);
+  lines.push(`quota: ${plan.quota.join('; ')}`, `preemption: ${plan.preemption}`);
   return lines.join('\n');
 }

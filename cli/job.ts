@@ -10,11 +10,12 @@ import { APPMASTER_GROUP } from '../core/leader-locator.js';
 import { parseJobSpec } from '../frameworks/appmaster/spec/parse.js';
 import { JobStatus, UpdateControl } from '../proto/gen/galaxy/v1/appmaster.js';
 import { appMasterClient, type AppMasterApi } from './operator-client.js';
-import { JOB_COLUMNS, renderJob, updateLine } from './job-view.js';
+import { HISTORY_COLUMNS, JOB_COLUMNS, renderJob, renderPlan, updateLine } from './job-view.js';
+import { fieldDiff } from '../frameworks/appmaster/spec/diff.js';
 import { validateSpecFiles } from './job-validate.js';
 import { frameworkTarget, LeaderClient } from './leader-client.js';
 import { OUTPUT_HELP, parseOutputFormat, render } from './output.js';
-import { parseSecondsFlag } from './numbers.js';
+import { parseCount, parseSecondsFlag } from './numbers.js';
 import { execCommandLine } from './shell-words.js';
 import { watchJob } from './job-watch.js';
 import { watchFrame } from './watch.js';
@@ -121,7 +122,7 @@ export function addJobCommands(program: Command): void {
     });
 
   for (const verb of ['submit', 'update'] as const) {
-    withCommon(job.command(verb))
+    const command = withCommon(job.command(verb))
       .description(
         verb === 'submit'
           ? 'submit a new job from a YAML/JSON spec'
@@ -129,19 +130,22 @@ export function addJobCommands(program: Command): void {
       )
       .argument('<file>')
       .option('-w, --wait', 'follow until every pod is healthy (or the update pauses), with a progress bar')
-      .option('--timeout <s>', 'longest --wait, in seconds', '600')
-      .action(async (file: string, flags: Flags & { timeout: string }) => {
-        const timeoutS = parseSecondsFlag(flags.timeout, '--timeout', 86_400);
-        const json = await specJson(file);
-        const status = await withApi(flags, async (api) => {
-          const first = await api.call((a) =>
-            verb === 'submit' ? a.submitJob({ specJson: json }) : a.updateJob({ specJson: json }),
-          );
-          return flags.wait ? follow(api, first.name, timeoutS) : first;
-        });
-        print(status, flags);
-        if (flags.wait && !settled(status)) process.exitCode = 1;
+      .option('--timeout <s>', 'longest --wait, in seconds', '600');
+    if (verb === 'update')
+      command.option('--canary <n>', 'move n pods to the new revision, then hold until "job promote" or "job abort"');
+    command.action(async (file: string, flags: Flags & { timeout: string; canary?: string }) => {
+      const timeoutS = parseSecondsFlag(flags.timeout, '--timeout', 86_400);
+      const canary = flags.canary === undefined ? 0 : parseCount(flags.canary, '--canary', 10_000, 1);
+      const json = await specJson(file);
+      const status = await withApi(flags, async (api) => {
+        const first = await api.call((a) =>
+          verb === 'submit' ? a.submitJob({ specJson: json }) : a.updateJob({ specJson: json, canary }),
+        );
+        return flags.wait ? follow(api, first.name, timeoutS) : first;
       });
+      print(status, flags);
+      if (flags.wait && !settled(status)) process.exitCode = 1;
+    });
   }
 
   withCommon(job.command('scale'))
@@ -160,15 +164,55 @@ export function addJobCommands(program: Command): void {
     continue: [UpdateControl.UPDATE_CONTINUE, 'continue a paused update (past its breakpoint)'],
     rollback: [UpdateControl.UPDATE_ROLLBACK, 'roll back to the previous revision'],
     cancel: [UpdateControl.UPDATE_CANCEL, 'stop rolling; pods keep the revision they run'],
+    promote: [UpdateControl.UPDATE_PROMOTE, 'a canary update holding: roll the rest'],
+    abort: [UpdateControl.UPDATE_ABORT, 'a canary update: roll the canaries back'],
   } as const;
   for (const [verb, [control, description]] of Object.entries(controls)) {
-    withCommon(job.command(verb))
-      .description(description)
-      .argument('<name>')
-      .action(async (name: string, flags: Flags) => {
-        print(await withApi(flags, (api) => api.call((a) => a.controlUpdate({ name, control }))), flags);
-      });
+    const command = withCommon(job.command(verb)).description(description).argument('<name>');
+    if (verb === 'rollback')
+      command.option('--to <revision>', 'with no update running: roll out this kept revision (see "job history")');
+    command.action(async (name: string, flags: Flags & { to?: string }) => {
+      const toRevision = flags.to === undefined ? undefined : parseCount(flags.to, '--to', 1_000_000, 1);
+      print(await withApi(flags, (api) => api.call((a) => a.controlUpdate({ name, control, toRevision }))), flags);
+    });
   }
+
+  withCommon(job.command('diff'))
+    .description("the field-level difference between the job's current spec and a spec file")
+    .argument('<file>')
+    .action(async (file: string, flags: Flags) => {
+      const after = JSON.parse(await specJson(file)) as { name: string };
+      const current = await withApi(flags, (api) => show(api, after.name));
+      const changes = fieldDiff(JSON.parse(current.specJson), after);
+      if (changes.length === 0) console.log(`job ${after.name}: no change`);
+      for (const c of changes) console.log(`${c.path}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`);
+    });
+
+  withCommon(job.command('plan'))
+    .description('dry run: what a submit or update with this spec would change, where pods would fit, the quota')
+    .argument('<file>')
+    .action(async (file: string, flags: Flags) => {
+      const json = await specJson(file);
+      const plan = await withApi(flags, (api) => api.call((a) => a.planJob({ specJson: json }), { repeatable: true }));
+      console.log(renderPlan(plan, parseOutputFormat(flags.output)));
+    });
+
+  withCommon(job.command('unblacklist'))
+    .description("forget the job's failures on a host (every host without one): its pods may go there again")
+    .argument('<name>')
+    .argument('[host]')
+    .action(async (name: string, host: string | undefined, flags: Flags) => {
+      const hostname = host ?? '';
+      print(await withApi(flags, (api) => api.call((a) => a.unblacklistJob({ name, hostname }))), flags);
+    });
+
+  withCommon(job.command('history'))
+    .description("the job's kept revisions: when, by whom, what kind of change (newest first)")
+    .argument('<name>')
+    .action(async (name: string, flags: Flags) => {
+      const history = await withApi(flags, (api) => api.call((a) => a.jobHistory({ name }), { repeatable: true }));
+      console.log(render(history.revisions, HISTORY_COLUMNS, parseOutputFormat(flags.output)));
+    });
 
   withCommon(job.command('stop'))
     .description('stop every pod; the job stays (scale or update it to run again)')

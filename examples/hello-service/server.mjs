@@ -4,6 +4,8 @@
 //   GET /        {"version", "pod", "pid", "message"}; message is data/content/message.txt in the
 //                sandbox, read on every request, so a data-package reload changes it at once
 //   GET /crash   exits with code 1, to exercise restarts
+//   GET /live    200 "alive" (503 once wedged, or always when HELLO_DEAD=1: a liveness check)
+//   GET /wedge   the process stops being alive but keeps running, to exercise liveness restarts
 /* global process, Buffer, setImmediate, console -- Node's globals */
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 const port = Number(process.env.PORT_HTTP ?? process.env.PORT ?? 8080);
 const sandbox = process.env.GALAXY_SANDBOX ?? process.cwd();
 const broken = process.env.HELLO_BROKEN === '1';
+let wedged = process.env.HELLO_DEAD === '1';
 
 function message() {
   try {
@@ -44,6 +47,11 @@ const server = createServer((req, res) => {
       message: message(),
     };
     send(res, 200, 'application/json', JSON.stringify(body));
+  } else if (path === '/live') {
+    send(res, wedged ? 503 : 200, 'text/plain', wedged ? 'wedged' : 'alive');
+  } else if (path === '/wedge') {
+    wedged = true;
+    send(res, 200, 'text/plain', 'wedged');
   } else if (path === '/crash') {
     send(res, 200, 'text/plain', 'crashing');
     setImmediate(() => process.exit(1));

@@ -19,6 +19,8 @@ import {
   type ControlUpdateRequest,
   type ExecPodRequest,
   type ExecResult,
+  type JobHistoryResponse,
+  type JobPlan,
   type JobRequest,
   type JobStatus,
   type ListJobsRequest,
@@ -28,6 +30,7 @@ import {
   type PullResponse,
   type ScaleJobRequest,
   type SubmitJobRequest,
+  type UnblacklistRequest,
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { AppMaster } from './appmaster.js';
 import { checkPullCaller, withPodTokens } from './pod-tokens.js';
@@ -83,11 +86,18 @@ export function appMasterHandlers(
     };
   const verbs: AppMasterServer = {
     submitJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.submit(r.specJson, caller)),
-    updateJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) => appmaster.updateJob(r.specJson, caller)),
+    updateJob: unaryHandler<SubmitJobRequest, JobStatus>((r, caller) =>
+      appmaster.updateJob(r.specJson, caller, r.canary ?? 0),
+    ),
     scaleJob: unaryHandler<ScaleJobRequest, JobStatus>((r, caller) => appmaster.scale(r.name, r.replicas, caller)),
     controlUpdate: unaryHandler<ControlUpdateRequest, JobStatus>((r, caller) =>
-      appmaster.control(r.name, r.control, caller),
+      appmaster.control(r.name, r.control, caller, r.toRevision),
     ),
+    unblacklistJob: unaryHandler<UnblacklistRequest, JobStatus>((r, caller) =>
+      appmaster.unblacklist(r.name, r.hostname, caller),
+    ),
+    planJob: unaryHandler<SubmitJobRequest, JobPlan>((r, caller) => appmaster.plan(r.specJson, caller)),
+    jobHistory: unaryHandler<JobRequest, JobHistoryResponse>((r, caller) => appmaster.history(r.name, caller)),
     stopJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.stop(r.name, caller)),
     removeJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.remove(r.name, caller)),
     recoverPod: unaryHandler<PodRequest, JobStatus>((r, caller) => appmaster.recoverPod(r.name, r.podId, caller)),

@@ -15,6 +15,8 @@
 import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import type {
   ExecResult,
+  JobHistoryResponse,
+  JobPlan,
   JobStatus,
   PullRequest,
   PullResponse,
@@ -39,6 +41,7 @@ import { drainPlugin } from './plugins/drain.js';
 import { namingPlugin } from './plugins/naming.js';
 import { preemptionPlugin } from './plugins/preemption.js';
 import { blacklistEventsPlugin } from './plugins/blacklist-events.js';
+import { LastOffers } from './plan.js';
 import { PodControl } from './pod-control.js';
 import { PullProtocol } from './pull-protocol.js';
 import { Reconciler } from './reconcile.js';
@@ -108,6 +111,7 @@ export class AppMaster implements Scheduler {
       gate: new OfferGate(),
       roles: this.roles,
       tenancy: options.tenancy ?? new JobTenancy(coordinator, 'appmaster'),
+      lastOffers: new LastOffers(),
     };
     const rollout = new Rollout(this.ctx);
     this.reconciler = new Reconciler(this.ctx, rollout);
@@ -155,10 +159,13 @@ export class AppMaster implements Scheduler {
     );
   }
 
-  /** A new spec for a job (see {@link JobVerbs.updateJob}). */
-  updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
-    return this.recorded(caller, jobNameOf(specJson), { kind: 'job.updated' }, () =>
-      this.verbs.updateJob(specJson, caller),
+  /** A new spec for a job, rolled to `canary` pods first when set (see {@link JobVerbs.updateJob}). */
+  updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL, canary = 0): Promise<JobStatus> {
+    return this.recorded(
+      caller,
+      jobNameOf(specJson),
+      { kind: 'job.updated', ...(canary > 0 ? { message: `canary of ${canary} pods` } : {}) },
+      () => this.verbs.updateJob(specJson, caller, canary),
     );
   }
 
@@ -169,11 +176,36 @@ export class AppMaster implements Scheduler {
     );
   }
 
-  /** Pause, continue, roll back or cancel the job's rolling update. */
-  control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+  /** Pause, continue, roll back, cancel, promote or abort the job's rolling update. */
+  control(
+    name: string,
+    control: UpdateControl,
+    caller: Principal = OPEN_PRINCIPAL,
+    toRevision?: number,
+  ): Promise<JobStatus> {
     return this.recorded(caller, name, { kind: controlKind(control), reason: 'by user' }, () =>
-      this.verbs.control(name, control, caller),
+      this.verbs.control(name, control, caller, toRevision),
     );
+  }
+
+  /** A dry run of `specJson` (see {@link JobVerbs.plan}). */
+  plan(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobPlan> {
+    return this.verbs.plan(specJson, caller);
+  }
+
+  /** Forgets the job's failures on a host (every host when ''). */
+  unblacklist(name: string, hostname: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.recorded(
+      caller,
+      name,
+      { kind: 'job.unblacklisted', ...(hostname ? { message: `on ${hostname}` } : { message: 'every host' }) },
+      () => this.verbs.unblacklist(name, hostname, caller),
+    );
+  }
+
+  /** The job's kept revisions, newest first. */
+  history(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobHistoryResponse> {
+    return this.verbs.history(name, caller);
   }
 
   /** Stops every pod; the job stays. */

@@ -10,6 +10,7 @@ import type { OwnerRoles } from '../sdk/owner-roles.js';
 import type { JobTenancy } from '../sdk/tenancy.js';
 import type { AppMasterHost, AppMasterPlugin } from './hooks.js';
 import type { JobBook } from './job-book.js';
+import type { LastOffers } from './plan.js';
 import type { PodControl } from './pod-control.js';
 import type { JobStore } from './store.js';
 import type { WorkerLaunch } from './task.js';
@@ -41,4 +42,6 @@ export interface AppMasterContext extends AppMasterHost {
   /** The roles of the jobs' owners, held with the master. */
   readonly roles: OwnerRoles;
   readonly tenancy: JobTenancy;
+  /** The offers last seen per agent, for `galaxy job plan`. */
+  readonly lastOffers: LastOffers;
 }

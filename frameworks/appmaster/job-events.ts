@@ -21,6 +21,10 @@ export function controlKind(control: UpdateControl): string {
       return 'job.rolled-back';
     case UpdateControl.UPDATE_CANCEL:
       return 'job.cancelled';
+    case UpdateControl.UPDATE_PROMOTE:
+      return 'job.promoted';
+    case UpdateControl.UPDATE_ABORT:
+      return 'job.aborted';
     default:
       return 'job.controlled';
   }

@@ -2,7 +2,8 @@
  * One job in the AppMaster's memory: its persisted record plus each pod's runtime.
  */
 import { GalaxyError } from '../../core/errors.js';
-import { newRuntime, type JobRecord, type Pod, type PodRecord, type PodRuntime } from './model.js';
+import { keptRevisions } from './history.js';
+import { isHealthyAtTarget, newRuntime, type JobRecord, type Pod, type PodRecord, type PodRuntime } from './model.js';
 import type { JobSpec } from './spec/schema.js';
 
 /** Where a pod's container was placed (see {@link JobState.launchPod}). */
@@ -89,7 +90,7 @@ export class JobState {
 
   /** Revisions no pod and no update refers to are dropped from the record. */
   pruneSpecs(): void {
-    const keep = new Set<number>([this.record.revision]);
+    const keep = new Set<number>([this.record.revision, ...keptRevisions(this.record)]);
     const previous = this.previousRevision();
     if (previous !== undefined) keep.add(previous);
     if (this.record.update) {
@@ -127,10 +128,34 @@ export class JobState {
     Object.assign(pod.runtime, { report: undefined, killing: false, healthySince: 0, killSentAt: 0 });
   }
 
-  /** A pod of this job failed on `hostname` (its container ended, it timed out deploying, it failed an update). */
-  countHostFailure(hostname: string): void {
+  /** A pod of this job failed on `hostname` (its container ended, or it timed out deploying a proven revision), at `now`. */
+  countHostFailure(hostname: string, now = Date.now()): void {
     if (hostname === '') return;
     this.record.hostFailures[hostname] = (this.record.hostFailures[hostname] ?? 0) + 1;
+    this.record.hostFailedAt = { ...this.record.hostFailedAt, [hostname]: now };
+  }
+
+  /**
+   * Forgets the failures of hosts whose last one is `failure.blacklistExpiryS` old (0: never), or
+   * of `hostname` (every host when '') on request; true when something was forgotten.
+   */
+  forgetHostFailures(now: number, hostname?: string): boolean {
+    const expiryMs = this.spec.failure.blacklistExpiryS * 1000;
+    const at = this.record.hostFailedAt ?? {};
+    const gone = Object.keys(this.record.hostFailures).filter((host) =>
+      hostname === undefined ? expiryMs > 0 && now - (at[host] ?? 0) >= expiryMs : hostname === '' || hostname === host,
+    );
+    if (gone.length === 0) return false;
+    const keep = <T>(entries: Record<string, T>) =>
+      Object.fromEntries(Object.entries(entries).filter(([host]) => !gone.includes(host)));
+    this.record.hostFailures = keep(this.record.hostFailures);
+    this.record.hostFailedAt = keep(at);
+    return true;
+  }
+
+  /** True when some pod runs `revision` healthy: it works, so a failure of it elsewhere is its host's. */
+  revisionProven(revision: number): boolean {
+    return this.pods().some((p) => p.record.revision === revision && isHealthyAtTarget(p));
   }
 
   /** True when `hostname` failed this job too often. */

@@ -23,6 +23,7 @@ export class PodLauncher {
   /** Places pending pods into `offers` and launches them; declines what is left. */
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
     const { book, gate, log } = this.ctx;
+    this.ctx.lastOffers.record(offers, this.ctx.now());
     const running = book.running();
     const demands: PodDemand[] = running.flatMap((job) =>
       job.pendingPods().map((pod) => ({
@@ -139,7 +140,7 @@ export class PodLauncher {
         // Killed for a higher band: not the host's fault, so no blacklisting; placed again.
         log.warn({ job: job.record.name, pod: podId, message: status.message }, 'pod preempted');
       } else if (!pod.runtime.killing) {
-        job.countHostFailure(pod.record.hostname);
+        job.countHostFailure(pod.record.hostname, this.ctx.now());
         log.warn(
           { job: job.record.name, pod: podId, state: stateName(status.state), reason: status.reason },
           'pod container ended; it will be placed again',

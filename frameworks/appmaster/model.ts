@@ -19,6 +19,8 @@ export type UpdatePause =
   | { readonly reason: 'user' }
   /** `deploy.breakpoint` pods are updated: it waits for a user to continue. */
   | { readonly reason: 'breakpoint'; readonly pods: number }
+  /** A canary update moved its canaries and they are healthy: it waits for promote or abort. */
+  | { readonly reason: 'canary'; readonly pods: number }
   /** `deploy.maxFailures` pods failed it and the spec asks for no rollback. */
   | { readonly reason: 'max-failures' }
   /** An AppMaster plugin paused it (`hooks.updatePlanned`): its name and why. */
@@ -35,8 +37,14 @@ export interface UpdateRecord {
   /** The breakpoint was reached and the user continued past it. */
   breakpointPassed: boolean;
   rollingBack: boolean;
-  /** Pods that failed this update. */
+  /** Pods that failed this update (kept across pauses and continues: `job show` lists them). */
   failed: string[];
+  /** How many of `failed` a continue forgave: only later failures count towards `maxFailures`. */
+  forgiven?: number;
+  /** A canary update: this many pods move, then it holds until promoted (absent: not a canary). */
+  canary?: number;
+  /** The canary hold was promoted: the rest rolls. */
+  promoted?: boolean;
   readonly startedAt: number;
 }
 
@@ -60,6 +68,21 @@ export interface PodRecord {
   tokenSha256?: string;
 }
 
+/** One revision in a job's history. */
+export interface RevisionRecord {
+  readonly revision: number;
+  /** ms since epoch it was made. */
+  readonly at: number;
+  /** Who made it. */
+  readonly user: string;
+  /** `submit`, the change's kind (`reload`, `rebuild`, `replace`), or `rollback`. */
+  readonly kind: string;
+  /** Top-level spec fields that changed. */
+  readonly fields: string[];
+  /** A rollback: the revision it copies. */
+  readonly from?: number;
+}
+
 /** A job as persisted under `/galaxy/appmaster/jobs/<name>`. */
 export interface JobRecord {
   readonly name: string;
@@ -72,8 +95,12 @@ export interface JobRecord {
   update: UpdateRecord | undefined;
   pods: PodRecord[];
   nextIndex: number;
+  /** The last `deploy.keepRevisions` revisions made, oldest first (absent in records from before histories). */
+  history?: RevisionRecord[];
   /** Failures of this job per hostname; at `failure.blacklistAfter` the host is avoided. */
   hostFailures: Record<string, number>;
+  /** ms since epoch of each host's last failure: failures expire `failure.blacklistExpiryS` after it. */
+  hostFailedAt?: Record<string, number>;
   /** The user who submitted it: its quota claim and its tasks' `galaxy.user` label (absent in records from before tenancy). */
   owner?: string;
   /** Unique to this submission of the job: what owns its naming entries (absent in records from before). */

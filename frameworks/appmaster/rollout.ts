@@ -13,6 +13,7 @@ import type { Pod, UpdateRecord } from './model.js';
 import { classifyChange, type SpecChange } from './spec/diff.js';
 import type { JobSpec } from './spec/schema.js';
 import { newUpdate, pauseText, planUpdate } from './update.js';
+import { addRevision, keptRevisions } from './history.js';
 
 /** Starts, steps and controls jobs' rolling updates. */
 export class Rollout {
@@ -22,20 +23,30 @@ export class Rollout {
    * `spec` becomes the job's: in the current revision when the change needs nothing of the pods
    * (`none`, `scale`); otherwise as a new revision that an update rolls out.
    */
-  revise(job: JobState, spec: JobSpec, change: SpecChange): void {
+  revise(job: JobState, spec: JobSpec, change: SpecChange, by: { user: string; canary?: number; from?: number }): void {
     const record = job.record;
     if (change.kind === 'none' || change.kind === 'scale') {
       record.specs[record.revision] = spec;
       return;
     }
-    const next = Math.max(...Object.keys(record.specs).map(Number)) + 1;
+    const canary = by.canary ?? 0;
+    const next = Math.max(...Object.keys(record.specs).map(Number), ...keptRevisions(record)) + 1;
     record.specs[next] = spec;
-    record.update = newUpdate(record.revision, next, change.kind, this.ctx.now());
+    const kind = by.from === undefined ? change.kind : 'rollback';
+    addRevision(
+      record,
+      { revision: next, at: this.ctx.now(), user: by.user, kind, fields: change.fields, from: by.from },
+      spec.deploy.keepRevisions,
+    );
+    record.update = newUpdate(record.revision, next, change.kind, this.ctx.now(), { canary });
     record.revision = next;
     this.ctx.log.info({ job: spec.name, revision: next, kind: change.kind, fields: change.fields }, 'update started');
   }
 
-  /** Pause, continue, roll back or cancel the job's update (GALAXY_E_JOB_STATE when there is none to). */
+  /**
+   * Pause, continue, roll back, cancel, promote or abort the job's update (GALAXY_E_JOB_STATE when
+   * there is none to). Failed pods stay listed across all of them: a continue only forgives them.
+   */
   control(job: JobState, control: UpdateControl): void {
     const name = job.record.name;
     const update = job.record.update;
@@ -44,12 +55,32 @@ export class Rollout {
       return;
     }
     if (!update) throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${name} has no update in progress`);
+    if (control === UpdateControl.UPDATE_PROMOTE || control === UpdateControl.UPDATE_ABORT) {
+      if (!update.canary || update.rollingBack)
+        throw new GalaxyError(
+          'GALAXY_E_JOB_STATE',
+          `the update of job ${name} is not a canary update; use continue, rollback or cancel`,
+        );
+      if (control === UpdateControl.UPDATE_ABORT) {
+        this.rollback(job, 'canary aborted');
+        return;
+      }
+      if (update.promoted) throw new GalaxyError('GALAXY_E_JOB_STATE', `the canary update of job ${name} is promoted`);
+      update.promoted = true;
+      if (update.pause?.reason === 'canary') update.pause = undefined;
+      return;
+    }
     if (control === UpdateControl.UPDATE_PAUSE) {
       update.pause = { reason: 'user' };
     } else if (control === UpdateControl.UPDATE_CONTINUE) {
       if (!update.pause) throw new GalaxyError('GALAXY_E_JOB_STATE', `the update of job ${name} is not paused`);
+      if (update.pause.reason === 'canary')
+        throw new GalaxyError(
+          'GALAXY_E_JOB_STATE',
+          `the update of job ${name} holds its canaries: promote it to roll the rest, or abort it`,
+        );
       if (update.pause.reason === 'breakpoint') update.breakpointPassed = true;
-      if (update.pause.reason === 'max-failures') update.failed = [];
+      if (update.pause.reason === 'max-failures') update.forgiven = update.failed.length;
       update.pause = undefined;
     } else if (control === UpdateControl.UPDATE_CANCEL) {
       job.record.update = undefined;
@@ -66,8 +97,8 @@ export class Rollout {
     const about = { user: ownerOf(job.record), actor: 'appmaster', job: job.record.name };
     const plan = hooks.updatePlanned.call(planUpdate(job.record, job.pods(), this.ctx.now()), job);
     for (const podId of plan.newlyFailed) {
+      // A failure of the new revision counts against the revision (the update's failures), not the host.
       update.failed.push(podId);
-      job.countHostFailure(job.record.pods.find((p) => p.podId === podId)?.hostname ?? '');
       log.warn({ job: job.record.name, pod: podId, revision: update.to }, 'pod failed the update');
       events.publish({ ...about, kind: 'pod.update-failed', pod: podId, state: `revision ${update.to}` });
     }
@@ -95,7 +126,11 @@ export class Rollout {
       job.pruneSpecs();
     }
     for (const podId of plan.retarget) this.retarget(job, job.pod(podId), update);
-    if (plan.newlyFailed.length + plan.retarget.length > 0 || plan.failed || plan.pause !== undefined || plan.done) {
+    for (const podId of plan.retire) this.ctx.pods.retire(job, job.pod(podId));
+    for (let n = 0; n < plan.add; n += 1) job.addPod(this.ctx.now());
+    if (plan.add > 0) this.ctx.gate.want();
+    const moves = plan.newlyFailed.length + plan.retarget.length + plan.retire.length + plan.add;
+    if (moves > 0 || plan.failed || plan.pause !== undefined || plan.done) {
       book.touch(job);
       book.notify(job);
     }
@@ -108,6 +143,7 @@ export class Rollout {
     if (back === undefined || back === record.revision)
       throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${record.name} has no earlier revision to roll back to`);
     const kind = classifyChange(job.specOf(record.revision), job.specOf(back)).kind;
+    const failed = record.update?.failed ?? [];
     record.update = newUpdate(
       record.revision,
       back,
@@ -117,6 +153,9 @@ export class Rollout {
         rollingBack: true,
       },
     );
+    // The pods that failed the update stay listed (and forgiven: the rollback counts its own).
+    record.update.failed = [...failed];
+    record.update.forgiven = failed.length;
     record.revision = back;
     this.ctx.log.warn({ job: record.name, to: back, why }, 'rolling back');
   }

@@ -68,6 +68,8 @@ export function jobStatus(job: JobState, now: number): JobStatus {
       paused: update.pause !== undefined,
       pausedReason: update.pause ? pauseText(update.pause) : '',
       rollingBack: update.rollingBack,
+      canary: update.canary ?? 0,
+      failedPods: [...update.failed],
     },
     pending: pods.some((p) => p.record.taskId === '' && !p.runtime.removing) ? job.pending : [],
     blacklist: Object.entries(record.hostFailures)

@@ -9,6 +9,7 @@
  * reports a failed deploy, a crash loop or an unhealthy service at the new revision, or when it
  * is not healthy within `deploy.deployTimeoutS`.
  */
+import { planSurge, rollsBySurge, surgeLimits } from './surge.js';
 import {
   appliedRevision,
   isHealthyAtTarget,
@@ -24,7 +25,7 @@ export function newUpdate(
   to: number,
   kind: UpdateRecord['kind'],
   now: number,
-  options: { rollingBack?: boolean } = {},
+  options: { rollingBack?: boolean; canary?: number } = {},
 ): UpdateRecord {
   const rollingBack = options.rollingBack ?? false;
   return {
@@ -36,6 +37,7 @@ export function newUpdate(
     rollingBack,
     failed: [],
     startedAt: now,
+    ...(options.canary ? { canary: options.canary } : {}),
   };
 }
 
@@ -43,6 +45,10 @@ export function newUpdate(
 export interface UpdatePlan {
   /** Pods to give the update's target revision now. */
   readonly retarget: string[];
+  /** Old pods to retire now (rolling by surge: new pods take their place). */
+  readonly retire: string[];
+  /** New pods to start at the target revision now (rolling by surge). */
+  readonly add: number;
   /** Pods that failed the update since the last plan. */
   readonly newlyFailed: string[];
   /** Set when the update must pause now: why. */
@@ -76,26 +82,44 @@ export function isFailing(pod: Pod, to: number, deployTimeoutS: number, now: num
 /** The next step of `job`'s update. */
 export function planUpdate(job: JobRecord, pods: readonly Pod[], now: number): UpdatePlan {
   const update = job.update;
-  const none: UpdatePlan = { retarget: [], newlyFailed: [], failed: false, done: false };
+  const none: UpdatePlan = { retarget: [], retire: [], add: 0, newlyFailed: [], failed: false, done: false };
   if (!update) return none;
   const spec = job.specs[update.to];
   if (!spec) return none;
   const { step, intervalS, breakpoint, maxFailures, deployTimeoutS } = spec.deploy;
-  const live = pods.filter((p) => !p.runtime.killing);
+  const replicas = (job.specs[job.revision] ?? spec).replicas;
+  const live = pods.filter((p) => !p.runtime.killing && !p.runtime.removing);
   const newlyFailed = live
     .filter((p) => !update.failed.includes(p.record.podId) && isFailing(p, update.to, deployTimeoutS, now))
     .map((p) => p.record.podId);
-  const failedCount = update.failed.length + newlyFailed.length;
+  const failedCount = update.failed.length - (update.forgiven ?? 0) + newlyFailed.length;
   if (failedCount >= maxFailures) return { ...none, newlyFailed, failed: true };
-  const updated = live.filter((p) => isUpdated(p, update.to, intervalS, now)).length;
-  if (live.length > 0 && updated === live.length) return { ...none, newlyFailed, done: true };
+  const isDone = (p: Pod) => isUpdated(p, update.to, intervalS, now);
+  const updated = live.filter(isDone).length;
   const moved = live.filter((p) => p.record.revision === update.to).length;
-  if (!update.breakpointPassed && breakpoint > 0 && updated >= breakpoint && !update.pause && moved < live.length)
-    return { ...none, newlyFailed, pause: { reason: 'breakpoint', pods: breakpoint } };
+  const surge = rollsBySurge(spec.deploy);
+  const complete = updated === live.length && (!surge || live.length >= replicas);
+  if (live.length > 0 && complete) return { ...none, newlyFailed, done: true };
+  const canary = update.canary !== undefined && update.canary > 0 && !update.promoted ? update.canary : 0;
+  const pauseAt = !update.pause && moved < live.length ? holdOf(update, breakpoint, canary, updated) : undefined;
+  if (pauseAt) return { ...none, newlyFailed, pause: pauseAt };
   if (update.pause) return { ...none, newlyFailed };
+  let cap = canary > 0 ? canary : Number.MAX_SAFE_INTEGER;
+  if (!update.breakpointPassed && breakpoint > 0) cap = Math.min(cap, breakpoint);
+  if (surge) {
+    const moves = planSurge({
+      live,
+      to: update.to,
+      kind: update.kind,
+      replicas,
+      limits: surgeLimits(spec.deploy, replicas),
+      cap: Math.min(cap, replicas),
+      updated: isDone,
+    });
+    return { ...none, newlyFailed, ...moves };
+  }
   const inFlight = moved - updated;
-  let room = step - inFlight;
-  if (!update.breakpointPassed && breakpoint > 0) room = Math.min(room, breakpoint - moved);
+  const room = Math.min(step - inFlight, cap - moved);
   if (room <= 0) return { ...none, newlyFailed };
   const waiting = live
     .filter((p) => p.record.revision !== update.to)
@@ -112,9 +136,19 @@ export function pauseText(pause: UpdatePause): string {
       return `breakpoint after ${pause.pods} pod${pause.pods === 1 ? '' : 's'}`;
     case 'max-failures':
       return 'max failures';
+    case 'canary':
+      return `canary: ${pause.pods} pod${pause.pods === 1 ? '' : 's'} at the new revision; promote or abort`;
     case 'plugin':
       return `${pause.plugin}: ${pause.message}`;
   }
+}
+
+/** Where the update holds before moving on: a canary not yet promoted, else a breakpoint not yet passed. */
+function holdOf(update: UpdateRecord, breakpoint: number, canary: number, updated: number): UpdatePause | undefined {
+  if (canary > 0 && updated >= canary) return { reason: 'canary', pods: canary };
+  if (!update.breakpointPassed && breakpoint > 0 && updated >= breakpoint)
+    return { reason: 'breakpoint', pods: breakpoint };
+  return undefined;
 }
 
 /** Unhealthy and pending pods first: updating them costs no serving capacity. */

@@ -12,13 +12,22 @@ import { OPEN_PRINCIPAL, type Principal } from '../../core/auth/principal.js';
 import { bandOf } from '../../core/bands.js';
 import { GalaxyError, isGalaxyError } from '../../core/errors.js';
 import { claimJobName } from '../../core/tenancy/ownership.js';
-import type { ExecResult, JobStatus, UpdateControl } from '../../proto/gen/galaxy/v1/appmaster.js';
+import {
+  UpdateControl,
+  type ExecResult,
+  type JobHistoryResponse,
+  type JobPlan,
+  type JobStatus,
+} from '../../proto/gen/galaxy/v1/appmaster.js';
+import { historyOf, keptRevisions } from './history.js';
+import { planJob } from './plan.js';
 import { namingOwner } from '../sdk/naming.js';
 import { jobFootprint, KeyedSerial, ownedJob, ownerOf, specFootprint } from './admission.js';
 import type { AppMasterContext } from './context.js';
 import { checkExecCommand, PendingExecs } from './exec-output.js';
 import { JobState } from './job-state.js';
 import type { JobRecord } from './model.js';
+import type { JobSpec } from './spec/schema.js';
 import type { Reconciler } from './reconcile.js';
 import type { Rollout } from './rollout.js';
 import { authorizeContainer } from './sandbox-authority.js';
@@ -71,6 +80,7 @@ export class JobVerbs {
         pods: [],
         nextIndex: 0,
         hostFailures: {},
+        history: [{ revision: 1, at: this.ctx.now(), user: caller.user, kind: 'submit', fields: [] }],
         owner: caller.user,
         uid: randomBytes(12).toString('hex'),
       };
@@ -105,7 +115,7 @@ export class JobVerbs {
    * resources rolls out by replacing containers; replicas and policies apply at once. The owner's
    * claim becomes the larger of the old and the new revision, per resource.
    */
-  async updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+  async updateJob(specJson: string, caller: Principal = OPEN_PRINCIPAL, canary = 0): Promise<JobStatus> {
     const spec = parseJobSpecJson(specJson, 'spec');
     const { book, tenancy } = this.ctx;
     return this.serial.run(spec.name, async () => {
@@ -113,6 +123,7 @@ export class JobVerbs {
       const record = job.record;
       const change = classifyChange(job.spec, spec);
       const revises = change.kind !== 'none' && change.kind !== 'scale';
+      checkCanary(canary, spec.replicas, revises);
       const busy = () => {
         if (revises && record.update)
           throw new GalaxyError(
@@ -129,7 +140,7 @@ export class JobVerbs {
       await authorizeContainer(tenancy, ownerPrincipal(record, caller), spec);
       await tenancy.admit(ownerOf(record), spec.name, jobFootprint([...Object.values(record.specs), spec]));
       busy();
-      this.rollout.revise(job, spec, change);
+      this.rollout.revise(job, spec, change, { user: caller.user, canary });
       record.state = 'running';
       this.reconciler.replicas(job);
       this.rollout.step(job);
@@ -154,11 +165,35 @@ export class JobVerbs {
     });
   }
 
-  /** Pause, continue, roll back or cancel the job's rolling update. */
-  async control(name: string, control: UpdateControl, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+  /**
+   * Pause, continue, roll back, cancel, promote or abort the job's rolling update. A rollback with
+   * `toRevision` and no update running rolls that kept revision out again as a new revision
+   * (its spec with today's replicas), admitted to the owner's quota first.
+   */
+  async control(
+    name: string,
+    control: UpdateControl,
+    caller: Principal = OPEN_PRINCIPAL,
+    toRevision?: number,
+  ): Promise<JobStatus> {
     return this.serial.run(name, async () => {
       const job = this.ctx.book.job(name);
       await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+      if (toRevision !== undefined && toRevision > 0) {
+        if (control !== UpdateControl.UPDATE_ROLLBACK)
+          throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'a revision (--to) goes only with rollback');
+        const spec = rollbackSpec(job, toRevision);
+        await this.ctx.tenancy.admit(
+          ownerOf(job.record),
+          name,
+          jobFootprint([...Object.values(job.record.specs), spec]),
+        );
+        const change = classifyChange(job.spec, spec);
+        this.rollout.revise(job, spec, change, { user: caller.user, from: toRevision });
+        this.rollout.step(job);
+        await this.ctx.book.save(job);
+        return this.status(name);
+      }
       this.rollout.control(job, control);
       this.rollout.step(job);
       await this.ctx.book.save(job);
@@ -252,6 +287,53 @@ export class JobVerbs {
     });
   }
 
+  /**
+   * A dry run of submitting or updating with `specJson`: needs what the real verb needs
+   * (`job:update` on the job, or `job:create` in the pool for a new one) and changes nothing.
+   */
+  async plan(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobPlan> {
+    const spec = parseJobSpecJson(specJson, 'spec');
+    const { book, tenancy } = this.ctx;
+    const job = book.get(spec.name);
+    if (job) await tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+    else await tenancy.authorize(caller, spec.pool, 'job:create');
+    const owner = job ? ownerOf(job.record) : caller.user;
+    const footprint = job ? jobFootprint([...Object.values(job.record.specs), spec]) : specFootprint(spec);
+    const { offers, ageS } = this.ctx.lastOffers.snapshot(this.ctx.now());
+    return planJob({
+      job,
+      spec,
+      offers,
+      offersAgeS: ageS,
+      quotaOver: await tenancy.wouldExceed(owner, spec.name, footprint),
+      blacklisted: (hostname) => job?.blacklisted(hostname) ?? false,
+    });
+  }
+
+  /** Forgets the job's failures on `hostname` (every host when ''): its pods may be placed there again. */
+  async unblacklist(name: string, hostname: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
+    return this.serial.run(name, async () => {
+      const job = this.ctx.book.job(name);
+      await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:update');
+      if (hostname !== '' && !(hostname in job.record.hostFailures))
+        throw new GalaxyError(
+          'GALAXY_E_INVALID_ARGUMENT',
+          `job ${name} has no failures on host "${hostname.slice(0, 100)}"; see "galaxy job show ${name}"`,
+        );
+      job.forgetHostFailures(this.ctx.now(), hostname);
+      await this.ctx.book.save(job);
+      this.ctx.gate.want();
+      return this.status(name);
+    });
+  }
+
+  /** The job's kept revisions, newest first; needs `job:list` as `show` does. */
+  async history(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobHistoryResponse> {
+    const job = this.ctx.book.job(name);
+    await this.ctx.tenancy.authorizeJob(caller, ownedJob(job), 'job:list');
+    return { name, revisions: historyOf(job.record) };
+  }
+
   /** The jobs the caller may show (`job:list`; others' jobs also `job:any`), oldest first. */
   async list(caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus[]> {
     const visible = await this.ctx.tenancy.jobFilter(caller);
@@ -293,6 +375,50 @@ export class JobVerbs {
       );
     }
   }
+}
+
+/**
+ * The spec `rollback --to revision` rolls out: that kept revision's, with the job's replicas.
+ * GALAXY_E_JOB_STATE while an update runs or when it is what runs; GALAXY_E_INVALID_ARGUMENT,
+ * naming the kept ones, when it is not kept.
+ */
+function rollbackSpec(job: JobState, revision: number): JobSpec {
+  const record = job.record;
+  if (record.update)
+    throw new GalaxyError(
+      'GALAXY_E_JOB_STATE',
+      `job ${record.name} is being updated to revision ${record.update.to}; roll that back, or wait for it, first`,
+    );
+  const keptNumbers = record.history ? keptRevisions(record) : Object.keys(record.specs).map(Number);
+  const kept = keptNumbers.includes(revision) ? record.specs[revision] : undefined;
+  if (!kept)
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `job ${record.name} keeps no revision ${revision}; kept: ${keptNumbers.join(', ')} (see "galaxy job history")`,
+    );
+  const spec = { ...kept, replicas: job.spec.replicas };
+  const kind = classifyChange(job.spec, spec).kind;
+  if (kind === 'none' || kind === 'scale')
+    throw new GalaxyError('GALAXY_E_JOB_STATE', `job ${record.name} already runs what revision ${revision} runs`);
+  return spec;
+}
+
+/**
+ * A canary of `canary` pods needs a change that makes a revision, and fewer pods than the job has
+ * (GALAXY_E_INVALID_ARGUMENT otherwise; 0 is no canary).
+ */
+function checkCanary(canary: number, replicas: number, revises: boolean): void {
+  if (canary === 0) return;
+  if (!Number.isInteger(canary) || canary < 0 || canary >= Math.max(1, replicas))
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `--canary must be a whole number from 1 to replicas - 1 (${replicas - 1}), not ${canary}`,
+    );
+  if (!revises)
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      '--canary needs a change the pods act on (package, commands, data, resources…); this one changes none',
+    );
 }
 
 /**

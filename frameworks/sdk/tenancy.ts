@@ -10,7 +10,7 @@ import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import type { Band } from '../../core/bands.js';
 import { bandAuthority, GrantStore, type Authority } from '../../core/tenancy/grants.js';
 import { checkJobAccess, jobAccess, type OwnedJob } from '../../core/tenancy/ownership.js';
-import { QuotaStore, type Footprint } from '../../core/tenancy/quotas.js';
+import { overLimit, QuotaStore, sumClaims, type Footprint } from '../../core/tenancy/quotas.js';
 import type { Label } from '../../proto/gen/galaxy/v1/common.js';
 
 /** The task label naming the user a task runs for. */
@@ -108,6 +108,13 @@ export class JobTenancy {
   /** Admits job `job` of `owner` at `footprint`, or rejects with GALAXY_E_QUOTA_EXCEEDED. */
   admit(owner: string, job: string, footprint: Footprint): Promise<void> {
     return this.changeClaim(owner, this.claimKey(job), footprint);
+  }
+
+  /** What {@link admit} would say, without claiming: each resource over `owner`'s limit (none: it fits). */
+  async wouldExceed(owner: string, job: string, footprint: Footprint): Promise<string[]> {
+    const view = await this.quotas.show(owner);
+    const key = this.claimKey(job);
+    return overLimit(view.limit, sumClaims(view.claims, key), footprint, view.claims[key]);
   }
 
   /** Releases what job `job` of `owner` held. */

@@ -20,6 +20,7 @@ export const WorkerTemplateSchema = z.object({
   package: spec.package,
   commands: spec.commands,
   health: spec.health,
+  liveness: spec.liveness,
   data: spec.data,
   env: spec.env,
   deploy: spec.deploy,

@@ -23,6 +23,7 @@ import {
 import { ExecRunner } from './execs.js';
 import { ReleaseManager, type Release } from './release.js';
 import { HealthMonitor } from './health.js';
+import { LivenessRestarts } from './liveness.js';
 import { LeaderSearch } from './leader-search.js';
 import { Supervisor } from './supervisor.js';
 import { Wakeup } from './wakeup.js';
@@ -82,6 +83,9 @@ export class AppWorker {
   private dataRevision = 0;
   private supervisor: Supervisor | undefined;
   private health: HealthMonitor | undefined;
+  /** The liveness check of the running release, when its template has one. */
+  private liveness: HealthMonitor | undefined;
+  private readonly livenessRestarts = new LivenessRestarts();
   private pullIntervalMs: number;
   private cancelPull: (() => void) | undefined;
   private sentKey = '';
@@ -148,6 +152,7 @@ export class AppWorker {
       delayedUntil: supervisor?.delayedUntil ?? 0,
       message: this.message,
       execResults,
+      livenessRestarts: this.livenessRestarts.count(this.release?.template.liveness?.windowS ?? 0, Date.now()),
     };
   }
 
@@ -322,6 +327,7 @@ export class AppWorker {
     this.changed();
     await this.supervisor?.stop();
     this.health?.stop();
+    this.liveness?.stop();
     const previous = this.release;
     this.release = release;
     this.dataRevision = order.revision;
@@ -329,6 +335,13 @@ export class AppWorker {
     this.health = new HealthMonitor(release.template.health, target, () => {
       this.changed();
     });
+    const liveness = release.template.liveness;
+    this.livenessRestarts.clear();
+    this.liveness =
+      liveness &&
+      new HealthMonitor(liveness, target, (verdict) => {
+        if (verdict === 'unhealthy') void this.restartForLiveness();
+      });
     if (this.supervisor) this.supervisor.configure(release.command);
     else
       this.supervisor = new Supervisor(release.command, (event) => {
@@ -367,9 +380,35 @@ export class AppWorker {
   }
 
   private onProcess(event: string): void {
-    if (event === 'started') this.health?.start();
-    else this.health?.stop();
+    if (event === 'started') {
+      this.health?.start();
+      this.liveness?.start();
+    } else {
+      this.health?.stop();
+      this.liveness?.stop();
+    }
     this.changed();
+  }
+
+  /**
+   * The liveness check failed `failures` times in a row: the service is restarted in place (not
+   * while an order is under way: the order restarts or stops it anyway). The AppMaster sees the
+   * count in the report and replaces the pod when restarts keep failing.
+   */
+  private async restartForLiveness(): Promise<void> {
+    const supervisor = this.supervisor;
+    if (!supervisor || this.busy() || supervisor.phase !== 'running') return;
+    this.livenessRestarts.record(Date.now());
+    this.log.warn({ podId: this.options.podId }, 'liveness check failed; restarting the service in place');
+    await supervisor.stop();
+    if (this.busy() || this.supervisor !== supervisor) return;
+    supervisor.start();
+    this.changed();
+  }
+
+  /** True while an order is under way or the worker is closing. */
+  private busy(): boolean {
+    return this.closing || this.current !== undefined;
   }
 
   private fail(message: string): void {
@@ -387,6 +426,7 @@ export class AppWorker {
     await this.draining;
     await this.supervisor?.stop();
     this.health?.stop();
+    this.liveness?.stop();
     await this.loop;
     await this.execs.settle();
     // One last report, so the AppMaster sees the service stopped rather than a silence.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isGalaxyError } from '../../../core/errors.js';
-import { classifyChange } from './diff.js';
+import { classifyChange, fieldDiff } from './diff.js';
 import { JobSpecSchema, type JobSpec, type JobSpecInput } from './schema.js';
 
 const BASE: JobSpecInput = {
@@ -80,5 +80,19 @@ describe('classifyChange', () => {
     }
     expect(isGalaxyError(caught, 'GALAXY_E_SPEC_INVALID')).toBe(true);
     expect(String(caught)).toMatch(/cannot be renamed/);
+  });
+});
+
+describe('fieldDiff', () => {
+  it('names every changed leaf by its dotted path, with both values', () => {
+    const before = { a: 1, b: { c: 'x', d: [1, 2] }, e: true };
+    const after = { a: 1, b: { c: 'y', d: [1, 3] }, f: 2 };
+    expect(fieldDiff(before, after)).toEqual([
+      { path: 'b.c', before: 'x', after: 'y' },
+      { path: 'b.d.1', before: 2, after: 3 },
+      { path: 'e', before: true, after: undefined },
+      { path: 'f', before: undefined, after: 2 },
+    ]);
+    expect(fieldDiff(before, structuredClone(before))).toEqual([]);
   });
 });

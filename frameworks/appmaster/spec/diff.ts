@@ -38,6 +38,7 @@ const FIELD_KIND: Record<Exclude<keyof JobSpec, 'name'>, ChangeKind> = {
   package: 'rebuild',
   commands: 'rebuild',
   health: 'rebuild',
+  liveness: 'rebuild',
   data: 'reload',
   services: 'rebuild',
   env: 'rebuild',
@@ -65,4 +66,22 @@ export function classifyChange(before: JobSpec, after: JobSpec): SpecChange {
   const kinds = new Set(fields.map((field) => FIELD_KIND[field]));
   const kind = WEIGHT.find((k) => kinds.has(k)) ?? 'none';
   return { kind, fields };
+}
+
+/** One changed leaf of a spec: its dotted path and both values (undefined: absent). */
+export interface FieldChange {
+  readonly path: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+/** Every changed leaf between two validated specs, in key order (`galaxy job diff`). */
+export function fieldDiff(before: unknown, after: unknown, path = ''): FieldChange[] {
+  if (isDeepStrictEqual(before, after)) return [];
+  const bothObjects = typeof before === 'object' && before !== null && typeof after === 'object' && after !== null;
+  if (!bothObjects || Array.isArray(before) !== Array.isArray(after)) return [{ path, before, after }];
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])];
+  return keys.flatMap((key) => fieldDiff(b[key], a[key], path === '' ? key : `${path}.${key}`));
 }

@@ -62,6 +62,18 @@ export const HealthSchema = z.strictObject({
   failures: z.number().int().min(1).max(100).default(3),
 });
 
+/**
+ * The liveness check: the readiness check's fields (`health` is the readiness check: it gates
+ * naming and the rollout), plus what happens when it fails. `failures` consecutive failures make
+ * the AppWorker restart the service in place; `maxRestarts` such restarts within `windowS` make
+ * the AppMaster replace the pod with a new container.
+ */
+export const LivenessSchema = HealthSchema.extend({
+  /** Liveness restarts within `windowS` before the pod is replaced. */
+  maxRestarts: z.number().int().min(1).max(100).default(3),
+  windowS: seconds(86_400).min(1).default(600),
+});
+
 /** The service's commands; each runs with `/bin/sh -c` in the package's directory. */
 export const CommandsSchema = z.strictObject({
   start: z.string().min(1).max(4096),
@@ -153,6 +165,12 @@ export const ServiceSchema = z.strictObject({
   useHealth: z.boolean().default(true),
 });
 
+/** A count of pods, or a percentage of replicas (`25%`). */
+const surgeValue = z.union([
+  z.number().int().min(0).max(10_000),
+  z.string().regex(/^(100|[1-9]?[0-9])%$/, 'must be a count or a percentage from 0% to 100%'),
+]);
+
 /** How updates roll out and how failures are handled. */
 export const DeploySchema = z.strictObject({
   /** Pods changed at once. */
@@ -169,6 +187,16 @@ export const DeploySchema = z.strictObject({
   autoRollback: z.boolean().default(false),
   /** A pod that has not become healthy after this long is replaced elsewhere. */
   deployTimeoutS: seconds(86_400).default(300),
+  /**
+   * As Kubernetes defines it: how many pods above `replicas` an update may run (a count, or a
+   * percentage of replicas rounded up). Setting it or `maxUnavailable` rolls by availability
+   * instead of `step`: new pods start before old ones stop.
+   */
+  maxSurge: surgeValue.optional(),
+  /** How many of `replicas` may be unavailable during an update (a count, or a percentage rounded down). */
+  maxUnavailable: surgeValue.optional(),
+  /** Revisions kept for `galaxy job history` and `rollback --to`. */
+  keepRevisions: z.number().int().min(1).max(50).default(10),
 });
 
 /** Restarts and host blacklisting. */
@@ -178,6 +206,8 @@ export const FailureSchema = z.strictObject({
   maxBackoffS: seconds(86_400).default(60),
   /** A host is blacklisted for the job after this many pod failures there. */
   blacklistAfter: z.number().int().min(1).max(1000).default(3),
+  /** A host's failures of the job are forgotten this long after the last one (0 = never). */
+  blacklistExpiryS: seconds(30 * 86_400).default(3600),
 });
 
 /**
@@ -221,6 +251,7 @@ export const JobSpecSchema = z
     package: PackageSchema,
     commands: CommandsSchema,
     health: HealthSchema.optional(),
+    liveness: LivenessSchema.optional(),
     data: z.array(DataPackageSchema).max(32).default([]),
     services: z.array(ServiceSchema).max(32).default([]),
     env: z
@@ -250,18 +281,26 @@ export const JobSpecSchema = z
     spec.services.forEach((s, i) => {
       needPort(s.port, ['services', i, 'port']);
     });
-    if (spec.health) {
-      const h = spec.health;
+    for (const field of ['health', 'liveness'] as const) {
+      const h = spec[field];
+      if (!h) continue;
       if (h.type === 'command' && h.command === undefined)
         ctx.addIssue({
           code: 'custom',
-          path: ['health', 'command'],
-          message: 'a command health check needs a command',
+          path: [field, 'command'],
+          message: `a command ${field} check needs a command`,
         });
       if (h.type !== 'command' && h.port === undefined)
-        ctx.addIssue({ code: 'custom', path: ['health', 'port'], message: `a ${h.type} health check needs a port` });
-      needPort(h.port, ['health', 'port']);
+        ctx.addIssue({ code: 'custom', path: [field, 'port'], message: `a ${h.type} ${field} check needs a port` });
+      needPort(h.port, [field, 'port']);
     }
+    const { maxSurge, maxUnavailable } = spec.deploy;
+    if ((maxSurge === 0 || maxSurge === '0%') && (maxUnavailable === 0 || maxUnavailable === '0%'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deploy', 'maxUnavailable'],
+        message: 'maxSurge and maxUnavailable cannot both be 0: the update could never move a pod',
+      });
     const mem = spec.resources.memory;
     if (mem.soft !== undefined && mem.soft > mem.hard)
       ctx.addIssue({ code: 'custom', path: ['resources', 'memory', 'soft'], message: 'must not exceed memory.hard' });
@@ -288,6 +327,7 @@ export type JobSpec = z.output<typeof JobSpecSchema>;
 export type PackageSpec = z.output<typeof PackageSchema>;
 export type DataPackageSpec = z.output<typeof DataPackageSchema>;
 export type HealthSpec = z.output<typeof HealthSchema>;
+export type LivenessSpec = z.output<typeof LivenessSchema>;
 export type CommandsSpec = z.output<typeof CommandsSchema>;
 export type DeploySpec = z.output<typeof DeploySchema>;
 export type FailureSpec = z.output<typeof FailureSchema>;
