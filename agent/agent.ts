@@ -124,8 +124,9 @@ export class Agent {
       options.tls,
     );
     // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
-    for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
+    // The agent's own taps first (its metrics, its trace), so user plugins see a measured, traced agent.
     this.metrics = new AgentMetrics(this);
+    for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
   }
 
   /** Tasks by `frameworkId/taskId`, until their terminal update is acknowledged. */

@@ -1,5 +1,6 @@
 /**
- * `galaxy events`: the cluster's event log, one line per event, oldest first; `-f` follows it.
+ * `galaxy events`: the cluster's event log, one line per event, oldest first; `-f` (or `-w`, as
+ * on `tasks` and `job show`) follows it through the WatchEvents RPC.
  */
 import type { Command } from 'commander';
 import { bandName } from '../core/bands.js';
@@ -73,6 +74,7 @@ interface EventsFlags {
   user: string;
   framework: string;
   follow?: boolean;
+  watch?: boolean;
 }
 
 /** Adds `galaxy events`. */
@@ -92,6 +94,7 @@ export function addEventsCommand(program: Command, defaultMaster: string): void 
     .option('-s, --since <duration>', 'only the last 90s, 30m, 1h, 7d…', '')
     .option('-n, --limit <n>', 'only the newest n events', '0')
     .option('-f, --follow', 'keep printing new events as they happen (Ctrl-C stops)')
+    .option('-w, --watch', 'the same as --follow')
     .action(async (opts: EventsFlags) => {
       const format = parseOutputFormat(opts.output);
       const sinceS = opts.since === '' ? 0 : Date.now() / 1000 - parseDuration(opts.since, '--since');
@@ -110,7 +113,7 @@ export function addEventsCommand(program: Command, defaultMaster: string): void 
       const print = (event: MasterEvent) => {
         console.log(format === 'json' ? JSON.stringify(event) : formatEvent(event));
       };
-      if (opts.follow === true) {
+      if (opts.follow === true || opts.watch === true) {
         await followEvents(opts.master, request, print, untilSignal());
         return;
       }

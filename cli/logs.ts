@@ -5,7 +5,7 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { clientOptions } from '../core/auth/client.js';
-import { GalaxyError } from '../core/errors.js';
+import { taskOfPod } from '../core/pod-task.js';
 import { fromGrpcError } from '../core/grpc-errors.js';
 import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import { channelCredentials } from '../core/tls.js';
@@ -75,21 +75,10 @@ async function streamLogs(master: string, request: ReadLogsRequest): Promise<voi
   }
 }
 
-/** Which pod of the job a `<pod>` argument names: its id (`web-3`) or its index (`3`). */
+/** The task of the job's pod `<pod>` (its id or index), asked of the AppMaster. */
 async function podTask(flags: { appmaster?: string; coordinator?: string }, job: string, pod: string): Promise<string> {
   const status = await withApi(flags, (api) => api.call((a) => a.showJob({ name: job }), { repeatable: true }));
-  const found = status.pods.find((p) => p.podId === pod || String(p.index) === pod);
-  if (!found)
-    throw new GalaxyError(
-      'GALAXY_E_INVALID_ARGUMENT',
-      `job ${job} has no pod "${pod}"; its pods are ${status.pods.map((p) => p.podId).join(', ') || '(none)'}`,
-    );
-  if (found.taskId === '')
-    throw new GalaxyError(
-      'GALAXY_E_LOGS_UNAVAILABLE',
-      `pod ${found.podId} has no container yet (it is ${found.phase})`,
-    );
-  return found.taskId;
+  return taskOfPod(status, pod);
 }
 
 function withLogFlags(command: Command, defaultMaster: string): Command {

@@ -32,6 +32,7 @@ import { MasterView } from './view.js';
 import { UsageCollector } from './accounting/usage.js';
 import { LogProxy } from './logs/log-proxy.js';
 import { logsApi } from './api/logs-api.js';
+import { LogReader } from './logs/log-reader.js';
 import { LogsService } from '../proto/gen/galaxy/v1/logs.js';
 import { TaskWatchService } from '../proto/gen/galaxy/v1/watch.js';
 import { taskWatchApi } from './api/task-watch-api.js';
@@ -76,6 +77,8 @@ export class Master implements MasterHost {
   readonly usage: UsageCollector;
   /** Reads task output from agents for `galaxy logs`. */
   readonly logs: LogProxy;
+  /** Reads task output for callers (the Logs service and the HTTP API). */
+  private readonly logReader: LogReader;
   /** Pools, labels and modes of agents. */
   readonly machines: Machines;
   /** The ledger of resource-seconds per user and pool. */
@@ -184,7 +187,8 @@ export class Master implements MasterHost {
     // galaxy tasks --watch: what ListTasks answers the caller, pushed when a task changes.
     this.server.grpc.addService(TaskWatchService, taskWatchApi(this.hooks, this.view, visibleTo));
     // Task output: for the callers who may list the task (docs/security.md, "Logs").
-    this.server.grpc.addService(LogsService, logsApi(this.ctx, this.logs, visibleTo));
+    this.logReader = new LogReader(this.ctx, this.logs, visibleTo);
+    this.server.grpc.addService(LogsService, logsApi(this.logReader));
     // A revoked or replaced credential ends its agent's connection at once.
     options.agentIdentities?.onCredentialReplaced((agentId) => {
       this.agents.credentialRevoked(agentId);
@@ -228,12 +232,24 @@ export class Master implements MasterHost {
     await this.hooks.starting.promise();
     this.boundAddress = await this.server.listen(this.options.listen);
     if (this.options.http)
-      this.http = await serveMasterHttp(this.operator, this.options.http, {
-        ...(this.auth ? { auth: this.auth } : {}),
-        ...(this.options.tls ? { tls: this.options.tls } : {}),
-        log: this.log,
-        events: (caller) => logEventFeed(this.ctx.events, (id) => this.ctx.frameworks.get(id)?.owner, caller),
-      }).catch(async (error: unknown) => {
+      this.http = await serveMasterHttp(
+        this.operator,
+        {
+          // Its metrics on its API port, as Mesos and Nomad serve theirs (with a token: they name roles).
+          metrics: async () => ({
+            contentType: this.metrics.registry.contentType,
+            body: await this.metrics.registry.metrics(),
+          }),
+          ...this.options.http,
+        },
+        {
+          ...(this.auth ? { auth: this.auth } : {}),
+          ...(this.options.tls ? { tls: this.options.tls } : {}),
+          log: this.log,
+          events: (caller) => logEventFeed(this.ctx.events, (id) => this.ctx.frameworks.get(id)?.owner, caller),
+          logs: (caller, request, sink) => this.logReader.start(caller, request, sink),
+        },
+      ).catch(async (error: unknown) => {
         await this.server.stop();
         throw error;
       });

@@ -87,8 +87,9 @@ describe('loadAgentPlugins', () => {
     try {
       const options = { master: '127.0.0.1:1', workDir, plugins: await loadAgentPlugins([example]) };
       const agent = new Agent(options, await discoverMachine(options), createLogger('test', 'silent'));
-      expect(agent.hooks.beforeLaunch.taps.map((t) => t.name)).toEqual(['label-env']);
-      expect(agent.hooks.statusUpdate.taps.map((t) => t.name)).toEqual(['task-trace']);
+      // The agent's metrics and trace tap first; the plugin after them.
+      expect(agent.hooks.beforeLaunch.taps.map((t) => t.name)).toEqual(['metrics', 'label-env']);
+      expect(agent.hooks.statusUpdate.taps.map((t) => t.name)).toEqual(['metrics', 'task-trace']);
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }

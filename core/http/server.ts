@@ -88,7 +88,7 @@ export async function createHttpApi(options: HttpApiOptions) {
   // Decorated empty (fastify shares no object between requests); every API request sets it below.
   app.decorateRequest('caller', null as unknown as Principal);
   app.addHook('onRequest', (request, _reply, done) => {
-    if (!request.url.startsWith(`${API_PREFIX}/`)) {
+    if (!needsToken(request.url)) {
       done();
       return;
     }
@@ -119,6 +119,15 @@ export async function createHttpApi(options: HttpApiOptions) {
   );
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return app;
+}
+
+/**
+ * Whether a path needs a bearer token: the API, and `/metrics` (Prometheus sends one with
+ * `authorization.credentials_file`); the console's files and the OpenAPI document are public.
+ */
+function needsToken(url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  return path.startsWith(`${API_PREFIX}/`) || path === '/metrics';
 }
 
 /** The bearer token of a request's `Authorization` header, or undefined. Never log it. */

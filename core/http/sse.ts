@@ -16,6 +16,8 @@ const HEARTBEAT_MS = 15_000;
 export interface EventStream {
   /** Sends one event whose data is `data` as JSON. */
   send(event: string, data: unknown): void;
+  /** Resolves once what was sent left the process's buffers (or the stream ended): a producer's pace. */
+  drained(): Promise<void>;
   /** Ends the stream from the server's side. */
   close(): void;
 }
@@ -58,6 +60,18 @@ export class StreamBudget {
       send: (event, data) => {
         if (!closed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       },
+      drained: () =>
+        closed || raw.writableLength < raw.writableHighWaterMark
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const done = (): void => {
+                raw.off('drain', done);
+                raw.off('close', done);
+                resolve();
+              };
+              raw.once('drain', done);
+              raw.once('close', done);
+            }),
       close: end,
     };
   }

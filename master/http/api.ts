@@ -1,8 +1,9 @@
 /**
  * The master's HTTP API and web console (`galaxy master --http-listen`): the cluster reads
  * (`cluster-routes.ts`), the AppMaster's job verbs through the AppMaster leader
- * (`appmaster-gateway.ts`), `/api/openapi.json`, the console's files at `/`, and — when the
- * metrics work wires it in — `/metrics`. Same tokens, same authorization and same TLS as the
+ * (`appmaster-gateway.ts`), a pod's output (`log-routes.ts`), `/api/openapi.json`, the console's
+ * files at `/`, and `/metrics` when a renderer is given (the master gives its
+ * own; it needs a token, as the API does: the metrics name roles). Same tokens, same authorization and same TLS as the
  * master's gRPC port.
  */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -16,10 +17,11 @@ import type { ServerTls } from '../../core/tls.js';
 import { AppMasterGateway } from './appmaster-gateway.js';
 import { operatorAs, registerClusterRoutes } from './cluster-routes.js';
 import type { EventFeed } from './event-feed.js';
+import { registerLogRoutes, type TaskLogs } from './log-routes.js';
 import type { Principal } from '../../core/auth/principal.js';
 
 /**
- * SEAM (metrics): renders the master's Prometheus exposition (prom-client's `register.metrics()`
+ * Renders the master's Prometheus exposition (prom-client's `register.metrics()`
  * and `register.contentType`). Given, the API serves it at `/metrics`, outside `/api/v1`, so
  * that Prometheus scrapes it as it scrapes Mesos' and Nomad's API ports.
  */
@@ -42,7 +44,7 @@ export interface MasterHttpOptions {
 export interface ApiInfo {
   readonly service: 'master' | 'appmaster';
   readonly features: {
-    /** Log streaming (issue 17 item 1): not in this build; the console says so. */
+    /** A pod's output, followed (`log-routes.ts`): needs the AppMaster, as the job routes do. */
     readonly logs: boolean;
     /** Jobs through the AppMaster. */
     readonly jobs: boolean;
@@ -69,6 +71,8 @@ export async function serveMasterHttp(
     readonly log: Logger;
     /** The event feed of a caller (`event-feed.ts`). */
     readonly events: (caller: Principal) => EventFeed;
+    /** Reads a task's output as a caller (`log-routes.ts`). */
+    readonly logs: TaskLogs;
   },
 ): Promise<ServingHttp> {
   const app = await createHttpApi({
@@ -82,9 +86,14 @@ export async function serveMasterHttp(
   registerClusterRoutes(app, operatorAs(operator), streams, (request) => server.events(request.caller));
   const gateway = new AppMasterGateway(options.appmaster, server.tls);
   registerJobRoutes(app, (request) => gateway.forRequest(request));
+  registerLogRoutes(app, (request) => gateway.forRequest(request), server.logs, streams);
   const info: ApiInfo = {
     service: 'master',
-    features: { logs: false, jobs: options.appmaster !== undefined, metrics: options.metrics !== undefined },
+    features: {
+      logs: options.appmaster !== undefined,
+      jobs: options.appmaster !== undefined,
+      metrics: options.metrics !== undefined,
+    },
   };
   app.get(`${API_PREFIX}/info`, { schema: { tags: ['cluster'], summary: 'What this API serves' } }, () => info);
   const metrics = options.metrics;

@@ -160,9 +160,12 @@ describe('the web console in Chromium', { timeout: 60_000 }, () => {
     );
     await expect.poll(() => page.getByTestId('update-progress').textContent()).toBe('no update in progress');
     expect(await page.getByTestId('job-version').textContent()).toBe('1.1.0');
-    // Log streaming is not in this build: the viewer says so rather than showing an empty log.
+    // A pod's log, followed through the master: the service's own line of the new revision.
     await page.getByTestId('logs').first().click();
-    await expect.poll(() => page.getByTestId('logs-unavailable').count()).toBe(1);
+    await expect
+      .poll(() => page.getByTestId('log-text').textContent(), { timeout: 20_000 })
+      .toMatch(/hello-service 1\.1\.0 listening on \d+/);
+    expect(await page.getByTestId('log-state').textContent()).toBe('following');
     await page.screenshot({ path: join(SHOTS, 'job.png'), fullPage: true });
   });
 

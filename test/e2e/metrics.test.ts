@@ -38,7 +38,7 @@ async function promtool(text: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  cluster = await startUpCluster('metrics', '[35400-35449]', { extraArgs: ['--metrics-listen', '127.0.0.1:0'] });
+  cluster = await startUpCluster('metrics', '[35750-35799]', { extraArgs: ['--metrics-listen', '127.0.0.1:0'] });
   const line = await cluster.up.lines.waitFor((l) => l.startsWith('metrics at '), 5_000, 'the metrics line');
   metricsUrl = line.slice('metrics at '.length).trim();
 }, 120_000);
@@ -53,6 +53,18 @@ describe('galaxy up --metrics-listen', () => {
     await expect(promtool(text)).resolves.toBeDefined();
     for (const prefix of ['galaxy_master_', 'galaxy_agent_', 'galaxy_appmaster_', 'galaxy_batch_', 'galaxy_process_'])
       expect(text, prefix).toContain(`\n${prefix}`);
+  });
+
+  it("serves the master's metrics on its HTTP port too, to a caller with a token", async () => {
+    const url = `${cluster.console}metrics`;
+    expect((await fetch(url)).status).toBe(401);
+    const response = await fetch(url, { headers: { authorization: `Bearer ${cluster.adminToken}` } });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    await expect(promtool(text)).resolves.toBeDefined();
+    expect(value(text, 'galaxy_master_agents_registered')).toBe(1);
+    // The master's registry alone: the other daemons are on --metrics-listen.
+    expect(text).not.toContain('\ngalaxy_appmaster_');
   });
 
   it('says what the cluster is: one agent, its frameworks, the example pod running and healthy', async () => {

@@ -85,7 +85,7 @@ beforeAll(async () => {
   secretDir = await mkdtemp(join(tmpdir(), 'galaxy-logs-secret-'));
   secret = join(secretDir, 'secret');
   await writeFile(secret, 'TOPSECRET\n');
-  cluster = await startUpCluster('task-logs', '[35400-35449]');
+  cluster = await startUpCluster('task-logs', '[35700-35749]');
   aliceToken = await cluster.addUser('alice', 'default', VERBS);
   alice = cluster.clients(aliceToken);
   bobToken = await cluster.addUser('bob', 'default', VERBS);

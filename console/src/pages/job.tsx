@@ -2,7 +2,7 @@
  * One job: its pods (host, phase, version, health, restarts), its rolling update live with
  * pause / continue / rollback, scale, a new version, stop and remove, and its pods' logs.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api';
 import { usePoll } from '../hooks';
 import type { Info, Job } from '../types';
@@ -187,33 +187,92 @@ export function JobPage(props: { api: Api; name: string; info: Info | undefined;
               pending: {(j.pending ?? []).map((r) => `${r.reason ?? ''} (${r.hosts ?? 0} hosts)`).join('; ')}
             </p>
           )}
-          {logPod && <LogViewer pod={logPod} info={props.info} />}
+          {logPod && <LogViewer api={props.api} job={props.name} pod={logPod} info={props.info} />}
         </>
       )}
     </section>
   );
 }
 
+/** Characters of a pod's log kept on the page (the newest). */
+const LOG_KEEP = 256 * 1024;
+
 /**
- * SEAM (logs): a pod's log, followed. Log streaming (`galaxy logs`, issue 17 item 1) is not in
- * this build; the API says so in `/api/v1/info` and this panel tells the user instead of showing
- * an empty log.
+ * A pod's log, followed: the last 200 lines of its stdout or stderr, then what it writes, from the
+ * master's `/api/v1/jobs/:name/pods/:pod/logs` (server-sent events).
  */
-function LogViewer(props: { pod: string; info: Info | undefined }) {
-  return (
-    <div class="logs" data-testid="log-viewer">
-      <h3>Log of {props.pod}</h3>
-      {props.info?.features.logs ? (
-        <pre>log streaming is served by this master, but this console does not follow it yet</pre>
-      ) : (
+function LogViewer(props: { api: Api; job: string; pod: string; info: Info | undefined }) {
+  const [stream, setStream] = useState<'stdout' | 'stderr'>('stdout');
+  const [text, setText] = useState('');
+  const [state, setState] = useState<'following' | 'ended' | 'failed'>('following');
+  const [error, setError] = useState<Error | undefined>(undefined);
+  useEffect(() => {
+    if (!props.info?.features.logs) return;
+    const abort = new AbortController();
+    setText('');
+    setError(undefined);
+    setState('following');
+    const path = `/jobs/${encodeURIComponent(props.job)}/pods/${encodeURIComponent(props.pod)}/logs?stream=${stream}`;
+    props.api
+      .stream(
+        path,
+        (kind, data) => {
+          if (kind === 'galaxy-log') {
+            const chunk = data as { text?: string; gap?: boolean };
+            setText((t) =>
+              (t + (chunk.gap ? '\n[… output rotated away …]\n' : '') + (chunk.text ?? '')).slice(-LOG_KEEP),
+            );
+          }
+          if (kind === 'galaxy-log-end') setState('ended');
+          if (kind === 'galaxy-error') {
+            setState('failed');
+            setError(new Error((data as { message?: string }).message ?? 'the log stream failed'));
+          }
+        },
+        abort.signal,
+      )
+      .catch((e: unknown) => {
+        if (abort.signal.aborted) return;
+        setState('failed');
+        setError(e instanceof Error ? e : new Error(String(e)));
+      });
+    return () => {
+      abort.abort();
+    };
+  }, [props.job, props.pod, stream, props.info?.features.logs]);
+  if (!props.info?.features.logs)
+    return (
+      <div class="logs" data-testid="log-viewer">
+        <h3>Log of {props.pod}</h3>
         <p class="note" data-testid="logs-unavailable">
-          Log streaming is not in this build of Galaxy yet (it lands with <code>galaxy logs</code>). Until then:{' '}
+          This server does not serve logs (it reaches no AppMaster). Use{' '}
           <code>
-            galaxy job exec {'<job>'} {props.pod} -- tail -n 100 stdout
+            galaxy logs {props.job} {props.pod}
           </code>
           .
         </p>
-      )}
+      </div>
+    );
+  return (
+    <div class="logs" data-testid="log-viewer">
+      <h3>
+        Log of {props.pod}{' '}
+        <select
+          data-testid="log-stream"
+          value={stream}
+          onChange={(e) => {
+            setStream((e.target as HTMLSelectElement).value === 'stderr' ? 'stderr' : 'stdout');
+          }}
+        >
+          <option value="stdout">stdout</option>
+          <option value="stderr">stderr</option>
+        </select>{' '}
+        <span class={`state ${state === 'failed' ? 'bad' : 'ok'}`} data-testid="log-state">
+          {state}
+        </span>
+      </h3>
+      <Failure error={error} />
+      <pre data-testid="log-text">{text}</pre>
     </div>
   );
 }
