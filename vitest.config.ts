@@ -10,14 +10,48 @@ const logEnv: Record<string, string> = watching
   ? { GALAXY_LOG_LEVEL: process.env.GALAXY_TEST_LOG_LEVEL ?? 'info' }
   : { GALAXY_LOG_LEVEL: 'info', GALAXY_LOG_FILE: process.env.GALAXY_SUITE_LOG ?? '' };
 
+/**
+ * Tests that measure the kernel's or a process's timing (cpu floors, bandwidth throttles, bounds in
+ * ms) or that hold a host-wide resource (cgroup roots, loop devices, network namespaces and nft
+ * tables): run one file at a time, before the rest, on an otherwise quiet machine.
+ */
+const ALONE = [
+  'test/kernel/**/*.test.ts',
+  'isolators/**/*.test.ts',
+  'agent/containerizer/**/*.test.ts',
+  'test/security/appmaster-bounds.test.ts',
+  'test/security/pod-boundary.test.ts',
+  'test/security/container-sandbox.test.ts',
+  'test/security/network-boundary.test.ts',
+  'test/chaos/agent-restart.test.ts',
+  'test/security/pod-attack.test.ts',
+  'test/e2e/up.test.ts',
+];
+const EXCLUDE = ['node_modules/**', 'dist/**'];
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     env: logEnv,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'alone', include: ALONE, exclude: EXCLUDE, fileParallelism: false, sequence: { groupOrder: 0 } },
+      },
+      {
+        // The rest mostly waits (sessions, health checks, timers): two files at a time on two cores.
+        extends: true,
+        test: {
+          name: 'paired',
+          include: ['**/*.test.ts'],
+          exclude: [...EXCLUDE, ...ALONE],
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
