@@ -4,8 +4,7 @@
  * and only regular files are read, so a link the task planted (`stdout.1 -> /etc/shadow`) or a
  * FIFO yields nothing of the host's and never blocks the agent, which runs as root.
  */
-import { constants } from 'node:fs';
-import type { BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
 import { isLogFileName, logFileName, MAX_LOG_FILES, type LogStreamName } from '../../core/task-logs.js';
 import { formatCursor, positionOf, sincePosition, type LogFile, type LogPosition } from './cursor.js';
