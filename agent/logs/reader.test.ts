@@ -4,6 +4,7 @@
  * links) read as nothing.
  */
 import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, renameSync } from 'node:fs';
 import { appendFile, link, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,5 +97,47 @@ describe('readLogChunk', () => {
     } finally {
       await rm(secret, { force: true });
     }
+  });
+});
+
+describe('readLogChunk while the writer rotates', () => {
+  it('opens a listing that holds together when a rotation lands between its opens', async () => {
+    // The writer as logs.c rotates (stdout.1 -> stdout.2, stdout -> stdout.1, a new stdout), one
+    // step a turn of the event loop, started 0-14 turns into a read so that its steps land between
+    // the reader's own asynchronous opens. The follower is caught up before each round and three
+    // files are kept, so no output is ever rotated away: every line must come once, in order.
+    const name = (k: number) => join(dir, k === 0 ? 'stdout' : `stdout.${k}`);
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const rotate = async (after: number) => {
+      for (let k = 0; k < after; k++) await turn();
+      if (existsSync(name(1))) renameSync(name(1), name(2));
+      await turn();
+      renameSync(name(0), name(1));
+      await turn();
+      appendFileSync(name(0), '');
+    };
+    let written = '';
+    let read = '';
+    let gaps = 0;
+    let cursor = '';
+    const take = (chunk: { data: Buffer; cursor: string; gap: boolean }) => {
+      read += chunk.data.toString();
+      cursor = chunk.cursor;
+      if (chunk.gap) gaps += 1;
+      return chunk.data.length > 0;
+    };
+    appendFileSync(name(0), '');
+    for (let round = 0; round < 90; round++) {
+      for (let k = 0; k < 3; k++) {
+        const line = `line ${round}.${k}\n`;
+        appendFileSync(name(0), line);
+        written += line;
+      }
+      const [chunk] = await Promise.all([readLogChunk(dir, request({ cursor })), rotate(round % 15)]);
+      take(chunk);
+      while (take(await readLogChunk(dir, request({ cursor }))));
+    }
+    expect(gaps).toBe(0);
+    expect(read).toBe(written);
   });
 });

@@ -4,8 +4,8 @@
  * and only regular files are read, so a link the task planted (`stdout.1 -> /etc/shadow`) or a
  * FIFO yields nothing of the host's and never blocks the agent, which runs as root.
  */
-import { constants } from 'node:fs';
-import { open, readdir, type FileHandle } from 'node:fs/promises';
+import { constants, type BigIntStats } from 'node:fs';
+import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
 import { isLogFileName, logFileName, MAX_LOG_FILES, type LogStreamName } from '../../core/task-logs.js';
 import { formatCursor, positionOf, sincePosition, type LogFile, type LogPosition } from './cursor.js';
 
@@ -36,33 +36,86 @@ interface OpenLog extends LogFile {
   readonly handle: FileHandle;
 }
 
-/** Opens `stream`'s files in `sandbox`, oldest first: regular files only, never through a link. */
-async function openLogs(sandbox: string, stream: LogStreamName): Promise<OpenLog[]> {
+/** Attempts at a listing no rotation ran through before the reader takes the last one it got. */
+const MAX_LISTING_ATTEMPTS = 10;
+
+/** What a name held: a file's identity, or `other` (a link, a FIFO, a hard link: read as nothing). */
+type NameState = string;
+const OTHER: NameState = 'other';
+
+/** A file's identity from its stat: the inode and the birth time that tells a reused inode apart. */
+function identity(info: BigIntStats): NameState {
+  return info.isFile() && info.nlink === 1n ? `${info.ino}-${info.birthtimeNs}` : OTHER;
+}
+
+/** `stream`'s names in `sandbox`, oldest first (`stdout.2`, `stdout.1`, `stdout`). */
+async function logNames(sandbox: string, stream: LogStreamName): Promise<string[]> {
   const names = new Set((await readdir(sandbox).catch(() => [] as string[])).filter(isLogFileName));
-  const files: OpenLog[] = [];
+  const ordered: string[] = [];
   for (let index = MAX_LOG_FILES; index >= 0; index--) {
     const name = logFileName(stream, index);
-    if (!names.has(name)) continue;
+    if (names.has(name)) ordered.push(name);
+  }
+  return ordered;
+}
+
+/** Opens `stream`'s files in `sandbox`, oldest first: regular files only, never through a link. */
+async function openOnce(
+  sandbox: string,
+  stream: LogStreamName,
+): Promise<{ files: OpenLog[]; held: Map<string, NameState> }> {
+  const files: OpenLog[] = [];
+  const held = new Map<string, NameState>();
+  for (const name of await logNames(sandbox, stream)) {
     let handle: FileHandle;
     try {
       handle = await open(`${sandbox}/${name}`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch {
-      continue; // a link (ELOOP), or gone since the listing
+    } catch (error) {
+      // Gone since the listing, or a link (ELOOP).
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') held.set(name, OTHER);
+      continue;
     }
     const info = await handle.stat({ bigint: true });
+    const ino = identity(info);
+    held.set(name, ino);
     // A hard link (nlink > 1) is no file the log writer made: it could name something else's data.
-    if (!info.isFile() || info.nlink !== 1n) {
+    if (ino === OTHER) {
       await handle.close();
       continue;
     }
-    files.push({
-      handle,
-      ino: `${info.ino}-${info.birthtimeNs}`,
-      size: Number(info.size),
-      mtimeMs: Number(info.mtimeMs),
-    });
+    files.push({ handle, ino, size: Number(info.size), mtimeMs: Number(info.mtimeMs) });
   }
-  return files;
+  return { files, held };
+}
+
+/** True when every name still holds what it held when opened, and no name came since. */
+async function unchanged(sandbox: string, stream: LogStreamName, held: Map<string, NameState>): Promise<boolean> {
+  const names = await logNames(sandbox, stream);
+  if (names.length !== held.size) return false;
+  for (const name of names) {
+    const info = await lstat(`${sandbox}/${name}`, { bigint: true }).catch(() => undefined);
+    if (info === undefined || held.get(name) !== identity(info)) return false;
+  }
+  return true;
+}
+
+/**
+ * Opens `stream`'s files as one listing: all at their names at one moment. The writer rotates by
+ * renames (`stdout.1` -> `stdout.2`, `stdout` -> `stdout.1`, a new `stdout`) while the files are
+ * opened one by one, so a listing opened across a rotation would hold the old `stdout.2` beside
+ * the new `stdout.1`, the file between them missing: a cursor in that file would read as rotated
+ * away and start over at the oldest (output read again), and one at the end of the old
+ * `stdout.2` would step over it (output lost, no gap flagged). So the names are looked at again
+ * once opened: a name only ever takes a newer file, never an older one back, so a name holding the
+ * same file at its open and at the check held it all along, and the whole listing held together
+ * in between. Else it is opened again (a task renaming its own files without end gets the last).
+ */
+async function openLogs(sandbox: string, stream: LogStreamName): Promise<OpenLog[]> {
+  for (let attempt = 1; ; attempt++) {
+    const { files, held } = await openOnce(sandbox, stream);
+    if (attempt >= MAX_LISTING_ATTEMPTS || (await unchanged(sandbox, stream, held))) return files;
+    await Promise.all(files.map((f) => f.handle.close()));
+  }
 }
 
 /** Reads `length` bytes of `file` at `position` (fewer at its end). */
