@@ -26,11 +26,22 @@ import { killWithEnv, processesWithEnv } from './processes.js';
 /** A running deploy cluster. */
 export interface DeployCluster {
   readonly workDir: string;
-  readonly api: AppMasterApi;
+  /**
+   * A client of `appmaster`. A test that restarts the AppMaster or fails it over sets the new
+   * handle and client here, so that `stop` stops (and closes) the current ones.
+   */
+  api: AppMasterApi;
   readonly master: Master;
   readonly agent: Agent;
-  readonly appmaster: FrameworkHandle;
+  /** The AppMaster serving `api` (see `api`). */
+  appmaster: FrameworkHandle;
   readonly coordinator: string;
+  /** The agent's isolators (`autoIsolation()`; empty where the machine has no cgroups). */
+  readonly isolation: string;
+  /** The agent's cgroup root, unique to this cluster (`galaxy-<label>-<random>`). */
+  readonly cgroupRoot: string;
+  /** `GALAXY_SANDBOX=<the agent's work dir>`: in the environment of every task of the agent. */
+  readonly sandbox: string;
   /** The hello job `name` at `version` (1.0.0, 2.0.0, 3.0.0), `replicas` pods, `extra` fields over the defaults. */
   spec(name: string, version: string, replicas: number, extra?: Record<string, unknown>): string;
   /** Waits until `name` has `n` pods, all healthy, and no update; the error shows the job. */
@@ -46,6 +57,8 @@ export interface Served {
   readonly version: string;
   readonly pod: string;
   readonly pid: number;
+  /** The content of the pod's data package (`data/content/message.txt`), or `hello`. */
+  readonly message: string;
 }
 
 /** Asks the service on `port` what it is; undefined when it does not answer 200 within a second. */
@@ -135,7 +148,7 @@ export async function startDeployCluster(label: string, ports: string): Promise<
     try {
       return await eventually(
         async () => {
-          last = await api.showJob({ name });
+          last = await cluster.api.showJob({ name });
           return test(last) && last;
         },
         timeoutMs,
@@ -147,13 +160,17 @@ export async function startDeployCluster(label: string, ports: string): Promise<
       });
     }
   };
-  return {
+  const sandbox = `GALAXY_SANDBOX=${join(workDir, 'agent')}`;
+  const cluster: DeployCluster = {
     workDir,
     api,
     master,
     agent,
     appmaster,
     coordinator,
+    isolation,
+    cgroupRoot,
+    sandbox,
     spec: (name, version, replicas, extra = {}) => {
       const pkg = packages[version];
       if (!pkg) throw new Error(`no package ${version}`);
@@ -183,11 +200,10 @@ export async function startDeployCluster(label: string, ports: string): Promise<
       ),
     until,
     stop: async () => {
-      api.close();
-      await appmaster.stop();
+      cluster.api.close();
+      await cluster.appmaster.stop();
       await agent.stop();
       await master.stop();
-      const sandbox = `GALAXY_SANDBOX=${join(workDir, 'agent')}`;
       const left = processesWithEnv(sandbox).map(String);
       killWithEnv(sandbox);
       if (isolation !== '')
@@ -196,4 +212,5 @@ export async function startDeployCluster(label: string, ports: string): Promise<
       return left;
     },
   };
+  return cluster;
 }
