@@ -132,6 +132,8 @@ describe('GrpcSchedulerDriver', () => {
       10_000,
       'the framework back on the new master',
     );
+    // The driver hears SUBSCRIBED after the master marks the framework active.
+    await eventually(() => subscriptions.length === 2, 5000, 'the second SUBSCRIBED at the driver');
     expect(subscriptions).toEqual([false, true]);
   });
 

@@ -169,3 +169,14 @@ export function rawFramework(
     },
   };
 }
+
+/**
+ * The update uuids a master message acknowledges: one (`ack`) or a turn's worth (`acks`: the
+ * master batches the acknowledgements it sends an agent in one turn of its event loop).
+ */
+export function ackedUuids(message: MasterMessage): string[] {
+  const body = message.message;
+  if (body?.$case === 'ack') return [body.ack.uuid];
+  if (body?.$case === 'acks') return body.acks.acks.map((ack) => ack.uuid);
+  return [];
+}

@@ -9,7 +9,7 @@ import { StatusSource, TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import type { Offer, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
-import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+import { ackedUuids, rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
 
 let master: Master;
 const open: { close(): void }[] = [];
@@ -300,14 +300,7 @@ describe('master protocol', () => {
       fw.call({ call: { $case: 'acknowledgeMany', acknowledgeMany: { acknowledgements: tooMany } } }),
     ).rejects.toMatchObject({ code: 'GALAXY_E_LIMIT_EXCEEDED' });
     // What the agent was told to forget, single (`ack`) or batched (`acks`, one turn's worth).
-    const acked = (): string[] =>
-      a.received.items.flatMap((m) =>
-        m.message?.$case === 'ack'
-          ? [m.message.ack.uuid]
-          : m.message?.$case === 'acks'
-            ? m.message.acks.acks.map((x) => x.uuid)
-            : [],
-      );
+    const acked = (): string[] => a.received.items.flatMap(ackedUuids);
     expect(acked()).toHaveLength(0); // nothing applied
     await expect(
       fw.call({

@@ -32,7 +32,7 @@ import {
   type GalaxyProcess,
   type MasterProcess,
 } from '../helpers/processes.js';
-import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+import { rawAgent, rawFramework, type RawAgent, type RawFramework, ackedUuids } from '../helpers/raw-clients.js';
 
 let dir = '';
 let master: MasterProcess;
@@ -158,7 +158,7 @@ describe('agent identity attacks', { timeout: 60_000 }, () => {
     forged('forged-victim-id', victimId);
     // The master acknowledges both (so an agent stops resending) and applies neither.
     for (const uuid of ['forged-own-id', 'forged-victim-id'])
-      await attacker.raw.received.waitFor((m) => m.message?.$case === 'ack' && m.message.ack.uuid === uuid, 5000, uuid);
+      await attacker.raw.received.waitFor((m) => ackedUuids(m).includes(uuid), 5000, uuid);
     await new Promise((r) => setTimeout(r, 500));
     expect(
       fw.events.items.filter((e) => statusOf(e)?.taskId === victimTask).map((e) => statusOf(e)?.state),
