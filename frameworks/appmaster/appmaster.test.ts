@@ -211,6 +211,8 @@ describe('AppMaster', { timeout: 20_000 }, () => {
                 agentId: '',
                 outstanding: false,
                 setAsideS: 0,
+                hostname: '',
+                dryRun: false,
               },
             }
           : undefined,

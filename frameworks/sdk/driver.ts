@@ -21,8 +21,8 @@ export interface FrameworkUpdate {
   readonly failoverTimeoutS?: number;
 }
 
-/** What PREEMPT asks for: the pool, labels, reason and role default to none. */
-export type PreemptRequest = Omit<PreemptCall, 'labels' | 'reason' | 'pool' | 'role'> & Partial<PreemptCall>;
+/** What PREEMPT asks for: the pool, labels, reason and role default to none; `dryRun` to false. */
+export type PreemptRequest = Omit<PreemptCall, 'labels' | 'reason' | 'pool' | 'role' | 'dryRun'> & Partial<PreemptCall>;
 
 /** A framework's connection to the master, as frameworks use it. */
 export interface SchedulerDriver {
@@ -73,7 +73,8 @@ export interface SchedulerDriver {
   /**
    * PREEMPT: asks the master to make room for a task of `band` that cannot be placed. Resolves
    * with the plan: granted (victims killed, what they free offered to this framework alone for a
-   * few seconds) or refused with the reason.
+   * few seconds) or refused with the reason. With `dryRun` the master answers the plan it would
+   * carry out now and changes nothing.
    */
   preempt(request: PreemptRequest): Promise<PreemptionPlan>;
   /** PUBLISH_EVENTS: job and pod events for the master's event log (optional: fakes may leave it out). */

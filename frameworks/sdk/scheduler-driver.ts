@@ -239,12 +239,13 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
    * of the framework's roles asks; needed when it holds several). Resolves
    * with the plan: granted (victims killed, the freed resources offered to this framework alone
    * for a few seconds) or refused with the reason. While a request id has a preemption
-   * outstanding, asking again returns that plan and preempts nothing more.
+   * outstanding, asking again returns that plan and preempts nothing more. `dryRun: true` asks
+   * which victims the master would pick now, and changes nothing.
    */
   async preempt(request: PreemptRequest): Promise<PreemptionPlan> {
     const response = await this.callFor({
       $case: 'preempt',
-      preempt: { pool: '', labels: {}, reason: '', role: '', ...request },
+      preempt: { pool: '', labels: {}, reason: '', role: '', dryRun: false, ...request },
     });
     if (!response.preemption) throw new GalaxyError('GALAXY_E_INTERNAL', 'the master answered PREEMPT without a plan');
     return response.preemption;

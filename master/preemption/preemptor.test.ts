@@ -229,6 +229,61 @@ describe('preemption', { timeout: 60_000 }, () => {
     expect(small.victims).toHaveLength(2);
   });
 
+  it('a dry run names the victims a real run then kills, and kills, sets aside, keeps and spends nothing', async () => {
+    // Two tokens: a dry run that spent them would leave the real run rate-limited.
+    const m = await master({ preemptionBurst: 2, preemptionRatePerS: 0.001 });
+    const [agentId] = await agents(m, 1, res(2000, 2048 * MiB));
+    const be = await framework({
+      master: m,
+      name: 'be',
+      band: Band.BAND_BEST_EFFORT,
+      resources: res(1000, 1024 * MiB),
+      count: 2,
+      relaunch: false,
+    });
+    await eventually(() => be.placed === 2, 10_000, 'best-effort tasks placed');
+    const web = await framework({
+      master: m,
+      name: 'web',
+      band: Band.BAND_PRODUCTION,
+      resources: res(2000, 1024 * MiB),
+      count: 0,
+    });
+    const request = { requestId: 'web/0', resources: res(2000, 1024 * MiB), band: Band.BAND_PRODUCTION };
+    const dry = await web.driver.preempt({ ...request, dryRun: true });
+    expect(dry).toMatchObject({ granted: true, dryRun: true, agentId, hostname: 'host-0', outstanding: false });
+    expect(dry.victims).toHaveLength(2);
+    // Asked again and again: the same answer, never outstanding, never rate-limited.
+    for (let i = 0; i < 3; i += 1)
+      expect(await web.driver.preempt({ ...request, dryRun: true })).toMatchObject({
+        granted: true,
+        outstanding: false,
+        victims: dry.victims,
+      });
+    // A refusal answers as for a real call.
+    const tooBig = await web.driver.preempt({
+      ...request,
+      requestId: 'web/1',
+      resources: res(4000, 1024 * MiB),
+      dryRun: true,
+    });
+    expect(tooBig).toMatchObject({ granted: false, dryRun: true, victims: [] });
+    expect(tooBig.refusal).toContain('no agent has room');
+
+    await new Promise((r) => setTimeout(r, 300));
+    expect(be.updates.some((u) => u.state === TaskState.TASK_KILLED)).toBe(false);
+    expect(m.events.query({ kind: 'preemption' })).toEqual([]);
+
+    // The real run: not outstanding (the dry run kept nothing), not rate-limited (it took no token),
+    // and it kills exactly the victims the dry run named.
+    const real = await web.driver.preempt(request);
+    expect(real).toMatchObject({ granted: true, dryRun: false, outstanding: false, agentId });
+    expect(real.victims.map((v) => v.taskId).sort()).toEqual(dry.victims.map((v) => v.taskId).sort());
+    await eventually(() => be.preempted.length === 2, 10_000, 'victims killed');
+    expect(be.preempted.map((u) => u.taskId).sort()).toEqual(dry.victims.map((v) => v.taskId).sort());
+    expect(m.events.query({ kind: 'preemption' })).toHaveLength(1);
+  });
+
   it('100 production tasks on a cluster full of best-effort work: as many preemptions as needed, no cascade', async () => {
     const m = await master({ preemptionBurst: 100, preemptionRatePerS: 200 });
     // 30 agents of 4 cpus and 4 GiB, each full with eight best-effort tasks of 0.5 cpu and 512 MiB.

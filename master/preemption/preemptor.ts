@@ -3,7 +3,8 @@
  * `preempted`, sets what they free aside for the requester (allocated to it at once, then offered
  * to it alone for a few seconds), rate-limits victims with a token bucket, keeps one outstanding
  * preemption per request, makes the tasks launched into set-aside resources immune for a while
- * (so preemption cannot cascade), and logs every preemption as a master event.
+ * (so preemption cannot cascade), and logs every preemption as a master event. A dry run answers
+ * the same choice and does none of it.
  */
 import { GalaxyError } from '../../core/errors.js';
 import { Band, bandName, effectiveBand, PREEMPTED_REASON } from '../../core/bands.js';
@@ -90,14 +91,16 @@ export class Preemptor extends BuiltinMasterPlugin {
   /**
    * Handles PREEMPT from `framework` for its `role` (checked by the caller: one of its roles, whose
    * acting user holds the band in the pool). Victims are picked in the pool asked for only. Throws
-   * a coded error, changing nothing, on bad input.
+   * a coded error, changing nothing, on bad input. A dry run (`call.dryRun`) answers the plan a
+   * real call would carry out now and changes nothing: no kill, no set-aside, no outstanding
+   * request, no rate-limit token, no event.
    */
   preempt(framework: FrameworkRecord, call: PreemptCall, role: string): PreemptionPlan {
     const request = checkCall(call);
     const id = framework.info.id;
     const key = `${id}\u0000${call.requestId}`;
     const existing = this.outstanding.get(key);
-    if (existing) return { ...existing.plan, outstanding: true };
+    if (existing) return { ...existing.plan, outstanding: true, dryRun: call.dryRun };
     const band = effectiveBand(call.band);
     const refuse = (refusal: string): PreemptionPlan => ({
       requestId: call.requestId,
@@ -107,6 +110,8 @@ export class Preemptor extends BuiltinMasterPlugin {
       refusal,
       outstanding: false,
       setAsideS: 0,
+      hostname: '',
+      dryRun: call.dryRun,
     });
     this.prune();
     const agents = [...this.ctx.agents.values()].filter(
@@ -121,8 +126,11 @@ export class Preemptor extends BuiltinMasterPlugin {
       return refuse(
         `no agent has room for ${formatResources(request)} even after preempting every task below ${bandName(band)}`,
       );
-    if (!this.bucket.take(choice.victims.length))
-      return refuse(`rate limited: ${choice.victims.length} victims needed; try again shortly`);
+    // A dry run asks whether the tokens are there; only a real preemption takes them.
+    const tokens = call.dryRun
+      ? this.bucket.available() >= choice.victims.length
+      : this.bucket.take(choice.victims.length);
+    if (!tokens) return refuse(`rate limited: ${choice.victims.length} victims needed; try again shortly`);
     const agent = this.ctx.agents.get(choice.agentId);
     const victims = choice.victims.map(toPreempted);
     const plan: PreemptionPlan = {
@@ -133,7 +141,10 @@ export class Preemptor extends BuiltinMasterPlugin {
       refusal: '',
       outstanding: false,
       setAsideS: this.ctx.timings.preemptionSetAsideMs / 1000,
+      hostname: agent?.info.hostname ?? '',
+      dryRun: call.dryRun,
     };
+    if (call.dryRun) return plan;
     const entry: Outstanding = {
       key,
       frameworkId: id,

@@ -280,6 +280,7 @@ describe('bands and preemption', { timeout: 30_000 }, () => {
             band,
             reason: 'test',
             role,
+            dryRun: false,
           },
         },
       });

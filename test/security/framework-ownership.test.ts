@@ -263,6 +263,7 @@ describe("attacks on alice's framework by bob, who holds no grant", { timeout: 3
           band: Band.BAND_PRODUCTION,
           reason: '',
           role: '',
+          dryRun: false,
         },
       },
     ];

@@ -251,6 +251,7 @@ describe('bands and preemption are authorities', { timeout: 40_000 }, () => {
             band,
             reason: 'an attack',
             role: '',
+            dryRun: false,
           },
         },
       });
