@@ -3,6 +3,7 @@
  * a table of pods.
  */
 import { JobStatus, type JobPlan, type PodStatus, type RevisionEntry } from '../proto/gen/galaxy/v1/appmaster.js';
+import { bandName } from '../core/bands.js';
 import { render, serialize, type Column, type OutputFormat } from './output.js';
 
 /** Columns of `galaxy job list`. */
@@ -99,5 +100,19 @@ export function renderPlan(plan: JobPlan, format: OutputFormat): string {
   for (const u of plan.unplaced)
     lines.push(`  why not: ${u.reason}${u.hosts > 0 ? ` — on ${u.hosts} host${u.hosts === 1 ? '' : 's'}` : ''}`);
   lines.push(`quota: ${plan.quota.join('; ')}`, `preemption: ${plan.preemption}`);
+  lines.push(...renderWouldPreempt(plan));
   return lines.join('\n');
+}
+
+/** The master's dry-run answers per pod with no room: the victims it would pick now, or why not. */
+function renderWouldPreempt(plan: Pick<JobPlan, 'wouldPreempt' | 'wouldPreemptSkipped'>): string[] {
+  const lines = plan.wouldPreempt.map((p) => {
+    if (!p.granted) return `  ${p.podId}: would not preempt: ${p.refusal}`;
+    if (p.victims.length === 0) return `  ${p.podId}: fits on ${p.hostname || p.agentId} without preempting`;
+    const victims = p.victims.map((v) => `task ${v.taskId} (${bandName(v.band)}, framework ${v.frameworkId})`);
+    return `  ${p.podId}: would preempt on ${p.hostname || p.agentId}: ${victims.join(', ')}`;
+  });
+  if (plan.wouldPreemptSkipped > 0)
+    lines.push(`  … ${plan.wouldPreemptSkipped} more pod(s) not asked (at most ${plan.wouldPreempt.length} per plan)`);
+  return lines.length === 0 ? [] : ["would preempt (the master's dry run now; nothing is preempted):", ...lines];
 }

@@ -2,13 +2,15 @@
  * `galaxy job plan`: a dry run of a spec against the live AppMaster. The kind of change per pod
  * (none, reload, rebuild in place, replace, new, remove), where the pods that would need a new
  * container would fit in the offers last seen (and why not, with the placer's own reasons), and
- * what the owner's quota says. Pure but for its inputs: it copies nothing into the job.
+ * what the owner's quota says. Pure but for its inputs: it copies nothing into the job. Which tasks
+ * the master would preempt for the pods with no room is asked by the verb (`planPreemptions`).
  */
-import { bandOf, Band } from '../../core/bands.js';
+import { bandOf } from '../../core/bands.js';
 import type { JobPlan, PodChange } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { Offer } from '../../proto/gen/galaxy/v1/common.js';
 import type { JobState } from './job-state.js';
 import { placePods, type PodDemand } from './placement/place.js';
+import { preemptingBand } from './preemption.js';
 import { classifyChange } from './spec/diff.js';
 import type { JobSpec } from './spec/schema.js';
 
@@ -76,7 +78,7 @@ export function planJob(input: PlanInput): JobPlan {
   const placed = new Map(placement.assignments.map((a) => [a.podId, a.hostname]));
   const unplaced = placement.pending.get(spec.name) ?? [];
   const short = needing.length > placed.size;
-  const production = bandOf(spec.band) !== Band.BAND_BEST_EFFORT && bandOf(spec.band) !== Band.BAND_BATCH;
+  const preempts = preemptingBand(bandOf(spec.band));
   return {
     name: spec.name,
     creates: job === undefined,
@@ -89,8 +91,11 @@ export function planJob(input: PlanInput): JobPlan {
     quota: input.quotaOver.length === 0 ? ['ok'] : [...input.quotaOver],
     preemption: !short
       ? 'none needed'
-      : production
-        ? `${needing.length - placed.size} pod(s) would wait; after 2 s pending for lack of resources each asks the master to preempt lower-band tasks (which ones the master decides then)`
+      : preempts
+        ? `${needing.length - placed.size} pod(s) would wait; after 2 s pending for lack of resources each asks the master to preempt lower-band tasks (which ones the master decides then; "would preempt" is its answer now)`
         : `${needing.length - placed.size} pod(s) would wait: band ${spec.band} does not preempt`,
+    // Asked of the master by the verb (planPreemptions): planning itself stays pure.
+    wouldPreempt: [],
+    wouldPreemptSkipped: 0,
   };
 }

@@ -6,8 +6,10 @@
  */
 import { Band, bandOf } from '../../core/bands.js';
 import type { Logger } from '../../core/logger.js';
+import type { PreemptRequest } from '../sdk/driver.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { JobState } from './job-state.js';
+import type { JobSpec } from './spec/schema.js';
 import { NO_OFFERS } from './placement/pending.js';
 import { podResources } from './placement/resources.js';
 import { ownerOf } from './admission.js';
@@ -26,6 +28,25 @@ export function lacksResources(reasons: readonly { readonly reason: string }[]):
     reasons.length === 0 ||
     reasons.some((r) => r.reason === NO_OFFERS || r.reason.startsWith('insufficient') || r.reason.includes('port'))
   );
+}
+
+/** True when pods of `band` ask the master to preempt lower bands (all but best-effort). */
+export function preemptingBand(band: Band): boolean {
+  return band !== Band.BAND_BEST_EFFORT;
+}
+
+/** The PREEMPT a pod of `spec` asks for, made in the job owner's role (whose band authority counts). */
+export function podPreemptRequest(spec: JobSpec, owner: string, requestId: string, reason: string): PreemptRequest {
+  return {
+    requestId,
+    resources: podResources(spec, []),
+    pool: spec.pool,
+    labels: spec.labels,
+    band: bandOf(spec.band),
+    // The owner's role asks: the master checks the owner's band authority in the pool.
+    role: ownerRole(owner),
+    reason,
+  };
 }
 
 /** Pending pods' preemption requests. */
@@ -53,39 +74,29 @@ export class PodPreemption {
         this.pendingSince.set(podId, since);
         const spec = job.specOf(pod.record.revision);
         const band = bandOf(spec.band);
-        if (!driver || band === Band.BAND_BEST_EFFORT || pod.runtime.removing) continue;
+        if (!driver || !preemptingBand(band) || pod.runtime.removing) continue;
         if (now - since < PENDING_BEFORE_PREEMPT_MS || (this.waitUntil.get(podId) ?? 0) > now) continue;
         if (!lacksResources(job.pending)) continue;
         this.waitUntil.set(podId, now + GRANTED_WAIT_MS);
         const requestId = `${job.record.name}/${podId}`;
-        driver
-          .preempt({
-            requestId,
-            resources: podResources(spec, []),
-            pool: spec.pool,
-            labels: spec.labels,
-            band,
-            // The owner's role asks: the master checks the owner's band authority in the pool.
-            role: ownerRole(ownerOf(job.record)),
-            reason: `pod ${podId} pending ${Math.round((now - since) / 1000)} s: ${job.pending.map((r) => r.reason).join('; ') || 'no room'}`,
-          })
-          .then(
-            (plan) => {
-              if (plan.granted) {
-                this.log.info(
-                  { request: requestId, agent: plan.agentId, victims: plan.victims.map((v) => v.taskId) },
-                  'preemption granted',
-                );
-              } else {
-                this.waitUntil.set(podId, this.now() + REFUSED_WAIT_MS);
-                this.log.debug({ request: requestId, refusal: plan.refusal }, 'preemption refused');
-              }
-            },
-            (error: unknown) => {
+        const reason = `pod ${podId} pending ${Math.round((now - since) / 1000)} s: ${job.pending.map((r) => r.reason).join('; ') || 'no room'}`;
+        driver.preempt(podPreemptRequest(spec, ownerOf(job.record), requestId, reason)).then(
+          (plan) => {
+            if (plan.granted) {
+              this.log.info(
+                { request: requestId, agent: plan.agentId, victims: plan.victims.map((v) => v.taskId) },
+                'preemption granted',
+              );
+            } else {
               this.waitUntil.set(podId, this.now() + REFUSED_WAIT_MS);
-              this.log.warn({ request: requestId, err: String(error) }, 'preemption request failed');
-            },
-          );
+              this.log.debug({ request: requestId, refusal: plan.refusal }, 'preemption refused');
+            }
+          },
+          (error: unknown) => {
+            this.waitUntil.set(podId, this.now() + REFUSED_WAIT_MS);
+            this.log.warn({ request: requestId, err: String(error) }, 'preemption request failed');
+          },
+        );
       }
     }
     for (const podId of [...this.pendingSince.keys()]) {

@@ -21,6 +21,7 @@ import {
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { historyOf, keptRevisions } from './history.js';
 import { planJob } from './plan.js';
+import { planPreemptions } from './plan-preemptions.js';
 import { namingOwner } from '../sdk/naming.js';
 import { jobFootprint, KeyedSerial, ownedJob, ownerOf, specFootprint } from './admission.js';
 import type { AppMasterContext } from './context.js';
@@ -289,7 +290,8 @@ export class JobVerbs {
 
   /**
    * A dry run of submitting or updating with `specJson`: needs what the real verb needs
-   * (`job:update` on the job, or `job:create` in the pool for a new one) and changes nothing.
+   * (`job:update` on the job, or `job:create` in the pool for a new one) and changes nothing. For
+   * the pods with no room it asks the master which tasks it would preempt (dry runs).
    */
   async plan(specJson: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobPlan> {
     const spec = parseJobSpecJson(specJson, 'spec');
@@ -300,7 +302,7 @@ export class JobVerbs {
     const owner = job ? ownerOf(job.record) : caller.user;
     const footprint = job ? jobFootprint([...Object.values(job.record.specs), spec]) : specFootprint(spec);
     const { offers, ageS } = this.ctx.lastOffers.snapshot(this.ctx.now());
-    return planJob({
+    const plan = planJob({
       job,
       spec,
       offers,
@@ -308,6 +310,8 @@ export class JobVerbs {
       quotaOver: await tenancy.wouldExceed(owner, spec.name, footprint),
       blacklisted: (hostname) => job?.blacklisted(hostname) ?? false,
     });
+    // Which tasks the master would preempt for the pods with no room: dry runs, nothing preempted.
+    return { ...plan, ...(await planPreemptions(this.ctx.driver(), plan, spec, owner)) };
   }
 
   /** Forgets the job's failures on `hostname` (every host when ''): its pods may be placed there again. */

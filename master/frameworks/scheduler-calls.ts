@@ -109,7 +109,10 @@ export class SchedulerCalls {
         return;
       case 'preempt': {
         if (!this.preemptor) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'this master does not preempt');
-        const role = this.preemptRole(framework, body.preempt.role);
+        // A dry run may name a role the framework does not hold yet but may add (its owner holds
+        // it, checked below): a plan for an owner's first job asks before the role is added.
+        const { dryRun, role: named } = body.preempt;
+        const role = dryRun && named !== '' ? named : this.preemptRole(framework, named);
         this.authorization.checkPreempt(
           framework.owner,
           role,
