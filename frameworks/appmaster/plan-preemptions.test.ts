@@ -1,0 +1,181 @@
+/**
+ * `galaxy job plan`'s would-be preemptions: the real AppMaster against a real master (loopback
+ * gRPC) and a fake agent full of batch work. A production job's plan names the batch tasks the
+ * master would preempt for each pod with no room, at most {@link PLAN_PREEMPTIONS_MAX} pods per
+ * plan; a batch or best-effort job's names none; and afterwards every batch task still runs.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { renderPlan } from '../../cli/job-view.js';
+import { Band } from '../../core/bands.js';
+import { openCoordinator } from '../../core/coordinator/index.js';
+import { createLogger } from '../../core/logger.js';
+import { startMaster } from '../../master/master.js';
+import { TaskState, type Resources } from '../../proto/gen/galaxy/v1/common.js';
+import { eventually } from '../../test/helpers/async-queue.js';
+import { fakeAgent } from '../../test/helpers/fake-agent.js';
+import { PackingFramework } from '../../test/helpers/packing-framework.js';
+import { GrpcSchedulerDriver } from '../sdk/scheduler-driver.js';
+import { AppMaster } from './appmaster.js';
+import { PLAN_PREEMPTIONS_MAX, podsToAskFor } from './plan-preemptions.js';
+
+const MiB = 1024 ** 2;
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function res(cpus: number, mem: number): Resources {
+  return { cpus, mem, disk: 0, gpus: 0, ports: [] };
+}
+
+function spec(name: string, band: string, replicas: number): string {
+  return JSON.stringify({
+    name,
+    band,
+    replicas,
+    resources: { cpu: { millicores: '1000m' }, memory: { hard: '512Mi' } },
+    package: { source: 'file:///pkg/web.tar.gz', version: '1', sha256: 'a'.repeat(64) },
+    commands: { start: './run' },
+  });
+}
+
+describe('podsToAskFor', () => {
+  const placements = (n: number) => Array.from({ length: n }, (_, i) => ({ podId: `(new ${i + 1})`, hostname: '' }));
+  const short = [{ reason: 'insufficient cpu (needs 1000m)', hosts: 1 }];
+
+  it('asks for the pods with no room of a preempting band, at most the bound', () => {
+    expect(podsToAskFor({ placements: placements(3), unplaced: short }, { band: 'service' })).toEqual({
+      podIds: ['(new 1)', '(new 2)', '(new 3)'],
+      skipped: 0,
+    });
+    const many = podsToAskFor({ placements: placements(PLAN_PREEMPTIONS_MAX + 5), unplaced: short }, { band: 'batch' });
+    expect(many.podIds).toHaveLength(PLAN_PREEMPTIONS_MAX);
+    expect(many.skipped).toBe(5);
+  });
+
+  it('asks for none of best-effort, of pods that fit, or when labels or pools are what is missing', () => {
+    expect(podsToAskFor({ placements: placements(2), unplaced: short }, { band: 'best-effort' }).podIds).toEqual([]);
+    expect(
+      podsToAskFor({ placements: [{ podId: 'web-0', hostname: 'host-a' }], unplaced: [] }, { band: 'service' }).podIds,
+    ).toEqual([]);
+    const labels = [{ reason: 'missing label zone=b', hosts: 1 }];
+    expect(podsToAskFor({ placements: placements(1), unplaced: labels }, { band: 'service' }).podIds).toEqual([]);
+  });
+});
+
+describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {
+  it("names the batch tasks a production job would preempt, none for a batch job's, and preempts nothing", async () => {
+    const master = await startMaster({
+      listen: '127.0.0.1:0',
+      insecureNoAuth: true,
+      logLevel: 'silent',
+      timings: { allocationIntervalMs: 100 },
+    });
+    cleanups.push(() => master.stop());
+    const agent = fakeAgent(master.address, {
+      hostname: 'host-a',
+      total: { cpus: 2000, mem: 2048 * MiB, disk: 10 * 1024 * MiB, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
+    });
+    cleanups.push(() => {
+      agent.close();
+    });
+    await agent.registered;
+    const batch = new PackingFramework({
+      master: master.address,
+      name: 'crunch',
+      band: Band.BAND_BATCH,
+      resources: res(1000, 1024 * MiB),
+      count: 2,
+      relaunch: false,
+    });
+    cleanups.push(() => batch.stop());
+    await batch.start();
+    await eventually(() => batch.placed === 2, 10_000, 'batch work fills the agent');
+    await eventually(
+      () => batch.updates.filter((u) => u.state === TaskState.TASK_RUNNING).length === 2,
+      10_000,
+      'batch tasks running',
+    );
+    const runningTasks = () => [...agent.running.values()].map((t) => t.taskId).sort();
+    const batchTasks = runningTasks();
+    expect(batchTasks).toHaveLength(2);
+
+    const dir = await mkdtemp(join(tmpdir(), 'galaxy-plan-preempt-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const coordinator = await openCoordinator(`local:${join(dir, 'coord')}`);
+    cleanups.push(() => coordinator.close());
+    const appmaster = new AppMaster({
+      coordinator,
+      log: createLogger('appmaster', 'silent'),
+      worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
+    });
+    const driver = new GrpcSchedulerDriver({
+      master: master.address,
+      framework: { name: 'appmaster', role: 'appmaster', failoverTimeoutS: 30 },
+      reconnect: { initialMs: 50, maxMs: 200 },
+      scheduler: {
+        offers: (d, offers) => appmaster.offers(d, offers),
+        update: (d, status) => {
+          appmaster.update(d, status);
+        },
+        subscribed: () => {
+          appmaster.subscribed();
+        },
+      },
+    });
+    cleanups.push(() => driver.stop());
+    cleanups.push(() => appmaster.detach());
+    await driver.start();
+    appmaster.attach(driver);
+
+    // A production job of two pods: no room, so each pod's dry run names one batch task on host-a.
+    const plan = await eventually(
+      async () => {
+        const p = await appmaster.plan(spec('web', 'service', 2));
+        return p.wouldPreempt.length === 2 && p.wouldPreempt.every((w) => w.granted) ? p : undefined;
+      },
+      10_000,
+      'a plan with would-be preemptions',
+    );
+    console.log(`galaxy job plan web.json:\n${renderPlan(plan, 'table')}`);
+    expect(plan.wouldPreemptSkipped).toBe(0);
+    for (const pod of plan.wouldPreempt) {
+      expect(pod).toMatchObject({ granted: true, hostname: 'host-a', refusal: '' });
+      expect(pod.victims).toHaveLength(1);
+      expect(pod.victims[0]).toMatchObject({ band: Band.BAND_BATCH, frameworkId: batch.driver.frameworkId });
+      expect(batchTasks).toContain(pod.victims[0]?.taskId);
+    }
+    const text = renderPlan(plan, 'table');
+    expect(text).toMatch(/\(new 1\): would preempt on host-a: task \S+ \(batch, framework \S+\)/);
+    expect(JSON.parse(renderPlan(plan, 'json'))).toMatchObject({
+      wouldPreempt: [{ podId: '(new 1)', hostname: 'host-a' }, { podId: '(new 2)' }],
+    });
+
+    // More pods than the bound: only that many dry runs, the rest counted.
+    const big = await appmaster.plan(spec('web', 'service', PLAN_PREEMPTIONS_MAX + 3));
+    expect(big.wouldPreempt).toHaveLength(PLAN_PREEMPTIONS_MAX);
+    expect(big.wouldPreemptSkipped).toBe(3);
+    expect(renderPlan(big, 'table')).toContain('3 more pod(s) not asked');
+
+    // A batch job's plan names no victims (batch does not preempt batch); best-effort asks nothing.
+    const batchPlan = await appmaster.plan(spec('crunch2', 'batch', 1));
+    expect(batchPlan.wouldPreempt).toHaveLength(1);
+    expect(batchPlan.wouldPreempt[0]).toMatchObject({ granted: false, victims: [] });
+    expect(batchPlan.wouldPreempt[0]?.refusal).toContain('below batch');
+    expect(renderPlan(batchPlan, 'table')).toContain('would not preempt: no agent has room');
+    const bePlan = await appmaster.plan(spec('scratch', 'best-effort', 1));
+    expect(bePlan.wouldPreempt).toEqual([]);
+    expect(renderPlan(bePlan, 'table')).not.toContain('would preempt');
+
+    // Nothing was preempted, set aside or logged, and no job was made.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(runningTasks()).toEqual(batchTasks);
+    expect(batch.updates.some((u) => u.state === TaskState.TASK_KILLED)).toBe(false);
+    expect(batch.preempted).toEqual([]);
+    expect(master.events.query({ kind: 'preemption' })).toEqual([]);
+    expect((await appmaster.list()).map((j) => j.name)).toEqual([]);
+  });
+});
