@@ -148,6 +148,8 @@ describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {
       expect(pod.victims[0]).toMatchObject({ band: Band.BAND_BATCH, frameworkId: batch.driver.frameworkId });
       expect(batchTasks).toContain(pod.victims[0]?.taskId);
     }
+    // Each pod counts the victims named for the pods before it: two pods, two different victims.
+    expect(plan.wouldPreempt.map((w) => w.victims[0]?.taskId).sort()).toEqual(batchTasks);
     const text = renderPlan(plan, 'table');
     expect(text).toMatch(/\(new 1\): would preempt on host-a: task \S+ \(batch, framework \S+\)/);
     expect(JSON.parse(renderPlan(plan, 'json'))).toMatchObject({

@@ -6,6 +6,7 @@
  */
 import { bandOf } from '../../core/bands.js';
 import type { JobPlan, PlannedPreemption } from '../../proto/gen/galaxy/v1/appmaster.js';
+import type { PreemptedTask } from '../../proto/gen/galaxy/v1/common.js';
 import type { SchedulerDriver } from '../sdk/driver.js';
 import { lacksResources, podPreemptRequest, preemptingBand } from './preemption.js';
 import type { JobSpec } from './spec/schema.js';
@@ -30,7 +31,8 @@ export function podsToAskFor(
 /**
  * Asks the master, one dry run after the other, what it would preempt for each pod of `plan` with
  * no room; `owner`'s role asks, as the real request would. A refusal or a failed call is the pod's
- * `refusal`.
+ * `refusal`. Each dry run counts the victims named for the pods before it as taken, so that the
+ * plan's pods do not all name the same victims.
  */
 export async function planPreemptions(
   driver: Pick<SchedulerDriver, 'preempt'> | undefined,
@@ -40,6 +42,7 @@ export async function planPreemptions(
 ): Promise<Pick<JobPlan, 'wouldPreempt' | 'wouldPreemptSkipped'>> {
   const { podIds, skipped } = podsToAskFor(plan, spec);
   const wouldPreempt: PlannedPreemption[] = [];
+  const named: PreemptedTask[] = [];
   for (const podId of podIds) {
     const entry: PlannedPreemption = { podId, granted: false, agentId: '', hostname: '', victims: [], refusal: '' };
     if (!driver) {
@@ -48,7 +51,9 @@ export async function planPreemptions(
     }
     try {
       const request = podPreemptRequest(spec, owner, `plan:${spec.name}/${podId}`, 'galaxy job plan (dry run)');
-      const answer = await driver.preempt({ ...request, dryRun: true });
+      // The victims named for earlier pods count as taken, as they would be once those requests run.
+      const answer = await driver.preempt({ ...request, dryRun: true, assumePreempted: named });
+      named.push(...answer.victims);
       wouldPreempt.push({
         ...entry,
         granted: answer.granted,

@@ -21,8 +21,9 @@ export interface FrameworkUpdate {
   readonly failoverTimeoutS?: number;
 }
 
-/** What PREEMPT asks for: the pool, labels, reason and role default to none; `dryRun` to false. */
-export type PreemptRequest = Omit<PreemptCall, 'labels' | 'reason' | 'pool' | 'role' | 'dryRun'> & Partial<PreemptCall>;
+/** What PREEMPT asks for: the pool, labels, reason, role and assumed victims default to none; `dryRun` to false. */
+export type PreemptRequest = Omit<PreemptCall, 'labels' | 'reason' | 'pool' | 'role' | 'dryRun' | 'assumePreempted'> &
+  Partial<PreemptCall>;
 
 /** A framework's connection to the master, as frameworks use it. */
 export interface SchedulerDriver {

@@ -245,7 +245,7 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
   async preempt(request: PreemptRequest): Promise<PreemptionPlan> {
     const response = await this.callFor({
       $case: 'preempt',
-      preempt: { pool: '', labels: {}, reason: '', role: '', dryRun: false, ...request },
+      preempt: { pool: '', labels: {}, reason: '', role: '', dryRun: false, assumePreempted: [], ...request },
     });
     if (!response.preemption) throw new GalaxyError('GALAXY_E_INTERNAL', 'the master answered PREEMPT without a plan');
     return response.preemption;

@@ -260,6 +260,17 @@ describe('preemption', { timeout: 60_000 }, () => {
         outstanding: false,
         victims: dry.victims,
       });
+    // Counting one victim as taken already (a plan's earlier pod), a dry run picks the other task;
+    // only dry runs may say so.
+    const half = { ...request, requestId: 'web/2', resources: res(1000, 512 * MiB), dryRun: true };
+    const first = await web.driver.preempt(half);
+    expect(first.victims).toHaveLength(1);
+    const second = await web.driver.preempt({ ...half, assumePreempted: first.victims });
+    expect(second.victims).toHaveLength(1);
+    expect(second.victims[0]?.taskId).not.toBe(first.victims[0]?.taskId);
+    await expect(web.driver.preempt({ ...half, dryRun: false, assumePreempted: first.victims })).rejects.toMatchObject({
+      code: 'GALAXY_E_INVALID_ARGUMENT',
+    });
     // A refusal answers as for a real call.
     const tooBig = await web.driver.preempt({
       ...request,

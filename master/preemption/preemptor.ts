@@ -118,9 +118,10 @@ export class Preemptor extends BuiltinMasterPlugin {
       (a) => a.connection && a.active && agentMatches(a.info, call.pool, call.labels),
     );
     if (agents.length === 0) return refuse(`no connected agent in pool "${call.pool || 'default'}" carries the labels`);
+    const assumed = new Set(call.assumePreempted.map((t) => taskKey(t.frameworkId, t.taskId)));
     const choice = selectVictims(
       { resources: request, band },
-      agents.map((a) => this.preemptionAgent(a)),
+      agents.map((a) => this.preemptionAgent(a, assumed)),
     );
     if (!choice)
       return refuse(
@@ -207,8 +208,8 @@ export class Preemptor extends BuiltinMasterPlugin {
     return (this.immune.get(key) ?? 0) > now;
   }
 
-  /** The agent as victim selection sees it. */
-  private preemptionAgent(agent: AgentRecord): PreemptionAgent {
+  /** The agent as victim selection sees it; `assumed` (a dry run's) count as victims already. */
+  private preemptionAgent(agent: AgentRecord, assumed: ReadonlySet<string>): PreemptionAgent {
     let taken = emptyResources();
     const tasks: VictimCandidate[] = [];
     const now = Date.now();
@@ -217,7 +218,7 @@ export class Preemptor extends BuiltinMasterPlugin {
       const task = record?.task;
       if (!record || !task?.resources || isTerminal(task.state)) continue;
       taken = addResources(taken, task.resources);
-      if (record.killRequested || this.victims.has(key) || this.isImmune(key, now)) continue;
+      if (record.killRequested || this.victims.has(key) || assumed.has(key) || this.isImmune(key, now)) continue;
       tasks.push({
         taskId: task.taskId,
         frameworkId: task.frameworkId,
@@ -352,6 +353,9 @@ const VALID_BANDS = new Set<Band>([
   Band.BAND_MONITORING,
 ]);
 
+/** At most this many tasks a dry run may count as preempted already. */
+const MAX_ASSUMED = 1000;
+
 function checkCall(call: PreemptCall): Resources {
   if (call.requestId === '' || call.requestId.length > 256)
     throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'preempt.request_id must be 1..256 characters');
@@ -362,6 +366,13 @@ function checkCall(call: PreemptCall): Resources {
     throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'preempt.resources need some cpus or mem');
   if (!VALID_BANDS.has(call.band))
     throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `preempt.band ${call.band} is not a band`);
+  if (call.assumePreempted.length > 0 && !call.dryRun)
+    throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'preempt.assume_preempted is for dry runs only: set dry_run');
+  if (call.assumePreempted.length > MAX_ASSUMED)
+    throw new GalaxyError(
+      'GALAXY_E_INVALID_ARGUMENT',
+      `preempt.assume_preempted names ${call.assumePreempted.length} tasks; at most ${MAX_ASSUMED}`,
+    );
   return { ...resources, ports: [] };
 }
 

@@ -281,6 +281,7 @@ describe('bands and preemption', { timeout: 30_000 }, () => {
             reason: 'test',
             role,
             dryRun: false,
+            assumePreempted: [],
           },
         },
       });

@@ -264,6 +264,7 @@ describe("attacks on alice's framework by bob, who holds no grant", { timeout: 3
           reason: '',
           role: '',
           dryRun: false,
+          assumePreempted: [],
         },
       },
     ];

@@ -252,6 +252,7 @@ describe('bands and preemption are authorities', { timeout: 40_000 }, () => {
             reason: 'an attack',
             role: '',
             dryRun: false,
+            assumePreempted: [],
           },
         },
       });
