@@ -4,7 +4,7 @@
  * so used another user's quota, guarantee and reservations — and any framework could PREEMPT for
  * the monitoring band, killing other users' production work. Now a framework subscribes (or
  * updates its roles) only with roles its owner holds, and PREEMPT is honoured only when the acting
- * user holds the band in the pool. Each attack is refused with GALAXY_E_PERMISSION_DENIED and
+ * user holds the band in the pool (a dry run too, which also names no role its owner lacks). Each attack is refused with GALAXY_E_PERMISSION_DENIED and
  * changes nothing: no framework or registry record appears, roles stay, no task is killed.
  */
 import { credentials } from '@grpc/grpc-js';
@@ -17,7 +17,12 @@ import type { GalaxyError } from '../../core/errors.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { TaskState, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { ListEventsRequest, OperatorClient, type ListEventsResponse } from '../../proto/gen/galaxy/v1/operator.js';
-import { SchedulerClient, type CallResponse, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
+import {
+  SchedulerClient,
+  type CallResponse,
+  type PreemptCall,
+  type SchedulerCall,
+} from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
 import { fakeAgent, type FakeAgent } from '../helpers/fake-agent.js';
 import { GALAXY_BIN, stopAll } from '../helpers/processes.js';
@@ -25,6 +30,14 @@ import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
 import { startSecureMaster, type SecureMaster } from '../helpers/secure-master.js';
 
 const MiB = 1024 ** 2;
+/** A task named as a would-be victim. */
+const victimRef = (frameworkId: string, taskId: string) => ({
+  taskId,
+  frameworkId,
+  name: taskId,
+  band: Band.BAND_PRODUCTION,
+  revocable: false,
+});
 const run = promisify(execFile);
 let cluster: SecureMaster;
 const closers: (() => void)[] = [];
@@ -238,7 +251,7 @@ describe('bands and preemption are authorities', { timeout: 40_000 }, () => {
     await cluster.grants.grant('bob', 'gpu', ['band:monitoring']);
     const bobs = framework('bob', { name: 'pager' });
     const bobId = await bobs.frameworkId;
-    const preempt = (band: Band) =>
+    const preempt = (band: Band, extra: Partial<PreemptCall> = {}) =>
       callAs('bob', {
         frameworkId: bobId,
         call: {
@@ -253,6 +266,7 @@ describe('bands and preemption are authorities', { timeout: 40_000 }, () => {
             role: '',
             dryRun: false,
             assumePreempted: [],
+            ...extra,
           },
         },
       });
@@ -271,6 +285,17 @@ describe('bands and preemption are authorities', { timeout: 40_000 }, () => {
     const error = await refusal(preempt(Band.BAND_MONITORING));
     expect(error.code).toBe('GALAXY_E_PERMISSION_DENIED');
     expect(error.message).toMatch(/user bob lacks band:monitoring in pool default/);
+    // A dry run (what `galaxy job plan` asks) is checked the same: the band authority, and a role
+    // not held by the framework's owner; only a dry run may assume victims.
+    const dry = await refusal(preempt(Band.BAND_MONITORING, { dryRun: true }));
+    expect(dry.code).toBe('GALAXY_E_PERMISSION_DENIED');
+    expect(dry.message).toMatch(/user bob lacks band:monitoring in pool default/);
+    const otherRole = await refusal(preempt(Band.BAND_PRODUCTION, { dryRun: true, role: 'carol' }));
+    expect(otherRole.code).toBe('GALAXY_E_PERMISSION_DENIED');
+    expect(otherRole.message).toMatch(/user bob does not hold role carol/);
+    const assumed = await refusal(preempt(Band.BAND_PRODUCTION, { assumePreempted: [victimRef(carolId, 'c1')] }));
+    expect(assumed.code).toBe('GALAXY_E_INVALID_ARGUMENT');
+    expect(assumed.message).toMatch(/assume_preempted is for dry runs only/);
     await new Promise((r) => setTimeout(r, 500));
     expect(agent.raw.received.items.some((m) => m.message?.$case === 'killTask')).toBe(false);
     expect([...agent.running.keys()].sort()).toEqual([`${carolId}/c1`, `${carolId}/c2`]);
