@@ -4,8 +4,10 @@
  * so used another user's quota, guarantee and reservations — and any framework could PREEMPT for
  * the monitoring band, killing other users' production work. Now a framework subscribes (or
  * updates its roles) only with roles its owner holds, and PREEMPT is honoured only when the acting
- * user holds the band in the pool (a dry run too, which also names no role its owner lacks). Each attack is refused with GALAXY_E_PERMISSION_DENIED and
- * changes nothing: no framework or registry record appears, roles stay, no task is killed.
+ * user holds the band in the pool (a dry run too, which also names no role its owner lacks). Each
+ * attack is refused with GALAXY_E_PERMISSION_DENIED (a real PREEMPT assuming victims, as only a dry
+ * run may: GALAXY_E_INVALID_ARGUMENT) and changes nothing: no framework or registry record appears,
+ * roles stay, no task is killed.
  */
 import { credentials } from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
