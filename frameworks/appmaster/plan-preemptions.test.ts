@@ -2,26 +2,33 @@
  * `galaxy job plan`'s would-be preemptions: the real AppMaster against a real master (loopback
  * gRPC) and a fake agent full of batch work. A production job's plan names the batch tasks the
  * master would preempt for each pod with no room, at most {@link PLAN_PREEMPTIONS_MAX} pods per
- * plan; a batch or best-effort job's names none; and afterwards every batch task still runs.
+ * plan; a batch or best-effort job's names none; and afterwards every batch task still runs. The
+ * plan is also read through the CLI (`galaxy job plan`, text and `-o json`) over the AppMaster's API.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderPlan } from '../../cli/job-view.js';
 import { Band } from '../../core/bands.js';
 import { openCoordinator } from '../../core/coordinator/index.js';
 import { createLogger } from '../../core/logger.js';
 import { startMaster } from '../../master/master.js';
+import type { JobPlan } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { TaskState, type Resources } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../../test/helpers/async-queue.js';
 import { fakeAgent } from '../../test/helpers/fake-agent.js';
 import { PackingFramework } from '../../test/helpers/packing-framework.js';
+import { GALAXY_BIN } from '../../test/helpers/processes.js';
 import { GrpcSchedulerDriver } from '../sdk/scheduler-driver.js';
+import { serveAppMasterApi } from './api.js';
 import { AppMaster } from './appmaster.js';
 import { PLAN_PREEMPTIONS_MAX, podsToAskFor } from './plan-preemptions.js';
 
 const MiB = 1024 ** 2;
+const run = promisify(execFile);
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -140,7 +147,6 @@ describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {
       10_000,
       'a plan with would-be preemptions',
     );
-    console.log(`galaxy job plan web.json:\n${renderPlan(plan, 'table')}`);
     expect(plan.wouldPreemptSkipped).toBe(0);
     for (const pod of plan.wouldPreempt) {
       expect(pod).toMatchObject({ granted: true, hostname: 'host-a', refusal: '' });
@@ -150,11 +156,28 @@ describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {
     }
     // Each pod counts the victims named for the pods before it: two pods, two different victims.
     expect(plan.wouldPreempt.map((w) => w.victims[0]?.taskId).sort()).toEqual(batchTasks);
-    const text = renderPlan(plan, 'table');
+    // The same through the CLI over the AppMaster's gRPC API, as text and as JSON.
+    const api = await serveAppMasterApi(appmaster, '127.0.0.1:0');
+    cleanups.push(() => api.stop());
+    const file = join(dir, 'web.json');
+    await writeFile(file, spec('web', 'service', 2));
+    const galaxyJob = async (...args: string[]) =>
+      (
+        await run(process.execPath, [GALAXY_BIN, 'job', ...args, '--appmaster', api.address], {
+          env: { ...process.env, NO_COLOR: '1', GALAXY_LOG_LEVEL: 'warn' },
+          timeout: 30_000,
+        })
+      ).stdout;
+    const text = await galaxyJob('plan', file);
+    console.log(`$ galaxy job plan web.json\n${text}`);
     expect(text).toMatch(/\(new 1\): would preempt on host-a: task \S+ \(batch, framework \S+\)/);
-    expect(JSON.parse(renderPlan(plan, 'json'))).toMatchObject({
-      wouldPreempt: [{ podId: '(new 1)', hostname: 'host-a' }, { podId: '(new 2)' }],
-    });
+    expect(text).toMatch(/\(new 2\): would preempt on host-a: task \S+ \(batch, framework \S+\)/);
+    const json = JSON.parse(await galaxyJob('plan', file, '-o', 'json')) as JobPlan;
+    expect(json.wouldPreempt.map((w) => [w.podId, w.hostname, w.victims.length])).toEqual([
+      ['(new 1)', 'host-a', 1],
+      ['(new 2)', 'host-a', 1],
+    ]);
+    expect(json.wouldPreempt.map((w) => w.victims[0]?.taskId).sort()).toEqual(batchTasks);
 
     // More pods than the bound: only that many dry runs, the rest counted.
     const big = await appmaster.plan(spec('web', 'service', PLAN_PREEMPTIONS_MAX + 3));
