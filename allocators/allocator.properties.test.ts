@@ -9,7 +9,10 @@
  * - Nobody is offered what it must not get: inactive or suppressed frameworks, inactive agents,
  *   and agents a framework is filtering.
  * - With tenancy (reservations for `eng/a`, limits on `eng` and `ops`): a reservation is never
- *   held by a framework outside its role, and a role subtree never holds more than its limit.
+ *   held by a framework outside its role, and a role subtree never holds more than its limit —
+ *   except by a reservation that came back with its agent: reservations count towards the limit
+ *   whether allocated or not and are never cut (Mesos' quota semantics), so an agent that
+ *   re-registers with one can leave its role over the limit by that much.
  * - With a guarantee for `ops`: a pass that gives other roles cpus leaves at least the unmet part
  *   of the guarantee free on the active agents.
  */
@@ -113,6 +116,8 @@ class Model {
   readonly agents = new Map<number, { active: boolean }>();
   readonly frameworks = new Map<number, { active: boolean; suppressed: boolean; filters: Map<number, number> }>();
   held: { fw: number; agent: number; r: Resources }[] = [];
+  /** Agents removed once: re-added, their reservations may leave `eng` over its limit by that much. */
+  private readonly removedOnce = new Set<number>();
   now = 0;
   readonly allocator: Allocator;
 
@@ -187,6 +192,7 @@ class Model {
     } else if (action === 'remove' && state) {
       this.allocator.removeAgent(id);
       this.agents.delete(n);
+      this.removedOnce.add(n);
       this.held = this.held.filter((h) => h.agent !== n);
       for (const f of this.frameworks.values()) f.filters.delete(n);
     } else if (state && (action === 'activate' || action === 'deactivate')) {
@@ -250,8 +256,10 @@ class Model {
     }
     const sum = (fws: number[], scalar: 'cpus' | 'mem') =>
       this.held.filter((h) => fws.includes(h.fw)).reduce((s, h) => s + h.r[scalar], 0);
-    expect(sum([1, 2, 3], 'cpus')).toBeLessThanOrEqual(LIMITS.eng.cpus);
-    expect(sum([1, 2, 3], 'mem')).toBeLessThanOrEqual(LIMITS.eng.mem);
+    const returned = (scalar: 'cpus' | 'mem') =>
+      [...this.removedOnce].reduce((s, n) => s + (RESERVED[n]?.[scalar] ?? 0), 0);
+    expect(sum([1, 2, 3], 'cpus')).toBeLessThanOrEqual(LIMITS.eng.cpus + returned('cpus'));
+    expect(sum([1, 2, 3], 'mem')).toBeLessThanOrEqual(LIMITS.eng.mem + returned('mem'));
     expect(sum([0], 'cpus')).toBeLessThanOrEqual(LIMITS.ops.cpus);
   }
 
@@ -354,7 +362,24 @@ describe.each(Object.keys(POLICIES))('the %s policy with reservations and quota 
           }
         },
       ),
-      { numRuns: 200 },
+      {
+        numRuns: 200,
+        // Found by a run: a3 (2 cpus reserved for eng/a) goes, eng takes unreserved cpus up to its
+        // limit, a3 comes back with its reservation, which is offered to eng/a again.
+        examples: [
+          [
+            0,
+            2,
+            [
+              { kind: 'agent', agent: 3, action: 'remove' },
+              { kind: 'allocate' },
+              { kind: 'agent', agent: 3, action: 'add' },
+              { kind: 'allocate' },
+              { kind: 'allocate' },
+            ],
+          ],
+        ],
+      },
     );
   });
 });

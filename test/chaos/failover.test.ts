@@ -28,7 +28,7 @@ beforeAll(async () => {
     sessionMs: SESSION_MS,
     masters: 2,
     appmasters: 2,
-    ports: '33000-33499',
+    ports: '37000-37499',
     secret: true,
   });
   const api = cluster.api(await cluster.leadingAppMaster(10_000));
