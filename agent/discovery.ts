@@ -23,8 +23,9 @@ export interface MachineInfo {
   readonly allowedHostPaths: HostPath[];
 }
 
-/** Flags that shape discovery. */
+/** Flags that shape discovery (`galaxy agent`'s machine flags). */
 export interface DiscoveryOptions {
+  /** Sandboxes and checkpoints live here. */
   readonly workDir: string;
   /** Overrides, e.g. `cpus:2;mem:4GiB;ports:[31000-31099]`; unnamed resources keep their discovered value. */
   readonly resources?: string;
@@ -32,9 +33,9 @@ export interface DiscoveryOptions {
   readonly attributes?: string;
   readonly pool?: string;
   readonly hostname?: string;
-  /** Static reservations, e.g. `eng:cpus=2,mem=4GiB;ops:cpus=1`. */
+  /** Static reservations, e.g. `eng:cpus=2,mem=4GiB;ops:cpus=1` (`galaxy agent --reserve`). */
   readonly reserve?: string;
-  /** Host paths bind volumes may come from, e.g. `/data,/srv/cache:rw`. */
+  /** Host paths bind volumes may come from, `path[:rw],…` (`--allowed-host-paths`); none by default. */
   readonly allowedHostPaths?: string;
 }
 

@@ -5,9 +5,10 @@ import type { TlsFiles } from '../core/tls.js';
 import type { LogRotation } from '../core/task-logs.js';
 import type { AgentPlugin } from './hooks.js';
 import type { Launcher } from './launcher.js';
+import type { DiscoveryOptions } from './discovery.js';
 
-/** How to start an agent. */
-export interface AgentOptions {
+/** How to start an agent: the machine it offers (`DiscoveryOptions`: work dir, resources, labels, pool, reservations, host paths) and the rest. */
+export interface AgentOptions extends DiscoveryOptions {
   /** The master, `host:port`. */
   readonly master: string;
   /**
@@ -18,16 +19,6 @@ export interface AgentOptions {
   readonly token?: string;
   /** TLS towards the master: its CA, and this agent's certificate and key for mutual TLS. */
   readonly tls?: TlsFiles;
-  /** Sandboxes and checkpoints live here. */
-  readonly workDir: string;
-  /** Resource overrides, e.g. `cpus:2;mem:4GiB`. */
-  readonly resources?: string;
-  /** Labels, e.g. `rack:r1;zone:z1`. */
-  readonly attributes?: string;
-  readonly pool?: string;
-  readonly hostname?: string;
-  /** Static reservations, e.g. `eng:cpus=2,mem=4GiB;ops:cpus=1` (`galaxy agent --reserve`). */
-  readonly reserve?: string;
   readonly logLevel?: string;
   /** Plugins applied after the built-in ones, in order (`galaxy agent --plugin`: see {@link loadAgentPlugins}). */
   readonly plugins?: readonly AgentPlugin[];
@@ -37,8 +28,6 @@ export interface AgentOptions {
   readonly isolation?: string;
   /** This agent's own cgroup root (default derived from the work dir). */
   readonly cgroupRoot?: string;
-  /** Host paths bind volumes may come from, `path[:rw],…` (`--allowed-host-paths`); none by default. */
-  readonly allowedHostPaths?: string;
   /** Host uids of the containers' user namespaces, `FIRST[:COUNT]` (`--uid-range`). */
   readonly uidRange?: string;
   /** Size of the cache of root filesystem images, e.g. `8GiB` (`--image-cache`). */
