@@ -24,6 +24,9 @@ const ALONE = [
   'test/security/container-sandbox.test.ts',
   'test/security/network-boundary.test.ts',
   'test/chaos/agent-restart.test.ts',
+  // Map tasks failed 4 times over with other files beside them (2 runs in 6): not yet understood.
+  'test/chaos/mapreduce-restart.test.ts',
+  'frameworks/mapreduce/mapreduce.test.ts',
   'test/security/pod-attack.test.ts',
   'test/e2e/up.test.ts',
 ];

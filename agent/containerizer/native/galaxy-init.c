@@ -89,8 +89,8 @@ static int join_cgroups(void) {
   return 0;
 }
 
-/* The task: default signal handling, its own session, then exec; a failed exec is reported. */
-static void exec_task(int report) {
+/* Every signal's default action and none blocked: what a process exec'd from here starts with. */
+void default_signals(void) {
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
@@ -98,6 +98,11 @@ static void exec_task(int report) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The task: default signal handling, its own session, then exec; a failed exec is reported. */
+static void exec_task(int report) {
+  default_signals();
   umask(task_umask);
   setsid();
   if (cfg.envp) environ = cfg.envp; /* execvp searches the task's PATH, in its environment */

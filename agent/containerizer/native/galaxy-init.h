@@ -97,5 +97,7 @@ int cap_last(void);
 void become_user(int last);
 /* spawner.c: `galaxy-init --spawner`, which forks and execs helpers on the agent's requests. */
 int spawner_main(void);
+/* galaxy-init.c: every signal's default action, none blocked (before an exec). */
+void default_signals(void);
 
 #endif

@@ -158,13 +158,7 @@ static void start_helper(char **fields, int nfields, int report_w) {
     if (dup2(fds[k], k) < 0) _exit(125);
   syscall(SYS_close_range, 5, ~0U, 0);
   setsid();
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  default_signals();
   environ = env; /* execvp searches the helper's PATH */
   execvp(argv[0], argv);
   dprintf(3, "error cannot start %s: %s\n", argv[0], strerror(errno));
