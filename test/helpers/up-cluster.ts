@@ -50,6 +50,17 @@ export interface UpCluster {
   stop(): Promise<void>;
 }
 
+/** The authorities a job owner holds in the security tests: their own jobs and containers, nothing more. */
+export const JOB_OWNER_VERBS = [
+  'job:create',
+  'job:update',
+  'job:remove',
+  'job:list',
+  'container:create',
+  'container:remove',
+  'container:list',
+];
+
 /** How a cluster runs. */
 export interface UpOptions {
   /** `--isolation`: '' (the default) runs pods as plain processes; `auto` in Linux containers. */

@@ -19,17 +19,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { protoPath as healthProto } from 'grpc-health-check';
-import { startUpCluster, type UpCluster } from '../helpers/up-cluster.js';
-
-const VERBS = [
-  'job:create',
-  'job:update',
-  'job:remove',
-  'job:list',
-  'container:create',
-  'container:remove',
-  'container:list',
-];
+import { startUpCluster, type UpCluster, JOB_OWNER_VERBS } from '../helpers/up-cluster.js';
 
 let cluster: UpCluster | undefined;
 
@@ -111,7 +101,7 @@ async function freshSpec(name: string): Promise<Record<string, unknown>> {
 
 beforeAll(async () => {
   cluster = await startUpCluster('http-api', '[35650-35699]');
-  bobToken = await up().addUser('bob', 'default', VERBS);
+  bobToken = await up().addUser('bob', 'default', JOB_OWNER_VERBS);
 }, 150_000);
 
 afterAll(async () => {

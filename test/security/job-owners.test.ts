@@ -27,18 +27,9 @@ import { publishEndpoints } from '../../frameworks/sdk/naming.js';
 import { UpdateControl, type JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { BatchJobSpec, BatchJobState, type BatchJob } from '../../proto/gen/galaxy/v1/batch.js';
 import { eventually } from '../helpers/async-queue.js';
-import { startUpCluster, type UpClients, type UpCluster } from '../helpers/up-cluster.js';
+import { startUpCluster, type UpClients, type UpCluster, JOB_OWNER_VERBS } from '../helpers/up-cluster.js';
 
 /** Every verb's own authority, and not job:any. */
-const VERBS = [
-  'job:create',
-  'job:update',
-  'job:remove',
-  'job:list',
-  'container:create',
-  'container:remove',
-  'container:list',
-];
 
 let cluster: UpCluster;
 let alice: UpClients;
@@ -90,8 +81,8 @@ async function serviceSpec(name: string, env: Record<string, string> = {}): Prom
 
 beforeAll(async () => {
   cluster = await startUpCluster('job-owners', '[35300-35349]');
-  alice = cluster.clients(await cluster.addUser('alice', 'default', VERBS));
-  bobToken = await cluster.addUser('bob', 'default', VERBS);
+  alice = cluster.clients(await cluster.addUser('alice', 'default', JOB_OWNER_VERBS));
+  bobToken = await cluster.addUser('bob', 'default', JOB_OWNER_VERBS);
   bob = cluster.clients(bobToken);
   await alice.appmaster.submitJob({ specJson: await serviceSpec(web) });
   await eventually(

@@ -25,17 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 import { eventually } from '../helpers/async-queue.js';
 import { galaxy } from '../helpers/processes.js';
-import { startUpCluster, type UpClients, type UpCluster } from '../helpers/up-cluster.js';
-
-const VERBS = [
-  'job:create',
-  'job:update',
-  'job:remove',
-  'job:list',
-  'container:create',
-  'container:remove',
-  'container:list',
-];
+import { startUpCluster, type UpClients, type UpCluster, JOB_OWNER_VERBS } from '../helpers/up-cluster.js';
 
 let cluster: UpCluster;
 let alice: UpClients;
@@ -86,9 +76,9 @@ beforeAll(async () => {
   secret = join(secretDir, 'secret');
   await writeFile(secret, 'TOPSECRET\n');
   cluster = await startUpCluster('task-logs', '[35700-35749]');
-  aliceToken = await cluster.addUser('alice', 'default', VERBS);
+  aliceToken = await cluster.addUser('alice', 'default', JOB_OWNER_VERBS);
   alice = cluster.clients(aliceToken);
-  bobToken = await cluster.addUser('bob', 'default', VERBS);
+  bobToken = await cluster.addUser('bob', 'default', JOB_OWNER_VERBS);
   await alice.appmaster.submitJob({ specJson: await tickerSpec() });
   await eventually(
     async () => (await alice.appmaster.showJob({ name: web })).pods[0]?.phase === 'running',
