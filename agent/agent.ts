@@ -12,6 +12,8 @@ import { GalaxyError } from '../core/errors.js';
 import { isTerminal } from '../core/task-state.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
 import { discoverMachine, type MachineInfo } from './discovery.js';
+import { EPHEMERAL_RANGE_FILE, offeredEphemeralPorts } from './ephemeral-ports.js';
+import { formatRanges } from '../core/ranges.js';
 import { callHook, createAgentHooks, type AgentHooks } from './hooks.js';
 import type { Launcher } from './launcher.js';
 import type { ContainerUsage } from '../isolators/isolator.js';
@@ -316,6 +318,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const log = createLogger('agent', options.logLevel);
   await mkdir(options.workDir, { recursive: true });
   const machine = await discoverMachine(options);
+  const risky = await offeredEphemeralPorts(machine.total.ports);
+  if (risky.length > 0)
+    log.warn(
+      { ports: formatRanges(risky) },
+      `ports ${formatRanges(risky)} are in the kernel's ephemeral range (${EPHEMERAL_RANGE_FILE}): an outgoing connection may hold one when a task needs it; offer ports outside it`,
+    );
   // One hooks object for the host: the agent's plugins and the containerizer's isolators tap it.
   const hooks = createAgentHooks();
   const launcher =

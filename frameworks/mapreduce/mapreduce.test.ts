@@ -49,7 +49,7 @@ function startAgent(host: Host, i: number, masterAddress: string): ChildProcess 
       '--work-dir',
       join(workDir, `agent-${i}`),
       '--resources',
-      'cpus:2;mem:2GiB;ports:[35000-35099]',
+      'cpus:2;mem:2GiB;ports:[22000-22099]',
       '--isolation',
       'cpu,memory,pids',
       '--cgroup-root',

@@ -142,7 +142,15 @@ async function main(): Promise<void> {
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(task.port, '0.0.0.0', resolve));
+  await new Promise<void>((resolve, reject) => {
+    // A port already taken (by another process's outgoing connection, say) is named, not a stack.
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new Error(`${task.kind} ${task.index} cannot listen on port ${task.port}: ${error.code ?? error.message}`),
+      );
+    });
+    server.listen(task.port, '0.0.0.0', resolve);
+  });
   const done = task.kind === 'map' ? await runMap(task, dir) : await runReduce(task, dir);
   files = done.files;
   status = { taskId, ready: true, words: done.words, total: done.total };

@@ -29,7 +29,7 @@ beforeAll(async () => {
     sessionMs: 4000,
     masters: 1,
     appmasters: 1,
-    ports: '35500-35599',
+    ports: '22500-22599',
     isolation: 'cpu,memory,pids,tcp',
     // The workers, in their own network namespaces, pull from the AppMaster on the machine's address.
     appmasterHost: machineAddress(),

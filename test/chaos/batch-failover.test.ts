@@ -20,7 +20,7 @@ let cluster: FrameworkCluster;
 let alice = '';
 
 beforeAll(async () => {
-  cluster = await startFrameworkCluster('batch-failover', '[36100-36199]');
+  cluster = await startFrameworkCluster('batch-failover', '[23100-23199]');
   alice = await cluster.addUser('alice', ['job:create', 'job:list', 'job:remove', 'container:create']);
   await cluster.quotas.set('alice', { limit: { cpus: 2000 } });
 }, 60_000);

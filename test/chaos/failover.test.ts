@@ -28,7 +28,7 @@ beforeAll(async () => {
     sessionMs: SESSION_MS,
     masters: 2,
     appmasters: 2,
-    ports: '37000-37499',
+    ports: '24000-24499',
     secret: true,
   });
   const api = cluster.api(await cluster.leadingAppMaster(10_000));

@@ -145,7 +145,7 @@ function startAgent(host: Host, i: number): ChildProcess {
       '--work-dir',
       join(workDir, `agent-${i}`),
       '--resources',
-      'cpus:2;mem:2GiB;ports:[34000-34999]',
+      'cpus:2;mem:2GiB;ports:[21000-21999]',
       '--isolation',
       'cpu,memory,pids',
       '--cgroup-root',

@@ -33,7 +33,7 @@ beforeAll(async () => {
     sessionMs: SESSION_MS,
     masters: 2,
     appmasters: 2,
-    ports: '37500-37999',
+    ports: '24500-24999',
   });
   const api = cluster.api(await cluster.leadingAppMaster(10_000));
   await api.submitJob({ specJson: cluster.helloSpec('1.0.0', REPLICAS) });

@@ -10,7 +10,7 @@ import { runFramework } from '../../frameworks/host/host.js';
 import { healthyPods, useAppMasterCluster } from '../helpers/appmaster-cluster.js';
 import { eventually } from '../helpers/async-queue.js';
 
-const cluster = useAppMasterCluster('failover', '[32600-32899]', (c) =>
+const cluster = useAppMasterCluster('failover', '[28600-28899]', (c) =>
   c.helloSpec('1.0.0', 'first words', { replicas: 2 }),
 );
 

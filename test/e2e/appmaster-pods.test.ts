@@ -13,7 +13,7 @@ import { eventually } from '../helpers/async-queue.js';
 import { processesWithEnv } from '../helpers/processes.js';
 
 // What the rollout leaves running: v2 with the second data package, updated without a breakpoint.
-const cluster = useAppMasterCluster('pods', '[32300-32599]', (c) =>
+const cluster = useAppMasterCluster('pods', '[28300-28599]', (c) =>
   c.helloSpec('2.0.0', 'second words', { deploy: NO_BREAKPOINT }),
 );
 

@@ -12,7 +12,7 @@ import { NO_BREAKPOINT, useAppMasterCluster } from '../helpers/appmaster-cluster
 import { eventually } from '../helpers/async-queue.js';
 import { served } from '../helpers/deploy-cluster.js';
 
-const cluster = useAppMasterCluster('rollout', '[32000-32299]');
+const cluster = useAppMasterCluster('rollout', '[28000-28299]');
 
 describe('the AppMaster rolling out a job on real containers', { timeout: 120_000 }, () => {
   it('refuses bad specs with clear errors and stores nothing', async () => {

@@ -75,7 +75,7 @@ beforeAll(async () => {
       '1',
       // Ports of its own: other clusters on this machine use the default range.
       '--resources',
-      'ports:[35210-35229]',
+      'ports:[22210-22229]',
     ],
     // Full logs: every trace line the daemons write is searched for tokens at the end.
     { GALAXY_LOG_LEVEL: 'debug' },

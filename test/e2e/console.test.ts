@@ -58,7 +58,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
-  cluster = await startUpCluster('console', '[35600-35649]');
+  cluster = await startUpCluster('console', '[22600-22649]');
   const launched = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   browser = launched;
   page = await launched.newPage({ viewport: { width: 1440, height: 900 } });

@@ -9,7 +9,7 @@ import { sampleServing, served, startDeployCluster, type DeployCluster } from '.
 
 let cluster: DeployCluster;
 beforeAll(async () => {
-  cluster = await startDeployCluster('deploy-liveness', '[33200-33299]');
+  cluster = await startDeployCluster('deploy-liveness', '[20200-20299]');
 }, 60_000);
 afterAll(async () => {
   expect(await cluster.stop()).toEqual([]);

@@ -14,7 +14,7 @@ import { sampleServing, startDeployCluster, type DeployCluster } from '../helper
 
 let cluster: DeployCluster;
 beforeAll(async () => {
-  cluster = await startDeployCluster('deploy-surge', '[33300-33399]');
+  cluster = await startDeployCluster('deploy-surge', '[20300-20399]');
   await cluster.api.submitJob({ specJson: cluster.spec('surge', '1.0.0', 3, { deploy: surgeDeploy }) });
   await cluster.settled('surge', 3);
 }, 90_000);

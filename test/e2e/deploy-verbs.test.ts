@@ -35,7 +35,7 @@ const containers = (job: JobStatus) => job.pods.map((p) => p.taskId).sort();
 const versions = (job: JobStatus) => job.pods.map((p) => p.version).sort();
 
 beforeAll(async () => {
-  cluster = await startDeployCluster('deploy-verbs', '[33400-33499]');
+  cluster = await startDeployCluster('deploy-verbs', '[20400-20499]');
   await cluster.api.submitJob({ specJson: spec('1.0.0') });
   await cluster.settled('verbs', 3);
 }, 90_000);

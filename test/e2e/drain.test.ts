@@ -46,7 +46,7 @@ beforeAll(async () => {
     logLevel: 'silent',
     timings: { allocationIntervalMs: 100 },
   });
-  for (const [i, ports] of ['33000-33499', '33500-33999'].entries()) {
+  for (const [i, ports] of ['20000-20499', '20500-20999'].entries()) {
     const agent = await startAgent({
       master: master.address,
       workDir: join(workDir, `agent${i}`),

@@ -38,7 +38,7 @@ async function promtool(text: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  cluster = await startUpCluster('metrics', '[35750-35799]', { extraArgs: ['--metrics-listen', '127.0.0.1:0'] });
+  cluster = await startUpCluster('metrics', '[22750-22799]', { extraArgs: ['--metrics-listen', '127.0.0.1:0'] });
   const line = await cluster.up.lines.waitFor((l) => l.startsWith('metrics at '), 5_000, 'the metrics line');
   metricsUrl = line.slice('metrics at '.length).trim();
 }, 120_000);

@@ -45,7 +45,7 @@ export const healthyPods = (job: JobStatus) => job.pods.filter((p) => p.phase ==
 
 /**
  * Starts the cluster: `label` names its cgroup root and directory (and the hello job,
- * `hello-<label>`), `ports` is the agent's port range (e.g. `[32000-32299]`), distinct per file.
+ * `hello-<label>`), `ports` is the agent's port range (e.g. `[28000-28299]`), distinct per file.
  * `stop` also closes the coordinator client and returns the processes it had to kill (none, after
  * a clean run).
  */

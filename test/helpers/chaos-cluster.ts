@@ -45,7 +45,7 @@ export interface ChaosClusterOptions {
   readonly sessionMs: number;
   readonly masters: number;
   readonly appmasters: number;
-  /** The agent's port range, e.g. `37000-37499` (distinct per test file: files run in parallel). */
+  /** The agent's port range, e.g. `24000-24499` (distinct per test file: files run in parallel). */
   readonly ports: string;
   /** Protect Galaxy's znodes with a cluster secret (every process gets `&secret=<file>`). */
   readonly secret?: boolean;

@@ -110,7 +110,7 @@ export function sampleServing(api: AppMasterApi, name: string): ServingSampler {
   };
 }
 
-/** Starts the cluster; the agent's ports are `ports` (e.g. `[33000-33199]`), distinct per test file. */
+/** Starts the cluster; the agent's ports are `ports` (e.g. `[20000-20199]`), distinct per test file. */
 export async function startDeployCluster(label: string, ports: string): Promise<DeployCluster> {
   const isolation = autoIsolation();
   const cgroupRoot = `galaxy-${label}-${randomBytes(4).toString('hex')}`;

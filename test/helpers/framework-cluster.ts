@@ -56,7 +56,7 @@ export interface FrameworkCluster {
   stop(): Promise<void>;
 }
 
-/** Starts the master and the agent (ports for tasks in `ports`, e.g. `[36000-36099]`). */
+/** Starts the master and the agent (ports for tasks in `ports`, e.g. `[23000-23099]`). */
 export async function startFrameworkCluster(name: string, ports: string): Promise<FrameworkCluster> {
   const dir = await mkdtemp(join(tmpdir(), `galaxy-${name}-`));
   const agentDir = join(dir, 'agent');

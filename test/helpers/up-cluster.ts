@@ -69,7 +69,7 @@ export interface UpOptions {
   readonly extraArgs?: readonly string[];
 }
 
-/** Starts `galaxy up` with one example replica, its agent's ports in `ports` (e.g. `[35300-35349]`). */
+/** Starts `galaxy up` with one example replica, its agent's ports in `ports` (e.g. `[22300-22349]`). */
 export async function startUpCluster(name: string, ports: string, options: UpOptions = {}): Promise<UpCluster> {
   const base = await mkdtemp(join(tmpdir(), `galaxy-${name}-`));
   const workDir = join(base, '.galaxy');

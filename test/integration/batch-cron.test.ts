@@ -18,7 +18,7 @@ let alice = '';
 let framework: FrameworkProcess;
 
 beforeAll(async () => {
-  cluster = await startFrameworkCluster('batch-cron', '[36400-36499]');
+  cluster = await startFrameworkCluster('batch-cron', '[23400-23499]');
   alice = await cluster.addUser('alice', ['job:create', 'job:list', 'job:remove', 'job:update', 'container:create']);
   framework = await cluster.startFramework('batch');
   await framework.subscribed();

@@ -21,7 +21,7 @@ let cluster: KernelCluster;
 beforeAll(async () => {
   cluster = await startKernelCluster({
     name: 'net',
-    resources: 'cpus:2;mem:1GiB;ports:[39100-39109]',
+    resources: 'cpus:2;mem:1GiB;ports:[26100-26109]',
     isolation: 'cpu,memory,tcp',
   });
 });
@@ -72,21 +72,21 @@ describe('tcp isolator', () => {
 
   it("publishes the task's port on the agent's addresses, and removes every trace with the container", async () => {
     const server = `require('http').createServer((q, s) => s.end('hello from ' + process.env.GALAXY_IP)).listen(+process.env.PORT0, process.env.GALAXY_IP)`;
-    const web = await launch(`exec ${process.execPath} -e "${server}"`, {}, [{ begin: 39105, end: 39105 }]);
+    const web = await launch(`exec ${process.execPath} -e "${server}"`, {}, [{ begin: 26105, end: 26105 }]);
     await cluster.until(web, [TaskState.TASK_RUNNING]);
     // From the agent's own loopback, and from its address on the network (what other hosts dial).
-    const body = await eventually(() => get('127.0.0.1', 39105), 10_000, 'the web task to answer');
+    const body = await eventually(() => get('127.0.0.1', 26105), 10_000, 'the web task to answer');
     expect(body).toMatch(/^hello from 10\.213\.\d+\.\d+$/);
-    expect(await get(machineAddress(), 39105)).toBe(body);
+    expect(await get(machineAddress(), 26105)).toBe(body);
     // The port is the kernel's (a DNAT rule in the container's own table), not a proxy in the agent.
     const container = [...cluster.agent.tasks.values()].find((r) => r.info.taskId === web)?.containerId ?? '';
     const net = networkFor(cluster.cgroupRoot, container, 0);
-    expect(execFileSync('nft', ['list', 'table', 'ip', net.netns], { encoding: 'utf8' })).toContain('dport 39105');
+    expect(execFileSync('nft', ['list', 'table', 'ip', net.netns], { encoding: 'utf8' })).toContain('dport 26105');
     expect((await cluster.kill(web)).state).toBe(TaskState.TASK_KILLED);
     await eventually(() => !existsSync(`/run/netns/${net.netns}`), 5000, 'the namespace removed');
     expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).not.toContain(net.netns);
     expect(execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })).not.toContain(net.hostIf);
-    expect(await get('127.0.0.1', 39105)).toBeUndefined();
+    expect(await get('127.0.0.1', 26105)).toBeUndefined();
   });
 
   it('reaches another host through NAT: the other host sees the agent, never the container', async () => {

@@ -88,7 +88,7 @@ function agentProcess(): GalaxyProcess {
     '--work-dir',
     join(workDir, 'agent'),
     '--resources',
-    'cpus:2;mem:1GiB;disk:1GiB;ports:[39200-39209]',
+    'cpus:2;mem:1GiB;disk:1GiB;ports:[26200-26209]',
     '--isolation',
     'cpu,memory,pids,disk,tcp',
     '--cgroup-root',
@@ -137,7 +137,7 @@ describe('agent recovery', () => {
                     task(
                       'long',
                       `exec ${process.execPath} -e "${WEB}"`,
-                      [{ begin: 39200, end: 39200 }],
+                      [{ begin: 26200, end: 26200 }],
                       16 * 1024 ** 2,
                     ),
                     task('short', 'sleep 2; exit 7'),
@@ -165,7 +165,7 @@ describe('agent recovery', () => {
       5000,
       'the four processes of the long task',
     );
-    expect(await eventually(() => get(39200), 10_000, 'the web task')).toBe('alive');
+    expect(await eventually(() => get(26200), 10_000, 'the web task')).toBe('alive');
     // Each container's host uid block is claimed (agent/containerizer/uid-blocks.ts).
     const claimOf = (taskPid: number) => join(UID_CLAIMS_DIR, String(hostUid(taskPid)));
     const longClaim = claimOf(longPids.find((pid) => hostUid(pid) !== 0) ?? 0);
@@ -173,7 +173,7 @@ describe('agent recovery', () => {
     await first.stop('SIGKILL');
     // With the agent gone, the task lives on in its namespace, and its published port still answers:
     // the port is the kernel's (isolators/tcp/nat.ts), not the agent's.
-    expect(await get(39200)).toBe('alive');
+    expect(await get(26200)).toBe('alive');
     const orphanNetns = networkFor(cgroupRoot, 'orphan', 0).netns;
     execFileSync('ip', ['netns', 'add', orphanNetns]);
     execFileSync('nft', ['add', 'table', 'ip', orphanNetns]);
@@ -199,7 +199,7 @@ describe('agent recovery', () => {
     expect(existsSync(`/run/netns/${orphanNetns}`)).toBe(false);
     expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).not.toContain(orphanNetns);
     // The re-attached task's port is served again, and its quota mount is still its own.
-    expect(await eventually(() => get(39200), 10_000, 'the web task through the new agent')).toBe('alive');
+    expect(await eventually(() => get(26200), 10_000, 'the web task through the new agent')).toBe('alive');
     expect(readFileSync('/proc/mounts', 'utf8')).toContain(join(workDir, 'agent', 'sandboxes'));
     // Killing the re-attached task works as for any other.
     await fw.call({ call: { $case: 'kill', kill: { taskId: 'long', agentId: '' } } });

@@ -50,7 +50,7 @@ async function clusterState() {
 }
 
 beforeAll(async () => {
-  cluster = await startUpCluster('admin-only', '[35350-35399]');
+  cluster = await startUpCluster('admin-only', '[22350-22399]');
   admin = cluster.clients(cluster.adminToken);
   bobToken = await cluster.addUser('bob', '*', [...AUTHORITIES]);
   bob = cluster.clients(bobToken);

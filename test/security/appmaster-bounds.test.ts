@@ -35,7 +35,7 @@ let token = '';
 let api: AppMasterApi;
 
 beforeAll(async () => {
-  cluster = await startUpCluster('sec-appmaster', '[35400-35419]');
+  cluster = await startUpCluster('sec-appmaster', '[22400-22419]');
   ({ base, workDir, appmaster, adminToken: token } = cluster);
   api = cluster.clients(token).appmaster;
 }, 150_000);

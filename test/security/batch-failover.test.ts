@@ -22,7 +22,7 @@ let alice = '';
 let bob = '';
 
 beforeAll(async () => {
-  cluster = await startFrameworkCluster('batch-failover-attack', '[36500-36599]');
+  cluster = await startFrameworkCluster('batch-failover-attack', '[23500-23599]');
   alice = await cluster.addUser('alice', ['job:create', 'job:list', 'job:remove', 'job:update', 'container:create']);
   bob = await cluster.addUser('bob', ['job:create', 'job:list', 'job:remove', 'job:update', 'container:create']);
   await cluster.grants.grantRoles('bob', { actForUsers: true });

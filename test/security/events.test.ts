@@ -48,7 +48,7 @@ function publish(events: Partial<FrameworkEvent>[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  cluster = await startUpCluster('events', '[35450-35499]');
+  cluster = await startUpCluster('events', '[22450-22499]');
   bobToken = await cluster.addUser('bob', 'default', ['job:create', 'job:list', 'container:list']);
   bobFramework = rawFramework(cluster.master, { name: 'bobs', role: 'bob', roles: ['bob'] }, true, bobToken);
   await bobFramework.frameworkId;

@@ -100,7 +100,7 @@ async function freshSpec(name: string): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  cluster = await startUpCluster('http-api', '[35650-35699]');
+  cluster = await startUpCluster('http-api', '[22650-22699]');
   bobToken = await up().addUser('bob', 'default', JOB_OWNER_VERBS);
 }, 150_000);
 

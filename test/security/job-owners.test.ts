@@ -80,7 +80,7 @@ async function serviceSpec(name: string, env: Record<string, string> = {}): Prom
 }
 
 beforeAll(async () => {
-  cluster = await startUpCluster('job-owners', '[35300-35349]');
+  cluster = await startUpCluster('job-owners', '[22300-22349]');
   alice = cluster.clients(await cluster.addUser('alice', 'default', JOB_OWNER_VERBS));
   bobToken = await cluster.addUser('bob', 'default', JOB_OWNER_VERBS);
   bob = cluster.clients(bobToken);

@@ -69,7 +69,7 @@ beforeAll(async () => {
     ...['--http-listen', '127.0.0.1:0'],
     ...['--mapreduce-listen', '127.0.0.1:0', '--work-dir', workDir, '--replicas', '1'],
     // Ports of its own: other clusters on this machine use the default range.
-    ...['--resources', 'ports:[35230-35249]'],
+    ...['--resources', 'ports:[22230-22249]'],
   ]);
   const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 90_000, 'the ready line');
   master = /master (\S+),/.exec(ready)?.[1] ?? '';

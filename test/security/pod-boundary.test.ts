@@ -30,7 +30,7 @@ let api: AppMasterApi;
 
 beforeAll(async () => {
   // Pods in Linux containers (`--isolation auto`): the boundary under attack is the container's.
-  cluster = await startUpCluster('pod-boundary', '[35250-35269]', { isolation: 'auto' });
+  cluster = await startUpCluster('pod-boundary', '[22250-22269]', { isolation: 'auto' });
   ({ base, workDir, appmaster } = cluster);
   api = cluster.clients(cluster.adminToken).appmaster;
 }, 120_000);

@@ -75,7 +75,7 @@ beforeAll(async () => {
   secretDir = await mkdtemp(join(tmpdir(), 'galaxy-logs-secret-'));
   secret = join(secretDir, 'secret');
   await writeFile(secret, 'TOPSECRET\n');
-  cluster = await startUpCluster('task-logs', '[35700-35749]');
+  cluster = await startUpCluster('task-logs', '[22700-22749]');
   aliceToken = await cluster.addUser('alice', 'default', JOB_OWNER_VERBS);
   alice = cluster.clients(aliceToken);
   bobToken = await cluster.addUser('bob', 'default', JOB_OWNER_VERBS);
