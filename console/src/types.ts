@@ -87,6 +87,8 @@ export interface Job {
     paused?: boolean;
     pausedReason?: string;
     rollingBack?: boolean;
+    /** Pods a canary update moves before it holds (absent: not a canary). */
+    canary?: number;
   };
   pending?: { reason?: string; hosts?: number }[];
   message?: string;

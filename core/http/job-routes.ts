@@ -1,6 +1,6 @@
 /**
- * The AppMaster's verbs over HTTP: read jobs and act on them (submit, update, scale, pause,
- * continue, rollback, stop, remove). One set of routes for both places that serve them: the
+ * The AppMaster's verbs over HTTP: read jobs and act on them (submit, update (with a canary),
+ * scale, pause, continue, rollback (to a kept revision), cancel, promote, abort, stop, remove). One set of routes for both places that serve them: the
  * AppMaster (calling its own handlers in-process) and the master (calling the AppMaster leader's
  * gRPC API with the caller's own token, for the console). Either way the AppMaster decides what
  * the caller may do, as it does for `galaxy job …`.
@@ -14,6 +14,7 @@ import {
   UpdateControl,
   type AppMasterService,
 } from '../../proto/gen/galaxy/v1/appmaster.js';
+import { GalaxyError } from '../errors.js';
 import { API_PREFIX, type HttpApp } from './server.js';
 
 /** The AppMaster API as one caller sees it. */
@@ -41,7 +42,17 @@ const controls = {
   continue: UpdateControl.UPDATE_CONTINUE,
   rollback: UpdateControl.UPDATE_ROLLBACK,
   cancel: UpdateControl.UPDATE_CANCEL,
+  promote: UpdateControl.UPDATE_PROMOTE,
+  abort: UpdateControl.UPDATE_ABORT,
 } as const;
+
+/** What a control may carry: rollback, with no update running, to a kept revision (0: the one before). */
+const controlBody = z
+  .object({ toRevision: z.number().int().min(0).max(1_000_000).optional() })
+  .strict()
+  .nullish();
+/** An update may hold after this many pods (`galaxy job update --canary N`). */
+const updateQuery = z.object({ canary: z.coerce.number().int().min(1).max(100_000).optional() }).strict();
 
 /** Adds the job routes to `app`, each calling `backend` for its caller. */
 export function registerJobRoutes(app: HttpApp, backend: JobsBackend): void {
@@ -69,13 +80,20 @@ export function registerJobRoutes(app: HttpApp, backend: JobsBackend): void {
         tags,
         summary: "Update a job's spec (a rolling update)",
         params: nameParams,
+        querystring: updateQuery,
         body: specBody,
         response: jobReply,
       },
     },
     async (request) => {
       const spec = { ...request.body, name: request.params.name };
-      return status(await backend(request).updateJob({ specJson: JSON.stringify(spec) }));
+      const { canary } = request.query;
+      return status(
+        await backend(request).updateJob({
+          specJson: JSON.stringify(spec),
+          ...(canary === undefined ? {} : { canary }),
+        }),
+      );
     },
   );
   app.post(
@@ -95,8 +113,27 @@ export function registerJobRoutes(app: HttpApp, backend: JobsBackend): void {
   for (const [verb, control] of Object.entries(controls))
     app.post(
       `${API_PREFIX}/jobs/:name/${verb}`,
-      { schema: { tags, summary: `${verb} the job's rolling update`, params: nameParams, response: jobReply } },
-      async (request) => status(await backend(request).controlUpdate({ name: request.params.name, control })),
+      {
+        schema: {
+          tags,
+          summary: `${verb} the job's rolling update`,
+          params: nameParams,
+          body: controlBody,
+          response: jobReply,
+        },
+      },
+      async (request) => {
+        const toRevision = request.body?.toRevision;
+        if (toRevision !== undefined && control !== UpdateControl.UPDATE_ROLLBACK)
+          throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `body/toRevision is for rollback only, not ${verb}`);
+        return status(
+          await backend(request).controlUpdate({
+            name: request.params.name,
+            control,
+            ...(toRevision === undefined ? {} : { toRevision }),
+          }),
+        );
+      },
     );
   app.post(
     `${API_PREFIX}/jobs/:name/stop`,

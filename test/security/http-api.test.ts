@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { protoPath as healthProto } from 'grpc-health-check';
 import { startUpCluster, type UpCluster, JOB_OWNER_VERBS } from '../helpers/up-cluster.js';
+import { eventually } from '../helpers/async-queue.js';
 
 let cluster: UpCluster | undefined;
 
@@ -158,6 +159,8 @@ describe('the HTTP API authorizes as the gRPC handlers do', { timeout: 60_000 },
       ['POST', '/jobs/hello/pause'],
       ['POST', '/jobs/hello/continue'],
       ['POST', '/jobs/hello/rollback'],
+      ['POST', '/jobs/hello/promote'],
+      ['POST', '/jobs/hello/abort'],
       ['POST', '/jobs/hello/stop'],
       ['DELETE', '/jobs/hello'],
     ] as const) {
@@ -224,6 +227,10 @@ describe('the HTTP API refuses malformed input before any handler runs', { timeo
       ['POST', '/jobs/..%2F..%2Fetc/stop', undefined, 400, /GALAXY_E_INVALID_ARGUMENT: params\/name/],
       ['GET', '/tasks?frameworkId=x&admin=1', undefined, 400, /GALAXY_E_INVALID_ARGUMENT: querystring/],
       ['GET', '/usage?minutes=100000', undefined, 400, /GALAXY_E_INVALID_ARGUMENT: querystring\/minutes/],
+      ['PUT', '/jobs/hello?canary=0', '{}', 400, /GALAXY_E_INVALID_ARGUMENT: querystring\/canary/],
+      ['PUT', '/jobs/hello?canary=1&force=1', '{}', 400, /GALAXY_E_INVALID_ARGUMENT: querystring/],
+      ['POST', '/jobs/hello/rollback', '{"toRevision":-1}', 400, /GALAXY_E_INVALID_ARGUMENT: body\/toRevision/],
+      ['POST', '/jobs/hello/pause', '{"toRevision":1}', 400, /toRevision is for rollback only, not pause/],
     ];
     const oversize = await postDeclaring('/jobs', bobToken, JSON.stringify(valid).length + (2 << 20));
     expect(oversize.status).toBe(413);
@@ -235,6 +242,62 @@ describe('the HTTP API refuses malformed input before any handler runs', { timeo
       expect(reply.body.hint).toEqual(expect.any(String));
     }
     expect(await jobs()).toEqual(before);
+  });
+});
+
+describe('a canary update over HTTP', { timeout: 150_000 }, () => {
+  /** The admin's view of one job. */
+  async function job(name: string) {
+    const reply = await call('GET', `/jobs/${name}`, up().adminToken);
+    expect(reply.status).toBe(200);
+    return reply.body as {
+      version?: string;
+      pods?: { version?: string; health?: string }[];
+      update?: { paused?: boolean; pausedReason?: string; canary?: number };
+    };
+  }
+  type Job = Awaited<ReturnType<typeof job>>;
+  /** Polls until `done` holds of the job; gives the job as it was then. */
+  async function until(name: string, what: string, done: (j: Job) => boolean): Promise<Job> {
+    return eventually(
+      async () => {
+        const j = await job(name);
+        return done(j) ? j : undefined;
+      },
+      120_000,
+      what,
+    );
+  }
+  const versions = (j: Job) => (j.pods ?? []).map((p) => p.version).sort();
+
+  it('PUT ?canary=1 holds after one pod; POST promote rolls the rest', async () => {
+    const spec: Record<string, unknown> = { ...(await freshSpec('canary-web')), replicas: 2 };
+    const made = await call('POST', '/jobs', up().adminToken, JSON.stringify(spec));
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    try {
+      await until(
+        'canary-web',
+        'two healthy pods',
+        (j) => (j.pods ?? []).filter((p) => p.health === 'healthy').length === 2,
+      );
+      const next = { ...spec, package: { ...(spec.package as object), version: '1.1.0' } };
+      const updated = await call('PUT', '/jobs/canary-web?canary=1', up().adminToken, JSON.stringify(next));
+      expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+      const held = await until('canary-web', 'the canary hold', (j) => j.update?.paused === true);
+      expect(held.update?.pausedReason).toMatch(/canary: 1 pod at the new revision/);
+      expect(versions(held)).toEqual([expect.any(String), expect.any(String)]);
+      expect(versions(held).filter((v) => v === '1.1.0')).toHaveLength(1);
+      const promoted = await call('POST', '/jobs/canary-web/promote', up().adminToken);
+      expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+      const done = await until(
+        'canary-web',
+        'every pod at 1.1.0, the update done',
+        (j) => j.update === undefined && versions(j).join() === '1.1.0,1.1.0',
+      );
+      expect(done.version).toBe('1.1.0');
+    } finally {
+      await call('DELETE', '/jobs/canary-web', up().adminToken);
+    }
   });
 });
 

@@ -73,6 +73,20 @@ export function JobPage(props: { api: Api; name: string; info: Info | undefined;
             >
               Rollback
             </button>
+            <button
+              data-testid="promote"
+              disabled={!updating || !u.paused || !u.canary}
+              onClick={() => void act(() => props.api.post(`${path}/promote`))}
+            >
+              Promote
+            </button>
+            <button
+              data-testid="abort"
+              disabled={!updating || !u.canary || u.rollingBack}
+              onClick={() => void act(() => props.api.post(`${path}/abort`))}
+            >
+              Abort
+            </button>
           </div>
           <form
             class="inline"
