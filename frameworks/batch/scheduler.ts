@@ -32,6 +32,8 @@ import { batchSpecFromProto, specToProto } from './spec/parse.js';
 import type { BatchSpec } from './spec/schema.js';
 import { checkCompletions, DEFAULT_BATCH_LIMITS, type BatchLimits } from './limits.js';
 import { finishedToForget } from '../sdk/finished-jobs.js';
+import { EventPublisher } from '../sdk/event-publisher.js';
+import { endedEvent, submittedEvent } from './job-events.js';
 
 /** Where batch jobs are stored. */
 export const JOBS_PREFIX = '/galaxy/batch/jobs';
@@ -79,12 +81,15 @@ export class BatchScheduler implements Scheduler {
   readonly roles: OwnerRoles;
   /** Called every tick after the jobs' own work (the cron runner). */
   onTick: (now: number) => void = () => undefined;
+  /** Job events for the master's event log (submitted, and how each job ended). */
+  readonly events: EventPublisher;
 
   constructor(
     private readonly log: Logger,
     options: BatchSchedulerOptions = {},
   ) {
     this.roles = new OwnerRoles(log);
+    this.events = new EventPublisher(() => this.driver, log);
     this.store = options.store ?? new RecordStore(undefined, JOBS_PREFIX, log);
     this.now = options.now ?? Date.now;
     this.limits = options.limits ?? DEFAULT_BATCH_LIMITS;
@@ -137,6 +142,7 @@ export class BatchScheduler implements Scheduler {
   /** Stops the timers; resolves once every queued write has landed. */
   async detach(): Promise<void> {
     clearInterval(this.timer);
+    await this.events.close();
     this.driver = undefined;
     await this.store.flush();
   }
@@ -200,6 +206,7 @@ export class BatchScheduler implements Scheduler {
       if (replaced) for (const taskId of replaced.running.keys()) this.inFlight.forget(taskId);
       this.jobs.set(name, job);
       this.log.info({ job: name, completions: normalized.completions, owner: caller.user }, 'batch job submitted');
+      this.events.publish(submittedEvent(job, caller.user));
       this.gate.revive();
       return job;
     } finally {
@@ -224,7 +231,7 @@ export class BatchScheduler implements Scheduler {
   async cancel(name: string, caller: Principal = OPEN_PRINCIPAL): Promise<BatchJob> {
     const job = this.job(name);
     await this.tenancy?.authorizeJob(caller, ownedJob(job), 'job:remove');
-    if (!job.done) await this.end(job, BatchJobState.BATCH_CANCELLED, 'cancelled');
+    if (!job.done) await this.end(job, BatchJobState.BATCH_CANCELLED, 'cancelled', caller.user);
     return job.toProto();
   }
 
@@ -246,7 +253,7 @@ export class BatchScheduler implements Scheduler {
    * Ends `job` now: stored, then what it runs is killed and what it holds released. When the end
    * cannot be stored the job goes on as it was, and this rejects.
    */
-  async end(job: JobRecord, state: BatchJobState, message: string): Promise<void> {
+  async end(job: JobRecord, state: BatchJobState, message: string, actor?: string): Promise<void> {
     const before = { state: job.state, message: job.message, finishedAt: job.finishedAt };
     job.finish(state, message, this.now());
     try {
@@ -257,6 +264,13 @@ export class BatchScheduler implements Scheduler {
     }
     for (const [taskId, attempt] of job.running) void this.driver?.kill(taskId, attempt.agentId).catch(() => undefined);
     this.release(job);
+    this.publishEnd(job, actor);
+  }
+
+  /** The job's end, for the event log. */
+  private publishEnd(job: JobRecord, actor?: string): void {
+    const event = endedEvent(job, actor);
+    if (event) this.events.publish(event);
   }
 
   /** The job ended: its owner's claim goes, and the owner's role unless another job holds it. */
@@ -391,6 +405,7 @@ export class BatchScheduler implements Scheduler {
     if (finished) {
       this.log.info({ job: job.spec.name, state: BatchJobState[job.state] }, 'batch job finished');
       this.release(job);
+      this.publishEnd(job);
     } else this.gate.want();
   }
 

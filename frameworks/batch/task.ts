@@ -22,7 +22,7 @@ export function batchTask(job: JobRecord, taskId: string, index: number, agentId
       env: { GALAXY_COMPLETION_INDEX: String(index), GALAXY_JOB: job.spec.name },
       user: '',
     },
-    labels: [{ key: 'band', value: job.spec.band }, userLabel(job.owner)],
+    labels: [{ key: 'band', value: job.spec.band }, { key: 'job', value: job.spec.name }, userLabel(job.owner)],
     band: bandOf(job.spec.band),
     // Best-effort work is the first to go when higher bands need room.
     revocable: job.spec.band === 'best-effort',

@@ -39,7 +39,7 @@ export function slotTaskInfo(job: MapReduceRun, slot: Slot, placement: SlotPlace
     agentId,
     resources,
     command: { shell: '', argv: workerCommand(), env: { GALAXY_MR_TASK: JSON.stringify(task) }, user: '' },
-    labels: [{ key: 'band', value: 'batch' }, userLabel(owner)],
+    labels: [{ key: 'band', value: 'batch' }, { key: 'job', value: job.spec.name }, userLabel(owner)],
     killGraceS: 1,
     // The input is a host directory: maps see it read-only, at the same path (agents allow it
     // with --allowed-host-paths; docs/mapreduce.md).

@@ -8,7 +8,7 @@
 import { GalaxyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { FrameworkEvent } from '../../proto/gen/galaxy/v1/scheduler.js';
-import type { SchedulerDriver } from './scheduler-driver.js';
+import type { SchedulerDriver } from './driver.js';
 
 /** Events kept while they cannot be sent. */
 export const MAX_QUEUED = 5000;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GalaxyError } from '../../core/errors.js';
 import { ListEventsRequest, type MasterEvent } from '../../proto/gen/galaxy/v1/operator.js';
 import { FrameworkEvent } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 import { OperatorClient } from '../../proto/gen/galaxy/v1/operator.js';
 import { channelCredentials } from '../../core/tls.js';
 import { clientOptions } from '../../core/auth/client.js';
@@ -120,4 +121,52 @@ describe("a framework's published events", () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ user: 'bob', source: 'bobs', frameworkId: await bobFramework.frameworkId });
   });
+
+  it(
+    "records a batch job's submit and end, and names the job in its tasks' events; bob sees none of it",
+    { timeout: 60_000 },
+    async () => {
+      // bob's raw framework answers no offer: it lets go of what it holds so that batch is offered the agent.
+      await bobFramework.call({ call: { $case: 'suppress', suppress: { roles: [] } } });
+      const held = bobFramework.events.items.flatMap((e) =>
+        e.event?.$case === 'offers' ? e.event.offers.offers.map((o) => o.id) : [],
+      );
+      await bobFramework.call({
+        call: { $case: 'decline', decline: { offerIds: held, filters: { refuseSeconds: 600 } } },
+      });
+      const name = `crunch-${Math.random().toString(36).slice(2, 8)}`;
+      await cluster.clients(cluster.adminToken).batch.submit(
+        BatchJobSpec.fromPartial({
+          name,
+          command: 'true',
+          completions: 2,
+          parallelism: 2,
+          band: 'batch',
+          resources: { cpus: 100, mem: 32 * 1024 * 1024 },
+        }),
+      );
+      const seen = await eventually(
+        async () => {
+          const all = await events(cluster.adminToken, { job: name });
+          return all.some((e) => e.kind === 'job.succeeded') ? all : undefined;
+        },
+        30_000,
+        'the batch job to succeed in the event log',
+      );
+      const kinds = seen.map((e) => e.kind);
+      expect(kinds).toContain('task.finished');
+      expect(seen.find((e) => e.kind === 'job.submitted')).toMatchObject({
+        user: 'admin',
+        actor: 'admin',
+        source: 'batch',
+      });
+      expect(seen.find((e) => e.kind === 'job.succeeded')).toMatchObject({
+        user: 'admin',
+        state: 'BATCH_SUCCEEDED',
+        message: '2 succeeded, 0 failed, 0 retried',
+      });
+      expect(seen.filter((e) => e.kind === 'task.finished').every((e) => e.job === name)).toBe(true);
+      expect(await events(bobToken, { job: name })).toEqual([]);
+    },
+  );
 });
