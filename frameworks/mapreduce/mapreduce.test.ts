@@ -219,6 +219,19 @@ describe('mapreduce word count across network namespaces', { timeout: 90_000 }, 
     expect(job.progress).toMatchObject({ maps: 4, mapsReady: 4, reduces: 2, reducesDone: 2 });
     // Once the job ended, none of its tasks runs on.
     await eventually(() => processesWithEnv(`GALAXY_SANDBOX=${workDir}`).length === 0, 10_000, 'the tasks to end');
+    // The event log has the job's submit and end (published by the framework) and its tasks' events under its name.
+    const events = await eventually(
+      () => {
+        const all = master?.events.query({ job: 'wc-cli' }) ?? [];
+        return all.some((e) => e.kind === 'job.succeeded') ? all : undefined;
+      },
+      10_000,
+      "the job's end in the event log",
+    );
+    expect(events.find((e) => e.kind === 'job.submitted')?.message).toBe('4 maps, 2 reduces');
+    // Four maps and two reduces ran under the job's name (the framework kills each once its output is collected).
+    const ran = (kind: string) => new Set(events.filter((e) => e.kind === kind).map((e) => e.taskId)).size;
+    expect([ran('task.running'), ran('task.killed')]).toEqual([6, 6]);
   });
 
   it('re-runs a map task killed mid-job, and the result is still exact', async () => {

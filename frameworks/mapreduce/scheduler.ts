@@ -20,6 +20,8 @@ import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../pro
 import { MapReduceJobState, type MapReduceJob, type MapReduceJobSpec } from '../../proto/gen/galaxy/v1/mapreduce.js';
 import { OfferGate } from '../sdk/offer-gate.js';
 import { finishedToForget } from '../sdk/finished-jobs.js';
+import { EventPublisher } from '../sdk/event-publisher.js';
+import { endedEvent, submittedEvent } from './job-events.js';
 import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import { RecordStore } from '../sdk/records.js';
@@ -57,6 +59,8 @@ export class MapReduceScheduler implements Scheduler {
   /** Jobs that ended (their role was released). */
   private readonly ended = new WeakSet<MapReduceRun>();
   private readonly store: RecordStore;
+  /** Job events for the master's event log (submitted, and how each job ended). */
+  readonly events: EventPublisher;
 
   constructor(
     private readonly log: Logger,
@@ -65,6 +69,7 @@ export class MapReduceScheduler implements Scheduler {
   ) {
     this.roles = new OwnerRoles(log);
     this.store = store ?? new RecordStore(undefined, MAPREDUCE_JOBS_PREFIX, log);
+    this.events = new EventPublisher(() => this.driver, log);
   }
 
   /** Loads the stored jobs (before subscribing) and claims their records for this leader. */
@@ -126,6 +131,7 @@ export class MapReduceScheduler implements Scheduler {
     if (!this.store.durable)
       for (const job of this.jobs.values())
         if (!job.done) this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'the framework stopped');
+    await this.events.close();
     this.driver = undefined;
     await this.store.flush();
   }
@@ -180,6 +186,7 @@ export class MapReduceScheduler implements Scheduler {
       { job: normalized.name, maps: normalized.maps, reduces: normalized.reduces },
       'mapreduce job submitted',
     );
+    this.events.publish(submittedEvent(job, this.ownerOf(job), caller.user));
     this.gate.want();
     return job.toProto();
   }
@@ -196,7 +203,7 @@ export class MapReduceScheduler implements Scheduler {
     const job = this.job(name);
     await this.tenancy?.authorizeJob(caller, this.owned(name), 'job:remove');
     if (!job.done) {
-      this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'cancelled');
+      this.end(job, MapReduceJobState.MAPREDUCE_CANCELLED, 'cancelled', caller.user);
       await this.save(job);
     }
     return job.toProto();
@@ -283,12 +290,15 @@ export class MapReduceScheduler implements Scheduler {
   }
 
   /** Ends a job: kills every task it still runs; its owner's role goes unless another job holds it. */
-  private end(job: MapReduceRun, state: MapReduceJobState, message: string): void {
-    if (!this.ended.has(job)) {
+  private end(job: MapReduceRun, state: MapReduceJobState, message: string, actor?: string): void {
+    const first = !this.ended.has(job);
+    if (first) {
       this.ended.add(job);
       this.roles.release(this.ownerOf(job));
     }
     if (!job.done || job.state !== state) job.finish(state, message, Date.now());
+    const event = first ? endedEvent(job, this.ownerOf(job), actor) : undefined;
+    if (event) this.events.publish(event);
     for (const slot of job.live()) {
       this.owners.delete(slot.taskId);
       void this.driver?.kill(slot.taskId).catch(() => undefined);
