@@ -17,10 +17,34 @@ import type { JobSpec } from './spec/schema.js';
 /** Offers last seen, per agent, to plan against. */
 export class LastOffers {
   private readonly byAgent = new Map<string, { offer: Offer; at: number }>();
+  private waiters: (() => void)[] = [];
 
   /** Offers received at `now`. */
   record(offers: readonly Offer[], now: number): void {
     for (const offer of offers) this.byAgent.set(offer.agentId, { offer, at: now });
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Forgets what was seen and waits for the next offers, at most `timeoutMs` (a full cluster sends
+   * none: nothing then fits, which is the truth). Offers seen a while ago say nothing of what other
+   * frameworks took since: a plan against them would place pods where there is no room any more.
+   */
+  async renew(timeoutMs: number): Promise<void> {
+    this.byAgent.clear();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        resolve();
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(wake);
+    });
   }
 
   /** The newest offer of each agent, and the age in seconds of the oldest (-1: none seen). */

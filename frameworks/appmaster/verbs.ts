@@ -36,6 +36,12 @@ import { classifyChange } from './spec/diff.js';
 import { parseJobSpecJson } from './spec/parse.js';
 import { jobStatus } from './status.js';
 import { checkRecordFits } from './store.js';
+import type { Offer } from '../../proto/gen/galaxy/v1/common.js';
+
+/** Offers seen this recently are planned against as they are (an AppMaster placing pods gets them every round). */
+const PLAN_OFFERS_FRESH_S = 3;
+/** How long a plan waits for new offers after its REVIVE (several allocation rounds). */
+const PLAN_OFFERS_WAIT_MS = 3000;
 
 /** The verbs. */
 export class JobVerbs {
@@ -301,7 +307,7 @@ export class JobVerbs {
     else await tenancy.authorize(caller, spec.pool, 'job:create');
     const owner = job ? ownerOf(job.record) : caller.user;
     const footprint = job ? jobFootprint([...Object.values(job.record.specs), spec]) : specFootprint(spec);
-    const { offers, ageS } = this.ctx.lastOffers.snapshot(this.ctx.now());
+    const { offers, ageS } = await this.freshOffers();
     const plan = planJob({
       job,
       spec,
@@ -312,6 +318,20 @@ export class JobVerbs {
     });
     // Which tasks the master would preempt for the pods with no room: dry runs, nothing preempted.
     return { ...plan, ...(await planPreemptions(this.ctx.driver(), plan, spec, owner)) };
+  }
+
+  /**
+   * The offers to plan against: those last seen when they are recent, else new ones (a REVIVE,
+   * then the first offers to come, or none after {@link PLAN_OFFERS_WAIT_MS}).
+   */
+  private async freshOffers(): Promise<{ offers: Offer[]; ageS: number }> {
+    const { lastOffers, gate } = this.ctx;
+    const seen = lastOffers.snapshot(this.ctx.now());
+    if (seen.ageS >= 0 && seen.ageS <= PLAN_OFFERS_FRESH_S) return seen;
+    const renewed = lastOffers.renew(PLAN_OFFERS_WAIT_MS);
+    gate.revive();
+    await renewed;
+    return lastOffers.snapshot(this.ctx.now());
   }
 
   /** Forgets the job's failures on `hostname` (every host when ''): its pods may be placed there again. */
