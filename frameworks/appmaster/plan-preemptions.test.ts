@@ -73,70 +73,88 @@ describe('podsToAskFor', () => {
   });
 });
 
+/** A master with allocation every 100 ms and a fake agent of 2 cpus, 2 GiB (host-a). */
+async function startCluster() {
+  const master = await startMaster({
+    listen: '127.0.0.1:0',
+    insecureNoAuth: true,
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 100 },
+  });
+  cleanups.push(() => master.stop());
+  const agent = fakeAgent(master.address, {
+    hostname: 'host-a',
+    total: { cpus: 2000, mem: 2048 * MiB, disk: 10 * 1024 * MiB, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
+  });
+  cleanups.push(() => {
+    agent.close();
+  });
+  await agent.registered;
+  return { master, agent };
+}
+
+/** A batch framework whose two tasks of 1 cpu fill the agent; the agent's running task ids. */
+async function fillWithBatch(master: Awaited<ReturnType<typeof startMaster>>, agent: ReturnType<typeof fakeAgent>) {
+  const batch = new PackingFramework({
+    master: master.address,
+    name: 'crunch',
+    band: Band.BAND_BATCH,
+    resources: res(1000, 1024 * MiB),
+    count: 2,
+    relaunch: false,
+  });
+  cleanups.push(() => batch.stop());
+  await batch.start();
+  await eventually(() => batch.placed === 2, 10_000, 'batch work fills the agent');
+  await eventually(
+    () => batch.updates.filter((u) => u.state === TaskState.TASK_RUNNING).length === 2,
+    10_000,
+    'batch tasks running',
+  );
+  const runningTasks = () => [...agent.running.values()].map((t) => t.taskId).sort();
+  const batchTasks = runningTasks();
+  expect(batchTasks).toHaveLength(2);
+
+  return { batch, batchTasks, runningTasks };
+}
+
+/** The real AppMaster, subscribed to `master`, on a local coordinator in a fresh directory. */
+async function startAppMaster(master: Awaited<ReturnType<typeof startMaster>>) {
+  const dir = await mkdtemp(join(tmpdir(), 'galaxy-plan-preempt-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const coordinator = await openCoordinator(`local:${join(dir, 'coord')}`);
+  cleanups.push(() => coordinator.close());
+  const appmaster = new AppMaster({
+    coordinator,
+    log: createLogger('appmaster', 'silent'),
+    worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
+  });
+  const driver = new GrpcSchedulerDriver({
+    master: master.address,
+    framework: { name: 'appmaster', role: 'appmaster', failoverTimeoutS: 30 },
+    reconnect: { initialMs: 50, maxMs: 200 },
+    scheduler: {
+      offers: (d, offers) => appmaster.offers(d, offers),
+      update: (d, status) => {
+        appmaster.update(d, status);
+      },
+      subscribed: () => {
+        appmaster.subscribed();
+      },
+    },
+  });
+  cleanups.push(() => driver.stop());
+  cleanups.push(() => appmaster.detach());
+  await driver.start();
+  appmaster.attach(driver);
+  return { appmaster, dir };
+}
+
 describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {
   it("names the batch tasks a production job would preempt, none for a batch job's, and preempts nothing", async () => {
-    const master = await startMaster({
-      listen: '127.0.0.1:0',
-      insecureNoAuth: true,
-      logLevel: 'silent',
-      timings: { allocationIntervalMs: 100 },
-    });
-    cleanups.push(() => master.stop());
-    const agent = fakeAgent(master.address, {
-      hostname: 'host-a',
-      total: { cpus: 2000, mem: 2048 * MiB, disk: 10 * 1024 * MiB, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
-    });
-    cleanups.push(() => {
-      agent.close();
-    });
-    await agent.registered;
-    const batch = new PackingFramework({
-      master: master.address,
-      name: 'crunch',
-      band: Band.BAND_BATCH,
-      resources: res(1000, 1024 * MiB),
-      count: 2,
-      relaunch: false,
-    });
-    cleanups.push(() => batch.stop());
-    await batch.start();
-    await eventually(() => batch.placed === 2, 10_000, 'batch work fills the agent');
-    await eventually(
-      () => batch.updates.filter((u) => u.state === TaskState.TASK_RUNNING).length === 2,
-      10_000,
-      'batch tasks running',
-    );
-    const runningTasks = () => [...agent.running.values()].map((t) => t.taskId).sort();
-    const batchTasks = runningTasks();
-    expect(batchTasks).toHaveLength(2);
-
-    const dir = await mkdtemp(join(tmpdir(), 'galaxy-plan-preempt-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const coordinator = await openCoordinator(`local:${join(dir, 'coord')}`);
-    cleanups.push(() => coordinator.close());
-    const appmaster = new AppMaster({
-      coordinator,
-      log: createLogger('appmaster', 'silent'),
-      worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
-    });
-    const driver = new GrpcSchedulerDriver({
-      master: master.address,
-      framework: { name: 'appmaster', role: 'appmaster', failoverTimeoutS: 30 },
-      reconnect: { initialMs: 50, maxMs: 200 },
-      scheduler: {
-        offers: (d, offers) => appmaster.offers(d, offers),
-        update: (d, status) => {
-          appmaster.update(d, status);
-        },
-        subscribed: () => {
-          appmaster.subscribed();
-        },
-      },
-    });
-    cleanups.push(() => driver.stop());
-    cleanups.push(() => appmaster.detach());
-    await driver.start();
-    appmaster.attach(driver);
+    const { master, agent } = await startCluster();
+    const { batch, batchTasks, runningTasks } = await fillWithBatch(master, agent);
+    const { appmaster, dir } = await startAppMaster(master);
 
     // A production job of two pods: no room, so each pod's dry run names one batch task on host-a.
     const plan = await eventually(
@@ -202,5 +220,24 @@ describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {
     expect(batch.preempted).toEqual([]);
     expect(master.events.query({ kind: 'preemption' })).toEqual([]);
     expect((await appmaster.list()).map((j) => j.name)).toEqual([]);
+  });
+
+  it('plans against new offers when those it saw are old: batch work that came since is preempted in the plan', async () => {
+    const { master, agent } = await startCluster();
+    // The AppMaster sees the empty agent first (and, with nothing to launch, declines it)...
+    const { appmaster } = await startAppMaster(master);
+    await eventually(
+      async () =>
+        (await appmaster.plan(spec('web', 'service', 1))).placements[0]?.hostname === 'host-a' ? true : undefined,
+      10_000,
+      'a plan placing on the empty agent',
+    );
+    // ...then batch work fills it. Offers seen before that would place the pods with no preemption.
+    const { batchTasks } = await fillWithBatch(master, agent);
+    await new Promise((r) => setTimeout(r, 3500));
+    const plan = await appmaster.plan(spec('web', 'service', 2));
+    expect(plan.offersAgeS).toBeLessThan(3.5);
+    expect(plan.wouldPreempt.map((w) => w.granted)).toEqual([true, true]);
+    expect(plan.wouldPreempt.map((w) => w.victims[0]?.taskId).sort()).toEqual(batchTasks);
   });
 });

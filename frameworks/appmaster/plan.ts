@@ -1,7 +1,7 @@
 /**
  * `galaxy job plan`: a dry run of a spec against the live AppMaster. The kind of change per pod
  * (none, reload, rebuild in place, replace, new, remove), where the pods that would need a new
- * container would fit in the offers last seen (and why not, with the placer's own reasons), and
+ * container would fit in recent offers (new ones when those seen are old; and why not, with the placer's own reasons), and
  * what the owner's quota says. Pure but for its inputs: it copies nothing into the job. Which tasks
  * the master would preempt for the pods with no room is asked by the verb (`planPreemptions`).
  */
