@@ -6,15 +6,12 @@
  * plan is also read through the CLI (`galaxy job plan`, text and `-o json`) over the AppMaster's API.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderPlan } from '../../cli/job-view.js';
 import { Band } from '../../core/bands.js';
-import { openCoordinator } from '../../core/coordinator/index.js';
-import { createLogger } from '../../core/logger.js';
 import { startMaster } from '../../master/master.js';
 import type { JobPlan } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { TaskState, type Resources } from '../../proto/gen/galaxy/v1/common.js';
@@ -22,9 +19,8 @@ import { eventually } from '../../test/helpers/async-queue.js';
 import { fakeAgent } from '../../test/helpers/fake-agent.js';
 import { PackingFramework } from '../../test/helpers/packing-framework.js';
 import { GALAXY_BIN } from '../../test/helpers/processes.js';
-import { GrpcSchedulerDriver } from '../sdk/scheduler-driver.js';
 import { serveAppMasterApi } from './api.js';
-import { AppMaster } from './appmaster.js';
+import { startRealAppMaster } from './testing/real-appmaster.js';
 import { PLAN_PREEMPTIONS_MAX, podsToAskFor } from './plan-preemptions.js';
 
 const MiB = 1024 ** 2;
@@ -120,34 +116,7 @@ async function fillWithBatch(master: Awaited<ReturnType<typeof startMaster>>, ag
 
 /** The real AppMaster, subscribed to `master`, on a local coordinator in a fresh directory. */
 async function startAppMaster(master: Awaited<ReturnType<typeof startMaster>>) {
-  const dir = await mkdtemp(join(tmpdir(), 'galaxy-plan-preempt-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const coordinator = await openCoordinator(`local:${join(dir, 'coord')}`);
-  cleanups.push(() => coordinator.close());
-  const appmaster = new AppMaster({
-    coordinator,
-    log: createLogger('appmaster', 'silent'),
-    worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
-  });
-  const driver = new GrpcSchedulerDriver({
-    master: master.address,
-    framework: { name: 'appmaster', role: 'appmaster', failoverTimeoutS: 30 },
-    reconnect: { initialMs: 50, maxMs: 200 },
-    scheduler: {
-      offers: (d, offers) => appmaster.offers(d, offers),
-      update: (d, status) => {
-        appmaster.update(d, status);
-      },
-      subscribed: () => {
-        appmaster.subscribed();
-      },
-    },
-  });
-  cleanups.push(() => driver.stop());
-  cleanups.push(() => appmaster.detach());
-  await driver.start();
-  appmaster.attach(driver);
-  return { appmaster, dir };
+  return startRealAppMaster(master.address, cleanups);
 }
 
 describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {

@@ -3,20 +3,14 @@
  * that finds the cluster full of best-effort work is placed through a preemption; a pod of its
  * own that is preempted is placed again without counting against its host.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Band, PREEMPTED_REASON } from '../../core/bands.js';
-import { openCoordinator } from '../../core/coordinator/index.js';
-import { createLogger } from '../../core/logger.js';
 import { startMaster } from '../../master/master.js';
 import { StatusSource, TaskState, type Resources } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../../test/helpers/async-queue.js';
 import { fakeAgent } from '../../test/helpers/fake-agent.js';
 import { PackingFramework } from '../../test/helpers/packing-framework.js';
-import { GrpcSchedulerDriver } from '../sdk/scheduler-driver.js';
-import { AppMaster } from './appmaster.js';
+import { startRealAppMaster } from './testing/real-appmaster.js';
 import { lacksResources } from './preemption.js';
 
 const MiB = 1024 ** 2;
@@ -66,33 +60,7 @@ describe('AppMaster preemption', { timeout: 40_000 }, () => {
     await be.start();
     await eventually(() => be.placed === 2, 10_000, 'best-effort work fills the agent');
 
-    const dir = await mkdtemp(join(tmpdir(), 'galaxy-preempt-am-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const coordinator = await openCoordinator(`local:${join(dir, 'coord')}`);
-    cleanups.push(() => coordinator.close());
-    const appmaster = new AppMaster({
-      coordinator,
-      log: createLogger('appmaster', 'silent'),
-      worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
-    });
-    const driver = new GrpcSchedulerDriver({
-      master: master.address,
-      framework: { name: 'appmaster', role: 'appmaster', failoverTimeoutS: 30 },
-      reconnect: { initialMs: 50, maxMs: 200 },
-      scheduler: {
-        offers: (d, offers) => appmaster.offers(d, offers),
-        update: (d, status) => {
-          appmaster.update(d, status);
-        },
-        subscribed: () => {
-          appmaster.subscribed();
-        },
-      },
-    });
-    cleanups.push(() => driver.stop());
-    cleanups.push(() => appmaster.detach());
-    await driver.start();
-    appmaster.attach(driver);
+    const { appmaster, driver } = await startRealAppMaster(master.address, cleanups);
     await appmaster.submit(
       JSON.stringify({
         name: 'web',
