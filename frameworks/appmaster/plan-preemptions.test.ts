@@ -20,7 +20,7 @@ import { fakeAgent } from '../../test/helpers/fake-agent.js';
 import { PackingFramework } from '../../test/helpers/packing-framework.js';
 import { GALAXY_BIN } from '../../test/helpers/processes.js';
 import { serveAppMasterApi } from './api.js';
-import { startRealAppMaster } from './testing/real-appmaster.js';
+import { startOneAgentCluster, startRealAppMaster } from '../../test/helpers/real-appmaster.js';
 import { PLAN_PREEMPTIONS_MAX, podsToAskFor } from './plan-preemptions.js';
 
 const MiB = 1024 ** 2;
@@ -69,26 +69,6 @@ describe('podsToAskFor', () => {
   });
 });
 
-/** A master with allocation every 100 ms and a fake agent of 2 cpus, 2 GiB (host-a). */
-async function startCluster() {
-  const master = await startMaster({
-    listen: '127.0.0.1:0',
-    insecureNoAuth: true,
-    logLevel: 'silent',
-    timings: { allocationIntervalMs: 100 },
-  });
-  cleanups.push(() => master.stop());
-  const agent = fakeAgent(master.address, {
-    hostname: 'host-a',
-    total: { cpus: 2000, mem: 2048 * MiB, disk: 10 * 1024 * MiB, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
-  });
-  cleanups.push(() => {
-    agent.close();
-  });
-  await agent.registered;
-  return { master, agent };
-}
-
 /** A batch framework whose two tasks of 1 cpu fill the agent; the agent's running task ids. */
 async function fillWithBatch(master: Awaited<ReturnType<typeof startMaster>>, agent: ReturnType<typeof fakeAgent>) {
   const batch = new PackingFramework({
@@ -119,9 +99,9 @@ async function startAppMaster(master: Awaited<ReturnType<typeof startMaster>>) {
   return startRealAppMaster(master.address, cleanups);
 }
 
-describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {
+describe('job plan: would-be preemptions', { timeout: 60_000 }, () => {
   it("names the batch tasks a production job would preempt, none for a batch job's, and preempts nothing", async () => {
-    const { master, agent } = await startCluster();
+    const { master, agent } = await startOneAgentCluster(cleanups);
     const { batch, batchTasks, runningTasks } = await fillWithBatch(master, agent);
     const { appmaster, dir } = await startAppMaster(master);
 
@@ -192,7 +172,7 @@ describe('job plan: would-be preemptions', { timeout: 40_000 }, () => {
   });
 
   it('plans against new offers when those it saw are old: batch work that came since is preempted in the plan', async () => {
-    const { master, agent } = await startCluster();
+    const { master, agent } = await startOneAgentCluster(cleanups);
     // The AppMaster sees the empty agent first (and, with nothing to launch, declines it)...
     const { appmaster } = await startAppMaster(master);
     await eventually(

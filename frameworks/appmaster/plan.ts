@@ -18,6 +18,8 @@ import type { JobSpec } from './spec/schema.js';
 export class LastOffers {
   private readonly byAgent = new Map<string, { offer: Offer; at: number }>();
   private waiters: (() => void)[] = [];
+  /** When {@link renew} last forgot what was seen (-1: never). */
+  private renewedAt = -1;
 
   /** Offers received at `now`. */
   record(offers: readonly Offer[], now: number): void {
@@ -32,8 +34,9 @@ export class LastOffers {
    * none: nothing then fits, which is the truth). Offers seen a while ago say nothing of what other
    * frameworks took since: a plan against them would place pods where there is no room any more.
    */
-  async renew(timeoutMs: number): Promise<void> {
+  async renew(timeoutMs: number, now: number): Promise<void> {
     this.byAgent.clear();
+    this.renewedAt = now;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== wake);
@@ -47,10 +50,13 @@ export class LastOffers {
     });
   }
 
-  /** The newest offer of each agent, and the age in seconds of the oldest (-1: none seen). */
+  /**
+   * The newest offer of each agent, and the age in seconds of the oldest; with none, the time since
+   * the last renewal found none (-1: never renewed).
+   */
   snapshot(now: number): { offers: Offer[]; ageS: number } {
     const all = [...this.byAgent.values()];
-    if (all.length === 0) return { offers: [], ageS: -1 };
+    if (all.length === 0) return { offers: [], ageS: this.renewedAt < 0 ? -1 : (now - this.renewedAt) / 1000 };
     return { offers: all.map((a) => a.offer), ageS: (now - Math.min(...all.map((a) => a.at))) / 1000 };
   }
 }

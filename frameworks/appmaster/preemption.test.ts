@@ -5,12 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Band, PREEMPTED_REASON } from '../../core/bands.js';
-import { startMaster } from '../../master/master.js';
 import { StatusSource, TaskState, type Resources } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../../test/helpers/async-queue.js';
-import { fakeAgent } from '../../test/helpers/fake-agent.js';
 import { PackingFramework } from '../../test/helpers/packing-framework.js';
-import { startRealAppMaster } from './testing/real-appmaster.js';
+import { startOneAgentCluster, startRealAppMaster } from '../../test/helpers/real-appmaster.js';
 import { lacksResources } from './preemption.js';
 
 const MiB = 1024 ** 2;
@@ -33,21 +31,7 @@ describe('lacksResources', () => {
 
 describe('AppMaster preemption', { timeout: 40_000 }, () => {
   it('places a production pod on a cluster full of best-effort work by preempting, and re-places a preempted pod', async () => {
-    const master = await startMaster({
-      listen: '127.0.0.1:0',
-      insecureNoAuth: true,
-      logLevel: 'silent',
-      timings: { allocationIntervalMs: 100 },
-    });
-    cleanups.push(() => master.stop());
-    const agent = fakeAgent(master.address, {
-      hostname: 'host-a',
-      total: { cpus: 2000, mem: 2048 * MiB, disk: 10 * 1024 * MiB, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
-    });
-    cleanups.push(() => {
-      agent.close();
-    });
-    await agent.registered;
+    const { master, agent } = await startOneAgentCluster(cleanups);
     const be = new PackingFramework({
       master: master.address,
       name: 'crunch',

@@ -41,7 +41,7 @@ import type { Offer } from '../../proto/gen/galaxy/v1/common.js';
 /** Offers seen this recently are planned against as they are (an AppMaster placing pods gets them every round). */
 const PLAN_OFFERS_FRESH_S = 3;
 /** How long a plan waits for new offers after its REVIVE (several allocation rounds). */
-const PLAN_OFFERS_WAIT_MS = 3000;
+const PLAN_OFFERS_WAIT_MS = 2000;
 
 /** The verbs. */
 export class JobVerbs {
@@ -328,7 +328,7 @@ export class JobVerbs {
     const { lastOffers, gate } = this.ctx;
     const seen = lastOffers.snapshot(this.ctx.now());
     if (seen.ageS >= 0 && seen.ageS <= PLAN_OFFERS_FRESH_S) return seen;
-    const renewed = lastOffers.renew(PLAN_OFFERS_WAIT_MS);
+    const renewed = lastOffers.renew(PLAN_OFFERS_WAIT_MS, this.ctx.now());
     gate.revive();
     await renewed;
     return lastOffers.snapshot(this.ctx.now());

@@ -6,10 +6,34 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCoordinator } from '../../../core/coordinator/index.js';
-import { createLogger } from '../../../core/logger.js';
-import { GrpcSchedulerDriver } from '../../sdk/scheduler-driver.js';
-import { AppMaster } from '../appmaster.js';
+import { openCoordinator } from '../../core/coordinator/index.js';
+import { createLogger } from '../../core/logger.js';
+import { startMaster, type Master } from '../../master/master.js';
+import { fakeAgent, type FakeAgent } from './fake-agent.js';
+import { GrpcSchedulerDriver } from '../../frameworks/sdk/scheduler-driver.js';
+import { AppMaster } from '../../frameworks/appmaster/appmaster.js';
+
+const MiB = 1024 ** 2;
+
+/** A master allocating every 100 ms and one fake agent, host-a: 2 cpus, 2 GiB, ports 31000-31099. */
+export async function startOneAgentCluster(cleanups: (() => unknown)[]): Promise<{ master: Master; agent: FakeAgent }> {
+  const master = await startMaster({
+    listen: '127.0.0.1:0',
+    insecureNoAuth: true,
+    logLevel: 'silent',
+    timings: { allocationIntervalMs: 100 },
+  });
+  cleanups.push(() => master.stop());
+  const agent = fakeAgent(master.address, {
+    hostname: 'host-a',
+    total: { cpus: 2000, mem: 2048 * MiB, disk: 10 * 1024 * MiB, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
+  });
+  cleanups.push(() => {
+    agent.close();
+  });
+  await agent.registered;
+  return { master, agent };
+}
 
 /** Starts the AppMaster against the master at `master`; gives it, its driver and its directory. */
 export async function startRealAppMaster(
