@@ -14,6 +14,7 @@ const FLAGS: Readonly<Record<keyof CpuLendConfig, string>> = {
   maxLoan: '--cpu-lend-max',
   busyShare: 'busyShare',
   throttledShare: 'throttledShare',
+  patience: 'patience',
 };
 
 /** Least interval: the kernel's cpuacct figures are too coarse for shorter ones to mean much. */

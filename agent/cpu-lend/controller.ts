@@ -20,6 +20,8 @@ interface Borrower {
   readonly container: Container;
   readonly requested: number;
   loan: number;
+  /** Intervals in a row it left a step of its quota unused (the plan counts them). */
+  spare: number;
   /** `cpuacct.usage` and throttled time (ns) at `at` (ms, monotonic); undefined before the first sample. */
   last?: { readonly usageNs: number; readonly throttledNs: number; readonly at: number };
 }
@@ -95,6 +97,10 @@ export class CpuLendController implements AgentPlugin {
     if (idle === undefined || this.stopped) return;
     const plan = planLoans(idle, samples, this.config);
     let taken = 0;
+    for (const [id, spare] of plan.spare) {
+      const b = this.borrowers.get(id);
+      if (b) b.spare = spare;
+    }
     for (const [id, loan] of plan.loans) {
       const b = this.borrowers.get(id);
       if (!b || b.loan === loan) continue;
@@ -113,7 +119,7 @@ export class CpuLendController implements AgentPlugin {
   }
 
   private join(c: Container): void {
-    this.borrowers.set(c.id, { container: c, requested: c.resources.cpus, loan: 0 });
+    this.borrowers.set(c.id, { container: c, requested: c.resources.cpus, loan: 0, spare: 0 });
     if (!this.timer && !this.stopped) this.schedule();
   }
 
@@ -157,6 +163,7 @@ export class CpuLendController implements AgentPlugin {
       loan: b.loan,
       used: Math.round(((usageNs - last.usageNs) / elapsedNs) * 1000),
       throttled: Math.min(1, (throttledNs - last.throttledNs) / elapsedNs),
+      spare: b.spare,
     };
   }
 

@@ -7,7 +7,8 @@
  * - Outside a reclaim, a loan moves by at most one `step` per interval.
  * - Loans grow only while idle is above `highIdle`, only for hungry containers, and a round's
  *   grants together stay within what is idle above `highIdle`.
- * - A container that leaves a `step` of its quota unused gives one back.
+ * - A container that leaves a `step` of its quota unused for `patience` intervals in a row gives
+ *   one back; until then its loan holds.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ const sampleArb = fc.record({
   loan: fc.integer({ min: 0, max: 5000 }),
   used: fc.integer({ min: 0, max: 9000 }),
   throttled: fc.double({ min: 0, max: 1, noNaN: true }),
+  spare: fc.integer({ min: 0, max: 5 }),
 });
 const samplesArb = fc.uniqueArray(sampleArb, { selector: (s) => s.id, maxLength: 6 });
 const configArb = fc
@@ -83,14 +85,17 @@ describe('planLoans invariants', () => {
     );
   });
 
-  it('takes a step back from a container that leaves a step of its quota unused', () => {
+  it('takes a step back from a container that leaves a step of its quota unused for `patience` intervals', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 8000 }), samplesArb, (idle, samples) => {
         fc.pre(idle >= config.lowIdle);
         const plan = planLoans(idle, samples, config);
-        for (const s of samples)
-          if (!hungry(s, config) && s.requested + s.loan - s.used >= config.step && s.loan <= config.maxLoan)
-            expect(plan.loans.get(s.id)).toBe(Math.max(0, s.loan - config.step));
+        for (const s of samples) {
+          if (hungry(s, config) || s.requested + s.loan - s.used < config.step || s.loan > config.maxLoan) continue;
+          const patient = s.spare + 1 >= config.patience;
+          expect(plan.loans.get(s.id)).toBe(patient ? Math.max(0, s.loan - config.step) : s.loan);
+          expect(plan.spare.get(s.id)).toBe(patient ? 0 : s.spare + 1);
+        }
       }),
     );
   });
@@ -102,8 +107,8 @@ describe('planLoans over time', () => {
     let loan = 0;
     const seen: number[] = [];
     for (let i = 0; i < rounds; i += 1) {
-      loan =
-        planLoans(idle, [{ id: 'a', requested: 500, loan, used: 500 + loan, throttled: 0.5 }], c).loans.get('a') ?? -1;
+      const plan = planLoans(idle, [{ id: 'a', requested: 500, loan, used: 500 + loan, throttled: 0.5, spare: 0 }], c);
+      loan = plan.loans.get('a') ?? -1;
       seen.push(loan);
     }
     return seen;
@@ -120,8 +125,8 @@ describe('planLoans over time', () => {
 
   it('holds the loans while idle is between the thresholds, and takes them back under lowIdle', () => {
     const samples = [
-      { id: 'a', requested: 500, loan: 750, used: 1250, throttled: 0.3 },
-      { id: 'b', requested: 200, loan: 250, used: 450, throttled: 0 },
+      { id: 'a', requested: 500, loan: 750, used: 1250, throttled: 0.3, spare: 0 },
+      { id: 'b', requested: 200, loan: 250, used: 450, throttled: 0, spare: 0 },
     ];
     const held = planLoans(700, samples, config);
     expect([...held.loans]).toEqual([
@@ -134,22 +139,34 @@ describe('planLoans over time', () => {
     expect(back.reclaimed).toBe(true);
   });
 
-  it('shrinks a loan step by step once its container stops using it, never under the request', () => {
+  it('shrinks a loan a step per `patience` intervals once its container stops using it, never under the request', () => {
     let loan = 1000;
+    let spare = 0;
     const seen: number[] = [];
-    for (let i = 0; i < 6; i += 1) {
-      loan = planLoans(3000, [{ id: 'a', requested: 500, loan, used: 100, throttled: 0 }], config).loans.get('a') ?? -1;
+    for (let i = 0; i < 14; i += 1) {
+      const plan = planLoans(3000, [{ id: 'a', requested: 500, loan, used: 100, throttled: 0, spare }], config);
+      loan = plan.loans.get('a') ?? -1;
+      spare = plan.spare.get('a') ?? -1;
       seen.push(loan);
     }
-    expect(seen).toEqual([750, 500, 250, 0, 0, 0]);
+    expect(seen).toEqual([1000, 1000, 750, 750, 750, 500, 500, 500, 250, 250, 250, 0, 0, 0]);
+  });
+
+  it('keeps the loan of a container that dips for less than `patience` intervals', () => {
+    const dip = { id: 'a', requested: 500, loan: 1000, used: 200, throttled: 0 };
+    const first = planLoans(3000, [{ ...dip, spare: 0 }], config);
+    const second = planLoans(3000, [{ ...dip, spare: first.spare.get('a') ?? -1 }], config);
+    const busyAgain = planLoans(3000, [{ ...dip, used: 1500, spare: second.spare.get('a') ?? -1 }], config);
+    expect([first, second, busyAgain].map((p) => p.loans.get('a'))).toEqual([1000, 1000, 1250]);
+    expect(busyAgain.spare.get('a')).toBe(0);
   });
 
   it('gives the room to the smallest loan first', () => {
     const plan = planLoans(
       1300,
       [
-        { id: 'big', requested: 100, loan: 1000, used: 1100, throttled: 0.5 },
-        { id: 'small', requested: 100, loan: 0, used: 100, throttled: 0.5 },
+        { id: 'big', requested: 100, loan: 1000, used: 1100, throttled: 0.5, spare: 0 },
+        { id: 'small', requested: 100, loan: 0, used: 100, throttled: 0.5, spare: 0 },
       ],
       config,
     );
@@ -158,7 +175,7 @@ describe('planLoans over time', () => {
   });
 
   it('counts a throttled container as hungry even when its average use is lower', () => {
-    const plan = planLoans(3000, [{ id: 'a', requested: 1000, loan: 0, used: 600, throttled: 0.2 }], config);
+    const plan = planLoans(3000, [{ id: 'a', requested: 1000, loan: 0, used: 600, throttled: 0.2, spare: 0 }], config);
     expect(plan.loans.get('a')).toBe(250);
   });
 });
