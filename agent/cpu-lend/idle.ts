@@ -4,6 +4,8 @@
  * idleness of its own making instead.
  */
 import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { CgroupDriver } from '../../isolators/cgroup-driver.js';
 
 /** Idle cpu of the machine, in millicores, averaged since the previous call. */
 export interface IdleSource {
@@ -47,5 +49,41 @@ export class ProcStatIdle implements IdleSource {
     const before = this.last;
     this.last = now;
     return before === undefined ? undefined : idleBetween(before, now);
+  }
+}
+
+/**
+ * Idle cpu of a share of the machine: `capacity` millicores less what the given cgroups used since
+ * the previous call. For a machine shared with work Galaxy does not run (a loaded test machine, or
+ * an agent offering part of a host), where the kernel's idle count says nothing of Galaxy's share.
+ * A cgroup seen for the first time, or gone, counts as using nothing this time.
+ */
+export class CgroupIdle implements IdleSource {
+  private last = new Map<string, number>();
+  private at: number | undefined;
+
+  /**
+   * @param cgroups the cgroups whose use is busy (relative to the cpuacct root), asked at each call
+   */
+  constructor(
+    private readonly driver: Pick<CgroupDriver, 'get'>,
+    private readonly capacity: number,
+    private readonly cgroups: () => readonly string[],
+  ) {}
+
+  async sample(): Promise<number | undefined> {
+    const now = new Map<string, number>();
+    for (const path of this.cgroups()) {
+      const ns = Number(await this.driver.get('cpuacct', path, 'cpuacct.usage').catch(() => Number.NaN));
+      if (Number.isFinite(ns)) now.set(path, ns);
+    }
+    const at = performance.now();
+    const elapsedNs = this.at === undefined ? 0 : (at - this.at) * 1e6;
+    let usedNs = 0;
+    for (const [path, ns] of now) usedNs += Math.max(0, ns - (this.last.get(path) ?? ns));
+    this.last = now;
+    this.at = at;
+    if (elapsedNs <= 0) return undefined;
+    return Math.round(this.capacity - (usedNs / elapsedNs) * 1000);
   }
 }

@@ -5,14 +5,14 @@
  *
  * The machine running the suite may be shared (other work loads its two cores), so its own idle
  * cpu says nothing about these containers: the agent is given an idle source of the test's own
- * making: a virtual machine of {@link CAPACITY} millicores, of which the neighbour's measured cpu
- * (cpuacct, through the agent's usage) is busy. The controller, its cgroup writes and the kernel's
+ * making: a virtual machine of {@link CAPACITY} millicores, of which the neighbour's cpu (its
+ * cgroup's cpuacct.usage: `CgroupIdle`) is busy. The controller, its cgroup writes and the kernel's
  * enforcement are the real ones. The thresholds make the neighbour's 150 millicores enough to take
  * the loan back, which two busy loops get even on a loaded machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
-import type { IdleSource } from '../../agent/cpu-lend/idle.js';
+import { CgroupIdle } from '../../agent/cpu-lend/idle.js';
 import { Limits, TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../helpers/async-queue.js';
 import { startKernelCluster, type KernelCluster } from '../helpers/kernel-cluster.js';
@@ -26,24 +26,17 @@ const STEP = 100;
 const driver = detectCgroupDriver();
 let cluster: KernelCluster;
 
-/** Idle = {@link CAPACITY} less what the neighbour used since the last sample. */
-class NeighbourIdle implements IdleSource {
-  neighbour: string | undefined;
-  private last: { cpuSeconds: number; at: number } | undefined;
-
-  async sample(): Promise<number> {
-    if (this.neighbour === undefined) return CAPACITY;
-    // Until its container runs, the neighbour uses nothing.
-    const usage = await cluster.agent.usage(await cluster.fw.frameworkId, this.neighbour).catch(() => undefined);
-    if (!usage) return CAPACITY;
-    const now = { cpuSeconds: usage.cpuSeconds ?? 0, at: performance.now() };
-    const last = this.last;
-    this.last = now;
-    if (!last) return CAPACITY;
-    return Math.round(CAPACITY - ((now.cpuSeconds - last.cpuSeconds) / ((now.at - last.at) / 1000)) * 1000);
-  }
+/** The task whose cgroup's cpu is busy cpu of the virtual machine, once there is one. */
+let neighbour: string | undefined;
+/** The cgroup of a task's container, once the agent has it. */
+function cgroupOf(taskId: string): string | undefined {
+  const runner = [...cluster.agent.tasks.values()].find((r) => r.info.taskId === taskId);
+  return runner && `${cluster.cgroupRoot}/${runner.containerId}`;
 }
-const idle = new NeighbourIdle();
+const idle = new CgroupIdle(driver, CAPACITY, () => {
+  const cgroup = neighbour === undefined ? undefined : cgroupOf(neighbour);
+  return cgroup === undefined ? [] : [cgroup];
+});
 
 beforeAll(async () => {
   cluster = await startKernelCluster({
@@ -62,9 +55,9 @@ afterAll(async () => {
 
 /** The CFS quota of the task's container, in millicores, as the kernel has it. */
 async function quotaOf(taskId: string): Promise<number> {
-  const runner = [...cluster.agent.tasks.values()].find((r) => r.info.taskId === taskId);
-  if (!runner) throw new Error(`no task ${taskId}`);
-  return Number(await driver.get('cpu', `${cluster.cgroupRoot}/${runner.containerId}`, 'cpu.cfs_quota_us')) / 100;
+  const cgroup = cgroupOf(taskId);
+  if (cgroup === undefined) throw new Error(`no task ${taskId}`);
+  return Number(await driver.get('cpu', cgroup, 'cpu.cfs_quota_us')) / 100;
 }
 
 /** Cores the task used over `ms`. */
@@ -88,7 +81,6 @@ describe('cpu lending', () => {
         limits: Limits.fromPartial({ cpuExcess: true }),
       });
       await cluster.until(soft, [TaskState.TASK_RUNNING]);
-      let neighbour: string | undefined;
       try {
         // The loan comes in steps of 100 while the (virtual) machine is idle, up to 600.
         await eventually(
@@ -116,7 +108,6 @@ describe('cpu lending', () => {
           shell: '(while :; do :; done) & while :; do :; done',
           resources: { cpus: 1000, mem: 32 * MiB, disk: 0, gpus: 0, ports: [] },
         });
-        idle.neighbour = neighbour;
         await cluster.until(neighbour, [TaskState.TASK_RUNNING]);
         const busy = performance.now();
         // Watched more often than the controller acts, to tell a reclaim (one drop to the quota)
