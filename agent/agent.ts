@@ -30,6 +30,9 @@ import { TaskBook } from './task-book.js';
 import { taskTracePlugin } from './plugins/task-trace.js';
 import { collectUsage } from './usage.js';
 import { AgentMetrics } from './metrics.js';
+import { CpuLendController } from './cpu-lend/controller.js';
+import { cpuLendConfig } from './cpu-lend/config.js';
+import { ProcStatIdle } from './cpu-lend/idle.js';
 import { registerAgent } from './registration.js';
 import { CREDENTIAL_FILE, readCredential, saveCredential } from './credential.js';
 import type { AgentOptions } from './options.js';
@@ -45,6 +48,8 @@ export class Agent {
   readonly hooks: AgentHooks;
   /** The agent's Prometheus metrics (`metrics.ts`; served by `galaxy agent --metrics-listen`). */
   readonly metrics: AgentMetrics;
+  /** Lends idle cpu to soft-limited containers (`cpu-lend/`); a plugin on the container hooks. */
+  readonly cpuLend: CpuLendController;
   private id = '';
   private readonly updates: StatusUpdateStream;
   private readonly link: MasterLink;
@@ -127,8 +132,9 @@ export class Agent {
     );
     // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
     // The agent's own taps first (its metrics, its trace), so user plugins see a measured, traced agent.
+    this.cpuLend = new CpuLendController(cpuLendConfig(options.cpuLend), options.cpuLend?.idle ?? new ProcStatIdle());
     this.metrics = new AgentMetrics(this);
-    for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
+    for (const plugin of [taskTracePlugin(log), this.cpuLend, ...(options.plugins ?? [])]) plugin.apply(this);
   }
 
   /** Tasks by `frameworkId/taskId`, until their terminal update is acknowledged. */
@@ -200,6 +206,8 @@ export class Agent {
       return 'stopped';
     }
     await this.writer.settled();
+    // The containers keep their loans until the next agent re-attaches and resets them.
+    await this.cpuLend.stop();
     // With no task there is nothing to keep: leave no cgroup root behind either.
     if (this.tasks.size === 0) await this.launcher.close?.();
     this.gc.stop();
@@ -216,6 +224,7 @@ export class Agent {
     await this.book.killAll();
     // A clean stop leaves nothing to recover (nor a checkpoint write still landing after it).
     await this.book.forgetAll();
+    await this.cpuLend.stop();
     await this.launcher.close?.();
     this.gc.stop();
     this.updates.stop();
@@ -316,6 +325,7 @@ export class Agent {
 /** Discovers the machine, creates the agent and connects it to the master. */
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const log = createLogger('agent', options.logLevel);
+  cpuLendConfig(options.cpuLend); // a bad --cpu-lend-* flag stops the agent before it makes anything
   await mkdir(options.workDir, { recursive: true });
   const machine = await discoverMachine(options);
   const risky = await offeredEphemeralPorts(machine.total.ports);

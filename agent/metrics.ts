@@ -1,7 +1,7 @@
 /**
  * The agent's Prometheus metrics with its own prom-client registry (`galaxy agent
  * --metrics-listen`): containers, launch latency, limit hits by isolator, status-update retries,
- * and per-container usage read from the isolators' usage hooks at scrape time. Per-container
+ * lent cpu, and per-container usage read from the isolators' usage hooks at scrape time. Per-container
  * series exist only for live containers: each scrape resets them and sets the live ones, so a
  * removed container's series is gone at the next scrape (labels stay bounded by what runs).
  */
@@ -22,6 +22,8 @@ export interface MeteredAgent {
   /** True when tasks run in Linux containers. */
   readonly containerized: boolean;
   usage(frameworkId: string, taskId: string): Promise<ContainerUsage>;
+  /** The cpu lending controller, when the agent has one. */
+  readonly cpuLend?: { lentMillicores(): number; readonly reclaims: number };
 }
 
 /** Per-container usage gauges: metric name → help and the usage field it reads. */
@@ -34,6 +36,11 @@ const USAGE_SERIES = [
   ],
   ['galaxy_agent_container_memory_bytes', 'Memory the container uses now', 'memBytes'],
   ['galaxy_agent_container_memory_max_bytes', 'Most memory the container used', 'memMaxBytes'],
+  [
+    'galaxy_agent_container_cpu_lent_millicores',
+    'Idle cpu lent to the soft-limited container now, above its request',
+    'cpuLentMillicores',
+  ],
   ['galaxy_agent_container_pids', 'Processes in the container', 'pids'],
   ['galaxy_agent_container_disk_bytes', 'Disk the container uses', 'diskBytes'],
   ['galaxy_agent_container_disk_read_bytes', 'Bytes the container read from disk (cumulative)', 'diskReadBytes'],
@@ -83,6 +90,26 @@ export class AgentMetrics {
         this.inc(retries());
       },
     });
+    const lending = agent.cpuLend;
+    if (lending) {
+      new Gauge({
+        name: 'galaxy_agent_cpu_lent_millicores',
+        help: 'Idle cpu lent to soft-limited containers now, above their requests (all containers)',
+        registers,
+        collect() {
+          this.set(lending.lentMillicores());
+        },
+      });
+      new Counter({
+        name: 'galaxy_agent_cpu_lend_reclaims_total',
+        help: 'Times idle cpu fell under the low threshold and lent cpu was taken back',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(lending.reclaims);
+        },
+      });
+    }
     // One usage read per container per scrape, shared by every usage gauge (a scrape collects
     // the gauges at once): each gauge's collect waits for the same read.
     let reading: Promise<void> | undefined;

@@ -6,6 +6,8 @@ import type { LogRotation } from '../core/task-logs.js';
 import type { AgentPlugin } from './hooks.js';
 import type { Launcher } from './launcher.js';
 import type { DiscoveryOptions } from './discovery.js';
+import type { CpuLendConfig } from './cpu-lend/plan.js';
+import type { IdleSource } from './cpu-lend/idle.js';
 
 /** How to start an agent: the machine it offers (`DiscoveryOptions`: work dir, resources, labels, pool, reservations, host paths) and the rest. */
 export interface AgentOptions extends DiscoveryOptions {
@@ -36,6 +38,11 @@ export interface AgentOptions extends DiscoveryOptions {
   readonly logRotation?: LogRotation;
   /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
   readonly sandboxGcDelayMs?: number;
+  /**
+   * Lending idle cpu to soft-limited containers (`--cpu-lend-*`; defaults in `agent/cpu-lend/plan.ts`),
+   * and where idleness is measured (default `/proc/stat`; tests on a shared machine measure their own).
+   */
+  readonly cpuLend?: Partial<CpuLendConfig> & { readonly idle?: IdleSource };
   /** Status update retry: first delay and ceiling (ms). */
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
 }

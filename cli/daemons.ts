@@ -17,6 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import { bootstrapIdentity, localCoordinatorUrl, type LocalIdentity } from './local-identity.js';
 import { parseMasterLimits } from './limits.js';
 import { parseLogRotation } from '../core/task-logs.js';
+import { addCpuLendFlags, cpuLendFromFlags, type CpuLendFlags } from './cpu-lend-flags.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -57,7 +58,7 @@ interface MasterFlags {
   appmaster?: string;
 }
 
-interface AgentFlags {
+interface AgentFlags extends CpuLendFlags {
   master: string;
   workDir: string;
   resources?: string;
@@ -205,7 +206,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       // A master that lost leadership exits, as Mesos' does; its supervisor starts it again as a standby.
       if (outcome === 'lost') process.exit(1);
     });
-  program
+  const agentCommand = program
     .command('agent')
     .description('run an agent on this machine')
     .option('-m, --master <host:port>', 'the master', defaultMaster)
@@ -261,6 +262,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         uidRange: flags.uidRange,
         imageCache: flags.imageCache,
         logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
+        cpuLend: cpuLendFromFlags(flags),
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),
@@ -289,6 +291,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       // Re-attached containers are polled and launched ones are children: nothing of that may hold the process.
       process.exit(0);
     });
+  addCpuLendFlags(agentCommand);
   program
     .command('up')
     .description(

@@ -68,6 +68,8 @@ const USAGE_COLUMNS: Column<TaskUsage>[] = [
   { heading: 'AGENT', value: (t) => t.agentId },
   { heading: 'CPU-S', value: (t) => (t.usage?.cpuSeconds ?? 0).toFixed(2) },
   { heading: 'THROTTLED-S', value: (t) => (t.usage?.cpuThrottledSeconds ?? 0).toFixed(2) },
+  // Cpu lent now above the request (soft-limited tasks), in cpus like RESOURCES.
+  { heading: 'CPU-LENT', value: (t) => (t.usage?.cpuLentMillicores ?? 0) / 1000 },
   { heading: 'MEM', value: (t) => formatBytes(t.usage?.memBytes ?? 0) },
   { heading: 'MEM-MAX', value: (t) => formatBytes(t.usage?.memMaxBytes ?? 0) },
   { heading: 'PIDS', value: (t) => t.usage?.pids ?? 0 },

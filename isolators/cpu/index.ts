@@ -1,11 +1,13 @@
 /**
- * The `cpu` isolator: `cpu.shares` in proportion to millicores (1024 per core, as Mesos does);
- * unless the task allows excess, a hard limit through the CFS quota.
+ * The `cpu` isolator: `cpu.shares` in proportion to millicores (1024 per core, as Mesos does) and
+ * the CFS quota of the millicores asked for. For a task that allows excess (`limits.cpu_excess`)
+ * that quota is a floor, not a ceiling: the agent's lending controller (`agent/cpu-lend/`) raises
+ * it while the machine has idle cores and brings it back when they are needed.
  */
 import { sharedIsolator, type Container, type ContainerUsage, type Isolator } from '../isolator.js';
 
 /** CFS period: 100 ms, the kernel's default. */
-const PERIOD_US = 100_000;
+export const CFS_PERIOD_US = 100_000;
 /** The kernel refuses quotas under 1 ms. */
 const MIN_QUOTA_US = 1000;
 
@@ -14,9 +16,9 @@ export function cpuShares(millicores: number): number {
   return Math.max(2, Math.round((millicores * 1024) / 1000));
 }
 
-/** CFS quota (µs per {@link PERIOD_US}) for a number of millicores. */
+/** CFS quota (µs per {@link CFS_PERIOD_US}) for a number of millicores. */
 export function cfsQuota(millicores: number): number {
-  return Math.max(MIN_QUOTA_US, Math.round((millicores * PERIOD_US) / 1000));
+  return Math.max(MIN_QUOTA_US, Math.round((millicores * CFS_PERIOD_US) / 1000));
 }
 
 const isolator: Isolator = {
@@ -25,10 +27,9 @@ const isolator: Isolator = {
   async prepare(c: Container) {
     if (c.resources.cpus <= 0) return;
     await c.driver.set('cpu', c.cgroup, 'cpu.shares', String(cpuShares(c.resources.cpus)));
-    if (!c.limits.cpuExcess) {
-      await c.driver.set('cpu', c.cgroup, 'cpu.cfs_period_us', String(PERIOD_US));
-      await c.driver.set('cpu', c.cgroup, 'cpu.cfs_quota_us', String(cfsQuota(c.resources.cpus)));
-    }
+    // Soft-limited tasks too: a task with no quota at all could take every core from its neighbours.
+    await c.driver.set('cpu', c.cgroup, 'cpu.cfs_period_us', String(CFS_PERIOD_US));
+    await c.driver.set('cpu', c.cgroup, 'cpu.cfs_quota_us', String(cfsQuota(c.resources.cpus)));
   },
   async usage(c: Container): Promise<ContainerUsage> {
     const ns = Number(await c.driver.get('cpuacct', c.cgroup, 'cpuacct.usage'));

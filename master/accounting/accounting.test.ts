@@ -57,6 +57,7 @@ function usage() {
     diskWriteBytes: 0,
     netTxBytes: 0,
     netRxBytes: 0,
+    cpuLentMillicores: 0,
   };
 }
 

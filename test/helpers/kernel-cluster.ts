@@ -10,6 +10,7 @@ import { startAgent, type Agent } from '../../agent/agent.js';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { startMaster, type Master } from '../../master/master.js';
 import type { LogRotation } from '../../core/task-logs.js';
+import type { AgentOptions } from '../../agent/options.js';
 import { Limits, TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from './async-queue.js';
@@ -55,6 +56,8 @@ export async function startKernelCluster(options: {
   resources: string;
   /** How the agent rotates task output (default 10 MiB × 5). */
   logRotation?: LogRotation;
+  /** The agent's cpu lending settings and idle source. */
+  cpuLend?: AgentOptions['cpuLend'];
 }): Promise<KernelCluster> {
   const cgroupRoot = `galaxy-${options.name}-test-${randomBytes(4).toString('hex')}`;
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-`));
@@ -74,6 +77,7 @@ export async function startKernelCluster(options: {
     allowedHostPaths: `${shared}:rw`,
     logLevel: 'silent',
     ...(options.logRotation ? { logRotation: options.logRotation } : {}),
+    ...(options.cpuLend ? { cpuLend: options.cpuLend } : {}),
   });
   await eventually(() => agent.connected, 5000, 'the agent to register');
   const fw = rawFramework(master.address, { name: `${options.name}-test` }, true);
