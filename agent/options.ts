@@ -6,6 +6,7 @@ import type { LogRotation } from '../core/task-logs.js';
 import type { AgentPlugin } from './hooks.js';
 import type { Launcher } from './launcher.js';
 import type { DiscoveryOptions } from './discovery.js';
+import type { OversubscriptionOptions } from './oversubscription/controller.js';
 
 /** How to start an agent: the machine it offers (`DiscoveryOptions`: work dir, resources, labels, pool, reservations, host paths) and the rest. */
 export interface AgentOptions extends DiscoveryOptions {
@@ -36,6 +37,11 @@ export interface AgentOptions extends DiscoveryOptions {
   readonly logRotation?: LogRotation;
   /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
   readonly sandboxGcDelayMs?: number;
+  /**
+   * Estimate revocable resources and evict tasks on them when needed (`--oversubscribe`,
+   * docs/resources.md); containers only (plain processes are not measured). Unset: off.
+   */
+  readonly oversubscribe?: OversubscriptionOptions;
   /** Status update retry: first delay and ceiling (ms). */
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
 }
