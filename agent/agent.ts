@@ -233,7 +233,9 @@ export class Agent {
     const options = this.options.oversubscribe;
     if (!options) return undefined;
     if (!this.containerized) {
-      this.log.warn('--oversubscribe needs containers (--isolation): plain processes are not measured; not oversubscribing');
+      this.log.warn(
+        '--oversubscribe needs containers (--isolation): plain processes are not measured; not oversubscribing',
+      );
       return undefined;
     }
     const machine = new MachineSampler();

@@ -68,10 +68,7 @@ export class MasterView {
   /** What live tasks hold; with `revocable` only those on revocable resources (true) or only the others (false). */
   private sumTasks(keys: Iterable<string>, revocable?: boolean): Resources {
     const tasks = this.liveTasks(keys).filter((t) => revocable === undefined || (t.onRevocable === true) === revocable);
-    return tasks.reduce(
-      (sum, t) => addResources(sum, t.resources ?? emptyResources()),
-      emptyResources(),
-    );
+    return tasks.reduce((sum, t) => addResources(sum, t.resources ?? emptyResources()), emptyResources());
   }
 
   private sumOffers(match: (offer: { agentId: string; frameworkId: string }) => boolean): Resources {

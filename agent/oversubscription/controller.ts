@@ -107,7 +107,10 @@ export class OversubscriptionController {
       for (const eviction of evictions) {
         const runner = runners.get(eviction.key);
         if (!runner || isTerminal(runner.state) || runner.state === TaskState.TASK_KILLING) continue;
-        this.deps.log.warn({ task: runner.info.taskId, framework: runner.framework.id }, `evicting a revocable task: ${eviction.message}`);
+        this.deps.log.warn(
+          { task: runner.info.taskId, framework: runner.framework.id },
+          `evicting a revocable task: ${eviction.message}`,
+        );
         void runner.kill({ reason: RESOURCES_REVOKED_REASON, message: eviction.message });
       }
     } catch (error) {
@@ -126,7 +129,7 @@ export class OversubscriptionController {
       if (isTerminal(runner.state) || runner.state === TaskState.TASK_STAGING) continue;
       const key = `${runner.framework.id}/${runner.info.taskId}`;
       seen.add(key);
-      const usage = await this.deps.usage(runner.containerId).catch(() => ({}) as ContainerUsage);
+      const usage: ContainerUsage = await this.deps.usage(runner.containerId).catch(() => ({}));
       const cpuSeconds = usage.cpuSeconds ?? 0;
       const throttledS = usage.cpuThrottledSeconds ?? 0;
       const before = this.previous.get(key);
@@ -134,7 +137,8 @@ export class OversubscriptionController {
       const allocCpus = runner.info.resources?.cpus ?? 0;
       const elapsedS = before ? (now - before.at) / 1000 : 0;
       // Without an earlier sample the task's rate is unknown: count it as using all it holds.
-      const usedCpus = before && elapsedS > 0 ? (Math.max(0, cpuSeconds - before.cpuSeconds) / elapsedS) * 1000 : allocCpus;
+      const usedCpus =
+        before && elapsedS > 0 ? (Math.max(0, cpuSeconds - before.cpuSeconds) / elapsedS) * 1000 : allocCpus;
       loads.push({
         key,
         allocCpus,

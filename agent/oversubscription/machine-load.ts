@@ -41,6 +41,9 @@ export class MachineSampler {
     if (now && this.last && now.total > this.last.total)
       idle = (now.idle - this.last.idle) / (now.total - this.last.total);
     if (now) this.last = now;
-    return { idle: Math.min(1, Math.max(0, idle)), memAvailable: parseMemAvailable(meminfo) ?? Number.MAX_SAFE_INTEGER };
+    return {
+      idle: Math.min(1, Math.max(0, idle)),
+      memAvailable: parseMemAvailable(meminfo) ?? Number.MAX_SAFE_INTEGER,
+    };
   }
 }

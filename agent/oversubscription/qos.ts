@@ -68,13 +68,13 @@ export function decideEvictions(
   const heldMem = revocable.reduce((n, t) => n + t.allocMem, 0);
   const usedMem = revocable.reduce((n, t) => n + t.usedMem, 0);
 
-  // Memory: at once. The deficit is what the regular tasks' headroom lacks, or what the machine lacks.
-  const memShort = Math.max(
-    heldMem - room.mem,
+  // Memory: at once. What the regular tasks' headroom lacks of what revocable tasks hold, and
+  // what the machine lacks (given back by what revocable tasks use).
+  const memAllocShort = heldMem - room.mem;
+  const memPressureShort =
     tuning.minMemAvailable > 0 && machine.memAvailable < tuning.minMemAvailable
       ? Math.min(usedMem, tuning.minMemAvailable - machine.memAvailable)
-      : 0,
-  );
+      : 0;
   // Cpu: only when it lasted.
   const throttled = tasks.some((t) => !t.onRevocable && t.throttledS > 0);
   const contended = tuning.minIdle > 0 && machine.idle < tuning.minIdle && throttled;
@@ -85,14 +85,15 @@ export function decideEvictions(
 
   const evictions: Eviction[] = [];
   let freedCpus = 0;
-  let freedMem = 0;
+  let freedAllocMem = 0;
+  let freedUsedMem = 0;
   for (const task of revocable) {
-    const memNeeded = memShort > 0 && freedMem < memShort;
+    const memNeeded = freedAllocMem < memAllocShort || freedUsedMem < memPressureShort;
     // Contention without an allocation deficit: one victim per sample.
     const cpuNeeded = cpuActs && (cpuShort > 0 ? freedCpus < cpuShort : evictions.length === 0);
     if (!memNeeded && !cpuNeeded) break;
     const why = memNeeded
-      ? heldMem > room.mem
+      ? freedAllocMem < memAllocShort
         ? `regular tasks need their memory back: ${mib(room.mem)} MiB unused beyond the margin, ${mib(heldMem)} MiB held by revocable tasks`
         : `memory pressure: ${mib(machine.memAvailable)} MiB available, under ${mib(tuning.minMemAvailable)} MiB`
       : cpuShort > 0
@@ -100,7 +101,8 @@ export function decideEvictions(
         : `cpu contention: ${Math.round(machine.idle * 100)}% idle and regular tasks throttled`;
     evictions.push({ key: task.key, message: why });
     freedCpus += task.allocCpus;
-    freedMem += Math.max(task.allocMem, task.usedMem);
+    freedAllocMem += task.allocMem;
+    freedUsedMem += task.usedMem;
   }
   return { evictions, state: { cpuStreak: cpuActs ? 0 : cpuStreak } };
 }

@@ -207,7 +207,8 @@ export class SchedulerCalls {
       this.ctx.hooks.taskLaunched.call(task);
     }
     const [offer] = plan.offers;
-    if (offer && !isEmptyResources(plan.unused)) this.ctx.recoverOffer({ ...offer, allocationRole: role }, plan.unused, filter);
+    if (offer && !isEmptyResources(plan.unused))
+      this.ctx.recoverOffer({ ...offer, allocationRole: role }, plan.unused, filter);
     this.ctx.loop.trigger();
   }
 

@@ -67,7 +67,8 @@ export function revocableHeld(ctx: MasterContext, agent: AgentRecord): Resources
   let held = emptyResources();
   for (const key of agent.tasks) {
     const task = ctx.tasks.get(key)?.task;
-    if (task?.onRevocable === true && !isTerminal(task.state)) held = addResources(held, revocableScalars(task.resources));
+    if (task?.onRevocable === true && !isTerminal(task.state))
+      held = addResources(held, revocableScalars(task.resources));
   }
   return held;
 }

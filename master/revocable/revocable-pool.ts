@@ -27,17 +27,17 @@ const MIN_MEM = 32 * 1024 * 1024;
 
 /**
  * Which client is offered each agent's unlent resources: in turn, starting after the client the
- * last pass started with, skipping clients that refused the agent; each agent goes whole to one
- * client. Pure.
+ * client after the last one served, skipping clients that refused the agent; each agent goes whole
+ * to one client. Returns the offers and the next turn. Pure.
  */
 export function planRevocableOffers(
   available: ReadonlyMap<string, Resources>,
   clients: readonly RevocableClient[],
   refused: (frameworkId: string, agentId: string) => boolean,
   start: number,
-): RevocableAllocation[] {
+): { offers: RevocableAllocation[]; turn: number } {
   const out: RevocableAllocation[] = [];
-  if (clients.length === 0) return out;
+  if (clients.length === 0) return { offers: out, turn: start };
   let turn = start;
   for (const [agentId, resources] of available) {
     if (resources.cpus < MIN_CPUS || resources.mem < MIN_MEM) continue;
@@ -49,7 +49,7 @@ export function planRevocableOffers(
       break;
     }
   }
-  return out;
+  return { offers: out, turn };
 }
 
 /** Estimates, holdings and refuse filters of revocable resources. */
@@ -131,9 +131,9 @@ export class RevocablePool {
       this.filters.delete(key);
       return false;
     };
-    const plan = planRevocableOffers(available, clients, refused, this.turn);
-    if (clients.length > 0) this.turn = (this.turn + 1) % clients.length;
-    for (const allocation of plan) this.hold(allocation.agentId, allocation.resources);
-    return plan;
+    const { offers, turn } = planRevocableOffers(available, clients, refused, this.turn);
+    this.turn = turn;
+    for (const allocation of offers) this.hold(allocation.agentId, allocation.resources);
+    return offers;
   }
 }
