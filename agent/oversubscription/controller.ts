@@ -66,7 +66,9 @@ export class OversubscriptionController {
     options: OversubscriptionOptions = {},
   ) {
     this.estimator = { ...DEFAULT_ESTIMATOR_TUNING, ...options.estimator };
-    this.qos = { ...DEFAULT_QOS_TUNING, ...options.qos, margin: this.estimator.margin };
+    // Hysteresis: lent while usage stays under alloc × (1 − margin), taken back only past
+    // alloc × (1 − margin / 2), so that usage wobbling around the lending line evicts nothing.
+    this.qos = { ...DEFAULT_QOS_TUNING, ...options.qos, margin: this.estimator.margin / 2 };
     this.intervalMs = options.intervalMs ?? 5000;
     this.now = deps.now ?? Date.now;
   }

@@ -5,7 +5,7 @@ import { DEFAULT_QOS_TUNING, decideEvictions, type MachineLoad } from './qos.js'
 
 const MiB = 1024 * 1024;
 const calm: MachineLoad = { idle: 0.9, memAvailable: 8192 * MiB };
-const tuning = { ...DEFAULT_QOS_TUNING, sustain: 1 };
+const tuning = { ...DEFAULT_QOS_TUNING, margin: 0.2, sustain: 1 };
 
 function service(usedCpus: number, over: Partial<TaskLoad> = {}): TaskLoad {
   return {

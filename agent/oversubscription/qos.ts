@@ -25,7 +25,10 @@ export interface MachineLoad {
 
 /** The QoS controller's thresholds (`galaxy agent --oversubscribe-*`). */
 export interface QosTuning {
-  /** The estimator's margin: headroom is computed as the estimate is. */
+  /**
+   * Margin of the headroom the revocable tasks must fit: half the estimator's (the controller's
+   * hysteresis), so that usage wobbling around the lending line evicts nothing. Default 0.1.
+   */
   readonly margin: number;
   /** Idle fraction under which throttled regular tasks mean contention (0 disables). Default 0.1. */
   readonly minIdle: number;
@@ -37,7 +40,7 @@ export interface QosTuning {
 
 /** Defaults of {@link QosTuning}. */
 export const DEFAULT_QOS_TUNING: QosTuning = {
-  margin: 0.2,
+  margin: 0.1,
   minIdle: 0.1,
   minMemAvailable: 256 * 1024 * 1024,
   sustain: 2,
