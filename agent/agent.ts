@@ -36,6 +36,8 @@ import { ProcStatIdle } from './cpu-lend/idle.js';
 import { registerAgent } from './registration.js';
 import { CREDENTIAL_FILE, readCredential, saveCredential } from './credential.js';
 import type { AgentOptions } from './options.js';
+import { OversubscriptionController } from './oversubscription/controller.js';
+import { MachineSampler } from './oversubscription/machine-load.js';
 
 export type { AgentOptions } from './options.js';
 
@@ -60,6 +62,8 @@ export class Agent {
   private readonly book: TaskBook;
   /** Answers the master's reads of task output (`galaxy logs`). */
   private readonly logs: AgentLogService;
+  /** The resource estimator and QoS controller, with `--oversubscribe` on a containerizing agent. */
+  private readonly oversubscription: OversubscriptionController | undefined;
   private settleRefusal: (error: GalaxyError) => void = () => undefined;
   /**
    * Settles when the master refuses this agent's identity for good (its credential was revoked,
@@ -134,6 +138,7 @@ export class Agent {
     // The agent's own taps first (its metrics, its trace), so user plugins see a measured, traced agent.
     this.cpuLend = new CpuLendController(cpuLendConfig(options.cpuLend), options.cpuLend?.idle ?? new ProcStatIdle());
     this.metrics = new AgentMetrics(this);
+    this.oversubscription = this.oversubscriptionController();
     for (const plugin of [taskTracePlugin(log), this.cpuLend, ...(options.plugins ?? [])]) plugin.apply(this);
   }
 
@@ -183,6 +188,7 @@ export class Agent {
   /** Connects to the master. */
   start(): void {
     this.link.start();
+    this.oversubscription?.start();
   }
 
   /** Usage statistics of a task's container (empty for plain processes). */
@@ -211,6 +217,7 @@ export class Agent {
     // With no task there is nothing to keep: leave no cgroup root behind either.
     if (this.tasks.size === 0) await this.launcher.close?.();
     this.gc.stop();
+    this.oversubscription?.stop();
     this.updates.stop();
     this.link.stop();
     return 'detached';
@@ -227,8 +234,40 @@ export class Agent {
     await this.cpuLend.stop();
     await this.launcher.close?.();
     this.gc.stop();
+    this.oversubscription?.stop();
     this.updates.stop();
     this.link.stop();
+  }
+
+  /** The oversubscription controller `--oversubscribe` asks for; none for plain processes, whose usage is not measured. */
+  private oversubscriptionController(): OversubscriptionController | undefined {
+    const options = this.options.oversubscribe;
+    if (!options) return undefined;
+    if (!this.containerized) {
+      this.log.warn(
+        '--oversubscribe needs containers (--isolation): plain processes are not measured; not oversubscribing',
+      );
+      return undefined;
+    }
+    const machine = new MachineSampler();
+    return new OversubscriptionController(
+      {
+        runners: () => this.tasks.values(),
+        usage: async (containerId) => (await this.launcher.usage?.(containerId)) ?? {},
+        machine: () => machine.sample(),
+        report: (estimate) => {
+          this.log.info(estimate, 'revocable estimate changed; reporting it');
+          this.link.send({
+            message: {
+              $case: 'revocableEstimate',
+              revocableEstimate: { resources: { cpus: estimate.cpus, mem: estimate.mem, disk: 0, gpus: 0, ports: [] } },
+            },
+          });
+        },
+        log: this.log,
+      },
+      options,
+    );
   }
 
   private registration(): RegisterAgent {
@@ -240,6 +279,7 @@ export class Agent {
     registered: (agentId, credential) => {
       this.id = agentId;
       if (credential !== '') this.link.useToken(credential);
+      this.oversubscription?.registered();
       callHook(this.log, 'registered', () => {
         this.hooks.registered.call(this.id);
       });

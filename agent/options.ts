@@ -8,6 +8,7 @@ import type { Launcher } from './launcher.js';
 import type { DiscoveryOptions } from './discovery.js';
 import type { CpuLendConfig } from './cpu-lend/plan.js';
 import type { IdleSource } from './cpu-lend/idle.js';
+import type { OversubscriptionOptions } from './oversubscription/controller.js';
 
 /** How to start an agent: the machine it offers (`DiscoveryOptions`: work dir, resources, labels, pool, reservations, host paths) and the rest. */
 export interface AgentOptions extends DiscoveryOptions {
@@ -43,6 +44,11 @@ export interface AgentOptions extends DiscoveryOptions {
    * and where idleness is measured (default `/proc/stat`; tests on a shared machine measure their own).
    */
   readonly cpuLend?: Partial<CpuLendConfig> & { readonly idle?: IdleSource };
+  /**
+   * Estimate revocable resources and evict tasks on them when needed (`--oversubscribe`,
+   * docs/resources.md); containers only (plain processes are not measured). Unset: off.
+   */
+  readonly oversubscribe?: OversubscriptionOptions;
   /** Status update retry: first delay and ceiling (ms). */
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
 }

@@ -40,6 +40,8 @@ export class TaskRunner {
   private readonly runId = newRunId();
   private process: LaunchedProcess | undefined;
   private killRequested = false;
+  /** Why it is killed when not at the framework's request (an eviction): the end's reason and message. */
+  private killReason: { readonly reason: string; readonly message: string } | undefined;
   /** True from `start()` until the process runs or the launch failed. */
   private launching = false;
   /** Resolves once a terminal state is reported, so a kill can wait for the task to be gone. */
@@ -100,6 +102,7 @@ export class TaskRunner {
       role: this.framework.role,
       band: this.info.band,
       revocable: this.info.revocable,
+      ...(this.info.onRevocable === true ? { onRevocable: true } : {}),
     };
   }
 
@@ -169,10 +172,12 @@ export class TaskRunner {
 
   /**
    * Kills the task: SIGTERM, then SIGKILL after its grace period. Resolves once its terminal
-   * state is reported (at once when it is not running and not starting).
+   * state is reported (at once when it is not running and not starting). `why` names the reason
+   * its TASK_KILLED carries when the agent itself kills it (the QoS controller's eviction).
    */
-  async kill(): Promise<void> {
+  async kill(why?: { readonly reason: string; readonly message: string }): Promise<void> {
     this.killRequested = true;
+    this.killReason ??= why;
     if (isTerminal(this.state)) return;
     if (this.process) {
       if (this.state !== TaskState.TASK_KILLING) this.update(TaskState.TASK_KILLING, 'killed', 'kill requested');
@@ -188,7 +193,13 @@ export class TaskRunner {
     if (exit.limitation) {
       this.update(TaskState.TASK_FAILED, exit.limitation.reason, exit.limitation.message, exit.code ?? undefined);
     } else if (this.killRequested) {
-      this.update(TaskState.TASK_KILLED, 'killed', `killed (${how})`, exit.code ?? undefined);
+      const why = this.killReason;
+      this.update(
+        TaskState.TASK_KILLED,
+        why?.reason ?? 'killed',
+        why ? `${why.message} (${how})` : `killed (${how})`,
+        exit.code ?? undefined,
+      );
     } else if (exit.code === null && exit.signal === null) {
       this.update(
         TaskState.TASK_FAILED,

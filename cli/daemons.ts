@@ -7,6 +7,7 @@ import { MasterCandidate } from '../master/candidate.js';
 import { loadAllocator } from '../allocators/index.js';
 import { startMaster } from '../master/master.js';
 import { loadAgentPlugins, startAgent } from '../agent/index.js';
+import { oversubscribeOptions, oversubscriptionFromFlags, type OversubscribeFlags } from './oversubscribe-flags.js';
 import { loadMasterPlugins } from '../master/plugins/index.js';
 import { runUp } from './up.js';
 import { METRICS_OPTION, startMetrics } from './metrics-flag.js';
@@ -58,7 +59,7 @@ interface MasterFlags {
   appmaster?: string;
 }
 
-interface AgentFlags extends CpuLendFlags {
+interface AgentFlags extends CpuLendFlags, OversubscribeFlags {
   master: string;
   workDir: string;
   resources?: string;
@@ -244,53 +245,55 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'size of the cache of root filesystem images (container.rootfs), e.g. 8GiB (default)',
     )
     .option('--log-max-size <size>', "a task's stdout or stderr is rotated past this size (default 10MiB)")
-    .option('--log-max-files <n>', 'files kept per stream, the current one included (default 5)')
-    .action(async (flags: AgentFlags) => {
-      const plugins = await loadAgentPlugins(flags.plugin);
-      const agent = await startAgent({
-        plugins,
-        master: flags.master,
-        workDir: flags.workDir,
-        resources: flags.resources,
-        attributes: flags.attributes,
-        pool: flags.pool,
-        hostname: flags.hostname,
-        reserve: flags.reserve,
-        isolation: flags.isolation,
-        cgroupRoot: flags.cgroupRoot,
-        allowedHostPaths: flags.allowedHostPaths,
-        uidRange: flags.uidRange,
-        imageCache: flags.imageCache,
-        logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
-        cpuLend: cpuLendFromFlags(flags),
-        logLevel: program.opts<{ logLevel?: string }>().logLevel,
-        token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
-        tls: cliTls(),
-      });
-      const metrics = await startMetrics(flags.metricsListen, [agent.metrics.registry]);
-      const outcome = await Promise.race([
-        untilSignal(),
-        agent.refused,
-        agent.shutDown.then((requestedBy) => ({ requestedBy })),
-      ]);
-      await metrics?.close();
-      // Refused for good (revoked, expired, not its own id): exit with the reason. Its tasks run on,
-      // checkpointed, as after kill -9: once it has a valid credential it re-attaches to them.
-      if (outcome instanceof GalaxyError) throw outcome;
-      if (typeof outcome === 'object') {
-        console.log(`agent shut down as ${outcome.requestedBy} asked: every task was killed`);
-        return;
-      }
-      // A stop signal (systemctl stop or restart, an upgrade) leaves the containers running.
-      const how = await agent.detach();
-      console.log(
-        how === 'detached'
-          ? `agent stopped (${outcome}); its containers run on, and the next agent on ${flags.workDir} re-attaches to them (galaxy agent shutdown kills them)`
-          : `agent stopped (${outcome}) with its tasks: plain processes cannot be re-attached`,
-      );
-      // Re-attached containers are polled and launched ones are children: nothing of that may hold the process.
-      process.exit(0);
+    .option('--log-max-files <n>', 'files kept per stream, the current one included (default 5)');
+  oversubscribeOptions(agentCommand).action(async (flags: AgentFlags) => {
+    const plugins = await loadAgentPlugins(flags.plugin);
+    const oversubscribe = oversubscriptionFromFlags(flags);
+    const agent = await startAgent({
+      ...(oversubscribe ? { oversubscribe } : {}),
+      plugins,
+      master: flags.master,
+      workDir: flags.workDir,
+      resources: flags.resources,
+      attributes: flags.attributes,
+      pool: flags.pool,
+      hostname: flags.hostname,
+      reserve: flags.reserve,
+      isolation: flags.isolation,
+      cgroupRoot: flags.cgroupRoot,
+      allowedHostPaths: flags.allowedHostPaths,
+      uidRange: flags.uidRange,
+      imageCache: flags.imageCache,
+      logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
+      cpuLend: cpuLendFromFlags(flags),
+      logLevel: program.opts<{ logLevel?: string }>().logLevel,
+      token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
+      tls: cliTls(),
     });
+    const metrics = await startMetrics(flags.metricsListen, [agent.metrics.registry]);
+    const outcome = await Promise.race([
+      untilSignal(),
+      agent.refused,
+      agent.shutDown.then((requestedBy) => ({ requestedBy })),
+    ]);
+    await metrics?.close();
+    // Refused for good (revoked, expired, not its own id): exit with the reason. Its tasks run on,
+    // checkpointed, as after kill -9: once it has a valid credential it re-attaches to them.
+    if (outcome instanceof GalaxyError) throw outcome;
+    if (typeof outcome === 'object') {
+      console.log(`agent shut down as ${outcome.requestedBy} asked: every task was killed`);
+      return;
+    }
+    // A stop signal (systemctl stop or restart, an upgrade) leaves the containers running.
+    const how = await agent.detach();
+    console.log(
+      how === 'detached'
+        ? `agent stopped (${outcome}); its containers run on, and the next agent on ${flags.workDir} re-attaches to them (galaxy agent shutdown kills them)`
+        : `agent stopped (${outcome}) with its tasks: plain processes cannot be re-attached`,
+    );
+    // Re-attached containers are polled and launched ones are children: nothing of that may hold the process.
+    process.exit(0);
+  });
   addCpuLendFlags(agentCommand);
   program
     .command('up')
@@ -318,6 +321,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       '--metrics-listen <host:port>',
       'serve the metrics of every daemon of the cluster (master, agent, AppMaster, batch) at http://<host:port>/metrics',
     )
+    .option(
+      '--oversubscribe',
+      "lend the example service's unused cpu and mem to batch jobs as revocable resources (off by default: see docs/resources.md)",
+    )
     .action(
       async (flags: {
         listen: string;
@@ -331,6 +338,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         isolation: string;
         allowedHostPaths?: string;
         metricsListen?: string;
+        oversubscribe?: boolean;
       }) => {
         const replicas = Number(flags.replicas);
         if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) {
@@ -351,6 +359,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             resources: flags.resources,
             isolation: flags.isolation,
             allowedHostPaths: flags.allowedHostPaths,
+            ...(flags.oversubscribe === true ? { oversubscribe: true } : {}),
             metricsListen: flags.metricsListen,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,
           },

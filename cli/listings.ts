@@ -27,6 +27,8 @@ const AGENT_COLUMNS: Column<AgentSummary>[] = [
   { heading: 'TASKS', value: (a) => a.tasks },
   { heading: 'TOTAL', value: (a) => (a.info?.total ? formatResources(a.info.total) : '') },
   { heading: 'USED', value: (a) => (a.used ? formatResources(a.used) : '') },
+  // Revocable resources (docs/resources.md): held by tasks on them / what the agent lends.
+  { heading: 'REVOCABLE', value: (a) => revocableColumn(a) },
   {
     heading: 'ATTRIBUTES',
     value: (a) => (a.info?.attributes ?? []).map((l) => (l.value ? `${l.key}=${l.value}` : l.key)).join(','),
@@ -55,6 +57,8 @@ const TASK_COLUMNS: Column<Task>[] = [
   { heading: 'STATE', value: (t) => stateName(t.state) },
   { heading: 'REASON', value: (t) => t.status?.reason ?? '' },
   { heading: 'RESOURCES', value: (t) => (t.resources ? formatResources(t.resources) : '') },
+  // "revocable": it runs on revocable resources, and its agent may evict it.
+  { heading: 'ON', value: (t) => (t.onRevocable === true ? 'revocable' : 'regular') },
   { heading: 'MESSAGE', value: (t) => (t.status?.message ?? '').slice(0, 80), wide: true },
   {
     heading: 'UPDATED',
@@ -75,6 +79,15 @@ const USAGE_COLUMNS: Column<TaskUsage>[] = [
   { heading: 'PIDS', value: (t) => t.usage?.pids ?? 0 },
   { heading: 'DISK', value: (t) => formatBytes(t.usage?.diskBytes ?? 0) },
 ];
+
+/** `cpus:…;mem:…/cpus:…;mem:…` (used / estimated) of an agent's revocable resources; '-' when it lends none. */
+function revocableColumn(a: AgentSummary): string {
+  const estimate = a.revocableEstimate;
+  const used = a.revocableUsed;
+  if (!estimate?.cpus && !estimate?.mem && !used?.cpus && !used?.mem) return '-';
+  const scalars = (r: typeof estimate) => `cpus:${((r?.cpus ?? 0) / 1000).toString()};mem:${formatBytes(r?.mem ?? 0)}`;
+  return `${scalars(used)}/${scalars(estimate)}`;
+}
 
 /** Adds the listing commands to the program. */
 export function addListingCommands(program: Command, defaultMaster: string): void {

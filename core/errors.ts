@@ -30,6 +30,10 @@ export const ErrorCodes = {
     hint: 'offers in one ACCEPT must belong to the caller and to one agent',
   },
   GALAXY_E_OVERCOMMIT: { status: 'FAILED_PRECONDITION', hint: 'the operations ask for more than the offers hold' },
+  GALAXY_E_REVOCABLE_MISMATCH: {
+    status: 'INVALID_ARGUMENT',
+    hint: 'tasks launched from revocable offers must set on_revocable, and only they may; one ACCEPT uses revocable offers or regular ones, not both (docs/resources.md)',
+  },
   GALAXY_E_TASK_INVALID: { status: 'INVALID_ARGUMENT', hint: 'a task in a LAUNCH operation is malformed' },
   GALAXY_E_TASK_DUPLICATE: { status: 'ALREADY_EXISTS', hint: 'a task id is already in use by the framework' },
   GALAXY_E_TASK_UNKNOWN: { status: 'NOT_FOUND', hint: 'no such task' },

@@ -19,6 +19,9 @@ import type { MasterTimings } from './timings.js';
 import type { MasterLimits } from './limits.js';
 import { expired, RetainedSet } from './retention.js';
 import { EventLog } from './events/log.js';
+import { RevocablePool } from './revocable/revocable-pool.js';
+import type { RefuseFilter } from '../allocators/allocator.js';
+import type { Resources } from '../core/resources.js';
 
 /** How many finished tasks the master remembers for reconciliation and listing. */
 const COMPLETED_LIMIT = 10_000;
@@ -52,6 +55,8 @@ export class MasterContext {
   readonly acks = new AckOutbox();
   /** The allocator, one client per (framework, role): what the master hands out and takes back goes through it. */
   readonly clients: RoleClients;
+  /** Revocable resources: agents' estimates and what revocable offers and tasks hold (outside the allocator). */
+  readonly revocable = new RevocablePool();
   /** Status updates the master resent because their framework had not acknowledged them (metrics). */
   statusUpdateRetries = 0;
   /** The cluster's event log (`galaxy events`): every state change with who and why. */
@@ -100,9 +105,21 @@ export class MasterContext {
   rescindOffer(offer: Offer, notify: boolean): void {
     this.offers.remove(offer.id);
     if (notify) this.sendEvent(offer.frameworkId, { event: { $case: 'rescind', rescind: { offerId: offer.id } } });
-    if (offer.resources)
-      this.clients.recover(offer.frameworkId, offer.allocationRole ?? '', offer.agentId, offer.resources);
+    if (offer.resources) this.recoverOffer(offer, offer.resources);
     this.loop.trigger();
+  }
+
+  /**
+   * Gives back (part of) an offer's resources: a revocable offer's to the revocable pool, any
+   * other's to the allocator, with the filter of a DECLINE or ACCEPT.
+   */
+  recoverOffer(offer: Offer, resources: Resources, filter?: RefuseFilter): void {
+    if (offer.revocable === true) {
+      const refuse = filter ? (filter.refuseSeconds ?? 5) : undefined;
+      this.revocable.release(offer.agentId, resources, offer.frameworkId, refuse);
+      return;
+    }
+    this.clients.recover(offer.frameworkId, offer.allocationRole ?? '', offer.agentId, resources, filter);
   }
 
   /** Rescinds every outstanding offer matching `predicate`. */
@@ -121,7 +138,9 @@ export class MasterContext {
     record.goneAt = isGone(status.state) ? (record.goneAt ?? Date.now()) : undefined;
     if (!wasTerminal && isTerminal(status.state) && record.task.resources) {
       const { frameworkId, role, agentId } = record.task;
-      this.clients.recover(frameworkId, role, agentId, record.task.resources);
+      // A task on revocable resources held them in the revocable pool, never in the allocator.
+      if (record.task.onRevocable === true) this.revocable.release(agentId, record.task.resources);
+      else this.clients.recover(frameworkId, role, agentId, record.task.resources);
       this.clients.releaseRetired(frameworkId, role, () => this.liveInRole(frameworkId, role));
       this.loop.trigger();
     }

@@ -64,6 +64,7 @@ import type { ServerAuth } from '../core/auth/server.js';
 import type { OperatorServer } from '../proto/gen/galaxy/v1/operator.js';
 import { serveMasterHttp, type ServingHttp } from './http/api.js';
 import { logEventFeed } from './http/event-feed.js';
+import { revocableOffers } from './revocable/revocable-offers.js';
 
 /** A running master. */
 export class Master implements MasterHost {
@@ -294,6 +295,11 @@ export class Master implements MasterHost {
       list.push(offer);
       byFramework.set(offer.frameworkId, list);
     }
+    for (const offer of revocableOffers(this.ctx, (allocation) => this.toOffer(allocation))) {
+      const list = byFramework.get(offer.frameworkId) ?? [];
+      list.push(offer);
+      byFramework.set(offer.frameworkId, list);
+    }
     for (const [frameworkId, offers] of byFramework) {
       this.ctx.sendEvent(frameworkId, { event: { $case: 'offers', offers: { offers } } });
       const framework = this.ctx.frameworks.get(frameworkId);
@@ -326,7 +332,7 @@ export class Master implements MasterHost {
     await this.server.stop();
   }
 
-  private toOffer(allocation: RoleAllocation): Offer | undefined {
+  private toOffer(allocation: RoleAllocation & { readonly revocable?: boolean }): Offer | undefined {
     const framework = this.ctx.frameworks.get(allocation.frameworkId);
     const agent = this.ctx.agents.get(allocation.agentId);
     if (!framework?.connection || !agent?.active) return undefined;
@@ -341,6 +347,7 @@ export class Master implements MasterHost {
       allowedHostPaths: agent.info.allowedHostPaths,
       ...(allocation.reservedRole === undefined ? {} : { reservedRole: allocation.reservedRole }),
       allocationRole: allocation.role,
+      ...(allocation.revocable === true ? { revocable: true } : {}),
     };
   }
 }

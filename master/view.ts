@@ -19,8 +19,10 @@ export class MasterView {
   agents(): AgentSummary[] {
     return [...this.ctx.agents.values()].map((agent) => ({
       info: agent.info,
-      used: this.sumTasks(agent.tasks),
+      used: this.sumTasks(agent.tasks, false),
       offered: this.sumOffers((offer) => offer.agentId === agent.info.id),
+      revocableEstimate: this.ctx.revocable.estimate(agent.info.id),
+      revocableUsed: this.sumTasks(agent.tasks, true),
       active: agent.active,
       registeredAt: agent.registeredAt / 1000,
       tasks: this.liveTasks(agent.tasks).length,
@@ -63,11 +65,10 @@ export class MasterView {
     return out;
   }
 
-  private sumTasks(keys: Iterable<string>): Resources {
-    return this.liveTasks(keys).reduce(
-      (sum, t) => addResources(sum, t.resources ?? emptyResources()),
-      emptyResources(),
-    );
+  /** What live tasks hold; with `revocable` only those on revocable resources (true) or only the others (false). */
+  private sumTasks(keys: Iterable<string>, revocable?: boolean): Resources {
+    const tasks = this.liveTasks(keys).filter((t) => revocable === undefined || (t.onRevocable === true) === revocable);
+    return tasks.reduce((sum, t) => addResources(sum, t.resources ?? emptyResources()), emptyResources());
   }
 
   private sumOffers(match: (offer: { agentId: string; frameworkId: string }) => boolean): Resources {

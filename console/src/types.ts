@@ -23,6 +23,9 @@ export interface Agent {
   tasks?: number;
   mode?: string;
   labels?: string[];
+  /** What the agent lends as revocable resources, and what tasks on them hold (docs/resources.md). */
+  revocableEstimate?: Resources;
+  revocableUsed?: Resources;
 }
 
 export interface RoleShare {
@@ -49,6 +52,8 @@ export interface Task {
   resources?: Resources;
   state?: string;
   role?: string;
+  /** It runs on revocable resources: its agent may evict it (reason `resources-revoked`). */
+  onRevocable?: boolean;
   status?: { message?: string; reason?: string; timestamp?: number };
 }
 

@@ -17,6 +17,7 @@
 import { BATCH_GROUP } from '../../core/leader-locator.js';
 import { UserStore } from '../../core/tenancy/users.js';
 import { GalaxyError } from '../../core/errors.js';
+import { FrameworkCapability } from '../../proto/gen/galaxy/v1/common.js';
 import { jobFrameworkPlugin } from '../sdk/job-framework.js';
 import { serveBatchApi } from './api.js';
 import { CRONS_PREFIX, CronRunner } from './cron/runner.js';
@@ -45,6 +46,9 @@ export default jobFrameworkPlugin({
   defaultListen: '127.0.0.1:5052',
   defaultRole: 'batch',
   failoverTimeoutS: 600,
+  // It takes revocable offers: its tasks may run on reclaimed capacity and are retried, without
+  // using a retry, when evicted (docs/resources.md). `--option revocable=false` turns it off.
+  capabilities: [FrameworkCapability.REVOCABLE_RESOURCES],
   // Updates are acknowledged once their effect is stored (see scheduler.ts).
   autoAcknowledge: false,
   async build({ context, coordinator, tenancy, records }) {

@@ -18,7 +18,7 @@ function stateLabel(state: BatchJobState): string {
 /** The batch framework's metrics. */
 export class BatchMetrics {
   readonly registry = new Registry();
-  /** Task ends by outcome: succeeded, failed, preempted. */
+  /** Task ends by outcome: succeeded, failed, preempted, revoked (evicted from revocable resources). */
   readonly taskEnds: Counter<'outcome'>;
   /** Failed tasks whose index runs again (a retry used). */
   readonly retries: Counter;
@@ -57,7 +57,7 @@ export class BatchMetrics {
     });
     this.taskEnds = new Counter({
       name: 'galaxy_batch_task_ends_total',
-      help: 'Batch tasks that ended, by outcome: succeeded, failed, preempted',
+      help: 'Batch tasks that ended, by outcome: succeeded, failed, preempted, revoked',
       labelNames: ['outcome'],
       registers,
     });
@@ -66,6 +66,6 @@ export class BatchMetrics {
       help: 'Failed batch tasks retried (each uses one of its index retries)',
       registers,
     });
-    for (const outcome of ['succeeded', 'failed', 'preempted']) this.taskEnds.inc({ outcome }, 0);
+    for (const outcome of ['succeeded', 'failed', 'preempted', 'revoked']) this.taskEnds.inc({ outcome }, 0);
   }
 }

@@ -28,6 +28,7 @@ import { BatchMetrics } from './metrics.js';
 import { InFlightTasks } from './in-flight.js';
 import { batchTask, bindsAllowed } from './task.js';
 import { bandOf, PREEMPTED_REASON } from '../../core/bands.js';
+import { RESOURCES_REVOKED_REASON } from '../../core/revocable.js';
 import { batchSpecFromProto, specToProto } from './spec/parse.js';
 import type { BatchSpec } from './spec/schema.js';
 import { checkCompletions, DEFAULT_BATCH_LIMITS, type BatchLimits } from './limits.js';
@@ -318,7 +319,7 @@ export class BatchScheduler implements Scheduler {
           room -= 1;
           launched.push({ job, taskId: next.taskId });
           this.inFlight.add(next.taskId, job.spec.name, offer.agentId, now);
-          tasks.push(batchTask(job, next.taskId, next.index, offer.agentId));
+          tasks.push(batchTask(job, next.taskId, next.index, offer.agentId, offer.revocable === true));
         }
       }
       planned.push({ offer, tasks, launched });
@@ -386,12 +387,16 @@ export class BatchScheduler implements Scheduler {
       return;
     }
     this.inFlight.forget(status.taskId);
-    // A preempted task, or one never launched, is retried without using up its retries: it did not fail.
-    const uncounted = status.reason === PREEMPTED_REASON || unknown;
+    // A preempted or evicted task (its revocable resources taken back), or one never launched, is
+    // retried without using up its retries: it did not fail.
+    const revoked = status.reason === RESOURCES_REVOKED_REASON;
+    const uncounted = status.reason === PREEMPTED_REASON || revoked || unknown;
     const success = status.state === TaskState.TASK_FINISHED;
     const index = job.running.get(status.taskId)?.index;
     const finished = job.ended(status.taskId, success, this.now(), uncounted);
-    this.metrics.taskEnds.inc({ outcome: success ? 'succeeded' : uncounted ? 'preempted' : 'failed' });
+    this.metrics.taskEnds.inc({
+      outcome: success ? 'succeeded' : revoked ? 'revoked' : uncounted ? 'preempted' : 'failed',
+    });
     // A failure whose index neither failed for good nor ended the job runs again: a retry.
     if (!success && !uncounted && !finished && index !== undefined && !job.failed.has(index))
       this.metrics.retries.inc();

@@ -10,7 +10,13 @@ import { userLabel } from '../sdk/tenancy.js';
 import type { JobRecord } from './job.js';
 
 /** The task of completion `index` of `job`, as `taskId` on `agentId`. */
-export function batchTask(job: JobRecord, taskId: string, index: number, agentId: string): TaskInfo {
+export function batchTask(
+  job: JobRecord,
+  taskId: string,
+  index: number,
+  agentId: string,
+  onRevocable = false,
+): TaskInfo {
   return {
     taskId,
     name: `${job.spec.name}[${index}]`,
@@ -26,6 +32,8 @@ export function batchTask(job: JobRecord, taskId: string, index: number, agentId
     band: bandOf(job.spec.band),
     // Best-effort work is the first to go when higher bands need room.
     revocable: job.spec.band === 'best-effort',
+    // From a revocable offer: its agent may evict it when the regular tasks need the room back.
+    ...(onRevocable ? { onRevocable: true } : {}),
     killGraceS: 3,
     limits: job.spec.limits,
     volumes: job.spec.volumes,

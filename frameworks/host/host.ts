@@ -88,6 +88,7 @@ export async function runFramework(
       role: framework.info.role ?? '',
       roles: [...(framework.info.roles ?? [])],
       failoverTimeoutS: framework.info.failoverTimeoutS ?? 300,
+      ...(framework.info.capabilities?.length ? { capabilities: { values: [...framework.info.capabilities] } } : {}),
       ...(framework.info.id ? { id: framework.info.id } : {}),
     },
     scheduler,

@@ -9,6 +9,7 @@ import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler } from '../sdk/scheduler.js';
 import type { FrameworkHostHooks } from './hooks.js';
 import type { Registry } from 'prom-client';
+import type { FrameworkCapability } from '../../proto/gen/galaxy/v1/common.js';
 
 /** What the host gives a framework plugin. */
 export interface FrameworkContext {
@@ -32,6 +33,8 @@ export interface HostedFramework {
     /** MULTI_ROLE: every role it is offered resources for (a framework acting for users: its jobs' owners'). */
     readonly roles?: readonly string[];
     readonly failoverTimeoutS?: number;
+    /** Capabilities it subscribes with, e.g. REVOCABLE_RESOURCES (revocable offers, docs/resources.md). */
+    readonly capabilities?: readonly FrameworkCapability[];
     /** A framework id to subscribe with (failover of an earlier run); read after {@link prepare}. */
     readonly id?: string;
     /**

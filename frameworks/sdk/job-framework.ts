@@ -20,6 +20,7 @@ import { FrameworkLeadership } from './leadership.js';
 import { RecordStore } from './records.js';
 import type { Scheduler } from './scheduler.js';
 import { JobTenancy } from './tenancy.js';
+import { FrameworkCapability } from '../../proto/gen/galaxy/v1/common.js';
 
 /** What the shell gives a framework's {@link JobFrameworkDefinition.build}. */
 export interface JobFrameworkSetup {
@@ -67,6 +68,8 @@ export interface JobFrameworkDefinition {
   readonly defaultRole: string;
   /** How long its tasks survive its absence. */
   readonly failoverTimeoutS: number;
+  /** Capabilities it subscribes with (REVOCABLE_RESOURCES: it takes revocable offers). */
+  readonly capabilities?: readonly FrameworkCapability[];
   /** False: the framework acknowledges status updates itself, once their effect is stored. */
   readonly autoAcknowledge?: boolean;
   /** Builds the framework's own parts, before its API starts and before it is elected. */
@@ -104,6 +107,14 @@ export function jobFrameworkPlugin(definition: JobFrameworkDefinition): Framewor
             role: options.role ?? definition.defaultRole,
             roles: parts?.scheduler.roles.roles() ?? [],
             failoverTimeoutS: definition.failoverTimeoutS,
+            // `--option revocable=false`: no revocable offers (the capability is not named).
+            ...(definition.capabilities
+              ? {
+                  capabilities: definition.capabilities.filter(
+                    (c) => options.revocable !== 'false' || c !== FrameworkCapability.REVOCABLE_RESOURCES,
+                  ),
+                }
+              : {}),
             id,
             ...(definition.autoAcknowledge === undefined ? {} : { autoAcknowledge: definition.autoAcknowledge }),
           };

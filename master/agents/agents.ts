@@ -18,6 +18,7 @@ import { statusRefusal } from './agent-admission.js';
 import { TimerWheel } from './ping-wheel.js';
 import { clientId, MAX_ROLES } from '../frameworks/role-clients.js';
 import { taskKey, type AgentConnection, type AgentRecord } from '../records.js';
+import { applyEstimate, revocableHeld } from '../revocable/revocable-offers.js';
 
 /** Handles everything that comes from agents. */
 export class AgentsController {
@@ -103,6 +104,8 @@ export class AgentsController {
       this.frameworks.adoptFromAgent(fw, [...new Set(roles)]);
     }
     const toKill = this.reconcileReportedTasks(agent, registration.tasks, reregistered);
+    // Its tasks on revocable resources hold them again; it lends nothing until it reports an estimate.
+    this.ctx.revocable.resetAgent(id, revocableHeld(this.ctx, agent));
     this.ctx.allocator.addAgent(
       {
         id,
@@ -137,6 +140,11 @@ export class AgentsController {
     this.ctx.hooks.agentAdded.call(agent, reregistered);
     this.ctx.loop.trigger();
     return agent;
+  }
+
+  /** The agent's estimate of its revocable resources (checked and clamped: `revocable/revocable-offers.ts`). */
+  revocableEstimate(agent: AgentRecord, estimate: Resources | undefined): void {
+    applyEstimate(this.ctx, agent, estimate);
   }
 
   /** The agent answered a ping. */
@@ -280,6 +288,7 @@ export class AgentsController {
       this.ctx.reportStatus(record, state, reason, `agent ${id} (${agent.info.hostname}) was removed`);
     }
     this.ctx.allocator.removeAgent(id);
+    this.ctx.revocable.removeAgent(id);
     this.ctx.agents.delete(id);
     for (const framework of this.ctx.frameworks.values()) {
       this.ctx.sendEvent(framework.info.id, { event: { $case: 'failure', failure: { agentId: id } } });
@@ -292,7 +301,13 @@ export class AgentsController {
     const used = new Map<string, Resources>();
     for (const key of agent.tasks) {
       const task = this.ctx.tasks.get(key)?.task;
-      if (!task?.resources || isTerminal(task.state) || !this.ctx.clients.hasClient(task.frameworkId, task.role))
+      // Tasks on revocable resources hold none of the allocator's (revocable/revocable-pool.ts).
+      if (
+        !task?.resources ||
+        task.onRevocable === true ||
+        isTerminal(task.state) ||
+        !this.ctx.clients.hasClient(task.frameworkId, task.role)
+      )
         continue;
       const client = clientId(task.frameworkId, task.role);
       used.set(client, addResources(used.get(client) ?? emptyResources(), task.resources));

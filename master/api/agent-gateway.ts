@@ -102,6 +102,8 @@ export function agentGateway(
             agents.statusUpdate(agent, body.statusUpdate.status);
           else if (body?.$case === 'usage') usage.report(agent.info.id, body.usage);
           else if (body?.$case === 'logData') logs?.answer(agent.info.id, body.logData);
+          else if (body?.$case === 'revocableEstimate')
+            agents.revocableEstimate(agent, body.revocableEstimate.resources);
         } catch (error) {
           refuse(error);
         }

@@ -33,6 +33,8 @@ export interface AcceptPlan {
   readonly role: string;
   readonly offers: readonly Offer[];
   readonly tasks: readonly TaskInfo[];
+  /** True when the offers are revocable: the tasks run on revocable resources. */
+  readonly revocable: boolean;
   /** Offered but not used: goes back to the allocator with the ACCEPT's filter. */
   readonly unused: Resources;
 }
@@ -75,6 +77,12 @@ export function planAccept(
         `offers ${offers[0].id} and ${offerId} are of different roles (${offers[0].allocationRole ?? ''}, ${offer.allocationRole ?? ''}); one ACCEPT uses offers of one allocation role`,
       );
     }
+    if (offers[0] && (offers[0].revocable === true) !== (offer.revocable === true)) {
+      throw new GalaxyError(
+        'GALAXY_E_REVOCABLE_MISMATCH',
+        `offers ${offers[0].id} and ${offerId} mix revocable and regular resources; one ACCEPT uses one kind`,
+      );
+    }
     offers.push(offer);
   }
   const first = offers[0];
@@ -96,6 +104,7 @@ export function planAccept(
     for (const [j, task] of op.launch.taskInfos.entries()) {
       const where = `operations[${i}].launch.task_infos[${j}]`;
       checkTask(task, where, first);
+      checkRevocable(task, where, first.revocable === true);
       if (ids.has(task.taskId) || taskExists(task.taskId)) {
         throw new GalaxyError(
           'GALAXY_E_TASK_DUPLICATE',
@@ -123,10 +132,25 @@ export function planAccept(
   return {
     agentId: first.agentId,
     role: first.allocationRole ?? '',
+    revocable: first.revocable === true,
     offers,
     tasks,
     unused: subtractResources(offered, used),
   };
+}
+
+/**
+ * A task on revocable offers must say so (`on_revocable`: its agent may evict it), and a task that
+ * says so needs revocable offers: a framework cannot slip a regular task onto lent resources.
+ */
+function checkRevocable(task: TaskInfo, where: string, revocable: boolean): void {
+  if ((task.onRevocable === true) === revocable) return;
+  throw new GalaxyError(
+    'GALAXY_E_REVOCABLE_MISMATCH',
+    revocable
+      ? `${where}: the offers are revocable but task ${task.taskId} does not set on_revocable`
+      : `${where}: task ${task.taskId} sets on_revocable but the offers are regular`,
+  );
 }
 
 /**

@@ -14,6 +14,7 @@ import { effectiveRoles, mayActAs, requireActAs } from '../../core/tenancy/roles
 import { isTerminal } from '../../core/task-state.js';
 import { checkId, checkRole } from '../../core/validate.js';
 import type { FrameworkInfo } from '../../proto/gen/galaxy/v1/common.js';
+import { acceptsRevocable, FrameworkCapability } from '../../core/revocable.js';
 import type { CallResponse, SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { MasterAuthorization } from '../tenancy/authorization.js';
 import type { MasterContext } from '../context.js';
@@ -270,7 +271,10 @@ export class FrameworksController {
       hostname: info.hostname,
       role: roles[0] ?? '*',
       roles,
+      capabilities: info.capabilities,
     });
+    if (!acceptsRevocable(framework.info))
+      this.ctx.rescindOffers((o) => o.frameworkId === id && o.revocable === true, true);
     const dropped = this.ctx.clients.setRoles(id, roles, (role) => this.ctx.liveInRole(id, role));
     framework.suppressed = this.ctx.clients.suppressed(id);
     if (dropped.length > 0)
@@ -319,6 +323,7 @@ function checkInfo(info: FrameworkInfo): FrameworkInfo {
   if (info.id !== '') checkId(info.id, 'framework_info.id', 'GALAXY_E_FRAMEWORK_INVALID');
   if (info.role !== '') checkRole(info.role, 'GALAXY_E_FRAMEWORK_INVALID');
   for (const role of info.roles) checkRole(role, 'GALAXY_E_FRAMEWORK_INVALID');
+  checkCapabilities(info.capabilities?.values ?? []);
   if (!(info.failoverTimeoutS >= 0 && info.failoverTimeoutS <= 365 * 86400)) {
     throw new GalaxyError(
       'GALAXY_E_FRAMEWORK_INVALID',
@@ -326,6 +331,16 @@ function checkInfo(info: FrameworkInfo): FrameworkInfo {
     );
   }
   return info;
+}
+
+/** Known capabilities only, each once (a framework's info is input like any other). */
+function checkCapabilities(values: readonly FrameworkCapability[]): void {
+  const known = new Set([FrameworkCapability.REVOCABLE_RESOURCES]);
+  if (values.length > known.size || values.some((v) => !known.has(v)) || new Set(values).size !== values.length)
+    throw new GalaxyError(
+      'GALAXY_E_FRAMEWORK_INVALID',
+      `framework_info.capabilities must name known capabilities (REVOCABLE_RESOURCES) once each, got ${values.slice(0, 8).join(', ')}`,
+    );
 }
 
 function checkRoleCount(roles: readonly string[]): void {

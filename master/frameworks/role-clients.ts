@@ -174,6 +174,13 @@ export class RoleClients {
     return clients.length > 0 && clients.every((c) => c.suppressed);
   }
 
+  /** True when `role` of the framework gets offers now: active, not retired, not suppressed. */
+  wantsOffers(frameworkId: string, role: string): boolean {
+    const entry = this.frameworks.get(frameworkId);
+    const client = entry?.roles.get(role);
+    return entry?.active === true && client !== undefined && !client.retired && !client.suppressed;
+  }
+
   /** Gives back what `role` of the framework held on the agent (see {@link Allocator.recoverResources}). */
   recover(frameworkId: string, role: string, agentId: string, resources: Resources, filter?: RefuseFilter): void {
     this.allocator.recoverResources(clientId(frameworkId, role), agentId, resources, filter);

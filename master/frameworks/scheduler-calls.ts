@@ -82,6 +82,7 @@ export class SchedulerCalls {
         return;
       case 'revive':
         this.ctx.clients.revive(framework.info.id, this.checkRoles(framework, body.revive.roles));
+        this.ctx.revocable.revive(framework.info.id);
         framework.suppressed = this.ctx.clients.suppressed(framework.info.id);
         this.ctx.loop.trigger();
         return;
@@ -199,12 +200,15 @@ export class SchedulerCalls {
         role,
         band: info.band,
         revocable: info.revocable,
+        ...(plan.revocable ? { onRevocable: true } : {}),
       };
       this.ctx.addTask(task);
       agent.connection.send({ message: { $case: 'runTask', runTask: { framework: seen, task: info } } });
       this.ctx.hooks.taskLaunched.call(task);
     }
-    if (!isEmptyResources(plan.unused)) this.ctx.clients.recover(id, role, plan.agentId, plan.unused, filter);
+    const [offer] = plan.offers;
+    if (offer && !isEmptyResources(plan.unused))
+      this.ctx.recoverOffer({ ...offer, allocationRole: role }, plan.unused, filter);
     this.ctx.loop.trigger();
   }
 
@@ -222,8 +226,7 @@ export class SchedulerCalls {
     });
     for (const offer of offers) {
       this.ctx.offers.remove(offer.id);
-      if (offer.resources)
-        this.ctx.clients.recover(offer.frameworkId, offer.allocationRole ?? '', offer.agentId, offer.resources, filter);
+      if (offer.resources) this.ctx.recoverOffer(offer, offer.resources, filter);
     }
     this.ctx.loop.trigger();
   }

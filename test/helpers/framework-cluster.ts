@@ -18,7 +18,17 @@ import { UserStore } from '../../core/tenancy/users.js';
 import { operatorClient, type Operator } from '../../cli/operator-client.js';
 import { eventually } from './async-queue.js';
 import { masterJoinToken, writeJoinToken } from './identity.js';
-import { galaxy, killWithEnv, startMasterProcess, type GalaxyProcess, type MasterProcess } from './processes.js';
+import {
+  galaxy,
+  killWithEnv,
+  releaseUidClaims,
+  shutdownAgent,
+  startMasterProcess,
+  type GalaxyProcess,
+  type MasterProcess,
+} from './processes.js';
+import { detectCgroupDriver } from '../../agent/cgroups/index.js';
+import { defaultCgroupRoot } from '../../agent/containerizer/index.js';
 
 /** A `galaxy framework run` process and the address of its API. */
 export interface FrameworkProcess {
@@ -56,15 +66,36 @@ export interface FrameworkCluster {
   stop(): Promise<void>;
 }
 
+/** How the agent differs from the default (4 cpus, 4 GiB, plain processes). */
+export interface FrameworkClusterAgent {
+  /** `--resources` without the ports, e.g. `cpus:1;mem:1GiB`. */
+  readonly resources?: string;
+  /** More `galaxy agent` flags (later ones win, e.g. `--isolation cpu,memory`). A containerizing agent is shut down, not killed. */
+  readonly args?: readonly string[];
+}
+
 /** Starts the master and the agent (ports for tasks in `ports`, e.g. `[23000-23099]`). */
-export async function startFrameworkCluster(name: string, ports: string): Promise<FrameworkCluster> {
+export async function startFrameworkCluster(
+  name: string,
+  ports: string,
+  agentOptions: FrameworkClusterAgent = {},
+): Promise<FrameworkCluster> {
   const dir = await mkdtemp(join(tmpdir(), `galaxy-${name}-`));
   const agentDir = join(dir, 'agent');
   const started: GalaxyProcess[] = [];
   let session: Coordinator | undefined;
+  // Containers outlive a killed agent (by design): a containerizing agent is shut down first.
+  let shutDown: () => Promise<void> = () => Promise.resolve();
   const stop = async (): Promise<void> => {
+    await shutDown().catch(() => undefined);
     await Promise.all(started.map((p) => p.stop('SIGKILL')));
     killWithEnv(`GALAXY_SANDBOX=${agentDir}`);
+    if (agentOptions.args) {
+      releaseUidClaims(agentDir);
+      await detectCgroupDriver()
+        .remove(defaultCgroupRoot(agentDir), ['cpu', 'cpuacct', 'memory', 'pids', 'blkio', 'freezer'])
+        .catch(() => undefined);
+    }
     await session?.close();
     await rm(dir, { recursive: true, force: true });
   };
@@ -84,15 +115,18 @@ export async function startFrameworkCluster(name: string, ports: string): Promis
       '--hostname',
       '127.0.0.1',
       '--resources',
-      `cpus:4;mem:4GiB;ports:${ports}`,
+      `${agentOptions.resources ?? 'cpus:4;mem:4GiB'};ports:${ports}`,
       '--isolation',
       '',
       '--join-token-file',
       joinFile,
       '--allowed-host-paths',
       join(dir, 'shared'),
+      ...(agentOptions.args ?? []),
     ]);
     started.push(agent);
+    if (agentOptions.args)
+      shutDown = () => shutdownAgent(agent, agentDir, master.address, { GALAXY_TOKEN: master.adminToken });
     const operator = operatorClient(master.address, master.adminToken);
     try {
       await eventually(

@@ -31,6 +31,7 @@ export function Overview(props: { api: Api }) {
             <th>memory used / total</th>
             <th>disk used / total</th>
             <th>tasks</th>
+            <th title="held by tasks on revocable resources / lent by the agent (--oversubscribe)">revocable</th>
           </tr>
         </thead>
         <tbody>
@@ -80,6 +81,11 @@ export function Overview(props: { api: Api }) {
                   />
                 </td>
                 <td>{a.tasks ?? 0}</td>
+                <td data-testid="agent-revocable">
+                  {a.revocableEstimate?.cpus || a.revocableUsed?.cpus
+                    ? `${cores(a.revocableUsed?.cpus)} / ${cores(a.revocableEstimate?.cpus)} · ${bytes(a.revocableUsed?.mem)} / ${bytes(a.revocableEstimate?.mem)}`
+                    : '-'}
+                </td>
               </tr>
             );
           })}
