@@ -68,6 +68,7 @@ interface AgentFlags {
   isolation?: string;
   cgroupRoot?: string;
   allowedHostPaths?: string;
+  disks?: string;
   uidRange?: string;
   imageCache?: string;
   logMaxSize?: string;
@@ -229,6 +230,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'host directories bind volumes may come from, read-only unless marked :rw, e.g. "/data,/srv/cache:rw" (never /, /etc, /proc, /sys, /dev or the work dir)',
     )
     .option(
+      '--disks <list>',
+      'named disks for volumes, name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory), e.g. "ssd1:/mnt/ssd1:ssd:100GiB" (docs/disks.md)',
+    )
+    .option(
       '--uid-range <first[:count]>',
       "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
     )
@@ -258,6 +263,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         isolation: flags.isolation,
         cgroupRoot: flags.cgroupRoot,
         allowedHostPaths: flags.allowedHostPaths,
+        disks: flags.disks,
         uidRange: flags.uidRange,
         imageCache: flags.imageCache,
         logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
@@ -312,6 +318,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       "more host directories pods may bind (e.g. a MapReduce input), read-only unless :rw; the work dir's packages/ always",
     )
     .option(
+      '--disks <list>',
+      'named disks for volumes, name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory), e.g. "ssd1:/mnt/ssd1:ssd:100GiB" (docs/disks.md)',
+    )
+    .option(
       '--metrics-listen <host:port>',
       'serve the metrics of every daemon of the cluster (master, agent, AppMaster, batch) at http://<host:port>/metrics',
     )
@@ -327,6 +337,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         resources?: string;
         isolation: string;
         allowedHostPaths?: string;
+        disks?: string;
         metricsListen?: string;
       }) => {
         const replicas = Number(flags.replicas);
@@ -348,6 +359,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             resources: flags.resources,
             isolation: flags.isolation,
             allowedHostPaths: flags.allowedHostPaths,
+            disks: flags.disks,
             metricsListen: flags.metricsListen,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,
           },

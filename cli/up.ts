@@ -42,6 +42,8 @@ export interface UpOptions {
   readonly isolation?: string;
   /** More host paths pods may bind (`path[:rw],…`), besides the work dir's `packages`. */
   readonly allowedHostPaths?: string;
+  /** The agent's named disks (`--disks`, docs/disks.md). */
+  readonly disks?: string;
   /** Serve every daemon's metrics on one endpoint (one process, one scrape target). */
   readonly metricsListen?: string;
   readonly logLevel?: string;
@@ -91,6 +93,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     resources: options.resources,
     isolation: options.isolation === undefined || options.isolation === 'auto' ? autoIsolation() : options.isolation,
     allowedHostPaths: [await realpath(packages), options.allowedHostPaths ?? ''].filter(Boolean).join(','),
+    disks: options.disks,
     logLevel,
   });
   const how = agent.containerized ? 'Linux containers' : 'plain processes';

@@ -1,0 +1,135 @@
+/**
+ * Named disks as resources (docs/disks.md): an agent's `--disks name:path:medium:size,…`, and the
+ * per-disk arithmetic the master, the allocators and the frameworks share. A disk is accounted
+ * like a scalar of its own (keyed by its name); its bytes are also in the `disk` scalar, so that
+ * quotas and shares see the sum.
+ */
+import type { DiskResource, Resources } from '../proto/gen/galaxy/v1/common.js';
+import { GalaxyError } from './errors.js';
+import { notNormal } from './host-paths.js';
+import { readSize } from './sizes.js';
+
+export type { DiskResource };
+
+/** The media a disk can be of. */
+export const DISK_MEDIA = ['ssd', 'hdd', 'tmpfs'] as const;
+
+/** One of {@link DISK_MEDIA}. */
+export type DiskMedium = (typeof DISK_MEDIA)[number];
+
+/** A disk name: short, and safe in a file name and a flag. */
+const DISK_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** The smallest disk (and volume) worth having: an ext4 image needs room for itself. */
+export const MIN_DISK_BYTES = 16 * 1024 * 1024;
+
+/** True when `medium` is one of {@link DISK_MEDIA}. */
+export function isDiskMedium(medium: string): medium is DiskMedium {
+  return (DISK_MEDIA as readonly string[]).includes(medium);
+}
+
+function refuse(message: string): never {
+  throw new GalaxyError('GALAXY_E_DISK_INVALID', `--disks: ${message}`);
+}
+
+/** A disk as `--disks` names it: its resource and the directory its volumes are made in. */
+export interface DiskEntry {
+  readonly resource: DiskResource;
+  readonly path: string;
+}
+
+/**
+ * Parses `name:path:medium:size,…` (`;` also separates). Names are lower-case ids, paths absolute
+ * and normal (no `:`), media {@link DISK_MEDIA}, sizes with a unit of at least 16MiB; a name or a
+ * path given twice is refused. Pure: whether the paths exist is {@link checkDiskPaths}' job.
+ */
+export function parseDisks(spec: string): DiskEntry[] {
+  const disks: DiskEntry[] = [];
+  const paths = new Map<string, string>();
+  for (const entry of spec
+    .split(/[,;]/)
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const parts = entry.split(':');
+    if (parts.length !== 4) refuse(`"${entry.slice(0, 80)}" is not name:path:medium:size`);
+    const [name = '', path = '', medium = '', sizeText = ''] = parts;
+    if (!DISK_NAME.test(name)) refuse(`disk name "${name.slice(0, 40)}" must be a-z, 0-9, _ or -, at most 32`);
+    if (disks.some((d) => d.resource.name === name)) refuse(`disk "${name}" is given twice`);
+    const bad = path === '/' ? 'is the root' : notNormal(path);
+    if (bad !== undefined) refuse(`disk "${name}": path "${path.slice(0, 80)}" ${bad}`);
+    const twin = paths.get(path);
+    if (twin !== undefined) refuse(`disks "${twin}" and "${name}" have the same path ${path}`);
+    if (!isDiskMedium(medium)) refuse(`disk "${name}": medium "${medium.slice(0, 20)}" is not ssd, hdd or tmpfs`);
+    const size = readSize(sizeText);
+    if ('problem' in size) refuse(`disk "${name}": size ${size.problem}`);
+    if (size.bytes < MIN_DISK_BYTES) refuse(`disk "${name}": size ${sizeText} is under the smallest, 16MiB`);
+    paths.set(path, name);
+    disks.push({ resource: { name, medium, size: size.bytes, capacity: size.bytes, exclusive: false }, path });
+  }
+  return disks;
+}
+
+/** The named disks of `r` (none when it has no `namedDisks`). */
+export function disksOf(r: Resources): readonly DiskResource[] {
+  return r.namedDisks?.disks ?? [];
+}
+
+/** Bytes of all the named disks of `r`. */
+export function namedDiskBytes(r: Resources): number {
+  return disksOf(r).reduce((sum, d) => sum + d.size, 0);
+}
+
+/** `r`'s `namedDisks` field for `disks`: absent when there are none, so diskless resources stay as they were. */
+export function withDisks(disks: readonly DiskResource[]): Pick<Resources, 'namedDisks'> {
+  return disks.length > 0 ? { namedDisks: { disks: [...disks] } } : {};
+}
+
+/** `a + b` per disk name (a disk's medium and capacity from whichever has it). */
+export function addDisks(a: readonly DiskResource[], b: readonly DiskResource[]): DiskResource[] {
+  const out = new Map(a.map((d) => [d.name, { ...d, exclusive: false }]));
+  for (const d of b) {
+    const have = out.get(d.name);
+    out.set(d.name, have ? { ...have, size: have.size + d.size } : { ...d, exclusive: false });
+  }
+  return [...out.values()];
+}
+
+/** `a - b` per disk name, floored at zero; disks of `b` that `a` lacks are ignored. */
+export function subtractDisks(a: readonly DiskResource[], b: readonly DiskResource[]): DiskResource[] {
+  return a.map((d) => {
+    const taken = b.filter((x) => x.name === d.name).reduce((sum, x) => sum + x.size, 0);
+    return { ...d, size: Math.max(0, d.size - taken), exclusive: false };
+  });
+}
+
+/** True when every disk share of `inner` fits the same-named disk of `outer` (summed per name). */
+export function containsDisks(outer: readonly DiskResource[], inner: readonly DiskResource[]): boolean {
+  const need = new Map<string, number>();
+  for (const d of inner) need.set(d.name, (need.get(d.name) ?? 0) + d.size);
+  for (const [name, size] of need) {
+    const have = outer.find((d) => d.name === name);
+    if (!have || have.size < size) return false;
+  }
+  return true;
+}
+
+/** Bytes per medium of `disks`, for listings (`ssd: 10GiB, hdd: …`). */
+export function bytesByMedium(disks: readonly DiskResource[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of disks) out[d.medium] = (out[d.medium] ?? 0) + d.size;
+  return out;
+}
+
+/** Checks disk entries from the wire (a task's, an agent's): known names, media and safe sizes. */
+export function validateDisks(disks: readonly DiskResource[], where: string): void {
+  for (const d of disks) {
+    const bad = !DISK_NAME.test(d.name)
+      ? `disk name "${d.name.slice(0, 40)}" is not a-z, 0-9, _ or -`
+      : !isDiskMedium(d.medium)
+        ? `disk ${d.name}: medium "${d.medium.slice(0, 20)}" is not ssd, hdd or tmpfs`
+        : [d.size, d.capacity].some((v) => !Number.isSafeInteger(v) || v < 0)
+          ? `disk ${d.name}: sizes must be non-negative integers`
+          : undefined;
+    if (bad !== undefined) throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: ${bad}`);
+  }
+}
