@@ -325,6 +325,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       isolation: options.isolation,
       cgroupRoot: options.cgroupRoot,
       allowedHostPaths: machine.allowedHostPaths,
+      disks: machine.disks,
       uidRange: options.uidRange,
       hooks,
       imageCache: options.imageCache,

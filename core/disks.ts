@@ -133,3 +133,46 @@ export function validateDisks(disks: readonly DiskResource[], where: string): vo
     if (bad !== undefined) throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: ${bad}`);
   }
 }
+
+/** What {@link diskVolumeDenial} needs of a volume (the wire's `Volume`). */
+export interface DiskVolumeClaim {
+  readonly diskName: string;
+  readonly diskMedium: string;
+  readonly sizeBytes: number;
+  readonly diskExclusive: boolean;
+  readonly diskPersistent: boolean;
+  readonly diskVolumeId: string;
+}
+
+/** A persistent volume's key as a framework names it (`job/volume`): id segments, one slash at most. */
+const VOLUME_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$/;
+
+/**
+ * Why a task's disk volumes do not match the named disk shares its resources hold, or undefined.
+ * The master and the agent check this so that no volume takes disk it was not allocated: every
+ * volume names a disk its resources hold, of the same medium; the shares of each disk sum to its
+ * volumes' sizes; an exclusive volume takes the disk's whole capacity and is alone on it.
+ */
+export function diskVolumeDenial(volumes: readonly DiskVolumeClaim[], r: Resources): string | undefined {
+  const shares = disksOf(r);
+  const want = new Map<string, number>();
+  for (const [i, v] of volumes.entries()) {
+    const share = shares.find((d) => d.name === v.diskName);
+    if (!share) return `volumes[${i}]: disk "${v.diskName.slice(0, 40)}" is not in the task's resources`;
+    if (share.medium !== v.diskMedium) return `volumes[${i}]: disk ${v.diskName} is ${share.medium}, not ${v.diskMedium}`;
+    if (!Number.isSafeInteger(v.sizeBytes) || v.sizeBytes < MIN_DISK_BYTES)
+      return `volumes[${i}]: a disk volume needs size_bytes of at least 16MiB`;
+    if (v.diskPersistent && !VOLUME_ID.test(v.diskVolumeId))
+      return `volumes[${i}]: a persistent volume needs disk_volume_id like job/volume`;
+    if (v.diskExclusive && (share.size !== share.capacity || v.sizeBytes !== share.capacity))
+      return `volumes[${i}]: an exclusive volume takes the whole disk ${v.diskName} (${share.capacity} bytes)`;
+    if (v.diskExclusive && volumes.filter((x) => x.diskName === v.diskName).length > 1)
+      return `volumes[${i}]: disk ${v.diskName} is exclusive to one volume`;
+    want.set(v.diskName, (want.get(v.diskName) ?? 0) + v.sizeBytes);
+  }
+  for (const share of shares) {
+    if ((want.get(share.name) ?? 0) !== share.size)
+      return `resources: disk ${share.name} holds ${share.size} bytes, its volumes ${want.get(share.name) ?? 0}`;
+  }
+  return undefined;
+}
