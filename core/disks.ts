@@ -159,20 +159,23 @@ export function diskVolumeDenial(volumes: readonly DiskVolumeClaim[], r: Resourc
   for (const [i, v] of volumes.entries()) {
     const share = shares.find((d) => d.name === v.diskName);
     if (!share) return `volumes[${i}]: disk "${v.diskName.slice(0, 40)}" is not in the task's resources`;
-    if (share.medium !== v.diskMedium) return `volumes[${i}]: disk ${v.diskName} is ${share.medium}, not ${v.diskMedium}`;
+    if (share.medium !== v.diskMedium)
+      return `volumes[${i}]: disk ${v.diskName} is ${share.medium}, not ${v.diskMedium}`;
     if (!Number.isSafeInteger(v.sizeBytes) || v.sizeBytes < MIN_DISK_BYTES)
       return `volumes[${i}]: a disk volume needs size_bytes of at least 16MiB`;
     if (v.diskPersistent && !VOLUME_ID.test(v.diskVolumeId))
       return `volumes[${i}]: a persistent volume needs disk_volume_id like job/volume`;
-    if (v.diskExclusive && (share.size !== share.capacity || v.sizeBytes !== share.capacity))
+    if (v.diskExclusive && v.sizeBytes !== share.capacity)
       return `volumes[${i}]: an exclusive volume takes the whole disk ${v.diskName} (${share.capacity} bytes)`;
     if (v.diskExclusive && volumes.filter((x) => x.diskName === v.diskName).length > 1)
       return `volumes[${i}]: disk ${v.diskName} is exclusive to one volume`;
     want.set(v.diskName, (want.get(v.diskName) ?? 0) + v.sizeBytes);
   }
-  for (const share of shares) {
-    if ((want.get(share.name) ?? 0) !== share.size)
-      return `resources: disk ${share.name} holds ${share.size} bytes, its volumes ${want.get(share.name) ?? 0}`;
+  const held = new Map<string, number>();
+  for (const share of shares) held.set(share.name, (held.get(share.name) ?? 0) + share.size);
+  for (const [name, size] of held) {
+    if ((want.get(name) ?? 0) !== size)
+      return `resources: disk ${name} holds ${size} bytes, its volumes ${want.get(name) ?? 0}`;
   }
   return undefined;
 }

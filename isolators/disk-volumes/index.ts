@@ -67,7 +67,9 @@ export function diskVolumesIsolator(disks: readonly DiskEntry[], workDir: string
     let used = 0;
     for (const b of others) used += (await stat(imageOf(disk, b)).catch(() => ({ size: 0 }))).size;
     if (used + v.sizeBytes > disk.resource.capacity)
-      fail(`disk ${disk.resource.name} has ${disk.resource.capacity - used} bytes left, the volume needs ${v.sizeBytes}`);
+      fail(
+        `disk ${disk.resource.name} has ${disk.resource.capacity - used} bytes left, the volume needs ${v.sizeBytes}`,
+      );
   }
 
   /** Mounts one volume (making its image first unless a persistent one already exists). */

@@ -64,7 +64,7 @@ describe('pod volumes', () => {
         { kind: 'bind', path: 'conf', hostPath: '/srv/web', readOnly: true },
       ],
     });
-    expect(podVolumes(spec)).toEqual([
+    expect(podVolumes(spec, 'web-0')).toEqual([
       { kind: Volume_Kind.TMPFS, path: 'cache', hostPath: '', sizeBytes: 64 * 1024 ** 2, readOnly: false },
       { kind: Volume_Kind.BIND, path: 'conf', hostPath: '/srv/web', sizeBytes: 0, readOnly: true },
     ]);
