@@ -62,3 +62,19 @@ export function pickDisks(
   }
   return { ok: true, shares };
 }
+
+/**
+ * Where a pod placed with `resources` keeps its persistent volumes: volume name → disk (the
+ * shares come in the order of the disk volumes); undefined when it has none.
+ */
+export function keptDisks(
+  volumes: readonly VolumeSpec[],
+  shares: readonly DiskResource[],
+): Record<string, string> | undefined {
+  const kept: Record<string, string> = {};
+  diskVolumesOf(volumes).forEach((v, i) => {
+    const share = shares[i];
+    if (v.persistent && share) kept[diskVolumeName(v)] = share.name;
+  });
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Limits, Volume_Kind } from '../../../proto/gen/galaxy/v1/common.js';
+import { Limits, Volume, Volume_Kind } from '../../../proto/gen/galaxy/v1/common.js';
 import { jobSpec } from './fixtures.js';
 import { podLimits, podResources, podVolumes } from './resources.js';
 
@@ -65,8 +65,8 @@ describe('pod volumes', () => {
       ],
     });
     expect(podVolumes(spec, 'web-0')).toEqual([
-      { kind: Volume_Kind.TMPFS, path: 'cache', hostPath: '', sizeBytes: 64 * 1024 ** 2, readOnly: false },
-      { kind: Volume_Kind.BIND, path: 'conf', hostPath: '/srv/web', sizeBytes: 0, readOnly: true },
+      Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: 'cache', sizeBytes: 64 * 1024 ** 2, readOnly: false }),
+      Volume.fromPartial({ kind: Volume_Kind.BIND, path: 'conf', hostPath: '/srv/web', readOnly: true }),
     ]);
   });
 });
