@@ -29,6 +29,7 @@ const ALONE = [
   'frameworks/mapreduce/mapreduce.test.ts',
   'test/security/pod-attack.test.ts',
   'test/e2e/up.test.ts',
+  'test/e2e/disks.test.ts',
 ];
 const EXCLUDE = ['node_modules/**', 'dist/**'];
 

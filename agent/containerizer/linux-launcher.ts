@@ -211,7 +211,7 @@ export class LinuxLauncher implements Launcher {
       if (owner) await chown(spec.sandbox, owner.uid, owner.gid);
       const mounts = await checkMounts(container.mounts, this.options.allowedHostPaths ?? [], this.workDir);
       await makeMountPoints(spec.sandbox, mounts, owner);
-      for (const mount of mounts) if (mount.agentVolume && mount.source && owner) await giveVolume(mount.source, owner);
+      for (const mount of mounts) if (mount.agentVolume && mount.source) await giveVolume(mount.source, identity);
       const env: Record<string, string> = { ...spec.env, ...container.env };
       if (identity.kind === 'userns') env.GALAXY_SERVICE_USER = SERVICE_USER;
       leader = await startHelper(this.spawner, {
