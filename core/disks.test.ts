@@ -62,9 +62,15 @@ describe('named disk arithmetic', () => {
   });
 
   it('refuses named disks bigger than disk, and malformed ones', () => {
-    expect(() => validateResources({ ...res([disk('a', GiB)]), disk: 0 }, 'task')).toThrow('named disks hold more');
-    expect(() => validateResources(res([disk('A!', GiB)]), 'task')).toThrow('disk name');
-    expect(() => validateResources(res([disk('a', GiB, GiB, 'floppy')]), 'task')).toThrow('medium');
+    expect(() => {
+      validateResources({ ...res([disk('a', GiB)]), disk: 0 }, 'task');
+    }).toThrow('named disks hold more');
+    expect(() => {
+      validateResources(res([disk('A!', GiB)]), 'task');
+    }).toThrow('disk name');
+    expect(() => {
+      validateResources(res([disk('a', GiB, GiB, 'floppy')]), 'task');
+    }).toThrow('medium');
   });
 });
 

@@ -25,7 +25,11 @@ function send(res, status, body) {
   res.end(body);
 }
 
-/** Writes `value` under `key` durably: a temporary file, fsync, then a rename over the old one. */
+/**
+ * Writes `value` under `key` durably: a temporary file, fsync, then a rename over the old one.
+ * @param {string} key
+ * @param {Buffer} value
+ */
 function put(key, value) {
   const tmp = join(dir, `.${key}.tmp`);
   writeFileSync(tmp, value);
@@ -37,21 +41,45 @@ function put(key, value) {
 
 const server = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  if (path === '/health') return send(res, 200, 'ok');
   const key = path.startsWith('/kv/') ? path.slice(4) : '';
-  if (!KEY.test(key) || key.startsWith('.')) return send(res, 400, 'bad key');
-  if (req.method === 'GET') {
-    try {
-      return send(res, 200, readFileSync(join(dir, key), 'utf8'));
-    } catch {
-      return send(res, 404, 'no such key');
-    }
+  if (path === '/health') {
+    send(res, 200, 'ok');
+  } else if (!KEY.test(key) || key.startsWith('.')) {
+    send(res, 400, 'bad key');
+  } else if (req.method === 'GET') {
+    get(res, key);
+  } else if (req.method === 'PUT') {
+    store(req, res, key);
+  } else {
+    send(res, 405, 'GET or PUT');
   }
-  if (req.method !== 'PUT') return send(res, 405, 'GET or PUT');
+});
+
+/**
+ * @param {import('node:http').ServerResponse} res
+ * @param {string} key
+ */
+function get(res, key) {
+  let value;
+  try {
+    value = readFileSync(join(dir, key), 'utf8');
+  } catch {
+    send(res, 404, 'no such key');
+    return;
+  }
+  send(res, 200, value);
+}
+
+/**
+ * @param {import('node:http').IncomingMessage} req
+ * @param {import('node:http').ServerResponse} res
+ * @param {string} key
+ */
+function store(req, res, key) {
   /** @type {Buffer[]} */
   const chunks = [];
   let size = 0;
-  req.on('data', (chunk) => {
+  req.on('data', (/** @type {Buffer} */ chunk) => {
     size += chunk.length;
     if (size > 64 * 1024) req.destroy();
     else chunks.push(chunk);
@@ -64,6 +92,13 @@ const server = createServer((req, res) => {
       send(res, 507, String(error));
     }
   });
+}
+
+server.listen(port, () => {
+  console.log(`kv-store on ${port}, data in ${dir}`);
 });
-server.listen(port, () => console.log(`kv-store on ${port}, data in ${dir}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  server.close(() => {
+    process.exit(0);
+  });
+});

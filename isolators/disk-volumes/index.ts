@@ -85,8 +85,8 @@ export function diskVolumesIsolator(disks: readonly DiskEntry[], workDir: string
     if (exists && (await stat(image)).size !== Math.max(v.sizeBytes, 0))
       fail(`persistent volume ${v.diskVolumeId} exists with another size; destroy it first (galaxy volume destroy)`);
     if (!exists) await checkRoom(disk, v, base);
-    await mkdir(mountPoint, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EEXIST') fail(`volume ${v.diskVolumeId || base} is in use by another container`);
+    await mkdir(mountPoint, { mode: 0o700 }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') fail(`volume ${v.diskVolumeId || base} is in use by another container`);
       throw error;
     });
     try {

@@ -17,7 +17,7 @@ import { eventually } from '../helpers/async-queue.js';
 import { packagesVolume } from '../helpers/packages.js';
 
 const NAME = 'kv-disks';
-let cluster: DeployCluster;
+let cluster: DeployCluster | undefined;
 let specJson: string;
 
 async function kv(port: number, key: string, value?: string): Promise<string | undefined> {
@@ -30,17 +30,18 @@ async function kv(port: number, key: string, value?: string): Promise<string | u
 }
 
 async function runningPod() {
-  const job = await cluster.settled(NAME, 1, 90_000);
+  const job = await running().settled(NAME, 1, 90_000);
   const pod = job.pods[0];
   if (!pod) throw new Error('no pod');
   return pod;
 }
 
 beforeAll(async () => {
-  cluster = await startDeployCluster('disks', '[25000-25099]', {
+  const c = await startDeployCluster('disks', '[25000-25099]', {
     disks: [{ name: 'ssd1', medium: 'ssd', size: '256MiB' }],
   });
-  const packagesDir = join(cluster.workDir, 'packages');
+  cluster = c;
+  const packagesDir = join(c.workDir, 'packages');
   const pkg = await createPackage(join(packageRoot(), 'examples', 'kv-store'), join(packagesDir, 'kv.tar.gz'));
   specJson = JSON.stringify({
     name: NAME,
@@ -57,22 +58,27 @@ beforeAll(async () => {
     deploy: { step: 1, intervalS: 0, stopTimeoutS: 2, maxFailures: 1, deployTimeoutS: 60 },
     failure: { backoffS: 1, maxBackoffS: 2, blacklistAfter: 5 },
   });
-  await cluster.api.submitJob({ specJson });
+  await c.api.submitJob({ specJson });
 }, 120_000);
 
 afterAll(async () => {
-  const left = await cluster?.stop();
-  expect(left ?? []).toEqual([]);
+  const left = cluster ? await cluster.stop() : [];
+  expect(left).toEqual([]);
 }, 60_000);
+
+function running(): DeployCluster {
+  if (!cluster) throw new Error('the cluster did not start');
+  return cluster;
+}
 
 describe('a stateful service on a persistent disk volume', { timeout: 150_000 }, () => {
   it('keeps its data through a container replacement', async () => {
     const pod = await runningPod();
     expect(await kv(pod.ports.http ?? 0, 'greeting', 'hello disks')).toBe('stored');
-    const images = await readdir(join(cluster.workDir, 'disks', 'ssd1', '.galaxy-volumes'));
+    const images = await readdir(join(running().workDir, 'disks', 'ssd1', '.galaxy-volumes'));
     expect(images.filter((f) => f.endsWith('.img'))).toHaveLength(1);
 
-    await cluster.api.recoverPod({ name: NAME, podId: pod.podId });
+    await running().api.recoverPod({ name: NAME, podId: pod.podId });
     const again = await eventually(
       async () => {
         const p = await runningPod();
@@ -88,7 +94,7 @@ describe('a stateful service on a persistent disk volume', { timeout: 150_000 },
   it('keeps its data through an agent restart', async () => {
     const pod = await runningPod();
     expect(await kv(pod.ports.http ?? 0, 'second', 'still here')).toBe('stored');
-    await cluster.restartAgent();
+    await running().restartAgent();
     const again = await eventually(
       async () => {
         const p = await runningPod();
@@ -100,6 +106,6 @@ describe('a stateful service on a persistent disk volume', { timeout: 150_000 },
     expect(await kv(again.ports.http ?? 0, 'second')).toBe('still here');
     expect(await kv(again.ports.http ?? 0, 'greeting')).toBe('hello disks');
     // Mounted once: the running container's volume, nothing left of the earlier ones.
-    expect(await mountsUnder(join(cluster.workDir, 'agent', 'volumes'))).toHaveLength(1);
+    expect(await mountsUnder(join(running().workDir, 'agent', 'volumes'))).toHaveLength(1);
   });
 });
