@@ -147,6 +147,11 @@ export interface DiskVolumeClaim {
 /** A persistent volume's key as a framework names it (`job/volume`): id segments, one slash at most. */
 const VOLUME_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$/;
 
+/** True when `id` is a well-formed persistent volume key of a framework (`job/volume`). */
+export function isVolumeId(id: string): boolean {
+  return VOLUME_ID.test(id);
+}
+
 /**
  * Why a task's disk volumes do not match the named disk shares its resources hold, or undefined.
  * The master and the agent check this so that no volume takes disk it was not allocated: every

@@ -15,6 +15,7 @@ import type { DiskEntry } from '../../core/disks.js';
 import { Volume_Kind, type Volume } from '../../proto/gen/galaxy/v1/common.js';
 import type { Container, Isolator } from '../isolator.js';
 import { volumeTarget } from '../volumes/target.js';
+import { destroyMarkOf } from './destroy.js';
 import { mountImage, mountNewImage, mountsUnder, unmountImage } from '../disk/loop-image.js';
 import {
   exclusiveMarkerOf,
@@ -86,7 +87,8 @@ export function diskVolumesIsolator(disks: readonly DiskEntry[], workDir: string
       fail(`persistent volume ${v.diskVolumeId} exists with another size; destroy it first (galaxy volume destroy)`);
     if (!exists) await checkRoom(disk, v, base);
     await mkdir(mountPoint, { mode: 0o700 }).catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') fail(`volume ${v.diskVolumeId || base} is in use by another container`);
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+        fail(`volume ${v.diskVolumeId || base} is in use by another container`);
       throw error;
     });
     try {
@@ -118,7 +120,10 @@ export function diskVolumesIsolator(disks: readonly DiskEntry[], workDir: string
   async function detach(a: Attached): Promise<void> {
     if ((await mountsUnder(volumesDir)).includes(a.mountPoint)) await unmountImage(a.mountPoint);
     await rmdir(a.mountPoint).catch(() => undefined);
-    if (a.persistent) return;
+    // A persistent volume whose destroy waited for this container goes now.
+    if (a.persistent && !existsSync(destroyMarkOf(a.image))) return;
+    await rm(destroyMarkOf(a.image), { force: true });
+    await rm(a.image.replace(/\.img$/, '.json'), { force: true });
     await rm(a.image, { force: true });
     if (a.marker !== undefined) await rm(a.marker, { force: true });
   }

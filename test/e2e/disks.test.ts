@@ -4,7 +4,7 @@
  * real AppWorkers): the kv-store example writes a key; its pod's container is replaced, and then
  * its agent is stopped (as SIGTERM stops it: the containers go) and started again; each time the
  * pod comes back to the same agent and disk and the key is there. The volume is a loop-mounted
- * image on the disk, mounted only while a container has it.
+ * image on the disk, mounted only while a container has it, and deleted with its job.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -107,5 +107,12 @@ describe('a stateful service on a persistent disk volume', { timeout: 150_000 },
     expect(await kv(again.ports.http ?? 0, 'greeting')).toBe('hello disks');
     // Mounted once: the running container's volume, nothing left of the earlier ones.
     expect(await mountsUnder(join(running().workDir, 'agent', 'volumes'))).toHaveLength(1);
+  });
+
+  it('deletes the volume with its job', async () => {
+    await running().api.removeJob({ name: NAME });
+    const dir = join(running().workDir, 'disks', 'ssd1', '.galaxy-volumes');
+    await eventually(async () => (await readdir(dir)).length === 0, 30_000, 'the volume deleted');
+    expect(await mountsUnder(join(running().workDir, 'agent', 'volumes'))).toEqual([]);
   });
 });
