@@ -30,6 +30,7 @@ const ALONE = [
   'test/security/pod-attack.test.ts',
   'test/e2e/up.test.ts',
   'test/e2e/disks.test.ts',
+  'test/security/disk-volumes.test.ts',
 ];
 const EXCLUDE = ['node_modules/**', 'dist/**'];
 

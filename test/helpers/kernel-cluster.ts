@@ -55,6 +55,8 @@ export async function startKernelCluster(options: {
   resources: string;
   /** How the agent rotates task output (default 10 MiB × 5). */
   logRotation?: LogRotation;
+  /** The agent's named disks (`--disks`); their directories must exist. */
+  disks?: string;
 }): Promise<KernelCluster> {
   const cgroupRoot = `galaxy-${options.name}-test-${randomBytes(4).toString('hex')}`;
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-`));
@@ -72,6 +74,7 @@ export async function startKernelCluster(options: {
     isolation: options.isolation,
     cgroupRoot,
     allowedHostPaths: `${shared}:rw`,
+    ...(options.disks ? { disks: options.disks } : {}),
     logLevel: 'silent',
     ...(options.logRotation ? { logRotation: options.logRotation } : {}),
   });
