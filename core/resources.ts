@@ -5,15 +5,7 @@
 import type { Resources } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from './errors.js';
 import { parseSize } from './sizes.js';
-import {
-  addDisks,
-  containsDisks,
-  disksOf,
-  namedDiskBytes,
-  subtractDisks,
-  validateDisks,
-  withDisks,
-} from './disks.js';
+import { addDisks, containsDisks, disksOf, namedDiskBytes, subtractDisks, validateDisks, withDisks } from './disks.js';
 import {
   addRanges,
   containsRanges,
@@ -98,12 +90,7 @@ export function sandboxDisk(r: Resources): number {
 /** True when there is nothing in `r`. */
 export function isEmptyResources(r: Resources): boolean {
   return (
-    r.cpus === 0 &&
-    r.mem === 0 &&
-    r.disk === 0 &&
-    r.gpus === 0 &&
-    countRanges(r.ports) === 0 &&
-    namedDiskBytes(r) === 0
+    r.cpus === 0 && r.mem === 0 && r.disk === 0 && r.gpus === 0 && countRanges(r.ports) === 0 && namedDiskBytes(r) === 0
   );
 }
 
