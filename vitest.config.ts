@@ -31,6 +31,8 @@ const ALONE = [
   'test/e2e/up.test.ts',
   // Measures its tasks' usage: a busy machine must not blur the service's idle and busy phases.
   'test/e2e/revocable.test.ts',
+  'test/e2e/disks.test.ts',
+  'test/security/disk-volumes.test.ts',
 ];
 const EXCLUDE = ['node_modules/**', 'dist/**'];
 

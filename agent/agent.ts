@@ -4,6 +4,8 @@
  * link to the master (./master-link.ts) and what each message means (./master-messages.ts), the
  * tasks (./task-book.ts), their checkpoints (./checkpoint-writer.ts), and the launcher.
  */
+import { realpathSync } from 'node:fs';
+import { destroyPersistentVolume } from '../isolators/disk-volumes/destroy.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
@@ -309,6 +311,9 @@ export class Agent {
     shutdown: (requestedBy) => {
       void this.shutdown(requestedBy);
     },
+    destroyVolume: (frameworkId, volumeId) => {
+      void this.destroyVolume(frameworkId, volumeId);
+    },
     logRead: (request) => {
       void this.logs.answer(request).then((logData) => {
         this.link.send({ message: { $case: 'logData', logData } });
@@ -355,6 +360,17 @@ export class Agent {
     }
   }
 
+  /** Deletes a framework's persistent disk volume, now or once its container ends (docs/disks.md). */
+  private async destroyVolume(frameworkId: string, volumeId: string): Promise<void> {
+    const key = `${frameworkId}/${volumeId}`;
+    try {
+      const done = await destroyPersistentVolume(this.machine.disks, realpathSync(this.options.workDir), key, true);
+      this.log.info({ volume: key, done }, 'persistent volume destroyed');
+    } catch (error) {
+      this.log.warn({ volume: key, err: String(error) }, 'could not destroy a persistent volume');
+    }
+  }
+
   /** Answers the master's usage request with what the isolators measure of every live task. */
   private async reportUsage(requestId: number): Promise<void> {
     const tasks = await collectUsage(this.launcher, this.id, this.tasks.values());
@@ -383,6 +399,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       isolation: options.isolation,
       cgroupRoot: options.cgroupRoot,
       allowedHostPaths: machine.allowedHostPaths,
+      disks: machine.disks,
       uidRange: options.uidRange,
       hooks,
       imageCache: options.imageCache,

@@ -10,6 +10,8 @@ import { GalaxyError } from '../core/errors.js';
 import { checkReservationsFit, parseReservations } from '../core/reservation-spec.js';
 import { namedResources, parseResources, SCALARS } from '../core/resources.js';
 import { checkId } from '../core/validate.js';
+import { withDisks } from '../core/disks.js';
+import { resolveAgentDisks, type AgentDisk } from './disks/agent-disks.js';
 
 /** What the agent registers with. */
 export interface MachineInfo {
@@ -21,6 +23,8 @@ export interface MachineInfo {
   readonly reservations: ReservedResources[];
   /** Where bind volumes may come from (`--allowed-host-paths`), real paths. */
   readonly allowedHostPaths: HostPath[];
+  /** Named disks (`--disks`), with their paths; also in `total` (named, and counted in `disk`). */
+  readonly disks: AgentDisk[];
 }
 
 /** Flags that shape discovery (`galaxy agent`'s machine flags). */
@@ -37,6 +41,8 @@ export interface DiscoveryOptions {
   readonly reserve?: string;
   /** Host paths bind volumes may come from, `path[:rw],…` (`--allowed-host-paths`); none by default. */
   readonly allowedHostPaths?: string;
+  /** Named disks, `name:path:medium:size,…` (`--disks`; docs/disks.md); none by default. */
+  readonly disks?: string;
 }
 
 const GiB = 1024 ** 3;
@@ -56,6 +62,10 @@ export async function discoverMachine(options: DiscoveryOptions): Promise<Machin
     ports: [{ begin: 31000, end: 32000 }],
   };
   if (options.resources !== undefined) applyOverrides(total, options.resources);
+  const disks = await resolveAgentDisks(options.disks ?? '', options.workDir);
+  // Named disks are extra disk: their bytes count in `disk` too, so quotas and shares see the sum.
+  for (const d of disks) total.disk += d.resource.size;
+  Object.assign(total, withDisks(disks.map((d) => d.resource)));
   const pool = options.pool ?? 'default';
   checkId(pool, '--pool');
   const hostname = options.hostname ?? osHostname();
@@ -74,6 +84,7 @@ export async function discoverMachine(options: DiscoveryOptions): Promise<Machin
     pool,
     reservations,
     allowedHostPaths: await resolveAllowedHostPaths(options.allowedHostPaths ?? '', options.workDir),
+    disks,
   };
 }
 

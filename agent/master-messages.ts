@@ -26,6 +26,8 @@ export interface MasterMessageHandlers {
   shutdown?(requestedBy: string): void;
   /** Read a chunk of a task's output for a caller the master authorized (`galaxy logs`). */
   logRead?(request: LogRead): void;
+  /** Delete framework `frameworkId`'s persistent disk volume `volumeId` (docs/disks.md). */
+  destroyVolume?(frameworkId: string, volumeId: string): void;
 }
 
 /** Hands one message of the master to `handlers`; answers pings on `link` itself. */
@@ -68,6 +70,9 @@ export function handleMasterMessage(
       return;
     case 'logRead':
       handlers.logRead?.(body.logRead);
+      return;
+    case 'disksDestroyVolume':
+      handlers.destroyVolume?.(body.disksDestroyVolume.frameworkId, body.disksDestroyVolume.volumeId);
       return;
     case 'error':
     case undefined:

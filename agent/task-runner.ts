@@ -2,6 +2,7 @@
  * One task on the agent, from RunTask to its terminal state: STARTING → RUNNING → FINISHED,
  * FAILED or KILLED (or FAILED/ERROR when it cannot start).
  */
+import { scopeDiskVolumes } from './disks/scoped-volumes.js';
 import { join } from 'node:path';
 import type { FrameworkInfo, Task, TaskInfo, TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import { Limits, TaskState } from '../proto/gen/galaxy/v1/common.js';
@@ -81,7 +82,7 @@ export class TaskRunner {
       sandbox: this.sandbox,
       resources: this.info.resources ?? emptyResources(),
       limits: this.info.limits ?? Limits.create(),
-      volumes: this.info.volumes,
+      volumes: scopeDiskVolumes(this.info.volumes, this.framework.id),
       pid,
     });
     void this.process.exited.then((exit) => {
@@ -141,7 +142,7 @@ export class TaskRunner {
         command,
         resources: this.info.resources ?? emptyResources(),
         limits: this.info.limits ?? Limits.create(),
-        volumes: this.info.volumes,
+        volumes: scopeDiskVolumes(this.info.volumes, this.framework.id),
         container: this.info.container,
         sandbox: this.sandbox,
         env: context.env,

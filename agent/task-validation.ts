@@ -3,7 +3,9 @@
  * must not trust the wire: whatever is wrong here becomes a TASK_ERROR naming the field, never a
  * crash, a stray process or a path outside the sandbox root.
  */
-import type { FrameworkInfo, TaskInfo } from '../proto/gen/galaxy/v1/common.js';
+import { Volume_Kind, type FrameworkInfo, type TaskInfo } from '../proto/gen/galaxy/v1/common.js';
+import { diskVolumeDenial } from '../core/disks.js';
+import { emptyResources } from '../core/resources.js';
 import type { RunTask } from '../proto/gen/galaxy/v1/agent.js';
 import { GalaxyError } from '../core/errors.js';
 import { checkId } from '../core/validate.js';
@@ -74,6 +76,10 @@ export function validateRunTask(run: RunTask): { framework: FrameworkInfo; task:
     const denied = volumePathDenial(volume.path);
     if (denied !== undefined) throw invalid(taskId, `volumes[${i}]: ${denied}`);
   });
+  // Disk volumes only as big as the disk shares the master allocated (docs/disks.md).
+  const disks = task.volumes.filter((v) => v.kind === Volume_Kind.DISK);
+  const diskDenied = diskVolumeDenial(disks, task.resources ?? emptyResources());
+  if (diskDenied !== undefined) throw invalid(taskId, diskDenied);
   const image = task.container?.rootfs;
   const imageDenied = image ? imageDenial(image) : undefined;
   if (imageDenied !== undefined) throw invalid(taskId, `container.rootfs: ${imageDenied}`);

@@ -70,6 +70,7 @@ interface AgentFlags extends CpuLendFlags, OversubscribeFlags {
   isolation?: string;
   cgroupRoot?: string;
   allowedHostPaths?: string;
+  disks?: string;
   uidRange?: string;
   imageCache?: string;
   logMaxSize?: string;
@@ -231,6 +232,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'host directories bind volumes may come from, read-only unless marked :rw, e.g. "/data,/srv/cache:rw" (never /, /etc, /proc, /sys, /dev or the work dir)',
     )
     .option(
+      '--disks <list>',
+      'named disks for volumes, name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory), e.g. "ssd1:/mnt/ssd1:ssd:100GiB" (docs/disks.md)',
+    )
+    .option(
       '--uid-range <first[:count]>',
       "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
     )
@@ -262,6 +267,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       isolation: flags.isolation,
       cgroupRoot: flags.cgroupRoot,
       allowedHostPaths: flags.allowedHostPaths,
+      disks: flags.disks,
       uidRange: flags.uidRange,
       imageCache: flags.imageCache,
       logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
@@ -318,6 +324,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       "more host directories pods may bind (e.g. a MapReduce input), read-only unless :rw; the work dir's packages/ always",
     )
     .option(
+      '--disks <list>',
+      'named disks for volumes, name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory), e.g. "ssd1:/mnt/ssd1:ssd:100GiB" (docs/disks.md)',
+    )
+    .option(
       '--metrics-listen <host:port>',
       'serve the metrics of every daemon of the cluster (master, agent, AppMaster, batch) at http://<host:port>/metrics',
     )
@@ -337,6 +347,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         resources?: string;
         isolation: string;
         allowedHostPaths?: string;
+        disks?: string;
         metricsListen?: string;
         oversubscribe?: boolean;
       }) => {
@@ -360,6 +371,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             isolation: flags.isolation,
             allowedHostPaths: flags.allowedHostPaths,
             ...(flags.oversubscribe === true ? { oversubscribe: true } : {}),
+            disks: flags.disks,
             metricsListen: flags.metricsListen,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,
           },

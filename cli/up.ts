@@ -44,6 +44,8 @@ export interface UpOptions {
   readonly allowedHostPaths?: string;
   /** The agent lends its regular tasks' unused cpu and mem as revocable resources (`--oversubscribe`). */
   readonly oversubscribe?: boolean;
+  /** The agent's named disks (`--disks`, docs/disks.md). */
+  readonly disks?: string;
   /** Serve every daemon's metrics on one endpoint (one process, one scrape target). */
   readonly metricsListen?: string;
   readonly logLevel?: string;
@@ -94,6 +96,7 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     isolation: options.isolation === undefined || options.isolation === 'auto' ? autoIsolation() : options.isolation,
     allowedHostPaths: [await realpath(packages), options.allowedHostPaths ?? ''].filter(Boolean).join(','),
     ...(options.oversubscribe === true ? { oversubscribe: {} } : {}),
+    disks: options.disks,
     logLevel,
   });
   const how = agent.containerized ? 'Linux containers' : 'plain processes';

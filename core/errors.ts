@@ -122,6 +122,15 @@ export const ErrorCodes = {
     status: 'FAILED_PRECONDITION',
     hint: 'agents are still in this pool; assign them elsewhere first (galaxy pool assign)',
   },
+  GALAXY_E_DISK_INVALID: {
+    status: 'INVALID_ARGUMENT',
+    hint: 'galaxy agent --disks takes name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory)',
+  },
+  GALAXY_E_DISK_VOLUME_FAILED: {
+    status: 'FAILED_PRECONDITION',
+    hint: "the agent could not make the volume on its disk: see the message, and the disk's free space",
+  },
+  GALAXY_E_VOLUME_UNKNOWN: { status: 'NOT_FOUND', hint: 'no such persistent volume: galaxy volume list shows them' },
   GALAXY_E_HOST_PATH_DENIED: {
     status: 'PERMISSION_DENIED',
     hint: "a bind volume names a host path the agent does not allow (never /, /etc, /proc, /sys, /dev or the agent's work dir); the operator lists allowed ones with galaxy agent --allowed-host-paths",

@@ -5,6 +5,7 @@
 import type { Resources } from '../proto/gen/galaxy/v1/common.js';
 import { GalaxyError } from './errors.js';
 import { parseSize } from './sizes.js';
+import { addDisks, containsDisks, disksOf, namedDiskBytes, subtractDisks, validateDisks, withDisks } from './disks.js';
 import {
   addRanges,
   containsRanges,
@@ -30,7 +31,14 @@ export function emptyResources(): Resources {
 
 /** A fresh copy of `r` (ports normalized). */
 export function cloneResources(r: Resources): Resources {
-  return { cpus: r.cpus, mem: r.mem, disk: r.disk, gpus: r.gpus, ports: normalizeRanges(r.ports) };
+  return {
+    cpus: r.cpus,
+    mem: r.mem,
+    disk: r.disk,
+    gpus: r.gpus,
+    ports: normalizeRanges(r.ports),
+    ...withDisks(disksOf(r)),
+  };
 }
 
 /** `a + b`. */
@@ -41,6 +49,7 @@ export function addResources(a: Resources, b: Resources): Resources {
     disk: a.disk + b.disk,
     gpus: a.gpus + b.gpus,
     ports: addRanges(a.ports, b.ports),
+    ...withDisks(addDisks(disksOf(a), disksOf(b))),
   };
 }
 
@@ -52,23 +61,37 @@ export function subtractResources(a: Resources, b: Resources): Resources {
     disk: Math.max(0, a.disk - b.disk),
     gpus: Math.max(0, a.gpus - b.gpus),
     ports: subtractRanges(a.ports, b.ports),
+    ...withDisks(subtractDisks(disksOf(a), disksOf(b))),
   };
 }
 
-/** True when `outer` holds at least `inner`, scalar by scalar and port by port. */
+/**
+ * True when `outer` holds at least `inner`, scalar by scalar, port by port and named disk by
+ * named disk; the `disk` outside named disks (the sandbox's) must fit too.
+ */
 export function containsResources(outer: Resources, inner: Resources): boolean {
   return (
     outer.cpus >= inner.cpus &&
     outer.mem >= inner.mem &&
     outer.disk >= inner.disk &&
     outer.gpus >= inner.gpus &&
-    containsRanges(outer.ports, inner.ports)
+    containsRanges(outer.ports, inner.ports) &&
+    (inner.namedDisks === undefined ||
+      (containsDisks(disksOf(outer), disksOf(inner)) &&
+        outer.disk - namedDiskBytes(outer) >= inner.disk - namedDiskBytes(inner)))
   );
+}
+
+/** The `disk` of `r` outside its named disks: what its sandbox may hold. */
+export function sandboxDisk(r: Resources): number {
+  return Math.max(0, r.disk - namedDiskBytes(r));
 }
 
 /** True when there is nothing in `r`. */
 export function isEmptyResources(r: Resources): boolean {
-  return r.cpus === 0 && r.mem === 0 && r.disk === 0 && r.gpus === 0 && countRanges(r.ports) === 0;
+  return (
+    r.cpus === 0 && r.mem === 0 && r.disk === 0 && r.gpus === 0 && countRanges(r.ports) === 0 && namedDiskBytes(r) === 0
+  );
 }
 
 /** True when `a` and `b` hold exactly the same. */
@@ -92,6 +115,9 @@ export function validateResources(r: Resources, where: string): void {
       throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: bad port range ${p.begin}-${p.end}`);
     }
   }
+  validateDisks(disksOf(r), where);
+  if (namedDiskBytes(r) > r.disk)
+    throw new GalaxyError('GALAXY_E_INVALID_RESOURCES', `${where}: named disks hold more than disk`);
 }
 
 /** Formats bytes with a binary unit, e.g. `4GiB`, `1.5MiB`. */

@@ -48,6 +48,12 @@ export interface ContainerMount {
   readonly readOnly: boolean;
   /** tmpfs: its size in bytes. */
   readonly sizeBytes?: number;
+  /**
+   * bind: a volume the agent made itself (a disk volume under its work dir, docs/disks.md), not a
+   * host path the task chose: not checked against the allowed host paths, and its root is handed
+   * to the container's root user.
+   */
+  readonly agentVolume?: boolean;
 }
 
 /** A limit the container hit: the task ends with this reason. */

@@ -37,7 +37,7 @@ export interface SimMachine {
 function machine(traceId: string, hostname: string, total: Resources): SimMachine {
   return {
     traceId,
-    info: { hostname, total, attributes: [], pool: 'default', reservations: [], allowedHostPaths: [] },
+    info: { hostname, total, attributes: [], pool: 'default', reservations: [], allowedHostPaths: [], disks: [] },
   };
 }
 

@@ -36,7 +36,8 @@ export async function checkMounts(
         `${where}: host path ${mount.source ?? ''} does not exist on this agent`,
       );
     }
-    checkBind(where, real, mount.readOnly, allowed, workDir);
+    // A disk volume is the agent's own mount under its work dir: it chose the source, not the task.
+    if (mount.agentVolume !== true) checkBind(where, real, mount.readOnly, allowed, workDir);
     checked.push({ ...mount, source: real });
   }
   return checked;

@@ -19,6 +19,7 @@ import { parseUidRange } from './uid-blocks.js';
 import type { HostPath } from '../../proto/gen/galaxy/v1/common.js';
 import type { AgentHooks } from '../hooks.js';
 import type { LogRotation } from '../../core/task-logs.js';
+import type { DiskEntry } from '../../core/disks.js';
 
 export { LinuxLauncher } from './linux-launcher.js';
 
@@ -27,6 +28,8 @@ export interface ContainerizerOptions {
   readonly workDir: string;
   /** Where bind volumes may come from (parsed `--allowed-host-paths`). */
   readonly allowedHostPaths?: readonly HostPath[];
+  /** The agent's named disks (`--disks`, checked): where DISK volumes are made. */
+  readonly disks?: readonly DiskEntry[];
   /** Host uids of the containers' user namespaces (`--uid-range FIRST[:COUNT]`). */
   readonly uidRange?: string;
   /** Size of the cache of root filesystem images (`--image-cache`, e.g. `8GiB`). */
@@ -78,6 +81,7 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
     isolators,
     workDir: options.workDir,
     allowedHostPaths: options.allowedHostPaths,
+    ...(options.disks ? { disks: options.disks } : {}),
     uidRange: parseUidRange(options.uidRange),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     imageCacheBytes,

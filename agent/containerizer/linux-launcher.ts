@@ -28,6 +28,9 @@ import { createAgentHooks, type AgentHooks } from '../hooks.js';
 import { isolatorsPlugin } from '../plugins/isolators.js';
 import { DEFAULT_IMAGE_CACHE_BYTES, ImageStore } from './image-store.js';
 import { volumes } from '../../isolators/volumes/index.js';
+import { diskVolumesIsolator } from '../../isolators/disk-volumes/index.js';
+import type { DiskEntry } from '../../core/disks.js';
+import { giveVolume } from './volume-owner.js';
 import { identityArgs, identityOf, ownerOf, SERVICE_USER, type Identity } from './identity.js';
 import { requireNativeHelper } from './native-helper.js';
 import { HelperSpawner } from './spawner.js';
@@ -61,6 +64,8 @@ export interface LinuxLauncherOptions {
   readonly workDir: string;
   /** Where bind volumes may come from (`--allowed-host-paths`); none by default. */
   readonly allowedHostPaths?: readonly HostPath[];
+  /** The agent's named disks (`--disks`): where DISK volumes are made (docs/disks.md). */
+  readonly disks?: readonly DiskEntry[];
   /** Host uids of the containers' user namespaces (`--uid-range`). */
   readonly uidRange?: UidRange;
   /** The host-wide directory of uid claims (tests). */
@@ -104,9 +109,11 @@ export class LinuxLauncher implements Launcher {
 
   constructor(private readonly options: LinuxLauncherOptions) {
     // A task's volumes are part of its container: mounted whether or not --isolation names them.
-    this.isolators = options.isolators.some((i) => i.name === volumes.name)
-      ? options.isolators
-      : [...options.isolators, volumes];
+    this.isolators = [
+      ...options.isolators,
+      ...(options.isolators.some((i) => i.name === volumes.name) ? [] : [volumes]),
+      diskVolumesIsolator(options.disks ?? [], realpathSync(options.workDir)),
+    ];
     this.hooks = options.hooks ?? createAgentHooks();
     isolatorsPlugin(this.isolators).apply({ hooks: this.hooks, log: options.log });
     // The freezer is always needed: destroy freezes before it kills so nothing forks away.
@@ -204,6 +211,7 @@ export class LinuxLauncher implements Launcher {
       if (owner) await chown(spec.sandbox, owner.uid, owner.gid);
       const mounts = await checkMounts(container.mounts, this.options.allowedHostPaths ?? [], this.workDir);
       await makeMountPoints(spec.sandbox, mounts, owner);
+      for (const mount of mounts) if (mount.agentVolume && mount.source) await giveVolume(mount.source, identity);
       const env: Record<string, string> = { ...spec.env, ...container.env };
       if (identity.kind === 'userns') env.GALAXY_SERVICE_USER = SERVICE_USER;
       leader = await startHelper(this.spawner, {

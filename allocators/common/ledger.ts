@@ -9,6 +9,7 @@ import type { Resources } from '../../proto/gen/galaxy/v1/common.js';
 import { addRanges, normalizeRanges, subtractRanges, type Range } from '../../core/ranges.js';
 import { addResources, emptyResources, subtractResources } from '../../core/resources.js';
 import { GalaxyError } from '../../core/errors.js';
+import { addDisks, disksOf, subtractDisks, withDisks, type DiskResource } from '../../core/disks.js';
 import type { AllocatorAgent, AllocatorFramework, AllocatorOptions, RefuseFilter } from '../allocator.js';
 import { DEFAULT_REFUSE_SECONDS, RefuseFilters, refuseMillis } from './filters.js';
 import { AgentReservations, withinRole } from './reservations.js';
@@ -35,6 +36,8 @@ export interface AgentEntry {
   /** Free scalars. */
   readonly free: Float64Array;
   freePorts: Range[];
+  /** Free bytes of each named disk (offered whole, as ports are; docs/disks.md). */
+  freeDisks: DiskResource[];
   active: boolean;
   /** What each framework holds here. */
   readonly allocations: Map<FrameworkEntry, Resources>;
@@ -136,6 +139,7 @@ export class Ledger {
       total: spec.total,
       free: scalarsOf(spec.total),
       freePorts: normalizeRanges(spec.total.ports),
+      freeDisks: [...disksOf(spec.total)],
       active: true,
       allocations: new Map(),
       reserved: new AgentReservations(),
@@ -173,6 +177,7 @@ export class Ledger {
     const free = subtractResources(total, held);
     scalarsOf(free, agent.free);
     agent.freePorts = free.ports;
+    agent.freeDisks = [...disksOf(free)];
   }
 
   /** Adds a framework holding nothing; see {@link Ledger.holdExisting} for what it already holds. */
@@ -246,6 +251,7 @@ export class Ledger {
       disk: free[2] ?? 0,
       gpus: free[3] ?? 0,
       ports: agent.freePorts,
+      ...withDisks(agent.freeDisks),
     };
     this.hold(framework, agent, resources, 1);
     return resources;
@@ -361,6 +367,7 @@ export class Ledger {
     }
     if (resources.ports === agent.freePorts) agent.freePorts = [];
     else if (resources.ports.length > 0) agent.freePorts = subtractRanges(agent.freePorts, resources.ports);
+    if (resources.namedDisks !== undefined) agent.freeDisks = subtractDisks(agent.freeDisks, disksOf(resources));
     const before = agent.allocations.get(framework);
     const after = before ? addResources(before, resources) : resources;
     agent.allocations.set(framework, after);
@@ -382,9 +389,17 @@ export class Ledger {
       disk: Math.min(held.disk, resources.disk),
       gpus: Math.min(held.gpus, resources.gpus),
       ports: subtractRanges(resources.ports, subtractRanges(resources.ports, held.ports)),
+      ...withDisks(subtractDisks(disksOf(held), subtractDisks(disksOf(held), disksOf(resources)))),
     };
     const left = subtractResources(held, back);
-    if (left.cpus === 0 && left.mem === 0 && left.disk === 0 && left.gpus === 0 && left.ports.length === 0) {
+    if (
+      left.cpus === 0 &&
+      left.mem === 0 &&
+      left.disk === 0 &&
+      left.gpus === 0 &&
+      left.ports.length === 0 &&
+      disksOf(left).every((d) => d.size === 0)
+    ) {
       agent.allocations.delete(framework);
       framework.allocations.delete(agent);
     } else {
@@ -409,6 +424,7 @@ export class Ledger {
       unreserved[i] = -(unreserved[i] ?? 0);
     }
     agent.freePorts = addRanges(agent.freePorts, back.ports);
+    if (back.namedDisks !== undefined) agent.freeDisks = addDisks(agent.freeDisks, disksOf(back));
     if (!agent.reserved.empty && left.cpus === 0 && left.mem === 0 && left.disk === 0 && left.gpus === 0)
       agent.reserved.forget(framework);
     this.listener.allocationChanged(framework, delta, 0, unreserved);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { neverAllowed, notNormal, volumePathDenial } from '../host-paths.js';
 import { Volume, Volume_Kind } from '../../proto/gen/galaxy/v1/common.js';
 import { bytes } from './quantities.js';
+import { DISK_MEDIA, MIN_DISK_BYTES, type DiskResource } from '../disks.js';
 
 /** Most volumes one task or pod mounts. */
 export const MAX_VOLUMES = 32;
@@ -33,30 +34,80 @@ const hostPath = z
     if (denied !== undefined) ctx.addIssue({ code: 'custom', message: `host path ${p.slice(0, 100)} ${denied}` });
   });
 
-/** A volume in the container. */
-export const VolumeSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('tmpfs'),
-    path: volumePath,
-    size: bytes,
-  }),
-  z.strictObject({
-    kind: z.literal('bind'),
-    path: volumePath,
-    hostPath,
-    /** Read-only unless false; a writable bind needs an agent that allows its host path with `:rw`. */
-    readOnly: z.boolean().default(true),
-  }),
-]);
+const tmpfsVolume = z.strictObject({
+  kind: z.literal('tmpfs'),
+  path: volumePath,
+  size: bytes,
+});
+
+const bindVolume = z.strictObject({
+  kind: z.literal('bind'),
+  path: volumePath,
+  hostPath,
+  /** Read-only unless false; a writable bind needs an agent that allows its host path with `:rw`. */
+  readOnly: z.boolean().default(true),
+});
+
+/**
+ * A volume on one of the agent's named disks (docs/disks.md): of a medium and a size (the least
+ * disk an exclusive one takes whole); persistent ones outlive their container, kept for the pod
+ * under `name` (default: the path's letters).
+ */
+const diskVolume = z.strictObject({
+  kind: z.literal('disk'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a volume name is letters, digits, _ . -, at most 63')
+    .optional(),
+  path: volumePath,
+  medium: z.enum(DISK_MEDIA),
+  size: bytes.refine((b) => b >= MIN_DISK_BYTES, 'a disk volume is at least 16MiB'),
+  persistent: z.boolean().default(false),
+  exclusive: z.boolean().default(false),
+});
+
+/** A volume in the container (batch tasks): tmpfs or bind. */
+export const VolumeSchema = z.discriminatedUnion('kind', [tmpfsVolume, bindVolume]);
+
+/** A volume of an AppMaster pod: tmpfs, bind, or on a named disk. */
+export const PodVolumeSchema = z.discriminatedUnion('kind', [tmpfsVolume, bindVolume, diskVolume]);
 
 /** A validated volume. */
-export type VolumeSpec = z.output<typeof VolumeSchema>;
+export type VolumeSpec = z.output<typeof PodVolumeSchema>;
 
-/** The volume as the agent mounts it. */
-export function volumeToProto(v: VolumeSpec): Volume {
-  return v.kind === 'tmpfs'
-    ? Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: v.path, sizeBytes: v.size })
-    : Volume.fromPartial({ kind: Volume_Kind.BIND, path: v.path, hostPath: v.hostPath, readOnly: v.readOnly });
+/** A validated disk volume. */
+export type DiskVolumeSpec = Extract<VolumeSpec, { kind: 'disk' }>;
+
+/** A disk volume's name: as given, or its path's letters (`/var/data` → `var-data`). */
+export function diskVolumeName(v: DiskVolumeSpec): string {
+  return (
+    v.name ??
+    (v.path
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63) ||
+      'volume')
+  );
+}
+
+/**
+ * The volume as the agent mounts it. A disk volume needs the disk share placement picked for it
+ * (`disk`), and a persistent one the key it is kept under (`key`, e.g. `<pod>/<volume>`).
+ */
+export function volumeToProto(v: VolumeSpec, disk?: DiskResource, key?: string): Volume {
+  if (v.kind === 'tmpfs') return Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: v.path, sizeBytes: v.size });
+  if (v.kind === 'bind')
+    return Volume.fromPartial({ kind: Volume_Kind.BIND, path: v.path, hostPath: v.hostPath, readOnly: v.readOnly });
+  return Volume.fromPartial({
+    kind: Volume_Kind.DISK,
+    path: v.path,
+    sizeBytes: disk?.size ?? v.size,
+    diskName: disk?.name ?? '',
+    diskMedium: v.medium,
+    diskPersistent: v.persistent,
+    diskExclusive: v.exclusive,
+    diskVolumeId: v.persistent ? (key ?? '') : '',
+  });
 }
 
 /**

@@ -15,6 +15,8 @@ import type { AppMasterContext } from './context.js';
 import type { PodEnd } from './hooks.js';
 import { placePods, type PodDemand } from './placement/place.js';
 import { newTaskId, podTask } from './task.js';
+import { keptDisks } from './placement/disks.js';
+import { disksOf } from '../../core/disks.js';
 
 /** Launches pending pods and follows their containers. */
 export class PodLauncher {
@@ -30,6 +32,7 @@ export class PodLauncher {
         job: job.record.name,
         podId: pod.record.podId,
         spec: job.specOf(pod.record.revision),
+        ...(pod.record.kept ? { kept: pod.record.kept } : {}),
       })),
     );
     if (demands.length === 0) {
@@ -85,6 +88,9 @@ export class PodLauncher {
         this.ctx.now(),
       );
       book.indexTask(taskId, job, pod.record.podId);
+      const kept = keptDisks(job.specOf(pod.record.revision).volumes, disksOf(assignment.resources));
+      // Persistent volumes stay where they were first made: the pod comes back to them.
+      if (kept && !pod.record.kept) pod.record.kept = { agentId: assignment.agentId, disks: kept };
       const task = podTask(
         job.record.name,
         pod.record.podId,

@@ -66,6 +66,12 @@ export interface PodRecord {
   retargetedAt: number;
   /** SHA-256 of the pull token of the current container (`GALAXY_POD_TOKEN`); never the token. */
   tokenSha256?: string;
+  /**
+   * Where the pod's persistent volumes are kept (docs/disks.md): the agent and, per volume name,
+   * the disk. Set at its first launch; the pod is placed only there from then on, until the job
+   * is removed or the volumes are destroyed.
+   */
+  kept?: { readonly agentId: string; readonly disks: Record<string, string> };
 }
 
 /** One revision in a job's history. */

@@ -72,6 +72,6 @@ export function podTask(
     band: bandOf(spec.band),
     killGraceS: spec.deploy.stopTimeoutS + 5,
     limits: podLimits(spec),
-    volumes: podVolumes(spec),
+    volumes: podVolumes(spec, podId, assignment.resources),
   };
 }

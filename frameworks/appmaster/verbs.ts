@@ -229,6 +229,7 @@ export class JobVerbs {
       await tenancy.authorizeJob(caller, ownedJob(job), 'job:remove');
       job.record.state = 'stopped';
       for (const pod of job.pods()) this.ctx.pods.retire(job, pod);
+      this.destroyKeptVolumes(job.record);
       const status = this.status(name);
       book.delete(name);
       book.notify(job);
@@ -239,6 +240,22 @@ export class JobVerbs {
       log.info({ job: name }, 'job removed');
       return { ...status, state: 'removed' };
     });
+  }
+
+  /**
+   * Deletes the persistent disk volumes of a removed job's pods (docs/disks.md): each agent does
+   * it once the pod's container is gone. An agent away now keeps the volume (logged).
+   */
+  private destroyKeptVolumes(record: JobRecord): void {
+    const driver = this.ctx.driver();
+    for (const pod of record.pods) {
+      for (const volume of Object.keys(pod.kept?.disks ?? {})) {
+        const agentId = pod.kept?.agentId ?? '';
+        void driver?.destroyVolume(agentId, `${pod.podId}/${volume}`).catch((error: unknown) => {
+          this.ctx.log.warn({ pod: pod.podId, volume, agentId, err: String(error) }, 'persistent volume not destroyed');
+        });
+      }
+    }
   }
 
   /** Replaces one pod's container (not counted as a failure); needs `container:remove`. */

@@ -71,6 +71,8 @@ export interface SchedulerDriver {
   teardown(): Promise<void>;
   /** MESSAGE: bytes to a task on an agent. */
   message(agentId: string, taskId: string, data: Uint8Array): Promise<void>;
+  /** Deletes one of the framework's persistent disk volumes on an agent, now or once its container ends (docs/disks.md). */
+  destroyVolume(agentId: string, volumeId: string): Promise<void>;
   /**
    * PREEMPT: asks the master to make room for a task of `band` that cannot be placed. Resolves
    * with the plan: granted (victims killed, what they free offered to this framework alone for a

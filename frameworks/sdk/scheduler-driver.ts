@@ -229,6 +229,11 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
     if (!insideHandler.getStore()) await this.queue;
   }
 
+  /** Deletes one of this framework's persistent disk volumes on an agent, now or once its container ends (docs/disks.md). */
+  destroyVolume(agentId: string, volumeId: string): Promise<void> {
+    return this.call({ $case: 'disksDestroyVolume', disksDestroyVolume: { agentId, volumeId } });
+  }
+
   /** MESSAGE: bytes to a task on an agent. */
   message(agentId: string, taskId: string, data: Uint8Array): Promise<void> {
     return this.call({ $case: 'message', message: { agentId, taskId, data: Buffer.from(data) } });

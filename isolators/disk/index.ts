@@ -6,12 +6,12 @@
  * `disk-du` is the fallback for machines without loop devices: it measures the sandbox with
  * `du` and kills the task with reason `disk-limit` once it is over.
  */
-import { existsSync } from 'node:fs';
-import { copyFile, lstat, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../core/exec.js';
 import { isLogFileName } from '../../core/task-logs.js';
-import { formatBytes } from '../../core/resources.js';
+import { formatBytes, sandboxDisk } from '../../core/resources.js';
+import { imageMountsUnder, mountNewImage, unmountImage } from './loop-image.js';
 import {
   sharedIsolator,
   builtinIsolator,
@@ -20,9 +20,6 @@ import {
   type Isolator,
   type Limitation,
 } from '../isolator.js';
-
-/** ext4 needs a little room for itself; smaller requests get this much. */
-const MIN_IMAGE_BYTES = 8 * 1024 * 1024;
 
 /** The task's output files in a sandbox (rotated ones included): kept after the container ends. */
 async function logFiles(sandbox: string): Promise<string[]> {
@@ -39,19 +36,13 @@ export async function duBytes(dir: string): Promise<number> {
   return Number(out.split(/\s/)[0] ?? 0);
 }
 
-/** Mount points of loop-mounted sandbox images (ours: their image sits beside them). */
-async function sandboxMounts(under: string): Promise<string[]> {
-  const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((line) => line.split(' ')[1] ?? '');
-  return mounts.filter((m) => m.startsWith(under) && existsSync(`${m}.img`));
-}
-
 /** The hard-quota isolator for an agent whose sandboxes live under `workDir`. */
 function imageIsolator(workDir: string): Isolator {
   return {
     ...image,
     async recover(containers: readonly Container[]) {
       const live = new Map(containers.map((c) => [c.sandbox, c]));
-      for (const mount of await sandboxMounts(join(workDir, 'sandboxes'))) {
+      for (const mount of await imageMountsUnder(join(workDir, 'sandboxes'))) {
         const owner = live.get(mount);
         if (owner) {
           owner.state.set('disk.mounted', true);
@@ -68,19 +59,10 @@ const image: Isolator = {
   name: 'disk',
   controllers: [],
   async prepare(c: Container) {
-    if (c.resources.disk <= 0) return;
-    const path = imagePath(c);
-    const size = Math.max(MIN_IMAGE_BYTES, c.resources.disk);
-    try {
-      await run('truncate', ['-s', String(size), path]);
-      // No reserved blocks: the task gets every byte it asked for.
-      await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'nodiscard', path]);
-      await run('mount', ['-o', 'loop,nosuid,nodev', path, c.sandbox]);
-      c.state.set('disk.mounted', true);
-    } catch (error) {
-      await rm(path, { force: true });
-      throw error;
-    }
+    // Named-disk volumes are on their own disks (agent/disks/disk-volumes.ts), not in the sandbox.
+    if (sandboxDisk(c.resources) <= 0) return;
+    await mountNewImage(imagePath(c), sandboxDisk(c.resources), c.sandbox);
+    c.state.set('disk.mounted', true);
   },
   async usage(c: Container): Promise<ContainerUsage> {
     return { diskBytes: await duBytes(c.sandbox) };
@@ -97,7 +79,7 @@ const image: Isolator = {
         if (info?.isFile()) await copyFile(join(c.sandbox, file), join(kept, file)).catch(() => undefined);
       }
       // The container's processes are gone; a busy mount means a leak elsewhere, so detach lazily.
-      await run('umount', [c.sandbox]).catch(() => run('umount', ['-l', c.sandbox]));
+      await unmountImage(c.sandbox);
       c.state.delete('disk.mounted');
       for (const file of logs) await rename(join(kept, file), join(c.sandbox, file)).catch(() => undefined);
       await rm(kept, { recursive: true, force: true });
@@ -111,12 +93,13 @@ const du: Isolator = {
   controllers: [],
   polls: true,
   async limitation(c: Container): Promise<Limitation | undefined> {
-    if (c.resources.disk <= 0) return undefined;
+    const quota = sandboxDisk(c.resources);
+    if (quota <= 0) return undefined;
     const used = await duBytes(c.sandbox);
-    if (used <= c.resources.disk) return undefined;
+    if (used <= quota) return undefined;
     return {
       reason: 'disk-limit',
-      message: `the sandbox holds ${formatBytes(used)}, over its disk quota of ${formatBytes(c.resources.disk)}`,
+      message: `the sandbox holds ${formatBytes(used)}, over its disk quota of ${formatBytes(quota)}`,
     };
   },
   async usage(c: Container): Promise<ContainerUsage> {

@@ -20,6 +20,8 @@ export const volumes: Isolator = {
   prepare(c: Container) {
     for (const volume of c.volumes) {
       const target = volumeTarget(c.sandbox, volume.path);
+      // Disk volumes are the disk-volumes isolator's (it makes them first).
+      if (volume.kind === Volume_Kind.DISK) continue;
       if (volume.kind === Volume_Kind.TMPFS) {
         c.mounts.push({ kind: 'tmpfs', target, readOnly: volume.readOnly, sizeBytes: volume.sizeBytes });
       } else {

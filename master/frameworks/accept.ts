@@ -13,6 +13,7 @@ import {
 import { parseCapabilities } from '../../core/capabilities.js';
 import { imageDenial } from '../../core/rootfs-image.js';
 import { checkBind, volumePathDenial } from '../../core/host-paths.js';
+import { diskVolumeDenial } from '../../core/disks.js';
 import type { Accept } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { GalaxyError } from '../../core/errors.js';
 import { countRanges, normalizeRanges, subtractRanges } from '../../core/ranges.js';
@@ -176,10 +177,13 @@ function checkVolumes(task: TaskInfo, where: string, allowed: readonly HostPath[
         fail('a tmpfs volume needs size_bytes > 0');
     } else if (volume.kind === Volume_Kind.BIND) {
       checkBind(at, volume.hostPath, volume.readOnly, allowed);
-    } else {
-      fail('kind must be TMPFS or BIND');
+    } else if (volume.kind !== Volume_Kind.DISK) {
+      fail('kind must be TMPFS, BIND or DISK');
     }
   }
+  const disks = task.volumes.filter((v) => v.kind === Volume_Kind.DISK);
+  const denied = diskVolumeDenial(disks, task.resources ?? emptyResources());
+  if (denied !== undefined) throw new GalaxyError('GALAXY_E_TASK_INVALID', `${where}: ${denied}`);
 }
 
 /** Capabilities beyond the default set: known names only (their authority is the master's check). */

@@ -5,6 +5,8 @@
  * framework's owner or an admin (docs/security.md); then it is checked in full before it changes
  * anything.
  */
+import { isVolumeId } from '../../core/disks.js';
+import type { DisksDestroyVolume } from '../../proto/gen/galaxy/v1/scheduler.js';
 import type { RefuseFilter } from '../../allocators/allocator.js';
 import type { Principal } from '../../core/auth/principal.js';
 import { effectiveBand } from '../../core/bands.js';
@@ -107,6 +109,9 @@ export class SchedulerCalls {
         return;
       case 'message':
         this.message(framework, body.message);
+        return;
+      case 'disksDestroyVolume':
+        this.destroyVolume(framework, body.disksDestroyVolume);
         return;
       case 'preempt': {
         if (!this.preemptor) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'this master does not preempt');
@@ -337,6 +342,27 @@ export class SchedulerCalls {
     if (!agent?.connection)
       throw new GalaxyError('GALAXY_E_AGENT_UNKNOWN', `agent "${message.agentId.slice(0, 100)}" is not connected`);
     agent.connection.send({ message: { $case: 'frameworkMessage', frameworkMessage: { ...message } } });
+  }
+
+  /**
+   * DESTROY of a persistent disk volume: passed to the agent with the caller's own framework id,
+   * so a framework reaches only its own volumes (docs/disks.md).
+   */
+  private destroyVolume(framework: FrameworkRecord, call: DisksDestroyVolume): void {
+    if (!isVolumeId(call.volumeId))
+      throw new GalaxyError(
+        'GALAXY_E_INVALID_ARGUMENT',
+        `volume id "${call.volumeId.slice(0, 100)}" is not pod/volume`,
+      );
+    const agent = this.ctx.agents.get(call.agentId);
+    if (!agent?.connection)
+      throw new GalaxyError('GALAXY_E_AGENT_UNKNOWN', `agent "${call.agentId.slice(0, 100)}" is not connected`);
+    agent.connection.send({
+      message: {
+        $case: 'disksDestroyVolume',
+        disksDestroyVolume: { frameworkId: framework.info.id, volumeId: call.volumeId },
+      },
+    });
   }
 
   /** The role a PREEMPT asks for: the named one (one of the framework's), or its only role. */

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Batch } from '../../cli/batch-client.js';
 import { RESOURCES_REVOKED_REASON } from '../../core/revocable.js';
 import { BatchJobSpec, BatchJobState } from '../../proto/gen/galaxy/v1/batch.js';
-import { TaskState, Volume_Kind, type Task } from '../../proto/gen/galaxy/v1/common.js';
+import { TaskState, Volume, Volume_Kind, type Task } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../helpers/async-queue.js';
 import { startFrameworkCluster, type FrameworkCluster } from '../helpers/framework-cluster.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
@@ -104,13 +104,13 @@ describe('revocable resources end to end', { timeout: 120_000 }, () => {
                       labels: [],
                       killGraceS: 1,
                       volumes: [
-                        {
+                        Volume.fromPartial({
                           kind: Volume_Kind.BIND,
                           path: 'trigger',
                           hostPath: cluster.shared,
                           sizeBytes: 0,
                           readOnly: true,
-                        },
+                        }),
                       ],
                     },
                   ],

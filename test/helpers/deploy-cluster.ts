@@ -32,7 +32,10 @@ export interface DeployCluster {
    */
   api: AppMasterApi;
   readonly master: Master;
-  readonly agent: Agent;
+  /** The agent (a new one after {@link DeployCluster.restartAgent}). */
+  agent: Agent;
+  /** Stops the agent as SIGTERM does (its containers go) and starts it again on its work dir. */
+  restartAgent(): Promise<void>;
   /** The AppMaster serving `api` (see `api`). */
   appmaster: FrameworkHandle;
   readonly coordinator: string;
@@ -111,7 +114,14 @@ export function sampleServing(api: AppMasterApi, name: string): ServingSampler {
 }
 
 /** Starts the cluster; the agent's ports are `ports` (e.g. `[20000-20199]`), distinct per test file. */
-export async function startDeployCluster(label: string, ports: string): Promise<DeployCluster> {
+export async function startDeployCluster(
+  label: string,
+  ports: string,
+  options: {
+    /** Named disks of the agent (`--disks`), each a directory `disks/<name>` of the cluster's. */
+    disks?: readonly { name: string; medium: string; size: string }[];
+  } = {},
+): Promise<DeployCluster> {
   const isolation = autoIsolation();
   const cgroupRoot = `galaxy-${label}-${randomBytes(4).toString('hex')}`;
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${label}-`));
@@ -127,15 +137,22 @@ export async function startDeployCluster(label: string, ports: string): Promise<
     logLevel: 'silent',
     timings: { allocationIntervalMs: 100 },
   });
-  const agent = await startAgent({
+  const disks: string[] = [];
+  for (const d of options.disks ?? []) {
+    await mkdir(join(workDir, 'disks', d.name), { recursive: true });
+    disks.push(`${d.name}:${join(workDir, 'disks', d.name)}:${d.medium}:${d.size}`);
+  }
+  const agentOptions = {
     master: master.address,
     workDir: join(workDir, 'agent'),
     resources: `cpus:4;mem:4GiB;disk:4GiB;ports:${ports}`,
     isolation,
     cgroupRoot,
     allowedHostPaths: packagesDir,
+    disks: disks.join(','),
     logLevel: 'silent',
-  });
+  };
+  const agent = await startAgent(agentOptions);
   await eventually(() => agent.connected, 5000, 'the agent to register');
   const coordinator = `local:${join(workDir, 'coord')}`;
   const appmaster = await runFramework('appmaster', {
@@ -171,6 +188,11 @@ export async function startDeployCluster(label: string, ports: string): Promise<
     isolation,
     cgroupRoot,
     sandbox,
+    restartAgent: async () => {
+      await cluster.agent.stop();
+      cluster.agent = await startAgent(agentOptions);
+      await eventually(() => cluster.agent.connected, 10_000, 'the agent to register again');
+    },
     spec: (name, version, replicas, extra = {}) => {
       const pkg = packages[version];
       if (!pkg) throw new Error(`no package ${version}`);
@@ -202,7 +224,7 @@ export async function startDeployCluster(label: string, ports: string): Promise<
     stop: async () => {
       cluster.api.close();
       await cluster.appmaster.stop();
-      await agent.stop();
+      await cluster.agent.stop();
       await master.stop();
       const left = processesWithEnv(sandbox).map(String);
       killWithEnv(sandbox);

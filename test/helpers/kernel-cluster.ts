@@ -58,6 +58,8 @@ export async function startKernelCluster(options: {
   logRotation?: LogRotation;
   /** The agent's cpu lending settings and idle source. */
   cpuLend?: AgentOptions['cpuLend'];
+  /** The agent's named disks (`--disks`); their directories must exist. */
+  disks?: string;
 }): Promise<KernelCluster> {
   const cgroupRoot = `galaxy-${options.name}-test-${randomBytes(4).toString('hex')}`;
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-`));
@@ -75,6 +77,7 @@ export async function startKernelCluster(options: {
     isolation: options.isolation,
     cgroupRoot,
     allowedHostPaths: `${shared}:rw`,
+    ...(options.disks ? { disks: options.disks } : {}),
     logLevel: 'silent',
     ...(options.logRotation ? { logRotation: options.logRotation } : {}),
     ...(options.cpuLend ? { cpuLend: options.cpuLend } : {}),

@@ -4,7 +4,7 @@
  * read, or `undefined` when the host passes.
  */
 import type { Resources } from '../../../proto/gen/galaxy/v1/common.js';
-import { formatBytes, SCALARS, type ScalarName } from '../../../core/resources.js';
+import { formatBytes, sandboxDisk, SCALARS, type ScalarName } from '../../../core/resources.js';
 import type { JobSpec } from '../spec/schema.js';
 import { bindDenial } from '../../../core/host-paths.js';
 import { poolOf, type Host } from './host.js';
@@ -39,7 +39,9 @@ const maxPerHost: Constraint = (spec, _need, host) =>
   spec.maxPerHost > 0 && host.podsOfJob >= spec.maxPerHost ? `max ${spec.maxPerHost} per host reached` : undefined;
 
 const scalars: Constraint = (_spec, need, host) => {
-  const short = SCALARS.find((name) => host.free[name] < need[name]);
+  // `need.disk` is the sandbox's: it comes out of the disk that is not a named one.
+  const free = { ...host.free, disk: sandboxDisk(host.free) };
+  const short = SCALARS.find((name) => free[name] < need[name]);
   return short === undefined ? undefined : SHORTAGE[short](need[short]);
 };
 

@@ -23,6 +23,11 @@ export interface PodDemand {
   readonly job: string;
   readonly podId: string;
   readonly spec: JobSpec;
+  /**
+   * The pod's persistent volumes are kept on this agent, on these disks (volume name → disk):
+   * it goes nowhere else (docs/disks.md).
+   */
+  readonly kept?: { readonly agentId: string; readonly disks: Readonly<Record<string, string>> };
 }
 
 /** What the AppMaster knows about pods already placed and hosts to avoid. */
@@ -111,10 +116,21 @@ export function placePods(
   for (let start = 0; start < demands.length;) {
     const first = demands[start] as PodDemand;
     let end = start + 1;
-    while (end < demands.length && demands[end]?.job === first.job && demands[end]?.spec === first.spec) end += 1;
-    const { job, spec } = first;
+    // A pod whose volumes are kept on one agent is placed on its own: its hosts are not the run's.
+    while (
+      first.kept === undefined &&
+      end < demands.length &&
+      demands[end]?.job === first.job &&
+      demands[end]?.spec === first.spec &&
+      demands[end]?.kept === undefined
+    )
+      end += 1;
+    const { job, spec, kept } = first;
     const need = podResources(spec, []);
-    const eligible = slots.filter((slot) => context.offerFits?.(job, slot.offer) ?? true);
+    const eligible = slots.filter(
+      (slot) =>
+        (context.offerFits?.(job, slot.offer) ?? true) && (kept === undefined || slot.offer.agentId === kept.agentId),
+    );
     const heap = new MinHeap<Ranked>(ranksBefore);
     for (const slot of eligible) heap.push(rank(job, slot));
     let next = start;
@@ -126,7 +142,7 @@ export function placePods(
         heap.push(fresh);
         continue;
       }
-      const fit = fitPod(spec, need, hostFor(job, top.slot));
+      const fit = fitPod(spec, need, hostFor(job, top.slot), kept?.disks);
       if (!fit.ok) continue;
       const demand = demands[next] as PodDemand;
       next += 1;
@@ -148,10 +164,15 @@ export function placePods(
     // The job's first unplaced pod explains why: every offer failed it, each for a reason.
     if (next < end && !pending.has(job)) {
       const reasons = eligible.flatMap((slot) => {
-        const fit = fitPod(spec, need, hostFor(job, slot));
+        const fit = fitPod(spec, need, hostFor(job, slot), kept?.disks);
         return fit.ok ? [] : [fit.reason];
       });
-      pending.set(job, summarizeReasons(reasons));
+      pending.set(
+        job,
+        kept !== undefined && reasons.length === 0
+          ? [{ reason: `persistent volumes are kept on agent ${kept.agentId}, which offers nothing`, hosts: 0 }]
+          : summarizeReasons(reasons),
+      );
     }
     start = end;
   }

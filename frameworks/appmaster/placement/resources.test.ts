@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Limits, Volume_Kind } from '../../../proto/gen/galaxy/v1/common.js';
+import { Limits, Volume, Volume_Kind } from '../../../proto/gen/galaxy/v1/common.js';
 import { jobSpec } from './fixtures.js';
 import { podLimits, podResources, podVolumes } from './resources.js';
 
@@ -64,9 +64,9 @@ describe('pod volumes', () => {
         { kind: 'bind', path: 'conf', hostPath: '/srv/web', readOnly: true },
       ],
     });
-    expect(podVolumes(spec)).toEqual([
-      { kind: Volume_Kind.TMPFS, path: 'cache', hostPath: '', sizeBytes: 64 * 1024 ** 2, readOnly: false },
-      { kind: Volume_Kind.BIND, path: 'conf', hostPath: '/srv/web', sizeBytes: 0, readOnly: true },
+    expect(podVolumes(spec, 'web-0')).toEqual([
+      Volume.fromPartial({ kind: Volume_Kind.TMPFS, path: 'cache', sizeBytes: 64 * 1024 ** 2, readOnly: false }),
+      Volume.fromPartial({ kind: Volume_Kind.BIND, path: 'conf', hostPath: '/srv/web', readOnly: true }),
     ]);
   });
 });

@@ -3,7 +3,8 @@
  * agent's isolators apply beyond them, and the volumes mounted into its sandbox.
  */
 import { Limits, type Resources, type Volume } from '../../../proto/gen/galaxy/v1/common.js';
-import { volumeToProto } from '../../../core/spec/volumes.js';
+import { diskVolumeName, volumeToProto } from '../../../core/spec/volumes.js';
+import { disksOf } from '../../../core/disks.js';
 import { normalizeRanges } from '../../../core/ranges.js';
 import type { JobSpec } from '../spec/schema.js';
 
@@ -39,7 +40,18 @@ export function podLimits(spec: JobSpec): Limits {
   });
 }
 
-/** The pod's volumes as the agent mounts them: tmpfs of a size, or a bind of a host path. */
-export function podVolumes(spec: JobSpec): Volume[] {
-  return spec.volumes.map(volumeToProto);
+/**
+ * The pod's volumes as the agent mounts them: tmpfs of a size, a bind of a host path, or a volume
+ * on the disk placement picked (the shares in `resources`, in the order of the disk volumes); a
+ * persistent one keyed `<pod>/<volume>` (the agent adds the framework's id).
+ */
+export function podVolumes(spec: JobSpec, podId: string, resources?: Resources): Volume[] {
+  const shares = disksOf(resources ?? { cpus: 0, mem: 0, disk: 0, gpus: 0, ports: [] });
+  let next = 0;
+  return spec.volumes.map((v) => {
+    if (v.kind !== 'disk') return volumeToProto(v);
+    const share = shares[next];
+    next += 1;
+    return volumeToProto(v, share, `${podId}/${diskVolumeName(v)}`);
+  });
 }

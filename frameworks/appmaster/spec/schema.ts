@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { parseCapabilities } from '../../../core/capabilities.js';
 import { GalaxyError } from '../../../core/errors.js';
 import { bitsPerSecond, bytes, millicores } from '../../../core/spec/quantities.js';
-import { MAX_VOLUMES, VolumeSchema } from '../../../core/spec/volumes.js';
+import { MAX_VOLUMES, PodVolumeSchema } from '../../../core/spec/volumes.js';
 
 /** A job, pod-port or service name: lower-case letters, digits and `-`, starting with a letter. */
 export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -117,7 +117,7 @@ export const ResourcesSchema = z.strictObject({
   pids: z.number().int().min(1).max(1_000_000).optional(),
 });
 
-export { VolumeSchema } from '../../../core/spec/volumes.js';
+export { PodVolumeSchema, VolumeSchema } from '../../../core/spec/volumes.js';
 
 /**
  * The pod's container beyond the defaults (docs/security.md, "Users and capabilities"): by
@@ -246,7 +246,7 @@ export const JobSpecSchema = z
     maxPerHost: z.number().int().min(0).max(10_000).default(0),
     ports: z.array(PortSchema).max(32).default([]),
     resources: ResourcesSchema,
-    volumes: z.array(VolumeSchema).max(MAX_VOLUMES).default([]),
+    volumes: z.array(PodVolumeSchema).max(MAX_VOLUMES).default([]),
     container: ContainerSchema.optional(),
     package: PackageSchema,
     commands: CommandsSchema,

@@ -100,7 +100,7 @@ export function specToProto(spec: BatchSpec): BatchJobSpec {
     pool: spec.pool,
     resources: { ...spec.resources, ports: [] },
     limits: { ...spec.limits },
-    volumes: spec.volumes.map(volumeToProto),
+    volumes: spec.volumes.map((v) => volumeToProto(v)),
   };
 }
 
