@@ -196,6 +196,9 @@ function config(dataDir: string, clientPort: number, peers: string[]): string {
     `clientPort=${clientPort}`,
     'clientPortAddress=127.0.0.1',
     'admin.enableServer=false',
+    // Every client here comes from 127.0.0.1 (a simulated cell's shards too); the default of 60
+    // connections per address would refuse them.
+    'maxClientCnxns=0',
     '4lw.commands.whitelist=*',
     'forceSync=no',
     'preAllocSize=1024',
