@@ -106,20 +106,20 @@ export async function measurePlaced(
   const submittedAt = Date.now();
   try {
     const jobs = Math.ceil(tasks / MAX_RUNNING_PER_JOB);
-    await Promise.all(
-      Array.from({ length: jobs }, (_, i) => {
-        const completions = Math.min(MAX_RUNNING_PER_JOB, tasks - i * MAX_RUNNING_PER_JOB);
-        return batch.submit(
-          BatchJobSpec.fromPartial({
-            name: `bsc${i}-bench`,
-            command: 'sleep infinity',
-            completions,
-            parallelism: completions,
-            resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
-          }),
-        );
-      }),
-    );
+    // One after the other: 27 jobs of 5,000 tasks at once stalled the framework's process long
+    // enough to lose its coordinator session at 12,397 agents.
+    for (let i = 0; i < jobs; i++) {
+      const completions = Math.min(MAX_RUNNING_PER_JOB, tasks - i * MAX_RUNNING_PER_JOB);
+      await batch.submit(
+        BatchJobSpec.fromPartial({
+          name: `bsc${i}-bench`,
+          command: 'sleep infinity',
+          completions,
+          parallelism: completions,
+          resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
+        }),
+      );
+    }
   } finally {
     batch.close();
   }

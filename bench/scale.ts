@@ -176,6 +176,10 @@ try {
     allocationIntervalS: 1,
     coordinator:
       ensemble === undefined ? undefined : `zk://${ensemble.connectString}/galaxy-bench-scale?session=${SESSION_MS}ms`,
+    // The frameworks run in this process beside the shards' event counting: a 30 s session, so
+    // that a busy moment here does not cost them their leadership (it did at 12,397 agents).
+    frameworkCoordinator:
+      ensemble === undefined ? undefined : `zk://${ensemble.connectString}/galaxy-bench-scale?session=30000ms`,
     standbys: FAILOVER ? 1 : 0,
     cpuProfDir: PROFILE_DIR,
     masterArgs: ['--limit', `maxRecords=${Math.max(100_000, 2 * (TASKS + PODS))}`],

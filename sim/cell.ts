@@ -51,6 +51,12 @@ export interface CellOptions {
   readonly coordinator?: string;
   /** Standby masters besides the leader (default 0). */
   readonly standbys?: number;
+  /**
+   * The coordinator URL of the hosted frameworks (default `coordinator`): the same coordinator
+   * with a longer session, so that a framework hosted in a busy benchmark process keeps its
+   * leadership while the masters' session stays short for a fast failover.
+   */
+  readonly frameworkCoordinator?: string;
 }
 
 /** A running cell. */
@@ -173,7 +179,7 @@ export async function startCell(options: CellOptions): Promise<Cell> {
       const hosted = (name: string) =>
         runFramework(name, {
           master: address,
-          options: { listen: '127.0.0.1:0', coordinator },
+          options: { listen: '127.0.0.1:0', coordinator: options.frameworkCoordinator ?? coordinator },
           log: createLogger(name, logLevel),
           token,
           auth,
