@@ -67,12 +67,22 @@ function seconds(ms: number): number {
   return Math.round(ms / 10) / 100;
 }
 
+/** Throws when the cell failed (e.g. a master exited): the wait ends with that error. */
+export type FailureCheck = () => void;
+
 /** Waits until `done()`, printing `status()` every 5 s. */
-async function waitFor(what: string, done: () => boolean, status: () => string, progress: Progress): Promise<void> {
+async function waitFor(
+  what: string,
+  done: () => boolean,
+  status: () => string,
+  progress: Progress,
+  check: FailureCheck,
+): Promise<void> {
   let last = performance.now();
   await until(
     what,
     () => {
+      check();
       if (performance.now() - last > 5000) {
         last = performance.now();
         progress(status());
@@ -90,25 +100,26 @@ export async function measurePlaced(
   tasks: number,
   counts: TaskCounts,
   progress: Progress,
+  check: FailureCheck = () => undefined,
 ): Promise<{ placed_s: number; placed_per_s: number; placed_submit_s: number }> {
   const batch = new Batch(cell.batch?.framework.endpoint ?? '', cell.adminToken);
   const submittedAt = Date.now();
   try {
     const jobs = Math.ceil(tasks / MAX_RUNNING_PER_JOB);
-    await Promise.all(
-      Array.from({ length: jobs }, (_, i) => {
-        const completions = Math.min(MAX_RUNNING_PER_JOB, tasks - i * MAX_RUNNING_PER_JOB);
-        return batch.submit(
-          BatchJobSpec.fromPartial({
-            name: `bsc${i}-bench`,
-            command: 'sleep infinity',
-            completions,
-            parallelism: completions,
-            resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
-          }),
-        );
-      }),
-    );
+    // One after the other: 27 jobs of 5,000 tasks at once stalled the framework's process long
+    // enough to lose its coordinator session at 12,397 agents.
+    for (let i = 0; i < jobs; i++) {
+      const completions = Math.min(MAX_RUNNING_PER_JOB, tasks - i * MAX_RUNNING_PER_JOB);
+      await batch.submit(
+        BatchJobSpec.fromPartial({
+          name: `bsc${i}-bench`,
+          command: 'sleep infinity',
+          completions,
+          parallelism: completions,
+          resources: { cpus: 100, mem: 64 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
+        }),
+      );
+    }
   } finally {
     batch.close();
   }
@@ -130,6 +141,7 @@ export async function measurePlaced(
     () =>
       `${seconds(Date.now() - submittedAt)} s: ${running()} batch tasks running, ${acknowledged()}/${tasks} acknowledged`,
     progress,
+    check,
   );
   let lastAt = 0;
   for (let i = 0; i * MAX_RUNNING_PER_JOB < tasks; i++)
@@ -148,6 +160,7 @@ export async function measurePods(
   pods: number,
   counts: TaskCounts,
   progress: Progress,
+  check: FailureCheck = () => undefined,
 ): Promise<{ pods_s: number; pods_per_s: number; pods_submit_s: number }> {
   const appmaster = appMasterClient(cell.appmaster?.framework.endpoint ?? '', cell.adminToken);
   const jobs = Math.ceil(pods / PODS_PER_JOB);
@@ -182,6 +195,7 @@ export async function measurePods(
     () => running() >= pods,
     () => `${seconds(Date.now() - submittedAt)} s: ${running()}/${pods} pods running`,
     progress,
+    check,
   );
   let lastAt = 0;
   for (let i = 0; i < jobs; i++) lastAt = Math.max(lastAt, counts.of(`psc${i}`).lastRunningAt);

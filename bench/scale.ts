@@ -59,6 +59,8 @@ const AGENTS = parseMachinesCsv(
 const TASKS = Number(flags.tasks ?? process.env.BENCH_SCALE_TASKS ?? Math.round((132_982 * AGENTS) / ALL_AGENTS));
 const PODS = Number(flags.pods ?? process.env.BENCH_SCALE_PODS ?? 50_000);
 const ZK_NODES = Number(process.env.BENCH_SCALE_ZK_NODES ?? 1);
+/** Each ZooKeeper server's heap: a production server's 1 GiB (256 MiB stalls under the cell's writes). */
+const ZK_HEAP_MIB = Number(process.env.BENCH_SCALE_ZK_HEAP_MIB ?? 1024);
 /** `zk` (default) or `local`: the embedded coordinator, whose masters must share this machine. */
 const COORDINATOR = process.env.BENCH_SCALE_COORDINATOR ?? 'zk';
 const FAILOVER = process.env.BENCH_SCALE_FAILOVER !== '0';
@@ -95,6 +97,30 @@ function median(values: readonly number[]): number {
   return sorted.length === 0 ? NaN : (sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN);
 }
 
+/** Throws, with its last lines, when a master exited other than by the benchmark's kill. */
+function checkAlive(): void {
+  if (killing) return;
+  for (const m of cell?.masters ?? [])
+    if (m.child.exitCode !== null || m.child.signalCode !== null)
+      throw new Error(`a master exited (${m.address}):\n${m.tail().slice(-15).join('\n')}`);
+}
+
+/** The last lines of every ZooKeeper server's log (why a session was lost). */
+async function zkLogTails(): Promise<string> {
+  const tails: string[] = [];
+  for (const server of ensemble?.servers ?? []) {
+    const text = await readFile(join(server.dir, 'server.log'), 'utf8').catch(() => '');
+    tails.push(
+      `zookeeper ${server.id}:`,
+      ...text
+        .split('\n')
+        .filter((l) => /WARN|ERROR|Exception|OutOfMemory/.test(l))
+        .slice(-10),
+    );
+  }
+  return tails.join('\n');
+}
+
 /** Polls `check` with progress on stderr every 5 s. */
 function waitFor(
   what: string,
@@ -106,10 +132,7 @@ function waitFor(
   return until(
     what,
     async () => {
-      if (!killing)
-        for (const m of cell?.masters ?? [])
-          if (m.child.exitCode !== null || m.child.signalCode !== null)
-            throw new Error(`a master exited (${m.address}):\n${m.tail().slice(-15).join('\n')}`);
+      checkAlive();
       const done = await check();
       if (!done && performance.now() - last > 5000) {
         last = performance.now();
@@ -142,7 +165,7 @@ const profileDir = PROFILE_DIR ?? (await mkdtemp(join(tmpdir(), 'galaxy-bench-sc
 try {
   if (COORDINATOR !== 'local') {
     log(`starting a ${ZK_NODES}-node ZooKeeper ensemble`);
-    ensemble = await startZkEnsemble(ZK_NODES);
+    ensemble = await startZkEnsemble(ZK_NODES, { heapMib: ZK_HEAP_MIB });
   }
   cell = await startCell({
     agents: AGENTS,
@@ -153,6 +176,10 @@ try {
     allocationIntervalS: 1,
     coordinator:
       ensemble === undefined ? undefined : `zk://${ensemble.connectString}/galaxy-bench-scale?session=${SESSION_MS}ms`,
+    // The frameworks run in this process beside the shards' event counting: a 30 s session, so
+    // that a busy moment here does not cost them their leadership (it did at 12,397 agents).
+    frameworkCoordinator:
+      ensemble === undefined ? undefined : `zk://${ensemble.connectString}/galaxy-bench-scale?session=30000ms`,
     standbys: FAILOVER ? 1 : 0,
     cpuProfDir: PROFILE_DIR,
     masterArgs: ['--limit', `maxRecords=${Math.max(100_000, 2 * (TASKS + PODS))}`],
@@ -183,8 +210,8 @@ try {
   result.master_idle_rss_mib = rssMib(leader.child.pid);
   log(`master idle: ${String(result.master_idle_cpu_pct)} % cpu, ${String(result.master_idle_rss_mib)} MiB`);
 
-  if (TASKS > 0) Object.assign(result, await measurePlaced(c, TASKS, counts, log));
-  if (PODS > 0) Object.assign(result, await measurePods(c, PODS, counts, log));
+  if (TASKS > 0) Object.assign(result, await measurePlaced(c, TASKS, counts, log, checkAlive));
+  if (PODS > 0) Object.assign(result, await measurePods(c, PODS, counts, log, checkAlive));
   await sleep(3000);
   const before = await probe.stats();
   result.master_loaded_cpu_pct = await cpuPct(leader.child.pid, 15_000);
@@ -242,6 +269,7 @@ try {
 } catch (error) {
   result.error = error instanceof Error ? error.message.slice(0, 500) : String(error);
   log(`bench:scale failed: ${String(result.error)}`);
+  log(await zkLogTails());
   process.exitCode = 1;
 } finally {
   for (const probe of probes) probe.close();

@@ -16,6 +16,9 @@ export const BATCH_GROUP = '/galaxy/election/batch';
 /** The election group of the MapReduce frameworks; the candidate name is the MapReduce API's address. */
 export const MAPREDUCE_GROUP = '/galaxy/election/mapreduce';
 
+/** Lookups under way, by coordinator and group (see {@link LeaderLocator.locate}). */
+const inFlight = new Map<string, Promise<string>>();
+
 /** True when `target` names a coordinator rather than a `host:port`. */
 export function isCoordinatorUrl(target: string): boolean {
   return /^(zk|local|memory):/.test(target);
@@ -43,9 +46,24 @@ export class LeaderLocator {
     return !isCoordinatorUrl(this.target);
   }
 
-  /** The leader's address; rejects with GALAXY_E_UNAVAILABLE while nobody leads. */
-  async locate(): Promise<string> {
-    if (this.fixed) return this.target;
+  /**
+   * The leader's address; rejects with GALAXY_E_UNAVAILABLE while nobody leads. Lookups of the
+   * same group in the same coordinator that overlap share one session and its answer: thousands of
+   * simulated agents in one process reconnecting after a failover opened thousands of ZooKeeper
+   * sessions at once, more than a server admits from one address (issue 16).
+   */
+  locate(): Promise<string> {
+    if (this.fixed) return Promise.resolve(this.target);
+    const key = `${this.target}\u0000${this.group}`;
+    let lookup = inFlight.get(key);
+    if (!lookup) {
+      lookup = this.lookUp().finally(() => inFlight.delete(key));
+      inFlight.set(key, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookUp(): Promise<string> {
     const coordinator: Coordinator = await openCoordinator(this.target);
     try {
       const leader = await coordinator.leader(this.group);

@@ -52,8 +52,13 @@ export class MasterCandidate {
   private leaderSeen = '';
   private poll?: NodeJS.Timeout;
   private markLost: () => void = () => undefined;
-  /** Join tokens and agent credentials, while this candidate leads an authenticating master. */
+  /**
+   * Users, join tokens and agent credentials of an authenticating master, loaded while this
+   * candidate stands by and kept current by their watches: a standby that read a cell's 12,000
+   * credentials only once elected led 10–20 s later (issue 16's failover).
+   */
   private agentIdentities: AgentIdentityStore | undefined;
+  private users: UserStore | undefined;
 
   private constructor(
     private readonly options: CandidateOptions,
@@ -103,6 +108,7 @@ export class MasterCandidate {
     await this.standby?.stop();
     await this.master?.stop();
     this.agentIdentities?.close();
+    this.users?.close();
     await this.leadership?.resign().catch(() => undefined);
     await this.coordinator.close();
   }
@@ -118,6 +124,10 @@ export class MasterCandidate {
     }, 500);
     this.poll.unref();
     this.log.info({ address: this.address, coordinator: this.coordinator.description }, 'master standing by');
+    if (this.options.authenticate) {
+      this.users = await UserStore.open(this.coordinator);
+      this.agentIdentities = await AgentIdentityStore.open(this.coordinator);
+    }
     const leadership = await this.coordinator.elect(MASTER_GROUP, this.address);
     clearInterval(this.poll);
     this.leadership = leadership;
@@ -125,9 +135,7 @@ export class MasterCandidate {
     await this.standby?.stop();
     this.standby = undefined;
     const allocator = await loadAllocator(this.options.allocator ?? 'drf', this.options.allocatorOptions ?? {});
-    const users = this.options.authenticate ? await UserStore.open(this.coordinator) : undefined;
-    const agentIdentities = this.options.authenticate ? await AgentIdentityStore.open(this.coordinator) : undefined;
-    this.agentIdentities = agentIdentities;
+    const { users, agentIdentities } = this;
     const master = new Master(
       allocator,
       {

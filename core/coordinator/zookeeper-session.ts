@@ -144,6 +144,12 @@ export class ZkSession {
   private lastContact = Date.now();
   /** When the client last lost its server, or 0 while connected. */
   private cutAt = 0;
+  /**
+   * The calls in flight, failed at once when the session ends. A set, not one abort listener per
+   * call: an AbortSignal's listener list is walked on every add, so thousands of calls in flight
+   * (a master reading a cell's agent credentials) cost quadratic time (issue 16).
+   */
+  private readonly inFlight = new Set<(reason: Error) => void>();
 
   private constructor(
     private readonly client: NativeClient,
@@ -224,7 +230,7 @@ export class ZkSession {
     const signal = this.ending.signal;
     if (signal.aborted) throw signal.reason as Error;
     let timer: NodeJS.Timeout | undefined;
-    let onEnd = (): void => undefined;
+    let onEnd = (_reason: Error): void => undefined;
     const bounded = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(
@@ -234,16 +240,14 @@ export class ZkSession {
           ),
         );
       }, this.callTimeoutMs);
-      onEnd = () => {
-        reject(signal.reason as Error);
-      };
-      signal.addEventListener('abort', onEnd);
+      onEnd = reject;
+      this.inFlight.add(onEnd);
     });
     try {
       return await Promise.race([this.retrying(what, fn), bounded]);
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onEnd);
+      this.inFlight.delete(onEnd);
     }
   }
 
@@ -337,12 +341,13 @@ export class ZkSession {
     clearInterval(this.heartbeat);
     this.suspendTimer = undefined;
     if (this.ending.signal.aborted) return;
-    this.ending.abort(
-      new GalaxyError(
-        'GALAXY_E_COORD_UNAVAILABLE',
-        `${this.description}: the session is over (${why}): open a new coordinator`,
-      ),
+    const reason = new GalaxyError(
+      'GALAXY_E_COORD_UNAVAILABLE',
+      `${this.description}: the session is over (${why}): open a new coordinator`,
     );
+    this.ending.abort(reason);
+    for (const fail of this.inFlight) fail(reason);
+    this.inFlight.clear();
   }
 
   private closeHandle(): void {

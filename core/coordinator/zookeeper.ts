@@ -27,6 +27,7 @@
  * protected by a secret to a session without it (`GALAXY_E_COORD_DENIED`).
  */
 import { GalaxyError } from '../errors.js';
+import { mapConcurrently } from '../concurrency.js';
 import type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
 import { elect, leaderOf } from './election.js';
 import { checkKey, checkPrefix, joinKey, ROOT } from './keys.js';
@@ -49,6 +50,8 @@ export const ZK_DEFAULT_CHROOT = '/galaxy';
 
 /** Races (a znode changed between a read and a write) are retried this many times. */
 const ATTEMPTS = 20;
+/** Stats of a listed prefix's children in flight at once. */
+const LIST_STATS = 64;
 const EMPTY = Buffer.alloc(0);
 
 /** A key's znode as read: its stat and the key's value, if it has one. */
@@ -207,12 +210,12 @@ export class ZooKeeperCoordinator implements Coordinator {
     const children = await this.zk
       .call(`list ${prefix}`, (c) => c.get_children(path, false))
       .catch((error: unknown) => (isZk(error, ZK.NONODE) ? [] : Promise.reject(error as Error)));
-    const live = await Promise.all(
-      children.map(async (name) => {
-        const stat = await this.stat(joinKey(prefix, name));
-        return stat !== undefined && (stat.dataLength > 0 || stat.numChildren > 0) ? name : undefined;
-      }),
-    );
+    // Bounded: thousands of children (a cell's agent credentials) all in flight at once would
+    // queue behind each other past the call timeout (issue 16).
+    const live = await mapConcurrently(children, LIST_STATS, async (name) => {
+      const stat = await this.stat(joinKey(prefix, name));
+      return stat !== undefined && (stat.dataLength > 0 || stat.numChildren > 0) ? name : undefined;
+    });
     return live.filter((name) => name !== undefined).sort();
   }
 

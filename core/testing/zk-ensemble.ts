@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const CLASSPATH = '/usr/share/zookeeper/*:/usr/share/java/*:/etc/zookeeper/conf';
-const JVM_FLAGS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dzookeeper.root.logger=INFO,CONSOLE'];
+/** The servers' heap unless told (enough for tests; a cell's thousands of znodes want more). */
+const HEAP_MIB = 256;
+const JVM_FLAGS = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dzookeeper.root.logger=INFO,CONSOLE'];
 const START_TIMEOUT_MS = 30_000;
 const TERM_WAIT_MS = 2_000;
 
@@ -110,8 +112,18 @@ interface Node extends Omit<ZkServer, 'pid'> {
   process: ChildProcess | undefined;
 }
 
+/** How the servers run. */
+export interface ZkEnsembleOptions {
+  /**
+   * Each server's Java heap, MiB (default 256). A benchmark cell (12,000 agent credentials and
+   * megabyte job records rewritten several times a second) exhausts 256 MiB: the server then
+   * stalls in collections and every session times out (issue 16).
+   */
+  readonly heapMib?: number;
+}
+
 /** Starts an ensemble of `size` servers and resolves once every one serves. */
-export async function startZkEnsemble(size = 3): Promise<ZkEnsemble> {
+export async function startZkEnsemble(size = 3, options: ZkEnsembleOptions = {}): Promise<ZkEnsemble> {
   hookExit();
   const root = await mkdtemp(join(tmpdir(), 'galaxy-zk-'));
   dirs.add(root);
@@ -138,7 +150,7 @@ export async function startZkEnsemble(size = 3): Promise<ZkEnsemble> {
         pid: undefined,
       });
     }
-    for (const node of nodes) launch(node);
+    for (const node of nodes) launch(node, options.heapMib ?? HEAP_MIB);
     for (const node of nodes) await until(`server ${node.id} to serve`, () => serving(node.clientPort));
   } catch (error) {
     await Promise.all(nodes.map(kill));
@@ -156,7 +168,7 @@ export async function startZkEnsemble(size = 3): Promise<ZkEnsemble> {
     stopNode: (i) => kill(node(i)),
     startNode: async (i) => {
       const target = node(i);
-      if (target.process === undefined) launch(target);
+      if (target.process === undefined) launch(target, options.heapMib ?? HEAP_MIB);
       const running = nodes.filter((n) => n.process !== undefined);
       if (running.length * 2 > size) {
         for (const n of running) await until(`server ${n.id} to serve`, () => serving(n.clientPort));
@@ -184,6 +196,9 @@ function config(dataDir: string, clientPort: number, peers: string[]): string {
     `clientPort=${clientPort}`,
     'clientPortAddress=127.0.0.1',
     'admin.enableServer=false',
+    // Every client here comes from 127.0.0.1 (a simulated cell's shards too); the default of 60
+    // connections per address would refuse them.
+    'maxClientCnxns=0',
     '4lw.commands.whitelist=*',
     'forceSync=no',
     'preAllocSize=1024',
@@ -193,11 +208,18 @@ function config(dataDir: string, clientPort: number, peers: string[]): string {
   ].join('\n');
 }
 
-function launch(node: Node): void {
+function launch(node: Node, heapMib: number): void {
   const log = createWriteStream(join(node.dir, 'server.log'), { flags: 'a' });
   const child = spawn(
     'java',
-    [...JVM_FLAGS, '-cp', CLASSPATH, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(node.dir, 'zoo.cfg')],
+    [
+      `-Xmx${heapMib}m`,
+      ...JVM_FLAGS,
+      '-cp',
+      CLASSPATH,
+      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      join(node.dir, 'zoo.cfg'),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout.pipe(log);

@@ -19,6 +19,9 @@ import { taskKey } from '../records.js';
 import type { UsageCollector } from './usage.js';
 import { BuiltinMasterPlugin, type MasterHost } from '../plugin.js';
 
+/** A pool's rate below this is rounding left by adding and subtracting agents' rates: nothing. */
+const EPSILON = 1e-9;
+
 /** How accounting runs. */
 export interface AccountingOptions {
   /** How often live tasks' usage is sampled from the agents. Default 15 s; 0 = never. */
@@ -54,6 +57,10 @@ export class Accounting extends BuiltinMasterPlugin {
   private sampleTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
   private sampling = false;
+  /** Per agent: its pool and what its live tasks hold (agents holding nothing are absent). */
+  private readonly agentRates = new Map<string, { pool: string; rate: ResourceRate }>();
+  /** The sum of {@link agentRates} per pool. */
+  private readonly poolRates = new Map<string, ResourceRate>();
 
   constructor(
     private readonly ctx: MasterContext,
@@ -64,7 +71,7 @@ export class Accounting extends BuiltinMasterPlugin {
   ) {
     super();
     this.now = options.now ?? Date.now;
-    this.ledger = new Ledger(() => this.clusterRate(), this.now(), options.retentionMs);
+    this.ledger = new Ledger((agents) => this.clusterRate(agents), this.now(), options.retentionMs);
   }
 
   /** Taps the master's hooks: tasks start and stop being charged; the timers run while it serves. */
@@ -79,13 +86,14 @@ export class Accounting extends BuiltinMasterPlugin {
       this.start(task);
     });
     hooks.statusUpdate.tap('accounting', (status) => {
-      if (isTerminal(status.state)) this.ledger.stop(taskKey(status.frameworkId, status.taskId), this.now());
+      if (isTerminal(status.state))
+        this.ledger.stop(taskKey(status.frameworkId, status.taskId), this.now(), status.agentId);
     });
     hooks.frameworkRemoved.tap('accounting', (framework) => {
       this.ledger.stopWhere((t) => t.frameworkId === framework.info.id, this.now());
     });
     hooks.agentRemoved.tap('accounting', (agent) => {
-      this.ledger.stopWhere((t) => t.agentId === agent.info.id, this.now());
+      this.ledger.stopWhere((t) => t.agentId === agent.info.id, this.now(), [agent.info.id]);
     });
     hooks.agentAdded.tap('accounting', (agent) => {
       // Tasks the agent brought back (after a failover) hold resources from now on.
@@ -94,7 +102,7 @@ export class Accounting extends BuiltinMasterPlugin {
         if (task && !isTerminal(task.state) && !this.ledger.has(key)) this.start(task);
       }
       this.ledger.advance(this.now());
-      this.ledger.remeasure();
+      this.ledger.remeasure([agent.info.id]);
     });
   }
 
@@ -129,6 +137,9 @@ export class Accounting extends BuiltinMasterPlugin {
   flush(): void {
     const now = this.now();
     this.ledger.advance(now);
+    // Measured whole again now and then: the per-agent updates in between add and subtract
+    // floating-point rates, and this bounds their drift.
+    this.ledger.remeasure();
     this.ledger.prune(now);
     for (const { key, value } of this.ledger.takeDirty()) this.sink(key, value);
   }
@@ -182,29 +193,49 @@ export class Accounting extends BuiltinMasterPlugin {
     );
   }
 
-  /** What the agents' live tasks hold now, per pool: the cluster side of the ledger. */
-  private clusterRate(): Map<string, ResourceRate> {
+  /**
+   * What the agents' live tasks hold now, per pool: the cluster side of the ledger. Kept per
+   * agent, so that a change measures only the agents it touched (`agents`); without them, every
+   * agent is measured again.
+   */
+  private clusterRate(agents?: readonly string[]): Map<string, ResourceRate> {
+    if (agents === undefined) {
+      this.agentRates.clear();
+      this.poolRates.clear();
+      for (const id of this.ctx.agents.keys()) this.measureAgent(id);
+    } else for (const id of agents) this.measureAgent(id);
     const rates = new Map<string, ResourceRate>();
-    for (const agent of this.ctx.agents.values()) {
-      let cpus = 0;
-      let mem = 0;
-      let disk = 0;
-      for (const key of agent.tasks) {
-        const task = this.ctx.tasks.get(key)?.task;
-        if (!task?.resources || isTerminal(task.state)) continue;
-        cpus += task.resources.cpus;
-        mem += task.resources.mem;
-        disk += task.resources.disk;
-      }
-      if (cpus + mem + disk === 0) continue;
-      const pool = agent.info.pool;
-      const before = rates.get(pool);
-      rates.set(pool, {
-        cpus: (before?.cpus ?? 0) + cpus,
-        mem: (before?.mem ?? 0) + mem,
-        disk: (before?.disk ?? 0) + disk,
-      });
-    }
+    for (const [pool, rate] of this.poolRates)
+      if (rate.cpus > EPSILON || rate.mem > EPSILON || rate.disk > EPSILON) rates.set(pool, { ...rate });
     return rates;
+  }
+
+  /** Measures what agent `id`'s live tasks hold and moves its pool's total by the difference. */
+  private measureAgent(id: string): void {
+    const old = this.agentRates.get(id);
+    if (old) this.addToPool(old.pool, old.rate, -1);
+    this.agentRates.delete(id);
+    const agent = this.ctx.agents.get(id);
+    if (!agent) return;
+    const rate = { cpus: 0, mem: 0, disk: 0 };
+    for (const key of agent.tasks) {
+      const task = this.ctx.tasks.get(key)?.task;
+      if (!task?.resources || isTerminal(task.state)) continue;
+      rate.cpus += task.resources.cpus;
+      rate.mem += task.resources.mem;
+      rate.disk += task.resources.disk;
+    }
+    if (rate.cpus + rate.mem + rate.disk === 0) return;
+    this.agentRates.set(id, { pool: agent.info.pool, rate });
+    this.addToPool(agent.info.pool, rate, 1);
+  }
+
+  private addToPool(pool: string, rate: ResourceRate, sign: 1 | -1): void {
+    const total = this.poolRates.get(pool) ?? { cpus: 0, mem: 0, disk: 0 };
+    this.poolRates.set(pool, {
+      cpus: total.cpus + sign * rate.cpus,
+      mem: total.mem + sign * rate.mem,
+      disk: total.disk + sign * rate.disk,
+    });
   }
 }

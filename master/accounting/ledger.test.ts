@@ -131,4 +131,21 @@ describe('Ledger', () => {
     expect(total).toBeGreaterThanOrEqual(1000 * 5 * 60);
     expect(total).toBeLessThanOrEqual(1000 * 6 * 60);
   });
+
+  it('asks for the cluster rate of only the agents a change touched (a cell launches 100,000 tasks)', () => {
+    const asked: (readonly string[] | undefined)[] = [];
+    const ledger = new Ledger((agents) => {
+      asked.push(agents);
+      return new Map();
+    }, 0);
+    const rate = { cpus: 100, mem: 0, disk: 0 };
+    ledger.start('fw/a', { user: 'u', pool: 'p', frameworkId: 'fw', agentId: 'a1', rate }, 1);
+    ledger.start('fw/b', { user: 'u', pool: 'p', frameworkId: 'fw', agentId: 'a2', rate }, 2);
+    ledger.start('gw/c', { user: 'u', pool: 'p', frameworkId: 'gw', agentId: 'a3', rate }, 3);
+    ledger.stop('fw/a', 4);
+    ledger.stop('fw/unknown', 5, 'a9');
+    ledger.stopWhere((t) => t.frameworkId === 'fw', 6, ['a7']);
+    ledger.remeasure();
+    expect(asked).toEqual([undefined, ['a1'], ['a2'], ['a3'], ['a1'], ['a9'], ['a7', 'a2'], undefined]);
+  });
 });

@@ -112,7 +112,11 @@ export class Ledger {
    * @param retentionMs buckets older than this are dropped
    */
   constructor(
-    private readonly clusterRate: () => Map<string, ResourceRate>,
+    /**
+     * With `agents`, only those agents changed since the last call (the answer is still the
+     * whole cluster's); without, measure everything again.
+     */
+    private readonly clusterRate: (agents?: readonly string[]) => Map<string, ResourceRate>,
     now: number,
     private readonly retentionMs = 7 * 86_400_000,
   ) {
@@ -145,9 +149,13 @@ export class Ledger {
     }
   }
 
-  /** Re-reads the cluster's rate (after a change, once the caller's state reflects it). */
-  remeasure(): void {
-    this.clusterRates = this.clusterRate();
+  /**
+   * Re-reads the cluster's rate (after a change, once the caller's state reflects it): of
+   * `agents` only when given (a launch or an end changes one agent; measuring every agent's
+   * tasks on each was quadratic in a cell's tasks, issue 16), else of all.
+   */
+  remeasure(agents?: readonly string[]): void {
+    this.clusterRates = this.clusterRate(agents);
   }
 
   /** True when the task is being integrated. */
@@ -167,21 +175,31 @@ export class Ledger {
     this.live.set(key, { row, frameworkId: task.frameworkId, agentId: task.agentId, rate: task.rate, startedAt: now });
     this.rates.set(row, sumRates(this.rates.get(row), task.rate, 1));
     this.counts.set(row, (this.counts.get(row) ?? 0) + 1);
-    this.remeasure();
+    this.remeasure([task.agentId]);
   }
 
-  /** A task stopped holding its resources. */
-  stop(key: string, now: number): void {
+  /** A task stopped holding its resources; `agentId` is its agent's when the caller knows it. */
+  stop(key: string, now: number, agentId?: string): void {
     this.advance(now);
+    const agent = this.live.get(key)?.agentId ?? agentId;
     this.release(key);
-    this.remeasure();
+    this.remeasure(agent === undefined ? [] : [agent]);
   }
 
   /** Stops every live task matching `predicate` (a framework removed, an agent gone). */
-  stopWhere(predicate: (task: { frameworkId: string; agentId: string }) => boolean, now: number): void {
+  stopWhere(
+    predicate: (task: { frameworkId: string; agentId: string }) => boolean,
+    now: number,
+    agents: readonly string[] = [],
+  ): void {
     this.advance(now);
-    for (const [key, task] of [...this.live]) if (predicate(task)) this.release(key);
-    this.remeasure();
+    const changed = new Set(agents);
+    for (const [key, task] of [...this.live])
+      if (predicate(task)) {
+        changed.add(task.agentId);
+        this.release(key);
+      }
+    this.remeasure([...changed]);
   }
 
   /**

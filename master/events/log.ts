@@ -68,8 +68,13 @@ function complete(event: NewEvent, id: number, time: number): MasterEvent {
 
 /** The log. */
 export class EventLog {
-  /** Oldest first; at most `retention.maxEvents`. */
+  /**
+   * Oldest first from {@link head} on; at most `retention.maxEvents` there. Dropped events stay
+   * before `head` until they are half the array: dropping one at a time with a splice moved
+   * the whole array on every event (issue 16: a share of the master's CPU while a cell launches).
+   */
   private events: MasterEvent[] = [];
+  private head = 0;
   private nextId: number;
   private readonly watchers = new Set<Watcher>();
   private sink: EventSink | undefined;
@@ -87,8 +92,9 @@ export class EventLog {
    */
   restore(kept: readonly MasterEvent[], sink: EventSink): void {
     const sorted = [...kept].sort((a, b) => a.id - b.id);
-    const merged = [...sorted, ...this.events.filter((e) => e.id > (sorted.at(-1)?.id ?? 0))];
+    const merged = [...sorted, ...this.kept().filter((e) => e.id > (sorted.at(-1)?.id ?? 0))];
     this.events = merged;
+    this.head = 0;
     this.nextId = Math.max(this.nextId, (sorted.at(-1)?.id ?? 0) + 1);
     this.trim();
     this.sink = sink;
@@ -107,7 +113,11 @@ export class EventLog {
   /** Kept events matching `filter`, oldest first; only the newest `limit` when it is > 0. */
   query(filter: EventFilter = {}, limit = 0): MasterEvent[] {
     this.trim();
-    const matching = this.events.filter((e) => matchesFilter(e, filter));
+    const matching: MasterEvent[] = [];
+    for (let i = this.head; i < this.events.length; i++) {
+      const event = this.events[i];
+      if (event !== undefined && matchesFilter(event, filter)) matching.push(event);
+    }
     return limit > 0 ? matching.slice(-limit) : matching;
   }
 
@@ -128,7 +138,7 @@ export class EventLog {
 
   /** How many events are kept (in memory). */
   get size(): number {
-    return this.events.length;
+    return this.events.length - this.head;
   }
 
   /** How many watches are open. */
@@ -151,10 +161,19 @@ export class EventLog {
   /** Drops events past the count and the age. */
   private trim(): void {
     const cutoffS = (this.now() - this.retention.maxAgeMs) / 1000;
-    let drop = Math.max(0, this.events.length - this.retention.maxEvents);
-    while (drop < this.events.length && (this.events[drop]?.time ?? 0) < cutoffS) drop += 1;
-    if (drop === 0) return;
-    this.events.splice(0, drop);
-    this.sink?.retain(this.events[0]?.id ?? this.nextId, cutoffS);
+    let head = Math.max(this.head, this.events.length - this.retention.maxEvents);
+    while (head < this.events.length && (this.events[head]?.time ?? 0) < cutoffS) head += 1;
+    if (head === this.head) return;
+    this.head = head;
+    if (head * 2 >= this.events.length) {
+      this.events = this.events.slice(head);
+      this.head = 0;
+    }
+    this.sink?.retain(this.events[this.head]?.id ?? this.nextId, cutoffS);
+  }
+
+  /** The events kept, oldest first (a copy). */
+  private kept(): MasterEvent[] {
+    return this.events.slice(this.head);
   }
 }
