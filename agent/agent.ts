@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { GalaxyError } from '../core/errors.js';
 import { isTerminal } from '../core/task-state.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
+import { StatusOutbox } from './status-outbox.js';
 import { discoverMachine, type MachineInfo } from './discovery.js';
 import { callHook, createAgentHooks, type AgentHooks } from './hooks.js';
 import type { Launcher } from './launcher.js';
@@ -45,6 +46,8 @@ export class Agent {
   readonly metrics: AgentMetrics;
   private id = '';
   private readonly updates: StatusUpdateStream;
+  /** Coalesces the updates' writes to the master (./status-outbox.ts). */
+  private readonly outbox: StatusOutbox;
   private readonly link: MasterLink;
   private readonly launcher: Launcher;
   private readonly checkpoints: Checkpointer;
@@ -90,8 +93,12 @@ export class Agent {
       const runner = this.book.get(frameworkId, taskId);
       return runner ? { sandbox: runner.sandbox, running: () => !isTerminal(runner.state) } : undefined;
     });
+    this.outbox = new StatusOutbox({
+      write: (message, written) => this.link.send(message, written),
+      connected: () => this.link.connected,
+    });
     this.updates = new StatusUpdateStream({
-      send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
+      send: (status) => this.outbox.send(status),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
       maxRetryMs: options.statusRetry?.maxMs ?? 10_000,
       onRetry: (updates) => {
@@ -125,7 +132,7 @@ export class Agent {
     );
     // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
     // The agent's own taps first (its metrics, its trace), so user plugins see a measured, traced agent.
-    this.metrics = new AgentMetrics(this);
+    this.metrics = new AgentMetrics(this, this.outbox);
     for (const plugin of [taskTracePlugin(log), ...(options.plugins ?? [])]) plugin.apply(this);
   }
 
@@ -233,6 +240,8 @@ export class Agent {
         this.hooks.registered.call(this.id);
       });
       void this.remember(this.id, credential);
+      // A new stream: what was queued for the old one is resent, in order, by the flush.
+      this.outbox.reset();
       this.updates.flush();
     },
     runTask: (request) => {

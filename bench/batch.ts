@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Batch } from '../cli/batch-client.js';
@@ -24,6 +24,13 @@ import { BatchJobSpec, BatchJobState } from '../proto/gen/galaxy/v1/batch.js';
 import { ratio, runPeer } from './peers.js';
 
 const LARGE = Number(process.env.BENCH_BATCH_LARGE ?? 10_000);
+/** A directory for `--cpu-prof` profiles of the agent process (the bench's own: run node with --cpu-prof). */
+const PROFILE_DIR = process.env.BENCH_AGENT_CPU_PROF_DIR;
+// The machine's 1-minute load average, sampled through the runs (the issue asks that it stay sane).
+let loadMax = 0;
+const loadSampler = setInterval(() => {
+  loadMax = Math.max(loadMax, loadavg()[0] ?? 0);
+}, 1000);
 const workDir = await mkdtemp(join(tmpdir(), 'galaxy-bench-batch-'));
 const master = await startMaster({
   listen: '127.0.0.1:0',
@@ -35,6 +42,7 @@ const master = await startMaster({
 const agent = spawn(
   process.execPath,
   [
+    ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
     fileURLToPath(new URL('../cli/main.js', import.meta.url)),
     'agent',
     '--master',
@@ -86,6 +94,7 @@ async function run(tasks: number): Promise<number> {
 try {
   const wall = await run(1000);
   const wall10k = await run(LARGE);
+  clearInterval(loadSampler);
   batch.close();
   await host.stop();
   agent.kill('SIGTERM');
@@ -107,6 +116,7 @@ try {
       tasks_10k: LARGE,
       wall_s_10k: Number(wall10k.toFixed(3)),
       tasks_per_s_10k: Number((LARGE / wall10k).toFixed(1)),
+      load_max: Number(loadMax.toFixed(1)),
     }),
   );
 } finally {
