@@ -38,6 +38,8 @@ export class StatusOutbox {
   /** Status updates written to the master, resends included. */
   updates = 0;
   private pending: TaskStatus[] = [];
+  /** The uuids in {@link pending}. */
+  private readonly queuedUuids = new Set<string>();
   /** Messages written and not yet taken by the transport, of the current stream. */
   private writing = 0;
   private scheduled = false;
@@ -51,7 +53,12 @@ export class StatusOutbox {
 
   /** Queues an update for the next message; returns whether the agent is registered. */
   send(status: TaskStatus): boolean {
-    this.pending.push(status);
+    // A resend of an update still queued adds nothing (a write stuck behind flow control would
+    // otherwise gather one copy per retry).
+    if (!this.queuedUuids.has(status.uuid)) {
+      this.queuedUuids.add(status.uuid);
+      this.pending.push(status);
+    }
     this.schedule();
     return this.options.connected();
   }
@@ -62,6 +69,7 @@ export class StatusOutbox {
    */
   reset(): void {
     this.pending = [];
+    this.queuedUuids.clear();
     this.writing = 0;
     this.generation += 1;
   }
@@ -85,6 +93,7 @@ export class StatusOutbox {
     if (this.writing > 0 || this.pending.length === 0) return;
     const statuses = this.pending;
     this.pending = [];
+    this.queuedUuids.clear();
     const generation = this.generation;
     for (const message of statusMessages(statuses, this.options.maxPerMessage)) {
       const written = (): void => {

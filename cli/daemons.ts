@@ -244,6 +244,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     )
     .option('--log-max-size <size>', "a task's stdout or stderr is rotated past this size (default 10MiB)")
     .option('--log-max-files <n>', 'files kept per stream, the current one included (default 5)')
+    .option(...METRICS_OPTION)
     .action(async (flags: AgentFlags) => {
       const plugins = await loadAgentPlugins(flags.plugin);
       const agent = await startAgent({
