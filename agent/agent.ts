@@ -338,6 +338,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       hooks,
       imageCache: options.imageCache,
       ...(options.logRotation ? { logRotation: options.logRotation } : {}),
+      ...(options.launchConcurrency ? { launchConcurrency: options.launchConcurrency } : {}),
       log,
     }));
   // A credential kept from an earlier registration is this agent's identity from then on.

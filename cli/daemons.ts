@@ -17,6 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import { bootstrapIdentity, localCoordinatorUrl, type LocalIdentity } from './local-identity.js';
 import { parseMasterLimits } from './limits.js';
 import { parseLogRotation } from '../core/task-logs.js';
+import { parseCount } from './numbers.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -72,6 +73,7 @@ interface AgentFlags {
   imageCache?: string;
   logMaxSize?: string;
   logMaxFiles?: string;
+  launchConcurrency?: string;
   logLevel?: string;
   joinTokenFile?: string;
   plugin: string[];
@@ -244,6 +246,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     )
     .option('--log-max-size <size>', "a task's stdout or stderr is rotated past this size (default 10MiB)")
     .option('--log-max-files <n>', 'files kept per stream, the current one included (default 5)')
+    .option(
+      '--launch-concurrency <n>',
+      'containers set up at once; a burst of launches waits its turn (default twice the cores)',
+    )
     .option(...METRICS_OPTION)
     .action(async (flags: AgentFlags) => {
       const plugins = await loadAgentPlugins(flags.plugin);
@@ -262,6 +268,9 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         uidRange: flags.uidRange,
         imageCache: flags.imageCache,
         logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
+        ...(flags.launchConcurrency === undefined
+          ? {}
+          : { launchConcurrency: parseCount(flags.launchConcurrency, '--launch-concurrency', 1024, 1) }),
         logLevel: program.opts<{ logLevel?: string }>().logLevel,
         token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
         tls: cliTls(),
