@@ -143,6 +143,19 @@ describe('StatusOutbox', () => {
     expect(h.uuids()).toEqual(['t1-S', 't1-S', 't1-R', 't1-R']);
   });
 
+  it("keeps a task's newest state last when a resend round meets a newer update still queued", () => {
+    const h = harness();
+    h.outbox.send(status('t1', TaskState.TASK_STARTING));
+    h.turn(); // STARTING is being written
+    h.outbox.send(status('t1', TaskState.TASK_RUNNING)); // new: waits
+    // The update stream's retry resends the task's unacknowledged updates, oldest first.
+    h.outbox.send(status('t1', TaskState.TASK_STARTING));
+    h.outbox.send(status('t1', TaskState.TASK_RUNNING));
+    h.take();
+    h.turn();
+    expect(carried(h.written[1] as AgentMessage).map((s) => s.uuid)).toEqual(['t1-S', 't1-R']);
+  });
+
   it('drops what it cannot write without a stream, and a reset forgets an unfinished write of the old stream', () => {
     const h = harness({ connected: false });
     expect(h.outbox.send(status('t1', TaskState.TASK_STARTING))).toBe(false);

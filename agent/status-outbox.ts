@@ -37,9 +37,8 @@ export class StatusOutbox {
   messages = 0;
   /** Status updates written to the master, resends included. */
   updates = 0;
-  private pending: TaskStatus[] = [];
-  /** The uuids in {@link pending}. */
-  private readonly queuedUuids = new Set<string>();
+  /** Updates to write, by uuid, in the order they are to leave. */
+  private readonly pending = new Map<string, TaskStatus>();
   /** Messages written and not yet taken by the transport, of the current stream. */
   private writing = 0;
   private scheduled = false;
@@ -53,12 +52,11 @@ export class StatusOutbox {
 
   /** Queues an update for the next message; returns whether the agent is registered. */
   send(status: TaskStatus): boolean {
-    // A resend of an update still queued adds nothing (a write stuck behind flow control would
-    // otherwise gather one copy per retry).
-    if (!this.queuedUuids.has(status.uuid)) {
-      this.queuedUuids.add(status.uuid);
-      this.pending.push(status);
-    }
+    // A resend of an update still queued moves it to the end instead of adding a copy (a write
+    // stuck behind flow control would otherwise gather one copy per retry), so that a resend
+    // round (a task's unacknowledged updates, oldest first) leaves the task's newest state last.
+    this.pending.delete(status.uuid);
+    this.pending.set(status.uuid, status);
     this.schedule();
     return this.options.connected();
   }
@@ -68,15 +66,14 @@ export class StatusOutbox {
    * which the update stream resends every unacknowledged update in order.
    */
   reset(): void {
-    this.pending = [];
-    this.queuedUuids.clear();
+    this.pending.clear();
     this.writing = 0;
     this.generation += 1;
   }
 
   /** Updates queued and not yet written. */
   get queued(): number {
-    return this.pending.length;
+    return this.pending.size;
   }
 
   private schedule(): void {
@@ -90,16 +87,15 @@ export class StatusOutbox {
 
   /** Writes everything queued, unless a message is still being written (its callback flushes). */
   private flush(): void {
-    if (this.writing > 0 || this.pending.length === 0) return;
-    const statuses = this.pending;
-    this.pending = [];
-    this.queuedUuids.clear();
+    if (this.writing > 0 || this.pending.size === 0) return;
+    const statuses = [...this.pending.values()];
+    this.pending.clear();
     const generation = this.generation;
     for (const message of statusMessages(statuses, this.options.maxPerMessage)) {
       const written = (): void => {
         if (generation !== this.generation) return;
         this.writing -= 1;
-        if (this.writing === 0 && this.pending.length > 0) this.schedule();
+        if (this.writing === 0 && this.pending.size > 0) this.schedule();
       };
       this.writing += 1;
       if (!this.options.write(message, written)) {
