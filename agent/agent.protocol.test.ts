@@ -109,6 +109,8 @@ describe('agent ↔ master protocol', () => {
       const copies = of(master, 'quick').filter((s) => s.state === state);
       expect(new Set(copies.map((s) => s.uuid)).size).toBe(1);
     }
+    // A task's resends leave together: one statusUpdates message (agent/status-outbox.ts).
+    expect(master.statusMessages.some((updates) => updates >= 2)).toBe(true);
     // RUNNING acknowledged: only STARTING and FINISHED are resent, still in order.
     master.ack(of(master, 'quick').find((s) => s.state === TaskState.TASK_RUNNING) as TaskStatus);
     const before = of(master, 'quick').length;

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { GalaxyError } from '../core/errors.js';
 import { isTerminal } from '../core/task-state.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
+import { StatusOutbox } from './status-outbox.js';
 import { discoverMachine, type MachineInfo } from './discovery.js';
 import { EPHEMERAL_RANGE_FILE, offeredEphemeralPorts } from './ephemeral-ports.js';
 import { formatRanges } from '../core/ranges.js';
@@ -56,6 +57,8 @@ export class Agent {
   readonly cpuLend: CpuLendController;
   private id = '';
   private readonly updates: StatusUpdateStream;
+  /** Coalesces the updates' writes to the master (./status-outbox.ts). */
+  private readonly outbox: StatusOutbox;
   private readonly link: MasterLink;
   private readonly launcher: Launcher;
   private readonly checkpoints: Checkpointer;
@@ -103,8 +106,12 @@ export class Agent {
       const runner = this.book.get(frameworkId, taskId);
       return runner ? { sandbox: runner.sandbox, running: () => !isTerminal(runner.state) } : undefined;
     });
+    this.outbox = new StatusOutbox({
+      write: (message, written) => this.link.send(message, written),
+      connected: () => this.link.connected,
+    });
     this.updates = new StatusUpdateStream({
-      send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
+      send: (status) => this.outbox.send(status),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
       maxRetryMs: options.statusRetry?.maxMs ?? 10_000,
       onRetry: (updates) => {
@@ -139,7 +146,7 @@ export class Agent {
     // Built-in behaviour is a plugin too, applied first so user plugins see a traced agent.
     // The agent's own taps first (its metrics, its trace), so user plugins see a measured, traced agent.
     this.cpuLend = new CpuLendController(cpuLendConfig(options.cpuLend), options.cpuLend?.idle ?? new ProcStatIdle());
-    this.metrics = new AgentMetrics(this);
+    this.metrics = new AgentMetrics(this, this.outbox);
     this.oversubscription = this.oversubscriptionController();
     for (const plugin of [taskTracePlugin(log), this.cpuLend, ...(options.plugins ?? [])]) plugin.apply(this);
   }
@@ -286,6 +293,8 @@ export class Agent {
         this.hooks.registered.call(this.id);
       });
       void this.remember(this.id, credential);
+      // A new stream: what was queued for the old one is resent, in order, by the flush.
+      this.outbox.reset();
       this.updates.flush();
     },
     runTask: (request) => {
@@ -404,6 +413,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       hooks,
       imageCache: options.imageCache,
       ...(options.logRotation ? { logRotation: options.logRotation } : {}),
+      ...(options.launchConcurrency ? { launchConcurrency: options.launchConcurrency } : {}),
       log,
     }));
   // A credential kept from an earlier registration is this agent's identity from then on.

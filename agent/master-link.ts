@@ -82,10 +82,13 @@ export class MasterLink {
     return this.registered;
   }
 
-  /** Sends a message if registered; returns false otherwise (callers retry). */
-  send(message: AgentMessage): boolean {
+  /**
+   * Sends a message if registered; returns false otherwise (callers retry). `written` is called
+   * once the stream took the message (gRPC's write callback; never, if the stream breaks first).
+   */
+  send(message: AgentMessage, written?: () => void): boolean {
     if (!this.registered || !this.stream) return false;
-    this.stream.write(message);
+    this.stream.write(message, written);
     return true;
   }
 

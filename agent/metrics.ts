@@ -55,7 +55,11 @@ export class AgentMetrics {
   /** Status updates resent to the master (the agent's StatusUpdateStream counts them). */
   statusUpdateRetries = 0;
 
-  constructor(agent: MeteredAgent) {
+  constructor(
+    agent: MeteredAgent,
+    /** The status updates' writes (./status-outbox.ts): messages and the updates they carried. */
+    outbox?: { readonly messages: number; readonly updates: number },
+  ) {
     const registers = [this.registry];
     const live = () => [...agent.tasks.values()].filter((t) => !isTerminal(t.state));
     new Gauge({
@@ -107,6 +111,26 @@ export class AgentMetrics {
         collect() {
           this.reset();
           this.inc(lending.reclaims);
+        },
+      });
+    }
+    if (outbox) {
+      new Counter({
+        name: 'galaxy_agent_status_update_messages_total',
+        help: 'Messages that carried status updates to the master (several updates each when they came together)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(outbox.messages);
+        },
+      });
+      new Counter({
+        name: 'galaxy_agent_status_updates_sent_total',
+        help: 'Status updates written to the master, resends included',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(outbox.updates);
         },
       });
     }

@@ -37,6 +37,8 @@ export interface AgentOptions extends DiscoveryOptions {
   readonly imageCache?: string;
   /** How containers' stdout and stderr are rotated (`--log-max-size`, `--log-max-files`; default 10 MiB × 5). */
   readonly logRotation?: LogRotation;
+  /** Containers set up at once (`--launch-concurrency`; default twice the cores, see agent/containerizer). */
+  readonly launchConcurrency?: number;
   /** How long a finished task's sandbox is kept before it is deleted (default one hour). */
   readonly sandboxGcDelayMs?: number;
   /**

@@ -9,11 +9,12 @@
  * configured (OverSubscribe=FORCE:16). Prints one JSON line last.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Batch } from '../cli/batch-client.js';
@@ -24,6 +25,13 @@ import { BatchJobSpec, BatchJobState } from '../proto/gen/galaxy/v1/batch.js';
 import { ratio, runPeer } from './peers.js';
 
 const LARGE = Number(process.env.BENCH_BATCH_LARGE ?? 10_000);
+/** A directory for `--cpu-prof` profiles of the agent process (the bench's own: run node with --cpu-prof). */
+const PROFILE_DIR = process.env.BENCH_AGENT_CPU_PROF_DIR;
+// The machine's 1-minute load average, sampled through the runs (the issue asks that it stay sane).
+let loadMax = 0;
+const loadSampler = setInterval(() => {
+  loadMax = Math.max(loadMax, loadavg()[0] ?? 0);
+}, 1000);
 const workDir = await mkdtemp(join(tmpdir(), 'galaxy-bench-batch-'));
 const master = await startMaster({
   listen: '127.0.0.1:0',
@@ -31,10 +39,30 @@ const master = await startMaster({
   logLevel: 'silent',
   timings: { allocationIntervalMs: 200 },
 });
+/** A free port on 127.0.0.1 for the agent's metrics (it reports how its status updates travelled). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+const metricsPort = await freePort();
+/** The agent's counter `name` (0 when it cannot be read). */
+async function agentCounter(name: string): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return Number(line?.split(' ')[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
 // The agent runs as its own process, as in a deployment: master and framework share this one.
 const agent = spawn(
   process.execPath,
   [
+    ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
     fileURLToPath(new URL('../cli/main.js', import.meta.url)),
     'agent',
     '--master',
@@ -47,11 +75,16 @@ const agent = spawn(
     'cpu,memory,pids',
     '--cgroup-root',
     `galaxy-bench-batch-${randomBytes(4).toString('hex')}`,
+    '--metrics-listen',
+    `127.0.0.1:${metricsPort}`,
   ],
   { stdio: 'ignore', env: { ...process.env, GALAXY_LOG_LEVEL: 'silent' } },
 );
 const agentExited = once(agent, 'exit');
-while (master.view.agents().length === 0) await new Promise((r) => setTimeout(r, 50));
+while (master.view.agents().length === 0) {
+  if (agent.exitCode !== null) throw new Error(`the agent exited with code ${agent.exitCode} before registering`);
+  await new Promise((r) => setTimeout(r, 50));
+}
 const host = await runFramework('batch', {
   master: master.address,
   options: { listen: '127.0.0.1:0' },
@@ -86,6 +119,9 @@ async function run(tasks: number): Promise<number> {
 try {
   const wall = await run(1000);
   const wall10k = await run(LARGE);
+  clearInterval(loadSampler);
+  const statusMessages = await agentCounter('galaxy_agent_status_update_messages_total');
+  const statusUpdates = await agentCounter('galaxy_agent_status_updates_sent_total');
   batch.close();
   await host.stop();
   agent.kill('SIGTERM');
@@ -107,6 +143,8 @@ try {
       tasks_10k: LARGE,
       wall_s_10k: Number(wall10k.toFixed(3)),
       tasks_per_s_10k: Number((LARGE / wall10k).toFixed(1)),
+      load_max: Number(loadMax.toFixed(1)),
+      status_updates_per_message: statusMessages > 0 ? Number((statusUpdates / statusMessages).toFixed(2)) : null,
     }),
   );
 } finally {

@@ -19,6 +19,7 @@ import { bootstrapIdentity, localCoordinatorUrl, type LocalIdentity } from './lo
 import { parseMasterLimits } from './limits.js';
 import { parseLogRotation } from '../core/task-logs.js';
 import { addCpuLendFlags, cpuLendFromFlags, type CpuLendFlags } from './cpu-lend-flags.js';
+import { parseCount } from './numbers.js';
 
 /** Parses a non-negative number of seconds into milliseconds. */
 export function parseSeconds(value: string, flag: string): number {
@@ -75,6 +76,7 @@ interface AgentFlags extends CpuLendFlags, OversubscribeFlags {
   imageCache?: string;
   logMaxSize?: string;
   logMaxFiles?: string;
+  launchConcurrency?: string;
   logLevel?: string;
   joinTokenFile?: string;
   plugin: string[];
@@ -250,7 +252,12 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'size of the cache of root filesystem images (container.rootfs), e.g. 8GiB (default)',
     )
     .option('--log-max-size <size>', "a task's stdout or stderr is rotated past this size (default 10MiB)")
-    .option('--log-max-files <n>', 'files kept per stream, the current one included (default 5)');
+    .option('--log-max-files <n>', 'files kept per stream, the current one included (default 5)')
+    .option(
+      '--launch-concurrency <n>',
+      'containers set up at once; a burst of launches waits its turn (default twice the cores)',
+    )
+    .option(...METRICS_OPTION);
   oversubscribeOptions(agentCommand).action(async (flags: AgentFlags) => {
     const plugins = await loadAgentPlugins(flags.plugin);
     const oversubscribe = oversubscriptionFromFlags(flags);
@@ -272,6 +279,9 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       imageCache: flags.imageCache,
       logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
       cpuLend: cpuLendFromFlags(flags),
+      ...(flags.launchConcurrency === undefined
+        ? {}
+        : { launchConcurrency: parseCount(flags.launchConcurrency, '--launch-concurrency', 1024, 1) }),
       logLevel: program.opts<{ logLevel?: string }>().logLevel,
       token: flags.joinTokenFile === undefined ? cliToken() : readTokenFile(flags.joinTokenFile),
       tls: cliTls(),

@@ -40,6 +40,8 @@ export interface ContainerizerOptions {
   readonly cgroupRoot?: string;
   /** How containers' output is rotated (`--log-max-size`, `--log-max-files`). */
   readonly logRotation?: LogRotation;
+  /** Containers set up at once (`--launch-concurrency`; default twice the cores). */
+  readonly launchConcurrency?: number;
   /** The agent's hooks: a Linux launcher runs its isolators through them. */
   readonly hooks?: AgentHooks;
   readonly log: Logger;
@@ -86,6 +88,7 @@ export async function createLauncher(options: ContainerizerOptions): Promise<Lau
     ...(options.hooks ? { hooks: options.hooks } : {}),
     imageCacheBytes,
     ...(options.logRotation ? { logRotation: options.logRotation } : {}),
+    ...(options.launchConcurrency ? { launchConcurrency: options.launchConcurrency } : {}),
     log: options.log,
   });
 }

@@ -43,6 +43,8 @@ export interface FakeAgentMaster {
   readonly updates: MessageLog<TaskStatus>;
   /** Every pong's sequence number. */
   readonly pongs: MessageLog<number>;
+  /** The number of updates each batched `statusUpdates` message carried, in order. */
+  readonly statusMessages: number[];
   /** The bearer token each stream was opened with ('' for none), in order. */
   readonly bearers: MessageLog<string>;
   /** Acknowledge status updates as they arrive (default true). */
@@ -63,6 +65,7 @@ export interface FakeAgentMaster {
 export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {}): Promise<FakeAgentMaster> {
   const registrations = new MessageLog<RegisterAgent>();
   const updates = new MessageLog<TaskStatus>();
+  const statusMessages: number[] = [];
   const pongs = new MessageLog<number>();
   const bearers = new MessageLog<string>();
   const streams = new Set<AgentStream>();
@@ -105,6 +108,13 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
           const status = body.statusUpdate.status;
           updates.push(status);
           if (master.autoAck) write(stream, ackBody(status));
+        } else if (body?.$case === 'statusUpdates') {
+          // Several at once (agent/status-outbox.ts): each as if it came alone, in order.
+          statusMessages.push(body.statusUpdates.statuses.length);
+          for (const status of body.statusUpdates.statuses) {
+            updates.push(status);
+            if (master.autoAck) write(stream, ackBody(status));
+          }
         } else if (body?.$case === 'pong') {
           pongs.push(body.pong.seq);
         }
@@ -124,6 +134,7 @@ export async function startFakeAgentMaster(options: FakeAgentMasterOptions = {})
     port,
     registrations,
     updates,
+    statusMessages,
     pongs,
     bearers,
     autoAck: true,

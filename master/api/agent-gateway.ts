@@ -13,6 +13,7 @@ import {
 } from '../../proto/gen/galaxy/v1/agent.js';
 import { principalOf } from '../../core/auth/principal.js';
 import { GalaxyError, isGalaxyError } from '../../core/errors.js';
+import { checkStatusBatch } from '../../core/status-batch.js';
 import type { Logger } from '../../core/logger.js';
 import type { AgentIdentityStore } from '../../core/tenancy/agent-identities.js';
 import { admitAgent } from '../agents/agent-admission.js';
@@ -100,7 +101,11 @@ export function agentGateway(
           if (body?.$case === 'pong') agents.pong(agent);
           else if (body?.$case === 'statusUpdate' && body.statusUpdate.status)
             agents.statusUpdate(agent, body.statusUpdate.status);
-          else if (body?.$case === 'usage') usage.report(agent.info.id, body.usage);
+          else if (body?.$case === 'statusUpdates') {
+            // Checked whole before any is applied: a refused batch changes nothing.
+            checkStatusBatch(body.statusUpdates.statuses.length);
+            for (const status of body.statusUpdates.statuses) agents.statusUpdate(agent, status);
+          } else if (body?.$case === 'usage') usage.report(agent.info.id, body.usage);
           else if (body?.$case === 'logData') logs?.answer(agent.info.id, body.logData);
           else if (body?.$case === 'revocableEstimate')
             agents.revocableEstimate(agent, body.revocableEstimate.resources);
