@@ -96,17 +96,21 @@ async function follow(api: Api, name: string, timeoutS: number): Promise<JobStat
   return job;
 }
 
+/** Adds the flags every AppMaster command takes: where the AppMaster is, and `-o`. */
+export function withAppMasterFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      '-a, --appmaster <host:port|url>',
+      `the AppMaster API (default $GALAXY_APPMASTER, else ${DEFAULT_APPMASTER})`,
+    )
+    .option('--coordinator <url>', 'find the leading AppMaster through this coordinator (zk://… or local:/dir)')
+    .option('-o, --output <format>', OUTPUT_HELP, 'table');
+}
+
 /** Adds `galaxy job …`. */
 export function addJobCommands(program: Command): void {
   const job = program.command('job').description('service jobs on the AppMaster');
-  const withCommon = (cmd: Command): Command =>
-    cmd
-      .option(
-        '-a, --appmaster <host:port|url>',
-        `the AppMaster API (default $GALAXY_APPMASTER, else ${DEFAULT_APPMASTER})`,
-      )
-      .option('--coordinator <url>', 'find the leading AppMaster through this coordinator (zk://… or local:/dir)')
-      .option('-o, --output <format>', OUTPUT_HELP, 'table');
+  const withCommon = withAppMasterFlags;
   const print = (status: JobStatus, flags: Flags): void => {
     console.log(renderJob(status, parseOutputFormat(flags.output)));
   };

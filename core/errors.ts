@@ -130,6 +130,10 @@ export const ErrorCodes = {
     status: 'FAILED_PRECONDITION',
     hint: "the agent could not make the volume on its disk: see the message, and the disk's free space",
   },
+  GALAXY_E_VOLUME_IN_USE: {
+    status: 'FAILED_PRECONDITION',
+    hint: "the volume's pod has a container: stop the job (or its pod) first, or pass --force to delete the volume when that container ends",
+  },
   GALAXY_E_VOLUME_UNKNOWN: { status: 'NOT_FOUND', hint: 'no such persistent volume: galaxy volume list shows them' },
   GALAXY_E_HOST_PATH_DENIED: {
     status: 'PERMISSION_DENIED',

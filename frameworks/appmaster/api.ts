@@ -31,6 +31,10 @@ import {
   type ScaleJobRequest,
   type SubmitJobRequest,
   type UnblacklistRequest,
+  type VolumesDestroyRequest,
+  type VolumesInfo,
+  type VolumesListRequest,
+  type VolumesListResponse,
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { AppMaster } from './appmaster.js';
 import { checkPullCaller, withPodTokens } from './pod-tokens.js';
@@ -108,6 +112,12 @@ export function appMasterHandlers(
       jobs: await appmaster.list(caller),
     })),
     showJob: unaryHandler<JobRequest, JobStatus>((r, caller) => appmaster.show(r.name, caller)),
+    volumesList: unaryHandler<VolumesListRequest, VolumesListResponse>(async (r, caller) => ({
+      volumes: await appmaster.volumes(r.job, caller),
+    })),
+    volumesDestroy: unaryHandler<VolumesDestroyRequest, VolumesInfo>((r, caller) =>
+      appmaster.destroyVolume(r.job, r.podId, r.volume, r.force, caller),
+    ),
     watchJob: watchJobHandler(appmaster, standby, authenticate, UNVERIFIED),
   };
   const pull: AppWorkerPullServer = {

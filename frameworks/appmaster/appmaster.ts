@@ -21,6 +21,7 @@ import type {
   PullRequest,
   PullResponse,
   UpdateControl,
+  VolumesInfo,
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import type { Offer, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { EventPublisher, type PublishedEvent } from '../sdk/event-publisher.js';
@@ -48,6 +49,7 @@ import { Reconciler } from './reconcile.js';
 import { Rollout } from './rollout.js';
 import { JobStore } from './store.js';
 import { JobVerbs } from './verbs.js';
+import { VolumeVerbs } from './volumes.js';
 
 export type { AppMasterOptions } from './context.js';
 export type { AppMasterHost, AppMasterPlugin } from './hooks.js';
@@ -68,6 +70,7 @@ export class AppMaster implements Scheduler {
   /** The AppMaster's Prometheus metrics (`metrics.ts`). */
   readonly metrics: AppMasterMetrics;
   private readonly verbs: JobVerbs;
+  private readonly volumeVerbs: VolumeVerbs;
   private readonly pulls: PullProtocol;
   private readonly launcher: PodLauncher;
   private readonly reconciler: Reconciler;
@@ -116,6 +119,7 @@ export class AppMaster implements Scheduler {
     const rollout = new Rollout(this.ctx);
     this.reconciler = new Reconciler(this.ctx, rollout);
     this.verbs = new JobVerbs(this.ctx, rollout, this.reconciler);
+    this.volumeVerbs = new VolumeVerbs(this.ctx, this.verbs.serial);
     this.pulls = new PullProtocol(this.ctx, rollout);
     this.launcher = new PodLauncher(this.ctx);
     this.metrics = new AppMasterMetrics(() => book.all(), now);
@@ -222,6 +226,24 @@ export class AppMaster implements Scheduler {
   recoverPod(name: string, podId: string, caller: Principal = OPEN_PRINCIPAL): Promise<JobStatus> {
     return this.recorded(caller, name, { kind: 'pod.replaced', pod: podId, reason: 'by user' }, () =>
       this.verbs.recoverPod(name, podId, caller),
+    );
+  }
+
+  /** The persistent volumes of one job, or of every job the caller may list ('' ). */
+  volumes(job: string, caller: Principal = OPEN_PRINCIPAL): Promise<VolumesInfo[]> {
+    return this.volumeVerbs.list(job, caller);
+  }
+
+  /** Destroys one pod's persistent volume (volumes.ts). */
+  destroyVolume(
+    name: string,
+    podId: string,
+    volume: string,
+    force: boolean,
+    caller: Principal = OPEN_PRINCIPAL,
+  ): Promise<VolumesInfo> {
+    return this.recorded(caller, name, { kind: 'volume.destroyed', pod: podId, message: volume }, () =>
+      this.volumeVerbs.destroy(name, podId, volume, force, caller),
     );
   }
 

@@ -89,8 +89,10 @@ export class PodLauncher {
       );
       book.indexTask(taskId, job, pod.record.podId);
       const kept = keptDisks(job.specOf(pod.record.revision).volumes, disksOf(assignment.resources));
-      // Persistent volumes stay where they were first made: the pod comes back to them.
-      if (kept && !pod.record.kept) pod.record.kept = { agentId: assignment.agentId, disks: kept };
+      // Persistent volumes stay where they were first made: the pod comes back to them (a volume
+      // destroyed by hand is made anew, and kept from now on beside the others).
+      if (kept) pod.record.kept = { agentId: assignment.agentId, disks: { ...kept, ...pod.record.kept?.disks } };
+      delete pod.record.volumesDestroying;
       const task = podTask(
         job.record.name,
         pod.record.podId,

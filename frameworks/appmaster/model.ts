@@ -72,6 +72,12 @@ export interface PodRecord {
    * is removed or the volumes are destroyed.
    */
   kept?: { readonly agentId: string; readonly disks: Record<string, string> };
+  /**
+   * Persistent volumes destroyed with `--force` while a container had them mounted (`galaxy volume
+   * destroy`): the agent deletes each when that container ends; listed as `destroying` until the
+   * pod's next launch.
+   */
+  volumesDestroying?: Record<string, { readonly agentId: string; readonly disk: string }>;
 }
 
 /** One revision in a job's history. */

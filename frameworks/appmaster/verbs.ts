@@ -45,8 +45,8 @@ const PLAN_OFFERS_WAIT_MS = 2000;
 
 /** The verbs. */
 export class JobVerbs {
-  /** A job's verbs run one at a time (admission, then change). */
-  private readonly serial = new KeyedSerial();
+  /** A job's verbs run one at a time (admission, then change); the volume verbs share it. */
+  readonly serial = new KeyedSerial();
   /** Execs waiting per user and pod, bounded (exec-output.ts). */
   private readonly pendingExecs = new PendingExecs();
 
