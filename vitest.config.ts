@@ -33,6 +33,7 @@ const ALONE = [
   'test/e2e/revocable.test.ts',
   'test/e2e/disks.test.ts',
   'test/security/disk-volumes.test.ts',
+  'test/security/volumes.test.ts',
 ];
 const EXCLUDE = ['node_modules/**', 'dist/**'];
 
