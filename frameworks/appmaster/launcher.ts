@@ -101,6 +101,7 @@ export class PodLauncher {
         assignment,
         { ...this.ctx.options.worker(), podToken },
         ownerOf(job.record),
+        job.record.uid,
       );
       this.ctx.hooks.podLaunching.call({ job, pod, task });
       const inOffer = byOffer.get(assignment.offerId);

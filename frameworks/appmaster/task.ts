@@ -43,6 +43,7 @@ export function podTask(
   assignment: Assignment,
   worker: WorkerLaunch,
   owner: string,
+  jobUid?: string,
 ): TaskInfo {
   return {
     taskId,
@@ -72,6 +73,6 @@ export function podTask(
     band: bandOf(spec.band),
     killGraceS: spec.deploy.stopTimeoutS + 5,
     limits: podLimits(spec),
-    volumes: podVolumes(spec, podId, assignment.resources),
+    volumes: podVolumes(spec, podId, assignment.resources, jobUid),
   };
 }

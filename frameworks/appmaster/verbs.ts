@@ -21,6 +21,7 @@ import {
 } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { historyOf, keptRevisions } from './history.js';
 import { planJob } from './plan.js';
+import { volumeKey } from './placement/resources.js';
 import { planPreemptions } from './plan-preemptions.js';
 import { namingOwner } from '../sdk/naming.js';
 import { jobFootprint, KeyedSerial, ownedJob, ownerOf, specFootprint } from './admission.js';
@@ -251,7 +252,7 @@ export class JobVerbs {
     for (const pod of record.pods) {
       for (const volume of Object.keys(pod.kept?.disks ?? {})) {
         const agentId = pod.kept?.agentId ?? '';
-        void driver?.destroyVolume(agentId, `${pod.podId}/${volume}`).catch((error: unknown) => {
+        void driver?.destroyVolume(agentId, volumeKey(pod.podId, volume, record.uid)).catch((error: unknown) => {
           this.ctx.log.warn({ pod: pod.podId, volume, agentId, err: String(error) }, 'persistent volume not destroyed');
         });
       }

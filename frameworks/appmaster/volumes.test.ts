@@ -19,6 +19,7 @@ afterEach(async () => {
 /** An offer of agent `agentId` with a 256MiB ssd disk. */
 function diskOffer(id: string, agentId: string): Offer {
   const offer = offerOf(id, agentId);
+  if (!offer.resources) throw new Error('an offer without resources');
   offer.resources.namedDisks = {
     disks: [{ name: 'ssd1', medium: 'ssd', size: 256 * MiB, capacity: 256 * MiB, exclusive: false }],
   };
@@ -36,6 +37,28 @@ async function launched(): Promise<AppMasterHarness> {
   await harness.taskState('kv', 'kv-0', TaskState.TASK_RUNNING);
   return harness;
 }
+
+/** The persistent volume keys of every task launched so far. */
+const keysLaunched = (harness: AppMasterHarness) =>
+  harness.launched().flatMap((t) => t.volumes.filter((v) => v.diskPersistent).map((v) => v.diskVolumeId));
+
+describe('persistent volume keys', () => {
+  it("carry the job's uid: a job submitted again under the same name never finds the old one's volume", async () => {
+    const harness = await launched();
+    await harness.appmaster.remove('kv');
+    await harness.appmaster.submit(specJson('kv', 1, '1', { volumes }));
+    harness.advance(60_000);
+    harness.offer(diskOffer('o2', 'a1'));
+    await harness.calls('accept', 2);
+    const [first, second] = keysLaunched(harness);
+    expect(first).toMatch(/^kv-0\.[0-9a-f]{12}\/data$/);
+    expect(second).toMatch(/^kv-0\.[0-9a-f]{12}\/data$/);
+    expect(second).not.toBe(first);
+    // The removal destroyed the first job's volume by the key it was made with.
+    const [destroy] = await harness.calls('disksDestroyVolume', 1);
+    expect(destroy?.call).toMatchObject({ disksDestroyVolume: { agentId: 'a1', volumeId: first } });
+  });
+});
 
 describe('galaxy volume list / destroy', () => {
   it("lists a running pod's volume as in use and refuses to destroy it without --force, changing nothing", async () => {
@@ -67,8 +90,9 @@ describe('galaxy volume list / destroy', () => {
     const [call] = await harness.calls('disksDestroyVolume', 1);
     expect(call?.call).toEqual({
       $case: 'disksDestroyVolume',
-      disksDestroyVolume: { agentId: 'a1', volumeId: 'kv-0/data' },
+      disksDestroyVolume: { agentId: 'a1', volumeId: keysLaunched(harness)[0] },
     });
+    expect(keysLaunched(harness)[0]).toMatch(/^kv-0\.[0-9a-f]{12}\/data$/);
     expect(await harness.appmaster.volumes('kv')).toEqual([{ ...row, state: 'destroying' }]);
   });
 

@@ -14,6 +14,7 @@ import type { AppMasterContext } from './context.js';
 import type { JobState } from './job-state.js';
 import type { PodRecord } from './model.js';
 import { diskVolumesOf } from './placement/disks.js';
+import { volumeKey } from './placement/resources.js';
 
 /** What a listed volume is doing: mounted by the pod's container, kept for its next one, or going. */
 export type VolumeState = 'in use' | 'kept' | 'destroying';
@@ -135,7 +136,7 @@ export class VolumeVerbs {
       book.touch(job);
       // The agent deletes it now, or when the container that has it mounted ends; an agent that
       // is away keeps it (logged): its operator removes it (docs/disks.md).
-      await driver.destroyVolume(agentId, `${podId}/${volume}`).catch((error: unknown) => {
+      await driver.destroyVolume(agentId, volumeKey(podId, volume, job.record.uid)).catch((error: unknown) => {
         log.warn({ job: name, pod: podId, volume, agentId, err: String(error) }, 'persistent volume not destroyed');
       });
       log.info({ job: name, pod: podId, volume, agentId, by: caller.user, force }, 'persistent volume destroyed');

@@ -41,17 +41,27 @@ export function podLimits(spec: JobSpec): Limits {
 }
 
 /**
+ * The key a pod's persistent volume is kept under on its agent (the agent adds the framework's
+ * id): `<pod>.<job uid>/<volume>`. The job's uid (unique to one submission) keeps a volume of a
+ * removed job, left on an agent that was away, from the next job of the same name, whoever
+ * submits it; records from before uids keep `<pod>/<volume>`.
+ */
+export function volumeKey(podId: string, volume: string, jobUid?: string): string {
+  return jobUid ? `${podId}.${jobUid.slice(0, 12)}/${volume}` : `${podId}/${volume}`;
+}
+
+/**
  * The pod's volumes as the agent mounts them: tmpfs of a size, a bind of a host path, or a volume
  * on the disk placement picked (the shares in `resources`, in the order of the disk volumes); a
- * persistent one keyed `<pod>/<volume>` (the agent adds the framework's id).
+ * persistent one keyed by {@link volumeKey}.
  */
-export function podVolumes(spec: JobSpec, podId: string, resources?: Resources): Volume[] {
+export function podVolumes(spec: JobSpec, podId: string, resources?: Resources, jobUid?: string): Volume[] {
   const shares = disksOf(resources ?? { cpus: 0, mem: 0, disk: 0, gpus: 0, ports: [] });
   let next = 0;
   return spec.volumes.map((v) => {
     if (v.kind !== 'disk') return volumeToProto(v);
     const share = shares[next];
     next += 1;
-    return volumeToProto(v, share, `${podId}/${diskVolumeName(v)}`);
+    return volumeToProto(v, share, volumeKey(podId, diskVolumeName(v), jobUid));
   });
 }
