@@ -69,6 +69,10 @@ export class ReplayMeasure {
   /** Placements on revocable resources, and evictions of them by the agents' QoS. */
   revocablePlacements = 0;
   revocableEvictions = 0;
+  /** Evicted tasks whose index ran again (a new attempt of the same completion index or pod). */
+  rerunAfterEviction = 0;
+  /** `group/index` of evicted tasks not yet run again. */
+  private readonly evictedIndexes = new Set<string>();
   readonly samples: ReplaySample[] = [];
 
   constructor(
@@ -100,9 +104,11 @@ export class ReplayMeasure {
         if (this.running.get(taskId)?.revocable !== true) continue;
         this.revocableEvictions += 1;
         this.evictionsNow += 1;
+        this.evictedIndexes.add(`${origin.group}/${origin.index}`);
       } else if (kind === 'r') {
         if (this.running.has(taskId)) continue;
         const revocable = this.announcedRevocable.delete(taskId);
+        if (this.evictedIndexes.delete(`${origin.group}/${origin.index}`)) this.rerunAfterEviction += 1;
         const use = { cpus: group.group.cpus, mem: group.group.mem, revocable };
         this.running.set(taskId, use);
         this.cpusInUse += use.cpus;
@@ -188,15 +194,23 @@ export class ReplayMeasure {
 }
 
 /**
- * Mean allocated cpu utilization over the samples while any task ran, in percent (one decimal):
- * of regular tasks only (`allocPct`), and of regular and revocable ones (`withReclaimPct`, the
- * cell's utilization with reclamation).
+ * Mean allocated cpu utilization, in percent (one decimal): of regular tasks only (`allocPct`),
+ * and of regular and revocable ones (`withReclaimPct`, the cell's utilization with reclamation).
+ * Over the samples while tasks pended (`window: 'pending'`: the cell was asked for more than it
+ * held, so the figure is what the scheduler filled, not what the trace asked), or, when nothing
+ * ever pended, while any task ran (`'running'`).
  */
-export function utilization(samples: readonly ReplaySample[]): { allocPct: number; withReclaimPct: number } {
-  const busy = samples.filter((s) => s.running > 0);
+export function utilization(samples: readonly ReplaySample[]): {
+  allocPct: number;
+  withReclaimPct: number;
+  window: 'pending' | 'running';
+} {
+  const pending = samples.filter((s) => s.pending > 0 && s.running > 0);
+  const window = pending.length > 0 ? 'pending' : 'running';
+  const busy = pending.length > 0 ? pending : samples.filter((s) => s.running > 0);
   const mean = (f: (s: ReplaySample) => number): number =>
     busy.length === 0 ? 0 : Math.round((busy.reduce((n, s) => n + f(s), 0) / busy.length) * 1000) / 10;
-  return { allocPct: mean((s) => s.cpuUtil - s.revocableCpuUtil), withReclaimPct: mean((s) => s.cpuUtil) };
+  return { allocPct: mean((s) => s.cpuUtil - s.revocableCpuUtil), withReclaimPct: mean((s) => s.cpuUtil), window };
 }
 
 /** The `p`-th percentile (0..100) of `values` by nearest rank; NaN when empty. */

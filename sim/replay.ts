@@ -73,12 +73,15 @@ export interface ReplayResult {
   readonly simMemoryPerAgentKib: number;
   readonly cpuProfile?: string;
   readonly oversubscribe: boolean;
-  /** Mean allocated cpu utilization while tasks ran, %: of regular tasks, and with the revocable ones. */
+  /** Mean allocated cpu utilization, %: of regular tasks, and with the revocable ones, over `utilWindow` (./replay-measure.ts `utilization`). */
   readonly utilAllocPct: number;
   readonly utilWithReclaimPct: number;
+  readonly utilWindow: 'pending' | 'running';
   /** Placements on revocable resources, and their evictions by the agents' QoS. */
   readonly revocableTasks: number;
   readonly revocableEvictions: number;
+  /** Evicted tasks whose index ran again before the replay ended. */
+  readonly rerunAfterEviction: number;
   /** Retries the batch jobs used (Σ `retried`): failures only; an evicted task is run again without one. */
   readonly batchRetries: number;
 }
@@ -248,8 +251,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       oversubscribe: options.oversubscribe === true,
       utilAllocPct: util.allocPct,
       utilWithReclaimPct: util.withReclaimPct,
+      utilWindow: util.window,
       revocableTasks: m.revocablePlacements,
       revocableEvictions: m.revocableEvictions,
+      rerunAfterEviction: m.rerunAfterEviction,
       batchRetries,
     };
   } finally {

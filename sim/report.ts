@@ -34,8 +34,10 @@ export function replayLine(result: ReplayResult): Record<string, unknown> {
     oversubscribe: result.oversubscribe,
     util_alloc_pct: result.utilAllocPct,
     util_with_reclaim_pct: result.utilWithReclaimPct,
+    util_window: result.utilWindow,
     revocable_tasks: result.revocableTasks,
     revocable_evictions: result.revocableEvictions,
+    rerun_after_eviction: result.rerunAfterEviction,
     batch_retries: result.batchRetries,
     master_rss_mib: result.masterRssMib,
     sim_memory_per_agent_kib: result.simMemoryPerAgentKib,
@@ -128,7 +130,7 @@ export async function writeReport(result: ReplayResult, dir: string): Promise<st
       `${result.started} tasks ran (${result.placements} placements), ${result.preemptions} preemptions. ` +
       `Agents registered in ${result.registerS} s; the replay took ${result.wallS} s of wall time.`,
     '',
-    `Allocated cpu utilization while tasks ran: ${result.utilAllocPct}% by regular tasks, ` +
+    `Allocated cpu utilization (mean while tasks ${result.utilWindow === 'pending' ? 'pended' : 'ran'}): ${result.utilAllocPct}% by regular tasks, ` +
       `${result.utilWithReclaimPct}% with reclamation (${result.revocableTasks} tasks on revocable resources, ` +
       `${result.revocableEvictions} evicted; batch retries used: ${result.batchRetries}).`,
     '',

@@ -27,8 +27,8 @@ export const DEFAULT_USAGE_MODEL: UsageModelTuning = {
   serviceFraction: 0.3,
   batchFraction: 0.5,
   peakFraction: 0.95,
-  periodS: 300,
-  peakS: 45,
+  periodS: 600,
+  peakS: 60,
 };
 
 /** A stable phase in [0, 1) from a machine's name (FNV-1a), so that a replay is repeatable. */
