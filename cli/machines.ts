@@ -35,12 +35,16 @@ export interface UsageLine {
   readonly memGibHoursUsed: number;
   readonly diskGibHoursAllocated: number;
   readonly diskGibHoursUsed: number;
+  /** Held on revocable (reclaimed) resources: lent capacity, not in the allocated figures. */
+  readonly cpuCoreHoursRevocable: number;
+  readonly memGibHoursRevocable: number;
 }
 
 /** Converts resource-seconds to the units people read. */
 export function usageLine(row: AccountingRow): UsageLine {
   const a = row.allocated ?? { cpuMs: 0, memBs: 0, diskBs: 0 };
   const u = row.used ?? { cpuMs: 0, memBs: 0, diskBs: 0 };
+  const r = row.revocable ?? { cpuMs: 0, memBs: 0, diskBs: 0 };
   return {
     user: row.user,
     pool: row.pool,
@@ -50,6 +54,8 @@ export function usageLine(row: AccountingRow): UsageLine {
     memGibHoursUsed: u.memBs / GIB / HOUR,
     diskGibHoursAllocated: a.diskBs / GIB / HOUR,
     diskGibHoursUsed: u.diskBs / GIB / HOUR,
+    cpuCoreHoursRevocable: r.cpuMs / 1000 / HOUR,
+    memGibHoursRevocable: r.memBs / GIB / HOUR,
   };
 }
 
@@ -62,6 +68,8 @@ const USAGE_COLUMNS: Column<UsageLine>[] = [
   { heading: 'MEM GIB-H USED', value: (r) => fixed(r.memGibHoursUsed) },
   { heading: 'DISK GIB-H ALLOC', value: (r) => fixed(r.diskGibHoursAllocated) },
   { heading: 'DISK GIB-H USED', value: (r) => fixed(r.diskGibHoursUsed) },
+  { heading: 'CPU CORE-H REVOCABLE', value: (r) => fixed(r.cpuCoreHoursRevocable) },
+  { heading: 'MEM GIB-H REVOCABLE', value: (r) => fixed(r.memGibHoursRevocable) },
 ];
 
 const LABEL_COLUMNS: Column<AgentLabels>[] = [
@@ -79,7 +87,13 @@ const POOL_COLUMNS: Column<PoolEntry>[] = [
 /** The text `galaxy usage` prints: the table and the cluster's own total. */
 export function renderUsage(response: GetAccountingResponse, format: OutputFormat): string {
   const lines = response.rows.map(usageLine);
-  const cluster = usageLine({ user: '(cluster)', pool: '', allocated: response.clusterAllocated, used: undefined });
+  const cluster = usageLine({
+    user: '(cluster)',
+    pool: '',
+    allocated: response.clusterAllocated,
+    used: undefined,
+    revocable: undefined,
+  });
   if (format === 'json' || format === 'yaml')
     return serialize({ fromS: response.fromS, toS: response.toS, rows: lines, cluster }, format);
   const since = new Date(response.fromS * 1000).toISOString();

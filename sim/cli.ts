@@ -26,6 +26,7 @@ interface AgentsFlags {
   reportEvery: string;
   joinTokenFile?: string;
   credentials?: string;
+  oversubscribe?: boolean;
 }
 
 /** A credentials file: one `<agent id> <credential>` per machine, in the machines' order. */
@@ -70,6 +71,10 @@ export function addSimCommands(program: Command, defaultMaster: string): void {
       '--credentials <file>',
       'each agent\'s own id and credential (galaxy agent credential <id>), one "<id> <credential>" line per machine',
     )
+    .option(
+      '--oversubscribe',
+      'report revocable estimates from the usage model (docs/simulator.md, "Reclamation") and evict revocable tasks at load peaks',
+    )
     .action(async (flags: AgentsFlags) => {
       const agents = positive(flags.agents, '--agents');
       const shard = parseShard(flags.shard);
@@ -96,6 +101,7 @@ export function addSimCommands(program: Command, defaultMaster: string): void {
         speedup: positive(flags.speedup, '--speedup'),
         agentsPerChannel: positive(flags.agentsPerChannel, '--agents-per-channel'),
         reportEveryS: positive(flags.reportEvery, '--report-every'),
+        reclaim: flags.oversubscribe === true ? {} : undefined,
         log,
       });
     });

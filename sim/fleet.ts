@@ -11,6 +11,10 @@ import { TaskState, type TaskInfo } from '../proto/gen/galaxy/v1/common.js';
 import { ChannelPool, DEFAULT_AGENTS_PER_CHANNEL } from './channel-pool.js';
 import type { SimMachine } from './machines.js';
 import { SimAgent } from './sim-agent.js';
+import type { SimReclaimOptions } from './sim-reclaim.js';
+
+/** Wall ms between the oversubscription samples of every agent (`reclaim`). */
+const RECLAIM_SAMPLE_MS = 1000;
 
 /** How a fleet runs. */
 export interface FleetOptions {
@@ -32,6 +36,10 @@ export interface FleetOptions {
   readonly onTaskState?: (task: TaskInfo, state: TaskState, at: number, agent: SimAgent) => void;
   /** A task's RUNNING update was acknowledged by its framework. */
   readonly onRunningAcknowledged?: (task: TaskInfo, at: number) => void;
+  /** Oversubscribe: every agent reports revocable estimates from the usage model and evicts (./sim-reclaim.ts). */
+  readonly reclaim?: SimReclaimOptions;
+  /** A task on revocable resources was evicted. */
+  readonly onEvicted?: (task: TaskInfo, at: number) => void;
 }
 
 /** What the fleet counted. */
@@ -76,6 +84,7 @@ export class Fleet {
   /** `performance.now()` of each agent's latest registration, by agent index. */
   readonly registeredAt: number[] = [];
   private stopped = false;
+  private reclaimTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: FleetOptions) {
     this.pool = new ChannelPool(
@@ -92,6 +101,7 @@ export class Fleet {
           transport: this.pool,
           speedup: options.speedup,
           log: options.log,
+          reclaim: options.reclaim,
           events: {
             registered: () => {
               this.registrations += 1;
@@ -108,6 +118,9 @@ export class Fleet {
             runningAcknowledged: (_agent, task, at) => {
               options.onRunningAcknowledged?.(task, at);
             },
+            evicted: (_agent, task, at) => {
+              options.onEvicted?.(task, at);
+            },
           },
         }),
       );
@@ -117,6 +130,14 @@ export class Fleet {
   /** Starts every agent, `startBatch` per turn of the event loop; resolves once all dialled. */
   async start(): Promise<void> {
     const batch = this.options.startBatch ?? 250;
+    if (this.options.reclaim) {
+      // Trace time as the agents' tasks play it: wall time since the fleet started × the speed-up.
+      const begin = Date.now();
+      this.reclaimTimer = setInterval(() => {
+        const traceS = ((Date.now() - begin) / 1000) * this.options.speedup;
+        for (const agent of this.agents) agent.reclaimSample(traceS);
+      }, RECLAIM_SAMPLE_MS);
+    }
     for (let i = 0; i < this.agents.length && !this.stopped; i += batch) {
       for (const agent of this.agents.slice(i, i + batch)) agent.start();
       await new Promise((resolve) => setImmediate(resolve));
@@ -154,6 +175,7 @@ export class Fleet {
   /** Disconnects every agent (their tasks are left as a `kill -9` of the agents would leave them). */
   stop(): void {
     this.stopped = true;
+    clearInterval(this.reclaimTimer);
     for (const agent of this.agents) agent.stop();
     this.pool.close();
   }

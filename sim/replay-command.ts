@@ -22,6 +22,7 @@ interface ReplayFlags {
   shards?: string;
   cpuProf?: string;
   identity: string;
+  oversubscribe?: boolean;
 }
 
 /** Adds `galaxy sim replay`. */
@@ -48,6 +49,10 @@ export function addReplayCommand(sim: Command, _defaultMaster: string): void {
       'join',
     )
     .option('--cpu-prof <dir>', "write the master's CPU profile (node --cpu-prof) into this directory")
+    .option(
+      '--oversubscribe',
+      'reclamation: agents lend what the usage model says their regular tasks leave unused as revocable resources (batch takes them) and evict at load peaks; the report adds utilization with and without it',
+    )
     .action(async (trace: string, flags: ReplayFlags) => {
       const machines = flags.machines ?? join(dirname(trace), MACHINES_FILE[traceKind(trace)]);
       if (!existsSync(machines))
@@ -71,6 +76,7 @@ export function addReplayCommand(sim: Command, _defaultMaster: string): void {
         shards: flags.shards === undefined ? undefined : positive(flags.shards, '--shards'),
         cpuProfDir: flags.cpuProf === undefined ? undefined : resolve(flags.cpuProf),
         progress: (line) => process.stderr.write(`${line}\n`),
+        oversubscribe: flags.oversubscribe === true,
       });
       const path = await writeReport(result, resolve(flags.out));
       process.stderr.write(`report: ${path}\n`);

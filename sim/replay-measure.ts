@@ -12,9 +12,12 @@ export interface ReplaySample {
   /** Seconds since the replay began (wall) and the trace time it stands for. */
   readonly wallS: number;
   readonly traceS: number;
-  /** Running tasks' share of the cell's cpus and memory (0..1). */
+  /** Running tasks' share of the cell's cpus and memory (0..1), regular and revocable ones. */
   readonly cpuUtil: number;
   readonly memUtil: number;
+  /** The part of `cpuUtil` and `memUtil` held by tasks on revocable resources (0 without `--oversubscribe`). */
+  readonly revocableCpuUtil: number;
+  readonly revocableMemUtil: number;
   /** Tasks submitted and not yet running (first attempts). */
   readonly pending: number;
   readonly running: number;
@@ -22,6 +25,8 @@ export interface ReplaySample {
   readonly placements: number;
   /** Tasks killed in this second (the replay kills nothing itself until its services end: preemptions). */
   readonly kills: number;
+  /** Tasks on revocable resources evicted by their agents' QoS in this second. */
+  readonly evictions: number;
 }
 
 /** The group and task index a Galaxy task id belongs to, or undefined for a task of nobody here. */
@@ -45,9 +50,14 @@ interface GroupState {
 /** Accumulates a replay's measurements. */
 export class ReplayMeasure {
   private readonly groups = new Map<string, GroupState>();
-  private readonly running = new Map<string, { cpus: number; mem: number }>();
+  private readonly running = new Map<string, { cpus: number; mem: number; revocable: boolean }>();
   private cpusInUse = 0;
   private memInUse = 0;
+  /** Tasks announced on revocable resources (`v`) whose RUNNING (`r`) is next. */
+  private readonly announcedRevocable = new Set<string>();
+  private revocableCpusInUse = 0;
+  private revocableMemInUse = 0;
+  private evictionsNow = 0;
   private submittedTasks = 0;
   private firstRuns = 0;
   private placementsNow = 0;
@@ -56,6 +66,13 @@ export class ReplayMeasure {
   placements = 0;
   ends = 0;
   kills = 0;
+  /** Placements on revocable resources, and evictions of them by the agents' QoS. */
+  revocablePlacements = 0;
+  revocableEvictions = 0;
+  /** Evicted tasks whose index ran again (a new attempt of the same completion index or pod). */
+  rerunAfterEviction = 0;
+  /** `group/index` of evicted tasks not yet run again. */
+  private readonly evictedIndexes = new Set<string>();
   readonly samples: ReplaySample[] = [];
 
   constructor(
@@ -82,12 +99,25 @@ export class ReplayMeasure {
       const origin = taskOrigin(taskId);
       const group = origin && this.groups.get(origin.group);
       if (!origin || !group) continue;
-      if (kind === 'r') {
+      if (kind === 'v') this.announcedRevocable.add(taskId);
+      else if (kind === 'k') {
+        if (this.running.get(taskId)?.revocable !== true) continue;
+        this.revocableEvictions += 1;
+        this.evictionsNow += 1;
+        this.evictedIndexes.add(`${origin.group}/${origin.index}`);
+      } else if (kind === 'r') {
         if (this.running.has(taskId)) continue;
-        const use = { cpus: group.group.cpus, mem: group.group.mem };
+        const revocable = this.announcedRevocable.delete(taskId);
+        if (this.evictedIndexes.delete(`${origin.group}/${origin.index}`)) this.rerunAfterEviction += 1;
+        const use = { cpus: group.group.cpus, mem: group.group.mem, revocable };
         this.running.set(taskId, use);
         this.cpusInUse += use.cpus;
         this.memInUse += use.mem;
+        if (revocable) {
+          this.revocableCpusInUse += use.cpus;
+          this.revocableMemInUse += use.mem;
+          this.revocablePlacements += 1;
+        }
         this.placements += 1;
         this.placementsNow += 1;
         if (!group.firstRun.has(origin.index)) {
@@ -100,6 +130,10 @@ export class ReplayMeasure {
         this.running.delete(taskId);
         this.cpusInUse -= use.cpus;
         this.memInUse -= use.mem;
+        if (use.revocable) {
+          this.revocableCpusInUse -= use.cpus;
+          this.revocableMemInUse -= use.mem;
+        }
         this.ends += 1;
         if (state === TaskState.TASK_KILLED) {
           this.kills += 1;
@@ -117,13 +151,17 @@ export class ReplayMeasure {
       traceS: Math.round(this.traceStartS + wallS * this.speedup),
       cpuUtil: this.capacity.cpus > 0 ? this.cpusInUse / this.capacity.cpus : 0,
       memUtil: this.capacity.mem > 0 ? this.memInUse / this.capacity.mem : 0,
+      revocableCpuUtil: this.capacity.cpus > 0 ? this.revocableCpusInUse / this.capacity.cpus : 0,
+      revocableMemUtil: this.capacity.mem > 0 ? this.revocableMemInUse / this.capacity.mem : 0,
       pending: this.submittedTasks - this.firstRuns,
       running: this.running.size,
       placements: this.placementsNow,
       kills: this.killsNow,
+      evictions: this.evictionsNow,
     };
     this.placementsNow = 0;
     this.killsNow = 0;
+    this.evictionsNow = 0;
     this.samples.push(sample);
     return sample;
   }
@@ -153,6 +191,26 @@ export class ReplayMeasure {
     }
     return delays;
   }
+}
+
+/**
+ * Mean allocated cpu utilization, in percent (one decimal): of regular tasks only (`allocPct`),
+ * and of regular and revocable ones (`withReclaimPct`, the cell's utilization with reclamation).
+ * Over the samples while tasks pended (`window: 'pending'`: the cell was asked for more than it
+ * held, so the figure is what the scheduler filled, not what the trace asked), or, when nothing
+ * ever pended, while any task ran (`'running'`).
+ */
+export function utilization(samples: readonly ReplaySample[]): {
+  allocPct: number;
+  withReclaimPct: number;
+  window: 'pending' | 'running';
+} {
+  const pending = samples.filter((s) => s.pending > 0 && s.running > 0);
+  const window = pending.length > 0 ? 'pending' : 'running';
+  const busy = pending.length > 0 ? pending : samples.filter((s) => s.running > 0);
+  const mean = (f: (s: ReplaySample) => number): number =>
+    busy.length === 0 ? 0 : Math.round((busy.reduce((n, s) => n + f(s), 0) / busy.length) * 1000) / 10;
+  return { allocPct: mean((s) => s.cpuUtil - s.revocableCpuUtil), withReclaimPct: mean((s) => s.cpuUtil), window };
 }
 
 /** The `p`-th percentile (0..100) of `values` by nearest rank; NaN when empty. */

@@ -13,7 +13,7 @@ import { appMasterClient, type AppMasterApi } from '../cli/operator-client.js';
 import { Probe } from '../bench/failover/probe.js';
 import { startCell, until, type Cell } from './cell.js';
 import { parseMachinesCsv, DEFAULT_SCALE } from './machines.js';
-import { ReplayMeasure, percentile, type ReplaySample } from './replay-measure.js';
+import { ReplayMeasure, percentile, utilization, type ReplaySample } from './replay-measure.js';
 import { batchSpec, isService, serviceSpec } from './submit.js';
 import { taskCount, traceDelays, type TaskGroup, type Workload } from './trace/workload.js';
 
@@ -34,6 +34,11 @@ export interface ReplayOptions {
   readonly identity?: 'join' | 'credential';
   /** Progress lines (stderr). */
   readonly progress?: (line: string) => void;
+  /**
+   * Reclamation: the agents report revocable estimates from the usage model and evict revocable
+   * tasks at their load peaks (./sim-reclaim.ts); the batch framework takes revocable offers.
+   */
+  readonly oversubscribe?: boolean;
 }
 
 /** The percentiles the report compares. */
@@ -67,6 +72,18 @@ export interface ReplayResult {
   readonly masterRssMib: number;
   readonly simMemoryPerAgentKib: number;
   readonly cpuProfile?: string;
+  readonly oversubscribe: boolean;
+  /** Mean allocated cpu utilization, %: of regular tasks, and with the revocable ones, over `utilWindow` (./replay-measure.ts `utilization`). */
+  readonly utilAllocPct: number;
+  readonly utilWithReclaimPct: number;
+  readonly utilWindow: 'pending' | 'running';
+  /** Placements on revocable resources, and their evictions by the agents' QoS. */
+  readonly revocableTasks: number;
+  readonly revocableEvictions: number;
+  /** Evicted tasks whose index ran again before the replay ended. */
+  readonly rerunAfterEviction: number;
+  /** Retries the batch jobs used (Σ `retried`): failures only; an evicted task is run again without one. */
+  readonly batchRetries: number;
 }
 
 function byPercentile(values: readonly number[]): Record<string, number> {
@@ -107,7 +124,13 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   const cell: Cell = await startCell({
     agents: machines.length,
-    machineArgs: ['--machines', options.machinesCsv, '--agents', String(machines.length)],
+    machineArgs: [
+      '--machines',
+      options.machinesCsv,
+      '--agents',
+      String(machines.length),
+      ...(options.oversubscribe === true ? ['--oversubscribe'] : []),
+    ],
     speedup,
     shards: options.shards,
     identity: options.identity,
@@ -177,7 +200,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       if (Date.now() - lastSay > 5000) {
         lastSay = Date.now();
         say(
-          `t=${sample.wallS}s trace ${sample.traceS}s: submitted ${submitted}/${tasks}, ran ${ran}, running ${sample.running}, pending ${sample.pending}, cpu ${(sample.cpuUtil * 100).toFixed(1)}%`,
+          `t=${sample.wallS}s trace ${sample.traceS}s: submitted ${submitted}/${tasks}, ran ${ran}, running ${sample.running}, pending ${sample.pending}, cpu ${(sample.cpuUtil * 100).toFixed(1)}% (revocable ${(sample.revocableCpuUtil * 100).toFixed(1)}%), evicted ${m.revocableEvictions}`,
         );
       }
       const failure = cell.shards.failure();
@@ -200,6 +223,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       if (i >= 0 && i < preemptionsPerSample.length) preemptionsPerSample[i] = (preemptionsPerSample[i] ?? 0) + 1;
     }
     const masterRssMib = rssMib(cell.master.child.pid);
+    const batchRetries = (await batch.list()).reduce((n, job) => n + job.retried, 0);
+    const util = utilization(m.samples);
     for (const timer of removals) clearTimeout(timer);
     return {
       source: workload.source,
@@ -223,6 +248,14 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       preemptionsPerSample,
       masterRssMib,
       simMemoryPerAgentKib: cell.shards.memoryPerAgentKib(),
+      oversubscribe: options.oversubscribe === true,
+      utilAllocPct: util.allocPct,
+      utilWithReclaimPct: util.withReclaimPct,
+      utilWindow: util.window,
+      revocableTasks: m.revocablePlacements,
+      revocableEvictions: m.revocableEvictions,
+      rerunAfterEviction: m.rerunAfterEviction,
+      batchRetries,
     };
   } finally {
     probe.close();

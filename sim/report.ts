@@ -31,6 +31,14 @@ export function replayLine(result: ReplayResult): Record<string, unknown> {
     within_trace_pending: withinTrace(result),
     peak_cpu_util: Math.round(Math.max(0, ...result.samples.map((s) => s.cpuUtil)) * 1000) / 1000,
     peak_placements_per_s: Math.max(0, ...result.samples.map((s) => s.placements)),
+    oversubscribe: result.oversubscribe,
+    util_alloc_pct: result.utilAllocPct,
+    util_with_reclaim_pct: result.utilWithReclaimPct,
+    util_window: result.utilWindow,
+    revocable_tasks: result.revocableTasks,
+    revocable_evictions: result.revocableEvictions,
+    rerun_after_eviction: result.rerunAfterEviction,
+    batch_retries: result.batchRetries,
     master_rss_mib: result.masterRssMib,
     sim_memory_per_agent_kib: result.simMemoryPerAgentKib,
   };
@@ -66,6 +74,16 @@ export async function writeReport(result: ReplayResult, dir: string): Promise<st
       series: [
         { name: 'cpu', values: result.samples.map((s) => s.cpuUtil), color: '#1f77b4' },
         { name: 'memory', values: result.samples.map((s) => s.memUtil), color: '#ff7f0e' },
+        // With reclamation: the regular tasks' share beside the whole (the gap is lent capacity).
+        ...(result.oversubscribe
+          ? [
+              {
+                name: 'cpu, regular only',
+                values: result.samples.map((s) => s.cpuUtil - s.revocableCpuUtil),
+                color: '#17becf',
+              },
+            ]
+          : []),
       ],
     }),
     'pending.svg': lineChart({
@@ -111,6 +129,10 @@ export async function writeReport(result: ReplayResult, dir: string): Promise<st
     `${result.agents} simulated agents, ${result.tasks} tasks in ${result.groups} jobs, ${result.speedup}× speed-up; ` +
       `${result.started} tasks ran (${result.placements} placements), ${result.preemptions} preemptions. ` +
       `Agents registered in ${result.registerS} s; the replay took ${result.wallS} s of wall time.`,
+    '',
+    `Allocated cpu utilization (mean while tasks ${result.utilWindow === 'pending' ? 'pended' : 'ran'}): ${result.utilAllocPct}% by regular tasks, ` +
+      `${result.utilWithReclaimPct}% with reclamation (${result.revocableTasks} tasks on revocable resources, ` +
+      `${result.revocableEvictions} evicted; batch retries used: ${result.batchRetries}).`,
     '',
     '## Pending delay, submit → running, trace seconds',
     '',

@@ -11,9 +11,16 @@ import { Fleet, type FleetOptions, type FleetStats } from './fleet.js';
 
 /**
  * A task event as a shard sends it: task id, `r` (running), `a` (its RUNNING update acknowledged by
- * its framework) or `e` (ended: finished, failed, killed…), wall ms, state.
+ * its framework) or `e` (ended: finished, failed, killed…), wall ms, state. With `--oversubscribe`
+ * also `v` (the task runs on revocable resources: sent just before its `r`) and `k` (evicted by
+ * its agent's QoS: sent just before its `e`).
  */
-export type TaskEventTuple = readonly [taskId: string, kind: 'r' | 'a' | 'e', atMs: number, state: TaskState];
+export type TaskEventTuple = readonly [
+  taskId: string,
+  kind: 'r' | 'a' | 'e' | 'v' | 'k',
+  atMs: number,
+  state: TaskState,
+];
 
 /** What a shard sends its parent. */
 export type ShardMessage =
@@ -50,8 +57,15 @@ export async function runAgents(options: RunAgentsOptions): Promise<FleetStats> 
     ...options,
     onTaskState: parent
       ? (task, state, at) => {
-          if (state === TaskState.TASK_RUNNING) events.push([task.taskId, 'r', at, state]);
-          else if (isTerminal(state)) events.push([task.taskId, 'e', at, state]);
+          if (state === TaskState.TASK_RUNNING) {
+            if (task.onRevocable === true) events.push([task.taskId, 'v', at, state]);
+            events.push([task.taskId, 'r', at, state]);
+          } else if (isTerminal(state)) events.push([task.taskId, 'e', at, state]);
+        }
+      : undefined,
+    onEvicted: parent
+      ? (task, at) => {
+          events.push([task.taskId, 'k', at, TaskState.TASK_KILLED]);
         }
       : undefined,
     onRunningAcknowledged: parent

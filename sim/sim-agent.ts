@@ -25,6 +25,8 @@ import type { GalaxyError } from '../core/errors.js';
 import { isTerminal, stateName } from '../core/task-state.js';
 import type { Logger } from '../core/logger.js';
 import { planTask } from './task-plan.js';
+import { RESOURCES_REVOKED_REASON } from '../core/revocable.js';
+import { SimReclaim, type SimReclaimOptions } from './sim-reclaim.js';
 
 /** What a simulated agent tells the fleet that hosts it. */
 export interface SimAgentEvents {
@@ -34,6 +36,8 @@ export interface SimAgentEvents {
   taskState?(agent: SimAgent, task: TaskInfo, state: TaskState, at: number, before: TaskState): void;
   /** The task's RUNNING update (and every update before it) was acknowledged by its framework, at `at` (ms). */
   runningAcknowledged?(agent: SimAgent, task: TaskInfo, at: number): void;
+  /** A task on revocable resources was evicted by the agent's QoS (`--oversubscribe`), at `at` (ms). */
+  evicted?(agent: SimAgent, task: TaskInfo, at: number): void;
   /** The master refused this agent's identity; it has stopped. */
   refused?(agent: SimAgent, error: GalaxyError): void;
 }
@@ -55,6 +59,8 @@ export interface SimAgentOptions {
   readonly events?: SimAgentEvents;
   /** First and largest delay between resends of an unacknowledged update (ms). */
   readonly statusRetry?: { readonly initialMs: number; readonly maxMs: number };
+  /** Oversubscribe (./sim-reclaim.ts): report revocable estimates from the usage model and evict; the fleet calls {@link SimAgent.reclaimSample}. */
+  readonly reclaim?: SimReclaimOptions;
 }
 
 /** A task the simulated agent holds until its terminal update is acknowledged. */
@@ -63,6 +69,8 @@ class SimTask {
   timer?: NodeJS.Timeout;
   /** Its RUNNING update was acknowledged (told once). */
   runningAcknowledged = false;
+  /** Wall ms it was started (the QoS evicts the newest first). */
+  readonly startedAt = Date.now();
 
   constructor(
     readonly framework: FrameworkInfo,
@@ -83,6 +91,7 @@ class SimTask {
       role: this.framework.role,
       band: this.info.band,
       revocable: this.info.revocable,
+      onRevocable: this.info.onRevocable,
     };
   }
 }
@@ -97,9 +106,24 @@ export class SimAgent {
   private readonly tasks = new Map<string, SimTask>();
   private readonly updates: StatusUpdateStream;
   private readonly link: MasterLink;
+  private readonly reclaim?: SimReclaim;
 
   constructor(private readonly options: SimAgentOptions) {
     this.id = options.agentId ?? '';
+    if (options.reclaim)
+      this.reclaim = new SimReclaim(
+        {
+          hostname: options.machine.hostname,
+          report: (estimate) => {
+            const resources = { cpus: estimate.cpus, mem: estimate.mem, disk: 0, gpus: 0, ports: [] };
+            this.link.send({ message: { $case: 'revocableEstimate', revocableEstimate: { resources } } });
+          },
+          evict: (key, message) => {
+            this.evict(key, message);
+          },
+        },
+        options.reclaim,
+      );
     this.updates = new StatusUpdateStream({
       send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
@@ -142,6 +166,22 @@ export class SimAgent {
     return this.tasks.size;
   }
 
+  /** One oversubscription sample at trace second `traceS` (with `reclaim` only; a no-op while unregistered). */
+  reclaimSample(traceS: number): void {
+    if (!this.reclaim || !this.link.connected) return;
+    const live = [...this.tasks.entries()]
+      .filter(([, t]) => t.state === TaskState.TASK_RUNNING)
+      .map(([key, t]) => ({
+        key,
+        cpus: t.info.resources?.cpus ?? 0,
+        mem: t.info.resources?.mem ?? 0,
+        band: t.info.band,
+        onRevocable: t.info.onRevocable === true,
+        startedAt: t.startedAt,
+      }));
+    this.reclaim.sample(live, traceS);
+  }
+
   /** Connects to the master. */
   start(): void {
     this.link.start();
@@ -163,6 +203,7 @@ export class SimAgent {
       registered: (agentId, credential) => {
         this.id = agentId;
         if (credential !== '') this.link.useToken(credential);
+        this.reclaim?.registered();
         this.options.events?.registered?.(this);
         this.updates.flush();
       },
@@ -238,6 +279,16 @@ export class SimAgent {
     clearTimeout(task.timer);
     this.transition(task, TaskState.TASK_KILLING, 'killed', 'kill requested');
     this.transition(task, TaskState.TASK_KILLED, 'killed', 'killed (signal SIGTERM)');
+  }
+
+  /** Ends a task on revocable resources because the regular tasks need them back (reason `resources-revoked`). */
+  private evict(key: string, message: string): void {
+    const task = this.tasks.get(key);
+    if (!task || task.state !== TaskState.TASK_RUNNING) return;
+    clearTimeout(task.timer);
+    this.options.events?.evicted?.(this, task.info, Date.now());
+    this.transition(task, TaskState.TASK_KILLING, RESOURCES_REVOKED_REASON, message);
+    this.transition(task, TaskState.TASK_KILLED, RESOURCES_REVOKED_REASON, message);
   }
 
   private acknowledge(frameworkId: string, taskId: string, uuid: string): void {

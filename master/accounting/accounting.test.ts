@@ -8,7 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorClient, type Operator } from '../../cli/operator-client.js';
 import { renderUsage } from '../../cli/machines.js';
-import { StatusSource, TaskState, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
+import {
+  FrameworkCapability,
+  StatusSource,
+  TaskState,
+  type Offer,
+  type TaskInfo,
+} from '../../proto/gen/galaxy/v1/common.js';
 import type { MasterMessage } from '../../proto/gen/galaxy/v1/agent.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../../test/helpers/raw-clients.js';
 import { startMaster, type Master } from '../master.js';
@@ -218,5 +224,86 @@ describe('accounting', { timeout: 40_000 }, () => {
     const bobOnly = await op.getAccounting({ user: 'bob', pool: '', sinceS: 3600 });
     expect(bobOnly.rows.map((r) => r.user)).toEqual(['bob']);
     console.log(`galaxy usage --since 1h:\n${renderUsage(report, 'table')}`);
+  });
+
+  it('counts a task on revocable resources apart: in the row’s revocable part, not allocated nor the cluster’s', async () => {
+    const lender = fakeAgent('acct-lend', 'lend');
+    const lenderId = await lender.agent.registered;
+    // The agent lends 2 cores and 1 GiB (what its estimator would say of idle regular tasks).
+    lender.agent.send({
+      message: {
+        $case: 'revocableEstimate',
+        revocableEstimate: { resources: { cpus: 2000, mem: 1024 * MIB, disk: 0, gpus: 0, ports: [] } },
+      },
+    });
+    const fw = rawFramework(
+      master.address,
+      {
+        name: 'fw-dave',
+        role: '',
+        roles: ['dave'],
+        capabilities: { values: [FrameworkCapability.REVOCABLE_RESOURCES] },
+      },
+      true,
+    );
+    open.push(fw);
+    const accept = async (revocable: boolean, info: TaskInfo): Promise<void> => {
+      // Both on the lender, so that both count in one row (user dave, pool lend).
+      const fits = (o: Offer) => o.agentId === lenderId && (o.revocable === true) === revocable;
+      for (;;) {
+        const event = await fw.events.waitFor(
+          (e) => e.event?.$case === 'offers' && e.event.offers.offers.some(fits),
+          10_000,
+          revocable ? 'a revocable offer' : 'a regular offer',
+        );
+        const offer = (event.event?.$case === 'offers' ? event.event.offers.offers : []).find(fits);
+        fw.events.clear();
+        if (!offer) continue;
+        try {
+          await fw.call({
+            call: {
+              $case: 'accept',
+              accept: {
+                offerIds: [offer.id],
+                operations: [{ operation: { $case: 'launch', launch: { taskInfos: [info] } } }],
+                filters: { refuseSeconds: 0 },
+              },
+            },
+          });
+          return;
+        } catch {
+          // The offer timed out or was rescinded meanwhile: wait for the next.
+        }
+      }
+    };
+    const before = await op.getAccounting({ user: '', pool: '', sinceS: 3600 });
+    const t0 = Date.now();
+    await accept(false, task('d-regular', 1000, 256 * MIB));
+    await accept(true, { ...task('d-lent', 2000, 512 * MIB), onRevocable: true });
+    await fw.call({ call: { $case: 'suppress', suppress: { roles: [] } } });
+    await new Promise((r) => setTimeout(r, 2000));
+    const report = await op.getAccounting({ user: 'dave', pool: '', sinceS: 3600 });
+    const elapsedS = (Date.now() - t0) / 1000;
+    expect(report.rows).toHaveLength(1);
+    const dave = report.rows[0];
+    // The regular task's 1 core in allocated, the lent 2 cores in revocable only.
+    const allocatedS = (dave?.allocated?.cpuMs ?? 0) / 1000;
+    const revocableS = (dave?.revocable?.cpuMs ?? 0) / 1000;
+    expect(allocatedS).toBeGreaterThan(1 * 1.8);
+    expect(allocatedS).toBeLessThan(1 * elapsedS + 0.1);
+    expect(revocableS).toBeGreaterThan(2 * 1.8);
+    expect(revocableS).toBeLessThan(2 * elapsedS + 0.1);
+    expect((dave?.revocable?.memBs ?? 0) / (512 * MIB)).toBeGreaterThan(1.8);
+    // The cluster's allocated total grew by the regular task's only, as the rows' allocated sums.
+    const all = await op.getAccounting({ user: '', pool: '', sinceS: 3600 });
+    const sumAllocated = all.rows.reduce((n, r) => n + (r.allocated?.cpuMs ?? 0), 0);
+    const cluster = all.clusterAllocated?.cpuMs ?? 0;
+    expect(Math.abs(sumAllocated - cluster) / cluster).toBeLessThan(0.01);
+    expect(cluster - (before.clusterAllocated?.cpuMs ?? 0)).toBeLessThan(
+      sumAllocated - before.rows.reduce((n, r) => n + (r.allocated?.cpuMs ?? 0), 0) + 0.01 * cluster,
+    );
+    const table = renderUsage(report, 'table');
+    expect(table).toContain('CPU CORE-H REVOCABLE');
+    console.log(`galaxy usage --user dave:\n${table}`);
   });
 });

@@ -10,6 +10,10 @@
  * is its agent's pool at launch. The cluster's
  * allocated total is integrated from the agents' allocated resources (what their live tasks
  * hold), measured at the same ticks but not summed from the per-user rows.
+ *
+ * Tasks on revocable resources (`onRevocable`, docs/resources.md) hold lent capacity: the ledger
+ * counts their resource-seconds in a row's `revocable` part, not in `allocated` (nor in the
+ * cluster's allocated total), so that lent capacity is not charged at regular rates.
  */
 import { isTerminal } from '../../core/task-state.js';
 import type { Task } from '../../proto/gen/galaxy/v1/common.js';
@@ -188,6 +192,7 @@ export class Accounting extends BuiltinMasterPlugin {
         frameworkId: task.frameworkId,
         agentId: task.agentId,
         rate: { cpus: res?.cpus ?? 0, mem: res?.mem ?? 0, disk: res?.disk ?? 0 },
+        revocable: task.onRevocable === true,
       },
       this.now(),
     );
@@ -220,7 +225,8 @@ export class Accounting extends BuiltinMasterPlugin {
     const rate = { cpus: 0, mem: 0, disk: 0 };
     for (const key of agent.tasks) {
       const task = this.ctx.tasks.get(key)?.task;
-      if (!task?.resources || isTerminal(task.state)) continue;
+      // Lent capacity is not allocated: the rows count it apart too (their `revocable` part).
+      if (!task?.resources || isTerminal(task.state) || task.onRevocable === true) continue;
       rate.cpus += task.resources.cpus;
       rate.mem += task.resources.mem;
       rate.disk += task.resources.disk;

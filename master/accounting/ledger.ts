@@ -28,13 +28,18 @@ export interface ResourceRate {
 
 /** One minute of one (user, pool). */
 interface Bucket {
+  /** What regular tasks held. */
   readonly allocated: ResourceSecondsTotals;
+  /** What revocable tasks held: lent capacity (docs/resources.md), kept apart so that it is not charged at regular rates. */
+  readonly revocable: ResourceSecondsTotals;
   readonly used: ResourceSecondsTotals;
 }
 
 /** A live task the ledger integrates. */
 interface LiveTask {
   readonly row: string;
+  /** The key of the rate it adds to: its row's regular or revocable part ({@link rateKey}). */
+  readonly rateKey: string;
   readonly frameworkId: string;
   readonly agentId: string;
   readonly rate: ResourceRate;
@@ -53,11 +58,18 @@ export interface UsageSample {
 export interface LedgerRow {
   readonly user: string;
   readonly pool: string;
+  /** Held by regular tasks. */
   readonly allocated: ResourceSecondsTotals;
+  /** Held by revocable tasks (not in `allocated`). */
+  readonly revocable: ResourceSecondsTotals;
   readonly used: ResourceSecondsTotals;
 }
 
-/** What a (user, pool) node stores: `[bucketStartS, allocCpuMs, allocMemBs, allocDiskBs, usedCpuMs, usedMemBs, usedDiskBs]`. */
+/**
+ * What a (user, pool) node stores: `[bucketStartS, allocCpuMs, allocMemBs, allocDiskBs, usedCpuMs,
+ * usedMemBs, usedDiskBs, revocableCpuMs, revocableMemBs, revocableDiskBs]` (rows written before
+ * revocable accounting end after usedDiskBs: their revocable part is 0).
+ */
 export interface StoredRow {
   readonly user: string;
   readonly pool: string;
@@ -93,12 +105,18 @@ function spread(from: number, to: number, fn: (bucket: number, seconds: number) 
 
 const rowKey = (user: string, pool: string): string => `${user}\u0000${pool}`;
 
+/** Marks the revocable part of a row among the rates (not a character a user or pool name has). */
+const REVOCABLE = '\u0000revocable';
+
+/** The key of a row's regular or revocable rate. */
+const rateKey = (row: string, revocable: boolean): string => (revocable ? row + REVOCABLE : row);
+
 /** Resource-seconds per user and pool. */
 export class Ledger {
   private readonly live = new Map<string, LiveTask>();
-  /** Rate of each row: the sum of its live tasks. */
+  /** Rate of each row's regular and revocable part ({@link rateKey}): the sum of its live tasks. */
   private readonly rates = new Map<string, ResourceRate>();
-  /** Live tasks per row. */
+  /** Live tasks per rate key. */
   private readonly counts = new Map<string, number>();
   private readonly rows = new Map<string, Map<number, Bucket>>();
   private readonly cluster = new Map<string, Map<number, ResourceSecondsTotals>>();
@@ -129,10 +147,13 @@ export class Ledger {
     const from = this.lastTick;
     if (now <= from) return;
     this.lastTick = now;
-    for (const [row, rate] of this.rates) {
+    for (const [key, rate] of this.rates) {
+      const revocable = key.endsWith(REVOCABLE);
+      const row = revocable ? key.slice(0, -REVOCABLE.length) : key;
       const buckets = this.bucketsOf(row);
       spread(from, now, (bucket, seconds) => {
-        addInto(this.bucket(buckets, bucket).allocated, rate, seconds);
+        const into = this.bucket(buckets, bucket);
+        addInto(revocable ? into.revocable : into.allocated, rate, seconds);
       });
       this.dirty.add(row);
     }
@@ -163,18 +184,33 @@ export class Ledger {
     return this.live.has(key);
   }
 
-  /** A task started holding `rate` for `user` in `pool`. */
+  /** A task started holding `rate` for `user` in `pool`; a `revocable` one counts in the row's revocable part. */
   start(
     key: string,
-    task: { user: string; pool: string; frameworkId: string; agentId: string; rate: ResourceRate },
+    task: {
+      user: string;
+      pool: string;
+      frameworkId: string;
+      agentId: string;
+      rate: ResourceRate;
+      revocable?: boolean;
+    },
     now: number,
   ): void {
     this.advance(now);
     if (this.live.has(key)) return;
     const row = rowKey(task.user, task.pool);
-    this.live.set(key, { row, frameworkId: task.frameworkId, agentId: task.agentId, rate: task.rate, startedAt: now });
-    this.rates.set(row, sumRates(this.rates.get(row), task.rate, 1));
-    this.counts.set(row, (this.counts.get(row) ?? 0) + 1);
+    const part = rateKey(row, task.revocable === true);
+    this.live.set(key, {
+      row,
+      rateKey: part,
+      frameworkId: task.frameworkId,
+      agentId: task.agentId,
+      rate: task.rate,
+      startedAt: now,
+    });
+    this.rates.set(part, sumRates(this.rates.get(part), task.rate, 1));
+    this.counts.set(part, (this.counts.get(part) ?? 0) + 1);
     this.remeasure([task.agentId]);
   }
 
@@ -238,13 +274,15 @@ export class Ledger {
       const [user = '', pool = ''] = key.split('\u0000');
       if ((filter.user !== '' && user !== filter.user) || (filter.pool !== '' && pool !== filter.pool)) continue;
       let allocated = zero();
+      let revocable = zero();
       let used = zero();
       for (const [start, bucket] of buckets) {
         if (start < from) continue;
         allocated = addTotals(allocated, bucket.allocated);
+        revocable = addTotals(revocable, bucket.revocable);
         used = addTotals(used, bucket.used);
       }
-      rows.push({ user, pool, allocated, used });
+      rows.push({ user, pool, allocated, revocable, used });
     }
     rows.sort((a, b) => a.user.localeCompare(b.user) || a.pool.localeCompare(b.pool));
     let cluster = zero();
@@ -287,7 +325,7 @@ export class Ledger {
   load(stored: StoredRow): void {
     for (const [startS = 0, ...values] of stored.buckets) {
       const start = startS * 1000;
-      const [aCpu = 0, aMem = 0, aDisk = 0, uCpu = 0, uMem = 0, uDisk = 0] = values;
+      const [aCpu = 0, aMem = 0, aDisk = 0, uCpu = 0, uMem = 0, uDisk = 0, rCpu = 0, rMem = 0, rDisk = 0] = values;
       if (stored.user === CLUSTER_USER) {
         let buckets = this.cluster.get(stored.pool);
         if (!buckets) this.cluster.set(stored.pool, (buckets = new Map<number, ResourceSecondsTotals>()));
@@ -298,6 +336,7 @@ export class Ledger {
       const bucket = this.bucket(this.bucketsOf(rowKey(stored.user, stored.pool)), start);
       Object.assign(bucket.allocated, addTotals(bucket.allocated, { cpuMs: aCpu, memBs: aMem, diskBs: aDisk }));
       Object.assign(bucket.used, addTotals(bucket.used, { cpuMs: uCpu, memBs: uMem, diskBs: uDisk }));
+      Object.assign(bucket.revocable, addTotals(bucket.revocable, { cpuMs: rCpu, memBs: rMem, diskBs: rDisk }));
     }
   }
 
@@ -320,6 +359,9 @@ export class Ledger {
         round(b.used.cpuMs),
         round(b.used.memBs),
         round(b.used.diskBs),
+        round(b.revocable.cpuMs),
+        round(b.revocable.memBs),
+        round(b.revocable.diskBs),
       ]);
     }
     return { user, pool, bucketS: BUCKET_MS / 1000, buckets };
@@ -330,14 +372,14 @@ export class Ledger {
     if (!task) return;
     this.live.delete(key);
     this.lastUsage.delete(key);
-    const left = (this.counts.get(task.row) ?? 1) - 1;
+    const left = (this.counts.get(task.rateKey) ?? 1) - 1;
     if (left > 0) {
-      this.counts.set(task.row, left);
-      this.rates.set(task.row, sumRates(this.rates.get(task.row), task.rate, -1));
+      this.counts.set(task.rateKey, left);
+      this.rates.set(task.rateKey, sumRates(this.rates.get(task.rateKey), task.rate, -1));
     } else {
       // The last task: exactly zero, no floating remainder.
-      this.counts.delete(task.row);
-      this.rates.delete(task.row);
+      this.counts.delete(task.rateKey);
+      this.rates.delete(task.rateKey);
     }
   }
 
@@ -349,7 +391,7 @@ export class Ledger {
 
   private bucket(buckets: Map<number, Bucket>, start: number): Bucket {
     let bucket = buckets.get(start);
-    if (!bucket) buckets.set(start, (bucket = { allocated: zero(), used: zero() }));
+    if (!bucket) buckets.set(start, (bucket = { allocated: zero(), revocable: zero(), used: zero() }));
     return bucket;
   }
 }

@@ -87,7 +87,12 @@ export function machinesOperatorApi(machines: Machines, accounting: Accounting):
         throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', `since_s must be a number of seconds >= 0, got ${sinceS}`);
       const report = accounting.report(user, pool, sinceS);
       return {
-        rows: report.rows.map((r) => ({ ...r, allocated: seconds(r.allocated), used: seconds(r.used) })),
+        rows: report.rows.map((r) => ({
+          ...r,
+          allocated: seconds(r.allocated),
+          used: seconds(r.used),
+          revocable: seconds(r.revocable),
+        })),
         clusterAllocated: seconds(report.cluster),
         fromS: report.fromMs / 1000,
         toS: report.toMs / 1000,

@@ -18,6 +18,9 @@ export interface UsagePoint {
   readonly memBs: number;
   readonly allocatedCpuMs: number;
   readonly allocatedMemBs: number;
+  /** Held on revocable (reclaimed) resources: lent capacity, not in `allocated…`. */
+  readonly revocableCpuMs: number;
+  readonly revocableMemBs: number;
 }
 
 /** Per user, one point per minute, oldest first. */
@@ -25,15 +28,17 @@ export type UsageSeries = Record<string, UsagePoint[]>;
 
 function perUser(
   report: GetAccountingResponse | undefined,
-): Map<string, { used: ResourceSeconds; allocated: ResourceSeconds }> {
+): Map<string, { used: ResourceSeconds; allocated: ResourceSeconds; revocable: ResourceSeconds }> {
   const zero = (): ResourceSeconds => ({ cpuMs: 0, memBs: 0, diskBs: 0 });
-  const out = new Map<string, { used: ResourceSeconds; allocated: ResourceSeconds }>();
+  const out = new Map<string, { used: ResourceSeconds; allocated: ResourceSeconds; revocable: ResourceSeconds }>();
   for (const row of report?.rows ?? []) {
-    const entry = out.get(row.user) ?? { used: zero(), allocated: zero() };
+    const entry = out.get(row.user) ?? { used: zero(), allocated: zero(), revocable: zero() };
     entry.used.cpuMs += row.used?.cpuMs ?? 0;
     entry.used.memBs += row.used?.memBs ?? 0;
     entry.allocated.cpuMs += row.allocated?.cpuMs ?? 0;
     entry.allocated.memBs += row.allocated?.memBs ?? 0;
+    entry.revocable.cpuMs += row.revocable?.cpuMs ?? 0;
+    entry.revocable.memBs += row.revocable?.memBs ?? 0;
     out.set(row.user, entry);
   }
   return out;
@@ -63,6 +68,8 @@ export function usageSeries(totals: readonly (GetAccountingResponse | undefined)
         memBs: diff(outer?.used.memBs, inner?.used.memBs),
         allocatedCpuMs: diff(outer?.allocated.cpuMs, inner?.allocated.cpuMs),
         allocatedMemBs: diff(outer?.allocated.memBs, inner?.allocated.memBs),
+        revocableCpuMs: diff(outer?.revocable.cpuMs, inner?.revocable.cpuMs),
+        revocableMemBs: diff(outer?.revocable.memBs, inner?.revocable.memBs),
       });
     }
     series[user] = points;
