@@ -24,16 +24,14 @@ const ALONE = [
   'test/security/container-sandbox.test.ts',
   'test/security/network-boundary.test.ts',
   'test/chaos/agent-restart.test.ts',
-  // Map tasks failed 4 times over with other files beside them (2 runs in 6): not yet understood.
+  // Map tasks failed 4 times over with other files beside them (2 runs in 6); likely cause found
+  // since (ports in the ephemeral range, see the file): kept alone until full runs show it gone.
   'test/chaos/mapreduce-restart.test.ts',
   'frameworks/mapreduce/mapreduce.test.ts',
   'test/security/pod-attack.test.ts',
   'test/e2e/up.test.ts',
   // Measures its tasks' usage: a busy machine must not blur the service's idle and busy phases.
   'test/e2e/revocable.test.ts',
-  'test/e2e/disks.test.ts',
-  'test/security/disk-volumes.test.ts',
-  'test/security/volumes.test.ts',
 ];
 const EXCLUDE = ['node_modules/**', 'dist/**'];
 
