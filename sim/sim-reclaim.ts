@@ -8,16 +8,8 @@
  */
 import { Band } from '../proto/gen/galaxy/v1/common.js';
 import { effectiveBand } from '../core/bands.js';
-import {
-  DEFAULT_ESTIMATOR_TUNING,
-  headroom,
-  nextEstimate,
-  type Estimate,
-  type EstimateHistory,
-  type EstimatorTuning,
-  type TaskLoad,
-} from '../agent/oversubscription/estimator.js';
-import { DEFAULT_QOS_TUNING, decideEvictions, type QosState, type QosTuning } from '../agent/oversubscription/qos.js';
+import { DEFAULT_ESTIMATOR_TUNING, type Estimate, type TaskLoad } from '../agent/oversubscription/estimator.js';
+import { OversubscriptionStep } from '../agent/oversubscription/step.js';
 import { DEFAULT_USAGE_MODEL, machinePhase, usedFraction, type UsageModelTuning } from './usage-model.js';
 
 /** A live task as a sample sees it. */
@@ -57,27 +49,21 @@ const QUIET_MACHINE = { idle: 1, memAvailable: Number.MAX_SAFE_INTEGER };
 /** One agent's estimator and QoS over the usage model. */
 export class SimReclaim {
   private readonly model: UsageModelTuning;
-  private readonly estimator: EstimatorTuning;
-  private readonly qos: QosTuning;
+  private readonly step: OversubscriptionStep;
   private readonly phase: number;
-  private history: EstimateHistory = [];
-  private qosState: QosState = { cpuStreak: 0 };
-  private reported: Estimate | undefined;
 
   constructor(
     private readonly deps: SimReclaimDeps,
     options: SimReclaimOptions = {},
   ) {
     this.model = { ...DEFAULT_USAGE_MODEL, ...options.model };
-    this.estimator = { ...DEFAULT_ESTIMATOR_TUNING, window: options.window ?? 3 };
-    // The agent's hysteresis: taken back past half the margin (agent/oversubscription/controller.ts).
-    this.qos = { ...DEFAULT_QOS_TUNING, margin: this.estimator.margin / 2 };
+    this.step = new OversubscriptionStep({ ...DEFAULT_ESTIMATOR_TUNING, window: options.window ?? 3 });
     this.phase = machinePhase(deps.hostname);
   }
 
   /** The agent (re-)registered: its next estimate is sent whatever it is. */
   registered(): void {
-    this.reported = undefined;
+    this.step.forgetReported();
   }
 
   /** Each task's allocation and modelled usage at trace second `traceS`. */
@@ -105,14 +91,8 @@ export class SimReclaim {
   /** One sample at trace second `traceS`: report the estimate when it changed, evict what the QoS says. */
   sample(tasks: Iterable<ReclaimTask>, traceS: number): void {
     const loads = this.loads(tasks, traceS);
-    const { history, estimate } = nextEstimate(this.history, headroom(loads, this.estimator.margin), this.estimator);
-    this.history = history;
-    if (this.reported?.cpus !== estimate.cpus || this.reported.mem !== estimate.mem) {
-      this.reported = estimate;
-      this.deps.report(estimate);
-    }
-    const { evictions, state } = decideEvictions(loads, QUIET_MACHINE, this.qosState, this.qos);
-    this.qosState = state;
+    const { report, evictions } = this.step.next(loads, QUIET_MACHINE);
+    if (report) this.deps.report(report);
     for (const eviction of evictions) this.deps.evict(eviction.key, eviction.message);
   }
 }

@@ -11,16 +11,9 @@ import { isTerminal } from '../../core/task-state.js';
 import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import type { ContainerUsage } from '../../isolators/isolator.js';
 import type { TaskRunner } from '../task-runner.js';
-import {
-  DEFAULT_ESTIMATOR_TUNING,
-  headroom,
-  nextEstimate,
-  type Estimate,
-  type EstimateHistory,
-  type EstimatorTuning,
-  type TaskLoad,
-} from './estimator.js';
-import { DEFAULT_QOS_TUNING, decideEvictions, type MachineLoad, type QosState, type QosTuning } from './qos.js';
+import { DEFAULT_ESTIMATOR_TUNING, type Estimate, type EstimatorTuning, type TaskLoad } from './estimator.js';
+import type { MachineLoad, QosTuning } from './qos.js';
+import { OversubscriptionStep } from './step.js';
 
 /** How the agent oversubscribes (`galaxy agent --oversubscribe`). */
 export interface OversubscriptionOptions {
@@ -50,14 +43,10 @@ interface Previous {
 
 /** Samples, estimates, reports and evicts. */
 export class OversubscriptionController {
-  private readonly estimator: EstimatorTuning;
-  private readonly qos: QosTuning;
+  private readonly step: OversubscriptionStep;
   private readonly intervalMs: number;
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
-  private history: EstimateHistory = [];
-  private qosState: QosState = { cpuStreak: 0 };
-  private reported: Estimate | undefined;
   private readonly previous = new Map<string, Previous>();
   private sampling = false;
 
@@ -65,10 +54,7 @@ export class OversubscriptionController {
     private readonly deps: OversubscriptionDeps,
     options: OversubscriptionOptions = {},
   ) {
-    this.estimator = { ...DEFAULT_ESTIMATOR_TUNING, ...options.estimator };
-    // Hysteresis: lent while usage stays under alloc × (1 − margin), taken back only past
-    // alloc × (1 − margin / 2), so that usage wobbling around the lending line evicts nothing.
-    this.qos = { ...DEFAULT_QOS_TUNING, ...options.qos, margin: this.estimator.margin / 2 };
+    this.step = new OversubscriptionStep({ ...DEFAULT_ESTIMATOR_TUNING, ...options.estimator }, options.qos);
     this.intervalMs = options.intervalMs ?? 5000;
     this.now = deps.now ?? Date.now;
   }
@@ -88,7 +74,7 @@ export class OversubscriptionController {
 
   /** The agent (re-)registered: the master knows no estimate of it yet, so the next one is sent. */
   registered(): void {
-    this.reported = undefined;
+    this.step.forgetReported();
   }
 
   /** One sample: estimate, report when changed, evict. Overlapping samples are skipped. */
@@ -97,14 +83,8 @@ export class OversubscriptionController {
     this.sampling = true;
     try {
       const [loads, machine] = await Promise.all([this.loads(), this.deps.machine()]);
-      const { history, estimate } = nextEstimate(this.history, headroom(loads, this.estimator.margin), this.estimator);
-      this.history = history;
-      if (this.reported?.cpus !== estimate.cpus || this.reported.mem !== estimate.mem) {
-        this.reported = estimate;
-        this.deps.report(estimate);
-      }
-      const { evictions, state } = decideEvictions(loads, machine, this.qosState, this.qos);
-      this.qosState = state;
+      const { report, evictions } = this.step.next(loads, machine);
+      if (report) this.deps.report(report);
       const runners = new Map([...this.deps.runners()].map((r) => [`${r.framework.id}/${r.info.taskId}`, r]));
       for (const eviction of evictions) {
         const runner = runners.get(eviction.key);
