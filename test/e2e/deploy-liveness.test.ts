@@ -30,7 +30,10 @@ const liveness = {
 describe('liveness and readiness', { timeout: 90_000 }, () => {
   it('restarts a wedged service in place after `failures` failed checks; the other pod serves throughout', async () => {
     const { api } = cluster;
-    await api.submitJob({ specJson: cluster.spec('alive', '1.0.0', 2, { liveness }) });
+    // A restarted service must answer within `graceS`, or its second restart reaches `maxRestarts` and
+    // the pod is replaced: on a loaded machine a service's start takes seconds, so here the grace is long.
+    const patient = { ...liveness, graceS: 15, maxRestarts: 3 };
+    await api.submitJob({ specJson: cluster.spec('alive', '1.0.0', 2, { liveness: patient }) });
     const before = await cluster.settled('alive', 2);
     const pod = before.pods[0];
     const port = pod?.ports.http ?? 0;

@@ -17,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GalaxyError } from '../../core/errors.js';
 import { eventually } from '../helpers/async-queue.js';
 import { packagesVolume } from '../helpers/packages.js';
+import { refusal } from '../helpers/refusal.js';
 import { JOB_OWNER_VERBS, startUpCluster, type UpClients, type UpCluster } from '../helpers/up-cluster.js';
 
 const tag = Math.random().toString(36).slice(2, 8);
@@ -30,15 +30,6 @@ let cluster: UpCluster | undefined;
 let alice: UpClients;
 let bob: UpClients;
 let bobToken = '';
-
-async function refusal(attempt: Promise<unknown>): Promise<GalaxyError> {
-  return attempt.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
-}
 
 const notHis = (name: string) =>
   `GALAXY_E_PERMISSION_DENIED: user bob lacks job:any in pool default to act on job "${name}", which is another user's; ` +
