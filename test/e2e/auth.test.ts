@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { galaxy, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
+import { readyAddresses, upArgs } from '../helpers/up-args.js';
 
 let base = '';
 let workDir = '';
@@ -57,32 +58,13 @@ beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'galaxy-auth-'));
   workDir = join(base, '.galaxy');
   up = galaxy(
-    [
-      'up',
-      '--listen',
-      '127.0.0.1:0',
-      '--appmaster-listen',
-      '127.0.0.1:0',
-      '--http-listen',
-      '127.0.0.1:0',
-      '--batch-listen',
-      '127.0.0.1:0',
-      '--mapreduce-listen',
-      '127.0.0.1:0',
-      '--work-dir',
-      workDir,
-      '--replicas',
-      '1',
-      // Ports of its own: other clusters on this machine use the default range.
-      '--resources',
-      'ports:[22210-22229]',
-    ],
+    // Ports of its own: other clusters on this machine use the default range.
+    upArgs(workDir, 1, ['--resources', 'ports:[22210-22229]']),
     // Full logs: every trace line the daemons write is searched for tokens at the end.
     { GALAXY_LOG_LEVEL: 'debug' },
   );
   const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 90_000, 'the ready line');
-  master = /master (\S+),/.exec(ready)?.[1] ?? '';
-  appmaster = /AppMaster (\S+),/.exec(ready)?.[1] ?? '';
+  ({ master, appmaster } = readyAddresses(ready));
 }, 120_000);
 
 afterAll(async () => {

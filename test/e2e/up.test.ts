@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { autoIsolation } from '../../cli/up.js';
 import { galaxy, processesWithEnv, stopAll } from '../helpers/processes.js';
+import { readyAddresses, upArgs } from '../helpers/up-args.js';
 
 let workDir = '';
 
@@ -20,26 +21,7 @@ afterEach(async () => {
 describe('galaxy up', () => {
   it('deploys the example service, prints ready, answers the CLI, and exits 0 on SIGINT', async () => {
     workDir = await mkdtemp(join(tmpdir(), 'galaxy-up-'));
-    const up = galaxy(
-      [
-        'up',
-        '--listen',
-        '127.0.0.1:0',
-        '--appmaster-listen',
-        '127.0.0.1:0',
-        '--http-listen',
-        '127.0.0.1:0',
-        '--batch-listen',
-        '127.0.0.1:0',
-        '--mapreduce-listen',
-        '127.0.0.1:0',
-        '--work-dir',
-        workDir,
-        '--replicas',
-        '2',
-      ],
-      { GALAXY_LOG_LEVEL: 'warn' },
-    );
+    const up = galaxy(upArgs(workDir, 2), { GALAXY_LOG_LEVEL: 'warn' });
     const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 60_000, 'the ready line');
     expect(ready).toMatch(/job hello 2\/2 healthy \(version 1\.0\.0\)/);
     // The web console's URL, and the token to log in with.
@@ -49,8 +31,7 @@ describe('galaxy up', () => {
     // As root on a machine with cgroups, the embedded cluster runs real containers.
     const mode = autoIsolation() === '' ? 'plain processes' : 'Linux containers';
     expect(up.lines.items.some((l) => l.includes(`pods run as ${mode}`))).toBe(true);
-    const master = /master (\S+),/.exec(ready)?.[1] ?? '';
-    const appmaster = /AppMaster (\S+),/.exec(ready)?.[1] ?? '';
+    const { master, appmaster } = readyAddresses(ready);
     expect(master).toMatch(/^127\.0\.0\.1:\d+$/);
 
     // The example answers on the ports `galaxy up` printed.

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Batch } from '../../cli/batch-client.js';
 import { operatorClient, type Operator, appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import { runCli, type CliResult } from './cli.js';
+import { upArgs } from './up-args.js';
 import { galaxy, killWithEnv, type GalaxyProcess } from './processes.js';
 
 export type { CliResult } from './cli.js';
@@ -74,28 +75,11 @@ export async function startUpCluster(name: string, ports: string, options: UpOpt
   const base = await mkdtemp(join(tmpdir(), `galaxy-${name}-`));
   const workDir = join(base, '.galaxy');
   const up = galaxy(
-    [
-      'up',
-      '--listen',
-      '127.0.0.1:0',
-      '--appmaster-listen',
-      '127.0.0.1:0',
-      '--http-listen',
-      '127.0.0.1:0',
-      '--batch-listen',
-      '127.0.0.1:0',
-      '--mapreduce-listen',
-      '127.0.0.1:0',
-      '--work-dir',
-      workDir,
-      '--replicas',
-      '1',
-      '--isolation',
-      options.isolation ?? '',
-      '--resources',
-      `cpus:4;mem:4GiB;disk:4GiB;ports:${ports}`,
+    upArgs(workDir, 1, [
+      ...['--isolation', options.isolation ?? ''],
+      ...['--resources', `cpus:4;mem:4GiB;disk:4GiB;ports:${ports}`],
       ...(options.extraArgs ?? []),
-    ],
+    ]),
     { GALAXY_LOG_LEVEL: 'warn' },
   );
   const opened: UpClients[] = [];

@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GALAXY_BIN, galaxy, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
 import { eventually } from '../helpers/async-queue.js';
+import { readyAddresses, upArgs } from '../helpers/up-args.js';
 
 const run = promisify(execFile);
 let base = '';
@@ -63,17 +64,10 @@ function hostUids(pid: number): number[] {
 beforeAll(async () => {
   base = await realpath(await mkdtemp(join(tmpdir(), 'galaxy-attack-')));
   workDir = join(base, '.galaxy');
-  up = galaxy([
-    'up',
-    ...['--listen', '127.0.0.1:0', '--appmaster-listen', '127.0.0.1:0', '--batch-listen', '127.0.0.1:0'],
-    ...['--http-listen', '127.0.0.1:0'],
-    ...['--mapreduce-listen', '127.0.0.1:0', '--work-dir', workDir, '--replicas', '1'],
-    // Ports of its own: other clusters on this machine use the default range.
-    ...['--resources', 'ports:[22230-22249]'],
-  ]);
+  // Ports of its own: other clusters on this machine use the default range.
+  up = galaxy(upArgs(workDir, 1, ['--resources', 'ports:[22230-22249]']));
   const ready = await up.lines.waitFor((l) => l.startsWith('ready'), 90_000, 'the ready line');
-  master = /master (\S+),/.exec(ready)?.[1] ?? '';
-  appmaster = /AppMaster (\S+),/.exec(ready)?.[1] ?? '';
+  ({ master, appmaster } = readyAddresses(ready));
   const added = await cli(['user', 'add', 'mallory', '--master', master], asAdmin());
   expect(added.code).toBe(0);
   mallory = added.stdout.trim();
