@@ -43,8 +43,8 @@ describe('the agent checks --disks on its machine', () => {
     ['a parent of the work dir', () => `d:${root}:ssd:1GiB`, "holds or is inside the agent's work dir"],
   ])('refuses %s with a coded error, and makes nothing', async (_what, spec, message) => {
     const before = await readdir(root);
-    await expect(resolveAgentDisks(spec(), work)).rejects.toMatchObject({ code: 'GALAXY_E_DISK_INVALID' });
-    await expect(resolveAgentDisks(spec(), work)).rejects.toThrow(message);
+    await expect(resolveAgentDisks({ disks: spec() }, work)).rejects.toMatchObject({ code: 'GALAXY_E_DISK_INVALID' });
+    await expect(resolveAgentDisks({ disks: spec() }, work)).rejects.toThrow(message);
     expect(await readdir(root)).toEqual(before);
     expect(await readdir(join(root, 'ssd1'))).toEqual([]);
   });
