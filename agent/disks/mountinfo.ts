@@ -38,7 +38,7 @@ const MAX_LINE = 16 * 1024;
 export function unescapeMountField(field: string): string | undefined {
   let out = '';
   for (let i = 0; i < field.length; i += 1) {
-    const c = field[i];
+    const c = field.charAt(i);
     if (c !== '\\') {
       out += c;
       continue;
