@@ -387,12 +387,25 @@ export class Agent {
   }
 }
 
+/** Logs each disk (where it came from, its medium, size and how its volumes are held to size) and what discovery skipped. */
+function logDisks(log: Logger, machine: MachineInfo): void {
+  for (const warning of machine.diskWarnings) log.warn(warning);
+  for (const { resource, path, source, quota } of machine.disks)
+    log.info(
+      { disk: resource.name, path, source, medium: resource.medium, bytes: resource.size, ...quota },
+      quota.projectQuota
+        ? `disk ${resource.name}: its filesystem enforces project quotas, but volumes are loop images (no project-quota backend yet)`
+        : `disk ${resource.name}: volumes are loop images`,
+    );
+}
+
 /** Discovers the machine, creates the agent and connects it to the master. */
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const log = createLogger('agent', options.logLevel);
   cpuLendConfig(options.cpuLend); // a bad --cpu-lend-* flag stops the agent before it makes anything
   await mkdir(options.workDir, { recursive: true });
   const machine = await discoverMachine(options);
+  logDisks(log, machine);
   const risky = await offeredEphemeralPorts(machine.total.ports);
   if (risky.length > 0)
     log.warn(

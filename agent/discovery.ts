@@ -23,8 +23,10 @@ export interface MachineInfo {
   readonly reservations: ReservedResources[];
   /** Where bind volumes may come from (`--allowed-host-paths`), real paths. */
   readonly allowedHostPaths: HostPath[];
-  /** Named disks (`--disks`), with their paths; also in `total` (named, and counted in `disk`). */
+  /** Named disks (`--disks`, `--disks-from`), with their paths; also in `total` (named, and counted in `disk`). */
   readonly disks: AgentDisk[];
+  /** What disk discovery skipped and why (`--disks-from`), for the agent's log. */
+  readonly diskWarnings: string[];
 }
 
 /** Flags that shape discovery (`galaxy agent`'s machine flags). */
@@ -43,6 +45,10 @@ export interface DiscoveryOptions {
   readonly allowedHostPaths?: string;
   /** Named disks, `name:path:medium:size,…` (`--disks`; docs/disks.md); none by default. */
   readonly disks?: string;
+  /** A directory whose mount points are disks, each named after its mount point (`--disks-from`; docs/disks.md). */
+  readonly disksFrom?: string;
+  /** Media of disks found by `disksFrom`, `name:medium,…` (`--disk-medium`), over the kernel's. */
+  readonly diskMedium?: string;
 }
 
 const GiB = 1024 ** 3;
@@ -62,7 +68,7 @@ export async function discoverMachine(options: DiscoveryOptions): Promise<Machin
     ports: [{ begin: 31000, end: 32000 }],
   };
   if (options.resources !== undefined) applyOverrides(total, options.resources);
-  const disks = await resolveAgentDisks(options.disks ?? '', options.workDir);
+  const { disks, warnings: diskWarnings } = await resolveAgentDisks(options, options.workDir);
   // Named disks are extra disk: their bytes count in `disk` too, so quotas and shares see the sum.
   for (const d of disks) total.disk += d.resource.size;
   Object.assign(total, withDisks(disks.map((d) => d.resource)));
@@ -85,6 +91,7 @@ export async function discoverMachine(options: DiscoveryOptions): Promise<Machin
     reservations,
     allowedHostPaths: await resolveAllowedHostPaths(options.allowedHostPaths ?? '', options.workDir),
     disks,
+    diskWarnings,
   };
 }
 

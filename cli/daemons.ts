@@ -72,6 +72,8 @@ interface AgentFlags extends CpuLendFlags, OversubscribeFlags {
   cgroupRoot?: string;
   allowedHostPaths?: string;
   disks?: string;
+  disksFrom?: string;
+  diskMedium?: string;
   uidRange?: string;
   imageCache?: string;
   logMaxSize?: string;
@@ -238,6 +240,14 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'named disks for volumes, name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory), e.g. "ssd1:/mnt/ssd1:ssd:100GiB" (docs/disks.md)',
     )
     .option(
+      '--disks-from <dir>',
+      "discover disks for volumes: every filesystem mounted directly under <dir> is a disk named after its mount point, its size the filesystem's (less 1%, 8MiB to 1GiB), its medium from the kernel; a directory that is not a mount point is skipped (docs/disks.md)",
+    )
+    .option(
+      '--disk-medium <list>',
+      'media of disks found by --disks-from, name:medium,… (ssd, hdd or tmpfs), where the kernel does not tell or is wrong, e.g. "ssd0:ssd"',
+    )
+    .option(
       '--uid-range <first[:count]>',
       "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
     )
@@ -275,6 +285,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       cgroupRoot: flags.cgroupRoot,
       allowedHostPaths: flags.allowedHostPaths,
       disks: flags.disks,
+      disksFrom: flags.disksFrom,
+      diskMedium: flags.diskMedium,
       uidRange: flags.uidRange,
       imageCache: flags.imageCache,
       logRotation: parseLogRotation(flags.logMaxSize, flags.logMaxFiles),
@@ -338,6 +350,14 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'named disks for volumes, name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory), e.g. "ssd1:/mnt/ssd1:ssd:100GiB" (docs/disks.md)',
     )
     .option(
+      '--disks-from <dir>',
+      "discover disks for volumes: every filesystem mounted directly under <dir> is a disk named after its mount point, its size the filesystem's (less 1%, 8MiB to 1GiB), its medium from the kernel; a directory that is not a mount point is skipped (docs/disks.md)",
+    )
+    .option(
+      '--disk-medium <list>',
+      'media of disks found by --disks-from, name:medium,… (ssd, hdd or tmpfs), where the kernel does not tell or is wrong, e.g. "ssd0:ssd"',
+    )
+    .option(
       '--metrics-listen <host:port>',
       'serve the metrics of every daemon of the cluster (master, agent, AppMaster, batch) at http://<host:port>/metrics',
     )
@@ -358,6 +378,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         isolation: string;
         allowedHostPaths?: string;
         disks?: string;
+        disksFrom?: string;
+        diskMedium?: string;
         metricsListen?: string;
         oversubscribe?: boolean;
       }) => {
@@ -382,6 +404,8 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
             allowedHostPaths: flags.allowedHostPaths,
             ...(flags.oversubscribe === true ? { oversubscribe: true } : {}),
             disks: flags.disks,
+            disksFrom: flags.disksFrom,
+            diskMedium: flags.diskMedium,
             metricsListen: flags.metricsListen,
             logLevel: program.opts<{ logLevel?: string }>().logLevel,
           },

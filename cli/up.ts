@@ -46,6 +46,10 @@ export interface UpOptions {
   readonly oversubscribe?: boolean;
   /** The agent's named disks (`--disks`, docs/disks.md). */
   readonly disks?: string;
+  /** A directory whose mount points are the agent's disks (`--disks-from`, docs/disks.md). */
+  readonly disksFrom?: string;
+  /** Media of the disks found by `disksFrom` (`--disk-medium`). */
+  readonly diskMedium?: string;
   /** Serve every daemon's metrics on one endpoint (one process, one scrape target). */
   readonly metricsListen?: string;
   readonly logLevel?: string;
@@ -97,6 +101,8 @@ export async function runUp(options: UpOptions, stopSignal: Promise<string>): Pr
     allowedHostPaths: [await realpath(packages), options.allowedHostPaths ?? ''].filter(Boolean).join(','),
     ...(options.oversubscribe === true ? { oversubscribe: {} } : {}),
     disks: options.disks,
+    ...(options.disksFrom === undefined ? {} : { disksFrom: options.disksFrom }),
+    ...(options.diskMedium === undefined ? {} : { diskMedium: options.diskMedium }),
     logLevel,
   });
   const how = agent.containerized ? 'Linux containers' : 'plain processes';

@@ -28,6 +28,11 @@ export function isDiskMedium(medium: string): medium is DiskMedium {
   return (DISK_MEDIA as readonly string[]).includes(medium);
 }
 
+/** True when `name` is a well-formed disk name: a-z, 0-9, `_` or `-`, at most 32. */
+export function isDiskName(name: string): boolean {
+  return DISK_NAME.test(name);
+}
+
 function refuse(message: string): never {
   throw new GalaxyError('GALAXY_E_DISK_INVALID', `--disks: ${message}`);
 }

@@ -124,7 +124,7 @@ export const ErrorCodes = {
   },
   GALAXY_E_DISK_INVALID: {
     status: 'INVALID_ARGUMENT',
-    hint: 'galaxy agent --disks takes name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory)',
+    hint: 'galaxy agent --disks takes name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory); --disks-from <dir> takes the filesystems mounted at <dir>/<name> (docs/disks.md)',
   },
   GALAXY_E_DISK_VOLUME_FAILED: {
     status: 'FAILED_PRECONDITION',

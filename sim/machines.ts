@@ -37,7 +37,16 @@ export interface SimMachine {
 function machine(traceId: string, hostname: string, total: Resources): SimMachine {
   return {
     traceId,
-    info: { hostname, total, attributes: [], pool: 'default', reservations: [], allowedHostPaths: [], disks: [] },
+    info: {
+      hostname,
+      total,
+      attributes: [],
+      pool: 'default',
+      reservations: [],
+      allowedHostPaths: [],
+      disks: [],
+      diskWarnings: [],
+    },
   };
 }
 

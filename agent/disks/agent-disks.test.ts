@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverMachine } from '../discovery.js';
 import { resolveAgentDisks } from './agent-disks.js';
+import { mountedDiskSize, parseDiskMedia } from './discover-disks.js';
 
 let root: string;
 let work: string;
@@ -43,9 +44,28 @@ describe('the agent checks --disks on its machine', () => {
     ['a parent of the work dir', () => `d:${root}:ssd:1GiB`, "holds or is inside the agent's work dir"],
   ])('refuses %s with a coded error, and makes nothing', async (_what, spec, message) => {
     const before = await readdir(root);
-    await expect(resolveAgentDisks(spec(), work)).rejects.toMatchObject({ code: 'GALAXY_E_DISK_INVALID' });
-    await expect(resolveAgentDisks(spec(), work)).rejects.toThrow(message);
+    await expect(resolveAgentDisks({ disks: spec() }, work)).rejects.toMatchObject({ code: 'GALAXY_E_DISK_INVALID' });
+    await expect(resolveAgentDisks({ disks: spec() }, work)).rejects.toThrow(message);
     expect(await readdir(root)).toEqual(before);
     expect(await readdir(join(root, 'ssd1'))).toEqual([]);
+  });
+});
+
+describe('a discovered disk', () => {
+  it('offers its filesystem less a reserve of 1%, 8MiB to 1GiB, in whole MiB', () => {
+    const MiB = 1024 ** 2;
+    expect(mountedDiskSize(48 * MiB)).toBe(40 * MiB);
+    expect(mountedDiskSize(10 * 1024 * MiB)).toBe(10137 * MiB); // 10240MiB less 102.4MiB
+    expect(mountedDiskSize(1024 ** 4)).toBe(1024 ** 4 - 1024 ** 3);
+    expect(mountedDiskSize(4 * MiB)).toBe(0);
+  });
+
+  it('takes --disk-medium as name:medium, and refuses anything else', () => {
+    expect([...parseDiskMedia('ssd0:ssd; hdd1:hdd')]).toEqual([
+      ['ssd0', 'ssd'],
+      ['hdd1', 'hdd'],
+    ]);
+    for (const bad of ['ssd0', 'ssd0:nvme', 'Ssd0:ssd', 'a:ssd:x', 'a:ssd,a:hdd'])
+      expect(() => parseDiskMedia(bad)).toThrow(expect.objectContaining({ code: 'GALAXY_E_DISK_INVALID' }));
   });
 });

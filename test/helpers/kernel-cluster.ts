@@ -60,6 +60,9 @@ export async function startKernelCluster(options: {
   cpuLend?: AgentOptions['cpuLend'];
   /** The agent's named disks (`--disks`); their directories must exist. */
   disks?: string;
+  /** A directory whose mount points are the agent's disks (`--disks-from`), and their media (`--disk-medium`). */
+  disksFrom?: string;
+  diskMedium?: string;
 }): Promise<KernelCluster> {
   const cgroupRoot = `galaxy-${options.name}-test-${randomBytes(4).toString('hex')}`;
   const workDir = await mkdtemp(join(tmpdir(), `galaxy-${options.name}-`));
@@ -78,6 +81,8 @@ export async function startKernelCluster(options: {
     cgroupRoot,
     allowedHostPaths: `${shared}:rw`,
     ...(options.disks ? { disks: options.disks } : {}),
+    ...(options.disksFrom ? { disksFrom: options.disksFrom } : {}),
+    ...(options.diskMedium ? { diskMedium: options.diskMedium } : {}),
     logLevel: 'silent',
     ...(options.logRotation ? { logRotation: options.logRotation } : {}),
     ...(options.cpuLend ? { cpuLend: options.cpuLend } : {}),
