@@ -241,6 +241,11 @@ export class BatchScheduler implements Scheduler {
     return this.jobs.get(name);
   }
 
+  /** The jobs cron jobs started. */
+  cronRuns(): JobRecord[] {
+    return [...this.jobs.values()].filter((job) => job.origin !== undefined);
+  }
+
   /** Forgets a finished job (a cron job's history trimmed); a live one is cancelled first. */
   async remove(name: string): Promise<void> {
     const job = this.jobs.get(name);

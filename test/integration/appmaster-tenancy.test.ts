@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import type { Authenticator, Principal } from '../../core/auth/principal.js';
 import { MemoryCoordinator } from '../../core/coordinator/memory.js';
-import type { GalaxyError } from '../../core/errors.js';
 import type { ServingApi } from '../../core/grpc-server.js';
 import { createLogger } from '../../core/logger.js';
 import { GrantStore } from '../../core/tenancy/grants.js';
@@ -28,6 +27,7 @@ import { podTask } from '../../frameworks/appmaster/task.js';
 import { publishEndpoints, resolve, type Endpoint } from '../../frameworks/sdk/naming.js';
 import { UpdateControl } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { eventually } from '../helpers/async-queue.js';
+import { refusal } from '../helpers/refusal.js';
 
 const GiB = 1024 ** 3;
 const users: Record<string, Principal> = {
@@ -80,15 +80,6 @@ function endpointOf(job: string): Endpoint {
 async function stored(job: string): Promise<string | undefined> {
   await appmaster.detach();
   return (await coordinator.get(`${JOBS_PREFIX}/${job}`))?.value;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<GalaxyError> {
-  return promise.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
 }
 
 beforeAll(async () => {

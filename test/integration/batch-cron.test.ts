@@ -3,13 +3,14 @@
  * batch`, driven through the `galaxy batch cron` CLI as a user. A cron job runs twice (each run a
  * batch job of the user's, whose tasks really run on the agent); suspended it starts no run; its
  * history keeps the last runs only. Then the framework is killed while a run falls due and started
- * again: the missed run starts late, within its starting deadline.
+ * again: the missed run starts late, within its starting deadline (the schedule leaves the restart
+ * 45 s before a later run could supersede it).
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Batch } from '../../cli/batch-client.js';
-import { BatchJobState, type CronJob } from '../../proto/gen/galaxy/v1/batch.js';
+import { BatchJobSpec, BatchJobState, CronSchedule, type CronJob } from '../../proto/gen/galaxy/v1/batch.js';
 import { eventually } from '../helpers/async-queue.js';
 import { startFrameworkCluster, type FrameworkCluster, type FrameworkProcess } from '../helpers/framework-cluster.js';
 
@@ -125,41 +126,52 @@ describe('cron jobs on a real master', { timeout: 90_000 }, () => {
     const dir = join(cluster.dir, 'catchup');
     await mkdir(dir);
     const log = join(dir, 'runs');
-    await cron([
-      'create',
-      '--name',
-      'catchup',
-      '--command',
-      `echo $GALAXY_JOB >> ${log}`,
-      '--resources',
-      'cpus:0.1;mem:16MiB',
-      '--schedule',
-      '*/5 * * * * *',
-      '--starting-deadline',
-      '60',
-    ]);
-    await eventually(async () => (await lines(log)).length >= 1, 20_000, 'a first run');
-    const handled = (await show(framework.api, 'catchup')).lastScheduledAt;
+    // Two times a minute, 15 s apart: a first run soon, then the one missed while the framework is
+    // down, then 45 s with nothing due. The framework's restart may take any part of those 45 s (a
+    // loaded machine): the one run due when it comes back is always the missed one, never a later
+    // one that would supersede it (Kubernetes' rule: of the runs missed, only the latest starts).
+    const first = Math.ceil(Date.now() / 1000) + 4;
+    const missed = first + 15;
+    const seconds = [first % 60, missed % 60].sort((a, b) => a - b);
+    const client = new Batch(framework.api, alice);
+    try {
+      await client.createCron(
+        BatchJobSpec.fromPartial({
+          name: 'catchup',
+          command: `echo $GALAXY_JOB >> ${log}`,
+          resources: { cpus: 100, mem: 16 * 1024 * 1024 },
+        }),
+        CronSchedule.fromPartial({ cron: `${seconds.join(',')} * * * * *`, startingDeadlineS: 60 }),
+      );
+    } finally {
+      client.close();
+    }
+    await eventually(
+      async () => (await show(framework.api, 'catchup')).lastScheduledAt === first,
+      30_000,
+      'the first run handled',
+    );
     framework.proc.child.kill('SIGKILL');
-    const killedAt = Date.now() / 1000;
     await framework.proc.exited;
-    // Down past the next time of the schedule.
-    await new Promise((resolve) => setTimeout(resolve, (handled + 5 - killedAt) * 1000 + 1500));
-    const restartedAt = Date.now() / 1000;
+    expect(Date.now() / 1000, 'killed before the second run fell due').toBeLessThan(missed);
+    // Down past the second run's time.
+    await new Promise((resolve) => setTimeout(resolve, (missed - Date.now() / 1000) * 1000 + 1500));
     framework = await cluster.startFramework('batch');
     await framework.subscribed(30_000);
     const late = await eventually(
       async () => {
         const job = await show(framework.api, 'catchup');
-        const runs = [...job.active, ...job.history];
-        return runs.find((r) => r.scheduledAt > handled && r.scheduledAt < restartedAt);
+        return [...job.active, ...job.history].find((r) => r.scheduledAt === missed);
       },
-      20_000,
+      30_000,
       'the missed run',
     );
-    await eventually(async () => (await lines(log)).includes(late.job), 20_000, 'the missed run to have run');
+    expect(late.job).toBe(`catchup-${missed}`);
+    await eventually(async () => (await lines(log)).includes(late.job), 30_000, 'the missed run to have run');
     const job = await show(framework.api, 'catchup');
+    expect([...job.active, ...job.history].map((r) => r.scheduledAt)).toEqual(expect.arrayContaining([first, missed]));
     expect([...job.active, ...job.history].find((r) => r.job === late.job)?.state).not.toBe(BatchJobState.BATCH_FAILED);
     expect(job.message).toBe('');
+    expect(job.missed, 'no run missed').toBe(0);
   });
 });

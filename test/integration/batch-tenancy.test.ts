@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Batch } from '../../cli/batch-client.js';
 import type { Authenticator, Principal } from '../../core/auth/principal.js';
 import { MemoryCoordinator } from '../../core/coordinator/memory.js';
-import type { GalaxyError } from '../../core/errors.js';
 import type { ServingApi } from '../../core/grpc-server.js';
 import { createLogger } from '../../core/logger.js';
 import { GrantStore } from '../../core/tenancy/grants.js';
@@ -19,6 +18,7 @@ import { CronRunner } from '../../frameworks/batch/cron/runner.js';
 import { BatchScheduler } from '../../frameworks/batch/scheduler.js';
 import { JobTenancy } from '../../frameworks/sdk/tenancy.js';
 import { BatchJobSpec, BatchJobState } from '../../proto/gen/galaxy/v1/batch.js';
+import { refusal } from '../helpers/refusal.js';
 
 const GiB = 1024 ** 3;
 const users: Record<string, Principal> = {
@@ -45,15 +45,6 @@ const job = (name: string, parallelism: number) =>
     parallelism,
     resources: { cpus: 1000, mem: GiB, disk: 0, gpus: 0, ports: [] },
   });
-
-async function refusal(promise: Promise<unknown>): Promise<GalaxyError> {
-  return promise.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
-}
 
 beforeAll(async () => {
   coordinator = new MemoryCoordinator();

@@ -8,10 +8,10 @@
  * The same calls by the admin succeed, so the refusals are the rule's, not broken calls.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GalaxyError } from '../../core/errors.js';
 import { AUTHORITIES } from '../../core/tenancy/grants.js';
 import type { Resources } from '../../proto/gen/galaxy/v1/common.js';
 import { startUpCluster, type UpClients, type UpCluster } from '../helpers/up-cluster.js';
+import { refusal } from '../helpers/refusal.js';
 
 let cluster: UpCluster;
 let admin: UpClients;
@@ -20,15 +20,6 @@ let bobToken = '';
 let agentId = '';
 
 const cpus = (millicores: number): Resources => ({ cpus: millicores, mem: 0, disk: 0, gpus: 0, ports: [] });
-
-async function refusal(attempt: Promise<unknown>): Promise<GalaxyError> {
-  return attempt.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
-}
 
 /** Everything an operator change could move, as the admin reads it. */
 async function clusterState() {

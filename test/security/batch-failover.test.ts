@@ -16,6 +16,7 @@ import { BatchJobSpec, BatchJobState, CronSchedule } from '../../proto/gen/galax
 import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../helpers/async-queue.js';
 import { startFrameworkCluster, type FrameworkCluster, type FrameworkProcess } from '../helpers/framework-cluster.js';
+import { refusal } from '../helpers/refusal.js';
 
 let cluster: FrameworkCluster;
 let alice = '';
@@ -40,16 +41,6 @@ async function as<T>(api: string, token: string, fn: (b: Batch) => Promise<T>): 
   } finally {
     client.close();
   }
-}
-
-/** What a refused promise was refused with. */
-async function refusal(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error('the attack was not refused');
-    },
-    (error: unknown) => error as Error,
-  );
 }
 
 describe('batch framework failover attacks', { timeout: 120_000 }, () => {

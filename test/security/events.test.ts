@@ -11,7 +11,6 @@
  * - what bob's framework publishes about its own job is his to see.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GalaxyError } from '../../core/errors.js';
 import { ListEventsRequest, type MasterEvent } from '../../proto/gen/galaxy/v1/operator.js';
 import { FrameworkEvent } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
@@ -21,6 +20,7 @@ import { clientOptions } from '../../core/auth/client.js';
 import { eventually } from '../helpers/async-queue.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
 import { startUpCluster, type UpCluster } from '../helpers/up-cluster.js';
+import { refusal } from '../helpers/refusal.js';
 
 let cluster: UpCluster;
 let bobToken = '';
@@ -31,15 +31,6 @@ async function events(token: string, request: Partial<ListEventsRequest> = {}): 
     .clients(token)
     .operator.listEvents(ListEventsRequest.fromPartial(request))
     .then((r) => r.events);
-}
-
-async function refusal(attempt: Promise<unknown>): Promise<GalaxyError> {
-  return attempt.then(
-    () => {
-      throw new Error('the attempt was not refused');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
 }
 
 function publish(events: Partial<FrameworkEvent>[]): Promise<void> {

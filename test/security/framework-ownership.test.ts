@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOptions } from '../../core/auth/client.js';
 import { Band } from '../../core/bands.js';
-import type { GalaxyError } from '../../core/errors.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { TaskState, type Offer, type Task, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { SchedulerClient, type CallResponse, type SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
@@ -23,6 +22,7 @@ import { fakeAgent, type FakeAgent } from '../helpers/fake-agent.js';
 import { stopAll } from '../helpers/processes.js';
 import { rawAgent, rawFramework, type RawFramework } from '../helpers/raw-clients.js';
 import { startSecureMaster, type SecureMaster } from '../helpers/secure-master.js';
+import { refusal } from '../helpers/refusal.js';
 
 const MiB = 1024 ** 2;
 let cluster: SecureMaster;
@@ -61,15 +61,6 @@ async function callAs(user: string, call: SchedulerCall): Promise<CallResponse> 
   } finally {
     client.close();
   }
-}
-
-async function refusal(promise: Promise<unknown>): Promise<GalaxyError> {
-  return promise.then(
-    () => {
-      throw new Error('the attack was not refused');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
 }
 
 function offersOf(fw: RawFramework): Offer[] {

@@ -22,12 +22,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCoordinator } from '../../core/coordinator/index.js';
-import type { GalaxyError } from '../../core/errors.js';
 import { publishEndpoints } from '../../frameworks/sdk/naming.js';
 import { UpdateControl, type JobStatus } from '../../proto/gen/galaxy/v1/appmaster.js';
 import { BatchJobSpec, BatchJobState, type BatchJob } from '../../proto/gen/galaxy/v1/batch.js';
 import { eventually } from '../helpers/async-queue.js';
 import { startUpCluster, type UpClients, type UpCluster, JOB_OWNER_VERBS } from '../helpers/up-cluster.js';
+import { refusal } from '../helpers/refusal.js';
 
 /** Every verb's own authority, and not job:any. */
 
@@ -43,16 +43,6 @@ const pod = `${web}-0`;
 async function snapshot(name: string): Promise<JobStatus> {
   const status = await alice.appmaster.showJob({ name });
   return { ...status, pods: status.pods.map((p) => ({ ...p, updatedAt: 0 })) };
-}
-
-/** The error `attempt` is refused with (a coded GalaxyError from the gRPC status). */
-async function refusal(attempt: Promise<unknown>): Promise<GalaxyError> {
-  return attempt.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
 }
 
 const notHis = (name: string) =>

@@ -15,7 +15,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOptions } from '../../core/auth/client.js';
 import { Band } from '../../core/bands.js';
-import type { GalaxyError } from '../../core/errors.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { TaskState, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { ListEventsRequest, OperatorClient, type ListEventsResponse } from '../../proto/gen/galaxy/v1/operator.js';
@@ -30,6 +29,7 @@ import { fakeAgent, type FakeAgent } from '../helpers/fake-agent.js';
 import { GALAXY_BIN, stopAll } from '../helpers/processes.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
 import { startSecureMaster, type SecureMaster } from '../helpers/secure-master.js';
+import { refusal } from '../helpers/refusal.js';
 
 const MiB = 1024 ** 2;
 /** A task named as a would-be victim. */
@@ -77,15 +77,6 @@ async function callAs(user: string, call: SchedulerCall): Promise<CallResponse> 
   } finally {
     client.close();
   }
-}
-
-async function refusal(promise: Promise<unknown>): Promise<GalaxyError> {
-  return promise.then(
-    () => {
-      throw new Error('the attack was not refused');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
 }
 
 /** Launches `tasks` into the framework's first usable offer, retrying until the master has seen the grants. */

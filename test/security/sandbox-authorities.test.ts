@@ -13,7 +13,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
 import type { Authenticator, Principal } from '../../core/auth/principal.js';
 import { MemoryCoordinator } from '../../core/coordinator/memory.js';
-import type { GalaxyError } from '../../core/errors.js';
 import type { ServingApi } from '../../core/grpc-server.js';
 import { createLogger } from '../../core/logger.js';
 import { GrantStore } from '../../core/tenancy/grants.js';
@@ -23,6 +22,7 @@ import { JOBS_PREFIX } from '../../frameworks/appmaster/store.js';
 import { startMaster, type Master } from '../../master/master.js';
 import { Volume, Volume_Kind, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+import { refusal } from '../helpers/refusal.js';
 
 const principals: Record<string, Principal> = {
   // The fake agents register as an admin may (any agent id); agents' own credentials are tested elsewhere.
@@ -31,15 +31,6 @@ const principals: Record<string, Principal> = {
   'tok-root': { user: 'root', admin: true, kind: 'user' },
 };
 const authenticate: Authenticator = (token) => principals[token];
-
-async function refusal(promise: Promise<unknown>): Promise<GalaxyError> {
-  return promise.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (error: unknown) => error as GalaxyError,
-  );
-}
 
 describe('at ACCEPT, the master', { timeout: 30_000 }, () => {
   let coordinator: MemoryCoordinator;

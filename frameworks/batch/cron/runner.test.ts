@@ -3,7 +3,7 @@
  * injected (no master: runs are admitted and stored, and the test ends them): runs are submitted as
  * the cron job's owner (authorities and quota at each run), history limits forget old runs, Replace
  * cancels the active run, Forbid waits, a new leader adopts a run its predecessor started but did
- * not record, and a cron job's verbs follow the ownership rules.
+ * not record (even one a later time superseded), and a cron job's verbs follow the ownership rules.
  */
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../../core/auth/principal.js';
@@ -171,6 +171,37 @@ describe('the cron runner', () => {
     const after = await next.crons.show('nightly', alice);
     expect(after.active.map((r) => r.job)).toEqual(['nightly-1735689780']);
     expect(after.missed, 'the 00:02 run was superseded by the 00:03 one').toBe(1);
+  });
+
+  it('a new leader adopts an unrecorded run even when a later time has superseded it: not missed, not forgotten', async () => {
+    const coordinator = new MemoryCoordinator();
+    const clock = { now: T0 };
+    const old = framework(coordinator, clock);
+    await old.tenancy.grants.grant('alice', 'default', ['job:create', 'job:list']);
+    await old.jobs.recover();
+    await old.crons.recover();
+    old.crons.attach();
+    await old.crons.create(spec('hourly'), every('* * * * *', { startingDeadlineS: 90 }), alice);
+    // The old leader started the 00:01 run and died before recording it in the cron job.
+    await old.jobs.admit(batchSpecFromProto(spec('hourly-1735689660')), alice, {
+      cron: 'hourly',
+      scheduledAt: T0 + 60_000,
+    });
+    await old.jobs.detach();
+    await old.crons.detach();
+
+    // Back at 00:02:10: the 00:02 run is due, and the 00:01 one is not a missed run but a run.
+    const next = framework(coordinator, clock);
+    await next.jobs.recover();
+    await next.crons.recover();
+    next.crons.attach();
+    expect((await next.crons.show('hourly', alice)).lastScheduledAt).toBe((T0 + 60_000) / 1000);
+    await tickAt(next.crons, clock, T0 + 130_000);
+    const after = await next.crons.show('hourly', alice);
+    expect(after.active.map((r) => r.job).sort()).toEqual(['hourly-1735689660', 'hourly-1735689720']);
+    expect(after.missed).toBe(0);
+    const stored = (await coordinator.get(`${CRONS_PREFIX}/hourly`))?.value ?? '';
+    expect(JSON.parse(stored)).toMatchObject({ lastScheduledAt: T0 + 120_000, missed: 0 });
   });
 
   it("refuses another user's cron job without job:any, and its name", async () => {

@@ -38,6 +38,8 @@ export interface CronJobs {
   /** Admits and stores a run for `caller`. */
   admit(spec: BatchSpec, caller: Principal, origin: CronOrigin): Promise<JobRecord>;
   get(name: string): JobRecord | undefined;
+  /** The jobs cron jobs started (their origin set). */
+  cronRuns(): JobRecord[];
   end(job: JobRecord, state: BatchJobState, message: string): Promise<void>;
   remove(name: string): Promise<void>;
 }
@@ -88,8 +90,31 @@ export class CronRunner {
         this.options.log.error({ cron: name, err: String(error) }, 'a stored cron job cannot be read; skipped');
       }
     }
+    this.adoptUnrecorded();
     await Promise.all([...this.crons.values()].map((cron) => this.save(cron)));
     if (this.crons.size > 0) this.options.log.info({ crons: this.crons.size }, 'cron jobs recovered');
+  }
+
+  /**
+   * Takes back the runs a predecessor started but did not record (it died between storing the run
+   * and storing its cron job): each becomes active again and its time handled, as in Kubernetes,
+   * whose CronJob controller rebuilds its active runs from the jobs it owns. Without this, a run
+   * that a later time superseded at recovery would count as missed and its job would stay forever.
+   */
+  private adoptUnrecorded(): void {
+    for (const job of this.options.jobs.cronRuns()) {
+      const origin = job.origin;
+      const cron = origin && this.crons.get(origin.cron);
+      if (!origin || !cron) continue;
+      const name = job.spec.name;
+      if (cron.active.some((r) => r.job === name) || cron.history.some((r) => r.job === name)) continue;
+      cron.active.push({ job: name, scheduledAt: origin.scheduledAt });
+      cron.lastScheduledAt = Math.max(cron.lastScheduledAt, origin.scheduledAt);
+      this.options.log.info(
+        { cron: cron.name, job: name },
+        'a run started but not recorded by the last leader adopted',
+      );
+    }
   }
 
   /** Starts acting on ticks. */
