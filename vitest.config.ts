@@ -13,7 +13,7 @@ const logEnv: Record<string, string> = watching
 /**
  * Tests that measure the kernel's or a process's timing (cpu floors, bandwidth throttles, bounds in
  * ms) or that hold a host-wide resource (cgroup roots, loop devices, network namespaces and nft
- * tables): run one file at a time, before the rest, on an otherwise quiet machine.
+ * tables): run one file at a time, on an otherwise quiet machine (vitest runs this sequential group after the paired ones, not before).
  */
 const ALONE = [
   'test/kernel/**/*.test.ts',
