@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { formatBytes, formatResources } from '../core/resources.js';
+import { disksCell } from '../core/disk-usage.js';
 import { stateName } from '../core/task-state.js';
 import { AgentSummary, FrameworkSummary, WeightInfo } from '../proto/gen/galaxy/v1/operator.js';
 import { Task, TaskUsage } from '../proto/gen/galaxy/v1/common.js';
@@ -27,6 +28,8 @@ const AGENT_COLUMNS: Column<AgentSummary>[] = [
   { heading: 'TASKS', value: (a) => a.tasks },
   { heading: 'TOTAL', value: (a) => (a.info?.total ? formatResources(a.info.total) : '') },
   { heading: 'USED', value: (a) => (a.used ? formatResources(a.used) : '') },
+  // Named disks per medium, used/capacity (docs/disks.md); `galaxy disks` has one row per disk.
+  { heading: 'DISKS', value: (a) => disksCell(a.disks) },
   // Revocable resources (docs/resources.md): held by tasks on them / what the agent lends.
   { heading: 'REVOCABLE', value: (a) => revocableColumn(a) },
   {

@@ -118,13 +118,6 @@ export function containsDisks(outer: readonly DiskResource[], inner: readonly Di
   return true;
 }
 
-/** Bytes per medium of `disks`, for listings (`ssd: 10GiB, hdd: …`). */
-export function bytesByMedium(disks: readonly DiskResource[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const d of disks) out[d.medium] = (out[d.medium] ?? 0) + d.size;
-  return out;
-}
-
 /** Checks disk entries from the wire (a task's, an agent's): known names, media and safe sizes. */
 export function validateDisks(disks: readonly DiskResource[], where: string): void {
   for (const d of disks) {

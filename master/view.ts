@@ -4,6 +4,7 @@
 import type { Resources, Task } from '../proto/gen/galaxy/v1/common.js';
 import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/operator.js';
 import { addResources, emptyResources } from '../core/resources.js';
+import { agentDisks } from '../core/disk-usage.js';
 import { isTerminal } from '../core/task-state.js';
 import type { MasterContext } from './context.js';
 import type { Machines } from './tenancy/machines.js';
@@ -15,21 +16,26 @@ export class MasterView {
     private readonly machines?: Pick<Machines, 'modeOf' | 'labelsOf'>,
   ) {}
 
-  /** Every agent with what is used and offered on it. */
+  /** Every agent with what is used and offered on it, and its named disks. */
   agents(): AgentSummary[] {
-    return [...this.ctx.agents.values()].map((agent) => ({
-      info: agent.info,
-      used: this.sumTasks(agent.tasks, false),
-      offered: this.sumOffers((offer) => offer.agentId === agent.info.id),
-      revocableEstimate: this.ctx.revocable.estimate(agent.info.id),
-      revocableUsed: this.sumTasks(agent.tasks, true),
-      active: agent.active,
-      registeredAt: agent.registeredAt / 1000,
-      tasks: this.liveTasks(agent.tasks).length,
-      mode: this.machines?.modeOf(agent.info.id) ?? 'online',
-      labels: this.machines?.labelsOf(agent.info.id) ?? [],
-      reservations: this.ctx.allocator.reservations(agent.info.id),
-    }));
+    return [...this.ctx.agents.values()].map((agent) => {
+      const offered = this.sumOffers((offer) => offer.agentId === agent.info.id);
+      return {
+        info: agent.info,
+        used: this.sumTasks(agent.tasks, false),
+        offered,
+        revocableEstimate: this.ctx.revocable.estimate(agent.info.id),
+        revocableUsed: this.sumTasks(agent.tasks, true),
+        active: agent.active,
+        registeredAt: agent.registeredAt / 1000,
+        tasks: this.liveTasks(agent.tasks).length,
+        mode: this.machines?.modeOf(agent.info.id) ?? 'online',
+        labels: this.machines?.labelsOf(agent.info.id) ?? [],
+        reservations: this.ctx.allocator.reservations(agent.info.id),
+        // A volume's share is held by its task whatever the task runs on.
+        disks: agentDisks(agent.info.total, this.sumTasks(agent.tasks), offered),
+      };
+    });
   }
 
   /** Every framework with its owner, usage and dominant share (per role, and their sum). */

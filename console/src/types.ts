@@ -15,6 +15,26 @@ export interface Label {
   value?: string;
 }
 
+/** One named disk of an agent, bytes (docs/disks.md, "Seeing the disks"). */
+export interface AgentDisk {
+  name?: string;
+  medium?: string;
+  capacity?: number;
+  used?: number;
+  offered?: number;
+  free?: number;
+}
+
+/** The listed agents' named disks summed per medium. */
+export interface MediumTotal {
+  medium?: string;
+  disks?: number;
+  capacity?: number;
+  used?: number;
+  offered?: number;
+  free?: number;
+}
+
 export interface Agent {
   info?: { id?: string; hostname?: string; total?: Resources; attributes?: Label[]; pool?: string };
   used?: Resources;
@@ -26,6 +46,8 @@ export interface Agent {
   /** What the agent lends as revocable resources, and what tasks on them hold (docs/resources.md). */
   revocableEstimate?: Resources;
   revocableUsed?: Resources;
+  /** Its named disks (absent when it has none). */
+  disks?: AgentDisk[];
 }
 
 export interface RoleShare {

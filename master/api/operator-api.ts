@@ -5,6 +5,7 @@ import { GalaxyError } from '../../core/errors.js';
 import { toGrpcStatus, unaryHandler } from '../../core/grpc-errors.js';
 import { checkRole } from '../../core/validate.js';
 import type { MasterView } from '../view.js';
+import { mediumTotals } from '../../core/disk-usage.js';
 import type { Allocator } from '../../allocators/allocator.js';
 import type { UsageCollector } from '../accounting/usage.js';
 import type { MasterHooks } from '../hooks.js';
@@ -36,7 +37,10 @@ export function operatorApi(
   | 'unreserveResources'
 > {
   return {
-    listAgents: unaryHandler(() => ({ agents: view.agents() })),
+    listAgents: unaryHandler(() => {
+      const agents = view.agents();
+      return { agents, media: mediumTotals(agents.flatMap((a) => a.disks)) };
+    }),
     // A non-admin sees only the frameworks it owns, and only its own tasks (docs/security.md).
     listFrameworks: unaryAsCaller((_request, caller) => ({
       frameworks: view

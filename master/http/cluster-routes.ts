@@ -48,7 +48,8 @@ export function registerClusterRoutes(
     {
       schema: {
         tags,
-        summary: 'Agents with their resources, used and offered, pool, labels and mode',
+        summary:
+          'Agents with their resources, used and offered, pool, labels, mode and named disks; the disks’ totals per medium',
         response: { 200: anyJson },
       },
     },

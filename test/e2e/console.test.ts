@@ -2,10 +2,11 @@
  * The web console in a real browser: Debian's Chromium driven by playwright-core against a real
  * `galaxy up` (its master serving the console and the HTTP API). A user logs in with a token, sees
  * the agent and the hello job, submits a job, rolls out a new version and watches its progress,
- * pauses and continues it; what the page shows is checked against the API's own answer. The
- * screenshots of the main pages are written to docs/console/ (shown in the README).
+ * pauses and continues it; what the page shows (the agent's named disk too) is checked against the
+ * API's own answer. The screenshots of the main pages are written to docs/console/ (shown in the README).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -17,6 +18,8 @@ const CHROMIUM = process.env.GALAXY_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(packageRoot(), 'docs', 'console');
 
 let cluster: UpCluster | undefined;
+/** The agent's one named disk (`--disks`), shown on the overview. */
+let diskDir: string | undefined;
 let browser: Browser | undefined;
 let page: Page;
 
@@ -58,7 +61,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
-  cluster = await startUpCluster('console', '[22600-22649]');
+  diskDir = await mkdtemp(join(tmpdir(), 'galaxy-console-disk-'));
+  cluster = await startUpCluster('console', '[22600-22649]', { extraArgs: ['--disks', `ssd1:${diskDir}:ssd:256MiB`] });
   const launched = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   browser = launched;
   page = await launched.newPage({ viewport: { width: 1440, height: 900 } });
@@ -71,6 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await cluster?.stop();
+  if (diskDir) await rm(diskDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('the web console in Chromium', { timeout: 60_000 }, () => {
@@ -91,6 +96,20 @@ describe('the web console in Chromium', { timeout: 60_000 }, () => {
     const row = (await page.getByTestId('agent-row').textContent()) ?? '';
     expect(row).toMatch(/default/);
     expect(row).toMatch(/online/);
+    // Its named disk, and the cluster's totals per medium, as the API gives them.
+    const listing = await fetch(`${up().console}api/v1/agents`, {
+      headers: { authorization: `Bearer ${up().adminToken}` },
+    });
+    const api = (await listing.json()) as {
+      agents: { disks?: { name: string; capacity: number; used?: number }[] }[];
+      media: { medium: string; capacity: number }[];
+    };
+    expect(api.agents[0]?.disks).toMatchObject([{ name: 'ssd1', medium: 'ssd', capacity: 256 * 1024 ** 2 }]);
+    expect(api.media).toMatchObject([{ medium: 'ssd', disks: 1, capacity: 256 * 1024 ** 2 }]);
+    await expect.poll(() => page.getByTestId('agent-disks').textContent()).toBe('ssd1 · ssd 0 B / 256 MiB');
+    await expect
+      .poll(() => page.getByTestId('medium-total').textContent())
+      .toBe('ssd: 1 disk, 0 B used of 256 MiB, 256 MiB free');
     // The AppMaster's role holds the hello pod's resources: a bar in the role chart.
     await expect.poll(() => page.getByTestId('role-shares').locator('rect').count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(SHOTS, 'overview.png') });

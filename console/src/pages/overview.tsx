@@ -1,13 +1,13 @@
-/** The cluster at a glance: agents with used and free resources, and the DRF shares. */
+/** The cluster at a glance: agents with used and free resources and disks, and the DRF shares. */
 import type { Api } from '../api';
 import { BarChart, Meter } from '../charts';
 import { bytes, cores, percent, short } from '../format';
 import { usePoll } from '../hooks';
-import type { Agent, Shares } from '../types';
+import type { Agent, AgentDisk, MediumTotal, Shares } from '../types';
 import { Failure } from './shared';
 
 export function Overview(props: { api: Api }) {
-  const agents = usePoll(() => props.api.get<{ agents?: Agent[] }>('/agents'), 2000);
+  const agents = usePoll(() => props.api.get<{ agents?: Agent[]; media?: MediumTotal[] }>('/agents'), 2000);
   const shares = usePoll(() => props.api.get<Shares>('/shares'), 2000);
   const list = agents.data?.agents ?? [];
   const pools = new Set(list.map((a) => a.info?.pool ?? 'default'));
@@ -19,6 +19,7 @@ export function Overview(props: { api: Api }) {
         {list.length} agent{list.length === 1 ? '' : 's'} in {pools.size} pool{pools.size === 1 ? '' : 's'},{' '}
         {list.filter((a) => a.active).length} connected
       </p>
+      <MediumTotals media={agents.data?.media ?? []} />
       <table data-testid="agents">
         <thead>
           <tr>
@@ -30,6 +31,7 @@ export function Overview(props: { api: Api }) {
             <th>cpu used / total</th>
             <th>memory used / total</th>
             <th>disk used / total</th>
+            <th title="named disks (--disks, --disks-from): used by volumes / capacity">disks</th>
             <th>tasks</th>
             <th title="held by tasks on revocable resources / lent by the agent (--oversubscribe)">revocable</th>
           </tr>
@@ -80,6 +82,9 @@ export function Overview(props: { api: Api }) {
                     text={`${bytes(used.disk)} / ${bytes(total.disk)}`}
                   />
                 </td>
+                <td data-testid="agent-disks">
+                  <Disks disks={a.disks ?? []} />
+                </td>
                 <td>{a.tasks ?? 0}</td>
                 <td data-testid="agent-revocable">
                   {a.revocableEstimate?.cpus || a.revocableUsed?.cpus
@@ -115,5 +120,37 @@ export function Overview(props: { api: Api }) {
         </div>
       </div>
     </section>
+  );
+}
+
+/** An agent's named disks, one meter each: `ssd1 · ssd 48 MiB / 256 MiB`; `-` when it has none. */
+function Disks(props: { disks: AgentDisk[] }) {
+  if (props.disks.length === 0) return <span>-</span>;
+  return (
+    <div class="meters">
+      {props.disks.map((d) => (
+        <Meter
+          key={d.name}
+          used={d.used ?? 0}
+          total={d.capacity ?? 0}
+          text={`${d.name ?? ''} · ${d.medium ?? ''} ${bytes(d.used)} / ${bytes(d.capacity)}`}
+        />
+      ))}
+    </div>
+  );
+}
+
+/** The cluster's named disks per medium: `ssd: 2 disks, 48 MiB used of 512 MiB, 464 MiB free`. */
+function MediumTotals(props: { media: MediumTotal[] }) {
+  if (props.media.length === 0) return null;
+  return (
+    <ul class="summary media" data-testid="medium-totals">
+      {props.media.map((m) => (
+        <li key={m.medium} data-testid="medium-total">
+          {m.medium}: {m.disks ?? 0} disk{m.disks === 1 ? '' : 's'}, {bytes(m.used)} used of {bytes(m.capacity)},{' '}
+          {bytes(m.free)} free
+        </li>
+      ))}
+    </ul>
   );
 }
