@@ -127,6 +127,7 @@ function waitFor(
   check: () => boolean | Promise<boolean>,
   progress: () => string,
   timeoutMs = 1_800_000,
+  progressMs = 5000,
 ): Promise<void> {
   let last = 0;
   return until(
@@ -134,7 +135,7 @@ function waitFor(
     async () => {
       checkAlive();
       const done = await check();
-      if (!done && performance.now() - last > 5000) {
+      if (!done && performance.now() - last > progressMs) {
         last = performance.now();
         log(progress());
       }
@@ -252,6 +253,7 @@ try {
         `${seconds(performance.now() - killedAt)} s after the kill: ${stats.agentsConnected} agents, ` +
         `${stats.tasksRunning} tasks running on the standby (leads: ${String(standby.ledAt() !== undefined)})`,
       180_000,
+      1000,
     ).catch((error: unknown) => {
       outcome.back = false;
       log(String(error));

@@ -18,6 +18,7 @@ import { eventually } from '../helpers/async-queue.js';
 import { killWithEnv } from '../helpers/processes.js';
 import { useZkEnsemble } from '../helpers/zk-fixture.js';
 import { channelCredentials } from '../../core/tls.js';
+import { openCoordinator } from '../../core/coordinator/index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -134,6 +135,13 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     await callUnary(first.address, (cb) => client.setWeights({ weights: [{ role: 'eng', weight: 3 }] }, cb));
     client.close();
 
+    // The registry keeps the admitted agent's key; a re-registration does not write it again.
+    const store = await openCoordinator(coordinator);
+    cleanups.push(() => store.close());
+    const agentKey = `/galaxy/master/agents/${agent.agentId}`;
+    await eventually(async () => (await store.get(agentKey)) !== undefined, 10_000, "the agent's registry key");
+    const admitted = await store.get(agentKey);
+
     // The leader goes; the standby takes over.
     await first.stop();
     const next = await second.leading;
@@ -150,6 +158,8 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     );
     expect(running.has('long-1')).toBe(true);
     expect((await weights(second.address)).weights).toContainEqual({ role: 'eng', weight: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await store.get(agentKey))?.version).toBe(admitted?.version);
   });
 
   it('reports an admitted agent lost when it does not re-register with the new leader', async () => {
