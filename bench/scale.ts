@@ -264,6 +264,8 @@ try {
     log(
       `failover: ${JSON.stringify({ s: result.failover_s, leader_s: result.failover_leader_s, lost: result.tasks_lost })}`,
     );
+    const errors = standby.errors();
+    if (errors.length > 0) log(`the new leader's last errors:\n${errors.slice(-10).join('\n')}`);
   }
   await sleep(1000);
   result.sim_memory_per_agent_kib = c.shards.memoryPerAgentKib();

@@ -71,6 +71,7 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
     });
     hooks.agentAdded.tap(this.name, (agent) => {
       const id = agent.info.id;
+      this.parts.ctx.awaitedAgents?.delete(id);
       // Once per agent: its key says it was admitted, and nothing reads more of it. Rewritten on
       // every re-registration, a failover cost the new leader a read and a write per agent.
       const entry = { hostname: agent.info.hostname, admittedAt: agent.registeredAt };
@@ -116,15 +117,18 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
     const { ctx } = parts;
     const deadline = Date.now() + ctx.timings.agentReregisterTimeoutMs;
     const listed = coordinator.list(AGENTS_PREFIX);
+    ctx.awaitedAgents = undefined;
     this.stored = listed.then(
       (ids) => new Set(ids),
       (error: unknown) => {
         log.error({ err: String(error) }, 'the admitted agents could not be listed; none will be reported lost');
+        ctx.awaitedAgents = new Set();
         return new Set<string>();
       },
     );
     void listed.then(
       (admitted) => {
+        ctx.awaitedAgents = new Set(admitted.filter((id) => !ctx.agents.has(id)));
         if (admitted.length === 0 || this.stopped) return;
         this.reregisterDeadline = setTimeout(
           () => {
@@ -145,6 +149,7 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
     write: (what: string, action: Promise<unknown>) => void,
   ): void {
     const { ctx } = this.parts;
+    ctx.awaitedAgents = new Set();
     for (const id of admitted) {
       if (ctx.agents.has(id)) continue;
       log.warn({ agent: id }, 'admitted agent did not re-register after the failover; reporting it lost');
