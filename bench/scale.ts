@@ -102,7 +102,9 @@ function checkAlive(): void {
   if (killing) return;
   for (const m of cell?.masters ?? [])
     if (m.child.exitCode !== null || m.child.signalCode !== null)
-      throw new Error(`a master exited (${m.address}):\n${m.tail().slice(-15).join('\n')}`);
+      throw new Error(
+        `a master exited (${m.address}):\n${[...m.errors().slice(-5), ...m.tail().slice(-5)].join('\n')}`,
+      );
 }
 
 /** The last lines of every ZooKeeper server's log (why a session was lost). */
@@ -272,6 +274,9 @@ try {
   result.sim_rss_mib = c.shards.rssMib();
 } catch (error) {
   result.error = error instanceof Error ? error.message.slice(0, 500) : String(error);
+  if (error instanceof Error) log(error.message);
+  for (const m of cell?.masters ?? [])
+    if (m.errors().length > 0) log(`errors of the master at ${m.address}:\n${m.errors().slice(-5).join('\n')}`);
   log(`bench:scale failed: ${String(result.error)}`);
   log(await zkLogTails());
   process.exitCode = 1;

@@ -6,6 +6,7 @@
  * admitted before this master led that do not re-register within the re-registration timeout are
  * reported lost to every framework. Applied by a master that runs with standbys (`candidate.ts`).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Allocator } from '../../allocators/allocator.js';
 import type { Coordinator, Unwatch } from '../../core/coordinator/coordinator.js';
 import type { Logger } from '../../core/logger.js';
@@ -116,7 +117,7 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
     }
     const { ctx } = parts;
     const deadline = Date.now() + ctx.timings.agentReregisterTimeoutMs;
-    const listed = coordinator.list(AGENTS_PREFIX);
+    const listed = this.listAdmitted(log);
     ctx.awaitedAgents = undefined;
     this.stored = listed.then(
       (ids) => new Set(ids),
@@ -140,6 +141,23 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
       },
       () => undefined,
     );
+  }
+
+  /**
+   * The stored admitted agents, listed again after a failure (a call timing out on a loaded
+   * coordinator) until this master stops: meanwhile no agent's key is written and no task on an
+   * unknown agent is answered TASK_UNKNOWN.
+   */
+  private async listAdmitted(log: Logger): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.coordinator.list(AGENTS_PREFIX);
+      } catch (error) {
+        if (this.stopped) throw error;
+        log.warn({ err: String(error), attempt }, 'the admitted agents could not be listed; listing them again');
+        await sleep(Math.min(5000, 500 * attempt));
+      }
+    }
   }
 
   /** Reports lost, to every framework, the agents of `admitted` that did not re-register, and forgets them. */
