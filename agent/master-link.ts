@@ -5,12 +5,12 @@
  * acts, so the link stops and says why instead of knocking forever.
  */
 import { clientOptions } from '../core/auth/client.js';
-import type { Channel, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { Channel, ChannelOptions, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { Backoff } from '../core/backoff.js';
 import { GalaxyError, parseGalaxyError, type ErrorCode } from '../core/errors.js';
 import { fromGrpcError } from '../core/grpc-errors.js';
 import { channelCredentials, type TlsFiles } from '../core/tls.js';
-import { LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
+import { isCoordinatorUrl, LeaderLocator, MASTER_GROUP } from '../core/leader-locator.js';
 import type { Logger } from '../core/logger.js';
 import {
   AgentGatewayClient,
@@ -37,6 +37,27 @@ export interface MasterLinkHandlers {
 export interface MasterLinkTransport {
   /** A channel to `address` for this link's next stream. */
   channel(address: string): Channel;
+}
+
+/**
+ * The link's delays between attempts, ms. A master found through a coordinator is re-elected
+ * within a session timeout: retried at least every second, an agent re-registers soon after,
+ * instead of several seconds late; a fixed address is retried up to every 5 s.
+ */
+export function linkBackoffMs(master: string): { readonly initialMs: number; readonly maxMs: number } {
+  return { initialMs: 200, maxMs: isCoordinatorUrl(master) ? 1000 : 5000 };
+}
+
+/**
+ * Channel options that hold a channel's own reconnection to the link's schedule. grpc-js backs a
+ * channel off on its own (1 s, then ×1.6 up to 120 s) after each refused connection, and fails
+ * every call at once meanwhile: a failover's new leader, dialled while it was still loading, then
+ * stayed out of reach for its agents for tens of seconds after it served (issue 16). The
+ * frameworks' link does the same (`frameworks/sdk/master-link.ts`).
+ */
+export function reconnectChannelOptions(master: string): ChannelOptions {
+  const { initialMs, maxMs } = linkBackoffMs(master);
+  return { 'grpc.initial_reconnect_backoff_ms': initialMs, 'grpc.max_reconnect_backoff_ms': maxMs };
 }
 
 /** Refusals after which the link stops: the agent's token is unknown, revoked, or not its own. */
@@ -66,9 +87,8 @@ export class MasterLink {
     private readonly transport?: MasterLinkTransport,
   ) {
     this.locator = new LeaderLocator(master, MASTER_GROUP);
-    // Found through a coordinator, a new leader is elected within a session timeout: retry at
-    // least every second so the agent re-registers soon after, instead of several seconds late.
-    this.backoff = new Backoff(200, this.locator.fixed ? 5000 : 1000);
+    const { initialMs, maxMs } = linkBackoffMs(master);
+    this.backoff = new Backoff(initialMs, maxMs);
   }
 
   /** Dials the master. */
@@ -139,7 +159,10 @@ export class MasterLink {
     this.client ??= new AgentGatewayClient(
       address,
       channelCredentials(this.tls),
-      clientOptions(() => this.token, this.transport ? { channelOverride: this.transport.channel(address) } : {}),
+      clientOptions(
+        () => this.token,
+        this.transport ? { channelOverride: this.transport.channel(address) } : reconnectChannelOptions(this.master),
+      ),
     );
     const stream = this.client.connect();
     this.stream = stream;

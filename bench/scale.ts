@@ -102,7 +102,9 @@ function checkAlive(): void {
   if (killing) return;
   for (const m of cell?.masters ?? [])
     if (m.child.exitCode !== null || m.child.signalCode !== null)
-      throw new Error(`a master exited (${m.address}):\n${m.tail().slice(-15).join('\n')}`);
+      throw new Error(
+        `a master exited (${m.address}):\n${[...m.errors().slice(-5), ...m.tail().slice(-5)].join('\n')}`,
+      );
 }
 
 /** The last lines of every ZooKeeper server's log (why a session was lost). */
@@ -127,6 +129,7 @@ function waitFor(
   check: () => boolean | Promise<boolean>,
   progress: () => string,
   timeoutMs = 1_800_000,
+  progressMs = 5000,
 ): Promise<void> {
   let last = 0;
   return until(
@@ -134,7 +137,7 @@ function waitFor(
     async () => {
       checkAlive();
       const done = await check();
-      if (!done && performance.now() - last > 5000) {
+      if (!done && performance.now() - last > progressMs) {
         last = performance.now();
         log(progress());
       }
@@ -252,6 +255,7 @@ try {
         `${seconds(performance.now() - killedAt)} s after the kill: ${stats.agentsConnected} agents, ` +
         `${stats.tasksRunning} tasks running on the standby (leads: ${String(standby.ledAt() !== undefined)})`,
       180_000,
+      1000,
     ).catch((error: unknown) => {
       outcome.back = false;
       log(String(error));
@@ -262,12 +266,17 @@ try {
     log(
       `failover: ${JSON.stringify({ s: result.failover_s, leader_s: result.failover_leader_s, lost: result.tasks_lost })}`,
     );
+    const errors = standby.errors();
+    if (errors.length > 0) log(`the new leader's last errors:\n${errors.slice(-10).join('\n')}`);
   }
   await sleep(1000);
   result.sim_memory_per_agent_kib = c.shards.memoryPerAgentKib();
   result.sim_rss_mib = c.shards.rssMib();
 } catch (error) {
   result.error = error instanceof Error ? error.message.slice(0, 500) : String(error);
+  if (error instanceof Error) log(error.message);
+  for (const m of cell?.masters ?? [])
+    if (m.errors().length > 0) log(`errors of the master at ${m.address}:\n${m.errors().slice(-5).join('\n')}`);
   log(`bench:scale failed: ${String(result.error)}`);
   log(await zkLogTails());
   process.exitCode = 1;

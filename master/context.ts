@@ -48,6 +48,14 @@ export class MasterContext {
    * back within the retention period.
    */
   readonly lostTasks: RetainedSet;
+  /**
+   * Agents admitted before this master led that have not re-registered yet (Mesos' transitioning
+   * agents): a reconciliation of a task on one of them is not answered TASK_UNKNOWN, which would
+   * make its framework launch it again beside the copy still running there, until the agent
+   * comes back or its re-registration timeout reports it lost. `undefined` while the registry
+   * still lists them: every unknown task waits. Empty on a master without a registry.
+   */
+  awaitedAgents: Set<string> | undefined = new Set();
   readonly offers: OfferBook;
   /** Status updates the master generates itself, delivered at least once to frameworks. */
   readonly masterUpdates: StatusUpdateStream;

@@ -5,7 +5,7 @@
  * stream instead of opening it. Each channel has its own subchannel pool, or grpc-js would fold
  * every channel to one address into one connection.
  */
-import { Channel, type ChannelCredentials } from '@grpc/grpc-js';
+import { Channel, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { MasterLinkTransport } from '../agent/master-link.js';
 
 /** Streams per connection by default: room below the master's default of 128. */
@@ -23,6 +23,8 @@ export class ChannelPool implements MasterLinkTransport {
   constructor(
     private readonly credentials: ChannelCredentials,
     private readonly perChannel = DEFAULT_AGENTS_PER_CHANNEL,
+    /** More options of every channel (the agents' reconnection schedule: `reconnectChannelOptions`). */
+    private readonly options: ChannelOptions = {},
   ) {
     if (!Number.isInteger(perChannel) || perChannel < 1) throw new RangeError('perChannel must be a positive integer');
   }
@@ -38,6 +40,7 @@ export class ChannelPool implements MasterLinkTransport {
     if (!slot || slot.used >= this.perChannel) {
       slot = {
         channel: new Channel(address, this.credentials, {
+          ...this.options,
           'grpc.use_local_subchannel_pool': 1,
           'grpc.max_receive_message_length': 64 * 1024 * 1024,
         }),

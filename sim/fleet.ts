@@ -9,6 +9,7 @@ import { channelCredentials, type TlsFiles } from '../core/tls.js';
 import type { Logger } from '../core/logger.js';
 import { TaskState, type TaskInfo } from '../proto/gen/galaxy/v1/common.js';
 import { ChannelPool, DEFAULT_AGENTS_PER_CHANNEL } from './channel-pool.js';
+import { reconnectChannelOptions } from '../agent/master-link.js';
 import type { SimMachine } from './machines.js';
 import { SimAgent } from './sim-agent.js';
 import type { SimReclaimOptions } from './sim-reclaim.js';
@@ -90,6 +91,7 @@ export class Fleet {
     this.pool = new ChannelPool(
       channelCredentials(options.tls),
       options.agentsPerChannel ?? DEFAULT_AGENTS_PER_CHANNEL,
+      reconnectChannelOptions(options.master),
     );
     options.machines.forEach((machine, index) => {
       this.agents.push(

@@ -17,6 +17,8 @@ export interface MasterProcess {
   readonly ledAt: () => number | undefined;
   /** Its last lines of output, for a report when something goes wrong. */
   readonly tail: () => string[];
+  /** Its last error lines (level error or fatal), which the tail's warnings may have pushed out. */
+  readonly errors: () => string[];
   /** SIGKILL; resolves once the process is gone. */
   kill(): Promise<void>;
   /** SIGTERM (a clean stop: a `--cpu-prof` profile is written); SIGKILL after `graceMs`. */
@@ -66,6 +68,7 @@ export async function startMasterProcess(
     });
   });
   const lines: string[] = [];
+  const errors: string[] = [];
   let ledAt: number | undefined;
   let contending: (address: string) => void = () => undefined;
   const address = new Promise<string>((resolve, reject) => {
@@ -87,6 +90,10 @@ export async function startMasterProcess(
       for (const line of parts) {
         lines.push(line);
         if (lines.length > 200) lines.shift();
+        if (/"level":(50|60)/.test(line)) {
+          errors.push(line);
+          if (errors.length > 50) errors.shift();
+        }
         const match = /^master (\S+) (contending|leads)/.exec(line);
         if (match?.[2] === 'contending' && match[1] !== undefined) contending(match[1]);
         if (match?.[2] === 'leads') ledAt ??= performance.now();
@@ -99,6 +106,7 @@ export async function startMasterProcess(
       child,
       ledAt: () => ledAt,
       tail: () => [...lines],
+      errors: () => [...errors],
       kill: async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         await exited;

@@ -100,12 +100,14 @@ export class Accounting extends BuiltinMasterPlugin {
       this.ledger.stopWhere((t) => t.agentId === agent.info.id, this.now(), [agent.info.id]);
     });
     hooks.agentAdded.tap('accounting', (agent) => {
-      // Tasks the agent brought back (after a failover) hold resources from now on.
+      // Tasks the agent brought back (after a failover) hold resources from now on; the agent is
+      // measured once below, not once per task.
+      const now = this.now();
       for (const key of agent.tasks) {
         const task = ctx.tasks.get(key)?.task;
-        if (task && !isTerminal(task.state) && !this.ledger.has(key)) this.start(task);
+        if (task && !isTerminal(task.state) && !this.ledger.has(key)) this.start(task, now, false);
       }
-      this.ledger.advance(this.now());
+      this.ledger.advance(now);
       this.ledger.remeasure([agent.info.id]);
     });
   }
@@ -181,7 +183,7 @@ export class Accounting extends BuiltinMasterPlugin {
     return this.actingUser(task) ?? 'unknown';
   }
 
-  private start(task: Task): void {
+  private start(task: Task, now = this.now(), measure = true): void {
     const key = taskKey(task.frameworkId, task.taskId);
     const res = task.resources;
     this.ledger.start(
@@ -194,7 +196,8 @@ export class Accounting extends BuiltinMasterPlugin {
         rate: { cpus: res?.cpus ?? 0, mem: res?.mem ?? 0, disk: res?.disk ?? 0 },
         revocable: task.onRevocable === true,
       },
-      this.now(),
+      now,
+      measure,
     );
   }
 

@@ -184,7 +184,11 @@ export class Ledger {
     return this.live.has(key);
   }
 
-  /** A task started holding `rate` for `user` in `pool`; a `revocable` one counts in the row's revocable part. */
+  /**
+   * A task started holding `rate` for `user` in `pool`; a `revocable` one counts in the row's
+   * revocable part. Without `measure` the caller calls {@link remeasure} once it started all it
+   * starts (an agent re-registering with its tasks: its tasks measured once, not once per task).
+   */
   start(
     key: string,
     task: {
@@ -196,6 +200,7 @@ export class Ledger {
       revocable?: boolean;
     },
     now: number,
+    measure = true,
   ): void {
     this.advance(now);
     if (this.live.has(key)) return;
@@ -211,7 +216,7 @@ export class Ledger {
     });
     this.rates.set(part, sumRates(this.rates.get(part), task.rate, 1));
     this.counts.set(part, (this.counts.get(part) ?? 0) + 1);
-    this.remeasure([task.agentId]);
+    if (measure) this.remeasure([task.agentId]);
   }
 
   /** A task stopped holding its resources; `agentId` is its agent's when the caller knows it. */

@@ -315,6 +315,10 @@ export class SchedulerCalls {
       const known = this.ctx.tasks.get(key)?.task ?? this.ctx.completed.get(key);
       if (known) {
         answer(known);
+      } else if (awaited(this.ctx.awaitedAgents, wanted.agentId)) {
+        // Its agent may still bring it back (a failover): asked again, it is answered once the
+        // agent re-registered or was reported lost.
+        continue;
       } else {
         const unknown: Task = {
           taskId: wanted.taskId,
@@ -401,4 +405,10 @@ function checkFilter(refuseSeconds: number | undefined): RefuseFilter {
     );
   }
   return { refuseSeconds };
+}
+
+/** True when a task on `agentId` ('' when the framework does not say) may still be brought back by an agent the master awaits. */
+function awaited(agents: ReadonlySet<string> | undefined, agentId: string): boolean {
+  if (agents === undefined) return true;
+  return agentId === '' ? agents.size > 0 : agents.has(agentId);
 }

@@ -6,6 +6,7 @@
  * admitted before this master led that do not re-register within the re-registration timeout are
  * reported lost to every framework. Applied by a master that runs with standbys (`candidate.ts`).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Allocator } from '../../allocators/allocator.js';
 import type { Coordinator, Unwatch } from '../../core/coordinator/coordinator.js';
 import type { Logger } from '../../core/logger.js';
@@ -39,6 +40,12 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
   readonly name = 'registry';
   private unwatchQuotas: Unwatch = () => undefined;
   private reregisterDeadline?: NodeJS.Timeout;
+  private stopped = false;
+  /**
+   * The agents whose key is stored: listed once this master leads (without holding up its start:
+   * a cell's keys are thousands of reads), then kept current by this master's writes.
+   */
+  private stored: Promise<Set<string>> = Promise.resolve(new Set());
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -56,6 +63,7 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
     };
     hooks.starting.tapPromise(this.name, () => this.load(log, write));
     hooks.stopping.tap(this.name, () => {
+      this.stopped = true;
       clearTimeout(this.reregisterDeadline);
       this.unwatchQuotas();
     });
@@ -63,11 +71,28 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
       write('role weights', this.coordinator.put(WEIGHTS_KEY, JSON.stringify(weights)));
     });
     hooks.agentAdded.tap(this.name, (agent) => {
+      const id = agent.info.id;
+      this.parts.ctx.awaitedAgents?.delete(id);
+      // Once per agent: its key says it was admitted, and nothing reads more of it. Rewritten on
+      // every re-registration, a failover cost the new leader a read and a write per agent.
       const entry = { hostname: agent.info.hostname, admittedAt: agent.registeredAt };
-      write(`agent ${agent.info.id}`, this.coordinator.put(`${AGENTS_PREFIX}/${agent.info.id}`, JSON.stringify(entry)));
+      const stored = this.stored.then(async (ids) => {
+        if (ids.has(id)) return;
+        ids.add(id);
+        await this.coordinator.put(`${AGENTS_PREFIX}/${id}`, JSON.stringify(entry)).catch((error: unknown) => {
+          ids.delete(id);
+          throw error;
+        });
+      });
+      write(`agent ${id}`, stored);
     });
     hooks.agentRemoved.tap(this.name, (agent) => {
-      write(`agent ${agent.info.id}`, this.coordinator.delete(`${AGENTS_PREFIX}/${agent.info.id}`));
+      const id = agent.info.id;
+      const removed = this.stored.then((ids) => {
+        ids.delete(id);
+        return this.coordinator.delete(`${AGENTS_PREFIX}/${id}`);
+      });
+      write(`agent ${id}`, removed);
     });
   }
 
@@ -90,18 +115,69 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
         );
       }
     }
-    const admitted = await coordinator.list(AGENTS_PREFIX);
-    if (admitted.length === 0) return;
     const { ctx } = parts;
-    this.reregisterDeadline = setTimeout(() => {
-      for (const id of admitted) {
-        if (ctx.agents.has(id)) continue;
-        log.warn({ agent: id }, 'admitted agent did not re-register after the failover; reporting it lost');
-        write(`agent ${id}`, coordinator.delete(`${AGENTS_PREFIX}/${id}`));
-        for (const framework of ctx.frameworks.values())
-          ctx.sendEvent(framework.info.id, { event: { $case: 'failure', failure: { agentId: id } } });
+    const deadline = Date.now() + ctx.timings.agentReregisterTimeoutMs;
+    const listed = this.listAdmitted(log);
+    ctx.awaitedAgents = undefined;
+    this.stored = listed.then(
+      (ids) => new Set(ids),
+      (error: unknown) => {
+        log.error({ err: String(error) }, 'the admitted agents could not be listed; none will be reported lost');
+        ctx.awaitedAgents = new Set();
+        return new Set<string>();
+      },
+    );
+    void listed.then(
+      (admitted) => {
+        ctx.awaitedAgents = new Set(admitted.filter((id) => !ctx.agents.has(id)));
+        if (admitted.length === 0 || this.stopped) return;
+        this.reregisterDeadline = setTimeout(
+          () => {
+            this.reportMissing(admitted, log, write);
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        this.reregisterDeadline.unref();
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * The stored admitted agents, listed again after a failure (a call timing out on a loaded
+   * coordinator) until this master stops: meanwhile no agent's key is written and no task on an
+   * unknown agent is answered TASK_UNKNOWN.
+   */
+  private async listAdmitted(log: Logger): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.coordinator.list(AGENTS_PREFIX);
+      } catch (error) {
+        if (this.stopped) throw error;
+        log.warn({ err: String(error), attempt }, 'the admitted agents could not be listed; listing them again');
+        await sleep(Math.min(5000, 500 * attempt));
       }
-    }, ctx.timings.agentReregisterTimeoutMs);
-    this.reregisterDeadline.unref();
+    }
+  }
+
+  /** Reports lost, to every framework, the agents of `admitted` that did not re-register, and forgets them. */
+  private reportMissing(
+    admitted: readonly string[],
+    log: Logger,
+    write: (what: string, action: Promise<unknown>) => void,
+  ): void {
+    const { ctx } = this.parts;
+    ctx.awaitedAgents = new Set();
+    for (const id of admitted) {
+      if (ctx.agents.has(id)) continue;
+      log.warn({ agent: id }, 'admitted agent did not re-register after the failover; reporting it lost');
+      const removed = this.stored.then((ids) => {
+        ids.delete(id);
+        return this.coordinator.delete(`${AGENTS_PREFIX}/${id}`);
+      });
+      write(`agent ${id}`, removed);
+      for (const framework of ctx.frameworks.values())
+        ctx.sendEvent(framework.info.id, { event: { $case: 'failure', failure: { agentId: id } } });
+    }
   }
 }

@@ -18,6 +18,7 @@ import { eventually } from '../helpers/async-queue.js';
 import { killWithEnv } from '../helpers/processes.js';
 import { useZkEnsemble } from '../helpers/zk-fixture.js';
 import { channelCredentials } from '../../core/tls.js';
+import { openCoordinator } from '../../core/coordinator/index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -134,6 +135,13 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     await callUnary(first.address, (cb) => client.setWeights({ weights: [{ role: 'eng', weight: 3 }] }, cb));
     client.close();
 
+    // The registry keeps the admitted agent's key; a re-registration does not write it again.
+    const store = await openCoordinator(coordinator);
+    cleanups.push(() => store.close());
+    const agentKey = `/galaxy/master/agents/${agent.agentId}`;
+    await eventually(async () => (await store.get(agentKey)) !== undefined, 10_000, "the agent's registry key");
+    const admitted = await store.get(agentKey);
+
     // The leader goes; the standby takes over.
     await first.stop();
     const next = await second.leading;
@@ -150,13 +158,15 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     );
     expect(running.has('long-1')).toBe(true);
     expect((await weights(second.address)).weights).toContainEqual({ role: 'eng', weight: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await store.get(agentKey))?.version).toBe(admitted?.version);
   });
 
   it('reports an admitted agent lost when it does not re-register with the new leader', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'galaxy-master-ha-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const coordinator = coordinatorIn(dir);
-    const timings = { allocationIntervalMs: 50, agentReregisterTimeoutMs: 1500 };
+    const timings = { allocationIntervalMs: 50, agentReregisterTimeoutMs: 4000 };
     const first = await MasterCandidate.start({
       listen: '127.0.0.1:0',
       coordinator,
@@ -183,6 +193,8 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
     });
     await eventually(() => agent.connected, 10_000, 'the agent to register');
     const failures: string[] = [];
+    /** Reconciliation answers about a task of the lost agent, and whether it was reported lost by then. */
+    const answers: { state: TaskState; afterFailure: boolean }[] = [];
     const driver = new GrpcSchedulerDriver({
       master: coordinator,
       framework: { name: 'ha-failure', failoverTimeoutS: 60 },
@@ -192,15 +204,32 @@ describe.each(backends)('masters with standbys on the %s coordinator', (_name, c
         failure: (_d, agentId) => {
           failures.push(agentId);
         },
+        update: (_d, status) => {
+          if (status.taskId === 'on-lost-agent')
+            answers.push({ state: status.state, afterFailure: failures.includes(status.agentId) });
+        },
       },
     });
     cleanups.push(() => driver.stop());
-    await driver.start();
+    const frameworkId = await driver.start();
     const agentId = agent.agentId;
     await agent.stop();
     await first.stop();
     const next = await second.leading;
+    await eventually(
+      () => next.view.frameworks().some((f) => f.info?.id === frameworkId && f.active),
+      10_000,
+      'the framework to re-subscribe',
+    );
+    // A task the new leader does not know, on an agent that may still re-register with it: no
+    // TASK_UNKNOWN (its framework would launch it again beside the running copy) until the agent
+    // is reported lost.
+    await driver.reconcile([{ taskId: 'on-lost-agent', agentId }]);
+    expect(failures).not.toContain(agentId);
     await eventually(() => failures.includes(agentId), 15_000, 'the lost agent reported to the framework');
     expect(next.view.agents()).toEqual([]);
+    await driver.reconcile([{ taskId: 'on-lost-agent', agentId }]);
+    await eventually(() => answers.length > 0, 5000, 'the reconciliation answered once the agent is lost');
+    expect(answers).toEqual([{ state: TaskState.TASK_UNKNOWN, afterFailure: true }]);
   });
 });
