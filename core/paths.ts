@@ -24,3 +24,8 @@ export function packageRoot(): string {
 export function galaxyCli(): string {
   return join(packageRoot(), 'dist', 'cli', 'main.js');
 }
+
+/** The built AppWorker's own entry point (`dist/frameworks/appmaster/appworker/bin.js`): lighter than the CLI. */
+export function appWorkerEntry(): string {
+  return join(packageRoot(), 'dist', 'frameworks', 'appmaster', 'appworker', 'bin.js');
+}

@@ -17,7 +17,7 @@ import { DEFAULT_COORDINATOR, openCoordinator } from '../../core/coordinator/ind
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import type { ServingApi } from '../../core/grpc-server.js';
 import { APPMASTER_GROUP } from '../../core/leader-locator.js';
-import { galaxyCli } from '../../core/paths.js';
+import { appWorkerEntry } from '../../core/paths.js';
 import type { FrameworkPlugin } from '../host/plugin.js';
 import { FRAMEWORK_API_VERSION } from '../host/plugin.js';
 import { serveAppMasterApi } from './api.js';
@@ -33,9 +33,9 @@ export { AppMaster } from './appmaster.js';
 /** Where the AppMaster keeps the framework id of its last run, to fail over to it. */
 const FRAMEWORK_ID_KEY = '/galaxy/appmaster/framework-id';
 
-/** The argv that starts an AppWorker: this Galaxy's own CLI, by the node running it. */
+/** The argv that starts an AppWorker: this Galaxy's own worker entry point, by the node running it. */
 export function appWorkerArgv(): string[] {
-  return [process.execPath, galaxyCli(), 'appworker'];
+  return [process.execPath, appWorkerEntry()];
 }
 
 /** The plugin. */

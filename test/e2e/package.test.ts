@@ -20,7 +20,7 @@ describe('the npm package', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'dist/cli/main.js',
-        'dist/frameworks/appmaster/appworker/main.js',
+        'dist/frameworks/appmaster/appworker/bin.js',
         'examples/hello-service/job.yaml',
         'proto/galaxy/v1/scheduler.proto',
         'schemas/job.schema.json',

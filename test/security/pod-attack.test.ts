@@ -147,8 +147,8 @@ describe('the attack of issue 14 on galaxy up', { timeout: 120_000 }, () => {
     const hunt = await exec(
       [
         'echo "env: $(env | grep -c GALAXY_POD_TOKEN)"',
-        // The worker: `node …/dist/cli/main.js appworker` (this shell's own command line names it too, not last).
-        'for p in /proc/[0-9]*; do if tr "\\0" " " < $p/cmdline 2>/dev/null | grep -q "main.js appworker $"; then cat $p/environ >/dev/null 2>&1 && echo "read worker $p" || echo "denied worker $p"; fi; done',
+        // The worker: `node …/appworker/bin.js` (this shell's own command line names it too, not last).
+        'for p in /proc/[0-9]*; do if tr "\\0" " " < $p/cmdline 2>/dev/null | grep -q "appworker/bin.js $"; then cat $p/environ >/dev/null 2>&1 && echo "read worker $p" || echo "denied worker $p"; fi; done',
         'cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"',
         'find / \\( -path /proc -o -path /sys -o -path /usr \\) -prune -o -type f -readable -print 2>/dev/null | grep -v "/node_modules/\\|/dist/" | xargs cat 2>/dev/null',
       ].join('; '),
@@ -160,7 +160,7 @@ describe('the attack of issue 14 on galaxy up', { timeout: 120_000 }, () => {
     // (Its container's helper names the same command after its own options: the worker is node's.)
     const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean);
     const workerPid = processesWithEnv('GALAXY_POD_ID=evil-0').find(
-      (pid) => argv(pid)[0] === process.execPath && argv(pid).at(-1) === 'appworker',
+      (pid) => argv(pid)[0] === process.execPath && argv(pid).at(-1)?.endsWith('/appworker/bin.js'),
     );
     expect(workerPid).toBeDefined();
     const environ = readFileSync(`/proc/${workerPid ?? 0}/environ`, 'latin1').split('\0');
