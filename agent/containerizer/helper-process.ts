@@ -7,6 +7,7 @@
  */
 import { GalaxyError } from '../../core/errors.js';
 import type { ExitInfo } from '../launcher.js';
+import { LAUNCH_TRACE_FILE } from '../launch-trace.js';
 import type { HelperSpawner } from './spawner.js';
 
 /** What to start. */
@@ -50,6 +51,8 @@ function helperEnvironment(task: Readonly<Record<string, string>>): Record<strin
     const value = task[name];
     if (value !== undefined) env[name] = value;
   }
+  // The agent's own setting, never the task's: a file the helper appends its steps to.
+  if (LAUNCH_TRACE_FILE !== undefined) env.GALAXY_LAUNCH_TRACE = LAUNCH_TRACE_FILE;
   return env;
 }
 

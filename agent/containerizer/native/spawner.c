@@ -46,6 +46,8 @@ struct child {
 };
 static struct child children[MAX_CHILDREN];
 static int nchildren;
+/* This binary's own path (empty when unknown, or replaced on disk since it started: then exec). */
+static char self_exe[PATH_MAX];
 
 /* One line on stdout, in a single write (shorter than PIPE_BUF: lines never interleave). */
 static void out(const char *fmt, ...) {
@@ -160,6 +162,10 @@ static void start_helper(char **fields, int nfields, int report_w) {
   setsid();
   default_signals();
   environ = env; /* execvp searches the helper's PATH */
+  /* The helper is this binary: run it here. An exec would load the same program again (and its
+   * libraries): the largest single step of a launch, measured (docs/security.md). */
+  char resolved[PATH_MAX];
+  if (self_exe[0] && realpath(argv[0], resolved) && strcmp(resolved, self_exe) == 0) _exit(helper_main(argc, argv));
   execvp(argv[0], argv);
   dprintf(3, "error cannot start %s: %s\n", argv[0], strerror(errno));
   _exit(127);
@@ -220,6 +226,7 @@ static void reap(void) {
 }
 
 int spawner_main(void) {
+  if (!realpath("/proc/self/exe", self_exe)) self_exe[0] = '\0';
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);
