@@ -2,7 +2,7 @@
  * The Linux containerizer: each task runs in a sandbox (docs/security.md, Part 2) — its own
  * cgroups, pid, mount, uts and ipc namespaces (and net, from the tcp isolator), its own root
  * filesystem, its own user namespace (an unprivileged host uid range), the default capability
- * bounding set and no_new_privs — with isolator plugins setting the limits. One exec of the
+ * bounding set and no_new_privs — with isolator plugins setting the limits. One run of the
  * native helper (`native/galaxy-init.c`, forked by the agent's spawner, ./spawner.ts) does all of
  * it; this class plans it, checks what comes
  * from outside (bind sources, users, capabilities), and watches and destroys containers. It

@@ -16,8 +16,9 @@
  *   5. it drops the capability bounding set to the agent's mask, sets no_new_privs, and forks the
  *      task, then stays pid 1: it passes SIGTERM/SIGINT to everything in the namespace, reaps
  *      orphans, and exits with the task's status once the task ends;
- *   6. this process stays outside as the container's monitor: it passes the agent's signals to the
- *      init and writes the task's exit status to --exit-file for an agent that restarted meanwhile.
+ *   6. this process stays outside as the container's monitor: it joins the cgroups while the init
+ *      builds the root, passes the agent's signals to the init and writes the task's exit status to
+ *      --exit-file for an agent that restarted meanwhile.
  *
  * Signals never get lost: both processes keep the signals they handle blocked from their first
  * instruction and take them with sigwaitinfo(); a blocked signal is queued even for a namespace's

@@ -1,6 +1,7 @@
 /*
  * galaxy-init --spawner: starts containers' helpers for the agent, so that the agent never forks
- * itself per container. A fork of the agent (a Node process of a hundred MiB or more) copies its
+ * itself per container. A helper that is this binary runs in the fork (helper_main), without an
+ * exec: loading the same program again was the largest single step of a launch. A fork of the agent (a Node process of a hundred MiB or more) copies its
  * page tables and blocks its event loop until the child has exec'd: tens of milliseconds each on
  * a loaded machine, during which no status update moves. This small process forks instead.
  *
@@ -17,8 +18,8 @@
  *
  * The child gets stdin /dev/null, stdout and stderr the task's files, descriptor 3 a pipe whose
  * first line the spawner relays (--report-fd 3), descriptor 4 the environment (--env-fd 4), its
- * own session, the default signal mask and dispositions, and nothing else; then it execs the
- * helper exactly as the agent used to spawn it. The spawner writes on its stdout, one line each:
+ * own session, the default signal mask and dispositions, and nothing else; then it runs the
+ * helper (or execs a wrapper) exactly as the agent used to spawn it. The spawner writes on its stdout, one line each:
  *
  *   <tag> pid <pid>            the helper (the container's monitor) was forked
  *   <tag> report <line>        the helper's report: "ok <init pid>", "error <why>", or empty
