@@ -101,36 +101,29 @@ describe('the helper spawner', () => {
     expect(helper.report).toMatch(/^error cannot open the task's output files/);
   });
 
-  it('runs a request for its own binary in the fork, without an exec (its options and errors are its own)', async () => {
+  it("runs a request for its own binary in the fork, without an exec, showing on the host as if exec'd", async () => {
     // The helper blocks opening a FIFO as its --join file until we read it: time to look at it.
     const cwd = await mkdtemp(join(dir, 'in-fork-'));
     const fifo = join(cwd, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    const spawned = spawner.spawn({
-      ...request(''),
-      cwd,
-      argv: [
-        requireNativeHelper(),
-        '--join',
-        fifo,
-        '--root',
-        join(cwd, 'missing'),
-        '--caps',
-        '0',
-        '--report-fd',
-        '3',
-        '--',
-        'true',
-      ],
-    });
+    const argv = [requireNativeHelper(), '--join', fifo, '--root', join(cwd, 'missing'), '--caps', '0'];
+    const spawned = spawner.spawn({ ...request(''), cwd, argv: [...argv, '--report-fd', '3', '--', 'true'] });
     const pid = await eventually(() => processIn(cwd), 5000, 'the helper in its directory');
-    // An exec'd helper's command line would be its argv; a forked one keeps the spawner's.
-    expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(1, 2)).toEqual(['--spawner']);
+    // Not exec'd: the same stack as its parent, the spawner (an exec gets a new, randomized one).
+    const parent = /^\d+ \(.*\) \S (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.[1];
+    const stack = (p: string | number) =>
+      readFileSync(`/proc/${p}/maps`, 'latin1')
+        .split('\n')
+        .find((l) => l.endsWith('[stack]'));
+    expect(stack(pid)).toBe(stack(parent ?? ''));
+    // Yet on the host it shows its own command line and environment, as an exec'd helper did.
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, argv.length)).toEqual(argv);
+    expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).toContain('HELPER_ONLY=h');
     const reader = await open(fifo, 'r');
     const helper = await spawned;
     await reader.close();
     expect(helper.pid).toBe(pid);
-    expect(helper.report).toMatch(/^error /);
+    expect(helper.report).toMatch(/^error cannot mount the root tmpfs/);
     expect(await helper.exited).toEqual({ code: 125, signal: null });
   });
 

@@ -31,6 +31,7 @@
  */
 #include "galaxy-init.h"
 #include <poll.h>
+#include <linux/prctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 
@@ -90,6 +91,68 @@ static void drain(struct child *c, int block) {
     if (n < 0 && errno == EAGAIN && !block) return;
     relay(c);
   }
+}
+
+/*
+ * Points the kernel's view of our argv and environment (/proc/self/cmdline, /proc/self/environ)
+ * at [args, args_end) and [args_end, env_end): prctl(PR_SET_MM_MAP) with the rest of the map as it
+ * is (read from /proc/self/stat). Unlike the single PR_SET_MM fields it needs no CAP_SYS_RESOURCE.
+ */
+static int set_mm_args(unsigned long args, unsigned long args_end, unsigned long env_end) {
+  char buf[2048];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (!p) return -1;
+  /* Fields from 3 (the state) on: startcode 26, endcode 27, startstack 28, start_data 45, end_data 46, start_brk 47. */
+  unsigned long long field[52] = {0};
+  int k = 3;
+  char *save = NULL;
+  for (char *t = strtok_r(p + 1, " ", &save); t && k < 52; t = strtok_r(NULL, " ", &save)) field[k++] = strtoull(t, NULL, 10);
+  if (k < 48) return -1;
+  struct prctl_mm_map map = {
+      .start_code = field[26],
+      .end_code = field[27],
+      .start_data = field[45],
+      .end_data = field[46],
+      .start_brk = field[47],
+      .brk = (uint64_t)(uintptr_t)sbrk(0),
+      .start_stack = field[28],
+      .arg_start = args,
+      .arg_end = args_end,
+      .env_start = args_end,
+      .env_end = env_end,
+      .exe_fd = (uint32_t)-1,
+  };
+  return prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&map, sizeof map, 0);
+}
+
+/*
+ * Makes this fork look on the host as if it had exec'd `argv` with `env`: its /proc cmdline and
+ * environ show them (tools and operators find a container's helper by them, and the init blanks
+ * its own host paths from the same area). Returns the argv to run with, its strings in that area;
+ * NULL when the kernel refuses (then the caller execs instead).
+ */
+static char **as_if_execd(char **argv, int argc, char **env) {
+  size_t alen = 0, elen = 0;
+  for (int k = 0; k < argc; k++) alen += strlen(argv[k]) + 1;
+  for (char **e = env; *e; e++) elen += strlen(*e) + 1;
+  char *area = mmap(NULL, alen + elen + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  char **args = calloc((size_t)argc + 1, sizeof *args);
+  if (area == MAP_FAILED || !args) return NULL;
+  char *at = area;
+  for (int k = 0; k < argc; k++) {
+    args[k] = at;
+    at = stpcpy(at, argv[k]) + 1;
+  }
+  for (char **e = env; *e; e++) at = stpcpy(at, *e) + 1;
+  unsigned long base = (unsigned long)area;
+  if (set_mm_args(base, base + alen, base + alen + elen) < 0) return NULL;
+  return args;
 }
 
 /* In the forked child: the fields of one request, then exec. Never returns. */
@@ -166,7 +229,10 @@ static void start_helper(char **fields, int nfields, int report_w) {
   /* The helper is this binary: run it here. An exec would load the same program again (and its
    * libraries): the largest single step of a launch, measured (docs/security.md). */
   char resolved[PATH_MAX];
-  if (self_exe[0] && realpath(argv[0], resolved) && strcmp(resolved, self_exe) == 0) _exit(helper_main(argc, argv));
+  if (self_exe[0] && realpath(argv[0], resolved) && strcmp(resolved, self_exe) == 0) {
+    char **args = as_if_execd(argv, argc, env);
+    if (args) _exit(helper_main(argc, args));
+  }
   execvp(argv[0], argv);
   dprintf(3, "error cannot start %s: %s\n", argv[0], strerror(errno));
   _exit(127);
