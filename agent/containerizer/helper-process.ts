@@ -42,9 +42,8 @@ const HELPER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 /**
  * The helper's own environment: fixed by the agent. It runs as root on the host, so the task's
  * environment (LD_PRELOAD, GLIBC_TUNABLES, …) must never be its own: that goes through
- * {@link ENV_FD} to the task's exec. The sandbox and task id (the agent's, not the task's, to
- * choose) are the helper's to read; a helper the spawner runs without an exec keeps the spawner's
- * /proc environ, so a container's processes on the host are found by its cgroup. With
+ * {@link ENV_FD} to the task's exec. The sandbox and task id stay visible to find a container's
+ * processes on the host (they are the agent's, not the task's, to choose). With
  * `GALAXY_LAUNCH_TRACE` set in the agent's own environment the helper traces its steps (../launch-trace.ts).
  */
 function helperEnvironment(task: Readonly<Record<string, string>>): Record<string, string> {

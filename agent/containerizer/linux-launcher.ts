@@ -263,7 +263,9 @@ export class LinuxLauncher implements Launcher {
     });
     traceLaunch(task, 'isolated');
     const launched = this.attach(container, leader.pid, exited);
-    void launched.exited.then(() => traceLaunch(task, 'stopped'));
+    void launched.exited.then(() => {
+      traceLaunch(task, 'stopped');
+    });
     return launched;
   }
 
