@@ -48,6 +48,9 @@ struct child {
 };
 static struct child children[MAX_CHILDREN];
 static int nchildren;
+/* The buffer of the agent's requests (for a helper run in the fork to wipe). */
+static char *requests;
+static size_t requests_cap;
 /* This binary's own path (empty when unknown, or replaced on disk since it started: then exec). */
 static char self_exe[PATH_MAX];
 
@@ -134,24 +137,30 @@ static int set_mm_args(unsigned long args, unsigned long args_end, unsigned long
 /*
  * Makes this fork look on the host as if it had exec'd `argv` with `env`: its /proc cmdline and
  * environ show them (tools and operators find a container's helper by them, and the init blanks
- * its own host paths from the same area). Returns the argv to run with, its strings in that area;
- * NULL when the kernel refuses (then the caller execs instead).
+ * its own host paths from the same area). Returns the argv to run with, its strings in that area,
+ * and points `environ` there too; NULL when the kernel refuses (then the caller execs instead).
  */
 static char **as_if_execd(char **argv, int argc, char **env) {
   size_t alen = 0, elen = 0;
+  int envc = 0;
   for (int k = 0; k < argc; k++) alen += strlen(argv[k]) + 1;
-  for (char **e = env; *e; e++) elen += strlen(*e) + 1;
+  for (char **e = env; *e; e++, envc++) elen += strlen(*e) + 1;
   char *area = mmap(NULL, alen + elen + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   char **args = calloc((size_t)argc + 1, sizeof *args);
-  if (area == MAP_FAILED || !args) return NULL;
+  char **envp = calloc((size_t)envc + 1, sizeof *envp);
+  if (area == MAP_FAILED || !args || !envp) return NULL;
   char *at = area;
   for (int k = 0; k < argc; k++) {
     args[k] = at;
     at = stpcpy(at, argv[k]) + 1;
   }
-  for (char **e = env; *e; e++) at = stpcpy(at, *e) + 1;
+  for (int k = 0; k < envc; k++) {
+    envp[k] = at;
+    at = stpcpy(at, env[k]) + 1;
+  }
   unsigned long base = (unsigned long)area;
   if (set_mm_args(base, base + alen, base + alen + elen) < 0) return NULL;
+  environ = envp;
   return args;
 }
 
@@ -231,7 +240,12 @@ static void start_helper(char **fields, int nfields, int report_w) {
   char resolved[PATH_MAX];
   if (self_exe[0] && realpath(argv[0], resolved) && strcmp(resolved, self_exe) == 0) {
     char **args = as_if_execd(argv, argc, env);
-    if (args) _exit(helper_main(argc, args));
+    if (args) {
+      /* What the spawner read may hold other containers' requests (their tasks' environments):
+       * none of it goes on into this container's monitor and init, as none did through an exec. */
+      explicit_bzero(requests, requests_cap);
+      _exit(helper_main(argc, args));
+    }
   }
   execvp(argv[0], argv);
   dprintf(3, "error cannot start %s: %s\n", argv[0], strerror(errno));
@@ -306,6 +320,8 @@ int spawner_main(void) {
   }
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
+  requests = buf;
+  requests_cap = buf ? cap : 0;
   static struct pollfd pfd[MAX_CHILDREN + 2];
   static struct child *polled[MAX_CHILDREN + 2];
   for (;;) {
@@ -338,6 +354,8 @@ int spawner_main(void) {
       cap *= 2;
       buf = realloc(buf, cap);
       if (!buf) return 1;
+      requests = buf;
+      requests_cap = cap;
     }
     ssize_t got = read(0, buf + len, cap - len);
     if (got < 0 && errno == EINTR) continue;
