@@ -16,6 +16,7 @@ import { createSandbox, newRunId } from './sandbox.js';
 import { resolveUser } from './process-launcher.js';
 import { killGraceMs } from './task-validation.js';
 import { agentStatus } from './status.js';
+import { traceLaunch } from './launch-trace.js';
 import { chown } from 'node:fs/promises';
 
 /** What a runner needs from its agent. */
@@ -241,6 +242,7 @@ export class TaskRunner {
   }
 
   private update(state: TaskState, reason: string, message: string, exitCode?: number): void {
+    traceLaunch(this.info.taskId, TaskState[state]);
     this.state = state;
     if (isTerminal(state)) this.settle();
     this.deps.emit(

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startAgent } from '../agent/agent.js';
+import { traceLaunch } from '../agent/launch-trace.js';
 import { startMaster } from '../master/master.js';
 import { TaskState, type Offer } from '../proto/gen/galaxy/v1/common.js';
 import { GrpcSchedulerDriver } from '../frameworks/sdk/index.js';
@@ -56,6 +57,7 @@ const driver = new GrpcSchedulerDriver({
     update: (_d, status) => {
       const mark = marks.get(status.taskId);
       if (!mark) return;
+      traceLaunch(status.taskId, `framework got ${TaskState[status.state]}`);
       if (status.state === TaskState.TASK_RUNNING) mark.running ??= performance.now();
       if (status.state === TaskState.TASK_FINISHED) {
         mark.finished = performance.now();
@@ -79,6 +81,7 @@ try {
     const done = new Promise<void>((r) => marks.set(taskId, { accept: performance.now(), done: r }));
     const mark = marks.get(taskId);
     if (mark) mark.accept = performance.now();
+    traceLaunch(taskId, 'ACCEPT');
     await driver.launch(
       offerIds,
       [

@@ -7,6 +7,7 @@
  */
 import { GalaxyError } from '../../core/errors.js';
 import type { ExitInfo } from '../launcher.js';
+import { LAUNCH_TRACE_FILE } from '../launch-trace.js';
 import type { HelperSpawner } from './spawner.js';
 
 /** What to start. */
@@ -42,7 +43,8 @@ const HELPER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
  * The helper's own environment: fixed by the agent. It runs as root on the host, so the task's
  * environment (LD_PRELOAD, GLIBC_TUNABLES, …) must never be its own: that goes through
  * {@link ENV_FD} to the task's exec. The sandbox and task id stay visible to find a container's
- * processes on the host (they are the agent's, not the task's, to choose).
+ * processes on the host (they are the agent's, not the task's, to choose). With
+ * `GALAXY_LAUNCH_TRACE` set in the agent's own environment the helper traces its steps (../launch-trace.ts).
  */
 function helperEnvironment(task: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = { PATH: HELPER_PATH };
@@ -50,6 +52,8 @@ function helperEnvironment(task: Readonly<Record<string, string>>): Record<strin
     const value = task[name];
     if (value !== undefined) env[name] = value;
   }
+  // The agent's own setting, never the task's: a file the helper appends its steps to.
+  if (LAUNCH_TRACE_FILE !== undefined) env.GALAXY_LAUNCH_TRACE = LAUNCH_TRACE_FILE;
   return env;
 }
 

@@ -2,7 +2,7 @@
  * The Linux containerizer: each task runs in a sandbox (docs/security.md, Part 2) — its own
  * cgroups, pid, mount, uts and ipc namespaces (and net, from the tcp isolator), its own root
  * filesystem, its own user namespace (an unprivileged host uid range), the default capability
- * bounding set and no_new_privs — with isolator plugins setting the limits. One exec of the
+ * bounding set and no_new_privs — with isolator plugins setting the limits. One run of the
  * native helper (`native/galaxy-init.c`, forked by the agent's spawner, ./spawner.ts) does all of
  * it; this class plans it, checks what comes
  * from outside (bind sources, users, capabilities), and watches and destroys containers. It
@@ -23,6 +23,7 @@ import type { ExitInfo, LaunchedProcess, Launcher, LaunchSpec, RecoverSpec } fro
 import { commandLine } from '../process-launcher.js';
 import { checkMounts, makeMountPoints } from './container-mounts.js';
 import { ENV_FD, REPORT_FD, startHelper } from './helper-process.js';
+import { traceLaunch } from '../launch-trace.js';
 import { prepareHostLayout } from './host-layout.js';
 import { createAgentHooks, type AgentHooks } from '../hooks.js';
 import { isolatorsPlugin } from '../plugins/isolators.js';
@@ -196,6 +197,8 @@ export class LinuxLauncher implements Launcher {
 
   private async launchNow(spec: LaunchSpec): Promise<LaunchedProcess> {
     const { driver, log } = this.options;
+    const task = spec.env.GALAXY_TASK_ID ?? spec.containerId;
+    traceLaunch(task, 'launch slot taken');
     const capabilities = parseCapabilities(
       spec.container?.capabilities ?? [],
       'container.capabilities',
@@ -209,7 +212,9 @@ export class LinuxLauncher implements Launcher {
     let leader: { pid: number; exited: Promise<ExitInfo | undefined> };
     try {
       await driver.create(container.cgroup, this.controllers);
+      traceLaunch(task, 'cgroups made');
       await this.hooks.prepare.promise(container);
+      traceLaunch(task, 'isolators prepared');
       const identity = await identityOf(container.id, spec.command.user, this.uids);
       const owner = ownerOf(identity);
       const overlay = image ? await this.makeOverlay(container.id, image.sha256, owner) : undefined;
@@ -220,6 +225,7 @@ export class LinuxLauncher implements Launcher {
       for (const mount of mounts) if (mount.agentVolume && mount.source) await giveVolume(mount.source, identity);
       const env: Record<string, string> = { ...spec.env, ...container.env };
       if (identity.kind === 'userns') env.GALAXY_SERVICE_USER = SERVICE_USER;
+      traceLaunch(task, 'spawn requested');
       leader = await startHelper(this.spawner, {
         argv: [
           ...container.wrappers.flat(),
@@ -242,6 +248,7 @@ export class LinuxLauncher implements Launcher {
       await this.destroy(container.cgroup, container);
       throw error;
     }
+    traceLaunch(task, 'helper reported ok');
     this.containers.set(container.id, container);
     try {
       await this.hooks.isolate.promise(container, leader.pid);
@@ -250,8 +257,16 @@ export class LinuxLauncher implements Launcher {
       await this.destroy(container.cgroup, container);
       throw error;
     }
-    const exited = leader.exited.then((exit) => exit ?? this.watchCgroup(container));
-    return this.attach(container, leader.pid, exited);
+    const exited = leader.exited.then((exit) => {
+      traceLaunch(task, 'helper exited');
+      return exit ?? this.watchCgroup(container);
+    });
+    traceLaunch(task, 'isolated');
+    const launched = this.attach(container, leader.pid, exited);
+    void launched.exited.then(() => {
+      traceLaunch(task, 'stopped');
+    });
+    return launched;
   }
 
   async recover(spec: RecoverSpec): Promise<LaunchedProcess> {

@@ -3,10 +3,13 @@
  * forked by the real binary, with stand-in helpers (shell commands that speak the helper's
  * protocol on descriptors 3 and 4), so no root is needed.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../core/testing/async-queue.js';
 import { requireNativeHelper } from './native-helper.js';
 import { encodeSpawnRequest, HelperSpawner, type SpawnRequest } from './spawner.js';
 
@@ -22,6 +25,19 @@ afterAll(async () => {
   await spawner.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** The pid of a process whose working directory is `cwd` (undefined: none yet). */
+function processIn(cwd: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`) === cwd) return Number(entry);
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return undefined;
+}
 
 function request(script: string, extra: Partial<SpawnRequest> = {}): SpawnRequest {
   return {
@@ -83,6 +99,32 @@ describe('the helper spawner', () => {
     await symlink('/etc/hostname', join(dir, 'link'));
     const helper = await spawner.spawn(request('echo "ok $$" >&3', { stdoutPath: join(dir, 'link') }));
     expect(helper.report).toMatch(/^error cannot open the task's output files/);
+  });
+
+  it("runs a request for its own binary in the fork, without an exec, showing on the host as if exec'd", async () => {
+    // The helper blocks opening a FIFO as its --join file until we read it: time to look at it.
+    const cwd = await mkdtemp(join(dir, 'in-fork-'));
+    const fifo = join(cwd, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const argv = [requireNativeHelper(), '--join', fifo, '--root', join(cwd, 'missing'), '--caps', '0'];
+    const spawned = spawner.spawn({ ...request(''), cwd, argv: [...argv, '--report-fd', '3', '--', 'true'] });
+    const pid = await eventually(() => processIn(cwd), 5000, 'the helper in its directory');
+    // Not exec'd: the same stack as its parent, the spawner (an exec gets a new, randomized one).
+    const parent = /^\d+ \(.*\) \S (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.[1];
+    const stack = (p: string | number) =>
+      readFileSync(`/proc/${p}/maps`, 'latin1')
+        .split('\n')
+        .find((l) => l.endsWith('[stack]'));
+    expect(stack(pid)).toBe(stack(parent ?? ''));
+    // Yet on the host it shows its own command line and environment, as an exec'd helper did.
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, argv.length)).toEqual(argv);
+    expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).toContain('HELPER_ONLY=h');
+    const reader = await open(fifo, 'r');
+    const helper = await spawned;
+    await reader.close();
+    expect(helper.pid).toBe(pid);
+    expect(helper.report).toMatch(/^error cannot mount the root tmpfs/);
+    expect(await helper.exited).toEqual({ code: 125, signal: null });
   });
 
   it('starts many at once, each report and exit to its own request', async () => {

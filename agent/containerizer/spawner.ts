@@ -1,6 +1,7 @@
 /**
  * The agent's side of `galaxy-init --spawner` (native/spawner.c): one small process the agent
- * starts once, which forks and execs each container's helper on request. The agent never forks
+ * starts once, which forks each container's helper on request (running it in the fork when it is
+ * the spawner's own binary, execing it otherwise). The agent never forks
  * itself per container: a fork of a Node process of a hundred MiB copies its page tables and
  * blocks the event loop until the child has exec'd (tens of milliseconds each on a loaded
  * machine, measured as a third of the agent's time in a burst of batch tasks).

@@ -6,6 +6,28 @@
 
 struct config cfg = {.userns_base = -1, .idmap_fd = -1, .report_fd = -1, .env_fd = -1, .log_uid = -1, .log_gid = -1};
 
+static int trace_fd = -1;
+static const char *trace_task = "-";
+
+void trace_open(void) {
+  const char *file = getenv("GALAXY_LAUNCH_TRACE");
+  if (!file || file[0] != '/') return;
+  trace_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const char *task = getenv("GALAXY_TASK_ID");
+  if (task) trace_task = task;
+}
+
+void trace(const char *step) {
+  if (trace_fd < 0) return;
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  char line[256];
+  int n = snprintf(line, sizeof line, "%lld %s %d %s\n", (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000, trace_task,
+                   (int)getpid(), step);
+  if (n > 0 && write(trace_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) {
+  }
+}
+
 /* In the monitor, before the init exists: report to the agent and stop. */
 void monitor_fail(const char *fmt, ...) {
   char msg[1024];

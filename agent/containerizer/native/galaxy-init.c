@@ -16,8 +16,9 @@
  *   5. it drops the capability bounding set to the agent's mask, sets no_new_privs, and forks the
  *      task, then stays pid 1: it passes SIGTERM/SIGINT to everything in the namespace, reaps
  *      orphans, and exits with the task's status once the task ends;
- *   6. this process stays outside as the container's monitor: it passes the agent's signals to the
- *      init and writes the task's exit status to --exit-file for an agent that restarted meanwhile.
+ *   6. this process stays outside as the container's monitor: it joins the cgroups while the init
+ *      builds the root, passes the agent's signals to the init and writes the task's exit status to
+ *      --exit-file for an agent that restarted meanwhile.
  *
  * Signals never get lost: both processes keep the signals they handle blocked from their first
  * instruction and take them with sigwaitinfo(); a blocked signal is queued even for a namespace's
@@ -125,12 +126,16 @@ static int init_main(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   close(to_monitor[0]);
   close(to_init[1]);
+  trace("init runs");
   int last = cap_last();
   build_root();
+  trace("root built");
   if (cfg.chdir && chdir(cfg.chdir) < 0) init_fail("cannot enter %s: %s", cfg.chdir, strerror(errno));
   /* From here on everything is in the container's cgroups: nothing of the task runs outside. */
   if (join_cgroups() < 0) init_fail("cannot join the container's cgroups: %s", strerror(errno));
+  trace("init joined the cgroups");
   become_user(last);
+  trace("user and capabilities set");
 
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) init_fail("pipe: %s", strerror(errno));
@@ -153,6 +158,7 @@ static int init_main(void) {
     waitpid(task, NULL, 0);
     init_fail("%s", why);
   }
+  trace("task exec'd");
   char ready = 'R';
   if (write(to_monitor[1], &ready, 1) != 1) { /* the monitor is gone: PDEATHSIG follows */
   }
@@ -205,6 +211,11 @@ static char why_buf[256];
 static int monitor_main(pid_t init) {
   close(to_monitor[1]);
   close(to_init[0]);
+  /* The monitor joins the cgroups too (it is the container's leader the agent knows), while the
+   * init builds the root: off the launch's critical path, where it cost a step after the task's
+   * exec. It only waits from here on, so nothing of the setup is charged to the task. */
+  int joined = join_cgroups();
+  int join_errno = errno;
   char c;
   for (;;) {
     ssize_t n = read(to_monitor[0], &c, 1);
@@ -216,16 +227,16 @@ static int monitor_main(pid_t init) {
     if (c == 'U') {
       write_map(init, "uid_map", cfg.userns_base);
       write_map(init, "gid_map", cfg.userns_base);
+      trace("user namespace mapped");
       char m = 'M';
       if (write(to_init[1], &m, 1) != 1) break;
       continue;
     }
     break;
   }
-  /* The monitor joins too (it is the container's leader the agent knows), before it says ok. */
-  if (c == 'R' && join_cgroups() < 0) {
+  if (c == 'R' && joined < 0) {
     kill(init, SIGKILL);
-    snprintf(why_buf, sizeof why_buf, "cannot join the container's cgroups: %s", strerror(errno));
+    snprintf(why_buf, sizeof why_buf, "cannot join the container's cgroups: %s", strerror(join_errno));
     c = 'J';
   }
   if (c == 'R') {
@@ -258,14 +269,22 @@ static int monitor_main(pid_t init) {
     pid_t pid = waitpid(init, &status, WNOHANG);
     if (pid != init) continue;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    trace("init exited");
     wait_log_writer(5000);
+    trace("log writer done");
     if (c == 'R') write_exit_file(code);
+    trace("exit file written");
     return code;
   }
 }
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--spawner") == 0) return spawner_main();
+  return helper_main(argc, argv);
+}
+
+/* One container: exec'd (wrappers, tests), or called in the spawner's fork (spawner.c). */
+int helper_main(int argc, char **argv) {
   /* First: the signals we handle are queued, never acted on, until sigwaitinfo takes them. */
   sigemptyset(&handled);
   int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
@@ -274,6 +293,8 @@ int main(int argc, char **argv) {
   /* The agent may be gone when we report: a write to its closed pipe must not kill us. */
   signal(SIGPIPE, SIG_IGN);
   task_umask = umask(0);
+  trace_open();
+  trace("helper exec'd");
   parse(argc, argv);
   args_start = argv[0];
   args_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
@@ -296,6 +317,7 @@ int main(int argc, char **argv) {
   if (cfg.image_lower && cfg.userns_base >= 0) make_idmap_userns();
 
   if (cfg.log_dir) start_log_writer();
+  trace("log writer forked");
 
   int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (cfg.new_net ? CLONE_NEWNET : 0);
   /* A raw clone without a new stack works like fork: the child runs on a copy of ours. */
@@ -307,5 +329,6 @@ int main(int argc, char **argv) {
     _exit(init_main());
   }
   if (cfg.log_dir) release_log_pipes();
+  trace("init cloned");
   return monitor_main(init);
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_JOIN 16
@@ -95,8 +97,16 @@ void wait_log_writer(int ms);
 /* user.c */
 int cap_last(void);
 void become_user(int last);
-/* spawner.c: `galaxy-init --spawner`, which forks and execs helpers on the agent's requests. */
+/* spawner.c: `galaxy-init --spawner`, which forks helpers on the agent's requests: a request whose
+ * program is this very binary runs helper_main in the fork, without an exec (spawner.c). */
 int spawner_main(void);
+/* galaxy-init.c: one container's helper (the monitor and the init), from its argv. */
+int helper_main(int argc, char **argv);
+/* config.c: with GALAXY_LAUNCH_TRACE=FILE in the helper's environment (the agent passes on its
+ * own), each step of a launch appends "<monotonic µs> <task id> <pid> <step>" to FILE: the
+ * profile of a launch (docs/security.md, "What a launch costs"). Off otherwise. */
+void trace_open(void);
+void trace(const char *step);
 /* galaxy-init.c: every signal's default action, none blocked (before an exec). */
 void default_signals(void);
 

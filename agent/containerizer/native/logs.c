@@ -174,9 +174,32 @@ void release_log_pipes(void) {
  */
 void wait_log_writer(int ms) {
   if (writer_pid <= 0) return;
-  for (int waited = 0; waited <= ms; waited += 10) {
+  /* SIGCHLD is blocked (the monitor takes it with sigwaitinfo): waiting for it wakes us the moment
+   * the writer ends, where sleeping in steps of 10 ms cost 5 ms per container on average. */
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += ms / 1000;
+  deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec++;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  for (;;) {
     pid_t pid = waitpid(writer_pid, NULL, WNOHANG);
     if (pid == writer_pid || (pid < 0 && errno == ECHILD)) return;
-    usleep(10000);
+    struct timespec now, left;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    left.tv_sec = deadline.tv_sec - now.tv_sec;
+    left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+    if (left.tv_nsec < 0) {
+      left.tv_sec--;
+      left.tv_nsec += 1000000000L;
+    }
+    if (left.tv_sec < 0) return;
+    siginfo_t info;
+    sigtimedwait(&chld, &info, &left);
   }
 }

@@ -1,6 +1,7 @@
 /*
  * galaxy-init --spawner: starts containers' helpers for the agent, so that the agent never forks
- * itself per container. A fork of the agent (a Node process of a hundred MiB or more) copies its
+ * itself per container. A helper that is this binary runs in the fork (helper_main), without an
+ * exec: loading the same program again was the largest single step of a launch. A fork of the agent (a Node process of a hundred MiB or more) copies its
  * page tables and blocks its event loop until the child has exec'd: tens of milliseconds each on
  * a loaded machine, during which no status update moves. This small process forks instead.
  *
@@ -17,8 +18,8 @@
  *
  * The child gets stdin /dev/null, stdout and stderr the task's files, descriptor 3 a pipe whose
  * first line the spawner relays (--report-fd 3), descriptor 4 the environment (--env-fd 4), its
- * own session, the default signal mask and dispositions, and nothing else; then it execs the
- * helper exactly as the agent used to spawn it. The spawner writes on its stdout, one line each:
+ * own session, the default signal mask and dispositions, and nothing else; then it runs the
+ * helper (or execs a wrapper) exactly as the agent used to spawn it. The spawner writes on its stdout, one line each:
  *
  *   <tag> pid <pid>            the helper (the container's monitor) was forked
  *   <tag> report <line>        the helper's report: "ok <init pid>", "error <why>", or empty
@@ -30,6 +31,7 @@
  */
 #include "galaxy-init.h"
 #include <poll.h>
+#include <linux/prctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 
@@ -46,6 +48,11 @@ struct child {
 };
 static struct child children[MAX_CHILDREN];
 static int nchildren;
+/* The buffer of the agent's requests (for a helper run in the fork to wipe). */
+static char *requests;
+static size_t requests_cap;
+/* This binary's own path (empty when unknown, or replaced on disk since it started: then exec). */
+static char self_exe[PATH_MAX];
 
 /* One line on stdout, in a single write (shorter than PIPE_BUF: lines never interleave). */
 static void out(const char *fmt, ...) {
@@ -87,6 +94,74 @@ static void drain(struct child *c, int block) {
     if (n < 0 && errno == EAGAIN && !block) return;
     relay(c);
   }
+}
+
+/*
+ * Points the kernel's view of our argv and environment (/proc/self/cmdline, /proc/self/environ)
+ * at [args, args_end) and [args_end, env_end): prctl(PR_SET_MM_MAP) with the rest of the map as it
+ * is (read from /proc/self/stat). Unlike the single PR_SET_MM fields it needs no CAP_SYS_RESOURCE.
+ */
+static int set_mm_args(unsigned long args, unsigned long args_end, unsigned long env_end) {
+  char buf[2048];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (!p) return -1;
+  /* Fields from 3 (the state) on: startcode 26, endcode 27, startstack 28, start_data 45, end_data 46, start_brk 47. */
+  unsigned long long field[52] = {0};
+  int k = 3;
+  char *save = NULL;
+  for (char *t = strtok_r(p + 1, " ", &save); t && k < 52; t = strtok_r(NULL, " ", &save)) field[k++] = strtoull(t, NULL, 10);
+  if (k < 48) return -1;
+  struct prctl_mm_map map = {
+      .start_code = field[26],
+      .end_code = field[27],
+      .start_data = field[45],
+      .end_data = field[46],
+      .start_brk = field[47],
+      .brk = (uint64_t)(uintptr_t)sbrk(0),
+      .start_stack = field[28],
+      .arg_start = args,
+      .arg_end = args_end,
+      .env_start = args_end,
+      .env_end = env_end,
+      .exe_fd = (uint32_t)-1,
+  };
+  return prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&map, sizeof map, 0);
+}
+
+/*
+ * Makes this fork look on the host as if it had exec'd `argv` with `env`: its /proc cmdline and
+ * environ show them (tools and operators find a container's helper by them, and the init blanks
+ * its own host paths from the same area). Returns the argv to run with, its strings in that area,
+ * and points `environ` there too; NULL when the kernel refuses (then the caller execs instead).
+ */
+static char **as_if_execd(char **argv, int argc, char **env) {
+  size_t alen = 0, elen = 0;
+  int envc = 0;
+  for (int k = 0; k < argc; k++) alen += strlen(argv[k]) + 1;
+  for (char **e = env; *e; e++, envc++) elen += strlen(*e) + 1;
+  char *area = mmap(NULL, alen + elen + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  char **args = calloc((size_t)argc + 1, sizeof *args);
+  char **envp = calloc((size_t)envc + 1, sizeof *envp);
+  if (area == MAP_FAILED || !args || !envp) return NULL;
+  char *at = area;
+  for (int k = 0; k < argc; k++) {
+    args[k] = at;
+    at = stpcpy(at, argv[k]) + 1;
+  }
+  for (int k = 0; k < envc; k++) {
+    envp[k] = at;
+    at = stpcpy(at, env[k]) + 1;
+  }
+  unsigned long base = (unsigned long)area;
+  if (set_mm_args(base, base + alen, base + alen + elen) < 0) return NULL;
+  environ = envp;
+  return args;
 }
 
 /* In the forked child: the fields of one request, then exec. Never returns. */
@@ -160,6 +235,18 @@ static void start_helper(char **fields, int nfields, int report_w) {
   setsid();
   default_signals();
   environ = env; /* execvp searches the helper's PATH */
+  /* The helper is this binary: run it here. An exec would load the same program again (and its
+   * libraries): the largest single step of a launch, measured (docs/security.md). */
+  char resolved[PATH_MAX];
+  if (self_exe[0] && realpath(argv[0], resolved) && strcmp(resolved, self_exe) == 0) {
+    char **args = as_if_execd(argv, argc, env);
+    if (args) {
+      /* What the spawner read may hold other containers' requests (their tasks' environments):
+       * none of it goes on into this container's monitor and init, as none did through an exec. */
+      explicit_bzero(requests, requests_cap);
+      _exit(helper_main(argc, args));
+    }
+  }
   execvp(argv[0], argv);
   dprintf(3, "error cannot start %s: %s\n", argv[0], strerror(errno));
   _exit(127);
@@ -220,6 +307,7 @@ static void reap(void) {
 }
 
 int spawner_main(void) {
+  if (!realpath("/proc/self/exe", self_exe)) self_exe[0] = '\0';
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);
@@ -232,6 +320,8 @@ int spawner_main(void) {
   }
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
+  requests = buf;
+  requests_cap = buf ? cap : 0;
   static struct pollfd pfd[MAX_CHILDREN + 2];
   static struct child *polled[MAX_CHILDREN + 2];
   for (;;) {
@@ -264,6 +354,8 @@ int spawner_main(void) {
       cap *= 2;
       buf = realloc(buf, cap);
       if (!buf) return 1;
+      requests = buf;
+      requests_cap = cap;
     }
     ssize_t got = read(0, buf + len, cap - len);
     if (got < 0 && errno == EINTR) continue;
