@@ -9,7 +9,7 @@
  * implements the same {@link Launcher} interface as plain processes.
  */
 import { realpathSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { chown } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { capabilityMask, parseCapabilities } from '../../core/capabilities.js';
@@ -24,7 +24,7 @@ import { commandLine } from '../process-launcher.js';
 import { checkMounts, makeMountPoints } from './container-mounts.js';
 import { ENV_FD, REPORT_FD, startHelper } from './helper-process.js';
 import { traceLaunch } from '../launch-trace.js';
-import { prepareHostLayout } from './host-layout.js';
+import { RuntimeDir } from './runtime-dir.js';
 import { createAgentHooks, type AgentHooks } from '../hooks.js';
 import { isolatorsPlugin } from '../plugins/isolators.js';
 import { DEFAULT_IMAGE_CACHE_BYTES, ImageStore } from './image-store.js';
@@ -99,13 +99,12 @@ export class LinuxLauncher implements Launcher {
   /** Forks the helpers, so that the agent never forks itself per container. */
   private readonly spawner: HelperSpawner;
   private readonly workDir: string;
-  private readonly runtimeDir: string;
+  private readonly runtime: RuntimeDir;
   private readonly uids: UidBlocks;
   /** Root filesystem images, shared by the containers. */
   readonly images: ImageStore;
   /** Containers being set up at once (until their task runs). */
   private readonly launchSlots: Slots;
-  private layout: Promise<HostLayout> | undefined;
   /** Containers named by checkpoints: their exit files are theirs to read, not leftovers. */
   private readonly recovered = new Set<string>();
   private closing = false;
@@ -135,7 +134,7 @@ export class LinuxLauncher implements Launcher {
     this.helper = requireNativeHelper();
     this.spawner = new HelperSpawner(this.helper);
     this.workDir = realpathSync(options.workDir);
-    this.runtimeDir = join(this.workDir, 'runtime');
+    this.runtime = new RuntimeDir(join(this.workDir, 'runtime'), this.workDir);
     this.uids = new UidBlocks(
       options.uidRange ?? DEFAULT_UID_RANGE,
       this.workDir,
@@ -147,7 +146,7 @@ export class LinuxLauncher implements Launcher {
       capacityBytes: options.imageCacheBytes ?? DEFAULT_IMAGE_CACHE_BYTES,
       allowedHostPaths: options.allowedHostPaths ?? [],
       workDir: this.workDir,
-      usedOnDisk: () => this.imagesOfOverlays(),
+      usedOnDisk: () => this.runtime.imagesOfOverlays(),
     });
   }
 
@@ -165,11 +164,9 @@ export class LinuxLauncher implements Launcher {
     for (const id of orphans) await this.destroy(`${this.options.cgroupRoot}/${id}`);
     // Only now, with the orphans dead, may their uid blocks go to new containers.
     await this.uids.recover(new Set(this.containers.keys()));
-    const exits = await readdir(join(this.runtimeDir, 'exits')).catch(() => [] as string[]);
-    for (const id of exits) if (!this.recovered.has(id)) await rm(this.exitFile(id), { force: true });
-    const overlays = await readdir(join(this.runtimeDir, 'overlays')).catch(() => [] as string[]);
-    for (const id of overlays)
-      if (!this.containers.has(id) || this.closing) await rm(this.overlayDir(id), { recursive: true, force: true });
+    for (const id of await this.runtime.exited()) if (!this.recovered.has(id)) await this.runtime.removeExitFile(id);
+    for (const id of await this.runtime.overlays())
+      if (!this.containers.has(id) || this.closing) await this.runtime.removeOverlay(id);
     return orphans;
   }
 
@@ -204,7 +201,7 @@ export class LinuxLauncher implements Launcher {
       'container.capabilities',
       'GALAXY_E_TASK_INVALID',
     );
-    const layout = await this.hostLayout();
+    const layout = await this.runtime.hostLayout();
     // Before anything is made: a refused image changes nothing.
     const image = spec.container?.rootfs ? await this.images.acquire(spec.container.rootfs) : undefined;
     const container = this.container(spec.containerId, spec.sandbox, spec);
@@ -217,7 +214,7 @@ export class LinuxLauncher implements Launcher {
       traceLaunch(task, 'isolators prepared');
       const identity = await identityOf(container.id, spec.command.user, this.uids);
       const owner = ownerOf(identity);
-      const overlay = image ? await this.makeOverlay(container.id, image.sha256, owner) : undefined;
+      const overlay = image ? await this.runtime.makeOverlay(container.id, image.sha256, owner) : undefined;
       // The container's root owns its sandbox (after `prepare`: a disk image is the sandbox by now).
       if (owner) await chown(spec.sandbox, owner.uid, owner.gid);
       const mounts = await checkMounts(container.mounts, this.options.allowedHostPaths ?? [], this.workDir);
@@ -283,7 +280,7 @@ export class LinuxLauncher implements Launcher {
    */
   private async watchCgroup(container: Container): Promise<ExitInfo> {
     while ((await this.options.driver.pids('freezer', container.cgroup)).length > 0) await sleep(RECOVERED_POLL_MS);
-    return this.readExitFile(container.id);
+    return this.runtime.readExitFile(container.id);
   }
 
   private container(
@@ -304,53 +301,6 @@ export class LinuxLauncher implements Launcher {
       env: {},
       mounts: [],
     };
-  }
-
-  /** The host layout, found once (the generated /etc is written on first use). */
-  private hostLayout(): Promise<HostLayout> {
-    this.layout ??= (async () => {
-      await mkdir(this.runtimeDir, { recursive: true, mode: 0o700 });
-      await mkdir(join(this.runtimeDir, 'root'), { recursive: true, mode: 0o700 });
-      await mkdir(join(this.runtimeDir, 'exits'), { recursive: true, mode: 0o700 });
-      return prepareHostLayout(this.runtimeDir, this.workDir);
-    })();
-    return this.layout;
-  }
-
-  /**
-   * The container's own layers over image `sha256`: an empty upper (owned by its root, so that
-   * the root of the overlay is its) and overlayfs' work directory, beside a note naming the image
-   * (so the cache keeps it while the container lives, even across an agent restart).
-   */
-  private async makeOverlay(
-    id: string,
-    sha256: string,
-    owner: { uid: number; gid: number } | undefined,
-  ): Promise<{ upper: string; work: string }> {
-    const dir = this.overlayDir(id);
-    await mkdir(join(this.runtimeDir, 'overlays'), { recursive: true, mode: 0o700 });
-    await mkdir(dir, { mode: 0o700 });
-    await writeFile(join(dir, 'image'), sha256);
-    const upper = join(dir, 'upper');
-    const work = join(dir, 'work');
-    await mkdir(upper, { mode: 0o755 });
-    await mkdir(work, { mode: 0o700 });
-    if (owner) await chown(upper, owner.uid, owner.gid);
-    return { upper, work };
-  }
-
-  /** Where a container's overlay layers are (removed with the container). */
-  private overlayDir(id: string): string {
-    return join(this.runtimeDir, 'overlays', id);
-  }
-
-  /** The images the overlays on disk name (containers from before a restart included). */
-  private async imagesOfOverlays(): Promise<Set<string>> {
-    const ids = await readdir(join(this.runtimeDir, 'overlays')).catch(() => [] as string[]);
-    const names = await Promise.all(
-      ids.map((id) => readFile(join(this.overlayDir(id), 'image'), 'utf8').catch(() => '')),
-    );
-    return new Set(names.filter((name) => name !== ''));
   }
 
   private helperArgs(
@@ -375,12 +325,19 @@ export class LinuxLauncher implements Launcher {
       owner: ownerOf(identity),
       image: image !== undefined,
     });
-    args.push('--root', join(this.runtimeDir, 'root'));
+    args.push('--root', this.runtime.rootMount());
     if (image) args.push('--image', image.lower, image.upper, image.work);
     args.push(...stepArgs(steps), '--chdir', spec.sandbox);
     args.push(...identityArgs(identity));
     args.push('--caps', capabilityMask(capabilities));
-    args.push('--exit-file', this.exitFile(container.id), '--report-fd', String(REPORT_FD), '--env-fd', String(ENV_FD));
+    args.push(
+      '--exit-file',
+      this.runtime.exitFile(container.id),
+      '--report-fd',
+      String(REPORT_FD),
+      '--env-fd',
+      String(ENV_FD),
+    );
     // The output goes through the helper's log writer, as the sandbox's owner (root for real root).
     const rotation = this.options.logRotation ?? DEFAULT_LOG_ROTATION;
     const writer = ownerOf(identity);
@@ -394,21 +351,6 @@ export class LinuxLauncher implements Launcher {
     );
     args.push('--', ...commandLine(spec.command));
     return args;
-  }
-
-  /** Where a container's monitor writes the task's exit status (outside the container's reach). */
-  private exitFile(id: string): string {
-    return join(this.runtimeDir, 'exits', id);
-  }
-
-  /** The exit status a container's monitor left behind (null when it never wrote one). */
-  private async readExitFile(id: string): Promise<ExitInfo> {
-    try {
-      const code = Number((await readFile(this.exitFile(id), 'utf8')).trim());
-      return { code: Number.isInteger(code) ? code : null, signal: null };
-    } catch {
-      return { code: null, signal: null };
-    }
   }
 
   /** Watches a running container for breached limits, and destroys it once it ends. */
@@ -494,7 +436,7 @@ export class LinuxLauncher implements Launcher {
       if (typeof image === 'string') {
         this.images.release(image);
         // Before the end is reported: a finished container's layers do not outlive it.
-        await rm(this.overlayDir(id), { recursive: true, force: true });
+        await this.runtime.removeOverlay(id);
       }
       container.state.delete(IMAGE_STATE);
     }
@@ -505,9 +447,9 @@ export class LinuxLauncher implements Launcher {
   /** Removes a stopped container's exit file, an orphan's overlay layers and the cgroups. */
   private async removeRemains(cgroup: string, overlay: boolean): Promise<void> {
     const id = cgroup.slice(cgroup.lastIndexOf('/') + 1);
-    await unlink(this.exitFile(id)).catch(() => undefined);
+    await this.runtime.removeExitFile(id);
     // The overlay was mounted in the container's mount namespace only, gone with its processes.
-    if (overlay) await rm(this.overlayDir(id), { recursive: true, force: true });
+    if (overlay) await this.runtime.removeOverlay(id);
     await this.options.driver.remove(cgroup, this.controllers);
   }
 
