@@ -13,6 +13,7 @@ import type { MasterLink } from './master-link.js';
 export interface MasterMessageHandlers {
   /** Accepted as `agentId`; `credential` ('' if none) replaces a spent join token. */
   registered(agentId: string, credential: string): void;
+  /** One task to run (a `runTasks` message comes here once per task, in order). */
   runTask(request: RunTask): void;
   killTask(frameworkId: string, taskId: string): void;
   /** The master (for its framework) acknowledged a status update. */
@@ -30,6 +31,18 @@ export interface MasterMessageHandlers {
   destroyVolume?(frameworkId: string, volumeId: string): void;
 }
 
+/**
+ * The tasks a message asks to run, in order: one for a `runTask`, each of a `runTasks` (the tasks
+ * of one ACCEPT); none for any other message.
+ */
+export function runRequests(message: MasterMessage): RunTask[] {
+  const body = message.message;
+  if (body?.$case === 'runTask') return [body.runTask];
+  if (body?.$case === 'runTasks')
+    return body.runTasks.tasks.map((task) => ({ framework: body.runTasks.framework, task }));
+  return [];
+}
+
 /** Hands one message of the master to `handlers`; answers pings on `link` itself. */
 export function handleMasterMessage(
   link: Pick<MasterLink, 'send'>,
@@ -45,7 +58,8 @@ export function handleMasterMessage(
       link.send({ message: { $case: 'pong', pong: { seq: body.ping.seq } } });
       return;
     case 'runTask':
-      handlers.runTask(body.runTask);
+    case 'runTasks':
+      for (const request of runRequests(message)) handlers.runTask(request);
       return;
     case 'killTask':
       handlers.killTask(body.killTask.frameworkId, body.killTask.taskId);

@@ -185,7 +185,14 @@ try {
       ensemble === undefined ? undefined : `zk://${ensemble.connectString}/galaxy-bench-scale?session=30000ms`,
     standbys: FAILOVER ? 1 : 0,
     cpuProfDir: PROFILE_DIR,
-    masterArgs: ['--limit', `maxRecords=${Math.max(100_000, 2 * (TASKS + PODS))}`],
+    // A framework's stream carries two updates of every task it starts (about 250 bytes each):
+    // 8 MiB unread, the default bound, is 16,000 updates, which a batch of 10,000 tasks passes while
+    // the framework's process is busy for a moment; the master then drops the framework.
+    masterArgs: [
+      '--limit',
+      `maxRecords=${Math.max(100_000, 2 * (TASKS + PODS))}`,
+      `streamQueueBytes=${Math.max(8, Math.ceil(((TASKS + PODS) * 2 * 300) / 2 ** 20))}MiB`,
+    ],
     onTaskEvents: (events) => {
       counts.onTaskEvents(events);
       for (const [, kind] of events) if (kind === 'e') ended += 1;

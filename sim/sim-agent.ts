@@ -21,6 +21,7 @@ import type { MachineInfo } from '../agent/discovery.js';
 import { agentStatus } from '../agent/status.js';
 import { validateRunTask } from '../agent/task-validation.js';
 import { StatusUpdateStream } from '../core/status-update-stream.js';
+import { StatusOutbox } from '../agent/status-outbox.js';
 import type { GalaxyError } from '../core/errors.js';
 import { isTerminal, stateName } from '../core/task-state.js';
 import type { Logger } from '../core/logger.js';
@@ -105,6 +106,7 @@ export class SimAgent {
   private id = '';
   private readonly tasks = new Map<string, SimTask>();
   private readonly updates: StatusUpdateStream;
+  private readonly outbox: StatusOutbox;
   private readonly link: MasterLink;
   private readonly reclaim?: SimReclaim;
 
@@ -124,8 +126,14 @@ export class SimAgent {
         },
         options.reclaim,
       );
+    // The agent's own outbox: the updates of one turn leave as one message (one each was a write
+    // per update, hundreds at once when an ACCEPT starts hundreds of tasks here).
+    this.outbox = new StatusOutbox({
+      write: (message, written) => this.link.send(message, written),
+      connected: () => this.link.connected,
+    });
     this.updates = new StatusUpdateStream({
-      send: (status) => this.link.send({ message: { $case: 'statusUpdate', statusUpdate: { status } } }),
+      send: (status) => this.outbox.send(status),
       initialRetryMs: options.statusRetry?.initialMs ?? 1000,
       maxRetryMs: options.statusRetry?.maxMs ?? 10_000,
     });
@@ -205,6 +213,8 @@ export class SimAgent {
         if (credential !== '') this.link.useToken(credential);
         this.reclaim?.registered();
         this.options.events?.registered?.(this);
+        // A new stream: what was queued for the old one is resent, in order, by the flush.
+        this.outbox.reset();
         this.updates.flush();
       },
       runTask: (request) => {

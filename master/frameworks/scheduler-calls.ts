@@ -208,9 +208,15 @@ export class SchedulerCalls {
         ...(plan.revocable ? { onRevocable: true } : {}),
       };
       this.ctx.addTask(task);
-      agent.connection.send({ message: { $case: 'runTask', runTask: { framework: seen, task: info } } });
       this.ctx.hooks.taskLaunched.call(task);
     }
+    // One message for the ACCEPT's tasks: a write per task was what kept hundreds of tasks on one
+    // agent waiting (issue 16).
+    const [only] = plan.tasks;
+    if (plan.tasks.length === 1 && only)
+      agent.connection.send({ message: { $case: 'runTask', runTask: { framework: seen, task: only } } });
+    else
+      agent.connection.send({ message: { $case: 'runTasks', runTasks: { framework: seen, tasks: [...plan.tasks] } } });
     const [offer] = plan.offers;
     if (offer && !isEmptyResources(plan.unused))
       this.ctx.recoverOffer({ ...offer, allocationRole: role }, plan.unused, filter);

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { MasterMessage } from '../../proto/gen/galaxy/v1/agent.js';
 import { StatusSource, TaskState, type AgentInfo, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { rawAgent, type RawAgent } from './raw-clients.js';
+import { runRequests } from '../../agent/master-messages.js';
 
 /** A fake agent and the tasks it runs. */
 export interface FakeAgent {
@@ -56,11 +57,12 @@ export function fakeAgent(
     const body = m.message;
     if (body?.$case === 'ping') {
       raw.send({ message: { $case: 'pong', pong: { seq: body.ping.seq } } });
-    } else if (body?.$case === 'runTask' && body.runTask.task && body.runTask.framework) {
-      const frameworkId = body.runTask.framework.id;
-      const task = body.runTask.task;
-      running.set(`${frameworkId}/${task.taskId}`, { ...task, frameworkId });
-      report(frameworkId, task.taskId, TaskState.TASK_RUNNING, '');
+    } else if (body?.$case === 'runTask' || body?.$case === 'runTasks') {
+      for (const { framework, task } of runRequests(m)) {
+        if (!task || !framework) continue;
+        running.set(`${framework.id}/${task.taskId}`, { ...task, frameworkId: framework.id });
+        report(framework.id, task.taskId, TaskState.TASK_RUNNING, '');
+      }
     } else if (body?.$case === 'killTask') {
       const { frameworkId, taskId } = body.killTask;
       const key = `${frameworkId}/${taskId}`;

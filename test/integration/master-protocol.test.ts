@@ -4,6 +4,7 @@
  * and change nothing.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runRequests } from '../../agent/master-messages.js';
 import { startMaster, type Master } from '../../master/master.js';
 import { StatusSource, TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import type { Offer, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
@@ -122,6 +123,20 @@ describe('master protocol', () => {
     const run = await a.received.waitFor((m) => m.message?.$case === 'runTask');
     expect(run.message?.$case === 'runTask' && run.message.runTask.task?.taskId).toBe('t1');
     expect(master.view.tasks('').map((t) => t.taskId)).toEqual(['t1']);
+  });
+
+  it('sends the tasks of one ACCEPT to their agent as one RunTasks message, in order', async () => {
+    const a = agent(master.address, { hostname: 'h-many' });
+    await a.registered;
+    const fw = framework({ name: 'f-many' });
+    const offer = await firstOffer(fw);
+    await launchOn(fw, offer, [task('m1'), task('m2'), task('m3')]);
+    const run = await a.received.waitFor((m) => m.message?.$case === 'runTasks');
+    const id = await fw.frameworkId;
+    expect(runRequests(run).map((r) => [r.framework?.id, r.task?.taskId])).toEqual(
+      ['m1', 'm2', 'm3'].map((taskId) => [id, taskId]),
+    );
+    expect(a.received.items.some((m) => m.message?.$case === 'runTask')).toBe(false);
   });
 
   it('refuses an unknown offer id and launches nothing', async () => {
@@ -277,7 +292,7 @@ describe('master protocol', () => {
     const frameworkId = await fw.frameworkId;
     const offer = await firstOffer(fw);
     await launchOn(fw, offer, [task('t1'), task('t2')]);
-    await a.received.waitFor((m) => m.message?.$case === 'runTask' && m.message.runTask.task?.taskId === 't2');
+    await a.received.waitFor((m) => runRequests(m).some((r) => r.task?.taskId === 't2'));
     for (const taskId of ['t1', 't2']) {
       const status = {
         taskId,

@@ -4,6 +4,7 @@
  * and a batch over the bound is refused whole with a clear error, applying none of it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runRequests } from '../../agent/master-messages.js';
 import { startMaster, type Master } from '../../master/master.js';
 import { MAX_STATUS_UPDATES_PER_MESSAGE } from '../../core/status-batch.js';
 import {
@@ -70,7 +71,7 @@ async function launched(
     },
   });
   const last = ids.at(-1);
-  await a.received.waitFor((m) => m.message?.$case === 'runTask' && m.message.runTask.task?.taskId === last);
+  await a.received.waitFor((m) => runRequests(m).some((r) => r.task?.taskId === last));
   return { a, fw, agentId, frameworkId };
 }
 

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Batch } from '../../cli/batch-client.js';
 import { clientOptions } from '../../core/auth/client.js';
 import { Band } from '../../core/bands.js';
+import { runRequests } from '../../agent/master-messages.js';
 import { callUnary } from '../../core/grpc-errors.js';
 import { BatchJobState } from '../../proto/gen/galaxy/v1/batch.js';
 import { StatusSource, TaskState, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
@@ -48,9 +49,7 @@ function ownTask(id: string): TaskInfo {
 /** Tasks the agent was asked to run for the batch framework. */
 function batchLaunches(): string[] {
   return agent.raw.received.items.flatMap((m) =>
-    m.message?.$case === 'runTask' && m.message.runTask.framework?.id === batchId
-      ? [m.message.runTask.task?.taskId ?? '']
-      : [],
+    runRequests(m).flatMap(({ framework, task }) => (framework?.id === batchId ? [task?.taskId ?? ''] : [])),
   );
 }
 
