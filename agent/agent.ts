@@ -158,7 +158,8 @@ export class Agent {
       log,
     });
     // A container ends (its volumes unmounted before its end is reported) or starts: the set may change.
-    if (machine.disks.length > 0) hooks.statusUpdate.tap('kept-volumes', () => void this.keptVolumes.refresh());
+    if (machine.disks.length > 0)
+      hooks.statusUpdate.tap('kept-volumes', (status) => void this.keptVolumes.refresh(isTerminal(status.state)));
     for (const plugin of [taskTracePlugin(log), this.cpuLend, ...(options.plugins ?? [])]) plugin.apply(this);
   }
 

@@ -46,6 +46,7 @@ export class KeptVolumeReporter {
   private told = '[]';
   private running: Promise<void> | undefined;
   private again = false;
+  private force = false;
 
   constructor(private readonly deps: KeptVolumeReporterDeps) {}
 
@@ -55,8 +56,13 @@ export class KeptVolumeReporter {
     return this.current;
   }
 
-  /** Reads the set again and reports it if it changed; calls made during a read run once more after it. */
-  refresh(): Promise<void> {
+  /**
+   * Reads the set again and reports it if it changed, or always with `force` (a task ended: the
+   * master took its volumes for kept until told otherwise). Calls made during a read run once
+   * more after it.
+   */
+  refresh(force = false): Promise<void> {
+    this.force ||= force;
     if (this.running) {
       this.again = true;
       return this.running;
@@ -72,6 +78,8 @@ export class KeptVolumeReporter {
   }
 
   private async read(): Promise<void> {
+    const force = this.force;
+    this.force = false;
     try {
       this.current = await keptVolumesOn(this.deps.disks, this.deps.workDir());
     } catch (error) {
@@ -79,7 +87,7 @@ export class KeptVolumeReporter {
       return;
     }
     const text = JSON.stringify(this.current);
-    if (text === this.told) return;
+    if (text === this.told && !force) return;
     this.told = text;
     this.deps.log.info({ volumes: this.current.length }, 'kept persistent volumes changed; reporting them');
     this.deps.send(this.current);
