@@ -63,8 +63,9 @@ describe('an agent report of kept volumes on the master', () => {
       sizeBytes: 40 * MiB,
       exclusive: false,
     };
-    const report = (volumes: KeptVolume[]) =>
+    const report = (volumes: KeptVolume[]) => {
       agent.send({ message: { $case: 'keptVolumes', keptVolumes: { volumes } } });
+    };
 
     report([volume]);
     await declineAll();

@@ -6,9 +6,11 @@
  * needs more cpu than a hog job leaves: A waits with no container, its volume kept on the disk.
  *
  * The attack: during that gap job B asks for a 40MiB ssd volume, and the agent has cpu for it.
- * Without the hold B would get A's bytes, and A's pod could never come back to its disk. With it
- * B stays pending, its reason naming the medium; when the hog goes, A comes back on its disk with
- * its key; when A is removed (its volume destroyed), the hold goes and B runs.
+ * Without the hold the master offers B A's bytes: B is placed there and launched (the agent,
+ * which sees A's image, refuses it until B's job gives up the host; had A's image been elsewhere,
+ * A could never come back). With it B stays pending, its reason naming the medium; when the hog
+ * goes, A comes back on its disk with its key; when A is removed (its volume destroyed), the hold
+ * goes and B runs.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
