@@ -91,5 +91,9 @@ describe('held volumes in the ledger', () => {
     allocator.removeAgent('a1');
     expect(allocator.heldVolumes('g', 'a1')).toEqual([]);
     expect(allocator.share('g')).toBe(0);
+    // An agent not (yet) in the ledger: nothing to hold, no error (the master re-adds it later).
+    expect(() => {
+      allocator.setVolumeHolds('a1', [hold('g')], new Set());
+    }).not.toThrow();
   });
 });

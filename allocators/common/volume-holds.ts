@@ -45,9 +45,13 @@ export class VolumeHoldBook {
 
   constructor(private readonly ledger: Ledger) {}
 
-  /** Replaces the agent's holds (see `Allocator.setVolumeHolds`). */
+  /**
+   * Replaces the agent's holds (see `Allocator.setVolumeHolds`). An agent the ledger does not
+   * hold (yet: the master re-adds a re-registering agent after its tasks) is ignored.
+   */
   set(agentId: string, holds: readonly VolumeHold[], claimed: ReadonlySet<string>): void {
-    const agent = this.ledger.agent(agentId);
+    const agent = this.ledger.agentById.get(agentId);
+    if (!agent) return;
     const entries = this.byAgent.get(agentId) ?? new Map<string, HoldEntry>();
     const wanted = new Map(holds.map((h) => [h.key, h]));
     for (const [key, entry] of [...entries]) {
