@@ -41,6 +41,7 @@ import { CREDENTIAL_FILE, readCredential, saveCredential } from './credential.js
 import type { AgentOptions } from './options.js';
 import { OversubscriptionController } from './oversubscription/controller.js';
 import { MachineSampler } from './oversubscription/machine-load.js';
+import { KeptVolumeReporter } from './disks/kept-volumes.js';
 
 export type { AgentOptions } from './options.js';
 
@@ -69,6 +70,8 @@ export class Agent {
   private readonly logs: AgentLogService;
   /** The resource estimator and QoS controller, with `--oversubscribe` on a containerizing agent. */
   private readonly oversubscription: OversubscriptionController | undefined;
+  /** Reports the persistent volumes kept with no container (docs/disks.md, "Held volumes"). */
+  private readonly keptVolumes: KeptVolumeReporter;
   private settleRefusal: (error: GalaxyError) => void = () => undefined;
   /**
    * Settles when the master refuses this agent's identity for good (its credential was revoked,
@@ -148,6 +151,15 @@ export class Agent {
     this.cpuLend = new CpuLendController(cpuLendConfig(options.cpuLend), options.cpuLend?.idle ?? new ProcStatIdle());
     this.metrics = new AgentMetrics(this, this.outbox);
     this.oversubscription = this.oversubscriptionController();
+    this.keptVolumes = new KeptVolumeReporter({
+      disks: machine.disks,
+      workDir: () => realpathSync(options.workDir),
+      send: (volumes) => this.link.send({ message: { $case: 'keptVolumes', keptVolumes: { volumes } } }),
+      log,
+    });
+    // A container ends (its volumes unmounted before its end is reported) or starts: the set may change.
+    if (machine.disks.length > 0)
+      hooks.statusUpdate.tap('kept-volumes', (status) => void this.keptVolumes.refresh(isTerminal(status.state)));
     for (const plugin of [taskTracePlugin(log), this.cpuLend, ...(options.plugins ?? [])]) plugin.apply(this);
   }
 
@@ -189,6 +201,7 @@ export class Agent {
       }
     }
     const orphans = (await this.launcher.removeOrphans?.()) ?? [];
+    if (this.machine.disks.length > 0) await this.keptVolumes.refresh();
     if (recovered > 0 || orphans.length > 0)
       this.log.info({ recovered, orphans }, 'recovered containers; removed orphans');
     return recovered;
@@ -280,7 +293,7 @@ export class Agent {
   }
 
   private registration(): RegisterAgent {
-    return registerAgent(this.id, this.machine, this.tasks.values());
+    return registerAgent(this.id, this.machine, this.tasks.values(), this.keptVolumes.forRegistration());
   }
 
   /** What each message of the master means to this agent (./master-messages.ts dispatches). */
@@ -375,6 +388,7 @@ export class Agent {
     try {
       const done = await destroyPersistentVolume(this.machine.disks, realpathSync(this.options.workDir), key, true);
       this.log.info({ volume: key, done }, 'persistent volume destroyed');
+      await this.keptVolumes.refresh();
     } catch (error) {
       this.log.warn({ volume: key, err: String(error) }, 'could not destroy a persistent volume');
     }

@@ -3,7 +3,7 @@
  * with one it is a re-registration listing every task the agent still knows (terminal ones whose
  * last update is unacknowledged included) so that the master can rebuild its view of them.
  */
-import type { FrameworkInfo } from '../proto/gen/galaxy/v1/common.js';
+import type { FrameworkInfo, KeptVolume } from '../proto/gen/galaxy/v1/common.js';
 import type { RegisterAgent } from '../proto/gen/galaxy/v1/agent.js';
 import type { MachineInfo } from './discovery.js';
 import type { TaskRunner } from './task-runner.js';
@@ -11,11 +11,15 @@ import type { TaskRunner } from './task-runner.js';
 /** The agent's version as it reports it to the master. */
 export const AGENT_VERSION = '0.1.0';
 
-/** Builds the registration of agent `id` ('' before the first) with its machine and tasks. */
+/**
+ * Builds the registration of agent `id` ('' before the first) with its machine, tasks and the
+ * persistent volumes it keeps with no container.
+ */
 export function registerAgent(
   id: string,
   machine: MachineInfo,
   runners: Iterable<Pick<TaskRunner, 'framework' | 'toTask'>>,
+  keptVolumes: KeptVolume[] = [],
 ): RegisterAgent {
   const all = [...runners];
   // Each framework once, as the master expects one FrameworkInfo per framework.
@@ -34,5 +38,6 @@ export function registerAgent(
     tasks: all.map((runner) => runner.toTask()),
     frameworks: [...frameworks.values()],
     version: AGENT_VERSION,
+    keptVolumes: { volumes: keptVolumes },
   };
 }

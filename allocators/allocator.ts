@@ -179,6 +179,30 @@ export interface Allocator {
    * counts as allocated, as an offer does. Optional: without it preemption sets nothing aside.
    */
   setAside?(frameworkId: string, agentId: string): Resources;
+
+  /**
+   * The persistent volumes an agent keeps with no container, whose bytes are held for their
+   * framework (docs/disks.md, "Held volumes"): they are in no other framework's offers and count
+   * as the framework's allocation. Each call replaces the agent's set; a hold that leaves it is
+   * given back as free, unless its key is in `claimed` (a task mounts the volume now: its bytes
+   * are that task's). A hold whose bytes are not free now is kept pending, and takes them first
+   * when they come free. Optional: an allocator without it holds nothing.
+   */
+  setVolumeHolds?(agentId: string, holds: readonly VolumeHold[], claimed: ReadonlySet<string>): void;
+
+  /** The holds of `frameworkId` on the agent whose bytes it holds now (not pending). */
+  heldVolumes?(frameworkId: string, agentId: string): VolumeHold[];
+}
+
+/** Disk bytes held for a framework's kept persistent volume (see {@link Allocator.setVolumeHolds}). */
+export interface VolumeHold {
+  /** The allocator client (framework) the bytes are held for. */
+  readonly frameworkId: string;
+  /** The volume's key, unique on its agent. */
+  readonly key: string;
+  /** The agent's named disk, and the bytes held on it. */
+  readonly disk: string;
+  readonly size: number;
 }
 
 /**
@@ -197,6 +221,7 @@ export interface AllocatorPlugin {
 
 /**
  * The version of the allocator API that this Galaxy implements. 1.1 added tenancy (quota,
- * reservations, set-aside); 1.2 added policy plugins (`createSorter`, `sorter.ts`).
+ * reservations, set-aside); 1.2 added policy plugins (`createSorter`, `sorter.ts`); 1.3 the
+ * optional held volumes (`setVolumeHolds`, `heldVolumes`).
  */
-export const ALLOCATOR_API_VERSION = '1.2.0';
+export const ALLOCATOR_API_VERSION = '1.3.0';

@@ -135,6 +135,10 @@ export const ErrorCodes = {
     hint: "the volume's pod has a container: stop the job (or its pod) first, or pass --force to delete the volume when that container ends",
   },
   GALAXY_E_VOLUME_UNKNOWN: { status: 'NOT_FOUND', hint: 'no such persistent volume: galaxy volume list shows them' },
+  GALAXY_E_KEPT_VOLUMES_REFUSED: {
+    status: 'INVALID_ARGUMENT',
+    hint: "an agent's report of its kept persistent volumes does not fit its disks: see the agent's <disk>/.galaxy-volumes records",
+  },
   GALAXY_E_HOST_PATH_DENIED: {
     status: 'PERMISSION_DENIED',
     hint: "a bind volume names a host path the agent does not allow (never /, /etc, /proc, /sys, /dev or the agent's work dir); the operator lists allowed ones with galaxy agent --allowed-host-paths",

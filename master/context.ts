@@ -22,6 +22,7 @@ import { EventLog } from './events/log.js';
 import { RevocablePool } from './revocable/revocable-pool.js';
 import type { RefuseFilter } from '../allocators/allocator.js';
 import type { Resources } from '../core/resources.js';
+import { offerWithoutHeld } from '../core/held-volumes.js';
 
 /** How many finished tasks the master remembers for reconciliation and listing. */
 const COMPLETED_LIMIT = 10_000;
@@ -113,7 +114,8 @@ export class MasterContext {
   rescindOffer(offer: Offer, notify: boolean): void {
     this.offers.remove(offer.id);
     if (notify) this.sendEvent(offer.frameworkId, { event: { $case: 'rescind', rescind: { offerId: offer.id } } });
-    if (offer.resources) this.recoverOffer(offer, offer.resources);
+    // Its held volumes' bytes stay held for the framework.
+    if (offer.resources) this.recoverOffer(offer, offerWithoutHeld(offer));
     this.loop.trigger();
   }
 

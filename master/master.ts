@@ -26,7 +26,10 @@ import { RegistryPersistence } from './registry/registry.js';
 import { operatorApi } from './api/operator-api.js';
 import type { MasterOptions } from './options.js';
 import { DEFAULT_TIMINGS } from './timings.js';
+import { addResources } from '../core/resources.js';
 import { eventTracePlugin } from './plugins/event-trace.js';
+import { heldVolumesPlugin, offerHeldVolumes } from './volumes/held-volumes.js';
+import { heldResources } from '../core/held-volumes.js';
 import { schedulerApi } from './api/scheduler-api.js';
 import { MasterView } from './view.js';
 import { UsageCollector } from './accounting/usage.js';
@@ -166,6 +169,7 @@ export class Master implements MasterHost {
       this.preemptor,
       this.reservations,
       this.machines,
+      heldVolumesPlugin(),
       eventTracePlugin(log),
       eventRecorderPlugin(this.ctx.events, (owner, role) => authorization.actingUser(owner, role)),
       this.accounting,
@@ -336,15 +340,21 @@ export class Master implements MasterHost {
     const framework = this.ctx.frameworks.get(allocation.frameworkId);
     const agent = this.ctx.agents.get(allocation.agentId);
     if (!framework?.connection || !agent?.active) return undefined;
+    // Bytes held for the framework's kept volumes go in its offer, marked (docs/disks.md, "Held volumes").
+    const held = allocation.revocable === true ? [] : offerHeldVolumes(this.ctx, allocation);
     return {
       id: this.ctx.offerIds.next(),
       frameworkId: allocation.frameworkId,
       agentId: allocation.agentId,
       hostname: agent.info.hostname,
-      resources: allocation.resources,
+      resources:
+        held.length > 0
+          ? addResources(allocation.resources, heldResources(held, agent.info.total))
+          : allocation.resources,
       attributes: agent.info.attributes,
       pool: agent.info.pool,
       allowedHostPaths: agent.info.allowedHostPaths,
+      heldVolumes: held,
       ...(allocation.reservedRole === undefined ? {} : { reservedRole: allocation.reservedRole }),
       allocationRole: allocation.role,
       ...(allocation.revocable === true ? { revocable: true } : {}),

@@ -1,7 +1,7 @@
 /**
  * What the master remembers about agents, frameworks and tasks.
  */
-import type { AgentInfo, FrameworkInfo, Resources, Task } from '../proto/gen/galaxy/v1/common.js';
+import type { AgentInfo, FrameworkInfo, KeptVolume, Resources, Task } from '../proto/gen/galaxy/v1/common.js';
 import type { MasterMessage } from '../proto/gen/galaxy/v1/agent.js';
 import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 
@@ -91,6 +91,11 @@ export interface AgentRecord {
   removalTimer?: NodeJS.Timeout;
   /** Told to shut down (`galaxy agent shutdown`): once it disconnects it is removed at once. */
   shuttingDown?: boolean;
+  /**
+   * The persistent volumes it keeps with no container, as it last reported them (checked), plus
+   * those of its tasks that ended since: their bytes are held for their frameworks.
+   */
+  keptVolumes?: KeptVolume[];
 }
 
 /** A framework the master knows. */
@@ -120,6 +125,10 @@ export interface TaskRecord {
   preemptedBy?: string;
   /** When it ended or became unreachable (ms): forgotten after the retention period even if never acknowledged. */
   goneAt?: number;
+  /** Its persistent disk volumes (kept by its agent when it ends: docs/disks.md, "Held volumes"). */
+  persistentVolumes?: readonly KeptVolume[];
+  /** Volume ids of the held volumes it took from its offer: their bytes are its own. */
+  claimedHolds?: readonly string[];
 }
 
 /** The key of a task: task ids are unique per framework. */

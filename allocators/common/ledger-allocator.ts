@@ -18,9 +18,11 @@ import type {
   RoleQuota,
   RoleResources,
   RoleWeight,
+  VolumeHold,
 } from '../allocator.js';
 import { Ledger, SCALAR_COUNT, type FrameworkEntry, type LedgerListener } from './ledger.js';
 import { QuotaBook } from './quota.js';
+import { VolumeHoldBook } from './volume-holds.js';
 
 /** Bookkeeping shared by all built-in allocators. */
 export abstract class LedgerAllocator implements Allocator, LedgerListener {
@@ -29,9 +31,12 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
   protected readonly roleWeights = new Map<string, number>();
   /** Quotas set through {@link LedgerAllocator.setQuota}; policies that honour them read it. */
   protected readonly quotaBook = new QuotaBook();
+  /** Bytes held for kept persistent volumes (./volume-holds.ts). */
+  protected readonly volumeHolds: VolumeHoldBook;
 
   constructor(options: AllocatorOptions) {
     this.ledger = new Ledger(options, this);
+    this.volumeHolds = new VolumeHoldBook(this.ledger);
   }
 
   abstract allocate(): Allocation[];
@@ -62,11 +67,13 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
   }
 
   removeAgent(agentId: string): void {
+    this.volumeHolds.forgetAgent(agentId);
     this.ledger.removeAgent(agentId);
   }
 
   updateAgent(agentId: string, total: Resources): void {
     this.ledger.updateAgent(agentId, total);
+    this.volumeHolds.applyPending(agentId);
   }
 
   deactivateAgent(agentId: string): void {
@@ -87,6 +94,7 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
   }
 
   removeFramework(frameworkId: string): void {
+    this.volumeHolds.forgetFramework(frameworkId);
     this.frameworkRemoved(this.ledger.removeFramework(frameworkId));
   }
 
@@ -106,6 +114,16 @@ export abstract class LedgerAllocator implements Allocator, LedgerListener {
 
   recoverResources(frameworkId: string, agentId: string, resources: Resources, filter?: RefuseFilter): void {
     this.ledger.recover(frameworkId, agentId, resources, filter);
+    // Bytes that come back go to a held volume waiting for them first.
+    this.volumeHolds.applyPending(agentId);
+  }
+
+  setVolumeHolds(agentId: string, holds: readonly VolumeHold[], claimed: ReadonlySet<string>): void {
+    this.volumeHolds.set(agentId, holds, claimed);
+  }
+
+  heldVolumes(frameworkId: string, agentId: string): VolumeHold[] {
+    return this.volumeHolds.held(frameworkId, agentId);
   }
 
   suppressOffers(frameworkId: string): void {

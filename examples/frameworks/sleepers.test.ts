@@ -37,6 +37,7 @@ function offer(id: string, tasks: number): Offer {
     attributes: [],
     pool: '',
     allowedHostPaths: [],
+    heldVolumes: [],
   };
 }
 

@@ -16,6 +16,7 @@ import type { PodEnd } from './hooks.js';
 import { placePods, type PodDemand } from './placement/place.js';
 import { newTaskId, podTask } from './task.js';
 import { keptDisks } from './placement/disks.js';
+import { volumeKey } from './placement/resources.js';
 import { disksOf } from '../../core/disks.js';
 
 /** Launches pending pods and follows their containers. */
@@ -32,7 +33,14 @@ export class PodLauncher {
         job: job.record.name,
         podId: pod.record.podId,
         spec: job.specOf(pod.record.revision),
-        ...(pod.record.kept ? { kept: pod.record.kept } : {}),
+        ...(pod.record.kept
+          ? {
+              kept: {
+                ...pod.record.kept,
+                keys: Object.keys(pod.record.kept.disks).map((v) => volumeKey(pod.record.podId, v, job.record.uid)),
+              },
+            }
+          : {}),
       })),
     );
     if (demands.length === 0) {

@@ -43,6 +43,7 @@ const offer: Offer = {
   attributes: [],
   pool: '',
   allowedHostPaths: [],
+  heldVolumes: [],
 };
 
 function status(uuid: string, taskId = 't1'): TaskStatus {

@@ -21,6 +21,7 @@ import { loadIsolators } from '../index.js';
 import { mountsUnder, unmountImage } from '../disk/loop-image.js';
 import { destroyPersistentVolume } from './destroy.js';
 import { persistentVolumes, VOLUMES_DIR } from './files.js';
+import { keptVolumesOn } from '../../agent/disks/kept-volumes.js';
 
 const MiB = 1024 * 1024;
 const tag = randomBytes(4).toString('hex');
@@ -143,6 +144,10 @@ describe('disk volumes', () => {
     expect((await persistentVolumes(disks)).map((r) => [r.frameworkId, r.volumeId, r.disk])).toEqual([
       ['fw1', 'kv/data', 'd1'],
     ]);
+    // Unmounted: the agent reports it kept (docs/disks.md, "Held volumes").
+    expect(await keptVolumesOn(disks, workDir)).toEqual([
+      { frameworkId: 'fw1', volumeId: 'kv/data', disk: 'd1', sizeBytes: 16 * MiB, exclusive: false },
+    ]);
     const second = await launch('cat data/key && echo again >> data/key && echo ok', [v]);
     expect((await second.p.exited).code).toBe(0);
     expect(await second.output()).toContain('hello\nok');
@@ -161,9 +166,14 @@ describe('disk volumes', () => {
     await expect(destroyPersistentVolume(disks, workDir, 'fw1/db/all')).rejects.toMatchObject({
       code: 'GALAXY_E_DISK_VOLUME_FAILED',
     });
+    // Mounted by its container: not kept; once that ends, kept with the whole disk.
+    expect(await keptVolumesOn(disks, workDir)).toEqual([]);
     expect((await imagesOnDisks()).filter((f) => f.startsWith('t-'))).toEqual([]);
     await holder.p.kill(1000);
     expect(await mountsUnder(join(workDir, 'volumes'))).toEqual([]);
+    expect(await keptVolumesOn(disks, workDir)).toEqual([
+      { frameworkId: 'fw1', volumeId: 'db/all', disk: 'd2', sizeBytes: 64 * MiB, exclusive: true },
+    ]);
     expect(await destroyPersistentVolume(disks, workDir, 'fw1/db/all')).toBe(true);
     expect(await imagesOnDisks()).toEqual([]);
     expect(existsSync(join(workDir, 'volumes'))).toBe(true);

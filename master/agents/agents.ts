@@ -2,7 +2,7 @@
  * The master's side of agents: registration, re-registration, heartbeats, status updates,
  * disconnection and removal (whose tasks become LOST).
  */
-import type { AgentInfo, HostPath, Resources, Task, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import type { AgentInfo, HostPath, KeptVolume, Resources, Task, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { StatusSource, TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import type { RegisterAgent } from '../../proto/gen/galaxy/v1/agent.js';
 import { GalaxyError } from '../../core/errors.js';
@@ -19,6 +19,7 @@ import { TimerWheel } from './ping-wheel.js';
 import { clientId, MAX_ROLES } from '../frameworks/role-clients.js';
 import { taskKey, type AgentConnection, type AgentRecord } from '../records.js';
 import { applyEstimate, revocableHeld } from '../revocable/revocable-offers.js';
+import { takeKeptVolumes } from '../volumes/held-volumes.js';
 
 /** Handles everything that comes from agents. */
 export class AgentsController {
@@ -120,6 +121,8 @@ export class AgentsController {
       },
       this.usedByClient(agent),
     );
+    // Its kept persistent volumes' bytes are held for their frameworks before anything is offered.
+    takeKeptVolumes(this.ctx, agent, registration.keptVolumes?.volumes ?? []);
     connection.send({
       message: {
         $case: 'registered',
@@ -145,6 +148,11 @@ export class AgentsController {
   /** The agent's estimate of its revocable resources (checked and clamped: `revocable/revocable-offers.ts`). */
   revocableEstimate(agent: AgentRecord, estimate: Resources | undefined): void {
     applyEstimate(this.ctx, agent, estimate);
+  }
+
+  /** The agent's kept persistent volumes changed (checked whole: `volumes/held-volumes.ts`). */
+  keptVolumes(agent: AgentRecord, volumes: readonly KeptVolume[]): void {
+    takeKeptVolumes(this.ctx, agent, volumes);
   }
 
   /** The agent answered a ping. */

@@ -109,6 +109,7 @@ export function agentGateway(
           else if (body?.$case === 'logData') logs?.answer(agent.info.id, body.logData);
           else if (body?.$case === 'revocableEstimate')
             agents.revocableEstimate(agent, body.revocableEstimate.resources);
+          else if (body?.$case === 'keptVolumes') agents.keptVolumes(agent, body.keptVolumes.volumes);
         } catch (error) {
           refuse(error);
         }

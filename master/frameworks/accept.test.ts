@@ -18,6 +18,7 @@ const offers: Record<string, Offer> = {
       { path: '/srv', writable: false },
       { path: '/srv/scratch', writable: true },
     ],
+    heldVolumes: [],
   },
   o2: {
     id: 'o2',
@@ -28,6 +29,7 @@ const offers: Record<string, Offer> = {
     attributes: [],
     pool: 'default',
     allowedHostPaths: [],
+    heldVolumes: [],
   },
   o3: {
     id: 'o3',
@@ -38,6 +40,7 @@ const offers: Record<string, Offer> = {
     attributes: [],
     pool: 'default',
     allowedHostPaths: [],
+    heldVolumes: [],
   },
   other: {
     id: 'other',
@@ -48,6 +51,7 @@ const offers: Record<string, Offer> = {
     attributes: [],
     pool: 'default',
     allowedHostPaths: [],
+    heldVolumes: [],
   },
 };
 

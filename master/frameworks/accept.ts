@@ -26,6 +26,7 @@ import {
   validateResources,
 } from '../../core/resources.js';
 import { checkId } from '../../core/validate.js';
+import { claimHeld } from '../volumes/kept-volumes.js';
 
 /** What an ACCEPT will do once validated. */
 export interface AcceptPlan {
@@ -36,8 +37,10 @@ export interface AcceptPlan {
   readonly tasks: readonly TaskInfo[];
   /** True when the offers are revocable: the tasks run on revocable resources. */
   readonly revocable: boolean;
-  /** Offered but not used: goes back to the allocator with the ACCEPT's filter. */
+  /** Offered but not used: goes back to the allocator with the ACCEPT's filter (held volumes' bytes stay held). */
   readonly unused: Resources;
+  /** Volume ids of the offers' held volumes that the tasks mount: their bytes are the tasks' now. */
+  readonly claimed: readonly string[];
 }
 
 /**
@@ -90,6 +93,12 @@ export function planAccept(
   if (!first) throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'ACCEPT names no offer ids');
   let offered = emptyResources();
   for (const offer of offers) offered = addResources(offered, offer.resources ?? emptyResources());
+  // Bytes held for a kept volume are for a task that mounts it, and for no other.
+  const { claimed, stillHeld } = claimHeld(
+    offers,
+    accept.operations.flatMap((o) => (o.operation?.$case === 'launch' ? o.operation.launch.taskInfos : [])),
+  );
+  offered = subtractResources(offered, stillHeld);
 
   const tasks: TaskInfo[] = [];
   const ids = new Set<string>();
@@ -137,6 +146,7 @@ export function planAccept(
     offers,
     tasks,
     unused: subtractResources(offered, used),
+    claimed: claimed.map((c) => c.volumeId),
   };
 }
 

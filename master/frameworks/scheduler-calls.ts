@@ -34,6 +34,9 @@ import type { Preemptor } from '../preemption/preemptor.js';
 import { taskKey, type FrameworkRecord } from '../records.js';
 import { checkPublishedEvents } from '../events/published.js';
 import { TokenBucket } from '../preemption/token-bucket.js';
+import { persistentVolumesOf } from '../volumes/kept-volumes.js';
+import { offerWithoutHeld } from '../../core/held-volumes.js';
+import { forgetKeptVolume } from '../volumes/held-volumes.js';
 
 /** Events a framework may publish at once, and per second after that: one cannot flood the log. */
 const PUBLISH_BURST = 1000;
@@ -207,7 +210,9 @@ export class SchedulerCalls {
         revocable: info.revocable,
         ...(plan.revocable ? { onRevocable: true } : {}),
       };
-      this.ctx.addTask(task);
+      const record = this.ctx.addTask(task);
+      record.persistentVolumes = persistentVolumesOf(id, info.volumes, info.resources);
+      record.claimedHolds = plan.claimed.filter((c) => record.persistentVolumes?.some((v) => v.volumeId === c));
       this.ctx.hooks.taskLaunched.call(task);
     }
     // One message for the ACCEPT's tasks: a write per task was what kept hundreds of tasks on one
@@ -237,7 +242,8 @@ export class SchedulerCalls {
     });
     for (const offer of offers) {
       this.ctx.offers.remove(offer.id);
-      if (offer.resources) this.ctx.recoverOffer(offer, offer.resources, filter);
+      // Its held volumes' bytes stay held for the framework.
+      if (offer.resources) this.ctx.recoverOffer(offer, offerWithoutHeld(offer), filter);
     }
     this.ctx.loop.trigger();
   }
@@ -367,6 +373,7 @@ export class SchedulerCalls {
     const agent = this.ctx.agents.get(call.agentId);
     if (!agent?.connection)
       throw new GalaxyError('GALAXY_E_AGENT_UNKNOWN', `agent "${call.agentId.slice(0, 100)}" is not connected`);
+    forgetKeptVolume(this.ctx, call.agentId, framework.info.id, call.volumeId);
     agent.connection.send({
       message: {
         $case: 'disksDestroyVolume',

@@ -303,6 +303,7 @@ export class Preemptor extends BuiltinMasterPlugin {
       reservedRole: '',
       allocationRole: entry.role,
       allowedHostPaths: agent.info.allowedHostPaths,
+      heldVolumes: [],
     };
     entry.offerId = offer.id;
     this.ctx.offers.add(offer);

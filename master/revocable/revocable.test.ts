@@ -134,6 +134,7 @@ describe('planAccept and revocable offers', () => {
     attributes: [],
     pool: 'default',
     allowedHostPaths: [],
+    heldVolumes: [],
     ...(revocable ? { revocable: true } : {}),
   });
   const offers = new Map([

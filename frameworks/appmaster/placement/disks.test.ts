@@ -112,4 +112,20 @@ describe('placePods with disk volumes', () => {
       { reason: 'persistent volumes are kept on agent agent-o2, which offers nothing', hosts: 0 },
     ]);
   });
+
+  it("gives an offer's held bytes to the pod whose kept volume they hold, and to no other", () => {
+    const held = { frameworkId: 'fw', volumeId: 'kv-0.u/data', disk: 's1', sizeBytes: 2 * GiB, exclusive: false };
+    const o = { ...diskOffer('o1', [disk('s1', 3 * GiB, 'ssd', 3 * GiB)]), agentId: 'a1', heldVolumes: [held] };
+    const spec = jobSpec({ volumes: [vol({ name: 'data', size: 2 * GiB, persistent: true })] });
+    const other = { job: 'web', podId: 'web-0', spec };
+    // Another pod sees 1GiB free on s1: its 2GiB volume does not fit.
+    const refused = placePods([other], [o], context());
+    expect(refused.assignments).toEqual([]);
+    expect(refused.pending.get('web')?.[0]?.reason).toBe('no ssd disk with 2GiB free');
+    // The pod the bytes are held for goes there, before or after another one.
+    const kept = { agentId: 'a1', disks: { data: 's1' }, keys: ['kv-0.u/data'] };
+    const placed = placePods([other, { job: 'kv', podId: 'kv-0', spec, kept }], [o], context());
+    expect(placed.assignments.map((a) => a.podId)).toEqual(['kv-0']);
+    expect(disksOf(placed.assignments[0]?.resources ?? ({} as never))).toMatchObject([{ name: 's1', size: 2 * GiB }]);
+  });
 });

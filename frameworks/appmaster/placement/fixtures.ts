@@ -2,7 +2,7 @@
  * Builders for the placement tests: valid job specs with only the fields a test cares about,
  * offers in people's units, and a context backed by plain maps.
  */
-import type { HostPath, Offer } from '../../../proto/gen/galaxy/v1/common.js';
+import type { HostPath, KeptVolume, Offer } from '../../../proto/gen/galaxy/v1/common.js';
 import { parseResources } from '../../../core/resources.js';
 import { JobSpecSchema, type JobSpec, type JobSpecInput } from '../spec/schema.js';
 import type { PlacementContext } from './place.js';
@@ -30,6 +30,8 @@ export interface OfferFields {
   readonly attributes?: Record<string, string>;
   /** The agent's `--allowed-host-paths`. */
   readonly allowedHostPaths?: HostPath[];
+  /** Bytes held in it for kept persistent volumes (docs/disks.md, "Held volumes"). */
+  readonly heldVolumes?: KeptVolume[];
 }
 
 /** An offer of 4 cpus, 8GiB memory, 100GiB disk and ports 31000-31099 unless told otherwise. */
@@ -44,6 +46,7 @@ export function offer(fields: OfferFields): Offer {
     attributes: Object.entries(fields.attributes ?? {}).map(([key, value]) => ({ key, value })),
     pool: fields.pool ?? '',
     allowedHostPaths: fields.allowedHostPaths ?? [],
+    heldVolumes: fields.heldVolumes ?? [],
   };
 }
 

@@ -8,7 +8,8 @@
  * id, so the same input always gives the same placement.
  */
 import type { Offer, Resources } from '../../../proto/gen/galaxy/v1/common.js';
-import { cloneResources, emptyResources, subtractResources } from '../../../core/resources.js';
+import { addResources, cloneResources, subtractResources } from '../../../core/resources.js';
+import { heldResources, offerWithoutHeld } from '../../../core/held-volumes.js';
 import type { JobSpec } from '../spec/schema.js';
 import { fitPod } from './fit.js';
 import { MinHeap } from './min-heap.js';
@@ -25,9 +26,14 @@ export interface PodDemand {
   readonly spec: JobSpec;
   /**
    * The pod's persistent volumes are kept on this agent, on these disks (volume name → disk):
-   * it goes nowhere else (docs/disks.md).
+   * it goes nowhere else (docs/disks.md). `keys` are their volume ids: the bytes an offer holds
+   * for them (`Offer.held_volumes`) are this pod's, and no other pod's.
    */
-  readonly kept?: { readonly agentId: string; readonly disks: Readonly<Record<string, string>> };
+  readonly kept?: {
+    readonly agentId: string;
+    readonly disks: Readonly<Record<string, string>>;
+    readonly keys?: readonly string[];
+  };
 }
 
 /** What the AppMaster knows about pods already placed and hosts to avoid. */
@@ -94,14 +100,15 @@ export function placePods(
   offers: readonly Offer[],
   context: PlacementContext,
 ): Placement {
-  const slots: Slot[] = offers.map((offer) => ({ offer, free: cloneResources(offer.resources ?? emptyResources()) }));
+  // Bytes held for a kept volume are for its own pod only (see `ownHeld`).
+  const slots: Slot[] = offers.map((offer) => ({ offer, free: cloneResources(offerWithoutHeld(offer)) }));
   const total = { cpus: sum(slots.map((s) => s.free.cpus)), mem: sum(slots.map((s) => s.free.mem)) };
   const placedHere = new Map<string, number>();
   const podsOfJob = (job: string, agentId: string): number =>
     context.podsOn(job, agentId) + (placedHere.get(agentKey(job, agentId)) ?? 0);
-  const hostFor = (job: string, { offer, free }: Slot): Host => ({
+  const hostFor = (job: string, { offer, free }: Slot, own?: Resources): Host => ({
     offer,
-    free,
+    free: own ? addResources(free, own) : free,
     podsOfJob: podsOfJob(job, offer.agentId),
     blacklisted: context.blacklisted(job, offer.hostname),
   });
@@ -142,12 +149,13 @@ export function placePods(
         heap.push(fresh);
         continue;
       }
-      const fit = fitPod(spec, need, hostFor(job, top.slot), kept?.disks);
+      const own = ownHeld(top.slot.offer, kept);
+      const fit = fitPod(spec, need, hostFor(job, top.slot, own), kept?.disks);
       if (!fit.ok) continue;
       const demand = demands[next] as PodDemand;
       next += 1;
       const { slot } = top;
-      slot.free = subtractResources(slot.free, fit.resources);
+      slot.free = subtractResources(slot.free, own ? subtractResources(fit.resources, own) : fit.resources);
       const key = agentKey(job, slot.offer.agentId);
       placedHere.set(key, (placedHere.get(key) ?? 0) + 1);
       assignments.push({
@@ -164,7 +172,7 @@ export function placePods(
     // The job's first unplaced pod explains why: every offer failed it, each for a reason.
     if (next < end && !pending.has(job)) {
       const reasons = eligible.flatMap((slot) => {
-        const fit = fitPod(spec, need, hostFor(job, slot), kept?.disks);
+        const fit = fitPod(spec, need, hostFor(job, slot, ownHeld(slot.offer, kept)), kept?.disks);
         return fit.ok ? [] : [fit.reason];
       });
       pending.set(
@@ -179,6 +187,13 @@ export function placePods(
 
   const used = new Set(assignments.map((a) => a.offerId));
   return { assignments, pending, unused: offers.filter((o) => !used.has(o.id)).map((o) => o.id) };
+}
+
+/** The bytes `offer` holds for the kept volumes of a pod kept on its agent (undefined: none). */
+function ownHeld(offer: Offer, kept: PodDemand['kept']): Resources | undefined {
+  if (kept?.keys === undefined || kept.agentId !== offer.agentId) return undefined;
+  const own = offer.heldVolumes.filter((v) => kept.keys?.includes(v.volumeId));
+  return own.length > 0 ? heldResources(own) : undefined;
 }
 
 /** Spreading first, then room left, then the offer id. */

@@ -81,6 +81,7 @@ export function offerOf(id: string, agentId = 'a1'): Offer {
     attributes: [],
     pool: '',
     allowedHostPaths: [],
+    heldVolumes: [],
   };
 }
 
