@@ -8,10 +8,12 @@ const agent = (id: string, hostname: string, disks: AgentSummary['disks']): Agen
   AgentSummary.fromPartial({ info: { id, hostname }, active: true, disks });
 
 const agents = [
-  agent('a2', 'beta', [{ name: 'hdd1', medium: 'hdd', capacity: 4 * GiB, used: GiB, offered: 0, free: 3 * GiB }]),
+  agent('a2', 'beta', [
+    { name: 'hdd1', medium: 'hdd', capacity: 4 * GiB, used: GiB, offered: 0, free: 3 * GiB, held: 0 },
+  ]),
   agent('a1', 'alpha', [
-    { name: 'hdd1', medium: 'hdd', capacity: 2 * GiB, used: 0, offered: 2 * GiB, free: 2 * GiB },
-    { name: 'ssd1', medium: 'ssd', capacity: GiB, used: GiB / 2, offered: 0, free: GiB / 2 },
+    { name: 'hdd1', medium: 'hdd', capacity: 2 * GiB, used: 0, offered: 2 * GiB, free: 2 * GiB, held: 0 },
+    { name: 'ssd1', medium: 'ssd', capacity: GiB, used: GiB / 2, offered: 0, free: GiB / 2, held: 0 },
   ]),
   agent('a3', 'gamma', []),
 ];

@@ -28,6 +28,7 @@ export const DISK_COLUMNS: Column<DiskRow>[] = [
   { heading: 'CAPACITY', value: (r) => formatBytes(r.disk.capacity) },
   { heading: 'USED', value: (r) => formatBytes(r.disk.used) },
   { heading: 'FREE', value: (r) => formatBytes(r.disk.free) },
+  { heading: 'HELD', value: (r) => formatBytes(r.disk.held), wide: true },
   { heading: 'OFFERED', value: (r) => formatBytes(r.disk.offered), wide: true },
   { heading: 'ACTIVE', value: (r) => (r.active ? 'yes' : 'no'), wide: true },
 ];
@@ -39,6 +40,7 @@ export const MEDIUM_COLUMNS: Column<MediumTotal>[] = [
   { heading: 'CAPACITY', value: (m) => formatBytes(m.capacity) },
   { heading: 'USED', value: (m) => formatBytes(m.used) },
   { heading: 'FREE', value: (m) => formatBytes(m.free) },
+  { heading: 'HELD', value: (m) => formatBytes(m.held), wide: true },
   { heading: 'OFFERED', value: (m) => formatBytes(m.offered), wide: true },
 ];
 

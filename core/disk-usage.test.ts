@@ -30,9 +30,28 @@ describe('agentDisks', () => {
     const used = withDisks(disk('ssd1', 'ssd', 30 * GiB), disk('ssd1', 'ssd', 50 * GiB));
     const offered = withDisks(disk('ssd1', 'ssd', 20 * GiB), disk('hdd1', 'hdd', 2 * TiB));
     expect(agentDisks(total, used, offered)).toEqual([
-      { name: 'hdd1', medium: 'hdd', capacity: 2 * TiB, used: 0, offered: 2 * TiB, free: 2 * TiB },
-      { name: 'ssd1', medium: 'ssd', capacity: 100 * GiB, used: 80 * GiB, offered: 20 * GiB, free: 20 * GiB },
+      { name: 'hdd1', medium: 'hdd', capacity: 2 * TiB, used: 0, offered: 2 * TiB, free: 2 * TiB, held: 0 },
+      { name: 'ssd1', medium: 'ssd', capacity: 100 * GiB, used: 80 * GiB, offered: 20 * GiB, free: 20 * GiB, held: 0 },
     ]);
+  });
+
+  it('counts a kept volume with no container as used and held: its bytes are not free', () => {
+    const total = withDisks(disk('ssd1', 'ssd', 100 * GiB));
+    const used = withDisks(disk('ssd1', 'ssd', 30 * GiB));
+    const [d] = agentDisks(total, used, undefined, [
+      { disk: 'ssd1', size: 40 * GiB },
+      { disk: 'gone', size: GiB },
+    ]);
+    expect(d).toEqual({
+      name: 'ssd1',
+      medium: 'ssd',
+      capacity: 100 * GiB,
+      used: 70 * GiB,
+      offered: 0,
+      free: 30 * GiB,
+      held: 40 * GiB,
+    });
+    expect(mediumTotals(d ? [d] : [])[0]?.held).toBe(40 * GiB);
   });
 
   it('is empty for an agent without named disks, and ignores shares of disks the agent lacks', () => {
@@ -40,7 +59,7 @@ describe('agentDisks', () => {
     expect(agentDisks(withDisks())).toEqual([]);
     const total = withDisks(disk('ssd1', 'ssd', GiB));
     expect(agentDisks(total, withDisks(disk('gone', 'ssd', GiB)))).toEqual([
-      { name: 'ssd1', medium: 'ssd', capacity: GiB, used: 0, offered: 0, free: GiB },
+      { name: 'ssd1', medium: 'ssd', capacity: GiB, used: 0, offered: 0, free: GiB, held: 0 },
     ]);
   });
 
@@ -84,9 +103,9 @@ describe('mediumTotals', () => {
       ...agentDisks(withDisks(disk('h', 'hdd', TiB))),
     ];
     expect(mediumTotals(disks)).toEqual([
-      { medium: 'ssd', disks: 2, capacity: 40 * GiB, used: GiB, offered: 0, free: 39 * GiB },
-      { medium: 'hdd', disks: 2, capacity: 2 * TiB, used: 200 * GiB, offered: 0, free: 2 * TiB - 200 * GiB },
-      { medium: 'tmpfs', disks: 1, capacity: GiB, used: 0, offered: 0, free: GiB },
+      { medium: 'ssd', disks: 2, capacity: 40 * GiB, used: GiB, offered: 0, free: 39 * GiB, held: 0 },
+      { medium: 'hdd', disks: 2, capacity: 2 * TiB, used: 200 * GiB, offered: 0, free: 2 * TiB - 200 * GiB, held: 0 },
+      { medium: 'tmpfs', disks: 1, capacity: GiB, used: 0, offered: 0, free: GiB, held: 0 },
     ]);
     expect(mediumTotals([])).toEqual([]);
   });

@@ -17,17 +17,31 @@ function bytesByName(r: Resources | undefined): Map<string, number> {
   return out;
 }
 
+/** Bytes a kept persistent volume with no container holds on its disk (docs/disks.md, "Held volumes"). */
+export interface HeldBytes {
+  readonly disk: string;
+  readonly size: number;
+}
+
 /**
  * An agent's disks, by name: capacity from its `total`, used from what its live tasks hold
- * (`used`), offered from its open offers. Used is capped at the capacity, so free is never
- * negative even if the books disagree for a moment.
+ * (`used`) and its kept volumes with no container hold (`held`), offered from its open offers.
+ * Used is capped at the capacity, so free is never negative even if the books disagree for a moment.
  */
-export function agentDisks(total: Resources | undefined, used?: Resources, offered?: Resources): AgentDisk[] {
+export function agentDisks(
+  total: Resources | undefined,
+  used?: Resources,
+  offered?: Resources,
+  held: readonly HeldBytes[] = [],
+): AgentDisk[] {
   const usedBy = bytesByName(used);
   const offeredBy = bytesByName(offered);
+  const heldBy = new Map<string, number>();
+  for (const h of held) heldBy.set(h.disk, (heldBy.get(h.disk) ?? 0) + h.size);
   return (total ? disksOf(total) : [])
     .map((d) => {
-      const taken = Math.min(d.size, usedBy.get(d.name) ?? 0);
+      const holding = Math.min(d.size, heldBy.get(d.name) ?? 0);
+      const taken = Math.min(d.size, (usedBy.get(d.name) ?? 0) + holding);
       const free = d.size - taken;
       return {
         name: d.name,
@@ -36,6 +50,7 @@ export function agentDisks(total: Resources | undefined, used?: Resources, offer
         used: taken,
         offered: Math.min(free, offeredBy.get(d.name) ?? 0),
         free,
+        held: holding,
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -54,7 +69,7 @@ function mediumOrder(a: string, b: string): number {
 export function mediumTotals(disks: Iterable<AgentDisk>): MediumTotal[] {
   const out = new Map<string, MediumTotal>();
   for (const d of disks) {
-    const t = out.get(d.medium) ?? { medium: d.medium, disks: 0, capacity: 0, used: 0, offered: 0, free: 0 };
+    const t = out.get(d.medium) ?? { medium: d.medium, disks: 0, capacity: 0, used: 0, offered: 0, free: 0, held: 0 };
     out.set(d.medium, {
       ...t,
       disks: t.disks + 1,
@@ -62,6 +77,7 @@ export function mediumTotals(disks: Iterable<AgentDisk>): MediumTotal[] {
       used: t.used + d.used,
       offered: t.offered + d.offered,
       free: t.free + d.free,
+      held: t.held + d.held,
     });
   }
   return [...out.values()].sort((a, b) => mediumOrder(a.medium, b.medium));

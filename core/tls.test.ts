@@ -48,8 +48,8 @@ function serve(tls: ServerTls | undefined): Promise<ServingApi> {
     '127.0.0.1:0',
     (s) => {
       s.addService(OperatorService, {
-        listAgents: (_call: unknown, cb: (e: null, r: { agents: [] }) => void) => {
-          cb(null, { agents: [] });
+        listAgents: (_call: unknown, cb: (e: null, r: { agents: []; media: [] }) => void) => {
+          cb(null, { agents: [], media: [] });
         },
       });
     },

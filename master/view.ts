@@ -5,6 +5,7 @@ import type { Resources, Task } from '../proto/gen/galaxy/v1/common.js';
 import type { AgentSummary, FrameworkSummary } from '../proto/gen/galaxy/v1/operator.js';
 import { addResources, emptyResources } from '../core/resources.js';
 import { agentDisks } from '../core/disk-usage.js';
+import { idleKeptVolumes } from './volumes/held-volumes.js';
 import { isTerminal } from '../core/task-state.js';
 import type { MasterContext } from './context.js';
 import type { Machines } from './tenancy/machines.js';
@@ -33,7 +34,12 @@ export class MasterView {
         labels: this.machines?.labelsOf(agent.info.id) ?? [],
         reservations: this.ctx.allocator.reservations(agent.info.id),
         // A volume's share is held by its task whatever the task runs on.
-        disks: agentDisks(agent.info.total, this.sumTasks(agent.tasks), offered),
+        disks: agentDisks(
+          agent.info.total,
+          this.sumTasks(agent.tasks),
+          offered,
+          idleKeptVolumes(this.ctx, agent).map((v) => ({ disk: v.disk, size: v.sizeBytes })),
+        ),
       };
     });
   }

@@ -136,9 +136,12 @@ describe('a server built with an authenticator', () => {
       '127.0.0.1:0',
       (server) => {
         server.addService(OperatorService, {
-          listAgents: (call: Parameters<typeof principalOf>[0], cb: (e: null, r: { agents: [] }) => void) => {
+          listAgents: (
+            call: Parameters<typeof principalOf>[0],
+            cb: (e: null, r: { agents: []; media: [] }) => void,
+          ) => {
             seen = principalOf(call, () => undefined);
-            cb(null, { agents: [] });
+            cb(null, { agents: [], media: [] });
           },
         });
       },

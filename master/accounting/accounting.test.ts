@@ -16,6 +16,7 @@ import {
   type TaskInfo,
 } from '../../proto/gen/galaxy/v1/common.js';
 import type { MasterMessage } from '../../proto/gen/galaxy/v1/agent.js';
+import { runRequests } from '../../agent/master-messages.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../../test/helpers/raw-clients.js';
 import { startMaster, type Master } from '../master.js';
 
@@ -31,12 +32,13 @@ function fakeAgent(hostname: string, pool: string): { agent: RawAgent; running: 
   const running = new Map<string, string>(); // task id → framework id
   agent.stream.on('data', (m: MasterMessage) => {
     const body = m.message;
-    if (body?.$case === 'runTask' && body.runTask.task) {
-      const { taskId } = body.runTask.task;
-      const frameworkId = body.runTask.framework?.id ?? '';
-      running.set(taskId, frameworkId);
-      agent.send(statusOf(frameworkId, taskId, TaskState.TASK_RUNNING));
-    } else if (body?.$case === 'usageRequest') {
+    // An ACCEPT of several tasks comes as one runTasks message.
+    for (const { framework, task } of runRequests(m)) {
+      if (!task) continue;
+      running.set(task.taskId, framework?.id ?? '');
+      agent.send(statusOf(framework?.id ?? '', task.taskId, TaskState.TASK_RUNNING));
+    }
+    if (body?.$case === 'usageRequest') {
       const tasks = [...running].map(([taskId, frameworkId]) => ({
         frameworkId,
         taskId,

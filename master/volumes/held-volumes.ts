@@ -69,6 +69,12 @@ export function forgetKeptVolume(ctx: MasterContext, agentId: string, frameworkI
   syncVolumeHolds(ctx, agentId);
 }
 
+/** The agent's kept volumes that no live task mounts: their bytes are held, not used by a task. */
+export function idleKeptVolumes(ctx: MasterContext, agent: AgentRecord): KeptVolume[] {
+  const inUse = new Set(liveTasks(ctx, agent).flatMap((r) => (r.persistentVolumes ?? []).map(keptKey)));
+  return (agent.keptVolumes ?? []).filter((v) => !inUse.has(keptKey(v)));
+}
+
 /**
  * Tells the allocator which of the agent's kept volumes to hold, for which framework (its first
  * role: the hold counts against it as an allocation does): all but those a live task mounts.
@@ -78,12 +84,11 @@ export function syncVolumeHolds(ctx: MasterContext, agentId: string): void {
   const agent = ctx.agents.get(agentId);
   if (!agent || !ctx.allocator.setVolumeHolds) return;
   const live = liveTasks(ctx, agent);
-  const inUse = new Set(live.flatMap((r) => (r.persistentVolumes ?? []).map(keptKey)));
   const claimed = new Set(live.flatMap((r) => (r.claimedHolds ?? []).map((id) => `${r.task.frameworkId}/${id}`)));
   const holds: VolumeHold[] = [];
-  for (const v of agent.keptVolumes ?? []) {
+  for (const v of idleKeptVolumes(ctx, agent)) {
     const role = ctx.clients.roles(v.frameworkId)[0];
-    if (role === undefined || inUse.has(keptKey(v))) continue;
+    if (role === undefined) continue;
     holds.push({ frameworkId: clientId(v.frameworkId, role), key: keptKey(v), disk: v.disk, size: v.sizeBytes });
   }
   const held = new Set(holds.map((h) => h.key));

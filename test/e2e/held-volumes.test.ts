@@ -117,6 +117,9 @@ describe('a kept volume is held for its job while it has no container', { timeou
     expect(stillB.pods.map((p) => p.taskId)).toEqual(['']);
     expect(pendingB.pending.map((r) => r.reason).join('; ')).toContain('ssd');
     expect(await images()).toHaveLength(1);
+    // Operators see A's bytes as held and used, not free (galaxy disks, ListAgents).
+    const [ssd] = c.master.view.agents().flatMap((a) => a.disks);
+    expect(ssd).toMatchObject({ name: 'ssd1', held: 40 * 1024 * 1024, used: 40 * 1024 * 1024 });
 
     // The hog goes: A comes back to its disk, with its data.
     await c.api.removeJob({ name: HOG });

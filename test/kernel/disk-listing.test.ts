@@ -59,8 +59,8 @@ describe('the disks operators see', { timeout: 60_000 }, () => {
     const { op } = cluster();
     const listing = await op.listAgents({});
     expect(disksOf(listing)).toEqual([
-      { name: 'hdd1', medium: 'hdd', capacity: 128 * MiB, used: 0, free: 128 * MiB },
-      { name: 'ssd1', medium: 'ssd', capacity: 256 * MiB, used: 0, free: 256 * MiB },
+      { name: 'hdd1', medium: 'hdd', capacity: 128 * MiB, used: 0, free: 128 * MiB, held: 0 },
+      { name: 'ssd1', medium: 'ssd', capacity: 256 * MiB, used: 0, free: 256 * MiB, held: 0 },
     ]);
     expect(listing.media.map((m) => [m.medium, m.disks, m.capacity, m.used, m.free])).toEqual([
       ['ssd', 1, 256 * MiB, 0, 256 * MiB],
@@ -93,8 +93,8 @@ describe('the disks operators see', { timeout: 60_000 }, () => {
     await kc.until(taskId, [TaskState.TASK_RUNNING]);
     const listing = await op.listAgents({});
     expect(disksOf(listing)).toEqual([
-      { name: 'hdd1', medium: 'hdd', capacity: 128 * MiB, used: 0, free: 128 * MiB },
-      { name: 'ssd1', medium: 'ssd', capacity: 256 * MiB, used: 48 * MiB, free: 208 * MiB },
+      { name: 'hdd1', medium: 'hdd', capacity: 128 * MiB, used: 0, free: 128 * MiB, held: 0 },
+      { name: 'ssd1', medium: 'ssd', capacity: 256 * MiB, used: 48 * MiB, free: 208 * MiB, held: 0 },
     ]);
     expect(listing.media.find((m) => m.medium === 'ssd')).toMatchObject({ used: 48 * MiB, free: 208 * MiB });
 
@@ -123,6 +123,7 @@ describe('the disks operators see', { timeout: 60_000 }, () => {
       capacity: 256 * MiB,
       used: 0,
       free: 256 * MiB,
+      held: 0,
     });
   });
 });
