@@ -1,5 +1,6 @@
 /** The simulator's task scripts: what it plays, and that it refuses what it cannot. */
 import { describe, expect, it } from 'vitest';
+import { appWorkerArgv } from '../frameworks/appmaster/index.js';
 import { planTask } from './task-plan.js';
 
 const shell = (text: string) => planTask({ shell: text, argv: [], env: {}, user: '' });
@@ -22,6 +23,8 @@ describe('planTask', () => {
       durationS: undefined,
       worker: true,
     });
+    // What the AppMaster really starts in its pods (its own entry point, not the CLI).
+    expect(argv(...appWorkerArgv())).toMatchObject({ kind: 'run', durationS: undefined, worker: true });
   });
   it('refuses every other command, naming it', () => {
     for (const command of [

@@ -39,9 +39,9 @@ function statements(command: CommandInfo): string[][] {
     .filter((words) => words.length > 0);
 }
 
-/** True when `argv` starts the AppWorker (`… galaxy appworker` or `… main.js appworker`). */
+/** True when `argv` starts the AppWorker (`… galaxy appworker`, or its own entry `… appworker/bin.js`). */
 function isAppWorker(argv: readonly string[]): boolean {
-  return argv.includes('appworker');
+  return argv.some((word) => word === 'appworker' || word.endsWith('/appworker/bin.js'));
 }
 
 /** Reads the plan of a task's command. */
