@@ -7,6 +7,7 @@ import { MasterCandidate } from '../master/candidate.js';
 import { loadAllocator } from '../allocators/index.js';
 import { startMaster } from '../master/master.js';
 import { loadAgentPlugins, startAgent } from '../agent/index.js';
+import { addDiskFlags } from './disk-flags.js';
 import { oversubscribeOptions, oversubscriptionFromFlags, type OversubscribeFlags } from './oversubscribe-flags.js';
 import { loadMasterPlugins } from '../master/plugins/index.js';
 import { runUp } from './up.js';
@@ -236,18 +237,6 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'host directories bind volumes may come from, read-only unless marked :rw, e.g. "/data,/srv/cache:rw" (never /, /etc, /proc, /sys, /dev or the work dir)',
     )
     .option(
-      '--disks <list>',
-      'named disks for volumes, name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory), e.g. "ssd1:/mnt/ssd1:ssd:100GiB" (docs/disks.md)',
-    )
-    .option(
-      '--disks-from <dir>',
-      "discover disks for volumes: every filesystem mounted directly under <dir> is a disk named after its mount point, its size the filesystem's (less 1%, 8MiB to 1GiB), its medium from the kernel; a directory that is not a mount point is skipped (docs/disks.md)",
-    )
-    .option(
-      '--disk-medium <list>',
-      'media of disks found by --disks-from, name:medium,… (ssd, hdd or tmpfs), where the kernel does not tell or is wrong, e.g. "ssd0:ssd"',
-    )
-    .option(
       '--uid-range <first[:count]>',
       "host uids of the containers' user namespaces: COUNT blocks of 65536 from FIRST (default 1000000:16384)",
     )
@@ -268,7 +257,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       'containers set up at once; a burst of launches waits its turn (default twice the cores)',
     )
     .option(...METRICS_OPTION);
-  oversubscribeOptions(agentCommand).action(async (flags: AgentFlags) => {
+  oversubscribeOptions(addDiskFlags(agentCommand)).action(async (flags: AgentFlags) => {
     const plugins = await loadAgentPlugins(flags.plugin);
     const oversubscribe = oversubscriptionFromFlags(flags);
     const agent = await startAgent({
@@ -323,7 +312,7 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
     process.exit(0);
   });
   addCpuLendFlags(agentCommand);
-  program
+  const upCommand = program
     .command('up')
     .description(
       'a whole cluster on this machine: master + agent + AppMaster + batch + mapreduce, deploying the example service; state in --work-dir',
@@ -346,71 +335,59 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
       "more host directories pods may bind (e.g. a MapReduce input), read-only unless :rw; the work dir's packages/ always",
     )
     .option(
-      '--disks <list>',
-      'named disks for volumes, name:path:medium:size,… (medium ssd, hdd or tmpfs; path an existing directory), e.g. "ssd1:/mnt/ssd1:ssd:100GiB" (docs/disks.md)',
-    )
-    .option(
-      '--disks-from <dir>',
-      "discover disks for volumes: every filesystem mounted directly under <dir> is a disk named after its mount point, its size the filesystem's (less 1%, 8MiB to 1GiB), its medium from the kernel; a directory that is not a mount point is skipped (docs/disks.md)",
-    )
-    .option(
-      '--disk-medium <list>',
-      'media of disks found by --disks-from, name:medium,… (ssd, hdd or tmpfs), where the kernel does not tell or is wrong, e.g. "ssd0:ssd"',
-    )
-    .option(
       '--metrics-listen <host:port>',
       'serve the metrics of every daemon of the cluster (master, agent, AppMaster, batch) at http://<host:port>/metrics',
     )
     .option(
       '--oversubscribe',
       "lend the example service's unused cpu and mem to batch jobs as revocable resources (off by default: see docs/resources.md)",
-    )
-    .action(
-      async (flags: {
-        listen: string;
-        workDir: string;
-        replicas: string;
-        appmasterListen: string;
-        httpListen: string;
-        batchListen: string;
-        mapreduceListen: string;
-        resources?: string;
-        isolation: string;
-        allowedHostPaths?: string;
-        disks?: string;
-        disksFrom?: string;
-        diskMedium?: string;
-        metricsListen?: string;
-        oversubscribe?: boolean;
-      }) => {
-        const replicas = Number(flags.replicas);
-        if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) {
-          throw new GalaxyError(
-            'GALAXY_E_INVALID_ARGUMENT',
-            `--replicas must be a whole number from 1 to 100, got "${flags.replicas}"`,
-          );
-        }
-        await runUp(
-          {
-            listen: flags.listen,
-            workDir: flags.workDir,
-            replicas,
-            appmasterListen: flags.appmasterListen,
-            httpListen: flags.httpListen,
-            batchListen: flags.batchListen,
-            mapreduceListen: flags.mapreduceListen,
-            resources: flags.resources,
-            isolation: flags.isolation,
-            allowedHostPaths: flags.allowedHostPaths,
-            ...(flags.oversubscribe === true ? { oversubscribe: true } : {}),
-            disks: flags.disks,
-            disksFrom: flags.disksFrom,
-            diskMedium: flags.diskMedium,
-            metricsListen: flags.metricsListen,
-            logLevel: program.opts<{ logLevel?: string }>().logLevel,
-          },
-          untilSignal(),
-        );
-      },
     );
+  addDiskFlags(upCommand).action(
+    async (flags: {
+      listen: string;
+      workDir: string;
+      replicas: string;
+      appmasterListen: string;
+      httpListen: string;
+      batchListen: string;
+      mapreduceListen: string;
+      resources?: string;
+      isolation: string;
+      allowedHostPaths?: string;
+      disks?: string;
+      disksFrom?: string;
+      diskMedium?: string;
+      metricsListen?: string;
+      oversubscribe?: boolean;
+    }) => {
+      const replicas = Number(flags.replicas);
+      if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) {
+        throw new GalaxyError(
+          'GALAXY_E_INVALID_ARGUMENT',
+          `--replicas must be a whole number from 1 to 100, got "${flags.replicas}"`,
+        );
+      }
+      await runUp(
+        {
+          listen: flags.listen,
+          workDir: flags.workDir,
+          replicas,
+          appmasterListen: flags.appmasterListen,
+          httpListen: flags.httpListen,
+          batchListen: flags.batchListen,
+          mapreduceListen: flags.mapreduceListen,
+          resources: flags.resources,
+          isolation: flags.isolation,
+          allowedHostPaths: flags.allowedHostPaths,
+          ...(flags.oversubscribe === true ? { oversubscribe: true } : {}),
+          disks: flags.disks,
+          disksFrom: flags.disksFrom,
+          diskMedium: flags.diskMedium,
+          metricsListen: flags.metricsListen,
+          logLevel: program.opts<{ logLevel?: string }>().logLevel,
+        },
+        untilSignal(),
+      );
+    },
+  );
 }
