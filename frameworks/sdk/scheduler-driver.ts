@@ -326,8 +326,15 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
         if (body.update.status) await this.update(body.update.status);
         return;
       case 'updates':
-        // Several updates in one event: each handled as if it had come alone, in order.
-        for (const status of this.checkedUpdates(body.updates.statuses)) await this.update(status);
+        // Several updates in one event: each handled as if it had come alone, in order (a handler
+        // that throws leaves that one unacknowledged, and the next is handled).
+        for (const status of this.checkedUpdates(body.updates.statuses))
+          await this.update(status).catch((error: unknown) => {
+            this.log.error(
+              { err: error instanceof Error ? error.message : String(error) },
+              'a scheduler handler failed',
+            );
+          });
         return;
       case 'failure':
         await scheduler.failure?.(this, body.failure.agentId);
@@ -368,7 +375,10 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
   private checkedUpdates(statuses: readonly TaskStatus[]): TaskStatus[] {
     try {
       return checkedUpdates(statuses, this.frameworkId, (status, error) => {
-        this.log.warn({ task: status.taskId.slice(0, 100), code: error.code }, `dropped a status update: ${error.detail}`);
+        this.log.warn(
+          { task: status.taskId.slice(0, 100), code: error.code },
+          `dropped a status update: ${error.detail}`,
+        );
       });
     } catch (error) {
       this.log.error({ err: String(error) }, 'dropped an UPDATES event');
