@@ -233,6 +233,10 @@ try {
   result.alloc_passes = passes;
   result.master_rss_mib = rssMib(leader.child.pid);
   result.status_acks_per_message = Math.round((after.statusAcks / Math.max(1, after.statusAcksSent)) * 10) / 10;
+  // Status updates per event to the frameworks (UPDATES batches them), and agents' resends the
+  // master did not forward again (`master/frameworks/forwarded-updates.ts`).
+  result.updates_per_event = Math.round((after.frameworkUpdates / Math.max(1, after.frameworkUpdateEvents)) * 10) / 10;
+  result.resends_held = after.frameworkResendsHeld;
   log(
     `master loaded: ${String(result.master_loaded_cpu_pct)} % cpu, ${String(result.master_rss_mib)} MiB, ` +
       `allocation p50 ${String(result.alloc_p50_ms)} ms over ${passes} passes; ${after.tasksRunning} tasks running`,
