@@ -1,14 +1,20 @@
 /**
  * SUPPRESS while a framework has nothing to launch, REVIVE as soon as it has: the bookkeeping
- * every framework needs, so that an idle framework costs the allocator nothing.
+ * every framework needs, so that an idle framework costs the allocator nothing. It also keeps a
+ * round's DECLINE from undoing a REVIVE of work that arrived while the round was planned.
  */
 import type { SchedulerDriver } from './driver.js';
+
+/** What {@link OfferGate.round} returns: the REVIVEs sent before an offer round began. */
+export type OfferRound = number;
 
 /** Tracks whether the framework's offers are suppressed, and sends a call only on a change. */
 export class OfferGate {
   /** `unknown` after a (re-)subscription: a framework that fails over may find itself suppressed. */
   private state: 'open' | 'suppressed' | 'unknown' = 'unknown';
   private driver: SchedulerDriver | undefined;
+  /** REVIVEs sent so far (a round compares it with what it was when the round began). */
+  private revives = 0;
 
   /** Starts gating through `driver` (after it has subscribed). */
   attach(driver: SchedulerDriver): void {
@@ -23,11 +29,7 @@ export class OfferGate {
   /** There is work: REVIVE unless offers are known to flow. */
   want(): void {
     if (this.state === 'open' || !this.driver) return;
-    const before = this.state;
-    this.state = 'open';
-    void this.driver.revive().catch(() => {
-      this.state = before;
-    });
+    this.send();
   }
 
   /**
@@ -37,11 +39,7 @@ export class OfferGate {
    */
   revive(): void {
     if (!this.driver) return;
-    const before = this.state;
-    this.state = 'open';
-    void this.driver.revive().catch(() => {
-      this.state = before;
-    });
+    this.send();
   }
 
   /** Nothing to launch: SUPPRESS, once. */
@@ -50,6 +48,36 @@ export class OfferGate {
     const before = this.state;
     this.state = 'suppressed';
     await this.driver.suppress().catch(() => {
+      this.state = before;
+    });
+  }
+
+  /** Called as an offer round begins; pass what it returns to {@link declined}. */
+  round(): OfferRound {
+    return this.revives;
+  }
+
+  /**
+   * The round that began at `round` had its DECLINE answered. Work that arrived while the round
+   * was planned was REVIVEd before that DECLINE was sent, so the master may have cleared the
+   * filters first and then installed the DECLINE's: the new work would wait out the refusal
+   * (seconds) on agents it could use. When any REVIVE was sent since the round began, REVIVE
+   * again now, after the DECLINE (Mesos frameworks follow the same rule). Returns true when it
+   * did: the framework has work, and must not SUPPRESS on the round's older view.
+   */
+  declined(round: OfferRound): boolean {
+    if (this.revives === round || !this.driver) return false;
+    this.send();
+    return true;
+  }
+
+  private send(): void {
+    const driver = this.driver;
+    if (!driver) return;
+    const before = this.state;
+    this.state = 'open';
+    this.revives += 1;
+    void driver.revive().catch(() => {
       this.state = before;
     });
   }
