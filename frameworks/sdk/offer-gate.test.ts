@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { SchedulerDriver } from './driver.js';
 import { OfferGate } from './offer-gate.js';
 
+/** Lets the gate's queued calls go out. */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
 /** A driver that records the gate's calls. */
 function recordingDriver(): { driver: SchedulerDriver; calls: string[] } {
   const calls: string[] = [];
@@ -19,15 +22,17 @@ function recordingDriver(): { driver: SchedulerDriver; calls: string[] } {
 }
 
 describe('OfferGate', () => {
-  it('REVIVEs after a DECLINE when work arrived (a REVIVE went out) while the round was planned', () => {
+  it('REVIVEs after a DECLINE when work arrived (a REVIVE went out) while the round was planned', async () => {
     const { driver, calls } = recordingDriver();
     const gate = new OfferGate();
     gate.attach(driver);
     const round = gate.round();
     gate.revive(); // a job submitted while the round was planned
+    await flush();
     expect(calls).toEqual(['revive']);
     // The round's DECLINE was answered: its filter may have landed after that REVIVE.
     expect(gate.declined(round)).toBe(true);
+    await flush();
     expect(calls).toEqual(['revive', 'revive']);
   });
 
@@ -54,6 +59,7 @@ describe('OfferGate', () => {
     const suppressed = gate.round();
     gate.want(); // suppressed: sent
     expect(gate.declined(suppressed)).toBe(true);
+    await flush();
     expect(calls).toEqual(['revive', 'suppress', 'revive', 'revive']);
   });
 
@@ -62,5 +68,36 @@ describe('OfferGate', () => {
     const round = gate.round();
     gate.revive();
     expect(gate.declined(round)).toBe(false);
+  });
+});
+
+describe('OfferGate call order', () => {
+  it('sends a REVIVE only once the SUPPRESS before it is answered, so the master applies them in order', async () => {
+    const calls: string[] = [];
+    let answerSuppress: () => void = () => undefined;
+    const driver = {
+      revive: () => {
+        calls.push('revive');
+        return Promise.resolve();
+      },
+      suppress: () => {
+        calls.push('suppress');
+        return new Promise<void>((resolve) => (answerSuppress = resolve));
+      },
+    } as unknown as SchedulerDriver;
+    const gate = new OfferGate();
+    gate.attach(driver);
+    const suppressed = gate.suppress();
+    await Promise.resolve();
+    gate.revive(); // work arrives while the SUPPRESS is in flight
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['suppress']);
+    answerSuppress();
+    await suppressed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['suppress', 'revive']);
+    // Offers flow: a later want() sends nothing more.
+    gate.want();
+    expect(calls).toEqual(['suppress', 'revive']);
   });
 });

@@ -15,6 +15,12 @@ export class OfferGate {
   private driver: SchedulerDriver | undefined;
   /** REVIVEs sent so far (a round compares it with what it was when the round began). */
   private revives = 0;
+  /**
+   * The last REVIVE or SUPPRESS sent: the next waits for its answer, so that the master applies
+   * them in the order the gate decided (a SUPPRESS overtaken by a later REVIVE would leave the
+   * framework suppressed with work to launch, while the gate believes offers flow).
+   */
+  private last: Promise<void> = Promise.resolve();
 
   /** Starts gating through `driver` (after it has subscribed). */
   attach(driver: SchedulerDriver): void {
@@ -44,11 +50,12 @@ export class OfferGate {
 
   /** Nothing to launch: SUPPRESS, once. */
   async suppress(): Promise<void> {
-    if (this.state === 'suppressed' || !this.driver) return;
+    const driver = this.driver;
+    if (this.state === 'suppressed' || !driver) return;
     const before = this.state;
     this.state = 'suppressed';
-    await this.driver.suppress().catch(() => {
-      this.state = before;
+    await this.inOrder(() => driver.suppress()).catch(() => {
+      if (this.state === 'suppressed') this.state = before;
     });
   }
 
@@ -77,8 +84,15 @@ export class OfferGate {
     const before = this.state;
     this.state = 'open';
     this.revives += 1;
-    void driver.revive().catch(() => {
-      this.state = before;
+    void this.inOrder(() => driver.revive()).catch(() => {
+      if (this.state === 'open') this.state = before;
     });
+  }
+
+  /** Sends `call` once the previous REVIVE or SUPPRESS was answered. */
+  private inOrder(call: () => Promise<void>): Promise<void> {
+    const sent = this.last.then(call);
+    this.last = sent.catch(() => undefined);
+    return sent;
   }
 }
