@@ -33,6 +33,7 @@ export class PodLauncher {
   /** Places pending pods into `offers` and launches them; declines what is left. */
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
     const { book, gate, log } = this.ctx;
+    const round = gate.round();
     this.ctx.lastOffers.record(offers, this.ctx.now());
     this.destroyOrphans(driver, offers);
     const running = book.running();
@@ -59,7 +60,8 @@ export class PodLauncher {
           { refuseSeconds: 30 },
         )
         .catch(() => undefined);
-      await gate.suppress();
+      // A job submitted meanwhile was REVIVEd before this DECLINE: REVIVE again rather than SUPPRESS.
+      if (!gate.declined(round)) await gate.suppress();
       return;
     }
     // Each job's pods per agent, counted once per round (placement asks for every offer it ranks).
@@ -139,8 +141,10 @@ export class PodLauncher {
       }),
     );
     book.flush();
-    if (placement.unused.length > 0)
+    if (placement.unused.length > 0) {
       await driver.decline(placement.unused, { refuseSeconds: 2 }).catch(() => undefined);
+      gate.declined(round);
+    }
   }
 
   /** Destroys the held volumes of `offers` that no pod keeps (`orphan-volumes.ts`), once a minute at most each. */

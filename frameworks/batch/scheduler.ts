@@ -306,6 +306,7 @@ export class BatchScheduler implements Scheduler {
   }
 
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+    const round = this.gate.round();
     const now = this.now();
     const open = [...this.jobs.values()].filter((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0);
     const planned: { offer: Offer; tasks: TaskInfo[]; launched: { job: JobRecord; taskId: string }[] }[] = [];
@@ -372,12 +373,17 @@ export class BatchScheduler implements Scheduler {
     // The master refuses a whole DECLINE naming an offer it no longer holds (rescinded meanwhile):
     // then each is declined alone, so the others do not wait out their timeout. Not when the
     // master did not answer (GALAXY_E_UNAVAILABLE): a call per offer to a master that is slow to
-    // answer was thousands more calls for it.
+    // answer was thousands more calls for it. Jobs submitted while this round was planned were
+    // REVIVEd before this DECLINE: the gate REVIVEs again once it is answered, so that its filter
+    // does not keep them off these agents.
     if (declined.length > 0)
-      void driver.decline(declined, { refuseSeconds: 1 }).catch((error: unknown) => {
-        if (error instanceof GalaxyError && error.code === 'GALAXY_E_UNAVAILABLE') return;
-        return Promise.all(declined.map((id) => driver.decline([id], { refuseSeconds: 1 }).catch(() => undefined)));
-      });
+      void driver
+        .decline(declined, { refuseSeconds: 1 })
+        .catch((error: unknown) => {
+          if (error instanceof GalaxyError && error.code === 'GALAXY_E_UNAVAILABLE') return;
+          return Promise.all(declined.map((id) => driver.decline([id], { refuseSeconds: 1 }).catch(() => undefined)));
+        })
+        .then(() => this.gate.declined(round));
     await Promise.all(
       launching.map(async ({ tasks, launched, offer }) => {
         try {
