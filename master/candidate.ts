@@ -10,7 +10,8 @@
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadAllocator } from '../allocators/index.js';
 import type { Coordinator, Leadership } from '../core/coordinator/coordinator.js';
-import { openCoordinator } from '../core/coordinator/index.js';
+import { electInHelper, type ElectionFence, type HelperCandidacy } from '../core/coordinator/elect-in-helper.js';
+import { openCoordinator, urlSessionMs } from '../core/coordinator/index.js';
 import { toGrpcStatus } from '../core/grpc-errors.js';
 import { serveGrpc, type ServingApi } from '../core/grpc-server.js';
 import { notLeader } from '../core/not-leader.js';
@@ -34,7 +35,21 @@ export interface CandidateOptions extends MasterOptions {
    * master` does unless `--insecure-no-auth`); without it, `insecureNoAuth` must be set.
    */
   readonly authenticate?: boolean;
+  /**
+   * On ZooKeeper, what a leader does when its election session is over: `kill` (its election
+   * helper SIGKILLs it at once: `galaxy master`, which stops acting even while its main thread is
+   * busy), or `notify` (it stops serving when its main thread hears of it; in-process use). Default
+   * `notify`.
+   */
+  readonly fence?: ElectionFence;
 }
+
+/**
+ * The session of a master's own reads and writes on ZooKeeper. It holds no ephemeral key (the
+ * candidacy has its own session, `elect-in-helper.ts`), so it can be long: a busy main thread does
+ * not end it.
+ */
+export const DATA_SESSION_MS = 30_000;
 
 /** A contending master. */
 export class MasterCandidate {
@@ -48,6 +63,7 @@ export class MasterCandidate {
   private master: Master | undefined;
   private standby: ServingApi | undefined;
   private leadership: Leadership | undefined;
+  private candidacy: HelperCandidacy | undefined;
   private stopped = false;
   private leaderSeen = '';
   private poll?: NodeJS.Timeout;
@@ -81,7 +97,9 @@ export class MasterCandidate {
   /** Opens the coordinator, starts the standby port and enters the election. */
   static async start(options: CandidateOptions): Promise<MasterCandidate> {
     const log = createLogger('master', options.logLevel);
-    const coordinator = await openCoordinator(options.coordinator);
+    const coordinator = await openCoordinator(options.coordinator, {
+      sessionTimeoutMs: Math.max(DATA_SESSION_MS, urlSessionMs(options.coordinator) ?? 0),
+    });
     const holder: { candidate?: MasterCandidate } = {};
     const standby = await serveGrpc(
       'master (standby)',
@@ -109,8 +127,32 @@ export class MasterCandidate {
     await this.master?.stop();
     this.agentIdentities?.close();
     this.users?.close();
-    await this.leadership?.resign().catch(() => undefined);
+    await (this.leadership?.resign() ?? this.candidacy?.withdraw())?.catch(() => undefined);
     await this.coordinator.close();
+  }
+
+  /**
+   * Enters the election. On ZooKeeper the candidacy runs in a helper process with its own session
+   * (the URL's `session=`), so that the main thread's busy moments do not cost it that session;
+   * the end of the data session (`DATA_SESSION_MS`) ends it too. Other backends elect on the
+   * coordinator itself.
+   */
+  private async elect(): Promise<Leadership> {
+    const session = (this.coordinator as { session?: AbortSignal }).session;
+    if (!this.options.coordinator.startsWith('zk:') || session === undefined)
+      return this.coordinator.elect(MASTER_GROUP, this.address);
+    const candidacy = electInHelper(this.options.coordinator, MASTER_GROUP, this.address, this.options.fence ?? 'notify');
+    this.candidacy = candidacy;
+    const onDataSessionEnd = (): void => {
+      void candidacy.withdraw();
+    };
+    if (session.aborted) onDataSessionEnd();
+    session.addEventListener('abort', onDataSessionEnd, { once: true });
+    const leadership = await candidacy.leading;
+    void leadership.lost.then(() => {
+      session.removeEventListener('abort', onDataSessionEnd);
+    });
+    return leadership;
   }
 
   private async contend(): Promise<Master> {
@@ -128,7 +170,7 @@ export class MasterCandidate {
       this.users = await UserStore.open(this.coordinator);
       this.agentIdentities = await AgentIdentityStore.open(this.coordinator);
     }
-    const leadership = await this.coordinator.elect(MASTER_GROUP, this.address);
+    const leadership = await this.elect();
     clearInterval(this.poll);
     this.leadership = leadership;
     if (this.stopped) throw new Error('stopped before leading');

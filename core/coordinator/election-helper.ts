@@ -1,0 +1,74 @@
+/**
+ * The election helper process of {@link electInHelper}: a small Node process with its own
+ * coordinator session and an event loop that does nothing else. It contends for one group, tells
+ * its parent when it leads, and:
+ *
+ * - when its leadership is over (session over, key deleted), with `fence: 'kill'` it SIGKILLs
+ *   its parent at once, whatever the parent's main thread is doing; with `fence: 'notify'` it
+ *   tells the parent;
+ * - when its parent is gone (the IPC channel closed: the parent exited, crashed or was killed),
+ *   it closes its session at once, so the candidacy goes now rather than when the ensemble
+ *   expires the session: a crashed leader is replaced in a moment, not a session timeout later.
+ *   The parent cannot act any more, so this is safe.
+ */
+import { writeSync } from 'node:fs';
+import type { Coordinator, Leadership } from './coordinator.js';
+import { openCoordinator } from './index.js';
+import type { ElectionHelperData, FromElectionHelper, ToElectionHelper } from './elect-in-helper.js';
+
+if (process.send === undefined) throw new Error('election-helper.js runs as a child process (electInHelper)');
+const parent = process.ppid;
+const data = JSON.parse(process.env.GALAXY_ELECTION ?? '{}') as ElectionHelperData;
+
+function post(message: FromElectionHelper): void {
+  if (process.connected) process.send?.(message);
+}
+
+function log(msg: string): void {
+  writeSync(2, `${JSON.stringify({ level: 60, name: 'election', group: data.group, candidate: data.candidate, msg })}\n`);
+}
+
+let coordinator: Coordinator | undefined;
+let leadership: Leadership | undefined;
+let leaving = false;
+
+/** Closes the session (the candidacy goes at once) and exits. */
+async function leave(): Promise<void> {
+  if (leaving) return;
+  leaving = true;
+  await leadership?.resign().catch(() => undefined);
+  await coordinator?.close().catch(() => undefined);
+  post({ kind: 'resigned' });
+  process.exit(0);
+}
+
+process.on('message', (message: ToElectionHelper) => {
+  if (message.kind === 'resign') void leave();
+});
+// The parent is gone: nothing acts for this candidacy any more.
+process.on('disconnect', () => void leave());
+
+try {
+  coordinator = await openCoordinator(data.url);
+  const held = await coordinator.elect(data.group, data.candidate);
+  leadership = held;
+  if (leaving) await held.resign();
+  else {
+    post({ kind: 'leads' });
+    void held.lost.then(() => {
+      if (leaving) return;
+      const session = (coordinator as { session?: AbortSignal } | undefined)?.session;
+      const why = session?.aborted ? (session.reason as Error).message : 'its candidate key was deleted';
+      // Only the process that started this one: a parent that is gone may have left its pid to another.
+      if (data.fence === 'kill' && process.ppid === parent) {
+        log(`leadership lost (${why}): killing the leader (pid ${parent}) so that it stops acting now`);
+        process.kill(parent, 'SIGKILL');
+      }
+      post({ kind: 'lost', why });
+      void leave();
+    });
+  }
+} catch (error) {
+  if (!leaving) post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+  void leave();
+}
