@@ -32,6 +32,9 @@ import type { Leadership } from './coordinator.js';
 /** What a lost leadership does: kill the leader's process at once, or tell it (`lost` resolves). */
 export type ElectionFence = 'kill' | 'notify';
 
+/** The helper's IPC channel: the fourth of its stdio descriptors. */
+export const HELPER_IPC_FD = 3;
+
 /** What {@link electInHelper} hands its helper (in `GALAXY_ELECTION`, JSON). */
 export interface ElectionHelperData {
   readonly url: string;
@@ -80,7 +83,7 @@ export function electInHelper(url: string, group: string, candidate: string, fen
     // Not the parent's flags (--cpu-prof, --inspect): the helper is small and stays so.
     execArgv: [],
     env: { ...process.env, GALAXY_ELECTION: JSON.stringify(data) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'], // the IPC channel is fd 3: HELPER_IPC_FD
     serialization: 'json',
   });
   let why: string | undefined;

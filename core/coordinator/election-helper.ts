@@ -11,12 +11,13 @@
  *   expires the session: a crashed leader is replaced in a moment, not a session timeout later.
  *   The parent cannot act any more, so this is safe.
  */
-import { writeSync } from 'node:fs';
+import { closeSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
 import type { Coordinator, Leadership } from './coordinator.js';
 import { openCoordinator } from './index.js';
-import type { ElectionHelperData, FromElectionHelper, ToElectionHelper } from './elect-in-helper.js';
+import { HELPER_IPC_FD, type ElectionHelperData, type FromElectionHelper, type ToElectionHelper } from './elect-in-helper.js';
 
 if (process.send === undefined) throw new Error('election-helper.js runs as a child process (electInHelper)');
+closeInheritedSockets();
 const parent = process.ppid;
 const data = JSON.parse(process.env.GALAXY_ELECTION ?? '{}') as ElectionHelperData;
 
@@ -26,6 +27,25 @@ function post(message: FromElectionHelper): void {
 
 function log(msg: string): void {
   writeSync(2, `${JSON.stringify({ level: 60, name: 'election', group: data.group, candidate: data.candidate, msg })}\n`);
+}
+
+/**
+ * Closes the sockets this process inherited from its parent: the ZooKeeper C client's are not
+ * close-on-exec, and a copy held here keeps the parent's connection open after the parent closed
+ * it (and the parent's epoll then reports the old socket's events for a new socket given the
+ * same number: its ZooKeeper sessions stopped connecting). Node's own descriptors are no sockets;
+ * the IPC channel (`HELPER_IPC_FD`) and stdio stay.
+ */
+function closeInheritedSockets(): void {
+  for (const name of readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (fd <= HELPER_IPC_FD) continue;
+    try {
+      if (readlinkSync(`/proc/self/fd/${name}`).startsWith('socket:')) closeSync(fd);
+    } catch {
+      // gone meanwhile (the directory's own descriptor)
+    }
+  }
 }
 
 let coordinator: Coordinator | undefined;
