@@ -63,7 +63,6 @@ export class MasterCandidate {
   private master: Master | undefined;
   private standby: ServingApi | undefined;
   private leadership: Leadership | undefined;
-  private candidacy: HelperCandidacy | undefined;
   private stopped = false;
   private leaderSeen = '';
   private poll?: NodeJS.Timeout;
@@ -83,6 +82,8 @@ export class MasterCandidate {
     /** `host:port` this candidate serves on, standby or leading. */
     readonly address: string,
     standby: ServingApi,
+    /** The election helper's candidacy (ZooKeeper); other backends elect on `coordinator`. */
+    private readonly candidacy?: HelperCandidacy,
   ) {
     this.standby = standby;
     this.lost = new Promise((resolve) => {
@@ -94,12 +95,9 @@ export class MasterCandidate {
     });
   }
 
-  /** Opens the coordinator, starts the standby port and enters the election. */
+  /** Starts the standby port, enters the election and opens the coordinator. */
   static async start(options: CandidateOptions): Promise<MasterCandidate> {
     const log = createLogger('master', options.logLevel);
-    const coordinator = await openCoordinator(options.coordinator, {
-      sessionTimeoutMs: Math.max(DATA_SESSION_MS, urlSessionMs(options.coordinator) ?? 0),
-    });
     const holder: { candidate?: MasterCandidate } = {};
     const standby = await serveGrpc(
       'master (standby)',
@@ -110,7 +108,23 @@ export class MasterCandidate {
       undefined,
       { limits: options.limits?.server, log, ...(options.tls ? { tls: options.tls } : {}) },
     );
-    holder.candidate = new MasterCandidate(options, coordinator, log, standby.address, standby);
+    // The election helper is forked before this process opens a ZooKeeper session of its own: the
+    // C client's sockets are not close-on-exec, and a copy held by the helper broke this process's
+    // later connections. It contends at once; the candidate awaits it once it has loaded its users.
+    const candidacy = options.coordinator.startsWith('zk:')
+      ? electInHelper(options.coordinator, MASTER_GROUP, standby.address, options.fence ?? 'notify')
+      : undefined;
+    let coordinator: Coordinator;
+    try {
+      coordinator = await openCoordinator(options.coordinator, {
+        sessionTimeoutMs: Math.max(DATA_SESSION_MS, urlSessionMs(options.coordinator) ?? 0),
+      });
+    } catch (error) {
+      await candidacy?.withdraw();
+      await standby.stop();
+      throw error;
+    }
+    holder.candidate = new MasterCandidate(options, coordinator, log, standby.address, standby, candidacy);
     return holder.candidate;
   }
 
@@ -138,11 +152,9 @@ export class MasterCandidate {
    * coordinator itself.
    */
   private async elect(): Promise<Leadership> {
+    const { candidacy } = this;
     const session = (this.coordinator as { session?: AbortSignal }).session;
-    if (!this.options.coordinator.startsWith('zk:') || session === undefined)
-      return this.coordinator.elect(MASTER_GROUP, this.address);
-    const candidacy = electInHelper(this.options.coordinator, MASTER_GROUP, this.address, this.options.fence ?? 'notify');
-    this.candidacy = candidacy;
+    if (candidacy === undefined || session === undefined) return this.coordinator.elect(MASTER_GROUP, this.address);
     const onDataSessionEnd = (): void => {
       void candidacy.withdraw();
     };
