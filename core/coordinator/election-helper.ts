@@ -14,7 +14,12 @@
 import { closeSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
 import type { Coordinator, Leadership } from './coordinator.js';
 import { openCoordinator } from './index.js';
-import { HELPER_IPC_FD, type ElectionHelperData, type FromElectionHelper, type ToElectionHelper } from './elect-in-helper.js';
+import {
+  HELPER_IPC_FD,
+  type ElectionHelperData,
+  type FromElectionHelper,
+  type ToElectionHelper,
+} from './elect-in-helper.js';
 
 if (process.send === undefined) throw new Error('election-helper.js runs as a child process (electInHelper)');
 closeInheritedSockets();
@@ -26,7 +31,10 @@ function post(message: FromElectionHelper): void {
 }
 
 function log(msg: string): void {
-  writeSync(2, `${JSON.stringify({ level: 60, name: 'election', group: data.group, candidate: data.candidate, msg })}\n`);
+  writeSync(
+    2,
+    `${JSON.stringify({ level: 60, name: 'election', group: data.group, candidate: data.candidate, msg })}\n`,
+  );
 }
 
 /**
@@ -50,19 +58,20 @@ function closeInheritedSockets(): void {
 
 let coordinator: Coordinator | undefined;
 let leadership: Leadership | undefined;
-let leaving = false;
+/** Set once the helper leaves (resigned, or its parent gone): checked across awaits. */
+const state = { leaving: false };
 
 /** Closes the session (the candidacy goes at once) and exits. */
 async function leave(): Promise<void> {
-  if (leaving) return;
-  leaving = true;
+  if (state.leaving) return;
+  state.leaving = true;
   await leadership?.resign().catch(() => undefined);
   await coordinator?.close().catch(() => undefined);
   post({ kind: 'resigned' });
   process.exit(0);
 }
 
-process.on('message', (message: ToElectionHelper) => {
+process.on('message', (message: Partial<ToElectionHelper>) => {
   if (message.kind === 'resign') void leave();
 });
 // The parent is gone: nothing acts for this candidacy any more.
@@ -72,11 +81,11 @@ try {
   coordinator = await openCoordinator(data.url);
   const held = await coordinator.elect(data.group, data.candidate);
   leadership = held;
-  if (leaving) await held.resign();
+  if (state.leaving) await held.resign();
   else {
     post({ kind: 'leads' });
     void held.lost.then(() => {
-      if (leaving) return;
+      if (state.leaving) return;
       const session = (coordinator as { session?: AbortSignal } | undefined)?.session;
       const why = session?.aborted ? (session.reason as Error).message : 'its candidate key was deleted';
       // Only the process that started this one: a parent that is gone may have left its pid to another.
@@ -89,6 +98,6 @@ try {
     });
   }
 } catch (error) {
-  if (!leaving) post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+  if (!state.leaving) post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
   void leave();
 }

@@ -96,7 +96,11 @@ describe('the masters election on ZooKeeper', () => {
     const { leader } = await pair();
     const pid = leader.child.pid ?? 0;
     process.kill(pid, 'SIGSTOP');
-    const exited = new Promise<number>((resolve) => leader.child.once('exit', () => resolve(performance.now())));
+    const exited = new Promise<number>((resolve) => {
+      leader.child.once('exit', () => {
+        resolve(performance.now());
+      });
+    });
     const cut = performance.now();
     await zk.ensemble().stopNode(0);
     try {
