@@ -17,7 +17,7 @@ import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../pro
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler, SubscribedInfo } from '../sdk/scheduler.js';
-import { OfferGate } from '../sdk/offer-gate.js';
+import { OfferGate, type OfferRound } from '../sdk/offer-gate.js';
 import { RecordStore } from '../sdk/records.js';
 import { footprintOf, type JobTenancy } from '../sdk/tenancy.js';
 import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
@@ -336,7 +336,7 @@ export class BatchScheduler implements Scheduler {
     // and the status updates that arrive meanwhile waited behind each round's writes and the
     // master's answers to its ACCEPTs (issue 16: 11–19 s at 2,000 agents). The plan above is
     // already in the jobs (a later round plans around it); the outcome is settled when it comes.
-    void this.launchPlanned(driver, planned).catch((error: unknown) => {
+    void this.launchPlanned(driver, planned, round).catch((error: unknown) => {
       this.log.error({ err: String(error) }, 'a round of launches failed');
     });
     if (idle) await this.gate.suppress();
@@ -350,6 +350,7 @@ export class BatchScheduler implements Scheduler {
   private async launchPlanned(
     driver: SchedulerDriver,
     planned: readonly { offer: Offer; tasks: TaskInfo[]; launched: { job: JobRecord; taskId: string }[] }[],
+    round: OfferRound,
   ): Promise<void> {
     const touched = new Set(planned.flatMap((p) => p.launched.map((l) => l.job)));
     const stored = await Promise.all(
