@@ -457,7 +457,10 @@ export class BatchScheduler implements Scheduler {
       this.log.info({ job: job.spec.name, state: BatchJobState[job.state] }, 'batch job finished');
       this.release(job);
       this.publishEnd(job);
-    } else this.gate.want();
+    } else if (job.launchable(this.now(), MAX_RUNNING_PER_JOB) > 0) this.gate.want();
+    // Otherwise the freed resources are of no use yet: a job whose other indexes all run asks for
+    // none (a REVIVE per end was a REVIVE, an offer, a DECLINE and a SUPPRESS per task in the last
+    // wave of a burst), and a retry in backoff is revived by the tick once it is due.
   }
 
   /** Acknowledges an update that carries a uuid (reconciliation answers carry none). */
