@@ -20,7 +20,11 @@ const kinds = (calls: readonly SchedulerCall[]) =>
 describe('AppMaster offer rounds', { timeout: 20_000 }, () => {
   it('REVIVEs, not SUPPRESSes, after declining a round during which a job was submitted', async () => {
     let release: () => void = () => undefined;
-    const held = new Promise<undefined>((resolve) => (release = () => resolve(undefined)));
+    const held = new Promise<undefined>((resolve) => {
+      release = () => {
+        resolve(undefined);
+      };
+    });
     let first = true;
     h = await startAppMasterHarness({
       // The first DECLINE is answered only once the test lets it.
