@@ -77,14 +77,30 @@ const offer = (id: string): Offer =>
     resources: { cpus: 1000, mem: 1024 ** 3, disk: 0, gpus: 0, ports: [] },
   }) as unknown as Offer;
 
+/** Runs `body` with a scheduler on a gated coordinator and a recording driver, detaching after. */
+async function withScheduler(
+  body: (t: {
+    scheduler: BatchScheduler;
+    coordinator: GatedCoordinator;
+    driver: SchedulerDriver;
+    calls: string[];
+  }) => Promise<void>,
+): Promise<void> {
+  const coordinator = new GatedCoordinator();
+  const log = createLogger('batch', 'silent');
+  const scheduler = new BatchScheduler(log, { store: new RecordStore(coordinator, JOBS_PREFIX, log) });
+  const { driver, calls } = recordingDriver();
+  scheduler.attach(driver);
+  try {
+    await body({ scheduler, coordinator, driver, calls });
+  } finally {
+    await scheduler.detach();
+  }
+}
+
 describe('batch offer rounds', () => {
-  it('REVIVEs after the DECLINE of a round during which a job was submitted', async () => {
-    const coordinator = new GatedCoordinator();
-    const log = createLogger('batch', 'silent');
-    const scheduler = new BatchScheduler(log, { store: new RecordStore(coordinator, JOBS_PREFIX, log) });
-    const { driver, calls } = recordingDriver();
-    scheduler.attach(driver);
-    try {
+  it('REVIVEs after the DECLINE of a round during which a job was submitted', () =>
+    withScheduler(async ({ scheduler, coordinator, driver, calls }) => {
       await scheduler.submit(spec('replay-first'));
       // The round launches replay-first into o1; its write-ahead of replay-first waits.
       const held = coordinator.hold(`${JOBS_PREFIX}/replay-first`);
@@ -106,25 +122,14 @@ describe('batch offer rounds', () => {
       expect(calls.lastIndexOf('revive')).toBeGreaterThan(calls.indexOf('decline'));
       expect(calls).toContain('launch');
       expect(calls.lastIndexOf('revive')).toBeGreaterThan(calls.lastIndexOf('suppress'));
-    } finally {
-      await scheduler.detach();
-    }
-  });
+    }));
 
-  it('sends no REVIVE after the DECLINE when nothing was submitted during the round', async () => {
-    const coordinator = new GatedCoordinator();
-    const log = createLogger('batch', 'silent');
-    const scheduler = new BatchScheduler(log, { store: new RecordStore(coordinator, JOBS_PREFIX, log) });
-    const { driver, calls } = recordingDriver();
-    scheduler.attach(driver);
-    try {
+  it('sends no REVIVE after the DECLINE when nothing was submitted during the round', () =>
+    withScheduler(async ({ scheduler, driver, calls }) => {
       await scheduler.submit(spec('replay-only'));
       calls.length = 0;
       await scheduler.offers(driver, [offer('o1'), offer('o2')]);
       await new Promise((resolve) => setImmediate(resolve));
       expect(calls.filter((c) => c !== 'suppress').sort()).toEqual(['decline', 'launch']);
-    } finally {
-      await scheduler.detach();
-    }
-  });
+    }));
 });

@@ -5,8 +5,11 @@ import { OfferGate } from './offer-gate.js';
 /** Lets the gate's queued calls go out. */
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A driver that records the gate's calls. */
-function recordingDriver(): { driver: SchedulerDriver; calls: string[] } {
+/** A driver that records the gate's calls; `suppressAnswer` makes each SUPPRESS's answer (default: at once). */
+function recordingDriver(suppressAnswer: () => Promise<void> = () => Promise.resolve()): {
+  driver: SchedulerDriver;
+  calls: string[];
+} {
   const calls: string[] = [];
   const driver = {
     revive: () => {
@@ -15,7 +18,7 @@ function recordingDriver(): { driver: SchedulerDriver; calls: string[] } {
     },
     suppress: () => {
       calls.push('suppress');
-      return Promise.resolve();
+      return suppressAnswer();
     },
   } as unknown as SchedulerDriver;
   return { driver, calls };
@@ -73,18 +76,13 @@ describe('OfferGate', () => {
 
 describe('OfferGate call order', () => {
   it('sends a REVIVE only once the SUPPRESS before it is answered, so the master applies them in order', async () => {
-    const calls: string[] = [];
     let answerSuppress: () => void = () => undefined;
-    const driver = {
-      revive: () => {
-        calls.push('revive');
-        return Promise.resolve();
-      },
-      suppress: () => {
-        calls.push('suppress');
-        return new Promise<void>((resolve) => (answerSuppress = resolve));
-      },
-    } as unknown as SchedulerDriver;
+    const { driver, calls } = recordingDriver(
+      () =>
+        new Promise<void>((resolve) => {
+          answerSuppress = resolve;
+        }),
+    );
     const gate = new OfferGate();
     gate.attach(driver);
     const suppressed = gate.suppress();
