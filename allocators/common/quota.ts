@@ -32,8 +32,7 @@ import { withinRole } from './reservations.js';
 
 /** The fields a quota counts: the scalars, then bytes of disk per medium. */
 export const QUOTA_FIELDS = ['cpus', 'mem', 'disk', 'gpus', ...DISK_MEDIA] as const;
-const FIELDS = QUOTA_FIELDS;
-const N = FIELDS.length;
+const N = QUOTA_FIELDS.length;
 
 interface Entry {
   readonly quota: RoleQuota;
@@ -50,7 +49,7 @@ interface Entry {
 }
 
 function amounts(q: QuotaAmounts | undefined, absent: number, where: string): Float64Array {
-  return Float64Array.from(FIELDS, (name) => {
+  return Float64Array.from(QUOTA_FIELDS, (name) => {
     const v = q?.[name];
     if (v === undefined) return absent;
     if (!Number.isSafeInteger(v) || v < 0)
@@ -77,7 +76,7 @@ export class QuotaBook {
     if (role === '*') throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'role * cannot have a quota');
     const guarantee = amounts(quota.guarantee, 0, `quota of ${role}: guarantee`);
     const limit = amounts(quota.limit, Infinity, `quota of ${role}: limit`);
-    const over = FIELDS.find((_, i) => (guarantee[i] ?? 0) > (limit[i] ?? Infinity));
+    const over = QUOTA_FIELDS.find((_, i) => (guarantee[i] ?? 0) > (limit[i] ?? Infinity));
     if (over)
       throw new GalaxyError(
         'GALAXY_E_INVALID_ARGUMENT',
