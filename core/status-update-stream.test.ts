@@ -47,6 +47,31 @@ describe('StatusUpdateStream', () => {
     expect(stream.pending()).toEqual([]);
   });
 
+  it('waits longer before its first resend once acknowledgements take longer', async () => {
+    const sent: TaskStatus[] = [];
+    stream = new StatusUpdateStream({ send: (s) => sent.push(s) > 0, initialRetryMs: 50, maxRetryMs: 5000 });
+    expect(stream.retryDelayMs).toBe(50);
+    const first = stream.enqueue(status('a', TaskState.TASK_RUNNING));
+    await new Promise((r) => setTimeout(r, 30)); // before its first resend (40–50 ms)
+    expect(stream.acknowledge('fw', 'a', first.uuid)).toBe(true);
+    // One round trip of 30 ms or more: smoothed + 4 × variation is 90 ms or more.
+    expect(stream.retryDelayMs).toBeGreaterThanOrEqual(90);
+    const second = stream.enqueue(status('b', TaskState.TASK_RUNNING));
+    await new Promise((r) => setTimeout(r, 65)); // past the fixed delay, before the estimate's
+    expect(sent.filter((s) => s.uuid === second.uuid)).toHaveLength(1);
+    expect(stream.acknowledge('fw', 'b', second.uuid)).toBe(true);
+  });
+
+  it("takes no round trip from a resent update's acknowledgement (Karn's rule)", async () => {
+    const sent: TaskStatus[] = [];
+    stream = new StatusUpdateStream({ send: (s) => sent.push(s) > 0, initialRetryMs: 20, maxRetryMs: 5000 });
+    const update = stream.enqueue(status('k', TaskState.TASK_RUNNING));
+    await new Promise((r) => setTimeout(r, 80));
+    expect(sent.filter((s) => s.uuid === update.uuid).length).toBeGreaterThan(1);
+    expect(stream.acknowledge('fw', 'k', update.uuid)).toBe(true);
+    expect(stream.retryDelayMs).toBe(20);
+  });
+
   it('keeps tasks independent and drops a framework on request', () => {
     const sent: TaskStatus[] = [];
     stream = new StatusUpdateStream({ send: (s) => sent.push(s) > 0 });
