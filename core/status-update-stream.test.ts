@@ -54,8 +54,8 @@ describe('StatusUpdateStream', () => {
     const first = stream.enqueue(status('a', TaskState.TASK_RUNNING));
     await new Promise((r) => setTimeout(r, 30)); // before its first resend (40–50 ms)
     expect(stream.acknowledge('fw', 'a', first.uuid)).toBe(true);
-    // One round trip of 30 ms or more: smoothed + 4 × variation is 90 ms or more.
-    expect(stream.retryDelayMs).toBeGreaterThanOrEqual(90);
+    // One round trip of about 30 ms (a timer may fire a little early): smoothed + 4 × variation, about 90 ms.
+    expect(stream.retryDelayMs).toBeGreaterThan(80);
     const second = stream.enqueue(status('b', TaskState.TASK_RUNNING));
     await new Promise((r) => setTimeout(r, 65)); // past the fixed delay, before the estimate's
     expect(sent.filter((s) => s.uuid === second.uuid)).toHaveLength(1);
