@@ -38,7 +38,14 @@ describe('Slots', () => {
     // The second runs while the first is still pending; a third waits for the second.
     let thirdRan = false;
     let endSecond!: () => void;
-    const second = slots.run(() => new Promise<string>((resolve) => (endSecond = () => resolve('second'))));
+    const second = slots.run(
+      () =>
+        new Promise<string>((resolve) => {
+          endSecond = () => {
+            resolve('second');
+          };
+        }),
+    );
     const third = slots.run(() => {
       thirdRan = true;
       return Promise.resolve('third');
