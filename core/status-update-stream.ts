@@ -29,6 +29,9 @@ interface TaskQueue {
   timer?: NodeJS.Timeout;
   /** When each update sent once only was sent (uuid → ms); resent ones are not sampled. */
   readonly sentOnce: Map<string, number>;
+  /** When the retry timer was armed (ms), and whether it is the first since an acknowledgement. */
+  armedAt: number;
+  firstWait: boolean;
 }
 
 /** Key of a task's queue: framework and task id. */
@@ -69,7 +72,13 @@ export class StatusUpdateStream {
     const key = keyOf(update.frameworkId, update.taskId);
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = { updates: [], backoff: new Backoff(() => this.roundTrip.timeoutMs(), this.maxMs), sentOnce: new Map() };
+      queue = {
+        updates: [],
+        backoff: new Backoff(() => this.roundTrip.timeoutMs(), this.maxMs),
+        sentOnce: new Map(),
+        armedAt: 0,
+        firstWait: true,
+      };
       this.queues.set(key, queue);
     }
     queue.updates.push(update);
@@ -95,6 +104,7 @@ export class StatusUpdateStream {
     queue.updates.splice(index, 1);
     clearTimeout(queue.timer);
     queue.backoff.reset();
+    queue.firstWait = true;
     if (queue.updates.length === 0) this.queues.delete(key);
     else this.arm(queue);
     return true;
@@ -154,11 +164,25 @@ export class StatusUpdateStream {
   private arm(queue: TaskQueue): void {
     clearTimeout(queue.timer);
     if (this.stopped) return;
+    queue.armedAt = performance.now();
+    this.wait(queue, queue.backoff.next());
+  }
+
+  private wait(queue: TaskQueue, delayMs: number): void {
     queue.timer = setTimeout(() => {
+      // A first wait armed before the estimate grew (a burst's updates all leave before the first
+      // acknowledgement is back) lasts as long as the estimate says now.
+      const waited = performance.now() - queue.armedAt;
+      const due = this.roundTrip.timeoutMs();
+      if (queue.firstWait && waited < due) {
+        this.wait(queue, due - waited);
+        return;
+      }
+      queue.firstWait = false;
       // Everything sent now was sent before and not acknowledged: retries.
       this.options.onRetry?.(queue.updates.length);
       this.transmit(queue);
-    }, queue.backoff.next());
+    }, delayMs);
     queue.timer.unref();
   }
 }
