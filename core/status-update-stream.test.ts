@@ -64,19 +64,20 @@ describe('StatusUpdateStream', () => {
 
   it('lets a first wait armed before the estimate grew last as long as the estimate now says', async () => {
     const sent: TaskStatus[] = [];
-    stream = new StatusUpdateStream({ send: (s) => sent.push(s) > 0, initialRetryMs: 100, maxRetryMs: 5000 });
+    const updates = new StatusUpdateStream({ send: (s) => sent.push(s) > 0, initialRetryMs: 100, maxRetryMs: 5000 });
+    stream = updates;
     // Both leave at once (a burst), armed with the 100 ms floor (80–100 ms with jitter); y's
     // acknowledgement after t ≥ 40 ms raises the estimate to 3t ≥ 120 ms before x's timer fires.
-    const x = stream.enqueue(status('x', TaskState.TASK_RUNNING));
-    const y = stream.enqueue(status('y', TaskState.TASK_RUNNING));
+    const x = updates.enqueue(status('x', TaskState.TASK_RUNNING));
+    const y = updates.enqueue(status('y', TaskState.TASK_RUNNING));
     const start = performance.now();
     await new Promise((r) => setTimeout(r, 40));
-    expect(stream.acknowledge('fw', 'y', y.uuid)).toBe(true);
+    expect(updates.acknowledge('fw', 'y', y.uuid)).toBe(true);
     const acked = performance.now() - start;
-    expect(stream.retryDelayMs).toBeGreaterThan(100);
+    expect(updates.retryDelayMs).toBeGreaterThan(100);
     await new Promise((r) => setTimeout(r, Math.max(0, 100 - acked) + 10)); // past x's first timer
-    if (performance.now() - start < stream.retryDelayMs) expect(sent.filter((s) => s.uuid === x.uuid)).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, stream.retryDelayMs + 50)); // past the estimate: resent
+    if (performance.now() - start < updates.retryDelayMs) expect(sent.filter((s) => s.uuid === x.uuid)).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, updates.retryDelayMs + 50)); // past the estimate: resent
     expect(sent.filter((s) => s.uuid === x.uuid).length).toBeGreaterThan(1);
   });
 
