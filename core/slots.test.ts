@@ -26,6 +26,41 @@ describe('Slots', () => {
     expect(await slots.run(() => Promise.resolve('free again'))).toBe('free again');
   });
 
+  it('frees a slot early when the work releases it, once only', async () => {
+    const slots = new Slots(1);
+    let finish!: () => void;
+    const first = slots.run(async (release) => {
+      release();
+      release(); // a second release frees nothing more
+      await new Promise<void>((resolve) => (finish = resolve));
+      return 'first';
+    });
+    // The second runs while the first is still pending; a third waits for the second.
+    let thirdRan = false;
+    let endSecond!: () => void;
+    const second = slots.run(
+      () =>
+        new Promise<string>((resolve) => {
+          endSecond = () => {
+            resolve('second');
+          };
+        }),
+    );
+    const third = slots.run(() => {
+      thirdRan = true;
+      return Promise.resolve('third');
+    });
+    await tick();
+    expect(typeof endSecond).toBe('function');
+    expect(thirdRan).toBe(false);
+    endSecond();
+    expect(await second).toBe('second');
+    expect(await third).toBe('third');
+    finish();
+    expect(await first).toBe('first');
+    expect(await slots.run(() => Promise.resolve('free again'))).toBe('free again');
+  });
+
   it('refuses a size that is not a positive integer', () => {
     expect(() => new Slots(0)).toThrow(RangeError);
     expect(() => new Slots(1.5)).toThrow(RangeError);

@@ -13,17 +13,26 @@ export class Slots {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`slots must be a positive integer, not ${size}`);
   }
 
-  /** Runs `work` once a slot is free, and frees the slot when it settles. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` once a slot is free, and frees the slot when it settles, or before when `work`
+   * calls the `release` it is given (once the part worth bounding is done; later calls do nothing).
+   */
+  async run<T>(work: (release: () => void) => Promise<T>): Promise<T> {
     if (this.busy >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.busy += 1;
-    try {
-      return await work();
-    } finally {
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
       // The slot passes straight to the next waiter, or is freed.
       const next = this.waiting.shift();
       if (next) next();
       else this.busy -= 1;
+    };
+    try {
+      return await work(release);
+    } finally {
+      release();
     }
   }
 }

@@ -6,12 +6,16 @@
 import type { TaskStatus } from '../proto/gen/galaxy/v1/common.js';
 import { Backoff } from './backoff.js';
 import { newUuid } from './ids.js';
+import { RoundTrip } from './round-trip.js';
 
 /** Options of a {@link StatusUpdateStream}. */
 export interface StatusUpdateStreamOptions {
   /** Sends one update; returns false when there is no connection (it will be retried). */
   send: (status: TaskStatus) => boolean;
-  /** First retry delay (ms). Default 1000. */
+  /**
+   * Shortest first retry delay (ms). Default 1000. The first retry waits longer when
+   * acknowledgements take longer: the round-trip estimate's timeout (./round-trip.ts).
+   */
   initialRetryMs?: number;
   /** Retry delay ceiling (ms). Default 10000. */
   maxRetryMs?: number;
@@ -23,6 +27,11 @@ interface TaskQueue {
   readonly updates: TaskStatus[];
   readonly backoff: Backoff;
   timer?: NodeJS.Timeout;
+  /** When each update sent once only was sent (uuid → ms); resent ones are not sampled. */
+  readonly sentOnce: Map<string, number>;
+  /** When the retry timer was armed (ms), and whether it is the first since an acknowledgement. */
+  armedAt: number;
+  firstWait: boolean;
 }
 
 /** Key of a task's queue: framework and task id. */
@@ -42,11 +51,19 @@ export class StatusUpdateStream {
   private readonly queues = new Map<string, TaskQueue>();
   private readonly initialMs: number;
   private readonly maxMs: number;
+  /** How long acknowledgements take: the first retry waits its timeout. */
+  private readonly roundTrip: RoundTrip;
   private stopped = false;
 
   constructor(private readonly options: StatusUpdateStreamOptions) {
     this.initialMs = options.initialRetryMs ?? 1000;
     this.maxMs = options.maxRetryMs ?? 10_000;
+    this.roundTrip = new RoundTrip(this.initialMs, this.maxMs);
+  }
+
+  /** The delay before an unacknowledged update's first resend now (ms, before jitter). */
+  get retryDelayMs(): number {
+    return this.roundTrip.timeoutMs();
   }
 
   /** Queues an update (a uuid is assigned when it has none) and sends it at once. */
@@ -55,12 +72,18 @@ export class StatusUpdateStream {
     const key = keyOf(update.frameworkId, update.taskId);
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = { updates: [], backoff: new Backoff(this.initialMs, this.maxMs) };
+      queue = {
+        updates: [],
+        backoff: new Backoff(() => this.roundTrip.timeoutMs(), this.maxMs),
+        sentOnce: new Map(),
+        armedAt: 0,
+        firstWait: true,
+      };
       this.queues.set(key, queue);
     }
     queue.updates.push(update);
     if (this.stopped) return update;
-    this.options.send(update);
+    if (this.options.send(update)) queue.sentOnce.set(update.uuid, performance.now());
     // Earlier updates in flight already have the retry timer running.
     if (queue.updates.length === 1) this.arm(queue);
     return update;
@@ -75,9 +98,13 @@ export class StatusUpdateStream {
     const queue = this.queues.get(key);
     const index = queue?.updates.findIndex((u) => u.uuid === uuid) ?? -1;
     if (!queue || index < 0) return false;
+    const sentAt = queue.sentOnce.get(uuid);
+    if (sentAt !== undefined) this.roundTrip.sample(performance.now() - sentAt);
+    queue.sentOnce.delete(uuid);
     queue.updates.splice(index, 1);
     clearTimeout(queue.timer);
     queue.backoff.reset();
+    queue.firstWait = true;
     if (queue.updates.length === 0) this.queues.delete(key);
     else this.arm(queue);
     return true;
@@ -128,6 +155,7 @@ export class StatusUpdateStream {
   /** Sends the task's unacknowledged updates, in order, and arms the retry. */
   private transmit(queue: TaskQueue): void {
     if (this.stopped || queue.updates.length === 0) return;
+    queue.sentOnce.clear(); // Karn's rule: an acknowledgement of a resent update is no sample
     for (const update of queue.updates) this.options.send(update);
     this.arm(queue);
   }
@@ -136,11 +164,25 @@ export class StatusUpdateStream {
   private arm(queue: TaskQueue): void {
     clearTimeout(queue.timer);
     if (this.stopped) return;
+    queue.armedAt = performance.now();
+    this.wait(queue, queue.backoff.next());
+  }
+
+  private wait(queue: TaskQueue, delayMs: number): void {
     queue.timer = setTimeout(() => {
+      // A first wait armed before the estimate grew (a burst's updates all leave before the first
+      // acknowledgement is back) lasts as long as the estimate says now.
+      const waited = performance.now() - queue.armedAt;
+      const due = this.roundTrip.timeoutMs();
+      if (queue.firstWait && waited < due) {
+        this.wait(queue, due - waited);
+        return;
+      }
+      queue.firstWait = false;
       // Everything sent now was sent before and not acknowledged: retries.
       this.options.onRetry?.(queue.updates.length);
       this.transmit(queue);
-    }, queue.backoff.next());
+    }, delayMs);
     queue.timer.unref();
   }
 }

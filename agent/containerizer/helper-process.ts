@@ -2,7 +2,8 @@
  * Starts the native helper (`native/galaxy-init.c`) for one container, through the agent's
  * spawner (./spawner.ts), and waits for its report:
  * `ok <pid>` once the task has exec'd inside its sandbox, or `error <why>` when anything before
- * that failed (a mount, the user namespace, a missing program). The helper stays the container's
+ * that failed (a mount, the user namespace, a missing program). Before either it may say `set`:
+ * the container is set up and only the task's fork and exec remain ({@link HelperLaunch.onSetUp}). The helper stays the container's
  * monitor on the host; its exit is the task's.
  */
 import { GalaxyError } from '../../core/errors.js';
@@ -23,6 +24,8 @@ export interface HelperLaunch {
   readonly stderrPath?: string;
   /** Owner of the output files (the container's root on the host), when not the agent's user. */
   readonly owner?: { readonly uid: number; readonly gid: number };
+  /** Called once the container is set up, before the task's exec (the launch still waits for `ok`). */
+  readonly onSetUp?: () => void;
 }
 
 /** A started helper: its pid (the container's leader) and its end (undefined: no longer watched, see {@link startHelper}). */
@@ -75,6 +78,7 @@ export async function startHelper(spawner: HelperSpawner, launch: HelperLaunch):
     stdoutPath: launch.stdoutPath ?? '/dev/null',
     stderrPath: launch.stderrPath ?? '/dev/null',
     ...(launch.owner && launch.stdoutPath !== undefined ? { owner: launch.owner } : {}),
+    ...(launch.onSetUp ? { onSetUp: launch.onSetUp } : {}),
   });
   if (helper.report.startsWith('ok ')) return { pid: helper.pid, exited: helper.exited };
   const exit = await helper.exited;

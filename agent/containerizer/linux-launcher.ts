@@ -103,7 +103,7 @@ export class LinuxLauncher implements Launcher {
   private readonly uids: UidBlocks;
   /** Root filesystem images, shared by the containers. */
   readonly images: ImageStore;
-  /** Containers being set up at once (until their task runs). */
+  /** Containers being set up at once (until the helper says `set`, before the task's exec). */
   private readonly launchSlots: Slots;
   /** Containers named by checkpoints: their exit files are theirs to read, not leftovers. */
   private readonly recovered = new Set<string>();
@@ -187,12 +187,17 @@ export class LinuxLauncher implements Launcher {
     return usage;
   }
 
-  /** Starts a container once one of the launch slots is free (see {@link Slots}). */
+  /**
+   * Starts a container once one of the launch slots is free (see {@link Slots}). The slot is
+   * freed once the container is set up (the helper's `set`): the task's fork and exec and the
+   * helper's report (about 45 ms of a slot's 120 with 1,000 batch tasks, on a loaded machine) do
+   * not contend for the kernel's cgroup and mount locks, so the next setup need not wait for them.
+   */
   launch(spec: LaunchSpec): Promise<LaunchedProcess> {
-    return this.launchSlots.run(() => this.launchNow(spec));
+    return this.launchSlots.run((release) => this.launchNow(spec, release));
   }
 
-  private async launchNow(spec: LaunchSpec): Promise<LaunchedProcess> {
+  private async launchNow(spec: LaunchSpec, setUp: () => void): Promise<LaunchedProcess> {
     const { driver, log } = this.options;
     const task = spec.env.GALAXY_TASK_ID ?? spec.containerId;
     traceLaunch(task, 'launch slot taken');
@@ -240,6 +245,10 @@ export class LinuxLauncher implements Launcher {
         cwd: spec.sandbox,
         env,
         // No output files: the helper's log writer makes and rotates them (--log-dir).
+        onSetUp: () => {
+          traceLaunch(task, 'launch slot freed');
+          setUp();
+        },
       });
     } catch (error) {
       await this.destroy(container.cgroup, container);

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,33 @@ describe('the helper spawner', () => {
     const missing = await spawner.spawn({ ...request(''), argv: [join(dir, 'no-such-helper')] });
     expect(missing.report).toMatch(/^error cannot start .*no-such-helper: No such file/);
     expect(await missing.exited).toEqual({ code: 127, signal: null });
+  });
+
+  it('tells of a helper\'s "set" as it comes, before and apart from its report, and of one "set" only', async () => {
+    // The helper says "set", then waits for the test to see it before it reports.
+    const go = join(dir, 'go');
+    let setUps = 0;
+    let seen!: () => void;
+    const setUp = new Promise<void>((resolve) => (seen = resolve));
+    const spawned = spawner.spawn(
+      request(`echo set >&3; while ! test -e ${go}; do sleep 0.01; done; echo set >&3; echo "ok $$" >&3`, {
+        onSetUp: () => {
+          setUps += 1;
+          seen();
+        },
+      }),
+    );
+    await setUp;
+    await writeFile(go, '');
+    const helper = await spawned;
+    expect(setUps).toBe(1);
+    // A second "set" is no longer at the head of the report: it stays in it (the helper never sends two).
+    expect(helper.report).toBe('set');
+    expect(await helper.exited).toEqual({ code: 0, signal: null });
+
+    const plain = await spawner.spawn(request('echo set >&3; echo "ok $$" >&3', { onSetUp: () => (setUps += 1) }));
+    expect(plain.report).toBe(`ok ${plain.pid}`);
+    expect(setUps).toBe(2);
   });
 
   it('refuses to follow a symlink for the output files', async () => {

@@ -26,6 +26,8 @@ export interface SpawnRequest {
   readonly stderrPath: string;
   /** Owner of the output files, when not the agent's user. */
   readonly owner?: { readonly uid: number; readonly gid: number };
+  /** Called once the helper says its container is set up (`set`), before its report; not by every helper. */
+  readonly onSetUp?: () => void;
 }
 
 /** A spawned helper: its pid, its first report line, and its end. */
@@ -43,6 +45,7 @@ export interface SpawnedHelper {
 interface Pending {
   pid?: number;
   report?: string;
+  onSetUp?: () => void;
   settleSpawn: (helper: SpawnedHelper) => void;
   failSpawn: (error: Error) => void;
   settleExit: (exit: ExitInfo | undefined) => void;
@@ -92,7 +95,13 @@ export class HelperSpawner {
     return new Promise<SpawnedHelper>((resolve, reject) => {
       let settleExit: (exit: ExitInfo | undefined) => void = () => undefined;
       const exited = new Promise<ExitInfo | undefined>((r) => (settleExit = r));
-      this.pending.set(tag, { settleSpawn: resolve, failSpawn: reject, settleExit, exited });
+      this.pending.set(tag, {
+        settleSpawn: resolve,
+        failSpawn: reject,
+        settleExit,
+        exited,
+        ...(request.onSetUp ? { onSetUp: request.onSetUp } : {}),
+      });
       this.hold();
       child.stdin?.write(encoded);
     });
@@ -147,7 +156,7 @@ export class HelperSpawner {
     }
   }
 
-  /** One line of the spawner: `<tag> pid|report|exit …`. */
+  /** One line of the spawner: `<tag> pid|set|report|exit …`. */
   private line(line: string): void {
     const first = line.indexOf(' ');
     const second = line.indexOf(' ', first + 1);
@@ -157,7 +166,12 @@ export class HelperSpawner {
     const entry = this.pending.get(tag);
     if (!entry) return;
     if (kind === 'pid') entry.pid = Number(rest);
-    else if (kind === 'report') entry.report = rest;
+    else if (kind === 'set') {
+      const onSetUp = entry.onSetUp;
+      entry.onSetUp = undefined;
+      onSetUp?.();
+      return;
+    } else if (kind === 'report') entry.report = rest;
     else if (kind === 'exit') {
       const [code = '', signal = '0'] = rest.split(' ');
       this.pending.delete(tag);

@@ -23,7 +23,8 @@
  * Signals never get lost: both processes keep the signals they handle blocked from their first
  * instruction and take them with sigwaitinfo(); a blocked signal is queued even for a namespace's
  * init. The agent learns on --report-fd "ok <init pid>" once the task has exec'd, or
- * "error <why>" when anything before that failed.
+ * "error <why>" when anything before that failed; before either, "set" once the container is set
+ * up and only the task's fork and exec remain (the agent frees its launch slot then).
  *
  * Usage: galaxy-init [options] -- program [args...]
  *        galaxy-init --spawner   (the agent's one helper that forks the others: spawner.c)
@@ -136,6 +137,11 @@ static int init_main(void) {
   trace("init joined the cgroups");
   become_user(last);
   trace("user and capabilities set");
+  /* The container is set up: the agent may start setting up the next one while this one forks
+   * and execs its task (the launch itself still waits for "ok", or fails with the exec). */
+  char set_up = 'S';
+  if (write(to_monitor[1], &set_up, 1) != 1) { /* the monitor is gone: PDEATHSIG follows */
+  }
 
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) init_fail("pipe: %s", strerror(errno));
@@ -230,6 +236,10 @@ static int monitor_main(pid_t init) {
       trace("user namespace mapped");
       char m = 'M';
       if (write(to_init[1], &m, 1) != 1) break;
+      continue;
+    }
+    if (c == 'S') {
+      if (cfg.report_fd >= 0) dprintf(cfg.report_fd, "set\n");
       continue;
     }
     break;

@@ -22,6 +22,8 @@
  * helper (or execs a wrapper) exactly as the agent used to spawn it. The spawner writes on its stdout, one line each:
  *
  *   <tag> pid <pid>            the helper (the container's monitor) was forked
+ *   <tag> set                  the helper's first line was "set": its container is set up, only
+ *                              the task's exec remains (at most once, before the report)
  *   <tag> report <line>        the helper's report: "ok <init pid>", "error <why>", or empty
  *   <tag> exit <code> <signal> it ended (code -1 when killed by a signal; signal 0 otherwise)
  *
@@ -45,6 +47,7 @@ struct child {
   int report;
   char line[1100];
   size_t len;
+  int set_relayed;
 };
 static struct child children[MAX_CHILDREN];
 static int nchildren;
@@ -78,6 +81,16 @@ static void relay(struct child *c) {
   c->report = -1;
 }
 
+/* Relays the helper's "set" line (its container is set up; galaxy-init.c) as soon as it comes,
+ * once, and takes it off the report. */
+static void relay_set(struct child *c) {
+  if (c->set_relayed || c->len < 4 || memcmp(c->line, "set\n", 4) != 0) return;
+  c->set_relayed = 1;
+  out("%s set", c->tag);
+  memmove(c->line, c->line + 4, c->len - 4);
+  c->len -= 4;
+}
+
 /* Reads what a child's report pipe holds; relays at its end. */
 static void drain(struct child *c, int block) {
   while (c->report >= 0) {
@@ -88,6 +101,7 @@ static void drain(struct child *c, int block) {
     ssize_t n = read(c->report, c->line + c->len, sizeof c->line - 1 - c->len);
     if (n > 0) {
       c->len += (size_t)n;
+      relay_set(c);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
