@@ -73,9 +73,7 @@ export class GroupCommit {
     return this.enqueue({ solo: solo as SoloWrite<unknown> });
   }
 
-  private enqueue<T>(
-    entry: Omit<Queued, 'done'>,
-  ): Promise<{ result: T; changes: StagedChange[]; stamp: number }> {
+  private enqueue<T>(entry: Omit<Queued, 'done'>): Promise<{ result: T; changes: StagedChange[]; stamp: number }> {
     return new Promise((resolve, reject) => {
       this.queue.push({
         ...entry,
@@ -149,13 +147,17 @@ export class GroupCommit {
       }
     }
     if (staged.size > 0) {
-      await this.tree.commit([...staged.keys()], async () => {
-        const writes = [...staged].filter((e): e is [string, StoredRecord] => e[1] !== null);
-        await Promise.all(writes.map(([key, record]) => this.tree.write(key, record)));
-        // Removals after the writes, one at a time: a removal prunes the directories it leaves
-        // empty, which must not race a write making its directory beside them.
-        for (const [key, record] of staged) if (record === null) await this.tree.remove(key);
-      }, stamp);
+      await this.tree.commit(
+        [...staged.keys()],
+        async () => {
+          const writes = [...staged].filter((e): e is [string, StoredRecord] => e[1] !== null);
+          await Promise.all(writes.map(([key, record]) => this.tree.write(key, record)));
+          // Removals after the writes, one at a time: a removal prunes the directories it leaves
+          // empty, which must not race a write making its directory beside them.
+          for (const [key, record] of staged) if (record === null) await this.tree.remove(key);
+        },
+        stamp,
+      );
     }
     return () =>
       batch.forEach((entry, i) => {

@@ -53,7 +53,7 @@ describe('AppMaster offer rounds', { timeout: 20_000 }, () => {
     expect(harness.launched()).toHaveLength(1);
   });
 
-  it('takes the next offers while a round\'s ACCEPT is still unanswered', async () => {
+  it("takes the next offers while a round's ACCEPT is still unanswered", async () => {
     let release: () => void = () => undefined;
     const held = new Promise<undefined>((resolve) => {
       release = () => {
