@@ -43,13 +43,29 @@ export interface BatchTx {
 /** One write: reads and checks through `tx`, stages its changes, and says what it changed. */
 export type BatchWrite<T> = (tx: BatchTx) => Promise<{ result: T; changes: StagedChange[] }>;
 
+/** What a write did once its batch is on disk: its result, its changes and the batch's stamp (0: none). */
+export interface Committed<T> {
+  readonly result: T;
+  readonly changes: StagedChange[];
+  readonly stamp: number;
+}
+
 /** A write that must run alone under the lock (it touches files directly, e.g. a recursive delete). */
-export type SoloWrite<T> = (tree: FileTree) => Promise<{ result: T; changes: StagedChange[]; stamp: number }>;
+export type SoloWrite<T> = (tree: FileTree) => Promise<Committed<T>>;
 
 interface Queued {
   readonly write?: BatchWrite<unknown>;
   readonly solo?: SoloWrite<unknown>;
-  readonly done: (outcome: { result: unknown; changes: StagedChange[]; stamp: number } | { error: unknown }) => void;
+  readonly resolve: (committed: Committed<unknown>) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** A write's outcome within its batch, before the batch is on disk. */
+type Outcome = { ok: true; result: unknown; changes: StagedChange[] } | { ok: false; error: Error };
+
+/** `error` as an Error (a rejection reason is not always one). */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** The queue of one process's writes to one directory. */
@@ -63,25 +79,19 @@ export class GroupCommit {
     private readonly owner: Owner,
   ) {}
 
-  /** Runs `write` in the next batch; resolves with its result, its changes and the batch's stamp. */
-  run<T>(write: BatchWrite<T>): Promise<{ result: T; changes: StagedChange[]; stamp: number }> {
-    return this.enqueue({ write: write as BatchWrite<unknown> });
+  /** Runs `write` in the next batch; resolves once the batch is on disk. */
+  async run<T>(write: BatchWrite<T>): Promise<Committed<T>> {
+    return (await this.enqueue({ write })) as Committed<T>;
   }
 
   /** Runs `solo` under the lock in a batch of its own. */
-  runAlone<T>(solo: SoloWrite<T>): Promise<{ result: T; changes: StagedChange[]; stamp: number }> {
-    return this.enqueue({ solo: solo as SoloWrite<unknown> });
+  async runAlone<T>(solo: SoloWrite<T>): Promise<Committed<T>> {
+    return (await this.enqueue({ solo })) as Committed<T>;
   }
 
-  private enqueue<T>(entry: Omit<Queued, 'done'>): Promise<{ result: T; changes: StagedChange[]; stamp: number }> {
+  private enqueue(entry: Pick<Queued, 'write' | 'solo'>): Promise<Committed<unknown>> {
     return new Promise((resolve, reject) => {
-      this.queue.push({
-        ...entry,
-        done: (outcome) => {
-          if ('error' in outcome) reject(outcome.error);
-          else resolve(outcome as { result: T; changes: StagedChange[]; stamp: number });
-        },
-      });
+      this.queue.push({ ...entry, resolve, reject });
       if (!this.running) void this.drain();
     });
   }
@@ -92,11 +102,14 @@ export class GroupCommit {
     try {
       while (this.queue.length > 0) {
         const first = this.queue[0] as Queued;
-        if (first.solo) {
+        const solo = first.solo;
+        if (solo) {
           this.queue.shift();
-          await withFileLock(this.tree.lockFile, this.owner, () => (first.solo as SoloWrite<unknown>)(this.tree)).then(
-            (outcome) => first.done(outcome),
-            (error: unknown) => first.done({ error }),
+          await withFileLock(this.tree.lockFile, this.owner, () => solo(this.tree)).then(
+            first.resolve,
+            (error: unknown) => {
+              first.reject(asError(error));
+            },
           );
           continue;
         }
@@ -105,9 +118,11 @@ export class GroupCommit {
         const batch = this.queue.splice(0, end);
         // Settled once the lock is let go: a caller that goes on finds the directory at rest.
         await withFileLock(this.tree.lockFile, this.owner, () => this.commit(batch)).then(
-          (settle) => settle(),
+          (settle) => {
+            settle();
+          },
           (error: unknown) => {
-            for (const entry of batch) entry.done({ error });
+            for (const entry of batch) entry.reject(asError(error));
           },
         );
       }
@@ -125,7 +140,7 @@ export class GroupCommit {
     const stamp = (await this.tree.stamp()) + 1;
     /** The batch's view so far: key → staged record, or `null` for a staged removal. */
     const staged = new Map<string, StoredRecord | null>();
-    const outcomes: ({ result: unknown; changes: StagedChange[] } | { error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     for (const entry of batch) {
       const own = new Map<string, StoredRecord | null>();
       const tx: BatchTx = {
@@ -135,15 +150,20 @@ export class GroupCommit {
           if (mine !== undefined) return mine ?? undefined;
           return this.tree.read(key);
         },
-        write: (key, record) => own.set(key, record),
-        remove: (key) => own.set(key, null),
+        write: (key, record) => {
+          own.set(key, record);
+        },
+        remove: (key) => {
+          own.set(key, null);
+        },
       };
       try {
-        outcomes.push(await (entry.write as BatchWrite<unknown>)(tx));
+        const { result, changes } = await (entry.write as BatchWrite<unknown>)(tx);
+        outcomes.push({ ok: true, result, changes });
         // Staged only once the write succeeded: one that throws changes nothing.
         for (const [key, record] of own) staged.set(key, record);
       } catch (error) {
-        outcomes.push({ error });
+        outcomes.push({ ok: false, error: asError(error) });
       }
     }
     if (staged.size > 0) {
@@ -159,10 +179,13 @@ export class GroupCommit {
         stamp,
       );
     }
-    return () =>
+    const committed = staged.size > 0 ? stamp : 0;
+    return () => {
       batch.forEach((entry, i) => {
-        const outcome = outcomes[i] as (typeof outcomes)[number];
-        entry.done('error' in outcome ? outcome : { ...outcome, stamp: staged.size > 0 ? stamp : 0 });
+        const outcome = outcomes[i] as Outcome;
+        if (outcome.ok) entry.resolve({ result: outcome.result, changes: outcome.changes, stamp: committed });
+        else entry.reject(outcome.error);
       });
+    };
   }
 }

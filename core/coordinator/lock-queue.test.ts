@@ -49,8 +49,9 @@ describe('the lock takes turns between processes', () => {
     const theirs = ticket(Date.now() - 10, pid, start);
     await writeFile(theirs, '');
     let ran = false;
-    const run = withFileLock(LOCK(), newOwner(), async () => {
+    const run = withFileLock(LOCK(), newOwner(), () => {
       ran = true;
+      return Promise.resolve();
     });
     await sleep(300);
     expect(ran).toBe(false); // the lock is free, but the other process's turn comes first
@@ -67,7 +68,7 @@ describe('the lock takes turns between processes', () => {
     if (other) await once(other, 'exit');
     await writeFile(ticket(Date.now() - 10, pid, start), '');
     const started = Date.now();
-    await withFileLock(LOCK(), newOwner(), async () => undefined);
+    await withFileLock(LOCK(), newOwner(), () => Promise.resolve());
     expect(Date.now() - started).toBeLessThan(2000);
     expect((await readdir(dir)).filter((n) => n.includes('.want.'))).toEqual([]);
   });
@@ -78,7 +79,7 @@ describe('the lock takes turns between processes', () => {
     await writeFile(stale, '');
     await utimes(stale, new Date(), new Date()); // the name's time counts, not the file's
     const started = Date.now();
-    await withFileLock(LOCK(), newOwner(), async () => undefined);
+    await withFileLock(LOCK(), newOwner(), () => Promise.resolve());
     expect(Date.now() - started).toBeLessThan(2000);
   });
 });

@@ -33,7 +33,7 @@ export class PodLauncher {
 
   /** Places pending pods into `offers` and launches them; declines what is left. */
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
-    const { book, gate, log } = this.ctx;
+    const { book, gate } = this.ctx;
     const round = gate.round();
     this.ctx.lastOffers.record(offers, this.ctx.now());
     this.destroyOrphans(driver, offers);
