@@ -5,7 +5,9 @@
  * process is dead counts as absent and is removed by whoever meets it. Watches are immediate for
  * sessions in this process and polled (every 250 ms) for changes made by other processes: a poll
  * reads the change journal (local-journal.ts) and only the records it names, so its cost follows
- * the writes, not the number of keys watched.
+ * the writes, not the number of keys watched. The writes a process queues while its previous
+ * ones hold the lock are committed together (local-batch.ts), and processes take turns for the
+ * lock (lock-queue.ts).
  *
  * All processes sharing a directory must share a pid namespace, since liveness is judged by pid.
  */
