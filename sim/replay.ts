@@ -204,15 +204,18 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
             failures.push(`${group.name}: ${String(error)}`);
           },
         );
-        if (isService(group))
-          removals.push(
-            setTimeout(
-              () => {
-                appmaster.removeJob({ name: group.name }).catch(() => undefined);
-              },
-              (group.durationS * 1000) / speedup,
-            ),
-          );
+        if (isService(group)) {
+          // Removed once its traced time is over, but not before its pods ran: a service removed
+          // while its submit was still slow never ran, and the replay waited for it to the end.
+          const remove = (): void => {
+            if (!m.ran(group.name)) {
+              removals.push(setTimeout(remove, 1000));
+              return;
+            }
+            appmaster.removeJob({ name: group.name }).catch(() => undefined);
+          };
+          removals.push(setTimeout(remove, (group.durationS * 1000) / speedup));
+        }
       }
     })();
     const tasks = taskCount(workload);
