@@ -55,6 +55,17 @@ describe('ReplayMeasure', () => {
     expect(m.pendingDelays().sort((x, y) => x - y)).toEqual([1, 2, 16]);
     expect(m.progress()).toEqual({ submitted: 3, started: 3, running: 2 });
   });
+
+  it('says when every task of a group has run', () => {
+    const m = new ReplayMeasure([group('a', 2)], { cpus: 10_000, mem: 1 << 20 }, 10, 0, 600);
+    m.submitted('a', 1000);
+    expect(m.ran('a')).toBe(false);
+    m.taskEvents([['a.0.0', 'r', 1200, TaskState.TASK_RUNNING]]);
+    expect(m.ran('a')).toBe(false);
+    m.taskEvents([['a.1.0', 'r', 1300, TaskState.TASK_RUNNING]]);
+    expect(m.ran('a')).toBe(true);
+    expect(m.ran('unknown')).toBe(false);
+  });
 });
 
 describe('percentile', () => {

@@ -171,6 +171,12 @@ export class ReplayMeasure {
     return { submitted: this.submittedTasks, started: this.firstRuns, running: this.running.size };
   }
 
+  /** True when every task of group `name` has run. */
+  ran(name: string): boolean {
+    const state = this.groups.get(name);
+    return state !== undefined && state.firstRun.size >= state.group.tasks.length;
+  }
+
   /** Groups with tasks submitted that never ran, and how many of each. */
   notRun(): { group: string; band: string; tasks: number }[] {
     const out: { group: string; band: string; tasks: number }[] = [];

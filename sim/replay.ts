@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Batch } from '../cli/batch-client.js';
 import { appMasterClient, type AppMasterApi } from '../cli/operator-client.js';
 import { Probe } from '../bench/failover/probe.js';
+import { openCoordinator } from '../core/coordinator/index.js';
+import { AGENTS_PREFIX } from '../master/registry/registry.js';
 import { startCell, until, type Cell } from './cell.js';
 import { parseMachinesCsv, DEFAULT_SCALE } from './machines.js';
 import { ReplayMeasure, percentile, utilization, type ReplaySample } from './replay-measure.js';
@@ -58,6 +60,8 @@ export interface ReplayResult {
   readonly kills: number;
   readonly preemptions: number;
   readonly registerS: number;
+  /** Every agent registered → the master's registry has stored every one (the trace starts then). */
+  readonly storedS: number;
   readonly wallS: number;
   /** Galaxy's submit → running, and the trace scheduler's, trace seconds, by percentile. */
   readonly galaxyDelayS: Record<string, number>;
@@ -101,6 +105,23 @@ export function rssMib(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/** Waits until the master's registry holds `agents` admitted agents' keys; resolves with the seconds waited. */
+async function untilStored(coordinatorUrl: string, agents: number): Promise<number> {
+  const started = performance.now();
+  const coordinator = await openCoordinator(coordinatorUrl);
+  try {
+    await until(
+      `the master to store ${agents} agents`,
+      async () => (await coordinator.list(AGENTS_PREFIX).catch(() => [])).length >= agents,
+      600_000,
+      1000,
+    );
+  } finally {
+    await coordinator.close();
+  }
+  return (performance.now() - started) / 1000;
 }
 
 /** Submits one group through its framework; resolves once the framework accepted it. */
@@ -156,6 +177,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     );
     const registerS = (performance.now() - started) / 1000;
     say(`${machines.length} agents registered in ${registerS.toFixed(1)} s`);
+    // The trace's cell had been running long before the trace began: it starts once the master
+    // has stored every admitted agent, not while those writes still queue ahead of the jobs'.
+    const storedS = await untilStored(cell.coordinator, machines.length);
+    say(`the master's registry stored them ${storedS.toFixed(1)} s later`);
     const begin = Date.now();
     measure = new ReplayMeasure(workload.groups, capacity, speedup, begin, traceStartS);
     for (const events of early.splice(0)) measure.taskEvents(events);
@@ -179,15 +204,18 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
             failures.push(`${group.name}: ${String(error)}`);
           },
         );
-        if (isService(group))
-          removals.push(
-            setTimeout(
-              () => {
-                appmaster.removeJob({ name: group.name }).catch(() => undefined);
-              },
-              (group.durationS * 1000) / speedup,
-            ),
-          );
+        if (isService(group)) {
+          // Removed once its traced time is over, but not before its pods ran: a service removed
+          // while its submit was still slow never ran, and the replay waited for it to the end.
+          const remove = (): void => {
+            if (!m.ran(group.name)) {
+              removals.push(setTimeout(remove, 1000));
+              return;
+            }
+            appmaster.removeJob({ name: group.name }).catch(() => undefined);
+          };
+          removals.push(setTimeout(remove, (group.durationS * 1000) / speedup));
+        }
       }
     })();
     const tasks = taskCount(workload);
@@ -238,6 +266,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       kills: m.kills,
       preemptions: events.length,
       registerS: Math.round(registerS * 10) / 10,
+      storedS: Math.round(storedS * 10) / 10,
       wallS: Math.round((Date.now() - begin) / 100) / 10,
       galaxyDelayS: byPercentile(m.pendingDelays()),
       submitAckS: byPercentile(submitAcksS),

@@ -23,6 +23,7 @@ export function replayLine(result: ReplayResult): Record<string, unknown> {
     preemptions: result.preemptions,
     kills: result.kills,
     register_s: result.registerS,
+    stored_s: result.storedS,
     wall_s: result.wallS,
     galaxy_pending_s: result.galaxyDelayS,
     galaxy_submit_ack_s: result.submitAckS,
@@ -128,7 +129,7 @@ export async function writeReport(result: ReplayResult, dir: string): Promise<st
     '',
     `${result.agents} simulated agents, ${result.tasks} tasks in ${result.groups} jobs, ${result.speedup}× speed-up; ` +
       `${result.started} tasks ran (${result.placements} placements), ${result.preemptions} preemptions. ` +
-      `Agents registered in ${result.registerS} s; the replay took ${result.wallS} s of wall time.`,
+      `Agents registered in ${result.registerS} s, stored by the master ${result.storedS} s later (the trace began then); the replay took ${result.wallS} s of wall time.`,
     '',
     `Allocated cpu utilization (mean while tasks ${result.utilWindow === 'pending' ? 'pended' : 'ran'}): ${result.utilAllocPct}% by regular tasks, ` +
       `${result.utilWithReclaimPct}% with reclamation (${result.revocableTasks} tasks on revocable resources, ` +

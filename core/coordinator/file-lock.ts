@@ -2,11 +2,18 @@
  * A mutex shared by processes: a lock file created atomically (`link`, which fails when the file
  * exists) holding its owner. A lock whose owner process is dead is broken. Within one process,
  * callers queue on a promise chain first, so that only one of them polls the file.
+ *
+ * Between processes it takes turns (lock-queue.ts): a process that finds the lock taken, or
+ * others waiting, queues with a ticket and tries only once no older waiter is left. Without
+ * that, a process with writes queued took the lock again the moment it let go, and another
+ * process polling for it waited until that queue was empty (issue 16: a master storing 3,000
+ * admitted agents kept the frameworks' job writes waiting for tens of seconds).
  */
 import { randomUUID } from 'node:crypto';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GalaxyError } from '../errors.js';
+import { LockQueue } from './lock-queue.js';
 import { asOwner, isOwnerAlive, type Owner } from './owner.js';
 
 const GIVE_UP_MS = 10_000;
@@ -36,26 +43,33 @@ async function acquire(path: string, owner: Owner): Promise<string> {
   const token = JSON.stringify({ ...owner, nonce: randomUUID() });
   const draft = `${path}.${randomUUID()}`;
   await writeFile(draft, token, { mode: 0o600 });
+  const queue = new LockQueue(path, owner);
   try {
     const deadline = Date.now() + GIVE_UP_MS;
+    // Others already waiting: queue behind them rather than take the lock from under them.
+    if (await queue.othersWaiting()) await queue.join();
     for (let attempt = 0; ; attempt += 1) {
-      try {
-        await link(draft, path);
-        return token;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (await queue.myTurn()) {
+        try {
+          await link(draft, path);
+          return token;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        await queue.join();
+        await breakIfStale(path);
       }
-      await breakIfStale(path);
       if (Date.now() > deadline) {
         throw new GalaxyError(
           'GALAXY_E_COORD_UNAVAILABLE',
           `the lock ${path} has been held for ${GIVE_UP_MS / 1000}s by a live process (${await readFile(path, 'utf8').catch(() => '?')}): is it hung?`,
         );
       }
-      await sleep(Math.min(1 + attempt, 10) * (0.5 + Math.random()));
+      await sleep(Math.min(1 + attempt, 5) * (0.5 + Math.random()));
     }
   } finally {
     await unlink(draft).catch(() => undefined);
+    await queue.leave();
   }
 }
 

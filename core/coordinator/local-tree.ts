@@ -194,10 +194,11 @@ export class FileTree {
    * Carries out one write (the lock must be held): journals the `keys` it changes under the next
    * stamp, runs `apply` with that stamp (it writes or removes the records), then advances the
    * stamp file. The stamp is written last, so a watch that has read stamp S knows every record of
-   * every write up to S is on disk. Returns the stamp.
+   * every write up to S is on disk. Returns the stamp. `stamp`, when given, is the next stamp
+   * as the caller read it under the same lock (a batch that stamped its records before).
    */
-  async commit(keys: readonly string[], apply: (stamp: number) => Promise<void>): Promise<number> {
-    const next = (await this.stamp()) + 1;
+  async commit(keys: readonly string[], apply: (stamp: number) => Promise<void>, stamp?: number): Promise<number> {
+    const next = stamp ?? (await this.stamp()) + 1;
     await this.journal.append(next, keys);
     await apply(next);
     await writeAtomic(this.stampFile, String(next), { ownerOnly: true });

@@ -5,14 +5,16 @@
  * process is dead counts as absent and is removed by whoever meets it. Watches are immediate for
  * sessions in this process and polled (every 250 ms) for changes made by other processes: a poll
  * reads the change journal (local-journal.ts) and only the records it names, so its cost follows
- * the writes, not the number of keys watched.
+ * the writes, not the number of keys watched. The writes a process queues while its previous
+ * ones hold the lock are committed together (local-batch.ts), and processes take turns for the
+ * lock (lock-queue.ts).
  *
  * All processes sharing a directory must share a pid namespace, since liveness is judged by pid.
  */
 import { resolve } from 'node:path';
 import type { Coordinator, KeyChange, Leadership, Unwatch, Versioned } from './coordinator.js';
 import { elect, leaderOf } from './election.js';
-import { withFileLock } from './file-lock.js';
+import { GroupCommit, type BatchTx, type StagedChange } from './local-batch.js';
 import { checkKey, checkPrefix, isUnder, joinKey } from './keys.js';
 import { FileTree, isLive, type StoredRecord } from './local-tree.js';
 import type { JournalCursor } from './local-journal.js';
@@ -31,12 +33,15 @@ interface Known {
 
 /** Sessions of this process, by directory: they hear each other's changes at once. */
 const sessions = new Map<string, Set<LocalCoordinator>>();
+/** This process's queue of writes, by directory: the sessions' writes are committed together. */
+const commits = new Map<string, GroupCommit>();
 
 /** One session on a local coordinator directory. */
 export class LocalCoordinator implements Coordinator {
   readonly description: string;
   private readonly tree: FileTree;
   private readonly owner = newOwner();
+  private commits!: GroupCommit;
   private readonly ended = new AbortController();
   private readonly hub = new WatchHub();
   private readonly known = new Map<string, Known>();
@@ -65,6 +70,9 @@ export class LocalCoordinator implements Coordinator {
   static async open(dir: string): Promise<LocalCoordinator> {
     const coordinator = new LocalCoordinator(resolve(dir));
     await coordinator.tree.init();
+    const root = coordinator.tree.dir;
+    coordinator.commits = commits.get(root) ?? new GroupCommit(coordinator.tree, newOwner());
+    commits.set(root, coordinator.commits);
     const peers = sessions.get(coordinator.tree.dir) ?? new Set();
     peers.add(coordinator);
     sessions.set(coordinator.tree.dir, peers);
@@ -80,48 +88,48 @@ export class LocalCoordinator implements Coordinator {
   async put(key: string, value: string, options: { expectedVersion?: number } = {}): Promise<number> {
     this.enter(key);
     checkValueSize(key, value);
-    return this.locked(async () => {
-      const current = await this.liveRecord(key, true);
+    return this.locked(async (tx) => {
+      const current = await this.liveRecord(key, tx);
       checkExpected(key, current, options.expectedVersion);
-      let record: StoredRecord | undefined;
-      await this.tree.commit([key], async (stamp) => {
-        record = this.record(value, nextVersion(current), stamp, current?.owner);
-        await this.tree.write(key, record);
-      });
-      const written = record as StoredRecord;
-      return { result: written.version, changes: [{ key, record: written }], stamp: written.stamp };
+      const record = this.record(value, nextVersion(current), tx.stamp, current?.owner);
+      tx.write(key, record);
+      return { result: record.version, changes: [{ key, record }] };
     });
   }
 
   async putEphemeral(key: string, value: string): Promise<void> {
     this.enter(key);
     checkValueSize(key, value);
-    await this.locked(async () => {
-      const current = await this.liveRecord(key, true);
+    await this.locked(async (tx) => {
+      const current = await this.liveRecord(key, tx);
       if (current !== undefined && current.owner?.session !== this.owner.session) throw ownedError(key);
-      let record: StoredRecord | undefined;
-      await this.tree.commit([key], async (stamp) => {
-        record = this.record(value, nextVersion(current), stamp, this.owner);
-        await this.tree.write(key, record);
-      });
+      const record = this.record(value, nextVersion(current), tx.stamp, this.owner);
+      tx.write(key, record);
       this.ephemerals.add(key);
-      const written = record as StoredRecord;
-      return { result: undefined, changes: [{ key, record: written }], stamp: written.stamp };
+      return { result: undefined, changes: [{ key, record }] };
     });
   }
 
   async delete(key: string, options: { expectedVersion?: number; recursive?: boolean } = {}): Promise<void> {
     const recursive = options.recursive === true;
     this.enter(key, recursive);
-    await this.locked(async () => {
-      const current = await this.liveRecord(key, true);
-      checkExpected(key, current, options.expectedVersion);
-      const removed = recursive ? [...(await this.tree.scan(key)).keys()] : current === undefined ? [] : [key];
-      if (removed.length === 0) return { result: undefined, changes: [], stamp: 0 };
-      const stamp = await this.tree.commit(removed, async () => {
-        if (recursive) await this.tree.removeTree(key);
-        else await this.tree.remove(key);
+    if (!recursive) {
+      await this.locked(async (tx) => {
+        const current = await this.liveRecord(key, tx);
+        checkExpected(key, current, options.expectedVersion);
+        if (current === undefined) return { result: undefined, changes: [] };
+        tx.remove(key);
+        return { result: undefined, changes: [{ key, record: undefined }] };
       });
+      return;
+    }
+    // A whole subtree goes alone: its files are removed directly, not staged key by key.
+    await this.lockedAlone(async (tree) => {
+      const current = await tree.read(key);
+      checkExpected(key, current !== undefined && isLive(current) ? current : undefined, options.expectedVersion);
+      const removed = [...(await tree.scan(key)).keys()];
+      if (removed.length === 0) return { result: undefined, changes: [], stamp: 0 };
+      const stamp = await tree.commit(removed, () => tree.removeTree(key));
       return { result: undefined, changes: removed.map((k) => ({ key: k, record: undefined })), stamp };
     });
   }
@@ -173,21 +181,22 @@ export class LocalCoordinator implements Coordinator {
     this.hub.clear();
     this.known.clear();
     try {
-      await this.locked(async () => {
-        const removed: string[] = [];
+      await this.locked(async (tx) => {
+        const changes: StagedChange[] = [];
         for (const key of this.ephemerals) {
-          if ((await this.tree.read(key))?.owner?.session === this.owner.session) removed.push(key);
+          if ((await tx.read(key))?.owner?.session !== this.owner.session) continue;
+          tx.remove(key);
+          changes.push({ key, record: undefined });
         }
-        const stamp =
-          removed.length === 0
-            ? 0
-            : await this.tree.commit(removed, async () => {
-                for (const key of removed) await this.tree.remove(key);
-              });
-        return { result: undefined, changes: removed.map((key) => ({ key, record: undefined })), stamp };
+        return { result: undefined, changes };
       });
     } finally {
-      sessions.get(this.tree.dir)?.delete(this);
+      const peers = sessions.get(this.tree.dir);
+      peers?.delete(this);
+      if (peers?.size === 0) {
+        sessions.delete(this.tree.dir);
+        commits.delete(this.tree.dir);
+      }
     }
   }
 
@@ -204,31 +213,43 @@ export class LocalCoordinator implements Coordinator {
 
   /**
    * The record at `key` unless it is missing or an ephemeral of a dead owner; such a record is
-   * removed, at once when the caller holds the lock (`locked`), else under the lock.
+   * removed: staged in the caller's batch (`tx`, under the lock), else in a batch of its own.
    */
-  private async liveRecord(key: string, locked = false): Promise<StoredRecord | undefined> {
-    const record = await this.tree.read(key);
+  private async liveRecord(key: string, tx?: BatchTx): Promise<StoredRecord | undefined> {
+    const record = tx ? await tx.read(key) : await this.tree.read(key);
     if (record === undefined || isLive(record)) return record;
-    if (locked) await this.tree.remove(key);
+    if (tx) tx.remove(key);
     else await this.reap(key);
     return undefined;
   }
 
   /** Removes `key` if it is (still) an ephemeral of a dead owner. */
   private async reap(key: string): Promise<void> {
-    await this.locked(async () => {
-      const record = await this.tree.read(key);
-      if (record === undefined || isLive(record)) return { result: undefined, changes: [], stamp: 0 };
-      const stamp = await this.tree.commit([key], () => this.tree.remove(key));
-      return { result: undefined, changes: [{ key, record: undefined }], stamp };
+    await this.locked(async (tx) => {
+      const record = await tx.read(key);
+      if (record === undefined || isLive(record)) return { result: undefined, changes: [] };
+      tx.remove(key);
+      return { result: undefined, changes: [{ key, record: undefined }] };
     });
   }
 
-  /** Runs `fn` under the directory lock, then tells this process's sessions what it changed. */
-  private async locked<T>(
-    fn: () => Promise<{ result: T; changes: { key: string; record: StoredRecord | undefined }[]; stamp: number }>,
+  /**
+   * Runs `write` in this process's next batch of writes (local-batch.ts: one lock, one stamp for
+   * the writes queued together), then tells this process's sessions what it changed.
+   */
+  private async locked<T>(write: (tx: BatchTx) => Promise<{ result: T; changes: StagedChange[] }>): Promise<T> {
+    return this.told(await this.commits.run(write));
+  }
+
+  /** Runs `write` under the directory lock in a batch of its own, then tells the sessions. */
+  private async lockedAlone<T>(
+    write: (tree: FileTree) => Promise<{ result: T; changes: StagedChange[]; stamp: number }>,
   ): Promise<T> {
-    const { result, changes, stamp } = await withFileLock(this.tree.lockFile, this.owner, fn);
+    return this.told(await this.commits.runAlone(write));
+  }
+
+  /** Tells this process's sessions what a write changed; returns its result. */
+  private told<T>({ result, changes, stamp }: { result: T; changes: StagedChange[]; stamp: number }): T {
     for (const peer of sessions.get(this.tree.dir) ?? []) {
       for (const { key, record } of changes) peer.observe(key, record, record?.stamp ?? stamp, true);
     }

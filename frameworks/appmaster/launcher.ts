@@ -9,6 +9,7 @@ import { newToken, tokenHash } from '../../core/auth/tokens.js';
 import { isGone, stateName } from '../../core/task-state.js';
 import type { Offer, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { offerFits } from '../sdk/owner-roles.js';
+import type { OfferRound } from '../sdk/offer-gate.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import { ownerOf } from './admission.js';
 import type { AppMasterContext } from './context.js';
@@ -32,7 +33,7 @@ export class PodLauncher {
 
   /** Places pending pods into `offers` and launches them; declines what is left. */
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
-    const { book, gate, log } = this.ctx;
+    const { book, gate } = this.ctx;
     const round = gate.round();
     this.ctx.lastOffers.record(offers, this.ctx.now());
     this.destroyOrphans(driver, offers);
@@ -127,9 +128,24 @@ export class PodLauncher {
       else byOffer.set(assignment.offerId, [task]);
       book.touch(job);
     }
-    // One ACCEPT per offer, all at once: a round that fills thousands of agents does not wait a
-    // round trip to the master per agent.
-    await Promise.all(
+    book.flush();
+    // The ACCEPTs and the DECLINE are not awaited here: the driver runs one handler at a time, and
+    // the next offers and the status updates waited behind the master's answers (issue 16: the
+    // AppMaster stalled at about 6,100 of 10,000 pods under load). The placement is already in
+    // the book (a later round plans around it); a refused launch puts its pods back when it comes.
+    void this.launch(driver, byOffer, placement.unused, round);
+  }
+
+  /** One ACCEPT per offer, all at once, and one DECLINE of the offers not used. */
+  private async launch(
+    driver: SchedulerDriver,
+    byOffer: ReadonlyMap<string, TaskInfo[]>,
+    unused: readonly string[],
+    round: OfferRound,
+  ): Promise<void> {
+    const { gate, log } = this.ctx;
+    // All at once: a round that fills thousands of agents does not wait a round trip per agent.
+    const launched = Promise.all(
       [...byOffer].map(async ([offerId, tasks]) => {
         try {
           await driver.launch([offerId], tasks, { refuseSeconds: 0 });
@@ -137,14 +153,16 @@ export class PodLauncher {
         } catch (error) {
           log.warn({ err: String(error) }, 'launch refused; the pods wait for another offer');
           for (const task of tasks) this.unlaunch(task.taskId);
+          this.ctx.book.flush();
+          gate.want();
         }
       }),
     );
-    book.flush();
-    if (placement.unused.length > 0) {
-      await driver.decline(placement.unused, { refuseSeconds: 2 }).catch(() => undefined);
+    if (unused.length > 0) {
+      await driver.decline([...unused], { refuseSeconds: 2 }).catch(() => undefined);
       gate.declined(round);
     }
+    await launched;
   }
 
   /** Destroys the held volumes of `offers` that no pod keeps (`orphan-volumes.ts`), once a minute at most each. */
@@ -229,10 +247,12 @@ export class PodLauncher {
     this.ctx.book.touch(job);
   }
 
-  /** A launch the master refused: the pod waits for another offer. */
+  /** A launch the master refused: the pod waits for another offer (stored at the next flush). */
   private unlaunch(taskId: string): void {
     const found = this.ctx.book.podOfTask(taskId);
     this.ctx.book.forgetTask(taskId);
-    if (found) found.job.resetPod(found.pod);
+    if (!found) return;
+    found.job.resetPod(found.pod);
+    this.ctx.book.touch(found.job);
   }
 }

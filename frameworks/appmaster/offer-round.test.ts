@@ -53,6 +53,35 @@ describe('AppMaster offer rounds', { timeout: 20_000 }, () => {
     expect(harness.launched()).toHaveLength(1);
   });
 
+  it("takes the next offers while a round's ACCEPT is still unanswered", async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<undefined>((resolve) => {
+      release = () => {
+        resolve(undefined);
+      };
+    });
+    let first = true;
+    h = await startAppMasterHarness({
+      // The first ACCEPT is answered only once the test lets it.
+      answer: (call) => {
+        if (call.call?.$case !== 'accept' || !first) return undefined;
+        first = false;
+        return held;
+      },
+    });
+    const harness = h;
+    await harness.appmaster.submit(specJson('replay2-a', 1));
+    harness.offer(offerOf('o1'));
+    await harness.calls('accept');
+    // Before: the offers handler awaited that ACCEPT, and the next offers waited behind it.
+    await harness.appmaster.submit(specJson('replay2-b', 1));
+    harness.offer(offerOf('o2'));
+    await harness.calls('accept', 2);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(harness.launched()).toHaveLength(2);
+  });
+
   it('SUPPRESSes after declining when nothing was submitted meanwhile', async () => {
     h = await startAppMasterHarness();
     h.offer(offerOf('o1'));

@@ -24,7 +24,7 @@ import { attachTenancyState } from './tenancy-state.js';
 /** Where the registry keeps role weights. */
 const WEIGHTS_KEY = '/galaxy/master/weights';
 /** Where the registry keeps the admitted agents, one key each. */
-const AGENTS_PREFIX = '/galaxy/master/agents';
+export const AGENTS_PREFIX = '/galaxy/master/agents';
 /**
  * Admitted agents' keys written at once, at most: a cell coming up admits thousands of agents in
  * a minute, and their writes must not all queue ahead of the master's other writes (a framework's
