@@ -16,6 +16,7 @@ import type { TaskCheckpoint } from './checkpoint.js';
 import type { CheckpointWriter } from './checkpoint-writer.js';
 import type { SandboxGc } from './sandbox-gc.js';
 import { TaskRunner } from './task-runner.js';
+import { traceLaunch } from './launch-trace.js';
 import { agentStatus } from './status.js';
 import { validateRunTask } from './task-validation.js';
 
@@ -125,9 +126,11 @@ export class TaskBook {
   /** Handles the master's acknowledgement of an update; an acknowledged end releases the task. */
   acknowledge(frameworkId: string, taskId: string, uuid: string): void {
     if (!this.deps.updates.acknowledge(frameworkId, taskId, uuid)) return;
+    traceLaunch(taskId, 'update acknowledged');
     const key = runnerKey(frameworkId, taskId);
     const runner = this.tasks.get(key);
     if (runner && isTerminal(runner.state) && !this.deps.updates.latest(frameworkId, taskId)) {
+      traceLaunch(taskId, 'end acknowledged');
       this.tasks.delete(key);
       void this.deps.checkpoints.remove(frameworkId, taskId).catch((error: unknown) => {
         this.deps.log.warn({ task: taskId, err: String(error) }, 'could not remove a checkpoint');

@@ -51,13 +51,17 @@ export interface Allocation {
 
 /**
  * Scalar amounts of a quota. In a limit an absent field is unlimited; in a guarantee it is 0.
- * cpus in millicores, mem and disk in bytes, as in {@link Resources}.
+ * cpus in millicores, mem and disk in bytes, as in {@link Resources}; `ssd`, `hdd` and `tmpfs`
+ * are bytes of named disks of that medium (docs/disks.md), which `disk` counts too.
  */
 export interface QuotaAmounts {
   readonly cpus?: number;
   readonly mem?: number;
   readonly disk?: number;
   readonly gpus?: number;
+  readonly ssd?: number;
+  readonly hdd?: number;
+  readonly tmpfs?: number;
 }
 
 /** A role's quota (Mesos' guarantee and limit). */
@@ -222,6 +226,7 @@ export interface AllocatorPlugin {
 /**
  * The version of the allocator API that this Galaxy implements. 1.1 added tenancy (quota,
  * reservations, set-aside); 1.2 added policy plugins (`createSorter`, `sorter.ts`); 1.3 the
- * optional held volumes (`setVolumeHolds`, `heldVolumes`).
+ * optional held volumes (`setVolumeHolds`, `heldVolumes`); 1.4 quota amounts per disk medium
+ * (`QuotaAmounts.ssd`, `hdd`, `tmpfs`).
  */
-export const ALLOCATOR_API_VERSION = '1.3.0';
+export const ALLOCATOR_API_VERSION = '1.4.0';

@@ -122,13 +122,16 @@ try {
   clearInterval(loadSampler);
   const statusMessages = await agentCounter('galaxy_agent_status_update_messages_total');
   const statusUpdates = await agentCounter('galaxy_agent_status_updates_sent_total');
+  const statusRetries = await agentCounter('galaxy_agent_status_update_retries_total');
   batch.close();
   await host.stop();
   agent.kill('SIGTERM');
   await agentExited;
   await master.stop();
-  const slurm = runPeer('slurm.sh', [1000])?.wall_s ?? null;
-  const crun = runPeer('crun.sh', [1000, 16])?.containers_per_s ?? null;
+  // BENCH_BATCH_PEERS=0 skips the peers (for iterating on Galaxy's side only; ratios are then null).
+  const peers = process.env.BENCH_BATCH_PEERS !== '0';
+  const slurm = peers ? (runPeer('slurm.sh', [1000])?.wall_s ?? null) : null;
+  const crun = peers ? (runPeer('crun.sh', [1000, 16])?.containers_per_s ?? null) : null;
   const perS = Number((1000 / wall).toFixed(1));
   console.log(
     JSON.stringify({
@@ -145,6 +148,7 @@ try {
       tasks_per_s_10k: Number((LARGE / wall10k).toFixed(1)),
       load_max: Number(loadMax.toFixed(1)),
       status_updates_per_message: statusMessages > 0 ? Number((statusUpdates / statusMessages).toFixed(2)) : null,
+      status_update_retries: statusRetries,
     }),
   );
 } finally {

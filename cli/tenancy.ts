@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { GalaxyError } from '../core/errors.js';
 import { parseSize } from '../core/sizes.js';
-import { formatQuantity, QUOTA_RESOURCES } from '../core/tenancy/quotas.js';
+import { isDiskMedium } from '../core/disks.js';
+import { formatQuantity, GUARANTEE_RESOURCES, QUOTA_RESOURCES, type QuotaResource } from '../core/tenancy/quotas.js';
 import type { QuotaAmounts, UserGrantsEntry, UserQuotaEntry } from '../proto/gen/galaxy/v1/operator.js';
 import { addListCommand, masterOption, OUTPUT_OPTION, withOperator } from './list-command.js';
 import { parseOutputFormat, render, serialize, type Column } from './output.js';
@@ -31,35 +32,28 @@ function parseCount(text: string, flag: string): number {
   return value;
 }
 
-interface QuotaFlags {
-  cpus?: string;
-  mem?: string;
-  disk?: string;
-  replicas?: string;
-  guaranteeCpus?: string;
-  guaranteeMem?: string;
-  guaranteeDisk?: string;
-  master: string;
-  output: string;
+/** `galaxy quota set`'s flags: a limit per resource, `guaranteeCpus` and so on for guarantees. */
+type QuotaFlags = Partial<Record<string, string>> & { master: string; output: string };
+
+/** How a quota resource's flag is read: cores, a count, or a size. */
+function quotaAmount(resource: QuotaResource, text: string, flag: string): number {
+  if (resource === 'cpus') return parseCores(text, flag);
+  if (resource === 'replicas') return parseCount(text, flag);
+  return parseSize(text, flag);
 }
 
 /** The limit and guarantee of `galaxy quota set` flags; unset flags are unlimited / none. */
 export function quotaFromFlags(flags: QuotaFlags): { limit: QuotaAmounts; guarantee: QuotaAmounts } {
-  const opt = <T>(text: string | undefined, parse: (t: string) => T): T | undefined =>
-    text === undefined ? undefined : parse(text);
-  return {
-    limit: {
-      cpus: opt(flags.cpus, (t) => parseCores(t, '--cpus')),
-      mem: opt(flags.mem, (t) => parseSize(t, '--mem')),
-      disk: opt(flags.disk, (t) => parseSize(t, '--disk')),
-      replicas: opt(flags.replicas, (t) => parseCount(t, '--replicas')),
-    },
-    guarantee: {
-      cpus: opt(flags.guaranteeCpus, (t) => parseCores(t, '--guarantee-cpus')),
-      mem: opt(flags.guaranteeMem, (t) => parseSize(t, '--guarantee-mem')),
-      disk: opt(flags.guaranteeDisk, (t) => parseSize(t, '--guarantee-disk')),
-    },
-  };
+  const read = (resources: readonly QuotaResource[], prefix: string): QuotaAmounts =>
+    Object.fromEntries(
+      resources.map((r) => {
+        const key = prefix === '' ? r : `${prefix}${r[0]?.toUpperCase() ?? ''}${r.slice(1)}`;
+        const text = flags[key];
+        const flag = `--${prefix === '' ? '' : `${prefix}-`}${r}`;
+        return [r, text === undefined ? undefined : quotaAmount(r, text, flag)];
+      }),
+    );
+  return { limit: read(QUOTA_RESOURCES, ''), guarantee: read(GUARANTEE_RESOURCES, 'guarantee') };
 }
 
 interface GrantLine {
@@ -100,9 +94,19 @@ const QUOTA_COLUMNS: Column<QuotaLine>[] = [
   { heading: 'GUARANTEE', value: (q) => q.guarantee },
 ];
 
-/** The rows of a user's quota, in cores, GiB and counts. */
+/**
+ * The rows of a user's quota, in cores, GiB and counts; a medium (ssd, hdd, tmpfs) only when its
+ * limit or guarantee is set or the user's jobs hold some of it.
+ */
 export function quotaLines(entry: UserQuotaEntry): QuotaLine[] {
-  return QUOTA_RESOURCES.map((r) => {
+  const shown = QUOTA_RESOURCES.filter(
+    (r) =>
+      !isDiskMedium(r) ||
+      entry.limit?.[r] !== undefined ||
+      entry.guarantee?.[r] !== undefined ||
+      (entry.used?.[r] ?? 0) > 0,
+  );
+  return shown.map((r) => {
     const show = (v: number | undefined, none: string) => (v === undefined ? none : formatQuantity(r, v));
     const guarantee = r === 'replicas' ? undefined : entry.guarantee?.[r];
     return {
@@ -200,11 +204,17 @@ export function addTenancyCommands(program: Command, defaultMaster: string): voi
     .argument('<user>')
     .option('--cpus <cores>', 'limit of cpus, in cores (4, 0.5, 500m)')
     .option('--mem <size>', 'limit of memory (8GiB)')
-    .option('--disk <size>', 'limit of disk (20GiB)')
+    .option('--disk <size>', 'limit of disk, sandboxes and volumes of every medium (20GiB)')
+    .option('--ssd <size>', 'limit of disk volumes on ssd disks (100GiB)')
+    .option('--hdd <size>', 'limit of disk volumes on hdd disks (2TiB)')
+    .option('--tmpfs <size>', 'limit of disk volumes on tmpfs disks (1GiB)')
     .option('--replicas <n>', 'limit of pods and batch tasks')
     .option('--guarantee-cpus <cores>', 'cpus offered to the user first')
     .option('--guarantee-mem <size>', 'memory offered to the user first')
     .option('--guarantee-disk <size>', 'disk offered to the user first')
+    .option('--guarantee-ssd <size>', 'ssd disk offered to the user first')
+    .option('--guarantee-hdd <size>', 'hdd disk offered to the user first')
+    .option('--guarantee-tmpfs <size>', 'tmpfs disk offered to the user first')
     .option(...masterOpt)
     .option(...outputOpt)
     .action(async (user: string, flags: QuotaFlags) => {

@@ -28,6 +28,29 @@ export function isDiskMedium(medium: string): medium is DiskMedium {
   return (DISK_MEDIA as readonly string[]).includes(medium);
 }
 
+/** The place of `medium` in {@link DISK_MEDIA}, or -1 when it is none of them. */
+export function mediumIndex(medium: string): number {
+  return (DISK_MEDIA as readonly string[]).indexOf(medium);
+}
+
+/**
+ * Adds `sign ×` the bytes of `disks` to `out[offset + mediumIndex]`, per medium in the order of
+ * {@link DISK_MEDIA} (a disk of an unknown medium counts nowhere). Quotas count disk per medium
+ * with it.
+ */
+export function addBytesByMedium(
+  disks: readonly DiskResource[],
+  out: Float64Array,
+  offset = 0,
+  sign: 1 | -1 = 1,
+): Float64Array {
+  for (const d of disks) {
+    const i = mediumIndex(d.medium);
+    if (i >= 0) out[offset + i] = (out[offset + i] ?? 0) + sign * d.size;
+  }
+  return out;
+}
+
 /** True when `name` is a well-formed disk name: a-z, 0-9, `_` or `-`, at most 32. */
 export function isDiskName(name: string): boolean {
   return DISK_NAME.test(name);

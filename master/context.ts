@@ -13,6 +13,8 @@ import type { AllocationLoop } from './allocation-loop.js';
 import type { MasterHooks } from './hooks.js';
 import { OfferBook } from './offer-book.js';
 import { AckOutbox } from './agents/ack-outbox.js';
+import { UpdateOutbox } from './frameworks/update-outbox.js';
+import { ForwardedUpdates } from './frameworks/forwarded-updates.js';
 import { RoleClients } from './frameworks/role-clients.js';
 import { taskKey, type AgentRecord, type FrameworkRecord, type TaskRecord } from './records.js';
 import type { MasterTimings } from './timings.js';
@@ -62,6 +64,10 @@ export class MasterContext {
   readonly masterUpdates: StatusUpdateStream;
   /** Acknowledgements to agents, batched per agent and turn. */
   readonly acks = new AckOutbox();
+  /** Events to frameworks; status updates batched per framework stream and turn. */
+  readonly frameworkEvents = new UpdateOutbox();
+  /** Agents' updates forwarded lately: a resend of one is not forwarded again at once. */
+  readonly forwardedUpdates = new ForwardedUpdates();
   /** The allocator, one client per (framework, role): what the master hands out and takes back goes through it. */
   readonly clients: RoleClients;
   /** Revocable resources: agents' estimates and what revocable offers and tasks hold (outside the allocator). */
@@ -101,7 +107,7 @@ export class MasterContext {
   sendEvent(frameworkId: string, event: Event): boolean {
     const connection = this.frameworks.get(frameworkId)?.connection;
     if (!connection) return false;
-    connection.send(event);
+    this.frameworkEvents.send(connection, event);
     return true;
   }
 

@@ -71,6 +71,9 @@ export function statsOperatorApi(ctx: MasterContext, passes: PassTimings): Pick<
         statusAcksSent: ctx.acks.messages,
         statusAcks: ctx.acks.acks,
         allocationRecentMs: passes.recent(),
+        frameworkUpdateEvents: ctx.frameworkEvents.events,
+        frameworkUpdates: ctx.frameworkEvents.updates,
+        frameworkResendsHeld: ctx.forwardedUpdates.held,
       };
     }),
   };

@@ -9,9 +9,10 @@ import type { Resources } from '../../proto/gen/galaxy/v1/common.js';
 import { addRanges, normalizeRanges, subtractRanges, type Range } from '../../core/ranges.js';
 import { addResources, emptyResources, subtractResources } from '../../core/resources.js';
 import { GalaxyError } from '../../core/errors.js';
-import { addDisks, disksOf, subtractDisks, withDisks, type DiskResource } from '../../core/disks.js';
+import { addDisks, DISK_MEDIA, disksOf, subtractDisks, withDisks, type DiskResource } from '../../core/disks.js';
 import type { AllocatorAgent, AllocatorFramework, AllocatorOptions, RefuseFilter } from '../allocator.js';
 import { DEFAULT_REFUSE_SECONDS, RefuseFilters, refuseMillis } from './filters.js';
+import { countMedia } from './media.js';
 import { AgentReservations, withinRole } from './reservations.js';
 
 /** Number of scalar resources: cpus, mem, disk, gpus. */
@@ -60,6 +61,8 @@ export interface FrameworkEntry {
   readonly allocated: Float64Array;
   /** Part of {@link FrameworkEntry.allocated} that is reserved resources. */
   readonly reservedAllocated: Float64Array;
+  /** Bytes of named disks it holds, per medium in the order of `DISK_MEDIA` (also in `allocated`'s disk). */
+  readonly mediaAllocated: Float64Array;
 }
 
 /** Told about every change of a framework's allocation, so an ordering policy can keep up. */
@@ -194,6 +197,7 @@ export class Ledger {
       allocations: new Map(),
       allocated: new Float64Array(SCALAR_COUNT),
       reservedAllocated: new Float64Array(SCALAR_COUNT),
+      mediaAllocated: new Float64Array(DISK_MEDIA.length),
     };
     this.frameworks.set(spec.id, framework);
     return framework;
@@ -259,13 +263,15 @@ export class Ledger {
 
   /**
    * Gives `amounts` of the agent to the framework: reserved for `reservedRole` (no ports), or
-   * unreserved with every free port. The caller has checked that they are free.
+   * unreserved with every free port and the named disk shares `disks` (their bytes are part of
+   * `amounts`' disk). The caller has checked that they are free.
    */
   allocateAmounts(
     framework: FrameworkEntry,
     agent: AgentEntry,
     amounts: ArrayLike<number>,
     reservedRole?: string,
+    disks: readonly DiskResource[] = [],
   ): Resources {
     const resources: Resources = {
       cpus: amounts[0] ?? 0,
@@ -273,6 +279,7 @@ export class Ledger {
       disk: amounts[2] ?? 0,
       gpus: amounts[3] ?? 0,
       ports: reservedRole === undefined ? agent.freePorts : [],
+      ...withDisks(disks),
     };
     this.hold(framework, agent, resources, 1, reservedRole);
     return resources;
@@ -367,7 +374,10 @@ export class Ledger {
     }
     if (resources.ports === agent.freePorts) agent.freePorts = [];
     else if (resources.ports.length > 0) agent.freePorts = subtractRanges(agent.freePorts, resources.ports);
-    if (resources.namedDisks !== undefined) agent.freeDisks = subtractDisks(agent.freeDisks, disksOf(resources));
+    if (resources.namedDisks !== undefined) {
+      agent.freeDisks = subtractDisks(agent.freeDisks, disksOf(resources));
+      countMedia(framework.mediaAllocated, agent, disksOf(resources), 1);
+    }
     const before = agent.allocations.get(framework);
     const after = before ? addResources(before, resources) : resources;
     agent.allocations.set(framework, after);
@@ -424,7 +434,10 @@ export class Ledger {
       unreserved[i] = -(unreserved[i] ?? 0);
     }
     agent.freePorts = addRanges(agent.freePorts, back.ports);
-    if (back.namedDisks !== undefined) agent.freeDisks = addDisks(agent.freeDisks, disksOf(back));
+    if (back.namedDisks !== undefined) {
+      agent.freeDisks = addDisks(agent.freeDisks, disksOf(back));
+      countMedia(framework.mediaAllocated, agent, disksOf(back), -1);
+    }
     if (!agent.reserved.empty && left.cpus === 0 && left.mem === 0 && left.disk === 0 && left.gpus === 0)
       agent.reserved.forget(framework);
     this.listener.allocationChanged(framework, delta, 0, unreserved);

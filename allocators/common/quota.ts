@@ -16,15 +16,23 @@
  * unreserved free − required headroom`; `unmetFor(R)` is the smallest unmet guarantee on R's
  * path. When guarantees together exceed what is free, roles below them are served in DRF order
  * up to their own unmet guarantee (guarantees are not checked against the cluster's size).
+ *
+ * Disk also counts **per medium** (`ssd`, `hdd`, `tmpfs`: bytes of named disks of that medium,
+ * docs/disks.md) beside the scalars, with the same rules: fields 4–6 of every vector here are the
+ * media in the order of `DISK_MEDIA`. Named disks cannot be reserved, so their consumption is
+ * what frameworks hold of them.
  */
+import { DISK_MEDIA } from '../../core/disks.js';
 import { GalaxyError } from '../../core/errors.js';
 import { checkRole } from '../../core/validate.js';
 import type { Quota, QuotaAmounts, RoleQuota } from '../allocator.js';
 import type { Ledger } from './ledger.js';
+import { freeByMedium, MEDIA_OFFSET } from './media.js';
 import { withinRole } from './reservations.js';
 
-const N = 4;
-const FIELDS = ['cpus', 'mem', 'disk', 'gpus'] as const;
+/** The fields a quota counts: the scalars, then bytes of disk per medium. */
+export const QUOTA_FIELDS = ['cpus', 'mem', 'disk', 'gpus', ...DISK_MEDIA] as const;
+const N = QUOTA_FIELDS.length;
 
 interface Entry {
   readonly quota: RoleQuota;
@@ -41,7 +49,7 @@ interface Entry {
 }
 
 function amounts(q: QuotaAmounts | undefined, absent: number, where: string): Float64Array {
-  return Float64Array.from(FIELDS, (name) => {
+  return Float64Array.from(QUOTA_FIELDS, (name) => {
     const v = q?.[name];
     if (v === undefined) return absent;
     if (!Number.isSafeInteger(v) || v < 0)
@@ -68,7 +76,7 @@ export class QuotaBook {
     if (role === '*') throw new GalaxyError('GALAXY_E_INVALID_ARGUMENT', 'role * cannot have a quota');
     const guarantee = amounts(quota.guarantee, 0, `quota of ${role}: guarantee`);
     const limit = amounts(quota.limit, Infinity, `quota of ${role}: limit`);
-    const over = FIELDS.find((_, i) => (guarantee[i] ?? 0) > (limit[i] ?? Infinity));
+    const over = QUOTA_FIELDS.find((_, i) => (guarantee[i] ?? 0) > (limit[i] ?? Infinity));
     if (over)
       throw new GalaxyError(
         'GALAXY_E_INVALID_ARGUMENT',
@@ -117,18 +125,21 @@ export class QuotaBook {
     for (const agent of ledger.agents) {
       if (!agent?.active) continue;
       ledger.unreservedFree(agent, free);
+      freeByMedium(agent, free, MEDIA_OFFSET);
       for (let i = 0; i < N; i++) this.spare[i] = (this.spare[i] ?? 0) + (free[i] ?? 0);
     }
     for (const [role, e] of this.entries) {
       e.consumed.fill(0);
       for (const framework of ledger.frameworks.values()) {
         if (!withinRole(framework.role, role)) continue;
-        for (let i = 0; i < N; i++)
+        for (let i = 0; i < MEDIA_OFFSET; i++)
           e.consumed[i] = (e.consumed[i] ?? 0) + (framework.allocated[i] ?? 0) - (framework.reservedAllocated[i] ?? 0);
+        for (let m = 0; m < DISK_MEDIA.length; m++)
+          e.consumed[MEDIA_OFFSET + m] = (e.consumed[MEDIA_OFFSET + m] ?? 0) + (framework.mediaAllocated[m] ?? 0);
       }
       for (const [reservedRole, reserved] of ledger.reservedByRole) {
         if (!withinRole(reservedRole, role)) continue;
-        for (let i = 0; i < N; i++) e.consumed[i] = (e.consumed[i] ?? 0) + (reserved[i] ?? 0);
+        for (let i = 0; i < MEDIA_OFFSET; i++) e.consumed[i] = (e.consumed[i] ?? 0) + (reserved[i] ?? 0);
       }
     }
     const required = this.requiredHeadroom(this.scratch);

@@ -18,12 +18,16 @@
  * 3. **Fair share** (per agent): every role in order, with the same cut: the headroom kept for
  *    unmet guarantees of other roles is not handed out, and no role's subtree passes its limit.
  *
+ * Unreserved offers carry named disk shares cut by quota per medium (`common/media.ts`); reserved
+ * ones carry none (named disks cannot be reserved).
+ *
  * An agent may yield several offers in one pass (a reserved part, then unreserved parts cut by
  * quota for different roles); a framework gets at most one unreserved offer per agent per pass.
  */
 import type { Allocation } from '../allocator.js';
 import type { AgentEntry, FrameworkEntry, Ledger } from '../common/ledger.js';
-import type { QuotaBook } from '../common/quota.js';
+import { cutDisks, freeByMedium, MEDIA_OFFSET } from '../common/media.js';
+import { QUOTA_FIELDS, type QuotaBook } from '../common/quota.js';
 import { withinRole } from '../common/reservations.js';
 import type { Sorter } from '../sorter.js';
 
@@ -38,8 +42,8 @@ export class TenancyWalk {
   private picked: FrameworkEntry | undefined;
   /** `agentIndex/frameworkId` of unreserved offers made this pass. */
   private readonly offered = new Set<string>();
-  private readonly free = new Float64Array(4);
-  private readonly amounts = new Float64Array(4);
+  private readonly free = new Float64Array(QUOTA_FIELDS.length);
+  private readonly amounts = new Float64Array(QUOTA_FIELDS.length);
 
   private readonly acceptFramework = (id: string): boolean => {
     const framework = this.ledger.frameworks.get(id);
@@ -113,13 +117,16 @@ export class TenancyWalk {
     this.mode = mode;
     for (;;) {
       this.ledger.unreservedFree(agent, this.free);
+      freeByMedium(agent, this.free, MEDIA_OFFSET);
       if (!this.ledger.worthOffering(this.free)) return;
       this.picked = undefined;
       if (this.roles.first(this.acceptRole) === undefined) return;
       const framework = this.pickedFramework();
       if (!framework) return;
-      // acceptRole left the framework's cut in `amounts`.
-      const resources = this.ledger.allocateAmounts(framework, agent, this.amounts);
+      // acceptRole left the framework's cut in `amounts`; the disk shares make it exact.
+      const named = this.free.subarray(MEDIA_OFFSET).reduce((sum, v) => sum + v, 0);
+      const disks = cutDisks(agent.freeDisks, this.amounts, (this.free[2] ?? 0) - named);
+      const resources = this.ledger.allocateAmounts(framework, agent, this.amounts, undefined, disks);
       this.quotas.charge(framework.role, this.amounts);
       this.offered.add(`${agent.index}/${framework.id}`);
       out.push({ frameworkId: framework.id, agentId: agent.id, resources });

@@ -33,7 +33,35 @@ describe('QuotaStore', () => {
   it('admits anything for a user without a quota, and records the claim', async () => {
     const quotas = store();
     await quotas.admit('alice', 'appmaster/web', pods(100));
-    expect((await quotas.show('alice')).used).toEqual({ cpus: 100_000, mem: 100 * GiB, disk: 0, replicas: 100 });
+    expect((await quotas.show('alice')).used).toEqual({
+      cpus: 100_000,
+      mem: 100 * GiB,
+      disk: 0,
+      ssd: 0,
+      hdd: 0,
+      tmpfs: 0,
+      replicas: 100,
+    });
+  });
+
+  it('counts disk per medium: a claim of ssd past its limit is refused, one of hdd is not', async () => {
+    const quotas = store();
+    await quotas.set('alice', { limit: { ssd: 10 * GiB }, guarantee: { hdd: GiB } });
+    // A claim written before media were counted has no ssd field: it holds none.
+    await coordinator.put(claimsKey('alice'), JSON.stringify({ 'appmaster/old': pods(1) }));
+    await quotas.admit('alice', 'appmaster/db', { ...pods(2), disk: 8 * GiB, ssd: 8 * GiB });
+    await expect(quotas.admit('alice', 'appmaster/db2', { ...pods(1), disk: 4 * GiB, ssd: 4 * GiB })).rejects.toThrow(
+      'ssd requested 4GiB, used 8GiB, limit 10GiB',
+    );
+    await quotas.admit('alice', 'appmaster/logs', { ...pods(1), disk: 50 * GiB, hdd: 50 * GiB });
+    expect((await quotas.show('alice')).used).toMatchObject({ disk: 58 * GiB, ssd: 8 * GiB, hdd: 50 * GiB, tmpfs: 0 });
+    await expect(quotas.set('alice', { limit: { ssd: GiB, hdd: GiB }, guarantee: { hdd: 2 * GiB } })).rejects.toThrow(
+      'the guarantee of hdd (2GiB) is above its limit (1GiB)',
+    );
+    await expect(quotas.set('alice', { limit: { nvme: GiB } as never })).rejects.toThrow(
+      'limit has no resource "nvme"',
+    );
+    expect(await quotas.get('alice')).toEqual({ limit: { ssd: 10 * GiB }, guarantee: { hdd: GiB } });
   });
 
   it('refuses past the limit naming requested, used and limit of each resource over, writing nothing', async () => {

@@ -4,20 +4,26 @@
  * unlimited, and a user without a record is unlimited.
  *
  * What admitted jobs hold is kept as **claims** under `claims/<user>`:
- * `{ "<framework>/<job>": { cpus, mem, disk, replicas, pool } }`. A framework calls
+ * `{ "<framework>/<job>": { cpus, mem, disk, ssd, hdd, tmpfs, replicas, pool } }` (`ssd`, `hdd`
+ * and `tmpfs` are the bytes of the job's disk volumes of that medium, which `disk` counts too;
+ * claims written before they existed lack them and hold none). A framework calls
  * {@link QuotaStore.admit} before it changes anything for a submit, scale or update: the claim is
  * written with compare-and-set only if the user's other claims plus this one stay within the
  * limit, so two frameworks admitting at once never take a user past it.
  */
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { GalaxyError } from '../errors.js';
+import { DISK_MEDIA } from '../disks.js';
 import { formatBytes } from '../resources.js';
 import { readJson, updateJson } from './cas.js';
 import { checkUserName } from './users.js';
 import { CLAIMS_DIR, QUOTAS_DIR, claimsKey, quotaKey } from './keys.js';
 
-/** The resources a quota counts: cpus in millicores, mem and disk in bytes, replicas in pods/tasks. */
-export const QUOTA_RESOURCES = ['cpus', 'mem', 'disk', 'replicas'] as const;
+/**
+ * The resources a quota counts: cpus in millicores; mem and disk in bytes; ssd, hdd and tmpfs in
+ * bytes of disk volumes of that medium (docs/disks.md); replicas in pods/tasks.
+ */
+export const QUOTA_RESOURCES = ['cpus', 'mem', 'disk', ...DISK_MEDIA, 'replicas'] as const;
 
 /** One of {@link QUOTA_RESOURCES}. */
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
@@ -25,8 +31,11 @@ export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 /** A limit: an absent field is unlimited. */
 export type QuotaLimit = Partial<Record<QuotaResource, number>>;
 
-/** A guarantee (read by the allocator): an absent field is none. */
-export type QuotaGuarantee = Partial<Record<'cpus' | 'mem' | 'disk', number>>;
+/** The resources a guarantee (read by the allocator) can name: all but replicas. */
+export const GUARANTEE_RESOURCES = ['cpus', 'mem', 'disk', ...DISK_MEDIA] as const;
+
+/** A guarantee: an absent field is none. */
+export type QuotaGuarantee = Partial<Record<(typeof GUARANTEE_RESOURCES)[number], number>>;
 
 /** `quotas/<user>`. */
 export interface QuotaRecord {
@@ -39,6 +48,10 @@ export interface Footprint {
   cpus: number;
   mem: number;
   disk: number;
+  /** Bytes of disk volumes per medium; absent is none. */
+  ssd?: number;
+  hdd?: number;
+  tmpfs?: number;
   replicas: number;
   pool: string;
 }
@@ -64,16 +77,16 @@ export function formatQuantity(resource: QuotaResource, value: number): string {
     const cores = Number((value / 1000).toFixed(3));
     return `${cores} ${cores === 1 ? 'core' : 'cores'}`;
   }
-  if (resource === 'mem' || resource === 'disk') return formatBytes(value);
+  if (resource !== 'replicas') return formatBytes(value);
   return String(value);
 }
 
 /** The sum of `claims`, leaving out `except`. */
 export function sumClaims(claims: Claims, except?: string): Usage {
-  const used: Usage = { cpus: 0, mem: 0, disk: 0, replicas: 0 };
+  const used = Object.fromEntries(QUOTA_RESOURCES.map((r) => [r, 0])) as Usage;
   for (const [key, claim] of Object.entries(claims)) {
     if (key === except) continue;
-    for (const r of QUOTA_RESOURCES) used[r] += claim[r];
+    for (const r of QUOTA_RESOURCES) used[r] += claim[r] ?? 0;
   }
   return used;
 }
@@ -87,10 +100,11 @@ export function overLimit(limit: QuotaLimit, used: Usage, requested: Footprint, 
   const over: string[] = [];
   for (const r of QUOTA_RESOURCES) {
     const max = limit[r];
-    if (max === undefined || used[r] + requested[r] <= max) continue;
-    if (previous !== undefined && requested[r] <= previous[r]) continue;
+    const wanted = requested[r] ?? 0;
+    if (max === undefined || used[r] + wanted <= max) continue;
+    if (previous !== undefined && wanted <= (previous[r] ?? 0)) continue;
     const f = (v: number) => formatQuantity(r, v);
-    over.push(`${r} requested ${f(requested[r])}, used ${f(used[r])}, limit ${f(max)}`);
+    over.push(`${r} requested ${f(wanted)}, used ${f(used[r])}, limit ${f(max)}`);
   }
   return over;
 }
@@ -119,10 +133,10 @@ export class QuotaStore {
   async set(user: string, quota: QuotaRecord): Promise<QuotaRecord> {
     checkUserName(user);
     checkAmounts(quota.limit, QUOTA_RESOURCES, 'limit');
-    checkAmounts(quota.guarantee ?? {}, ['cpus', 'mem', 'disk'], 'guarantee');
+    checkAmounts(quota.guarantee ?? {}, GUARANTEE_RESOURCES, 'guarantee');
     const strip = <T extends object>(o: T): T =>
       Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-    for (const r of ['cpus', 'mem', 'disk'] as const) {
+    for (const r of GUARANTEE_RESOURCES) {
       const g = quota.guarantee?.[r];
       const l = quota.limit[r];
       if (g !== undefined && l !== undefined && g > l)

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +15,28 @@ import { join } from 'node:path';
 const CLASSPATH = '/usr/share/zookeeper/*:/usr/share/java/*:/etc/zookeeper/conf';
 /** The servers' heap unless told (enough for tests; a cell's thousands of znodes want more). */
 const HEAP_MIB = 256;
-const JVM_FLAGS = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dzookeeper.root.logger=INFO,CONSOLE'];
+/**
+ * The election's notification interval doubles while no quorum forms, up to 60 s by default: a
+ * server that starts a few seconds late (a loaded machine) can then wait most of a minute for the
+ * others to look again. Two seconds keeps a slow start slow, not stuck.
+ */
+const JVM_FLAGS = [
+  '-XX:+UseSerialGC',
+  '-XX:TieredStopAtLevel=1',
+  '-Dzookeeper.root.logger=INFO,CONSOLE',
+  '-Dzookeeper.fastleader.maxNotificationInterval=2000',
+];
 const START_TIMEOUT_MS = 30_000;
 const TERM_WAIT_MS = 2_000;
+/** Fresh ports and a fresh start when a server could not bind its ports (someone took one meanwhile). */
+const START_ATTEMPTS = 3;
+/**
+ * Where ensembles take their ports: below the kernel's ephemeral range (32768–60999), so that no
+ * outgoing connection of a busy test run takes a port between our probe and the JVM's bind, and
+ * in a block no test gives its daemons.
+ */
+const PORT_BLOCK = { first: 29_000, last: 30_999 } as const;
+const LOG_TAIL_LINES = 15;
 
 /** One server of an ensemble. */
 export interface ZkServer {
@@ -65,17 +84,38 @@ function hookExit(): void {
   });
 }
 
-/** A loopback port nobody listens on right now. */
-export async function freePort(): Promise<number> {
+/** True when a listener can take `port` on the loopback right now. */
+async function bindable(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+  const ok = await new Promise<boolean>((resolve) => {
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
+      resolve(true);
+    });
   });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port from the kernel');
-  return address.port;
+  if (ok) await new Promise((resolve) => server.close(resolve));
+  return ok;
+}
+
+/** Ports handed out by this process and not yet released: two ensembles of one process never share one. */
+const taken = new Set<number>();
+
+/**
+ * A loopback port nobody listens on right now, from the ensembles' own block (see {@link PORT_BLOCK}):
+ * a random start, then the next bindable port this process has not handed out already.
+ */
+export async function freePort(): Promise<number> {
+  const size = PORT_BLOCK.last - PORT_BLOCK.first + 1;
+  const start = Math.floor(Math.random() * size);
+  for (let i = 0; i < size; i++) {
+    const port = PORT_BLOCK.first + ((start + i) % size);
+    if (taken.has(port) || !(await bindable(port))) continue;
+    taken.add(port);
+    return port;
+  }
+  throw new Error(`ZooKeeper ensemble: no free port in ${PORT_BLOCK.first}-${PORT_BLOCK.last}`);
 }
 
 /** Sends a four-letter command to a server; resolves with its answer, or '' if it cannot be reached. */
@@ -107,9 +147,46 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = ST
   }
 }
 
+/**
+ * Waits until `node` serves. Fails at once, with the tail of the server's log, when a server of
+ * `nodes` could not bind a port ({@link PortTaken}: worth fresh ports) or its JVM died; on a
+ * timeout the error carries `node`'s log tail too.
+ */
+async function untilServing(node: Node, nodes: readonly Node[]): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (await serving(node.clientPort)) return;
+    for (const n of nodes) {
+      const log = await serverLog(n);
+      if (/BindException|Address already in use/.test(log))
+        throw new PortTaken(`ZooKeeper ensemble: server ${n.id} could not bind its ports:\n${tail(log)}`);
+      if (n.died) throw new Error(`ZooKeeper ensemble: server ${n.id} exited while starting:\n${tail(log)}`);
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `ZooKeeper ensemble: timed out after ${START_TIMEOUT_MS} ms waiting for server ${node.id} to serve:\n${tail(await serverLog(node))}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A server's log so far ('' when there is none yet). */
+async function serverLog(node: Node): Promise<string> {
+  return readFile(join(node.dir, 'server.log'), 'utf8').catch(() => '');
+}
+
+/** The last lines of a log. */
+function tail(log: string): string {
+  return log.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+}
+
 interface Node extends Omit<ZkServer, 'pid'> {
   pid: number | undefined;
   process: ChildProcess | undefined;
+  /** Its JVM exited without being stopped (since it was last launched). */
+  died: boolean;
+  /** A stop was asked of its JVM. */
+  stopping: boolean;
 }
 
 /** How the servers run. */
@@ -122,14 +199,32 @@ export interface ZkEnsembleOptions {
   readonly heapMib?: number;
 }
 
+/** A start that failed for a reason fresh ports cure: a server could not bind one of its ports. */
+class PortTaken extends Error {}
+
 /** Starts an ensemble of `size` servers and resolves once every one serves. */
 export async function startZkEnsemble(size = 3, options: ZkEnsembleOptions = {}): Promise<ZkEnsemble> {
   hookExit();
+  const heapMib = options.heapMib ?? HEAP_MIB;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(size, heapMib);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** One try at {@link startZkEnsemble}: fresh ports, fresh directory; on failure nothing is left running. */
+async function startOnce(size: number, heapMib: number): Promise<ZkEnsemble> {
   const root = await mkdtemp(join(tmpdir(), 'galaxy-zk-'));
   dirs.add(root);
   const nodes: Node[] = [];
+  const ports: number[] = [];
+  const release = (): void => {
+    for (const port of ports) taken.delete(port);
+  };
   try {
-    const ports: number[] = [];
     for (let i = 0; i < size * 3; i++) ports.push(await freePort());
     const peers = Array.from(
       { length: size },
@@ -148,13 +243,16 @@ export async function startZkEnsemble(size = 3, options: ZkEnsembleOptions = {})
         dir,
         process: undefined,
         pid: undefined,
+        died: false,
+        stopping: false,
       });
     }
-    for (const node of nodes) launch(node, options.heapMib ?? HEAP_MIB);
-    for (const node of nodes) await until(`server ${node.id} to serve`, () => serving(node.clientPort));
+    for (const node of nodes) launch(node, heapMib);
+    for (const node of nodes) await untilServing(node, nodes);
   } catch (error) {
     await Promise.all(nodes.map(kill));
     await removeDir(root);
+    release();
     throw error;
   }
   const node = (i: number): Node => {
@@ -168,10 +266,10 @@ export async function startZkEnsemble(size = 3, options: ZkEnsembleOptions = {})
     stopNode: (i) => kill(node(i)),
     startNode: async (i) => {
       const target = node(i);
-      if (target.process === undefined) launch(target, options.heapMib ?? HEAP_MIB);
+      if (target.process === undefined) launch(target, heapMib);
       const running = nodes.filter((n) => n.process !== undefined);
       if (running.length * 2 > size) {
-        for (const n of running) await until(`server ${n.id} to serve`, () => serving(n.clientPort));
+        for (const n of running) await untilServing(n, nodes);
       } else
         await until(
           `server ${target.id} to listen`,
@@ -181,6 +279,7 @@ export async function startZkEnsemble(size = 3, options: ZkEnsembleOptions = {})
     stop: async () => {
       await Promise.all(nodes.map(kill));
       await removeDir(root);
+      release();
     },
   };
 }
@@ -229,11 +328,14 @@ function launch(node: Node, heapMib: number): void {
   live.set(pid, child);
   node.process = child;
   node.pid = pid;
+  node.died = false;
+  node.stopping = false;
   child.once('exit', () => {
     live.delete(pid);
     if (node.process === child) {
       node.process = undefined;
       node.pid = undefined;
+      node.died = !node.stopping;
     }
   });
 }
@@ -249,6 +351,7 @@ async function kill(node: Node): Promise<void> {
         resolve();
       });
   });
+  node.stopping = true;
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), TERM_WAIT_MS);
   await exited;

@@ -10,12 +10,25 @@ import type { Footprint } from '../../core/tenancy/quotas.js';
 import { footprintOf, largestFootprint } from '../sdk/tenancy.js';
 import type { JobState } from './job-state.js';
 import type { JobRecord } from './model.js';
+import type { DiskMedium } from '../../core/disks.js';
+import { diskVolumesOf } from './placement/disks.js';
 import { podResources } from './placement/resources.js';
 import type { JobSpec } from './spec/schema.js';
 
-/** replicas × per-pod resources of `spec` (`replicas` overrides the spec's count). */
+/**
+ * replicas × per-pod resources of `spec` (`replicas` overrides the spec's count): its sandbox disk
+ * and its disk volumes count in `disk`, the volumes also per medium (an exclusive volume by the
+ * size it asks for: the disk it gets may be bigger).
+ */
 export function specFootprint(spec: JobSpec, replicas = spec.replicas): Footprint {
-  return footprintOf(podResources(spec, []), replicas, spec.pool);
+  const pod = podResources(spec, []);
+  const media: Partial<Record<DiskMedium, number>> = {};
+  let volumes = 0;
+  for (const v of diskVolumesOf(spec.volumes)) {
+    media[v.medium] = (media[v.medium] ?? 0) + v.size;
+    volumes += v.size;
+  }
+  return footprintOf({ cpus: pod.cpus, mem: pod.mem, disk: pod.disk + volumes, ...media }, replicas, spec.pool);
 }
 
 /**

@@ -15,18 +15,27 @@ import type { AppMasterContext } from './context.js';
 import type { PodEnd } from './hooks.js';
 import { placePods, type PodDemand } from './placement/place.js';
 import { newTaskId, podTask } from './task.js';
+import { orphanVolumes } from './orphan-volumes.js';
 import { keptDisks } from './placement/disks.js';
 import { volumeKey } from './placement/resources.js';
 import { disksOf } from '../../core/disks.js';
 
+/** How long a destroy sent for an orphaned volume is not sent again (its agent's answer is a new report). */
+const ORPHAN_RETRY_MS = 60_000;
+
 /** Launches pending pods and follows their containers. */
 export class PodLauncher {
+  /** `agentId\nkey` of orphaned volumes a destroy was sent for → when. */
+  private readonly orphansDestroyed = new Map<string, number>();
+
   constructor(private readonly ctx: AppMasterContext) {}
 
   /** Places pending pods into `offers` and launches them; declines what is left. */
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
     const { book, gate, log } = this.ctx;
+    const round = gate.round();
     this.ctx.lastOffers.record(offers, this.ctx.now());
+    this.destroyOrphans(driver, offers);
     const running = book.running();
     const demands: PodDemand[] = running.flatMap((job) =>
       job.pendingPods().map((pod) => ({
@@ -51,7 +60,8 @@ export class PodLauncher {
           { refuseSeconds: 30 },
         )
         .catch(() => undefined);
-      await gate.suppress();
+      // A job submitted meanwhile was REVIVEd before this DECLINE: REVIVE again rather than SUPPRESS.
+      if (!gate.declined(round)) await gate.suppress();
       return;
     }
     // Each job's pods per agent, counted once per round (placement asks for every offer it ranks).
@@ -131,8 +141,28 @@ export class PodLauncher {
       }),
     );
     book.flush();
-    if (placement.unused.length > 0)
+    if (placement.unused.length > 0) {
       await driver.decline(placement.unused, { refuseSeconds: 2 }).catch(() => undefined);
+      gate.declined(round);
+    }
+  }
+
+  /** Destroys the held volumes of `offers` that no pod keeps (`orphan-volumes.ts`), once a minute at most each. */
+  private destroyOrphans(driver: SchedulerDriver, offers: readonly Offer[]): void {
+    const now = this.ctx.now();
+    for (const [key, at] of this.orphansDestroyed) if (now - at >= ORPHAN_RETRY_MS) this.orphansDestroyed.delete(key);
+    for (const orphan of orphanVolumes(offers, this.ctx.book)) {
+      const key = `${orphan.agentId}\n${orphan.volumeId}`;
+      if (this.orphansDestroyed.has(key)) continue;
+      this.orphansDestroyed.set(key, now);
+      this.ctx.log.warn(orphan, 'a persistent volume no pod keeps is held for the AppMaster; destroying it');
+      driver.destroyVolume(orphan.agentId, orphan.volumeId).catch((error: unknown) => {
+        this.ctx.log.warn(
+          { ...orphan, err: String(error) },
+          'the orphaned volume was not destroyed; trying again later',
+        );
+      });
+    }
   }
 
   /** A task's status: a container that is gone puts its pod back to pending (or drops a retiring one). */

@@ -114,3 +114,49 @@ describe('galaxy volume list / destroy', () => {
       .toEqual([['a2', 'in use']]);
   });
 });
+
+describe('orphaned persistent volumes', () => {
+  it('destroys a held volume no pod keeps (its job removed while its agent was away), and no kept one', async () => {
+    const harness = await launched();
+    const [gone] = keysLaunched(harness);
+    // A second job keeps its volume on a2 while its pod has no container.
+    await harness.appmaster.submit(specJson('db', 1, '1', { volumes }));
+    harness.advance(60_000);
+    harness.offer(diskOffer('o2', 'a2'));
+    await harness.calls('accept', 2);
+    const kept = keysLaunched(harness)[1];
+    await harness.taskState('db', 'db-0', TaskState.TASK_FAILED, 'crashed');
+    await expect.poll(async () => (await harness.appmaster.volumes('db')).map((v) => v.state)).toEqual(['kept']);
+    // kv is removed: its destroy goes out, but say a1 was away and kept the volume.
+    await harness.appmaster.remove('kv');
+    await harness.calls('disksDestroyVolume', 1);
+
+    const held = (volumeId: string | undefined) => ({
+      frameworkId: '',
+      volumeId: volumeId ?? '',
+      disk: 'ssd1',
+      sizeBytes: 32 * MiB,
+      exclusive: false,
+    });
+    const fromA1 = { ...diskOffer('o3', 'a1'), heldVolumes: [held(gone)] };
+    const fromA2 = { ...diskOffer('o4', 'a2'), heldVolumes: [held(kept), held('ghost-0.0123456789ab/data')] };
+    harness.advance(60_000);
+    harness.offer(fromA1, fromA2);
+    const destroys = await harness.calls('disksDestroyVolume', 3);
+    expect(destroys.slice(1).map((c) => c.call)).toEqual([
+      { $case: 'disksDestroyVolume', disksDestroyVolume: { agentId: 'a1', volumeId: gone } },
+      { $case: 'disksDestroyVolume', disksDestroyVolume: { agentId: 'a2', volumeId: 'ghost-0.0123456789ab/data' } },
+    ]);
+    // db's pod comes back to its own volume, which is not touched; a destroy is not repeated at once.
+    await expect
+      .poll(async () => (await harness.appmaster.volumes('db')).map((v) => [v.agentId, v.state]), { timeout: 5000 })
+      .toEqual([['a2', 'in use']]);
+    harness.offer({ ...diskOffer('o5', 'a1'), heldVolumes: [held(gone)] });
+    await expect
+      .poll(() =>
+        harness.master.calls.items.some((c) => c.call?.$case === 'decline' && c.call.decline.offerIds.includes('o5')),
+      )
+      .toBe(true);
+    expect(harness.master.calls.items.filter((c) => c.call?.$case === 'disksDestroyVolume')).toHaveLength(3);
+  });
+});

@@ -17,7 +17,7 @@ import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../pro
 import { BatchJobState, type BatchJob, type BatchJobSpec } from '../../proto/gen/galaxy/v1/batch.js';
 import type { SchedulerDriver } from '../sdk/driver.js';
 import type { Scheduler, SubscribedInfo } from '../sdk/scheduler.js';
-import { OfferGate } from '../sdk/offer-gate.js';
+import { OfferGate, type OfferRound } from '../sdk/offer-gate.js';
 import { RecordStore } from '../sdk/records.js';
 import { footprintOf, type JobTenancy } from '../sdk/tenancy.js';
 import { offerFits, OwnerRoles } from '../sdk/owner-roles.js';
@@ -306,6 +306,7 @@ export class BatchScheduler implements Scheduler {
   }
 
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+    const round = this.gate.round();
     const now = this.now();
     const open = [...this.jobs.values()].filter((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0);
     const planned: { offer: Offer; tasks: TaskInfo[]; launched: { job: JobRecord; taskId: string }[] }[] = [];
@@ -329,8 +330,28 @@ export class BatchScheduler implements Scheduler {
       }
       planned.push({ offer, tasks, launched });
     }
-    // Write-ahead: the launches are stored before the master hears of them, so that a new leader
-    // knows every task that may run and never runs its index again beside it.
+    // Nothing more to launch: SUPPRESS (what is planned is already counted as launched).
+    const idle = ![...this.jobs.values()].some((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0);
+    // The store writes and the ACCEPTs are not awaited here: the driver runs one handler at a time,
+    // and the status updates that arrive meanwhile waited behind each round's writes and the
+    // master's answers to its ACCEPTs (issue 16: 11–19 s at 2,000 agents). The plan above is
+    // already in the jobs (a later round plans around it); the outcome is settled when it comes.
+    void this.launchPlanned(driver, planned, round).catch((error: unknown) => {
+      this.log.error({ err: String(error) }, 'a round of launches failed');
+    });
+    if (idle) await this.gate.suppress();
+  }
+
+  /**
+   * Stores the launches of a round (write-ahead: a new leader knows every task that may run and
+   * never runs its index again beside it), then ACCEPTs each offer with its tasks and DECLINEs what
+   * is not used in one call. A launch not stored, or refused, is put back.
+   */
+  private async launchPlanned(
+    driver: SchedulerDriver,
+    planned: readonly { offer: Offer; tasks: TaskInfo[]; launched: { job: JobRecord; taskId: string }[] }[],
+    round: OfferRound,
+  ): Promise<void> {
     const touched = new Set(planned.flatMap((p) => p.launched.map((l) => l.job)));
     const stored = await Promise.all(
       [...touched].map((job) =>
@@ -351,13 +372,19 @@ export class BatchScheduler implements Scheduler {
       return false;
     });
     // The master refuses a whole DECLINE naming an offer it no longer holds (rescinded meanwhile):
-    // then each is declined alone, so the others do not wait out their timeout.
+    // then each is declined alone, so the others do not wait out their timeout. Not when the
+    // master did not answer (GALAXY_E_UNAVAILABLE): a call per offer to a master that is slow to
+    // answer was thousands more calls for it. Jobs submitted while this round was planned were
+    // REVIVEd before this DECLINE: the gate REVIVEs again once it is answered, so that its filter
+    // does not keep them off these agents.
     if (declined.length > 0)
       void driver
         .decline(declined, { refuseSeconds: 1 })
-        .catch(() =>
-          Promise.all(declined.map((id) => driver.decline([id], { refuseSeconds: 1 }).catch(() => undefined))),
-        );
+        .catch((error: unknown) => {
+          if (error instanceof GalaxyError && error.code === 'GALAXY_E_UNAVAILABLE') return;
+          return Promise.all(declined.map((id) => driver.decline([id], { refuseSeconds: 1 }).catch(() => undefined)));
+        })
+        .then(() => this.gate.declined(round));
     await Promise.all(
       launching.map(async ({ tasks, launched, offer }) => {
         try {
@@ -375,7 +402,6 @@ export class BatchScheduler implements Scheduler {
         }
       }),
     );
-    if (![...this.jobs.values()].some((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0)) await this.gate.suppress();
   }
 
   /** Launches that did not happen: their indexes are ready again, no retry used. */
@@ -385,6 +411,8 @@ export class BatchScheduler implements Scheduler {
       this.inFlight.forget(taskId);
       void this.save(job).catch(() => undefined);
     }
+    // There is work again (the round may have suppressed offers, counting these as launched).
+    if (launched.length > 0) this.gate.want();
   }
 
   update(driver: SchedulerDriver, status: TaskStatus): void {
@@ -429,7 +457,10 @@ export class BatchScheduler implements Scheduler {
       this.log.info({ job: job.spec.name, state: BatchJobState[job.state] }, 'batch job finished');
       this.release(job);
       this.publishEnd(job);
-    } else this.gate.want();
+    } else if (job.launchable(this.now(), MAX_RUNNING_PER_JOB) > 0) this.gate.want();
+    // Otherwise the freed resources are of no use yet: a job whose other indexes all run asks for
+    // none (a REVIVE per end was a REVIVE, an offer, a DECLINE and a SUPPRESS per task in the last
+    // wave of a burst), and a retry in backoff is revived by the tick once it is due.
   }
 
   /** Acknowledges an update that carries a uuid (reconciliation answers carry none). */

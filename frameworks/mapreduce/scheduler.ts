@@ -215,6 +215,7 @@ export class MapReduceScheduler implements Scheduler {
   }
 
   async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+    const round = this.gate.round();
     const wanted = [...this.jobs.values()].flatMap((job) => job.launchable().map((slot) => ({ job, slot })));
     const planned = offers.map(() => [] as { job: MapReduceRun; slot: Slot; task: TaskInfo }[]);
     for (const launch of planLaunches(wanted, offers, (job) => this.ownerOf(job))) {
@@ -263,6 +264,8 @@ export class MapReduceScheduler implements Scheduler {
         }
       }),
     );
+    // Work that arrived while this round planned was REVIVEd before its DECLINEs: REVIVE again.
+    this.gate.declined(round);
     if (![...this.jobs.values()].some((j) => j.launchable().length > 0)) await this.gate.suppress();
   }
 

@@ -186,7 +186,8 @@ export class MasterLink {
   }
 
   private openStream(client: SchedulerClient): void {
-    const stream = client.subscribe({ frameworkInfo: { ...this.info, id: this.frameworkId } });
+    // batchedUpdates: this driver takes several status updates per event (`./updates.ts`).
+    const stream = client.subscribe({ frameworkInfo: { ...this.info, id: this.frameworkId }, batchedUpdates: true });
     this.stream = stream;
     this.subscribed = false;
     this.watchdog.arm(this.options.subscribeTimeoutMs);

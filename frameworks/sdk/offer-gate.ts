@@ -1,14 +1,26 @@
 /**
  * SUPPRESS while a framework has nothing to launch, REVIVE as soon as it has: the bookkeeping
- * every framework needs, so that an idle framework costs the allocator nothing.
+ * every framework needs, so that an idle framework costs the allocator nothing. It also keeps a
+ * round's DECLINE from undoing a REVIVE of work that arrived while the round was planned.
  */
 import type { SchedulerDriver } from './driver.js';
+
+/** What {@link OfferGate.round} returns: the REVIVEs sent before an offer round began. */
+export type OfferRound = number;
 
 /** Tracks whether the framework's offers are suppressed, and sends a call only on a change. */
 export class OfferGate {
   /** `unknown` after a (re-)subscription: a framework that fails over may find itself suppressed. */
   private state: 'open' | 'suppressed' | 'unknown' = 'unknown';
   private driver: SchedulerDriver | undefined;
+  /** REVIVEs sent so far (a round compares it with what it was when the round began). */
+  private revives = 0;
+  /**
+   * The last REVIVE or SUPPRESS sent: the next waits for its answer, so that the master applies
+   * them in the order the gate decided (a SUPPRESS overtaken by a later REVIVE would leave the
+   * framework suppressed with work to launch, while the gate believes offers flow).
+   */
+  private last: Promise<void> = Promise.resolve();
 
   /** Starts gating through `driver` (after it has subscribed). */
   attach(driver: SchedulerDriver): void {
@@ -23,11 +35,7 @@ export class OfferGate {
   /** There is work: REVIVE unless offers are known to flow. */
   want(): void {
     if (this.state === 'open' || !this.driver) return;
-    const before = this.state;
-    this.state = 'open';
-    void this.driver.revive().catch(() => {
-      this.state = before;
-    });
+    this.send();
   }
 
   /**
@@ -37,20 +45,54 @@ export class OfferGate {
    */
   revive(): void {
     if (!this.driver) return;
-    const before = this.state;
-    this.state = 'open';
-    void this.driver.revive().catch(() => {
-      this.state = before;
-    });
+    this.send();
   }
 
   /** Nothing to launch: SUPPRESS, once. */
   async suppress(): Promise<void> {
-    if (this.state === 'suppressed' || !this.driver) return;
+    const driver = this.driver;
+    if (this.state === 'suppressed' || !driver) return;
     const before = this.state;
     this.state = 'suppressed';
-    await this.driver.suppress().catch(() => {
-      this.state = before;
+    await this.inOrder(() => driver.suppress()).catch(() => {
+      if (this.state === 'suppressed') this.state = before;
     });
+  }
+
+  /** Called as an offer round begins; pass what it returns to {@link declined}. */
+  round(): OfferRound {
+    return this.revives;
+  }
+
+  /**
+   * The round that began at `round` had its DECLINE answered. Work that arrived while the round
+   * was planned was REVIVEd before that DECLINE was sent, so the master may have cleared the
+   * filters first and then installed the DECLINE's: the new work would wait out the refusal
+   * (seconds) on agents it could use. When any REVIVE was sent since the round began, REVIVE
+   * again now, after the DECLINE (Mesos frameworks follow the same rule). Returns true when it
+   * did: the framework has work, and must not SUPPRESS on the round's older view.
+   */
+  declined(round: OfferRound): boolean {
+    if (this.revives === round || !this.driver) return false;
+    this.send();
+    return true;
+  }
+
+  private send(): void {
+    const driver = this.driver;
+    if (!driver) return;
+    const before = this.state;
+    this.state = 'open';
+    this.revives += 1;
+    void this.inOrder(() => driver.revive()).catch(() => {
+      if (this.state === 'open') this.state = before;
+    });
+  }
+
+  /** Sends `call` once the previous REVIVE or SUPPRESS was answered. */
+  private inOrder(call: () => Promise<void>): Promise<void> {
+    const sent = this.last.then(call);
+    this.last = sent.catch(() => undefined);
+    return sent;
   }
 }

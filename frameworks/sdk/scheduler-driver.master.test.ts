@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startMaster, type Master } from '../../master/master.js';
 import { StatusSource, TaskState, type Offer, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../../test/helpers/async-queue.js';
-import { rawAgent, type RawAgent } from '../../test/helpers/raw-clients.js';
+import { ackedUuids, rawAgent, type RawAgent } from '../../test/helpers/raw-clients.js';
 import { GrpcSchedulerDriver } from './scheduler-driver.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -102,6 +102,72 @@ describe('GrpcSchedulerDriver', () => {
       'a reconciliation answer',
     );
     expect(a.received.items.filter((msg) => msg.message?.$case === 'ack')).toHaveLength(1);
+  });
+
+  it('gets a burst of updates in UPDATES events, in order per task, and acknowledges each once', async () => {
+    const m = await master();
+    const a = agent(m.address);
+    const agentId = await a.registered;
+    const offers: Offer[] = [];
+    const updates: TaskStatus[] = [];
+    const d = driver(m.address, {
+      offers: (_d, o) => {
+        offers.push(...o);
+      },
+      update: (_d, s) => {
+        updates.push(s);
+      },
+    });
+    const id = await d.start();
+    await eventually(() => offers.length > 0, 5000, 'an offer');
+    const offer = offers[0];
+    if (!offer) throw new Error('no offer');
+    const tasks = Array.from({ length: 40 }, (_, i) => ({
+      taskId: `cellack-t${i}`,
+      name: 'burst',
+      agentId,
+      resources: { cpus: 10, mem: 0, disk: 0, gpus: 0, ports: [] },
+      command: { shell: 'true', argv: [], env: {}, user: '' },
+      labels: [],
+      killGraceS: 1,
+      volumes: [],
+    }));
+    await d.launch([offer.id], tasks);
+    await a.received.waitFor((msg) => msg.message?.$case === 'runTasks');
+    const status = (taskId: string, state: TaskState, uuid: string): TaskStatus => ({
+      taskId,
+      frameworkId: id,
+      agentId,
+      state,
+      message: '',
+      reason: '',
+      source: StatusSource.SOURCE_AGENT,
+      timestamp: 0,
+      uuid,
+    });
+    const sent = tasks.flatMap((t) => [
+      status(t.taskId, TaskState.TASK_STARTING, `${t.taskId}-starting`),
+      status(t.taskId, TaskState.TASK_RUNNING, `${t.taskId}-running`),
+    ]);
+    // As an agent's status outbox sends a burst: several updates per message.
+    for (let i = 0; i < sent.length; i += 20)
+      a.send({ message: { $case: 'statusUpdates', statusUpdates: { statuses: sent.slice(i, i + 20) } } });
+    await eventually(
+      () => new Set(a.received.items.flatMap(ackedUuids)).size === sent.length,
+      10_000,
+      'every update acknowledged',
+    );
+    expect(updates.map((u) => u.uuid)).toEqual(sent.map((s) => s.uuid));
+    // Several updates per event: they came batched.
+    expect(m.ctx.frameworkEvents.updates).toBe(sent.length);
+    expect(m.ctx.frameworkEvents.events).toBeLessThanOrEqual(sent.length / 20);
+    // An agent's resend of one, at once: not forwarded again to the same stream.
+    const resent = sent[1];
+    if (!resent) throw new Error('no update');
+    a.send({ message: { $case: 'statusUpdate', statusUpdate: { status: resent } } });
+    await eventually(() => m.ctx.forwardedUpdates.held === 1, 5000, 'the resend held');
+    expect(updates).toHaveLength(sent.length);
+    expect(a.received.items.flatMap(ackedUuids)).toHaveLength(sent.length);
   });
 
   it("surfaces the master's coded errors", async () => {

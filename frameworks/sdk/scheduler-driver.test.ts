@@ -179,6 +179,39 @@ describe('GrpcSchedulerDriver', () => {
     expect(master.calls.items.filter(isCase('acknowledge'))).toHaveLength(1);
   });
 
+  it('handles each status of an UPDATES event in order and acknowledges them in one call; drops those that fail the checks', async () => {
+    const master = await fakeMaster();
+    const handled: string[] = [];
+    const d = driver(master.address, {
+      update: (_d, s) => {
+        handled.push(s.uuid);
+        if (s.uuid === 'u-throws') throw new Error('cannot handle this');
+      },
+    });
+    await d.start();
+    const statuses = [
+      status('u-starting', 't1'),
+      status('u-running', 't1'),
+      { ...status('u-other', 't2'), frameworkId: 'fw-someone-else' },
+      status('u-badid', '../etc'),
+      status('u'.repeat(65), 't3'),
+      status('u-throws', 't4'),
+      status('u-last', 't5'),
+    ];
+    master.send({ $case: 'updates', updates: { statuses } });
+    const ack = await master.calls.waitFor(isCase('acknowledgeMany'));
+    expect(handled).toEqual(['u-starting', 'u-running', 'u-throws', 'u-last']);
+    const acked = ack.call?.$case === 'acknowledgeMany' ? ack.call.acknowledgeMany.acknowledgements : [];
+    expect(acked.map((a) => a.uuid)).toEqual(['u-starting', 'u-running', 'u-last']);
+    // Too many in one event: none is taken.
+    const flood = Array.from({ length: 1001 }, (_, i) => status(`f${i}`, `f${i}`));
+    master.send({ $case: 'updates', updates: { statuses: flood } });
+    master.send({ $case: 'update', update: { status: status('u-after', 't6') } });
+    await master.calls.waitFor(isCase('acknowledge'));
+    expect(handled.at(-1)).toBe('u-after');
+    expect(handled.filter((u) => u.startsWith('f'))).toEqual([]);
+  });
+
   it('leaves acknowledgement to the framework when autoAcknowledge is off, or the handler throws', async () => {
     const master = await fakeMaster();
     let handled = 0;

@@ -21,6 +21,7 @@ import type {
 } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { FATAL_CODES, MasterLink } from './master-link.js';
 import { AcknowledgementBatcher } from './acknowledgements.js';
+import { checkedUpdates } from './updates.js';
 import type { Scheduler } from './scheduler.js';
 import type { FrameworkOptions, FrameworkUpdate, PreemptRequest, SchedulerDriver } from './driver.js';
 
@@ -324,6 +325,17 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
       case 'update':
         if (body.update.status) await this.update(body.update.status);
         return;
+      case 'updates':
+        // Several updates in one event: each handled as if it had come alone, in order (a handler
+        // that throws leaves that one unacknowledged, and the next is handled).
+        for (const status of this.checkedUpdates(body.updates.statuses))
+          await this.update(status).catch((error: unknown) => {
+            this.log.error(
+              { err: error instanceof Error ? error.message : String(error) },
+              'a scheduler handler failed',
+            );
+          });
+        return;
       case 'failure':
         await scheduler.failure?.(this, body.failure.agentId);
         return;
@@ -357,6 +369,21 @@ export class GrpcSchedulerDriver implements SchedulerDriver {
       // The next subscription reconciles again; nothing is lost by only logging here.
       this.log.warn({ err: String(error) }, 'implicit reconciliation failed');
     });
+  }
+
+  /** The statuses of an UPDATES event that pass the checks of `./updates.ts` (none when it carries too many). */
+  private checkedUpdates(statuses: readonly TaskStatus[]): TaskStatus[] {
+    try {
+      return checkedUpdates(statuses, this.frameworkId, (status, error) => {
+        this.log.warn(
+          { task: status.taskId.slice(0, 100), code: error.code },
+          `dropped a status update: ${error.detail}`,
+        );
+      });
+    } catch (error) {
+      this.log.error({ err: String(error) }, 'dropped an UPDATES event');
+      return [];
+    }
   }
 
   private async update(status: TaskStatus): Promise<void> {

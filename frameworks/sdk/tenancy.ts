@@ -10,36 +10,47 @@ import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import type { Band } from '../../core/bands.js';
 import { bandAuthority, GrantStore, type Authority } from '../../core/tenancy/grants.js';
 import { checkJobAccess, jobAccess, type OwnedJob } from '../../core/tenancy/ownership.js';
-import { overLimit, QuotaStore, sumClaims, type Footprint } from '../../core/tenancy/quotas.js';
+import { DISK_MEDIA } from '../../core/disks.js';
+import { overLimit, QUOTA_RESOURCES, QuotaStore, sumClaims, type Footprint } from '../../core/tenancy/quotas.js';
 import type { Label } from '../../proto/gen/galaxy/v1/common.js';
 
 /** The task label naming the user a task runs for. */
 export const USER_LABEL = 'galaxy.user';
 
-/** Per-task (per-pod) resources, as a footprint counts them. */
+/** Per-task (per-pod) resources, as a footprint counts them: `disk` includes the media's bytes. */
 export interface TaskShape {
   readonly cpus: number;
   readonly mem: number;
   readonly disk: number;
+  /** Bytes of disk volumes per medium; absent is none. */
+  readonly ssd?: number;
+  readonly hdd?: number;
+  readonly tmpfs?: number;
 }
 
 /** `replicas` tasks of `shape` in `pool`. */
 export function footprintOf(shape: TaskShape, replicas: number, pool: string): Footprint {
-  return { cpus: shape.cpus * replicas, mem: shape.mem * replicas, disk: shape.disk * replicas, replicas, pool };
+  const footprint: Footprint = {
+    cpus: shape.cpus * replicas,
+    mem: shape.mem * replicas,
+    disk: shape.disk * replicas,
+    replicas,
+    pool,
+  };
+  for (const medium of DISK_MEDIA) if (shape[medium]) footprint[medium] = (shape[medium] ?? 0) * replicas;
+  return footprint;
 }
 
 /** Per resource, the larger of the footprints (an update holds old and new pods for a while). */
 export function largestFootprint(first: Footprint, ...rest: Footprint[]): Footprint {
-  return rest.reduce(
-    (max, f) => ({
-      cpus: Math.max(max.cpus, f.cpus),
-      mem: Math.max(max.mem, f.mem),
-      disk: Math.max(max.disk, f.disk),
-      replicas: Math.max(max.replicas, f.replicas),
-      pool: f.pool,
-    }),
-    first,
-  );
+  return rest.reduce((max, f) => {
+    const out: Footprint = { ...max, pool: f.pool };
+    for (const r of QUOTA_RESOURCES) {
+      const most = Math.max(max[r] ?? 0, f[r] ?? 0);
+      if (most > 0 || max[r] !== undefined || f[r] !== undefined) out[r] = most;
+    }
+    return out;
+  }, first);
 }
 
 /** The `galaxy.user` label of a task run for `owner`. */

@@ -211,6 +211,8 @@ export class AgentsController {
       if (record && isTerminal(record.task.state)) this.ctx.finishTask(key);
       return;
     }
+    // A resend of an update forwarded on this stream lately is not forwarded again yet.
+    if (framework.connection && !this.ctx.forwardedUpdates.forward(key, update.uuid, framework.connection)) return;
     this.ctx.sendUpdate(update);
   }
 

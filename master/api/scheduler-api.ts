@@ -41,6 +41,8 @@ export function schedulerApi(frameworks: FrameworksController, bounds: StreamBou
         const status = toGrpcStatus(error);
         stream.emit('error', Object.assign(new Error(status.details), status));
       };
+      // It takes several status updates per event (UPDATES).
+      if (stream.request.batchedUpdates) bounds.ctx.frameworkEvents.acceptBatches(connection);
       const info = stream.request.frameworkInfo;
       if (!info) {
         refuse(new GalaxyError('GALAXY_E_FRAMEWORK_INVALID', 'SUBSCRIBE carries no framework_info'));

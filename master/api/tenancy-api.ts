@@ -9,7 +9,7 @@ import type { Principal } from '../../core/auth/principal.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import { GalaxyError } from '../../core/errors.js';
 import { GrantStore, type GrantsRecord } from '../../core/tenancy/grants.js';
-import { QuotaStore, type QuotaView } from '../../core/tenancy/quotas.js';
+import { GUARANTEE_RESOURCES, QUOTA_RESOURCES, QuotaStore, type QuotaView } from '../../core/tenancy/quotas.js';
 import type {
   OperatorServer,
   QuotaAmounts,
@@ -41,8 +41,17 @@ function grantsEntry(user: string, grants: GrantsRecord): UserGrantsEntry {
   };
 }
 
-function amounts(a: Partial<Record<'cpus' | 'mem' | 'disk' | 'replicas', number>>): QuotaAmounts {
-  return { cpus: a.cpus, mem: a.mem, disk: a.disk, replicas: a.replicas };
+/** The fields of `a` a quota counts (the wire's QuotaAmounts, a record's limit or a claim). */
+function pick<K extends string>(a: object, keys: readonly K[]): Record<K, number | undefined> {
+  const from = a as Partial<Record<string, unknown>>;
+  return Object.fromEntries(keys.map((k) => [k, typeof from[k] === 'number' ? from[k] : undefined])) as Record<
+    K,
+    number | undefined
+  >;
+}
+
+function amounts(a: object): QuotaAmounts {
+  return pick(a, QUOTA_RESOURCES);
 }
 
 function quotaEntry(view: QuotaView): UserQuotaEntry {
@@ -94,12 +103,10 @@ export function tenancyOperatorApi(coordinator: Coordinator | undefined): Tenanc
     setUserQuota: unaryAsCaller(async (request, caller) => {
       requireAdmin(caller, 'set quotas');
       const { quotas } = need();
-      const limit = request.limit ?? {};
-      const g = request.guarantee;
-      const guarantee = g && [g.cpus, g.mem, g.disk].some((v) => v !== undefined) ? g : undefined;
+      const guarantee = pick(request.guarantee ?? {}, GUARANTEE_RESOURCES);
       await quotas.set(request.user, {
-        limit: { cpus: limit.cpus, mem: limit.mem, disk: limit.disk, replicas: limit.replicas },
-        ...(guarantee ? { guarantee: { cpus: guarantee.cpus, mem: guarantee.mem, disk: guarantee.disk } } : {}),
+        limit: pick(request.limit ?? {}, QUOTA_RESOURCES),
+        ...(Object.values(guarantee).some((v) => v !== undefined) ? { guarantee } : {}),
       });
       return { quota: quotaEntry(await quotas.show(request.user)) };
     }),

@@ -1,12 +1,14 @@
 /**
  * Keeps the allocator's quotas in step with the tenancy store: `quotas/<user>` becomes the
- * allocator quota of role `<user>` (docs/tenancy.md, Quotas): its `limit` (cpus, mem, disk; an
- * absent field is unlimited; `replicas` is for admission only) and its `guarantee`.
+ * allocator quota of role `<user>` (docs/tenancy.md, Quotas): its `limit` (cpus, mem, disk and
+ * disk per medium; an absent field is unlimited; `replicas` is for admission only) and its
+ * `guarantee`.
  */
 import type { Allocator, QuotaAmounts } from '../../allocators/allocator.js';
 import type { Coordinator, Unwatch } from '../../core/coordinator/coordinator.js';
 import type { Logger } from '../../core/logger.js';
 import { QUOTAS_DIR, quotaKey } from '../../core/tenancy/keys.js';
+import { GUARANTEE_RESOURCES } from '../../core/tenancy/quotas.js';
 
 /** The stored quota of a user, as far as allocation reads it. */
 interface StoredQuota {
@@ -16,11 +18,8 @@ interface StoredQuota {
 
 function scalarsOf(amounts: QuotaAmounts | undefined): QuotaAmounts | undefined {
   if (!amounts) return undefined;
-  const out: { cpus?: number; mem?: number; disk?: number } = {};
-  if (amounts.cpus !== undefined) out.cpus = amounts.cpus;
-  if (amounts.mem !== undefined) out.mem = amounts.mem;
-  if (amounts.disk !== undefined) out.disk = amounts.disk;
-  return out;
+  const named = GUARANTEE_RESOURCES.flatMap((r) => (amounts[r] === undefined ? [] : [[r, amounts[r]] as const]));
+  return Object.fromEntries(named);
 }
 
 /**

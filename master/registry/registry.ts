@@ -7,6 +7,7 @@
  * reported lost to every framework. Applied by a master that runs with standbys (`candidate.ts`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Limiter } from '../../core/concurrency.js';
 import type { Allocator } from '../../allocators/allocator.js';
 import type { Coordinator, Unwatch } from '../../core/coordinator/coordinator.js';
 import type { Logger } from '../../core/logger.js';
@@ -24,6 +25,12 @@ import { attachTenancyState } from './tenancy-state.js';
 const WEIGHTS_KEY = '/galaxy/master/weights';
 /** Where the registry keeps the admitted agents, one key each. */
 const AGENTS_PREFIX = '/galaxy/master/agents';
+/**
+ * Admitted agents' keys written at once, at most: a cell coming up admits thousands of agents in
+ * a minute, and their writes must not all queue ahead of the master's other writes (a framework's
+ * roles, its UPDATE_FRAMEWORK waiting on them) in the coordinator's queue.
+ */
+export const AGENT_WRITES_AT_ONCE = 8;
 
 /** The parts of the master whose state the registry keeps. */
 export interface RegistryParts {
@@ -46,6 +53,8 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
    * a cell's keys are thousands of reads), then kept current by this master's writes.
    */
   private stored: Promise<Set<string>> = Promise.resolve(new Set());
+  /** The admitted agents' writes and deletions, in order, {@link AGENT_WRITES_AT_ONCE} at a time. */
+  private readonly agentWrites = new Limiter(AGENT_WRITES_AT_ONCE);
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -79,10 +88,12 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
       const stored = this.stored.then(async (ids) => {
         if (ids.has(id)) return;
         ids.add(id);
-        await this.coordinator.put(`${AGENTS_PREFIX}/${id}`, JSON.stringify(entry)).catch((error: unknown) => {
-          ids.delete(id);
-          throw error;
-        });
+        await this.agentWrites
+          .run(() => this.coordinator.put(`${AGENTS_PREFIX}/${id}`, JSON.stringify(entry)))
+          .catch((error: unknown) => {
+            ids.delete(id);
+            throw error;
+          });
       });
       write(`agent ${id}`, stored);
     });
@@ -90,7 +101,7 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
       const id = agent.info.id;
       const removed = this.stored.then((ids) => {
         ids.delete(id);
-        return this.coordinator.delete(`${AGENTS_PREFIX}/${id}`);
+        return this.agentWrites.run(() => this.coordinator.delete(`${AGENTS_PREFIX}/${id}`));
       });
       write(`agent ${id}`, removed);
     });
@@ -173,7 +184,7 @@ export class RegistryPersistence extends BuiltinMasterPlugin {
       log.warn({ agent: id }, 'admitted agent did not re-register after the failover; reporting it lost');
       const removed = this.stored.then((ids) => {
         ids.delete(id);
-        return this.coordinator.delete(`${AGENTS_PREFIX}/${id}`);
+        return this.agentWrites.run(() => this.coordinator.delete(`${AGENTS_PREFIX}/${id}`));
       });
       write(`agent ${id}`, removed);
       for (const framework of ctx.frameworks.values())

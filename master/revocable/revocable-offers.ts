@@ -88,7 +88,8 @@ export function revocableOffers(
       if (ctx.clients.wantsOffers(framework.info.id, role)) clients.push({ frameworkId: framework.info.id, role });
   }
   if (clients.length === 0) return [];
-  const agents = [...ctx.agents.values()].filter((a) => a.active).map((a) => a.info.id);
+  const agents = [...ctx.revocable.estimated()].filter((id) => ctx.agents.get(id)?.active === true);
+  if (agents.length === 0) return [];
   const offers: Offer[] = [];
   for (const allocation of ctx.revocable.allocate(agents, clients)) {
     const offer = toOffer({ ...allocation, revocable: true });

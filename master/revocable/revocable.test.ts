@@ -115,6 +115,18 @@ describe('RevocablePool', () => {
     );
   });
 
+  it('lists as estimated only the agents that reported an estimate, until they re-register or go', () => {
+    const pool = new RevocablePool(() => 0);
+    expect([...pool.estimated()]).toEqual([]);
+    pool.setEstimate('one', parseResources('cpus:1;mem:1GiB'));
+    pool.setEstimate('two', parseResources('cpus:1;mem:1GiB'));
+    pool.hold('three', parseResources('cpus:1'));
+    expect([...pool.estimated()].sort()).toEqual(['one', 'two']);
+    pool.resetAgent('one', parseResources(''));
+    pool.removeAgent('two');
+    expect([...pool.estimated()]).toEqual([]);
+  });
+
   it('skips agents with less than a task needs of either', () => {
     const available = new Map([
       ['cpu-only', parseResources('cpus:2')],

@@ -217,6 +217,31 @@ describe('AppMaster authorities and quotas over gRPC', { timeout: 30_000 }, () =
     await alice.remove('big');
   });
 
+  it('counts disk volumes per medium: an ssd volume past the ssd limit is refused, leaving no job', async () => {
+    const alice = as('tok-alice');
+    const quotas = new QuotaStore(coordinator);
+    await quotas.set('alice', { limit: { ssd: 3 * GiB, disk: 40 * GiB } });
+    const volume = (medium: string, size: string) => ({
+      volumes: [{ kind: 'disk', name: 'data', path: 'data', medium, size }],
+    });
+    await alice.submit(spec('db', 1, volume('ssd', '2GiB')));
+    const error = await refusal(alice.submit(spec('db2', 1, volume('ssd', '2GiB'))));
+    expect(error.code).toBe('GALAXY_E_QUOTA_EXCEEDED');
+    expect(error.message).toContain('ssd requested 2GiB, used 2GiB, limit 3GiB');
+    expect(await stored('db2')).toBeUndefined();
+    // Another medium is not ssd; its bytes still count in disk (40GiB in all).
+    await alice.submit(spec('logs', 1, volume('hdd', '30GiB')));
+    const tooMuch = await refusal(alice.submit(spec('more-logs', 1, volume('hdd', '10GiB'))));
+    expect(tooMuch.message).toContain('disk requested 10GiB, used 32GiB, limit 40GiB');
+    const claims = await quotas.claims('alice');
+    expect(claims['appmaster/db']).toMatchObject({ ssd: 2 * GiB, disk: 2 * GiB });
+    expect(claims['appmaster/logs']).toMatchObject({ hdd: 30 * GiB, disk: 30 * GiB });
+    expect((await quotas.show('alice')).used).toMatchObject({ ssd: 2 * GiB, hdd: 30 * GiB, tmpfs: 0 });
+    await alice.remove('db');
+    await alice.remove('logs');
+    await quotas.clear('alice');
+  });
+
   it('refuses a job whose band its owner lacks in the pool, storing and claiming nothing', async () => {
     const alice = as('tok-alice');
     const monitoring = await refusal(alice.submit(spec('alice-mon', 1, { band: 'monitoring' })));

@@ -32,8 +32,8 @@ export type CallKind = NonNullable<SchedulerCall['call']>['$case'];
 export interface HarnessOptions {
   /** Applied after the AppMaster's own plugins. */
   readonly plugins?: readonly AppMasterPlugin[];
-  /** Answers the AppMaster's calls (a PREEMPT's plan); default `{}`. */
-  readonly answer?: (call: SchedulerCall) => CallResponse | undefined;
+  /** Answers the AppMaster's calls (a PREEMPT's plan), or holds one back (a promise); default `{}`. */
+  readonly answer?: (call: SchedulerCall) => CallResponse | undefined | Promise<CallResponse | undefined>;
 }
 
 /** A running AppMaster and its fake master. */

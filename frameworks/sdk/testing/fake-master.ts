@@ -26,8 +26,8 @@ export interface FakeMasterOptions {
   readonly onSubscribe?: (info: FrameworkInfo) => void;
   /** Throw a GalaxyError to fail a call with its code; anything else succeeds. */
   readonly onCall?: (call: SchedulerCall) => void;
-  /** The answer to a call that `onCall` let through (a PREEMPT's plan); default `{}`. */
-  readonly answer?: (call: SchedulerCall) => CallResponse | undefined;
+  /** The answer to a call that `onCall` let through (a PREEMPT's plan), or its promise (a call held back); default `{}`. */
+  readonly answer?: (call: SchedulerCall) => CallResponse | undefined | Promise<CallResponse | undefined>;
 }
 
 /** A running fake master. */
@@ -99,10 +99,10 @@ export async function startFakeMaster(options: FakeMasterOptions = {}): Promise<
         forget(stream);
       });
     },
-    call: unaryHandler<SchedulerCall, CallResponse>((call) => {
+    call: unaryHandler<SchedulerCall, CallResponse>(async (call) => {
       calls.push(call);
       options.onCall?.(call);
-      return options.answer?.(call) ?? {};
+      return (await options.answer?.(call)) ?? {};
     }),
   });
   const port = Number((await server.listen(`127.0.0.1:${options.port ?? 0}`)).split(':')[1]);

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { SchedulerDriver } from './driver.js';
+import { OfferGate } from './offer-gate.js';
+
+/** Lets the gate's queued calls go out. */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A driver that records the gate's calls; `suppressAnswer` makes each SUPPRESS's answer (default: at once). */
+function recordingDriver(suppressAnswer: () => Promise<void> = () => Promise.resolve()): {
+  driver: SchedulerDriver;
+  calls: string[];
+} {
+  const calls: string[] = [];
+  const driver = {
+    revive: () => {
+      calls.push('revive');
+      return Promise.resolve();
+    },
+    suppress: () => {
+      calls.push('suppress');
+      return suppressAnswer();
+    },
+  } as unknown as SchedulerDriver;
+  return { driver, calls };
+}
+
+describe('OfferGate', () => {
+  it('REVIVEs after a DECLINE when work arrived (a REVIVE went out) while the round was planned', async () => {
+    const { driver, calls } = recordingDriver();
+    const gate = new OfferGate();
+    gate.attach(driver);
+    const round = gate.round();
+    gate.revive(); // a job submitted while the round was planned
+    await flush();
+    expect(calls).toEqual(['revive']);
+    // The round's DECLINE was answered: its filter may have landed after that REVIVE.
+    expect(gate.declined(round)).toBe(true);
+    await flush();
+    expect(calls).toEqual(['revive', 'revive']);
+  });
+
+  it('sends nothing after a DECLINE when no work arrived during the round', async () => {
+    const { driver, calls } = recordingDriver();
+    const gate = new OfferGate();
+    gate.attach(driver);
+    gate.revive(); // before the round: the round saw this work
+    const round = gate.round();
+    expect(gate.declined(round)).toBe(false);
+    await gate.suppress();
+    expect(calls).toEqual(['revive', 'suppress']);
+  });
+
+  it('counts a REVIVE that want() sends after SUPPRESS, not a want() while offers flow', async () => {
+    const { driver, calls } = recordingDriver();
+    const gate = new OfferGate();
+    gate.attach(driver);
+    gate.want(); // unknown state: sent
+    const open = gate.round();
+    gate.want(); // open: nothing sent
+    expect(gate.declined(open)).toBe(false);
+    await gate.suppress();
+    const suppressed = gate.round();
+    gate.want(); // suppressed: sent
+    expect(gate.declined(suppressed)).toBe(true);
+    await flush();
+    expect(calls).toEqual(['revive', 'suppress', 'revive', 'revive']);
+  });
+
+  it('does nothing before a driver is attached', () => {
+    const gate = new OfferGate();
+    const round = gate.round();
+    gate.revive();
+    expect(gate.declined(round)).toBe(false);
+  });
+});
+
+describe('OfferGate call order', () => {
+  it('sends a REVIVE only once the SUPPRESS before it is answered, so the master applies them in order', async () => {
+    let answerSuppress: () => void = () => undefined;
+    const { driver, calls } = recordingDriver(
+      () =>
+        new Promise<void>((resolve) => {
+          answerSuppress = resolve;
+        }),
+    );
+    const gate = new OfferGate();
+    gate.attach(driver);
+    const suppressed = gate.suppress();
+    await Promise.resolve();
+    gate.revive(); // work arrives while the SUPPRESS is in flight
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['suppress']);
+    answerSuppress();
+    await suppressed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['suppress', 'revive']);
+    // Offers flow: a later want() sends nothing more.
+    gate.want();
+    expect(calls).toEqual(['suppress', 'revive']);
+  });
+});
