@@ -1,0 +1,117 @@
+/**
+ * The masters' election on a real ZooKeeper, with real `galaxy master` processes (issue 16): each
+ * candidacy lives in an election helper process with its own session (`elect-in-helper.ts`).
+ *
+ * - A leader killed with SIGKILL is replaced at once (its helper closes the session), not after
+ *   the session timeout.
+ * - A leader whose main thread is stopped for longer than the session timeout (SIGSTOP: a stall,
+ *   a long collection) keeps its leadership, and no standby leads meanwhile.
+ * - Fencing: a stopped leader cut off from ZooKeeper is killed by its helper before the ensemble
+ *   could expire its session, i.e. before any other master could lead.
+ */
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMasterProcess, type MasterProcess } from '../../bench/failover/master-process.js';
+import { openCoordinator } from '../../core/coordinator/index.js';
+import type { Coordinator } from '../../core/coordinator/coordinator.js';
+import { MASTER_GROUP } from '../../core/leader-locator.js';
+import { eventually } from '../helpers/async-queue.js';
+import { useZkEnsemble } from '../helpers/zk-fixture.js';
+
+const SESSION_MS = 3000;
+const zk = useZkEnsemble(1);
+const masters: MasterProcess[] = [];
+const coordinators: Coordinator[] = [];
+let chroot = 0;
+
+afterEach(async () => {
+  for (const m of masters.splice(0)) {
+    if (m.child.pid !== undefined && m.child.exitCode === null) m.child.kill('SIGCONT');
+    await m.kill();
+  }
+  for (const c of coordinators.splice(0)) await c.close().catch(() => undefined);
+});
+
+/** A fresh chroot's URL, with a 3 s session. */
+function url(): string {
+  return `zk://${zk.ensemble().connectString}/failover-election-${process.pid}-${chroot++}?session=${SESSION_MS}ms`;
+}
+
+async function master(coordinator: string): Promise<MasterProcess> {
+  const m = await startMasterProcess(coordinator, ['--insecure-no-auth']);
+  masters.push(m);
+  return m;
+}
+
+/** A leader and a standby; resolves once the first leads and the second stands by. */
+async function pair(): Promise<{ leader: MasterProcess; standby: MasterProcess; watcher: Coordinator }> {
+  const coordinator = url();
+  const leader = await master(coordinator);
+  await eventually(() => leader.ledAt() !== undefined, 20_000, 'the first master to lead');
+  const standby = await master(coordinator);
+  const watcher = await openCoordinator(coordinator);
+  coordinators.push(watcher);
+  await eventually(
+    async () => (await watcher.list(MASTER_GROUP)).filter((n) => n.startsWith('c-')).length === 2,
+    10_000,
+    'the standby to stand in line',
+  );
+  return { leader, standby, watcher };
+}
+
+describe('the masters election on ZooKeeper', () => {
+  it('replaces a leader killed with SIGKILL at once, not a session timeout later', async () => {
+    const { leader, standby, watcher } = await pair();
+    const killed = performance.now();
+    await leader.kill();
+    await eventually(async () => (await watcher.leader(MASTER_GROUP)) === standby.address, 10_000, 'the standby');
+    const movedMs = performance.now() - killed;
+    // Before the helper, the candidacy stayed until ZooKeeper expired the dead leader's session.
+    expect(movedMs).toBeLessThan(SESSION_MS / 2);
+    await eventually(() => standby.ledAt() !== undefined, 20_000, 'the standby to serve');
+  }, 60_000);
+
+  it('keeps a leader whose main thread stops for twice the session timeout', async () => {
+    const { leader, standby, watcher } = await pair();
+    const pid = leader.child.pid ?? 0;
+    process.kill(pid, 'SIGSTOP');
+    const until = performance.now() + 2 * SESSION_MS;
+    try {
+      while (performance.now() < until) {
+        expect(await watcher.leader(MASTER_GROUP)).toBe(leader.address);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(leader.child.exitCode).toBeNull();
+    expect(leader.child.signalCode).toBeNull();
+    expect(await watcher.leader(MASTER_GROUP)).toBe(leader.address);
+    expect(standby.ledAt()).toBeUndefined();
+  }, 60_000);
+
+  // Last: it stops the ZooKeeper server (and starts it again).
+  it('kills a stopped leader cut off from ZooKeeper before its session can expire', async () => {
+    const { leader } = await pair();
+    const pid = leader.child.pid ?? 0;
+    process.kill(pid, 'SIGSTOP');
+    const exited = new Promise<number>((resolve) => {
+      leader.child.once('exit', () => {
+        resolve(performance.now());
+      });
+    });
+    const cut = performance.now();
+    await zk.ensemble().stopNode(0);
+    try {
+      const at = await exited;
+      expect(leader.child.signalCode).toBe('SIGKILL');
+      // The helper's heartbeat keeps its last contact within a quarter of the session timeout of
+      // the cut, and the ensemble expires a session no earlier than a timeout after it last heard
+      // from it: no other master could lead before cut + 3/4 of the timeout. The leader was gone.
+      expect(at - cut).toBeLessThan((3 * SESSION_MS) / 4);
+    } finally {
+      await zk.ensemble().startNode(0);
+    }
+  }, 60_000);
+});
