@@ -36,18 +36,20 @@ export interface CandidateOptions extends MasterOptions {
    */
   readonly authenticate?: boolean;
   /**
-   * On ZooKeeper, what a leader does when its election session is over: `kill` (its election
-   * helper SIGKILLs it at once: `galaxy master`, which stops acting even while its main thread is
-   * busy), or `notify` (it stops serving when its main thread hears of it; in-process use). Default
-   * `notify`.
+   * On ZooKeeper, what a leader does when its election session is over: `exit` (the process exits
+   * with code 1 at once, and its election helper SIGKILLs it if it has not within a moment:
+   * `galaxy master`, which stops acting even while its main thread is busy or stopped), or
+   * `notify` (it stops serving when its main thread hears of it; in-process use). Default `notify`.
    */
   readonly fence?: ElectionFence;
 }
 
 /**
  * The session of a master's own reads and writes on ZooKeeper. It holds no ephemeral key (the
- * candidacy has its own session, `elect-in-helper.ts`), so it can be long: a busy main thread does
- * not end it.
+ * candidacy has its own session, `elect-in-helper.ts`), so it can be long, and being cut off does
+ * not end it (only ZooKeeper's expiry does): a busy main thread does not end it, and a client that
+ * reconnects within it goes on. Its client moves to another server in up to a third of it when a
+ * server stops (the `zookeeper` package's timer, docs/operations.md).
  */
 export const DATA_SESSION_MS = 30_000;
 
@@ -118,6 +120,7 @@ export class MasterCandidate {
     try {
       coordinator = await openCoordinator(options.coordinator, {
         sessionTimeoutMs: Math.max(DATA_SESSION_MS, urlSessionMs(options.coordinator) ?? 0),
+        endsWhenCutOff: candidacy === undefined,
       });
     } catch (error) {
       await candidacy?.withdraw();

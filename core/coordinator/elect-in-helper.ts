@@ -13,11 +13,14 @@
  * Here the candidacy lives in a process whose loop does nothing else, so the main thread's stalls
  * do not cost it its session, and:
  *
- * - **fencing**: with `fence: 'kill'` the helper SIGKILLs its parent the moment the leadership is
- *   over — by the session rule at most two thirds of the session timeout after the ensemble last
- *   heard from it, a third of a timeout before the ensemble can expire it and let another
- *   candidate lead. The parent's busy main thread cannot delay that. If the helper itself dies,
- *   the parent stops at once (it can no longer know whether it leads).
+ * - **fencing**: with `fence: 'exit'` the process exits with code 1 the moment its main thread
+ *   hears that the leadership is over, and the helper SIGKILLs it if it is still there
+ *   {@link fenceGraceMs} later (a busy or stopped main thread cannot delay its end). The helper
+ *   knows by the session rule, at most two thirds of the session timeout after the ensemble last
+ *   heard from it: a third of a timeout before the ensemble can expire it and let another
+ *   candidate lead. A deleted candidate key lets another lead at once: the helper SIGKILLs then,
+ *   without a grace. If the helper itself dies, the process exits with code 1 (it can no longer
+ *   know whether it leads).
  * - **a crashed leader goes at once**: when the parent dies, the helper closes its session, and
  *   the next candidate leads within a moment instead of a session timeout later.
  *
@@ -29,8 +32,23 @@ import { GalaxyError, parseGalaxyError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import type { Leadership } from './coordinator.js';
 
-/** What a lost leadership does: kill the leader's process at once, or tell it (`lost` resolves). */
-export type ElectionFence = 'kill' | 'notify';
+/**
+ * What a lost leadership does: `exit` ends the leader's process (code 1, or SIGKILL from the helper
+ * when it has not exited within {@link fenceGraceMs}); `notify` only tells it (`lost` resolves).
+ */
+export type ElectionFence = 'exit' | 'notify';
+
+/** The exit code of a process fenced by its election helper's `lost` message (`fence: 'exit'`). */
+export const FENCED_EXIT_CODE = 1;
+
+/**
+ * How long the helper waits for a fenced process to exit by itself before it SIGKILLs it: a small
+ * part of the third of a session timeout `sessionMs` between the helper's end of the session and
+ * the ensemble's earliest expiry of it, at most 250 ms.
+ */
+export function fenceGraceMs(sessionMs: number): number {
+  return Math.min(250, Math.floor(sessionMs / 24));
+}
 
 /** The helper's IPC channel: the fourth of its stdio descriptors. */
 export const HELPER_IPC_FD = 3;
@@ -63,6 +81,16 @@ export interface HelperCandidacy {
   readonly why: () => string | undefined;
   /** Leaves the election (or resigns the leadership); resolves once the helper is gone. */
   withdraw(): Promise<void>;
+}
+
+/**
+ * Ends this process at once, synchronously (no handler of it runs after this one): its leadership
+ * of `group` is over. The reason goes to stderr as a fatal log line first.
+ */
+function fenced(group: string, why: string): never {
+  const msg = `leadership lost (${why}): exiting with code ${FENCED_EXIT_CODE}, a supervisor starts this process again as a standby`;
+  process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), name: 'election', group, msg })}\n`);
+  process.exit(FENCED_EXIT_CODE);
 }
 
 /** The built helper (`dist/core/coordinator/election-helper.js`), also when this module runs from source (tests). */
@@ -117,6 +145,7 @@ export function electInHelper(url: string, group: string, candidate: string, fen
     };
     child.on('message', (message: FromElectionHelper) => {
       if (message.kind === 'leads') resolve({ lost, resign: withdraw });
+      else if (message.kind === 'lost' && fence === 'exit' && !withdrawn) fenced(group, message.why);
       else if (message.kind === 'lost') end(message.why);
       else if (message.kind === 'failed')
         fail(parseGalaxyError(message.message) ?? new GalaxyError('GALAXY_E_COORD_UNAVAILABLE', message.message));
@@ -126,12 +155,9 @@ export function electInHelper(url: string, group: string, candidate: string, fen
     });
     child.once('exit', (code, signal) => {
       const reason = `the election helper of ${group} exited (${signal ?? String(code)})`;
-      if (fence === 'kill' && !withdrawn && why === undefined && leadingNow) {
-        // It held the leadership and vanished without a word: this process cannot know whether it
-        // still leads, so it stops as its helper would have made it.
-        process.stderr.write(`${JSON.stringify({ level: 60, name: 'election', group, msg: `${reason}: exiting` })}\n`);
-        process.kill(process.pid, 'SIGKILL');
-      }
+      // It held the leadership and vanished without a word: this process cannot know whether it
+      // still leads, so it stops as its helper would have made it.
+      if (fence === 'exit' && !withdrawn && why === undefined && leadingNow) fenced(group, reason);
       fail(new GalaxyError('GALAXY_E_COORD_UNAVAILABLE', reason));
     });
   });

@@ -3,9 +3,10 @@
  * coordinator session and an event loop that does nothing else. It contends for one group, tells
  * its parent when it leads, and:
  *
- * - when its leadership is over (session over, key deleted), with `fence: 'kill'` it SIGKILLs
- *   its parent at once, whatever the parent's main thread is doing; with `fence: 'notify'` it
- *   tells the parent;
+ * - when its leadership is over (session over, key deleted) it tells its parent; with
+ *   `fence: 'exit'` the parent exits at once (code 1) and the helper SIGKILLs it if it is still
+ *   there {@link fenceGraceMs} later (at once when the key was deleted: another may lead now),
+ *   whatever the parent's main thread is doing;
  * - when its parent is gone (the IPC channel closed: the parent exited, crashed or was killed),
  *   it closes its session at once, so the candidacy goes now rather than when the ensemble
  *   expires the session: a crashed leader is replaced in a moment, not a session timeout later.
@@ -15,6 +16,7 @@ import { closeSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
 import type { Coordinator, Leadership } from './coordinator.js';
 import { openCoordinator } from './index.js';
 import {
+  fenceGraceMs,
   HELPER_IPC_FD,
   type ElectionHelperData,
   type FromElectionHelper,
@@ -74,8 +76,27 @@ async function leave(): Promise<void> {
 process.on('message', (message: Partial<ToElectionHelper>) => {
   if (message.kind === 'resign') void leave();
 });
+/** The fence's SIGKILL, pending while a fenced parent may still exit by itself. */
+let fencing: NodeJS.Timeout | undefined;
 // The parent is gone: nothing acts for this candidacy any more.
-process.on('disconnect', () => void leave());
+process.on('disconnect', () => {
+  clearTimeout(fencing);
+  void leave();
+});
+
+/** Ends the parent's leadership: it is told, and SIGKILLed unless it has exited within `graceMs`. */
+function fence(why: string, graceMs: number): void {
+  post({ kind: 'lost', why });
+  // Only the process that started this one: a parent that is gone may have left its pid to another.
+  const kill = (): void => {
+    if (process.ppid !== parent || !process.connected) return;
+    log(`leadership lost (${why}): the leader (pid ${parent}) did not exit within ${graceMs} ms: SIGKILL`);
+    process.kill(parent, 'SIGKILL');
+    void leave();
+  };
+  if (graceMs <= 0) kill();
+  else fencing = setTimeout(kill, graceMs);
+}
 
 try {
   coordinator = await openCoordinator(data.url);
@@ -86,15 +107,17 @@ try {
     post({ kind: 'leads' });
     void held.lost.then(() => {
       if (state.leaving) return;
-      const session = (coordinator as { session?: AbortSignal } | undefined)?.session;
-      const why = session?.aborted ? (session.reason as Error).message : 'its candidate key was deleted';
-      // Only the process that started this one: a parent that is gone may have left its pid to another.
-      if (data.fence === 'kill' && process.ppid === parent) {
-        log(`leadership lost (${why}): killing the leader (pid ${parent}) so that it stops acting now`);
-        process.kill(parent, 'SIGKILL');
+      const zk = coordinator as { session?: AbortSignal; sessionTimeoutMs?: number } | undefined;
+      const expired = zk?.session?.aborted === true;
+      const why = expired
+        ? ((zk.session?.reason as Error | undefined)?.message ?? 'session over')
+        : 'its candidate key was deleted';
+      // The parent exits on `lost`, and its end closes the channel (then `disconnect` above).
+      if (data.fence === 'exit') fence(why, expired ? fenceGraceMs(zk.sessionTimeoutMs ?? 0) : 0);
+      else {
+        post({ kind: 'lost', why });
+        void leave();
       }
-      post({ kind: 'lost', why });
-      void leave();
     });
   }
 } catch (error) {

@@ -26,6 +26,8 @@ export const DEFAULT_COORDINATOR = 'local:/var/lib/galaxy/coord';
 export interface OpenOptions {
   /** The ZooKeeper session timeout, instead of the URL's `session=` (ignored by other backends). */
   readonly sessionTimeoutMs?: number;
+  /** On ZooKeeper, whether being cut off ends the session (`ZkSessionOptions.endsWhenCutOff`; default true). */
+  readonly endsWhenCutOff?: boolean;
 }
 
 /** The ZooKeeper session timeout a `zk://` URL asks for (`session=<n>ms`), if it names one. */
@@ -67,6 +69,7 @@ export async function openCoordinator(url: string, options: OpenOptions = {}): P
       chroot: zk[2] ?? ZK_DEFAULT_CHROOT,
       ...(session === undefined ? {} : { sessionTimeoutMs: Number(session.slice(0, -2)) }),
       ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+      ...(options.endsWhenCutOff === undefined ? {} : { endsWhenCutOff: options.endsWhenCutOff }),
       ...(secretFile === undefined ? {} : { secret: await ZkSecret.load(decodeURIComponent(secretFile)) }),
     });
   }

@@ -6,13 +6,15 @@
  *   the session timeout.
  * - A leader whose main thread is stopped for longer than the session timeout (SIGSTOP: a stall,
  *   a long collection) keeps its leadership, and no standby leads meanwhile.
- * - Fencing: a stopped leader cut off from ZooKeeper is killed by its helper before the ensemble
- *   could expire its session, i.e. before any other master could lead.
+ * - Fencing: a leader cut off from ZooKeeper exits with code 1 when its helper tells it, before
+ *   the ensemble could expire its session, i.e. before any other master could lead; a stopped one,
+ *   which cannot exit by itself, is SIGKILLed by its helper instead, as early.
  */
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMasterProcess, type MasterProcess } from '../../bench/failover/master-process.js';
 import { openCoordinator } from '../../core/coordinator/index.js';
+import { FENCED_EXIT_CODE } from '../../core/coordinator/elect-in-helper.js';
 import type { Coordinator } from '../../core/coordinator/coordinator.js';
 import { MASTER_GROUP } from '../../core/leader-locator.js';
 import { eventually } from '../helpers/async-queue.js';
@@ -92,11 +94,8 @@ describe('the masters election on ZooKeeper', () => {
     expect(standby.ledAt()).toBeUndefined();
   }, 60_000);
 
-  // Last: it stops the ZooKeeper server (and starts it again).
-  it('kills a stopped leader cut off from ZooKeeper before its session can expire', async () => {
-    const { leader } = await pair();
-    const pid = leader.child.pid ?? 0;
-    process.kill(pid, 'SIGSTOP');
+  /** Stops the ZooKeeper server under `leader`; resolves with when it went and when the leader exited. */
+  async function cutOff(leader: MasterProcess): Promise<{ cut: number; at: number }> {
     const exited = new Promise<number>((resolve) => {
       leader.child.once('exit', () => {
         resolve(performance.now());
@@ -105,14 +104,33 @@ describe('the masters election on ZooKeeper', () => {
     const cut = performance.now();
     await zk.ensemble().stopNode(0);
     try {
-      const at = await exited;
-      expect(leader.child.signalCode).toBe('SIGKILL');
-      // The helper's heartbeat keeps its last contact within a quarter of the session timeout of
-      // the cut, and the ensemble expires a session no earlier than a timeout after it last heard
-      // from it: no other master could lead before cut + 3/4 of the timeout. The leader was gone.
-      expect(at - cut).toBeLessThan((3 * SESSION_MS) / 4);
+      return { cut, at: await exited };
     } finally {
       await zk.ensemble().startNode(0);
     }
+  }
+
+  // These two stop the ZooKeeper server (and start it again).
+  it('makes a leader cut off from ZooKeeper exit with code 1 before its session can expire', async () => {
+    const { leader } = await pair();
+    const { cut, at } = await cutOff(leader);
+    // It exited by itself, told by its helper: an operator and a supervisor read exit code 1.
+    expect(leader.child.exitCode).toBe(FENCED_EXIT_CODE);
+    expect(leader.child.signalCode).toBeNull();
+    expect(leader.errors().join('\n')).toMatch(/leadership lost \(.*cut off from ZooKeeper.*\): exiting with code 1/);
+    expect(at - cut).toBeLessThan((3 * SESSION_MS) / 4);
+  }, 60_000);
+
+  it('kills a stopped leader cut off from ZooKeeper before its session can expire', async () => {
+    const { leader } = await pair();
+    process.kill(leader.child.pid ?? 0, 'SIGSTOP');
+    const { cut, at } = await cutOff(leader);
+    // It could not exit by itself: its helper waited 250 ms (fenceGraceMs), then SIGKILLed it.
+    expect(leader.child.signalCode).toBe('SIGKILL');
+    // The helper's heartbeat keeps its last contact within a quarter of the session timeout of
+    // the cut, and the ensemble expires a session no earlier than a timeout after it last heard
+    // from it: no other master could lead before cut + 3/4 of the timeout. The leader was gone
+    // (the helper ends it two thirds of a timeout after its last contact, plus the grace).
+    expect(at - cut).toBeLessThan((3 * SESSION_MS) / 4);
   }, 60_000);
 });
