@@ -197,7 +197,12 @@ export class ZkSession {
       // which happens while it cycles through stopped servers; the session rule decides instead.
       response_counter_limit: 2 ** 30,
     }) as unknown as NativeClient;
-    const session = new ZkSession(client, description, options.callTimeoutMs ?? timeout, options.endsWhenCutOff ?? true);
+    const session = new ZkSession(
+      client,
+      description,
+      options.callTimeoutMs ?? timeout,
+      options.endsWhenCutOff ?? true,
+    );
     const connected = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
