@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startMaster, type Master } from '../master/master.js';
 import { TaskState, type TaskInfo, type TaskStatus } from '../proto/gen/galaxy/v1/common.js';
-import type { Event } from '../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../test/helpers/async-queue.js';
 import { killWithEnv, processesWithEnv } from '../test/helpers/processes.js';
 import { rawFramework, type RawFramework } from '../test/helpers/raw-clients.js';
 import { startAgent, type Agent } from './agent.js';
+import { statusOf } from '../test/helpers/framework-events.js';
 
 let workDir = '';
 let master: Master;
@@ -58,8 +58,6 @@ function task(taskId: string, shell: string): TaskInfo {
     volumes: [],
   };
 }
-const statusOf = (e: Event): TaskStatus | undefined =>
-  e.event?.$case === 'update' ? e.event.update.status : undefined;
 
 async function launch(tasks: TaskInfo[], autoAck = true): Promise<RawFramework> {
   const fw = rawFramework(master.address, { name: 'agent-test' }, autoAck);

@@ -18,12 +18,12 @@ import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { MapReduce } from '../../cli/mapreduce-client.js';
 import { createLogger } from '../../core/logger.js';
 import { startMaster, type Master } from '../../master/master.js';
-import { MapReduceJobState, type MapReduceJob } from '../../proto/gen/galaxy/v1/mapreduce.js';
+import { MapReduceJobState } from '../../proto/gen/galaxy/v1/mapreduce.js';
 import { eventually } from '../../test/helpers/async-queue.js';
 import { startHosts, type Host, type Hosts } from '../../test/helpers/hosts.js';
-import { GALAXY_BIN, galaxy, killWithEnv, processesWithEnv } from '../../test/helpers/processes.js';
+import { GALAXY_BIN, galaxy, killWithEnv, terminateAll, processesWithEnv } from '../../test/helpers/processes.js';
 import { runFramework, type FrameworkHandle } from '../host/host.js';
-import { partitionOf, type Counts } from './wordcount.js';
+import { collected, directCount, sorted } from '../../test/helpers/word-count.js';
 
 const tag = randomBytes(3).toString('hex');
 const cgroupRoot = (i: number) => `galaxy-mapreduce-test-${tag}-${i}`;
@@ -84,33 +84,6 @@ async function generateInput(dir: string): Promise<void> {
   await writeFile(join(dir, 'empty.txt'), '');
 }
 
-/** The reference: a direct count of every file of `dir`. */
-async function directCount(dir: string): Promise<Counts> {
-  const counts: Counts = new Map();
-  for (const name of await readdir(dir)) {
-    const text = await readFile(join(dir, name), 'utf8');
-    for (const w of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** Reads the job's output files; checks each word is in the partition its hash names. */
-async function collected(job: MapReduceJob): Promise<Counts> {
-  const counts: Counts = new Map();
-  const files = job.summary?.outputFiles ?? [];
-  expect(files).toHaveLength(job.spec?.reduces ?? -1);
-  for (const [r, file] of files.entries()) {
-    for (const line of (await readFile(file, 'utf8')).split('\n').filter(Boolean)) {
-      const [word = '', n = ''] = line.split('\t');
-      expect(partitionOf(word, files.length)).toBe(r);
-      expect(counts.has(word)).toBe(false);
-      counts.set(word, Number(n));
-    }
-  }
-  return counts;
-}
-
-const sorted = (c: Counts) => [...c.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
 const hostOf = (address: string) => address.replace(/:\d+$/, '');
 
 beforeAll(async () => {
@@ -152,16 +125,7 @@ afterAll(async () => {
     // Copies left behind the partition go once their agent is back and the master kills the stale
     // copies (its reconnect backs off: give it time on a loaded machine).
     await eventually(() => processesWithEnv(`GALAXY_SANDBOX=${workDir}`).length === 0, 30_000).catch(() => undefined);
-    await Promise.all(
-      agents.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exit = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exit;
-        clearTimeout(timer);
-      }),
-    );
+    await terminateAll(agents);
     await master?.stop();
     left.push(...processesWithEnv(`GALAXY_SANDBOX=${workDir}`).map((pid) => `process ${pid}`));
   } finally {

@@ -55,19 +55,23 @@ async function framework(options: Omit<PackingOptions, 'master'> & { master: Mas
   return fw;
 }
 
+/** A best-effort framework of `count` tasks that are not relaunched once preempted, all placed. */
+async function placedBestEffort(
+  m: Master,
+  name: string,
+  resources: Resources,
+  count: number,
+): Promise<PackingFramework> {
+  const be = await framework({ master: m, name, band: Band.BAND_BEST_EFFORT, resources, count, relaunch: false });
+  await eventually(() => be.placed === count, 10_000, 'best-effort tasks placed');
+  return be;
+}
+
 describe('preemption', { timeout: 60_000 }, () => {
   it('a production framework that cannot place its task preempts best-effort work and gets the resources', async () => {
     const m = await master();
     const [agentId] = await agents(m, 1, res(4000, 4096 * MiB));
-    const be = await framework({
-      master: m,
-      name: 'crunch',
-      band: Band.BAND_BEST_EFFORT,
-      resources: res(1000, 1024 * MiB),
-      count: 4,
-      relaunch: false,
-    });
-    await eventually(() => be.placed === 4, 10_000, 'best-effort tasks placed');
+    const be = await placedBestEffort(m, 'crunch', res(1000, 1024 * MiB), 4);
     const web = await framework({
       master: m,
       name: 'web',
@@ -160,15 +164,7 @@ describe('preemption', { timeout: 60_000 }, () => {
   it('a task placed by a preemption is immune for a while: monitoring cannot take it back at once', async () => {
     const m = await master();
     await agents(m, 1, res(2000, 2048 * MiB));
-    const be = await framework({
-      master: m,
-      name: 'be',
-      band: Band.BAND_BEST_EFFORT,
-      resources: res(1000, 1024 * MiB),
-      count: 2,
-      relaunch: false,
-    });
-    await eventually(() => be.placed === 2, 10_000, 'best-effort tasks placed');
+    await placedBestEffort(m, 'be', res(1000, 1024 * MiB), 2);
     const web = await framework({
       master: m,
       name: 'web',
@@ -198,15 +194,7 @@ describe('preemption', { timeout: 60_000 }, () => {
   it('rate-limits victims with a token bucket', async () => {
     const m = await master({ preemptionBurst: 2, preemptionRatePerS: 0.001 });
     await agents(m, 1, res(4000, 4096 * MiB));
-    const be = await framework({
-      master: m,
-      name: 'be',
-      band: Band.BAND_BEST_EFFORT,
-      resources: res(1000, 512 * MiB),
-      count: 4,
-      relaunch: false,
-    });
-    await eventually(() => be.placed === 4, 10_000, 'best-effort tasks placed');
+    await placedBestEffort(m, 'be', res(1000, 512 * MiB), 4);
     const web = await framework({
       master: m,
       name: 'web',
@@ -233,15 +221,7 @@ describe('preemption', { timeout: 60_000 }, () => {
     // Two tokens: a dry run that spent them would leave the real run rate-limited.
     const m = await master({ preemptionBurst: 2, preemptionRatePerS: 0.001 });
     const [agentId] = await agents(m, 1, res(2000, 2048 * MiB));
-    const be = await framework({
-      master: m,
-      name: 'be',
-      band: Band.BAND_BEST_EFFORT,
-      resources: res(1000, 1024 * MiB),
-      count: 2,
-      relaunch: false,
-    });
-    await eventually(() => be.placed === 2, 10_000, 'best-effort tasks placed');
+    const be = await placedBestEffort(m, 'be', res(1000, 1024 * MiB), 2);
     const web = await framework({
       master: m,
       name: 'web',

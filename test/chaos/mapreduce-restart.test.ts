@@ -6,14 +6,14 @@
  * same framework id, finds the job where it was, keeps the maps that still serve, and the output
  * still equals a direct count of the input.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MapReduce } from '../../cli/mapreduce-client.js';
-import { partitionOf, type Counts } from '../../frameworks/mapreduce/wordcount.js';
 import { MapReduceJobState, type MapReduceJob } from '../../proto/gen/galaxy/v1/mapreduce.js';
 import { eventually } from '../helpers/async-queue.js';
 import { startFrameworkCluster, type FrameworkCluster, type FrameworkProcess } from '../helpers/framework-cluster.js';
+import { collected, directCount, sorted } from '../helpers/word-count.js';
 
 let cluster: FrameworkCluster;
 let input = '';
@@ -27,34 +27,6 @@ async function generateInput(dir: string): Promise<void> {
     await writeFile(join(dir, `part-${f}.txt`), words.join([' ', '\n', ', ', '. ', '\t'][f] ?? ' '));
   }
 }
-
-/** The reference: a direct count of every file of `dir`. */
-async function directCount(dir: string): Promise<Counts> {
-  const counts: Counts = new Map();
-  for (const name of await readdir(dir)) {
-    const text = await readFile(join(dir, name), 'utf8');
-    for (const w of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** Reads the job's output files; each word must be in the partition its hash names, once. */
-async function collected(job: MapReduceJob): Promise<Counts> {
-  const counts: Counts = new Map();
-  const files = job.summary?.outputFiles ?? [];
-  expect(files).toHaveLength(job.spec?.reduces ?? -1);
-  for (const [r, file] of files.entries()) {
-    for (const line of (await readFile(file, 'utf8')).split('\n').filter(Boolean)) {
-      const [word = '', n = ''] = line.split('\t');
-      expect(partitionOf(word, files.length)).toBe(r);
-      expect(counts.has(word)).toBe(false);
-      counts.set(word, Number(n));
-    }
-  }
-  return counts;
-}
-
-const sorted = (c: Counts) => [...c.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
 
 beforeAll(async () => {
   cluster = await startFrameworkCluster('mapreduce-restart', '[23300-23399]');

@@ -27,7 +27,14 @@ import { eventually } from '../helpers/async-queue.js';
 import { masterJoinToken, writeJoinToken } from '../helpers/identity.js';
 import { startHosts, type Host, type Hosts } from '../helpers/hosts.js';
 import { packagesVolume } from '../helpers/packages.js';
-import { GALAXY_BIN, galaxy, killWithEnv, processesWithEnv, type GalaxyProcess } from '../helpers/processes.js';
+import {
+  GALAXY_BIN,
+  galaxy,
+  killWithEnv,
+  terminateAll,
+  processesWithEnv,
+  type GalaxyProcess,
+} from '../helpers/processes.js';
 
 /** Master timings: a silent agent is disconnected after 3 missed pings, then removed after 6 s. */
 const PING_S = 1;
@@ -255,16 +262,7 @@ afterAll(async () => {
     }
     operatorApi?.close();
     await appmaster?.stop();
-    await Promise.all(
-      agents.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exit = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exit;
-        clearTimeout(timer);
-      }),
-    );
+    await terminateAll(agents);
     await master?.stop();
     left.push(...processesWithEnv(`GALAXY_SANDBOX=${workDir}`).map((pid) => `process ${pid}`));
   } finally {

@@ -16,6 +16,7 @@ import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from './async-queue.js';
 import { killWithEnv, processesWithEnv } from './processes.js';
 import { rawFramework, type RawFramework } from './raw-clients.js';
+import { statusOf } from './framework-events.js';
 
 /** What a kernel test launches: a shell command plus whatever else it sets. */
 export type TaskRequest = Partial<Omit<TaskInfo, 'command'>> & {
@@ -45,9 +46,6 @@ export interface KernelCluster {
   /** Stops everything; returns what was left behind (processes, cgroups) and removes it. */
   stop(): Promise<string[]>;
 }
-
-const statusOf = (e: Event): TaskStatus | undefined =>
-  e.event?.$case === 'update' ? e.event.update.status : undefined;
 
 /** Starts the harness with an agent of `resources` and `isolation`. */
 export async function startKernelCluster(options: {

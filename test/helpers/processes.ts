@@ -136,6 +136,20 @@ export function killWithEnv(needle: string): void {
   }
 }
 
+/** SIGTERMs each child still running, SIGKILLs it after `graceMs`, and waits until all are gone. */
+export async function terminateAll(children: readonly ChildProcess[], graceMs = 5000): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exit = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exit;
+      clearTimeout(timer);
+    }),
+  );
+}
+
 /** True when `pid` runs and is not a zombie (this machine's pid 1 does not reap orphans). */
 export function isAlive(pid: number): boolean {
   try {

@@ -6,16 +6,14 @@
  * own tasks, in pools where they hold `container:list`. The framework acts as the user whose
  * token first subscribed it.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientOptions } from '../../core/auth/client.js';
-import type { Authenticator, Principal } from '../../core/auth/principal.js';
-import { MemoryCoordinator } from '../../core/coordinator/memory.js';
+import type { Principal } from '../../core/auth/principal.js';
 import { callUnary } from '../../core/grpc-errors.js';
-import { GrantStore } from '../../core/tenancy/grants.js';
-import { startMaster, type Master } from '../../master/master.js';
 import type { Offer, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { OperatorClient, type ListTasksResponse } from '../../proto/gen/galaxy/v1/operator.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+import { useTenancyMaster } from '../helpers/tenancy-master.js';
 import { channelCredentials } from '../../core/tls.js';
 
 const principals: Record<string, Principal> = {
@@ -24,12 +22,7 @@ const principals: Record<string, Principal> = {
   'tok-ops': { user: 'ops', admin: false, kind: 'user' },
   'tok-root': { user: 'root', admin: true, kind: 'user' },
 };
-const authenticate: Authenticator = (token) => principals[token];
-
-let coordinator: MemoryCoordinator;
-let master: Master;
-let grants: GrantStore;
-const closers: (() => void)[] = [];
+const cell = useTenancyMaster(principals);
 
 function task(id: string): TaskInfo {
   return {
@@ -57,41 +50,23 @@ function launch(fw: RawFramework, offer: Offer, id: string): Promise<void> {
 }
 
 async function listTasks(token: string): Promise<string[]> {
-  const client = new OperatorClient(master.address, channelCredentials(), clientOptions(token));
-  closers.push(() => {
+  const client = new OperatorClient(cell.master.address, channelCredentials(), clientOptions(token));
+  cell.closeAfter(() => {
     client.close();
   });
   const response = await callUnary<ListTasksResponse>('the master', (cb) => client.listTasks({ frameworkId: '' }, cb));
   return response.tasks.map((t) => t.taskId);
 }
 
-beforeEach(async () => {
-  coordinator = new MemoryCoordinator();
-  grants = new GrantStore(coordinator);
-  master = await startMaster({
-    listen: '127.0.0.1:0',
-    logLevel: 'silent',
-    timings: { allocationIntervalMs: 50, offerTimeoutMs: 0 },
-    auth: { authenticate },
-    tenancyCoordinator: coordinator,
-  });
-});
-
-afterEach(async () => {
-  for (const close of closers.splice(0)) close();
-  await master.stop();
-  await coordinator.close();
-});
-
 describe('master authorities', { timeout: 30_000 }, () => {
   it('refuses launch and kill without container authorities, then allows them once granted', async () => {
-    const agent: RawAgent = rawAgent(master.address, { hostname: 'h1', pool: 'default' }, [], [], 'tok-agent');
-    closers.push(() => {
+    const agent: RawAgent = rawAgent(cell.master.address, { hostname: 'h1', pool: 'default' }, [], [], 'tok-agent');
+    cell.closeAfter(() => {
       agent.close();
     });
     const agentId = await agent.registered;
-    const fw = rawFramework(master.address, { name: 'erins', role: 'erin' }, true, 'tok-erin');
-    closers.push(() => {
+    const fw = rawFramework(cell.master.address, { name: 'erins', role: 'erin' }, true, 'tok-erin');
+    cell.closeAfter(() => {
       fw.close();
     });
     const offer = (await fw.events.waitFor((e) => e.event?.$case === 'offers', 10_000, 'OFFERS')).event;
@@ -102,38 +77,38 @@ describe('master authorities', { timeout: 30_000 }, () => {
       code: 'GALAXY_E_PERMISSION_DENIED',
       message: expect.stringMatching(/user erin lacks container:create in pool default/) as unknown,
     });
-    expect(master.ctx.tasks.size).toBe(0);
+    expect(cell.master.ctx.tasks.size).toBe(0);
 
-    await grants.grant('erin', 'default', ['container:create']);
+    await cell.grants.grant('erin', 'default', ['container:create']);
     // An unspecified band counts as production, an authority of its own.
     await expect(launch(fw, first, 't1')).rejects.toMatchObject({
       code: 'GALAXY_E_PERMISSION_DENIED',
       message: expect.stringMatching(/user erin lacks band:production in pool default/) as unknown,
     });
-    expect(master.ctx.tasks.size).toBe(0);
-    await grants.grant('erin', 'default', ['band:production']);
+    expect(cell.master.ctx.tasks.size).toBe(0);
+    await cell.grants.grant('erin', 'default', ['band:production']);
     await launch(fw, first, 't1'); // the refused ACCEPTs left the offer outstanding
     await agent.received.waitFor((m) => m.message?.$case === 'runTask', 5000, 'runTask');
 
     const kill = () => fw.call({ call: { $case: 'kill', kill: { taskId: 't1', agentId } } });
     await expect(kill()).rejects.toMatchObject({ code: 'GALAXY_E_PERMISSION_DENIED' });
     expect(agent.received.items.some((m) => m.message?.$case === 'killTask')).toBe(false);
-    await grants.grant('erin', '*', ['container:remove']);
+    await cell.grants.grant('erin', '*', ['container:remove']);
     await kill();
     await agent.received.waitFor((m) => m.message?.$case === 'killTask', 5000, 'killTask');
 
     expect(await listTasks('tok-root')).toEqual(['t1']);
     expect(await listTasks('tok-erin')).toEqual([]);
-    await grants.grant('erin', 'default', ['container:list']);
+    await cell.grants.grant('erin', 'default', ['container:list']);
     expect(await listTasks('tok-erin')).toEqual(['t1']);
     // Another user's tasks stay hidden, even with container:list in their pool.
-    await grants.grant('ops', 'default', ['container:list']);
+    await cell.grants.grant('ops', 'default', ['container:list']);
     expect(await listTasks('tok-ops')).toEqual([]);
   });
 
   it('refuses a call without a token before it reaches the scheduler API', async () => {
-    const fw = rawFramework(master.address, { name: 'anon' });
-    closers.push(() => {
+    const fw = rawFramework(cell.master.address, { name: 'anon' });
+    cell.closeAfter(() => {
       fw.close();
     });
     expect((await fw.error).code).toBe('GALAXY_E_UNAUTHENTICATED');

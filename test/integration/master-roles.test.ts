@@ -7,12 +7,9 @@
  * the launch needs; PREEMPT names a role whose acting user holds the band, and takes victims in
  * the pool asked for only. Every refusal changes nothing.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Authenticator, Principal } from '../../core/auth/principal.js';
+import { describe, expect, it } from 'vitest';
+import type { Principal } from '../../core/auth/principal.js';
 import { Band } from '../../core/bands.js';
-import { MemoryCoordinator } from '../../core/coordinator/memory.js';
-import { GrantStore } from '../../core/tenancy/grants.js';
-import { startMaster, type Master } from '../../master/master.js';
 import type { FrameworkInfo, Offer, TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import type { CallResponse, SchedulerCall } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { credentials } from '@grpc/grpc-js';
@@ -22,6 +19,7 @@ import { SchedulerClient } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
 import { fakeAgent } from '../helpers/fake-agent.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
+import { useTenancyMaster } from '../helpers/tenancy-master.js';
 
 const principals: Record<string, Principal> = {
   // The fake agents register as an admin may (any agent id); agents' own credentials are tested elsewhere.
@@ -31,31 +29,8 @@ const principals: Record<string, Principal> = {
   'tok-svc': { user: 'svc', admin: false, kind: 'user' },
   'tok-root': { user: 'root', admin: true, kind: 'user' },
 };
-const authenticate: Authenticator = (token) => principals[token];
+const cell = useTenancyMaster(principals);
 const MiB = 1024 ** 2;
-
-let coordinator: MemoryCoordinator;
-let master: Master;
-let grants: GrantStore;
-const closers: (() => void)[] = [];
-
-beforeEach(async () => {
-  coordinator = new MemoryCoordinator();
-  grants = new GrantStore(coordinator);
-  master = await startMaster({
-    listen: '127.0.0.1:0',
-    logLevel: 'silent',
-    timings: { allocationIntervalMs: 50, offerTimeoutMs: 0 },
-    auth: { authenticate },
-    tenancyCoordinator: coordinator,
-  });
-});
-
-afterEach(async () => {
-  for (const close of closers.splice(0)) close();
-  await master.stop();
-  await coordinator.close();
-});
 
 function task(id: string, cpus = 500, band?: Band): TaskInfo {
   return {
@@ -73,7 +48,7 @@ function task(id: string, cpus = 500, band?: Band): TaskInfo {
 
 async function agent(hostname: string, pool = 'default', cpus = 4000) {
   const a = fakeAgent(
-    master.address,
+    cell.master.address,
     {
       hostname,
       pool,
@@ -82,7 +57,7 @@ async function agent(hostname: string, pool = 'default', cpus = 4000) {
     0,
     'tok-agent',
   );
-  closers.push(() => {
+  cell.closeAfter(() => {
     a.close();
   });
   await a.registered;
@@ -90,8 +65,8 @@ async function agent(hostname: string, pool = 'default', cpus = 4000) {
 }
 
 function framework(info: Partial<FrameworkInfo>, token: string): RawFramework {
-  const fw = rawFramework(master.address, { name: 'fw', role: '', ...info }, true, token);
-  closers.push(() => {
+  const fw = rawFramework(cell.master.address, { name: 'fw', role: '', ...info }, true, token);
+  cell.closeAfter(() => {
     fw.close();
   });
   return fw;
@@ -121,8 +96,8 @@ function accept(fw: RawFramework, offerIds: string[], tasks: TaskInfo[]): Promis
 
 /** A call whose answer matters (PREEMPT's plan). */
 async function callFor(token: string, call: SchedulerCall): Promise<CallResponse> {
-  const client = new SchedulerClient(master.address, credentials.createInsecure(), clientOptions(token));
-  closers.push(() => {
+  const client = new SchedulerClient(cell.master.address, credentials.createInsecure(), clientOptions(token));
+  cell.closeAfter(() => {
     client.close();
   });
   return callUnary<CallResponse>('the master', (cb) => client.call(call, cb));
@@ -136,11 +111,11 @@ describe('roles', { timeout: 30_000 }, () => {
     const error = await refused.error;
     expect(error.code).toBe('GALAXY_E_PERMISSION_DENIED');
     expect(error.message).toMatch(/user erin does not hold role eng/);
-    expect(master.ctx.frameworks.size).toBe(0);
+    expect(cell.master.ctx.frameworks.size).toBe(0);
 
-    await grants.grantRoles('erin', { roles: ['eng'] });
+    await cell.grants.grantRoles('erin', { roles: ['eng'] });
     await eventually(
-      () => master.frameworks.authorization.holder('erin').roles?.includes('eng') === true,
+      () => cell.master.frameworks.authorization.holder('erin').roles?.includes('eng') === true,
       5000,
       'grant',
     );
@@ -150,7 +125,7 @@ describe('roles', { timeout: 30_000 }, () => {
     const [mine, eng] = [await offerOf(fw, 'erin'), await offerOf(fw, 'eng')];
     expect(mine.id).toMatch(/^offer-[0-9a-f]{32}$/);
     expect(eng.frameworkId).toBe(id);
-    expect(master.view.frameworks()[0]).toMatchObject({ owner: 'erin', info: { roles: ['erin', 'eng'] } });
+    expect(cell.master.view.frameworks()[0]).toMatchObject({ owner: 'erin', info: { roles: ['erin', 'eng'] } });
   });
 
   it('gives a framework without a role its owner\'s role; an admin\'s "*"', async () => {
@@ -166,15 +141,15 @@ describe('roles', { timeout: 30_000 }, () => {
 
   it('launches one ACCEPT in one allocation role, its tasks in it; UPDATE_FRAMEWORK retires a role with live tasks', async () => {
     await agent('h1');
-    await grants.grant('erin', 'default', ['container:create', 'container:remove', 'band:production']);
-    await grants.grantRoles('erin', { roles: ['eng'] });
+    await cell.grants.grant('erin', 'default', ['container:create', 'container:remove', 'band:production']);
+    await cell.grants.grantRoles('erin', { roles: ['eng'] });
     await eventually(
-      () => master.frameworks.authorization.holder('erin').roles?.includes('eng') === true,
+      () => cell.master.frameworks.authorization.holder('erin').roles?.includes('eng') === true,
       5000,
       'grant',
     );
     // eng's limit cuts its offer to 1 cpu, so the rest of the one agent is offered to erin beside it.
-    master.allocator.setQuota('eng', { limit: { cpus: 1000 } });
+    cell.master.allocator.setQuota('eng', { limit: { cpus: 1000 } });
     const fw = framework({ roles: ['erin', 'eng'] }, 'tok-erin');
     const id = await fw.frameworkId;
     const [mine, eng] = [await offerOf(fw, 'erin'), await offerOf(fw, 'eng')];
@@ -183,9 +158,9 @@ describe('roles', { timeout: 30_000 }, () => {
       code: 'GALAXY_E_OFFER_MISMATCH',
       message: expect.stringMatching(/one ACCEPT uses offers of one allocation role/) as unknown,
     });
-    expect(master.ctx.tasks.size).toBe(0);
+    expect(cell.master.ctx.tasks.size).toBe(0);
     await accept(fw, [eng.id], [task('t1')]);
-    expect(master.view.tasks(id).map((t) => [t.taskId, t.role])).toEqual([['t1', 'eng']]);
+    expect(cell.master.view.tasks(id).map((t) => [t.taskId, t.role])).toEqual([['t1', 'eng']]);
 
     // Adding a role the owner does not hold changes nothing.
     const update = (roles: string[]) =>
@@ -193,42 +168,42 @@ describe('roles', { timeout: 30_000 }, () => {
         call: { $case: 'updateFramework', updateFramework: { frameworkInfo: { ...info(id), roles } } },
       });
     await expect(update(['erin', 'eng', 'ops'])).rejects.toMatchObject({ code: 'GALAXY_E_PERMISSION_DENIED' });
-    expect(master.ctx.clients.roles(id)).toEqual(['erin', 'eng']);
+    expect(cell.master.ctx.clients.roles(id)).toEqual(['erin', 'eng']);
 
     // Dropping eng while t1 runs there: no more eng offers, t1 keeps its resources.
     await update(['erin', 'erin/batch']);
-    expect(master.ctx.clients.roles(id)).toEqual(['erin', 'erin/batch']);
-    expect(master.ctx.clients.hasClient(id, 'eng')).toBe(true);
+    expect(cell.master.ctx.clients.roles(id)).toEqual(['erin', 'erin/batch']);
+    expect(cell.master.ctx.clients.hasClient(id, 'eng')).toBe(true);
     // What erin holds in offers goes back, and only the new role asks: it gets it, eng nothing.
     fw.events.clear();
     await fw.call({ call: { $case: 'suppress', suppress: { roles: ['erin'] } } });
-    const outstanding = [...master.ctx.offers.all()].filter((o) => o.frameworkId === id).map((o) => o.id);
+    const outstanding = [...cell.master.ctx.offers.all()].filter((o) => o.frameworkId === id).map((o) => o.id);
     expect(outstanding.length).toBeGreaterThan(0);
     await fw.call({ call: { $case: 'decline', decline: { offerIds: outstanding, filters: { refuseSeconds: 0 } } } });
     await offerOf(fw, 'erin/batch');
     expect(offers(fw).some((o) => o.allocationRole === 'eng')).toBe(false);
-    expect(master.view.tasks(id)[0]?.state).toBeDefined();
+    expect(cell.master.view.tasks(id)[0]?.state).toBeDefined();
     // Once t1 ends the retired role leaves the allocator.
     await fw.call({ call: { $case: 'kill', kill: { taskId: 't1', agentId: '' } } });
-    await eventually(() => !master.ctx.clients.hasClient(id, 'eng'), 5000, 'the retired role to go');
-    expect(master.frameworks.registry.get(id)).toMatchObject({ owner: 'erin', roles: ['erin', 'erin/batch'] });
+    await eventually(() => !cell.master.ctx.clients.hasClient(id, 'eng'), 5000, 'the retired role to go');
+    expect(cell.master.frameworks.registry.get(id)).toMatchObject({ owner: 'erin', roles: ['erin', 'erin/batch'] });
   });
 
   it("launches a shared framework's task as its role's owner: that user's container:create and band", async () => {
     await agent('h1');
     // svc may not act for users yet: it cannot subscribe with erin's role.
     expect((await framework({ roles: ['erin'] }, 'tok-svc').error).code).toBe('GALAXY_E_PERMISSION_DENIED');
-    await grants.grantRoles('svc', { actForUsers: true });
-    await eventually(() => master.frameworks.authorization.holder('svc').actForUsers === true, 5000, 'grant');
+    await cell.grants.grantRoles('svc', { actForUsers: true });
+    await eventually(() => cell.master.frameworks.authorization.holder('svc').actForUsers === true, 5000, 'grant');
     const shared = framework({ roles: ['erin', 'ops'] }, 'tok-svc');
     const id = await shared.frameworkId;
     // svc's own authorities do not matter; erin's do.
-    await grants.grant('svc', '*', ['container:create', 'band:production', 'band:monitoring']);
+    await cell.grants.grant('svc', '*', ['container:create', 'band:production', 'band:monitoring']);
     const forErin = await offerOf(shared, 'erin');
     await expect(accept(shared, [forErin.id], [task('e1')])).rejects.toMatchObject({
       message: expect.stringMatching(/user erin lacks container:create in pool default/) as unknown,
     });
-    await grants.grant('erin', 'default', ['container:create']);
+    await cell.grants.grant('erin', 'default', ['container:create']);
     await expect(accept(shared, [forErin.id], [task('e1')])).rejects.toMatchObject({
       message: expect.stringMatching(/user erin lacks band:production in pool default/) as unknown,
     });
@@ -238,11 +213,11 @@ describe('roles', { timeout: 30_000 }, () => {
     await expect(accept(shared, [forOps.id], [task('o1', 500, Band.BAND_BATCH)])).rejects.toMatchObject({
       message: expect.stringMatching(/user ops lacks container:create/) as unknown,
     });
-    expect(master.view.tasks(id).map((t) => [t.taskId, t.role])).toEqual([['e1', 'erin']]);
+    expect(cell.master.view.tasks(id).map((t) => [t.taskId, t.role])).toEqual([['e1', 'erin']]);
     // The ledger counts e1 as erin's.
-    const e1 = master.view.tasks(id)[0];
+    const e1 = cell.master.view.tasks(id)[0];
     if (!e1) throw new Error('no task');
-    expect(master.accounting.userOf(e1)).toBe('erin');
+    expect(cell.master.accounting.userOf(e1)).toBe('erin');
   });
 });
 
@@ -250,7 +225,7 @@ describe('bands and preemption', { timeout: 30_000 }, () => {
   it('honours PREEMPT only for a role whose acting user holds the band in the pool, with victims in that pool', async () => {
     const inDefault = await agent('d1', 'default', 1000);
     const inGpu = await agent('g1', 'gpu', 1000);
-    await grants.grant('ops', '*', ['container:create', 'container:remove']);
+    await cell.grants.grant('ops', '*', ['container:create', 'container:remove']);
     // ops fills both pools with best-effort work.
     const filler = framework({ name: 'filler' }, 'tok-ops');
     for (const pool of ['default', 'gpu']) {
@@ -259,9 +234,9 @@ describe('bands and preemption', { timeout: 30_000 }, () => {
     }
     await eventually(() => inDefault.running.size === 1 && inGpu.running.size === 1, 5000, 'both filled');
 
-    await grants.grantRoles('erin', { roles: ['eng'] });
+    await cell.grants.grantRoles('erin', { roles: ['eng'] });
     await eventually(
-      () => master.frameworks.authorization.holder('erin').roles?.includes('eng') === true,
+      () => cell.master.frameworks.authorization.holder('erin').roles?.includes('eng') === true,
       5000,
       'grant',
     );
@@ -293,7 +268,7 @@ describe('bands and preemption', { timeout: 30_000 }, () => {
       code: 'GALAXY_E_PERMISSION_DENIED',
       message: expect.stringMatching(/user erin lacks band:monitoring in pool gpu/) as unknown,
     });
-    await grants.grant('erin', 'default', ['band:monitoring']);
+    await cell.grants.grant('erin', 'default', ['band:monitoring']);
     // Held in default, not in gpu: still refused there.
     await expect(preempt(Band.BAND_MONITORING, 'gpu', 'erin')).rejects.toMatchObject({
       code: 'GALAXY_E_PERMISSION_DENIED',

@@ -16,10 +16,10 @@ import { startMaster, type Master } from '../../master/master.js';
 import { networkFor } from '../../isolators/tcp/index.js';
 import { UID_CLAIMS_DIR } from '../../agent/containerizer/uid-blocks.js';
 import { TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { eventually } from '../helpers/async-queue.js';
 import { galaxy, killWithEnv, processesWithEnv, stopAll, type GalaxyProcess } from '../helpers/processes.js';
 import { rawFramework, type RawFramework } from '../helpers/raw-clients.js';
+import { statusOf } from '../helpers/framework-events.js';
 
 const driver = detectCgroupDriver();
 const cgroupRoot = `galaxy-recovery-test-${randomBytes(4).toString('hex')}`;
@@ -95,8 +95,6 @@ function agentProcess(): GalaxyProcess {
     cgroupRoot,
   ]);
 }
-const statusOf = (e: Event): TaskStatus | undefined =>
-  e.event?.$case === 'update' ? e.event.update.status : undefined;
 function task(taskId: string, shell: string, ports: { begin: number; end: number }[] = [], disk = 0): TaskInfo {
   return {
     taskId,

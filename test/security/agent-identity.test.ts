@@ -18,8 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorClient, type Operator } from '../../cli/operator-client.js';
-import { TaskState, TaskStatus, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
-import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { TaskState, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../helpers/async-queue.js';
 import { runCli } from '../helpers/cli.js';
 import { masterJoinToken, writeJoinToken } from '../helpers/identity.js';
@@ -33,6 +32,7 @@ import {
   type MasterProcess,
 } from '../helpers/processes.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework, ackedUuids } from '../helpers/raw-clients.js';
+import { launchSleeper, statusOf } from '../helpers/framework-events.js';
 
 let dir = '';
 let master: MasterProcess;
@@ -44,9 +44,6 @@ let victim: GalaxyProcess;
 let victimId = '';
 const victimTask = 'victim-task';
 const raws: RawAgent[] = [];
-
-const statusOf = (e: Event): TaskStatus | undefined =>
-  e.event?.$case === 'update' ? e.event.update.status : undefined;
 
 /** Starts a real agent in `<dir>/<name>` with a fresh join token; resolves once its id is kept. */
 async function startAgentProcess(name: string): Promise<{ proc: GalaxyProcess; id: string; workDir: string }> {
@@ -99,30 +96,7 @@ beforeAll(async () => {
   );
   const offer =
     offers.event?.$case === 'offers' ? offers.event.offers.offers.find((o) => o.agentId === victimId) : undefined;
-  const task: TaskInfo = {
-    taskId: victimTask,
-    name: victimTask,
-    agentId: victimId,
-    resources: { cpus: 100, mem: 32 * 1024 ** 2, disk: 0, gpus: 0, ports: [] },
-    command: { shell: 'exec sleep 300', argv: [], env: {}, user: '' },
-    labels: [],
-    killGraceS: 1,
-    volumes: [],
-  };
-  await fw.call({
-    call: {
-      $case: 'accept',
-      accept: {
-        offerIds: [offer?.id ?? ''],
-        operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }],
-      },
-    },
-  });
-  await fw.events.waitFor(
-    (e) => statusOf(e)?.taskId === victimTask && statusOf(e)?.state === TaskState.TASK_RUNNING,
-    15_000,
-    'the victim task to run',
-  );
+  await launchSleeper(fw, offer, victimTask);
 }, 60_000);
 
 afterAll(async () => {

@@ -17,8 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroupDriver } from '../../agent/cgroups/index.js';
 import { operatorClient, type Operator } from '../../cli/operator-client.js';
-import { TaskState, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import type { Event } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import { eventually } from '../helpers/async-queue.js';
 import { exitWithin } from '../helpers/chaos-probes.js';
 import { runCli } from '../helpers/cli.js';
@@ -34,6 +33,7 @@ import {
   type MasterProcess,
 } from '../helpers/processes.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+import { launchSleeper, statusOf } from '../helpers/framework-events.js';
 
 const cgroupRoot = `galaxy-shutdown-test-${randomBytes(4).toString('hex')}`;
 let dir = '';
@@ -45,9 +45,6 @@ let agentId = '';
 let agentDir = '';
 let other: RawAgent | undefined;
 const TASK = 'shutdown-victim';
-
-const statusOf = (e: Event): TaskStatus | undefined =>
-  e.event?.$case === 'update' ? e.event.update.status : undefined;
 
 /** The agent process on `agentDir` (it keeps the credential it got with its join token). */
 function startAgent(joinToken: string): GalaxyProcess {
@@ -106,30 +103,7 @@ beforeAll(async () => {
   await fw.frameworkId;
   const offers = await fw.events.waitFor((e) => e.event?.$case === 'offers', 10_000, 'an offer');
   const offer = offers.event?.$case === 'offers' ? offers.event.offers.offers[0] : undefined;
-  const task: TaskInfo = {
-    taskId: TASK,
-    name: TASK,
-    agentId,
-    resources: { cpus: 100, mem: 32 * 1024 ** 2, disk: 0, gpus: 0, ports: [] },
-    command: { shell: 'exec sleep 300', argv: [], env: {}, user: '' },
-    labels: [],
-    killGraceS: 1,
-    volumes: [],
-  };
-  await fw.call({
-    call: {
-      $case: 'accept',
-      accept: {
-        offerIds: [offer?.id ?? ''],
-        operations: [{ operation: { $case: 'launch', launch: { taskInfos: [task] } } }],
-      },
-    },
-  });
-  await fw.events.waitFor(
-    (e) => statusOf(e)?.taskId === TASK && statusOf(e)?.state === TaskState.TASK_RUNNING,
-    15_000,
-    'the task to run',
-  );
+  await launchSleeper(fw, offer, TASK);
 }, 60_000);
 
 afterAll(async () => {

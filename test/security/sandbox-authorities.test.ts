@@ -9,9 +9,9 @@
  * - an agent cannot advertise a forbidden host path;
  * - at submit, the AppMaster refuses the same for a job spec, and a bind of `/`, storing nothing.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appMasterClient, type AppMasterApi } from '../../cli/operator-client.js';
-import type { Authenticator, Principal } from '../../core/auth/principal.js';
+import type { Principal } from '../../core/auth/principal.js';
 import { MemoryCoordinator } from '../../core/coordinator/memory.js';
 import type { ServingApi } from '../../core/grpc-server.js';
 import { createLogger } from '../../core/logger.js';
@@ -19,9 +19,9 @@ import { GrantStore } from '../../core/tenancy/grants.js';
 import { serveAppMasterApi } from '../../frameworks/appmaster/api.js';
 import { AppMaster } from '../../frameworks/appmaster/appmaster.js';
 import { JOBS_PREFIX } from '../../frameworks/appmaster/store.js';
-import { startMaster, type Master } from '../../master/master.js';
 import { Volume, Volume_Kind, type Offer, type TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { rawAgent, rawFramework, type RawAgent, type RawFramework } from '../helpers/raw-clients.js';
+import { useTenancyMaster } from '../helpers/tenancy-master.js';
 import { refusal } from '../helpers/refusal.js';
 
 const principals: Record<string, Principal> = {
@@ -30,36 +30,14 @@ const principals: Record<string, Principal> = {
   'tok-erin': { user: 'erin', admin: false, kind: 'user' },
   'tok-root': { user: 'root', admin: true, kind: 'user' },
 };
-const authenticate: Authenticator = (token) => principals[token];
 
 describe('at ACCEPT, the master', { timeout: 30_000 }, () => {
-  let coordinator: MemoryCoordinator;
-  let master: Master;
-  let grants: GrantStore;
-  const closers: (() => void)[] = [];
-
-  beforeEach(async () => {
-    coordinator = new MemoryCoordinator();
-    grants = new GrantStore(coordinator);
-    master = await startMaster({
-      listen: '127.0.0.1:0',
-      logLevel: 'silent',
-      timings: { allocationIntervalMs: 50, offerTimeoutMs: 0 },
-      auth: { authenticate },
-      tenancyCoordinator: coordinator,
-    });
-  });
-
-  afterEach(async () => {
-    for (const close of closers.splice(0)) close();
-    await master.stop();
-    await coordinator.close();
-  });
+  const cell = useTenancyMaster(principals);
 
   /** An agent allowing /srv read-only and /srv/scratch read-write, and a framework of `token`. */
   async function setUp(token: string): Promise<{ agent: RawAgent; fw: RawFramework; offer: Offer }> {
     const agent = rawAgent(
-      master.address,
+      cell.master.address,
       {
         hostname: 'h1',
         pool: 'default',
@@ -72,12 +50,12 @@ describe('at ACCEPT, the master', { timeout: 30_000 }, () => {
       [],
       'tok-agent',
     );
-    closers.push(() => {
+    cell.closeAfter(() => {
       agent.close();
     });
     await agent.registered;
-    const fw = rawFramework(master.address, { name: 'fw', role: principals[token]?.user ?? '' }, true, token);
-    closers.push(() => {
+    const fw = rawFramework(cell.master.address, { name: 'fw', role: principals[token]?.user ?? '' }, true, token);
+    cell.closeAfter(() => {
       fw.close();
     });
     const event = (await fw.events.waitFor((e) => e.event?.$case === 'offers', 10_000, 'OFFERS')).event;
@@ -114,7 +92,7 @@ describe('at ACCEPT, the master', { timeout: 30_000 }, () => {
     });
 
   it('refuses a host user without task:run-as, root to non-admins, capabilities without task:capabilities', async () => {
-    await grants.grant('erin', 'default', ['container:create', 'band:production']);
+    await cell.grants.grant('erin', 'default', ['container:create', 'band:production']);
     const { agent, fw, offer } = await setUp('tok-erin');
     const runAs = await refusal(launch(fw, offer, task('as-alice', { user: 'alice' })));
     expect(runAs.code).toBe('GALAXY_E_PERMISSION_DENIED');
@@ -122,10 +100,10 @@ describe('at ACCEPT, the master', { timeout: 30_000 }, () => {
     const caps = await refusal(launch(fw, offer, task('admin-caps', { container: { capabilities: ['SYS_ADMIN'] } })));
     expect(caps.message).toMatch(/needs task:capabilities in pool default/);
 
-    await grants.grant('erin', 'default', ['task:run-as']);
+    await cell.grants.grant('erin', 'default', ['task:run-as']);
     const root = await refusal(launch(fw, offer, task('as-root', { user: 'root' })));
     expect(root.message).toMatch(/runs as root on the host, which only an admin may/);
-    expect(master.ctx.tasks.size).toBe(0);
+    expect(cell.master.ctx.tasks.size).toBe(0);
     expect(agent.received.items.some((m) => m.message?.$case === 'runTask')).toBe(false);
 
     // Granted, the same launches go through; default capabilities need nothing.
@@ -157,7 +135,7 @@ describe('at ACCEPT, the master', { timeout: 30_000 }, () => {
     }
     const writing = await refusal(launch(fw, offer, bind('/srv/data', false)));
     expect(writing.message).toMatch(/allowed read-only on this agent/);
-    expect(master.ctx.tasks.size).toBe(0);
+    expect(cell.master.ctx.tasks.size).toBe(0);
     expect(agent.received.items.some((m) => m.message?.$case === 'runTask')).toBe(false);
     await launch(fw, offer, bind('/srv/scratch/out', false));
     await agent.received.waitFor((m) => m.message?.$case === 'runTask', 5000, 'runTask');
@@ -165,19 +143,19 @@ describe('at ACCEPT, the master', { timeout: 30_000 }, () => {
 
   it('refuses an agent that advertises a forbidden host path', async () => {
     const agent = rawAgent(
-      master.address,
+      cell.master.address,
       { hostname: 'h2', pool: 'default', allowedHostPaths: [{ path: '/etc', writable: true }] },
       [],
       [],
       'tok-agent',
     );
-    closers.push(() => {
+    cell.closeAfter(() => {
       agent.close();
     });
     await expect(agent.registered).rejects.toThrow(
       /GALAXY_E_AGENT_INVALID.*allowed_host_paths\[0\] \/etc is under \/etc/,
     );
-    expect(master.view.agents()).toHaveLength(0);
+    expect(cell.master.view.agents()).toHaveLength(0);
   });
 });
 
@@ -194,7 +172,7 @@ describe('at submit, the AppMaster', { timeout: 30_000 }, () => {
       log: createLogger('appmaster', 'silent'),
       worker: () => ({ argv: ['true'], appmasters: ['127.0.0.1:1'] }),
     });
-    api = await serveAppMasterApi(appmaster, '127.0.0.1:0', undefined, authenticate);
+    api = await serveAppMasterApi(appmaster, '127.0.0.1:0', undefined, (token) => principals[token]);
     await new GrantStore(coordinator).grant('erin', 'default', ['job:create', 'job:list', 'band:production']);
     erin = appMasterClient(api.address, 'tok-erin');
   });

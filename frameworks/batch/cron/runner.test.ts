@@ -35,7 +35,7 @@ function framework(coordinator: MemoryCoordinator, clock: { now: number }) {
     principalOf: (user) => (user === 'alice' ? alice : user === 'bob' ? bob : undefined),
     now,
   });
-  return { jobs, crons, tenancy };
+  return { jobs, crons, tenancy, coordinator };
 }
 
 const spec = (name: string, fields: Partial<BatchJobSpec> = {}) =>
@@ -52,6 +52,32 @@ async function tickAt(runner: CronRunner, clock: { now: number }, at: number): P
   clock.now = at;
   runner.tick(at);
   await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
+ * A leader that created cron job `name` (every minute, 90 s starting deadline), started its 00:01
+ * run and died before recording it in the cron job; returns its successor on the same coordinator,
+ * recovered and attached.
+ */
+async function afterUnrecordedRun(name: string, clock: { now: number }): Promise<ReturnType<typeof framework>> {
+  const coordinator = new MemoryCoordinator();
+  const old = framework(coordinator, clock);
+  await old.tenancy.grants.grant('alice', 'default', ['job:create', 'job:list']);
+  await old.jobs.recover();
+  await old.crons.recover();
+  old.crons.attach();
+  await old.crons.create(spec(name), every('* * * * *', { startingDeadlineS: 90 }), alice);
+  await old.jobs.admit(batchSpecFromProto(spec(`${name}-1735689660`)), alice, {
+    cron: name,
+    scheduledAt: T0 + 60_000,
+  });
+  await old.jobs.detach();
+  await old.crons.detach();
+  const next = framework(coordinator, clock);
+  await next.jobs.recover();
+  await next.crons.recover();
+  next.crons.attach();
+  return next;
 }
 
 describe('the cron runner', () => {
@@ -140,26 +166,8 @@ describe('the cron runner', () => {
   });
 
   it('a new leader goes on from the stored state: it adopts a run started but not recorded, and runs a missed one within its deadline', async () => {
-    const coordinator = new MemoryCoordinator();
     const clock = { now: T0 };
-    const old = framework(coordinator, clock);
-    await old.tenancy.grants.grant('alice', 'default', ['job:create', 'job:list']);
-    await old.jobs.recover();
-    await old.crons.recover();
-    old.crons.attach();
-    await old.crons.create(spec('nightly'), every('* * * * *', { startingDeadlineS: 90 }), alice);
-    // The old leader started the 00:01 run and died before recording it in the cron job.
-    await old.jobs.admit(batchSpecFromProto(spec('nightly-1735689660')), alice, {
-      cron: 'nightly',
-      scheduledAt: T0 + 60_000,
-    });
-    await old.jobs.detach();
-    await old.crons.detach();
-
-    const next = framework(coordinator, clock);
-    await next.jobs.recover();
-    await next.crons.recover();
-    next.crons.attach();
+    const next = await afterUnrecordedRun('nightly', clock);
     await tickAt(next.crons, clock, T0 + 61_000);
     const adopted = await next.crons.show('nightly', alice);
     expect(adopted.active.map((r) => r.job)).toEqual(['nightly-1735689660']);
@@ -174,33 +182,15 @@ describe('the cron runner', () => {
   });
 
   it('a new leader adopts an unrecorded run even when a later time has superseded it: not missed, not forgotten', async () => {
-    const coordinator = new MemoryCoordinator();
     const clock = { now: T0 };
-    const old = framework(coordinator, clock);
-    await old.tenancy.grants.grant('alice', 'default', ['job:create', 'job:list']);
-    await old.jobs.recover();
-    await old.crons.recover();
-    old.crons.attach();
-    await old.crons.create(spec('hourly'), every('* * * * *', { startingDeadlineS: 90 }), alice);
-    // The old leader started the 00:01 run and died before recording it in the cron job.
-    await old.jobs.admit(batchSpecFromProto(spec('hourly-1735689660')), alice, {
-      cron: 'hourly',
-      scheduledAt: T0 + 60_000,
-    });
-    await old.jobs.detach();
-    await old.crons.detach();
-
     // Back at 00:02:10: the 00:02 run is due, and the 00:01 one is not a missed run but a run.
-    const next = framework(coordinator, clock);
-    await next.jobs.recover();
-    await next.crons.recover();
-    next.crons.attach();
+    const next = await afterUnrecordedRun('hourly', clock);
     expect((await next.crons.show('hourly', alice)).lastScheduledAt).toBe((T0 + 60_000) / 1000);
     await tickAt(next.crons, clock, T0 + 130_000);
     const after = await next.crons.show('hourly', alice);
     expect(after.active.map((r) => r.job).sort()).toEqual(['hourly-1735689660', 'hourly-1735689720']);
     expect(after.missed).toBe(0);
-    const stored = (await coordinator.get(`${CRONS_PREFIX}/hourly`))?.value ?? '';
+    const stored = (await next.coordinator.get(`${CRONS_PREFIX}/hourly`))?.value ?? '';
     expect(JSON.parse(stored)).toMatchObject({ lastScheduledAt: T0 + 120_000, missed: 0 });
   });
 
