@@ -90,7 +90,7 @@ function fence(why: string, graceMs: number): void {
   // Only the process that started this one: a parent that is gone may have left its pid to another.
   const kill = (): void => {
     if (process.ppid !== parent || !process.connected) return;
-    log(`leadership lost (${why}): the leader (pid ${parent}) did not exit within ${graceMs} ms: SIGKILL`);
+    log(`leadership lost (${why}): the leader (pid ${parent}) was still connected ${graceMs} ms later: SIGKILL`);
     process.kill(parent, 'SIGKILL');
     void leave();
   };
