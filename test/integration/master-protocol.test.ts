@@ -54,6 +54,26 @@ function task(id: string, cpus = 500, mem = 64 * 1024 ** 2): TaskInfo {
 const isUpdate = (taskId: string, state: TaskState) => (e: Event) =>
   e.event?.$case === 'update' && e.event.update.status?.taskId === taskId && e.event.update.status.state === state;
 
+/** An agent running `t1` of a new framework of `info`: the start of the status-update scenarios. */
+async function runningT1(info: Parameters<typeof rawFramework>[1]) {
+  const a = agent(master.address, {});
+  const agentId = await a.registered;
+  const fw = framework(info);
+  const frameworkId = await fw.frameworkId;
+  const offer = await firstOffer(fw);
+  await launchOn(fw, offer, [task('t1')]);
+  await a.received.waitFor((m) => m.message?.$case === 'runTask');
+  return { a, agentId, fw, frameworkId, offer };
+}
+
+/** {@link runningT1}, then its agent goes away: resolves once the framework hears `t1` UNREACHABLE. */
+async function lostT1(info: Parameters<typeof rawFramework>[1]) {
+  const running = await runningT1(info);
+  running.a.close();
+  const lost = await running.fw.events.waitFor(isUpdate('t1', TaskState.TASK_UNREACHABLE), 5000, 'TASK_UNREACHABLE');
+  return { ...running, status: lost.event?.$case === 'update' ? lost.event.update.status : undefined };
+}
+
 beforeEach(async () => {
   master = await startMaster({
     listen: '127.0.0.1:0',
@@ -252,13 +272,7 @@ describe('master protocol', () => {
   });
 
   it('forwards agent status updates and routes the acknowledgement back', async () => {
-    const a = agent(master.address, {});
-    const agentId = await a.registered;
-    const fw = framework({ name: 'f' });
-    const frameworkId = await fw.frameworkId;
-    const offer = await firstOffer(fw);
-    await launchOn(fw, offer, [task('t1')]);
-    await a.received.waitFor((m) => m.message?.$case === 'runTask');
+    const { a, agentId, fw, frameworkId } = await runningT1({ name: 'f' });
     const status = {
       taskId: 't1',
       frameworkId,
@@ -331,15 +345,7 @@ describe('master protocol', () => {
   });
 
   it('reports the tasks of an agent that did not come back as UNREACHABLE, retrying until acknowledged', async () => {
-    const a = agent(master.address, {});
-    const agentId = await a.registered;
-    const fw = framework({ name: 'f' });
-    const offer = await firstOffer(fw);
-    await launchOn(fw, offer, [task('t1')]);
-    await a.received.waitFor((m) => m.message?.$case === 'runTask');
-    a.close();
-    const lost = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_UNREACHABLE), 5000, 'TASK_UNREACHABLE');
-    const status = lost.event?.$case === 'update' ? lost.event.update.status : undefined;
+    const { agentId, fw, status } = await lostT1({ name: 'f' });
     expect(status?.reason).toBe('agent-reregistration-timeout');
     expect(status?.uuid).not.toBe('');
     await fw.events.waitFor((e) => e.event?.$case === 'failure' && e.event.failure.agentId === agentId);
@@ -352,15 +358,7 @@ describe('master protocol', () => {
   });
 
   it('keeps a re-registering agent and its tasks, and kills stale copies of tasks already reported UNREACHABLE', async () => {
-    const a = agent(master.address, {});
-    const agentId = await a.registered;
-    const fw = framework({ name: 'f', failoverTimeoutS: 60 });
-    const frameworkId = await fw.frameworkId;
-    const offer = await firstOffer(fw);
-    await launchOn(fw, offer, [task('t1')]);
-    await a.received.waitFor((m) => m.message?.$case === 'runTask');
-    a.close();
-    await fw.events.waitFor(isUpdate('t1', TaskState.TASK_UNREACHABLE), 5000, 'TASK_UNREACHABLE');
+    const { agentId, fw, frameworkId, offer } = await lostT1({ name: 'f', failoverTimeoutS: 60 });
     const t1 = {
       taskId: 't1',
       name: 't1',
@@ -390,16 +388,8 @@ describe('master protocol', () => {
   });
 
   it('reports a task GONE when its agent comes back without it', async () => {
-    const a = agent(master.address, {});
-    const agentId = await a.registered;
-    const fw = framework({ name: 'f', failoverTimeoutS: 60 });
-    const frameworkId = await fw.frameworkId;
-    const offer = await firstOffer(fw);
-    await launchOn(fw, offer, [task('t1')]);
-    await a.received.waitFor((m) => m.message?.$case === 'runTask');
-    a.close();
-    const unreachable = await fw.events.waitFor(isUpdate('t1', TaskState.TASK_UNREACHABLE), 5000, 'TASK_UNREACHABLE');
-    const uuid = unreachable.event?.$case === 'update' ? (unreachable.event.update.status?.uuid ?? '') : '';
+    const { agentId, fw, frameworkId, status } = await lostT1({ name: 'f', failoverTimeoutS: 60 });
+    const uuid = status?.uuid ?? '';
     await fw.call({ call: { $case: 'acknowledge', acknowledge: { agentId, taskId: 't1', uuid } } });
     const back = agent(
       master.address,
@@ -462,13 +452,7 @@ describe('master protocol', () => {
 
 describe('master bookkeeping after teardown', () => {
   it("records the end of a torn-down framework's tasks", async () => {
-    const a = agent(master.address, {});
-    const agentId = await a.registered;
-    const fw = framework({ name: 'short-lived' });
-    const frameworkId = await fw.frameworkId;
-    const offer = await firstOffer(fw);
-    await launchOn(fw, offer, [task('t1')]);
-    await a.received.waitFor((m) => m.message?.$case === 'runTask');
+    const { a, agentId, fw, frameworkId } = await runningT1({ name: 'short-lived' });
     await fw.call({ call: { $case: 'teardown', teardown: {} } });
     await a.received.waitFor((m) => m.message?.$case === 'killTask');
     const killed = {
