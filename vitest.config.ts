@@ -24,6 +24,8 @@ const ALONE = [
   'test/security/container-sandbox.test.ts',
   'test/security/network-boundary.test.ts',
   'test/chaos/agent-restart.test.ts',
+  // Bounds in ms on an election (a SIGKILLed leader replaced, a stopped one fenced).
+  'test/chaos/master-election.test.ts',
   // Map tasks failed 4 times over with other files beside them (2 runs in 6); likely cause found
   // since (ports in the ephemeral range, see the file): kept alone until full runs show it gone.
   'test/chaos/mapreduce-restart.test.ts',

@@ -191,6 +191,10 @@ export function addDaemonCommands(program: Command, defaultMaster: string): void
         coordinator,
         authenticate: !open,
         insecureNoAuth: open,
+        // A leader whose ZooKeeper session is over exits at once (code 1; its election helper
+        // SIGKILLs it if it has not within 250 ms, even mid-way through a busy moment of its main
+        // thread): no other master can lead before then (docs/operations.md).
+        fence: 'exit',
       });
       if (open) console.error(insecureWarning('the master', candidate.address));
       // A standby serves its process metrics; the master's appear once it leads.

@@ -22,6 +22,10 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['GALAXY_LOG_LEVEL', 'log level of daemons (--log-level)'],
   ['GALAXY_LOG_FILE', "append daemons' JSON logs to this file instead of stdout"],
   ['GALAXY_TRACES', 'where galaxy sim finds cluster traces'],
+  [
+    'GALAXY_ELECTION',
+    "set by galaxy master for its election helper process (internal: what it contends for); don't set it",
+  ],
   ['GALAXY_<DAEMON>_<FLAG>', 'any flag of master, agent, appmaster, framework run, up (GALAXY_AGENT_WORK_DIR)'],
   ['NO_COLOR', 'no colour in tables'],
 ];

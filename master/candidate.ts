@@ -10,7 +10,8 @@
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadAllocator } from '../allocators/index.js';
 import type { Coordinator, Leadership } from '../core/coordinator/coordinator.js';
-import { openCoordinator } from '../core/coordinator/index.js';
+import { electInHelper, type ElectionFence, type HelperCandidacy } from '../core/coordinator/elect-in-helper.js';
+import { openCoordinator, urlSessionMs } from '../core/coordinator/index.js';
 import { toGrpcStatus } from '../core/grpc-errors.js';
 import { serveGrpc, type ServingApi } from '../core/grpc-server.js';
 import { notLeader } from '../core/not-leader.js';
@@ -34,7 +35,23 @@ export interface CandidateOptions extends MasterOptions {
    * master` does unless `--insecure-no-auth`); without it, `insecureNoAuth` must be set.
    */
   readonly authenticate?: boolean;
+  /**
+   * On ZooKeeper, what a leader does when its election session is over: `exit` (the process exits
+   * with code 1 at once, and its election helper SIGKILLs it if it has not within a moment:
+   * `galaxy master`, which stops acting even while its main thread is busy or stopped), or
+   * `notify` (it stops serving when its main thread hears of it; in-process use). Default `notify`.
+   */
+  readonly fence?: ElectionFence;
 }
+
+/**
+ * The session of a master's own reads and writes on ZooKeeper. It holds no ephemeral key (the
+ * candidacy has its own session, `elect-in-helper.ts`), so it can be long, and being cut off does
+ * not end it (only ZooKeeper's expiry does): a busy main thread does not end it, and a client that
+ * reconnects within it goes on. Its client moves to another server in up to a third of it when a
+ * server stops (the `zookeeper` package's timer, docs/operations.md).
+ */
+export const DATA_SESSION_MS = 30_000;
 
 /** A contending master. */
 export class MasterCandidate {
@@ -67,6 +84,8 @@ export class MasterCandidate {
     /** `host:port` this candidate serves on, standby or leading. */
     readonly address: string,
     standby: ServingApi,
+    /** The election helper's candidacy (ZooKeeper); other backends elect on `coordinator`. */
+    private readonly candidacy?: HelperCandidacy,
   ) {
     this.standby = standby;
     this.lost = new Promise((resolve) => {
@@ -78,10 +97,9 @@ export class MasterCandidate {
     });
   }
 
-  /** Opens the coordinator, starts the standby port and enters the election. */
+  /** Starts the standby port, enters the election and opens the coordinator. */
   static async start(options: CandidateOptions): Promise<MasterCandidate> {
     const log = createLogger('master', options.logLevel);
-    const coordinator = await openCoordinator(options.coordinator);
     const holder: { candidate?: MasterCandidate } = {};
     const standby = await serveGrpc(
       'master (standby)',
@@ -92,7 +110,24 @@ export class MasterCandidate {
       undefined,
       { limits: options.limits?.server, log, ...(options.tls ? { tls: options.tls } : {}) },
     );
-    holder.candidate = new MasterCandidate(options, coordinator, log, standby.address, standby);
+    // The election helper is forked before this process opens a ZooKeeper session of its own: the
+    // C client's sockets are not close-on-exec, and a copy held by the helper broke this process's
+    // later connections. It contends at once; the candidate awaits it once it has loaded its users.
+    const candidacy = options.coordinator.startsWith('zk:')
+      ? electInHelper(options.coordinator, MASTER_GROUP, standby.address, options.fence ?? 'notify')
+      : undefined;
+    let coordinator: Coordinator;
+    try {
+      coordinator = await openCoordinator(options.coordinator, {
+        sessionTimeoutMs: Math.max(DATA_SESSION_MS, urlSessionMs(options.coordinator) ?? 0),
+        endsWhenCutOff: candidacy === undefined,
+      });
+    } catch (error) {
+      await candidacy?.withdraw();
+      await standby.stop();
+      throw error;
+    }
+    holder.candidate = new MasterCandidate(options, coordinator, log, standby.address, standby, candidacy);
     return holder.candidate;
   }
 
@@ -109,8 +144,30 @@ export class MasterCandidate {
     await this.master?.stop();
     this.agentIdentities?.close();
     this.users?.close();
-    await this.leadership?.resign().catch(() => undefined);
+    await (this.leadership?.resign() ?? this.candidacy?.withdraw())?.catch(() => undefined);
     await this.coordinator.close();
+  }
+
+  /**
+   * Enters the election. On ZooKeeper the candidacy runs in a helper process with its own session
+   * (the URL's `session=`), so that the main thread's busy moments do not cost it that session;
+   * the end of the data session (`DATA_SESSION_MS`) ends it too. Other backends elect on the
+   * coordinator itself.
+   */
+  private async elect(): Promise<Leadership> {
+    const { candidacy } = this;
+    const session = (this.coordinator as { session?: AbortSignal }).session;
+    if (candidacy === undefined || session === undefined) return this.coordinator.elect(MASTER_GROUP, this.address);
+    const onDataSessionEnd = (): void => {
+      void candidacy.withdraw();
+    };
+    if (session.aborted) onDataSessionEnd();
+    session.addEventListener('abort', onDataSessionEnd, { once: true });
+    const leadership = await candidacy.leading;
+    void leadership.lost.then(() => {
+      session.removeEventListener('abort', onDataSessionEnd);
+    });
+    return leadership;
   }
 
   private async contend(): Promise<Master> {
@@ -128,7 +185,7 @@ export class MasterCandidate {
       this.users = await UserStore.open(this.coordinator);
       this.agentIdentities = await AgentIdentityStore.open(this.coordinator);
     }
-    const leadership = await this.coordinator.elect(MASTER_GROUP, this.address);
+    const leadership = await this.elect();
     clearInterval(this.poll);
     this.leadership = leadership;
     if (this.stopped) throw new Error('stopped before leading');

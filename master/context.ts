@@ -143,6 +143,11 @@ export class MasterContext {
     for (const offer of this.offers.removeWhere(predicate)) this.rescindOffer(offer, notify);
   }
 
+  /** Takes back the offers on agent `agentId` (those matching `predicate`), looking at its offers only. */
+  rescindAgentOffers(agentId: string, notify: boolean, predicate?: (offer: Offer) => boolean): void {
+    for (const offer of this.offers.removeOnAgent(agentId, predicate)) this.rescindOffer(offer, notify);
+  }
+
   /**
    * Records a new state of a task. When it becomes terminal its resources go back to the
    * allocator; the record itself stays until the update is acknowledged.

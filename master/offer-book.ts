@@ -3,10 +3,16 @@
  */
 import type { Offer } from '../proto/gen/galaxy/v1/common.js';
 
-/** The outstanding offers, indexed by id, framework and agent. */
+/** The outstanding offers, indexed by id and by agent. */
 export class OfferBook {
   private readonly offers = new Map<string, Offer>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /**
+   * The ids of each agent's outstanding offers: an agent's offers are taken back each time it
+   * (re-)registers or disconnects, and scanning every offer each time cost a failover's new leader
+   * quadratic time (issue 16: a fifth of its CPU at 6,000 agents).
+   */
+  private readonly byAgent = new Map<string, Set<string>>();
 
   /**
    * @param timeoutMs an offer not answered within this time is rescinded (0 = never)
@@ -20,6 +26,12 @@ export class OfferBook {
   /** Records an offer and starts its timeout. */
   add(offer: Offer): void {
     this.offers.set(offer.id, offer);
+    let ids = this.byAgent.get(offer.agentId);
+    if (!ids) {
+      ids = new Set();
+      this.byAgent.set(offer.agentId, ids);
+    }
+    ids.add(offer.id);
     if (this.timeoutMs > 0) {
       const timer = setTimeout(() => {
         if (this.remove(offer.id)) this.onTimeout(offer);
@@ -44,6 +56,9 @@ export class OfferBook {
     const offer = this.offers.get(offerId);
     if (!offer) return undefined;
     this.offers.delete(offerId);
+    const ids = this.byAgent.get(offer.agentId);
+    ids?.delete(offerId);
+    if (ids?.size === 0) this.byAgent.delete(offer.agentId);
     clearTimeout(this.timers.get(offerId));
     this.timers.delete(offerId);
     return offer;
@@ -59,6 +74,17 @@ export class OfferBook {
     return removed;
   }
 
+  /** Removes and returns the offers on agent `agentId` matching `predicate`; only its offers are looked at. */
+  removeOnAgent(agentId: string, predicate: (offer: Offer) => boolean = () => true): Offer[] {
+    const removed: Offer[] = [];
+    for (const id of this.byAgent.get(agentId) ?? []) {
+      const offer = this.offers.get(id);
+      if (offer && predicate(offer)) removed.push(offer);
+    }
+    for (const offer of removed) this.remove(offer.id);
+    return removed;
+  }
+
   /** Every outstanding offer. */
   all(): IterableIterator<Offer> {
     return this.offers.values();
@@ -69,5 +95,6 @@ export class OfferBook {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.offers.clear();
+    this.byAgent.clear();
   }
 }

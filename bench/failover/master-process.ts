@@ -77,8 +77,8 @@ export async function startMasterProcess(
       reject(new Error(`galaxy master exited before contending:\n${lines.join('\n')}`));
     });
     setTimeout(() => {
-      reject(new Error(`galaxy master did not contend within 15 s:\n${lines.join('\n')}`));
-    }, 15_000).unref();
+      reject(new Error(`galaxy master did not contend within 60 s:\n${lines.join('\n')}`));
+    }, 60_000).unref();
   });
   for (const stream of [child.stdout, child.stderr]) {
     let buffer = '';

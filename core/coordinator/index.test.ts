@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isGalaxyError } from '../errors.js';
-import { DEFAULT_COORDINATOR, LocalCoordinator, MemoryCoordinator, openCoordinator } from './index.js';
+import { DEFAULT_COORDINATOR, LocalCoordinator, MemoryCoordinator, openCoordinator, urlSessionMs } from './index.js';
 
 async function refusal(url: string): Promise<string> {
   const error = await openCoordinator(url).then(
@@ -54,5 +54,20 @@ describe('openCoordinator', () => {
     expect(await refusal('local:relative/dir')).toMatch(/absolute/);
     expect(await refusal('etcd://x')).toMatch(/memory:, local:/);
     expect(await refusal('')).toMatch(/memory:, local:/);
+  });
+});
+
+describe('urlSessionMs', () => {
+  it("reads a zk:// URL's session timeout wherever the parameter stands", () => {
+    expect(urlSessionMs('zk://127.0.0.1:2181/galaxy?session=4000ms')).toBe(4000);
+    expect(urlSessionMs('zk://a:1,b:2/galaxy?secret=/etc/galaxy/s&session=10000ms')).toBe(10000);
+    expect(urlSessionMs('zk://a:1/galaxy?session=10000ms&secret=/etc/galaxy/s')).toBe(10000);
+  });
+
+  it('names none for a URL without one, or for another backend', () => {
+    expect(urlSessionMs('zk://127.0.0.1:2181/galaxy')).toBeUndefined();
+    expect(urlSessionMs('zk://a:1/galaxy?secret=/s')).toBeUndefined();
+    expect(urlSessionMs('local:/var/lib/galaxy/coord?session=10ms')).toBeUndefined();
+    expect(urlSessionMs('zk://a:1/galaxy?session=10s')).toBeUndefined();
   });
 });

@@ -22,12 +22,26 @@ export { ZkSecret } from './zookeeper-secret.js';
 /** The coordinator used when none is given. */
 export const DEFAULT_COORDINATOR = 'local:/var/lib/galaxy/coord';
 
+/** How else to open a coordinator. */
+export interface OpenOptions {
+  /** The ZooKeeper session timeout, instead of the URL's `session=` (ignored by other backends). */
+  readonly sessionTimeoutMs?: number;
+  /** On ZooKeeper, whether being cut off ends the session (`ZkSessionOptions.endsWhenCutOff`; default true). */
+  readonly endsWhenCutOff?: boolean;
+}
+
+/** The ZooKeeper session timeout a `zk://` URL asks for (`session=<n>ms`), if it names one. */
+export function urlSessionMs(url: string): number | undefined {
+  const match = /^zk:\/\/[^?]*\?(?:.*&)?session=(\d+)ms(?:&|$)/.exec(url);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
 /**
  * Opens the coordinator `url` names: `memory:`, `local:/abs/dir`, or
  * `zk://host:port[,host:port…][/chroot][?session=<n>ms][&secret=/path/to/secret-file]`. The secret
  * is given as a file so that the URL, which is logged and passed on command lines, holds none.
  */
-export async function openCoordinator(url: string): Promise<Coordinator> {
+export async function openCoordinator(url: string, options: OpenOptions = {}): Promise<Coordinator> {
   if (url === 'memory:') return new MemoryCoordinator();
   if (url.startsWith('local:')) {
     const dir = url.slice('local:'.length);
@@ -54,6 +68,8 @@ export async function openCoordinator(url: string): Promise<Coordinator> {
     return ZooKeeperCoordinator.open(zk[1], {
       chroot: zk[2] ?? ZK_DEFAULT_CHROOT,
       ...(session === undefined ? {} : { sessionTimeoutMs: Number(session.slice(0, -2)) }),
+      ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+      ...(options.endsWhenCutOff === undefined ? {} : { endsWhenCutOff: options.endsWhenCutOff }),
       ...(secretFile === undefined ? {} : { secret: await ZkSecret.load(decodeURIComponent(secretFile)) }),
     });
   }

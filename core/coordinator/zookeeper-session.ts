@@ -132,6 +132,13 @@ export interface ZkSessionOptions {
    * adds it again by itself after every reconnection.
    */
   readonly credential?: string;
+  /**
+   * Whether the session is over once it has been cut off for two thirds of its timeout (the rule
+   * of the module comment; default true). A session that holds no ephemeral key and leads nothing
+   * (a master's data session: its candidacy has a session of its own) can do without: it is over
+   * only when closed or expired, and a client back within the timeout goes on with it.
+   */
+  readonly endsWhenCutOff?: boolean;
 }
 
 /** One session; see the module comment for when it ends. */
@@ -155,6 +162,7 @@ export class ZkSession {
     private readonly client: NativeClient,
     private readonly description: string,
     private readonly callTimeoutMs: number,
+    private readonly endsWhenCutOff: boolean,
   ) {}
 
   /** Aborts (with a `GALAXY_E_COORD_UNAVAILABLE` reason) when the session is over. */
@@ -189,7 +197,12 @@ export class ZkSession {
       // which happens while it cycles through stopped servers; the session rule decides instead.
       response_counter_limit: 2 ** 30,
     }) as unknown as NativeClient;
-    const session = new ZkSession(client, description, options.callTimeoutMs ?? timeout);
+    const session = new ZkSession(
+      client,
+      description,
+      options.callTimeoutMs ?? timeout,
+      options.endsWhenCutOff ?? true,
+    );
     const connected = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
@@ -318,6 +331,7 @@ export class ZkSession {
     this.client.on('connecting', () => {
       if (this.ending.signal.aborted || this.cutAt !== 0) return;
       this.cutAt = Date.now();
+      if (!this.endsWhenCutOff) return;
       const left = this.lastContact + this.graceMs - Date.now();
       this.suspendTimer = setTimeout(
         () => {

@@ -40,4 +40,26 @@ describe('ZooKeeperCoordinator without quorum', () => {
     expect(await fresh.leader('/masters')).toBe('new');
     await next.resign();
   }, 45_000);
+
+  it("a session that being cut off does not end (a master's data session) goes on when quorum returns", async () => {
+    const sessionTimeoutMs = 10_000;
+    const kept = await open({ sessionTimeoutMs, endsWhenCutOff: false });
+    const ruled = await open({ sessionTimeoutMs });
+    await kept.put('/kept', 'before');
+    await zk.ensemble().stopNode(0);
+    await zk.ensemble().stopNode(1);
+    try {
+      // Past the rule's two thirds of the timeout: the other session is over, this one is not.
+      await new Promise((r) => setTimeout(r, (3 * sessionTimeoutMs) / 4));
+      expect(ruled.session.aborted).toBe(true);
+      expect(kept.session.aborted).toBe(false);
+    } finally {
+      await zk.ensemble().startNode(0);
+      await zk.ensemble().startNode(1);
+    }
+    // The same session, on again: its writes go through and nothing was lost.
+    await kept.put('/kept', 'after');
+    expect((await kept.get('/kept'))?.value).toBe('after');
+    expect(kept.session.aborted).toBe(false);
+  }, 60_000);
 });

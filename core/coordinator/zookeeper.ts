@@ -136,6 +136,11 @@ export class ZooKeeperCoordinator implements Coordinator {
     return coordinator;
   }
 
+  /** The session timeout the ensemble granted, ms. */
+  get sessionTimeoutMs(): number {
+    return this.zk.timeoutMs;
+  }
+
   /** Aborts when the session is over (its `reason` says why); see the module comment. */
   get session(): AbortSignal {
     return this.zk.ended;

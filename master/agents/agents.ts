@@ -271,7 +271,7 @@ export class AgentsController {
     agent.active = false;
     this.pings.remove(agent);
     this.ctx.allocator.deactivateAgent(agent.info.id);
-    this.ctx.rescindOffers((offer) => offer.agentId === agent.info.id, true);
+    this.ctx.rescindAgentOffers(agent.info.id, true);
     this.ctx.hooks.agentDisconnected.call(agent);
     agent.removalTimer = setTimeout(() => {
       this.remove(agent, 'agent-reregistration-timeout');
@@ -286,7 +286,7 @@ export class AgentsController {
     this.pings.remove(agent);
     clearTimeout(agent.removalTimer);
     agent.connection?.close();
-    this.ctx.rescindOffers((offer) => offer.agentId === id, true);
+    this.ctx.rescindAgentOffers(id, true);
     for (const key of agent.tasks) {
       const record = this.ctx.tasks.get(key);
       if (!record || isTerminal(record.task.state)) continue;

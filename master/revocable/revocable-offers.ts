@@ -57,7 +57,7 @@ export function applyEstimate(ctx: MasterContext, agent: AgentRecord, reported: 
     );
   ctx.revocable.setEstimate(agent.info.id, estimate);
   if (ctx.revocable.overcommitted(agent.info.id))
-    ctx.rescindOffers((offer) => offer.agentId === agent.info.id && offer.revocable === true, true);
+    ctx.rescindAgentOffers(agent.info.id, true, (offer) => offer.revocable === true);
   ctx.log.debug({ agent: agent.info.id, estimate: formatResources(estimate) }, 'revocable estimate');
   ctx.loop.trigger();
 }

@@ -256,7 +256,7 @@ export class Machines extends BuiltinMasterPlugin {
         if (agent.active) this.ctx.allocator.activateAgent(agentId);
       } else {
         this.ctx.allocator.deactivateAgent(agentId);
-        this.ctx.rescindOffers((offer) => offer.agentId === agentId, true);
+        this.ctx.rescindAgentOffers(agentId, true);
       }
     }
     if ((before === 'draining') !== (mode === 'draining')) {
@@ -303,7 +303,7 @@ export class Machines extends BuiltinMasterPlugin {
   private readmit(agent: AgentRecord): void {
     const id = agent.info.id;
     const { allocator } = this.ctx;
-    this.ctx.rescindOffers((offer) => offer.agentId === id, true);
+    this.ctx.rescindAgentOffers(id, true);
     const reserved = allocator.reservations(id);
     const statics = agent.info.reservations.map((r) => ({ role: r.role, resources: r.resources ?? emptyResources() }));
     allocator.removeAgent(id);

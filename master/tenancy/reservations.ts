@@ -119,7 +119,7 @@ export class ReservationBook extends BuiltinMasterPlugin {
       sign === 1 ? 'resources reserved' : 'resources unreserved',
     );
     // Outstanding offers of the agent were cut before the change: make them again.
-    this.ctx.rescindOffers((offer) => offer.agentId === agentId, true);
+    this.ctx.rescindAgentOffers(agentId, true);
     this.ctx.loop.trigger();
     return allocator.reservations(agentId);
   }

@@ -92,7 +92,7 @@ export function syncVolumeHolds(ctx: MasterContext, agentId: string): void {
     holds.push({ frameworkId: clientId(v.frameworkId, role), key: keptKey(v), disk: v.disk, size: v.sizeBytes });
   }
   const held = new Set(holds.map((h) => h.key));
-  ctx.rescindOffers((offer) => offer.agentId === agentId && offer.heldVolumes.some((v) => !held.has(keptKey(v))), true);
+  ctx.rescindAgentOffers(agentId, true, (offer) => offer.heldVolumes.some((v) => !held.has(keptKey(v))));
   ctx.allocator.setVolumeHolds(agentId, holds, claimed);
   ctx.loop.trigger();
 }
