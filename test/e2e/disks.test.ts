@@ -54,9 +54,11 @@ beforeAll(async () => {
       { kind: 'disk', name: 'data', path: 'data', medium: 'ssd', size: '32Mi', persistent: true },
     ],
     commands: { start: 'exec node server.mjs' },
-    health: { type: 'http', port: 'http', path: '/health', intervalS: 0.3, timeoutS: 1, graceS: 2, failures: 2 },
+    health: { type: 'http', port: 'http', path: '/health', intervalS: 0.3, timeoutS: 1, graceS: 5, failures: 2 },
     deploy: { step: 1, intervalS: 0, stopTimeoutS: 2, maxFailures: 1, deployTimeoutS: 60 },
-    failure: { backoffS: 1, maxBackoffS: 2, blacklistAfter: 5 },
+    // The volume pins the pod to the one agent: failed starts while that agent restarts on a
+    // loaded machine must not blacklist the only host it can go to (a full run once did, at 5).
+    failure: { backoffS: 1, maxBackoffS: 2, blacklistAfter: 20 },
   });
   await c.api.submitJob({ specJson });
 }, 120_000);
