@@ -17,24 +17,32 @@ afterEach(async () => {
 const kinds = (calls: readonly SchedulerCall[]) =>
   calls.map((c) => c.call?.$case).filter((k) => k === 'decline' || k === 'revive' || k === 'suppress');
 
+/** Starts the harness (also into `h`, which the test's end stops) with the first call of `kind` unanswered until `release()`. */
+async function startHoldingFirst(
+  kind: NonNullable<SchedulerCall['call']>['$case'],
+): Promise<{ harness: AppMasterHarness; release: () => void }> {
+  let release: () => void = () => undefined;
+  const held = new Promise<undefined>((resolve) => {
+    release = () => {
+      resolve(undefined);
+    };
+  });
+  let first = true;
+  const harness = await startAppMasterHarness({
+    answer: (call) => {
+      if (call.call?.$case !== kind || !first) return undefined;
+      first = false;
+      return held;
+    },
+  });
+  h = harness;
+  return { harness, release };
+}
+
 describe('AppMaster offer rounds', { timeout: 20_000 }, () => {
   it('REVIVEs, not SUPPRESSes, after declining a round during which a job was submitted', async () => {
-    let release: () => void = () => undefined;
-    const held = new Promise<undefined>((resolve) => {
-      release = () => {
-        resolve(undefined);
-      };
-    });
-    let first = true;
-    h = await startAppMasterHarness({
-      // The first DECLINE is answered only once the test lets it.
-      answer: (call) => {
-        if (call.call?.$case !== 'decline' || !first) return undefined;
-        first = false;
-        return held;
-      },
-    });
-    const harness = h;
+    // The first DECLINE is answered only once the test calls release().
+    const { harness, release } = await startHoldingFirst('decline');
     harness.offer(offerOf('o1'));
     await harness.calls('decline');
     const before = harness.master.calls.items.length;
@@ -54,22 +62,8 @@ describe('AppMaster offer rounds', { timeout: 20_000 }, () => {
   });
 
   it("takes the next offers while a round's ACCEPT is still unanswered", async () => {
-    let release: () => void = () => undefined;
-    const held = new Promise<undefined>((resolve) => {
-      release = () => {
-        resolve(undefined);
-      };
-    });
-    let first = true;
-    h = await startAppMasterHarness({
-      // The first ACCEPT is answered only once the test lets it.
-      answer: (call) => {
-        if (call.call?.$case !== 'accept' || !first) return undefined;
-        first = false;
-        return held;
-      },
-    });
-    const harness = h;
+    // The first ACCEPT is answered only once the test calls release().
+    const { harness, release } = await startHoldingFirst('accept');
     await harness.appmaster.submit(specJson('replay2-a', 1));
     harness.offer(offerOf('o1'));
     await harness.calls('accept');
