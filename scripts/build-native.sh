@@ -16,9 +16,9 @@ if ! command -v "$cc" >/dev/null 2>&1; then
   exit 0
 fi
 # Static (position-independent, so still randomized) when the C library allows it (Debian's
-# libc6-dev has libc.a): each container forks the helper three times (the log writer, the init,
-# the task) and a static binary has fewer mappings to copy and tear down, and no dynamic loader to
-# run (docs/security.md, "What a launch costs").
+# libc6-dev has libc.a): each container's helper is a fork of the spawner, which clones the init,
+# which vforks the task, and a static binary has fewer mappings to copy and tear down, and no
+# dynamic loader to run (docs/security.md, "What a launch costs").
 if "$cc" -O2 -static-pie -Wall -Wextra -Werror -o "$out.tmp" "${src[@]}" 2>/dev/null; then
   mv -f "$out.tmp" "$out"
   exit 0

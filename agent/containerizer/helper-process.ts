@@ -19,7 +19,7 @@ export interface HelperLaunch {
   readonly cwd: string;
   /** The task's environment (its exec's, never the helper's own). */
   readonly env: Readonly<Record<string, string>>;
-  /** The task's output files; absent when the helper's log writer makes them (`--log-dir`). */
+  /** The task's output files; absent when the container's init makes them (`--log-dir`). */
   readonly stdoutPath?: string;
   readonly stderrPath?: string;
   /** Owner of the output files (the container's root on the host), when not the agent's user. */
@@ -73,7 +73,7 @@ export async function startHelper(spawner: HelperSpawner, launch: HelperLaunch):
     cwd: launch.cwd,
     helperEnv: helperEnvironment(launch.env),
     taskEnv: launch.env,
-    // Without output files the helper's log writer makes them (--log-dir); the helper's own
+    // Without output files the container's init makes them (--log-dir); the helper's own
     // stdout and stderr then go nowhere.
     stdoutPath: launch.stdoutPath ?? '/dev/null',
     stderrPath: launch.stderrPath ?? '/dev/null',

@@ -83,7 +83,7 @@ export interface LinuxLauncherOptions {
    * queue in the kernel and raise the load.
    */
   readonly launchConcurrency?: number;
-  /** How the helper's log writer rotates each task's output (default 10 MiB × 5). */
+  /** How each task's output is rotated (default 10 MiB × 5). */
   readonly logRotation?: LogRotation;
   readonly log: Logger;
 }
@@ -244,7 +244,7 @@ export class LinuxLauncher implements Launcher {
         ],
         cwd: spec.sandbox,
         env,
-        // No output files: the helper's log writer makes and rotates them (--log-dir).
+        // No output files: the container's init makes and rotates them (--log-dir).
         onSetUp: () => {
           traceLaunch(task, 'launch slot freed');
           setUp();
@@ -347,17 +347,10 @@ export class LinuxLauncher implements Launcher {
       '--env-fd',
       String(ENV_FD),
     );
-    // The output goes through the helper's log writer, as the sandbox's owner (root for real root).
+    // The container's init writes the output to the sandbox (its path in the container is its
+    // host path), rotated, as the task's own user.
     const rotation = this.options.logRotation ?? DEFAULT_LOG_ROTATION;
-    const writer = ownerOf(identity);
-    args.push(
-      '--log-dir',
-      spec.sandbox,
-      String(rotation.maxBytes),
-      String(rotation.maxFiles),
-      String(writer?.uid ?? -1),
-      String(writer?.gid ?? -1),
-    );
+    args.push('--log-dir', spec.sandbox, String(rotation.maxBytes), String(rotation.maxFiles));
     args.push('--', ...commandLine(spec.command));
     return args;
   }

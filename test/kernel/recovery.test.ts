@@ -153,15 +153,15 @@ describe('agent recovery', () => {
     const containersBefore = await driver.children(cgroupRoot);
     expect(containersBefore).toHaveLength(2);
 
-    // The container's helper (its monitor on the host), its log writer, the namespace's init and
-    // the task itself.
+    // The container's helper (its monitor on the host), the namespace's init (which also writes the
+    // task's output) and the task itself.
     const longPids = await eventually(
       () => {
         const pids = processesWithEnv('GALAXY_TASK_ID=long').sort();
-        return pids.length === 4 && pids;
+        return pids.length === 3 && pids;
       },
       5000,
-      'the four processes of the long task',
+      'the three processes of the long task',
     );
     expect(await eventually(() => get(26200), 10_000, 'the web task')).toBe('alive');
     // Each container's host uid block is claimed (agent/containerizer/uid-blocks.ts).

@@ -1,5 +1,5 @@
 /**
- * Task output in real containers: the helper's log writer rotates a chatty task's stdout by size,
+ * Task output in real containers: the container's init rotates a chatty task's stdout by size,
  * so a task under a disk quota that prints far more than its quota (`disk-du`, which kills a task
  * whose sandbox holds more than its quota) stays alive; the master's Logs stream follows its
  * output across rotations, in order, flagging any output rotated away before it was read; and the

@@ -16,7 +16,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +142,36 @@ describe('a container is a sandbox', () => {
         (d) => d !== 'lib64' || existsSync('/lib64'),
       ),
     );
+  });
+
+  it("holds nothing of the host's in its init, which writes the task's output: the task cannot read its descriptors, all are the container's", async () => {
+    // The init holds the sandbox open to write stdout and stderr there. Opened on the host (before
+    // the container's root), `..` from that descriptor would lead to the agent's work dir; it is
+    // opened by its path in the container, and the init's descriptors are not the task's to read.
+    const inside = await run('ls /proc/1/fd 2>&1; true');
+    expect(inside.stdout).toContain("cannot open directory '/proc/1/fd': Permission denied");
+    const { id, pid } = await sleeper();
+    const init = Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    expect(readFileSync(`/proc/${init}/status`, 'utf8')).toMatch(/^NSpid:\s+\d+\s+1$/m);
+    const containerMounts = new Set(
+      readFileSync(`/proc/${init}/mountinfo`, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ')[0]),
+    );
+    const sandbox = await cluster.sandboxOf(id);
+    const onMounts = readdirSync(`/proc/${init}/fd`)
+      .map((fd) => ({
+        fd,
+        target: readlinkSync(`/proc/${init}/fd/${fd}`),
+        mount: /^mnt_id:\s+(\d+)$/m.exec(readFileSync(`/proc/${init}/fdinfo/${fd}`, 'utf8'))?.[1] ?? '',
+      }))
+      .filter(({ target }) => target.startsWith(sandbox));
+    // The sandbox and its stdout and stderr, each on a mount of the container's own. (Its stdin is
+    // the host's /dev/null, a device, as runc's containers have it: no directory to walk up from.)
+    expect(onMounts.map(({ target }) => target)).toEqual(expect.arrayContaining([sandbox, join(sandbox, 'stdout')]));
+    for (const { fd, target, mount } of onMounts) expect(containerMounts.has(mount), `${fd} -> ${target}`).toBe(true);
+    expect((await cluster.kill(id)).state).toBe(TaskState.TASK_KILLED);
   });
 
   it("cannot see another container's sandbox, nor its processes, nor signal them", async () => {

@@ -4,7 +4,7 @@
  */
 #include "galaxy-init.h"
 
-struct config cfg = {.userns_base = -1, .idmap_fd = -1, .report_fd = -1, .env_fd = -1, .log_uid = -1, .log_gid = -1};
+struct config cfg = {.userns_base = -1, .idmap_fd = -1, .report_fd = -1, .env_fd = -1, };
 
 static int trace_fd = -1;
 static const char *trace_task = "-";
@@ -146,12 +146,10 @@ void parse(int argc, char **argv) {
       NEED(1);
       cfg.env_fd = atoi(argv[++i]);
     } else if (strcmp(a, "--log-dir") == 0) {
-      NEED(5);
+      NEED(3);
       cfg.log_dir = argv[++i];
       cfg.log_max = strtoll(argv[++i], NULL, 10);
       cfg.log_files = atoi(argv[++i]);
-      cfg.log_uid = strtoll(argv[++i], NULL, 10);
-      cfg.log_gid = strtoll(argv[++i], NULL, 10);
       if (cfg.log_max <= 0 || cfg.log_files < 1) monitor_fail("--log-dir needs a positive size and file count");
     } else {
       monitor_fail("unknown option %s", a);

@@ -13,9 +13,10 @@
  *   4. the init enters a user namespace of its own, whose uid_map and gid_map this process (still
  *      root on the host) writes: container uid 0-65535 = host uid base..base+65535. Or it becomes
  *      the named host user; or stays real root;
- *   5. it drops the capability bounding set to the agent's mask, sets no_new_privs, and forks the
- *      task, then stays pid 1: it passes SIGTERM/SIGINT to everything in the namespace, reaps
- *      orphans, and exits with the task's status once the task ends;
+ *   5. it drops the capability bounding set to the agent's mask, sets no_new_privs, and starts the
+ *      task (vfork and exec), then stays pid 1: it passes SIGTERM/SIGINT to everything in the
+ *      namespace, reaps orphans, writes the task's output to its sandbox (logs.c), and exits with
+ *      the task's status once the task ends;
  *   6. this process stays outside as the container's monitor: it joins the cgroups while the init
  *      builds the root, passes the agent's signals to the init and writes the task's exit status to
  *      --exit-file for an agent that restarted meanwhile.
@@ -48,14 +49,17 @@
  *   --caps MASK            the capability bounding set (hex), also the task's set when it is root
  *   --exit-file PATH       where the monitor writes the task's exit status
  *   --report-fd N          where the monitor reports readiness to the agent
- *   --log-dir DIR MAX FILES UID GID  the task's stdout and stderr go through a log writer (logs.c)
- *                          to DIR/stdout and DIR/stderr, rotated past MAX bytes, FILES kept each,
- *                          written as UID:GID (-1 -1: root); else they are our own 1 and 2
+ *   --log-dir DIR MAX FILES  the task's stdout and stderr are pipes the init writes (logs.c) to
+ *                          DIR/stdout and DIR/stderr (DIR: the sandbox, at the same path in the
+ *                          container), rotated past MAX bytes, FILES kept each, as the task's user;
+ *                          else they are our own 1 and 2
  *   --env-fd N             the task's environment, NUL-separated NAME=value, read to its end:
  *                          this process runs as root on the host with a fixed environment of the
  *                          agent's making, never the task's (LD_PRELOAD, GLIBC_TUNABLES, …)
  */
 #include "galaxy-init.h"
+#include <poll.h>
+#include <sys/signalfd.h>
 
 int to_monitor[2] = {-1, -1}, to_init[2] = {-1, -1};
 
@@ -102,13 +106,14 @@ void default_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* The task: default signal handling, its own session, then exec; a failed exec is reported. */
+/* The task, in the init's vfork (our memory, until the exec: it writes none of it): default
+ * signal handling, its own session, then exec; a failed exec is reported. */
 static void exec_task(int report) {
   default_signals();
   umask(task_umask);
   setsid();
-  if (cfg.envp) environ = cfg.envp; /* execvp searches the task's PATH, in its environment */
-  execvp(cfg.argv[0], cfg.argv);
+  /* execvpe searches the task's PATH, in its environment */
+  execvpe(cfg.argv[0], cfg.argv, cfg.envp ? cfg.envp : environ);
   dprintf(report, "cannot run %s: %s", cfg.argv[0], strerror(errno));
   _exit(127);
 }
@@ -122,6 +127,26 @@ static void hide_args(void) {
   snprintf(args_start, (size_t)(args_end - args_start), "galaxy-init");
 }
 
+/*
+ * In the init: the next signal it handles, or -1 when none came. Without task output to write it
+ * waits for one (sigwaitinfo); with it (`sigs`, a signalfd of the same signals) it waits for a
+ * signal or output, and writes the output that came.
+ */
+static int next_signal(int sigs) {
+  if (sigs < 0) {
+    siginfo_t info;
+    return sigwaitinfo(&handled, &info);
+  }
+  struct pollfd fds[3] = {{.fd = sigs, .events = POLLIN}};
+  int n = 1 + log_pollfds(fds, 1);
+  if (poll(fds, (nfds_t)n, -1) < 0) return -1;
+  pump_logs(0);
+  if (!(fds[0].revents & POLLIN)) return -1;
+  struct signalfd_siginfo si;
+  if (read(sigs, &si, sizeof si) != (ssize_t)sizeof si) return -1;
+  return (int)si.ssi_signo;
+}
+
 /* pid 1 of the container. */
 static int init_main(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -132,6 +157,7 @@ static int init_main(void) {
   build_root();
   trace("root built");
   if (cfg.chdir && chdir(cfg.chdir) < 0) init_fail("cannot enter %s: %s", cfg.chdir, strerror(errno));
+  if (cfg.log_dir) open_log_dir();
   /* From here on everything is in the container's cgroups: nothing of the task runs outside. */
   if (join_cgroups() < 0) init_fail("cannot join the container's cgroups: %s", strerror(errno));
   trace("init joined the cgroups");
@@ -145,8 +171,10 @@ static int init_main(void) {
 
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) init_fail("pipe: %s", strerror(errno));
-  pid_t task = fork();
-  if (task < 0) init_fail("fork: %s", strerror(errno));
+  /* vfork: no copy of our memory for a process that only execs (a fork's copy and its page
+   * faults were a large part of a launch's cost); we wait here until it has exec'd or failed. */
+  pid_t task = vfork();
+  if (task < 0) init_fail("vfork: %s", strerror(errno));
   if (task == 0) {
     close(exec_pipe[0]);
     close(to_monitor[1]);
@@ -171,10 +199,17 @@ static int init_main(void) {
   hide_args();
   close(to_monitor[1]);
   close(to_init[0]);
+  /* The task's output: the task holds the pipes now; the files are made as its user. */
+  int sigs = -1;
+  if (cfg.log_dir) {
+    release_log_pipes();
+    open_log_files();
+    sigs = signalfd(-1, &handled, SFD_CLOEXEC);
+    if (sigs < 0) init_fail("signalfd: %s", strerror(errno));
+  }
 
   for (;;) {
-    siginfo_t info;
-    int sig = sigwaitinfo(&handled, &info);
+    int sig = next_signal(sigs);
     if (sig < 0) continue;
     if (sig == SIGTERM || sig == SIGINT) {
       /* Everything in the namespace is the task's: it all gets the signal, as from a shell's kill. */
@@ -186,7 +221,9 @@ static int init_main(void) {
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       if (pid != task) continue;
-      /* The task is done; the kernel ends what is left in the namespace when pid 1 exits. */
+      /* The task is done; the kernel ends what is left in the namespace when pid 1 exits. Its
+       * output is in the pipes (a pipe's write is done once it returns): written out first. */
+      if (cfg.log_dir) pump_logs(1);
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
   }
@@ -280,8 +317,6 @@ static int monitor_main(pid_t init) {
     if (pid != init) continue;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     trace("init exited");
-    wait_log_writer(5000);
-    trace("log writer done");
     if (c == 'R') write_exit_file(code);
     trace("exit file written");
     return code;
@@ -326,8 +361,7 @@ int helper_main(int argc, char **argv) {
   if (pipe2(to_monitor, O_CLOEXEC) < 0 || pipe2(to_init, O_CLOEXEC) < 0) monitor_fail("pipe: %s", strerror(errno));
   if (cfg.image_lower && cfg.userns_base >= 0) make_idmap_userns();
 
-  if (cfg.log_dir) start_log_writer();
-  trace("log writer forked");
+  if (cfg.log_dir) open_log_pipes();
 
   int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (cfg.new_net ? CLONE_NEWNET : 0);
   /* A raw clone without a new stack works like fork: the child runs on a copy of ours. */
@@ -338,7 +372,10 @@ int helper_main(int argc, char **argv) {
     signal(SIGPIPE, SIG_DFL);
     _exit(init_main());
   }
-  if (cfg.log_dir) release_log_pipes();
+  if (cfg.log_dir) {
+    release_log_pipes();
+    close_log_inputs();
+  }
   trace("init cloned");
   return monitor_main(init);
 }

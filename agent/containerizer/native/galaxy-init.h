@@ -64,11 +64,10 @@ struct config {
   int report_fd;
   int env_fd;
   char **envp; /* the task's environment (NULL: ours) */
-  /* --log-dir DIR MAX FILES UID GID: the task's output goes through the log writer (logs.c) */
+  /* --log-dir DIR MAX FILES: the init writes the task's output to DIR, rotated (logs.c) */
   const char *log_dir;
   long long log_max;
   int log_files;
-  long long log_uid, log_gid; /* -1: stays root (a task that runs as real root) */
   char **argv;
 };
 extern struct config cfg;
@@ -90,10 +89,15 @@ void write_map(pid_t pid, const char *what, long long base);
 void make_idmap_userns(void);
 /* root.c: builds the new root on cfg.root from the plan and pivots into it. */
 void build_root(void);
-/* logs.c: the log writer, forked before the container; the monitor lets go of its pipes after. */
-void start_log_writer(void);
+/* logs.c: the task's output, through pipes the helper makes and the init reads (see logs.c). */
+struct pollfd;
+void open_log_pipes(void);
 void release_log_pipes(void);
-void wait_log_writer(int ms);
+void close_log_inputs(void);
+void open_log_dir(void);
+void open_log_files(void);
+int log_pollfds(struct pollfd *fds, int at);
+void pump_logs(int drain);
 /* user.c */
 int cap_last(void);
 void become_user(int last);
