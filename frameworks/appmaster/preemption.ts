@@ -1,9 +1,15 @@
 /**
  * The AppMaster's side of preemption: a pod of band monitoring, production (`service`) or batch
  * that has been pending for lack of resources longer than {@link PENDING_BEFORE_PREEMPT_MS} makes
- * the master preempt lower bands for it — one request outstanding per pod. The master then offers
- * the freed resources to the AppMaster alone, and placement takes it from there.
+ * the master preempt lower bands for it — one request outstanding per pod, and at most
+ * {@link MAX_REQUESTS_IN_FLIGHT} over all pods (each is a search for victims on the master). The
+ * master then offers the freed resources to the AppMaster alone, and placement takes it from there.
+ * A request that fails because the master cannot be reached or no longer knows the AppMaster (its
+ * subscription was lost) pauses every pod's requests: 17,000 pending pods asking one by one every
+ * 5 s were 78,000 failed requests in two minutes to a master that had dropped the AppMaster
+ * (`bench:scale`, 6,000 agents).
  */
+import { GalaxyError } from '../../core/errors.js';
 import { Band, bandOf } from '../../core/bands.js';
 import type { Logger } from '../../core/logger.js';
 import type { PreemptRequest } from '../sdk/driver.js';
@@ -21,6 +27,10 @@ export const PENDING_BEFORE_PREEMPT_MS = 2000;
 const GRANTED_WAIT_MS = 20_000;
 /** After a refused or failed request, the pod asks again after this long. */
 const REFUSED_WAIT_MS = 5000;
+/** Preemption requests outstanding at once, over all pods. */
+export const MAX_REQUESTS_IN_FLIGHT = 16;
+/** Errors of the AppMaster's link to the master, not of one pod's request: every request waits. */
+const LINK_ERRORS: ReadonlySet<string> = new Set(['GALAXY_E_UNAVAILABLE', 'GALAXY_E_FRAMEWORK_UNKNOWN']);
 
 /** True when a job's pending reasons say resources are short (not labels, pools or blacklists). */
 export function lacksResources(reasons: readonly { readonly reason: string }[]): boolean {
@@ -55,6 +65,10 @@ export class PodPreemption {
   private readonly pendingSince = new Map<string, number>();
   /** Pod id → no new request before this time (ms): one outstanding per pod. */
   private readonly waitUntil = new Map<string, number>();
+  /** Requests sent and not answered yet. */
+  private inFlight = 0;
+  /** No request before this time (ms): the last one failed for a reason of the link, not the pod. */
+  private pausedUntil = 0;
 
   constructor(
     private readonly log: Logger,
@@ -77,11 +91,14 @@ export class PodPreemption {
         if (!driver || !preemptingBand(band) || pod.runtime.removing) continue;
         if (now - since < PENDING_BEFORE_PREEMPT_MS || (this.waitUntil.get(podId) ?? 0) > now) continue;
         if (!lacksResources(job.pending)) continue;
+        if (this.inFlight >= MAX_REQUESTS_IN_FLIGHT || this.pausedUntil > now) continue;
         this.waitUntil.set(podId, now + GRANTED_WAIT_MS);
+        this.inFlight += 1;
         const requestId = `${job.record.name}/${podId}`;
         const reason = `pod ${podId} pending ${Math.round((now - since) / 1000)} s: ${job.pending.map((r) => r.reason).join('; ') || 'no room'}`;
         driver.preempt(podPreemptRequest(spec, ownerOf(job.record), requestId, reason)).then(
           (plan) => {
+            this.inFlight -= 1;
             if (plan.granted) {
               this.log.info(
                 { request: requestId, agent: plan.agentId, victims: plan.victims.map((v) => v.taskId) },
@@ -93,7 +110,10 @@ export class PodPreemption {
             }
           },
           (error: unknown) => {
+            this.inFlight -= 1;
             this.waitUntil.set(podId, this.now() + REFUSED_WAIT_MS);
+            if (error instanceof GalaxyError && LINK_ERRORS.has(error.code))
+              this.pausedUntil = Math.max(this.pausedUntil, this.now() + REFUSED_WAIT_MS);
             this.log.warn({ request: requestId, err: String(error) }, 'preemption request failed');
           },
         );
