@@ -70,22 +70,51 @@ function seconds(ms: number): number {
 /** Throws when the cell failed (e.g. a master exited): the wait ends with that error. */
 export type FailureCheck = () => void;
 
-/** Waits until `done()`, printing `status()` every 5 s. */
+/** A wait's counts unchanged this long is a stall: the masters' last lines are printed, once per stall. */
+const STALL_MS = 30_000;
+
+/** The masters' last log lines (warnings and errors): why a step stalled. */
+function mastersTail(cell: Cell): string {
+  return cell.masters
+    .map(
+      (m) => `the master at ${m.address}, last lines:\n${[...m.errors().slice(-5), ...m.tail().slice(-5)].join('\n')}`,
+    )
+    .join('\n');
+}
+
+/**
+ * Waits until `done()`, printing `status()` every 5 s, and `stalled()` once whenever the status
+ * (without its leading time) stays the same for {@link STALL_MS}.
+ */
 async function waitFor(
   what: string,
   done: () => boolean,
   status: () => string,
   progress: Progress,
   check: FailureCheck,
+  stalled: () => string,
 ): Promise<void> {
   let last = performance.now();
+  let counts = '';
+  let since = performance.now();
+  let told = false;
   await until(
     what,
     () => {
       check();
       if (performance.now() - last > 5000) {
         last = performance.now();
-        progress(status());
+        const line = status();
+        progress(line);
+        const now = line.replace(/^[\d.]+ s: /, '');
+        if (now !== counts) {
+          counts = now;
+          since = last;
+          told = false;
+        } else if (!told && last - since >= STALL_MS) {
+          told = true;
+          progress(`no change for ${Math.round((last - since) / 1000)} s; ${stalled()}`);
+        }
       }
       return done();
     },
@@ -142,6 +171,7 @@ export async function measurePlaced(
       `${seconds(Date.now() - submittedAt)} s: ${running()} batch tasks running, ${acknowledged()}/${tasks} acknowledged`,
     progress,
     check,
+    () => mastersTail(cell),
   );
   let lastAt = 0;
   for (let i = 0; i * MAX_RUNNING_PER_JOB < tasks; i++)
@@ -196,6 +226,7 @@ export async function measurePods(
     () => `${seconds(Date.now() - submittedAt)} s: ${running()}/${pods} pods running`,
     progress,
     check,
+    () => mastersTail(cell),
   );
   let lastAt = 0;
   for (let i = 0; i < jobs; i++) lastAt = Math.max(lastAt, counts.of(`psc${i}`).lastRunningAt);
