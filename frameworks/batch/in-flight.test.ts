@@ -39,4 +39,19 @@ describe('InFlightTasks', () => {
     tasks.markSilent('chatty');
     expect(tasks.silent(26_000)).toEqual([{ taskId: 'chatty', agentId: 'agent-1' }]);
   });
+
+  it('asks about a launch whose outcome is unknown before any number of long-silent running tasks', () => {
+    const tasks = new InFlightTasks();
+    // A cell of long-running tasks: all silent once they run.
+    for (let i = 0; i < 3 * RECONCILE_BATCH; i++) tasks.add(`running-${i}`, 'job', `agent-${i}`, 1000);
+    tasks.add('launched-late', 'job', 'agent-x', 1000);
+    tasks.markSilent('launched-late');
+    const first = tasks.silent(60_000);
+    expect(first).toHaveLength(RECONCILE_BATCH);
+    expect(first[0]).toEqual({ taskId: 'launched-late', agentId: 'agent-x' });
+    // Asked again at each look until the master speaks of it; then the queue goes on.
+    expect(tasks.silent(65_000)[0]?.taskId).toBe('launched-late');
+    tasks.heard('launched-late', 66_000);
+    expect(tasks.silent(70_000).map((t) => t.taskId)).not.toContain('launched-late');
+  });
 });
