@@ -73,13 +73,14 @@ export type FailureCheck = () => void;
 /** A wait's counts unchanged this long is a stall: the masters' last lines are printed, once per stall. */
 const STALL_MS = 30_000;
 
+/** A master's last lines: its last errors, then the last of everything it printed. */
+export function lastLines(master: Cell['masters'][number]): string {
+  return [...master.errors().slice(-5), ...master.tail().slice(-5)].join('\n');
+}
+
 /** The masters' last log lines (warnings and errors): why a step stalled. */
 function mastersTail(cell: Cell): string {
-  return cell.masters
-    .map(
-      (m) => `the master at ${m.address}, last lines:\n${[...m.errors().slice(-5), ...m.tail().slice(-5)].join('\n')}`,
-    )
-    .join('\n');
+  return cell.masters.map((m) => `the master at ${m.address}, last lines:\n${lastLines(m)}`).join('\n');
 }
 
 /**

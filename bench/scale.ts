@@ -41,7 +41,7 @@ import { rssMib } from '../sim/replay.js';
 import { DEFAULT_SCALE, parseMachinesCsv } from '../sim/machines.js';
 import { startZkEnsemble, type ZkEnsemble } from '../core/testing/zk-ensemble.js';
 import { Probe } from './failover/probe.js';
-import { measurePlaced, measurePods, TaskCounts } from './scale-placement.js';
+import { lastLines, measurePlaced, measurePods, TaskCounts } from './scale-placement.js';
 
 const { values: flags } = parseArgs({
   options: { agents: { type: 'string' }, tasks: { type: 'string' }, pods: { type: 'string' } },
@@ -106,9 +106,7 @@ function checkAlive(): void {
   if (killing) return;
   for (const m of cell?.masters ?? [])
     if (m.child.exitCode !== null || m.child.signalCode !== null)
-      throw new Error(
-        `a master exited (${m.address}):\n${[...m.errors().slice(-5), ...m.tail().slice(-5)].join('\n')}`,
-      );
+      throw new Error(`a master exited (${m.address}):\n${lastLines(m)}`);
 }
 
 /** The last lines of every ZooKeeper server's log (why a session was lost). */

@@ -26,15 +26,11 @@ export interface TaskRef {
 export class InFlightTasks {
   /** Task id → its job's name, its agent, and when the master last spoke of it (ms). */
   private readonly tasks = new Map<string, { job: string; agentId: string; at: number }>();
-  /** Tasks to ask about before any other, until the master speaks of them. */
-  private readonly urgent = new Set<string>();
   private lastReconcile = 0;
 
   /** Tracks `taskId` of `job` on `agentId`, last heard of at `at` (0: long ago, asked about at once). */
   add(taskId: string, job: string, agentId: string, at: number): void {
     this.tasks.set(taskId, { job, agentId, at });
-    if (at === 0) this.urgent.add(taskId);
-    else this.urgent.delete(taskId);
   }
 
   /** The name of the job `taskId` belongs to, while it is in flight. */
@@ -46,22 +42,17 @@ export class InFlightTasks {
   heard(taskId: string, now: number): void {
     const task = this.tasks.get(taskId);
     if (task) task.at = now;
-    this.urgent.delete(taskId);
   }
 
   /** Stops tracking `taskId` (it ended, or its launch was put back). */
   forget(taskId: string): void {
     this.tasks.delete(taskId);
-    this.urgent.delete(taskId);
   }
 
   /** Whether a launch of `taskId` happened is unknown: it is asked about at the next look. */
   markSilent(taskId: string): void {
     const task = this.tasks.get(taskId);
-    if (task) {
-      task.at = 0;
-      this.urgent.add(taskId);
-    }
+    if (task) task.at = 0;
     this.lastReconcile = 0;
   }
 
@@ -75,21 +66,18 @@ export class InFlightTasks {
 
   /**
    * The tasks to ask about now, at most one batch; empty between looks. First those to be asked
-   * about at once, then those silent for a while.
+   * about at once (never heard of: `at` 0), then those silent for a while.
    */
   silent(now: number): TaskRef[] {
     if (now - this.lastReconcile < RECONCILE_EVERY_MS) return [];
     this.lastReconcile = now;
     const silent: TaskRef[] = [];
-    for (const taskId of this.urgent) {
-      if (silent.length >= RECONCILE_BATCH) return silent;
-      const task = this.tasks.get(taskId);
-      if (task) silent.push({ taskId, agentId: task.agentId });
-    }
-    for (const [taskId, task] of this.tasks) {
-      if (silent.length >= RECONCILE_BATCH) break;
-      if (!this.urgent.has(taskId) && now - task.at >= SILENT_MS) silent.push({ taskId, agentId: task.agentId });
-    }
+    for (const urgent of [true, false])
+      for (const [taskId, task] of this.tasks) {
+        if (silent.length >= RECONCILE_BATCH) return silent;
+        const due = urgent ? task.at === 0 : task.at !== 0 && now - task.at >= SILENT_MS;
+        if (due) silent.push({ taskId, agentId: task.agentId });
+      }
     return silent;
   }
 }
