@@ -18,6 +18,7 @@ import {
   type Event,
   type SchedulerCall,
 } from '../../proto/gen/galaxy/v1/scheduler.js';
+import { Limiter } from '../../core/concurrency.js';
 import { Watchdog } from './watchdog.js';
 
 /** How a link connects. */
@@ -62,6 +63,28 @@ export const FATAL_CODES: ReadonlySet<string> = new Set([
   'GALAXY_E_PERMISSION_DENIED',
 ]);
 
+/**
+ * Calls a framework may send in bursts of thousands (a round's ACCEPTs, one per agent; a job's
+ * KILLs): at most {@link BULK_CALLS_IN_FLIGHT} of them are on the wire at once. The master allows
+ * 128 streams per connection; beyond that grpc-js queues a call inside the HTTP/2 session with its
+ * deadline already running, and on a busy master the tail of a 12,000-ACCEPT round timed out
+ * unsent (issue 16), leaving launches of unknown outcome to reconcile. Queued here instead, a call
+ * gets its deadline when it is sent, and the stream and the other calls (acknowledgements,
+ * REVIVE, SUPPRESS) keep streams of their own.
+ */
+const BULK_CALLS: ReadonlySet<string> = new Set([
+  'accept',
+  'decline',
+  'kill',
+  'reconcile',
+  'message',
+  'preempt',
+  'disksDestroyVolume',
+]);
+
+/** Bulk calls on the wire at once (below the master's 128 streams per connection). */
+export const BULK_CALLS_IN_FLIGHT = 64;
+
 /** One framework's channel and event stream to the master. */
 export class MasterLink {
   /** The framework id the link subscribes with; set from every SUBSCRIBED. */
@@ -80,6 +103,7 @@ export class MasterLink {
   private subscribed = false;
   private open = true;
   private retry: NodeJS.Timeout | undefined;
+  private readonly bulk = new Limiter(BULK_CALLS_IN_FLIGHT);
 
   /** Opens the channel and subscribes `info` (its id is replaced by {@link frameworkId}). */
   constructor(
@@ -125,8 +149,21 @@ export class MasterLink {
     return this.client;
   }
 
-  /** Sends one call on behalf of the framework. */
+  /**
+   * Sends one call on behalf of the framework. A bulk call (ACCEPT, DECLINE, KILL …) waits for a
+   * turn first, and its deadline starts when it is sent; one still waiting when the link closes
+   * is refused unsent.
+   */
   call(body: NonNullable<SchedulerCall['call']>): Promise<CallResponse> {
+    return BULK_CALLS.has(body.$case) ? this.bulk.run(() => this.send(body)) : this.send(body);
+  }
+
+  /** Calls queued behind the bulk calls in flight (for metrics and tests). */
+  get bulkQueued(): number {
+    return this.bulk.queued;
+  }
+
+  private send(body: NonNullable<SchedulerCall['call']>): Promise<CallResponse> {
     if (!this.open) return Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'the driver is stopped'));
     if (this.frameworkId === '') {
       return Promise.reject(
