@@ -8,7 +8,7 @@ import { TaskInfo } from '../../proto/gen/galaxy/v1/common.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BULK_CALLS_IN_FLIGHT } from './master-link.js';
 import { GrpcSchedulerDriver } from './scheduler-driver.js';
-import { startFakeMaster, type FakeMaster } from './testing/fake-master.js';
+import { startFakeMaster } from './testing/fake-master.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -31,8 +31,7 @@ describe('bulk calls', () => {
   it('sends at most BULK_CALLS_IN_FLIGHT ACCEPTs at once, each with its own deadline, and lets REVIVE past them', async () => {
     let inFlight = 0;
     let peak = 0;
-    let master: FakeMaster | undefined;
-    master = await startFakeMaster({
+    const master = await startFakeMaster({
       answer: async (call) => {
         if (call.call?.$case !== 'accept') return undefined;
         inFlight += 1;
@@ -42,7 +41,7 @@ describe('bulk calls', () => {
         return undefined;
       },
     });
-    cleanups.push(() => master?.stop() ?? Promise.resolve());
+    cleanups.push(() => master.stop());
     // 640 calls, 300 ms each: 127 streams at a time would take 1.5 s, past the 1 s deadline, if
     // the deadline ran while a call waited for a stream.
     const driver = new GrpcSchedulerDriver({
@@ -61,7 +60,7 @@ describe('bulk calls', () => {
     expect(Date.now() - reviveStarted).toBeLessThan(ACCEPT_MS);
     const outcomes = await Promise.allSettled(accepts);
     const failed = outcomes.filter((o) => o.status === 'rejected');
-    expect(failed.map((o) => String((o as PromiseRejectedResult).reason)).slice(0, 3)).toEqual([]);
+    expect(failed.map((o) => String(o.reason)).slice(0, 3)).toEqual([]);
     expect(peak).toBeGreaterThan(1);
     expect(peak).toBeLessThanOrEqual(BULK_CALLS_IN_FLIGHT);
     expect(master.calls.items.filter((c) => c.call?.$case === 'accept')).toHaveLength(640);
@@ -71,7 +70,13 @@ describe('bulk calls', () => {
     const release: (() => void)[] = [];
     const master = await startFakeMaster({
       answer: (call) =>
-        call.call?.$case === 'accept' ? new Promise((resolve) => release.push(() => resolve(undefined))) : undefined,
+        call.call?.$case === 'accept'
+          ? new Promise((resolve) => {
+              release.push(() => {
+                resolve(undefined);
+              });
+            })
+          : undefined,
     });
     cleanups.push(() => master.stop());
     const driver = new GrpcSchedulerDriver({
@@ -88,9 +93,7 @@ describe('bulk calls', () => {
     // The calls on the wire settle as the master answers them; the ones still waiting never went.
     for (const done of release) done();
     const outcomes = await Promise.allSettled(accepts);
-    const refused = outcomes
-      .filter((o) => o.status === 'rejected')
-      .map((o) => String((o as PromiseRejectedResult).reason));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => String(o.reason));
     expect(refused.filter((r) => r.includes('the driver is stopped'))).toHaveLength(10);
     expect(outcomes.slice(BULK_CALLS_IN_FLIGHT).every((o) => o.status === 'rejected')).toBe(true);
     expect(master.calls.items.filter((c) => c.call?.$case === 'accept')).toHaveLength(BULK_CALLS_IN_FLIGHT);
