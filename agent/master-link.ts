@@ -4,6 +4,7 @@
  * identity (UNAUTHENTICATED, PERMISSION_DENIED) is final: retrying cannot help until an admin
  * acts, so the link stops and says why instead of knocking forever.
  */
+import { receiveWindowOptions } from '../core/grpc-limits.js';
 import { clientOptions } from '../core/auth/client.js';
 import type { Channel, ChannelOptions, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { Backoff } from '../core/backoff.js';
@@ -57,7 +58,11 @@ export function linkBackoffMs(master: string): { readonly initialMs: number; rea
  */
 export function reconnectChannelOptions(master: string): ChannelOptions {
   const { initialMs, maxMs } = linkBackoffMs(master);
-  return { 'grpc.initial_reconnect_backoff_ms': initialMs, 'grpc.max_reconnect_backoff_ms': maxMs };
+  return {
+    'grpc.initial_reconnect_backoff_ms': initialMs,
+    'grpc.max_reconnect_backoff_ms': maxMs,
+    ...receiveWindowOptions(),
+  };
 }
 
 /** Refusals after which the link stops: the agent's token is unknown, revoked, or not its own. */

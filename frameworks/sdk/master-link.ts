@@ -19,6 +19,7 @@ import {
   type SchedulerCall,
 } from '../../proto/gen/galaxy/v1/scheduler.js';
 import { Limiter } from '../../core/concurrency.js';
+import { receiveWindowOptions } from '../../core/grpc-limits.js';
 import { Watchdog } from './watchdog.js';
 
 /** How a link connects. */
@@ -144,6 +145,7 @@ export class MasterLink {
       clientOptions(this.options.token, {
         'grpc.initial_reconnect_backoff_ms': this.options.reconnect.initialMs,
         'grpc.max_reconnect_backoff_ms': this.options.reconnect.maxMs,
+        ...receiveWindowOptions(),
       }),
     );
     return this.client;
