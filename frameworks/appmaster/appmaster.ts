@@ -48,6 +48,7 @@ import { PullProtocol } from './pull-protocol.js';
 import { Reconciler } from './reconcile.js';
 import { Rollout } from './rollout.js';
 import { JobStore } from './store.js';
+import { UnknownTasks } from './unknown-tasks.js';
 import { JobVerbs } from './verbs.js';
 import { VolumeVerbs } from './volumes.js';
 
@@ -83,7 +84,8 @@ export class AppMaster implements Scheduler {
     const driver = () => this.attached;
     const store = new JobStore(coordinator, log);
     const book = new JobBook(store, this.hooks);
-    const pods = new PodControl({ book, log, now, driver });
+    const unknownTasks = new UnknownTasks();
+    const pods = new PodControl({ book, log, now, driver, unknownTasks });
     const events = new EventPublisher(driver, log);
     this.roles = new OwnerRoles(log);
     this.ctx = {
@@ -115,6 +117,7 @@ export class AppMaster implements Scheduler {
       roles: this.roles,
       tenancy: options.tenancy ?? new JobTenancy(coordinator, 'appmaster'),
       lastOffers: new LastOffers(),
+      unknownTasks,
     };
     const rollout = new Rollout(this.ctx);
     this.reconciler = new Reconciler(this.ctx, rollout);
@@ -317,9 +320,10 @@ export class AppMaster implements Scheduler {
     this.ctx.gate.reset();
   }
 
-  /** (Re-)subscribed: whether offers flow is unknown; the `subscribed` taps run. */
+  /** (Re-)subscribed: whether offers flow is unknown, launches of unknown outcome are asked about again; the `subscribed` taps run. */
   subscribed(): void {
     this.ctx.gate.reset();
+    this.launcher.subscribed();
     this.hooks.subscribed.call();
   }
 
@@ -329,9 +333,10 @@ export class AppMaster implements Scheduler {
     this.tick();
   }
 
-  /** One reconcile round (reconcile.ts). */
+  /** One reconcile round (reconcile.ts), and the master asked about launches of unknown outcome. */
   tick(): void {
     this.reconciler.tick();
+    this.launcher.askUnknown();
   }
 }
 

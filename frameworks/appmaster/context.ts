@@ -14,6 +14,7 @@ import type { LastOffers } from './plan.js';
 import type { PodControl } from './pod-control.js';
 import type { JobStore } from './store.js';
 import type { WorkerLaunch } from './task.js';
+import type { UnknownTasks } from './unknown-tasks.js';
 
 /** How an AppMaster runs. */
 export interface AppMasterOptions {
@@ -44,4 +45,6 @@ export interface AppMasterContext extends AppMasterHost {
   readonly tenancy: JobTenancy;
   /** The offers last seen per agent, for `galaxy job plan`. */
   readonly lastOffers: LastOffers;
+  /** Pods' tasks the master may or may not have (an unanswered launch, a KILL it found unknown): asked about until it says. */
+  readonly unknownTasks: UnknownTasks;
 }

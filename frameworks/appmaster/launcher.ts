@@ -2,12 +2,15 @@
  * Offers and launching: pending pods are placed into offers (`placement/`) and launched as
  * AppWorker containers; and what the master reports of launched containers — a task gone, an
  * agent lost — puts their pods back to pending (counting the host's failure when it was one) or
- * drops the pods that were retiring.
+ * drops the pods that were retiring. A launch the master refused puts its pods back at once; one
+ * it did not answer (its outcome unknown) keeps them launching until the master, asked about
+ * their tasks, says whether it has them (`unknown-tasks.ts`).
  */
 import { PREEMPTED_REASON } from '../../core/bands.js';
 import { newToken, tokenHash } from '../../core/auth/tokens.js';
+import { GalaxyError } from '../../core/errors.js';
 import { isGone, stateName } from '../../core/task-state.js';
-import type { Offer, TaskInfo, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
+import { TaskState, type Offer, type TaskInfo, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
 import { offerFits } from '../sdk/owner-roles.js';
 import type { OfferRound } from '../sdk/offer-gate.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
@@ -151,6 +154,14 @@ export class PodLauncher {
           await driver.launch([offerId], tasks, { refuseSeconds: 0 });
           log.info({ tasks: tasks.map((t) => t.taskId) }, 'pods launched');
         } catch (error) {
+          if (error instanceof GalaxyError && error.code === 'GALAXY_E_UNAVAILABLE') {
+            // No answer: the master may have launched them all the same. Put back now, a pod it
+            // did launch would be launched a second time; so its pod waits for the master's word.
+            log.warn({ err: String(error) }, 'launch outcome unknown; asking the master about its pods');
+            for (const task of tasks) this.ctx.unknownTasks.add(task.taskId, task.agentId);
+            this.askUnknown();
+            return;
+          }
           log.warn({ err: String(error) }, 'launch refused; the pods wait for another offer');
           for (const task of tasks) this.unlaunch(task.taskId);
           this.ctx.book.flush();
@@ -183,12 +194,41 @@ export class PodLauncher {
     }
   }
 
+  /**
+   * Asks the master about the tasks whose existence is unknown and due (`unknown-tasks.ts`);
+   * called after a launch went unanswered and on every tick. Tasks whose pod moved on are dropped.
+   */
+  askUnknown(): void {
+    const { book, unknownTasks, log } = this.ctx;
+    const driver = this.ctx.driver();
+    if (!driver || unknownTasks.size === 0) return;
+    const due = unknownTasks.due(this.ctx.now()).filter((task) => {
+      const current = book.podOfTask(task.taskId) !== undefined;
+      if (!current) unknownTasks.heard(task.taskId);
+      return current;
+    });
+    if (due.length === 0) return;
+    const asked = () => {
+      unknownTasks.asked(due, this.ctx.now());
+    };
+    driver.reconcile(due).then(asked, (error: unknown) => {
+      log.warn({ tasks: due.length, err: String(error) }, 'could not ask the master about launches; asking again');
+      asked();
+    });
+  }
+
+  /** A new subscription: the master is asked again about every task whose existence is unknown. */
+  subscribed(): void {
+    this.ctx.unknownTasks.askAllAgain();
+  }
+
   /** A task's status: a container that is gone puts its pod back to pending (or drops a retiring one). */
   taskUpdate(status: TaskStatus): void {
     const { book, log } = this.ctx;
+    this.ctx.unknownTasks.heard(status.taskId);
     const found = book.podOfTask(status.taskId);
     if (!found) {
-      if (isGone(status.state)) book.forgetTask(status.taskId);
+      if (isGone(status.state) || status.state === TaskState.TASK_UNKNOWN) book.forgetTask(status.taskId);
       // A task no job knows (a copy from before a failover, a lost launch) is killed.
       else if (!book.knowsTask(status.taskId))
         void this.ctx
@@ -197,11 +237,16 @@ export class PodLauncher {
           .catch(() => undefined);
       return;
     }
-    if (!isGone(status.state)) return;
+    // The master has no such task: its launch never happened (the answer to an unanswered ACCEPT).
+    const neverLaunched = status.state === TaskState.TASK_UNKNOWN;
+    if (!isGone(status.state) && !neverLaunched) return;
     const { job, pod } = found;
     const podId = pod.record.podId;
     if (!pod.runtime.removing) {
-      if (status.reason === PREEMPTED_REASON) {
+      if (neverLaunched) {
+        // Not the host's fault: placed again.
+        log.warn({ job: job.record.name, pod: podId }, 'the master never launched the pod; it will be placed again');
+      } else if (status.reason === PREEMPTED_REASON) {
         // Killed for a higher band: not the host's fault, so no blacklisting; placed again.
         log.warn({ job: job.record.name, pod: podId, message: status.message }, 'pod preempted');
       } else if (!pod.runtime.killing) {

@@ -3,10 +3,12 @@
  * see the reconcile tick), and retiring a pod that goes away with its container.
  */
 import type { Logger } from '../../core/logger.js';
+import { GalaxyError } from '../../core/errors.js';
 import type { SchedulerDriver } from '../sdk/scheduler-driver.js';
 import type { JobBook } from './job-book.js';
 import type { JobState } from './job-state.js';
 import type { Pod } from './model.js';
+import type { UnknownTasks } from './unknown-tasks.js';
 
 /** What ending a container needs. */
 export interface PodControlDeps {
@@ -14,6 +16,8 @@ export interface PodControlDeps {
   readonly log: Logger;
   now(): number;
   driver(): SchedulerDriver | undefined;
+  /** Where a task the master says it has not goes, to be asked about. */
+  readonly unknownTasks: UnknownTasks;
 }
 
 /** Kills and retires pods. */
@@ -34,6 +38,13 @@ export class PodControl {
       .driver()
       ?.kill(taskId, agentId)
       .catch((error: unknown) => {
+        // No live task of that id: never launched (an unanswered launch), or ended. Asked about,
+        // the master says which; the pod is not left killing a task that is not there.
+        if (error instanceof GalaxyError && error.code === 'GALAXY_E_TASK_UNKNOWN') {
+          const { book, unknownTasks } = this.deps;
+          if (book.podOfTask(taskId) && !unknownTasks.has(taskId)) unknownTasks.add(taskId, agentId);
+          return;
+        }
         this.deps.log.warn({ task: taskId, err: String(error) }, 'kill not sent; it is retried');
       });
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GalaxyError } from '../../core/errors.js';
 import type { SchedulerDriver } from './driver.js';
 import { OfferGate } from './offer-gate.js';
 
@@ -97,5 +98,51 @@ describe('OfferGate call order', () => {
     // Offers flow: a later want() sends nothing more.
     gate.want();
     expect(calls).toEqual(['suppress', 'revive']);
+  });
+});
+
+describe('OfferGate calls that fail', () => {
+  it('REVIVEs at the next want() after a SUPPRESS that timed out: the master may have applied it', async () => {
+    // Issue 16: a SUPPRESS queued behind thousands of ACCEPTs failed at its deadline after the
+    // master had applied it; the gate went back to "offers flow", and pods that waited later were
+    // never REVIVEd.
+    const { driver, calls } = recordingDriver(() =>
+      Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'Deadline exceeded')),
+    );
+    const gate = new OfferGate();
+    gate.attach(driver);
+    gate.want(); // offers flow
+    await gate.suppress(); // nothing to launch; the SUPPRESS's answer never comes
+    gate.want(); // a pod waits again
+    await flush();
+    expect(calls).toEqual(['revive', 'suppress', 'revive']);
+  });
+
+  it('sends SUPPRESS again after a REVIVE that failed, and REVIVE again at the next want()', async () => {
+    let failRevive = true;
+    const calls: string[] = [];
+    const driver = {
+      revive: () => {
+        calls.push('revive');
+        return failRevive
+          ? Promise.reject(new GalaxyError('GALAXY_E_UNAVAILABLE', 'Deadline exceeded'))
+          : Promise.resolve();
+      },
+      suppress: () => {
+        calls.push('suppress');
+        return Promise.resolve();
+      },
+    } as unknown as SchedulerDriver;
+    const gate = new OfferGate();
+    gate.attach(driver);
+    await gate.suppress();
+    gate.want(); // fails: whether offers flow is unknown
+    await flush();
+    failRevive = false;
+    gate.want();
+    await flush();
+    gate.want(); // now known to flow: nothing sent
+    await flush();
+    expect(calls).toEqual(['suppress', 'revive', 'revive']);
   });
 });

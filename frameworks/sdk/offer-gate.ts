@@ -52,10 +52,9 @@ export class OfferGate {
   async suppress(): Promise<void> {
     const driver = this.driver;
     if (this.state === 'suppressed' || !driver) return;
-    const before = this.state;
     this.state = 'suppressed';
     await this.inOrder(() => driver.suppress()).catch(() => {
-      if (this.state === 'suppressed') this.state = before;
+      this.failed('suppressed');
     });
   }
 
@@ -81,12 +80,22 @@ export class OfferGate {
   private send(): void {
     const driver = this.driver;
     if (!driver) return;
-    const before = this.state;
     this.state = 'open';
     this.revives += 1;
     void this.inOrder(() => driver.revive()).catch(() => {
-      if (this.state === 'open') this.state = before;
+      this.failed('open');
     });
+  }
+
+  /**
+   * A REVIVE or SUPPRESS failed. A refusal changed nothing, but a call unanswered by its deadline
+   * (GALAXY_E_UNAVAILABLE) may have been applied, late: a SUPPRESS that timed out after the master
+   * applied it, taken as not applied, left the gate sure that offers flow while none came, and
+   * pods that waited later were never REVIVEd (issue 16). Either way the master's view is not
+   * known now: the next {@link want} or {@link suppress} is sent, whatever the gate decided before.
+   */
+  private failed(sent: 'open' | 'suppressed'): void {
+    if (this.state === sent) this.state = 'unknown';
   }
 
   /** Sends `call` once the previous REVIVE or SUPPRESS was answered. */

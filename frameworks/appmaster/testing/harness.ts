@@ -34,6 +34,8 @@ export interface HarnessOptions {
   readonly plugins?: readonly AppMasterPlugin[];
   /** Answers the AppMaster's calls (a PREEMPT's plan), or holds one back (a promise); default `{}`. */
   readonly answer?: (call: SchedulerCall) => CallResponse | undefined | Promise<CallResponse | undefined>;
+  /** The driver's call deadline in ms (a call held back longer fails GALAXY_E_UNAVAILABLE); default the driver's. */
+  readonly callTimeoutMs?: number;
 }
 
 /** A running AppMaster and its fake master. */
@@ -115,6 +117,8 @@ export async function startAppMasterHarness(options: HarnessOptions = {}): Promi
     framework: { name: 'appmaster', failoverTimeoutS: 60 },
     scheduler: appmaster,
     logger: createLogger('driver', 'silent'),
+    reconnect: { initialMs: 50, maxMs: 200 },
+    ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
   });
   await driver.start();
   appmaster.attach(driver);
