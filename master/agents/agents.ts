@@ -197,7 +197,10 @@ export class AgentsController {
       return;
     }
     const update: TaskStatus = preemptedStatus(record, { ...status, agentId: agent.info.id });
-    if (record) this.ctx.applyStatus(record, update);
+    // A resend of the update the task is at (its acknowledgement has not reached the agent yet) is
+    // applied once: again, it recorded a second event and told every watcher twice, and at the
+    // full cell resends outnumbered first sends 4 to 1 (issue 16). It may still be forwarded.
+    if (record && record.task.status?.uuid !== status.uuid) this.ctx.applyStatus(record, update);
     // A task forgotten early (its framework was torn down) still ends: record how.
     if (completed && !isTerminal(completed.state)) Object.assign(completed, { state: update.state, status: update });
     const framework = this.ctx.frameworks.get(status.frameworkId);

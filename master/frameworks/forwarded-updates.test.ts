@@ -55,4 +55,34 @@ describe('ForwardedUpdates', () => {
     forwarded.forward('fw\u0000new', 'u', stream);
     expect(forwarded.size).toBe(1);
   });
+
+  it('keeps an update forwarded again on a new stream when its older forwarding expires', () => {
+    let now = 1_000_000;
+    const forwarded = new ForwardedUpdates(5000, 100, () => now);
+    const old = connection();
+    expect(forwarded.forward('fw\u0000t1', 'u1', old)).toBe(true);
+    now += 3000;
+    const next = connection();
+    expect(forwarded.forward('fw\u0000t1', 'u1', next)).toBe(true);
+    now += 2500; // the first forwarding expired, the second did not
+    expect(forwarded.forward('fw\u0000t2', 'u1', next)).toBe(true);
+    expect(forwarded.forward('fw\u0000t1', 'u1', next)).toBe(false);
+    expect(forwarded.size).toBe(2);
+    now += 3000;
+    expect(forwarded.forward('fw\u0000t1', 'u1', next)).toBe(true);
+  });
+
+  it('forgets expired updates however many came and went', () => {
+    let now = 0;
+    const forwarded = new ForwardedUpdates(5000, 1_000_000, () => now);
+    const stream = connection();
+    for (let i = 0; i < 20_000; i++) {
+      now += 1;
+      forwarded.forward(`fw\u0000t${i}`, 'u', stream);
+    }
+    expect(forwarded.size).toBe(5000);
+    now += 5000;
+    forwarded.forward('fw\u0000last', 'u', stream);
+    expect(forwarded.size).toBe(1);
+  });
 });

@@ -15,14 +15,23 @@ export const FORWARD_AGAIN_MS = 5000;
 export const FORWARDED_REMEMBERED = 500_000;
 
 interface Forwarded {
+  readonly id: string;
   readonly at: number;
   readonly connection: FrameworkConnection;
 }
 
 /** The updates forwarded within the last {@link FORWARD_AGAIN_MS}, oldest first. */
 export class ForwardedUpdates {
-  /** By task key and uuid; in the order they were (last) forwarded. */
+  /** The last forwarding of each update, by task key and uuid. */
   private readonly forwarded = new Map<string, Forwarded>();
+  /**
+   * Every forwarding in the order it happened (a FIFO from `head`); an entry whose update was
+   * forwarded again since is skipped when it leaves. Expiry walked the map from its start before:
+   * a map keeps deleted entries as holes until it shrinks, so each call stepped over every entry
+   * expired since, 10 % of a full-cell master's time (issue 16).
+   */
+  private order: Forwarded[] = [];
+  private head = 0;
   /** Resends not forwarded (GetMasterStats). */
   held = 0;
 
@@ -45,12 +54,10 @@ export class ForwardedUpdates {
       this.held += 1;
       return false;
     }
-    this.forwarded.delete(id);
-    this.forwarded.set(id, { at: now, connection });
-    if (this.forwarded.size > this.remembered) {
-      const oldest = this.forwarded.keys().next().value;
-      if (oldest !== undefined) this.forwarded.delete(oldest);
-    }
+    const entry: Forwarded = { id, at: now, connection };
+    this.forwarded.set(id, entry);
+    this.order.push(entry);
+    while (this.forwarded.size > this.remembered) this.drop();
     return true;
   }
 
@@ -61,9 +68,20 @@ export class ForwardedUpdates {
 
   /** Drops the entries older than the interval (they are the first ones). */
   private forget(now: number): void {
-    for (const [id, entry] of this.forwarded) {
-      if (now - entry.at < this.againMs) return;
-      this.forwarded.delete(id);
+    for (let first = this.order[this.head]; first && now - first.at >= this.againMs; first = this.order[this.head])
+      this.drop();
+  }
+
+  /** Drops the oldest forwarding, and its update unless forwarded again since. */
+  private drop(): void {
+    const first = this.order[this.head];
+    if (!first) return;
+    this.head += 1;
+    if (this.forwarded.get(first.id) === first) this.forwarded.delete(first.id);
+    // The queue is compacted once its dropped part is half of it.
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }
