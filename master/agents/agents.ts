@@ -197,10 +197,11 @@ export class AgentsController {
       return;
     }
     const update: TaskStatus = preemptedStatus(record, { ...status, agentId: agent.info.id });
-    // A resend of the update the task is at (its acknowledgement has not reached the agent yet) is
-    // applied once: again, it recorded a second event and told every watcher twice, and at the
-    // full cell resends outnumbered first sends 4 to 1 (issue 16). It may still be forwarded.
-    if (record && record.task.status?.uuid !== status.uuid) this.ctx.applyStatus(record, update);
+    // A resend of an update the task is at or past (its acknowledgement has not reached the agent
+    // yet) is applied once: again, it took a RUNNING task back to STARTING, recorded a second
+    // event and told every watcher twice; at the full cell resends outnumbered first sends 4 to 1
+    // (issue 16). It is still forwarded: the framework may not have it.
+    if (record && !isAppliedResend(record.task.status, status)) this.ctx.applyStatus(record, update);
     // A task forgotten early (its framework was torn down) still ends: record how.
     if (completed && !isTerminal(completed.state)) Object.assign(completed, { state: update.state, status: update });
     const framework = this.ctx.frameworks.get(status.frameworkId);
@@ -440,6 +441,27 @@ function checkAdvertisedHostPaths(paths: readonly HostPath[]): void {
         `agent_info.allowed_host_paths[${i}] ${entry.path.slice(0, 100)} ${bad}`,
       );
   }
+}
+
+/** The order of an agent's non-terminal updates of one task. */
+const PROGRESS: ReadonlyMap<TaskState, number> = new Map([
+  [TaskState.TASK_STAGING, 0],
+  [TaskState.TASK_STARTING, 1],
+  [TaskState.TASK_RUNNING, 2],
+  [TaskState.TASK_KILLING, 3],
+]);
+
+/**
+ * True when `incoming` is an agent's resend of the update the task is at (the same uuid), or of an
+ * earlier step of its progress (STARTING after RUNNING): the master has applied it already.
+ */
+export function isAppliedResend(current: TaskStatus | undefined, incoming: TaskStatus): boolean {
+  if (current === undefined) return false;
+  if (current.uuid === incoming.uuid) return true;
+  if (current.source !== StatusSource.SOURCE_AGENT || incoming.source !== StatusSource.SOURCE_AGENT) return false;
+  const now = PROGRESS.get(current.state);
+  const then = PROGRESS.get(incoming.state);
+  return now !== undefined && then !== undefined && then < now;
 }
 
 /**

@@ -24,7 +24,7 @@ afterEach(async () => {
   await master.stop();
 });
 
-it('applies a resent update once, and a new update of the task again', async () => {
+it('applies a resent update once, never takes a task back to an earlier step, and applies a new update', async () => {
   const agent = rawAgent(master.address, {});
   open.push(agent);
   const agentId = await agent.registered;
@@ -79,16 +79,18 @@ it('applies a resent update once, and a new update of the task again', async () 
     timestamp: 0,
     uuid,
   });
-  for (let i = 0; i < 3; i++)
-    agent.send({
-      message: { $case: 'statusUpdate', statusUpdate: { status: status(TaskState.TASK_RUNNING, 'u-run') } },
-    });
-  agent.send({
-    message: { $case: 'statusUpdate', statusUpdate: { status: status(TaskState.TASK_FINISHED, 'u-end') } },
-  });
-  agent.send({
-    message: { $case: 'statusUpdate', statusUpdate: { status: status(TaskState.TASK_FINISHED, 'u-end') } },
-  });
+  const send = (state: TaskState, uuid: string): void => {
+    agent.send({ message: { $case: 'statusUpdate', statusUpdate: { status: status(state, uuid) } } });
+  };
+  send(TaskState.TASK_STARTING, 'u-start');
+  send(TaskState.TASK_RUNNING, 'u-run');
+  // The agent resends what is not acknowledged yet, in order: STARTING must not take it back.
+  for (let i = 0; i < 2; i++) {
+    send(TaskState.TASK_STARTING, 'u-start');
+    send(TaskState.TASK_RUNNING, 'u-run');
+  }
+  send(TaskState.TASK_FINISHED, 'u-end');
+  send(TaskState.TASK_FINISHED, 'u-end');
   // An update of a task the master never placed is refused and acknowledged at once: once that
   // acknowledgement is back, every update sent before it has been handled (one stream, in order).
   agent.send({
@@ -98,5 +100,9 @@ it('applies a resent update once, and a new update of the task again', async () 
     },
   });
   await agent.received.waitFor((m) => m.message?.$case === 'ack' && m.message.ack.uuid === 'u-x', 5_000, 'ack of tx');
-  expect(applied.map((s) => `${TaskState[s.state]}/${s.uuid}`)).toEqual(['TASK_RUNNING/u-run', 'TASK_FINISHED/u-end']);
+  expect(applied.map((s) => `${TaskState[s.state]}/${s.uuid}`)).toEqual([
+    'TASK_STARTING/u-start',
+    'TASK_RUNNING/u-run',
+    'TASK_FINISHED/u-end',
+  ]);
 });
