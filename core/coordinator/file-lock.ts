@@ -8,8 +8,15 @@
  * that, a process with writes queued took the lock again the moment it let go, and another
  * process polling for it waited until that queue was empty (issue 16: a master storing 3,000
  * admitted agents kept the frameworks' job writes waiting for tens of seconds).
+ *
+ * The lock is taken, and let go, by synchronous calls: between the moment it is taken and the
+ * moment `fn` starts, and between `fn`'s end and the release, the process's event loop does not
+ * come round. A holder whose `fn` does its work synchronously too (local-batch.ts) holds the lock
+ * for the time of its I/O alone, however busy its process (issue 16: a master busy with a burst of
+ * launches held it 100–330 ms for one record, its awaits each waiting for a turn of its loop).
  */
 import { randomUUID } from 'node:crypto';
+import { linkSync, readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GalaxyError } from '../errors.js';
@@ -27,7 +34,7 @@ export async function withFileLock<T>(path: string, owner: Owner, fn: () => Prom
     try {
       return await fn();
     } finally {
-      await release(path, token);
+      release(path, token);
     }
   });
   const settled = run.catch(() => undefined);
@@ -38,12 +45,17 @@ export async function withFileLock<T>(path: string, owner: Owner, fn: () => Prom
   return run;
 }
 
-/** Creates the lock file, waiting while a live process holds it; resolves with its content. */
+/**
+ * Creates the lock file, waiting while a live process holds it; resolves with its content. Once
+ * the lock is taken nothing more waits on the event loop (the draft and the ticket are removed
+ * synchronously), so the caller's continuation runs in the same turn.
+ */
 async function acquire(path: string, owner: Owner): Promise<string> {
   const token = JSON.stringify({ ...owner, nonce: randomUUID() });
   const draft = `${path}.${randomUUID()}`;
   await writeFile(draft, token, { mode: 0o600 });
   const queue = new LockQueue(path, owner);
+  let taken = false;
   try {
     const deadline = Date.now() + GIVE_UP_MS;
     // Others already waiting: queue behind them rather than take the lock from under them.
@@ -51,10 +63,13 @@ async function acquire(path: string, owner: Owner): Promise<string> {
     for (let attempt = 0; ; attempt += 1) {
       if (await queue.myTurn()) {
         try {
-          await link(draft, path);
+          linkSync(draft, path);
+          taken = true;
+          unlinkQuietly(draft);
+          queue.leaveSync();
           return token;
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+          if (taken || (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
         await queue.join();
         await breakIfStale(path);
@@ -68,14 +83,31 @@ async function acquire(path: string, owner: Owner): Promise<string> {
       await sleep(Math.min(1 + attempt, 5) * (0.5 + Math.random()));
     }
   } finally {
-    await unlink(draft).catch(() => undefined);
-    await queue.leave();
+    if (!taken) {
+      await unlink(draft).catch(() => undefined);
+      await queue.leave();
+    }
   }
 }
 
-/** Removes the lock file if it is still ours. */
-async function release(path: string, token: string): Promise<void> {
-  if ((await readFile(path, 'utf8').catch(() => '')) === token) await unlink(path).catch(() => undefined);
+/** Removes `file` if it is there. */
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}
+
+/** Removes the lock file if it is still ours (synchronously: see the module's comment). */
+function release(path: string, token: string): void {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch {
+    return;
+  }
+  if (content === token) unlinkQuietly(path);
 }
 
 /**

@@ -2,12 +2,14 @@
  * Group commit of the local coordinator (local-batch.ts): writes queued together share one lock,
  * one stamp and one journal append, and still behave as if made one after another.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalCoordinator } from './local.js';
 import { ChangeJournal } from './local-journal.js';
+import { SYNC_MAX_RECORDS } from './local-batch.js';
 
 let dir: string;
 let coord: LocalCoordinator;
@@ -77,5 +79,32 @@ describe('LocalCoordinator group commit', () => {
     } finally {
       unwatch();
     }
+  });
+
+  it('holds the lock across no turn of its event loop (a busy process holds it for its I/O alone)', async () => {
+    const lock = join(dir, 'lock');
+    let turns = 0;
+    let heldInTurn = 0;
+    let watching = true;
+    // Runs once per turn of the event loop: were the lock held across a turn, it would see it.
+    const watch = (): void => {
+      turns += 1;
+      if (existsSync(lock)) heldInTurn += 1;
+      if (watching) setImmediate(watch);
+    };
+    setImmediate(watch);
+    try {
+      for (let i = 0; i < 20; i += 1) await coord.put(`/replaydelay/k${i % 3}`, `v${i}`);
+      const some = Array.from({ length: SYNC_MAX_RECORDS }, (_, i) => `/replaydelay/batch/b${i}`);
+      await Promise.all(some.map((key) => coord.put(key, key)));
+      await coord.delete('/replaydelay/k0');
+    } finally {
+      watching = false;
+    }
+    expect(turns).toBeGreaterThan(20); // the loop did come round between the writes
+    expect(heldInTurn).toBe(0);
+    expect((await coord.get('/replaydelay/k1'))?.value).toBe('v19');
+    expect(await coord.get('/replaydelay/k0')).toBeUndefined();
+    expect((await coord.get('/replaydelay/batch/b0'))?.value).toBe('/replaydelay/batch/b0');
   });
 });

@@ -13,6 +13,13 @@
  * writes before it in the same batch, so a compare-and-set behaves as if the writes had been made
  * one after another. A write that throws stages nothing and fails alone; a batch whose files
  * cannot be written fails every write in it. Every record of a batch carries the batch's stamp.
+ *
+ * Under the lock a batch does not wait on its process's event loop: its reads are synchronous
+ * (the writes' `await tx.read` settle as microtasks), and so are its journal line, its stamp and,
+ * in a batch of at most {@link SYNC_MAX_RECORDS} records, the records' writes; a larger batch
+ * writes its records in parallel (their fsyncs overlap), the only turns it holds the lock across.
+ * Each `await` under the lock was a turn of the event loop, and a master busy with a burst of
+ * launches held the lock 100–330 ms for one record while the frameworks' writes waited (issue 16).
  */
 import { withFileLock } from './file-lock.js';
 import type { FileTree, StoredRecord } from './local-tree.js';
@@ -20,6 +27,12 @@ import type { Owner } from './owner.js';
 
 /** Writes in one batch, at most (their records are written side by side). */
 export const BATCH_MAX_WRITES = 128;
+
+/**
+ * Records a batch writes with synchronous calls, at most (a few milliseconds each, fsyncs
+ * included); a larger batch writes them in parallel, as one record's fsync is most of its cost.
+ */
+export const SYNC_MAX_RECORDS = 8;
 
 /** A key's change as a write reports it to the watches. */
 export interface StagedChange {
@@ -137,7 +150,7 @@ export class GroupCommit {
    * advances the stamp last (local-tree.ts `commit`). Resolves with what settles each write.
    */
   private async commit(batch: readonly Queued[]): Promise<() => void> {
-    const stamp = (await this.tree.stamp()) + 1;
+    const stamp = (this.tree.stampSync() ?? (await this.tree.stamp())) + 1;
     /** The batch's view so far: key → staged record, or `null` for a staged removal. */
     const staged = new Map<string, StoredRecord | null>();
     const outcomes: Outcome[] = [];
@@ -145,10 +158,9 @@ export class GroupCommit {
       const own = new Map<string, StoredRecord | null>();
       const tx: BatchTx = {
         stamp,
-        read: async (key) => {
+        read: (key) => {
           const mine = own.has(key) ? own.get(key) : staged.get(key);
-          if (mine !== undefined) return mine ?? undefined;
-          return this.tree.read(key);
+          return Promise.resolve(mine !== undefined ? (mine ?? undefined) : this.tree.readSync(key));
         },
         write: (key, record) => {
           own.set(key, record);
@@ -167,17 +179,31 @@ export class GroupCommit {
       }
     }
     if (staged.size > 0) {
-      await this.tree.commit(
-        [...staged.keys()],
-        async () => {
-          const writes = [...staged].filter((e): e is [string, StoredRecord] => e[1] !== null);
-          await Promise.all(writes.map(([key, record]) => this.tree.write(key, record)));
-          // Removals after the writes, one at a time: a removal prunes the directories it leaves
-          // empty, which must not race a write making its directory beside them.
-          for (const [key, record] of staged) if (record === null) await this.tree.remove(key);
-        },
-        stamp,
-      );
+      const keys = [...staged.keys()];
+      const writes = [...staged].filter((e): e is [string, StoredRecord] => e[1] !== null);
+      // Removals after the writes, one at a time: a removal prunes the directories it leaves
+      // empty, which must not race a write making its directory beside them.
+      const removals = keys.filter((key) => staged.get(key) === null);
+      if (writes.length <= SYNC_MAX_RECORDS) {
+        this.tree.commitSync(
+          keys,
+          () => {
+            for (const [key, record] of writes) this.tree.writeSync(key, record);
+            for (const key of removals) this.tree.removeSync(key);
+          },
+          stamp,
+        );
+      } else {
+        this.tree.journal.appendSync(stamp, keys);
+        await Promise.all(writes.map(([key, record]) => this.tree.write(key, record)));
+        this.tree.commitSync(
+          [],
+          () => {
+            for (const key of removals) this.tree.removeSync(key);
+          },
+          stamp,
+        );
+      }
     }
     const committed = staged.size > 0 ? stamp : 0;
     return () => {

@@ -109,7 +109,10 @@ describe('the local coordinator change journal', () => {
     const heard: KeyChange[] = [];
     coordinator.watch('/w', (change) => heard.push(change));
     await until(() => coordinator.pollCost().fullScans === 1);
-    await tree.commit(['/w/a'], () => tree.remove('/w/a'));
+    await tree.commit(['/w/a'], () => {
+      tree.removeSync('/w/a');
+      return Promise.resolve();
+    });
     await until(() => heard.length === 1);
     expect(heard).toEqual([{ key: '/w/a', value: undefined }]);
     expect(coordinator.pollCost().fullScans).toBe(1);

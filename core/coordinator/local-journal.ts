@@ -13,8 +13,9 @@
  * a line naming a key that may not have changed: the watch reads the key and finds nothing new.
  * Keys never hold a space or a newline (see keys.ts), so a line splits unambiguously.
  */
+import { appendFileSync, statSync } from 'node:fs';
 import { appendFile, open, stat } from 'node:fs/promises';
-import { writeAtomic } from '../files.js';
+import { writeAtomic, writeAtomicSync } from '../files.js';
 
 /** Past this size, the next write starts a new journal (readers of the old one scan once). */
 export const JOURNAL_MAX_BYTES = 256 * 1024;
@@ -91,6 +92,19 @@ export class ChangeJournal {
     if (size > this.maxBytes) await writeAtomic(this.file, '', { ownerOnly: true });
     // Not fsynced: after a machine crash every watch starts again with a full scan.
     await appendFile(this.file, keys.map((key) => `${stamp} ${key}\n`).join(''), { mode: 0o600 });
+  }
+
+  /** {@link append}, synchronously: for a writer that must not wait on its event loop under the lock. */
+  appendSync(stamp: number, keys: readonly string[]): void {
+    if (keys.length === 0) return;
+    let size: number;
+    try {
+      size = statSync(this.file).size;
+    } catch {
+      size = 0;
+    }
+    if (size > this.maxBytes) writeAtomicSync(this.file, '', { ownerOnly: true });
+    appendFileSync(this.file, keys.map((key) => `${stamp} ${key}\n`).join(''), { mode: 0o600 });
   }
 
   /** Reads what was journaled after `cursor` up to the committed stamp `committed`. */

@@ -11,10 +11,10 @@
  * (a disk that lied, a hand edit): it is reported once with its path and counts as absent, so a
  * daemon reading it still starts. A torn stamp file is rebuilt from the newest record's stamp.
  */
-import { readFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { readFileSync, rmdirSync, unlinkSync } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tornReason, writeAtomic } from '../files.js';
+import { tornReason, writeAtomic, writeAtomicSync } from '../files.js';
 import { createLogger } from '../logger.js';
 import type { Versioned } from './coordinator.js';
 import { joinKey, segmentsOf } from './keys.js';
@@ -81,12 +81,24 @@ export class FileTree {
   /** The record at `key`, dead or alive; a torn one is reported and counts as absent. */
   async read(key: string): Promise<StoredRecord | undefined> {
     const path = join(this.pathOf(key), VALUE);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : this.parse(path, text);
+  }
+
+  /** {@link read}, synchronously: for a writer holding the lock (local-batch.ts). */
+  readSync(key: string): StoredRecord | undefined {
+    const path = join(this.pathOf(key), VALUE);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch {
       return undefined;
     }
+    return this.parse(path, text);
+  }
+
+  /** The record in the text of the file at `path`; a torn one is reported and counts as absent. */
+  private parse(path: string, text: string): StoredRecord | undefined {
     let raw: { value?: unknown; version?: unknown; stamp?: unknown; owner?: unknown };
     try {
       raw = JSON.parse(text) as typeof raw;
@@ -114,24 +126,37 @@ export class FileTree {
     await writeAtomic(join(this.pathOf(key), VALUE), JSON.stringify(record), { ownerOnly: true });
   }
 
-  /** Removes the value of `key` and the directories left empty above it. */
-  async remove(key: string): Promise<void> {
-    await unlink(join(this.pathOf(key), VALUE)).catch(() => undefined);
-    await this.prune(key);
+  /** {@link write}, synchronously: for a writer holding the lock (local-batch.ts). */
+  writeSync(key: string, record: StoredRecord): void {
+    writeAtomicSync(join(this.pathOf(key), VALUE), JSON.stringify(record), { ownerOnly: true });
+  }
+
+  /**
+   * Removes the value of `key` and the directories left empty above it, synchronously (a writer
+   * holding the lock, local-batch.ts).
+   */
+  removeSync(key: string): void {
+    try {
+      unlinkSync(join(this.pathOf(key), VALUE));
+    } catch {
+      // already gone
+    }
+    this.prune(key);
   }
 
   /** Removes `key` and everything under it. */
   async removeTree(key: string): Promise<void> {
     await rm(this.pathOf(key), { recursive: true, force: true });
     await mkdir(this.root, { recursive: true, mode: 0o700 });
-    await this.prune(key);
+    this.prune(key);
   }
 
-  private async prune(key: string): Promise<void> {
+  /** Removes the directories left empty at and above `key`. */
+  private prune(key: string): void {
     const segments = segmentsOf(key);
     for (let n = segments.length; n > 0; n -= 1) {
       try {
-        await rmdir(join(this.root, ...segments.slice(0, n)));
+        rmdirSync(join(this.root, ...segments.slice(0, n)));
       } catch {
         return; // not empty (or already gone above a missing key): stop climbing
       }
@@ -168,14 +193,35 @@ export class FileTree {
   /** The current modification stamp; a torn stamp file is reported and rebuilt from the records. */
   async stamp(): Promise<number> {
     const text = await readFile(this.stampFile, 'utf8').catch(() => '0');
+    const stamp = this.parseStamp(text);
+    if (stamp !== undefined) return stamp;
+    let newest = 0;
+    for (const record of (await this.scan('/')).values()) newest = Math.max(newest, record.stamp);
+    return newest;
+  }
+
+  /**
+   * {@link stamp}, synchronously when the stamp file is whole (`undefined` when it is torn: the
+   * caller rebuilds it with {@link stamp}).
+   */
+  stampSync(): number | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.stampFile, 'utf8');
+    } catch {
+      text = '0';
+    }
+    return this.parseStamp(text);
+  }
+
+  /** The stamp in the stamp file's text; a torn one is reported (`undefined`). */
+  private parseStamp(text: string): number | undefined {
     if (/^\d+$/.test(text.trim())) {
       reported.delete(this.stampFile);
       return Number(text);
     }
     this.report(this.stampFile, tornReason(text, new Error('not a number')));
-    let newest = 0;
-    for (const record of (await this.scan('/')).values()) newest = Math.max(newest, record.stamp);
-    return newest;
+    return undefined;
   }
 
   /**
@@ -203,5 +249,16 @@ export class FileTree {
     await apply(next);
     await writeAtomic(this.stampFile, String(next), { ownerOnly: true });
     return next;
+  }
+
+  /**
+   * The end of a write made with synchronous calls (the lock must be held, the records written):
+   * journals the `keys` under `stamp`, then runs `apply` (it writes or removes the records), then
+   * advances the stamp file, as {@link commit} does.
+   */
+  commitSync(keys: readonly string[], apply: () => void, stamp: number): void {
+    this.journal.appendSync(stamp, keys);
+    apply();
+    writeAtomicSync(this.stampFile, String(stamp), { ownerOnly: true });
   }
 }

@@ -8,6 +8,7 @@
  * {@link TICKET_PATIENCE_MS} no longer holds the others back (its process is alive but not taking
  * its turn: stopped, or starved), so a stuck waiter cannot stop the lock for good.
  */
+import { unlinkSync } from 'node:fs';
 import { readdir, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isOwnerAlive, type Owner } from './owner.js';
@@ -82,6 +83,17 @@ export class LockQueue {
     if (!mine) return true;
     const now = Date.now();
     return !(await this.others()).some((t) => before(t, mine) && now - t.at <= TICKET_PATIENCE_MS);
+  }
+
+  /** Gives the ticket back, synchronously (the lock was just taken: nothing may wait now). */
+  leaveSync(): void {
+    if (!this.mine) return;
+    try {
+      unlinkSync(this.mine.file);
+    } catch {
+      // already gone
+    }
+    this.mine = undefined;
   }
 
   /** Gives the ticket back. */

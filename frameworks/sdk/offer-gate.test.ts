@@ -62,9 +62,9 @@ describe('OfferGate', () => {
     await gate.suppress();
     const suppressed = gate.round();
     gate.want(); // suppressed: sent
-    expect(gate.declined(suppressed)).toBe(true);
+    expect(gate.declined(suppressed)).toBe(true); // served by the REVIVE not sent yet
     await flush();
-    expect(calls).toEqual(['revive', 'suppress', 'revive', 'revive']);
+    expect(calls).toEqual(['revive', 'suppress', 'revive']);
   });
 
   it('does nothing before a driver is attached', () => {
@@ -144,5 +144,70 @@ describe('OfferGate calls that fail', () => {
     gate.want(); // now known to flow: nothing sent
     await flush();
     expect(calls).toEqual(['suppress', 'revive', 'revive']);
+  });
+});
+
+describe('OfferGate REVIVE coalescing', () => {
+  it('sends one REVIVE for all those asked for while the one before it is unanswered', async () => {
+    const calls: string[] = [];
+    let answer: () => void = () => undefined;
+    const driver = {
+      revive: () => {
+        calls.push('revive');
+        return new Promise<void>((resolve) => {
+          answer = resolve;
+        });
+      },
+    } as unknown as SchedulerDriver;
+    const gate = new OfferGate();
+    gate.attach(driver);
+    gate.revive();
+    await flush();
+    expect(calls).toEqual(['revive']);
+    const round = gate.round();
+    for (let job = 0; job < 57; job += 1) gate.revive(); // a burst of submitted jobs
+    // Every REVIVE is answered from now on, as soon as it comes.
+    for (let turn = 0; turn < 100; turn += 1) {
+      answer();
+      await flush();
+    }
+    expect(calls).toEqual(['revive', 'revive']);
+    // The round still knows that work arrived while it was planned.
+    expect(gate.declined(round)).toBe(true);
+    for (let turn = 0; turn < 10; turn += 1) {
+      answer();
+      await flush();
+    }
+    expect(calls).toEqual(['revive', 'revive', 'revive']);
+  });
+
+  it('does not merge a REVIVE into one queued before a SUPPRESS', async () => {
+    const calls: string[] = [];
+    let answer: () => void = () => undefined;
+    const driver = {
+      revive: () => {
+        calls.push('revive');
+        return new Promise<void>((resolve) => {
+          answer = resolve;
+        });
+      },
+      suppress: () => {
+        calls.push('suppress');
+        return Promise.resolve();
+      },
+    } as unknown as SchedulerDriver;
+    const gate = new OfferGate();
+    gate.attach(driver);
+    gate.revive(); // in flight
+    await flush();
+    gate.revive(); // queued
+    const suppressed = gate.suppress(); // queued after it
+    gate.revive(); // must go after the SUPPRESS
+    answer();
+    await flush();
+    answer();
+    await suppressed;
+    await flush();
+    expect(calls).toEqual(['revive', 'revive', 'suppress', 'revive']);
   });
 });
