@@ -301,8 +301,8 @@ export class AppMaster implements Scheduler {
   // ── scheduler events (launcher.ts, plugins) ────────────────────────────────────────────────
 
   /** Places pending pods into the offers. */
-  offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
-    return this.launcher.offers(driver, offers);
+  offers(driver: SchedulerDriver, offers: Offer[]): void {
+    this.launcher.offers(driver, offers);
   }
 
   /** A task's status. */

@@ -72,7 +72,9 @@ const plugin: FrameworkPlugin = {
         subscribed: () => {
           lazy().subscribed();
         },
-        offers: (d, offers) => lazy().offers(d, offers),
+        offers: (d, offers) => {
+          lazy().offers(d, offers);
+        },
         update: (d, status) => {
           lazy().update(d, status);
         },

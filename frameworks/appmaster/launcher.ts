@@ -35,7 +35,7 @@ export class PodLauncher {
   constructor(private readonly ctx: AppMasterContext) {}
 
   /** Places pending pods into `offers` and launches them; declines what is left. */
-  async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+  offers(driver: SchedulerDriver, offers: Offer[]): void {
     const { book, gate } = this.ctx;
     const round = gate.round();
     this.ctx.lastOffers.record(offers, this.ctx.now());
@@ -57,15 +57,19 @@ export class PodLauncher {
       })),
     );
     if (demands.length === 0) {
+      // Not awaited: the driver runs one handler at a time, and on a busy master the DECLINE's
+      // answer came 35–50 s later, while every later event (offers, status updates) waited behind
+      // it; the next offers were stale (timed out) when handled (issue 16: the full cell's last
+      // 2,000 pods were placed, refused GALAXY_E_OFFER_UNKNOWN and placed again for good).
       // An offer rescinded meanwhile is no longer ours to decline: nothing to do about it.
-      await driver
+      void driver
         .decline(
           offers.map((o) => o.id),
           { refuseSeconds: 30 },
         )
-        .catch(() => undefined);
-      // A job submitted meanwhile was REVIVEd before this DECLINE: REVIVE again rather than SUPPRESS.
-      if (!gate.declined(round)) await gate.suppress();
+        .catch(() => undefined)
+        // A job submitted meanwhile was REVIVEd before this DECLINE: REVIVE again rather than SUPPRESS.
+        .then(() => (gate.declined(round) ? undefined : gate.suppress()));
       return;
     }
     // Each job's pods per agent, counted once per round (placement asks for every offer it ranks).

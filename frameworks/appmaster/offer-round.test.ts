@@ -40,6 +40,18 @@ async function startHoldingFirst(
 }
 
 describe('AppMaster offer rounds', { timeout: 20_000 }, () => {
+  it('handles the next offers while the DECLINE of an idle round is unanswered', async () => {
+    // Issue 16: the handler awaited that DECLINE (35–50 s on a busy master), every later event
+    // waited behind it, and the offers it then handled had timed out.
+    const { harness, release } = await startHoldingFirst('decline');
+    harness.offer(offerOf('o1'));
+    await harness.calls('decline');
+    await harness.appmaster.submit(specJson('held-decline-web', 1));
+    harness.offer(offerOf('o2'));
+    await harness.calls('accept');
+    release();
+  });
+
   it('REVIVEs, not SUPPRESSes, after declining a round during which a job was submitted', async () => {
     // The first DECLINE is answered only once the test calls release().
     const { harness, release } = await startHoldingFirst('decline');

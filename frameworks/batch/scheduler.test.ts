@@ -76,7 +76,7 @@ async function started(completions: number, parallelism: number): Promise<{ call
       resources: { cpus: 1000, mem: 16 * 1024 * 1024, disk: 0, gpus: 0, ports: [] },
     }),
   );
-  await scheduler.offers(driver, [offer('o1', 2000)]);
+  scheduler.offers(driver, [offer('o1', 2000)]);
   const job = scheduler.get('batchfast-revive');
   const tasks = [...(job?.running.keys() ?? [])];
   expect(tasks).toHaveLength(2);

@@ -305,7 +305,7 @@ export class BatchScheduler implements Scheduler {
     this.gate.reset();
   }
 
-  async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+  offers(driver: SchedulerDriver, offers: Offer[]): void {
     const round = this.gate.round();
     const now = this.now();
     const open = [...this.jobs.values()].filter((j) => j.launchable(now, MAX_RUNNING_PER_JOB) > 0);
@@ -339,7 +339,9 @@ export class BatchScheduler implements Scheduler {
     void this.launchPlanned(driver, planned, round).catch((error: unknown) => {
       this.log.error({ err: String(error) }, 'a round of launches failed');
     });
-    if (idle) await this.gate.suppress();
+    // Not awaited either: a SUPPRESS's answer must not hold up the next events (the gate keeps
+    // REVIVE and SUPPRESS in order).
+    if (idle) void this.gate.suppress();
   }
 
   /**

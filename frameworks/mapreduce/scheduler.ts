@@ -266,7 +266,8 @@ export class MapReduceScheduler implements Scheduler {
     );
     // Work that arrived while this round planned was REVIVEd before its DECLINEs: REVIVE again.
     this.gate.declined(round);
-    if (![...this.jobs.values()].some((j) => j.launchable().length > 0)) await this.gate.suppress();
+    // Not awaited: a SUPPRESS's answer must not hold up the next events (the gate keeps them in order).
+    if (![...this.jobs.values()].some((j) => j.launchable().length > 0)) void this.gate.suppress();
   }
 
   update(_driver: SchedulerDriver, status: TaskStatus): void {

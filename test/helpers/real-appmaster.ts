@@ -54,7 +54,9 @@ export async function startRealAppMaster(
     framework: { name: 'appmaster', role: 'appmaster', failoverTimeoutS: 30 },
     reconnect: { initialMs: 50, maxMs: 200 },
     scheduler: {
-      offers: (d, offers) => appmaster.offers(d, offers),
+      offers: (d, offers) => {
+        appmaster.offers(d, offers);
+      },
       update: (d, status) => {
         appmaster.update(d, status);
       },

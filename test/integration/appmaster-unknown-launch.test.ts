@@ -82,7 +82,9 @@ async function cell(name: string, carriedOut: boolean) {
   let wrapped: SchedulerDriver | undefined;
   const wrap = (d: SchedulerDriver) => (wrapped ??= firstLaunchUnanswered(d, carriedOut));
   const scheduler: Scheduler = {
-    offers: (d, offers) => appmaster.offers(wrap(d), offers),
+    offers: (d, offers) => {
+      appmaster.offers(wrap(d), offers);
+    },
     update: (d, status) => {
       appmaster.update(d, status);
     },
