@@ -3,7 +3,7 @@
  * disconnection and removal (whose tasks become LOST).
  */
 import type { AgentInfo, HostPath, KeptVolume, Resources, Task, TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import { StatusSource, TaskState } from '../../proto/gen/galaxy/v1/common.js';
+import { TaskState } from '../../proto/gen/galaxy/v1/common.js';
 import type { RegisterAgent } from '../../proto/gen/galaxy/v1/agent.js';
 import { GalaxyError } from '../../core/errors.js';
 import { addResources, cloneResources, emptyResources, validateResources } from '../../core/resources.js';
@@ -15,6 +15,7 @@ import { checkAgentReservations } from '../tenancy/reservations.js';
 import type { FrameworksController } from '../frameworks/frameworks.js';
 import { preemptedStatus } from '../preemption/preemptor.js';
 import { statusRefusal } from './agent-admission.js';
+import { isAppliedResend, isStaleResend } from './resends.js';
 import { TimerWheel } from './ping-wheel.js';
 import { clientId, MAX_ROLES } from '../frameworks/role-clients.js';
 import { taskKey, type AgentConnection, type AgentRecord } from '../records.js';
@@ -441,39 +442,4 @@ function checkAdvertisedHostPaths(paths: readonly HostPath[]): void {
         `agent_info.allowed_host_paths[${i}] ${entry.path.slice(0, 100)} ${bad}`,
       );
   }
-}
-
-/** The order of an agent's non-terminal updates of one task. */
-const PROGRESS: ReadonlyMap<TaskState, number> = new Map([
-  [TaskState.TASK_STAGING, 0],
-  [TaskState.TASK_STARTING, 1],
-  [TaskState.TASK_RUNNING, 2],
-  [TaskState.TASK_KILLING, 3],
-]);
-
-/**
- * True when `incoming` is an agent's resend of the update the task is at (the same uuid), or of an
- * earlier step of its progress (STARTING after RUNNING): the master has applied it already.
- */
-export function isAppliedResend(current: TaskStatus | undefined, incoming: TaskStatus): boolean {
-  if (current === undefined) return false;
-  if (current.uuid === incoming.uuid) return true;
-  if (current.source !== StatusSource.SOURCE_AGENT || incoming.source !== StatusSource.SOURCE_AGENT) return false;
-  const now = PROGRESS.get(current.state);
-  const then = PROGRESS.get(incoming.state);
-  return now !== undefined && then !== undefined && then < now;
-}
-
-/**
- * True when `incoming` is a resend of an update older than the task's terminal `current` one: the
- * agent's stream is ordered and an agent never reports a task alive after its end.
- */
-export function isStaleResend(current: TaskStatus | undefined, incoming: TaskStatus): boolean {
-  return (
-    current !== undefined &&
-    current.source === StatusSource.SOURCE_AGENT &&
-    incoming.source === StatusSource.SOURCE_AGENT &&
-    isTerminal(current.state) &&
-    !isTerminal(incoming.state)
-  );
 }

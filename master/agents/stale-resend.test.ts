@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StatusSource, TaskState, type TaskStatus } from '../../proto/gen/galaxy/v1/common.js';
-import { isAppliedResend, isStaleResend } from './agents.js';
+import { isAppliedResend, isStaleResend } from './resends.js';
 
 const status = (state: TaskState, source = StatusSource.SOURCE_AGENT): TaskStatus => ({
   taskId: 't',
